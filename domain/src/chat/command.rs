@@ -1,0 +1,329 @@
+//! What may be asked of a chat session, and how it decides.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::ChatError;
+use super::event::ChatEvent;
+use super::state::ChatSessionState;
+use crate::ids::SessionId;
+use crate::values::{ChatMode, ConfirmationDecision, ToolCallStatus};
+
+/// How long a requested confirmation can be answered, in seconds.
+pub const CONFIRMATION_TTL_SECS: i64 = 300;
+/// The longest session title, in characters.
+pub const TITLE_MAX_CHARS: usize = 200;
+
+/// Commands travel on `CMD` as JSON, tagged by `type` (snake_case).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatCommand {
+    Start {
+        id: SessionId,
+        owner: String,
+        title: String,
+        mode: ChatMode,
+        at: DateTime<Utc>,
+    },
+    /// Allowed while a confirmation is pending: the user may ask something else instead.
+    PostUserMessage {
+        message_id: Uuid,
+        text: String,
+        mode: ChatMode,
+        at: DateTime<Utc>,
+    },
+    /// The final text of one assistant turn; idempotent on `message_id`.
+    RecordAssistantMessage {
+        message_id: Uuid,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    StartToolCall {
+        tool_call_id: String,
+        tool_name: String,
+        input: Value,
+        at: DateTime<Utc>,
+    },
+    RecordToolResult {
+        tool_call_id: String,
+        output: String,
+        duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    RecordToolError {
+        tool_call_id: String,
+        error: String,
+        duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    /// Ask the user before running `command`; the question expires
+    /// [`CONFIRMATION_TTL_SECS`] after `at`.
+    AskConfirmation {
+        confirmation_id: Uuid,
+        tool_call_id: Option<String>,
+        command: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    AnswerConfirmation {
+        confirmation_id: Uuid,
+        decision: ConfirmationDecision,
+        at: DateTime<Utc>,
+    },
+    /// Stop the running turn; every pending confirmation is answered `cancel`.
+    Cancel {
+        at: DateTime<Utc>,
+    },
+    RecordUsage {
+        model: String,
+        input_tokens: u64,
+        output_tokens: u64,
+        cost_micros: i64,
+        at: DateTime<Utc>,
+    },
+    Rename {
+        title: String,
+        at: DateTime<Utc>,
+    },
+    /// Soft delete.
+    Delete {
+        at: DateTime<Utc>,
+    },
+}
+
+type Decision = Result<Vec<ChatEvent>, ChatError>;
+
+pub(crate) fn decide(state: &ChatSessionState, command: ChatCommand) -> Decision {
+    match command {
+        ChatCommand::Start {
+            id,
+            owner,
+            title,
+            mode,
+            at,
+        } => {
+            if let Some(existing) = state.id {
+                return Err(ChatError::AlreadyStarted { id: existing });
+            }
+            check_title(&title)?;
+            Ok(vec![ChatEvent::Started {
+                id,
+                owner,
+                title,
+                mode,
+                at,
+            }])
+        }
+        other => decide_on_started(state, other),
+    }
+}
+
+fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision {
+    let Some(id) = state.id else {
+        return Err(ChatError::NotStarted);
+    };
+    if state.deleted {
+        return Err(ChatError::Deleted);
+    }
+    match command {
+        ChatCommand::Start { .. } => Err(ChatError::AlreadyStarted { id }),
+        ChatCommand::PostUserMessage {
+            message_id,
+            text,
+            mode,
+            at,
+        } => {
+            if state.has_message(message_id) {
+                return Ok(vec![]);
+            }
+            if text.trim().is_empty() {
+                return Err(ChatError::EmptyMessage);
+            }
+            Ok(vec![ChatEvent::UserMessagePosted {
+                message_id,
+                text,
+                mode,
+                at,
+            }])
+        }
+        ChatCommand::RecordAssistantMessage {
+            message_id,
+            text,
+            at,
+        } => {
+            if state.has_message(message_id) {
+                return Ok(vec![]);
+            }
+            Ok(vec![ChatEvent::AssistantMessageRecorded {
+                message_id,
+                text,
+                at,
+            }])
+        }
+        ChatCommand::StartToolCall {
+            tool_call_id,
+            tool_name,
+            input,
+            at,
+        } => {
+            if state.tool_call(&tool_call_id).is_some() {
+                return Ok(vec![]);
+            }
+            Ok(vec![ChatEvent::ToolCallStarted {
+                tool_call_id,
+                tool_name,
+                input,
+                at,
+            }])
+        }
+        ChatCommand::RecordToolResult {
+            tool_call_id,
+            output,
+            duration_ms,
+            at,
+        } => {
+            check_tool_call_running(state, &tool_call_id)?;
+            Ok(vec![ChatEvent::ToolResultRecorded {
+                tool_call_id,
+                output,
+                duration_ms,
+                at,
+            }])
+        }
+        ChatCommand::RecordToolError {
+            tool_call_id,
+            error,
+            duration_ms,
+            at,
+        } => {
+            check_tool_call_running(state, &tool_call_id)?;
+            Ok(vec![ChatEvent::ToolCallFailed {
+                tool_call_id,
+                error,
+                duration_ms,
+                at,
+            }])
+        }
+        ChatCommand::AskConfirmation {
+            confirmation_id,
+            tool_call_id,
+            command,
+            reason,
+            at,
+        } => {
+            if state.confirmation(confirmation_id).is_some() {
+                return Ok(vec![]);
+            }
+            if let Some(tool_call_id) = &tool_call_id {
+                if state.tool_call(tool_call_id).is_none() {
+                    return Err(ChatError::UnknownToolCall {
+                        tool_call_id: tool_call_id.clone(),
+                    });
+                }
+            }
+            Ok(vec![ChatEvent::ConfirmationRequested {
+                confirmation_id,
+                tool_call_id,
+                command,
+                reason,
+                expires_at: at + TimeDelta::seconds(CONFIRMATION_TTL_SECS),
+                at,
+            }])
+        }
+        ChatCommand::AnswerConfirmation {
+            confirmation_id,
+            decision,
+            at,
+        } => {
+            let confirmation = state
+                .confirmation(confirmation_id)
+                .ok_or(ChatError::UnknownConfirmation { confirmation_id })?;
+            if let Some(answer) = confirmation.answer {
+                return Err(ChatError::ConfirmationAlreadyAnswered {
+                    confirmation_id,
+                    decision: answer.decision,
+                });
+            }
+            if at > confirmation.expires_at {
+                return Err(ChatError::ConfirmationExpired {
+                    confirmation_id,
+                    expired_at: confirmation.expires_at,
+                });
+            }
+            Ok(vec![ChatEvent::ConfirmationAnswered {
+                confirmation_id,
+                decision,
+                at,
+            }])
+        }
+        ChatCommand::Cancel { at } => {
+            let answers = state
+                .pending_confirmations(at)
+                .into_iter()
+                .map(|confirmation| ChatEvent::ConfirmationAnswered {
+                    confirmation_id: confirmation.confirmation_id,
+                    decision: ConfirmationDecision::Cancel,
+                    at,
+                });
+            Ok(std::iter::once(ChatEvent::RunCancelled { at })
+                .chain(answers)
+                .collect())
+        }
+        ChatCommand::RecordUsage {
+            model,
+            input_tokens,
+            output_tokens,
+            cost_micros,
+            at,
+        } => {
+            if cost_micros < 0 {
+                return Err(ChatError::NegativeCost { cost_micros });
+            }
+            Ok(vec![ChatEvent::UsageRecorded {
+                model,
+                input_tokens,
+                output_tokens,
+                cost_micros,
+                at,
+            }])
+        }
+        ChatCommand::Rename { title, at } => {
+            check_title(&title)?;
+            if state.title == title {
+                return Ok(vec![]);
+            }
+            Ok(vec![ChatEvent::Renamed { title, at }])
+        }
+        ChatCommand::Delete { at } => Ok(vec![ChatEvent::SessionDeleted { at }]),
+    }
+}
+
+fn check_title(title: &str) -> Result<(), ChatError> {
+    if title.trim().is_empty() {
+        return Err(ChatError::EmptyTitle);
+    }
+    let len = title.chars().count();
+    if len > TITLE_MAX_CHARS {
+        return Err(ChatError::TitleTooLong {
+            len,
+            max: TITLE_MAX_CHARS,
+        });
+    }
+    Ok(())
+}
+
+fn check_tool_call_running(state: &ChatSessionState, tool_call_id: &str) -> Result<(), ChatError> {
+    let call = state
+        .tool_call(tool_call_id)
+        .ok_or_else(|| ChatError::UnknownToolCall {
+            tool_call_id: tool_call_id.to_owned(),
+        })?;
+    if call.status != ToolCallStatus::Started {
+        return Err(ChatError::ToolCallAlreadyFinished {
+            tool_call_id: tool_call_id.to_owned(),
+            status: call.status,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! What happened in a chat session. Every message, tool call, tool result, confirmation and usage
+//! record is an event, so a reload (or a rebuilt read model) sees the whole conversation.
+
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::event::DomainEvent;
+use crate::ids::SessionId;
+use crate::values::{ChatMode, ConfirmationDecision};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatEvent {
+    Started {
+        id: SessionId,
+        /// The user id of whoever started the session.
+        owner: String,
+        title: String,
+        mode: ChatMode,
+        at: DateTime<Utc>,
+    },
+    /// A query from the user; `mode` is the mode it was asked in (and the session's mode from now).
+    UserMessagePosted {
+        message_id: Uuid,
+        text: String,
+        mode: ChatMode,
+        at: DateTime<Utc>,
+    },
+    /// The assistant's final (or, after a cancel, partial) text for one turn.
+    AssistantMessageRecorded {
+        message_id: Uuid,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    ToolCallStarted {
+        tool_call_id: String,
+        tool_name: String,
+        input: Value,
+        at: DateTime<Utc>,
+    },
+    /// The (redacted, capped) output of a tool call that succeeded.
+    ToolResultRecorded {
+        tool_call_id: String,
+        output: String,
+        duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    ToolCallFailed {
+        tool_call_id: String,
+        error: String,
+        duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    /// The agent wants to run `command` and needs the user's yes or no before `expires_at`.
+    ConfirmationRequested {
+        confirmation_id: Uuid,
+        tool_call_id: Option<String>,
+        command: String,
+        reason: String,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    ConfirmationAnswered {
+        confirmation_id: Uuid,
+        decision: ConfirmationDecision,
+        at: DateTime<Utc>,
+    },
+    /// The user stopped the running turn (pending confirmations are answered `cancel` beside it).
+    RunCancelled {
+        at: DateTime<Utc>,
+    },
+    UsageRecorded {
+        model: String,
+        input_tokens: u64,
+        output_tokens: u64,
+        /// Estimated cost in micro-units of the account currency.
+        cost_micros: i64,
+        at: DateTime<Utc>,
+    },
+    Renamed {
+        title: String,
+        at: DateTime<Utc>,
+    },
+    /// Soft delete: the history stays, the session no longer changes or lists.
+    #[serde(rename = "deleted")]
+    SessionDeleted {
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for ChatEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Started { .. } => "session.started",
+            Self::UserMessagePosted { .. } => "session.user_message_posted",
+            Self::AssistantMessageRecorded { .. } => "session.assistant_message_recorded",
+            Self::ToolCallStarted { .. } => "session.tool_call_started",
+            Self::ToolResultRecorded { .. } => "session.tool_result_recorded",
+            Self::ToolCallFailed { .. } => "session.tool_call_failed",
+            Self::ConfirmationRequested { .. } => "session.confirmation_requested",
+            Self::ConfirmationAnswered { .. } => "session.confirmation_answered",
+            Self::RunCancelled { .. } => "session.run_cancelled",
+            Self::UsageRecorded { .. } => "session.usage_recorded",
+            Self::Renamed { .. } => "session.renamed",
+            Self::SessionDeleted { .. } => "session.deleted",
+        }
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Started { at, .. }
+            | Self::UserMessagePosted { at, .. }
+            | Self::AssistantMessageRecorded { at, .. }
+            | Self::ToolCallStarted { at, .. }
+            | Self::ToolResultRecorded { at, .. }
+            | Self::ToolCallFailed { at, .. }
+            | Self::ConfirmationRequested { at, .. }
+            | Self::ConfirmationAnswered { at, .. }
+            | Self::RunCancelled { at }
+            | Self::UsageRecorded { at, .. }
+            | Self::Renamed { at, .. }
+            | Self::SessionDeleted { at } => *at,
+        }
+    }
+}
+
+/// Version 1 is the only schema so far, so the default upcast (plain deserialisation) suffices.
+impl Upcaster for ChatEvent {
+    fn current_version() -> Option<i32> {
+        Some(1)
+    }
+}

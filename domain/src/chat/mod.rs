@@ -1,0 +1,50 @@
+//! The chat session aggregate: one conversation between a user and the agent, with its tool
+//! calls, confirmations and usage.
+//!
+//! [`ChatCommand`] says what may be asked, [`ChatEvent`] what happened, [`ChatError`] why a
+//! command was refused, and [`ChatSessionState`] is the fold of the events.
+
+mod command;
+mod error;
+mod event;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::{ChatCommand, CONFIRMATION_TTL_SECS, TITLE_MAX_CHARS};
+pub use error::ChatError;
+pub use event::ChatEvent;
+pub use state::{
+    ChatMessage, ChatSessionState, Confirmation, ConfirmationAnswer, ToolCall, UsageRecord,
+};
+
+/// The chat session aggregate (stored under the name `session`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChatSession;
+
+impl esrs::Aggregate for ChatSession {
+    const NAME: &'static str = "session";
+    type State = ChatSessionState;
+    type Command = ChatCommand;
+    type Event = ChatEvent;
+    type Error = ChatError;
+
+    fn handle_command(
+        state: &Self::State,
+        command: Self::Command,
+    ) -> Result<Vec<Self::Event>, Self::Error> {
+        command::decide(state, command)
+    }
+
+    fn apply_event(state: Self::State, payload: Self::Event) -> Self::State {
+        state.apply(payload)
+    }
+}
+
+/// The session as these events leave it.
+pub fn fold(events: impl IntoIterator<Item = ChatEvent>) -> ChatSessionState {
+    events
+        .into_iter()
+        .fold(ChatSessionState::default(), ChatSessionState::apply)
+}

@@ -1,0 +1,143 @@
+use super::*;
+use crate::chat::{ChatError, ChatMessage, UsageRecord};
+use crate::values::MessageRole;
+
+fn post(n: u128, text: &str, mode: ChatMode) -> ChatCommand {
+    ChatCommand::PostUserMessage {
+        message_id: uuid(n),
+        text: text.to_owned(),
+        mode,
+        at: at(10),
+    }
+}
+
+fn posted(n: u128, text: &str, mode: ChatMode) -> ChatEvent {
+    ChatEvent::UserMessagePosted {
+        message_id: uuid(n),
+        text: text.to_owned(),
+        mode,
+        at: at(10),
+    }
+}
+
+fn answer(n: u128, text: &str) -> ChatCommand {
+    ChatCommand::RecordAssistantMessage {
+        message_id: uuid(n),
+        text: text.to_owned(),
+        at: at(20),
+    }
+}
+
+fn answered(n: u128, text: &str) -> ChatEvent {
+    ChatEvent::AssistantMessageRecorded {
+        message_id: uuid(n),
+        text: text.to_owned(),
+        at: at(20),
+    }
+}
+
+fn record_usage(cost_micros: i64) -> ChatCommand {
+    ChatCommand::RecordUsage {
+        model: "gpt-4o".to_owned(),
+        input_tokens: 1_200,
+        output_tokens: 300,
+        cost_micros,
+        at: at(21),
+    }
+}
+
+fn usage_recorded(input_tokens: u64, output_tokens: u64, cost_micros: i64) -> ChatEvent {
+    ChatEvent::UsageRecorded {
+        model: "gpt-4o".to_owned(),
+        input_tokens,
+        output_tokens,
+        cost_micros,
+        at: at(21),
+    }
+}
+
+#[test]
+fn posting_a_user_message_records_it_and_switches_the_session_mode() {
+    let state = given(vec![started()])
+        .when(post(1, "Why is checkout failing?", ChatMode::Agent))
+        .then(vec![posted(1, "Why is checkout failing?", ChatMode::Agent)]);
+
+    assert_eq!(state.mode, ChatMode::Agent);
+    assert_eq!(
+        state.messages,
+        vec![ChatMessage {
+            message_id: uuid(1),
+            role: MessageRole::User,
+            text: "Why is checkout failing?".to_owned(),
+            at: at(10),
+        }]
+    );
+    assert_eq!(state.updated_at, Some(at(10)));
+}
+
+#[test]
+fn an_empty_user_message_is_refused() {
+    for text in ["", " \n "] {
+        given(vec![started()])
+            .when(post(1, text, ChatMode::Ask))
+            .then_error(ChatError::EmptyMessage);
+    }
+}
+
+#[test]
+fn posting_the_same_user_message_twice_changes_nothing() {
+    given(vec![started(), posted(1, "why?", ChatMode::Ask)])
+        .when(post(1, "why?", ChatMode::Ask))
+        .then_nothing();
+}
+
+#[test]
+fn a_user_may_post_while_a_confirmation_is_pending() {
+    given(vec![started(), confirmation_requested(7, 5)])
+        .when(post(1, "Actually, just describe it", ChatMode::Ask))
+        .then(vec![posted(1, "Actually, just describe it", ChatMode::Ask)]);
+}
+
+#[test]
+fn the_assistant_answer_is_recorded_once_per_message_id() {
+    let state = given(vec![started(), posted(1, "why?", ChatMode::Ask)])
+        .when(answer(2, "A bad deploy."))
+        .then(vec![answered(2, "A bad deploy.")]);
+    assert_eq!(state.messages[1].role, MessageRole::Assistant);
+
+    given(vec![
+        started(),
+        posted(1, "why?", ChatMode::Ask),
+        answered(2, "A bad deploy."),
+    ])
+    .when(answer(2, "A bad deploy."))
+    .then_nothing();
+}
+
+#[test]
+fn usage_records_add_up_to_the_session_totals() {
+    let state = given(vec![started(), usage_recorded(1_000, 200, 4_500)])
+        .when(record_usage(1_250))
+        .then(vec![usage_recorded(1_200, 300, 1_250)]);
+
+    assert_eq!(state.total_input_tokens, 2_200);
+    assert_eq!(state.total_output_tokens, 500);
+    assert_eq!(state.total_cost_micros, 5_750);
+    assert_eq!(
+        state.usage[1],
+        UsageRecord {
+            model: "gpt-4o".to_owned(),
+            input_tokens: 1_200,
+            output_tokens: 300,
+            cost_micros: 1_250,
+            at: at(21),
+        }
+    );
+}
+
+#[test]
+fn a_negative_cost_is_refused() {
+    given(vec![started()])
+        .when(record_usage(-1))
+        .then_error(ChatError::NegativeCost { cost_micros: -1 });
+}

@@ -1,0 +1,20 @@
+//! What every domain event offers the event store.
+
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// An event of one aggregate, as the event store needs to see it.
+///
+/// The JSON form (`serde`) is the message body; [`DomainEvent::event_type`] becomes the CloudEvents
+/// `ce-type` (prefixed with `aurora.`); [`Upcaster::current_version`] is written beside it so that
+/// [`Upcaster::upcast`] can turn an old body into today's type.
+pub trait DomainEvent:
+    Serialize + DeserializeOwned + Upcaster + Clone + Send + Sync + 'static
+{
+    /// Stable dotted name, e.g. `incident.opened`. Never rename one: stored events keep it.
+    fn event_type(&self) -> &'static str;
+
+    /// When the fact happened in the domain (not when it was stored).
+    fn occurred_at(&self) -> DateTime<Utc>;
+}

@@ -1,0 +1,349 @@
+//! What may be asked of an incident, and how it decides.
+//!
+//! Everything from outside (the correlation score, the merge target's status) is looked up by the
+//! caller and put in the command, so deciding stays pure.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::alert::{Alert, Correlation};
+use super::error::IncidentError;
+use super::event::IncidentEvent;
+use super::state::IncidentState;
+use crate::ids::IncidentId;
+use crate::values::{IncidentStatus, RcaStatus, Severity};
+
+/// An incident holds fewer than this many correlated alerts before it stops accepting more.
+pub const ALERT_CAP: u32 = 50;
+/// The longest comment (and feedback comment), in characters.
+pub const COMMENT_MAX_CHARS: usize = 10_000;
+
+/// Commands travel on `CMD` as JSON, tagged by `type` (snake_case).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum IncidentCommand {
+    Open {
+        id: IncidentId,
+        title: String,
+        service: String,
+        environment: String,
+        severity: Severity,
+        source: String,
+        source_alert_id: String,
+        fingerprint: String,
+        alert_fired_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    AttachAlert {
+        alert: Alert,
+        correlation: Correlation,
+        at: DateTime<Utc>,
+    },
+    AttachResolveNotification {
+        fingerprint: String,
+        source_alert_id: String,
+        at: DateTime<Utc>,
+    },
+    /// Only to `investigating` or `analyzed`; see [`IncidentCommand::Resolve`] and
+    /// [`IncidentCommand::MergeInto`] for the others.
+    ChangeStatus {
+        to: IncidentStatus,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    ChangeSeverity {
+        to: Severity,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    ChangeRcaStatus {
+        to: RcaStatus,
+        at: DateTime<Utc>,
+    },
+    SetSummary {
+        summary: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// The source side of a merge. `target_status` is the target's status as the caller read it.
+    MergeInto {
+        target: IncidentId,
+        target_status: IncidentStatus,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// The target side of a merge: take over the source's alerts and affected services.
+    AbsorbMerged {
+        source: IncidentId,
+        alerts: Vec<Alert>,
+        affected_services: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    Resolve {
+        by: String,
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
+    AddComment {
+        comment_id: Uuid,
+        author: String,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    GiveFeedback {
+        by: String,
+        helpful: bool,
+        comment: Option<String>,
+        at: DateTime<Utc>,
+    },
+}
+
+type Decision = Result<Vec<IncidentEvent>, IncidentError>;
+
+/// Decides which events a command causes (none for a repeat of something already true).
+pub(crate) fn decide(state: &IncidentState, command: IncidentCommand) -> Decision {
+    match command {
+        IncidentCommand::Open {
+            id,
+            title,
+            service,
+            environment,
+            severity,
+            source,
+            source_alert_id,
+            fingerprint,
+            alert_fired_at,
+            at,
+        } => {
+            if let Some(existing) = state.id {
+                return Err(IncidentError::AlreadyOpened { id: existing });
+            }
+            if title.trim().is_empty() {
+                return Err(IncidentError::EmptyTitle);
+            }
+            Ok(vec![IncidentEvent::Opened {
+                id,
+                title,
+                service,
+                environment,
+                severity,
+                source,
+                source_alert_id,
+                fingerprint,
+                alert_fired_at,
+                at,
+            }])
+        }
+        other => decide_on_opened(state, other),
+    }
+}
+
+fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision {
+    let Some(id) = state.id else {
+        return Err(IncidentError::NotOpened);
+    };
+    // A redelivered alert changes nothing, whatever happened to the incident since.
+    if let IncidentCommand::AttachAlert { alert, .. } = &command {
+        if state.holds_alert(&alert.alert_id) {
+            return Ok(vec![]);
+        }
+    }
+    if let Some(into) = state.merged_into {
+        return Err(IncidentError::Merged { into });
+    }
+    match command {
+        IncidentCommand::Open { .. } => Err(IncidentError::AlreadyOpened { id }),
+        IncidentCommand::AttachAlert {
+            alert,
+            correlation,
+            at,
+        } => {
+            if state.status == IncidentStatus::Resolved {
+                return Err(IncidentError::Resolved);
+            }
+            if state.correlated_alert_count >= ALERT_CAP {
+                return Err(IncidentError::AlertCapReached { cap: ALERT_CAP });
+            }
+            Ok(vec![IncidentEvent::AlertCorrelated {
+                alert,
+                correlation,
+                at,
+            }])
+        }
+        IncidentCommand::AttachResolveNotification {
+            fingerprint,
+            source_alert_id,
+            at,
+        } => {
+            if !state.holds_fingerprint(&fingerprint) {
+                return Err(IncidentError::FingerprintNotHeld { fingerprint });
+            }
+            let known = state.resolve_notifications.iter().any(|notice| {
+                notice.fingerprint == fingerprint && notice.source_alert_id == source_alert_id
+            });
+            if known {
+                return Ok(vec![]);
+            }
+            Ok(vec![IncidentEvent::ResolveNotificationAttached {
+                fingerprint,
+                source_alert_id,
+                at,
+            }])
+        }
+        IncidentCommand::ChangeStatus { to, by, at } => change_status(state, to, by, at),
+        IncidentCommand::ChangeSeverity { to, by, at } => {
+            if state.severity == to {
+                return Ok(vec![]);
+            }
+            Ok(vec![IncidentEvent::SeverityChanged {
+                from: state.severity,
+                to,
+                by,
+                at,
+            }])
+        }
+        IncidentCommand::ChangeRcaStatus { to, at } => {
+            let from = state.rca_status;
+            if from == to {
+                return Ok(vec![]);
+            }
+            if !from.can_move_to(to) {
+                return Err(IncidentError::InvalidRcaTransition { from, to });
+            }
+            Ok(vec![IncidentEvent::RcaStatusChanged { from, to, at }])
+        }
+        IncidentCommand::SetSummary { summary, by, at } => {
+            if summary.trim().is_empty() {
+                return Err(IncidentError::EmptySummary);
+            }
+            if state.summary.as_deref() == Some(summary.as_str()) {
+                return Ok(vec![]);
+            }
+            Ok(vec![IncidentEvent::SummaryUpdated { summary, by, at }])
+        }
+        IncidentCommand::MergeInto {
+            target,
+            target_status,
+            by,
+            at,
+        } => {
+            if target == id {
+                return Err(IncidentError::MergeIntoItself { id });
+            }
+            if target_status == IncidentStatus::Merged {
+                return Err(IncidentError::TargetMerged { target });
+            }
+            Ok(vec![IncidentEvent::MergedInto {
+                target,
+                rca_cancelled: state.rca_status.is_active(),
+                by,
+                at,
+            }])
+        }
+        IncidentCommand::AbsorbMerged {
+            source,
+            alerts,
+            affected_services,
+            at,
+        } => {
+            if source == id {
+                return Err(IncidentError::MergeIntoItself { id });
+            }
+            if state.merged_from.contains(&source) {
+                return Ok(vec![]);
+            }
+            let alerts = alerts
+                .into_iter()
+                .filter(|alert| !state.holds_alert(&alert.alert_id))
+                .collect();
+            Ok(vec![IncidentEvent::MergedAlertsAbsorbed {
+                source,
+                alerts,
+                affected_services,
+                at,
+            }])
+        }
+        IncidentCommand::Resolve { by, reason, at } => {
+            if state.status == IncidentStatus::Resolved {
+                return Err(IncidentError::AlreadyResolved);
+            }
+            Ok(vec![IncidentEvent::Resolved { by, reason, at }])
+        }
+        IncidentCommand::AddComment {
+            comment_id,
+            author,
+            text,
+            at,
+        } => {
+            if state.comments.iter().any(|c| c.comment_id == comment_id) {
+                return Ok(vec![]);
+            }
+            if text.trim().is_empty() {
+                return Err(IncidentError::EmptyComment);
+            }
+            check_comment_length(&text)?;
+            Ok(vec![IncidentEvent::CommentAdded {
+                comment_id,
+                author,
+                text,
+                at,
+            }])
+        }
+        IncidentCommand::GiveFeedback {
+            by,
+            helpful,
+            comment,
+            at,
+        } => {
+            if let Some(comment) = &comment {
+                check_comment_length(comment)?;
+            }
+            let unchanged = state
+                .feedback
+                .iter()
+                .any(|f| f.by == by && f.helpful == helpful && f.comment == comment);
+            if unchanged {
+                return Ok(vec![]);
+            }
+            Ok(vec![IncidentEvent::FeedbackGiven {
+                by,
+                helpful,
+                comment,
+                at,
+            }])
+        }
+    }
+}
+
+fn change_status(
+    state: &IncidentState,
+    to: IncidentStatus,
+    by: String,
+    at: DateTime<Utc>,
+) -> Decision {
+    let from = state.status;
+    match to {
+        IncidentStatus::Resolved => return Err(IncidentError::UseResolve),
+        IncidentStatus::Merged => return Err(IncidentError::UseMergeInto),
+        IncidentStatus::Investigating | IncidentStatus::Analyzed => {}
+    }
+    if from == to {
+        return Ok(vec![]);
+    }
+    // A resolved incident may be re-opened (back to investigating), not marked analyzed.
+    if from == IncidentStatus::Resolved && to == IncidentStatus::Analyzed {
+        return Err(IncidentError::InvalidStatusTransition { from, to });
+    }
+    Ok(vec![IncidentEvent::StatusChanged { from, to, by, at }])
+}
+
+fn check_comment_length(text: &str) -> Result<(), IncidentError> {
+    let len = text.chars().count();
+    if len > COMMENT_MAX_CHARS {
+        return Err(IncidentError::CommentTooLong {
+            len,
+            max: COMMENT_MAX_CHARS,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! What happened to an incident. Events carry everything the read models need, so no projector
+//! has to look anything up.
+
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::alert::{Alert, Correlation};
+use crate::event::DomainEvent;
+use crate::ids::IncidentId;
+use crate::values::{IncidentStatus, RcaStatus, Severity};
+
+/// The environment of incidents opened before events recorded one (version 1).
+pub const DEFAULT_ENVIRONMENT: &str = "production";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum IncidentEvent {
+    /// A firing alert that matched no open incident opened this one (status `investigating`, RCA
+    /// `idle`). The alert becomes the incident's first attached alert.
+    Opened {
+        id: IncidentId,
+        title: String,
+        service: String,
+        environment: String,
+        severity: Severity,
+        source: String,
+        source_alert_id: String,
+        fingerprint: String,
+        alert_fired_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// Another alert was correlated with this incident.
+    AlertCorrelated {
+        alert: Alert,
+        correlation: Correlation,
+        at: DateTime<Utc>,
+    },
+    ResolveNotificationAttached {
+        fingerprint: String,
+        source_alert_id: String,
+        at: DateTime<Utc>,
+    },
+    /// A manual status change (never to `resolved` or `merged`: those have their own events).
+    StatusChanged {
+        from: IncidentStatus,
+        to: IncidentStatus,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    RcaStatusChanged {
+        from: RcaStatus,
+        to: RcaStatus,
+        at: DateTime<Utc>,
+    },
+    SummaryUpdated {
+        summary: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// This incident was merged into `target` and is closed for changes. If its RCA was running or
+    /// summarizing, that RCA is cancelled (`rca_cancelled`) and its status goes back to `idle`.
+    MergedInto {
+        target: IncidentId,
+        rca_cancelled: bool,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// The target side of a merge: the alerts (only those not held yet) and affected services of
+    /// `source` now belong to this incident.
+    MergedAlertsAbsorbed {
+        source: IncidentId,
+        alerts: Vec<Alert>,
+        affected_services: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    Resolved {
+        by: String,
+        reason: Option<String>,
+        at: DateTime<Utc>,
+    },
+    CommentAdded {
+        comment_id: Uuid,
+        author: String,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    /// Feedback on the analysis; a user's later feedback replaces their earlier one.
+    FeedbackGiven {
+        by: String,
+        helpful: bool,
+        comment: Option<String>,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for IncidentEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Opened { .. } => "incident.opened",
+            Self::AlertCorrelated { .. } => "incident.alert_correlated",
+            Self::ResolveNotificationAttached { .. } => "incident.resolve_notification_attached",
+            Self::StatusChanged { .. } => "incident.status_changed",
+            Self::SeverityChanged { .. } => "incident.severity_changed",
+            Self::RcaStatusChanged { .. } => "incident.rca_status_changed",
+            Self::SummaryUpdated { .. } => "incident.summary_updated",
+            Self::MergedInto { .. } => "incident.merged_into",
+            Self::MergedAlertsAbsorbed { .. } => "incident.merged_alerts_absorbed",
+            Self::Resolved { .. } => "incident.resolved",
+            Self::CommentAdded { .. } => "incident.comment_added",
+            Self::FeedbackGiven { .. } => "incident.feedback_given",
+        }
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Opened { at, .. }
+            | Self::AlertCorrelated { at, .. }
+            | Self::ResolveNotificationAttached { at, .. }
+            | Self::StatusChanged { at, .. }
+            | Self::SeverityChanged { at, .. }
+            | Self::RcaStatusChanged { at, .. }
+            | Self::SummaryUpdated { at, .. }
+            | Self::MergedInto { at, .. }
+            | Self::MergedAlertsAbsorbed { at, .. }
+            | Self::Resolved { at, .. }
+            | Self::CommentAdded { at, .. }
+            | Self::FeedbackGiven { at, .. } => *at,
+        }
+    }
+}
+
+/// Schema history:
+/// - **1** (also stored without a version): `opened` had no `environment`, and its `severity` was a
+///   PagerDuty-style priority `"P1"`..`"P5"`.
+/// - **2**: `opened` carries `environment` and a [`Severity`] name.
+impl Upcaster for IncidentEvent {
+    fn upcast(mut value: Value, version: Option<i32>) -> Result<Self, serde_json::Error> {
+        if version.unwrap_or(1) < 2 {
+            upcast_opened_from_v1(&mut value);
+        }
+        serde_json::from_value(value)
+    }
+
+    fn current_version() -> Option<i32> {
+        Some(2)
+    }
+}
+
+/// Rewrites a version-1 `opened` body in place. Anything it does not recognise is left alone, so
+/// deserialising reports it as the serde error it is.
+fn upcast_opened_from_v1(value: &mut Value) {
+    let Some(body) = value.as_object_mut() else {
+        return;
+    };
+    if body.get("type").and_then(Value::as_str) != Some("opened") {
+        return;
+    }
+    body.entry("environment")
+        .or_insert_with(|| Value::String(DEFAULT_ENVIRONMENT.to_owned()));
+    let severity = body
+        .get("severity")
+        .and_then(Value::as_str)
+        .and_then(|priority| Severity::from_priority(priority).ok());
+    if let Some(severity) = severity {
+        body.insert(
+            "severity".to_owned(),
+            Value::String(severity.as_str().to_owned()),
+        );
+    }
+}

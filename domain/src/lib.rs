@@ -1,0 +1,30 @@
+//! `aurora-domain`: the pure heart of Aurora — aggregates, their commands, events and errors, and the
+//! value types they are made of.
+//!
+//! Nothing here does I/O: no tokio, sqlx, async-nats or axum (DESIGN §2). Aggregates implement
+//! [`esrs::Aggregate`]: `handle_command` decides (information from outside is looked up first and
+//! put in the command), `apply_event` folds. Start reading at [`incident`], then [`chat`].
+//!
+//! Every event type implements [`DomainEvent`], which gives the event store what it needs to write a
+//! CloudEvents message (type name, time) and, through [`esrs::event::Upcaster`], to load events
+//! written by older versions of the code.
+
+pub mod chat;
+pub mod event;
+pub mod ids;
+pub mod incident;
+pub mod values;
+
+#[cfg(test)]
+mod scenario;
+
+pub use chat::{ChatCommand, ChatError, ChatEvent, ChatSession, ChatSessionState};
+pub use event::DomainEvent;
+pub use ids::{IdError, IncidentId, SessionId, TenantId};
+pub use incident::{
+    Alert, Correlation, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentState,
+};
+pub use values::{
+    ChatMode, ConfirmationDecision, IncidentStatus, MessageRole, RcaStatus, Severity,
+    ToolCallStatus, ValueError,
+};

@@ -1,0 +1,303 @@
+//! Incidents: the list, one incident (now, or as it was at a time), and its raw event history.
+
+use aurora_domain::incident::{AttachedAlert, IncidentEvent, IncidentState};
+use aurora_domain::{DomainEvent, Incident, IncidentStatus, Severity};
+use aurora_nats::{subjects, RawEvent};
+use aurora_projections::incidents::describe;
+use aurora_projections::queries::{self, IncidentFilter};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{ApiError, AppState, Tenant};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/incidents", get(list))
+        .route("/api/incidents/{id}", get(detail))
+        .route("/api/incidents/{id}/events", get(events))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    status: Option<String>,
+    severity: Option<String>,
+    service: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let status = p
+        .status
+        .map(|s| IncidentStatus::parse(&s).map(|s| s.as_str().to_owned()))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
+    let severity = p
+        .severity
+        .map(|s| Severity::parse(&s).map(|s| s.as_str().to_owned()))
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_severity", e.to_string()))?;
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
+        ));
+    }
+    let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
+    let filter = IncidentFilter {
+        status,
+        severity,
+        service: p.service,
+        after,
+        limit,
+    };
+    let items = queries::list_incidents(&state.services.pool, tenant.as_str(), &filter).await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|i| cursor(i.started_at, i.id)))
+        .flatten();
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+/// Cursors are `<started_at µs>_<id>` of the last row of the previous page.
+fn cursor(started_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{}", started_at.timestamp_micros(), id)
+}
+
+fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            format!("cursor {text:?} is not one this API returned"),
+        )
+    };
+    let (micros, id) = text.split_once('_').ok_or_else(invalid)?;
+    let micros: i64 = micros.parse().map_err(|_| invalid())?;
+    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
+    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
+}
+
+fn parse_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("{id:?} is not an incident id (a UUID)"),
+        )
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DetailParams {
+    at: Option<String>,
+}
+
+/// The incident as the API shows it, built from the domain state (live or folded up to a time).
+#[derive(Debug, Serialize)]
+struct IncidentView<'a> {
+    id: Uuid,
+    title: &'a str,
+    service: &'a str,
+    environment: &'a str,
+    severity: Severity,
+    source: &'a str,
+    source_alert_id: &'a str,
+    status: IncidentStatus,
+    rca_status: aurora_domain::RcaStatus,
+    summary: Option<&'a str>,
+    started_at: Option<DateTime<Utc>>,
+    analyzed_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    alert_fired_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+    affected_services: &'a [String],
+    correlated_alert_count: u32,
+    merged_into: Option<Uuid>,
+    comments: &'a [aurora_domain::incident::Comment],
+    feedback: &'a [aurora_domain::incident::Feedback],
+}
+
+fn view(id: Uuid, s: &IncidentState) -> IncidentView<'_> {
+    IncidentView {
+        id,
+        title: &s.title,
+        service: &s.service,
+        environment: &s.environment,
+        severity: s.severity,
+        source: &s.source,
+        source_alert_id: &s.source_alert_id,
+        status: s.status,
+        rca_status: s.rca_status,
+        summary: s.summary.as_deref(),
+        started_at: s.started_at,
+        analyzed_at: s.analyzed_at,
+        resolved_at: s.resolved_at,
+        alert_fired_at: s.alert_fired_at,
+        updated_at: s.updated_at,
+        affected_services: &s.affected_services,
+        correlated_alert_count: s.correlated_alert_count,
+        merged_into: s.merged_into.map(|m| m.0),
+        comments: &s.comments,
+        feedback: &s.feedback,
+    }
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+    params: Result<Query<DetailParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    if let Some(at) = p.at {
+        let at = DateTime::parse_from_rfc3339(&at)
+            .map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_time",
+                    format!("at={at:?} is not an RFC 3339 time: {e}"),
+                )
+            })?
+            .with_timezone(&Utc);
+        return as_of(&state, &tenant, id, at).await;
+    }
+    let pool = &state.services.pool;
+    let not_found = || ApiError::NotFound(format!("incident {id} not found"));
+    let (stored, last_sequence) = queries::incident_state(pool, tenant.as_str(), id)
+        .await?
+        .ok_or_else(not_found)?;
+    let incident: IncidentState = serde_json::from_value(stored)
+        .map_err(|e| anyhow::Error::new(e).context("stored incident state does not load"))?;
+    let alerts = queries::incident_alerts(pool, tenant.as_str(), id).await?;
+    let timeline = queries::incident_timeline(pool, tenant.as_str(), id).await?;
+    Ok(Json(json!({
+        "incident": view(id, &incident),
+        "alerts": alerts,
+        "timeline": timeline,
+        "as_of": null,
+        "last_sequence": last_sequence,
+    })))
+}
+
+/// The incident as it was at `at`: its own events up to then, folded by the aggregate.
+async fn as_of(
+    state: &AppState,
+    tenant: &aurora_domain::TenantId,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Json<Value>, ApiError> {
+    let raw = read_events(state, tenant, id).await?;
+    let mut incident = IncidentState::default();
+    let mut timeline = Vec::new();
+    let mut last_sequence = 0;
+    for event in raw {
+        let decoded = IncidentEvent::upcast(event.data.clone(), event.version).map_err(|e| {
+            anyhow::Error::new(e).context(format!("event {} does not load", event.stream_sequence))
+        })?;
+        if decoded.occurred_at() > at {
+            break;
+        }
+        timeline.push(json!({
+            "stream_sequence": event.stream_sequence,
+            "event_type": decoded.event_type(),
+            "at": decoded.occurred_at(),
+            "description": describe(&decoded),
+            "data": event.data,
+        }));
+        last_sequence = event.stream_sequence;
+        incident = <Incident as esrs::Aggregate>::apply_event(incident, decoded);
+    }
+    if incident.id.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "incident {id} did not exist at {}",
+            at.to_rfc3339()
+        )));
+    }
+    let alerts: Vec<Value> = incident.alerts.iter().map(alert_json).collect();
+    Ok(Json(json!({
+        "incident": view(id, &incident),
+        "alerts": alerts,
+        "timeline": timeline,
+        "as_of": at,
+        "last_sequence": last_sequence,
+    })))
+}
+
+fn alert_json(a: &AttachedAlert) -> Value {
+    json!({
+        "alert_id": a.alert.alert_id,
+        "fingerprint": a.alert.fingerprint,
+        "title": a.alert.title,
+        "service": a.alert.service,
+        "severity": a.alert.severity,
+        "source": a.alert.source,
+        "received_at": a.alert.received_at,
+        "correlation": a.correlation,
+    })
+}
+
+async fn read_events(
+    state: &AppState,
+    tenant: &aurora_domain::TenantId,
+    id: Uuid,
+) -> Result<Vec<RawEvent>, ApiError> {
+    let subject = subjects::aggregate(tenant, "incident", id);
+    let events = state.services.log.read_subject(&subject, 1).await?;
+    if events.is_empty() {
+        return Err(ApiError::NotFound(format!("incident {id} not found")));
+    }
+    Ok(events)
+}
+
+/// The raw event history: what JetStream holds, with CloudEvents attributes.
+async fn events(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let events = read_events(&state, &tenant, id).await?;
+    let items: Vec<Value> = events
+        .into_iter()
+        .map(|e| {
+            json!({
+                "sequence": e.stream_sequence,
+                "aggregate_sequence": e.aggregate_sequence,
+                "type": e.event_type,
+                "time": e.time,
+                "cloudevents": {
+                    "specversion": "1.0",
+                    "id": e.id,
+                    "source": e.source,
+                    "type": e.event_type,
+                    "subject": id,
+                    "time": e.time,
+                    "datacontenttype": "application/json",
+                    "causationid": e.causation_id,
+                    "correlationid": e.correlation_id,
+                    "traceparent": e.traceparent,
+                },
+                "version": e.version,
+                "subject": e.subject,
+                "data": e.data,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "incident_id": id, "events": items })))
+}

@@ -1,0 +1,142 @@
+//! Running Aurora's roles in one process. `aurora up` runs all three; `aurora serve --role R`
+//! runs one against external NATS and Postgres.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aurora_domain::{ChatSession, Incident};
+use aurora_nats::{AggregateStore, EventLog};
+use aurora_projections::Projector;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api;
+
+/// The connections every role shares.
+#[derive(Clone)]
+pub struct Services {
+    pub nats: async_nats::Client,
+    pub pool: PgPool,
+    pub log: EventLog,
+    pub incidents: AggregateStore<Incident>,
+    pub sessions: AggregateStore<ChatSession>,
+}
+
+impl Services {
+    pub fn new(nats: async_nats::Client, pool: PgPool) -> Self {
+        let log = EventLog::new(nats.clone());
+        Self {
+            incidents: AggregateStore::new(log.clone()),
+            sessions: AggregateStore::new(log.clone()),
+            log,
+            nats,
+            pool,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// HTTP API and webhook intake.
+    Gateway,
+    /// Consumers of `INBOX` and `CMD` that run commands on aggregates.
+    Handlers,
+    /// Projectors from `EVENTS` into Postgres read models.
+    Projections,
+}
+
+impl Role {
+    pub fn all() -> Vec<Role> {
+        vec![Role::Gateway, Role::Handlers, Role::Projections]
+    }
+}
+
+/// Runs `roles` until `shutdown` turns true, then stops them: the HTTP server finishes in-flight
+/// requests, consumers finish (and ack) the batch in hand.
+pub async fn run(
+    services: Services,
+    roles: Vec<Role>,
+    listener: Option<TcpListener>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    if roles.contains(&Role::Projections) {
+        let js = async_nats::jetstream::new(services.nats.clone());
+        for projector in Projector::ALL {
+            let (pool, js, stop) = (services.pool.clone(), js.clone(), shutdown.clone());
+            tasks.spawn(async move {
+                supervise(projector.name(), stop.clone(), || {
+                    aurora_projections::runner::run(
+                        pool.clone(),
+                        js.clone(),
+                        projector,
+                        stop.clone(),
+                    )
+                })
+                .await
+            });
+        }
+    }
+    if roles.contains(&Role::Handlers) {
+        let (services, stop) = (services.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            supervise("commands", stop.clone(), || {
+                aurora_handlers::commands::run(
+                    services.nats.clone(),
+                    services.incidents.clone(),
+                    services.sessions.clone(),
+                    stop.clone(),
+                )
+            })
+            .await
+        });
+    }
+    if roles.contains(&Role::Gateway) {
+        let listener = listener.context("the gateway role needs a listener")?;
+        let router = api::router(api::AppState::new(services.clone()));
+        let mut stop = shutdown.clone();
+        tasks.spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+                .context("HTTP server failed")
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("a role panicked")??;
+    }
+    Ok(())
+}
+
+/// Restarts a background loop that fails (NATS or Postgres briefly away) until shutdown.
+async fn supervise<F, Fut, E>(
+    name: &str,
+    mut stop: watch::Receiver<bool>,
+    mut start: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match start().await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::error!(task = name, error = %e, "background task failed; restarting")
+            }
+        }
+        if *stop.borrow() {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return Ok(()),
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}

@@ -1,0 +1,323 @@
+//! The `aurora` command line. Every flag can also be set by its environment variable
+//! (DESIGN §8).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use aurora_nats::server::{NatsServer, Sync};
+use aurora_nats::streams::StreamsFile;
+use aurora_projections::Projector;
+use clap::{Args, Parser, Subcommand};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::app::{self, Role, Services};
+use crate::embedded::EmbeddedPostgres;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aurora",
+    version,
+    about = "Aurora: event-sourced incident response"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run everything in one process on embedded defaults (own nats-server and PostgreSQL
+    /// under the data dir unless NATS_URL / DATABASE_URL are set).
+    Up(UpArgs),
+    /// Run one role against external NATS and PostgreSQL.
+    Serve(ServeArgs),
+    /// Manage JetStream streams.
+    Streams {
+        #[command(subcommand)]
+        command: StreamsCommand,
+    },
+    /// Rebuild a projector's read models from sequence 0 and swap them in.
+    Replay {
+        /// incidents or sessions
+        projector: String,
+        #[command(flatten)]
+        conn: Connections,
+    },
+    /// Check the read models against a fresh replay.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Run the database migrations.
+    Migrate {
+        #[arg(long, env = "DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StreamsCommand {
+    /// Create or update every stream and consumer of the streams file (idempotent).
+    Apply {
+        /// Defaults to the `streams.yaml` built into the binary.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long, env = "NATS_URL")]
+        nats_url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Replay every stream into a scratch schema and print every row that differs (exit 1 if any).
+    Verify {
+        #[command(flatten)]
+        conn: Connections,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Connections {
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: String,
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[arg(long, env = "AURORA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[arg(long, env = "AURORA_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// fsync before every JetStream ack of the embedded server (slower; survives power loss).
+    #[arg(long, env = "AURORA_NATS_SYNC_ALWAYS")]
+    pub sync_always: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, value_enum)]
+    pub role: Role,
+    #[arg(long, env = "AURORA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub conn: Connections,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Up(args) => up(args).await,
+        Command::Serve(args) => serve(args).await,
+        Command::Streams {
+            command: StreamsCommand::Apply { file, nats_url },
+        } => {
+            let file = match file {
+                Some(path) => StreamsFile::load(&path)?,
+                None => StreamsFile::parse(aurora_nats::streams::DEFAULT_STREAMS_YAML)?,
+            };
+            let (_, reports) = aurora_nats::connect_and_provision(&nats_url, Some(&file)).await?;
+            let mut refused = false;
+            for r in &reports {
+                refused |= matches!(r.outcome, aurora_nats::streams::Outcome::Refused { .. });
+                println!("{r}");
+            }
+            Ok(if refused {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Replay { projector, conn } => {
+            let projector = Projector::parse(&projector)?;
+            let (client, pool) = connect(&conn.nats_url, &conn.database_url).await?;
+            let js = async_nats::jetstream::new(client);
+            let done = aurora_projections::replay::replay(&pool, &js, projector, true).await?;
+            println!(
+                "replayed {} events into {}; checkpoint {}",
+                done.events,
+                projector.name(),
+                done.checkpoint
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { conn },
+        } => {
+            let (client, pool) = connect(&conn.nats_url, &conn.database_url).await?;
+            let js = async_nats::jetstream::new(client);
+            let differences = aurora_projections::audit::verify(&pool, &js).await?;
+            for d in &differences {
+                println!("{d}");
+            }
+            if differences.is_empty() {
+                println!("audit: the read models match a fresh replay of the event log");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("audit: {} differing row(s)", differences.len());
+                Ok(ExitCode::from(1))
+            }
+        }
+        Command::Migrate { database_url } => {
+            let pool = pool(&database_url).await?;
+            aurora_projections::migrate(&pool).await?;
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn pool(url: &str) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .connect(url)
+        .await
+        .with_context(|| format!("Failed to connect to PostgreSQL at {}", redact(url)))
+}
+
+/// Connects to NATS (provisioning the streams) and PostgreSQL (running migrations).
+async fn connect(
+    nats_url: &str,
+    database_url: &str,
+) -> anyhow::Result<(async_nats::Client, PgPool)> {
+    let (client, reports) = aurora_nats::connect_and_provision(nats_url, None).await?;
+    for r in reports
+        .iter()
+        .filter(|r| !matches!(r.outcome, aurora_nats::streams::Outcome::Unchanged))
+    {
+        tracing::info!("streams: {r}");
+    }
+    let pool = pool(database_url).await?;
+    aurora_projections::migrate(&pool)
+        .await
+        .context("Failed to run migrations")?;
+    Ok((client, pool))
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn shutdown_on_ctrl_c() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (client, pool) = connect(&args.conn.nats_url, &args.conn.database_url).await?;
+    let listener = if args.role == Role::Gateway {
+        Some(
+            tokio::net::TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("Failed to bind {}", args.listen))?,
+        )
+    } else {
+        None
+    };
+    app::run(
+        Services::new(client, pool),
+        vec![args.role],
+        listener,
+        shutdown_on_ctrl_c(),
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("Failed to create {}", args.data_dir.display()))?;
+    let data_dir = args.data_dir.canonicalize()?;
+    let nats_server = match &args.nats_url {
+        Some(_) => None,
+        None => {
+            let sync = if args.sync_always {
+                Sync::Always
+            } else {
+                Sync::Interval
+            };
+            let port = aurora_nats::server::free_port()?;
+            Some(NatsServer::start(&data_dir.join("nats"), port, sync).await?)
+        }
+    };
+    let nats_url = args
+        .nats_url
+        .clone()
+        .or_else(|| nats_server.as_ref().map(NatsServer::url))
+        .context("no NATS")?;
+    let postgres = match &args.database_url {
+        Some(_) => None,
+        None => Some(EmbeddedPostgres::start(&data_dir.join("postgres")).await?),
+    };
+    let database_url = args
+        .database_url
+        .clone()
+        .or_else(|| postgres.as_ref().map(|p| p.url.clone()))
+        .context("no database")?;
+    let (client, pool) = connect(&nats_url, &database_url).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("Failed to bind {}", args.listen))?;
+    let shutdown = shutdown_on_ctrl_c();
+    println!(
+        "Aurora is up: http://{}  (data in {}; NATS {nats_url}; PostgreSQL {})",
+        args.listen,
+        data_dir.display(),
+        redact(&database_url)
+    );
+    let result = app::run(
+        Services::new(client, pool.clone()),
+        Role::all(),
+        Some(listener),
+        shutdown,
+    )
+    .await;
+    pool.close().await;
+    if let Some(pg) = postgres {
+        pg.stop().await;
+    }
+    if let Some(server) = nats_server {
+        server.stop().await;
+    }
+    result?;
+    println!("Aurora stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}

@@ -1,0 +1,16 @@
+//! The `aurora` binary: parse the command line, start logging, hand over to the library.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = aurora_gateway::cli::Cli::parse();
+    aurora_gateway::telemetry::init();
+    match aurora_gateway::cli::run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

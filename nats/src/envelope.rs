@@ -1,0 +1,205 @@
+//! The event envelope: how one domain event becomes one NATS message and back.
+//!
+//! The body is the event as JSON. Everything else is a header, so an external consumer needs
+//! nothing of ours to read it: CloudEvents 1.0 attributes in binary mode (`ce-*`), `Nats-Msg-Id`
+//! (= `ce-id`, for JetStream's dedup), W3C `traceparent`, causation and correlation ids as
+//! CloudEvents extensions, and two of ours: the position of the event in its aggregate and the
+//! schema version of its body (for upcasting).
+
+use async_nats::HeaderMap;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+pub const CE_SPECVERSION: &str = "ce-specversion";
+pub const CE_ID: &str = "ce-id";
+pub const CE_SOURCE: &str = "ce-source";
+pub const CE_TYPE: &str = "ce-type";
+pub const CE_SUBJECT: &str = "ce-subject";
+pub const CE_TIME: &str = "ce-time";
+pub const CE_DATACONTENTTYPE: &str = "ce-datacontenttype";
+pub const CE_CAUSATION: &str = "ce-causationid";
+pub const CE_CORRELATION: &str = "ce-correlationid";
+pub const TRACEPARENT: &str = "traceparent";
+pub const MSG_ID: &str = "Nats-Msg-Id";
+/// 1-based position of the event in its aggregate's history (esrs' sequence number).
+pub const AGGREGATE_SEQUENCE: &str = "Aurora-Aggregate-Sequence";
+/// Schema version of the body, read by the upcaster.
+pub const EVENT_VERSION: &str = "Aurora-Event-Version";
+
+/// Where a command came from, carried onto every event it produces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Context {
+    /// The id of the message that caused this command (a delivery, a command, an event).
+    pub causation_id: Option<String>,
+    /// One id shared by everything that follows from the same original input.
+    pub correlation_id: String,
+    /// W3C trace context, so one trace runs from the webhook to the read model.
+    pub traceparent: String,
+}
+
+impl Context {
+    /// A context for work that starts here (no cause): fresh correlation id and trace.
+    pub fn new_root() -> Self {
+        Self {
+            causation_id: None,
+            correlation_id: Uuid::now_v7().to_string(),
+            traceparent: new_traceparent(),
+        }
+    }
+
+    /// The context of work caused by `cause` within this context.
+    pub fn caused_by(&self, cause: impl Into<String>) -> Self {
+        Self {
+            causation_id: Some(cause.into()),
+            ..self.clone()
+        }
+    }
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self::new_root()
+    }
+}
+
+/// A fresh W3C `traceparent` (version 00, sampled).
+pub fn new_traceparent() -> String {
+    let trace = Uuid::new_v4().simple().to_string();
+    let span = &Uuid::new_v4().simple().to_string()[..16];
+    format!("00-{trace}-{span}-01")
+}
+
+/// What the store writes beside one event body.
+pub struct Outgoing<'a> {
+    pub id: Uuid,
+    pub source: &'a str,
+    pub event_type: &'a str,
+    pub subject_id: Uuid,
+    pub time: DateTime<Utc>,
+    pub aggregate_sequence: i32,
+    pub version: Option<i32>,
+    pub context: &'a Context,
+}
+
+impl Outgoing<'_> {
+    /// Headers of the message. `with_msg_id` is false inside an atomic batch, where JetStream
+    /// refuses `Nats-Msg-Id`.
+    pub fn headers(&self, with_msg_id: bool) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let id = self.id.to_string();
+        if with_msg_id {
+            h.insert(MSG_ID, id.as_str());
+        }
+        h.insert(CE_SPECVERSION, "1.0");
+        h.insert(CE_ID, id.as_str());
+        h.insert(CE_SOURCE, self.source);
+        h.insert(CE_TYPE, format!("aurora.{}", self.event_type).as_str());
+        h.insert(CE_SUBJECT, self.subject_id.to_string().as_str());
+        h.insert(
+            CE_TIME,
+            self.time
+                .to_rfc3339_opts(SecondsFormat::Micros, true)
+                .as_str(),
+        );
+        h.insert(CE_DATACONTENTTYPE, "application/json");
+        h.insert(TRACEPARENT, self.context.traceparent.as_str());
+        h.insert(CE_CORRELATION, self.context.correlation_id.as_str());
+        if let Some(cause) = &self.context.causation_id {
+            h.insert(CE_CAUSATION, cause.as_str());
+        }
+        h.insert(
+            AGGREGATE_SEQUENCE,
+            self.aggregate_sequence.to_string().as_str(),
+        );
+        if let Some(v) = self.version {
+            h.insert(EVENT_VERSION, v.to_string().as_str());
+        }
+        h
+    }
+}
+
+/// One stored event as read back, before its body is decoded into a domain type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RawEvent {
+    /// Position in the `EVENTS` stream.
+    pub stream_sequence: u64,
+    /// Position in its aggregate's history (1-based).
+    pub aggregate_sequence: i32,
+    pub subject: String,
+    pub id: Uuid,
+    /// CloudEvents `ce-type`, e.g. `aurora.incident.opened`.
+    pub event_type: String,
+    pub source: String,
+    pub time: DateTime<Utc>,
+    pub version: Option<i32>,
+    pub causation_id: Option<String>,
+    pub correlation_id: Option<String>,
+    pub traceparent: Option<String>,
+    pub data: serde_json::Value,
+}
+
+/// Why a stored message could not be read as an event.
+#[derive(Debug, thiserror::Error)]
+#[error("message {stream_sequence} on {subject} is not a valid event: {reason}")]
+pub struct DecodeError {
+    pub stream_sequence: u64,
+    pub subject: String,
+    pub reason: String,
+}
+
+impl RawEvent {
+    /// Reads a stored message. `fallback_time` (the server's timestamp) is used when `ce-time`
+    /// is missing.
+    pub fn decode(
+        subject: &str,
+        stream_sequence: u64,
+        headers: Option<&HeaderMap>,
+        payload: &[u8],
+        fallback_time: DateTime<Utc>,
+    ) -> Result<Self, DecodeError> {
+        let fail = |reason: String| DecodeError {
+            stream_sequence,
+            subject: subject.to_owned(),
+            reason,
+        };
+        let empty = HeaderMap::new();
+        let h = headers.unwrap_or(&empty);
+        let get = |name: &str| h.get(name).map(|v| v.as_str().to_owned());
+        let id = get(CE_ID).ok_or_else(|| fail("no ce-id header".into()))?;
+        let id = Uuid::parse_str(&id).map_err(|e| fail(format!("ce-id {id:?}: {e}")))?;
+        let aggregate_sequence = get(AGGREGATE_SEQUENCE)
+            .ok_or_else(|| fail(format!("no {AGGREGATE_SEQUENCE} header")))?
+            .parse()
+            .map_err(|e| fail(format!("{AGGREGATE_SEQUENCE}: {e}")))?;
+        let time = match get(CE_TIME) {
+            Some(t) => DateTime::parse_from_rfc3339(&t)
+                .map_err(|e| fail(format!("ce-time {t:?}: {e}")))?
+                .with_timezone(&Utc),
+            None => fallback_time,
+        };
+        let version = match get(EVENT_VERSION) {
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|e| fail(format!("{EVENT_VERSION}: {e}")))?,
+            ),
+            None => None,
+        };
+        let data =
+            serde_json::from_slice(payload).map_err(|e| fail(format!("body is not JSON: {e}")))?;
+        Ok(Self {
+            stream_sequence,
+            aggregate_sequence,
+            subject: subject.to_owned(),
+            id,
+            event_type: get(CE_TYPE).unwrap_or_default(),
+            source: get(CE_SOURCE).unwrap_or_default(),
+            time,
+            version,
+            causation_id: get(CE_CAUSATION),
+            correlation_id: get(CE_CORRELATION),
+            traceparent: get(TRACEPARENT),
+            data,
+        })
+    }
+}

@@ -1,0 +1,60 @@
+//! `aurora-nats`: everything Aurora does with NATS JetStream.
+//!
+//! - [`streams`]: `streams.yaml` (every stream and durable consumer) and its idempotent provisioning.
+//! - [`log`]: the `EVENTS` stream as an append-only log with optimistic concurrency per subject.
+//! - [`store`]: the `esrs` event store on top of it, with the warm-aggregate cache.
+//! - [`envelope`]: how an event becomes a message (CloudEvents headers, trace context) and back.
+//! - [`subjects`]: subject names; the tenant is always the second token.
+//! - [`consumer`]: the consumer runner, the only code that acks, naks or backs off.
+//! - [`server`]: the nats-server launcher for `aurora up` and the tests.
+//!
+//! Depends on `aurora-domain` and async-nats only. Start reading at [`store`].
+
+pub mod consumer;
+pub mod envelope;
+pub mod log;
+pub mod server;
+pub mod store;
+pub mod streams;
+pub mod subjects;
+
+pub use envelope::{Context, RawEvent};
+pub use log::{EventLog, StoreError};
+pub use store::{AggregateStore, JetStreamStore};
+
+/// Connects to NATS and provisions the streams of `file` (the embedded `streams.yaml` if `None`).
+pub async fn connect_and_provision(
+    url: &str,
+    file: Option<&streams::StreamsFile>,
+) -> Result<(async_nats::Client, Vec<streams::Report>), ConnectError> {
+    let client = async_nats::ConnectOptions::new()
+        .name("aurora")
+        .connect(url)
+        .await
+        .map_err(|e| ConnectError::Connect {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let default;
+    let file = match file {
+        Some(f) => f,
+        None => {
+            default = streams::StreamsFile::parse(streams::DEFAULT_STREAMS_YAML)
+                .map_err(|e| ConnectError::Streams(e.to_string()))?;
+            &default
+        }
+    };
+    let js = async_nats::jetstream::new(client.clone());
+    let reports = streams::apply(&js, file)
+        .await
+        .map_err(|e| ConnectError::Streams(e.to_string()))?;
+    Ok((client, reports))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("cannot connect to NATS at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("cannot provision streams: {0}")]
+    Streams(String),
+}

@@ -1,0 +1,312 @@
+//! `EventLog`: the low-level reads and writes of the `EVENTS` stream. The aggregate store
+//! ([`crate::store`]) is built on it, and so are the raw-history and audit paths.
+//!
+//! Writing: all events of one command are appended atomically, and only if the aggregate's
+//! subject is still at the stream sequence the command was decided on
+//! (`Nats-Expected-Last-Subject-Sequence`). One event (the common case) is one publish carrying
+//! `Nats-Msg-Id`, so a retried publish is deduplicated. Several events are one JetStream atomic
+//! batch (nats-server ≥ 2.12, ADR-50); the server refuses `Nats-Msg-Id` inside a batch, so there
+//! the optimistic-concurrency check is what makes a retry harmless: the retry finds the subject
+//! moved and reports a conflict, and the caller reloads and sees its own events.
+//!
+//! Reading one subject is one batched direct get (ADR-31): one request, the server streams every
+//! message of that subject from a start sequence and ends with an end-of-batch status. It never
+//! scans other subjects' messages on the client side.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishErrorKind};
+use async_nats::{HeaderMap, StatusCode};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::envelope::{DecodeError, RawEvent, AGGREGATE_SEQUENCE};
+use crate::subjects::EVENTS_STREAM;
+
+/// How many messages one direct-get batch asks for.
+const READ_BATCH: usize = 1024;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Failures of the event log, as callers need to tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The subject moved since the command was decided: someone else wrote first.
+    #[error("conflict on {subject}: expected last sequence {expected}")]
+    Conflict { subject: String, expected: u64 },
+    /// JetStream did not answer or refused for an operational reason; retry later.
+    #[error("JetStream unavailable: {0}")]
+    Unavailable(String),
+    /// A stored message is not a readable event.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A stored event body does not upcast into today's event type.
+    #[error("event {stream_sequence} on {subject} does not load as today's type: {source}")]
+    Upcast {
+        subject: String,
+        stream_sequence: u64,
+        source: serde_json::Error,
+    },
+    /// An event could not be serialised (a bug in its type).
+    #[error("failed to serialise an event: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// Every retry of a command met a concurrent writer.
+    #[error("gave up on {subject} after {attempts} conflicting attempts")]
+    TooManyConflicts { subject: String, attempts: u32 },
+}
+
+/// One event ready to be appended.
+pub struct Append {
+    pub headers: HeaderMap,
+    /// Only set for single-event appends (see the module docs).
+    pub msg_id: Option<String>,
+    pub body: Bytes,
+}
+
+/// Handle on the `EVENTS` stream. Cheap to clone.
+#[derive(Clone)]
+pub struct EventLog {
+    client: async_nats::Client,
+    js: jetstream::Context,
+}
+
+impl EventLog {
+    pub fn new(client: async_nats::Client) -> Self {
+        let js = jetstream::new(client.clone());
+        Self { client, js }
+    }
+
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Appends `events` to `subject` iff the subject's last stream sequence is `expected_last`
+    /// (0 = the subject must be empty). Returns the stream sequence of each appended event.
+    pub async fn append(
+        &self,
+        subject: &str,
+        expected_last: u64,
+        events: Vec<Append>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let count = events.len() as u64;
+        match count {
+            0 => Ok(Vec::new()),
+            1 => {
+                let Some(event) = events.into_iter().next() else {
+                    return Ok(Vec::new());
+                };
+                let mut msg = jetstream::message::PublishMessage::build()
+                    .payload(event.body)
+                    .headers(event.headers)
+                    .expected_last_subject_sequence(expected_last);
+                if let Some(id) = event.msg_id {
+                    msg = msg.message_id(id);
+                }
+                let ack = self.publish(subject, msg, expected_last).await?;
+                Ok(vec![ack])
+            }
+            _ => {
+                let last = self.append_batch(subject, expected_last, events).await?;
+                Ok((last + 1 - count..=last).collect())
+            }
+        }
+    }
+
+    async fn append_batch(
+        &self,
+        subject: &str,
+        expected_last: u64,
+        events: Vec<Append>,
+    ) -> Result<u64, StoreError> {
+        let batch_id = Uuid::new_v4().simple().to_string();
+        let total = events.len();
+        for (index, event) in events.into_iter().enumerate() {
+            let mut headers = event.headers;
+            headers.insert("Nats-Batch-Id", batch_id.as_str());
+            headers.insert("Nats-Batch-Sequence", (index + 1).to_string().as_str());
+            if index == 0 {
+                headers.insert(
+                    "Nats-Expected-Last-Subject-Sequence",
+                    expected_last.to_string().as_str(),
+                );
+            }
+            if index + 1 < total {
+                // Non-final messages need no reply: the server answers the commit for the whole batch.
+                self.client
+                    .publish_with_headers(subject.to_owned(), headers, event.body)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            } else {
+                headers.insert("Nats-Batch-Commit", "1");
+                let msg = jetstream::message::PublishMessage::build()
+                    .payload(event.body)
+                    .headers(headers);
+                return self.publish(subject, msg, expected_last).await;
+            }
+        }
+        Err(StoreError::Unavailable("empty batch".into()))
+    }
+
+    async fn publish(
+        &self,
+        subject: &str,
+        msg: jetstream::message::PublishMessage,
+        expected_last: u64,
+    ) -> Result<u64, StoreError> {
+        let conflict = || StoreError::Conflict {
+            subject: subject.to_owned(),
+            expected: expected_last,
+        };
+        let ack = self
+            .js
+            .send_publish(subject.to_owned(), msg)
+            .await
+            .map_err(|e| match e.kind() {
+                PublishErrorKind::WrongLastSequence => conflict(),
+                _ => StoreError::Unavailable(e.to_string()),
+            })?;
+        let ack = ack.await.map_err(|e| match e.kind() {
+            PublishErrorKind::WrongLastSequence => conflict(),
+            _ => StoreError::Unavailable(e.to_string()),
+        })?;
+        Ok(ack.sequence)
+    }
+
+    /// Stream sequence and aggregate sequence of the last message on `subject`, if any.
+    pub async fn last_of(&self, subject: &str) -> Result<Option<(u64, i32)>, StoreError> {
+        let stream = self.events_stream().await?;
+        match stream.direct_get_last_for_subject(subject).await {
+            Ok(msg) => {
+                let seq = msg
+                    .headers
+                    .get(AGGREGATE_SEQUENCE)
+                    .and_then(|v| v.as_str().parse().ok())
+                    .ok_or_else(|| DecodeError {
+                        stream_sequence: msg.sequence,
+                        subject: subject.to_owned(),
+                        reason: format!("no {AGGREGATE_SEQUENCE} header"),
+                    })?;
+                Ok(Some((msg.sequence, seq)))
+            }
+            Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+        }
+    }
+
+    async fn events_stream(&self) -> Result<jetstream::stream::Stream<()>, StoreError> {
+        self.js
+            .get_stream_no_info(EVENTS_STREAM)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Every event on `subject` with stream sequence ≥ `from`, in order.
+    pub async fn read_subject(
+        &self,
+        subject: &str,
+        from: u64,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let mut events = Vec::new();
+        let mut next = from.max(1);
+        loop {
+            let got = self.read_batch(subject, next, &mut events).await?;
+            if got < READ_BATCH {
+                return Ok(events);
+            }
+            next = events.last().map_or(next, |e| e.stream_sequence + 1);
+        }
+    }
+
+    /// One batched direct get; returns how many messages it delivered.
+    async fn read_batch(
+        &self,
+        subject: &str,
+        from: u64,
+        out: &mut Vec<RawEvent>,
+    ) -> Result<usize, StoreError> {
+        let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
+        let inbox = self.client.new_inbox();
+        let mut replies = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let request = json!({ "seq": from, "next_by_subj": subject, "batch": READ_BATCH });
+        self.client
+            .publish_with_reply(
+                format!("$JS.API.DIRECT.GET.{EVENTS_STREAM}"),
+                inbox,
+                Bytes::from(request.to_string()),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut got = 0;
+        loop {
+            let msg = tokio::time::timeout(REQUEST_TIMEOUT, replies.next())
+                .await
+                .map_err(|_| StoreError::Unavailable(format!("direct get on {subject} timed out")))?
+                .ok_or_else(|| {
+                    StoreError::Unavailable("connection closed during direct get".into())
+                })?;
+            match msg.status {
+                None | Some(StatusCode::OK) => {}
+                // 404: nothing (more) on this subject; 204: end of batch.
+                Some(StatusCode::NOT_FOUND) | Some(StatusCode::NO_RESPONDERS) if got == 0 => {
+                    if msg.status == Some(StatusCode::NO_RESPONDERS) {
+                        return Err(StoreError::Unavailable(format!(
+                            "stream {EVENTS_STREAM} does not answer direct gets"
+                        )));
+                    }
+                    return Ok(0);
+                }
+                Some(code) if code.as_u16() == 204 || code == StatusCode::NOT_FOUND => {
+                    return Ok(got)
+                }
+                Some(code) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "direct get on {subject} answered {code}: {}",
+                        msg.description.unwrap_or_default()
+                    )))
+                }
+            }
+            let headers = msg.headers.as_ref();
+            let header = |name: &str| {
+                headers
+                    .and_then(|h| h.get(name))
+                    .map(|v| v.as_str().to_owned())
+            };
+            let sequence: u64 = header("Nats-Sequence")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let stored_subject = header("Nats-Subject").unwrap_or_else(|| subject.to_owned());
+            let time = header("Nats-Time-Stamp")
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+            out.push(RawEvent::decode(
+                &stored_subject,
+                sequence,
+                headers,
+                &msg.payload,
+                time,
+            )?);
+            got += 1;
+        }
+    }
+
+    /// Removes every message of `subject` (esrs' `delete`; Aurora itself never deletes history).
+    pub async fn purge_subject(&self, subject: &str) -> Result<(), StoreError> {
+        let stream = self.events_stream().await?;
+        stream
+            .purge()
+            .filter(subject)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! NATS subjects. The tenant is always the second token (DESIGN §3), so one wildcard scopes
+//! permissions and consumers to a tenant.
+
+use aurora_domain::TenantId;
+use uuid::Uuid;
+
+pub const EVENTS_STREAM: &str = "EVENTS";
+pub const INBOX_STREAM: &str = "INBOX";
+pub const CMD_STREAM: &str = "CMD";
+
+/// `evt.<tenant>.<aggregate>.<id>`: the whole history of one aggregate instance.
+pub fn aggregate(tenant: &TenantId, aggregate: &str, id: Uuid) -> String {
+    format!("evt.{tenant}.{aggregate}.{id}")
+}
+
+/// `evt.<tenant>.<aggregate>.*`: every instance of one aggregate type of one tenant.
+pub fn aggregate_type(tenant: &TenantId, aggregate: &str) -> String {
+    format!("evt.{tenant}.{aggregate}.*")
+}
+
+/// `cmd.<tenant>.<aggregate>.<id>`.
+pub fn command(tenant: &TenantId, aggregate: &str, id: Uuid) -> String {
+    format!("cmd.{tenant}.{aggregate}.{id}")
+}
+
+/// `inbox.<tenant>.<source>`.
+pub fn inbox(tenant: &TenantId, source: &str) -> String {
+    format!("inbox.{tenant}.{source}")
+}
+
+/// `live.<tenant>.session.<id>` (core NATS, not stored).
+pub fn live_session(tenant: &TenantId, session: Uuid) -> String {
+    format!("live.{tenant}.session.{session}")
+}
+
+/// The parts of an event subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSubject {
+    pub tenant: TenantId,
+    pub aggregate: String,
+    pub id: Uuid,
+}
+
+/// Parses `evt.<tenant>.<aggregate>.<id>`; `None` for anything else.
+pub fn parse_event_subject(subject: &str) -> Option<EventSubject> {
+    let mut parts = subject.split('.');
+    if parts.next()? != "evt" {
+        return None;
+    }
+    let tenant = TenantId::parse(parts.next()?).ok()?;
+    let aggregate = parts.next()?.to_owned();
+    let id = Uuid::parse_str(parts.next()?).ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(EventSubject {
+        tenant,
+        aggregate,
+        id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_subject_round_trips() {
+        let tenant = TenantId::parse("acme").expect("valid");
+        let id = Uuid::now_v7();
+        let subject = aggregate(&tenant, "incident", id);
+        assert_eq!(subject, format!("evt.acme.incident.{id}"));
+        assert_eq!(
+            parse_event_subject(&subject),
+            Some(EventSubject {
+                tenant,
+                aggregate: "incident".into(),
+                id
+            })
+        );
+        assert_eq!(parse_event_subject("cmd.acme.incident.x"), None);
+        assert_eq!(parse_event_subject(&format!("{subject}.extra")), None);
+    }
+}

@@ -1,0 +1,25 @@
+//! `aurora-projections`: the read side. Projectors consume `EVENTS` with durable consumers and
+//! keep Postgres read models; [`queries`] is the only SQL that reads them.
+//!
+//! - [`projector`]: the two projectors (incidents, sessions) and what each writes.
+//! - [`runner`]: batch → one transaction (checkpoint row locked first, rows, checkpoint) → ack.
+//! - [`replay`]: rebuild a projector from sequence 0 into shadow tables and swap them in.
+//! - [`audit`]: rebuild everything into a scratch schema and list every differing row.
+//!
+//! Depends on `aurora-domain` (the projectors fold events with the aggregates' own
+//! `apply_event`, so a read model cannot disagree with the aggregate) and `aurora-nats`.
+
+pub mod audit;
+pub mod incidents;
+pub mod projector;
+pub mod queries;
+pub mod replay;
+pub mod runner;
+pub mod sessions;
+
+pub use projector::Projector;
+
+/// Runs the sqlx migrations of `migrations/`.
+pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    sqlx::migrate!("../migrations").run(pool).await
+}

@@ -1,0 +1,146 @@
+//! The only SQL that reads read models. Every function takes the tenant and filters by it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{PgPool, QueryBuilder, Row};
+use uuid::Uuid;
+
+/// Filters and page position of the incident list.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub status: Option<String>,
+    pub severity: Option<String>,
+    pub service: Option<String>,
+    /// Rows after this `(started_at, id)` in the list's order (newest first).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct IncidentSummary {
+    pub id: Uuid,
+    pub title: String,
+    pub service: String,
+    pub environment: String,
+    pub severity: String,
+    pub source: String,
+    pub status: String,
+    pub rca_status: String,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub affected_services: Vec<String>,
+    pub correlated_alert_count: i32,
+    pub merged_into: Option<Uuid>,
+}
+
+pub async fn list_incidents(
+    pool: &PgPool,
+    tenant: &str,
+    f: &IncidentFilter,
+) -> Result<Vec<IncidentSummary>, sqlx::Error> {
+    let mut q = QueryBuilder::new(
+        "SELECT id, title, service, environment, severity, source, status, rca_status, started_at, updated_at,
+                resolved_at, affected_services, correlated_alert_count, merged_into
+         FROM incidents WHERE tenant_id = ",
+    );
+    q.push_bind(tenant);
+    if let Some(status) = &f.status {
+        q.push(" AND status = ").push_bind(status);
+    }
+    if let Some(severity) = &f.severity {
+        q.push(" AND severity = ").push_bind(severity);
+    }
+    if let Some(service) = &f.service {
+        q.push(" AND (service = ")
+            .push_bind(service)
+            .push(" OR ")
+            .push_bind(service)
+            .push(" = ANY(affected_services))");
+    }
+    if let Some((started_at, id)) = f.after {
+        q.push(" AND (started_at, id) < (")
+            .push_bind(started_at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
+        .push_bind(f.limit);
+    q.build_query_as().fetch_all(pool).await
+}
+
+/// The folded state of one incident and the stream sequence it is at.
+pub async fn incident_state(
+    pool: &PgPool,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<(Value, i64)>, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT state, last_sequence FROM incidents WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    row.map(|r| Ok((r.try_get("state")?, r.try_get("last_sequence")?)))
+        .transpose()
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AlertRow {
+    pub alert_id: String,
+    pub fingerprint: String,
+    pub title: String,
+    pub service: String,
+    pub severity: String,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    pub correlation: Option<Value>,
+}
+
+pub async fn incident_alerts(
+    pool: &PgPool,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Vec<AlertRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT alert_id, fingerprint, title, service, severity, source, received_at, correlation
+         FROM incident_alerts WHERE tenant_id = $1 AND incident_id = $2 ORDER BY stream_sequence, alert_id",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub stream_sequence: i64,
+    pub event_type: String,
+    pub at: DateTime<Utc>,
+    pub description: String,
+    pub data: Value,
+}
+
+pub async fn incident_timeline(
+    pool: &PgPool,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Vec<TimelineRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT stream_sequence, event_type, at, description, data
+         FROM incident_timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY stream_sequence",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Every projector's checkpoint.
+pub async fn checkpoints(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as("SELECT projector, last_sequence FROM projector_checkpoints ORDER BY projector")
+        .fetch_all(pool)
+        .await
+}

@@ -1,0 +1,216 @@
+//! Rebuilding read models from the event log.
+//!
+//! `aurora replay <projector>` builds the projector's tables from sequence 0 into a shadow schema
+//! while the live tables keep serving, then swaps them in: in one transaction it locks the live
+//! checkpoint row (the live projector waits on that lock, see [`crate::runner`]), catches the
+//! shadow up to the live checkpoint, drops the live tables and moves the shadow ones into
+//! `public`. Readers never see a half-built view.
+//!
+//! [`build`] is also what `aurora audit verify` uses to rebuild into a scratch schema.
+
+use async_nats::jetstream::{self, consumer::DeliverPolicy};
+use aurora_nats::subjects::EVENTS_STREAM;
+use aurora_nats::RawEvent;
+use futures::{FutureExt, StreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use sqlx::PgPool;
+
+use crate::projector::{checked_schema, ProjectionError, Projector};
+use crate::runner::{apply_batch, MAX_BATCH};
+
+/// Creates `schema` holding empty copies of the tables of `projectors` and a checkpoint table.
+pub async fn create_schema(
+    pool: &PgPool,
+    schema: &str,
+    projectors: &[Projector],
+) -> Result<(), ProjectionError> {
+    let schema = checked_schema(schema);
+    let mut tx = pool.begin().await?;
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(&format!(
+        "CREATE TABLE {schema}.projector_checkpoints (LIKE public.projector_checkpoints INCLUDING ALL)"
+    ))
+    .execute(&mut *tx)
+    .await?;
+    for p in projectors {
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.projector_checkpoints (projector) VALUES ($1)"
+        ))
+        .bind(p.name())
+        .execute(&mut *tx)
+        .await?;
+        for table in p.tables() {
+            sqlx::query(&format!(
+                "CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Feeds the events of `projector` after `schema`'s checkpoint into `schema`, up to `until`
+/// (inclusive) or, when `None`, up to what the stream holds now. Returns the new checkpoint.
+pub async fn build(
+    pool: &PgPool,
+    js: &jetstream::Context,
+    projector: Projector,
+    schema: &str,
+    until: Option<u64>,
+    progress: Option<&ProgressBar>,
+) -> Result<u64, ProjectionError> {
+    let schema = checked_schema(schema);
+    let nats = |e: &dyn std::fmt::Display| ProjectionError::Nats(e.to_string());
+    let mut checkpoint: u64 = sqlx::query_scalar::<_, i64>(&format!(
+        "SELECT last_sequence FROM {schema}.projector_checkpoints WHERE projector = $1"
+    ))
+    .bind(projector.name())
+    .fetch_one(pool)
+    .await? as u64;
+    if until.is_some_and(|u| u <= checkpoint) {
+        return Ok(checkpoint);
+    }
+    let stream = js.get_stream(EVENTS_STREAM).await.map_err(|e| nats(&e))?;
+    let consumer = stream
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            filter_subject: projector.filter().to_owned(),
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: checkpoint + 1,
+            },
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| nats(&e))?;
+    let mut pending = consumer.cached_info().num_pending;
+    if let Some(bar) = progress {
+        bar.set_length(bar.length().unwrap_or(0) + pending);
+    }
+    if pending == 0 {
+        return Ok(checkpoint);
+    }
+    let mut messages = consumer.messages().await.map_err(|e| nats(&e))?;
+    let mut done = false;
+    while pending > 0 && !done {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let first = messages
+            .next()
+            .await
+            .ok_or_else(|| nats(&"the ordered consumer ended"))?
+            .map_err(|e| nats(&e))?;
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            let info = m.info().map_err(|e| nats(&e))?;
+            let seq = info.stream_sequence;
+            if until.is_some_and(|u| seq > u) {
+                done = true;
+                break;
+            }
+            pending -= 1;
+            let event = RawEvent::decode(
+                m.subject.as_str(),
+                seq,
+                m.headers.as_ref(),
+                &m.payload,
+                info.published,
+            )
+            .map_err(|e| ProjectionError::BadEvent {
+                subject: e.subject.clone(),
+                stream_sequence: e.stream_sequence,
+                reason: e.reason.clone(),
+            })?;
+            batch.push(event);
+            if batch.len() >= MAX_BATCH || pending == 0 {
+                break;
+            }
+            next = match messages.next().now_or_never() {
+                Some(Some(m)) => Some(m.map_err(|e| nats(&e))?),
+                _ => None,
+            };
+        }
+        let n = batch.len() as u64;
+        if n > 0 {
+            checkpoint = apply_batch(pool, projector, schema, batch).await?;
+            if let Some(bar) = progress {
+                bar.inc(n);
+            }
+        }
+    }
+    Ok(checkpoint)
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replayed {
+    pub projector: Projector,
+    pub events: u64,
+    pub checkpoint: u64,
+}
+
+/// `aurora replay <projector>`: rebuild from sequence 0 and swap the result in.
+pub async fn replay(
+    pool: &PgPool,
+    js: &jetstream::Context,
+    projector: Projector,
+    show_progress: bool,
+) -> Result<Replayed, ProjectionError> {
+    let shadow = format!("shadow_{}", projector.name());
+    create_schema(pool, &shadow, &[projector]).await?;
+    let bar = if show_progress {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} events ({per_sec})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(format!("replaying {}", projector.name()));
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    // Phase 1: everything the stream holds now, while the live tables keep serving.
+    build(pool, js, projector, &shadow, None, Some(&bar)).await?;
+
+    // Phase 2: lock the live checkpoint, catch up to it, swap.
+    let mut tx = pool.begin().await?;
+    let live: i64 = sqlx::query_scalar(
+        "SELECT last_sequence FROM public.projector_checkpoints WHERE projector = $1 FOR UPDATE",
+    )
+    .bind(projector.name())
+    .fetch_one(&mut *tx)
+    .await?;
+    let rebuilt = build(pool, js, projector, &shadow, Some(live as u64), Some(&bar)).await?;
+    let checkpoint = rebuilt.max(live as u64);
+    for table in projector.tables().iter().rev() {
+        sqlx::query(&format!("DROP TABLE public.{table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    for table in projector.tables() {
+        sqlx::query(&format!("ALTER TABLE {shadow}.{table} SET SCHEMA public"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE public.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1")
+        .bind(projector.name())
+        .bind(checkpoint as i64)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    sqlx::query(&format!("DROP SCHEMA {shadow} CASCADE"))
+        .execute(pool)
+        .await?;
+    bar.finish_with_message(format!("replayed {}", projector.name()));
+    Ok(Replayed {
+        projector,
+        events: bar.position(),
+        checkpoint,
+    })
+}

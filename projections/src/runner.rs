@@ -1,0 +1,125 @@
+//! Running a projector: durable consumer → apply → rows and checkpoint in one transaction → ack.
+//!
+//! Each transaction first locks the projector's checkpoint row (`FOR UPDATE`). That makes
+//! redelivery harmless (events at or below the checkpoint are skipped), serialises several
+//! instances of the same projector, and gives `aurora replay` a clean moment to swap tables.
+
+use async_nats::jetstream;
+use aurora_nats::consumer::{self, Delivery, HandlerError};
+use aurora_nats::subjects::EVENTS_STREAM;
+use aurora_nats::RawEvent;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::projector::{checked_schema, locate, ProjectionError, Projector};
+
+/// Events per transaction at most.
+pub const MAX_BATCH: usize = 1000;
+
+/// Applies `events` (stream order) to `schema`'s tables in one transaction and returns the
+/// checkpoint after it. Events at or below the stored checkpoint are skipped.
+pub async fn apply_batch(
+    pool: &PgPool,
+    projector: Projector,
+    schema: &str,
+    events: Vec<RawEvent>,
+) -> Result<u64, ProjectionError> {
+    let schema = checked_schema(schema);
+    let mut tx = pool.begin().await?;
+    let checkpoint: i64 = sqlx::query_scalar(&format!(
+        "SELECT last_sequence FROM {schema}.projector_checkpoints WHERE projector = $1 FOR UPDATE"
+    ))
+    .bind(projector.name())
+    .fetch_one(&mut *tx)
+    .await?;
+    let checkpoint = checkpoint as u64;
+    let fresh: Vec<RawEvent> = events
+        .into_iter()
+        .filter(|e| e.stream_sequence > checkpoint)
+        .collect();
+    let Some(last) = fresh.last().map(|e| e.stream_sequence) else {
+        tx.rollback().await?;
+        return Ok(checkpoint);
+    };
+    let located = fresh
+        .into_iter()
+        .map(locate)
+        .collect::<Result<Vec<_>, _>>()?;
+    projector.apply(&mut tx, schema, located).await?;
+    sqlx::query(&format!(
+        "UPDATE {schema}.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1"
+    ))
+    .bind(projector.name())
+    .bind(last as i64)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(last)
+}
+
+/// The live checkpoint of a projector.
+pub async fn checkpoint(pool: &PgPool, projector: Projector) -> Result<u64, sqlx::Error> {
+    let seq: i64 =
+        sqlx::query_scalar("SELECT last_sequence FROM projector_checkpoints WHERE projector = $1")
+            .bind(projector.name())
+            .fetch_one(pool)
+            .await?;
+    Ok(seq as u64)
+}
+
+/// Runs a projector on its durable consumer until `shutdown` turns true.
+pub async fn run(
+    pool: PgPool,
+    js: jetstream::Context,
+    projector: Projector,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectionError> {
+    let stream = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| ProjectionError::Nats(e.to_string()))?;
+    let consumer: jetstream::consumer::PullConsumer = stream
+        .get_consumer(projector.consumer())
+        .await
+        .map_err(|e| ProjectionError::Nats(e.to_string()))?;
+    consumer::run(consumer, MAX_BATCH, shutdown, |deliveries| {
+        let pool = pool.clone();
+        async move {
+            let events = decode_all(deliveries);
+            match apply_batch(&pool, projector, "public", events).await {
+                Ok(_) => Ok(()),
+                Err(ProjectionError::BadEvent { subject, stream_sequence, reason }) => {
+                    // A poison event would block the projector forever; it is logged loudly and
+                    // the batch is retried, so an operator can fix the code and redeploy.
+                    tracing::error!(%subject, stream_sequence, %reason, projector = projector.name(), "event does not project");
+                    Err(HandlerError::Transient(reason))
+                }
+                Err(e) => Err(HandlerError::Transient(e.to_string())),
+            }
+        }
+    })
+    .await
+    .map_err(|e| ProjectionError::Nats(e.to_string()))
+}
+
+fn decode_all(deliveries: Vec<Delivery>) -> Vec<RawEvent> {
+    deliveries
+        .into_iter()
+        .filter_map(|d| {
+            match RawEvent::decode(
+                &d.subject,
+                d.stream_sequence,
+                d.headers.as_ref(),
+                &d.payload,
+                d.published,
+            ) {
+                Ok(event) => Some(event),
+                Err(e) => {
+                    // Not an Aurora event (someone published by hand onto evt.>): nothing to project.
+                    tracing::warn!(error = %e, "skipping a message that is not an event");
+                    None
+                }
+            }
+        })
+        .collect()
+}

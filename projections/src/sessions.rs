@@ -1,0 +1,177 @@
+//! The sessions projector: `chat_sessions` (one row per session, the folded domain state plus list
+//! columns) and `chat_messages` (every message, tool step, confirmation and usage record, in
+//! order — the full history a reopened session shows).
+
+use std::collections::HashMap;
+
+use aurora_domain::chat::{ChatEvent, ChatSession, ChatSessionState};
+use aurora_domain::DomainEvent;
+use aurora_nats::subjects::EventSubject;
+use aurora_nats::RawEvent;
+use esrs::Aggregate;
+use serde_json::{json, Value};
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::projector::{checked_schema, upcast, ProjectionError};
+
+type Key = (String, Uuid);
+
+pub async fn apply(
+    tx: &mut Transaction<'_, Postgres>,
+    schema: &str,
+    events: Vec<(EventSubject, RawEvent)>,
+) -> Result<(), ProjectionError> {
+    let schema = checked_schema(schema);
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut touched: Vec<Key> = Vec::new();
+    let mut decoded = Vec::with_capacity(events.len());
+    for (subject, raw) in events {
+        let event: ChatEvent = upcast(&raw)?;
+        let key = (subject.tenant.to_string(), subject.id);
+        if !touched.contains(&key) {
+            touched.push(key.clone());
+        }
+        decoded.push((key, raw, event));
+    }
+    let mut states = load_states(tx, schema, &touched).await?;
+    let mut messages = Vec::with_capacity(decoded.len());
+    let mut last_sequence: HashMap<Key, u64> = HashMap::new();
+    for (key, raw, event) in decoded {
+        if let Some((message_id, text)) = message_of(&event) {
+            messages.push(json!({
+                "tenant_id": key.0,
+                "session_id": key.1,
+                "stream_sequence": raw.stream_sequence,
+                "message_id": message_id,
+                "kind": event.event_type().trim_start_matches("session."),
+                "at": event.occurred_at(),
+                "text": text,
+                "data": raw.data,
+            }));
+        }
+        let state = states.remove(&key).unwrap_or_default();
+        states.insert(key.clone(), ChatSession::apply_event(state, event));
+        last_sequence.insert(key, raw.stream_sequence);
+    }
+    let mut rows = Vec::with_capacity(touched.len());
+    for key in &touched {
+        let Some(s) = states.get(key) else { continue };
+        let (Some(_), Some(created)) = (s.id, s.started_at) else {
+            tracing::warn!(tenant = %key.0, session = %key.1, "events for a session that never started; no row written");
+            continue;
+        };
+        let message_count = s.messages.len();
+        rows.push(json!({
+            "tenant_id": key.0,
+            "id": key.1,
+            "owner": s.owner,
+            "title": s.title,
+            "mode": s.mode.as_str(),
+            "deleted": s.deleted,
+            "created_at": created,
+            "updated_at": s.updated_at.unwrap_or(created),
+            "message_count": message_count,
+            "input_tokens": s.total_input_tokens,
+            "output_tokens": s.total_output_tokens,
+            "cost_micros": s.total_cost_micros,
+            "last_sequence": last_sequence.get(key).copied().unwrap_or(0),
+            "state": s,
+        }));
+    }
+    sqlx::query(&format!(
+        "INSERT INTO {schema}.chat_sessions SELECT * FROM jsonb_populate_recordset(NULL::{schema}.chat_sessions, $1)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET
+           owner = EXCLUDED.owner, title = EXCLUDED.title, mode = EXCLUDED.mode, deleted = EXCLUDED.deleted,
+           created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+           message_count = EXCLUDED.message_count, input_tokens = EXCLUDED.input_tokens,
+           output_tokens = EXCLUDED.output_tokens, cost_micros = EXCLUDED.cost_micros,
+           last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
+    ))
+    .bind(Value::Array(rows))
+    .execute(&mut **tx)
+    .await?;
+    if !messages.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.chat_messages SELECT * FROM jsonb_populate_recordset(NULL::{schema}.chat_messages, $1)
+             ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
+        ))
+        .bind(Value::Array(messages))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn load_states(
+    tx: &mut Transaction<'_, Postgres>,
+    schema: &str,
+    keys: &[Key],
+) -> Result<HashMap<Key, ChatSessionState>, ProjectionError> {
+    let tenants: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+    let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
+    let rows = sqlx::query(&format!(
+        "SELECT s.tenant_id, s.id, s.state FROM {schema}.chat_sessions s
+         JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON s.tenant_id = k.tenant_id AND s.id = k.id"
+    ))
+    .bind(&tenants)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut states = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
+        let state: Value = row.try_get("state")?;
+        let state = serde_json::from_value(state).map_err(|e| ProjectionError::BadEvent {
+            subject: format!("chat_sessions row {}/{}", key.0, key.1),
+            stream_sequence: 0,
+            reason: format!("stored state does not load: {e}"),
+        })?;
+        states.insert(key, state);
+    }
+    Ok(states)
+}
+
+/// The history entry an event adds: (message id, text shown), or `None` for session metadata.
+fn message_of(event: &ChatEvent) -> Option<(String, Option<String>)> {
+    Some(match event {
+        ChatEvent::UserMessagePosted {
+            message_id, text, ..
+        }
+        | ChatEvent::AssistantMessageRecorded {
+            message_id, text, ..
+        } => (message_id.to_string(), Some(text.clone())),
+        ChatEvent::ToolCallStarted {
+            tool_call_id,
+            tool_name,
+            ..
+        } => (tool_call_id.clone(), Some(tool_name.clone())),
+        ChatEvent::ToolResultRecorded {
+            tool_call_id,
+            output,
+            ..
+        } => (tool_call_id.clone(), Some(output.clone())),
+        ChatEvent::ToolCallFailed {
+            tool_call_id,
+            error,
+            ..
+        } => (tool_call_id.clone(), Some(error.clone())),
+        ChatEvent::ConfirmationRequested {
+            confirmation_id,
+            command,
+            ..
+        } => (confirmation_id.to_string(), Some(command.clone())),
+        ChatEvent::ConfirmationAnswered {
+            confirmation_id,
+            decision,
+            ..
+        } => (confirmation_id.to_string(), Some(decision.to_string())),
+        ChatEvent::RunCancelled { at } => (format!("cancel-{}", at.timestamp_micros()), None),
+        ChatEvent::UsageRecorded { model, .. } => (format!("usage-{model}"), None),
+        ChatEvent::Started { .. }
+        | ChatEvent::Renamed { .. }
+        | ChatEvent::SessionDeleted { .. } => return None,
+    })
+}

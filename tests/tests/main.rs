@@ -1,0 +1,7 @@
+//! End-to-end tests against real services (one binary, as crates.io does).
+
+mod api;
+mod event_store;
+mod fixtures;
+mod projections;
+mod streams;

@@ -1,0 +1,321 @@
+//! Projectors, replay and audit against real JetStream and PostgreSQL.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy};
+use aurora_domain::{Incident, IncidentCommand, IncidentId, IncidentStatus};
+use aurora_nats::consumer::{self, HandlerError};
+use aurora_nats::subjects::EVENTS_STREAM;
+use aurora_nats::{subjects, AggregateStore, Context, RawEvent};
+use aurora_projections::{audit, replay, runner, Projector};
+use aurora_tests::{wait_for_projection, TestApp, TestDb, TestNats};
+use chrono::Utc;
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::fixtures::{attach, comment, open, tenant};
+
+async fn dump(pool: &sqlx::PgPool, table: &str) -> Vec<Value> {
+    sqlx::query_scalar(&format!(
+        "SELECT to_jsonb(t) FROM {table} t ORDER BY to_jsonb(t)::text"
+    ))
+    .fetch_all(pool)
+    .await
+    .expect("dump")
+}
+
+async fn write_some_history(store: &AggregateStore<Incident>, n: usize) -> Vec<IncidentId> {
+    let acme = tenant("acme");
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = IncidentId::new();
+        let run = |c| store.execute(&acme, id.0, c, Context::new_root());
+        run(open(id, &format!("incident {i}"), "checkout", Utc::now()))
+            .await
+            .expect("ok")
+            .expect("ok");
+        run(attach(&format!("a-{i}"), "payments", 0.74))
+            .await
+            .expect("ok")
+            .expect("ok");
+        run(comment("ops", "looking"))
+            .await
+            .expect("ok")
+            .expect("ok");
+        run(IncidentCommand::ChangeStatus {
+            to: IncidentStatus::Analyzed,
+            by: "ops".into(),
+            at: Utc::now(),
+        })
+        .await
+        .expect("ok")
+        .expect("ok");
+        ids.push(id);
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_redelivered_after_its_commit_changes_nothing() {
+    let nats = TestNats::start().await;
+    let db = TestDb::create().await;
+    let store = AggregateStore::<Incident>::new(nats.log.clone());
+    let ids = write_some_history(&store, 5).await;
+
+    // A consumer of our own, so the test controls acks: the first attempt commits and then
+    // "crashes" before acking (the handler fails), so JetStream redelivers the same messages.
+    let js = nats.jetstream();
+    let stream = js.get_stream(EVENTS_STREAM).await.expect("EVENTS");
+    let consumer: async_nats::jetstream::consumer::PullConsumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some("redelivery-test".into()),
+            filter_subject: Projector::Incidents.filter().into(),
+            ack_policy: AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let redelivered = Arc::new(AtomicUsize::new(0));
+    let (stop_tx, stop) = watch::channel(false);
+    let pool = db.pool.clone();
+    let (a, r) = (attempts.clone(), redelivered.clone());
+    let runner = tokio::spawn(consumer::run(consumer, 1000, stop, move |deliveries| {
+        let (pool, a, r, stop_tx) = (pool.clone(), a.clone(), r.clone(), stop_tx.clone());
+        async move {
+            let attempt = a.fetch_add(1, Ordering::SeqCst);
+            r.fetch_add(
+                deliveries.iter().filter(|d| d.delivered > 1).count(),
+                Ordering::SeqCst,
+            );
+            let events: Vec<RawEvent> = deliveries
+                .iter()
+                .map(|d| {
+                    RawEvent::decode(
+                        &d.subject,
+                        d.stream_sequence,
+                        d.headers.as_ref(),
+                        &d.payload,
+                        d.published,
+                    )
+                    .expect("event")
+                })
+                .collect();
+            runner::apply_batch(&pool, Projector::Incidents, "public", events)
+                .await
+                .expect("apply");
+            if attempt == 0 {
+                return Err(HandlerError::Transient(
+                    "crash after commit, before ack".into(),
+                ));
+            }
+            if runner::checkpoint(&pool, Projector::Incidents)
+                .await
+                .expect("checkpoint")
+                >= 20
+            {
+                let _ = stop_tx.send(true);
+            }
+            Ok(())
+        }
+    }));
+    tokio::time::timeout(std::time::Duration::from_secs(30), runner)
+        .await
+        .expect("finishes")
+        .expect("joined")
+        .expect("ok");
+
+    assert!(
+        redelivered.load(Ordering::SeqCst) > 0,
+        "messages were redelivered"
+    );
+    let incidents = dump(&db.pool, "incidents").await;
+    assert_eq!(incidents.len(), 5);
+    assert_eq!(
+        dump(&db.pool, "incident_timeline").await.len(),
+        20,
+        "one timeline row per event, none twice"
+    );
+    assert_eq!(
+        dump(&db.pool, "incident_alerts").await.len(),
+        10,
+        "opening alert + correlated alert, none twice"
+    );
+    for row in incidents {
+        assert_eq!(row["status"], "analyzed");
+        assert_eq!(row["correlated_alert_count"], 1);
+        assert_eq!(
+            row["affected_services"],
+            serde_json::json!(["checkout", "payments"])
+        );
+    }
+
+    // And applying the very same events again by hand changes no row.
+    let before: Vec<Vec<Value>> = futures::future::join_all(
+        Projector::Incidents
+            .tables()
+            .iter()
+            .map(|t| dump(&db.pool, t)),
+    )
+    .await;
+    let mut all = Vec::new();
+    for id in &ids {
+        all.extend(
+            nats.log
+                .read_subject(&subjects::aggregate(&tenant("acme"), "incident", id.0), 1)
+                .await
+                .expect("read"),
+        );
+    }
+    all.sort_by_key(|e| e.stream_sequence);
+    assert_eq!(
+        runner::apply_batch(&db.pool, Projector::Incidents, "public", all)
+            .await
+            .expect("apply"),
+        20
+    );
+    let after: Vec<Vec<Value>> = futures::future::join_all(
+        Projector::Incidents
+            .tables()
+            .iter()
+            .map(|t| dump(&db.pool, t)),
+    )
+    .await;
+    assert_eq!(before, after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
+    let app = TestApp::spawn().await;
+    let store = AggregateStore::<Incident>::new(app.nats.log.clone());
+    let ids = write_some_history(&store, 30).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 120).await;
+    let tables = Projector::Incidents.tables();
+    let before: Vec<Vec<Value>> =
+        futures::future::join_all(tables.iter().map(|t| dump(&app.db.pool, t))).await;
+
+    // Readers hammer the API during the rebuild; every answer must be complete.
+    let (done_tx, done) = watch::channel(false);
+    let http = app.http.clone();
+    let url = app.url(&format!("/api/incidents/{}", ids[3].0));
+    let list_url = app.url("/api/incidents?limit=200");
+    let readers = tokio::spawn(async move {
+        let mut answers = 0;
+        while !*done.borrow() {
+            let one = http
+                .get(&url)
+                .header("x-aurora-tenant", "acme")
+                .send()
+                .await
+                .expect("answer");
+            assert_eq!(one.status(), 200);
+            let body: Value = one.json().await.expect("json");
+            assert_eq!(body["timeline"].as_array().map(Vec::len), Some(4));
+            let list: Value = http
+                .get(&list_url)
+                .header("x-aurora-tenant", "acme")
+                .send()
+                .await
+                .expect("answer")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(list["items"].as_array().map(Vec::len), Some(30));
+            answers += 1;
+        }
+        answers
+    });
+    let js = app.nats.jetstream();
+    let replayed = replay::replay(&app.db.pool, &js, Projector::Incidents, false)
+        .await
+        .expect("replay");
+    let _ = done_tx.send(true);
+    let answers = readers.await.expect("readers");
+    assert!(answers > 0, "the API answered during the rebuild");
+    assert_eq!(replayed.events, 120);
+    assert_eq!(
+        replayed.checkpoint,
+        runner::checkpoint(&app.db.pool, Projector::Incidents)
+            .await
+            .expect("checkpoint")
+    );
+
+    let after: Vec<Vec<Value>> =
+        futures::future::join_all(tables.iter().map(|t| dump(&app.db.pool, t))).await;
+    assert_eq!(
+        before, after,
+        "a rebuild from sequence 0 gives the same tables"
+    );
+
+    // The live projector goes on after the swap.
+    let acme = tenant("acme");
+    store
+        .execute(
+            &acme,
+            ids[0].0,
+            comment("ops", "after the replay"),
+            Context::new_root(),
+        )
+        .await
+        .expect("ok")
+        .expect("ok");
+    wait_for_projection(&app.db.pool, Projector::Incidents, 121).await;
+    let body: Value = app
+        .http
+        .get(app.url(&format!("/api/incidents/{}", ids[0].0)))
+        .header("x-aurora-tenant", "acme")
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["timeline"].as_array().map(Vec::len), Some(5));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_finds_nothing_on_honest_tables_and_every_row_that_was_tampered_with() {
+    let app = TestApp::spawn().await;
+    let store = AggregateStore::<Incident>::new(app.nats.log.clone());
+    let ids = write_some_history(&store, 3).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 12).await;
+    let js = app.nats.jetstream();
+    assert_eq!(
+        audit::verify(&app.db.pool, &js).await.expect("audit"),
+        vec![],
+        "honest tables match a replay"
+    );
+
+    sqlx::query("UPDATE incidents SET title = 'tampered' WHERE id = $1")
+        .bind(ids[1].0)
+        .execute(&app.db.pool)
+        .await
+        .expect("tamper");
+    sqlx::query("DELETE FROM incident_timeline WHERE incident_id = $1 AND event_type = 'incident.comment_added'")
+        .bind(ids[2].0)
+        .execute(&app.db.pool)
+        .await
+        .expect("tamper");
+    let differences = audit::verify(&app.db.pool, &js).await.expect("audit");
+    let summary: Vec<(&str, &str)> = differences.iter().map(|d| (d.table, d.side)).collect();
+    assert_eq!(summary.len(), 3, "{differences:#?}");
+    assert!(
+        summary.contains(&("incidents", "live")) && summary.contains(&("incidents", "rebuilt"))
+    );
+    assert!(summary.contains(&("incident_timeline", "rebuilt")));
+    let live = differences
+        .iter()
+        .find(|d| d.table == "incidents" && d.side == "live")
+        .expect("live row");
+    assert_eq!(live.row["title"], "tampered");
+    assert!(live.to_string().contains("only in the live table"));
+    let leftover: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'audit_%'")
+            .fetch_one(&app.db.pool)
+            .await
+            .expect("count");
+    assert_eq!(leftover, 0, "the scratch schema is dropped");
+    app.stop().await;
+}
