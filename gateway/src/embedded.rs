@@ -70,6 +70,9 @@ impl EmbeddedPostgres {
             .stdout(Stdio::null())
             .stderr(log)
             .kill_on_drop(true)
+            // Its own process group: Ctrl-C in the terminal reaches Aurora only, which then
+            // stops this child in order.
+            .process_group(0)
             .spawn()
             .context("Failed to start postgres")?;
         let url = format!("postgres://postgres@127.0.0.1:{port}");

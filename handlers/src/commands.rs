@@ -46,7 +46,9 @@ pub async fn run(
         .get_consumer(CONSUMER)
         .await
         .map_err(|e| CommandsError::Consumer(e.to_string()))?;
-    consumer::run(consumer, 100, shutdown, |deliveries| {
+    // One command per batch: a failed batch is retried whole, and re-running commands that already
+    // succeeded would decide them twice.
+    consumer::run(consumer, 1, shutdown, |deliveries| {
         let (incidents, sessions) = (incidents.clone(), sessions.clone());
         async move {
             for delivery in deliveries {
@@ -99,7 +101,9 @@ pub async fn handle(
     if let Some(trace) = header(TRACEPARENT) {
         context.traceparent = trace;
     }
-    let context = context.caused_by(format!("cmd:{}", delivery.stream_sequence));
+    // A redelivered command must not append its events twice: their ids derive from the message.
+    let cause = format!("cmd:{}", delivery.stream_sequence);
+    let context = context.caused_by(cause.clone()).with_idempotency_key(cause);
     match *aggregate {
         "incident" => match serde_json::from_slice::<IncidentCommand>(&delivery.payload) {
             Ok(command) => Ok(outcome(

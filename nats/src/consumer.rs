@@ -2,9 +2,9 @@
 //! and acks only after the handler says its effect is durable. It is the only code that acks,
 //! naks or backs off.
 //!
-//! Batches form naturally: the runner waits for one message, then takes every message that is
-//! already buffered (up to `max_batch`). Under load batches are large (one Postgres transaction
-//! for hundreds of events); when idle a single event is handled at once.
+//! Batches form naturally: the runner waits for one message, then takes what arrives within a
+//! millisecond (up to `max_batch`). Under load batches are large (one Postgres transaction for
+//! hundreds of events); when idle a single event is handled almost at once.
 
 use std::time::Duration;
 
@@ -12,8 +12,11 @@ use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use tokio::sync::watch;
+
+/// How long a batch waits for more messages after its first.
+const GATHER: Duration = Duration::from_millis(1);
 
 /// One delivered message, as a handler sees it.
 pub struct Delivery {
@@ -40,9 +43,9 @@ pub enum RunnerError {
     Stream(String),
 }
 
-/// Runs until `shutdown` turns true. Errors from the handler are retried with exponential
-/// backoff (messages are nak'ed with that delay); the runner itself only stops on shutdown or if
-/// the consumer cannot be read at all.
+/// Runs until `shutdown` turns true. A batch the handler fails is retried, unchanged and in
+/// order, with exponential backoff until it succeeds (or shutdown naks it for redelivery); the
+/// runner itself only stops on shutdown or if the consumer cannot be read at all.
 pub async fn run<H, Fut>(
     consumer: PullConsumer,
     max_batch: usize,
@@ -61,7 +64,6 @@ where
         .messages()
         .await
         .map_err(|e| RunnerError::Stream(e.to_string()))?;
-    let mut backoff = Duration::from_millis(50);
     loop {
         let first = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
@@ -73,34 +75,53 @@ where
             Ok(m) => batch.push(m),
             Err(e) => {
                 tracing::warn!(error = %e, "consumer read failed; retrying");
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
         }
+        // Gather what arrives within a millisecond: under load that makes batches (and thus
+        // transactions) large; when idle it costs at most that millisecond.
+        let gather_until = tokio::time::Instant::now() + GATHER;
         while batch.len() < max_batch {
-            match messages.next().now_or_never() {
-                Some(Some(Ok(m))) => batch.push(m),
+            match tokio::time::timeout_at(gather_until, messages.next()).await {
+                Ok(Some(Ok(m))) => batch.push(m),
                 _ => break,
             }
         }
-        let deliveries: Vec<Delivery> = batch.iter().filter_map(to_delivery).collect();
-        match handler(deliveries).await {
-            Ok(()) => {
-                backoff = Duration::from_millis(50);
-                for m in &batch {
-                    if let Err(e) = m.ack().await {
-                        // The effect is durable and idempotent: a lost ack only means a
-                        // redelivery that the handler will recognise.
-                        tracing::warn!(error = %e, "ack failed");
+        // A failed batch is retried in place, never skipped: moving on to later messages would
+        // let a projector's checkpoint pass events that then get dropped on redelivery. While
+        // retrying, `Progress` keeps JetStream from redelivering the batch elsewhere.
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let deliveries: Vec<Delivery> = batch.iter().filter_map(to_delivery).collect();
+            match handler(deliveries).await {
+                Ok(()) => {
+                    for m in &batch {
+                        if let Err(e) = m.ack().await {
+                            // The effect is durable and idempotent: a lost ack only means a
+                            // redelivery that the handler will recognise.
+                            tracing::warn!(error = %e, "ack failed");
+                        }
                     }
+                    break;
                 }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, delay_ms = backoff.as_millis() as u64, "handler failed; will redeliver");
-                for m in &batch {
-                    let _ = m.ack_with(AckKind::Nak(Some(backoff))).await;
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "handler failed; retrying the same batch");
+                    for m in &batch {
+                        let _ = m.ack_with(AckKind::Progress).await;
+                    }
+                    let stopping = tokio::select! {
+                        _ = shutdown.wait_for(|stop| *stop) => true,
+                        _ = tokio::time::sleep(backoff) => false,
+                    };
+                    if stopping {
+                        for m in &batch {
+                            let _ = m.ack_with(AckKind::Nak(None)).await;
+                        }
+                        return Ok(());
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         }
     }

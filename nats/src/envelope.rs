@@ -36,6 +36,10 @@ pub struct Context {
     pub correlation_id: String,
     /// W3C trace context, so one trace runs from the webhook to the read model.
     pub traceparent: String,
+    /// Set when the input that caused this command can be delivered again (a `CMD` message):
+    /// event ids are then derived from it, so a re-run of the same input publishes the same
+    /// `Nats-Msg-Id`s and JetStream drops the copy.
+    pub idempotency_key: Option<String>,
 }
 
 impl Context {
@@ -45,6 +49,24 @@ impl Context {
             causation_id: None,
             correlation_id: Uuid::now_v7().to_string(),
             traceparent: new_traceparent(),
+            idempotency_key: None,
+        }
+    }
+
+    /// This context, with event ids derived from `key` (see [`Context::idempotency_key`]).
+    pub fn with_idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// The id of the `index`-th event a command in this context appends to `subject`.
+    pub fn event_id(&self, subject: &str, index: usize) -> Uuid {
+        match &self.idempotency_key {
+            Some(key) => Uuid::new_v5(
+                &Uuid::NAMESPACE_URL,
+                format!("aurora:{key}:{subject}:{index}").as_bytes(),
+            ),
+            None => Uuid::now_v7(),
         }
     }
 

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishErrorKind};
-use async_nats::{HeaderMap, StatusCode};
+use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -94,12 +94,23 @@ impl EventLog {
         expected_last: u64,
         events: Vec<Append>,
     ) -> Result<Vec<u64>, StoreError> {
+        Ok(self.append_checked(subject, expected_last, events).await?.0)
+    }
+
+    /// [`EventLog::append`], also saying whether JetStream found the (single) event to be a
+    /// duplicate of one it already holds (same `Nats-Msg-Id`): then nothing new was stored.
+    pub async fn append_checked(
+        &self,
+        subject: &str,
+        expected_last: u64,
+        events: Vec<Append>,
+    ) -> Result<(Vec<u64>, bool), StoreError> {
         let count = events.len() as u64;
         match count {
-            0 => Ok(Vec::new()),
+            0 => Ok((Vec::new(), false)),
             1 => {
                 let Some(event) = events.into_iter().next() else {
-                    return Ok(Vec::new());
+                    return Ok((Vec::new(), false));
                 };
                 let mut msg = jetstream::message::PublishMessage::build()
                     .payload(event.body)
@@ -108,12 +119,12 @@ impl EventLog {
                 if let Some(id) = event.msg_id {
                     msg = msg.message_id(id);
                 }
-                let ack = self.publish(subject, msg, expected_last).await?;
-                Ok(vec![ack])
+                let (seq, duplicate) = self.publish(subject, msg, expected_last).await?;
+                Ok((vec![seq], duplicate))
             }
             _ => {
                 let last = self.append_batch(subject, expected_last, events).await?;
-                Ok((last + 1 - count..=last).collect())
+                Ok(((last + 1 - count..=last).collect(), false))
             }
         }
     }
@@ -147,7 +158,7 @@ impl EventLog {
                 let msg = jetstream::message::PublishMessage::build()
                     .payload(event.body)
                     .headers(headers);
-                return self.publish(subject, msg, expected_last).await;
+                return Ok(self.publish(subject, msg, expected_last).await?.0);
             }
         }
         Err(StoreError::Unavailable("empty batch".into()))
@@ -158,7 +169,7 @@ impl EventLog {
         subject: &str,
         msg: jetstream::message::PublishMessage,
         expected_last: u64,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<(u64, bool), StoreError> {
         let conflict = || StoreError::Conflict {
             subject: subject.to_owned(),
             expected: expected_last,
@@ -175,7 +186,7 @@ impl EventLog {
             PublishErrorKind::WrongLastSequence => conflict(),
             _ => StoreError::Unavailable(e.to_string()),
         })?;
-        Ok(ack.sequence)
+        Ok((ack.sequence, ack.duplicate))
     }
 
     /// Stream sequence and aggregate sequence of the last message on `subject`, if any.
@@ -215,21 +226,22 @@ impl EventLog {
         let mut events = Vec::new();
         let mut next = from.max(1);
         loop {
-            let got = self.read_batch(subject, next, &mut events).await?;
-            if got < READ_BATCH {
+            let more = self.read_batch(subject, next, &mut events).await?;
+            if !more {
                 return Ok(events);
             }
             next = events.last().map_or(next, |e| e.stream_sequence + 1);
         }
     }
 
-    /// One batched direct get; returns how many messages it delivered.
+    /// One batched direct get. Returns whether the subject has more messages than this batch
+    /// delivered (the server also ends a batch early when it reaches its byte limit).
     async fn read_batch(
         &self,
         subject: &str,
         from: u64,
         out: &mut Vec<RawEvent>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<bool, StoreError> {
         let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
         let inbox = self.client.new_inbox();
         let mut replies = self
@@ -254,33 +266,28 @@ impl EventLog {
                 .ok_or_else(|| {
                     StoreError::Unavailable("connection closed during direct get".into())
                 })?;
-            match msg.status {
-                None | Some(StatusCode::OK) => {}
-                // 404: nothing (more) on this subject; 204: end of batch.
-                Some(StatusCode::NOT_FOUND) | Some(StatusCode::NO_RESPONDERS) if got == 0 => {
-                    if msg.status == Some(StatusCode::NO_RESPONDERS) {
-                        return Err(StoreError::Unavailable(format!(
-                            "stream {EVENTS_STREAM} does not answer direct gets"
-                        )));
-                    }
-                    return Ok(0);
-                }
-                Some(code) if code.as_u16() == 204 || code == StatusCode::NOT_FOUND => {
-                    return Ok(got)
-                }
-                Some(code) => {
-                    return Err(StoreError::Unavailable(format!(
-                        "direct get on {subject} answered {code}: {}",
-                        msg.description.unwrap_or_default()
-                    )))
-                }
-            }
             let headers = msg.headers.as_ref();
             let header = |name: &str| {
                 headers
                     .and_then(|h| h.get(name))
                     .map(|v| v.as_str().to_owned())
             };
+            match msg.status.map(|s| s.as_u16()) {
+                None | Some(200) => {}
+                // Nothing (more) on this subject.
+                Some(404) => return Ok(false),
+                // End of batch: the server says how many matching messages remain.
+                Some(204) => {
+                    let pending = header("Nats-Num-Pending").and_then(|p| p.parse::<u64>().ok());
+                    return Ok(pending.map_or(got == READ_BATCH, |p| p > 0));
+                }
+                Some(code) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "direct get on {subject} answered {code}: {}",
+                        msg.description.clone().unwrap_or_default()
+                    )))
+                }
+            }
             let sequence: u64 = header("Nats-Sequence")
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);

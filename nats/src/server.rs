@@ -83,6 +83,9 @@ impl NatsServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group: Ctrl-C in the terminal reaches Aurora only, which then
+            // stops this child in order.
+            .process_group(0)
             .spawn()
             .map_err(|source| ServerError::Spawn {
                 path: binary.clone(),

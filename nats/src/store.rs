@@ -3,13 +3,17 @@
 //! context, and implements [`esrs::store::EventStore`], so commands run through
 //! [`esrs::manager::AggregateManager`].
 //!
-//! Loading is fast when `EVENTS` is huge: a cold load reads only the aggregate's own subject
-//! (one batched direct get). A warm aggregate is kept in a bounded in-process cache of its events
-//! with the stream sequence of the last one: `load` catches up from there (one round trip, usually
-//! returning nothing), and the command path does not even do that — it decides on the cached
-//! state and lets `Nats-Expected-Last-Subject-Sequence` catch a stale cache, which then costs a
-//! reload and a retry ([`AggregateStore::execute`]). Other processes writing the same aggregate
-//! are therefore safe, only slower.
+//! Loading is fast when `EVENTS` is huge. A cold load reads only the aggregate's own subject (one
+//! batched direct get). Warm aggregates live in a bounded in-process cache as their folded state
+//! plus the aggregate and stream sequence it is at: [`AggregateStore::load`] catches up from there
+//! (one round trip that usually returns nothing) instead of re-reading from the start.
+//!
+//! The command path ([`AggregateStore::execute`]) is optimistic: it decides on the cached state
+//! without asking the server (an aggregate it has never seen is assumed empty), and the append's
+//! `Nats-Expected-Last-Subject-Sequence` is what catches a stale guess — then the cache entry is
+//! dropped and the command reloads and decides again. A *refusal* decided on an unverified state
+//! is checked the same way before it is returned. So a warm command costs one round trip (the
+//! publish), and writers in other processes are safe, only slower.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -19,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use aurora_domain::{DomainEvent, TenantId};
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use esrs::event::Upcaster;
 use esrs::manager::AggregateManager;
 use esrs::store::{EventStore, EventStoreLockGuard, StoreEvent, UnlockOnDrop};
@@ -32,33 +36,72 @@ use crate::subjects;
 
 /// How many aggregates the cache keeps; beyond it, entries are evicted (any one: the cache is an
 /// accelerator, and a miss only costs a cold load).
-const CACHE_CAPACITY: usize = 20_000;
+const CACHE_CAPACITY: usize = 50_000;
 /// How often a command is retried after losing a race with a concurrent writer.
 pub const MAX_ATTEMPTS: u32 = 32;
 
-struct Entry<E> {
-    id: Uuid,
-    occurred_on: DateTime<Utc>,
+/// One warm aggregate. `state` is `None` while a command has taken it out to decide on it.
+struct Cached<S> {
+    state: Option<S>,
     aggregate_sequence: i32,
-    version: Option<i32>,
-    payload: E,
-}
-
-struct Cached<E> {
-    events: Vec<Entry<E>>,
     last_stream_sequence: u64,
 }
 
-struct Shared<E> {
+struct Shared<S> {
     log: EventLog,
-    cache: Mutex<HashMap<String, Cached<E>>>,
+    cache: Mutex<HashMap<String, Cached<S>>>,
     /// Commands that lost a race and were retried (observability, and the concurrency test).
     conflicts: AtomicU64,
 }
 
+impl<S> Shared<S> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached<S>>> {
+        // Every critical section is a single lookup/insert/remove, so a lock poisoned by a panic
+        // elsewhere still guards a consistent map.
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Caches `state`, unless the cache already holds a later one.
+    fn put(&self, subject: String, state: S, aggregate_sequence: i32, last_stream_sequence: u64) {
+        let mut cache = self.lock();
+        if cache
+            .get(&subject)
+            .is_some_and(|c| c.aggregate_sequence > aggregate_sequence)
+        {
+            return;
+        }
+        if cache.len() >= CACHE_CAPACITY && !cache.contains_key(&subject) {
+            if let Some(key) = cache.keys().next().cloned() {
+                cache.remove(&key);
+            }
+        }
+        cache.insert(
+            subject,
+            Cached {
+                state: Some(state),
+                aggregate_sequence,
+                last_stream_sequence,
+            },
+        );
+    }
+}
+
+impl<S> Shared<S> {
+    /// Puts back a state taken out for a command that stored nothing.
+    fn restore(&self, subject: &str, state: S, aggregate_sequence: i32) {
+        if let Some(c) = self.lock().get_mut(subject) {
+            if c.state.is_none() && c.aggregate_sequence == aggregate_sequence {
+                c.state = Some(state);
+            }
+        }
+    }
+}
+
 /// The event store of one aggregate type, for every tenant. Cheap to clone.
 pub struct AggregateStore<A: Aggregate> {
-    shared: Arc<Shared<A::Event>>,
+    shared: Arc<Shared<A::State>>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -75,7 +118,7 @@ impl<A> AggregateStore<A>
 where
     A: Aggregate + Send + Sync + 'static,
     A::Event: DomainEvent,
-    A::State: Send + Sync,
+    A::State: Clone + Send + Sync,
     A::Command: Clone + Send,
     A::Error: Send,
 {
@@ -96,6 +139,7 @@ where
             shared: self.shared.clone(),
             tenant: tenant.clone(),
             context,
+            persisted: Mutex::new(None),
             _aggregate: PhantomData,
         }
     }
@@ -112,17 +156,41 @@ where
         let subject = subjects::aggregate(tenant, A::NAME, id);
         for attempt in 0..MAX_ATTEMPTS {
             let store = self.scoped(tenant, context.clone());
-            let state = store.load_for_command(id).await?;
-            let manager = AggregateManager::new(store);
+            let state = store.state_for_command(&subject, id);
+            let decided_at = *state.sequence_number();
+            let manager = AggregateManager::new(&store);
             match manager.handle_command(state, command.clone()).await {
+                Ok(Ok(state)) => {
+                    match store.persisted() {
+                        Some((aggregate_sequence, stream_sequence)) => self.shared.put(
+                            subject,
+                            state.clone(),
+                            aggregate_sequence,
+                            stream_sequence,
+                        ),
+                        // Nothing to store (an idempotent repeat): give the state back as it was.
+                        None => self.shared.restore(&subject, state.clone(), decided_at),
+                    }
+                    return Ok(Ok(state));
+                }
+                Ok(Err(refusal)) => {
+                    // The state was decided on unverified (and is gone into the refusal): load
+                    // it, which also puts it back in the cache, and refuse only if it had not
+                    // moved meanwhile.
+                    let now = self.load(tenant, id).await?;
+                    if now.map_or(0, |s| *s.sequence_number()) == decided_at {
+                        return Ok(Err(refusal));
+                    }
+                }
                 Err(StoreError::Conflict { .. }) => {
                     self.shared.conflicts.fetch_add(1, Ordering::Relaxed);
                     // Someone else wrote first; the cache entry was dropped, so the next attempt
                     // reloads and decides again on the new state. Jittered exponential backoff
                     // keeps a crowd of writers on one aggregate from starving any of them.
                     tokio::time::sleep(backoff(attempt)).await;
+                    self.load(tenant, id).await?;
                 }
-                other => return other,
+                Err(e) => return Err(e),
             }
         }
         Err(StoreError::TooManyConflicts {
@@ -131,15 +199,38 @@ where
         })
     }
 
-    /// The aggregate's state now (`None` if it has no events), verified against the log.
+    /// The aggregate's state now (`None` if it has no events), verified against the log: a warm
+    /// aggregate is caught up from its cached position, a cold one read from its subject.
     pub async fn load(
         &self,
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<Option<AggregateState<A::State>>, StoreError> {
-        AggregateManager::new(self.scoped(tenant, Context::default()))
-            .load(id)
-            .await
+        let subject = subjects::aggregate(tenant, A::NAME, id);
+        let cached = {
+            let cache = self.shared.lock();
+            cache.get(&subject).and_then(|c| {
+                Some((
+                    c.state.clone()?,
+                    c.aggregate_sequence,
+                    c.last_stream_sequence,
+                ))
+            })
+        };
+        let (mut state, mut aggregate_sequence, mut last) = cached.unwrap_or_default();
+        let fresh = self.shared.log.read_subject(&subject, last + 1).await?;
+        for raw in fresh {
+            last = raw.stream_sequence;
+            aggregate_sequence = raw.aggregate_sequence;
+            state = A::apply_event(state, decode::<A::Event>(&raw)?);
+        }
+        if aggregate_sequence == 0 {
+            self.shared.lock().remove(&subject);
+            return Ok(None);
+        }
+        self.shared
+            .put(subject, state.clone(), aggregate_sequence, last);
+        Ok(Some(aggregate_state(id, state, aggregate_sequence)))
     }
 
     /// How many command attempts lost a race with a concurrent writer so far.
@@ -157,21 +248,41 @@ where
     }
 }
 
-impl<E> Shared<E> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached<E>>> {
-        // A panic while holding this lock cannot leave the map inconsistent (every critical
-        // section is a single insert/remove/clone), so a poisoned lock is still usable.
-        self.cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// An `AggregateState` holding `state` at `sequence`. esrs only builds states by folding store
+/// events, so this folds one synthetic event whose payload *is* the state.
+fn aggregate_state<S: Default>(id: Uuid, state: S, sequence: i32) -> AggregateState<S> {
+    let carrier = StoreEvent {
+        id,
+        aggregate_id: id,
+        payload: state,
+        occurred_on: Utc::now(),
+        sequence_number: sequence,
+        version: None,
+    };
+    AggregateState::with_id(id).apply_store_events(vec![carrier], |_, state| state)
+}
+
+/// A random delay in `[0, 100 µs · 2^attempt)`, at most ~50 ms.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let ceiling_us = 100u64 << attempt.min(9);
+    std::time::Duration::from_micros(Uuid::new_v4().as_u64_pair().0 % ceiling_us)
+}
+
+fn decode<E: DomainEvent>(raw: &RawEvent) -> Result<E, StoreError> {
+    E::upcast(raw.data.clone(), raw.version).map_err(|source| StoreError::Upcast {
+        subject: raw.subject.clone(),
+        stream_sequence: raw.stream_sequence,
+        source,
+    })
 }
 
 /// [`AggregateStore`] scoped to one tenant and one command's context.
 pub struct JetStreamStore<A: Aggregate> {
-    shared: Arc<Shared<A::Event>>,
+    shared: Arc<Shared<A::State>>,
     tenant: TenantId,
     context: Context,
+    /// Aggregate and stream sequence after this store's last successful persist.
+    persisted: Mutex<Option<(i32, u64)>>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -188,74 +299,27 @@ where
         format!("/aurora/{}/{}", self.tenant, A::NAME)
     }
 
-    /// The state to decide a command on: the cached events if warm (unverified — the append's
-    /// expected sequence catches staleness), else a cold load.
-    async fn load_for_command(&self, id: Uuid) -> Result<AggregateState<A::State>, StoreError> {
-        let subject = self.subject(id);
-        let warm = {
-            let cache = self.shared.lock();
-            cache.get(&subject).map(|c| to_store_events(id, &c.events))
-        };
-        let events = match warm {
-            Some(events) => events,
-            None => self.read_through(id).await?,
-        };
-        Ok(AggregateState::with_id(id).apply_store_events(events, A::apply_event))
-    }
-
-    /// Reads the subject (from the cached position when warm) and refreshes the cache.
-    async fn read_through(&self, id: Uuid) -> Result<Vec<StoreEvent<A::Event>>, StoreError> {
-        let subject = self.subject(id);
-        let from = self
-            .shared
+    fn persisted(&self) -> Option<(i32, u64)> {
+        *self
+            .persisted
             .lock()
-            .get(&subject)
-            .map_or(1, |c| c.last_stream_sequence + 1);
-        let raw = self.shared.log.read_subject(&subject, from).await?;
-        let mut fresh = Vec::with_capacity(raw.len());
-        for event in raw {
-            fresh.push((event.stream_sequence, decode::<A::Event>(event)?));
-        }
-        let caught_up = {
-            let mut cache = self.shared.lock();
-            if from == 1 {
-                let last = fresh.last().map_or(0, |(seq, _)| *seq);
-                let events: Vec<Entry<A::Event>> =
-                    fresh.into_iter().map(|(_, entry)| entry).collect();
-                if events.is_empty() {
-                    cache.remove(&subject);
-                    return Ok(Vec::new());
-                }
-                evict_if_full(&mut cache);
-                let out = to_store_events(id, &events);
-                cache.insert(
-                    subject,
-                    Cached {
-                        events,
-                        last_stream_sequence: last,
-                    },
-                );
-                Some(out)
-            } else if let Some(cached) = cache.get_mut(&subject) {
-                if cached.last_stream_sequence + 1 == from {
-                    for (seq, entry) in fresh {
-                        cached.last_stream_sequence = seq;
-                        cached.events.push(entry);
-                    }
-                }
-                Some(to_store_events(id, &cached.events))
-            } else {
-                None
-            }
-        };
-        match caught_up {
-            Some(events) => Ok(events),
-            // Evicted while we read: the catch-up alone is not the whole history.
-            None => Box::pin(self.read_through(id)).await,
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The state to decide a command on, taken out of the cache (no copy), or an empty one for an
+    /// aggregate not in the cache. Neither is verified against the log (see the module docs).
+    fn state_for_command(&self, subject: &str, id: Uuid) -> AggregateState<A::State> {
+        let mut cache = self.shared.lock();
+        match cache
+            .get_mut(subject)
+            .and_then(|c| Some((c.state.take()?, c.aggregate_sequence)))
+        {
+            Some((state, sequence)) => aggregate_state(id, state, sequence),
+            None => AggregateState::with_id(id),
         }
     }
 
-    /// The stream sequence the subject must still be at for a command decided on a state at
+    /// The stream sequence the subject must still be at for a command decided at
     /// `aggregate_sequence`.
     async fn expected_stream_sequence(
         &self,
@@ -266,8 +330,7 @@ where
             return Ok(0);
         }
         let cached = self.shared.lock().get(subject).and_then(|c| {
-            let last = c.events.last()?.aggregate_sequence;
-            (last == aggregate_sequence).then_some(c.last_stream_sequence)
+            (c.aggregate_sequence == aggregate_sequence).then_some(c.last_stream_sequence)
         });
         if let Some(seq) = cached {
             return Ok(seq);
@@ -280,50 +343,6 @@ where
             }),
         }
     }
-}
-
-/// A random delay in `[0, 100 µs · 2^attempt)`, at most ~50 ms.
-fn backoff(attempt: u32) -> std::time::Duration {
-    let ceiling_us = 100u64 << attempt.min(9);
-    let random = Uuid::new_v4().as_u64_pair().0;
-    std::time::Duration::from_micros(random % ceiling_us)
-}
-
-fn evict_if_full<E>(cache: &mut HashMap<String, Cached<E>>) {
-    if cache.len() >= CACHE_CAPACITY {
-        if let Some(key) = cache.keys().next().cloned() {
-            cache.remove(&key);
-        }
-    }
-}
-
-fn decode<E: DomainEvent>(raw: RawEvent) -> Result<Entry<E>, StoreError> {
-    let payload = E::upcast(raw.data, raw.version).map_err(|source| StoreError::Upcast {
-        subject: raw.subject.clone(),
-        stream_sequence: raw.stream_sequence,
-        source,
-    })?;
-    Ok(Entry {
-        id: raw.id,
-        occurred_on: raw.time,
-        aggregate_sequence: raw.aggregate_sequence,
-        version: raw.version,
-        payload,
-    })
-}
-
-fn to_store_events<E: Clone>(aggregate_id: Uuid, entries: &[Entry<E>]) -> Vec<StoreEvent<E>> {
-    entries
-        .iter()
-        .map(|e| StoreEvent {
-            id: e.id,
-            aggregate_id,
-            payload: e.payload.clone(),
-            occurred_on: e.occurred_on,
-            sequence_number: e.aggregate_sequence,
-            version: e.version,
-        })
-        .collect()
 }
 
 /// esrs' lock is advisory and in-process; we rely on optimistic concurrency on the subject
@@ -345,11 +364,28 @@ where
         Ok(EventStoreLockGuard::new(NoLock))
     }
 
+    /// The whole history of the aggregate, read from its own subject.
     async fn by_aggregate_id(
         &self,
         aggregate_id: Uuid,
     ) -> Result<Vec<StoreEvent<A::Event>>, StoreError> {
-        self.read_through(aggregate_id).await
+        let raw = self
+            .shared
+            .log
+            .read_subject(&self.subject(aggregate_id), 1)
+            .await?;
+        raw.iter()
+            .map(|r| {
+                Ok(StoreEvent {
+                    id: r.id,
+                    aggregate_id,
+                    payload: decode::<A::Event>(r)?,
+                    occurred_on: r.time,
+                    sequence_number: r.aggregate_sequence,
+                    version: r.version,
+                })
+            })
+            .collect()
     }
 
     async fn persist(
@@ -360,74 +396,67 @@ where
         let id = *aggregate_state.id();
         let subject = self.subject(id);
         let decided_at = *aggregate_state.sequence_number();
-        let expected = match self.expected_stream_sequence(&subject, decided_at).await {
-            Ok(seq) => seq,
-            Err(e) => {
-                self.shared.lock().remove(&subject);
-                return Err(e);
-            }
+        let forget = |e: StoreError| {
+            self.shared.lock().remove(&subject);
+            e
         };
+        let expected = self
+            .expected_stream_sequence(&subject, decided_at)
+            .await
+            .map_err(forget)?;
         let source = self.source();
         let single = events.len() == 1;
+        let now = Utc::now();
         let mut appends = Vec::with_capacity(events.len());
-        let mut entries = Vec::with_capacity(events.len());
-        for event in events {
-            let entry = Entry {
-                id: Uuid::now_v7(),
-                occurred_on: Utc::now(),
-                aggregate_sequence: aggregate_state.next_sequence_number(),
+        let mut stored = Vec::with_capacity(events.len());
+        for (index, payload) in events.into_iter().enumerate() {
+            let event = StoreEvent {
+                id: self.context.event_id(&subject, index),
+                aggregate_id: id,
+                payload,
+                occurred_on: now,
+                sequence_number: aggregate_state.next_sequence_number(),
                 version: A::Event::current_version(),
-                payload: event,
             };
-            let body = serde_json::to_vec(&entry.payload).map_err(StoreError::Encode)?;
+            let body = serde_json::to_vec(&event.payload).map_err(StoreError::Encode)?;
             let headers = Outgoing {
-                id: entry.id,
+                id: event.id,
                 source: &source,
-                event_type: entry.payload.event_type(),
+                event_type: event.payload.event_type(),
                 subject_id: id,
-                time: entry.occurred_on,
-                aggregate_sequence: entry.aggregate_sequence,
-                version: entry.version,
+                time: now,
+                aggregate_sequence: event.sequence_number,
+                version: event.version,
                 context: &self.context,
             }
             .headers(single);
             appends.push(Append {
                 headers,
-                msg_id: single.then(|| entry.id.to_string()),
+                msg_id: single.then(|| event.id.to_string()),
                 body: Bytes::from(body),
             });
-            entries.push(entry);
+            stored.push(event);
         }
-        let sequences = match self.shared.log.append(&subject, expected, appends).await {
-            Ok(seqs) => seqs,
-            Err(e) => {
-                self.shared.lock().remove(&subject);
-                return Err(e);
-            }
-        };
-        let out = to_store_events(id, &entries);
-        let mut cache = self.shared.lock();
-        let last = sequences.last().copied().unwrap_or(expected);
-        match cache.get_mut(&subject) {
-            Some(c) if c.last_stream_sequence == expected => {
-                c.events.extend(entries);
-                c.last_stream_sequence = last;
-            }
-            None if decided_at == 0 => {
-                evict_if_full(&mut cache);
-                cache.insert(
-                    subject,
-                    Cached {
-                        events: entries,
-                        last_stream_sequence: last,
-                    },
-                );
-            }
-            _ => {
-                cache.remove(&subject);
-            }
+        let (sequences, duplicate) = self
+            .shared
+            .log
+            .append_checked(&subject, expected, appends)
+            .await
+            .map_err(forget)?;
+        if duplicate {
+            // An earlier run of the same input already stored this event (its ack was lost) and
+            // JetStream kept that copy; what we hold no longer matches the log exactly.
+            self.shared.lock().remove(&subject);
+            return Ok(stored);
         }
-        Ok(out)
+        let last_aggregate = stored.last().map_or(decided_at, |e| e.sequence_number);
+        let last_stream = sequences.last().copied().unwrap_or(expected);
+        *self
+            .persisted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((last_aggregate, last_stream));
+        Ok(stored)
     }
 
     async fn publish(&self, _store_events: &[StoreEvent<A::Event>]) {

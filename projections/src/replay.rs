@@ -11,7 +11,7 @@
 use async_nats::jetstream::{self, consumer::DeliverPolicy};
 use aurora_nats::subjects::EVENTS_STREAM;
 use aurora_nats::RawEvent;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
@@ -113,25 +113,24 @@ pub async fn build(
                 break;
             }
             pending -= 1;
-            let event = RawEvent::decode(
+            match RawEvent::decode(
                 m.subject.as_str(),
                 seq,
                 m.headers.as_ref(),
                 &m.payload,
                 info.published,
-            )
-            .map_err(|e| ProjectionError::BadEvent {
-                subject: e.subject.clone(),
-                stream_sequence: e.stream_sequence,
-                reason: e.reason.clone(),
-            })?;
-            batch.push(event);
+            ) {
+                Ok(event) => batch.push(event),
+                // The live runner skips these too (`runner::decode_all`).
+                Err(e) => tracing::warn!(error = %e, "skipping a message that is not an event"),
+            }
             if batch.len() >= MAX_BATCH || pending == 0 {
                 break;
             }
-            next = match messages.next().now_or_never() {
-                Some(Some(m)) => Some(m.map_err(|e| nats(&e))?),
-                _ => None,
+            // `pending` says more are coming: wait for them, so transactions stay large.
+            next = match messages.next().await {
+                Some(m) => Some(m.map_err(|e| nats(&e))?),
+                None => None,
             };
         }
         let n = batch.len() as u64;
@@ -188,6 +187,14 @@ pub async fn replay(
     .await?;
     let rebuilt = build(pool, js, projector, &shadow, Some(live as u64), Some(&bar)).await?;
     let checkpoint = rebuilt.max(live as u64);
+    // `LIKE … INCLUDING ALL` names the shadow's indexes itself; after the swap they get the
+    // live names back (migrations may refer to them).
+    let live_indexes: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT tablename::text, indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY($1)",
+    )
+    .bind(projector.tables())
+    .fetch_all(&mut *tx)
+    .await?;
     for table in projector.tables().iter().rev() {
         sqlx::query(&format!("DROP TABLE public.{table}"))
             .execute(&mut *tx)
@@ -197,6 +204,22 @@ pub async fn replay(
         sqlx::query(&format!("ALTER TABLE {shadow}.{table} SET SCHEMA public"))
             .execute(&mut *tx)
             .await?;
+    }
+    for (table, name, definition) in &live_indexes {
+        let shape = definition.replacen(name.as_str(), "", 1);
+        let moved: Option<String> = sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1
+               AND replace(indexdef, indexname, '') = $2",
+        )
+        .bind(table)
+        .bind(&shape)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(moved) = moved.filter(|m| m != name) {
+            sqlx::query(&format!("ALTER INDEX public.{moved} RENAME TO {name}"))
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     sqlx::query("UPDATE public.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1")
         .bind(projector.name())

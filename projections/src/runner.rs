@@ -41,10 +41,18 @@ pub async fn apply_batch(
         tx.rollback().await?;
         return Ok(checkpoint);
     };
-    let located = fresh
+    // Same rule as for undecodable messages (see `decode_all`): what is not an Aurora event of an
+    // aggregate is skipped with a warning, in live runs and in replays alike.
+    let located: Vec<_> = fresh
         .into_iter()
-        .map(locate)
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter_map(|e| match locate(e) {
+            Ok(located) => Some(located),
+            Err(err) => {
+                tracing::warn!(error = %err, "skipping a message that is not an aggregate's event");
+                None
+            }
+        })
+        .collect();
     projector.apply(&mut tx, schema, located).await?;
     sqlx::query(&format!(
         "UPDATE {schema}.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1"
@@ -102,7 +110,8 @@ pub async fn run(
     .map_err(|e| ProjectionError::Nats(e.to_string()))
 }
 
-fn decode_all(deliveries: Vec<Delivery>) -> Vec<RawEvent> {
+/// Decodes deliveries, skipping (with a warning) messages that are not Aurora events.
+pub fn decode_all(deliveries: Vec<Delivery>) -> Vec<RawEvent> {
     deliveries
         .into_iter()
         .filter_map(|d| {

@@ -1,1 +1,428 @@
-fn main() {}
+//! `make bench`: the backbone's figures, each beside the raw ceiling measured in the same run on
+//! the same private nats-server and PostgreSQL, written to `BENCHMARKS.md`.
+//!
+//! Sizes can be lowered for a quick look: `BENCH_FILL` (events of other aggregates in the stream
+//! before the cold loads, default 1 000 000 over 100 000 subjects), `BENCH_COMMANDS` (default
+//! 20 000), `BENCH_PROJECTION_EVENTS` (default 50 000).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::message::PublishMessage;
+use aurora_domain::{Incident, IncidentId};
+use aurora_nats::{AggregateStore, Context};
+use aurora_projections::{replay, Projector};
+use aurora_tests::{TestDb, TestNats};
+use bytes::Bytes;
+use chrono::Utc;
+use futures::stream::{self, StreamExt};
+use uuid::Uuid;
+
+// Shared with the tests; the benchmark uses only some of it.
+#[allow(dead_code)]
+#[path = "../tests/fixtures.rs"]
+mod fixtures;
+use fixtures::{comment, open, tenant};
+
+const PIPELINE: usize = 512;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Stats {
+    sorted: Vec<Duration>,
+}
+
+impl Stats {
+    fn new(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        Self { sorted: samples }
+    }
+    fn pct(&self, p: f64) -> Duration {
+        let i = ((self.sorted.len() as f64 - 1.0) * p).round() as usize;
+        self.sorted[i]
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+/// The body of a typical event (an `opened`), to size the raw messages like ours.
+fn typical_body() -> Bytes {
+    let id = IncidentId::new();
+    let event = serde_json::json!({
+        "type": "opened", "id": id, "title": "Checkout latency p99 above 2s for 5 minutes", "service": "checkout",
+        "environment": "production", "severity": "high", "source": "grafana",
+        "source_alert_id": Uuid::now_v7().to_string(), "fingerprint": Uuid::now_v7().to_string(),
+        "alert_fired_at": Utc::now(), "at": Utc::now(),
+    });
+    let mut text = event.to_string();
+    while text.len() < 600 {
+        text.push(' ');
+    }
+    Bytes::from(text)
+}
+
+async fn raw_awaited_publish(js: &async_nats::jetstream::Context, n: usize) -> (f64, Stats) {
+    let body = typical_body();
+    let mut samples = Vec::with_capacity(n);
+    let started = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let subject = format!("evt.rawbench.raw.{}", Uuid::now_v7());
+        js.send_publish(
+            subject,
+            PublishMessage::build()
+                .payload(body.clone())
+                .expected_last_subject_sequence(0),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+        samples.push(t.elapsed());
+    }
+    (rate(n, started.elapsed()), Stats::new(samples))
+}
+
+async fn raw_pipelined_expected(
+    js: &async_nats::jetstream::Context,
+    n: usize,
+    prefix: &str,
+) -> f64 {
+    let body = typical_body();
+    let started = Instant::now();
+    let mut pending: std::collections::VecDeque<PublishAckFuture> =
+        std::collections::VecDeque::new();
+    for i in 0..n {
+        let subject = format!(
+            "evt.{prefix}.noise.{}",
+            Uuid::from_u128(i as u128 % 100_000 + 1)
+        );
+        let expected = 0;
+        let msg = PublishMessage::build().payload(body.clone());
+        // Only the first message of a subject can expect 0; later ones are plain (filler).
+        let msg = if i < 100_000 {
+            msg.expected_last_subject_sequence(expected)
+        } else {
+            msg
+        };
+        pending.push_back(js.send_publish(subject, msg).await.expect("publish"));
+        if pending.len() >= PIPELINE {
+            if let Some(ack) = pending.pop_front() {
+                ack.await.expect("ack");
+            }
+        }
+    }
+    for ack in pending {
+        ack.await.expect("ack");
+    }
+    rate(n, started.elapsed())
+}
+
+async fn raw_batched_inserts(pool: &sqlx::PgPool, n: usize) -> f64 {
+    sqlx::query("CREATE TABLE raw_bench (id uuid PRIMARY KEY, tenant text, kind text, at timestamptz, body jsonb)")
+        .execute(pool)
+        .await
+        .expect("create");
+    let body: serde_json::Value = serde_json::from_slice(&typical_body()).expect("json");
+    let started = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
+        let bodies: Vec<serde_json::Value> = chunk.iter().map(|_| body.clone()).collect();
+        sqlx::query(
+            "INSERT INTO raw_bench SELECT id, 'acme', 'incident.opened', now(), body FROM UNNEST($1::uuid[], $2::jsonb[]) AS t(id, body)",
+        )
+        .bind(&ids)
+        .bind(&bodies)
+        .execute(pool)
+        .await
+        .expect("insert");
+    }
+    rate(n, started.elapsed())
+}
+
+#[tokio::main]
+async fn main() {
+    let fill = env_usize("BENCH_FILL", 1_000_000);
+    let commands = env_usize("BENCH_COMMANDS", 20_000);
+    let projection_events = env_usize("BENCH_PROJECTION_EVENTS", 50_000);
+    let nats = TestNats::start().await;
+    let db = TestDb::create().await;
+    let js = nats.jetstream();
+    let acme = tenant("acme");
+    let mut out = String::new();
+    let mut verdicts = Vec::new();
+
+    // 1. Commands on distinct incidents, pipelined, vs raw pipelined publishes with the header.
+    eprintln!("raw pipelined publishes with expected sequence ({commands})…");
+    let raw_expected = raw_pipelined_expected(&js, commands, "rawpipe").await;
+    eprintln!("commands on distinct incidents ({commands})…");
+    let store = AggregateStore::<Incident>::new(nats.log.clone());
+    let started = Instant::now();
+    stream::iter(0..commands)
+        .for_each_concurrent(PIPELINE, |i| {
+            let (store, acme) = (store.clone(), acme.clone());
+            async move {
+                let id = IncidentId::new();
+                store
+                    .execute(
+                        &acme,
+                        id.0,
+                        open(id, &format!("incident {i}"), "checkout", Utc::now()),
+                        Context::new_root(),
+                    )
+                    .await
+                    .expect("store")
+                    .expect("opened");
+            }
+        })
+        .await;
+    let ours_pipelined = rate(commands, started.elapsed());
+    let ratio = ours_pipelined / raw_expected;
+    eprintln!("  ours {ours_pipelined:.0}/s vs raw {raw_expected:.0}/s");
+    verdicts.push(("commands on distinct incidents ≥ 50 % of raw", ratio >= 0.5));
+
+    // 2. One command on a warm incident vs one raw acknowledged publish.
+    eprintln!("warm single commands…");
+    let (raw_awaited_rate, raw_awaited) = raw_awaited_publish(&js, 2000).await;
+    let warm = IncidentId::new();
+    store
+        .execute(
+            &acme,
+            warm.0,
+            open(warm, "warm", "checkout", Utc::now()),
+            Context::new_root(),
+        )
+        .await
+        .expect("ok")
+        .expect("ok");
+    let mut samples = Vec::new();
+    for i in 0..2000 {
+        let t = Instant::now();
+        store
+            .execute(
+                &acme,
+                warm.0,
+                comment("ops", &format!("note {i}")),
+                Context::new_root(),
+            )
+            .await
+            .expect("ok")
+            .expect("ok");
+        samples.push(t.elapsed());
+    }
+    let warm_stats = Stats::new(samples);
+    let warm_ratio = warm_stats.pct(0.5).as_secs_f64() / raw_awaited.pct(0.5).as_secs_f64();
+    eprintln!(
+        "  warm p50 {} vs raw p50 {}",
+        ms(warm_stats.pct(0.5)),
+        ms(raw_awaited.pct(0.5))
+    );
+    verdicts.push(("warm command p50 ≤ 2× raw acked publish", warm_ratio <= 2.0));
+
+    // 3. Cold loads of 20-event incidents in a big stream.
+    eprintln!(
+        "filling the stream with {fill} events over {} subjects…",
+        fill.min(100_000)
+    );
+    let fill_rate = raw_pipelined_expected(&js, fill, "filler").await;
+    let targets: Vec<IncidentId> = (0..200).map(|_| IncidentId::new()).collect();
+    for id in &targets {
+        store
+            .execute(
+                &acme,
+                id.0,
+                open(*id, "cold", "checkout", Utc::now()),
+                Context::new_root(),
+            )
+            .await
+            .expect("ok")
+            .expect("ok");
+    }
+    for n in 0..19 {
+        stream::iter(targets.iter())
+            .for_each_concurrent(64, |id| {
+                let (store, acme) = (store.clone(), acme.clone());
+                async move {
+                    store
+                        .execute(
+                            &acme,
+                            id.0,
+                            comment("ops", &format!("c{n}")),
+                            Context::new_root(),
+                        )
+                        .await
+                        .expect("ok")
+                        .expect("ok");
+                }
+            })
+            .await;
+    }
+    let stream_info = js
+        .get_stream("EVENTS")
+        .await
+        .expect("EVENTS")
+        .get_info()
+        .await
+        .expect("info");
+    let cold_reader = AggregateStore::<Incident>::new(nats.log.clone());
+    let mut samples = Vec::new();
+    for id in &targets {
+        cold_reader.clear_cache();
+        let t = Instant::now();
+        let state = cold_reader
+            .load(&acme, id.0)
+            .await
+            .expect("load")
+            .expect("exists");
+        samples.push(t.elapsed());
+        assert_eq!(*state.sequence_number(), 20);
+    }
+    let cold = Stats::new(samples);
+    eprintln!(
+        "  cold p50 {} p99 {}",
+        ms(cold.pct(0.5)),
+        ms(cold.pct(0.99))
+    );
+
+    // 4. Projection replay into Postgres vs raw batched inserts.
+    eprintln!("writing {projection_events} events for the projection…");
+    let incidents = projection_events / 20;
+    let ids: Vec<IncidentId> = (0..incidents).map(|_| IncidentId::new()).collect();
+    stream::iter(ids.iter())
+        .for_each_concurrent(PIPELINE, |id| {
+            let (store, acme) = (store.clone(), acme.clone());
+            async move {
+                store
+                    .execute(
+                        &acme,
+                        id.0,
+                        open(*id, "projected", "checkout", Utc::now()),
+                        Context::new_root(),
+                    )
+                    .await
+                    .expect("ok")
+                    .expect("ok");
+                for n in 0..19 {
+                    store
+                        .execute(
+                            &acme,
+                            id.0,
+                            comment("ops", &format!("c{n}")),
+                            Context::new_root(),
+                        )
+                        .await
+                        .expect("ok")
+                        .expect("ok");
+                }
+            }
+        })
+        .await;
+    let total_incident_events = (commands + 2001 + 200 * 20 + incidents * 20) as u64;
+    eprintln!("raw batched inserts…");
+    let raw_insert = raw_batched_inserts(&db.pool, projection_events).await;
+    eprintln!("replaying {total_incident_events} incident events into Postgres…");
+    replay::create_schema(&db.pool, "bench_replay", &[Projector::Incidents])
+        .await
+        .expect("schema");
+    let started = Instant::now();
+    let checkpoint = replay::build(
+        &db.pool,
+        &js,
+        Projector::Incidents,
+        "bench_replay",
+        None,
+        None,
+    )
+    .await
+    .expect("replay");
+    let projection_time = started.elapsed();
+    let projected: i64 = sqlx::query_scalar("SELECT count(*) FROM bench_replay.incident_timeline")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        projected as u64, total_incident_events,
+        "every event projected"
+    );
+    assert!(checkpoint > 0);
+    let projection_rate = rate(projected as usize, projection_time);
+    let projection_ratio = projection_rate / raw_insert;
+    eprintln!("  projection {projection_rate:.0}/s vs raw inserts {raw_insert:.0}/s");
+    verdicts.push(("projection ≥ 20 000 events/s", projection_rate >= 20_000.0));
+    verdicts.push((
+        "projection ≥ 30 % of raw batched inserts",
+        projection_ratio >= 0.3,
+    ));
+
+    // The report.
+    let machine = machine();
+    writeln!(out, "# Benchmarks\n").ok();
+    writeln!(out, "Written by `make bench` (`tests/benches/backbone.rs`) on {}. Every figure is measured in the same run as the raw ceiling it is compared with, against a private nats-server (file storage, default fsync interval) and the machine's PostgreSQL.\n", Utc::now().format("%Y-%m-%d %H:%M UTC")).ok();
+    writeln!(out, "Machine: {machine}\n").ok();
+    writeln!(out, "## The backbone (issue 2)\n").ok();
+    writeln!(
+        out,
+        "| measurement | ours | raw ceiling (same run) | ratio | goal |"
+    )
+    .ok();
+    writeln!(out, "|---|---|---|---|---|").ok();
+    writeln!(out, "| commands on distinct incidents, {PIPELINE} in flight, {commands} commands | {ours_pipelined:.0} cmd/s | {raw_expected:.0} msg/s (pipelined publish with expected-subject-sequence) | {:.0} % | ≥ 50 % |", ratio * 100.0).ok();
+    writeln!(out, "| one command on a warm incident, p50 (p99) | {} ({}) | {} ({}) one acknowledged publish | {warm_ratio:.2}× | ≤ 2× |", ms(warm_stats.pct(0.5)), ms(warm_stats.pct(0.99)), ms(raw_awaited.pct(0.5)), ms(raw_awaited.pct(0.99))).ok();
+    writeln!(out, "| cold load of a 20-event incident, p50 / p99 (200 incidents) | {} / {} | stream of {} messages over ≥ {} subjects | — | report p99 |", ms(cold.pct(0.5)), ms(cold.pct(0.99)), stream_info.state.messages, fill.min(100_000)).ok();
+    writeln!(out, "| projection replay into Postgres ({projected} events, incidents projector) | {projection_rate:.0} events/s | {raw_insert:.0} rows/s (`INSERT … SELECT FROM UNNEST`, 1 000 rows per statement) | {:.0} % | ≥ 20 000/s and ≥ 30 % |", projection_ratio * 100.0).ok();
+    writeln!(out, "\nOther ceilings of this run: one acknowledged publish at a time {raw_awaited_rate:.0} msg/s; filling the stream (pipelined) {fill_rate:.0} msg/s.\n").ok();
+    writeln!(out, "| goal | met |").ok();
+    writeln!(out, "|---|---|").ok();
+    for (goal, met) in &verdicts {
+        writeln!(out, "| {goal} | {} |", if *met { "yes" } else { "**no**" }).ok();
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    std::fs::write(&path, &out).expect("write BENCHMARKS.md");
+    println!("{out}");
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    let nats = aurora_nats::server::find_binary()
+        .and_then(|b| std::process::Command::new(b).arg("--version").output().ok())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let pg = std::process::Command::new("psql")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem} RAM; {nats}; {pg}")
+}

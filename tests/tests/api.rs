@@ -333,3 +333,60 @@ async fn bad_requests_get_a_clear_json_error() {
     assert_error(&response.json().await.expect("json"), "method_not_allowed");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_published_on_cmd_is_run_once_by_the_handlers() {
+    let app = TestApp::spawn().await;
+    let id = IncidentId::new();
+    let js = app.nats.jetstream();
+    let command =
+        serde_json::to_vec(&open(id, "Published on CMD", "queue", Utc::now())).expect("json");
+    // The same command published twice with one message id is one command.
+    for _ in 0..2 {
+        js.send_publish(
+            aurora_nats::subjects::command(&tenant("acme"), "incident", id.0),
+            async_nats::jetstream::message::PublishMessage::build()
+                .payload(command.clone().into())
+                .message_id(format!("open-{}", id.0)),
+        )
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    }
+    // A malformed one is dropped without blocking the consumer.
+    js.publish(
+        aurora_nats::subjects::command(&tenant("acme"), "incident", id.0),
+        "not json".into(),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("ack");
+    let comment = serde_json::to_vec(&comment("carol", "after the garbage")).expect("json");
+    js.publish(
+        aurora_nats::subjects::command(&tenant("acme"), "incident", id.0),
+        comment.into(),
+    )
+    .await
+    .expect("publish")
+    .await
+    .expect("ack");
+    wait_for_projection(&app.db.pool, Projector::Incidents, 2).await;
+    let (status, body) = get(&app, &format!("/api/incidents/{}/events", id.0)).await;
+    assert_eq!(status, 200, "{body}");
+    let types: Vec<&str> = body["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        ["aurora.incident.opened", "aurora.incident.comment_added"]
+    );
+    assert!(body["events"][0]["cloudevents"]["causationid"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("cmd:")));
+    app.stop().await;
+}

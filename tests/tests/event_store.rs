@@ -449,3 +449,57 @@ async fn a_refused_command_stores_nothing() {
         .expect("read")
         .is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_input_run_twice_stores_its_event_once() {
+    let nats = TestNats::start().await;
+    let acme = tenant("acme");
+    let id = IncidentId::new();
+    let a = AggregateStore::<Incident>::new(nats.log.clone());
+    let b = AggregateStore::<Incident>::new(nats.log.clone());
+    a.execute(
+        &acme,
+        id.0,
+        open(id, "Flapping", "edge", Utc::now()),
+        Context::new_root(),
+    )
+    .await
+    .expect("ok")
+    .expect("ok");
+    // b holds the incident before the first run, like a handler whose ack got lost.
+    b.load(&acme, id.0).await.expect("load");
+    let input = Context::new_root()
+        .caused_by("cmd:7")
+        .with_idempotency_key("cmd:7");
+    let resolve = || aurora_domain::IncidentCommand::Resolve {
+        by: "ops".into(),
+        reason: None,
+        at: Utc::now(),
+    };
+    a.execute(&acme, id.0, resolve(), input.clone())
+        .await
+        .expect("ok")
+        .expect("resolved");
+    // The redelivered input, decided on b's stale state, must not store a second Resolved.
+    let again = b
+        .execute(&acme, id.0, resolve(), input)
+        .await
+        .expect("no store error");
+    assert!(
+        matches!(
+            again,
+            Ok(_) | Err(aurora_domain::IncidentError::AlreadyResolved)
+        ),
+        "{again:?}"
+    );
+    let events = nats
+        .log
+        .read_subject(&subjects::aggregate(&acme, "incident", id.0), 1)
+        .await
+        .expect("read");
+    let resolved = events
+        .iter()
+        .filter(|e| e.event_type == "aurora.incident.resolved")
+        .count();
+    assert_eq!(resolved, 1, "{events:#?}");
+}

@@ -167,6 +167,8 @@ async fn detail(
     let id = parse_id(&id)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     if let Some(at) = p.at {
+        // An unencoded `+02:00` offset arrives as a space after query decoding.
+        let at = at.replace(' ', "+");
         let at = DateTime::parse_from_rfc3339(&at)
             .map_err(|e| {
                 ApiError::bad_request(
@@ -210,8 +212,10 @@ async fn as_of(
         let decoded = IncidentEvent::upcast(event.data.clone(), event.version).map_err(|e| {
             anyhow::Error::new(e).context(format!("event {} does not load", event.stream_sequence))
         })?;
+        // Domain times are not monotonic along the subject (a command retried after a conflict
+        // lands after the winner with an earlier time), so every event is checked.
         if decoded.occurred_at() > at {
-            break;
+            continue;
         }
         timeline.push(json!({
             "stream_sequence": event.stream_sequence,
