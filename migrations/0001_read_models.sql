@@ -32,8 +32,9 @@ CREATE TABLE incidents (
     merged_into            uuid,
     -- stream sequence of the last event folded into this row
     last_sequence          bigint      NOT NULL,
-    -- the folded domain state (comments, feedback, …) for the detail view
-    state                  jsonb       NOT NULL,
+    -- the folded domain state as JSON text (comments, feedback, … for the detail view); text, not
+    -- jsonb: only Aurora reads it, so Postgres need not parse it on every write
+    state                  text        COMPRESSION lz4 NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX incidents_by_start ON incidents (tenant_id, started_at DESC, id DESC);
@@ -62,7 +63,8 @@ CREATE TABLE incident_timeline (
     event_type      text        NOT NULL,
     at              timestamptz NOT NULL,
     description     text        NOT NULL,
-    data            jsonb       NOT NULL,
+    -- the event body as JSON text (served as JSON; stored unparsed to keep projection fast)
+    data            text        NOT NULL,
     PRIMARY KEY (tenant_id, stream_sequence)
 );
 CREATE INDEX incident_timeline_by_incident ON incident_timeline (tenant_id, incident_id, stream_sequence);
@@ -81,7 +83,7 @@ CREATE TABLE chat_sessions (
     output_tokens bigint      NOT NULL,
     cost_micros   bigint      NOT NULL,
     last_sequence bigint      NOT NULL,
-    state         jsonb       NOT NULL,
+    state         text        COMPRESSION lz4 NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX chat_sessions_by_update ON chat_sessions (tenant_id, updated_at DESC, id DESC);

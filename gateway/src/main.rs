@@ -2,6 +2,11 @@
 
 use clap::Parser;
 
+// Aurora allocates many small short-lived objects per event; mimalloc measurably beats glibc
+// malloc there (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = aurora_gateway::cli::Cli::parse();

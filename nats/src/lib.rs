@@ -20,7 +20,7 @@ pub mod subjects;
 
 pub use envelope::{Context, RawEvent};
 pub use log::{EventLog, StoreError};
-pub use store::{AggregateStore, JetStreamStore};
+pub use store::{AggregateStore, Executed, JetStreamStore};
 
 /// Connects to NATS and provisions the streams of `file` (the embedded `streams.yaml` if `None`).
 pub async fn connect_and_provision(

@@ -99,6 +99,15 @@ impl<S> Shared<S> {
     }
 }
 
+/// What a command did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Executed {
+    /// The aggregate's sequence number after the command.
+    pub aggregate_sequence: i32,
+    /// How many events it appended (0 for an idempotent repeat).
+    pub events: usize,
+}
+
 /// The event store of one aggregate type, for every tenant. Cheap to clone.
 pub struct AggregateStore<A: Aggregate> {
     shared: Arc<Shared<A::State>>,
@@ -152,7 +161,7 @@ where
         id: Uuid,
         command: A::Command,
         context: Context,
-    ) -> Result<Result<A::State, A::Error>, StoreError> {
+    ) -> Result<Result<Executed, A::Error>, StoreError> {
         let subject = subjects::aggregate(tenant, A::NAME, id);
         for attempt in 0..MAX_ATTEMPTS {
             let store = self.scoped(tenant, context.clone());
@@ -161,17 +170,25 @@ where
             let manager = AggregateManager::new(&store);
             match manager.handle_command(state, command.clone()).await {
                 Ok(Ok(state)) => {
-                    match store.persisted() {
-                        Some((aggregate_sequence, stream_sequence)) => self.shared.put(
-                            subject,
-                            state.clone(),
-                            aggregate_sequence,
-                            stream_sequence,
-                        ),
+                    // The new state goes back into the cache without a copy.
+                    return Ok(Ok(match store.persisted() {
+                        Some((aggregate_sequence, stream_sequence)) => {
+                            self.shared
+                                .put(subject, state, aggregate_sequence, stream_sequence);
+                            Executed {
+                                aggregate_sequence,
+                                events: (aggregate_sequence - decided_at) as usize,
+                            }
+                        }
                         // Nothing to store (an idempotent repeat): give the state back as it was.
-                        None => self.shared.restore(&subject, state.clone(), decided_at),
-                    }
-                    return Ok(Ok(state));
+                        None => {
+                            self.shared.restore(&subject, state, decided_at);
+                            Executed {
+                                aggregate_sequence: decided_at,
+                                events: 0,
+                            }
+                        }
+                    }));
                 }
                 Ok(Err(refusal)) => {
                     // The state was decided on unverified (and is gone into the refusal): load

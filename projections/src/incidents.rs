@@ -5,44 +5,50 @@
 //! are read once, every event is folded in memory with the aggregate's own `apply_event`, and the
 //! results are written with `jsonb_populate_recordset` (one parameter per table).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aurora_domain::incident::{Alert, Correlation, Incident, IncidentEvent, IncidentState};
 use aurora_domain::DomainEvent;
 use aurora_nats::subjects::EventSubject;
 use aurora_nats::RawEvent;
+use chrono::{DateTime, Utc};
 use esrs::Aggregate;
 use serde_json::{json, Value};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::projector::{checked_schema, upcast, ProjectionError};
-
-type Key = (String, Uuid);
+use crate::state_cache::{Key, StateCache};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
     schema: &str,
     events: Vec<(EventSubject, RawEvent)>,
-) -> Result<(), ProjectionError> {
+    cache: &mut StateCache<IncidentState>,
+) -> Result<Vec<(Key, u64, IncidentState)>, ProjectionError> {
     let schema = checked_schema(schema);
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    // Aggregates whose first event in this batch is their very first start empty: nothing to read.
+    let mut new: HashSet<Key> = HashSet::new();
     let mut touched: Vec<Key> = Vec::new();
     let mut decoded = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let event: IncidentEvent = upcast(&raw)?;
         let key = (subject.tenant.to_string(), subject.id);
         if !touched.contains(&key) {
+            if raw.aggregate_sequence == 1 {
+                new.insert(key.clone());
+            }
             touched.push(key.clone());
         }
         decoded.push((key, raw, event));
     }
 
-    let mut states = load_states(tx, schema, &touched).await?;
+    let mut states = cache.take(tx, schema, "incidents", &touched, &new).await?;
     let mut alerts = Vec::new();
-    let mut timeline = Vec::with_capacity(decoded.len());
+    let mut timeline = TimelineRows::default();
     let mut last_sequence: HashMap<Key, u64> = HashMap::new();
     for (key, raw, event) in decoded {
         for alert in alerts_of(&event) {
@@ -53,47 +59,28 @@ pub async fn apply(
                 raw.stream_sequence,
             ));
         }
-        timeline.push(json!({
-            "tenant_id": key.0,
-            "incident_id": key.1,
-            "stream_sequence": raw.stream_sequence,
-            "event_type": event.event_type(),
-            "at": event.occurred_at(),
-            "description": describe(&event),
-            "data": raw.data,
-        }));
+        timeline.tenant.push(key.0.clone());
+        timeline.incident.push(key.1);
+        timeline.sequence.push(raw.stream_sequence as i64);
+        timeline.event_type.push(event.event_type());
+        timeline.at.push(event.occurred_at());
+        timeline.description.push(describe(&event));
+        timeline.data.push(raw.data.to_string());
         let state = states.remove(&key).unwrap_or_default();
         states.insert(key.clone(), Incident::apply_event(state, event));
         last_sequence.insert(key, raw.stream_sequence);
     }
 
-    let mut rows = Vec::with_capacity(touched.len());
+    let mut rows = IncidentRows::default();
     for key in &touched {
         let Some(state) = states.get(key) else {
             continue;
         };
-        match incident_row(key, state, last_sequence.get(key).copied().unwrap_or(0)) {
-            Some(row) => rows.push(row),
-            None => {
-                tracing::warn!(tenant = %key.0, incident = %key.1, "events for an incident that was never opened; no row written")
-            }
+        if !rows.push(key, state, last_sequence.get(key).copied().unwrap_or(0))? {
+            tracing::warn!(tenant = %key.0, incident = %key.1, "events for an incident that was never opened; no row written");
         }
     }
-
-    sqlx::query(&format!(
-        "INSERT INTO {schema}.incidents SELECT * FROM jsonb_populate_recordset(NULL::{schema}.incidents, $1)
-         ON CONFLICT (tenant_id, id) DO UPDATE SET
-           title = EXCLUDED.title, service = EXCLUDED.service, environment = EXCLUDED.environment,
-           severity = EXCLUDED.severity, source = EXCLUDED.source, source_alert_id = EXCLUDED.source_alert_id,
-           status = EXCLUDED.status, rca_status = EXCLUDED.rca_status, summary = EXCLUDED.summary,
-           started_at = EXCLUDED.started_at, analyzed_at = EXCLUDED.analyzed_at, resolved_at = EXCLUDED.resolved_at,
-           alert_fired_at = EXCLUDED.alert_fired_at, updated_at = EXCLUDED.updated_at,
-           affected_services = EXCLUDED.affected_services, correlated_alert_count = EXCLUDED.correlated_alert_count,
-           merged_into = EXCLUDED.merged_into, last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-    ))
-    .bind(Value::Array(rows))
-    .execute(&mut **tx)
-    .await?;
+    rows.upsert(tx, schema).await?;
     if !alerts.is_empty() {
         sqlx::query(&format!(
             "INSERT INTO {schema}.incident_alerts SELECT * FROM jsonb_populate_recordset(NULL::{schema}.incident_alerts, $1)
@@ -103,70 +90,180 @@ pub async fn apply(
         .execute(&mut **tx)
         .await?;
     }
-    sqlx::query(&format!(
-        "INSERT INTO {schema}.incident_timeline SELECT * FROM jsonb_populate_recordset(NULL::{schema}.incident_timeline, $1)
-         ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
-    ))
-    .bind(Value::Array(timeline))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    timeline.insert(tx, schema).await?;
+    Ok(touched
+        .into_iter()
+        .filter_map(|key| {
+            let state = states.remove(&key)?;
+            let at = *last_sequence.get(&key)?;
+            Some((key, at, state))
+        })
+        .collect())
 }
 
-async fn load_states(
-    tx: &mut Transaction<'_, Postgres>,
-    schema: &str,
-    keys: &[Key],
-) -> Result<HashMap<Key, IncidentState>, ProjectionError> {
-    let tenants: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-    let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-    let rows = sqlx::query(&format!(
-        "SELECT i.tenant_id, i.id, i.state FROM {schema}.incidents i
-         JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON i.tenant_id = k.tenant_id AND i.id = k.id"
-    ))
-    .bind(&tenants)
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut states = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
-        let state: Value = row.try_get("state")?;
-        let state = serde_json::from_value(state).map_err(|e| ProjectionError::BadEvent {
-            subject: format!("incidents row {}/{}", key.0, key.1),
-            stream_sequence: 0,
-            reason: format!("stored state does not load: {e}"),
-        })?;
-        states.insert(key, state);
+/// The `incidents` rows of a batch, column by column, written with one `UNNEST` upsert. The
+/// folded state is stored as JSON text: only Aurora reads it back, so Postgres need not parse it.
+#[derive(Default)]
+struct IncidentRows {
+    tenant: Vec<String>,
+    id: Vec<Uuid>,
+    title: Vec<String>,
+    service: Vec<String>,
+    environment: Vec<String>,
+    severity: Vec<&'static str>,
+    source: Vec<String>,
+    source_alert_id: Vec<String>,
+    status: Vec<&'static str>,
+    rca_status: Vec<&'static str>,
+    summary: Vec<Option<String>>,
+    started_at: Vec<DateTime<Utc>>,
+    analyzed_at: Vec<Option<DateTime<Utc>>>,
+    resolved_at: Vec<Option<DateTime<Utc>>>,
+    alert_fired_at: Vec<Option<DateTime<Utc>>>,
+    updated_at: Vec<DateTime<Utc>>,
+    affected_services: Vec<String>,
+    correlated_alert_count: Vec<i32>,
+    merged_into: Vec<Option<Uuid>>,
+    last_sequence: Vec<i64>,
+    state: Vec<String>,
+}
+
+impl IncidentRows {
+    /// Adds the row of an opened incident; `false` if it was never opened.
+    fn push(
+        &mut self,
+        key: &Key,
+        s: &IncidentState,
+        last_sequence: u64,
+    ) -> Result<bool, ProjectionError> {
+        let (Some(_), Some(started_at)) = (s.id, s.started_at) else {
+            return Ok(false);
+        };
+        let encode = |e: serde_json::Error| ProjectionError::BadEvent {
+            subject: format!("incident {}/{}", key.0, key.1),
+            stream_sequence: last_sequence,
+            reason: format!("state does not serialise: {e}"),
+        };
+        self.tenant.push(key.0.clone());
+        self.id.push(key.1);
+        self.title.push(s.title.clone());
+        self.service.push(s.service.clone());
+        self.environment.push(s.environment.clone());
+        self.severity.push(s.severity.as_str());
+        self.source.push(s.source.clone());
+        self.source_alert_id.push(s.source_alert_id.clone());
+        self.status.push(s.status.as_str());
+        self.rca_status.push(s.rca_status.as_str());
+        self.summary.push(s.summary.clone());
+        self.started_at.push(started_at);
+        self.analyzed_at.push(s.analyzed_at);
+        self.resolved_at.push(s.resolved_at);
+        self.alert_fired_at.push(s.alert_fired_at);
+        self.updated_at.push(s.updated_at.unwrap_or(started_at));
+        self.affected_services
+            .push(serde_json::to_string(&s.affected_services).map_err(encode)?);
+        self.correlated_alert_count
+            .push(s.correlated_alert_count as i32);
+        self.merged_into.push(s.merged_into.map(|m| m.0));
+        self.last_sequence.push(last_sequence as i64);
+        self.state.push(serde_json::to_string(s).map_err(encode)?);
+        Ok(true)
     }
-    Ok(states)
+
+    async fn upsert(
+        self,
+        tx: &mut Transaction<'_, Postgres>,
+        schema: &str,
+    ) -> Result<(), ProjectionError> {
+        if self.id.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.incidents
+             SELECT tenant_id, id, title, service, environment, severity, source, source_alert_id, status,
+                    rca_status, summary, started_at, analyzed_at, resolved_at, alert_fired_at, updated_at,
+                    ARRAY(SELECT jsonb_array_elements_text(affected::jsonb)), correlated_alert_count,
+                    merged_into, last_sequence, state
+             FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[],
+                         $14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::text[], $18::int[],
+                         $19::uuid[], $20::bigint[], $21::text[])
+               AS r(tenant_id, id, title, service, environment, severity, source, source_alert_id, status,
+                    rca_status, summary, started_at, analyzed_at, resolved_at, alert_fired_at, updated_at,
+                    affected, correlated_alert_count, merged_into, last_sequence, state)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET
+               title = EXCLUDED.title, service = EXCLUDED.service, environment = EXCLUDED.environment,
+               severity = EXCLUDED.severity, source = EXCLUDED.source, source_alert_id = EXCLUDED.source_alert_id,
+               status = EXCLUDED.status, rca_status = EXCLUDED.rca_status, summary = EXCLUDED.summary,
+               started_at = EXCLUDED.started_at, analyzed_at = EXCLUDED.analyzed_at, resolved_at = EXCLUDED.resolved_at,
+               alert_fired_at = EXCLUDED.alert_fired_at, updated_at = EXCLUDED.updated_at,
+               affected_services = EXCLUDED.affected_services, correlated_alert_count = EXCLUDED.correlated_alert_count,
+               merged_into = EXCLUDED.merged_into, last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
+        ))
+        .bind(&self.tenant)
+        .bind(&self.id)
+        .bind(&self.title)
+        .bind(&self.service)
+        .bind(&self.environment)
+        .bind(&self.severity)
+        .bind(&self.source)
+        .bind(&self.source_alert_id)
+        .bind(&self.status)
+        .bind(&self.rca_status)
+        .bind(&self.summary)
+        .bind(&self.started_at)
+        .bind(&self.analyzed_at)
+        .bind(&self.resolved_at)
+        .bind(&self.alert_fired_at)
+        .bind(&self.updated_at)
+        .bind(&self.affected_services)
+        .bind(&self.correlated_alert_count)
+        .bind(&self.merged_into)
+        .bind(&self.last_sequence)
+        .bind(&self.state)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
 
-fn incident_row(key: &Key, s: &IncidentState, last_sequence: u64) -> Option<Value> {
-    s.id?;
-    Some(json!({
-        "tenant_id": key.0,
-        "id": key.1,
-        "title": s.title,
-        "service": s.service,
-        "environment": s.environment,
-        "severity": s.severity.as_str(),
-        "source": s.source,
-        "source_alert_id": s.source_alert_id,
-        "status": s.status.as_str(),
-        "rca_status": s.rca_status.as_str(),
-        "summary": s.summary,
-        "started_at": s.started_at?,
-        "analyzed_at": s.analyzed_at,
-        "resolved_at": s.resolved_at,
-        "alert_fired_at": s.alert_fired_at,
-        "updated_at": s.updated_at.or(s.started_at)?,
-        "affected_services": s.affected_services,
-        "correlated_alert_count": s.correlated_alert_count,
-        "merged_into": s.merged_into.map(|id| id.0),
-        "last_sequence": last_sequence,
-        "state": s,
-    }))
+/// The `incident_timeline` rows of a batch, column by column.
+#[derive(Default)]
+struct TimelineRows {
+    tenant: Vec<String>,
+    incident: Vec<Uuid>,
+    sequence: Vec<i64>,
+    event_type: Vec<&'static str>,
+    at: Vec<DateTime<Utc>>,
+    description: Vec<String>,
+    data: Vec<String>,
+}
+
+impl TimelineRows {
+    async fn insert(
+        self,
+        tx: &mut Transaction<'_, Postgres>,
+        schema: &str,
+    ) -> Result<(), ProjectionError> {
+        if self.sequence.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.incident_timeline
+             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[], $7::text[])
+             ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
+        ))
+        .bind(&self.tenant)
+        .bind(&self.incident)
+        .bind(&self.sequence)
+        .bind(&self.event_type)
+        .bind(&self.at)
+        .bind(&self.description)
+        .bind(&self.data)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
 
 /// The alerts an event attaches, with their correlation when there was one.

@@ -16,8 +16,9 @@ pub mod queries;
 pub mod replay;
 pub mod runner;
 pub mod sessions;
+pub mod state_cache;
 
-pub use projector::Projector;
+pub use projector::{ProjectionCache, Projector};
 
 /// Runs the sqlx migrations of `migrations/`.
 pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), sqlx::migrate::MigrateError> {

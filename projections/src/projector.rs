@@ -4,6 +4,9 @@ use aurora_nats::subjects::{parse_event_subject, EventSubject};
 use aurora_nats::RawEvent;
 use sqlx::{Postgres, Transaction};
 
+use aurora_domain::{ChatSessionState, IncidentState};
+
+use crate::state_cache::{Key, StateCache};
 use crate::{incidents, sessions};
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
@@ -76,10 +79,38 @@ impl Projector {
         tx: &mut Transaction<'_, Postgres>,
         schema: &str,
         events: Vec<(EventSubject, RawEvent)>,
-    ) -> Result<(), ProjectionError> {
-        match self {
-            Self::Incidents => incidents::apply(tx, schema, events).await,
-            Self::Sessions => sessions::apply(tx, schema, events).await,
+        cache: &mut ProjectionCache,
+    ) -> Result<Staged, ProjectionError> {
+        Ok(match self {
+            Self::Incidents => {
+                Staged::Incidents(incidents::apply(tx, schema, events, &mut cache.incidents).await?)
+            }
+            Self::Sessions => {
+                Staged::Sessions(sessions::apply(tx, schema, events, &mut cache.sessions).await?)
+            }
+        })
+    }
+}
+
+/// The states a projector folded, kept between batches (see [`crate::state_cache`]). One per
+/// running projector or replay: it describes the tables that one writes.
+#[derive(Default)]
+pub struct ProjectionCache {
+    incidents: StateCache<IncidentState>,
+    sessions: StateCache<ChatSessionState>,
+}
+
+/// States written by a batch, to give back to the cache once its transaction committed.
+pub enum Staged {
+    Incidents(Vec<(Key, u64, IncidentState)>),
+    Sessions(Vec<(Key, u64, ChatSessionState)>),
+}
+
+impl ProjectionCache {
+    pub fn give_back(&mut self, staged: Staged) {
+        match staged {
+            Staged::Incidents(states) => self.incidents.give_back(states),
+            Staged::Sessions(states) => self.sessions.give_back(states),
         }
     }
 }

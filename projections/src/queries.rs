@@ -71,12 +71,12 @@ pub async fn list_incidents(
     q.build_query_as().fetch_all(pool).await
 }
 
-/// The folded state of one incident and the stream sequence it is at.
+/// The folded state of one incident (JSON text) and the stream sequence it is at.
 pub async fn incident_state(
     pool: &PgPool,
     tenant: &str,
     id: Uuid,
-) -> Result<Option<(Value, i64)>, sqlx::Error> {
+) -> Result<Option<(String, i64)>, sqlx::Error> {
     let row =
         sqlx::query("SELECT state, last_sequence FROM incidents WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
@@ -129,7 +129,7 @@ pub async fn incident_timeline(
     id: Uuid,
 ) -> Result<Vec<TimelineRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT stream_sequence, event_type, at, description, data
+        "SELECT stream_sequence, event_type, at, description, data::jsonb AS data
          FROM incident_timeline WHERE tenant_id = $1 AND incident_id = $2 ORDER BY stream_sequence",
     )
     .bind(tenant)

@@ -15,7 +15,7 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
-use crate::projector::{checked_schema, ProjectionError, Projector};
+use crate::projector::{checked_schema, ProjectionCache, ProjectionError, Projector};
 use crate::runner::{apply_batch, MAX_BATCH};
 
 /// Creates `schema` holding empty copies of the tables of `projectors` and a checkpoint table.
@@ -96,6 +96,10 @@ pub async fn build(
         return Ok(checkpoint);
     }
     let mut messages = consumer.messages().await.map_err(|e| nats(&e))?;
+    // One batch is written while the next is read: `in_flight` is the write, which hands the
+    // cache back when it is done. Batches still commit strictly in order.
+    let mut cache = Some(ProjectionCache::default());
+    let mut in_flight: Option<InFlight> = None;
     let mut done = false;
     while pending > 0 && !done {
         let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -133,15 +137,45 @@ pub async fn build(
                 None => None,
             };
         }
-        let n = batch.len() as u64;
-        if n > 0 {
-            checkpoint = apply_batch(pool, projector, schema, batch).await?;
-            if let Some(bar) = progress {
-                bar.inc(n);
-            }
+        if let Some(previous) = in_flight.take() {
+            let (at, back) = finish(previous, progress).await?;
+            checkpoint = at;
+            cache = Some(back);
+        }
+        if !batch.is_empty() {
+            let n = batch.len() as u64;
+            // `cache` is always back here (the previous write was awaited just above).
+            let mut writing = cache.take().unwrap_or_default();
+            let (pool, schema) = (pool.clone(), schema.to_owned());
+            let task = tokio::spawn(async move {
+                let at = apply_batch(&pool, projector, &schema, batch, &mut writing).await?;
+                Ok((at, writing))
+            });
+            in_flight = Some((task, n));
         }
     }
+    if let Some(previous) = in_flight.take() {
+        checkpoint = finish(previous, progress).await?.0;
+    }
     Ok(checkpoint)
+}
+
+type InFlight = (
+    tokio::task::JoinHandle<Result<(u64, ProjectionCache), ProjectionError>>,
+    u64,
+);
+
+async fn finish(
+    (task, n): InFlight,
+    progress: Option<&ProgressBar>,
+) -> Result<(u64, ProjectionCache), ProjectionError> {
+    let done = task
+        .await
+        .map_err(|e| ProjectionError::Nats(format!("a projection write failed: {e}")))??;
+    if let Some(bar) = progress {
+        bar.inc(n);
+    }
+    Ok(done)
 }
 
 /// What a replay did.

@@ -11,10 +11,10 @@ use aurora_nats::RawEvent;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::projector::{checked_schema, locate, ProjectionError, Projector};
+use crate::projector::{checked_schema, locate, ProjectionCache, ProjectionError, Projector};
 
 /// Events per transaction at most.
-pub const MAX_BATCH: usize = 1000;
+pub const MAX_BATCH: usize = 2000;
 
 /// Applies `events` (stream order) to `schema`'s tables in one transaction and returns the
 /// checkpoint after it. Events at or below the stored checkpoint are skipped.
@@ -23,9 +23,18 @@ pub async fn apply_batch(
     projector: Projector,
     schema: &str,
     events: Vec<RawEvent>,
+    cache: &mut ProjectionCache,
 ) -> Result<u64, ProjectionError> {
     let schema = checked_schema(schema);
     let mut tx = pool.begin().await?;
+    if schema != "public" {
+        // Shadow and scratch schemas (replay, audit) are rebuilt from the log if lost, and the
+        // swap that makes a shadow live commits synchronously after them, so they need not wait
+        // for each WAL flush. The live tables do: their acks follow the commit.
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+    }
     let checkpoint: i64 = sqlx::query_scalar(&format!(
         "SELECT last_sequence FROM {schema}.projector_checkpoints WHERE projector = $1 FOR UPDATE"
     ))
@@ -53,7 +62,7 @@ pub async fn apply_batch(
             }
         })
         .collect();
-    projector.apply(&mut tx, schema, located).await?;
+    let staged = projector.apply(&mut tx, schema, located, cache).await?;
     sqlx::query(&format!(
         "UPDATE {schema}.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1"
     ))
@@ -62,6 +71,7 @@ pub async fn apply_batch(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    cache.give_back(staged);
     Ok(last)
 }
 
@@ -90,11 +100,14 @@ pub async fn run(
         .get_consumer(projector.consumer())
         .await
         .map_err(|e| ProjectionError::Nats(e.to_string()))?;
+    // Batches run one after another; the mutex only satisfies the borrow checker.
+    let cache = std::sync::Arc::new(tokio::sync::Mutex::new(ProjectionCache::default()));
     consumer::run(consumer, MAX_BATCH, shutdown, |deliveries| {
-        let pool = pool.clone();
+        let (pool, cache) = (pool.clone(), cache.clone());
         async move {
             let events = decode_all(deliveries);
-            match apply_batch(&pool, projector, "public", events).await {
+            let mut cache = cache.lock().await;
+            match apply_batch(&pool, projector, "public", events, &mut cache).await {
                 Ok(_) => Ok(()),
                 Err(ProjectionError::BadEvent { subject, stream_sequence, reason }) => {
                     // A poison event would block the projector forever; it is logged loudly and

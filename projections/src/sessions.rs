@@ -2,7 +2,7 @@
 //! columns) and `chat_messages` (every message, tool step, confirmation and usage record, in
 //! order — the full history a reopened session shows).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aurora_domain::chat::{ChatEvent, ChatSession, ChatSessionState};
 use aurora_domain::DomainEvent;
@@ -10,33 +10,39 @@ use aurora_nats::subjects::EventSubject;
 use aurora_nats::RawEvent;
 use esrs::Aggregate;
 use serde_json::{json, Value};
-use sqlx::{Postgres, Row, Transaction};
-use uuid::Uuid;
+use sqlx::{Postgres, Transaction};
 
 use crate::projector::{checked_schema, upcast, ProjectionError};
-
-type Key = (String, Uuid);
+use crate::state_cache::{Key, StateCache};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
     schema: &str,
     events: Vec<(EventSubject, RawEvent)>,
-) -> Result<(), ProjectionError> {
+    cache: &mut StateCache<ChatSessionState>,
+) -> Result<Vec<(Key, u64, ChatSessionState)>, ProjectionError> {
     let schema = checked_schema(schema);
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    // Aggregates whose first event in this batch is their very first start empty: nothing to read.
+    let mut new: HashSet<Key> = HashSet::new();
     let mut touched: Vec<Key> = Vec::new();
     let mut decoded = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let event: ChatEvent = upcast(&raw)?;
         let key = (subject.tenant.to_string(), subject.id);
         if !touched.contains(&key) {
+            if raw.aggregate_sequence == 1 {
+                new.insert(key.clone());
+            }
             touched.push(key.clone());
         }
         decoded.push((key, raw, event));
     }
-    let mut states = load_states(tx, schema, &touched).await?;
+    let mut states = cache
+        .take(tx, schema, "chat_sessions", &touched, &new)
+        .await?;
     let mut messages = Vec::with_capacity(decoded.len());
     let mut last_sequence: HashMap<Key, u64> = HashMap::new();
     for (key, raw, event) in decoded {
@@ -78,7 +84,12 @@ pub async fn apply(
             "output_tokens": s.total_output_tokens,
             "cost_micros": s.total_cost_micros,
             "last_sequence": last_sequence.get(key).copied().unwrap_or(0),
-            "state": s,
+            // JSON text in a text column (see the incidents projector).
+            "state": serde_json::to_string(s).map_err(|e| ProjectionError::BadEvent {
+                subject: format!("session {}/{}", key.0, key.1),
+                stream_sequence: 0,
+                reason: format!("state does not serialise: {e}"),
+            })?,
         }));
     }
     sqlx::query(&format!(
@@ -102,36 +113,14 @@ pub async fn apply(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(())
-}
-
-async fn load_states(
-    tx: &mut Transaction<'_, Postgres>,
-    schema: &str,
-    keys: &[Key],
-) -> Result<HashMap<Key, ChatSessionState>, ProjectionError> {
-    let tenants: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
-    let ids: Vec<Uuid> = keys.iter().map(|k| k.1).collect();
-    let rows = sqlx::query(&format!(
-        "SELECT s.tenant_id, s.id, s.state FROM {schema}.chat_sessions s
-         JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON s.tenant_id = k.tenant_id AND s.id = k.id"
-    ))
-    .bind(&tenants)
-    .bind(&ids)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut states = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
-        let state: Value = row.try_get("state")?;
-        let state = serde_json::from_value(state).map_err(|e| ProjectionError::BadEvent {
-            subject: format!("chat_sessions row {}/{}", key.0, key.1),
-            stream_sequence: 0,
-            reason: format!("stored state does not load: {e}"),
-        })?;
-        states.insert(key, state);
-    }
-    Ok(states)
+    Ok(touched
+        .into_iter()
+        .filter_map(|key| {
+            let state = states.remove(&key)?;
+            let at = *last_sequence.get(&key)?;
+            Some((key, at, state))
+        })
+        .collect())
 }
 
 /// The history entry an event adds: (message id, text shown), or `None` for session metadata.

@@ -25,7 +25,25 @@ use uuid::Uuid;
 mod fixtures;
 use fixtures::{comment, open, tenant};
 
+// The same allocator as the `aurora` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PIPELINE: usize = 512;
+
+/// CPU seconds this process has used (user + system), to see where a phase spends its time.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -152,7 +170,7 @@ async fn raw_batched_inserts(pool: &sqlx::PgPool, n: usize) -> f64 {
     rate(n, started.elapsed())
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let fill = env_usize("BENCH_FILL", 1_000_000);
     let commands = env_usize("BENCH_COMMANDS", 20_000);
@@ -166,10 +184,14 @@ async fn main() {
 
     // 1. Commands on distinct incidents, pipelined, vs raw pipelined publishes with the header.
     eprintln!("raw pipelined publishes with expected sequence ({commands})…");
+    let cpu = cpu_seconds();
     let raw_expected = raw_pipelined_expected(&js, commands, "rawpipe").await;
+    let raw_cpu = cpu_seconds() - cpu;
     eprintln!("commands on distinct incidents ({commands})…");
     let store = AggregateStore::<Incident>::new(nats.log.clone());
+    let cpu = cpu_seconds();
     let started = Instant::now();
+    // PIPELINE commands in flight, as a handler with that many in progress would run them.
     stream::iter(0..commands)
         .for_each_concurrent(PIPELINE, |i| {
             let (store, acme) = (store.clone(), acme.clone());
@@ -189,6 +211,12 @@ async fn main() {
         })
         .await;
     let ours_pipelined = rate(commands, started.elapsed());
+    let ours_cpu = cpu_seconds() - cpu;
+    eprintln!(
+        "  client CPU: raw {:.1} µs/msg, ours {:.1} µs/command",
+        raw_cpu * 1e6 / commands as f64,
+        ours_cpu * 1e6 / commands as f64
+    );
     let ratio = ours_pipelined / raw_expected;
     eprintln!("  ours {ours_pipelined:.0}/s vs raw {raw_expected:.0}/s");
     verdicts.push(("commands on distinct incidents ≥ 50 % of raw", ratio >= 0.5));

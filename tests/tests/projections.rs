@@ -8,7 +8,7 @@ use aurora_domain::{Incident, IncidentCommand, IncidentId, IncidentStatus};
 use aurora_nats::consumer::{self, HandlerError};
 use aurora_nats::subjects::EVENTS_STREAM;
 use aurora_nats::{subjects, AggregateStore, Context, RawEvent};
-use aurora_projections::{audit, replay, runner, Projector};
+use aurora_projections::{audit, replay, runner, ProjectionCache, Projector};
 use aurora_tests::{wait_for_projection, TestApp, TestDb, TestNats};
 use chrono::Utc;
 use futures::StreamExt;
@@ -111,9 +111,15 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
                 })
                 .collect();
             seen += deliveries.len();
-            runner::apply_batch(&db.pool, Projector::Incidents, "public", deliveries)
-                .await
-                .expect("apply");
+            runner::apply_batch(
+                &db.pool,
+                Projector::Incidents,
+                "public",
+                deliveries,
+                &mut ProjectionCache::default(),
+            )
+            .await
+            .expect("apply");
             if pass == 1 {
                 for m in &messages {
                     m.ack().await.expect("ack");
@@ -144,9 +150,15 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
             let attempt = a.fetch_add(1, Ordering::SeqCst);
             let events = runner::decode_all(deliveries);
             let last = events.last().map(|e| e.stream_sequence);
-            runner::apply_batch(&pool, Projector::Incidents, "public", events)
-                .await
-                .expect("apply");
+            runner::apply_batch(
+                &pool,
+                Projector::Incidents,
+                "public",
+                events,
+                &mut ProjectionCache::default(),
+            )
+            .await
+            .expect("apply");
             if attempt == 0 {
                 return Err(HandlerError::Transient(
                     "crash after commit, before ack".into(),
@@ -208,9 +220,15 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
     }
     all.sort_by_key(|e| e.stream_sequence);
     assert_eq!(
-        runner::apply_batch(&db.pool, Projector::Incidents, "public", all)
-            .await
-            .expect("apply"),
+        runner::apply_batch(
+            &db.pool,
+            Projector::Incidents,
+            "public",
+            all,
+            &mut ProjectionCache::default()
+        )
+        .await
+        .expect("apply"),
         20
     );
     let after: Vec<Vec<Value>> = futures::future::join_all(

@@ -184,7 +184,7 @@ async fn detail(
     let (stored, last_sequence) = queries::incident_state(pool, tenant.as_str(), id)
         .await?
         .ok_or_else(not_found)?;
-    let incident: IncidentState = serde_json::from_value(stored)
+    let incident: IncidentState = serde_json::from_str(&stored)
         .map_err(|e| anyhow::Error::new(e).context("stored incident state does not load"))?;
     let alerts = queries::incident_alerts(pool, tenant.as_str(), id).await?;
     let timeline = queries::incident_timeline(pool, tenant.as_str(), id).await?;

@@ -1,0 +1,105 @@
+//! The projector's memory of the states it folded, so a batch does not read (and decode) every
+//! touched row's `state` back from Postgres.
+//!
+//! An entry is used only if the row's `last_sequence` still equals the sequence it was cached at
+//! (another projector instance or a replay may have written since); otherwise the state is read
+//! from the row. Entries are taken out while a batch runs and given back only after its
+//! transaction commits, so a rolled-back batch leaves nothing stale behind.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::de::DeserializeOwned;
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::projector::ProjectionError;
+
+pub type Key = (String, Uuid);
+
+/// Beyond this many entries the cache starts over (a miss only costs reading the row).
+const CAPACITY: usize = 100_000;
+
+pub struct StateCache<S> {
+    entries: HashMap<Key, (u64, S)>,
+}
+
+impl<S> Default for StateCache<S> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+        }
+    }
+}
+
+impl<S: DeserializeOwned> StateCache<S> {
+    /// The current states of `keys` (those in `new` start empty and are not looked up).
+    pub async fn take(
+        &mut self,
+        tx: &mut Transaction<'_, Postgres>,
+        schema: &str,
+        table: &str,
+        keys: &[Key],
+        new: &HashSet<Key>,
+    ) -> Result<HashMap<Key, S>, ProjectionError> {
+        let wanted: Vec<&Key> = keys.iter().filter(|k| !new.contains(*k)).collect();
+        let mut states = HashMap::with_capacity(wanted.len());
+        if wanted.is_empty() {
+            return Ok(states);
+        }
+        let tenants: Vec<&str> = wanted.iter().map(|k| k.0.as_str()).collect();
+        let ids: Vec<Uuid> = wanted.iter().map(|k| k.1).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT t.tenant_id, t.id, t.last_sequence FROM {schema}.{table} t
+             JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON t.tenant_id = k.tenant_id AND t.id = k.id"
+        ))
+        .bind(&tenants)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut misses: Vec<Key> = Vec::new();
+        for row in rows {
+            let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
+            let at: i64 = row.try_get("last_sequence")?;
+            match self.entries.remove(&key) {
+                Some((cached_at, state)) if cached_at == at as u64 => {
+                    states.insert(key, state);
+                }
+                _ => misses.push(key),
+            }
+        }
+        if misses.is_empty() {
+            return Ok(states);
+        }
+        let tenants: Vec<&str> = misses.iter().map(|k| k.0.as_str()).collect();
+        let ids: Vec<Uuid> = misses.iter().map(|k| k.1).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT t.tenant_id, t.id, t.state FROM {schema}.{table} t
+             JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON t.tenant_id = k.tenant_id AND t.id = k.id"
+        ))
+        .bind(&tenants)
+        .bind(&ids)
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in rows {
+            let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
+            let state: String = row.try_get("state")?;
+            let state = serde_json::from_str(&state).map_err(|e| ProjectionError::BadEvent {
+                subject: format!("{table} row {}/{}", key.0, key.1),
+                stream_sequence: 0,
+                reason: format!("stored state does not load: {e}"),
+            })?;
+            states.insert(key, state);
+        }
+        Ok(states)
+    }
+
+    /// Gives back states written by a committed batch, each at the sequence its row now holds.
+    pub fn give_back(&mut self, states: impl IntoIterator<Item = (Key, u64, S)>) {
+        if self.entries.len() > CAPACITY {
+            self.entries.clear();
+        }
+        for (key, at, state) in states {
+            self.entries.insert(key, (at, state));
+        }
+    }
+}
