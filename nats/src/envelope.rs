@@ -159,6 +159,9 @@ pub struct RawEvent {
     pub correlation_id: Option<String>,
     pub traceparent: Option<String>,
     pub data: serde_json::Value,
+    /// The body as stored (the JSON text of `data`), for writers that want it verbatim.
+    #[serde(skip)]
+    pub body: bytes::Bytes,
 }
 
 /// Why a stored message could not be read as an event.
@@ -222,6 +225,7 @@ impl RawEvent {
             correlation_id: get(CE_CORRELATION),
             traceparent: get(TRACEPARENT),
             data,
+            body: bytes::Bytes::copy_from_slice(payload),
         })
     }
 }

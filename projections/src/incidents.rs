@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::projector::{checked_schema, upcast, ProjectionError};
+use crate::projector::{checked_schema, upcast_owned, ProjectionError};
 use crate::state_cache::{Key, StateCache};
 
 pub async fn apply(
@@ -34,8 +34,10 @@ pub async fn apply(
     let mut new: HashSet<Key> = HashSet::new();
     let mut touched: Vec<Key> = Vec::new();
     let mut decoded = Vec::with_capacity(events.len());
-    for (subject, raw) in events {
-        let event: IncidentEvent = upcast(&raw)?;
+    for (subject, mut raw) in events {
+        // The timeline stores the stored body verbatim, so the parsed tree can be consumed here.
+        let data = std::mem::take(&mut raw.data);
+        let event: IncidentEvent = upcast_owned(&raw, data)?;
         let key = (subject.tenant.to_string(), subject.id);
         if !touched.contains(&key) {
             if raw.aggregate_sequence == 1 {
@@ -65,7 +67,9 @@ pub async fn apply(
         timeline.event_type.push(event.event_type());
         timeline.at.push(event.occurred_at());
         timeline.description.push(describe(&event));
-        timeline.data.push(raw.data.to_string());
+        timeline
+            .data
+            .push(String::from_utf8_lossy(&raw.body).into_owned());
         let state = states.remove(&key).unwrap_or_default();
         states.insert(key.clone(), Incident::apply_event(state, event));
         last_sequence.insert(key, raw.stream_sequence);

@@ -129,7 +129,15 @@ pub fn locate(event: RawEvent) -> Result<(EventSubject, RawEvent), ProjectionErr
 
 /// Decodes an event body with the domain type's upcaster.
 pub fn upcast<E: aurora_domain::DomainEvent>(event: &RawEvent) -> Result<E, ProjectionError> {
-    E::upcast(event.data.clone(), event.version).map_err(|e| ProjectionError::BadEvent {
+    upcast_owned(event, event.data.clone())
+}
+
+/// [`upcast`] for a caller that no longer needs `event.data` (saves a copy of the JSON tree).
+pub fn upcast_owned<E: aurora_domain::DomainEvent>(
+    event: &RawEvent,
+    data: serde_json::Value,
+) -> Result<E, ProjectionError> {
+    E::upcast(data, event.version).map_err(|e| ProjectionError::BadEvent {
         subject: event.subject.clone(),
         stream_sequence: event.stream_sequence,
         reason: e.to_string(),

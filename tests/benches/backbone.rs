@@ -183,42 +183,58 @@ async fn main() {
     let mut verdicts = Vec::new();
 
     // 1. Commands on distinct incidents, pipelined, vs raw pipelined publishes with the header.
-    eprintln!("raw pipelined publishes with expected sequence ({commands})…");
-    let cpu = cpu_seconds();
-    let raw_expected = raw_pipelined_expected(&js, commands, "rawpipe").await;
-    let raw_cpu = cpu_seconds() - cpu;
-    eprintln!("commands on distinct incidents ({commands})…");
+    // Three alternating rounds (this machine's throughput drifts by ±20 % between runs); the
+    // median round counts.
     let store = AggregateStore::<Incident>::new(nats.log.clone());
-    let cpu = cpu_seconds();
-    let started = Instant::now();
-    // PIPELINE commands in flight, as a handler with that many in progress would run them.
-    stream::iter(0..commands)
-        .for_each_concurrent(PIPELINE, |i| {
-            let (store, acme) = (store.clone(), acme.clone());
-            async move {
-                let id = IncidentId::new();
-                store
-                    .execute(
-                        &acme,
-                        id.0,
-                        open(id, &format!("incident {i}"), "checkout", Utc::now()),
-                        Context::new_root(),
-                    )
-                    .await
-                    .expect("store")
-                    .expect("opened");
-            }
-        })
-        .await;
-    let ours_pipelined = rate(commands, started.elapsed());
-    let ours_cpu = cpu_seconds() - cpu;
-    eprintln!(
-        "  client CPU: raw {:.1} µs/msg, ours {:.1} µs/command",
-        raw_cpu * 1e6 / commands as f64,
-        ours_cpu * 1e6 / commands as f64
-    );
-    let ratio = ours_pipelined / raw_expected;
-    eprintln!("  ours {ours_pipelined:.0}/s vs raw {raw_expected:.0}/s");
+    let mut rounds = Vec::new();
+    for round in 0..3 {
+        eprintln!("round {round}: raw pipelined publishes with expected sequence ({commands})…");
+        let cpu = cpu_seconds();
+        let raw = raw_pipelined_expected(&js, commands, &format!("rawpipe{round}")).await;
+        let raw_cpu = cpu_seconds() - cpu;
+        eprintln!("round {round}: commands on distinct incidents ({commands})…");
+        let cpu = cpu_seconds();
+        let started = Instant::now();
+        // PIPELINE commands in flight, as a handler with that many in progress would run them.
+        stream::iter(0..commands)
+            .for_each_concurrent(PIPELINE, |i| {
+                let (store, acme) = (store.clone(), acme.clone());
+                async move {
+                    let id = IncidentId::new();
+                    store
+                        .execute(
+                            &acme,
+                            id.0,
+                            open(id, &format!("incident {i}"), "checkout", Utc::now()),
+                            Context::new_root(),
+                        )
+                        .await
+                        .expect("store")
+                        .expect("opened");
+                }
+            })
+            .await;
+        let ours = rate(commands, started.elapsed());
+        let ours_cpu = cpu_seconds() - cpu;
+        eprintln!(
+            "  ours {ours:.0}/s vs raw {raw:.0}/s; client CPU raw {:.1} µs/msg, ours {:.1} µs/command",
+            raw_cpu * 1e6 / commands as f64,
+            ours_cpu * 1e6 / commands as f64
+        );
+        rounds.push((
+            ours / raw,
+            ours,
+            raw,
+            ours_cpu * 1e6 / commands as f64,
+            raw_cpu * 1e6 / commands as f64,
+        ));
+    }
+    rounds.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (ratio, ours_pipelined, raw_expected, ours_cpu_us, raw_cpu_us) = rounds[1];
+    let all_ratios: Vec<String> = rounds
+        .iter()
+        .map(|r| format!("{:.0} %", r.0 * 100.0))
+        .collect();
     verdicts.push(("commands on distinct incidents ≥ 50 % of raw", ratio >= 0.5));
 
     // 2. One command on a warm incident vs one raw acknowledged publish.
@@ -324,70 +340,78 @@ async fn main() {
         ms(cold.pct(0.99))
     );
 
-    // 4. Projection replay into Postgres vs raw batched inserts.
+    // 4. Projection replay into Postgres vs raw batched inserts, on a stream of its own (the
+    //    projector's rate), then out of the big stream above (where JetStream must scan past the
+    //    million events of other aggregates to find the incidents').
     eprintln!("writing {projection_events} events for the projection…");
+    let own = TestNats::start().await;
+    let own_store = AggregateStore::<Incident>::new(own.log.clone());
     let incidents = projection_events / 20;
-    let ids: Vec<IncidentId> = (0..incidents).map(|_| IncidentId::new()).collect();
-    stream::iter(ids.iter())
-        .for_each_concurrent(PIPELINE, |id| {
-            let (store, acme) = (store.clone(), acme.clone());
-            async move {
-                store
-                    .execute(
-                        &acme,
-                        id.0,
-                        open(*id, "projected", "checkout", Utc::now()),
-                        Context::new_root(),
-                    )
-                    .await
-                    .expect("ok")
-                    .expect("ok");
-                for n in 0..19 {
-                    store
+    for target in [&own_store, &store] {
+        let ids: Vec<IncidentId> = (0..incidents).map(|_| IncidentId::new()).collect();
+        stream::iter(ids.iter())
+            .for_each_concurrent(PIPELINE, |id| {
+                let (target, acme) = (target.clone(), acme.clone());
+                async move {
+                    target
                         .execute(
                             &acme,
                             id.0,
-                            comment("ops", &format!("c{n}")),
+                            open(*id, "projected", "checkout", Utc::now()),
                             Context::new_root(),
                         )
                         .await
                         .expect("ok")
                         .expect("ok");
+                    for n in 0..19 {
+                        target
+                            .execute(
+                                &acme,
+                                id.0,
+                                comment("ops", &format!("c{n}")),
+                                Context::new_root(),
+                            )
+                            .await
+                            .expect("ok")
+                            .expect("ok");
+                    }
                 }
-            }
-        })
-        .await;
-    let total_incident_events = (commands + 2001 + 200 * 20 + incidents * 20) as u64;
+            })
+            .await;
+    }
     eprintln!("raw batched inserts…");
     let raw_insert = raw_batched_inserts(&db.pool, projection_events).await;
-    eprintln!("replaying {total_incident_events} incident events into Postgres…");
-    replay::create_schema(&db.pool, "bench_replay", &[Projector::Incidents])
-        .await
-        .expect("schema");
-    let started = Instant::now();
-    let checkpoint = replay::build(
-        &db.pool,
-        &js,
-        Projector::Incidents,
-        "bench_replay",
-        None,
-        None,
-    )
-    .await
-    .expect("replay");
-    let projection_time = started.elapsed();
-    let projected: i64 = sqlx::query_scalar("SELECT count(*) FROM bench_replay.incident_timeline")
-        .fetch_one(&db.pool)
-        .await
-        .expect("count");
+    let replay_into = |schema: &'static str, js: async_nats::jetstream::Context| {
+        let pool = db.pool.clone();
+        async move {
+            replay::create_schema(&pool, schema, &[Projector::Incidents])
+                .await
+                .expect("schema");
+            let started = Instant::now();
+            replay::build(&pool, &js, Projector::Incidents, schema, None, None)
+                .await
+                .expect("replay");
+            let elapsed = started.elapsed();
+            let projected: i64 =
+                sqlx::query_scalar(&format!("SELECT count(*) FROM {schema}.incident_timeline"))
+                    .fetch_one(&pool)
+                    .await
+                    .expect("count");
+            (projected as usize, rate(projected as usize, elapsed))
+        }
+    };
+    eprintln!("replaying the projection stream into Postgres…");
+    let (projected, projection_rate) = replay_into("bench_replay", own.jetstream()).await;
+    assert_eq!(projected, projection_events, "every event projected");
+    let total_incident_events = commands * 3 + 2001 + 200 * 20 + incidents * 20;
+    eprintln!("replaying {total_incident_events} incident events out of the big stream…");
+    let (big_projected, big_rate) = replay_into("bench_replay_big", js.clone()).await;
     assert_eq!(
-        projected as u64, total_incident_events,
+        big_projected, total_incident_events,
         "every event projected"
     );
-    assert!(checkpoint > 0);
-    let projection_rate = rate(projected as usize, projection_time);
     let projection_ratio = projection_rate / raw_insert;
-    eprintln!("  projection {projection_rate:.0}/s vs raw inserts {raw_insert:.0}/s");
+    eprintln!("  projection {projection_rate:.0}/s (big stream {big_rate:.0}/s) vs raw inserts {raw_insert:.0}/s");
     verdicts.push(("projection ≥ 20 000 events/s", projection_rate >= 20_000.0));
     verdicts.push((
         "projection ≥ 30 % of raw batched inserts",
@@ -406,10 +430,11 @@ async fn main() {
     )
     .ok();
     writeln!(out, "|---|---|---|---|---|").ok();
-    writeln!(out, "| commands on distinct incidents, {PIPELINE} in flight, {commands} commands | {ours_pipelined:.0} cmd/s | {raw_expected:.0} msg/s (pipelined publish with expected-subject-sequence) | {:.0} % | ≥ 50 % |", ratio * 100.0).ok();
+    writeln!(out, "| commands on distinct incidents, {PIPELINE} in flight, {commands} commands (median of 3 alternating rounds: {}) | {ours_pipelined:.0} cmd/s ({ours_cpu_us:.1} µs client CPU each) | {raw_expected:.0} msg/s ({raw_cpu_us:.1} µs) pipelined publishes with expected-subject-sequence | {:.0} % | ≥ 50 % |", all_ratios.join(", "), ratio * 100.0).ok();
     writeln!(out, "| one command on a warm incident, p50 (p99) | {} ({}) | {} ({}) one acknowledged publish | {warm_ratio:.2}× | ≤ 2× |", ms(warm_stats.pct(0.5)), ms(warm_stats.pct(0.99)), ms(raw_awaited.pct(0.5)), ms(raw_awaited.pct(0.99))).ok();
     writeln!(out, "| cold load of a 20-event incident, p50 / p99 (200 incidents) | {} / {} | stream of {} messages over ≥ {} subjects | — | report p99 |", ms(cold.pct(0.5)), ms(cold.pct(0.99)), stream_info.state.messages, fill.min(100_000)).ok();
-    writeln!(out, "| projection replay into Postgres ({projected} events, incidents projector) | {projection_rate:.0} events/s | {raw_insert:.0} rows/s (`INSERT … SELECT FROM UNNEST`, 1 000 rows per statement) | {:.0} % | ≥ 20 000/s and ≥ 30 % |", projection_ratio * 100.0).ok();
+    writeln!(out, "| projection replay into Postgres ({projected} events of 2 500 incidents, incidents projector, stream of its own) | {projection_rate:.0} events/s | {raw_insert:.0} rows/s (`INSERT … SELECT FROM UNNEST`, 1 000 rows of ~600 B JSON per statement) | {:.0} % | ≥ 20 000/s and ≥ 30 % |", projection_ratio * 100.0).ok();
+    writeln!(out, "| the same replay out of the big stream ({big_projected} incident events among {} messages) | {big_rate:.0} events/s | — | {:.0} % | informational |", stream_info.state.messages + (incidents * 20) as u64, big_rate / raw_insert * 100.0).ok();
     writeln!(out, "\nOther ceilings of this run: one acknowledged publish at a time {raw_awaited_rate:.0} msg/s; filling the stream (pipelined) {fill_rate:.0} msg/s.\n").ok();
     writeln!(out, "| goal | met |").ok();
     writeln!(out, "|---|---|").ok();
