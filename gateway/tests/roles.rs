@@ -1,0 +1,189 @@
+//! The `aurora` binary as operators run it in production: one process per role against shared
+//! NATS and PostgreSQL, then `aurora audit verify` and `aurora replay` from the command line.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aurora_nats::server::NatsServer;
+use sqlx::Connection;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn aurora(args: &[&str], nats: &str, db: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aurora"));
+    c.args(args)
+        .env("NATS_URL", nats)
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    c
+}
+
+async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n')?;
+    Some((code.parse().ok()?, body.to_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
+    let nats = NatsServer::start_temporary().await.expect("nats-server");
+    let base = std::env::var("AURORA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("aurora_roles_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .expect("postgres");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create db");
+    let db = format!("{base}/{name}");
+    let url = nats.url();
+    let port = aurora_nats::server::free_port().expect("port");
+
+    let roles: Vec<Killed> = ["gateway", "handlers", "projections"]
+        .iter()
+        .map(|role| {
+            Killed(
+                aurora(
+                    &[
+                        "serve",
+                        "--role",
+                        role,
+                        "--listen",
+                        &format!("127.0.0.1:{port}"),
+                    ],
+                    &url,
+                    &db,
+                )
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("serve"),
+            )
+        })
+        .collect();
+
+    // A command on CMD, handled by the handlers process, projected by the projections process,
+    // served by the gateway process.
+    let client = async_nats::connect(&url).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let id = uuid::Uuid::now_v7();
+    let now = chrono::Utc::now();
+    let open = serde_json::json!({
+        "type": "open", "id": id, "title": "Disk full on db-1", "service": "db", "environment": "production",
+        "severity": "critical", "source": "grafana", "source_alert_id": "g-1", "fingerprint": "fp-db",
+        "alert_fired_at": now, "at": now,
+    });
+    let started = Instant::now();
+    loop {
+        // The handlers process provisions the streams on start; publish once they exist.
+        let published = async {
+            js.publish(format!("cmd.acme.incident.{id}"), open.to_string().into())
+                .await
+                .ok()?
+                .await
+                .ok()
+        };
+        if published.await.is_some() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "streams never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let path = format!("/api/incidents/{id}");
+    let body = loop {
+        let answer = tokio::process::Command::new("curl")
+            .args(["-s", "-H", "x-aurora-tenant: acme", "-w", "\n%{http_code}"])
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .output()
+            .await
+            .expect("curl");
+        let text = String::from_utf8_lossy(&answer.stdout).into_owned();
+        if text.ends_with("\n200") {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "incident never served: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(body.contains("Disk full on db-1"), "{body}");
+    let (status, _) = http_get(port, "/ready").await.expect("ready");
+    assert_eq!(status, 200);
+
+    let verify = aurora(&["audit", "verify"], &url, &db)
+        .output()
+        .expect("audit");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    let mut conn = sqlx::PgConnection::connect(&db).await.expect("db");
+    sqlx::query("UPDATE incidents SET title = 'tampered'")
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+    let verify = aurora(&["audit", "verify"], &url, &db)
+        .output()
+        .expect("audit");
+    assert_eq!(verify.status.code(), Some(1), "a difference exits 1");
+    let printed = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        printed.contains("tampered") && printed.contains("Disk full on db-1"),
+        "{printed}"
+    );
+
+    let replay = aurora(&["replay", "incidents"], &url, &db)
+        .output()
+        .expect("replay");
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(String::from_utf8_lossy(&replay.stdout).contains("replayed 1 events"));
+    let verify = aurora(&["audit", "verify"], &url, &db)
+        .output()
+        .expect("audit");
+    assert!(
+        verify.status.success(),
+        "replay repaired the tables: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+
+    let bad = aurora(
+        &["streams", "apply", "--file", "/nonexistent/streams.yaml"],
+        &url,
+        &db,
+    )
+    .output()
+    .expect("apply");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot read /nonexistent/streams.yaml"));
+
+    drop(roles);
+    drop(conn);
+    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await;
+}
