@@ -6,6 +6,7 @@
 //! CloudEvents extensions, and two of ours: the position of the event in its aggregate and the
 //! schema version of its body (for upcasting).
 
+use async_nats::header::HeaderName;
 use async_nats::HeaderMap;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -108,34 +109,53 @@ impl Outgoing<'_> {
     /// Headers of the message. `with_msg_id` is false inside an atomic batch, where JetStream
     /// refuses `Nats-Msg-Id`.
     pub fn headers(&self, with_msg_id: bool) -> HeaderMap {
+        // This runs once per event on the write path: names are built at compile time and values
+        // are encoded without `fmt` where that is easy.
+        const NAMES: [HeaderName; 13] = [
+            HeaderName::from_static(MSG_ID),
+            HeaderName::from_static(CE_SPECVERSION),
+            HeaderName::from_static(CE_ID),
+            HeaderName::from_static(CE_SOURCE),
+            HeaderName::from_static(CE_TYPE),
+            HeaderName::from_static(CE_SUBJECT),
+            HeaderName::from_static(CE_TIME),
+            HeaderName::from_static(CE_DATACONTENTTYPE),
+            HeaderName::from_static(TRACEPARENT),
+            HeaderName::from_static(CE_CORRELATION),
+            HeaderName::from_static(CE_CAUSATION),
+            HeaderName::from_static(AGGREGATE_SEQUENCE),
+            HeaderName::from_static(EVENT_VERSION),
+        ];
+        let [msg_id, specversion, ce_id, source, ce_type, subject, time, content_type, traceparent, correlation, causation, sequence, version] =
+            NAMES;
         let mut h = HeaderMap::new();
-        let id = self.id.to_string();
+        let mut buffer = Uuid::encode_buffer();
+        let id = self.id.hyphenated().encode_lower(&mut buffer);
         if with_msg_id {
-            h.insert(MSG_ID, id.as_str());
+            h.insert(msg_id, &*id);
         }
-        h.insert(CE_SPECVERSION, "1.0");
-        h.insert(CE_ID, id.as_str());
-        h.insert(CE_SOURCE, self.source);
-        h.insert(CE_TYPE, format!("aurora.{}", self.event_type).as_str());
-        h.insert(CE_SUBJECT, self.subject_id.to_string().as_str());
+        h.insert(specversion, "1.0");
+        h.insert(ce_id, &*id);
+        h.insert(source, self.source);
+        let mut event_type = String::with_capacity(7 + self.event_type.len());
+        event_type.push_str("aurora.");
+        event_type.push_str(self.event_type);
+        h.insert(ce_type, event_type);
+        let mut buffer = Uuid::encode_buffer();
         h.insert(
-            CE_TIME,
-            self.time
-                .to_rfc3339_opts(SecondsFormat::Micros, true)
-                .as_str(),
+            subject,
+            &*self.subject_id.hyphenated().encode_lower(&mut buffer),
         );
-        h.insert(CE_DATACONTENTTYPE, "application/json");
-        h.insert(TRACEPARENT, self.context.traceparent.as_str());
-        h.insert(CE_CORRELATION, self.context.correlation_id.as_str());
+        h.insert(time, self.time.to_rfc3339_opts(SecondsFormat::Micros, true));
+        h.insert(content_type, "application/json");
+        h.insert(traceparent, self.context.traceparent.as_str());
+        h.insert(correlation, self.context.correlation_id.as_str());
         if let Some(cause) = &self.context.causation_id {
-            h.insert(CE_CAUSATION, cause.as_str());
+            h.insert(causation, cause.as_str());
         }
-        h.insert(
-            AGGREGATE_SEQUENCE,
-            self.aggregate_sequence.to_string().as_str(),
-        );
+        h.insert(sequence, self.aggregate_sequence.to_string());
         if let Some(v) = self.version {
-            h.insert(EVENT_VERSION, v.to_string().as_str());
+            h.insert(version, v.to_string());
         }
         h
     }

@@ -447,9 +447,10 @@ where
                 context: &self.context,
             }
             .headers(single);
+            // `Nats-Msg-Id` is already among the headers of a single event.
             appends.push(Append {
                 headers,
-                msg_id: single.then(|| event.id.to_string()),
+                msg_id: None,
                 body: Bytes::from(body),
             });
             stored.push(event);

@@ -16,7 +16,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
 use crate::projector::{checked_schema, ProjectionCache, ProjectionError, Projector};
-use crate::runner::{apply_batch, MAX_BATCH};
+use crate::runner::apply_batch;
+
+/// Events per transaction when rebuilding: larger than the live runner's, since a rebuild is all
+/// throughput and its per-transaction costs (checkpoint lock, state lookups, commit) add up.
+const REPLAY_BATCH: usize = 5000;
 
 /// Creates `schema` holding empty copies of the tables of `projectors` and a checkpoint table.
 pub async fn create_schema(
@@ -102,7 +106,7 @@ pub async fn build(
     let mut in_flight: Option<InFlight> = None;
     let mut done = false;
     while pending > 0 && !done {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut batch = Vec::with_capacity(REPLAY_BATCH);
         let first = messages
             .next()
             .await
@@ -128,7 +132,7 @@ pub async fn build(
                 // The live runner skips these too (`runner::decode_all`).
                 Err(e) => tracing::warn!(error = %e, "skipping a message that is not an event"),
             }
-            if batch.len() >= MAX_BATCH || pending == 0 {
+            if batch.len() >= REPLAY_BATCH || pending == 0 {
                 break;
             }
             // `pending` says more are coming: wait for them, so transactions stay large.
