@@ -216,7 +216,7 @@ async fn raw_batched_inserts(pool: &sqlx::PgPool, n: usize) -> f64 {
     rate(n, started.elapsed())
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let fill = env_usize("BENCH_FILL", 1_000_000);
     let commands = env_usize("BENCH_COMMANDS", 20_000);
