@@ -135,6 +135,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with_roles(aurora_gateway::app::Role::all()).await
+    }
+
+    /// The app running only `roles` (the gateway is always needed for HTTP).
+    pub async fn spawn_with_roles(roles: Vec<aurora_gateway::app::Role>) -> Self {
         let nats = TestNats::start().await;
         let db = TestDb::create().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -145,7 +150,7 @@ impl TestApp {
         let services = aurora_gateway::app::Services::new(nats.client.clone(), db.pool.clone());
         let task = tokio::spawn(aurora_gateway::app::run(
             services,
-            aurora_gateway::app::Role::all(),
+            roles,
             Some(listener),
             rx,
         ));
@@ -158,6 +163,18 @@ impl TestApp {
             shutdown,
             task: Some(task),
         }
+    }
+
+    /// Starts more roles in this app's process (e.g. projections after a gateway-only start).
+    pub fn start_roles(&self, roles: Vec<aurora_gateway::app::Role>) {
+        let services =
+            aurora_gateway::app::Services::new(self.nats.client.clone(), self.db.pool.clone());
+        tokio::spawn(aurora_gateway::app::run(
+            services,
+            roles,
+            None,
+            self.shutdown.subscribe(),
+        ));
     }
 
     pub fn url(&self, path: &str) -> String {

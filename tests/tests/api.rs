@@ -48,6 +48,49 @@ async fn health_and_readiness_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_while_projections_lag_then_ready_once_caught_up() {
+    use aurora_gateway::app::Role;
+    let app = TestApp::spawn_with_roles(vec![Role::Gateway]).await;
+    let store = AggregateStore::<Incident>::new(app.nats.log.clone());
+    let acme = tenant("acme");
+    let ids: Vec<IncidentId> = (0..1100).map(|_| IncidentId::new()).collect();
+    futures::future::join_all(ids.iter().map(|id| {
+        store.execute(
+            &acme,
+            id.0,
+            open(*id, "backlog", "queue", Utc::now()),
+            Context::new_root(),
+        )
+    }))
+    .await
+    .into_iter()
+    .for_each(|r| {
+        r.expect("store").expect("opened");
+    });
+    let (status, body) = get(&app, "/ready").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["checks"]["projections"]["incidents"]["ok"], false);
+    assert_eq!(body["checks"]["projections"]["incidents"]["behind"], 1100);
+
+    app.start_roles(vec![Role::Projections]);
+    wait_for_projection(&app.db.pool, Projector::Incidents, 1100).await;
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = get(&app, "/ready").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_shows_with_its_alerts_timeline_and_raw_events() {
     let app = TestApp::spawn().await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
