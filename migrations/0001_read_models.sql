@@ -5,6 +5,8 @@
 CREATE TABLE projector_checkpoints (
     projector     text PRIMARY KEY,
     last_sequence bigint NOT NULL DEFAULT 0,
+    -- bumped by every replay swap: a projector's in-memory states from before it are void
+    generation    bigint NOT NULL DEFAULT 0,
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
 

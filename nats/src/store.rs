@@ -11,8 +11,9 @@
 //! The command path ([`AggregateStore::execute`]) is optimistic: it decides on the cached state
 //! without asking the server (an aggregate it has never seen is assumed empty), and the append's
 //! `Nats-Expected-Last-Subject-Sequence` is what catches a stale guess — then the cache entry is
-//! dropped and the command reloads and decides again. A *refusal* decided on an unverified state
-//! is checked the same way before it is returned. So a warm command costs one round trip (the
+//! dropped and the command reloads and decides again. A *refusal* or a *no-op* decided on an
+//! unverified state is checked against the log before it is returned. So a warm command costs
+//! one round trip (the
 //! publish), and writers in other processes are safe, only slower.
 
 use std::collections::HashMap;
@@ -99,6 +100,16 @@ impl<S> Shared<S> {
     }
 }
 
+/// What this store's persist did (read by `execute` after esrs returns).
+#[derive(Debug, Clone, Copy)]
+enum Persisted {
+    Appended {
+        aggregate_sequence: i32,
+        stream_sequence: u64,
+    },
+    Duplicate,
+}
+
 /// What a command did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Executed {
@@ -169,27 +180,41 @@ where
             let decided_at = *state.sequence_number();
             let manager = AggregateManager::new(&store);
             match manager.handle_command(state, command.clone()).await {
-                Ok(Ok(state)) => {
-                    // The new state goes back into the cache without a copy.
-                    return Ok(Ok(match store.persisted() {
-                        Some((aggregate_sequence, stream_sequence)) => {
-                            self.shared
-                                .put(subject, state, aggregate_sequence, stream_sequence);
-                            Executed {
-                                aggregate_sequence,
-                                events: (aggregate_sequence - decided_at) as usize,
-                            }
-                        }
-                        // Nothing to store (an idempotent repeat): give the state back as it was.
-                        None => {
-                            self.shared.restore(&subject, state, decided_at);
-                            Executed {
+                Ok(Ok(state)) => match store.persisted() {
+                    Some(Persisted::Appended {
+                        aggregate_sequence,
+                        stream_sequence,
+                    }) => {
+                        // The new state goes back into the cache without a copy.
+                        self.shared
+                            .put(subject, state, aggregate_sequence, stream_sequence);
+                        return Ok(Ok(Executed {
+                            aggregate_sequence,
+                            events: (aggregate_sequence - decided_at) as usize,
+                        }));
+                    }
+                    // JetStream already held this input's event (an earlier run whose ack was
+                    // lost): it took effect once; report where the aggregate now is.
+                    Some(Persisted::Duplicate) => {
+                        let now = self.load(tenant, id).await?;
+                        return Ok(Ok(Executed {
+                            aggregate_sequence: now.map_or(0, |s| *s.sequence_number()),
+                            events: 0,
+                        }));
+                    }
+                    // Nothing to store (an idempotent repeat) — decided on an unverified state,
+                    // so, as for a refusal, it stands only if the aggregate had not moved.
+                    None => {
+                        self.shared.restore(&subject, state, decided_at);
+                        let now = self.load(tenant, id).await?;
+                        if now.map_or(0, |s| *s.sequence_number()) == decided_at {
+                            return Ok(Ok(Executed {
                                 aggregate_sequence: decided_at,
                                 events: 0,
-                            }
+                            }));
                         }
-                    }));
-                }
+                    }
+                },
                 Ok(Err(refusal)) => {
                     // The state was decided on unverified (and is gone into the refusal): load
                     // it, which also puts it back in the cache, and refuse only if it had not
@@ -299,7 +324,7 @@ pub struct JetStreamStore<A: Aggregate> {
     tenant: TenantId,
     context: Context,
     /// Aggregate and stream sequence after this store's last successful persist.
-    persisted: Mutex<Option<(i32, u64)>>,
+    persisted: Mutex<Option<Persisted>>,
     _aggregate: PhantomData<fn() -> A>,
 }
 
@@ -316,7 +341,7 @@ where
         format!("/aurora/{}/{}", self.tenant, A::NAME)
     }
 
-    fn persisted(&self) -> Option<(i32, u64)> {
+    fn persisted(&self) -> Option<Persisted> {
         *self
             .persisted
             .lock()
@@ -410,6 +435,11 @@ where
         aggregate_state: &mut AggregateState<A::State>,
         events: Vec<A::Event>,
     ) -> Result<Vec<StoreEvent<A::Event>>, StoreError> {
+        if events.is_empty() {
+            // Nothing decided: nothing to write, and `persisted` stays empty so `execute` can
+            // tell a no-op from an append.
+            return Ok(Vec::new());
+        }
         let id = *aggregate_state.id();
         let subject = self.subject(id);
         let decided_at = *aggregate_state.sequence_number();
@@ -461,19 +491,23 @@ where
             .append_checked(&subject, expected, appends)
             .await
             .map_err(forget)?;
+        let mut persisted = self
+            .persisted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if duplicate {
             // An earlier run of the same input already stored this event (its ack was lost) and
             // JetStream kept that copy; what we hold no longer matches the log exactly.
             self.shared.lock().remove(&subject);
+            *persisted = Some(Persisted::Duplicate);
             return Ok(stored);
         }
-        let last_aggregate = stored.last().map_or(decided_at, |e| e.sequence_number);
-        let last_stream = sequences.last().copied().unwrap_or(expected);
-        *self
-            .persisted
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((last_aggregate, last_stream));
+        let aggregate_sequence = stored.last().map_or(decided_at, |e| e.sequence_number);
+        let stream_sequence = sequences.last().copied().unwrap_or(expected);
+        *persisted = Some(Persisted::Appended {
+            aggregate_sequence,
+            stream_sequence,
+        });
         Ok(stored)
     }
 

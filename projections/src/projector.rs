@@ -98,6 +98,8 @@ impl Projector {
 pub struct ProjectionCache {
     incidents: StateCache<IncidentState>,
     sessions: StateCache<ChatSessionState>,
+    /// The checkpoint row's generation these states belong to (a replay swap bumps it).
+    generation: i64,
 }
 
 /// States written by a batch, to give back to the cache once its transaction committed.
@@ -107,6 +109,16 @@ pub enum Staged {
 }
 
 impl ProjectionCache {
+    /// Forgets every state if the tables were swapped by a replay since they were cached: the
+    /// rebuilt rows may differ (that is often why one replays) at the same sequence numbers.
+    pub fn sync_generation(&mut self, generation: i64) {
+        if generation != self.generation {
+            self.incidents.clear();
+            self.sessions.clear();
+            self.generation = generation;
+        }
+    }
+
     pub fn give_back(&mut self, staged: Staged) {
         match staged {
             Staged::Incidents(states) => self.incidents.give_back(states),

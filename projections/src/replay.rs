@@ -54,6 +54,17 @@ pub async fn create_schema(
             ))
             .execute(&mut *tx)
             .await?;
+            // `LIKE` copies columns, defaults, constraints and indexes, not storage parameters.
+            let options: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT array_to_string(reloptions, ', ') FROM pg_class WHERE oid = 'public.{table}'::regclass"
+            ))
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(options) = options.filter(|o| !o.is_empty()) {
+                sqlx::query(&format!("ALTER TABLE {schema}.{table} SET ({options})"))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
     }
     tx.commit().await?;
@@ -104,63 +115,70 @@ pub async fn build(
     // cache back when it is done. Batches still commit strictly in order.
     let mut cache = Some(ProjectionCache::default());
     let mut in_flight: Option<InFlight> = None;
-    let mut done = false;
-    while pending > 0 && !done {
-        let mut batch = Vec::with_capacity(REPLAY_BATCH);
-        let first = messages
-            .next()
-            .await
-            .ok_or_else(|| nats(&"the ordered consumer ended"))?
-            .map_err(|e| nats(&e))?;
-        let mut next = Some(first);
-        while let Some(m) = next.take() {
-            let info = m.info().map_err(|e| nats(&e))?;
-            let seq = info.stream_sequence;
-            if until.is_some_and(|u| seq > u) {
-                done = true;
-                break;
+    // Reading can fail while a write is in flight: that write is always awaited before
+    // returning, so nothing keeps writing into a schema the caller may drop.
+    let read: Result<(), ProjectionError> = async {
+        let mut done = false;
+        while pending > 0 && !done {
+            let mut batch = Vec::with_capacity(REPLAY_BATCH);
+            let first = messages
+                .next()
+                .await
+                .ok_or_else(|| nats(&"the ordered consumer ended"))?
+                .map_err(|e| nats(&e))?;
+            let mut next = Some(first);
+            while let Some(m) = next.take() {
+                let info = m.info().map_err(|e| nats(&e))?;
+                let seq = info.stream_sequence;
+                if until.is_some_and(|u| seq > u) {
+                    done = true;
+                    break;
+                }
+                pending -= 1;
+                match RawEvent::decode(
+                    m.subject.as_str(),
+                    seq,
+                    m.headers.as_ref(),
+                    &m.payload,
+                    info.published,
+                ) {
+                    Ok(event) => batch.push(event),
+                    // The live runner skips these too (`runner::decode_all`).
+                    Err(e) => tracing::warn!(error = %e, "skipping a message that is not an event"),
+                }
+                if batch.len() >= REPLAY_BATCH || pending == 0 {
+                    break;
+                }
+                // `pending` says more are coming: wait for them, so transactions stay large.
+                next = match messages.next().await {
+                    Some(m) => Some(m.map_err(|e| nats(&e))?),
+                    None => None,
+                };
             }
-            pending -= 1;
-            match RawEvent::decode(
-                m.subject.as_str(),
-                seq,
-                m.headers.as_ref(),
-                &m.payload,
-                info.published,
-            ) {
-                Ok(event) => batch.push(event),
-                // The live runner skips these too (`runner::decode_all`).
-                Err(e) => tracing::warn!(error = %e, "skipping a message that is not an event"),
+            if let Some(previous) = in_flight.take() {
+                let (at, back) = finish(previous, progress).await?;
+                checkpoint = at;
+                cache = Some(back);
             }
-            if batch.len() >= REPLAY_BATCH || pending == 0 {
-                break;
+            if !batch.is_empty() {
+                let n = batch.len() as u64;
+                // `cache` is always back here (the previous write was awaited just above).
+                let mut writing = cache.take().unwrap_or_default();
+                let (pool, schema) = (pool.clone(), schema.to_owned());
+                let task = tokio::spawn(async move {
+                    let at = apply_batch(&pool, projector, &schema, batch, &mut writing).await?;
+                    Ok((at, writing))
+                });
+                in_flight = Some((task, n));
             }
-            // `pending` says more are coming: wait for them, so transactions stay large.
-            next = match messages.next().await {
-                Some(m) => Some(m.map_err(|e| nats(&e))?),
-                None => None,
-            };
         }
-        if let Some(previous) = in_flight.take() {
-            let (at, back) = finish(previous, progress).await?;
-            checkpoint = at;
-            cache = Some(back);
-        }
-        if !batch.is_empty() {
-            let n = batch.len() as u64;
-            // `cache` is always back here (the previous write was awaited just above).
-            let mut writing = cache.take().unwrap_or_default();
-            let (pool, schema) = (pool.clone(), schema.to_owned());
-            let task = tokio::spawn(async move {
-                let at = apply_batch(&pool, projector, &schema, batch, &mut writing).await?;
-                Ok((at, writing))
-            });
-            in_flight = Some((task, n));
-        }
+        Ok(())
     }
+    .await;
     if let Some(previous) = in_flight.take() {
         checkpoint = finish(previous, progress).await?.0;
     }
+    read?;
     Ok(checkpoint)
 }
 
@@ -259,7 +277,7 @@ pub async fn replay(
                 .await?;
         }
     }
-    sqlx::query("UPDATE public.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1")
+    sqlx::query("UPDATE public.projector_checkpoints SET last_sequence = $2, generation = generation + 1, updated_at = now() WHERE projector = $1")
         .bind(projector.name())
         .bind(checkpoint as i64)
         .execute(&mut *tx)

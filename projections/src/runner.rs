@@ -1,11 +1,13 @@
 //! Running a projector: durable consumer → apply → rows and checkpoint in one transaction → ack.
 //!
 //! Each transaction first locks the projector's checkpoint row (`FOR UPDATE`). That makes
-//! redelivery harmless (events at or below the checkpoint are skipped), serialises several
-//! instances of the same projector, and gives `aurora replay` a clean moment to swap tables.
+//! redelivery harmless (events at or below the checkpoint are skipped) and gives `aurora replay`
+//! a clean moment to swap tables. Each run restarts the consumer at the checkpoint, so events
+//! always arrive in order (see [`restart_consumer`]); run one instance per projector.
 
 use async_nats::jetstream;
 use aurora_nats::consumer::{self, Delivery, HandlerError};
+use aurora_nats::streams::{StreamsFile, DEFAULT_STREAMS_YAML};
 use aurora_nats::subjects::EVENTS_STREAM;
 use aurora_nats::RawEvent;
 use sqlx::PgPool;
@@ -35,12 +37,13 @@ pub async fn apply_batch(
             .execute(&mut *tx)
             .await?;
     }
-    let checkpoint: i64 = sqlx::query_scalar(&format!(
-        "SELECT last_sequence FROM {schema}.projector_checkpoints WHERE projector = $1 FOR UPDATE"
+    let (checkpoint, generation): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT last_sequence, generation FROM {schema}.projector_checkpoints WHERE projector = $1 FOR UPDATE"
     ))
     .bind(projector.name())
     .fetch_one(&mut *tx)
     .await?;
+    cache.sync_generation(generation);
     let checkpoint = checkpoint as u64;
     let fresh: Vec<RawEvent> = events
         .into_iter()
@@ -75,6 +78,39 @@ pub async fn apply_batch(
     Ok(last)
 }
 
+/// Recreates the projector's durable consumer so it delivers from the checkpoint on.
+///
+/// Skipping events at or below the checkpoint is only sound if they arrive in order. Within one
+/// run they do (a failed batch is retried in place, never nak'ed past); but messages left unacked
+/// by a previous run (a crash, or prefetched at shutdown) would come back after `ack_wait`,
+/// behind newer ones, and be skipped. Starting each run from `checkpoint + 1` rules that out.
+/// Hence also: one running instance per projector (scaling out means partitioning by subject).
+async fn restart_consumer(
+    pool: &PgPool,
+    stream: &jetstream::stream::Stream,
+    projector: Projector,
+) -> Result<jetstream::consumer::PullConsumer, ProjectionError> {
+    let nats = |e: &dyn std::fmt::Display| ProjectionError::Nats(e.to_string());
+    let file = StreamsFile::parse(DEFAULT_STREAMS_YAML).map_err(|e| nats(&e))?;
+    let def = file
+        .stream(EVENTS_STREAM)
+        .and_then(|s| s.consumers.iter().find(|c| c.name == projector.consumer()))
+        .ok_or_else(|| {
+            nats(&format!(
+                "streams.yaml declares no consumer {}",
+                projector.consumer()
+            ))
+        })?;
+    let mut config = def.to_config();
+    let from = checkpoint(pool, projector).await? + 1;
+    config.deliver_policy = jetstream::consumer::DeliverPolicy::ByStartSequence {
+        start_sequence: from,
+    };
+    // Not found is fine; anything else shows up when creating.
+    let _ = stream.delete_consumer(projector.consumer()).await;
+    stream.create_consumer(config).await.map_err(|e| nats(&e))
+}
+
 /// The live checkpoint of a projector.
 pub async fn checkpoint(pool: &PgPool, projector: Projector) -> Result<u64, sqlx::Error> {
     let seq: i64 =
@@ -96,10 +132,7 @@ pub async fn run(
         .get_stream(EVENTS_STREAM)
         .await
         .map_err(|e| ProjectionError::Nats(e.to_string()))?;
-    let consumer: jetstream::consumer::PullConsumer = stream
-        .get_consumer(projector.consumer())
-        .await
-        .map_err(|e| ProjectionError::Nats(e.to_string()))?;
+    let consumer = restart_consumer(&pool, &stream, projector).await?;
     // Batches run one after another; the mutex only satisfies the borrow checker.
     let cache = std::sync::Arc::new(tokio::sync::Mutex::new(ProjectionCache::default()));
     consumer::run(consumer, MAX_BATCH, shutdown, |deliveries| {

@@ -93,6 +93,10 @@ impl<S: DeserializeOwned> StateCache<S> {
         Ok(states)
     }
 
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+
     /// Gives back states written by a committed batch, each at the sequence its row now holds.
     pub fn give_back(&mut self, states: impl IntoIterator<Item = (Key, u64, S)>) {
         if self.entries.len() > CAPACITY {

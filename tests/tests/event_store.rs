@@ -503,3 +503,46 @@ async fn the_same_input_run_twice_stores_its_event_once() {
         .count();
     assert_eq!(resolved, 1, "{events:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_op_decided_on_a_stale_cache_is_checked_against_the_log() {
+    let nats = TestNats::start().await;
+    let acme = tenant("acme");
+    let id = IncidentId::new();
+    let a = AggregateStore::<Incident>::new(nats.log.clone());
+    let b = AggregateStore::<Incident>::new(nats.log.clone());
+    a.execute(
+        &acme,
+        id.0,
+        open(id, "Latency", "api", Utc::now()),
+        Context::new_root(),
+    )
+    .await
+    .expect("ok")
+    .expect("ok");
+    // b lowers the severity behind a's back; a's cache still says "high".
+    let severity = |to| aurora_domain::IncidentCommand::ChangeSeverity {
+        to,
+        by: "ops".into(),
+        at: Utc::now(),
+    };
+    b.execute(&acme, id.0, severity(Severity::Low), Context::new_root())
+        .await
+        .expect("ok")
+        .expect("ok");
+    let done = a
+        .execute(&acme, id.0, severity(Severity::High), Context::new_root())
+        .await
+        .expect("ok")
+        .expect("ok");
+    assert_eq!(done.events, 1, "not a no-op: the incident was low");
+    let state = b.load(&acme, id.0).await.expect("load").expect("exists");
+    assert_eq!(state.inner().severity, Severity::High);
+    // And a true repeat stores nothing.
+    let again = a
+        .execute(&acme, id.0, severity(Severity::High), Context::new_root())
+        .await
+        .expect("ok")
+        .expect("ok");
+    assert_eq!((again.events, again.aggregate_sequence), (0, 3));
+}

@@ -303,6 +303,32 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
         before, after,
         "a rebuild from sequence 0 gives the same tables"
     );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'incidents' ORDER BY 1",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("indexes");
+    assert_eq!(
+        indexes,
+        [
+            "incidents_by_service",
+            "incidents_by_start",
+            "incidents_by_status",
+            "incidents_pkey"
+        ]
+    );
+    let options: Vec<String> = sqlx::query_scalar(
+        "SELECT unnest(reloptions) FROM pg_class WHERE oid = 'public.incidents'::regclass",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("reloptions");
+    assert_eq!(
+        options,
+        ["fillfactor=70", "toast_tuple_target=8160"],
+        "storage parameters survive the swap"
+    );
 
     // The live projector goes on after the swap.
     let acme = tenant("acme");

@@ -197,7 +197,7 @@ async fn detail(
     })))
 }
 
-/// The incident as it was at `at`: its own events up to then, folded by the aggregate.
+/// The incident as it was at `at`: its own events stored up to then, folded by the aggregate.
 async fn as_of(
     state: &AppState,
     tenant: &aurora_domain::TenantId,
@@ -212,10 +212,12 @@ async fn as_of(
         let decoded = IncidentEvent::upcast(event.data.clone(), event.version).map_err(|e| {
             anyhow::Error::new(e).context(format!("event {} does not load", event.stream_sequence))
         })?;
-        // Domain times are not monotonic along the subject (a command retried after a conflict
-        // lands after the winner with an earlier time), so every event is checked.
-        if decoded.occurred_at() > at {
-            continue;
+        // "As it was then" means as Aurora knew it then: the stored time, which follows the
+        // order of the log (domain times need not: a retried command lands after the winner
+        // with an earlier time, and folding a later event onto a state it was not decided on
+        // would show a history that never existed).
+        if event.time > at {
+            break;
         }
         timeline.push(json!({
             "stream_sequence": event.stream_sequence,
