@@ -29,6 +29,7 @@ use esrs::event::Upcaster;
 use esrs::manager::AggregateManager;
 use esrs::store::{EventStore, EventStoreLockGuard, StoreEvent, UnlockOnDrop};
 use esrs::{Aggregate, AggregateState};
+use rustc_hash::FxBuildHasher;
 use uuid::Uuid;
 
 use crate::envelope::{Context, Outgoing, RawEvent};
@@ -50,13 +51,13 @@ struct Cached<S> {
 
 struct Shared<S> {
     log: EventLog,
-    cache: Mutex<HashMap<String, Cached<S>>>,
+    cache: Mutex<HashMap<String, Cached<S>, FxBuildHasher>>,
     /// Commands that lost a race and were retried (observability, and the concurrency test).
     conflicts: AtomicU64,
 }
 
 impl<S> Shared<S> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached<S>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached<S>, FxBuildHasher>> {
         // Every critical section is a single lookup/insert/remove, so a lock poisoned by a panic
         // elsewhere still guards a consistent map.
         self.cache
@@ -146,7 +147,7 @@ where
         Self {
             shared: Arc::new(Shared {
                 log,
-                cache: Mutex::new(HashMap::new()),
+                cache: Mutex::new(HashMap::default()),
                 conflicts: AtomicU64::new(0),
             }),
             _aggregate: PhantomData,
@@ -155,6 +156,10 @@ where
 
     /// This store scoped to a tenant, writing `context` onto the events it persists.
     pub fn scoped(&self, tenant: &TenantId, context: Context) -> JetStreamStore<A> {
+        self.scoped_shared(tenant, Arc::new(context))
+    }
+
+    fn scoped_shared(&self, tenant: &TenantId, context: Arc<Context>) -> JetStreamStore<A> {
         JetStreamStore {
             shared: self.shared.clone(),
             tenant: tenant.clone(),
@@ -173,9 +178,11 @@ where
         command: A::Command,
         context: Context,
     ) -> Result<Result<Executed, A::Error>, StoreError> {
+        // Shared by every attempt without copying its strings.
+        let context = Arc::new(context);
         let subject = subjects::aggregate(tenant, A::NAME, id);
         for attempt in 0..MAX_ATTEMPTS {
-            let store = self.scoped(tenant, context.clone());
+            let store = self.scoped_shared(tenant, context.clone());
             let state = store.state_for_command(&subject, id);
             let decided_at = *state.sequence_number();
             let manager = AggregateManager::new(&store);
@@ -322,7 +329,7 @@ fn decode<E: DomainEvent>(raw: &RawEvent) -> Result<E, StoreError> {
 pub struct JetStreamStore<A: Aggregate> {
     shared: Arc<Shared<A::State>>,
     tenant: TenantId,
-    context: Context,
+    context: Arc<Context>,
     /// Aggregate and stream sequence after this store's last successful persist.
     persisted: Mutex<Option<Persisted>>,
     _aggregate: PhantomData<fn() -> A>,
@@ -465,7 +472,8 @@ where
                 sequence_number: aggregate_state.next_sequence_number(),
                 version: A::Event::current_version(),
             };
-            let body = serde_json::to_vec(&event.payload).map_err(StoreError::Encode)?;
+            let mut body = Vec::with_capacity(1024);
+            serde_json::to_writer(&mut body, &event.payload).map_err(StoreError::Encode)?;
             let headers = Outgoing {
                 id: event.id,
                 source: &source,
