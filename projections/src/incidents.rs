@@ -18,7 +18,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::projector::{checked_schema, upcast_owned, ProjectionError};
-use crate::state_cache::{Key, StateCache};
+use crate::state_cache::{staged, Key, StateCache};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
@@ -95,14 +95,7 @@ pub async fn apply(
         .await?;
     }
     timeline.insert(tx, schema).await?;
-    Ok(touched
-        .into_iter()
-        .filter_map(|key| {
-            let state = states.remove(&key)?;
-            let at = *last_sequence.get(&key)?;
-            Some((key, at, state))
-        })
-        .collect())
+    Ok(staged(touched, states, &last_sequence))
 }
 
 /// The `incidents` rows of a batch, column by column, written with one `UNNEST` upsert. The

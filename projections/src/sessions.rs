@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 
 use crate::projector::{checked_schema, upcast, ProjectionError};
-use crate::state_cache::{Key, StateCache};
+use crate::state_cache::{staged, Key, StateCache};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
@@ -113,14 +113,7 @@ pub async fn apply(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(touched
-        .into_iter()
-        .filter_map(|key| {
-            let state = states.remove(&key)?;
-            let at = *last_sequence.get(&key)?;
-            Some((key, at, state))
-        })
-        .collect())
+    Ok(staged(touched, states, &last_sequence))
 }
 
 /// The history entry an event adds: (message id, text shown), or `None` for session metadata.

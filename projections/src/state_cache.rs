@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::de::DeserializeOwned;
+use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
@@ -18,6 +19,41 @@ pub type Key = (String, Uuid);
 
 /// Beyond this many entries the cache starts over (a miss only costs reading the row).
 const CAPACITY: usize = 100_000;
+
+/// `tenant_id`, `id` and `column` of the rows of `table` with the given keys.
+async fn rows_of<'k>(
+    tx: &mut Transaction<'_, Postgres>,
+    schema: &str,
+    table: &str,
+    column: &str,
+    keys: impl Iterator<Item = &'k Key>,
+) -> Result<Vec<PgRow>, sqlx::Error> {
+    let (tenants, ids): (Vec<&str>, Vec<Uuid>) = keys.map(|k| (k.0.as_str(), k.1)).unzip();
+    sqlx::query(&format!(
+        "SELECT t.tenant_id, t.id, t.{column} FROM {schema}.{table} t
+         JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON t.tenant_id = k.tenant_id AND t.id = k.id"
+    ))
+    .bind(&tenants)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+/// What a batch hands back to the cache: each touched key's new state at its last sequence.
+pub fn staged<S>(
+    touched: Vec<Key>,
+    mut states: HashMap<Key, S>,
+    last_sequence: &HashMap<Key, u64>,
+) -> Vec<(Key, u64, S)> {
+    touched
+        .into_iter()
+        .filter_map(|key| {
+            let state = states.remove(&key)?;
+            let at = *last_sequence.get(&key)?;
+            Some((key, at, state))
+        })
+        .collect()
+}
 
 pub struct StateCache<S> {
     entries: HashMap<Key, (u64, S)>,
@@ -46,16 +82,7 @@ impl<S: DeserializeOwned> StateCache<S> {
         if wanted.is_empty() {
             return Ok(states);
         }
-        let tenants: Vec<&str> = wanted.iter().map(|k| k.0.as_str()).collect();
-        let ids: Vec<Uuid> = wanted.iter().map(|k| k.1).collect();
-        let rows = sqlx::query(&format!(
-            "SELECT t.tenant_id, t.id, t.last_sequence FROM {schema}.{table} t
-             JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON t.tenant_id = k.tenant_id AND t.id = k.id"
-        ))
-        .bind(&tenants)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
+        let rows = rows_of(tx, schema, table, "last_sequence", wanted.into_iter()).await?;
         let mut misses: Vec<Key> = Vec::new();
         for row in rows {
             let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
@@ -70,16 +97,7 @@ impl<S: DeserializeOwned> StateCache<S> {
         if misses.is_empty() {
             return Ok(states);
         }
-        let tenants: Vec<&str> = misses.iter().map(|k| k.0.as_str()).collect();
-        let ids: Vec<Uuid> = misses.iter().map(|k| k.1).collect();
-        let rows = sqlx::query(&format!(
-            "SELECT t.tenant_id, t.id, t.state FROM {schema}.{table} t
-             JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON t.tenant_id = k.tenant_id AND t.id = k.id"
-        ))
-        .bind(&tenants)
-        .bind(&ids)
-        .fetch_all(&mut **tx)
-        .await?;
+        let rows = rows_of(tx, schema, table, "state", misses.iter()).await?;
         for row in rows {
             let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
             let state: String = row.try_get("state")?;
