@@ -3,7 +3,8 @@
 //!
 //! Nothing here does I/O: no tokio, sqlx, async-nats or axum (DESIGN §2). Aggregates implement
 //! [`esrs::Aggregate`]: `handle_command` decides (information from outside is looked up first and
-//! put in the command), `apply_event` folds. Start reading at [`incident`], then [`chat`].
+//! put in the command), `apply_event` folds. Start reading at [`incident`], then [`chat`] and
+//! [`organization`].
 //!
 //! Every event type implements [`DomainEvent`], which gives the event store what it needs to write a
 //! CloudEvents message (type name, time) and, through [`esrs::event::Upcaster`], to load events
@@ -13,6 +14,7 @@ pub mod chat;
 pub mod event;
 pub mod ids;
 pub mod incident;
+pub mod organization;
 pub mod values;
 
 #[cfg(test)]
@@ -23,6 +25,10 @@ pub use event::DomainEvent;
 pub use ids::{IdError, IncidentId, SessionId, TenantId};
 pub use incident::{
     Alert, Correlation, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentState,
+};
+pub use organization::{
+    Organization, OrganizationCommand, OrganizationError, OrganizationEvent, OrganizationState,
+    Role,
 };
 pub use values::{
     ChatMode, ConfirmationDecision, IncidentStatus, MessageRole, RcaStatus, Severity,

@@ -31,6 +31,8 @@ pub enum ValueError {
     UnknownToolCallStatus(String),
     #[error("unknown message role {0:?}: expected user or assistant")]
     UnknownMessageRole(String),
+    #[error("unknown role {0:?}: expected viewer, editor or admin")]
+    UnknownRole(String),
 }
 
 /// Declares a closed set of lower-case names with `ALL`, `as_str`, `parse`, `Display`, `FromStr`

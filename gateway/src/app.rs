@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use aurora_domain::{ChatSession, Incident};
+use std::sync::Arc;
+
+use aurora_domain::{ChatSession, Incident, Organization};
 use aurora_nats::{AggregateStore, EventLog};
 use aurora_projections::Projector;
 use sqlx::PgPool;
@@ -21,6 +23,9 @@ pub struct Services {
     pub log: EventLog,
     pub incidents: AggregateStore<Incident>,
     pub sessions: AggregateStore<ChatSession>,
+    pub organizations: AggregateStore<Organization>,
+    /// Settings of the HTTP API (used by the gateway role).
+    pub api: Arc<api::ApiConfig>,
 }
 
 impl Services {
@@ -29,10 +34,17 @@ impl Services {
         Self {
             incidents: AggregateStore::new(log.clone()),
             sessions: AggregateStore::new(log.clone()),
+            organizations: AggregateStore::new(log.clone()),
+            api: Arc::new(api::ApiConfig::default()),
             log,
             nats,
             pool,
         }
+    }
+
+    pub fn with_api_config(mut self, config: api::ApiConfig) -> Self {
+        self.api = Arc::new(config);
+        self
     }
 }
 
@@ -94,15 +106,19 @@ pub async fn run(
     }
     if roles.contains(&Role::Gateway) {
         let listener = listener.context("the gateway role needs a listener")?;
-        let router = api::router(api::AppState::new(services.clone()));
+        let config = services.api.as_ref().clone();
+        let router = api::router(api::AppState::new(services.clone(), config))?;
         let mut stop = shutdown.clone();
         tasks.spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-                .context("HTTP server failed")
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .context("HTTP server failed")
         });
     }
     while let Some(done) = tasks.join_next().await {

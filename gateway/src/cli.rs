@@ -101,6 +101,8 @@ pub struct UpArgs {
     /// fsync before every JetStream ack of the embedded server (slower; survives power loss).
     #[arg(long, env = "AURORA_NATS_SYNC_ALWAYS")]
     pub sync_always: bool,
+    #[command(flatten)]
+    pub api: crate::api::ApiConfig,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +113,8 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
     #[command(flatten)]
     pub conn: Connections,
+    #[command(flatten)]
+    pub api: crate::api::ApiConfig,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -233,7 +237,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None
     };
     app::run(
-        Services::new(client, pool),
+        Services::new(client, pool).with_api_config(args.api),
         vec![args.role],
         listener,
         shutdown_on_ctrl_c(),
@@ -284,7 +288,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         redact(&database_url)
     );
     let result = app::run(
-        Services::new(client, pool.clone()),
+        Services::new(client, pool.clone()).with_api_config(args.api),
         Role::all(),
         Some(listener),
         shutdown,

@@ -27,8 +27,14 @@ fn aurora(args: &[&str], nats: &str, db: &str) -> Command {
 }
 
 async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    curl(port, path, &[]).await
+}
+
+/// `curl` with `args` against the gateway: status and body.
+async fn curl(port: u16, path: &str, args: &[&str]) -> Option<(u16, String)> {
     let out = tokio::process::Command::new("curl")
         .args(["-s", "-w", "\n%{http_code}"])
+        .args(args)
         .arg(format!("http://127.0.0.1:{port}{path}"))
         .output()
         .await
@@ -77,6 +83,34 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
         })
         .collect();
 
+    // Register through the gateway process; the projections process makes the account usable.
+    let started = Instant::now();
+    let register = r#"{"email":"ops@acme.io","password":"correct horse","organization":"Acme"}"#;
+    let registered = loop {
+        let answer = curl(
+            port,
+            "/api/auth/register",
+            &["-H", "content-type: application/json", "-d", register],
+        )
+        .await;
+        if let Some((201, body)) = answer {
+            break serde_json::from_str::<serde_json::Value>(&body).expect("json");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "registration never succeeded: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let tenant = registered["organization"]["id"]
+        .as_str()
+        .expect("organization id")
+        .to_owned();
+    let bearer = format!(
+        "authorization: Bearer {}",
+        registered["token"].as_str().expect("token")
+    );
+
     // A command on CMD, handled by the handlers process, projected by the projections process,
     // served by the gateway process.
     let client = async_nats::connect(&url).await.expect("connect");
@@ -88,15 +122,17 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
         "severity": "critical", "source": "grafana", "source_alert_id": "g-1", "fingerprint": "fp-db",
         "alert_fired_at": now, "at": now,
     });
-    let started = Instant::now();
     loop {
         // The handlers process provisions the streams on start; publish once they exist.
         let published = async {
-            js.publish(format!("cmd.acme.incident.{id}"), open.to_string().into())
-                .await
-                .ok()?
-                .await
-                .ok()
+            js.publish(
+                format!("cmd.{tenant}.incident.{id}"),
+                open.to_string().into(),
+            )
+            .await
+            .ok()?
+            .await
+            .ok()
         };
         if published.await.is_some() {
             break;
@@ -109,16 +145,11 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
     }
     let path = format!("/api/incidents/{id}");
     let body = loop {
-        let answer = tokio::process::Command::new("curl")
-            .args(["-s", "-H", "x-aurora-tenant: acme", "-w", "\n%{http_code}"])
-            .arg(format!("http://127.0.0.1:{port}{path}"))
-            .output()
-            .await
-            .expect("curl");
-        let text = String::from_utf8_lossy(&answer.stdout).into_owned();
-        if text.ends_with("\n200") {
+        let answer = curl(port, &path, &["-H", &bearer]).await;
+        if let Some((200, text)) = answer {
             break text;
         }
+        let text = format!("{answer:?}");
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "incident never served: {text}"

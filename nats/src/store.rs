@@ -118,6 +118,9 @@ pub struct Executed {
     pub aggregate_sequence: i32,
     /// How many events it appended (0 for an idempotent repeat).
     pub events: usize,
+    /// `EVENTS` stream sequence of the last event it appended (0 when it appended none): a
+    /// caller that must read its own write waits until a projector's checkpoint reaches it.
+    pub stream_sequence: u64,
 }
 
 /// The event store of one aggregate type, for every tenant. Cheap to clone.
@@ -198,6 +201,7 @@ where
                         return Ok(Ok(Executed {
                             aggregate_sequence,
                             events: (aggregate_sequence - decided_at) as usize,
+                            stream_sequence,
                         }));
                     }
                     // JetStream already held this input's event (an earlier run whose ack was
@@ -207,6 +211,7 @@ where
                         return Ok(Ok(Executed {
                             aggregate_sequence: now.map_or(0, |s| *s.sequence_number()),
                             events: 0,
+                            stream_sequence: 0,
                         }));
                     }
                     // Nothing to store (an idempotent repeat) — decided on an unverified state,
@@ -218,6 +223,7 @@ where
                             return Ok(Ok(Executed {
                                 aggregate_sequence: decided_at,
                                 events: 0,
+                                stream_sequence: 0,
                             }));
                         }
                     }

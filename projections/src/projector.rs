@@ -4,16 +4,18 @@ use aurora_nats::subjects::{parse_event_subject, EventSubject};
 use aurora_nats::RawEvent;
 use sqlx::{Postgres, Transaction};
 
+use aurora_domain::organization::OrganizationState;
 use aurora_domain::{ChatSessionState, IncidentState};
 
 use crate::state_cache::{Key, StateCache};
-use crate::{incidents, sessions};
+use crate::{incidents, organizations, sessions};
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Projector {
     Incidents,
     Sessions,
+    Organizations,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,17 +30,22 @@ pub enum ProjectionError {
     },
     #[error("JetStream: {0}")]
     Nats(String),
-    #[error("unknown projector {0:?}; known: incidents, sessions")]
+    #[error("unknown projector {0:?}; known: incidents, sessions, organizations")]
     Unknown(String),
 }
 
 impl Projector {
-    pub const ALL: [Projector; 2] = [Projector::Incidents, Projector::Sessions];
+    pub const ALL: [Projector; 3] = [
+        Projector::Incidents,
+        Projector::Sessions,
+        Projector::Organizations,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Incidents => "incidents",
             Self::Sessions => "sessions",
+            Self::Organizations => "organizations",
         }
     }
 
@@ -54,6 +61,7 @@ impl Projector {
         match self {
             Self::Incidents => "proj-incidents",
             Self::Sessions => "proj-sessions",
+            Self::Organizations => "proj-organizations",
         }
     }
 
@@ -61,6 +69,7 @@ impl Projector {
         match self {
             Self::Incidents => "evt.*.incident.*",
             Self::Sessions => "evt.*.session.*",
+            Self::Organizations => "evt.*.organization.*",
         }
     }
 
@@ -69,6 +78,13 @@ impl Projector {
         match self {
             Self::Incidents => &["incidents", "incident_alerts", "incident_timeline"],
             Self::Sessions => &["chat_sessions", "chat_messages"],
+            Self::Organizations => &[
+                "organizations",
+                "org_members",
+                "org_invitations",
+                "api_tokens",
+                "audit_log",
+            ],
         }
     }
 
@@ -88,6 +104,9 @@ impl Projector {
             Self::Sessions => {
                 Staged::Sessions(sessions::apply(tx, schema, events, &mut cache.sessions).await?)
             }
+            Self::Organizations => Staged::Organizations(
+                organizations::apply(tx, schema, events, &mut cache.organizations).await?,
+            ),
         })
     }
 }
@@ -98,6 +117,7 @@ impl Projector {
 pub struct ProjectionCache {
     incidents: StateCache<IncidentState>,
     sessions: StateCache<ChatSessionState>,
+    organizations: StateCache<OrganizationState>,
     /// The checkpoint row's generation these states belong to (a replay swap bumps it).
     generation: i64,
 }
@@ -106,6 +126,7 @@ pub struct ProjectionCache {
 pub enum Staged {
     Incidents(Vec<(Key, u64, IncidentState)>),
     Sessions(Vec<(Key, u64, ChatSessionState)>),
+    Organizations(Vec<(Key, u64, OrganizationState)>),
 }
 
 impl ProjectionCache {
@@ -115,6 +136,7 @@ impl ProjectionCache {
         if generation != self.generation {
             self.incidents.clear();
             self.sessions.clear();
+            self.organizations.clear();
             self.generation = generation;
         }
     }
@@ -123,6 +145,7 @@ impl ProjectionCache {
         match staged {
             Staged::Incidents(states) => self.incidents.give_back(states),
             Staged::Sessions(states) => self.sessions.give_back(states),
+            Staged::Organizations(states) => self.organizations.give_back(states),
         }
     }
 }

@@ -251,6 +251,19 @@ pub async fn replay(
     .bind(projector.tables())
     .fetch_all(&mut *tx)
     .await?;
+    // Readers take their locks in table order (a detail view reads the incident, then its alerts,
+    // then its timeline, in one transaction); so does the swap, or the two could deadlock.
+    sqlx::query(&format!(
+        "LOCK TABLE {} IN ACCESS EXCLUSIVE MODE",
+        projector
+            .tables()
+            .iter()
+            .map(|t| format!("public.{t}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .execute(&mut *tx)
+    .await?;
     for table in projector.tables().iter().rev() {
         sqlx::query(&format!("DROP TABLE public.{table}"))
             .execute(&mut *tx)
@@ -258,6 +271,12 @@ pub async fn replay(
     }
     for table in projector.tables() {
         sqlx::query(&format!("ALTER TABLE {shadow}.{table} SET SCHEMA public"))
+            .execute(&mut *tx)
+            .await?;
+        // `LIKE` copies no row-level security: the swapped-in table gets the tenant policy back
+        // in the same transaction, so no reader ever sees it unprotected.
+        sqlx::query("SELECT aurora_protect($1::regclass)")
+            .bind(format!("public.{table}"))
             .execute(&mut *tx)
             .await?;
     }

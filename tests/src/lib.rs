@@ -13,12 +13,16 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use aurora_domain::TenantId;
+use aurora_gateway::api::ApiConfig;
 use aurora_nats::server::NatsServer;
 use aurora_nats::EventLog;
 use aurora_projections::Projector;
+use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgPool};
 use tokio::sync::watch;
+use uuid::Uuid;
 
 /// Where tests create their databases (the machine's PostgreSQL, trust auth).
 pub fn postgres_base_url() -> String {
@@ -133,6 +137,30 @@ pub struct TestApp {
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// The API settings tests run with: production defaults, but rate limits high enough that only
+/// the tests about rate limits meet them.
+pub fn test_api_config() -> ApiConfig {
+    ApiConfig {
+        rate_limit_per_user: 1_000_000,
+        rate_limit_per_ip: 1_000_000,
+        rate_limit_login: 1_000_000,
+        ..ApiConfig::default()
+    }
+}
+
+/// A registered user, logged in to its organisation.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    /// The organisation's tenant id (every subject and row of its data carries it).
+    pub tenant: TenantId,
+    /// A session token, sent as `Authorization: Bearer`.
+    pub token: String,
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         Self::spawn_with_roles(aurora_gateway::app::Role::all()).await
@@ -140,6 +168,11 @@ impl TestApp {
 
     /// The app running only `roles` (the gateway is always needed for HTTP).
     pub async fn spawn_with_roles(roles: Vec<aurora_gateway::app::Role>) -> Self {
+        Self::spawn_with(roles, test_api_config()).await
+    }
+
+    /// The app running `roles` with API settings `config`.
+    pub async fn spawn_with(roles: Vec<aurora_gateway::app::Role>, config: ApiConfig) -> Self {
         let nats = TestNats::start().await;
         let db = TestDb::create().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -147,7 +180,8 @@ impl TestApp {
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (shutdown, rx) = watch::channel(false);
-        let services = aurora_gateway::app::Services::new(nats.client.clone(), db.pool.clone());
+        let services = aurora_gateway::app::Services::new(nats.client.clone(), db.pool.clone())
+            .with_api_config(config);
         let task = tokio::spawn(aurora_gateway::app::run(
             services,
             roles,
@@ -181,6 +215,76 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// Registers `email` with a new organisation `organization` (its admin), through the API.
+    pub async fn register(&self, email: &str, organization: &str) -> Account {
+        let password = format!("pw-{}", Uuid::new_v4().simple());
+        let body = self
+            .post_json(
+                "/api/auth/register",
+                None,
+                &json!({ "email": email, "password": password, "organization": organization }),
+            )
+            .await
+            .expect_status(201);
+        Account::from_register(email, &password, &body)
+    }
+
+    /// Invites `email` as `role` into `admin`'s organisation and registers them with the
+    /// invitation.
+    pub async fn invite_and_register(&self, admin: &Account, email: &str, role: &str) -> Account {
+        let invitation = self
+            .post_json(
+                "/api/invitations",
+                Some(admin),
+                &json!({ "email": email, "role": role }),
+            )
+            .await
+            .expect_status(201);
+        let password = format!("pw-{}", Uuid::new_v4().simple());
+        let body = self
+            .post_json(
+                "/api/auth/register",
+                None,
+                &json!({ "email": email, "password": password, "invitation": invitation["token"] }),
+            )
+            .await
+            .expect_status(201);
+        Account::from_register(email, &password, &body)
+    }
+
+    /// A request to `path` as `account` (anonymous when `None`).
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        account: Option<&Account>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, self.url(path));
+        match account {
+            Some(a) => request.bearer_auth(&a.token),
+            None => request,
+        }
+    }
+
+    pub async fn get_json(&self, path: &str, account: Option<&Account>) -> Answer {
+        Answer::of(
+            self.request(reqwest::Method::GET, path, account)
+                .send()
+                .await,
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, path: &str, account: Option<&Account>, body: &Value) -> Answer {
+        Answer::of(
+            self.request(reqwest::Method::POST, path, account)
+                .json(body)
+                .send()
+                .await,
+        )
+        .await
+    }
+
     /// Stops the app and waits for it to finish its in-flight work.
     pub async fn stop(mut self) {
         let _ = self.shutdown.send(true);
@@ -193,6 +297,63 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+    }
+}
+
+impl Account {
+    fn from_register(email: &str, password: &str, body: &Value) -> Self {
+        let field = |v: &Value| v.as_str().map(str::to_owned).unwrap_or_default();
+        let uuid = |v: &Value| Uuid::parse_str(&field(v)).expect("a UUID in the answer");
+        let organization_id = uuid(&body["organization"]["id"]);
+        Self {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            user_id: uuid(&body["user"]["id"]),
+            organization_id,
+            tenant: TenantId::parse(organization_id.to_string()).expect("tenant"),
+            token: field(&body["token"]),
+        }
+    }
+}
+
+/// An HTTP answer: status, headers and JSON body (`Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub async fn of(response: reqwest::Result<reqwest::Response>) -> Self {
+        let response = response.expect("the request reaches the app");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The body, after asserting the status.
+    pub fn expect_status(self, status: u16) -> Value {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.body);
+        self.body
+    }
+
+    /// Asserts an error answer: status, the JSON error shape and its code.
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "{}", self.body);
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "an error says what is wrong: {}",
+            self.body
+        );
     }
 }
 

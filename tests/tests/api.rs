@@ -3,26 +3,15 @@
 use aurora_domain::{Incident, IncidentCommand, IncidentId, IncidentStatus, Severity};
 use aurora_nats::{AggregateStore, Context};
 use aurora_projections::Projector;
-use aurora_tests::{wait_for_projection, TestApp};
+use aurora_tests::{wait_for_projection, Account, TestApp};
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use crate::fixtures::{attach, comment, open, tenant};
+use crate::fixtures::{attach, comment, open};
 
-async fn get(app: &TestApp, path: &str) -> (u16, Value) {
-    get_as(app, path, "acme").await
-}
-
-async fn get_as(app: &TestApp, path: &str, tenant: &str) -> (u16, Value) {
-    let response = app
-        .http
-        .get(app.url(path))
-        .header("x-aurora-tenant", tenant)
-        .send()
-        .await
-        .expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+async fn get(app: &TestApp, account: Option<&Account>, path: &str) -> (u16, Value) {
+    let answer = app.get_json(path, account).await;
+    (answer.status, answer.body)
 }
 
 fn assert_error(body: &Value, code: &str) {
@@ -38,12 +27,12 @@ fn assert_error(body: &Value, code: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
-    let (status, body) = get(&app, "/health").await;
+    let (status, body) = get(&app, None, "/health").await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     // Ready once the projectors have (re)started their consumers at their checkpoints.
     let started = std::time::Instant::now();
     let body = loop {
-        let (status, body) = get(&app, "/ready").await;
+        let (status, body) = get(&app, None, "/ready").await;
         if status == 200 {
             break body;
         }
@@ -65,7 +54,8 @@ async fn not_ready_while_projections_lag_then_ready_once_caught_up() {
     use aurora_gateway::app::Role;
     let app = TestApp::spawn_with_roles(vec![Role::Gateway]).await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
-    let acme = tenant("acme");
+    // No projector runs, so no one can register: write to a tenant directly.
+    let acme = aurora_domain::TenantId::parse("acme").expect("tenant");
     let ids: Vec<IncidentId> = (0..1100).map(|_| IncidentId::new()).collect();
     futures::future::join_all(ids.iter().map(|id| {
         store.execute(
@@ -80,7 +70,7 @@ async fn not_ready_while_projections_lag_then_ready_once_caught_up() {
     .for_each(|r| {
         r.expect("store").expect("opened");
     });
-    let (status, body) = get(&app, "/ready").await;
+    let (status, body) = get(&app, None, "/ready").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["status"], "not_ready");
     assert_eq!(body["checks"]["projections"]["incidents"]["ok"], false);
@@ -90,7 +80,7 @@ async fn not_ready_while_projections_lag_then_ready_once_caught_up() {
     wait_for_projection(&app.db.pool, Projector::Incidents, 1100).await;
     let started = std::time::Instant::now();
     loop {
-        let (status, body) = get(&app, "/ready").await;
+        let (status, body) = get(&app, None, "/ready").await;
         if status == 200 {
             break;
         }
@@ -107,7 +97,8 @@ async fn not_ready_while_projections_lag_then_ready_once_caught_up() {
 async fn an_incident_shows_with_its_alerts_timeline_and_raw_events() {
     let app = TestApp::spawn().await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
-    let acme = tenant("acme");
+    let account = app.register("ops@acme.io", "Acme").await;
+    let acme = account.tenant.clone();
     let id = IncidentId::new();
     let run = |c| store.execute(&acme, id.0, c, Context::new_root());
     let opened_at = Utc::now() - Duration::minutes(10);
@@ -131,9 +122,9 @@ async fn an_incident_shows_with_its_alerts_timeline_and_raw_events() {
         .await
         .expect("ok")
         .expect("ok");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 4).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 5).await;
 
-    let (status, body) = get(&app, &format!("/api/incidents/{}", id.0)).await;
+    let (status, body) = get(&app, Some(&account), &format!("/api/incidents/{}", id.0)).await;
     assert_eq!(status, 200, "{body}");
     let incident = &body["incident"];
     assert_eq!(incident["title"], "Checkout latency");
@@ -165,14 +156,22 @@ async fn an_incident_shows_with_its_alerts_timeline_and_raw_events() {
         "{timeline:?}"
     );
 
-    let (status, body) = get(&app, &format!("/api/incidents/{}/events", id.0)).await;
+    let (status, body) = get(
+        &app,
+        Some(&account),
+        &format!("/api/incidents/{}/events", id.0),
+    )
+    .await;
     assert_eq!(status, 200);
     let events = body["events"].as_array().expect("events");
     assert_eq!(events.len(), 4);
     assert_eq!(events[0]["type"], "aurora.incident.opened");
     assert_eq!(events[0]["aggregate_sequence"], 1);
     assert_eq!(events[0]["cloudevents"]["specversion"], "1.0");
-    assert_eq!(events[0]["cloudevents"]["source"], "/aurora/acme/incident");
+    assert_eq!(
+        events[0]["cloudevents"]["source"],
+        format!("/aurora/{}/incident", account.tenant)
+    );
     assert!(events[0]["cloudevents"]["traceparent"]
         .as_str()
         .is_some_and(|t| t.starts_with("00-")));
@@ -184,7 +183,8 @@ async fn an_incident_shows_with_its_alerts_timeline_and_raw_events() {
 async fn an_incident_as_it_was_at_a_time_is_folded_from_its_events() {
     let app = TestApp::spawn().await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
-    let acme = tenant("acme");
+    let account = app.register("ops@acme.io", "Acme").await;
+    let acme = account.tenant.clone();
     let id = IncidentId::new();
     let t0 = Utc::now() - Duration::hours(2);
     let run = |c| store.execute(&acme, id.0, c, Context::new_root());
@@ -213,7 +213,7 @@ async fn an_incident_as_it_was_at_a_time_is_folded_from_its_events() {
     .expect("ok")
     .expect("ok");
     let resolved = Utc::now();
-    wait_for_projection(&app.db.pool, Projector::Incidents, 3).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 4).await;
 
     let at = |t: chrono::DateTime<Utc>| {
         format!(
@@ -222,11 +222,11 @@ async fn an_incident_as_it_was_at_a_time_is_folded_from_its_events() {
             t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
         )
     };
-    let (status, body) = get(&app, &at(opened)).await;
+    let (status, body) = get(&app, Some(&account), &at(opened)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["incident"]["status"], "investigating");
     assert_eq!(body["timeline"].as_array().map(Vec::len), Some(1));
-    let (_, body) = get(&app, &at(analyzed)).await;
+    let (_, body) = get(&app, Some(&account), &at(analyzed)).await;
     assert_eq!(body["incident"]["status"], "analyzed");
     assert_eq!(body["timeline"].as_array().map(Vec::len), Some(2));
     // An offset other than Z, sent unencoded: the `+` arrives as a space and is still understood.
@@ -234,6 +234,7 @@ async fn an_incident_as_it_was_at_a_time_is_folded_from_its_events() {
         resolved.with_timezone(&chrono::FixedOffset::east_opt(2 * 3600).expect("offset"));
     let (status, body) = get(
         &app,
+        Some(&account),
         &format!(
             "/api/incidents/{}?at={}",
             id.0,
@@ -243,16 +244,21 @@ async fn an_incident_as_it_was_at_a_time_is_folded_from_its_events() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["incident"]["status"], "resolved");
-    let (_, now) = get(&app, &format!("/api/incidents/{}", id.0)).await;
+    let (_, now) = get(&app, Some(&account), &format!("/api/incidents/{}", id.0)).await;
     assert_eq!(
         body["incident"], now["incident"],
         "the latest fold equals the read model"
     );
 
-    let (status, body) = get(&app, &at(before)).await;
+    let (status, body) = get(&app, Some(&account), &at(before)).await;
     assert_eq!(status, 404);
     assert_error(&body, "not_found");
-    let (status, body) = get(&app, &format!("/api/incidents/{}?at=yesterday", id.0)).await;
+    let (status, body) = get(
+        &app,
+        Some(&account),
+        &format!("/api/incidents/{}?at=yesterday", id.0),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_error(&body, "invalid_time");
     app.stop().await;
@@ -262,7 +268,8 @@ async fn an_incident_as_it_was_at_a_time_is_folded_from_its_events() {
 async fn the_list_filters_and_pages_with_a_cursor() {
     let app = TestApp::spawn().await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
-    let acme = tenant("acme");
+    let account = app.register("ops@acme.io", "Acme").await;
+    let acme = account.tenant.clone();
     let base = Utc::now() - Duration::hours(1);
     for i in 0..7 {
         let id = IncidentId::new();
@@ -299,12 +306,12 @@ async fn the_list_filters_and_pages_with_a_cursor() {
                 .expect("ok");
         }
     }
-    wait_for_projection(&app.db.pool, Projector::Incidents, 8).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 9).await;
 
     let mut titles = Vec::new();
     let mut path = "/api/incidents?limit=3".to_owned();
     loop {
-        let (status, body) = get(&app, &path).await;
+        let (status, body) = get(&app, Some(&account), &path).await;
         assert_eq!(status, 200, "{body}");
         titles.extend(
             body["items"]
@@ -321,18 +328,24 @@ async fn the_list_filters_and_pages_with_a_cursor() {
     let expected: Vec<String> = (0..7).rev().map(|i| format!("incident {i}")).collect();
     assert_eq!(titles, expected, "newest first, every incident once");
 
-    let (_, body) = get(&app, "/api/incidents?service=search").await;
+    let (_, body) = get(&app, Some(&account), "/api/incidents?service=search").await;
     assert_eq!(body["items"].as_array().map(Vec::len), Some(3));
-    let (_, body) = get(&app, "/api/incidents?status=resolved").await;
+    let (_, body) = get(&app, Some(&account), "/api/incidents?status=resolved").await;
     assert_eq!(body["items"][0]["title"], "incident 3");
     assert_eq!(body["items"].as_array().map(Vec::len), Some(1));
-    let (_, body) = get(&app, "/api/incidents?severity=high&status=investigating").await;
+    let (_, body) = get(
+        &app,
+        Some(&account),
+        "/api/incidents?severity=high&status=investigating",
+    )
+    .await;
     assert_eq!(body["items"].as_array().map(Vec::len), Some(6));
-    let (_, body) = get(&app, "/api/incidents?severity=critical").await;
+    let (_, body) = get(&app, Some(&account), "/api/incidents?severity=critical").await;
     assert_eq!(body["items"].as_array().map(Vec::len), Some(0));
 
     // Another tenant sees none of it.
-    let (status, body) = get_as(&app, "/api/incidents", "globex").await;
+    let globex = app.register("ops@globex.io", "Globex").await;
+    let (status, body) = get(&app, Some(&globex), "/api/incidents").await;
     assert_eq!(
         (status, body["items"].as_array().map(Vec::len)),
         (200, Some(0))
@@ -343,11 +356,12 @@ async fn the_list_filters_and_pages_with_a_cursor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_a_clear_json_error() {
     let app = TestApp::spawn().await;
+    let account = app.register("ops@acme.io", "Acme").await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
     let id = IncidentId::new();
     store
         .execute(
-            &tenant("acme"),
+            &account.tenant,
             id.0,
             open(id, "x", "y", Utc::now()),
             Context::new_root(),
@@ -355,7 +369,7 @@ async fn bad_requests_get_a_clear_json_error() {
         .await
         .expect("ok")
         .expect("ok");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 1).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 2).await;
 
     let cases = [
         ("/api/incidents?status=sleeping", 400, "invalid_status"),
@@ -379,26 +393,28 @@ async fn bad_requests_get_a_clear_json_error() {
         ("/api/nothing-here", 404, "not_found"),
     ];
     for (path, status, code) in cases {
-        let (got, body) = get(&app, path).await;
+        let (got, body) = get(&app, Some(&account), path).await;
         assert_eq!(got, status, "{path}: {body}");
         assert_error(&body, code);
     }
     // Another tenant's incident is not found, through every endpoint.
+    let globex = app.register("ops@globex.io", "Globex").await;
     for path in [
         format!("/api/incidents/{}", id.0),
         format!("/api/incidents/{}/events", id.0),
         format!("/api/incidents/{}?at={}", id.0, "2999-01-01T00:00:00Z"),
     ] {
-        let (status, body) = get_as(&app, &path, "globex").await;
+        let (status, body) = get(&app, Some(&globex), &path).await;
         assert_eq!(status, 404, "{path}");
         assert_error(&body, "not_found");
     }
-    let (status, body) = get_as(&app, "/api/incidents", "NOT A TENANT").await;
-    assert_eq!(status, 400);
-    assert_error(&body, "invalid_tenant");
+    let (status, body) = get(&app, None, "/api/incidents").await;
+    assert_eq!(status, 401);
+    assert_error(&body, "unauthenticated");
     let response = app
         .http
         .delete(app.url("/api/incidents"))
+        .bearer_auth(&account.token)
         .send()
         .await
         .expect("request");
@@ -410,6 +426,7 @@ async fn bad_requests_get_a_clear_json_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_published_on_cmd_is_run_once_by_the_handlers() {
     let app = TestApp::spawn().await;
+    let account = app.register("ops@acme.io", "Acme").await;
     let id = IncidentId::new();
     let js = app.nats.jetstream();
     let command =
@@ -417,7 +434,7 @@ async fn a_command_published_on_cmd_is_run_once_by_the_handlers() {
     // The same command published twice with one message id is one command.
     for _ in 0..2 {
         js.send_publish(
-            aurora_nats::subjects::command(&tenant("acme"), "incident", id.0),
+            aurora_nats::subjects::command(&account.tenant, "incident", id.0),
             async_nats::jetstream::message::PublishMessage::build()
                 .payload(command.clone().into())
                 .message_id(format!("open-{}", id.0)),
@@ -429,7 +446,7 @@ async fn a_command_published_on_cmd_is_run_once_by_the_handlers() {
     }
     // A malformed one is dropped without blocking the consumer.
     js.publish(
-        aurora_nats::subjects::command(&tenant("acme"), "incident", id.0),
+        aurora_nats::subjects::command(&account.tenant, "incident", id.0),
         "not json".into(),
     )
     .await
@@ -438,15 +455,20 @@ async fn a_command_published_on_cmd_is_run_once_by_the_handlers() {
     .expect("ack");
     let comment = serde_json::to_vec(&comment("carol", "after the garbage")).expect("json");
     js.publish(
-        aurora_nats::subjects::command(&tenant("acme"), "incident", id.0),
+        aurora_nats::subjects::command(&account.tenant, "incident", id.0),
         comment.into(),
     )
     .await
     .expect("publish")
     .await
     .expect("ack");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 2).await;
-    let (status, body) = get(&app, &format!("/api/incidents/{}/events", id.0)).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 3).await;
+    let (status, body) = get(
+        &app,
+        Some(&account),
+        &format!("/api/incidents/{}/events", id.0),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let types: Vec<&str> = body["events"]
         .as_array()

@@ -26,12 +26,15 @@ async fn dump(pool: &sqlx::PgPool, table: &str) -> Vec<Value> {
     .expect("dump")
 }
 
-async fn write_some_history(store: &AggregateStore<Incident>, n: usize) -> Vec<IncidentId> {
-    let acme = tenant("acme");
+async fn write_some_history(
+    store: &AggregateStore<Incident>,
+    acme: &aurora_domain::TenantId,
+    n: usize,
+) -> Vec<IncidentId> {
     let mut ids = Vec::new();
     for i in 0..n {
         let id = IncidentId::new();
-        let run = |c| store.execute(&acme, id.0, c, Context::new_root());
+        let run = |c| store.execute(acme, id.0, c, Context::new_root());
         run(open(id, &format!("incident {i}"), "checkout", Utc::now()))
             .await
             .expect("ok")
@@ -62,7 +65,7 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
     let nats = TestNats::start().await;
     let db = TestDb::create().await;
     let store = AggregateStore::<Incident>::new(nats.log.clone());
-    let ids = write_some_history(&store, 5).await;
+    let ids = write_some_history(&store, &tenant("acme"), 5).await;
 
     // A consumer of our own, so the test controls acks. First pass: every batch is applied and
     // committed, then the "process crashes" before acking; JetStream redelivers after ack_wait.
@@ -244,9 +247,11 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
     let app = TestApp::spawn().await;
+    let account = app.register("ops@acme.io", "Acme").await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
-    let ids = write_some_history(&store, 30).await;
-    wait_for_projection(&app.db.pool, Projector::Incidents, 120).await;
+    let ids = write_some_history(&store, &account.tenant, 30).await;
+    // The organisation's creation is stream sequence 1; the 120 incident events follow.
+    wait_for_projection(&app.db.pool, Projector::Incidents, 121).await;
     let tables = Projector::Incidents.tables();
     let before: Vec<Vec<Value>> =
         futures::future::join_all(tables.iter().map(|t| dump(&app.db.pool, t))).await;
@@ -254,6 +259,7 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
     // Readers hammer the API during the rebuild; every answer must be complete.
     let (done_tx, done) = watch::channel(false);
     let http = app.http.clone();
+    let token = account.token.clone();
     let url = app.url(&format!("/api/incidents/{}", ids[3].0));
     let list_url = app.url("/api/incidents?limit=200");
     let readers = tokio::spawn(async move {
@@ -261,7 +267,7 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
         while !*done.borrow() {
             let one = http
                 .get(&url)
-                .header("x-aurora-tenant", "acme")
+                .bearer_auth(&token)
                 .send()
                 .await
                 .expect("answer");
@@ -270,7 +276,7 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
             assert_eq!(body["timeline"].as_array().map(Vec::len), Some(4));
             let list: Value = http
                 .get(&list_url)
-                .header("x-aurora-tenant", "acme")
+                .bearer_auth(&token)
                 .send()
                 .await
                 .expect("answer")
@@ -289,7 +295,10 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
     let _ = done_tx.send(true);
     let answers = readers.await.expect("readers");
     assert!(answers > 0, "the API answered during the rebuild");
-    assert_eq!(replayed.events, 120);
+    assert_eq!(
+        replayed.events, 120,
+        "the incident events, not the organisation's"
+    );
     assert_eq!(
         replayed.checkpoint,
         runner::checkpoint(&app.db.pool, Projector::Incidents)
@@ -329,12 +338,26 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
         ["fillfactor=70", "toast_tuple_target=8160"],
         "storage parameters survive the swap"
     );
+    let protected: Vec<(String, bool, i64)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)
+         FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relname = ANY($1) ORDER BY 1",
+    )
+    .bind(tables)
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("policies");
+    assert_eq!(protected.len(), tables.len());
+    assert!(
+        protected
+            .iter()
+            .all(|(_, rls, policies)| *rls && *policies == 1),
+        "the swapped-in tables keep row-level security: {protected:?}"
+    );
 
     // The live projector goes on after the swap.
-    let acme = tenant("acme");
     store
         .execute(
-            &acme,
+            &account.tenant,
             ids[0].0,
             comment("ops", "after the replay"),
             Context::new_root(),
@@ -342,11 +365,11 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
         .await
         .expect("ok")
         .expect("ok");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 121).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 122).await;
     let body: Value = app
         .http
         .get(app.url(&format!("/api/incidents/{}", ids[0].0)))
-        .header("x-aurora-tenant", "acme")
+        .bearer_auth(&account.token)
         .send()
         .await
         .expect("get")
@@ -361,7 +384,7 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
 async fn audit_finds_nothing_on_honest_tables_and_every_row_that_was_tampered_with() {
     let app = TestApp::spawn().await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
-    let ids = write_some_history(&store, 3).await;
+    let ids = write_some_history(&store, &tenant("acme"), 3).await;
     wait_for_projection(&app.db.pool, Projector::Incidents, 12).await;
     let js = app.nats.jetstream();
     assert_eq!(

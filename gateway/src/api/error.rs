@@ -1,5 +1,6 @@
 //! `ApiError`: the one mapping from failures to HTTP answers. Internal errors are logged with
-//! their cause and shown only as "internal error".
+//! their cause and shown only as "internal error". Every answer has the body
+//! `{"error":{"code","message"}}`.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,13 +12,38 @@ pub enum ApiError {
     /// The request is malformed; `code` names what is wrong (e.g. `invalid_query`).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// No valid credential; `code` says which (`unauthenticated`, `invalid_token`, …).
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: String },
+    /// Authenticated, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The request conflicts with what exists (a registered email, the last admin, …).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A well-formed request the domain refused.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
+    #[error("the request body exceeds the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A rate limit was hit: `limit` names it; retry after `retry_after` seconds.
+    #[error("rate limit {limit} exceeded")]
+    RateLimited {
+        limit: String,
+        retry_after: u64,
+        message: String,
+    },
     /// A dependency (NATS, Postgres) is unreachable; try again after `retry_after` seconds.
     #[error("{message}")]
     Unavailable { message: String, retry_after: u32 },
+    #[error("the request took longer than {0} seconds")]
+    Timeout(u64),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -27,6 +53,63 @@ impl ApiError {
         Self::BadRequest {
             code,
             message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Unprocessable {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest { code, .. }
+            | Self::Unauthorized { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::Unprocessable { code, .. } => code,
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable { .. } => "unavailable",
+            Self::Timeout(_) => "timeout",
+            Self::Internal(_) => "internal",
         }
     }
 }
@@ -62,35 +145,29 @@ impl From<aurora_nats::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code, message) = match &self {
-            Self::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
-            Self::NotFound(message) => (StatusCode::NOT_FOUND, "not_found", message.clone()),
-            Self::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not accept that method".into(),
-            ),
-            Self::Unavailable { message, .. } => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                message.clone(),
-            ),
+        let status = self.status();
+        let code = self.code();
+        let message = match &self {
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error".into(),
-                )
+                "internal error".to_owned()
             }
+            Self::MethodNotAllowed => "this route does not accept that method".to_owned(),
+            Self::RateLimited { message, .. } => message.clone(),
+            other => other.to_string(),
         };
         let mut response = (
             status,
             Json(json!({ "error": { "code": code, "message": message } })),
         )
             .into_response();
-        if let Self::Unavailable { retry_after, .. } = self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        let retry_after = match self {
+            Self::Unavailable { retry_after, .. } => Some(u64::from(retry_after)),
+            Self::RateLimited { retry_after, .. } => Some(retry_after),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }

@@ -5,25 +5,31 @@ use aurora_nats::subjects::EVENTS_STREAM;
 use aurora_projections::Projector;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::{json, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
 /// How many events a projector may still have to process while the service counts as ready.
 pub const READY_LAG: u64 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
 }
 
+/// The process answers.
+#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, description = "`{status: ok}`")))]
 async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// NATS and PostgreSQL reachable and every projector caught up.
+#[utoipa::path(get, path = "/ready", tag = "system",
+    responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down or a projector is behind")))]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let services = &state.services;
     let mut ok = true;

@@ -7,39 +7,55 @@ use aurora_projections::incidents::describe;
 use aurora_projections::queries::{self, IncidentFilter};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::http::StatusCode;
+use axum::Json;
 use chrono::{DateTime, Utc};
 use esrs::event::Upcaster;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{ApiError, AppState, Tenant};
+use aurora_domain::organization::Role;
+use aurora_nats::envelope::Context;
+
+use super::auth::Caller;
+use super::{parse_uuid, ApiError, AppState, Body};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/incidents", get(list))
-        .route("/api/incidents/{id}", get(detail))
-        .route("/api/incidents/{id}/events", get(events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(detail))
+        .routes(routes!(events))
+        .routes(routes!(comment))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListParams {
+pub struct ListParams {
+    /// investigating, analyzed, resolved or merged
     status: Option<String>,
+    /// critical, high, medium, low or info
     severity: Option<String>,
+    /// the incident's service or one of its affected services
     service: Option<String>,
+    /// `next_cursor` of the previous page
     cursor: Option<String>,
+    /// 1 to 200; default 50
     limit: Option<i64>,
 }
 
+/// Incidents of the caller's organisation, newest first.
+#[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(ListParams),
+    responses((status = 200, description = "`{items, next_cursor}`"), (status = 400, description = "a filter is invalid")))]
 async fn list(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    caller: Caller,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
@@ -68,7 +84,10 @@ async fn list(
         after,
         limit,
     };
-    let items = queries::list_incidents(&state.services.pool, tenant.as_str(), &filter).await?;
+    let tenant = &caller.tenant;
+    let mut tx = queries::scoped(&state.services.pool, tenant.as_str()).await?;
+    let items = queries::list_incidents(&mut tx, tenant.as_str(), &filter).await?;
+    tx.commit().await?;
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last().map(|i| cursor(i.started_at, i.id)))
         .flatten();
@@ -94,17 +113,13 @@ fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_id",
-            format!("{id:?} is not an incident id (a UUID)"),
-        )
-    })
+    parse_uuid(id, "incident")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct DetailParams {
+pub struct DetailParams {
+    /// RFC 3339 time: the incident as Aurora knew it then
     at: Option<String>,
 }
 
@@ -158,9 +173,14 @@ fn view(id: Uuid, s: &IncidentState) -> IncidentView<'_> {
     }
 }
 
+/// One incident with its alerts and timeline, now or as it was at `?at=`.
+#[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents",
+    params(("id" = Uuid, Path, description = "the incident"), DetailParams),
+    responses((status = 200, description = "`{incident, alerts, timeline, as_of, last_sequence}`"),
+              (status = 404, description = "no such incident in the caller's organisation")))]
 async fn detail(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    caller: Caller,
     Path(id): Path<String>,
     params: Result<Query<DetailParams>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -177,17 +197,19 @@ async fn detail(
                 )
             })?
             .with_timezone(&Utc);
-        return as_of(&state, &tenant, id, at).await;
+        return as_of(&state, &caller.tenant, id, at).await;
     }
-    let pool = &state.services.pool;
+    let tenant = &caller.tenant;
+    let mut tx = queries::scoped(&state.services.pool, tenant.as_str()).await?;
     let not_found = || ApiError::NotFound(format!("incident {id} not found"));
-    let (stored, last_sequence) = queries::incident_state(pool, tenant.as_str(), id)
+    let (stored, last_sequence) = queries::incident_state(&mut tx, tenant.as_str(), id)
         .await?
         .ok_or_else(not_found)?;
     let incident: IncidentState = serde_json::from_str(&stored)
         .map_err(|e| anyhow::Error::new(e).context("stored incident state does not load"))?;
-    let alerts = queries::incident_alerts(pool, tenant.as_str(), id).await?;
-    let timeline = queries::incident_timeline(pool, tenant.as_str(), id).await?;
+    let alerts = queries::incident_alerts(&mut tx, tenant.as_str(), id).await?;
+    let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id).await?;
+    tx.commit().await?;
     Ok(Json(json!({
         "incident": view(id, &incident),
         "alerts": alerts,
@@ -272,13 +294,17 @@ async fn read_events(
 }
 
 /// The raw event history: what JetStream holds, with CloudEvents attributes.
+#[utoipa::path(get, path = "/api/incidents/{id}/events", tag = "incidents",
+    params(("id" = Uuid, Path, description = "the incident")),
+    responses((status = 200, description = "`{incident_id, events}`"),
+              (status = 404, description = "no such incident in the caller's organisation")))]
 async fn events(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let events = read_events(&state, &tenant, id).await?;
+    let events = read_events(&state, &caller.tenant, id).await?;
     let items: Vec<Value> = events
         .into_iter()
         .map(|e| {
@@ -306,4 +332,48 @@ async fn events(
         })
         .collect();
     Ok(Json(json!({ "incident_id": id, "events": items })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    text: String,
+}
+
+/// Comment on an incident (editor).
+#[utoipa::path(post, path = "/api/incidents/{id}/comments", tag = "incidents", request_body = CommentRequest,
+    params(("id" = Uuid, Path, description = "the incident")),
+    responses((status = 201, description = "`{comment_id}`"), (status = 403, description = "viewers cannot comment"),
+              (status = 404, description = "no such incident in the caller's organisation"),
+              (status = 422, description = "empty or too long")))]
+async fn comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(req): Body<CommentRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller
+        .require(&state, Role::Editor, "commenting on an incident")
+        .await?;
+    let id = parse_id(&id)?;
+    let incidents = &state.services.incidents;
+    // An incident that does not exist in this tenant is 404 before anything is decided.
+    if incidents.load(&caller.tenant, id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("incident {id} not found")));
+    }
+    let comment_id = Uuid::now_v7();
+    let command = aurora_domain::IncidentCommand::AddComment {
+        comment_id,
+        author: caller.email.clone(),
+        text: req.text,
+        at: Utc::now(),
+    };
+    incidents
+        .execute(&caller.tenant, id, command, Context::new_root())
+        .await?
+        .map_err(|refusal| ApiError::unprocessable("refused", refusal.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "comment_id": comment_id })),
+    ))
 }

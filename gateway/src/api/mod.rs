@@ -1,17 +1,41 @@
-//! The axum router and the one error shape: every failure answers
-//! `{"error":{"code","message"}}` with the status of its kind.
+//! The axum router. Every route is mounted through [`utoipa_axum`]'s `OpenApiRouter`, so the
+//! OpenAPI document at `/openapi.json` is generated from the same registration that mounts it.
+//!
+//! - [`auth`]: register, login, logout, `me`; the [`auth::Caller`] every other route asks for.
+//! - [`organization`]: members, invitations, API tokens, audit log.
+//! - [`incidents`]: the incident list, detail (now or as of a time), raw events, comments.
+//! - [`health`]: liveness and readiness.
+//! - [`hygiene`], [`rate_limit`], [`body`]: what every request goes through.
+//!
+//! Failures answer `{"error":{"code","message"}}` with the status of their kind ([`ApiError`]).
 
+pub mod auth;
+mod body;
+pub mod config;
 mod error;
 mod health;
+pub mod hygiene;
 mod incidents;
-mod tenant;
+mod organization;
+pub mod rate_limit;
 
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue, Request};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
 
+pub use body::Body;
+pub use config::ApiConfig;
 pub use error::ApiError;
-pub use tenant::Tenant;
 
 use crate::app::Services;
 
@@ -19,23 +43,137 @@ use crate::app::Services;
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    pub config: Arc<ApiConfig>,
+    pub limits: Arc<rate_limit::Limits>,
+    /// The OpenAPI document, rendered once the router is assembled.
+    openapi: Arc<OnceLock<String>>,
 }
 
 impl AppState {
-    pub fn new(services: Services) -> Self {
-        Self { services }
+    pub fn new(services: Services, config: ApiConfig) -> Self {
+        Self {
+            limits: Arc::new(rate_limit::Limits::new(&config)),
+            config: Arc::new(config),
+            services,
+            openapi: Arc::new(OnceLock::new()),
+        }
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
-    Router::new()
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Aurora",
+        description = "Incident response on an event log. Authenticate with `Authorization: Bearer <token>` (a session token from /api/auth/login or an API token) or the `aurora_session` cookie."
+    ),
+    modifiers(&Security),
+    tags(
+        (name = "auth", description = "Registration and sessions"),
+        (name = "organization", description = "Members, invitations, API tokens, audit log"),
+        (name = "incidents", description = "Incidents and their history"),
+        (name = "system", description = "Health and this document")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                auth::credentials::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// Every route, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(auth::router())
+        .merge(organization::router())
         .merge(incidents::router())
+        .routes(routes!(openapi_json))
+}
+
+/// The OpenAPI document of every route.
+#[utoipa::path(get, path = "/openapi.json", tag = "system",
+    responses((status = 200, description = "OpenAPI 3.1 document")))]
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    let body = state.openapi.get().cloned().unwrap_or_default();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The OpenAPI document of [`routes`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
+    let (router, doc) = routes().split_for_parts();
+    let rendered = doc
+        .to_json()
+        .map_err(|e| anyhow::anyhow!("the OpenAPI document does not render: {e}"))?;
+    let _ = state.openapi.set(rendered);
+    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    let cors = hygiene::cors(&state.config)?;
+    let mut router = router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .with_state(state)
-        .layer(TraceLayer::new_for_http())
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::caller::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hygiene::time_limit,
+        ))
+        .layer(axum::middleware::from_fn(hygiene::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hygiene::security_headers,
+        ))
+        .with_state(state);
+    if let Some(cors) = cors {
+        router = router.layer(cors);
+    }
+    Ok(router
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid)))
+}
+
+/// A path segment that must be a UUID (`what` names it in the error).
+pub fn parse_uuid(text: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(text).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_id",
+            format!("{text:?} is not a {what} id (a UUID)"),
+        )
+    })
 }

@@ -1,9 +1,9 @@
-//! The only SQL that reads read models. Every function takes the tenant and filters by it.
+//! Incidents, their alerts and timeline.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{PgPool, QueryBuilder, Row};
+use sqlx::{PgConnection, QueryBuilder, Row};
 use uuid::Uuid;
 
 /// Filters and page position of the incident list.
@@ -36,7 +36,7 @@ pub struct IncidentSummary {
 }
 
 pub async fn list_incidents(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: &str,
     f: &IncidentFilter,
 ) -> Result<Vec<IncidentSummary>, sqlx::Error> {
@@ -68,12 +68,12 @@ pub async fn list_incidents(
     }
     q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
         .push_bind(f.limit);
-    q.build_query_as().fetch_all(pool).await
+    q.build_query_as().fetch_all(&mut *conn).await
 }
 
 /// The folded state of one incident (JSON text) and the stream sequence it is at.
 pub async fn incident_state(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: &str,
     id: Uuid,
 ) -> Result<Option<(String, i64)>, sqlx::Error> {
@@ -81,7 +81,7 @@ pub async fn incident_state(
         sqlx::query("SELECT state, last_sequence FROM incidents WHERE tenant_id = $1 AND id = $2")
             .bind(tenant)
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *conn)
             .await?;
     row.map(|r| Ok((r.try_get("state")?, r.try_get("last_sequence")?)))
         .transpose()
@@ -100,7 +100,7 @@ pub struct AlertRow {
 }
 
 pub async fn incident_alerts(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: &str,
     id: Uuid,
 ) -> Result<Vec<AlertRow>, sqlx::Error> {
@@ -110,7 +110,7 @@ pub async fn incident_alerts(
     )
     .bind(tenant)
     .bind(id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
 }
 
@@ -124,7 +124,7 @@ pub struct TimelineRow {
 }
 
 pub async fn incident_timeline(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tenant: &str,
     id: Uuid,
 ) -> Result<Vec<TimelineRow>, sqlx::Error> {
@@ -134,13 +134,6 @@ pub async fn incident_timeline(
     )
     .bind(tenant)
     .bind(id)
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await
-}
-
-/// Every projector's checkpoint.
-pub async fn checkpoints(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT projector, last_sequence FROM projector_checkpoints ORDER BY projector")
-        .fetch_all(pool)
-        .await
 }

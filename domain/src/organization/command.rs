@@ -1,0 +1,406 @@
+//! What may be asked of an organization, and how it decides.
+//!
+//! Who asks (`by`, `user_id`) is authenticated by the caller and put in the command; whether they
+//! may ask is decided here, from the roles the events recorded. Emails are compared ignoring case
+//! and surrounding blanks, and stored trimmed and lower-case.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::error::OrganizationError;
+use super::event::OrganizationEvent;
+use super::role::Role;
+use super::state::{InvitationStatus, OrganizationState};
+
+/// How long an invitation stays open; the caller computes `expires_at` from it.
+pub const INVITATION_VALIDITY_DAYS: i64 = 7;
+/// The longest organization name, in characters (after trimming).
+pub const NAME_MAX_CHARS: usize = 200;
+/// The longest API token name, in characters (after trimming).
+pub const TOKEN_NAME_MAX_CHARS: usize = 100;
+
+/// Commands travel as JSON, tagged by `type` (snake_case).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrganizationCommand {
+    /// The founder becomes the first member, an admin.
+    Create {
+        name: String,
+        founder_id: Uuid,
+        founder_email: String,
+        at: DateTime<Utc>,
+    },
+    /// Only admins invite. Inviting an email that has an open invitation revokes that one first
+    /// (so re-inviting re-sends).
+    Invite {
+        invitation_id: Uuid,
+        email: String,
+        role: Role,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    RevokeInvitation {
+        invitation_id: Uuid,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// `user_id` and `email` are those of the signed-in user accepting the invitation.
+    AcceptInvitation {
+        invitation_id: Uuid,
+        user_id: Uuid,
+        email: String,
+        at: DateTime<Utc>,
+    },
+    ChangeRole {
+        user_id: Uuid,
+        role: Role,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Also revokes every API token of the member that is not revoked yet.
+    RemoveMember {
+        user_id: Uuid,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A token acting for `user_id`, who asks for it.
+    IssueApiToken {
+        token_id: Uuid,
+        name: String,
+        user_id: Uuid,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// The token's owner or an admin.
+    RevokeApiToken {
+        token_id: Uuid,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// An audit record of a refused request; always recorded once the organization exists.
+    RecordAccessDenied {
+        user_id: Option<Uuid>,
+        action: String,
+        method: String,
+        path: String,
+        role: Option<Role>,
+        at: DateTime<Utc>,
+    },
+}
+
+type Decision = Result<Vec<OrganizationEvent>, OrganizationError>;
+
+/// Decides which events a command causes (none for a change to what is already true).
+pub(crate) fn decide(state: &OrganizationState, command: OrganizationCommand) -> Decision {
+    match command {
+        OrganizationCommand::Create {
+            name,
+            founder_id,
+            founder_email,
+            at,
+        } => {
+            if state.created {
+                return Err(OrganizationError::AlreadyCreated);
+            }
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(OrganizationError::EmptyName);
+            }
+            let len = name.chars().count();
+            if len > NAME_MAX_CHARS {
+                return Err(OrganizationError::NameTooLong {
+                    len,
+                    max: NAME_MAX_CHARS,
+                });
+            }
+            Ok(vec![OrganizationEvent::Created {
+                name: name.to_owned(),
+                founder_id,
+                founder_email: normalize_email(&founder_email)?,
+                at,
+            }])
+        }
+        other => decide_on_created(state, other),
+    }
+}
+
+fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) -> Decision {
+    if !state.created {
+        return Err(OrganizationError::NotCreated);
+    }
+    match command {
+        OrganizationCommand::Create { .. } => Err(OrganizationError::AlreadyCreated),
+        OrganizationCommand::Invite {
+            invitation_id,
+            email,
+            role,
+            token_hash,
+            expires_at,
+            by,
+            at,
+        } => {
+            require_admin(state, by)?;
+            let email = normalize_email(&email)?;
+            check_expiry(expires_at, at)?;
+            if state.invitations.contains_key(&invitation_id) {
+                return Err(OrganizationError::DuplicateInvitation { id: invitation_id });
+            }
+            if state.member_by_email(&email).is_some() {
+                return Err(OrganizationError::AlreadyMember { email });
+            }
+            let mut events: Vec<OrganizationEvent> = state
+                .invitations
+                .iter()
+                .filter(|(_, open)| open.email == email && open.is_open_at(at))
+                .map(|(id, open)| OrganizationEvent::InvitationRevoked {
+                    invitation_id: *id,
+                    email: open.email.clone(),
+                    by,
+                    at,
+                })
+                .collect();
+            events.push(OrganizationEvent::InvitationIssued {
+                invitation_id,
+                email,
+                role,
+                token_hash,
+                expires_at,
+                by,
+                at,
+            });
+            Ok(events)
+        }
+        OrganizationCommand::RevokeInvitation {
+            invitation_id,
+            by,
+            at,
+        } => {
+            require_admin(state, by)?;
+            let Some(invitation) = state.invitations.get(&invitation_id) else {
+                return Err(OrganizationError::UnknownInvitation { id: invitation_id });
+            };
+            if invitation.status != InvitationStatus::Pending {
+                return Err(OrganizationError::InvitationNotPending { id: invitation_id });
+            }
+            Ok(vec![OrganizationEvent::InvitationRevoked {
+                invitation_id,
+                email: invitation.email.clone(),
+                by,
+                at,
+            }])
+        }
+        OrganizationCommand::AcceptInvitation {
+            invitation_id,
+            user_id,
+            email,
+            at,
+        } => {
+            let Some(invitation) = state.invitations.get(&invitation_id) else {
+                return Err(OrganizationError::UnknownInvitation { id: invitation_id });
+            };
+            if invitation.status != InvitationStatus::Pending {
+                return Err(OrganizationError::InvitationNotPending { id: invitation_id });
+            }
+            if at >= invitation.expires_at {
+                return Err(OrganizationError::InvitationExpired {
+                    id: invitation_id,
+                    expired_at: invitation.expires_at,
+                });
+            }
+            if !same_email(&email, &invitation.email) {
+                return Err(OrganizationError::EmailMismatch);
+            }
+            if let Some(member) = state.members.get(&user_id) {
+                return Err(OrganizationError::AlreadyMember {
+                    email: member.email.clone(),
+                });
+            }
+            if state.member_by_email(&invitation.email).is_some() {
+                return Err(OrganizationError::AlreadyMember {
+                    email: invitation.email.clone(),
+                });
+            }
+            Ok(vec![OrganizationEvent::MemberJoined {
+                user_id,
+                email: invitation.email.clone(),
+                role: invitation.role,
+                invitation_id: Some(invitation_id),
+                at,
+            }])
+        }
+        OrganizationCommand::ChangeRole {
+            user_id,
+            role,
+            by,
+            at,
+        } => {
+            require_admin(state, by)?;
+            let Some(member) = state.members.get(&user_id) else {
+                return Err(OrganizationError::NotMember { user: user_id });
+            };
+            if member.role == role {
+                return Ok(vec![]);
+            }
+            if member.role == Role::Admin && state.admin_count() <= 1 {
+                return Err(OrganizationError::LastAdmin);
+            }
+            Ok(vec![OrganizationEvent::RoleChanged {
+                user_id,
+                email: member.email.clone(),
+                from: member.role,
+                to: role,
+                by,
+                at,
+            }])
+        }
+        OrganizationCommand::RemoveMember { user_id, by, at } => {
+            require_admin(state, by)?;
+            let Some(member) = state.members.get(&user_id) else {
+                return Err(OrganizationError::NotMember { user: user_id });
+            };
+            if member.role == Role::Admin && state.admin_count() <= 1 {
+                return Err(OrganizationError::LastAdmin);
+            }
+            let mut events = vec![OrganizationEvent::MemberRemoved {
+                user_id,
+                email: member.email.clone(),
+                by,
+                at,
+            }];
+            events.extend(
+                state
+                    .api_tokens
+                    .iter()
+                    .filter(|(_, token)| token.user_id == user_id && !token.revoked)
+                    .map(|(token_id, _)| OrganizationEvent::ApiTokenRevoked {
+                        token_id: *token_id,
+                        user_id,
+                        by,
+                        at,
+                    }),
+            );
+            Ok(events)
+        }
+        OrganizationCommand::IssueApiToken {
+            token_id,
+            name,
+            user_id,
+            token_hash,
+            expires_at,
+            at,
+        } => {
+            if !state.members.contains_key(&user_id) {
+                return Err(OrganizationError::NotMember { user: user_id });
+            }
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(OrganizationError::EmptyTokenName);
+            }
+            let len = name.chars().count();
+            if len > TOKEN_NAME_MAX_CHARS {
+                return Err(OrganizationError::TokenNameTooLong {
+                    len,
+                    max: TOKEN_NAME_MAX_CHARS,
+                });
+            }
+            check_expiry(expires_at, at)?;
+            if state.api_tokens.contains_key(&token_id) {
+                return Err(OrganizationError::DuplicateToken { id: token_id });
+            }
+            Ok(vec![OrganizationEvent::ApiTokenIssued {
+                token_id,
+                name: name.to_owned(),
+                user_id,
+                token_hash,
+                expires_at,
+                at,
+            }])
+        }
+        OrganizationCommand::RevokeApiToken { token_id, by, at } => {
+            let Some(token) = state.api_tokens.get(&token_id) else {
+                return Err(OrganizationError::UnknownToken { id: token_id });
+            };
+            if token.revoked {
+                return Err(OrganizationError::TokenAlreadyRevoked { id: token_id });
+            }
+            let is_owner = token.user_id == by;
+            let is_admin = state.role_of(by) == Some(Role::Admin);
+            if !is_owner && !is_admin {
+                return Err(OrganizationError::NotAllowed { user: by });
+            }
+            Ok(vec![OrganizationEvent::ApiTokenRevoked {
+                token_id,
+                user_id: token.user_id,
+                by,
+                at,
+            }])
+        }
+        OrganizationCommand::RecordAccessDenied {
+            user_id,
+            action,
+            method,
+            path,
+            role,
+            at,
+        } => {
+            if action.trim().is_empty() {
+                return Err(OrganizationError::EmptyAction);
+            }
+            Ok(vec![OrganizationEvent::AccessDenied {
+                user_id,
+                action,
+                method,
+                path,
+                role,
+                at,
+            }])
+        }
+    }
+}
+
+/// `user` must be a member, and an admin.
+fn require_admin(state: &OrganizationState, user: Uuid) -> Result<(), OrganizationError> {
+    match state.role_of(user) {
+        None => Err(OrganizationError::NotMember { user }),
+        Some(Role::Admin) => Ok(()),
+        Some(_) => Err(OrganizationError::NotAdmin { user }),
+    }
+}
+
+fn check_expiry(expires_at: DateTime<Utc>, at: DateTime<Utc>) -> Result<(), OrganizationError> {
+    if expires_at <= at {
+        return Err(OrganizationError::InvalidExpiry);
+    }
+    Ok(())
+}
+
+/// The stored form of an email (trimmed, lower-case), if it looks like one: exactly one `@`, a
+/// non-empty local part, a domain with a `.` neither first nor last, and no blanks inside.
+fn normalize_email(raw: &str) -> Result<String, OrganizationError> {
+    let email = raw.trim().to_lowercase();
+    let looks_valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    };
+    if looks_valid {
+        Ok(email)
+    } else {
+        Err(OrganizationError::InvalidEmail {
+            email: raw.to_owned(),
+        })
+    }
+}
+
+fn same_email(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}

@@ -1,0 +1,52 @@
+//! Why an organization refused a command.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OrganizationError {
+    #[error("the organization has not been created")]
+    NotCreated,
+    #[error("the organization already exists")]
+    AlreadyCreated,
+    #[error("an organization needs a name")]
+    EmptyName,
+    #[error("an organization name may hold at most {max} characters, this one has {len}")]
+    NameTooLong { len: usize, max: usize },
+    #[error("{email:?} is not a valid email address")]
+    InvalidEmail { email: String },
+    #[error("user {user} is not a member of the organization")]
+    NotMember { user: Uuid },
+    #[error("user {user} is not an admin of the organization")]
+    NotAdmin { user: Uuid },
+    #[error("{email} is already a member of the organization")]
+    AlreadyMember { email: String },
+    #[error("an expiry must come after the moment it is given")]
+    InvalidExpiry,
+    #[error("invitation {id} already exists")]
+    DuplicateInvitation { id: Uuid },
+    #[error("there is no invitation {id}")]
+    UnknownInvitation { id: Uuid },
+    #[error("invitation {id} was already accepted or revoked")]
+    InvitationNotPending { id: Uuid },
+    #[error("invitation {id} expired at {expired_at}")]
+    InvitationExpired { id: Uuid, expired_at: DateTime<Utc> },
+    #[error("the invitation was sent to another email address")]
+    EmailMismatch,
+    #[error("the organization must keep at least one admin")]
+    LastAdmin,
+    #[error("an API token needs a name")]
+    EmptyTokenName,
+    #[error("an API token name may hold at most {max} characters, this one has {len}")]
+    TokenNameTooLong { len: usize, max: usize },
+    #[error("API token {id} already exists")]
+    DuplicateToken { id: Uuid },
+    #[error("there is no API token {id}")]
+    UnknownToken { id: Uuid },
+    #[error("API token {id} is already revoked")]
+    TokenAlreadyRevoked { id: Uuid },
+    #[error("user {user} may not do this")]
+    NotAllowed { user: Uuid },
+    #[error("a denied access must say which action was denied")]
+    EmptyAction,
+}

@@ -1,0 +1,128 @@
+//! What happened to an organization. Events carry everything the read models need (emails next to
+//! user ids, for one), so no projector has to look anything up.
+//!
+//! Emails in events are always trimmed and lower-case. Token and invitation secrets appear only as
+//! hashes.
+
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::role::Role;
+use crate::event::DomainEvent;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrganizationEvent {
+    /// The organization was created; its founder is its first member, an admin.
+    Created {
+        name: String,
+        founder_id: Uuid,
+        founder_email: String,
+        at: DateTime<Utc>,
+    },
+    /// An admin invited `email` to join as `role`. The invitation is pending until accepted,
+    /// revoked or past `expires_at`.
+    InvitationIssued {
+        invitation_id: Uuid,
+        email: String,
+        role: Role,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A pending invitation was withdrawn (by an admin, or superseded by a new one to the same
+    /// email).
+    InvitationRevoked {
+        invitation_id: Uuid,
+        email: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Someone became a member; `invitation_id` names the invitation they accepted, if any.
+    MemberJoined {
+        user_id: Uuid,
+        email: String,
+        role: Role,
+        invitation_id: Option<Uuid>,
+        at: DateTime<Utc>,
+    },
+    RoleChanged {
+        user_id: Uuid,
+        email: String,
+        from: Role,
+        to: Role,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A member was removed. Their API tokens are revoked by the `api_token_revoked` events that
+    /// follow it.
+    MemberRemoved {
+        user_id: Uuid,
+        email: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    ApiTokenIssued {
+        token_id: Uuid,
+        name: String,
+        user_id: Uuid,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    ApiTokenRevoked {
+        token_id: Uuid,
+        user_id: Uuid,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// A request was refused for lack of permission (an audit record; it changes nothing).
+    AccessDenied {
+        user_id: Option<Uuid>,
+        action: String,
+        method: String,
+        path: String,
+        role: Option<Role>,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for OrganizationEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Created { .. } => "organization.created",
+            Self::InvitationIssued { .. } => "organization.invitation_issued",
+            Self::InvitationRevoked { .. } => "organization.invitation_revoked",
+            Self::MemberJoined { .. } => "organization.member_joined",
+            Self::RoleChanged { .. } => "organization.role_changed",
+            Self::MemberRemoved { .. } => "organization.member_removed",
+            Self::ApiTokenIssued { .. } => "organization.api_token_issued",
+            Self::ApiTokenRevoked { .. } => "organization.api_token_revoked",
+            Self::AccessDenied { .. } => "organization.access_denied",
+        }
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Created { at, .. }
+            | Self::InvitationIssued { at, .. }
+            | Self::InvitationRevoked { at, .. }
+            | Self::MemberJoined { at, .. }
+            | Self::RoleChanged { at, .. }
+            | Self::MemberRemoved { at, .. }
+            | Self::ApiTokenIssued { at, .. }
+            | Self::ApiTokenRevoked { at, .. }
+            | Self::AccessDenied { at, .. } => *at,
+        }
+    }
+}
+
+/// Version 1 is the only schema so far, so the default upcast (plain deserialisation) suffices.
+impl Upcaster for OrganizationEvent {
+    fn current_version() -> Option<i32> {
+        Some(1)
+    }
+}

@@ -1,0 +1,56 @@
+//! The organization aggregate: one tenant's members and their roles, the invitations that bring
+//! people in, the API tokens that let programs act for a member, and the audit trail of refused
+//! requests.
+//!
+//! [`OrganizationCommand`] says what may be asked, [`OrganizationEvent`] what happened,
+//! [`OrganizationError`] why a command was refused, and [`OrganizationState`] is the fold of the
+//! events. [`Role`] orders what members may do. The rules live in `command.rs`; the fold in
+//! `state.rs`.
+
+mod command;
+mod error;
+mod event;
+mod role;
+mod state;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::{
+    OrganizationCommand, INVITATION_VALIDITY_DAYS, NAME_MAX_CHARS, TOKEN_NAME_MAX_CHARS,
+};
+pub use error::OrganizationError;
+pub use event::OrganizationEvent;
+pub use role::Role;
+pub use state::{ApiToken, Invitation, InvitationStatus, Member, OrganizationState};
+
+/// The organization aggregate (stored under the name `organization`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Organization;
+
+impl esrs::Aggregate for Organization {
+    const NAME: &'static str = "organization";
+    type State = OrganizationState;
+    type Command = OrganizationCommand;
+    type Event = OrganizationEvent;
+    type Error = OrganizationError;
+
+    fn handle_command(
+        state: &Self::State,
+        command: Self::Command,
+    ) -> Result<Vec<Self::Event>, Self::Error> {
+        command::decide(state, command)
+    }
+
+    fn apply_event(state: Self::State, payload: Self::Event) -> Self::State {
+        state.apply(payload)
+    }
+}
+
+/// The organization as these events leave it. Fold the events up to a moment to see the
+/// organization as it was then.
+pub fn fold(events: impl IntoIterator<Item = OrganizationEvent>) -> OrganizationState {
+    events
+        .into_iter()
+        .fold(OrganizationState::default(), OrganizationState::apply)
+}

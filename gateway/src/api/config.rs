@@ -1,0 +1,62 @@
+//! What an operator can tune about the HTTP API (each a flag of `aurora up` / `aurora serve`
+//! and an environment variable).
+
+use std::time::Duration;
+
+/// Settings of the HTTP API.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApiConfig {
+    /// Base URL users reach Aurora at. When it is `https://…`, cookies are `Secure` and responses
+    /// carry HSTS.
+    #[arg(long, env = "AURORA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The web UI's origin, the only one CORS lets call the API from a browser (none when unset).
+    #[arg(long, env = "AURORA_FRONTEND_ORIGIN")]
+    pub frontend_origin: Option<String>,
+    /// Requests per minute one authenticated user may make.
+    #[arg(long, env = "AURORA_RATE_LIMIT_PER_USER", default_value_t = 600)]
+    pub rate_limit_per_user: u32,
+    /// Requests per minute one IP address may make without authenticating.
+    #[arg(long, env = "AURORA_RATE_LIMIT_PER_IP", default_value_t = 300)]
+    pub rate_limit_per_ip: u32,
+    /// Login and registration attempts per minute from one IP address.
+    #[arg(long, env = "AURORA_RATE_LIMIT_LOGIN", default_value_t = 10)]
+    pub rate_limit_login: u32,
+    /// Seconds a request may take before it is answered 504.
+    #[arg(long, env = "AURORA_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "AURORA_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+    /// Hours a login session lasts.
+    #[arg(long, env = "AURORA_SESSION_HOURS", default_value_t = 24 * 7)]
+    pub session_hours: i64,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            frontend_origin: None,
+            rate_limit_per_user: 600,
+            rate_limit_per_ip: 300,
+            rate_limit_login: 10,
+            request_timeout_secs: 30,
+            body_limit: 1024 * 1024,
+            session_hours: 24 * 7,
+        }
+    }
+}
+
+impl ApiConfig {
+    /// Served over TLS (as users reach it): secure cookies and HSTS.
+    pub fn tls(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}

@@ -1,0 +1,321 @@
+//! The caller's organisation: members and their roles, invitations, API tokens, and the audit
+//! log. Every change is a command on the `Organization` aggregate, so it is also an audit entry.
+
+use aurora_domain::organization::{OrganizationCommand, Role, INVITATION_VALIDITY_DAYS};
+use aurora_projections::queries;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::auth::credentials::{new_token, TokenKind};
+use super::auth::Caller;
+use super::{parse_uuid, ApiError, AppState, Body};
+
+/// API tokens live this long unless asked otherwise, and at most [`MAX_TOKEN_DAYS`].
+const DEFAULT_TOKEN_DAYS: i64 = 90;
+const MAX_TOKEN_DAYS: i64 = 365;
+const AUDIT_DEFAULT_LIMIT: i64 = 100;
+const AUDIT_MAX_LIMIT: i64 = 500;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_members))
+        .routes(routes!(change_role, remove_member))
+        .routes(routes!(invite, list_invitations))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
+        .routes(routes!(audit_log))
+}
+
+fn parse_role(role: &str) -> Result<Role, ApiError> {
+    Role::parse(role).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_role",
+            format!("{role:?} is not a role; use viewer, editor or admin"),
+        )
+    })
+}
+
+/// Everyone in the organisation, with their roles.
+#[utoipa::path(get, path = "/api/members", tag = "organization",
+    responses((status = 200, description = "`{items: [{user_id, email, role, joined_at}]}`")))]
+async fn list_members(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let items = queries::members(&mut tx, caller.tenant.as_str()).await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    /// viewer, editor or admin
+    role: String,
+}
+
+/// Change a member's role (admin).
+#[utoipa::path(patch, path = "/api/members/{user_id}", tag = "organization", request_body = RoleChange,
+    params(("user_id" = Uuid, Path, description = "the member")),
+    responses((status = 200, description = "the member with the new role"), (status = 403, description = "not an admin"),
+              (status = 404, description = "no such member"), (status = 409, description = "would leave no admin")))]
+async fn change_role(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+    Body(req): Body<RoleChange>,
+) -> Result<Json<Value>, ApiError> {
+    const ACTION: &str = "changing a member's role";
+    caller.require(&state, Role::Admin, ACTION).await?;
+    let user_id = parse_uuid(&user_id, "user")?;
+    let role = parse_role(&req.role)?;
+    let command = OrganizationCommand::ChangeRole {
+        user_id,
+        role,
+        by: caller.user_id,
+        at: Utc::now(),
+    };
+    caller.execute(&state, ACTION, command).await?;
+    Ok(Json(json!({ "user_id": user_id, "role": role })))
+}
+
+/// Remove a member (admin). Their API tokens are revoked with them.
+#[utoipa::path(delete, path = "/api/members/{user_id}", tag = "organization",
+    params(("user_id" = Uuid, Path, description = "the member")),
+    responses((status = 204, description = "removed"), (status = 403, description = "not an admin"),
+              (status = 404, description = "no such member"), (status = 409, description = "would leave no admin")))]
+async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    const ACTION: &str = "removing a member";
+    caller.require(&state, Role::Admin, ACTION).await?;
+    let user_id = parse_uuid(&user_id, "user")?;
+    let command = OrganizationCommand::RemoveMember {
+        user_id,
+        by: caller.user_id,
+        at: Utc::now(),
+    };
+    caller.execute(&state, ACTION, command).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    email: String,
+    /// viewer, editor or admin
+    role: String,
+}
+
+/// Invite someone by email (admin). The answer holds the token the invitee registers with; it
+/// is shown only once.
+#[utoipa::path(post, path = "/api/invitations", tag = "organization", request_body = InvitationRequest,
+    responses((status = 201, description = "`{id, email, role, expires_at, token}`"), (status = 403, description = "not an admin"),
+              (status = 409, description = "already a member")))]
+async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(req): Body<InvitationRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    const ACTION: &str = "inviting a member";
+    caller.require(&state, Role::Admin, ACTION).await?;
+    let email = super::auth::credentials::normalise_email(&req.email)?;
+    let role = parse_role(&req.role)?;
+    let (token, token_hash) = new_token(TokenKind::Invitation)?;
+    let id = Uuid::now_v7();
+    let at = Utc::now();
+    let expires_at = at + chrono::Duration::days(INVITATION_VALIDITY_DAYS);
+    let command = OrganizationCommand::Invite {
+        invitation_id: id,
+        email: email.clone(),
+        role,
+        token_hash,
+        expires_at,
+        by: caller.user_id,
+        at,
+    };
+    caller.execute(&state, ACTION, command).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "id": id,
+            "email": email,
+            "role": role,
+            "expires_at": expires_at,
+            "token": token,
+            "register": "POST /api/auth/register {email, password, invitation: <token>}",
+        })),
+    ))
+}
+
+/// Invitations of the organisation, pending and past (admin).
+#[utoipa::path(get, path = "/api/invitations", tag = "organization",
+    responses((status = 200, description = "`{items: [{id, email, role, status, invited_by, expires_at}]}`"),
+              (status = 403, description = "not an admin")))]
+async fn list_invitations(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller
+        .require(&state, Role::Admin, "listing invitations")
+        .await?;
+    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let items = queries::invitations(&mut tx, caller.tenant.as_str()).await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Revoke a pending invitation (admin).
+#[utoipa::path(delete, path = "/api/invitations/{id}", tag = "organization",
+    params(("id" = Uuid, Path, description = "the invitation")),
+    responses((status = 204, description = "revoked"), (status = 404, description = "no such invitation"),
+              (status = 409, description = "already accepted or revoked")))]
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    const ACTION: &str = "revoking an invitation";
+    caller.require(&state, Role::Admin, ACTION).await?;
+    let invitation_id = parse_uuid(&id, "invitation")?;
+    let command = OrganizationCommand::RevokeInvitation {
+        invitation_id,
+        by: caller.user_id,
+        at: Utc::now(),
+    };
+    caller.execute(&state, ACTION, command).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    name: String,
+    /// 1 to 365; default 90.
+    expires_in_days: Option<i64>,
+}
+
+/// Create an API token acting as the caller, with the caller's role. The token is shown once.
+#[utoipa::path(post, path = "/api/tokens", tag = "organization", request_body = TokenRequest,
+    responses((status = 201, description = "`{id, name, token, expires_at}`")))]
+async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(req): Body<TokenRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let days = req.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(
+            "invalid_expiry",
+            format!("expires_in_days must be between 1 and {MAX_TOKEN_DAYS}, got {days}"),
+        ));
+    }
+    let (token, token_hash) = new_token(TokenKind::Api)?;
+    let id = Uuid::now_v7();
+    let at = Utc::now();
+    let expires_at = at + chrono::Duration::days(days);
+    let command = OrganizationCommand::IssueApiToken {
+        token_id: id,
+        name: req.name.clone(),
+        user_id: caller.user_id,
+        token_hash,
+        expires_at,
+        at,
+    };
+    caller
+        .execute(&state, "creating an API token", command)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            json!({ "id": id, "name": req.name.trim(), "token": token, "expires_at": expires_at }),
+        ),
+    ))
+}
+
+/// API tokens: all of the organisation's for an admin, one's own for anyone else.
+#[utoipa::path(get, path = "/api/tokens", tag = "organization",
+    responses((status = 200, description = "`{items: [{id, name, user_id, expires_at, revoked}]}`")))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let owner = (!caller.role.at_least(Role::Admin)).then_some(caller.user_id);
+    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let items = queries::api_tokens(&mut tx, caller.tenant.as_str(), owner).await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Revoke an API token: one's own, or any as an admin.
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "organization",
+    params(("id" = Uuid, Path, description = "the token")),
+    responses((status = 204, description = "revoked"), (status = 403, description = "neither the owner nor an admin"),
+              (status = 404, description = "no such token"), (status = 409, description = "already revoked")))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let token_id = parse_uuid(&id, "token")?;
+    let command = OrganizationCommand::RevokeApiToken {
+        token_id,
+        by: caller.user_id,
+        at: Utc::now(),
+    };
+    caller
+        .execute(&state, "revoking an API token", command)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Entries older than this sequence (the `next_before` of the previous page).
+    before: Option<i64>,
+    /// 1 to 500; default 100.
+    limit: Option<i64>,
+}
+
+/// The audit log, newest first (admin): every admin action and every denied access.
+#[utoipa::path(get, path = "/api/audit-log", tag = "organization", params(AuditParams),
+    responses((status = 200, description = "`{items: [{sequence, event_type, at, actor, description, data}], next_before}`"),
+              (status = 403, description = "not an admin")))]
+async fn audit_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    caller
+        .require(&state, Role::Admin, "reading the audit log")
+        .await?;
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let limit = p.limit.unwrap_or(AUDIT_DEFAULT_LIMIT);
+    if !(1..=AUDIT_MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit must be between 1 and {AUDIT_MAX_LIMIT}, got {limit}"),
+        ));
+    }
+    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let items = queries::audit_log(&mut tx, caller.tenant.as_str(), p.before, limit).await?;
+    tx.commit().await?;
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|i| i.sequence))
+        .flatten();
+    Ok(Json(json!({ "items": items, "next_before": next_before })))
+}

@@ -1,0 +1,121 @@
+//! The organisation of the caller: members, invitations, API tokens and the audit log.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct OrganizationRow {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub member_count: i32,
+}
+
+pub async fn organization(
+    conn: &mut PgConnection,
+    tenant: &str,
+) -> Result<Option<OrganizationRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, created_at, member_count FROM organizations WHERE tenant_id = $1",
+    )
+    .bind(tenant)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct MemberRow {
+    pub user_id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub joined_at: DateTime<Utc>,
+}
+
+pub async fn members(conn: &mut PgConnection, tenant: &str) -> Result<Vec<MemberRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT user_id, email, role, joined_at FROM org_members WHERE tenant_id = $1 ORDER BY joined_at, email",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct InvitationRow {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub invited_by: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn invitations(
+    conn: &mut PgConnection,
+    tenant: &str,
+) -> Result<Vec<InvitationRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, email, role, status, invited_by, expires_at FROM org_invitations
+         WHERE tenant_id = $1 ORDER BY expires_at DESC, id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiTokenRow {
+    pub id: Uuid,
+    pub name: String,
+    pub user_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub revoked: bool,
+}
+
+/// The API tokens of the organisation, or only those of `owner`.
+pub async fn api_tokens(
+    conn: &mut PgConnection,
+    tenant: &str,
+    owner: Option<Uuid>,
+) -> Result<Vec<ApiTokenRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, user_id, expires_at, revoked FROM api_tokens
+         WHERE tenant_id = $1 AND ($2::uuid IS NULL OR user_id = $2) ORDER BY expires_at DESC, id",
+    )
+    .bind(tenant)
+    .bind(owner)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct AuditRow {
+    pub sequence: i64,
+    pub event_type: String,
+    pub at: DateTime<Utc>,
+    pub actor: Option<Uuid>,
+    pub description: String,
+    pub data: Value,
+}
+
+/// The newest `limit` audit entries before stream sequence `before` (all when `None`).
+pub async fn audit_log(
+    conn: &mut PgConnection,
+    tenant: &str,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT stream_sequence AS sequence, event_type, at, actor, description, data FROM audit_log
+         WHERE tenant_id = $1 AND ($2::bigint IS NULL OR stream_sequence < $2)
+         ORDER BY stream_sequence DESC LIMIT $3",
+    )
+    .bind(tenant)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}
