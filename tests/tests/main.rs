@@ -3,5 +3,8 @@
 mod api;
 mod event_store;
 mod fixtures;
+mod hygiene;
+mod identity;
+mod isolation;
 mod projections;
 mod streams;
