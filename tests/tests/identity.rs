@@ -727,3 +727,91 @@ async fn every_admin_action_and_denied_access_is_in_the_audit_log() {
         .expect_error(400, "invalid_limit");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_user_joins_a_second_organisation_and_logs_in_to_either() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice@acme.io", "Acme").await;
+    let bob = app.register("bob@globex.io", "Globex").await;
+    let invitation = send(
+        &app,
+        Method::POST,
+        "/api/invitations",
+        &bob,
+        Some(json!({ "email": "alice@acme.io", "role": "editor" })),
+    )
+    .await
+    .expect_status(201);
+    // Someone else cannot use Alice's invitation.
+    let carol = app.register("carol@initech.io", "Initech").await;
+    send(
+        &app,
+        Method::POST,
+        "/api/invitations/accept",
+        &carol,
+        Some(json!({ "invitation": invitation["token"] })),
+    )
+    .await
+    .expect_error(422, "email_mismatch");
+    let joined = send(
+        &app,
+        Method::POST,
+        "/api/invitations/accept",
+        &alice,
+        Some(json!({ "invitation": invitation["token"] })),
+    )
+    .await
+    .expect_status(200);
+    assert_eq!(joined["organization"]["name"], "Globex");
+    assert_eq!(joined["role"], "editor");
+    send(
+        &app,
+        Method::POST,
+        "/api/invitations/accept",
+        &alice,
+        Some(json!({ "invitation": invitation["token"] })),
+    )
+    .await
+    .expect_error(400, "invalid_invitation");
+
+    let login = |organization: Option<uuid::Uuid>| {
+        let app = &app;
+        let password = alice.password.clone();
+        async move {
+            app.post_json(
+                "/api/auth/login",
+                None,
+                &json!({ "email": "alice@acme.io", "password": password, "organization": organization }),
+            )
+            .await
+        }
+    };
+    let first = login(None).await.expect_status(200);
+    assert_eq!(
+        first["organization"]["name"], "Acme",
+        "the first organisation joined by default"
+    );
+    let second = login(Some(bob.organization_id)).await.expect_status(200);
+    assert_eq!(
+        (
+            second["organization"]["name"].as_str(),
+            second["role"].as_str()
+        ),
+        (Some("Globex"), Some("editor"))
+    );
+    let in_globex = Account {
+        token: second["token"].as_str().expect("token").to_owned(),
+        tenant: bob.tenant.clone(),
+        organization_id: bob.organization_id,
+        ..alice.clone()
+    };
+    let members = app
+        .get_json("/api/members", Some(&in_globex))
+        .await
+        .expect_status(200);
+    assert_eq!(members["items"].as_array().map(Vec::len), Some(2));
+    login(Some(carol.organization_id))
+        .await
+        .expect_error(403, "forbidden");
+    app.stop().await;
+}

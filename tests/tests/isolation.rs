@@ -115,6 +115,14 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         NotFound,
     ),
+    // An invitation token of B's is a secret A does not have: a guessed one is refused.
+    ep(
+        "POST",
+        "/api/invitations/accept",
+        Target::None,
+        Some(r#"{"invitation":"aurora_i_0123"}"#),
+        NothingOfB,
+    ),
     ep("GET", "/api/tokens", Target::None, None, NothingOfB),
     ep(
         "POST",

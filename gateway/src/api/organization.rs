@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_role, remove_member))
         .routes(routes!(invite, list_invitations))
         .routes(routes!(revoke_invitation))
+        .routes(routes!(accept_invitation))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
         .routes(routes!(audit_log))
@@ -198,6 +199,51 @@ async fn revoke_invitation(
     };
     caller.execute(&state, ACTION, command).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// The invitation token.
+    invitation: String,
+}
+
+/// Join another organisation with an invitation sent to the caller's email (for a user who
+/// already has an account). Log in with `organization` to act in it.
+#[utoipa::path(post, path = "/api/invitations/accept", tag = "organization", request_body = AcceptRequest,
+    responses((status = 200, description = "`{organization, role}`"), (status = 400, description = "unknown, used, revoked or expired invitation"),
+              (status = 409, description = "already a member"), (status = 422, description = "the invitation was sent to another email")))]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(req): Body<AcceptRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let invitation = super::auth::invitation(&state, &req.invitation).await?;
+    let tenant = aurora_domain::TenantId::parse(invitation.tenant_id.clone())
+        .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
+    let command = OrganizationCommand::AcceptInvitation {
+        invitation_id: invitation.id,
+        user_id: caller.user_id,
+        email: caller.email.clone(),
+        at: Utc::now(),
+    };
+    // The command runs on the inviting organisation, not the caller's current one.
+    let executed = state
+        .services
+        .organizations
+        .execute(
+            &tenant,
+            invitation.organization_id,
+            command,
+            aurora_nats::Context::new_root(),
+        )
+        .await?
+        .map_err(super::auth::refusal)?;
+    super::auth::read_own_write(&state, executed.stream_sequence).await;
+    Ok(Json(json!({
+        "organization": { "id": invitation.organization_id, "name": invitation.organization_name },
+        "role": invitation.role,
+    })))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -149,7 +149,7 @@ enum Join {
 }
 
 /// The pending invitation a token stands for.
-async fn invitation(
+pub(crate) async fn invitation(
     state: &AppState,
     token: &str,
 ) -> Result<identity::InvitationByToken, ApiError> {
@@ -169,7 +169,7 @@ async fn invitation(
     Ok(found)
 }
 
-fn tenant_of(organization: Uuid) -> Result<TenantId, ApiError> {
+pub(crate) fn tenant_of(organization: Uuid) -> Result<TenantId, ApiError> {
     TenantId::parse(organization.to_string())
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a UUID is not a tenant id: {e}")))
 }
