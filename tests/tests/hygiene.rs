@@ -259,9 +259,12 @@ async fn an_unknown_route_is_404_and_a_wrong_method_is_405_both_in_json() {
 
     // Act
     let unknown = app.get_json("/api/no-such-thing", Some(&account)).await;
-    let wrong_method =
-        Answer::of(app.request(Method::DELETE, "/api/incidents", Some(&account)).send().await)
-            .await;
+    let wrong_method = Answer::of(
+        app.request(Method::DELETE, "/api/incidents", Some(&account))
+            .send()
+            .await,
+    )
+    .await;
 
     // Assert
     assert_json_error(&unknown, 404, "not_found");
@@ -343,9 +346,17 @@ async fn malformed_or_mistyped_json_is_400_saying_where_or_which_field() {
 
     // Assert
     assert_json_error(&syntax, 400, "invalid_json");
-    assert!(message(&syntax).contains("line 1 column"), "{}", syntax.body);
+    assert!(
+        message(&syntax).contains("line 1 column"),
+        "{}",
+        syntax.body
+    );
     assert_json_error(&wrong_type, 400, "invalid_body");
-    assert!(message(&wrong_type).contains("password"), "{}", wrong_type.body);
+    assert!(
+        message(&wrong_type).contains("password"),
+        "{}",
+        wrong_type.body
+    );
     assert_json_error(&missing, 400, "invalid_body");
     assert!(message(&missing).contains("password"), "{}", missing.body);
     assert_json_error(&unknown, 400, "invalid_body");
@@ -368,10 +379,7 @@ async fn a_user_over_the_per_user_limit_gets_429_and_other_users_do_not() {
     let calm = app.register("calm@limits.example", "Calm").await;
 
     // Act
-    let refused = first_refusal(10, || {
-        app.request(Method::GET, "/api/auth/me", Some(&busy))
-    })
-    .await;
+    let refused = first_refusal(10, || app.request(Method::GET, "/api/auth/me", Some(&busy))).await;
     let other = app.get_json("/api/auth/me", Some(&calm)).await;
 
     // Assert
@@ -629,7 +637,13 @@ async fn shutting_down_finishes_the_request_in_flight_then_refuses_connections()
     let (first_half, second_half) = body.split_at(body.len() / 2);
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream
-        .write_all(format!("{}{first_half}", post_head(addr, "/api/auth/login", body.len())).as_bytes())
+        .write_all(
+            format!(
+                "{}{first_half}",
+                post_head(addr, "/api/auth/login", body.len())
+            )
+            .as_bytes(),
+        )
         .await
         .expect("send the head and half the body");
     // A real wait: the server must have read the head and started on the request.

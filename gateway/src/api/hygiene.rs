@@ -104,31 +104,32 @@ pub async fn security_headers(
     response
 }
 
-/// CORS for the configured frontend origin only (with credentials, for the session cookie).
-/// `None` when no origin is configured: browsers then refuse every cross-origin call.
-pub fn cors(config: &ApiConfig) -> Result<Option<CorsLayer>, anyhow::Error> {
-    let Some(origin) = config.frontend_origin.as_deref() else {
-        return Ok(None);
+/// CORS for the configured frontend origin only (with credentials, for the session cookie): the
+/// origin is echoed only to a request that comes from it. With no origin configured the list is
+/// empty and browsers refuse every cross-origin call.
+pub fn cors(config: &ApiConfig) -> Result<CorsLayer, anyhow::Error> {
+    let origins = match config.frontend_origin.as_deref() {
+        Some(origin) => vec![
+            HeaderValue::from_str(origin.trim_end_matches('/')).map_err(|e| {
+                anyhow::anyhow!("AURORA_FRONTEND_ORIGIN {origin:?} is not a header value: {e}")
+            })?,
+        ],
+        None => Vec::new(),
     };
-    let origin = HeaderValue::from_str(origin.trim_end_matches('/')).map_err(|e| {
-        anyhow::anyhow!("AURORA_FRONTEND_ORIGIN {origin:?} is not a header value: {e}")
-    })?;
-    Ok(Some(
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::exact(origin))
-            .allow_credentials(true)
-            .allow_methods([
-                Method::GET,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-            ])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                HeaderName::from_static("x-request-id"),
-            ])
-            .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER]),
-    ))
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER]))
 }

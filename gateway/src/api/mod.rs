@@ -132,7 +132,7 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
     let _ = state.openapi.set(rendered);
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     let cors = hygiene::cors(&state.config)?;
-    let mut router = router
+    let router = router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit))
@@ -145,14 +145,13 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
             hygiene::time_limit,
         ))
         .layer(axum::middleware::from_fn(hygiene::json_errors))
+        // Inside the security headers, so preflight answers get them too.
+        .layer(cors)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             hygiene::security_headers,
         ))
         .with_state(state);
-    if let Some(cors) = cors {
-        router = router.layer(cors);
-    }
     Ok(router
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
