@@ -142,6 +142,13 @@ const ENDPOINTS: &[Endpoint] = &[
         NotFound,
     ),
     ep(
+        "PATCH",
+        "/api/incidents/{id}",
+        Target::Incident,
+        Some(r#"{"severity":"low"}"#),
+        NotFound,
+    ),
+    ep(
         "GET",
         "/api/incidents/{id}/events",
         Target::Incident,
