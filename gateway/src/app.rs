@@ -9,6 +9,7 @@ use std::sync::Arc;
 use aurora_domain::{ChatSession, Incident, Organization};
 use aurora_nats::{AggregateStore, EventLog};
 use aurora_projections::Projector;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -19,7 +20,12 @@ use crate::api;
 #[derive(Clone)]
 pub struct Services {
     pub nats: async_nats::Client,
+    /// Connections as the connecting (owner) role: projectors, handlers, migrations.
     pub pool: PgPool,
+    /// The same database with every connection switched to `aurora_app` (`SET ROLE`), neither
+    /// superuser nor owner: everything the HTTP API runs is bound by row-level security
+    /// (`migrations/0003_app_role.sql`).
+    pub gateway_pool: PgPool,
     pub log: EventLog,
     pub incidents: AggregateStore<Incident>,
     pub sessions: AggregateStore<ChatSession>,
@@ -31,7 +37,17 @@ pub struct Services {
 impl Services {
     pub fn new(nats: async_nats::Client, pool: PgPool) -> Self {
         let log = EventLog::new(nats.clone());
+        let gateway_pool = PgPoolOptions::new()
+            .max_connections(pool.options().get_max_connections())
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET ROLE aurora_app").execute(conn).await?;
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(pool.connect_options().as_ref().clone());
         Self {
+            gateway_pool,
             incidents: AggregateStore::new(log.clone()),
             sessions: AggregateStore::new(log.clone()),
             organizations: AggregateStore::new(log.clone()),

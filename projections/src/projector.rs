@@ -73,16 +73,18 @@ impl Projector {
         }
     }
 
-    /// The tables it writes, in creation order.
+    /// The tables it writes, in the order readers that join them take their locks.
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             Self::Incidents => &["incidents", "incident_alerts", "incident_timeline"],
             Self::Sessions => &["chat_sessions", "chat_messages"],
+            // In the order readers lock them (a token's owner is found through api_tokens, then
+            // org_members, then organizations): a replay swap locks them in this order too.
             Self::Organizations => &[
-                "organizations",
-                "org_members",
-                "org_invitations",
                 "api_tokens",
+                "org_invitations",
+                "org_members",
+                "organizations",
                 "audit_log",
             ],
         }

@@ -454,3 +454,55 @@ async fn row_level_security_hides_other_tenants_even_from_a_query_without_a_tena
     assert_ne!(who, "aurora_app");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_runs_every_statement_as_the_restricted_role() {
+    let app = TestApp::spawn().await;
+    let (a, _b) = two_tenants(&app).await;
+    let services = aurora_gateway::app::Services::new(app.nats.client.clone(), app.db.pool.clone());
+    let pool = &services.gateway_pool;
+    let (who, superuser, bypass): (String, bool, bool) = sqlx::query_as(
+        "SELECT current_user::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("role");
+    assert_eq!(
+        (who.as_str(), superuser, bypass),
+        ("aurora_app", false, false)
+    );
+    // Outside a scoped transaction it sees no tenant's rows at all...
+    for table in [
+        "incidents",
+        "org_members",
+        "api_tokens",
+        "auth_sessions",
+        "audit_log",
+    ] {
+        let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(pool)
+            .await
+            .expect("count");
+        assert_eq!(n, 0, "{table}");
+    }
+    // ...no password hash, and no table it could write behind the projectors' backs.
+    assert!(sqlx::query("SELECT password_hash FROM users")
+        .fetch_all(pool)
+        .await
+        .is_err());
+    assert!(sqlx::query("UPDATE org_members SET role = 'admin'")
+        .execute(pool)
+        .await
+        .is_err());
+    // The definer functions answer only for the secret they are given.
+    let owner = aurora_projections::queries::identity::session_owner(pool, "no such hash")
+        .await
+        .expect("lookup");
+    assert!(owner.is_none());
+    let memberships = aurora_projections::queries::identity::memberships(pool, a.user_id)
+        .await
+        .expect("memberships");
+    assert_eq!(memberships.len(), 1);
+    assert_eq!(memberships[0].tenant_id, a.tenant.as_str());
+    app.stop().await;
+}

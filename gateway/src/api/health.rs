@@ -34,7 +34,7 @@ async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let services = &state.services;
     let mut ok = true;
     let postgres = match sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&services.pool)
+        .fetch_one(&services.gateway_pool)
         .await
     {
         Ok(_) => json!({ "ok": true }),

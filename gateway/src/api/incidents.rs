@@ -85,7 +85,7 @@ async fn list(
         limit,
     };
     let tenant = &caller.tenant;
-    let mut tx = queries::scoped(&state.services.pool, tenant.as_str()).await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
     let items = queries::list_incidents(&mut tx, tenant.as_str(), &filter).await?;
     tx.commit().await?;
     let next_cursor = (items.len() as i64 == limit)
@@ -200,7 +200,7 @@ async fn detail(
         return as_of(&state, &caller.tenant, id, at).await;
     }
     let tenant = &caller.tenant;
-    let mut tx = queries::scoped(&state.services.pool, tenant.as_str()).await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
     let not_found = || ApiError::NotFound(format!("incident {id} not found"));
     let (stored, last_sequence) = queries::incident_state(&mut tx, tenant.as_str(), id)
         .await?

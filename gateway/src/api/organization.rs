@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::credentials::{new_token, TokenKind};
-use super::auth::Caller;
+use super::auth::{Caller, Via};
 use super::{parse_uuid, ApiError, AppState, Body};
 
 /// API tokens live this long unless asked otherwise, and at most [`MAX_TOKEN_DAYS`].
@@ -53,7 +53,7 @@ async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::members(&mut tx, caller.tenant.as_str()).await?;
     tx.commit().await?;
     Ok(Json(json!({ "items": items })))
@@ -173,7 +173,7 @@ async fn list_invitations(
     caller
         .require(&state, Role::Admin, "listing invitations")
         .await?;
-    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::invitations(&mut tx, caller.tenant.as_str()).await?;
     tx.commit().await?;
     Ok(Json(json!({ "items": items })))
@@ -262,6 +262,14 @@ async fn create_token(
     caller: Caller,
     Body(req): Body<TokenRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    const ACTION: &str = "creating an API token";
+    // A leaked token must not be able to mint successors that outlive its revocation.
+    if let Via::ApiToken(_) = caller.via {
+        caller.record_denied(&state, ACTION).await;
+        return Err(ApiError::Forbidden(
+            "an API token cannot create API tokens; log in to create one".into(),
+        ));
+    }
     let days = req.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
     if !(1..=MAX_TOKEN_DAYS).contains(&days) {
         return Err(ApiError::bad_request(
@@ -300,7 +308,7 @@ async fn list_tokens(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let owner = (!caller.role.at_least(Role::Admin)).then_some(caller.user_id);
-    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::api_tokens(&mut tx, caller.tenant.as_str(), owner).await?;
     tx.commit().await?;
     Ok(Json(json!({ "items": items })))
@@ -357,7 +365,7 @@ async fn audit_log(
             format!("limit must be between 1 and {AUDIT_MAX_LIMIT}, got {limit}"),
         ));
     }
-    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::audit_log(&mut tx, caller.tenant.as_str(), p.before, limit).await?;
     tx.commit().await?;
     let next_before = (items.len() as i64 == limit)

@@ -1,6 +1,8 @@
-//! Lookups that find the tenant: a session or API token, an invitation, a user's memberships.
-//! They run as the connecting user, before any tenant is known, and select by a secret's
-//! SHA-256 (which only its holder can produce) or by a user id already authenticated.
+//! Lookups that find the tenant: a session or API token, an invitation, a user's memberships,
+//! a user's password hash. They run before any tenant is known, through the SECURITY DEFINER
+//! functions of `migrations/0003_app_role.sql`, each selecting only by a secret's SHA-256 (which
+//! only its holder can produce) or by a user already authenticated — so the gateway's role
+//! (`aurora_app`) never reads across tenants itself.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -18,21 +20,16 @@ pub struct CredentialOwner {
     pub token_id: Option<Uuid>,
 }
 
-/// The owner of an unexpired, unrevoked login session, if still a member of its organisation.
+/// The owner of an unexpired, unrevoked login session, if still a member of its organisation
+/// (and a member since before the session began).
 pub async fn session_owner(
     pool: &PgPool,
     token_hash: &str,
 ) -> Result<Option<CredentialOwner>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT s.user_id, m.email, s.tenant_id, o.id AS organization_id, m.role, NULL::uuid AS token_id
-         FROM auth_sessions s
-         JOIN org_members m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
-         JOIN organizations o ON o.tenant_id = s.tenant_id
-         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()",
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as("SELECT * FROM aurora_session_owner($1)")
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await
 }
 
 /// The owner of an unexpired, unrevoked API token, if still a member of its organisation.
@@ -40,16 +37,10 @@ pub async fn api_token_owner(
     pool: &PgPool,
     token_hash: &str,
 ) -> Result<Option<CredentialOwner>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT t.user_id, m.email, t.tenant_id, o.id AS organization_id, m.role, t.id AS token_id
-         FROM api_tokens t
-         JOIN org_members m ON m.tenant_id = t.tenant_id AND m.user_id = t.user_id
-         JOIN organizations o ON o.tenant_id = t.tenant_id
-         WHERE t.token_hash = $1 AND NOT t.revoked AND t.expires_at > now()",
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as("SELECT * FROM aurora_api_token_owner($1)")
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -68,15 +59,10 @@ pub async fn invitation_by_token(
     pool: &PgPool,
     token_hash: &str,
 ) -> Result<Option<InvitationByToken>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT i.tenant_id, o.id AS organization_id, o.name AS organization_name, i.id, i.email,
-                i.role, i.status, i.expires_at
-         FROM org_invitations i JOIN organizations o ON o.tenant_id = i.tenant_id
-         WHERE i.token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as("SELECT * FROM aurora_invitation_by_token($1)")
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -90,12 +76,28 @@ pub struct Membership {
 
 /// The organisations `user` belongs to, oldest membership first.
 pub async fn memberships(pool: &PgPool, user: Uuid) -> Result<Vec<Membership>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT m.tenant_id, o.id AS organization_id, o.name AS organization_name, m.role, m.joined_at
-         FROM org_members m JOIN organizations o ON o.tenant_id = m.tenant_id
-         WHERE m.user_id = $1 ORDER BY m.joined_at, m.tenant_id",
-    )
-    .bind(user)
-    .fetch_all(pool)
-    .await
+    sqlx::query_as("SELECT * FROM aurora_memberships($1)")
+        .bind(user)
+        .fetch_all(pool)
+        .await
+}
+
+/// The user's id and password hash, for a login attempt.
+pub async fn credentials(
+    pool: &PgPool,
+    email: &str,
+) -> Result<Option<(Uuid, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, password_hash FROM aurora_user_credentials($1)")
+        .bind(email)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Ends a login session (whatever its tenant: the hash is the proof of holding it).
+pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT aurora_revoke_session($1)")
+        .bind(token_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
 }

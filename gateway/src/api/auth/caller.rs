@@ -80,14 +80,15 @@ pub async fn authenticate(
         request.method().clone(),
         request.uri().path().to_owned(),
     );
-    let caller = match resolve(&state, asked).await {
-        Ok(caller) => caller,
-        Err(e) => return e.into_response(),
-    };
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    let caller = match resolve(&state, asked).await {
+        Ok(caller) => caller,
+        // A bad credential still counts against its address, so guessing tokens is limited too.
+        Err(e) => return state.limits.check_ip(ip).err().unwrap_or(e).into_response(),
+    };
     let checked = match &caller {
         Some(c) => state.limits.check_user(c.user_id),
         None => state.limits.check_ip(ip),
@@ -105,6 +106,7 @@ async fn resolve(
     state: &AppState,
     (headers, method, path): (HeaderMap, Method, String),
 ) -> Result<Option<Caller>, ApiError> {
+    let from_cookie = !headers.contains_key(header::AUTHORIZATION);
     let Some(token) = presented_token(&headers) else {
         if headers.contains_key(header::AUTHORIZATION) {
             return Err(ApiError::unauthorized(
@@ -120,15 +122,20 @@ async fn resolve(
             "the token is unknown, expired or revoked; log in again or use another API token",
         )
     };
-    let pool = &state.services.pool;
+    let pool = &state.services.gateway_pool;
     let hash = hash_token(token);
     let owner = match TokenKind::of(token) {
         Some(TokenKind::Session) => identity::session_owner(pool, &hash).await?,
         Some(TokenKind::Api) => identity::api_token_owner(pool, &hash).await?,
         _ => None,
     };
-    let owner = owner.ok_or_else(invalid)?;
-    Ok(Some(caller_of(owner, method, path)?))
+    match owner {
+        Some(owner) => Ok(Some(caller_of(owner, method, path)?)),
+        // A stale cookie (logged out, expired, membership ended) is as good as none: the browser
+        // cannot remove an HttpOnly cookie itself, and it must still reach login and logout.
+        None if from_cookie => Ok(None),
+        None => Err(invalid()),
+    }
 }
 
 fn caller_of(owner: CredentialOwner, method: Method, path: String) -> Result<Caller, ApiError> {

@@ -52,7 +52,8 @@ pub struct RegisterRequest {
     password: String,
     /// Name of the new organisation (the caller becomes its admin). Give this or `invitation`.
     organization: Option<String>,
-    /// Token of an invitation: join the organisation that sent it, with the role it names.
+    /// Token of an invitation: join the organisation that sent it, with the role it names. With
+    /// the email of an existing account, `password` must be that account's.
     invitation: Option<String>,
 }
 
@@ -78,56 +79,18 @@ async fn register(
             ))
         }
     };
-    let password_hash = credentials::hash_password(req.password).await?;
-    // The user row commits only if the organisation accepted the member, so a refused join
-    // leaves no account behind.
-    let mut tx = state.services.pool.begin().await?;
-    let user_id = store::insert_user(&mut tx, &email, &password_hash)
-        .await?
-        .ok_or_else(|| {
-            ApiError::conflict(
-                "email_taken",
-                format!("{email} is already registered; log in instead"),
-            )
-        })?;
-    let now = Utc::now();
-    let (tenant, organization_id, role, command) = match join {
-        Join::New(name) => {
-            let id = Uuid::now_v7();
-            let command = OrganizationCommand::Create {
-                name,
-                founder_id: user_id,
-                founder_email: email.clone(),
-                at: now,
-            };
-            (tenant_of(id)?, id, Role::Admin, command)
-        }
-        Join::Invited(invitation) => {
-            let tenant = TenantId::parse(invitation.tenant_id)
-                .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
-            let role = Role::parse(&invitation.role)
-                .map_err(|e| anyhow::anyhow!("stored role does not parse: {e}"))?;
-            let command = OrganizationCommand::AcceptInvitation {
-                invitation_id: invitation.id,
-                user_id,
-                email: email.clone(),
-                at: now,
-            };
-            (tenant, invitation.organization_id, role, command)
-        }
-    };
-    let executed = state
-        .services
-        .organizations
-        .execute(&tenant, organization_id, command, Context::new_root())
-        .await?
-        .map_err(refusal)?;
-    tx.commit().await?;
-    read_own_write(&state, executed.stream_sequence).await;
+    let password_hash = credentials::hash_password(req.password.clone()).await?;
+    // Run to the end even if the client goes away or the time limit fires: stopping between the
+    // organisation's event and the user row's commit would leave one without the other.
+    let (user_id, tenant, organization, role) = tokio::spawn(create_member(
+        state.clone(),
+        email.clone(),
+        (req.password, password_hash),
+        join,
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!("the registration task failed: {e}"))??;
     let session = start_session(&state, &tenant, user_id).await?;
-    let mut scoped = queries::scoped(&state.services.pool, tenant.as_str()).await?;
-    let organization = queries::organization(&mut scoped, tenant.as_str()).await?;
-    scoped.commit().await?;
     let body = json!({
         "user": { "id": user_id, "email": email },
         "organization": organization,
@@ -141,6 +104,83 @@ async fn register(
         Json(body),
     )
         .into_response())
+}
+
+/// Inserts the user and makes them a member (founder or invitee). The user row commits only if
+/// the organisation accepted the member, so a refused join leaves no account behind.
+///
+/// An invitee who already has an account (say, removed from their only organisation) joins with
+/// it by giving its password.
+async fn create_member(
+    state: AppState,
+    email: String,
+    (password, password_hash): (String, String),
+    join: Join,
+) -> Result<(Uuid, TenantId, serde_json::Value, Role), ApiError> {
+    let taken = || {
+        ApiError::conflict(
+            "email_taken",
+            format!("{email} is already registered; log in instead"),
+        )
+    };
+    let mut tx = state.services.gateway_pool.begin().await?;
+    let user_id = match store::insert_user(&mut tx, &email, &password_hash).await? {
+        Some(id) => id,
+        None if matches!(join, Join::Invited(_)) => {
+            let (id, stored) = identity::credentials(&state.services.gateway_pool, &email)
+                .await?
+                .ok_or_else(taken)?;
+            if !credentials::verify_password(password, Some(stored)).await? {
+                return Err(taken());
+            }
+            id
+        }
+        None => return Err(taken()),
+    };
+    let now = Utc::now();
+    let (tenant, organization, role, command) = match join {
+        Join::New(name) => {
+            let id = Uuid::now_v7();
+            let organization = json!({ "id": id, "name": name.trim(), "created_at": now });
+            let command = OrganizationCommand::Create {
+                name,
+                founder_id: user_id,
+                founder_email: email.clone(),
+                at: now,
+            };
+            (tenant_of(id)?, organization, Role::Admin, command)
+        }
+        Join::Invited(invitation) => {
+            let tenant = TenantId::parse(invitation.tenant_id)
+                .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
+            let role = Role::parse(&invitation.role)
+                .map_err(|e| anyhow::anyhow!("stored role does not parse: {e}"))?;
+            let organization = json!({
+                "id": invitation.organization_id,
+                "name": invitation.organization_name,
+            });
+            let command = OrganizationCommand::AcceptInvitation {
+                invitation_id: invitation.id,
+                user_id,
+                email: email.clone(),
+                at: now,
+            };
+            (tenant, organization, role, command)
+        }
+    };
+    let organization_id = organization["id"]
+        .as_str()
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| anyhow::anyhow!("an organisation without an id"))?;
+    let executed = state
+        .services
+        .organizations
+        .execute(&tenant, organization_id, command, Context::new_root())
+        .await?
+        .map_err(refusal)?;
+    tx.commit().await?;
+    read_own_write(&state, executed.stream_sequence).await;
+    Ok((user_id, tenant, organization, role))
 }
 
 enum Join {
@@ -157,7 +197,7 @@ pub(crate) async fn invitation(
     if TokenKind::of(token) != Some(TokenKind::Invitation) {
         return Err(invalid("this is not an invitation token"));
     }
-    let found = identity::invitation_by_token(&state.services.pool, &hash_token(token))
+    let found = identity::invitation_by_token(&state.services.gateway_pool, &hash_token(token))
         .await?
         .ok_or_else(|| invalid("no invitation has this token"))?;
     if found.status != "pending" {
@@ -188,14 +228,9 @@ async fn start_session(
     let (token, hash) = new_token(TokenKind::Session)?;
     let hours = state.config.session_hours;
     let expires_at = Utc::now() + chrono::Duration::hours(hours);
-    store::insert_session(
-        &state.services.pool,
-        &hash,
-        tenant.as_str(),
-        user,
-        expires_at,
-    )
-    .await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
+    store::insert_session(&mut tx, &hash, tenant.as_str(), user, expires_at).await?;
+    tx.commit().await?;
     let cookie = credentials::session_cookie(&token, hours * 3600, state.config.tls());
     Ok(Session {
         token,
@@ -224,7 +259,7 @@ async fn login(
 ) -> Result<Response, ApiError> {
     state.limits.check_login(ip)?;
     let user = match credentials::normalise_email(&req.email) {
-        Ok(email) => store::user_by_email(&state.services.pool, &email).await?,
+        Ok(email) => identity::credentials(&state.services.gateway_pool, &email).await?,
         Err(_) => None,
     };
     let (user_id, stored) = match user {
@@ -242,15 +277,21 @@ async fn login(
             ))
         }
     };
-    let memberships = identity::memberships(&state.services.pool, user_id).await?;
+    let memberships = identity::memberships(&state.services.gateway_pool, user_id).await?;
     let membership = match req.organization {
         Some(wanted) => memberships
             .into_iter()
             .find(|m| m.organization_id == wanted),
         None => memberships.into_iter().next(),
     }
-    .ok_or_else(|| {
-        ApiError::Forbidden("you are not a member of that organisation (or of any)".into())
+    .ok_or_else(|| match req.organization {
+        // Like anything of another tenant: not found, whether or not it exists.
+        Some(wanted) => {
+            ApiError::NotFound(format!("you are not a member of organisation {wanted}"))
+        }
+        None => ApiError::Forbidden(
+            "you are not a member of any organisation; ask an admin for an invitation".into(),
+        ),
     })?;
     let tenant = TenantId::parse(membership.tenant_id.clone())
         .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
@@ -275,7 +316,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     if let Some(token) =
         caller::presented_token(&headers).filter(|t| TokenKind::of(t) == Some(TokenKind::Session))
     {
-        store::revoke_session(&state.services.pool, &hash_token(token)).await?;
+        identity::revoke_session(&state.services.gateway_pool, &hash_token(token)).await?;
     }
     Ok((
         StatusCode::NO_CONTENT,
@@ -295,7 +336,7 @@ async fn me(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let mut tx = queries::scoped(&state.services.pool, caller.tenant.as_str()).await?;
+    let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let organization = queries::organization(&mut tx, caller.tenant.as_str()).await?;
     tx.commit().await?;
     Ok(Json(json!({
@@ -314,7 +355,7 @@ pub async fn read_own_write(state: &AppState, sequence: u64) {
         return;
     }
     match queries::wait_for_checkpoint(
-        &state.services.pool,
+        &state.services.gateway_pool,
         "organizations",
         sequence,
         READ_OWN_WRITE,

@@ -1,8 +1,9 @@
-//! The identity store: users with their password hashes, and login sessions. These live only in
-//! Postgres (see `migrations/0002_identity.sql` for why they are not events).
+//! The identity store's writes: users and login sessions. These live only in Postgres (see
+//! `migrations/0002_identity.sql` for why they are not events); reads go through
+//! `aurora_projections::queries::identity`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Inserts a user; `None` if the email is already registered.
@@ -22,19 +23,9 @@ pub async fn insert_user(
     .await
 }
 
-/// The user's id and password hash.
-pub async fn user_by_email(
-    pool: &PgPool,
-    email: &str,
-) -> Result<Option<(Uuid, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, password_hash FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_optional(pool)
-        .await
-}
-
+/// Inside a transaction scoped to `tenant` (row-level security checks the row's tenant).
 pub async fn insert_session(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     token_hash: &str,
     tenant: &str,
     user: Uuid,
@@ -47,17 +38,7 @@ pub async fn insert_session(
     .bind(tenant)
     .bind(user)
     .bind(expires_at)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE auth_sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
-    )
-    .bind(token_hash)
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
