@@ -176,3 +176,38 @@ pub fn parse_uuid(text: &str, what: &str) -> Result<Uuid, ApiError> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every route is mounted through `OpenApiRouter::routes`, which is what puts it in the
+    /// OpenAPI document; a route mounted with axum's plain `route` would be missing from it. (The
+    /// end-to-end tests check the converse: every documented route answers.)
+    #[test]
+    fn no_route_is_mounted_outside_the_openapi_router() {
+        // Spelled in pieces so that this test does not find itself.
+        let plain_route = concat!(".rou", "te(");
+        let routing = concat!("rout", "ing::");
+        let sources = [
+            ("mod.rs", include_str!("mod.rs")),
+            ("health.rs", include_str!("health.rs")),
+            ("incidents.rs", include_str!("incidents.rs")),
+            ("organization.rs", include_str!("organization.rs")),
+            ("auth/mod.rs", include_str!("auth/mod.rs")),
+            ("auth/caller.rs", include_str!("auth/caller.rs")),
+            ("hygiene.rs", include_str!("hygiene.rs")),
+        ];
+        for (file, text) in sources {
+            assert!(
+                !text.contains(plain_route) && !text.contains(routing),
+                "api/{file} mounts a route outside OpenApiRouter::routes"
+            );
+        }
+        let modules = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api"))
+            .expect("the api sources")
+            .count();
+        assert_eq!(
+            modules, 10,
+            "a new file in src/api: add it to the list above if it mounts routes"
+        );
+    }
+}
