@@ -11,9 +11,12 @@
 //! written by older versions of the code.
 
 pub mod chat;
+pub mod correlation;
 pub mod event;
 pub mod ids;
 pub mod incident;
+pub mod intake;
+pub mod integration;
 pub mod organization;
 pub mod values;
 
@@ -21,11 +24,16 @@ pub mod values;
 mod scenario;
 
 pub use chat::{ChatCommand, ChatError, ChatEvent, ChatSession, ChatSessionState};
+pub use correlation::{
+    AlertFacts, Candidate, CorrelationSettings, Decision, OpenReason, ScoredCandidate,
+    ServiceGraph, SettingsError,
+};
 pub use event::DomainEvent;
 pub use ids::{IdError, IncidentId, SessionId, TenantId};
 pub use incident::{
     Alert, Correlation, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentState,
 };
+pub use integration::{Integration, IntegrationCommand, IntegrationError, IntegrationEvent};
 pub use organization::{
     Organization, OrganizationCommand, OrganizationError, OrganizationEvent, OrganizationState,
     Role,

@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use std::sync::Arc;
 
-use aurora_domain::{ChatSession, Incident, Organization};
+use aurora_domain::{ChatSession, Incident, Integration, Organization};
+use aurora_handlers::secrets::SecretStore;
 use aurora_nats::{AggregateStore, EventLog};
 use aurora_projections::Projector;
 use sqlx::postgres::PgPoolOptions;
@@ -30,12 +31,15 @@ pub struct Services {
     pub incidents: AggregateStore<Incident>,
     pub sessions: AggregateStore<ChatSession>,
     pub organizations: AggregateStore<Organization>,
+    pub integrations: AggregateStore<Integration>,
+    /// Where integration secrets live.
+    pub secrets: Arc<dyn SecretStore>,
     /// Settings of the HTTP API (used by the gateway role).
     pub api: Arc<api::ApiConfig>,
 }
 
 impl Services {
-    pub fn new(nats: async_nats::Client, pool: PgPool) -> Self {
+    pub fn new(nats: async_nats::Client, pool: PgPool, secrets: Arc<dyn SecretStore>) -> Self {
         let log = EventLog::new(nats.clone());
         let gateway_pool = PgPoolOptions::new()
             .max_connections(pool.options().get_max_connections())
@@ -51,6 +55,8 @@ impl Services {
             incidents: AggregateStore::new(log.clone()),
             sessions: AggregateStore::new(log.clone()),
             organizations: AggregateStore::new(log.clone()),
+            integrations: AggregateStore::new(log.clone()),
+            secrets,
             api: Arc::new(api::ApiConfig::default()),
             log,
             nats,
@@ -123,7 +129,15 @@ pub async fn run(
     if roles.contains(&Role::Gateway) {
         let listener = listener.context("the gateway role needs a listener")?;
         let config = services.api.as_ref().clone();
-        let router = api::router(api::AppState::new(services.clone(), config))?;
+        let state = api::AppState::new(services.clone(), config);
+        let router = api::router(state.clone())?;
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            supervise("integration-cache", stop.clone(), || {
+                api::intake::watch(state.clone(), stop.clone())
+            })
+            .await
+        });
         let mut stop = shutdown.clone();
         tasks.spawn(async move {
             axum::serve(

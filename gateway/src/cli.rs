@@ -103,6 +103,9 @@ pub struct UpArgs {
     pub sync_always: bool,
     #[command(flatten)]
     pub api: crate::api::ApiConfig,
+    /// Key of the local secret store (64 hex characters); generated into the data dir if unset.
+    #[arg(long, env = "AURORA_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -115,6 +118,12 @@ pub struct ServeArgs {
     pub conn: Connections,
     #[command(flatten)]
     pub api: crate::api::ApiConfig,
+    /// Where the local secret store (and its generated key) lives.
+    #[arg(long, env = "AURORA_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Key of the local secret store (64 hex characters); generated into the data dir if unset.
+    #[arg(long, env = "AURORA_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -206,6 +215,16 @@ async fn connect(
     Ok((client, pool))
 }
 
+/// The local encrypted secret store under `data_dir` (DESIGN §6: the embedded default).
+fn secret_store(
+    data_dir: &std::path::Path,
+    key: Option<&str>,
+) -> anyhow::Result<std::sync::Arc<dyn aurora_handlers::secrets::SecretStore>> {
+    let store = aurora_handlers::secrets::LocalSecretStore::open(data_dir, key)
+        .with_context(|| format!("Failed to open the secret store in {}", data_dir.display()))?;
+    Ok(std::sync::Arc::new(store))
+}
+
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
@@ -236,8 +255,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let secrets = secret_store(&args.data_dir, args.secret_key.as_deref())?;
     app::run(
-        Services::new(client, pool).with_api_config(args.api),
+        Services::new(client, pool, secrets).with_api_config(crate::api::ApiConfig {
+            listen: Some(args.listen),
+            ..args.api
+        }),
         vec![args.role],
         listener,
         shutdown_on_ctrl_c(),
@@ -287,8 +310,12 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         data_dir.display(),
         redact(&database_url)
     );
+    let secrets = secret_store(&data_dir, args.secret_key.as_deref())?;
     let result = app::run(
-        Services::new(client, pool.clone()).with_api_config(args.api),
+        Services::new(client, pool.clone(), secrets).with_api_config(crate::api::ApiConfig {
+            listen: Some(args.listen),
+            ..args.api
+        }),
         Role::all(),
         Some(listener),
         shutdown,

@@ -5,3 +5,5 @@
 //! its own module here. Depends on `aurora-domain` and `aurora-nats` only.
 
 pub mod commands;
+pub mod secrets;
+pub mod sources;

@@ -4,11 +4,12 @@ use aurora_nats::subjects::{parse_event_subject, EventSubject};
 use aurora_nats::RawEvent;
 use sqlx::{Postgres, Transaction};
 
+use aurora_domain::integration::IntegrationState;
 use aurora_domain::organization::OrganizationState;
 use aurora_domain::{ChatSessionState, IncidentState};
 
 use crate::state_cache::{Key, StateCache};
-use crate::{incidents, organizations, sessions};
+use crate::{incidents, integrations, organizations, sessions};
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +17,7 @@ pub enum Projector {
     Incidents,
     Sessions,
     Organizations,
+    Integrations,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,15 +32,16 @@ pub enum ProjectionError {
     },
     #[error("JetStream: {0}")]
     Nats(String),
-    #[error("unknown projector {0:?}; known: incidents, sessions, organizations")]
+    #[error("unknown projector {0:?}; known: incidents, sessions, organizations, integrations")]
     Unknown(String),
 }
 
 impl Projector {
-    pub const ALL: [Projector; 3] = [
+    pub const ALL: [Projector; 4] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
+        Projector::Integrations,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Projector {
             Self::Incidents => "incidents",
             Self::Sessions => "sessions",
             Self::Organizations => "organizations",
+            Self::Integrations => "integrations",
         }
     }
 
@@ -62,6 +66,7 @@ impl Projector {
             Self::Incidents => "proj-incidents",
             Self::Sessions => "proj-sessions",
             Self::Organizations => "proj-organizations",
+            Self::Integrations => "proj-integrations",
         }
     }
 
@@ -70,6 +75,7 @@ impl Projector {
             Self::Incidents => "evt.*.incident.*",
             Self::Sessions => "evt.*.session.*",
             Self::Organizations => "evt.*.organization.*",
+            Self::Integrations => "evt.*.integration.*",
         }
     }
 
@@ -87,6 +93,7 @@ impl Projector {
                 "organizations",
                 "audit_log",
             ],
+            Self::Integrations => &["integrations"],
         }
     }
 
@@ -109,6 +116,9 @@ impl Projector {
             Self::Organizations => Staged::Organizations(
                 organizations::apply(tx, schema, events, &mut cache.organizations).await?,
             ),
+            Self::Integrations => Staged::Integrations(
+                integrations::apply(tx, schema, events, &mut cache.integrations).await?,
+            ),
         })
     }
 }
@@ -120,6 +130,7 @@ pub struct ProjectionCache {
     incidents: StateCache<IncidentState>,
     sessions: StateCache<ChatSessionState>,
     organizations: StateCache<OrganizationState>,
+    integrations: StateCache<IntegrationState>,
     /// The checkpoint row's generation these states belong to (a replay swap bumps it).
     generation: i64,
 }
@@ -129,6 +140,7 @@ pub enum Staged {
     Incidents(Vec<(Key, u64, IncidentState)>),
     Sessions(Vec<(Key, u64, ChatSessionState)>),
     Organizations(Vec<(Key, u64, OrganizationState)>),
+    Integrations(Vec<(Key, u64, IntegrationState)>),
 }
 
 impl ProjectionCache {
@@ -139,6 +151,7 @@ impl ProjectionCache {
             self.incidents.clear();
             self.sessions.clear();
             self.organizations.clear();
+            self.integrations.clear();
             self.generation = generation;
         }
     }
@@ -148,6 +161,7 @@ impl ProjectionCache {
             Staged::Incidents(states) => self.incidents.give_back(states),
             Staged::Sessions(states) => self.sessions.give_back(states),
             Staged::Organizations(states) => self.organizations.give_back(states),
+            Staged::Integrations(states) => self.integrations.give_back(states),
         }
     }
 }

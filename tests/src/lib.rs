@@ -133,8 +133,17 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub nats: TestNats,
     pub db: TestDb,
+    /// The local secret store's directory (its key is generated there).
+    pub secrets_dir: tempfile::TempDir,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The local secret store in `dir` (the embedded default).
+pub fn secret_store(dir: &std::path::Path) -> std::sync::Arc<dyn aurora_handlers::secrets::SecretStore> {
+    std::sync::Arc::new(
+        aurora_handlers::secrets::LocalSecretStore::open(dir, None).expect("a local secret store"),
+    )
 }
 
 /// The API settings tests run with: production defaults, but rate limits high enough that only
@@ -180,8 +189,13 @@ impl TestApp {
             .expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (shutdown, rx) = watch::channel(false);
-        let services = aurora_gateway::app::Services::new(nats.client.clone(), db.pool.clone())
-            .with_api_config(config);
+        let secrets_dir = tempfile::tempdir().expect("a temp dir for secrets");
+        let services = aurora_gateway::app::Services::new(
+            nats.client.clone(),
+            db.pool.clone(),
+            secret_store(secrets_dir.path()),
+        )
+        .with_api_config(config);
         let task = tokio::spawn(aurora_gateway::app::run(
             services,
             roles,
@@ -194,6 +208,7 @@ impl TestApp {
             http: reqwest::Client::new(),
             nats,
             db,
+            secrets_dir,
             shutdown,
             task: Some(task),
         }
@@ -201,8 +216,11 @@ impl TestApp {
 
     /// Starts more roles in this app's process (e.g. projections after a gateway-only start).
     pub fn start_roles(&self, roles: Vec<aurora_gateway::app::Role>) {
-        let services =
-            aurora_gateway::app::Services::new(self.nats.client.clone(), self.db.pool.clone());
+        let services = aurora_gateway::app::Services::new(
+            self.nats.client.clone(),
+            self.db.pool.clone(),
+            secret_store(self.secrets_dir.path()),
+        );
         tokio::spawn(aurora_gateway::app::run(
             services,
             roles,

@@ -28,6 +28,9 @@ pub struct ApiConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "AURORA_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Address the gateway listens on (set by `aurora up` / `serve`, for default URLs).
+    #[arg(skip)]
+    pub listen: Option<std::net::SocketAddr>,
     /// Hours a login session lasts.
     #[arg(long, env = "AURORA_SESSION_HOURS", default_value_t = 24 * 7)]
     pub session_hours: i64,
@@ -44,11 +47,21 @@ impl Default for ApiConfig {
             request_timeout_secs: 30,
             body_limit: 1024 * 1024,
             session_hours: 24 * 7,
+            listen: None,
         }
     }
 }
 
 impl ApiConfig {
+    /// Base of the URLs shown to users (webhook URLs): `AURORA_PUBLIC_URL`, else the listen
+    /// address the gateway was started with.
+    pub fn public_base(&self) -> String {
+        self.public_url
+            .clone()
+            .or_else(|| self.listen.map(|a| format!("http://{a}")))
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+    }
+
     /// Served over TLS (as users reach it): secure cookies and HSTS.
     pub fn tls(&self) -> bool {
         self.public_url

@@ -16,6 +16,8 @@ mod error;
 mod health;
 pub mod hygiene;
 mod incidents;
+pub mod intake;
+mod integrations;
 mod organization;
 pub mod rate_limit;
 
@@ -47,6 +49,9 @@ pub struct AppState {
     pub limits: Arc<rate_limit::Limits>,
     /// The OpenAPI document, rendered once the router is assembled.
     openapi: Arc<OnceLock<String>>,
+    /// Integrations as the webhook intake knows them.
+    pub intake: Arc<intake::IntakeCache>,
+    pub js: async_nats::jetstream::Context,
 }
 
 impl AppState {
@@ -54,8 +59,10 @@ impl AppState {
         Self {
             limits: Arc::new(rate_limit::Limits::new(&config)),
             config: Arc::new(config),
+            js: async_nats::jetstream::new(services.nats.clone()),
             services,
             openapi: Arc::new(OnceLock::new()),
+            intake: Arc::new(intake::IntakeCache::default()),
         }
     }
 }
@@ -71,6 +78,8 @@ impl AppState {
         (name = "auth", description = "Registration and sessions"),
         (name = "organization", description = "Members, invitations, API tokens, audit log"),
         (name = "incidents", description = "Incidents and their history"),
+        (name = "integrations", description = "Webhook sources of the organisation"),
+        (name = "webhooks", description = "Deliveries from monitoring and CI tools, authenticated per source"),
         (name = "system", description = "Health and this document")
     )
 )]
@@ -101,6 +110,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(organization::router())
         .merge(incidents::router())
+        .merge(integrations::router())
+        .merge(intake::router())
         .routes(routes!(openapi_json))
 }
 
@@ -192,6 +203,8 @@ mod tests {
             ("health.rs", include_str!("health.rs")),
             ("incidents.rs", include_str!("incidents.rs")),
             ("organization.rs", include_str!("organization.rs")),
+            ("integrations.rs", include_str!("integrations.rs")),
+            ("intake.rs", include_str!("intake.rs")),
             ("auth/mod.rs", include_str!("auth/mod.rs")),
             ("auth/caller.rs", include_str!("auth/caller.rs")),
             ("hygiene.rs", include_str!("hygiene.rs")),
@@ -206,7 +219,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 10,
+            modules, 12,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

@@ -101,3 +101,25 @@ pub async fn revoke_session(pool: &PgPool, token_hash: &str) -> Result<(), sqlx:
         .await?;
     Ok(())
 }
+
+/// An integration as the webhook intake needs it, found by the id in the URL.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntakeIntegration {
+    pub tenant_id: String,
+    pub source: String,
+    pub enabled: bool,
+    pub deleted: bool,
+    pub secret_ref: String,
+    pub pinned_topic: Option<String>,
+    pub settings: serde_json::Value,
+}
+
+pub async fn intake_integration(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<IntakeIntegration>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM aurora_integration($1)")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}

@@ -119,3 +119,44 @@ pub async fn audit_log(
     .fetch_all(&mut *conn)
     .await
 }
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub id: Uuid,
+    pub source: String,
+    pub name: String,
+    pub enabled: bool,
+    pub settings: Value,
+    pub pinned_topic: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The tenant's integrations that are not deleted, oldest first.
+pub async fn integrations(
+    conn: &mut PgConnection,
+    tenant: &str,
+) -> Result<Vec<IntegrationRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, source, name, enabled, settings, pinned_topic, created_at, updated_at
+         FROM integrations WHERE tenant_id = $1 AND NOT deleted ORDER BY created_at, id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+pub async fn integration(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<IntegrationRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, source, name, enabled, settings, pinned_topic, created_at, updated_at
+         FROM integrations WHERE tenant_id = $1 AND id = $2 AND NOT deleted",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+}

@@ -351,23 +351,19 @@ async fn me(
 /// (a login, a member list) sees what this one did. Past the timeout the write still stands;
 /// the read models catch up on their own.
 pub async fn read_own_write(state: &AppState, sequence: u64) {
+    read_own_write_of(state, "organizations", sequence).await
+}
+
+/// [`read_own_write`] for any projector.
+pub async fn read_own_write_of(state: &AppState, projector: &str, sequence: u64) {
     if sequence == 0 {
         return;
     }
-    match queries::wait_for_checkpoint(
-        &state.services.gateway_pool,
-        "organizations",
-        sequence,
-        READ_OWN_WRITE,
-    )
-    .await
-    {
+    let pool = &state.services.gateway_pool;
+    match queries::wait_for_checkpoint(pool, projector, sequence, READ_OWN_WRITE).await {
         Ok(true) => {}
-        Ok(false) => tracing::warn!(
-            sequence,
-            "organizations projection is behind; answering anyway"
-        ),
-        Err(e) => tracing::warn!(error = %e, "cannot read the organizations checkpoint"),
+        Ok(false) => tracing::warn!(projector, sequence, "projection is behind; answering anyway"),
+        Err(e) => tracing::warn!(projector, error = %e, "cannot read the checkpoint"),
     }
 }
 

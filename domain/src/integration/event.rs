@@ -1,0 +1,80 @@
+//! What happened to an integration.
+
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::state::IntegrationSettings;
+use crate::event::DomainEvent;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum IntegrationEvent {
+    Created {
+        id: Uuid,
+        source: String,
+        name: String,
+        settings: IntegrationSettings,
+        /// A reference into the secret store, never the secret.
+        secret_ref: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    Renamed {
+        name: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    SettingsChanged {
+        from: IntegrationSettings,
+        to: IntegrationSettings,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// The secret was replaced; deliveries signed with the old one are refused from now on.
+    SecretRotated {
+        secret_ref: String,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// AWS SNS: the first confirmed subscription fixed the topic this integration accepts.
+    TopicPinned {
+        topic: String,
+        at: DateTime<Utc>,
+    },
+    Deleted {
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for IntegrationEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Created { .. } => "integration.created",
+            Self::Renamed { .. } => "integration.renamed",
+            Self::SettingsChanged { .. } => "integration.settings_changed",
+            Self::SecretRotated { .. } => "integration.secret_rotated",
+            Self::TopicPinned { .. } => "integration.topic_pinned",
+            Self::Deleted { .. } => "integration.deleted",
+        }
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Created { at, .. }
+            | Self::Renamed { at, .. }
+            | Self::SettingsChanged { at, .. }
+            | Self::SecretRotated { at, .. }
+            | Self::TopicPinned { at, .. }
+            | Self::Deleted { at, .. } => *at,
+        }
+    }
+}
+
+impl Upcaster for IntegrationEvent {
+    fn current_version() -> Option<i32> {
+        Some(1)
+    }
+}

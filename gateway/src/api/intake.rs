@@ -1,0 +1,215 @@
+//! Webhook intake (SPEC §1): `POST /webhooks/{source}/{integration_id}`.
+//!
+//! A delivery is authenticated by its source's rule (401 if not), read by its source's parser
+//! (400 if it is not what that source sends), then published raw to `INBOX`
+//! (`inbox.<tenant>.<source>`, `Nats-Msg-Id` from the source's delivery id, else a hash of the
+//! body), and only once JetStream acknowledged it answered `202 {delivery_id}`. Unknown,
+//! deleted or disabled integrations answer 404; an unreachable JetStream 503 with `Retry-After`,
+//! never 202. Nothing is stored for a refused delivery.
+//!
+//! Integrations are cached in memory (this path must not wait on Postgres); every change to an
+//! integration is an event on `evt.<tenant>.integration.<id>`, which [`watch`] turns into an
+//! eviction, in every gateway process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_nats::jetstream::context::PublishErrorKind;
+use aurora_domain::TenantId;
+use aurora_handlers::sources::{self, Delivery, Refusal, Source};
+use aurora_projections::queries::identity;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::Utc;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch as watch_channel;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{ApiError, AppState};
+
+pub const INTEGRATION_HEADER: &str = "Aurora-Integration-Id";
+pub const SOURCE_HEADER: &str = "Aurora-Source";
+pub const RECEIVED_AT_HEADER: &str = "Aurora-Received-At";
+pub const DELIVERY_HEADER: &str = "Aurora-Delivery-Id";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(receive))
+}
+
+/// What the intake needs to know of an integration.
+pub struct Entry {
+    pub tenant: TenantId,
+    pub source: &'static dyn Source,
+    secret: Vec<u8>,
+    accepting: bool,
+    subject: String,
+}
+
+/// The integrations the intake has seen, by id.
+#[derive(Default)]
+pub struct IntakeCache {
+    entries: RwLock<HashMap<Uuid, Arc<Entry>>>,
+}
+
+impl IntakeCache {
+    /// Drops what is known of `id` (it changed).
+    pub fn forget(&self, id: Uuid) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(&id);
+        }
+    }
+
+    fn cached(&self, id: Uuid) -> Option<Arc<Entry>> {
+        self.entries.read().ok()?.get(&id).cloned()
+    }
+
+    async fn get(&self, state: &AppState, id: Uuid) -> Result<Option<Arc<Entry>>, ApiError> {
+        if let Some(entry) = self.cached(id) {
+            return Ok(Some(entry));
+        }
+        let Some(row) = identity::intake_integration(&state.services.gateway_pool, id).await?
+        else {
+            return Ok(None);
+        };
+        let Some(source) = sources::source(&row.source) else {
+            return Ok(None);
+        };
+        let tenant = TenantId::parse(row.tenant_id)
+            .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
+        let secret = state
+            .services
+            .secrets
+            .get(&row.secret_ref)
+            .await
+            .map_err(|e| anyhow::anyhow!("the integration secret cannot be read: {e}"))?;
+        let entry = Arc::new(Entry {
+            subject: format!("inbox.{tenant}.{}", source.name()),
+            tenant,
+            source,
+            secret,
+            accepting: row.enabled && !row.deleted,
+        });
+        if let Ok(mut entries) = self.entries.write() {
+            entries.insert(id, entry.clone());
+        }
+        Ok(Some(entry))
+    }
+}
+
+/// Evicts integrations from the cache as their events go by, until `shutdown`.
+pub async fn watch(
+    state: AppState,
+    mut shutdown: watch_channel::Receiver<bool>,
+) -> Result<(), async_nats::SubscribeError> {
+    let mut events = state
+        .services
+        .nats
+        .subscribe("evt.*.integration.*")
+        .await?;
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return Ok(()),
+            message = events.next() => {
+                let Some(message) = message else { return Ok(()) };
+                let id = message.subject.rsplit('.').next().and_then(|id| Uuid::parse_str(id).ok());
+                if let Some(id) = id {
+                    state.intake.forget(id);
+                }
+            }
+        }
+    }
+}
+
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Unauthorized(message) => ApiError::unauthorized("invalid_signature", message),
+        Refusal::BadRequest { code, message } => ApiError::bad_request(code, message),
+    }
+}
+
+/// Receive one webhook delivery from a source.
+#[utoipa::path(post, path = "/webhooks/{source}/{integration_id}", tag = "webhooks",
+    params(("source" = String, Path, description = "the source, e.g. grafana"),
+           ("integration_id" = Uuid, Path, description = "the integration")),
+    request_body(content = Object, description = "the source's own payload"),
+    responses((status = 202, description = "`{delivery_id, duplicate, signals}`: durable on JetStream"),
+              (status = 400, description = "not what this source sends"),
+              (status = 401, description = "missing or wrong secret or signature"),
+              (status = 404, description = "no such integration, or deleted, or disabled"),
+              (status = 413, description = "body over the limit"),
+              (status = 503, description = "JetStream unreachable; retry after Retry-After")),
+    security(()))]
+async fn receive(
+    State(state): State<AppState>,
+    Path((source, integration_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let not_found = || ApiError::NotFound("no such integration".into());
+    let id = Uuid::parse_str(&integration_id).map_err(|_| not_found())?;
+    let entry = state.intake.get(&state, id).await?.ok_or_else(not_found)?;
+    if entry.source.name() != source || !entry.accepting {
+        return Err(not_found());
+    }
+    let received_at = Utc::now();
+    let delivery = Delivery {
+        headers: &headers,
+        body: &body,
+        received_at,
+    };
+    entry
+        .source
+        .verify(&delivery, &entry.secret)
+        .map_err(refused)?;
+    let parsed = entry.source.parse(&delivery).map_err(refused)?;
+    let delivery_id = match parsed.delivery_id {
+        Some(id) => id,
+        None => hex(&Sha256::digest(&body)),
+    };
+    let mut nats_headers = async_nats::HeaderMap::new();
+    nats_headers.insert("Nats-Msg-Id", format!("{id}:{delivery_id}").as_str());
+    nats_headers.insert(INTEGRATION_HEADER, id.to_string().as_str());
+    nats_headers.insert(SOURCE_HEADER, entry.source.name());
+    nats_headers.insert(RECEIVED_AT_HEADER, received_at.to_rfc3339().as_str());
+    nats_headers.insert(DELIVERY_HEADER, delivery_id.as_str());
+    for name in entry.source.kept_headers() {
+        if let Some(value) = headers.get(*name).and_then(|v| v.to_str().ok()) {
+            nats_headers.insert(*name, value);
+        }
+    }
+    let unavailable = |why: String| {
+        tracing::warn!(%why, "a webhook delivery could not be made durable");
+        ApiError::Unavailable {
+            message: "the event log is unavailable; the delivery was not accepted, retry".into(),
+            retry_after: 1,
+        }
+    };
+    let ack = state
+        .js
+        .publish_with_headers(entry.subject.clone(), nats_headers, body)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .await
+        .map_err(|e| match e.kind() {
+            PublishErrorKind::TimedOut => unavailable("no acknowledgement in time".into()),
+            _ => unavailable(e.to_string()),
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "delivery_id": delivery_id,
+            "duplicate": ack.duplicate,
+            "signals": parsed.signals.len(),
+        })),
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
