@@ -113,6 +113,16 @@ pub async fn run(
         }
     }
     if roles.contains(&Role::Handlers) {
+        let ingest = aurora_handlers::ingest::Ingest::new(
+            services.log.clone(),
+            services.incidents.clone(),
+            services.integrations.clone(),
+            services.pool.clone(),
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await
+        });
         let (services, stop) = (services.clone(), shutdown.clone());
         tasks.spawn(async move {
             supervise("commands", stop.clone(), || {

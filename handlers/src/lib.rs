@@ -1,9 +1,16 @@
 //! `aurora-handlers`: the work that turns durable inputs into commands on aggregates.
 //!
-//! Today: [`commands`], the consumer of `CMD` that runs each command through the event store.
-//! Webhook sources, correlation, the chat agent and its tools arrive with later issues, each as
-//! its own module here. Depends on `aurora-domain` and `aurora-nats` only.
+//! - [`commands`]: the consumer of `CMD` that runs each command through the event store.
+//! - [`sources`]: every webhook source (verify, parse, normalise), used by the gateway's intake
+//!   and by [`ingest`].
+//! - [`ingest`]: the consumer of `INBOX`: parse, correlate on the tenant's decision log, open or
+//!   attach.
+//! - [`secrets`]: the secret store (local encrypted files by default).
+//!
+//! Depends on `aurora-domain`, `aurora-nats` and the read-only queries of
+//! `aurora-projections`.
 
 pub mod commands;
+pub mod ingest;
 pub mod secrets;
 pub mod sources;

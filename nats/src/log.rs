@@ -306,6 +306,62 @@ impl EventLog {
         }
     }
 
+    /// The last event on `subject`, if any (one round trip).
+    pub async fn last_event(&self, subject: &str) -> Result<Option<RawEvent>, StoreError> {
+        let stream = self.events_stream().await?;
+        match stream.direct_get_last_for_subject(subject).await {
+            Ok(msg) => {
+                let time = msg.time.with_timezone(&Utc);
+                Ok(Some(RawEvent::decode(
+                    &msg.subject,
+                    msg.sequence,
+                    Some(&msg.headers),
+                    &msg.payload,
+                    time,
+                )?))
+            }
+            Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Every event on `subject` stored at or after `since`, in order.
+    pub async fn read_subject_since(
+        &self,
+        subject: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<RawEvent>, StoreError> {
+        let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
+        let request = json!({
+            "start_time": since.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+            "next_by_subj": subject,
+        });
+        let reply = self
+            .client
+            .request(
+                format!("$JS.API.DIRECT.GET.{EVENTS_STREAM}"),
+                Bytes::from(request.to_string()),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        match reply.status.map(|s| s.as_u16()) {
+            None | Some(200) => {}
+            Some(404) => return Ok(Vec::new()),
+            Some(code) => {
+                return Err(StoreError::Unavailable(format!(
+                    "direct get on {subject} since {since} answered {code}"
+                )))
+            }
+        }
+        let first = reply
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Nats-Sequence"))
+            .and_then(|v| v.as_str().parse::<u64>().ok())
+            .ok_or_else(|| StoreError::Unavailable("direct get without Nats-Sequence".into()))?;
+        self.read_subject(subject, first).await
+    }
+
     /// Removes every message of `subject` (esrs' `delete`; Aurora itself never deletes history).
     pub async fn purge_subject(&self, subject: &str) -> Result<(), StoreError> {
         let stream = self.events_stream().await?;
@@ -316,4 +372,47 @@ impl EventLog {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(())
     }
+}
+
+/// Appends one domain event of `aggregate` `id` of `tenant` outside an esrs aggregate (for logs
+/// whose state is carried in their last event, like the correlator's): CloudEvents headers as for
+/// every event, `Nats-Msg-Id` from `context`, optimistic concurrency on the subject.
+/// Returns the event's stream sequence and whether JetStream already held it.
+#[allow(clippy::too_many_arguments)]
+pub async fn append_event<E: aurora_domain::DomainEvent>(
+    log: &EventLog,
+    tenant: &aurora_domain::TenantId,
+    aggregate: &str,
+    id: Uuid,
+    expected_last: u64,
+    aggregate_sequence: i32,
+    event: &E,
+    context: &crate::envelope::Context,
+) -> Result<(u64, bool), StoreError> {
+    let subject = crate::subjects::aggregate(tenant, aggregate, id);
+    let body = serde_json::to_vec(event).map_err(StoreError::Encode)?;
+    let source = format!("/aurora/{tenant}/{aggregate}");
+    let headers = crate::envelope::Outgoing {
+        id: context.event_id(&subject, 0),
+        source: &source,
+        event_type: event.event_type(),
+        subject_id: id,
+        time: Utc::now(),
+        aggregate_sequence,
+        version: <E as esrs::event::Upcaster>::current_version(),
+        context,
+    }
+    .headers(true);
+    let (sequences, duplicate) = log
+        .append_checked(
+            &subject,
+            expected_last,
+            vec![Append {
+                headers,
+                msg_id: None,
+                body: Bytes::from(body),
+            }],
+        )
+        .await?;
+    Ok((sequences.first().copied().unwrap_or(0), duplicate))
 }

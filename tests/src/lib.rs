@@ -140,7 +140,9 @@ pub struct TestApp {
 }
 
 /// The local secret store in `dir` (the embedded default).
-pub fn secret_store(dir: &std::path::Path) -> std::sync::Arc<dyn aurora_handlers::secrets::SecretStore> {
+pub fn secret_store(
+    dir: &std::path::Path,
+) -> std::sync::Arc<dyn aurora_handlers::secrets::SecretStore> {
     std::sync::Arc::new(
         aurora_handlers::secrets::LocalSecretStore::open(dir, None).expect("a local secret store"),
     )

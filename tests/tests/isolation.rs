@@ -27,6 +27,7 @@ enum Target {
     Member,
     Invitation,
     Token,
+    Integration,
 }
 
 /// What A must get.
@@ -162,6 +163,57 @@ const ENDPOINTS: &[Endpoint] = &[
         Some(r#"{"text":"hello from A"}"#),
         NotFound,
     ),
+    ep("GET", "/api/integrations", Target::None, None, NothingOfB),
+    ep(
+        "POST",
+        "/api/integrations",
+        Target::None,
+        Some(r#"{"source":"grafana","name":"probe"}"#),
+        NothingOfB,
+    ),
+    ep(
+        "GET",
+        "/api/integrations/sources",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
+    ep(
+        "GET",
+        "/api/integrations/{id}",
+        Target::Integration,
+        None,
+        NotFound,
+    ),
+    ep(
+        "PATCH",
+        "/api/integrations/{id}",
+        Target::Integration,
+        Some(r#"{"name":"mine now"}"#),
+        NotFound,
+    ),
+    ep(
+        "DELETE",
+        "/api/integrations/{id}",
+        Target::Integration,
+        None,
+        NotFound,
+    ),
+    ep(
+        "POST",
+        "/api/integrations/{id}/rotate-secret",
+        Target::Integration,
+        None,
+        NotFound,
+    ),
+    // Without B's secret a delivery to B's integration is refused (401), whoever sends it.
+    ep(
+        "POST",
+        "/webhooks/{source}/{integration_id}",
+        Target::Integration,
+        Some(r#"{"alerts":[]}"#),
+        NothingOfB,
+    ),
     // Last: it ends A's session.
     ep("POST", "/api/auth/logout", Target::None, None, NothingOfB),
 ];
@@ -173,6 +225,7 @@ struct Victim {
     incident: Uuid,
     invitation: Uuid,
     token: Uuid,
+    integration: Uuid,
     /// Strings that must never appear in an answer to A.
     secrets: Vec<String>,
 }
@@ -185,6 +238,7 @@ impl Victim {
             Target::Member => Some(self.member.user_id),
             Target::Invitation => Some(self.invitation),
             Target::Token => Some(self.token),
+            Target::Integration => Some(self.integration),
         }
     }
 }
@@ -244,6 +298,14 @@ async fn two_tenants(app: &TestApp) -> (Account, Victim) {
         .post_json("/api/tokens", Some(&b), &json!({ "name": "globex-ci" }))
         .await
         .expect_status(201);
+    let integration = app
+        .post_json(
+            "/api/integrations",
+            Some(&b),
+            &json!({ "source": "grafana", "name": "Globex Grafana" }),
+        )
+        .await
+        .expect_status(201);
     // Let the projections show B's incident, so that a leak would have something to leak.
     let started = std::time::Instant::now();
     while app
@@ -267,12 +329,15 @@ async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             incident.to_string(),
             invitation["id"].as_str().expect("id").to_owned(),
             token["id"].as_str().expect("id").to_owned(),
+            integration["secret"].as_str().expect("secret").to_owned(),
+            "Globex Grafana".to_owned(),
             "Globex Secret Org".to_owned(),
             "Globex secret outage".to_owned(),
             "b-pending@globex.io".to_owned(),
         ],
         invitation: uuid(&invitation["id"]),
         token: uuid(&token["id"]),
+        integration: uuid(&integration["id"]),
         incident,
         member,
         admin: b,
@@ -326,7 +391,9 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
             Some(id) => e
                 .path
                 .replace("{id}", &id.to_string())
-                .replace("{user_id}", &id.to_string()),
+                .replace("{user_id}", &id.to_string())
+                .replace("{integration_id}", &id.to_string())
+                .replace("{source}", "grafana"),
             None => e.path.to_owned(),
         };
         let answer = call(&app, &a, e.method, &copied, e.body).await;
@@ -344,7 +411,9 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
                 let guessed = e
                     .path
                     .replace("{id}", &Uuid::now_v7().to_string())
-                    .replace("{user_id}", &Uuid::now_v7().to_string());
+                    .replace("{user_id}", &Uuid::now_v7().to_string())
+                    .replace("{integration_id}", &Uuid::now_v7().to_string())
+                    .replace("{source}", "grafana");
                 let guess = call(&app, &a, e.method, &guessed, e.body).await;
                 assert_eq!(guess.status, answer.status, "{} {guessed}", e.method);
                 assert_eq!(guess.body["error"]["code"], answer.body["error"]["code"]);

@@ -5,6 +5,7 @@ mod event_store;
 mod fixtures;
 mod hygiene;
 mod identity;
+mod intake;
 mod isolation;
 mod projections;
 mod streams;

@@ -13,6 +13,7 @@
 
 mod decision;
 mod graph;
+mod log;
 mod score;
 mod settings;
 
@@ -21,6 +22,9 @@ mod tests;
 
 pub use decision::{decide, decide_with_title_similarity, select_candidates, Decision, OpenReason};
 pub use graph::ServiceGraph;
+pub use log::{
+    correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert, MAX_REMEMBERED,
+};
 pub use score::{
     jaccard, score_candidate, service_similarity, service_tokens, similarity_score, time_score,
     title_similarity, tokenize, topology_score, weighted_score, AlertFacts, Candidate,

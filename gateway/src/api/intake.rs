@@ -33,9 +33,7 @@ use uuid::Uuid;
 
 use super::{ApiError, AppState};
 
-pub const INTEGRATION_HEADER: &str = "Aurora-Integration-Id";
-pub const SOURCE_HEADER: &str = "Aurora-Source";
-pub const RECEIVED_AT_HEADER: &str = "Aurora-Received-At";
+pub use aurora_handlers::ingest::{INTEGRATION_HEADER, RECEIVED_AT_HEADER, SOURCE_HEADER};
 pub const DELIVERY_HEADER: &str = "Aurora-Delivery-Id";
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -82,18 +80,24 @@ impl IntakeCache {
         };
         let tenant = TenantId::parse(row.tenant_id)
             .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
-        let secret = state
-            .services
-            .secrets
-            .get(&row.secret_ref)
-            .await
-            .map_err(|e| anyhow::anyhow!("the integration secret cannot be read: {e}"))?;
+        let accepting = row.enabled && !row.deleted;
+        // A deleted integration's secret is gone; a disabled one's is not needed.
+        let secret = if accepting {
+            state
+                .services
+                .secrets
+                .get(&row.secret_ref)
+                .await
+                .map_err(|e| anyhow::anyhow!("the integration secret cannot be read: {e}"))?
+        } else {
+            Vec::new()
+        };
         let entry = Arc::new(Entry {
             subject: format!("inbox.{tenant}.{}", source.name()),
             tenant,
             source,
             secret,
-            accepting: row.enabled && !row.deleted,
+            accepting,
         });
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(id, entry.clone());
@@ -107,11 +111,7 @@ pub async fn watch(
     state: AppState,
     mut shutdown: watch_channel::Receiver<bool>,
 ) -> Result<(), async_nats::SubscribeError> {
-    let mut events = state
-        .services
-        .nats
-        .subscribe("evt.*.integration.*")
-        .await?;
+    let mut events = state.services.nats.subscribe("evt.*.integration.*").await?;
     loop {
         tokio::select! {
             _ = shutdown.wait_for(|s| *s) => return Ok(()),

@@ -40,7 +40,10 @@ fn known_source(name: &str) -> Result<&'static dyn Source, ApiError> {
         let known: Vec<&str> = sources::SOURCES.iter().map(|s| s.name()).collect();
         ApiError::bad_request(
             "unknown_source",
-            format!("{name:?} is not a source Aurora accepts; known: {}", known.join(", ")),
+            format!(
+                "{name:?} is not a source Aurora accepts; known: {}",
+                known.join(", ")
+            ),
         )
     })
 }
@@ -361,14 +364,18 @@ async fn rotate_secret(
         None
     } else {
         serde_json::from_slice::<RotateRequest>(&body)
-            .map_err(|e| ApiError::bad_request("invalid_body", format!("not a rotate request: {e}")))?
+            .map_err(|e| {
+                ApiError::bad_request("invalid_body", format!("not a rotate request: {e}"))
+            })?
             .secret
     };
     let (secret, generated) = secret_for(source, given)?;
     rotate_to(&state, &caller, id, &secret).await?;
     let url = webhook_url(&state, source.name(), id);
     let shown = generated.then_some(secret.as_str());
-    Ok(Json(json!({ "secret": shown, "setup": source.setup(&url, shown) })))
+    Ok(Json(
+        json!({ "secret": shown, "setup": source.setup(&url, shown) }),
+    ))
 }
 
 /// Delete an integration (admin): later deliveries to its URL answer 404.
@@ -393,7 +400,10 @@ async fn delete(
     if let Err(e) = state
         .services
         .secrets
-        .delete(caller.tenant.as_str(), &format!("integrations/{}", id.simple()))
+        .delete(
+            caller.tenant.as_str(),
+            &format!("integrations/{}", id.simple()),
+        )
         .await
     {
         tracing::warn!(error = %e, integration = %id, "the deleted integration's secret was not removed");

@@ -42,13 +42,16 @@ impl LocalSecretStore {
         let (name, version) = rest.rsplit_once('@').ok_or_else(invalid)?;
         check_segment(name, true).map_err(|_| invalid())?;
         let version = Uuid::parse_str(version).map_err(|_| invalid())?;
-        Ok(self.root.join(name).join(format!("{}.enc", version.simple())))
+        Ok(self
+            .root
+            .join(name)
+            .join(format!("{}.enc", version.simple())))
     }
 }
 
 fn decode_key(text: &str) -> Result<[u8; 32], SecretError> {
-    let bytes = hex::decode(text.trim())
-        .map_err(|e| SecretError::InvalidKey(format!("not hex: {e}")))?;
+    let bytes =
+        hex::decode(text.trim()).map_err(|e| SecretError::InvalidKey(format!("not hex: {e}")))?;
     bytes
         .try_into()
         .map_err(|b: Vec<u8>| SecretError::InvalidKey(format!("{} bytes, need 32", b.len())))
@@ -203,7 +206,10 @@ mod tests {
             store.path_of(&b).expect("path"),
         )
         .expect("copy");
-        assert!(matches!(store.get(&b).await, Err(SecretError::Undecryptable(_))));
+        assert!(matches!(
+            store.get(&b).await,
+            Err(SecretError::Undecryptable(_))
+        ));
     }
 
     #[tokio::test]
@@ -215,12 +221,17 @@ mod tests {
         }
         assert!(store.put("../acme", "x", b"x").await.is_err());
         assert!(matches!(
-            store.get("local:acme/../../etc/passwd@0190a0b0-0000-7000-8000-000000000000").await,
+            store
+                .get("local:acme/../../etc/passwd@0190a0b0-0000-7000-8000-000000000000")
+                .await,
             Err(SecretError::InvalidReference(_))
         ));
         let reference = store.put("acme", "gone", b"x").await.expect("put");
         store.delete("acme", "gone").await.expect("delete");
-        assert!(matches!(store.get(&reference).await, Err(SecretError::NotFound(_))));
+        assert!(matches!(
+            store.get(&reference).await,
+            Err(SecretError::NotFound(_))
+        ));
         assert!(matches!(
             LocalSecretStore::open(dir.path(), Some("abc")),
             Err(SecretError::InvalidKey(_))

@@ -19,7 +19,9 @@ pub enum SecretError {
     #[error("no secret at {0}")]
     NotFound(String),
     /// Wrong key, or the file was altered.
-    #[error("the secret at {0} does not decrypt (wrong AURORA_SECRET_KEY, or the file was altered)")]
+    #[error(
+        "the secret at {0} does not decrypt (wrong AURORA_SECRET_KEY, or the file was altered)"
+    )]
     Undecryptable(String),
     #[error("the secret key is invalid: {0}")]
     InvalidKey(String),

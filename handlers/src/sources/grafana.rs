@@ -242,23 +242,40 @@ mod tests {
         let Signal::Firing(b) = &parsed.signals[1] else {
             panic!("firing")
         };
-        assert_eq!((b.title.as_str(), b.service.as_deref()), ("ErrorRate", Some("payments")));
-        assert_eq!(b.severity, aurora_domain::Severity::High, "no severity label: high");
+        assert_eq!(
+            (b.title.as_str(), b.service.as_deref()),
+            ("ErrorRate", Some("payments"))
+        );
+        assert_eq!(
+            b.severity,
+            aurora_domain::Severity::High,
+            "no severity label: high"
+        );
     }
 
     #[test]
     fn a_resolved_item_resolves_its_fingerprint() {
         let body = FIRING
-            .replacen(r#""status": "firing",
-         "labels": {"alertname": "HighLatency""#, r#""status": "resolved",
-         "labels": {"alertname": "HighLatency""#, 1)
-            .replacen(r#""endsAt": "0001-01-01T00:00:00Z",
-         "generatorURL""#, r#""endsAt": "2026-11-23T10:07:00Z",
-         "generatorURL""#, 1);
+            .replacen(
+                r#""status": "firing",
+         "labels": {"alertname": "HighLatency""#,
+                r#""status": "resolved",
+         "labels": {"alertname": "HighLatency""#,
+                1,
+            )
+            .replacen(
+                r#""endsAt": "0001-01-01T00:00:00Z",
+         "generatorURL""#,
+                r#""endsAt": "2026-11-23T10:07:00Z",
+         "generatorURL""#,
+                1,
+            );
         let h = headers(&[]);
         let parsed = Grafana.parse(&delivery(&h, &body)).expect("parses");
         match &parsed.signals[0] {
-            Signal::Resolved { fingerprint, at, .. } => {
+            Signal::Resolved {
+                fingerprint, at, ..
+            } => {
                 assert_eq!(fingerprint, "9f3c2a1b");
                 assert_eq!(at.to_rfc3339(), "2026-11-23T10:07:00+00:00");
             }
@@ -283,10 +300,15 @@ mod tests {
         let Signal::Firing(a) = &parsed.signals[0] else {
             panic!("firing")
         };
-        assert_eq!((a.title.as_str(), a.fingerprint.as_str()), ("CPU high", "legacy-rule-7"));
+        assert_eq!(
+            (a.title.as_str(), a.fingerprint.as_str()),
+            ("CPU high", "legacy-rule-7")
+        );
         let ok = firing.replace(r#""state":"alerting""#, r#""state":"ok""#);
         let parsed = Grafana.parse(&delivery(&h, &ok)).expect("parses");
-        assert!(matches!(&parsed.signals[0], Signal::Resolved { fingerprint, .. } if fingerprint == "legacy-rule-7"));
+        assert!(
+            matches!(&parsed.signals[0], Signal::Resolved { fingerprint, .. } if fingerprint == "legacy-rule-7")
+        );
     }
 
     #[test]
@@ -294,7 +316,10 @@ mod tests {
         let h = headers(&[]);
         for (body, code) in [
             ("not json", "invalid_json"),
-            ("{\"alerts\": [{\"status\": \"firing\"}]}", "invalid_payload"),
+            (
+                "{\"alerts\": [{\"status\": \"firing\"}]}",
+                "invalid_payload",
+            ),
             ("{\"alerts\": \"many\"}", "invalid_payload"),
             ("{}", "invalid_payload"),
         ] {

@@ -362,7 +362,11 @@ pub async fn read_own_write_of(state: &AppState, projector: &str, sequence: u64)
     let pool = &state.services.gateway_pool;
     match queries::wait_for_checkpoint(pool, projector, sequence, READ_OWN_WRITE).await {
         Ok(true) => {}
-        Ok(false) => tracing::warn!(projector, sequence, "projection is behind; answering anyway"),
+        Ok(false) => tracing::warn!(
+            projector,
+            sequence,
+            "projection is behind; answering anyway"
+        ),
         Err(e) => tracing::warn!(projector, error = %e, "cannot read the checkpoint"),
     }
 }

@@ -1,0 +1,288 @@
+//! The tenant's decision log: every correlation decision, in order, on one subject per tenant
+//! (`evt.<tenant>.correlator.<id>`). Appending with optimistic concurrency on that subject is what
+//! serialises a tenant's decisions — two alerts arriving together are decided one after the
+//! other, so they never open two incidents.
+//!
+//! Each event carries the [`CorrelatorSnapshot`] after it: the settings and the open incidents
+//! still inside the window. Deciding needs only the last event, however long the history.
+
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::decision::{decide, Decision};
+use super::graph::ServiceGraph;
+use super::score::{AlertFacts, Candidate};
+use super::settings::CorrelationSettings;
+use crate::event::DomainEvent;
+use crate::ids::IncidentId;
+
+/// Candidates kept beyond the window's count, at most (a burst of distinct services).
+pub const MAX_REMEMBERED: usize = 500;
+
+/// What the next decision starts from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CorrelatorSnapshot {
+    pub settings: CorrelationSettings,
+    /// Incidents that alerts opened or joined within the window, newest update first.
+    pub candidates: Vec<Candidate>,
+}
+
+/// A firing alert to place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingAlert {
+    /// Where it came from: `INBOX` stream sequence and position in the delivery.
+    pub inbox_sequence: u64,
+    pub index: u32,
+    pub alert_id: String,
+    pub fingerprint: String,
+    pub title: String,
+    pub service: String,
+    pub received_at: DateTime<Utc>,
+}
+
+impl PendingAlert {
+    /// The id of the incident this alert opens, if it opens one: the same on every retry.
+    pub fn new_incident_id(&self, tenant: &str) -> IncidentId {
+        IncidentId(Uuid::new_v5(
+            &Uuid::NAMESPACE_OID,
+            format!(
+                "aurora:{tenant}:inbox:{}:{}",
+                self.inbox_sequence, self.index
+            )
+            .as_bytes(),
+        ))
+    }
+}
+
+/// Where one alert went, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertDecision {
+    pub alert: PendingAlert,
+    /// The incident it opened or joined.
+    pub incident_id: IncidentId,
+    pub decision: Decision,
+}
+
+impl AlertDecision {
+    pub fn opens(&self) -> bool {
+        self.decision.incident().is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CorrelatorEvent {
+    Decided {
+        decisions: Vec<AlertDecision>,
+        snapshot: CorrelatorSnapshot,
+        at: DateTime<Utc>,
+    },
+    SettingsChanged {
+        settings: CorrelationSettings,
+        by: Uuid,
+        snapshot: CorrelatorSnapshot,
+        at: DateTime<Utc>,
+    },
+}
+
+impl CorrelatorEvent {
+    pub fn snapshot(&self) -> &CorrelatorSnapshot {
+        match self {
+            Self::Decided { snapshot, .. } | Self::SettingsChanged { snapshot, .. } => snapshot,
+        }
+    }
+
+    pub fn into_snapshot(self) -> CorrelatorSnapshot {
+        match self {
+            Self::Decided { snapshot, .. } | Self::SettingsChanged { snapshot, .. } => snapshot,
+        }
+    }
+}
+
+impl DomainEvent for CorrelatorEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Decided { .. } => "correlator.decided",
+            Self::SettingsChanged { .. } => "correlator.settings_changed",
+        }
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Decided { at, .. } | Self::SettingsChanged { at, .. } => *at,
+        }
+    }
+}
+
+impl Upcaster for CorrelatorEvent {
+    fn current_version() -> Option<i32> {
+        Some(1)
+    }
+}
+
+/// The aggregate id of a tenant's decision log.
+pub fn correlator_id(tenant: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("aurora:{tenant}:correlator").as_bytes(),
+    )
+}
+
+impl CorrelatorSnapshot {
+    /// Decides `alerts` in order, each seeing the incidents the ones before it opened or joined,
+    /// and returns the decisions. `self` becomes the snapshot after them.
+    pub fn decide_all(
+        &mut self,
+        tenant: &str,
+        alerts: Vec<PendingAlert>,
+        graph: &ServiceGraph,
+    ) -> Vec<AlertDecision> {
+        let mut decisions = Vec::with_capacity(alerts.len());
+        for alert in alerts {
+            let facts = AlertFacts {
+                title: &alert.title,
+                service: &alert.service,
+                received_at: alert.received_at,
+                title_similarity_override: None,
+            };
+            let decision = decide(&facts, &self.candidates, &self.settings, graph);
+            let incident_id = decision
+                .incident()
+                .unwrap_or_else(|| alert.new_incident_id(tenant));
+            self.record(&alert, incident_id);
+            decisions.push(AlertDecision {
+                alert,
+                incident_id,
+                decision,
+            });
+        }
+        self.prune(decisions.last().map(|d| d.alert.received_at));
+        decisions
+    }
+
+    /// Notes that `alert` opened or joined `incident_id`.
+    fn record(&mut self, alert: &PendingAlert, incident_id: IncidentId) {
+        match self
+            .candidates
+            .iter_mut()
+            .find(|c| c.incident_id == incident_id)
+        {
+            Some(c) => {
+                c.updated_at = c.updated_at.max(alert.received_at);
+                c.correlated_alert_count += 1;
+                if !c.affected_services.contains(&alert.service) {
+                    c.affected_services.push(alert.service.clone());
+                }
+            }
+            None => self.candidates.push(Candidate {
+                incident_id,
+                title: alert.title.clone(),
+                service: alert.service.clone(),
+                affected_services: vec![alert.service.clone()],
+                updated_at: alert.received_at,
+                correlated_alert_count: 0,
+                open: true,
+            }),
+        }
+    }
+
+    /// Forgets incidents that left the window (as of `now`) and keeps the newest first.
+    pub fn prune(&mut self, now: Option<DateTime<Utc>>) {
+        if let Some(now) = now {
+            let horizon = now - self.settings.window();
+            self.candidates.retain(|c| c.updated_at >= horizon);
+        }
+        self.candidates
+            .sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+        self.candidates.truncate(MAX_REMEMBERED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn alert(seq: u64, service: &str, title: &str, second: u32) -> PendingAlert {
+        PendingAlert {
+            inbox_sequence: seq,
+            index: 0,
+            alert_id: format!("a-{seq}"),
+            fingerprint: format!("fp-{seq}"),
+            title: title.into(),
+            service: service.into(),
+            received_at: Utc
+                .with_ymd_and_hms(2026, 11, 23, 10, 0, second)
+                .single()
+                .expect("time"),
+        }
+    }
+
+    #[test]
+    fn alerts_decided_together_see_each_other() {
+        let mut snapshot = CorrelatorSnapshot::default();
+        let decisions = snapshot.decide_all(
+            "acme",
+            vec![
+                alert(1, "checkout", "Checkout latency high", 0),
+                alert(2, "checkout", "Checkout error rate high", 1),
+                alert(3, "search", "Index lag", 2),
+            ],
+            &ServiceGraph::new(),
+        );
+        assert!(decisions[0].opens());
+        assert!(!decisions[1].opens(), "{}", decisions[1].decision.explain());
+        assert_eq!(decisions[1].incident_id, decisions[0].incident_id);
+        assert!(decisions[2].opens(), "another service, another title");
+        assert_eq!(snapshot.candidates.len(), 2);
+        assert_eq!(snapshot.candidates[0].service, "search", "newest first");
+        assert_eq!(snapshot.candidates[1].correlated_alert_count, 1);
+    }
+
+    #[test]
+    fn the_incident_an_alert_opens_has_the_same_id_on_every_retry() {
+        let a = alert(7, "db", "Disk full", 0);
+        assert_eq!(a.new_incident_id("acme"), a.new_incident_id("acme"));
+        assert_ne!(a.new_incident_id("acme"), a.new_incident_id("globex"));
+        assert_ne!(
+            a.new_incident_id("acme"),
+            alert(8, "db", "Disk full", 0).new_incident_id("acme")
+        );
+    }
+
+    #[test]
+    fn incidents_outside_the_window_are_forgotten() {
+        let mut snapshot = CorrelatorSnapshot::default();
+        snapshot.decide_all(
+            "acme",
+            vec![alert(1, "db", "Disk full", 0)],
+            &ServiceGraph::new(),
+        );
+        let mut late = alert(2, "db", "Disk full", 0);
+        late.received_at += chrono::Duration::seconds(301);
+        let decisions = snapshot.decide_all("acme", vec![late], &ServiceGraph::new());
+        assert!(decisions[0].opens(), "the first incident left the window");
+        assert_eq!(snapshot.candidates.len(), 1);
+    }
+
+    #[test]
+    fn a_decision_event_round_trips_through_json() {
+        let mut snapshot = CorrelatorSnapshot::default();
+        let decisions = snapshot.decide_all(
+            "acme",
+            vec![alert(1, "db", "Disk full", 0)],
+            &ServiceGraph::new(),
+        );
+        let event = CorrelatorEvent::Decided {
+            decisions,
+            snapshot,
+            at: Utc::now(),
+        };
+        let json = serde_json::to_value(&event).expect("serialise");
+        let back: CorrelatorEvent = serde_json::from_value(json).expect("deserialise");
+        assert_eq!(back, event);
+    }
+}

@@ -1,0 +1,384 @@
+//! Integrations and webhook intake end to end: a source posts to its URL, the delivery is made
+//! durable on `INBOX`, the ingest handler correlates it into incidents.
+
+use std::time::{Duration, Instant};
+
+use aurora_tests::{Account, Answer, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn integration(app: &TestApp, admin: &Account, source: &str, name: &str) -> Value {
+    app.post_json(
+        "/api/integrations",
+        Some(admin),
+        &json!({ "source": source, "name": name }),
+    )
+    .await
+    .expect_status(201)
+}
+
+/// The path part of a webhook URL.
+fn path_of(integration: &Value) -> String {
+    let url = integration["webhook_url"].as_str().expect("webhook_url");
+    url.split_once("/webhooks/")
+        .map(|(_, rest)| format!("/webhooks/{rest}"))
+        .expect("a /webhooks/ URL")
+}
+
+async fn deliver(app: &TestApp, path: &str, bearer: Option<&str>, body: &str) -> Answer {
+    let mut request = app
+        .http
+        .post(app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(secret) = bearer {
+        request = request.bearer_auth(secret);
+    }
+    Answer::of(request.send().await).await
+}
+
+fn grafana(alerts: &[(&str, &str, &str, &str)]) -> String {
+    let items: Vec<Value> = alerts
+        .iter()
+        .map(|(status, fingerprint, service, summary)| {
+            json!({
+                "status": status,
+                "labels": { "alertname": summary, "service": service, "severity": "critical" },
+                "annotations": { "summary": summary },
+                "startsAt": "2026-11-23T10:00:00Z",
+                "endsAt": if *status == "resolved" { "2026-11-23T10:05:00Z" } else { "0001-01-01T00:00:00Z" },
+                "fingerprint": fingerprint,
+            })
+        })
+        .collect();
+    json!({ "receiver": "aurora", "status": "firing", "alerts": items, "version": "1" }).to_string()
+}
+
+/// Incidents of `who`'s organisation once `ready` says the list is complete.
+async fn incidents_until(
+    app: &TestApp,
+    who: &Account,
+    ready: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let body = app
+            .get_json("/api/incidents", Some(who))
+            .await
+            .expect_status(200);
+        let items = body["items"].as_array().cloned().unwrap_or_default();
+        if ready(&items) {
+            return items;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "incidents never became what was expected: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn inbox_messages(app: &TestApp) -> u64 {
+    let mut stream = app
+        .nats
+        .jetstream()
+        .get_stream("INBOX")
+        .await
+        .expect("INBOX");
+    stream.info().await.expect("info").state.messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_connects_a_source_and_gets_its_url_secret_and_setup() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let viewer = app
+        .invite_and_register(&admin, "vi@acme.io", "viewer")
+        .await;
+
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let secret = created["secret"].as_str().expect("a generated secret");
+    assert!(secret.starts_with("aurora_wh_"));
+    assert!(path_of(&created).starts_with("/webhooks/grafana/"));
+    assert_eq!(created["setup"]["header"], "authorization");
+    assert_eq!(created["setup"]["header_value"], format!("Bearer {secret}"));
+    assert_eq!(created["rca_on_new_incidents"], true, "Grafana's default");
+
+    // Listed and shown without the secret; the secret is not in any event or row either.
+    let id = created["id"].as_str().expect("id");
+    let shown = app
+        .get_json(&format!("/api/integrations/{id}"), Some(&viewer))
+        .await
+        .expect_status(200);
+    assert_eq!(shown["name"], "Prod Grafana");
+    assert!(!shown.to_string().contains(secret));
+    let rows: Vec<String> = sqlx::query_scalar("SELECT state FROM integrations")
+        .fetch_all(&app.db.pool)
+        .await
+        .expect("rows");
+    assert!(rows.iter().all(|r| !r.contains(secret)) && !rows.is_empty());
+    let sources = app
+        .get_json("/api/integrations/sources", Some(&viewer))
+        .await
+        .expect_status(200);
+    assert!(sources["items"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .any(|s| s["name"] == "grafana" && s["auth"]["kind"] == "secret"));
+
+    // Only admins connect sources; unknown sources are named.
+    app.post_json(
+        "/api/integrations",
+        Some(&viewer),
+        &json!({ "source": "grafana", "name": "x" }),
+    )
+    .await
+    .expect_error(403, "forbidden");
+    app.post_json(
+        "/api/integrations",
+        Some(&admin),
+        &json!({ "source": "nagios", "name": "x" }),
+    )
+    .await
+    .expect_error(400, "unknown_source");
+    app.post_json(
+        "/api/integrations",
+        Some(&admin),
+        &json!({ "source": "grafana", "name": "x", "secret": "mine" }),
+    )
+    .await
+    .expect_error(400, "invalid_body");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firing_alert_becomes_an_incident_and_its_resolve_is_attached() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let (path, secret) = (
+        path_of(&created),
+        created["secret"].as_str().expect("secret"),
+    );
+
+    let firing = grafana(&[("firing", "fp-1", "checkout", "Checkout latency high")]);
+    let accepted = deliver(&app, &path, Some(secret), &firing)
+        .await
+        .expect_status(202);
+    assert!(accepted["delivery_id"]
+        .as_str()
+        .is_some_and(|d| d.len() == 64));
+    assert_eq!(accepted["duplicate"], false);
+    let items = incidents_until(&app, &admin, |i| i.len() == 1).await;
+    assert_eq!(items[0]["title"], "Checkout latency high");
+    assert_eq!(items[0]["service"], "checkout");
+    assert_eq!(items[0]["severity"], "critical");
+    assert_eq!(items[0]["source"], "grafana");
+
+    // The same delivery again is accepted and changes nothing.
+    let again = deliver(&app, &path, Some(secret), &firing)
+        .await
+        .expect_status(202);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["delivery_id"], accepted["delivery_id"]);
+
+    let resolved = grafana(&[("resolved", "fp-1", "checkout", "Checkout latency high")]);
+    deliver(&app, &path, Some(secret), &resolved)
+        .await
+        .expect_status(202);
+    let id = items[0]["id"].as_str().expect("id");
+    let started = Instant::now();
+    loop {
+        let detail = app
+            .get_json(&format!("/api/incidents/{id}"), Some(&admin))
+            .await
+            .expect_status(200);
+        let timeline = detail["timeline"].to_string();
+        if timeline.contains("resolve_notification") || timeline.contains("Resolve notification") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{detail}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let items = incidents_until(&app, &admin, |i| i.len() == 1).await;
+    assert_eq!(items.len(), 1, "no second incident");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_deliveries_are_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let (path, secret) = (
+        path_of(&created),
+        created["secret"].as_str().expect("secret"),
+    );
+    let body = grafana(&[("firing", "fp-1", "checkout", "Checkout latency high")]);
+    let id = created["id"].as_str().expect("id");
+    let before = inbox_messages(&app).await;
+
+    deliver(&app, &path, None, &body)
+        .await
+        .expect_error(401, "invalid_signature");
+    deliver(&app, &path, Some("aurora_wh_wrong"), &body)
+        .await
+        .expect_error(401, "invalid_signature");
+    deliver(&app, &path, Some(secret), "this is not json")
+        .await
+        .expect_error(400, "invalid_json");
+    deliver(
+        &app,
+        &path,
+        Some(secret),
+        r#"{"alerts":[{"status":"firing"}]}"#,
+    )
+    .await
+    .expect_error(400, "invalid_payload");
+    let huge = format!(r#"{{"alerts":[],"pad":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
+    deliver(&app, &path, Some(secret), &huge)
+        .await
+        .expect_error(413, "payload_too_large");
+    for unknown in [
+        "/webhooks/grafana/0190a0b0-0000-7000-8000-000000000000".to_owned(),
+        "/webhooks/grafana/not-a-uuid".to_owned(),
+        format!("/webhooks/datadog/{id}"),
+    ] {
+        deliver(&app, &unknown, Some(secret), &body)
+            .await
+            .expect_error(404, "not_found");
+    }
+    // Disabled, then deleted: 404.
+    app.request(
+        Method::PATCH,
+        &format!("/api/integrations/{id}"),
+        Some(&admin),
+    )
+    .json(&json!({ "settings": { "enabled": false } }))
+    .send()
+    .await
+    .expect("patch");
+    deliver(&app, &path, Some(secret), &body)
+        .await
+        .expect_error(404, "not_found");
+    app.request(
+        Method::PATCH,
+        &format!("/api/integrations/{id}"),
+        Some(&admin),
+    )
+    .json(&json!({ "settings": { "enabled": true } }))
+    .send()
+    .await
+    .expect("patch");
+    deliver(&app, &path, Some(secret), &body)
+        .await
+        .expect_status(202);
+    let stored = inbox_messages(&app).await;
+    assert_eq!(stored, before + 1, "only the good delivery was stored");
+
+    let deleted = app
+        .request(
+            Method::DELETE,
+            &format!("/api/integrations/{id}"),
+            Some(&admin),
+        )
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status().as_u16(), 204);
+    deliver(&app, &path, Some(secret), &body)
+        .await
+        .expect_error(404, "not_found");
+    app.get_json(&format!("/api/integrations/{id}"), Some(&admin))
+        .await
+        .expect_error(404, "not_found");
+    assert_eq!(inbox_messages(&app).await, stored);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_replaces_the_old_one_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let (path, old) = (
+        path_of(&created),
+        created["secret"].as_str().expect("secret"),
+    );
+    let body = grafana(&[("firing", "fp-1", "checkout", "Checkout latency high")]);
+    deliver(&app, &path, Some(old), &body)
+        .await
+        .expect_status(202);
+    let id = created["id"].as_str().expect("id");
+    let rotated = app
+        .post_json(
+            &format!("/api/integrations/{id}/rotate-secret"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await
+        .expect_status(200);
+    let new = rotated["secret"].as_str().expect("new secret");
+    assert_ne!(new, old);
+    deliver(&app, &path, Some(old), &body)
+        .await
+        .expect_error(401, "invalid_signature");
+    deliver(&app, &path, Some(new), &body)
+        .await
+        .expect_status(202);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_that_arrive_together_open_one_incident_with_the_score_explained() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let (path, secret) = (
+        path_of(&created),
+        created["secret"].as_str().expect("secret"),
+    );
+    // Eight deliveries about one service, all at once, each its own request.
+    let bodies: Vec<String> = (0..8)
+        .map(|i| {
+            grafana(&[(
+                "firing",
+                &format!("fp-{i}"),
+                "checkout",
+                &format!("Checkout latency high on pod {i}"),
+            )])
+        })
+        .collect();
+    let answers =
+        futures::future::join_all(bodies.iter().map(|b| deliver(&app, &path, Some(secret), b)))
+            .await;
+    for a in answers {
+        a.expect_status(202);
+    }
+    let items = incidents_until(&app, &admin, |i| {
+        i.len() == 1 && i[0]["correlated_alert_count"].as_i64() == Some(7)
+    })
+    .await;
+    assert_eq!(items.len(), 1, "one incident, never two");
+    let id = items[0]["id"].as_str().expect("id");
+    let detail = app
+        .get_json(&format!("/api/incidents/{id}"), Some(&admin))
+        .await
+        .expect_status(200);
+    assert_eq!(detail["alerts"].as_array().map(Vec::len), Some(8));
+    let correlated = detail["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| !a["correlation"].is_null())
+        .expect("a correlated alert");
+    assert_eq!(correlated["correlation"]["topology"], 1.0, "same service");
+    assert!(correlated["correlation"]["score"].as_f64() >= Some(0.6));
+    assert!(
+        detail["timeline"].to_string().contains("score"),
+        "the timeline explains the score: {}",
+        detail["timeline"]
+    );
+    app.stop().await;
+}
