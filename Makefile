@@ -6,7 +6,7 @@ CARGO ?= cargo
 PIP ?= python3 -m pip
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test bench deps deps-nats deps-postgres deps-rust fmt lint build clean
+.PHONY: up test bench deps deps-nats deps-postgres deps-rust deps-wrk fmt lint build clean
 
 up: deps build
 	$(CARGO) run --release -p aurora-gateway --bin aurora -- up
@@ -19,8 +19,9 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 
-bench: deps
+bench: deps deps-wrk
 	$(CARGO) bench -p aurora-tests --bench backbone
+	$(CARGO) bench -p aurora-tests --bench intake
 
 deps: deps-rust deps-nats deps-postgres
 
@@ -52,3 +53,7 @@ fmt:
 
 clean:
 	rm -rf target data
+
+# wrk drives the HTTP benchmarks (Debian package).
+deps-wrk:
+	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }

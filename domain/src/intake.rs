@@ -24,8 +24,30 @@ pub enum Signal {
         source_alert_id: String,
         at: DateTime<Utc>,
     },
+    /// Something changed (a deployment, a merged pull request, a successful build): not a
+    /// problem, but the first thing an on-call engineer asks about.
+    Change(ChangeEvent),
     /// Nothing to do (a test ping, an event kind Aurora does not act on), and why.
     Ignored { reason: String },
+}
+
+/// A change to a service: who shipped what, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeEvent {
+    /// The source's id of this change (unique per source and integration).
+    pub change_id: String,
+    /// `deployment`, `build`, `pull_request`, `workflow_run`, `pipeline`…
+    pub kind: String,
+    /// The service (repository, application, job) it changed.
+    pub service: String,
+    pub environment: Option<String>,
+    /// Version, tag or commit SHA.
+    pub version: Option<String>,
+    pub title: String,
+    /// Who made it.
+    pub author: Option<String>,
+    pub at: DateTime<Utc>,
+    pub url: Option<String>,
 }
 
 /// A firing alert in Aurora's terms (SPEC §1).

@@ -73,8 +73,8 @@ type ReadDelivery = (
 );
 
 /// One alert of one delivery, with what its integration adds.
-struct Placed {
-    pending: PendingAlert,
+pub(crate) struct Placed {
+    pub(crate) pending: PendingAlert,
     alert: FiringAlert,
     source: String,
     environment: String,
@@ -142,38 +142,16 @@ impl Ingest {
             for (index, signal) in signals.into_iter().enumerate() {
                 match signal {
                     Signal::Firing(alert) => {
-                        let settings = &integration.settings;
-                        let service = alert
-                            .service
-                            .clone()
-                            .or_else(|| settings.default_service.clone())
-                            .unwrap_or_else(|| "unknown".into());
-                        let environment = alert
-                            .environment
-                            .clone()
-                            .or_else(|| settings.default_environment.clone())
-                            .unwrap_or_else(|| aurora_domain::incident::DEFAULT_ENVIRONMENT.into());
-                        w.alerts.push(Placed {
-                            pending: PendingAlert {
-                                inbox_sequence: message.stream_sequence,
-                                index: index as u32,
-                                alert_id: format!("{}:{}", integration.source, alert.alert_id),
-                                fingerprint: alert.fingerprint.clone(),
-                                title: alert.title.clone(),
-                                service,
-                                received_at: received_at(message),
-                            },
-                            source: integration.source.clone(),
-                            environment,
-                            alert,
-                        });
+                        w.alerts.push(placed(message, index, alert, &integration));
                     }
                     Signal::Resolved {
                         fingerprint,
                         source_alert_id,
                         at,
                     } => w.resolves.push((fingerprint, source_alert_id, at)),
-                    Signal::Acknowledged { .. } | Signal::Ignored { .. } => {}
+                    // Change events get their read model with the change-events issue; until
+                    // then they stay in INBOX (kept 30 days) and are not acted on.
+                    Signal::Change(_) | Signal::Acknowledged { .. } | Signal::Ignored { .. } => {}
                 }
             }
         }
@@ -188,7 +166,7 @@ impl Ingest {
     /// The tenant, signals and integration of a delivery; `None` (logged) for a delivery that
     /// cannot be read — the gateway checked it, so this is an integration deleted since or a
     /// source removed from Aurora.
-    async fn read(&self, message: &Message) -> Result<Option<ReadDelivery>, StoreError> {
+    pub(crate) async fn read(&self, message: &Message) -> Result<Option<ReadDelivery>, StoreError> {
         let header = |name: &str| {
             message
                 .headers
@@ -383,10 +361,14 @@ impl Ingest {
         tenant: &TenantId,
         snapshot: &mut CorrelatorSnapshot,
     ) -> Result<(), StoreError> {
+        // Only the newest can be chosen (decisions score at most `max_candidates`, newest
+        // first), so only they are worth a look; the snapshot is kept newest first.
+        let wanted = 2 * snapshot.settings.max_candidates as usize;
         let states = futures::future::join_all(
             snapshot
                 .candidates
                 .iter()
+                .take(wanted)
                 .map(|c| self.incidents.load(tenant, c.incident_id.0)),
         )
         .await;
@@ -517,6 +499,41 @@ impl Ingest {
             tracing::info!(%refusal, %incident, "resolve notification not attached");
         }
         Ok(())
+    }
+}
+
+/// A firing alert of a delivery, with what its integration adds (default service and
+/// environment) and its position in `INBOX`.
+pub(crate) fn placed(
+    message: &Message,
+    index: usize,
+    alert: FiringAlert,
+    integration: &aurora_domain::integration::IntegrationState,
+) -> Placed {
+    let settings = &integration.settings;
+    let service = alert
+        .service
+        .clone()
+        .or_else(|| settings.default_service.clone())
+        .unwrap_or_else(|| "unknown".into());
+    let environment = alert
+        .environment
+        .clone()
+        .or_else(|| settings.default_environment.clone())
+        .unwrap_or_else(|| aurora_domain::incident::DEFAULT_ENVIRONMENT.into());
+    Placed {
+        pending: PendingAlert {
+            inbox_sequence: message.stream_sequence,
+            index: index as u32,
+            alert_id: format!("{}:{}", integration.source, alert.alert_id),
+            fingerprint: alert.fingerprint.clone(),
+            title: alert.title.clone(),
+            service,
+            received_at: received_at(message),
+        },
+        source: integration.source.clone(),
+        environment,
+        alert,
     }
 }
 

@@ -11,6 +11,7 @@
 //! `aurora-projections`.
 
 pub mod commands;
+pub mod dry_run;
 pub mod ingest;
 pub mod secrets;
 pub mod sources;

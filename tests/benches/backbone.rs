@@ -472,7 +472,6 @@ async fn main() {
 
     // The report.
     let machine = machine();
-    writeln!(out, "# Benchmarks\n").ok();
     writeln!(out, "Written by `make bench` (`tests/benches/backbone.rs`) on {}. Every figure is measured in the same run as the raw ceiling it is compared with, against a private nats-server (file storage, default fsync interval) and the machine's PostgreSQL.\n", Utc::now().format("%Y-%m-%d %H:%M UTC")).ok();
     writeln!(out, "Machine: {machine}\n").ok();
     writeln!(out, "## The backbone (issue 2)\n").ok();
@@ -494,8 +493,7 @@ async fn main() {
     for (goal, met) in &verdicts {
         writeln!(out, "| {goal} | {} |", if *met { "yes" } else { "**no**" }).ok();
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
-    std::fs::write(&path, &out).expect("write BENCHMARKS.md");
+    aurora_tests::write_bench_section("backbone", &out);
     println!("{out}");
 }
 

@@ -382,3 +382,269 @@ async fn alerts_that_arrive_together_open_one_incident_with_the_score_explained(
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn correlation_settings_shadow_mode_and_the_dry_run() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let viewer = app
+        .invite_and_register(&admin, "vi@acme.io", "viewer")
+        .await;
+    let defaults = app
+        .get_json("/api/correlation/settings", Some(&admin))
+        .await
+        .expect_status(200);
+    assert_eq!(defaults["settings"]["threshold"], 0.6);
+    assert_eq!(defaults["settings"]["window_secs"], 300);
+    app.get_json("/api/correlation/settings", Some(&viewer))
+        .await
+        .expect_error(403, "forbidden");
+    let put = |body: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            Answer::of(
+                app.request(Method::PUT, "/api/correlation/settings", Some(admin))
+                    .json(&body)
+                    .send()
+                    .await,
+            )
+            .await
+        }
+    };
+    put(json!({ "topology_weight": 0.5, "time_weight": 0.3, "similarity_weight": 0.1 }))
+        .await
+        .expect_error(422, "invalid_settings");
+    put(json!({ "max_group_size": 51 }))
+        .await
+        .expect_error(422, "invalid_settings");
+    put(json!({ "thresold": 0.5 }))
+        .await
+        .expect_error(400, "invalid_body");
+
+    // Two alerts that correlate under the defaults.
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let (path, secret) = (
+        path_of(&created),
+        created["secret"].as_str().expect("secret"),
+    );
+    let from = chrono::Utc::now() - chrono::Duration::seconds(1);
+    for i in 0..2 {
+        let body = grafana(&[(
+            "firing",
+            &format!("fp-{i}"),
+            "checkout",
+            "Checkout latency high",
+        )]);
+        deliver(&app, &path, Some(secret), &body)
+            .await
+            .expect_status(202);
+        incidents_until(&app, &admin, |items| {
+            items.len() == 1 && items[0]["correlated_alert_count"].as_i64() == Some(i)
+        })
+        .await;
+    }
+    let to = chrono::Utc::now() + chrono::Duration::seconds(1);
+
+    // The dry run with a threshold nothing reaches: both alerts would stand alone.
+    let report = app
+        .post_json(
+            "/api/correlation/dry-run",
+            Some(&admin),
+            &json!({ "settings": { "threshold": 1.0 }, "from": from, "to": to }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(report["deliveries"], 2, "{report}");
+    assert_eq!(report["alerts"], 2);
+    assert_eq!(report["incidents_then"], 1);
+    assert_eq!(report["incidents_would_be"], 2);
+    let changed = report["changed"].as_array().expect("changed");
+    assert_eq!(changed.len(), 2, "{report}");
+    assert!(changed[1]["decision_now"]
+        .as_str()
+        .is_some_and(|d| d.contains("below threshold")));
+    // The same settings as today change nothing; nothing was written by either run.
+    let same = app
+        .post_json(
+            "/api/correlation/dry-run",
+            Some(&admin),
+            &json!({ "settings": {}, "from": from, "to": to }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(same["changed"].as_array().map(Vec::len), Some(0), "{same}");
+    app.post_json(
+        "/api/correlation/dry-run",
+        Some(&admin),
+        &json!({ "settings": {}, "from": to, "to": from }),
+    )
+    .await
+    .expect_error(400, "invalid_period");
+
+    // Shadow mode records decisions but opens a new incident for each alert.
+    put(json!({ "shadow_mode": true })).await.expect_status(200);
+    let shown = app
+        .get_json("/api/correlation/settings", Some(&admin))
+        .await
+        .expect_status(200);
+    assert_eq!(shown["settings"]["shadow_mode"], true);
+    let body = grafana(&[("firing", "fp-9", "checkout", "Checkout latency high")]);
+    deliver(&app, &path, Some(secret), &body)
+        .await
+        .expect_status(202);
+    let items = incidents_until(&app, &admin, |items| items.len() == 2).await;
+    assert_eq!(items.len(), 2, "shadow mode did not correlate");
+    app.stop().await;
+}
+
+/// The stored `INBOX` message at `sequence`, as the consumer runner hands it to the handler.
+async fn inbox_delivery(
+    app: &TestApp,
+    sequence: u64,
+    delivered: i64,
+) -> aurora_nats::consumer::Delivery {
+    let stream = app
+        .nats
+        .jetstream()
+        .get_stream("INBOX")
+        .await
+        .expect("INBOX");
+    let message = stream.get_raw_message(sequence).await.expect("stored");
+    aurora_nats::consumer::Delivery {
+        subject: message.subject.to_string(),
+        stream_sequence: message.sequence,
+        delivered,
+        headers: Some(message.headers),
+        payload: message.payload,
+        published: message.time.with_timezone(&chrono::Utc),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_redelivered_after_a_crash_opens_nothing_twice() {
+    use aurora_domain::correlation::{
+        correlator_id, CorrelationSettings, CorrelatorEvent, CorrelatorSnapshot, PendingAlert,
+        ServiceGraph,
+    };
+    use aurora_gateway::app::Role;
+    use esrs::event::Upcaster;
+    // No handlers role: this test is the handler, and crashes where it likes.
+    let app = TestApp::spawn_with_roles(vec![Role::Gateway, Role::Projections]).await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let (path, secret) = (
+        path_of(&created),
+        created["secret"].as_str().expect("secret"),
+    );
+    for i in 1..=2 {
+        let body = grafana(&[(
+            "firing",
+            &format!("fp-{i}"),
+            "checkout",
+            "Checkout latency high",
+        )]);
+        deliver(&app, &path, Some(secret), &body)
+            .await
+            .expect_status(202);
+    }
+    let services = aurora_gateway::app::Services::new(
+        app.nats.client.clone(),
+        app.db.pool.clone(),
+        aurora_tests::secret_store(app.secrets_dir.path()),
+    );
+    let ingest = aurora_handlers::ingest::Ingest::new(
+        services.log.clone(),
+        services.incidents.clone(),
+        services.integrations.clone(),
+        services.pool.clone(),
+    );
+    // The first delivery is handled completely.
+    ingest
+        .handle(vec![inbox_delivery(&app, 1, 1).await])
+        .await
+        .expect("handled");
+
+    // The second one: a handler decided it (in shadow mode, so: its own incident), appended the
+    // decision, and crashed before opening anything or acking.
+    let tenant = admin.tenant.clone();
+    let log = &services.log;
+    let id = correlator_id(tenant.as_str());
+    let subject = aurora_nats::subjects::aggregate(&tenant, "correlator", id);
+    let last = log
+        .last_event(&subject)
+        .await
+        .expect("log")
+        .expect("a decision");
+    let mut snapshot = CorrelatorEvent::upcast(last.data.clone(), last.version)
+        .expect("event")
+        .into_snapshot();
+    snapshot.settings = CorrelationSettings {
+        shadow_mode: true,
+        ..CorrelationSettings::default()
+    };
+    let second = inbox_delivery(&app, 2, 1).await;
+    let pending = PendingAlert {
+        inbox_sequence: 2,
+        index: 0,
+        alert_id: "grafana:fp-2@1795428000".into(),
+        fingerprint: "fp-2".into(),
+        title: "Checkout latency high".into(),
+        service: "checkout".into(),
+        received_at: second.published,
+    };
+    let decisions =
+        snapshot.decide_all(tenant.as_str(), vec![pending.clone()], &ServiceGraph::new());
+    assert!(decisions[0].opens(), "shadow mode opens");
+    let crashed = decisions[0].incident_id;
+    snapshot.settings = CorrelationSettings::default();
+    aurora_nats::log::append_event(
+        log,
+        &tenant,
+        "correlator",
+        id,
+        last.stream_sequence,
+        last.aggregate_sequence + 1,
+        &CorrelatorEvent::Decided {
+            decisions,
+            snapshot: CorrelatorSnapshot { ..snapshot },
+            at: chrono::Utc::now(),
+        },
+        &aurora_nats::Context::new_root(),
+    )
+    .await
+    .expect("appended");
+
+    // Redelivered: the decision on the log stands (a fresh one would have correlated).
+    ingest
+        .handle(vec![inbox_delivery(&app, 2, 2).await])
+        .await
+        .expect("handled");
+    // And everything once more, as if the batch came back a third time.
+    ingest
+        .handle(vec![
+            inbox_delivery(&app, 1, 3).await,
+            inbox_delivery(&app, 2, 3).await,
+        ])
+        .await
+        .expect("handled");
+
+    let items = incidents_until(&app, &admin, |items| items.len() == 2).await;
+    assert!(items.iter().any(|i| i["id"] == crashed.0.to_string()));
+    let mut alerts = 0;
+    for item in &items {
+        assert_eq!(item["correlated_alert_count"], 0, "{item}");
+        let detail = app
+            .get_json(
+                &format!("/api/incidents/{}", item["id"].as_str().expect("id")),
+                Some(&admin),
+            )
+            .await
+            .expect_status(200);
+        alerts += detail["alerts"].as_array().map_or(0, Vec::len);
+    }
+    assert_eq!(alerts, 2, "each alert exactly once");
+    let decided = log.read_subject(&subject, 1).await.expect("log");
+    assert_eq!(decided.len(), 2, "no decision was made twice");
+    app.stop().await;
+}

@@ -206,6 +206,27 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         NotFound,
     ),
+    ep(
+        "GET",
+        "/api/correlation/settings",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
+    ep(
+        "PUT",
+        "/api/correlation/settings",
+        Target::None,
+        Some(r#"{"threshold":0.7}"#),
+        NothingOfB,
+    ),
+    ep(
+        "POST",
+        "/api/correlation/dry-run",
+        Target::None,
+        Some(r#"{"settings":{},"from":"2020-01-01T00:00:00Z","to":"2020-01-02T00:00:00Z"}"#),
+        NothingOfB,
+    ),
     // Without B's secret a delivery to B's integration is refused (401), whoever sends it.
     ep(
         "POST",

@@ -12,6 +12,7 @@
 pub mod auth;
 mod body;
 pub mod config;
+mod correlation;
 mod error;
 mod health;
 pub mod hygiene;
@@ -79,6 +80,7 @@ impl AppState {
         (name = "organization", description = "Members, invitations, API tokens, audit log"),
         (name = "incidents", description = "Incidents and their history"),
         (name = "integrations", description = "Webhook sources of the organisation"),
+        (name = "correlation", description = "How alerts are grouped into incidents"),
         (name = "webhooks", description = "Deliveries from monitoring and CI tools, authenticated per source"),
         (name = "system", description = "Health and this document")
     )
@@ -112,6 +114,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(incidents::router())
         .merge(integrations::router())
         .merge(intake::router())
+        .merge(correlation::router())
         .routes(routes!(openapi_json))
 }
 
@@ -205,6 +208,7 @@ mod tests {
             ("organization.rs", include_str!("organization.rs")),
             ("integrations.rs", include_str!("integrations.rs")),
             ("intake.rs", include_str!("intake.rs")),
+            ("correlation.rs", include_str!("correlation.rs")),
             ("auth/mod.rs", include_str!("auth/mod.rs")),
             ("auth/caller.rs", include_str!("auth/caller.rs")),
             ("hygiene.rs", include_str!("hygiene.rs")),
@@ -219,7 +223,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 12,
+            modules, 13,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

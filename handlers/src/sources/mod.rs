@@ -8,7 +8,13 @@
 //! Adding a source is one module here plus one line in [`SOURCES`] (see the README).
 
 mod common;
+mod datadog;
+mod github;
 mod grafana;
+mod newrelic;
+mod opsgenie;
+mod pagerduty;
+mod sentry;
 
 use aurora_domain::intake::Signal;
 use chrono::{DateTime, Utc};
@@ -17,7 +23,15 @@ use serde::Serialize;
 pub use common::{severity_from, Refusal};
 
 /// Every source Aurora accepts webhooks from.
-pub static SOURCES: &[&dyn Source] = &[&grafana::Grafana];
+pub static SOURCES: &[&dyn Source] = &[
+    &grafana::Grafana,
+    &pagerduty::PagerDuty,
+    &datadog::Datadog,
+    &sentry::Sentry,
+    &newrelic::NewRelic,
+    &opsgenie::OpsGenie,
+    &github::GitHub,
+];
 
 /// The source called `name` (as in `/webhooks/<name>/…`).
 pub fn source(name: &str) -> Option<&'static dyn Source> {

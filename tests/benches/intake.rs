@@ -1,0 +1,371 @@
+//! `make bench`: webhook intake, written to `BENCHMARKS.md` (section `intake`).
+//!
+//! 1. HTTP in → 202 out, with `wrk` on loopback against a Grafana integration, beside the raw
+//!    ceiling measured in the same run: a bare axum route that publishes the body to JetStream
+//!    and awaits the ack. Rounds alternate (raw, ours, raw, ours…); the median of each counts.
+//!    Every request carries a distinct body, so JetStream deduplicates nothing.
+//! 2. End to end at a fixed rate: 202 → incident visible in `GET /api/incidents`, every webhook
+//!    opening its own incident (the worst case for the write and read sides).
+//!
+//! `BENCH_WRK_SECS` (default 10) sets each wrk round, `BENCH_E2E_RATE` (default 1000/s) and
+//! `BENCH_E2E_SECS` (default 60) the end-to-end load.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aurora_gateway::app::Role;
+use aurora_tests::{test_api_config, Account, TestApp};
+use axum::routing::post;
+use serde_json::{json, Value};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Copy)]
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+}
+
+fn duration_ms(text: &str) -> f64 {
+    let (number, unit): (String, String) =
+        text.chars().partition(|c| c.is_ascii_digit() || *c == '.');
+    let value: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit.as_str() {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        "m" => value * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+/// Runs wrk with `script` against `url` for `secs`.
+fn wrk(url: &str, script: &std::path::Path, secs: u64) -> Wrk {
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", "-c64", &format!("-d{secs}s"), "--latency", "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .expect("wrk runs (make bench installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+    };
+    let rps = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let p50 = field("50%").map_or(f64::NAN, |v| duration_ms(&v));
+    let p99 = field("99%").map_or(f64::NAN, |v| duration_ms(&v));
+    let non_2xx = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Wrk {
+        rps,
+        p50_ms: p50,
+        p99_ms: p99,
+        non_2xx,
+    }
+}
+
+/// A wrk script posting a distinct Grafana alert per request.
+fn script(dir: &std::path::Path, name: &str, headers: &[(&str, &str)]) -> std::path::PathBuf {
+    let headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("wrk.headers[\"{k}\"] = \"{v}\"\n"))
+        .collect();
+    let lua = format!(
+        r#"wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+{headers}
+local counter = 0
+local tag = 0
+function setup(thread)
+  tag = tag + 1
+  thread:set("tag", tag)
+end
+function request()
+  counter = counter + 1
+  local id = string.format("%d-%d-%d", tag or 0, counter, math.random(1, 1000000000))
+  local body = '{{"receiver":"aurora","status":"firing","orgId":1,"alerts":[{{"status":"firing","labels":{{"alertname":"HighLatency","service":"checkout","severity":"critical","env":"prod","instance":"pod-' .. id .. '"}},"annotations":{{"summary":"Checkout p99 latency above 2s","description":"p99 is 3.1s on pod ' .. id .. '"}},"startsAt":"2026-11-23T10:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"https://grafana.example.com/alerting/grafana/abc/view","fingerprint":"' .. id .. '"}}],"groupLabels":{{"alertname":"HighLatency"}},"version":"1","title":"[FIRING:1] HighLatency"}}'
+  return wrk.format(nil, nil, nil, body)
+end
+"#
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, lua).expect("write the wrk script");
+    path
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+async fn grafana_integration(app: &TestApp, admin: &Account) -> (String, String) {
+    let created = app
+        .post_json(
+            "/api/integrations",
+            Some(admin),
+            &json!({ "source": "grafana", "name": "Bench Grafana" }),
+        )
+        .await
+        .expect_status(201);
+    let url = created["webhook_url"].as_str().expect("url");
+    let path = url
+        .split_once("/webhooks/")
+        .map(|(_, rest)| format!("/webhooks/{rest}"))
+        .expect("path");
+    (path, created["secret"].as_str().expect("secret").to_owned())
+}
+
+/// Phase 1: requests/s and latency of the intake against the raw publish ceiling.
+async fn intake_vs_raw(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
+    let secs = env_u64("BENCH_WRK_SECS", 10);
+    // Gateway and projections only: deliveries pile up in INBOX unhandled, as the raw route's do.
+    let app = TestApp::spawn_with(vec![Role::Gateway, Role::Projections], test_api_config()).await;
+    let admin = app.register("bench@acme.io", "Bench").await;
+    let (path, secret) = grafana_integration(&app, &admin).await;
+
+    let js = app.nats.jetstream();
+    let raw = axum::Router::new().route(
+        "/raw",
+        post(move |body: axum::body::Bytes| {
+            let js = js.clone();
+            async move {
+                match js.publish("inbox.bench.raw", body).await {
+                    Ok(ack) => match ack.await {
+                        Ok(_) => axum::http::StatusCode::ACCEPTED,
+                        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    },
+                    Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let raw_addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, raw).await });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bearer = format!("Bearer {secret}");
+    let ours_script = script(dir.path(), "ours.lua", &[("Authorization", &bearer)]);
+    let raw_script = script(dir.path(), "raw.lua", &[]);
+    let (mut ours, mut raws) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let url = format!("http://{raw_addr}/raw");
+        let s = raw_script.clone();
+        raws.push(
+            tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
+                .await
+                .expect("wrk"),
+        );
+        let url = app.url(&path);
+        let s = ours_script.clone();
+        ours.push(
+            tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
+                .await
+                .expect("wrk"),
+        );
+    }
+    assert!(
+        ours.iter()
+            .chain(&raws)
+            .all(|w| w.non_2xx == 0 && w.rps > 0.0),
+        "every request was accepted: ours {ours:?}, raw {raws:?}"
+    );
+    let ours_rps = median(ours.iter().map(|w| w.rps).collect());
+    let raw_rps = median(raws.iter().map(|w| w.rps).collect());
+    let ratio = ours_rps / raw_rps;
+    let rounds: Vec<String> = ours
+        .iter()
+        .zip(&raws)
+        .map(|(o, r)| format!("{:.0} %", o.rps / r.rps * 100.0))
+        .collect();
+    writeln!(out, "| webhook intake, HTTP in → 202 out (Grafana, bearer secret, distinct ~700 B alert per request; wrk -t2 -c64, {secs} s × 3 alternating rounds: {}) | {ours_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms | {raw_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms: bare axum route, publish to JetStream, await the ack | {:.0} % | ≥ 70 % |",
+        rounds.join(", "),
+        median(ours.iter().map(|w| w.p50_ms).collect()),
+        median(ours.iter().map(|w| w.p99_ms).collect()),
+        median(raws.iter().map(|w| w.p50_ms).collect()),
+        median(raws.iter().map(|w| w.p99_ms).collect()),
+        ratio * 100.0).ok();
+    verdicts.push(("intake ≥ 70 % of the raw ceiling".into(), ratio >= 0.70));
+    app.stop().await;
+}
+
+/// Phase 2: 202 → visible in the incident list, at a fixed rate.
+async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
+    let rate = env_u64("BENCH_E2E_RATE", 1000);
+    let secs = env_u64("BENCH_E2E_SECS", 60);
+    let app = TestApp::spawn_with(Role::all(), test_api_config()).await;
+    let admin = app.register("bench@acme.io", "Bench").await;
+    let (path, secret) = grafana_integration(&app, &admin).await;
+    let url = app.url(&path);
+    let accepted: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let seen: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    // The watcher: the incident list, newest first, as a UI would poll it.
+    let watcher = {
+        let (app_url, token, seen, done) = (
+            app.url("/api/incidents?limit=200"),
+            admin.token.clone(),
+            seen.clone(),
+            done.clone(),
+        );
+        let http = reqwest::Client::new();
+        tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(r) = http.get(&app_url).bearer_auth(&token).send().await {
+                    let now = Instant::now();
+                    if let Ok(body) = r.json::<Value>().await {
+                        let mut seen = seen.lock().expect("lock");
+                        for item in body["items"].as_array().into_iter().flatten() {
+                            let n = item["title"]
+                                .as_str()
+                                .and_then(|t| t.strip_prefix("e2e "))
+                                .and_then(|t| t.split(' ').next())
+                                .and_then(|n| n.parse::<u64>().ok());
+                            if let Some(n) = n {
+                                seen.entry(n).or_insert(now);
+                            }
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client");
+    let total = rate * secs;
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    let per_tick = (rate / 100).max(1);
+    let mut n = 0u64;
+    let mut senders = tokio::task::JoinSet::new();
+    let failures = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    while n < total {
+        tick.tick().await;
+        for _ in 0..per_tick {
+            n += 1;
+            let body = json!({
+                "receiver": "aurora", "status": "firing", "version": "1",
+                "alerts": [{
+                    "status": "firing",
+                    "labels": { "alertname": format!("probe{n}"), "service": format!("svc{n}"), "severity": "high" },
+                    "annotations": { "summary": format!("e2e {n} {:08x}", rand_word(n)) },
+                    "startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                    "fingerprint": format!("e2e-{n}"),
+                }],
+            })
+            .to_string();
+            let (http, url, secret, accepted, failures) = (
+                http.clone(),
+                url.clone(),
+                secret.clone(),
+                accepted.clone(),
+                failures.clone(),
+            );
+            senders.spawn(async move {
+                let answer = http
+                    .post(&url)
+                    .bearer_auth(&secret)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+                match answer {
+                    Ok(r) if r.status().as_u16() == 202 => {
+                        accepted.lock().expect("lock").insert(n, Instant::now());
+                    }
+                    _ => {
+                        failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        while senders.try_join_next().is_some() {}
+    }
+    while senders.join_next().await.is_some() {}
+    let sending = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline && seen.lock().expect("lock").len() < total as usize {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = watcher.await;
+    let accepted = accepted.lock().expect("lock").clone();
+    let seen = seen.lock().expect("lock").clone();
+    let mut latencies: Vec<f64> = accepted
+        .iter()
+        .filter_map(|(n, at)| {
+            seen.get(n)
+                .map(|s| s.saturating_duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let missing = accepted.len() - latencies.len();
+    let achieved = accepted.len() as f64 / sending.as_secs_f64();
+    let (p50, p99) = (pct(0.5), pct(0.99));
+    writeln!(out, "| end to end, 202 → incident visible in `GET /api/incidents` (polled every 5 ms), {rate} webhooks/s for {secs} s, each opening its own incident | p50 {p50:.1} ms, p99 {p99:.1} ms ({} accepted at {achieved:.0}/s, {} refused, {missing} never seen) | — | — | p99 ≤ 100 ms |",
+        accepted.len(), failures.load(std::sync::atomic::Ordering::Relaxed)).ok();
+    verdicts.push((
+        "end-to-end p99 ≤ 100 ms at the rate".into(),
+        p99 <= 100.0 && missing == 0 && achieved >= rate as f64 * 0.95,
+    ));
+    app.stop().await;
+}
+
+/// A deterministic pseudo-random word per webhook (titles must not share words by chance).
+fn rand_word(n: u64) -> u32 {
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 29;
+    (x & 0xffff_ffff) as u32
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut out = String::new();
+    let mut verdicts = Vec::new();
+    writeln!(out, "## Webhook intake (issue 4)\n").ok();
+    writeln!(out, "Written by `make bench` (`tests/benches/intake.rs`) on {}; same machine as above. wrk and the app share the 2 cores.\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")).ok();
+    writeln!(
+        out,
+        "| measurement | ours | raw ceiling (same run) | ratio | goal |"
+    )
+    .ok();
+    writeln!(out, "|---|---|---|---|---|").ok();
+    intake_vs_raw(&mut out, &mut verdicts).await;
+    end_to_end(&mut out, &mut verdicts).await;
+    writeln!(out, "\n| goal | met |\n|---|---|").ok();
+    for (goal, met) in &verdicts {
+        writeln!(out, "| {goal} | {} |", if *met { "yes" } else { "**no**" }).ok();
+    }
+    aurora_tests::write_bench_section("intake", &out);
+    println!("{out}");
+}
