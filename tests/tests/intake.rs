@@ -236,6 +236,9 @@ async fn bad_deliveries_are_refused_and_nothing_is_stored() {
     )
     .await
     .expect_error(400, "invalid_payload");
+    Answer::of(app.http.get(app.url(&path)).send().await)
+        .await
+        .expect_error(405, "method_not_allowed");
     let huge = format!(r#"{{"alerts":[],"pad":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
     deliver(&app, &path, Some(secret), &huge)
         .await

@@ -19,6 +19,7 @@ use aurora_domain::TenantId;
 use aurora_handlers::sources::{self, Delivery, Refusal, Source};
 use aurora_projections::queries::identity;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -149,8 +150,18 @@ async fn receive(
     State(state): State<AppState>,
     Path((source, integration_id)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // This route skips the API's JSON-error layer: its refusals must be `ApiError`s themselves.
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: state.config.body_limit,
+            }
+        } else {
+            ApiError::bad_request("invalid_body", rejection.body_text())
+        }
+    })?;
     let not_found = || ApiError::NotFound("no such integration".into());
     let id = Uuid::parse_str(&integration_id).map_err(|_| not_found())?;
     let entry = state.intake.get(&state, id).await?.ok_or_else(not_found)?;
