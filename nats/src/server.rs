@@ -101,6 +101,11 @@ impl NatsServer {
         Ok(server)
     }
 
+    /// The server's process id (tests pause it with SIGSTOP to simulate an unreachable server).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

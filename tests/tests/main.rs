@@ -7,5 +7,6 @@ mod hygiene;
 mod identity;
 mod intake;
 mod isolation;
+mod outage;
 mod projections;
 mod streams;
