@@ -17,7 +17,8 @@ use aurora_domain::correlation::{
     correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert, ServiceGraph,
 };
 use aurora_domain::incident::{Alert, IncidentError};
-use aurora_domain::intake::{FiringAlert, Signal};
+use aurora_domain::change::{change_aggregate_id, Change, ChangeCommand};
+use aurora_domain::intake::{ChangeEvent, FiringAlert, Signal};
 use aurora_domain::{Incident, IncidentCommand, IncidentId, Integration, TenantId};
 use aurora_nats::consumer::{self, Delivery as Message, HandlerError};
 use aurora_nats::envelope::Context;
@@ -54,6 +55,7 @@ pub struct Ingest {
     pub log: EventLog,
     pub incidents: AggregateStore<Incident>,
     pub integrations: AggregateStore<Integration>,
+    pub changes: AggregateStore<Change>,
     /// Read models (to find the incident a resolve notification belongs to).
     pub pool: PgPool,
     /// The last known position of each tenant's decision log: (stream sequence, aggregate
@@ -85,6 +87,8 @@ pub(crate) struct Placed {
 struct TenantWork {
     alerts: Vec<Placed>,
     resolves: Vec<(String, String, DateTime<Utc>)>,
+    /// Changes, with the source and integration that reported them.
+    changes: Vec<(ChangeEvent, String, Uuid)>,
     /// Deliveries seen before: their decisions may already be on the log.
     redelivered_since: Option<DateTime<Utc>>,
 }
@@ -97,6 +101,7 @@ impl Ingest {
         pool: PgPool,
     ) -> Self {
         Self {
+            changes: AggregateStore::new(log.clone()),
             log,
             incidents,
             integrations,
@@ -149,9 +154,12 @@ impl Ingest {
                         source_alert_id,
                         at,
                     } => w.resolves.push((fingerprint, source_alert_id, at)),
-                    // Change events get their read model with the change-events issue; until
-                    // then they stay in INBOX (kept 30 days) and are not acted on.
-                    Signal::Change(_) | Signal::Acknowledged { .. } | Signal::Ignored { .. } => {}
+                    Signal::Change(change) => w.changes.push((
+                        change,
+                        integration.source.clone(),
+                        integration.id.unwrap_or_default(),
+                    )),
+                    Signal::Acknowledged { .. } | Signal::Ignored { .. } => {}
                 }
             }
         }
@@ -246,7 +254,30 @@ impl Ingest {
             self.resolve(tenant, fingerprint, source_alert_id, at)
                 .await?;
         }
-        Ok(())
+        let recorded = futures::future::join_all(work.changes.into_iter().map(
+            |(change, source, integration_id)| async move {
+                let id = change_aggregate_id(tenant.as_str(), &source, &change.change_id);
+                let command = ChangeCommand::Record {
+                    change,
+                    source,
+                    integration_id,
+                    at: Utc::now(),
+                };
+                match self
+                    .changes
+                    .execute(tenant, id, command, Context::new_root())
+                    .await?
+                {
+                    Ok(_) => Ok(()),
+                    Err(refusal) => {
+                        tracing::info!(%refusal, "change not recorded");
+                        Ok::<(), StoreError>(())
+                    }
+                }
+            },
+        ))
+        .await;
+        recorded.into_iter().collect()
     }
 
     /// The decisions for the tenant's alerts, in order: reused from the log for deliveries

@@ -1,7 +1,7 @@
 //! `aurora-projections`: the read side. Projectors consume `EVENTS` with durable consumers and
 //! keep Postgres read models; [`queries`] is the only SQL that reads them.
 //!
-//! - [`projector`]: the projectors (incidents, sessions, organizations, integrations) and what each writes.
+//! - [`projector`]: the projectors (incidents, sessions, organizations, integrations, changes) and what each writes.
 //! - [`runner`]: batch → one transaction (checkpoint row locked first, rows, checkpoint) → ack.
 //! - [`replay`]: rebuild a projector from sequence 0 into shadow tables and swap them in.
 //! - [`audit`]: rebuild everything into a scratch schema and list every differing row.
@@ -10,6 +10,7 @@
 //! `apply_event`, so a read model cannot disagree with the aggregate) and `aurora-nats`.
 
 pub mod audit;
+pub mod changes;
 pub mod incidents;
 pub mod integrations;
 pub mod organizations;

@@ -9,7 +9,7 @@ use aurora_domain::organization::OrganizationState;
 use aurora_domain::{ChatSessionState, IncidentState};
 
 use crate::state_cache::{Key, StateCache};
-use crate::{incidents, integrations, organizations, sessions};
+use crate::{changes, incidents, integrations, organizations, sessions};
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +18,7 @@ pub enum Projector {
     Sessions,
     Organizations,
     Integrations,
+    Changes,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,16 +33,17 @@ pub enum ProjectionError {
     },
     #[error("JetStream: {0}")]
     Nats(String),
-    #[error("unknown projector {0:?}; known: incidents, sessions, organizations, integrations")]
+    #[error("unknown projector {0:?}; known: incidents, sessions, organizations, integrations, changes")]
     Unknown(String),
 }
 
 impl Projector {
-    pub const ALL: [Projector; 4] = [
+    pub const ALL: [Projector; 5] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
         Projector::Integrations,
+        Projector::Changes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Projector {
             Self::Sessions => "sessions",
             Self::Organizations => "organizations",
             Self::Integrations => "integrations",
+            Self::Changes => "changes",
         }
     }
 
@@ -67,6 +70,7 @@ impl Projector {
             Self::Sessions => "proj-sessions",
             Self::Organizations => "proj-organizations",
             Self::Integrations => "proj-integrations",
+            Self::Changes => "proj-changes",
         }
     }
 
@@ -76,6 +80,7 @@ impl Projector {
             Self::Sessions => "evt.*.session.*",
             Self::Organizations => "evt.*.organization.*",
             Self::Integrations => "evt.*.integration.*",
+            Self::Changes => "evt.*.change.*",
         }
     }
 
@@ -94,6 +99,7 @@ impl Projector {
                 "audit_log",
             ],
             Self::Integrations => &["integrations"],
+            Self::Changes => &["changes"],
         }
     }
 
@@ -119,6 +125,10 @@ impl Projector {
             Self::Integrations => Staged::Integrations(
                 integrations::apply(tx, schema, events, &mut cache.integrations).await?,
             ),
+            Self::Changes => {
+                changes::apply(tx, schema, events).await?;
+                Staged::Nothing
+            }
         })
     }
 }
@@ -141,6 +151,8 @@ pub enum Staged {
     Sessions(Vec<(Key, u64, ChatSessionState)>),
     Organizations(Vec<(Key, u64, OrganizationState)>),
     Integrations(Vec<(Key, u64, IntegrationState)>),
+    /// A projector that keeps no states.
+    Nothing,
 }
 
 impl ProjectionCache {
@@ -162,6 +174,7 @@ impl ProjectionCache {
             Staged::Sessions(states) => self.sessions.give_back(states),
             Staged::Organizations(states) => self.organizations.give_back(states),
             Staged::Integrations(states) => self.integrations.give_back(states),
+            Staged::Nothing => {}
         }
     }
 }

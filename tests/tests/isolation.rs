@@ -227,6 +227,7 @@ const ENDPOINTS: &[Endpoint] = &[
         Some(r#"{"settings":{},"from":"2020-01-01T00:00:00Z","to":"2020-01-02T00:00:00Z"}"#),
         NothingOfB,
     ),
+    ep("GET", "/api/changes", Target::None, None, NothingOfB),
     // Without B's secret a delivery to B's integration is refused (401), whoever sends it.
     ep(
         "POST",

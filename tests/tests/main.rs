@@ -1,6 +1,7 @@
 //! End-to-end tests against real services (one binary, as crates.io does).
 
 mod api;
+mod changes;
 mod event_store;
 mod fixtures;
 mod hygiene;

@@ -176,7 +176,7 @@ fn view(id: Uuid, s: &IncidentState) -> IncidentView<'_> {
 /// One incident with its alerts and timeline, now or as it was at `?at=`.
 #[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents",
     params(("id" = Uuid, Path, description = "the incident"), DetailParams),
-    responses((status = 200, description = "`{incident, alerts, timeline, as_of, last_sequence}`"),
+    responses((status = 200, description = "`{incident, alerts, timeline, changes_before (the hour before it started), as_of, last_sequence}`"),
               (status = 404, description = "no such incident in the caller's organisation")))]
 async fn detail(
     State(state): State<AppState>,
@@ -209,11 +209,13 @@ async fn detail(
         .map_err(|e| anyhow::Error::new(e).context("stored incident state does not load"))?;
     let alerts = queries::incident_alerts(&mut tx, tenant.as_str(), id).await?;
     let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id).await?;
+    let changes_before = super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
     tx.commit().await?;
     Ok(Json(json!({
         "incident": view(id, &incident),
         "alerts": alerts,
         "timeline": timeline,
+        "changes_before": changes_before,
         "as_of": null,
         "last_sequence": last_sequence,
     })))
@@ -258,10 +260,14 @@ async fn as_of(
         )));
     }
     let alerts: Vec<Value> = incident.alerts.iter().map(alert_json).collect();
+    let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
+    let changes_before = super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
+    tx.commit().await?;
     Ok(Json(json!({
         "incident": view(id, &incident),
         "alerts": alerts,
         "timeline": timeline,
+        "changes_before": changes_before,
         "as_of": at,
         "last_sequence": last_sequence,
     })))

@@ -11,6 +11,7 @@
 
 pub mod auth;
 mod body;
+mod changes;
 pub mod config;
 mod correlation;
 mod error;
@@ -92,6 +93,7 @@ impl AppState {
         (name = "incidents", description = "Incidents and their history"),
         (name = "integrations", description = "Webhook sources of the organisation"),
         (name = "correlation", description = "How alerts are grouped into incidents"),
+        (name = "changes", description = "Deployments, merges and builds reported by CI and source control"),
         (name = "webhooks", description = "Deliveries from monitoring and CI tools, authenticated per source"),
         (name = "system", description = "Health and this document")
     )
@@ -130,6 +132,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(incidents::router())
         .merge(integrations::router())
         .merge(correlation::router())
+        .merge(changes::router())
         .routes(routes!(openapi_json))
 }
 
@@ -236,6 +239,7 @@ mod tests {
             ("integrations.rs", include_str!("integrations.rs")),
             ("intake.rs", include_str!("intake.rs")),
             ("correlation.rs", include_str!("correlation.rs")),
+            ("changes.rs", include_str!("changes.rs")),
             ("auth/mod.rs", include_str!("auth/mod.rs")),
             ("auth/caller.rs", include_str!("auth/caller.rs")),
             ("hygiene.rs", include_str!("hygiene.rs")),
@@ -250,7 +254,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 13,
+            modules, 14,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

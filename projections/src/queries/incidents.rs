@@ -156,3 +156,41 @@ pub async fn newest_incident_with_fingerprint(
     .fetch_optional(pool)
     .await
 }
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ChangeRow {
+    pub id: Uuid,
+    pub source: String,
+    pub kind: String,
+    pub service: String,
+    pub environment: Option<String>,
+    pub version: Option<String>,
+    pub title: String,
+    pub author: Option<String>,
+    pub at: DateTime<Utc>,
+    pub url: Option<String>,
+}
+
+/// Changes of the tenant between `from` and `to` (inclusive), newest first, optionally of one
+/// service.
+pub async fn changes(
+    conn: &mut PgConnection,
+    tenant: &str,
+    service: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ChangeRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, source, kind, service, environment, version, title, author, at, url FROM changes
+         WHERE tenant_id = $1 AND ($2::text IS NULL OR service = $2) AND at BETWEEN $3 AND $4
+         ORDER BY at DESC, id LIMIT $5",
+    )
+    .bind(tenant)
+    .bind(service)
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}

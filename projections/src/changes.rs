@@ -1,0 +1,54 @@
+//! The changes projector: one row per recorded change (deployment, merged pull request,
+//! successful build). A change is written once and never updated, so there is no state to fold.
+
+use aurora_domain::change::ChangeRecordEvent;
+use aurora_nats::subjects::EventSubject;
+use aurora_nats::RawEvent;
+use serde_json::{json, Value};
+use sqlx::{Postgres, Transaction};
+
+use crate::projector::{checked_schema, upcast, ProjectionError};
+
+pub async fn apply(
+    tx: &mut Transaction<'_, Postgres>,
+    schema: &str,
+    events: Vec<(EventSubject, RawEvent)>,
+) -> Result<(), ProjectionError> {
+    let schema = checked_schema(schema);
+    let mut rows = Vec::with_capacity(events.len());
+    for (subject, raw) in events {
+        let ChangeRecordEvent::Recorded {
+            change,
+            source,
+            integration_id,
+            ..
+        } = upcast(&raw)?;
+        rows.push(json!({
+            "tenant_id": subject.tenant.to_string(),
+            "id": subject.id,
+            "source": source,
+            "change_id": change.change_id,
+            "kind": change.kind,
+            "service": change.service,
+            "environment": change.environment,
+            "version": change.version,
+            "title": change.title,
+            "author": change.author,
+            "at": change.at,
+            "url": change.url,
+            "integration_id": integration_id,
+            "stream_sequence": raw.stream_sequence,
+        }));
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "INSERT INTO {schema}.changes SELECT * FROM jsonb_populate_recordset(NULL::{schema}.changes, $1)
+         ON CONFLICT (tenant_id, id) DO NOTHING"
+    ))
+    .bind(Value::Array(rows))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
