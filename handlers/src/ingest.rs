@@ -13,11 +13,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
+use aurora_domain::change::{change_aggregate_id, Change, ChangeCommand};
 use aurora_domain::correlation::{
     correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert, ServiceGraph,
 };
 use aurora_domain::incident::{Alert, IncidentError};
-use aurora_domain::change::{change_aggregate_id, Change, ChangeCommand};
 use aurora_domain::intake::{ChangeEvent, FiringAlert, Signal};
 use aurora_domain::{Incident, IncidentCommand, IncidentId, Integration, TenantId};
 use aurora_nats::consumer::{self, Delivery as Message, HandlerError};

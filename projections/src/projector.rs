@@ -33,7 +33,9 @@ pub enum ProjectionError {
     },
     #[error("JetStream: {0}")]
     Nats(String),
-    #[error("unknown projector {0:?}; known: incidents, sessions, organizations, integrations, changes")]
+    #[error(
+        "unknown projector {0:?}; known: incidents, sessions, organizations, integrations, changes"
+    )]
     Unknown(String),
 }
 

@@ -66,8 +66,7 @@ async fn list(
     }
     let tenant = caller.tenant.as_str();
     let mut tx = queries::scoped(&state.services.gateway_pool, tenant).await?;
-    let items =
-        queries::changes(&mut tx, tenant, p.service.as_deref(), from, to, limit).await?;
+    let items = queries::changes(&mut tx, tenant, p.service.as_deref(), from, to, limit).await?;
     tx.commit().await?;
     Ok(Json(json!({ "items": items, "from": from, "to": to })))
 }
@@ -93,8 +92,8 @@ pub async fn before_incident(
     Ok(rows
         .into_iter()
         .map(|c| {
-            let same = c.service == incident.service
-                || incident.affected_services.iter().any(|s| *s == c.service);
+            let same =
+                c.service == incident.service || incident.affected_services.contains(&c.service);
             let mut value = json!(c);
             value["same_service"] = json!(same);
             value["minutes_before"] = json!((started - c.at).num_minutes());

@@ -209,7 +209,8 @@ async fn detail(
         .map_err(|e| anyhow::Error::new(e).context("stored incident state does not load"))?;
     let alerts = queries::incident_alerts(&mut tx, tenant.as_str(), id).await?;
     let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id).await?;
-    let changes_before = super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
+    let changes_before =
+        super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
     tx.commit().await?;
     Ok(Json(json!({
         "incident": view(id, &incident),
@@ -261,7 +262,8 @@ async fn as_of(
     }
     let alerts: Vec<Value> = incident.alerts.iter().map(alert_json).collect();
     let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
-    let changes_before = super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
+    let changes_before =
+        super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
     tx.commit().await?;
     Ok(Json(json!({
         "incident": view(id, &incident),

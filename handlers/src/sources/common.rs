@@ -17,6 +17,10 @@ pub enum Refusal {
     /// Not what this source sends: 400.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// The proof cannot be checked now (a signing certificate could not be fetched): 503, the
+    /// source retries.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl Refusal {
@@ -56,6 +60,9 @@ pub fn verify(auth: Auth, delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), 
             })?;
             verify_hmac(header, given, prefix, delivery.body, secret)
         }
+        Auth::SnsSignature => Err(Refusal::Unauthorized(
+            "SNS deliveries are checked asynchronously, by their message signature".into(),
+        )),
     }
 }
 
@@ -142,6 +149,11 @@ pub fn setup<S: Source + ?Sized>(source: &S, url: &str, secret: Option<&str>) ->
                     source.title()
                 ),
             },
+        ),
+        Auth::SnsSignature => (
+            None,
+            None,
+            "Amazon SNS signs every message itself; Aurora checks the signature, confirms the subscription and accepts only that topic from then on. The generated secret is not used.".to_owned(),
         ),
     };
     Setup {

@@ -1,5 +1,6 @@
 //! Webhook sources: for each tool that sends Aurora webhooks, how a delivery proves it is genuine
-//! ([`Source::verify`]), and what it means ([`Source::parse`] → [`Signal`]s).
+//! ([`Source::authenticate`], for most sources [`Source::verify`]), and what it means
+//! ([`Source::parse`] → [`Signal`]s).
 //!
 //! The gateway runs both before it answers (a forged delivery is 401, a malformed one 400, and
 //! nothing is stored for either); the ingest handler parses the stored raw delivery again to act
@@ -7,6 +8,7 @@
 //!
 //! Adding a source is one module here plus one line in [`SOURCES`] (see the README).
 
+mod cloudwatch;
 mod common;
 mod datadog;
 mod github;
@@ -16,10 +18,13 @@ mod opsgenie;
 mod pagerduty;
 mod sentry;
 
+use std::sync::Arc;
+
 use aurora_domain::intake::Signal;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use cloudwatch::{CertCache, SnsOrigins};
 pub use common::{severity_from, Refusal};
 
 /// Every source Aurora accepts webhooks from.
@@ -31,6 +36,7 @@ pub static SOURCES: &[&dyn Source] = &[
     &newrelic::NewRelic,
     &opsgenie::OpsGenie,
     &github::GitHub,
+    &cloudwatch::CloudWatch,
 ];
 
 /// The source called `name` (as in `/webhooks/<name>/…`).
@@ -75,6 +81,9 @@ pub enum Auth {
         header: &'static str,
         prefix: &'static str,
     },
+    /// Amazon SNS signs every message with a certificate of its own (fetched from an allowed
+    /// origin); the subscription's topic is pinned on first use. No secret is involved.
+    SnsSignature,
 }
 
 /// Who makes the secret.
@@ -98,6 +107,47 @@ pub struct Setup {
     pub steps: Vec<String>,
 }
 
+/// What [`Source::authenticate`] may need besides the secret: SNS fetches its signing
+/// certificates (from trusted origins only, cached) and checks the integration's pinned topic.
+/// Cheap to clone: the client, the cache and the origins are shared.
+#[derive(Clone)]
+pub struct VerifyContext {
+    pub http: reqwest::Client,
+    pub certs: Arc<CertCache>,
+    pub origins: Arc<SnsOrigins>,
+    /// The topic the integration is pinned to (SNS), `None` until a subscription is confirmed.
+    pub pinned_topic: Option<String>,
+}
+
+impl VerifyContext {
+    /// A context trusting `origins` (besides Amazon SNS itself), with a fresh certificate cache.
+    pub fn new(origins: SnsOrigins) -> Self {
+        Self {
+            http: cloudwatch::http_client(),
+            certs: Arc::new(CertCache::default()),
+            origins: Arc::new(origins),
+            pinned_topic: None,
+        }
+    }
+
+    /// The same client, cache and origins, for an integration pinned to `topic`.
+    pub fn with_pinned_topic(&self, topic: Option<String>) -> Self {
+        Self {
+            pinned_topic: topic,
+            ..self.clone()
+        }
+    }
+}
+
+/// A subscription a delivery asks to be confirmed (SNS `SubscriptionConfirmation`): the ingest
+/// handler fetches `url` (it must be on the trusted origins) and pins `topic` on the integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    pub topic: String,
+    pub url: String,
+}
+
+#[async_trait::async_trait]
 pub trait Source: Send + Sync + 'static {
     /// As in the URL and in events: `grafana`.
     fn name(&self) -> &'static str;
@@ -119,6 +169,22 @@ pub trait Source: Send + Sync + 'static {
     /// Checks the delivery's proof against the integration's secret.
     fn verify(&self, delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), Refusal> {
         common::verify(self.auth(), delivery, secret)
+    }
+
+    /// What the intake runs: [`Source::verify`], unless the proof needs more than the secret
+    /// (SNS: a certificate to fetch, a pinned topic).
+    async fn authenticate(
+        &self,
+        delivery: &Delivery<'_>,
+        secret: &[u8],
+        _ctx: &VerifyContext,
+    ) -> Result<(), Refusal> {
+        self.verify(delivery, secret)
+    }
+
+    /// The subscription this delivery asks to confirm, if it is such a request.
+    fn confirmation(&self, _delivery: &Delivery<'_>) -> Option<Confirmation> {
+        None
     }
 
     /// What the delivery says (400 when it is not what this source sends).
