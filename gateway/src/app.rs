@@ -118,7 +118,8 @@ pub async fn run(
             services.incidents.clone(),
             services.integrations.clone(),
             services.pool.clone(),
-        );
+        )
+        .with_sns(services.api.sns_verify_context());
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await

@@ -61,6 +61,9 @@ pub struct Ingest {
     /// The last known position of each tenant's decision log: (stream sequence, aggregate
     /// sequence, snapshot). A stale one is caught by the append's concurrency check.
     logs: std::sync::Arc<Mutex<HashMap<TenantId, LogPosition>>>,
+    /// HTTP client and trusted origins for confirming SNS subscriptions (Amazon SNS only when
+    /// unset; see [`Ingest::with_sns`]).
+    sns: Option<sources::VerifyContext>,
 }
 
 /// Where a tenant's decision log is: stream sequence and aggregate sequence of its last event,
@@ -107,7 +110,14 @@ impl Ingest {
             integrations,
             pool,
             logs: Default::default(),
+            sns: None,
         }
+    }
+
+    /// Confirms SNS subscriptions with `ctx`'s client, on its trusted origins.
+    pub fn with_sns(mut self, ctx: sources::VerifyContext) -> Self {
+        self.sns = Some(ctx);
+        self
     }
 
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), IngestError> {
@@ -139,6 +149,8 @@ impl Ingest {
             let Some((tenant, signals, integration)) = self.read(message).await? else {
                 continue;
             };
+            self.confirm_subscription(message, &tenant, &integration)
+                .await?;
             let w = work.entry(tenant).or_default();
             if message.delivered > 1 {
                 let since = message.published;
@@ -206,19 +218,7 @@ impl Ingest {
             return skip(format!("integration {integration_id} does not exist"));
         };
         let integration = integration.into_inner();
-        let mut headers = http::HeaderMap::new();
-        if let Some(stored) = &message.headers {
-            for name in source.kept_headers() {
-                if let Some(value) = stored.get(*name) {
-                    if let (Ok(n), Ok(v)) = (
-                        http::HeaderName::from_bytes(name.as_bytes()),
-                        http::HeaderValue::from_str(value.as_str()),
-                    ) {
-                        headers.insert(n, v);
-                    }
-                }
-            }
-        }
+        let headers = kept_headers(source, message);
         let delivery = Delivery {
             headers: &headers,
             body: &message.payload,
@@ -228,6 +228,79 @@ impl Ingest {
             Ok(parsed) => Ok(Some((tenant, parsed.signals, integration))),
             Err(e) => skip(format!("does not parse: {e}")),
         }
+    }
+
+    /// A delivery asking to confirm a subscription (SNS `SubscriptionConfirmation`) is confirmed
+    /// by one GET of its URL (on the trusted origins only), then its topic is pinned on the
+    /// integration. Redelivered, it changes nothing: a second GET is harmless and pinning the
+    /// same topic again is a no-op. A topic other than the pinned one is logged and skipped.
+    async fn confirm_subscription(
+        &self,
+        message: &Message,
+        tenant: &TenantId,
+        integration: &aurora_domain::integration::IntegrationState,
+    ) -> Result<(), StoreError> {
+        let Some(source) = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(SOURCE_HEADER))
+            .and_then(|s| sources::source(s.as_str()))
+        else {
+            return Ok(());
+        };
+        let headers = kept_headers(source, message);
+        let delivery = Delivery {
+            headers: &headers,
+            body: &message.payload,
+            received_at: received_at(message),
+        };
+        let Some(confirmation) = source.confirmation(&delivery) else {
+            return Ok(());
+        };
+        let (Some(id), false) = (integration.id, integration.deleted) else {
+            tracing::info!(topic = %confirmation.topic, "subscription confirmation for a deleted integration: skipped");
+            return Ok(());
+        };
+        if let Some(pinned) = integration
+            .pinned_topic
+            .as_ref()
+            .filter(|p| **p != confirmation.topic)
+        {
+            tracing::warn!(integration = %id, %pinned, offered = %confirmation.topic, "subscription confirmation for another topic than the pinned one: not confirmed");
+            return Ok(());
+        }
+        static AWS_ONLY: std::sync::OnceLock<sources::VerifyContext> = std::sync::OnceLock::new();
+        let ctx = self.sns.as_ref().unwrap_or_else(|| {
+            AWS_ONLY.get_or_init(|| sources::VerifyContext::new(sources::SnsOrigins::aws_only()))
+        });
+        let mut confirmed = ctx.confirm_subscription(&confirmation.url).await;
+        if confirmed.is_err() {
+            // Once more after a moment (SNS does not ask again by itself).
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            confirmed = ctx.confirm_subscription(&confirmation.url).await;
+        }
+        if let Err(why) = confirmed {
+            tracing::warn!(integration = %id, topic = %confirmation.topic, %why, "the subscription could not be confirmed; request the confirmation again in SNS");
+            return Ok(());
+        }
+        let command = aurora_domain::IntegrationCommand::PinTopic {
+            topic: confirmation.topic.clone(),
+            at: Utc::now(),
+        };
+        let context = Context::new_root().caused_by(format!("inbox:{}", message.stream_sequence));
+        match self
+            .integrations
+            .execute(tenant, id, command, context)
+            .await?
+        {
+            Ok(_) => {
+                tracing::info!(integration = %id, topic = %confirmation.topic, "SNS subscription confirmed; topic pinned")
+            }
+            Err(refusal) => {
+                tracing::warn!(integration = %id, topic = %confirmation.topic, %refusal, "SNS subscription confirmed but its topic not pinned")
+            }
+        }
+        Ok(())
     }
 
     async fn tenant(&self, tenant: &TenantId, work: TenantWork) -> Result<(), StoreError> {
@@ -574,6 +647,24 @@ fn ordered(work: &TenantWork, mut known: HashMap<(u64, u32), AlertDecision>) -> 
         .iter()
         .filter_map(|p| known.remove(&(p.pending.inbox_sequence, p.pending.index)))
         .collect()
+}
+
+/// The request headers `source` needs, as stored with the delivery.
+fn kept_headers(source: &dyn sources::Source, message: &Message) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    if let Some(stored) = &message.headers {
+        for name in source.kept_headers() {
+            if let Some(value) = stored.get(*name) {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    http::HeaderValue::from_str(value.as_str()),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+        }
+    }
+    headers
 }
 
 /// When the gateway received the delivery (its header), else when JetStream stored it.

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use aurora_handlers::sources::{SnsOrigins, VerifyContext};
+
 /// Settings of the HTTP API.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ApiConfig {
@@ -34,6 +36,19 @@ pub struct ApiConfig {
     /// Hours a login session lasts.
     #[arg(long, env = "AURORA_SESSION_HOURS", default_value_t = 24 * 7)]
     pub session_hours: i64,
+    /// Origins trusted, besides Amazon SNS itself, to serve SNS signing certificates and
+    /// subscription confirmations: comma-separated `scheme://host[:port]` (plain `http` only on
+    /// 127.0.0.1 or localhost — a local stand-in, tests).
+    #[arg(long, env = "AURORA_SNS_CERT_ORIGINS", value_delimiter = ',', value_parser = sns_origin)]
+    pub sns_cert_origins: Vec<String>,
+}
+
+/// One trusted SNS origin, checked when the command line is read.
+fn sns_origin(origin: &str) -> Result<String, String> {
+    if origin.trim().is_empty() {
+        return Ok(String::new());
+    }
+    SnsOrigins::parse_origin(origin).map(|url| url.origin().ascii_serialization())
 }
 
 impl Default for ApiConfig {
@@ -48,6 +63,7 @@ impl Default for ApiConfig {
             body_limit: 1024 * 1024,
             session_hours: 24 * 7,
             listen: None,
+            sns_cert_origins: Vec::new(),
         }
     }
 }
@@ -71,5 +87,16 @@ impl ApiConfig {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// What checking SNS signatures and confirming subscriptions needs: an HTTP client, a
+    /// certificate cache, Amazon SNS and the trusted origins (an origin that does not parse is
+    /// left out, loudly).
+    pub fn sns_verify_context(&self) -> VerifyContext {
+        let origins = SnsOrigins::new(&self.sns_cert_origins).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "AURORA_SNS_CERT_ORIGINS is ignored; only Amazon SNS is trusted");
+            SnsOrigins::aws_only()
+        });
+        VerifyContext::new(origins)
     }
 }

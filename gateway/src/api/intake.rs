@@ -1,6 +1,7 @@
 //! Webhook intake (SPEC §1): `POST /webhooks/{source}/{integration_id}`.
 //!
-//! A delivery is authenticated by its source's rule (401 if not), read by its source's parser
+//! A delivery is authenticated by its source's rule (401 if not; SNS signatures need their
+//! certificate, fetched once: 503 while it cannot be), read by its source's parser
 //! (400 if it is not what that source sends), then published raw to `INBOX`
 //! (`inbox.<tenant>.<source>`, `Nats-Msg-Id` from the source's delivery id, else a hash of the
 //! body), and only once JetStream acknowledged it answered `202 {delivery_id}`. Unknown,
@@ -12,11 +13,11 @@
 //! eviction, in every gateway process.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use async_nats::jetstream::context::PublishErrorKind;
 use aurora_domain::TenantId;
-use aurora_handlers::sources::{self, Delivery, Refusal, Source};
+use aurora_handlers::sources::{self, Auth, Delivery, Refusal, Source, VerifyContext};
 use aurora_projections::queries::identity;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -48,12 +49,23 @@ pub struct Entry {
     secret: Vec<u8>,
     accepting: bool,
     subject: String,
+    /// What `Source::authenticate` needs besides the secret, with the integration's pinned
+    /// topic (SNS).
+    verify: VerifyContext,
+}
+
+impl Entry {
+    pub fn pinned_topic(&self) -> Option<&str> {
+        self.verify.pinned_topic.as_deref()
+    }
 }
 
 /// The integrations the intake has seen, by id.
 #[derive(Default)]
 pub struct IntakeCache {
     entries: RwLock<HashMap<Uuid, Arc<Entry>>>,
+    /// The SNS client, certificate cache and trusted origins, made on first use.
+    sns: OnceLock<VerifyContext>,
 }
 
 impl IntakeCache {
@@ -66,6 +78,38 @@ impl IntakeCache {
 
     fn cached(&self, id: Uuid) -> Option<Arc<Entry>> {
         self.entries.read().ok()?.get(&id).cloned()
+    }
+
+    fn sns(&self, state: &AppState) -> &VerifyContext {
+        self.sns.get_or_init(|| state.config.sns_verify_context())
+    }
+
+    /// `entry` with the topic its integration is pinned to now, if the cached entry did not know
+    /// it yet: the read model it was loaded from lags the event that pinned it (and evicted it).
+    async fn repinned(
+        &self,
+        state: &AppState,
+        id: Uuid,
+        entry: &Entry,
+    ) -> Result<Option<Arc<Entry>>, ApiError> {
+        let Some(integration) = state.services.integrations.load(&entry.tenant, id).await? else {
+            return Ok(None);
+        };
+        let Some(topic) = integration.into_inner().pinned_topic else {
+            return Ok(None);
+        };
+        let fresh = Arc::new(Entry {
+            tenant: entry.tenant.clone(),
+            source: entry.source,
+            secret: entry.secret.clone(),
+            accepting: entry.accepting,
+            subject: entry.subject.clone(),
+            verify: entry.verify.with_pinned_topic(Some(topic)),
+        });
+        if let Ok(mut entries) = self.entries.write() {
+            entries.insert(id, fresh.clone());
+        }
+        Ok(Some(fresh))
     }
 
     async fn get(&self, state: &AppState, id: Uuid) -> Result<Option<Arc<Entry>>, ApiError> {
@@ -99,6 +143,7 @@ impl IntakeCache {
             source,
             secret,
             accepting,
+            verify: self.sns(state).with_pinned_topic(row.pinned_topic),
         });
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(id, entry.clone());
@@ -131,6 +176,13 @@ fn refused(refusal: Refusal) -> ApiError {
     match refusal {
         Refusal::Unauthorized(message) => ApiError::unauthorized("invalid_signature", message),
         Refusal::BadRequest { code, message } => ApiError::bad_request(code, message),
+        Refusal::Unavailable(message) => {
+            tracing::warn!(%message, "a webhook delivery could not be authenticated now");
+            ApiError::Unavailable {
+                message,
+                retry_after: 5,
+            }
+        }
     }
 }
 
@@ -164,7 +216,7 @@ async fn receive(
     })?;
     let not_found = || ApiError::NotFound("no such integration".into());
     let id = Uuid::parse_str(&integration_id).map_err(|_| not_found())?;
-    let entry = state.intake.get(&state, id).await?.ok_or_else(not_found)?;
+    let mut entry = state.intake.get(&state, id).await?.ok_or_else(not_found)?;
     if entry.source.name() != source || !entry.accepting {
         return Err(not_found());
     }
@@ -174,10 +226,23 @@ async fn receive(
         body: &body,
         received_at,
     };
-    entry
+    let mut authenticated = entry
         .source
-        .verify(&delivery, &entry.secret)
-        .map_err(refused)?;
+        .authenticate(&delivery, &entry.secret, &entry.verify)
+        .await;
+    if authenticated.is_err()
+        && entry.source.auth() == Auth::SnsSignature
+        && entry.pinned_topic().is_none()
+    {
+        if let Some(fresh) = state.intake.repinned(&state, id, &entry).await? {
+            entry = fresh;
+            authenticated = entry
+                .source
+                .authenticate(&delivery, &entry.secret, &entry.verify)
+                .await;
+        }
+    }
+    authenticated.map_err(refused)?;
     let parsed = entry.source.parse(&delivery).map_err(refused)?;
     let delivery_id = match parsed.delivery_id {
         Some(id) => id,

@@ -8,6 +8,14 @@ use sha2::Sha256;
 
 use super::{Auth, Delivery, SecretOrigin, Setup, Source};
 
+/// `X-Aurora-Signature: sha256=<hex hmac-sha256 of the body>`, keyed with the secret Aurora
+/// generated: for tools with no signature scheme of their own that can compute one (a CI job's
+/// notification step, a script).
+pub const AURORA_SIGNATURE: Auth = Auth::HmacSha256 {
+    header: "x-aurora-signature",
+    prefix: "sha256=",
+};
+
 /// Why a delivery was refused at the door.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -62,6 +70,9 @@ pub fn verify(auth: Auth, delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), 
         }
         Auth::SnsSignature => Err(Refusal::Unauthorized(
             "SNS deliveries are checked asynchronously, by their message signature".into(),
+        )),
+        Auth::Svix => Err(Refusal::Unauthorized(
+            "Svix-signed deliveries are checked by their source's own verification".into(),
         )),
     }
 }
@@ -149,6 +160,14 @@ pub fn setup<S: Source + ?Sized>(source: &S, url: &str, secret: Option<&str>) ->
                     source.title()
                 ),
             },
+        ),
+        Auth::Svix => (
+            None,
+            None,
+            format!(
+                "{} signs every delivery itself (Svix: webhook-id, webhook-timestamp, webhook-signature); give Aurora the endpoint's signing secret (whsec_…) it shows you (PATCH with \"secret\" to change it).",
+                source.title()
+            ),
         ),
         Auth::SnsSignature => (
             None,

@@ -8,15 +8,25 @@
 //!
 //! Adding a source is one module here plus one line in [`SOURCES`] (see the README).
 
+mod bigpanda;
+mod bitbucket;
+mod cloudbees;
 mod cloudwatch;
 mod common;
 mod datadog;
+mod dynatrace;
 mod github;
 mod grafana;
+mod incidentio;
+mod jenkins;
+mod jira;
+mod netdata;
 mod newrelic;
 mod opsgenie;
 mod pagerduty;
 mod sentry;
+mod spinnaker;
+mod splunk;
 
 use std::sync::Arc;
 
@@ -25,7 +35,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use cloudwatch::{CertCache, SnsOrigins};
-pub use common::{severity_from, Refusal};
+pub use common::{severity_from, Refusal, AURORA_SIGNATURE};
 
 /// Every source Aurora accepts webhooks from.
 pub static SOURCES: &[&dyn Source] = &[
@@ -37,6 +47,16 @@ pub static SOURCES: &[&dyn Source] = &[
     &opsgenie::OpsGenie,
     &github::GitHub,
     &cloudwatch::CloudWatch,
+    &netdata::Netdata,
+    &splunk::Splunk,
+    &incidentio::IncidentIo,
+    &dynatrace::Dynatrace,
+    &bigpanda::BigPanda,
+    &jenkins::Jenkins,
+    &cloudbees::CloudBees,
+    &spinnaker::Spinnaker,
+    &jira::Jira,
+    &bitbucket::Bitbucket,
 ];
 
 /// The source called `name` (as in `/webhooks/<name>/…`).
@@ -84,6 +104,10 @@ pub enum Auth {
     /// Amazon SNS signs every message with a certificate of its own (fetched from an allowed
     /// origin); the subscription's topic is pinned on first use. No secret is involved.
     SnsSignature,
+    /// Svix (incident.io): `webhook-signature: v1,<base64 hmac-sha256>` of
+    /// `<webhook-id>.<webhook-timestamp>.<body>`, keyed with the source's `whsec_…` secret, the
+    /// timestamp within five minutes. The source checks it in its own [`Source::verify`].
+    Svix,
 }
 
 /// Who makes the secret.
