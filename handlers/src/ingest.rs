@@ -145,8 +145,10 @@ impl Ingest {
     /// Applies a batch of deliveries. An error leaves the batch to be retried whole.
     pub async fn handle(&self, batch: Vec<Message>) -> Result<(), StoreError> {
         let mut work: BTreeMap<TenantId, TenantWork> = BTreeMap::new();
-        for message in &batch {
-            let Some((tenant, signals, integration)) = self.read(message).await? else {
+        // Reading needs each delivery's integration (one catch-up round trip): side by side.
+        let read = futures::future::join_all(batch.iter().map(|m| self.read(m))).await;
+        for (message, read) in batch.iter().zip(read) {
+            let Some((tenant, signals, integration)) = read? else {
                 continue;
             };
             self.confirm_subscription(message, &tenant, &integration)
@@ -531,6 +533,7 @@ impl Ingest {
                 fingerprint: a.fingerprint.clone(),
                 alert_fired_at: a.fired_at,
                 at: placed.pending.received_at,
+                why: Some(decision.decision.explain()),
             },
         };
         match self
@@ -555,6 +558,9 @@ impl Ingest {
                     fingerprint: a.fingerprint.clone(),
                     alert_fired_at: a.fired_at,
                     at: placed.pending.received_at,
+                    why: Some(format!(
+                        "the incident it was correlated with no longer took alerts ({refusal})"
+                    )),
                 };
                 match self
                     .incidents

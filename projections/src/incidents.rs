@@ -318,9 +318,12 @@ fn alert_row(key: &Key, a: &Alert, correlation: Option<&Correlation>, sequence: 
 /// One line of the timeline, as an on-call engineer reads it.
 pub fn describe(event: &IncidentEvent) -> String {
     match event {
-        IncidentEvent::Opened { title, service, severity, source, .. } => {
-            format!("Incident opened from {source}: {title} ({severity}, service {service})")
-        }
+        IncidentEvent::Opened { title, service, severity, source, why, .. } => match why {
+            Some(why) => format!(
+                "Incident opened from {source}: {title} ({severity}, service {service}); {why}"
+            ),
+            None => format!("Incident opened from {source}: {title} ({severity}, service {service})"),
+        },
         IncidentEvent::AlertCorrelated { alert, correlation, .. } => format!(
             "Alert \"{}\" correlated with score {:.2}: topology {:.2}, time {:.2}, similarity {:.2} ({} candidates considered)",
             alert.title,

@@ -21,6 +21,7 @@ pub fn open(id: IncidentId, title: &str, service: &str, at: DateTime<Utc>) -> In
         fingerprint: format!("fp-{service}"),
         alert_fired_at: at - Duration::seconds(5),
         at,
+        why: None,
     }
 }
 

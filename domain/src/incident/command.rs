@@ -33,6 +33,10 @@ pub enum IncidentCommand {
         fingerprint: String,
         alert_fired_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        /// Why the alert opened an incident rather than joining one (the correlation decision,
+        /// explained), shown in the timeline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
     },
     AttachAlert {
         alert: Alert,
@@ -114,6 +118,7 @@ pub(crate) fn decide(state: &IncidentState, command: IncidentCommand) -> Decisio
             fingerprint,
             alert_fired_at,
             at,
+            why,
         } => {
             if let Some(existing) = state.id {
                 return Err(IncidentError::AlreadyOpened { id: existing });
@@ -132,6 +137,7 @@ pub(crate) fn decide(state: &IncidentState, command: IncidentCommand) -> Decisio
                 fingerprint,
                 alert_fired_at,
                 at,
+                why,
             }])
         }
         other => decide_on_opened(state, other),

@@ -31,6 +31,10 @@ pub enum IncidentEvent {
         fingerprint: String,
         alert_fired_at: DateTime<Utc>,
         at: DateTime<Utc>,
+        /// Why its alert opened an incident rather than joining one (absent in events written
+        /// before Aurora recorded it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
     },
     /// Another alert was correlated with this incident.
     AlertCorrelated {

@@ -124,6 +124,7 @@ impl IncidentState {
                 fingerprint,
                 alert_fired_at,
                 at,
+                ..
             } => {
                 let opening_alert = Alert {
                     alert_id: source_alert_id.clone(),

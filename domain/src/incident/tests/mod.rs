@@ -48,6 +48,7 @@ fn opened() -> IncidentEvent {
         fingerprint: "fp-1".to_owned(),
         alert_fired_at: at(-2),
         at: at(0),
+        why: None,
     }
 }
 

@@ -15,6 +15,7 @@ fn open() -> IncidentCommand {
         fingerprint: "fp-1".to_owned(),
         alert_fired_at: at(-2),
         at: at(0),
+        why: None,
     }
 }
 

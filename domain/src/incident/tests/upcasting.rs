@@ -44,6 +44,7 @@ fn opened_with(environment: &str, severity: Severity) -> IncidentEvent {
         fingerprint,
         alert_fired_at,
         at,
+        why: None,
     }
 }
 
