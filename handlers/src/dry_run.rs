@@ -4,7 +4,7 @@
 //!
 //! "Grouped differently" compares partitions, not incident ids: an alert changes when the set of
 //! alerts it shares an incident with is not the same under the new settings. The simulation
-//! starts with no open incident at `from` (what was open just before is not replayed).
+//! starts from the incidents the decision log had open at `from` (its last snapshot before).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -119,25 +119,35 @@ impl Ingest {
             }
         }
 
-        // How they were grouped then: the decision log of the period.
+        // How they were grouped then: the decision log of the period, read from one window
+        // before it, whose last snapshot says which incidents were open when the period began.
         let subject =
             aurora_nats::subjects::aggregate(tenant, "correlator", correlator_id(tenant.as_str()));
         let mut then: HashMap<(u64, u32), uuid::Uuid> = HashMap::new();
-        for raw in self.log.read_subject_since(&subject, from).await? {
-            if let Ok(CorrelatorEvent::Decided { decisions, .. }) =
-                CorrelatorEvent::upcast(raw.data, raw.version)
-            {
-                for d in decisions {
-                    then.insert((d.alert.inbox_sequence, d.alert.index), d.incident_id.0);
+        let mut open_at_start = Vec::new();
+        for raw in self
+            .log
+            .read_subject_since(&subject, from - settings.window())
+            .await?
+        {
+            let before = raw.time < from;
+            match CorrelatorEvent::upcast(raw.data, raw.version) {
+                Ok(event) if before => open_at_start = event.into_snapshot().candidates,
+                Ok(CorrelatorEvent::Decided { decisions, .. }) => {
+                    for d in decisions {
+                        then.insert((d.alert.inbox_sequence, d.alert.index), d.incident_id.0);
+                    }
                 }
+                _ => {}
             }
         }
 
-        // How they would be grouped now.
+        // How they would be grouped now, starting from the incidents open then.
         let mut snapshot = CorrelatorSnapshot {
             settings,
-            candidates: Vec::new(),
+            candidates: open_at_start,
         };
+        snapshot.prune(Some(from));
         let decisions = snapshot.decide_all(
             tenant.as_str(),
             alerts.iter().map(|p| p.pending.clone()).collect(),
