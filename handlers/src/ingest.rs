@@ -64,7 +64,19 @@ pub struct Ingest {
     /// HTTP client and trusted origins for confirming SNS subscriptions (Amazon SNS only when
     /// unset; see [`Ingest::with_sns`]).
     sns: Option<sources::VerifyContext>,
+    /// Decisions this process appended lately, by (tenant, INBOX sequence, index): a batch
+    /// retried in place (its `delivered` count unchanged) reuses them instead of deciding again.
+    decided: std::sync::Arc<std::sync::Mutex<HashMap<DecisionKey, AlertDecision>>>,
 }
+
+/// A decided alert: tenant, `INBOX` sequence, position in the delivery.
+type DecisionKey = (TenantId, u64, u32);
+
+/// Decisions remembered per process before the memory starts over (a miss only costs reading
+/// the log again for a redelivered delivery).
+const REMEMBERED_DECISIONS: usize = 100_000;
+/// Alerts decided per decision event: keeps each event far below the server's message limit.
+const DECISIONS_PER_EVENT: usize = 100;
 
 /// Where a tenant's decision log is: stream sequence and aggregate sequence of its last event,
 /// and the snapshot that event carries.
@@ -110,6 +122,7 @@ impl Ingest {
             integrations,
             pool,
             logs: Default::default(),
+            decided: Default::default(),
             sns: None,
         }
     }
@@ -368,6 +381,14 @@ impl Ingest {
         let id = correlator_id(tenant.as_str());
         let subject = aurora_nats::subjects::aggregate(tenant, "correlator", id);
         let mut known: HashMap<(u64, u32), AlertDecision> = HashMap::new();
+        if let Ok(memory) = self.decided.lock() {
+            for p in &work.alerts {
+                let key = (tenant.clone(), p.pending.inbox_sequence, p.pending.index);
+                if let Some(d) = memory.get(&key) {
+                    known.insert((p.pending.inbox_sequence, p.pending.index), d.clone());
+                }
+            }
+        }
         if let Some(since) = work.redelivered_since {
             for raw in self.log.read_subject_since(&subject, since).await? {
                 if let Ok(CorrelatorEvent::Decided { decisions, .. }) =
@@ -379,12 +400,14 @@ impl Ingest {
                 }
             }
         }
-        for attempt in 0..32u32 {
+        let mut attempt = 0u32;
+        loop {
             let (last, version, mut snapshot) = self.position(tenant, &subject).await?;
             let fresh: Vec<PendingAlert> = work
                 .alerts
                 .iter()
                 .filter(|p| !known.contains_key(&(p.pending.inbox_sequence, p.pending.index)))
+                .take(DECISIONS_PER_EVENT)
                 .map(|p| p.pending.clone())
                 .collect();
             let made = if fresh.is_empty() {
@@ -418,14 +441,43 @@ impl Ingest {
                         .lock()
                         .await
                         .insert(tenant.clone(), (sequence, version + 1, snapshot));
+                    if let Ok(mut memory) = self.decided.lock() {
+                        if memory.len() > REMEMBERED_DECISIONS {
+                            memory.clear();
+                        }
+                        for d in &made {
+                            memory.insert(
+                                (tenant.clone(), d.alert.inbox_sequence, d.alert.index),
+                                d.clone(),
+                            );
+                        }
+                    }
                     for d in made {
                         known.insert((d.alert.inbox_sequence, d.alert.index), d);
                     }
-                    return Ok(ordered(work, known));
+                    // More than one event's worth of alerts: the next chunk.
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    // Another handler decided first: start again from its snapshot.
+                    // Another handler appended first, possibly deciding some of these same
+                    // alerts (a delivery redelivered to it): take its decisions, then start
+                    // again from its snapshot.
                     self.logs.lock().await.remove(tenant);
+                    for raw in self.log.read_subject(&subject, last + 1).await? {
+                        if let Ok(CorrelatorEvent::Decided { decisions, .. }) =
+                            CorrelatorEvent::upcast(raw.data, raw.version)
+                        {
+                            for d in decisions {
+                                known.insert((d.alert.inbox_sequence, d.alert.index), d);
+                            }
+                        }
+                    }
+                    attempt += 1;
+                    if attempt >= 32 {
+                        return Err(StoreError::TooManyConflicts {
+                            subject,
+                            attempts: attempt,
+                        });
+                    }
                     tokio::time::sleep(std::time::Duration::from_millis(
                         u64::from(attempt.min(6)) * 2,
                     ))
@@ -434,10 +486,6 @@ impl Ingest {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::TooManyConflicts {
-            subject,
-            attempts: 32,
-        })
     }
 
     /// The tenant's decision log as last known, or read (one direct get of its last event).
@@ -542,6 +590,12 @@ impl Ingest {
             .await?
         {
             Ok(_) | Err(IncidentError::AlreadyOpened { .. }) => Ok(()),
+            // The alert that opens it was decided first, but its handler has not opened it yet
+            // (or crashed, and its delivery will come back): try again later, never a second
+            // incident.
+            Err(IncidentError::NotOpened) => Err(StoreError::Unavailable(format!(
+                "incident {id} is decided but not opened yet"
+            ))),
             Err(refusal) => {
                 // The incident changed between the decision and now (resolved, merged, full):
                 // the alert still must not be lost, so it opens its own incident.
@@ -631,19 +685,38 @@ pub(crate) fn placed(
         .clone()
         .or_else(|| settings.default_environment.clone())
         .unwrap_or_else(|| aurora_domain::incident::DEFAULT_ENVIRONMENT.into());
+    // Bounded, so a decision event stays small whatever a payload holds; never blank, so an
+    // incident can always be opened for it.
+    let title = match bounded(&alert.title, MAX_TITLE_CHARS) {
+        t if t.trim().is_empty() => format!("Untitled alert from {}", integration.source),
+        t => t,
+    };
+    let mut alert = alert;
+    alert.title = title.clone();
     Placed {
         pending: PendingAlert {
             inbox_sequence: message.stream_sequence,
             index: index as u32,
             alert_id: format!("{}:{}", integration.source, alert.alert_id),
             fingerprint: alert.fingerprint.clone(),
-            title: alert.title.clone(),
-            service,
+            title,
+            service: bounded(&service, MAX_SERVICE_CHARS),
             received_at: received_at(message),
         },
         source: integration.source.clone(),
         environment,
         alert,
+    }
+}
+
+const MAX_TITLE_CHARS: usize = 300;
+const MAX_SERVICE_CHARS: usize = 120;
+
+/// `text` cut to at most `max` characters.
+fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text.to_owned(),
     }
 }
 

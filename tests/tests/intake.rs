@@ -1005,3 +1005,64 @@ mod cloudwatch_sns {
         app.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_retried_in_place_decides_nothing_twice() {
+    use aurora_gateway::app::Role;
+    let app = TestApp::spawn_with_roles(vec![Role::Gateway, Role::Projections]).await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let created = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let (path, secret) = (
+        path_of(&created),
+        created["secret"].as_str().expect("secret"),
+    );
+    for i in 1..=2 {
+        let body = grafana(&[(
+            "firing",
+            &format!("fp-{i}"),
+            "checkout",
+            "Checkout latency high",
+        )]);
+        deliver(&app, &path, Some(secret), &body)
+            .await
+            .expect_status(202);
+    }
+    let services = aurora_gateway::app::Services::new(
+        app.nats.client.clone(),
+        app.db.pool.clone(),
+        aurora_tests::secret_store(app.secrets_dir.path()),
+    );
+    let ingest = aurora_handlers::ingest::Ingest::new(
+        services.log.clone(),
+        services.incidents.clone(),
+        services.integrations.clone(),
+        services.pool.clone(),
+    );
+    // The runner retries a failed batch as it was: still "delivered once".
+    for _ in 0..3 {
+        ingest
+            .handle(vec![
+                inbox_delivery(&app, 1, 1).await,
+                inbox_delivery(&app, 2, 1).await,
+            ])
+            .await
+            .expect("handled");
+    }
+    let subject = aurora_nats::subjects::aggregate(
+        &admin.tenant,
+        "correlator",
+        aurora_domain::correlation::correlator_id(admin.tenant.as_str()),
+    );
+    let decided = services.log.read_subject(&subject, 1).await.expect("log");
+    assert_eq!(
+        decided.len(),
+        1,
+        "one decision event for the batch, however often it ran"
+    );
+    let items = incidents_until(&app, &admin, |items| {
+        items.len() == 1 && items[0]["correlated_alert_count"].as_i64() == Some(1)
+    })
+    .await;
+    assert_eq!(items.len(), 1);
+    app.stop().await;
+}

@@ -50,7 +50,13 @@ pub struct Entry {
     /// What `Source::authenticate` needs besides the secret, with the integration's pinned
     /// topic (SNS).
     verify: VerifyContext,
+    /// When it was read: entries are re-read after [`ENTRY_TTL`], so a change whose eviction
+    /// was missed (a disconnected watch, or a reload racing the read model) lasts no longer.
+    loaded: std::time::Instant,
 }
+
+/// How long an integration is trusted from memory.
+const ENTRY_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Entry {
     pub fn pinned_topic(&self) -> Option<&str> {
@@ -75,7 +81,12 @@ impl IntakeCache {
     }
 
     fn cached(&self, id: Uuid) -> Option<Arc<Entry>> {
-        self.entries.read().ok()?.get(&id).cloned()
+        self.entries
+            .read()
+            .ok()?
+            .get(&id)
+            .filter(|e| e.loaded.elapsed() < ENTRY_TTL)
+            .cloned()
     }
 
     fn sns(&self, state: &AppState) -> &VerifyContext {
@@ -103,6 +114,7 @@ impl IntakeCache {
             accepting: entry.accepting,
             subject: entry.subject.clone(),
             verify: entry.verify.with_pinned_topic(Some(topic)),
+            loaded: std::time::Instant::now(),
         });
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(id, fresh.clone());
@@ -142,6 +154,7 @@ impl IntakeCache {
             secret,
             accepting,
             verify: self.sns(state).with_pinned_topic(row.pinned_topic),
+            loaded: std::time::Instant::now(),
         });
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(id, entry.clone());
@@ -257,8 +270,10 @@ async fn receive(
     }
     authenticated.map_err(refused)?;
     let parsed = entry.source.parse(&delivery).map_err(refused)?;
+    // A source's id goes into a NATS header: anything but short printable text is hashed.
     let delivery_id = match parsed.delivery_id {
-        Some(id) => id,
+        Some(id) if id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic()) => id,
+        Some(id) => hex(&Sha256::digest(id.as_bytes())),
         None => hex(&Sha256::digest(&body)),
     };
     let mut nats_headers = async_nats::HeaderMap::new();
