@@ -260,20 +260,41 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
         let http = reqwest::Client::new();
         tokio::spawn(async move {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Ok(r) = http.get(&app_url).bearer_auth(&token).send().await {
+                // Newest first; when a whole page is new (a burst landed between two polls),
+                // the next page too, so no incident slips past unseen.
+                let mut url = app_url.clone();
+                for _ in 0..20 {
+                    let Ok(r) = http.get(&url).bearer_auth(&token).send().await else {
+                        break;
+                    };
                     let now = Instant::now();
-                    if let Ok(body) = r.json::<Value>().await {
+                    let Ok(body) = r.json::<Value>().await else {
+                        break;
+                    };
+                    let mut fresh = 0;
+                    let items = body["items"].as_array().cloned().unwrap_or_default();
+                    {
                         let mut seen = seen.lock().expect("lock");
-                        for item in body["items"].as_array().into_iter().flatten() {
+                        for item in &items {
                             let n = item["title"]
                                 .as_str()
                                 .and_then(|t| t.strip_prefix("e2e "))
                                 .and_then(|t| t.split(' ').next())
                                 .and_then(|n| n.parse::<u64>().ok());
                             if let Some(n) = n {
-                                seen.entry(n).or_insert(now);
+                                if let std::collections::hash_map::Entry::Vacant(v) = seen.entry(n)
+                                {
+                                    v.insert(now);
+                                    fresh += 1;
+                                }
                             }
                         }
+                    }
+                    match body["next_cursor"].as_str() {
+                        Some(cursor) if fresh == items.len() && !items.is_empty() => {
+                            url = format!("{app_url}&cursor={cursor}");
+                        }
+                        _ => break,
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
