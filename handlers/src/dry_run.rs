@@ -102,7 +102,7 @@ impl Ingest {
                     published,
                 };
                 deliveries += 1;
-                if let Some((_, signals, integration)) = self.read(&delivery).await? {
+                if let Some((_, signals, integration, _)) = self.read(&delivery).await? {
                     for (index, signal) in signals.into_iter().enumerate() {
                         if let Signal::Firing(alert) = signal {
                             alerts.push(placed(&delivery, index, alert, &integration));

@@ -87,6 +87,7 @@ type ReadDelivery = (
     TenantId,
     Vec<Signal>,
     aurora_domain::integration::IntegrationState,
+    Option<sources::Confirmation>,
 );
 
 /// One alert of one delivery, with what its integration adds.
@@ -161,11 +162,13 @@ impl Ingest {
         // Reading needs each delivery's integration (one catch-up round trip): side by side.
         let read = futures::future::join_all(batch.iter().map(|m| self.read(m))).await;
         for (message, read) in batch.iter().zip(read) {
-            let Some((tenant, signals, integration)) = read? else {
+            let Some((tenant, signals, integration, confirmation)) = read? else {
                 continue;
             };
-            self.confirm_subscription(message, &tenant, &integration)
-                .await?;
+            if let Some(confirmation) = confirmation {
+                self.confirm_subscription(message, &tenant, confirmation, &integration)
+                    .await?;
+            }
             let w = work.entry(tenant).or_default();
             if message.delivered > 1 {
                 let since = message.published;
@@ -239,8 +242,9 @@ impl Ingest {
             body: &message.payload,
             received_at: received_at(message),
         };
+        let confirmation = source.confirmation(&delivery);
         match source.parse(&delivery) {
-            Ok(parsed) => Ok(Some((tenant, parsed.signals, integration))),
+            Ok(parsed) => Ok(Some((tenant, parsed.signals, integration, confirmation))),
             Err(e) => skip(format!("does not parse: {e}")),
         }
     }
@@ -253,25 +257,9 @@ impl Ingest {
         &self,
         message: &Message,
         tenant: &TenantId,
+        confirmation: sources::Confirmation,
         integration: &aurora_domain::integration::IntegrationState,
     ) -> Result<(), StoreError> {
-        let Some(source) = message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(SOURCE_HEADER))
-            .and_then(|s| sources::source(s.as_str()))
-        else {
-            return Ok(());
-        };
-        let headers = kept_headers(source, message);
-        let delivery = Delivery {
-            headers: &headers,
-            body: &message.payload,
-            received_at: received_at(message),
-        };
-        let Some(confirmation) = source.confirmation(&delivery) else {
-            return Ok(());
-        };
         let (Some(id), false) = (integration.id, integration.deleted) else {
             tracing::info!(topic = %confirmation.topic, "subscription confirmation for a deleted integration: skipped");
             return Ok(());

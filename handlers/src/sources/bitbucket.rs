@@ -277,21 +277,14 @@ impl Source for Bitbucket {
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
-        let event = delivery
-            .header(EVENT_HEADER)
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
+        let event = delivery.value(EVENT_HEADER)
             .ok_or_else(|| {
                 Refusal::bad(
                     "invalid_payload",
                     "the X-Event-Key header is required: it says what kind of Bitbucket event the delivery is",
                 )
             })?;
-        let delivery_id = delivery
-            .header(DELIVERY_HEADER)
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(str::to_owned);
+        let delivery_id = delivery.value(DELIVERY_HEADER).map(str::to_owned);
         let now = delivery.received_at;
         let body = delivery.body;
         let signal = match event {

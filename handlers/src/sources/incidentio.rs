@@ -130,9 +130,7 @@ fn signing_key(secret: &[u8]) -> Result<Vec<u8>, Refusal> {
 fn verify_svix(delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), Refusal> {
     let header = |name: &str| {
         delivery
-            .header(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+            .value(name)
             .ok_or_else(|| unauthorized(format!("the {name} header is missing")))
     };
     let id = header(ID_HEADER)?;
@@ -411,11 +409,7 @@ impl Source for IncidentIo {
             other => ignored(format!("incident.io {other} events are not acted on")),
         };
         Ok(Parsed {
-            delivery_id: delivery
-                .header(ID_HEADER)
-                .map(str::trim)
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned),
+            delivery_id: delivery.value(ID_HEADER).map(str::to_owned),
             signals: vec![signal],
         })
     }

@@ -499,7 +499,7 @@ impl Source for Jira {
             }
         };
         Ok(Parsed {
-            delivery_id: nonempty(delivery.header(DELIVERY_HEADER)).map(str::to_owned),
+            delivery_id: delivery.value(DELIVERY_HEADER).map(str::to_owned),
             signals: vec![signal],
         })
     }

@@ -76,6 +76,11 @@ impl Delivery<'_> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// A header's value, trimmed, when it has one (absent, empty and blank are all `None`).
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.header(name).map(str::trim).filter(|v| !v.is_empty())
+    }
 }
 
 /// What a delivery means.

@@ -469,11 +469,7 @@ impl Source for Sentry {
             },
         };
         Ok(Parsed {
-            delivery_id: delivery
-                .header(REQUEST_ID_HEADER)
-                .map(str::trim)
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned),
+            delivery_id: delivery.value(REQUEST_ID_HEADER).map(str::to_owned),
             signals: vec![signal],
         })
     }
