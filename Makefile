@@ -22,6 +22,7 @@ test: deps
 bench: deps deps-wrk
 	$(CARGO) bench -p aurora-tests --bench backbone
 	$(CARGO) bench -p aurora-tests --bench intake
+	$(CARGO) bench -p aurora-tests --bench chat
 
 deps: deps-rust deps-nats deps-postgres
 

@@ -40,6 +40,6 @@ pub use organization::{
     Role,
 };
 pub use values::{
-    ChatMode, ConfirmationDecision, IncidentStatus, MessageRole, RcaStatus, Severity,
+    ChatMode, ConfirmationDecision, GateVerdict, IncidentStatus, MessageRole, RcaStatus, Severity,
     ToolCallStatus, ValueError,
 };

@@ -29,6 +29,8 @@ pub enum ValueError {
     UnknownConfirmationDecision(String),
     #[error("unknown tool call status {0:?}: expected started, succeeded or failed")]
     UnknownToolCallStatus(String),
+    #[error("unknown gate verdict {0:?}: expected allowed, confirmation_required or refused")]
+    UnknownGateVerdict(String),
     #[error("unknown message role {0:?}: expected user or assistant")]
     UnknownMessageRole(String),
     #[error("unknown role {0:?}: expected viewer, editor or admin")]
@@ -191,6 +193,15 @@ named_values!(
 );
 
 named_values!(
+    /// What the command gate decided about one command the agent wanted to run.
+    GateVerdict, UnknownGateVerdict {
+        Allowed => "allowed",
+        ConfirmationRequired => "confirmation_required",
+        Refused => "refused",
+    }
+);
+
+named_values!(
     /// Who wrote a chat message.
     MessageRole, UnknownMessageRole {
         User => "user",
@@ -252,6 +263,7 @@ mod tests {
         check(ChatMode::ALL);
         check(ConfirmationDecision::ALL);
         check(ToolCallStatus::ALL);
+        check(GateVerdict::ALL);
         check(MessageRole::ALL);
     }
 

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use std::sync::Arc;
 
 use aurora_domain::{ChatSession, Incident, Integration, Organization};
+use aurora_handlers::agent::AgentConfig;
 use aurora_handlers::secrets::SecretStore;
 use aurora_nats::{AggregateStore, EventLog};
 use aurora_projections::Projector;
@@ -36,6 +37,9 @@ pub struct Services {
     pub secrets: Arc<dyn SecretStore>,
     /// Settings of the HTTP API (used by the gateway role).
     pub api: Arc<api::ApiConfig>,
+    /// The chat agent: its model, prices and tools (handlers run it; the gateway reads whether a
+    /// model is configured).
+    pub agent: Arc<AgentConfig>,
 }
 
 impl Services {
@@ -58,6 +62,9 @@ impl Services {
             integrations: AggregateStore::new(log.clone()),
             secrets,
             api: Arc::new(api::ApiConfig::default()),
+            agent: Arc::new(AgentConfig::without_model(
+                std::env::temp_dir().join("aurora-agent"),
+            )),
             log,
             nats,
             pool,
@@ -66,6 +73,11 @@ impl Services {
 
     pub fn with_api_config(mut self, config: api::ApiConfig) -> Self {
         self.api = Arc::new(config);
+        self
+    }
+
+    pub fn with_agent(mut self, config: AgentConfig) -> Self {
+        self.agent = Arc::new(config);
         self
     }
 }
@@ -130,11 +142,20 @@ pub async fn run(
                 aurora_handlers::commands::run(
                     services.nats.clone(),
                     services.incidents.clone(),
-                    services.sessions.clone(),
                     stop.clone(),
                 )
             })
             .await
+        });
+        let agent = aurora_handlers::agent::runner::Agent::new(
+            services.sessions.clone(),
+            services.organizations.clone(),
+            services.pool.clone(),
+            services.agent.clone(),
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            supervise("chat", stop.clone(), || agent.clone().run(stop.clone())).await
         });
     }
     if roles.contains(&Role::Gateway) {

@@ -215,6 +215,12 @@ async fn connect(
     Ok((client, pool))
 }
 
+/// The chat agent's settings from the environment; sessions work under `<data_dir>/agent`.
+fn agent_config(data_dir: &std::path::Path) -> anyhow::Result<aurora_handlers::agent::AgentConfig> {
+    aurora_handlers::agent::AgentConfig::from_env(data_dir.join("agent"))
+        .map_err(anyhow::Error::msg)
+}
+
 /// The local encrypted secret store under `data_dir` (DESIGN §6: the embedded default).
 fn secret_store(
     data_dir: &std::path::Path,
@@ -256,11 +262,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let secrets = secret_store(&args.data_dir, args.secret_key.as_deref())?;
+    let agent = agent_config(&args.data_dir)?;
     app::run(
-        Services::new(client, pool, secrets).with_api_config(crate::api::ApiConfig {
-            listen: Some(args.listen),
-            ..args.api
-        }),
+        Services::new(client, pool, secrets)
+            .with_api_config(crate::api::ApiConfig {
+                listen: Some(args.listen),
+                ..args.api
+            })
+            .with_agent(agent),
         vec![args.role],
         listener,
         shutdown_on_ctrl_c(),
@@ -311,11 +320,19 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         redact(&database_url)
     );
     let secrets = secret_store(&data_dir, args.secret_key.as_deref())?;
+    let agent = agent_config(&data_dir)?;
+    if agent.llm.is_none() {
+        println!(
+            "No LLM configured: chat answers NO_MODEL until LLM_BASE_URL and LLM_MODEL are set."
+        );
+    }
     let result = app::run(
-        Services::new(client, pool.clone(), secrets).with_api_config(crate::api::ApiConfig {
-            listen: Some(args.listen),
-            ..args.api
-        }),
+        Services::new(client, pool.clone(), secrets)
+            .with_api_config(crate::api::ApiConfig {
+                listen: Some(args.listen),
+                ..args.api
+            })
+            .with_agent(agent),
         Role::all(),
         Some(listener),
         shutdown,

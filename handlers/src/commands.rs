@@ -1,10 +1,10 @@
-//! The `CMD` consumer: `cmd.<tenant>.<aggregate>.<id>` carries one JSON command; it is run on
+//! The `commands` consumer of `CMD`: `cmd.<tenant>.incident.<id>` carries one JSON command; it is run on
 //! the aggregate through the event store (which retries conflicts). A refusal by the aggregate is
 //! an answer, not a failure: it is logged and the command acked. Only an unavailable event store
 //! makes the batch come back later.
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
-use aurora_domain::{ChatCommand, ChatSession, Incident, IncidentCommand, TenantId};
+use aurora_domain::{Incident, IncidentCommand, TenantId};
 use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::{Context, CE_CORRELATION, TRACEPARENT};
 use aurora_nats::subjects::CMD_STREAM;
@@ -34,7 +34,6 @@ pub enum Outcome {
 pub async fn run(
     client: async_nats::Client,
     incidents: AggregateStore<Incident>,
-    sessions: AggregateStore<ChatSession>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), CommandsError> {
     let js = jetstream::new(client);
@@ -49,10 +48,10 @@ pub async fn run(
     // One command per batch: a failed batch is retried whole, and re-running commands that already
     // succeeded would decide them twice.
     consumer::run(consumer, 1, shutdown, |deliveries| {
-        let (incidents, sessions) = (incidents.clone(), sessions.clone());
+        let incidents = incidents.clone();
         async move {
             for delivery in deliveries {
-                match handle(&incidents, &sessions, &delivery).await {
+                match handle(&incidents, &delivery).await {
                     Ok(Outcome::Applied) => {}
                     Ok(Outcome::Refused(why)) => tracing::info!(subject = %delivery.subject, %why, "command refused"),
                     Ok(Outcome::Malformed(why)) => {
@@ -71,7 +70,6 @@ pub async fn run(
 /// Runs one delivered command.
 pub async fn handle(
     incidents: &AggregateStore<Incident>,
-    sessions: &AggregateStore<ChatSession>,
     delivery: &Delivery,
 ) -> Result<Outcome, StoreError> {
     let parts: Vec<&str> = delivery.subject.split('.').collect();
@@ -110,12 +108,6 @@ pub async fn handle(
                 incidents.execute(&tenant, id, command, context).await?,
             )),
             Err(e) => Ok(Outcome::Malformed(format!("not an incident command: {e}"))),
-        },
-        "session" => match serde_json::from_slice::<ChatCommand>(&delivery.payload) {
-            Ok(command) => Ok(outcome(
-                sessions.execute(&tenant, id, command, context).await?,
-            )),
-            Err(e) => Ok(Outcome::Malformed(format!("not a session command: {e}"))),
         },
         other => Ok(Outcome::Malformed(format!("unknown aggregate {other:?}"))),
     }

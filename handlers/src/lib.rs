@@ -1,6 +1,7 @@
 //! `aurora-handlers`: the work that turns durable inputs into commands on aggregates.
 //!
-//! - [`commands`]: the consumer of `CMD` that runs each command through the event store.
+//! - [`commands`]: the consumer of `CMD` that runs each incident command through the event store.
+//! - [`agent`]: the chat agent: the `chat` consumer of `CMD`, the LLM, the tools and the gate.
 //! - [`sources`]: every webhook source (verify, parse, normalise), used by the gateway's intake
 //!   and by [`ingest`].
 //! - [`ingest`]: the consumer of `INBOX`: parse, correlate on the tenant's decision log, open or
@@ -10,6 +11,7 @@
 //! Depends on `aurora-domain`, `aurora-nats` and the read-only queries of
 //! `aurora-projections`.
 
+pub mod agent;
 pub mod commands;
 pub mod dry_run;
 pub mod ingest;

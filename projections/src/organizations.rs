@@ -159,7 +159,8 @@ fn actor(event: &OrganizationEvent) -> Option<Uuid> {
         | E::InvitationRevoked { by, .. }
         | E::RoleChanged { by, .. }
         | E::MemberRemoved { by, .. }
-        | E::ApiTokenRevoked { by, .. } => Some(*by),
+        | E::ApiTokenRevoked { by, .. }
+        | E::AgentPolicySet { by, .. } => Some(*by),
         E::MemberJoined { user_id, .. } | E::ApiTokenIssued { user_id, .. } => Some(*user_id),
         E::AccessDenied { user_id, .. } => *user_id,
     }
@@ -237,6 +238,14 @@ pub fn describe(state: &OrganizationState, event: &OrganizationEvent) -> String 
                 who(user_id)
             )
         }
+        E::AgentPolicySet {
+            allow, deny, by, ..
+        } => format!(
+            "{} set the agent's command policy: {} allow and {} deny patterns",
+            who(by),
+            allow.len(),
+            deny.len()
+        ),
         E::AccessDenied {
             user_id,
             action,

@@ -90,7 +90,7 @@ impl Projector {
     pub fn tables(self) -> &'static [&'static str] {
         match self {
             Self::Incidents => &["incidents", "incident_alerts", "incident_timeline"],
-            Self::Sessions => &["chat_sessions", "chat_messages"],
+            Self::Sessions => &["chat_sessions", "chat_messages", "llm_usage"],
             // In the order readers lock them (a token's owner is found through api_tokens, then
             // org_members, then organizations): a replay swap locks them in this order too.
             Self::Organizations => &[

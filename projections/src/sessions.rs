@@ -1,6 +1,6 @@
 //! The sessions projector: `chat_sessions` (one row per session, the folded domain state plus list
-//! columns) and `chat_messages` (every message, tool step, confirmation and usage record, in
-//! order — the full history a reopened session shows).
+//! columns), `chat_messages` (every message, tool step, confirmation and usage record, in
+//! order — the full history a reopened session shows) and `llm_usage` (one row per model call).
 
 use std::collections::{HashMap, HashSet};
 
@@ -44,6 +44,7 @@ pub async fn apply(
         .take(tx, schema, "chat_sessions", &touched, &new)
         .await?;
     let mut messages = Vec::with_capacity(decoded.len());
+    let mut usage = Vec::new();
     let mut last_sequence: HashMap<Key, u64> = HashMap::new();
     for (key, raw, event) in decoded {
         if let Some((message_id, text)) = message_of(&event) {
@@ -56,6 +57,27 @@ pub async fn apply(
                 "at": event.occurred_at(),
                 "text": text,
                 "data": raw.data,
+            }));
+        }
+        if let ChatEvent::UsageRecorded {
+            model,
+            input_tokens,
+            output_tokens,
+            cost_micros,
+            at,
+        } = &event
+        {
+            usage.push(json!({
+                "tenant_id": key.0,
+                "stream_sequence": raw.stream_sequence,
+                "session_id": key.1,
+                "incident_id": null,
+                "model": model,
+                "at": at,
+                "day": at.date_naive(),
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "cost_micros": cost_micros,
             }));
         }
         let state = states.remove(&key).unwrap_or_default();
@@ -113,6 +135,15 @@ pub async fn apply(
         .execute(&mut **tx)
         .await?;
     }
+    if !usage.is_empty() {
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.llm_usage SELECT * FROM jsonb_populate_recordset(NULL::{schema}.llm_usage, $1)
+             ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
+        ))
+        .bind(Value::Array(usage))
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(staged(touched, states, &last_sequence))
 }
 
@@ -140,6 +171,11 @@ fn message_of(event: &ChatEvent) -> Option<(String, Option<String>)> {
             error,
             ..
         } => (tool_call_id.clone(), Some(error.clone())),
+        ChatEvent::GateDecided {
+            tool_call_id,
+            verdict,
+            ..
+        } => (tool_call_id.clone(), Some(verdict.to_string())),
         ChatEvent::ConfirmationRequested {
             confirmation_id,
             command,

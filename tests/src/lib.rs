@@ -10,11 +10,15 @@
 //!
 //! Logs are silent unless `TEST_LOG` is set.
 
+pub mod chat;
+pub mod llm;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use aurora_domain::TenantId;
 use aurora_gateway::api::ApiConfig;
+use aurora_handlers::agent::AgentConfig;
 use aurora_nats::server::NatsServer;
 use aurora_nats::EventLog;
 use aurora_projections::Projector;
@@ -184,6 +188,26 @@ impl TestApp {
 
     /// The app running `roles` with API settings `config`.
     pub async fn spawn_with(roles: Vec<aurora_gateway::app::Role>, config: ApiConfig) -> Self {
+        Self::spawn_full(roles, config, None).await
+    }
+
+    /// The whole app with the chat agent set up as `agent` says.
+    pub async fn spawn_with_agent(agent: AgentConfig) -> Self {
+        Self::spawn_full(
+            aurora_gateway::app::Role::all(),
+            test_api_config(),
+            Some(agent),
+        )
+        .await
+    }
+
+    /// The app running `roles` with API settings `config` and, if given, the agent set up as
+    /// `agent` says.
+    pub async fn spawn_full(
+        roles: Vec<aurora_gateway::app::Role>,
+        config: ApiConfig,
+        agent: Option<AgentConfig>,
+    ) -> Self {
         let nats = TestNats::start().await;
         let db = TestDb::create().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -198,6 +222,10 @@ impl TestApp {
             secret_store(secrets_dir.path()),
         )
         .with_api_config(config);
+        let services = match agent {
+            Some(agent) => services.with_agent(agent),
+            None => services,
+        };
         let task = tokio::spawn(aurora_gateway::app::run(
             services,
             roles,
@@ -229,6 +257,29 @@ impl TestApp {
             None,
             self.shutdown.subscribe(),
         ));
+    }
+
+    /// A second gateway process on its own port, sharing this app's NATS and database (and
+    /// running nothing else); its base URL.
+    pub async fn second_gateway(&self, agent: AgentConfig) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().expect("local addr");
+        let services = aurora_gateway::app::Services::new(
+            self.nats.client.clone(),
+            self.db.pool.clone(),
+            secret_store(self.secrets_dir.path()),
+        )
+        .with_api_config(test_api_config())
+        .with_agent(agent);
+        tokio::spawn(aurora_gateway::app::run(
+            services,
+            vec![aurora_gateway::app::Role::Gateway],
+            Some(listener),
+            self.shutdown.subscribe(),
+        ));
+        format!("http://{addr}")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use aurora_domain::{Incident, IncidentId};
+use aurora_domain::{ChatCommand, ChatMode, ChatSession, Incident, IncidentId, SessionId};
 use aurora_nats::{AggregateStore, Context};
 use aurora_tests::{Account, Answer, TestApp};
 use chrono::Utc;
@@ -28,6 +28,7 @@ enum Target {
     Invitation,
     Token,
     Integration,
+    Session,
 }
 
 /// What A must get.
@@ -228,6 +229,40 @@ const ENDPOINTS: &[Endpoint] = &[
         NothingOfB,
     ),
     ep("GET", "/api/changes", Target::None, None, NothingOfB),
+    ep("GET", "/api/ws-token", Target::None, None, NothingOfB),
+    // Without a ticket of B's the socket is refused (401).
+    ep("GET", "/ws/chat", Target::None, None, NothingOfB),
+    ep("GET", "/chat_api/sessions", Target::None, None, NothingOfB),
+    ep(
+        "GET",
+        "/chat_api/sessions/{id}",
+        Target::Session,
+        None,
+        NotFound,
+    ),
+    ep(
+        "PATCH",
+        "/chat_api/sessions/{id}",
+        Target::Session,
+        Some(r#"{"title":"pwned"}"#),
+        NotFound,
+    ),
+    ep(
+        "DELETE",
+        "/chat_api/sessions/{id}",
+        Target::Session,
+        None,
+        NotFound,
+    ),
+    ep("GET", "/api/llm-usage", Target::None, None, NothingOfB),
+    ep("GET", "/api/agent/policy", Target::None, None, NothingOfB),
+    ep(
+        "PUT",
+        "/api/agent/policy",
+        Target::None,
+        Some(r#"{"deny":["rm"]}"#),
+        NothingOfB,
+    ),
     // Without B's secret a delivery to B's integration is refused (401), whoever sends it.
     ep(
         "POST",
@@ -248,6 +283,7 @@ struct Victim {
     invitation: Uuid,
     token: Uuid,
     integration: Uuid,
+    session: Uuid,
     /// Strings that must never appear in an answer to A.
     secrets: Vec<String>,
 }
@@ -261,6 +297,7 @@ impl Victim {
             Target::Invitation => Some(self.invitation),
             Target::Token => Some(self.token),
             Target::Integration => Some(self.integration),
+            Target::Session => Some(self.session),
         }
     }
 }
@@ -328,6 +365,52 @@ async fn two_tenants(app: &TestApp) -> (Account, Victim) {
         )
         .await
         .expect_status(201);
+    // B's chat session, with a model call's usage, and B's command policy.
+    let session = Uuid::now_v7();
+    let sessions = AggregateStore::<ChatSession>::new(app.nats.log.clone());
+    for command in [
+        ChatCommand::Start {
+            id: SessionId(session),
+            owner: b.user_id.to_string(),
+            title: "Globex secret chat".into(),
+            mode: ChatMode::Ask,
+            at: Utc::now(),
+        },
+        ChatCommand::PostUserMessage {
+            message_id: Uuid::now_v7(),
+            text: "Globex secret question".into(),
+            mode: ChatMode::Ask,
+            at: Utc::now(),
+        },
+        ChatCommand::RecordUsage {
+            model: "globex-secret-model".into(),
+            input_tokens: 10,
+            output_tokens: 5,
+            cost_micros: 7,
+            at: Utc::now(),
+        },
+    ] {
+        sessions
+            .execute(&b.tenant, session, command, Context::new_root())
+            .await
+            .expect("store")
+            .expect("accepted");
+    }
+    let policy = app
+        .request(Method::PUT, "/api/agent/policy", Some(&b))
+        .json(&json!({"deny": ["globex-secret-pattern"]}))
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(policy.status(), 200);
+    while app
+        .get_json(&format!("/chat_api/sessions/{session}"), Some(&b))
+        .await
+        .status
+        != 200
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     // Let the projections show B's incident, so that a leak would have something to leak.
     let started = std::time::Instant::now();
     while app
@@ -356,7 +439,13 @@ async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             "Globex Secret Org".to_owned(),
             "Globex secret outage".to_owned(),
             "b-pending@globex.io".to_owned(),
+            session.to_string(),
+            "Globex secret chat".to_owned(),
+            "Globex secret question".to_owned(),
+            "globex-secret-model".to_owned(),
+            "globex-secret-pattern".to_owned(),
         ],
+        session,
         invitation: uuid(&invitation["id"]),
         token: uuid(&token["id"]),
         integration: uuid(&integration["id"]),

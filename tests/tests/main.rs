@@ -2,6 +2,7 @@
 
 mod api;
 mod changes;
+mod chat;
 mod event_store;
 mod fixtures;
 mod hygiene;

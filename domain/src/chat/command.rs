@@ -8,7 +8,7 @@ use super::error::ChatError;
 use super::event::ChatEvent;
 use super::state::ChatSessionState;
 use crate::ids::SessionId;
-use crate::values::{ChatMode, ConfirmationDecision, ToolCallStatus};
+use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, ToolCallStatus};
 
 /// How long a requested confirmation can be answered, in seconds.
 pub const CONFIRMATION_TTL_SECS: i64 = 300;
@@ -55,6 +55,14 @@ pub enum ChatCommand {
         tool_call_id: String,
         error: String,
         duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    /// What the command gate decided for a started tool call.
+    RecordGateDecision {
+        tool_call_id: String,
+        command: String,
+        verdict: GateVerdict,
+        reason: String,
         at: DateTime<Utc>,
     },
     /// Ask the user before running `command`; the question expires
@@ -202,6 +210,29 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
                 tool_call_id,
                 error,
                 duration_ms,
+                at,
+            }])
+        }
+        ChatCommand::RecordGateDecision {
+            tool_call_id,
+            command,
+            verdict,
+            reason,
+            at,
+        } => {
+            check_tool_call_running(state, &tool_call_id)?;
+            if state
+                .gate_decisions
+                .iter()
+                .any(|decision| decision.tool_call_id == tool_call_id)
+            {
+                return Ok(vec![]);
+            }
+            Ok(vec![ChatEvent::GateDecided {
+                tool_call_id,
+                command,
+                verdict,
+                reason,
                 at,
             }])
         }

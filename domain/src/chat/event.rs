@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::event::DomainEvent;
 use crate::ids::SessionId;
-use crate::values::{ChatMode, ConfirmationDecision};
+use crate::values::{ChatMode, ConfirmationDecision, GateVerdict};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -52,6 +52,15 @@ pub enum ChatEvent {
         tool_call_id: String,
         error: String,
         duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    /// The command gate's decision on a command a tool call wanted to run (SPEC §6): every
+    /// decision is kept, the allowed ones too.
+    GateDecided {
+        tool_call_id: String,
+        command: String,
+        verdict: GateVerdict,
+        reason: String,
         at: DateTime<Utc>,
     },
     /// The agent wants to run `command` and needs the user's yes or no before `expires_at`.
@@ -100,6 +109,7 @@ impl DomainEvent for ChatEvent {
             Self::ToolCallStarted { .. } => "session.tool_call_started",
             Self::ToolResultRecorded { .. } => "session.tool_result_recorded",
             Self::ToolCallFailed { .. } => "session.tool_call_failed",
+            Self::GateDecided { .. } => "session.gate_decided",
             Self::ConfirmationRequested { .. } => "session.confirmation_requested",
             Self::ConfirmationAnswered { .. } => "session.confirmation_answered",
             Self::RunCancelled { .. } => "session.run_cancelled",
@@ -117,6 +127,7 @@ impl DomainEvent for ChatEvent {
             | Self::ToolCallStarted { at, .. }
             | Self::ToolResultRecorded { at, .. }
             | Self::ToolCallFailed { at, .. }
+            | Self::GateDecided { at, .. }
             | Self::ConfirmationRequested { at, .. }
             | Self::ConfirmationAnswered { at, .. }
             | Self::RunCancelled { at }

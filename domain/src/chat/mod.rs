@@ -16,7 +16,8 @@ pub use command::{ChatCommand, CONFIRMATION_TTL_SECS, TITLE_MAX_CHARS};
 pub use error::ChatError;
 pub use event::ChatEvent;
 pub use state::{
-    ChatMessage, ChatSessionState, Confirmation, ConfirmationAnswer, ToolCall, UsageRecord,
+    ChatMessage, ChatSessionState, Confirmation, ConfirmationAnswer, GateDecision, ToolCall,
+    UsageRecord,
 };
 
 /// The chat session aggregate (stored under the name `session`).

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::event::ChatEvent;
 use crate::ids::SessionId;
-use crate::values::{ChatMode, ConfirmationDecision, MessageRole, ToolCallStatus};
+use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, MessageRole, ToolCallStatus};
 
 /// The session; the tenant is not here because the event store already scopes by it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -22,6 +22,9 @@ pub struct ChatSessionState {
     pub messages: Vec<ChatMessage>,
     pub tool_calls: Vec<ToolCall>,
     pub confirmations: Vec<Confirmation>,
+    /// The command gate's decisions, one per tool call that wanted to run a command.
+    #[serde(default)]
+    pub gate_decisions: Vec<GateDecision>,
     /// When the user stopped a run, in order.
     pub cancelled_runs: Vec<DateTime<Utc>>,
     pub usage: Vec<UsageRecord>,
@@ -53,6 +56,15 @@ pub struct ToolCall {
     pub duration_ms: Option<u64>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateDecision {
+    pub tool_call_id: String,
+    pub command: String,
+    pub verdict: GateVerdict,
+    pub reason: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,6 +215,19 @@ impl ChatSessionState {
                     call.finished_at = Some(at);
                 }
             }
+            ChatEvent::GateDecided {
+                tool_call_id,
+                command,
+                verdict,
+                reason,
+                at,
+            } => self.gate_decisions.push(GateDecision {
+                tool_call_id,
+                command,
+                verdict,
+                reason,
+                at,
+            }),
             ChatEvent::ConfirmationRequested {
                 confirmation_id,
                 tool_call_id,

@@ -18,6 +18,10 @@ pub const INVITATION_VALIDITY_DAYS: i64 = 7;
 pub const NAME_MAX_CHARS: usize = 200;
 /// The longest API token name, in characters (after trimming).
 pub const TOKEN_NAME_MAX_CHARS: usize = 100;
+/// The most allow and deny patterns an organisation's agent policy holds, together.
+pub const POLICY_PATTERNS_MAX: usize = 100;
+/// The longest pattern, in characters.
+pub const POLICY_PATTERN_MAX_CHARS: usize = 500;
 
 /// Commands travel as JSON, tagged by `type` (snake_case).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -77,6 +81,15 @@ pub enum OrganizationCommand {
     /// The token's owner or an admin.
     RevokeApiToken {
         token_id: Uuid,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Only admins. Replaces the regular expressions the agent's commands are checked against
+    /// (deny first; a non-empty allow list admits only what matches it). The gateway checks that
+    /// each compiles; the aggregate bounds their number and length.
+    SetAgentPolicy {
+        allow: Vec<String>,
+        deny: Vec<String>,
         by: Uuid,
         at: DateTime<Utc>,
     },
@@ -334,6 +347,42 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
             Ok(vec![OrganizationEvent::ApiTokenRevoked {
                 token_id,
                 user_id: token.user_id,
+                by,
+                at,
+            }])
+        }
+        OrganizationCommand::SetAgentPolicy {
+            allow,
+            deny,
+            by,
+            at,
+        } => {
+            require_admin(state, by)?;
+            for pattern in allow.iter().chain(&deny) {
+                if pattern.trim().is_empty() {
+                    return Err(OrganizationError::EmptyPolicyPattern);
+                }
+                let len = pattern.chars().count();
+                if len > POLICY_PATTERN_MAX_CHARS {
+                    return Err(OrganizationError::PolicyPatternTooLong {
+                        len,
+                        max: POLICY_PATTERN_MAX_CHARS,
+                    });
+                }
+            }
+            let count = allow.len() + deny.len();
+            if count > POLICY_PATTERNS_MAX {
+                return Err(OrganizationError::TooManyPolicyPatterns {
+                    count,
+                    max: POLICY_PATTERNS_MAX,
+                });
+            }
+            if state.agent_policy.allow == allow && state.agent_policy.deny == deny {
+                return Ok(vec![]);
+            }
+            Ok(vec![OrganizationEvent::AgentPolicySet {
+                allow,
+                deny,
                 by,
                 at,
             }])

@@ -47,6 +47,12 @@ pub enum OrganizationError {
     TokenAlreadyRevoked { id: Uuid },
     #[error("user {user} may not do this")]
     NotAllowed { user: Uuid },
+    #[error("a policy pattern cannot be empty")]
+    EmptyPolicyPattern,
+    #[error("a policy pattern may hold at most {max} characters, this one has {len}")]
+    PolicyPatternTooLong { len: usize, max: usize },
+    #[error("a policy may hold at most {max} patterns, this one has {count}")]
+    TooManyPolicyPatterns { count: usize, max: usize },
     #[error("a denied access must say which action was denied")]
     EmptyAction,
 }

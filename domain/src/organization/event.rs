@@ -79,6 +79,13 @@ pub enum OrganizationEvent {
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// The agent's command policy was replaced.
+    AgentPolicySet {
+        allow: Vec<String>,
+        deny: Vec<String>,
+        by: Uuid,
+        at: DateTime<Utc>,
+    },
     /// A request was refused for lack of permission (an audit record; it changes nothing).
     AccessDenied {
         user_id: Option<Uuid>,
@@ -101,6 +108,7 @@ impl DomainEvent for OrganizationEvent {
             Self::MemberRemoved { .. } => "organization.member_removed",
             Self::ApiTokenIssued { .. } => "organization.api_token_issued",
             Self::ApiTokenRevoked { .. } => "organization.api_token_revoked",
+            Self::AgentPolicySet { .. } => "organization.agent_policy_set",
             Self::AccessDenied { .. } => "organization.access_denied",
         }
     }
@@ -115,6 +123,7 @@ impl DomainEvent for OrganizationEvent {
             | Self::MemberRemoved { at, .. }
             | Self::ApiTokenIssued { at, .. }
             | Self::ApiTokenRevoked { at, .. }
+            | Self::AgentPolicySet { at, .. }
             | Self::AccessDenied { at, .. } => *at,
         }
     }

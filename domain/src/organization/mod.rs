@@ -17,12 +17,13 @@ mod state;
 mod tests;
 
 pub use command::{
-    OrganizationCommand, INVITATION_VALIDITY_DAYS, NAME_MAX_CHARS, TOKEN_NAME_MAX_CHARS,
+    OrganizationCommand, INVITATION_VALIDITY_DAYS, NAME_MAX_CHARS, POLICY_PATTERNS_MAX,
+    POLICY_PATTERN_MAX_CHARS, TOKEN_NAME_MAX_CHARS,
 };
 pub use error::OrganizationError;
 pub use event::OrganizationEvent;
 pub use role::Role;
-pub use state::{ApiToken, Invitation, InvitationStatus, Member, OrganizationState};
+pub use state::{AgentPolicy, ApiToken, Invitation, InvitationStatus, Member, OrganizationState};
 
 /// The organization aggregate (stored under the name `organization`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,16 @@ pub struct OrganizationState {
     pub invitations: BTreeMap<Uuid, Invitation>,
     /// Every API token ever issued, by token id, revoked ones included.
     pub api_tokens: BTreeMap<Uuid, ApiToken>,
+    /// What the agent's commands are checked against, beside the command gate's own rules.
+    #[serde(default)]
+    pub agent_policy: AgentPolicy,
+}
+
+/// Regular expressions over a command line (binary first, arguments joined by spaces).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPolicy {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +205,9 @@ impl OrganizationState {
                 if let Some(token) = self.api_tokens.get_mut(&token_id) {
                     token.revoked = true;
                 }
+            }
+            OrganizationEvent::AgentPolicySet { allow, deny, .. } => {
+                self.agent_policy = AgentPolicy { allow, deny };
             }
             OrganizationEvent::AccessDenied { .. } => {}
         }

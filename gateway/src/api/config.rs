@@ -24,6 +24,9 @@ pub struct ApiConfig {
     /// Login and registration attempts per minute from one IP address.
     #[arg(long, env = "AURORA_RATE_LIMIT_LOGIN", default_value_t = 10)]
     pub rate_limit_login: u32,
+    /// Chat queries per minute one user may send (SPEC: 5).
+    #[arg(long, env = "AURORA_CHAT_QUERIES_PER_MINUTE", default_value_t = 5)]
+    pub chat_queries_per_minute: u32,
     /// Seconds a request may take before it is answered 504.
     #[arg(long, env = "AURORA_REQUEST_TIMEOUT", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -59,6 +62,7 @@ impl Default for ApiConfig {
             rate_limit_per_user: 600,
             rate_limit_per_ip: 300,
             rate_limit_login: 10,
+            chat_queries_per_minute: 5,
             request_timeout_secs: 30,
             body_limit: 1024 * 1024,
             session_hours: 24 * 7,

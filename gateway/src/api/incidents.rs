@@ -95,11 +95,11 @@ async fn list(
 }
 
 /// Cursors are `<started_at µs>_<id>` of the last row of the previous page.
-fn cursor(started_at: DateTime<Utc>, id: Uuid) -> String {
+pub(super) fn cursor(started_at: DateTime<Utc>, id: Uuid) -> String {
     format!("{}_{}", started_at.timestamp_micros(), id)
 }
 
-fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+pub(super) fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let invalid = || {
         ApiError::bad_request(
             "invalid_cursor",

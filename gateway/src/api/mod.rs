@@ -4,6 +4,8 @@
 //! - [`auth`]: register, login, logout, `me`; the [`auth::Caller`] every other route asks for.
 //! - [`organization`]: members, invitations, API tokens, audit log.
 //! - [`incidents`]: the incident list, detail (now or as of a time), raw events, comments.
+//! - [`chat`]: WebSocket tickets and the chat socket; [`sessions`]: chat sessions over REST,
+//!   LLM usage, the agent's command policy.
 //! - [`health`]: liveness and readiness.
 //! - [`hygiene`], [`rate_limit`], [`body`]: what every request goes through.
 //!
@@ -12,6 +14,7 @@
 pub mod auth;
 mod body;
 mod changes;
+mod chat;
 pub mod config;
 mod correlation;
 mod error;
@@ -22,6 +25,7 @@ pub mod intake;
 mod integrations;
 mod organization;
 pub mod rate_limit;
+mod sessions;
 
 use std::sync::{Arc, OnceLock};
 
@@ -65,12 +69,15 @@ pub struct Shared {
     /// Integrations as the webhook intake knows them.
     pub intake: Arc<intake::IntakeCache>,
     pub js: async_nats::jetstream::Context,
+    /// WebSocket tickets and the per-user query limit.
+    pub chat: chat::ChatState,
 }
 
 impl AppState {
     pub fn new(services: Services, config: ApiConfig) -> Self {
         Self(Arc::new(Shared {
             limits: Arc::new(rate_limit::Limits::new(&config)),
+            chat: chat::ChatState::new(config.chat_queries_per_minute),
             config: Arc::new(config),
             js: async_nats::jetstream::new(services.nats.clone()),
             services,
@@ -93,6 +100,7 @@ impl AppState {
         (name = "incidents", description = "Incidents and their history"),
         (name = "integrations", description = "Webhook sources of the organisation"),
         (name = "correlation", description = "How alerts are grouped into incidents"),
+        (name = "chat", description = "Chat with the agent: WebSocket tickets and the socket"),
         (name = "changes", description = "Deployments, merges and builds reported by CI and source control"),
         (name = "webhooks", description = "Deliveries from monitoring and CI tools, authenticated per source"),
         (name = "system", description = "Health and this document")
@@ -133,6 +141,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(integrations::router())
         .merge(correlation::router())
         .merge(changes::router())
+        .merge(chat::router())
+        .merge(sessions::router())
         .routes(routes!(openapi_json))
 }
 
@@ -240,6 +250,8 @@ mod tests {
             ("intake.rs", include_str!("intake.rs")),
             ("correlation.rs", include_str!("correlation.rs")),
             ("changes.rs", include_str!("changes.rs")),
+            ("chat.rs", include_str!("chat.rs")),
+            ("sessions.rs", include_str!("sessions.rs")),
             ("auth/mod.rs", include_str!("auth/mod.rs")),
             ("auth/caller.rs", include_str!("auth/caller.rs")),
             ("hygiene.rs", include_str!("hygiene.rs")),
@@ -254,7 +266,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 14,
+            modules, 16,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

@@ -11,6 +11,7 @@
 pub mod identity;
 mod incidents;
 mod organizations;
+mod sessions;
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 pub use incidents::*;
 pub use organizations::*;
+pub use sessions::*;
 
 /// A read transaction that sees only the rows of `tenant`.
 pub async fn scoped(

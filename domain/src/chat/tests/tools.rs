@@ -1,6 +1,6 @@
 use super::*;
 use crate::chat::ChatError;
-use crate::values::ToolCallStatus;
+use crate::values::{GateVerdict, ToolCallStatus};
 
 fn start_call(tool_call_id: &str) -> ChatCommand {
     ChatCommand::StartToolCall {
@@ -128,4 +128,75 @@ fn a_result_or_error_for_a_finished_tool_call_is_refused() {
             .then_error(finished.clone());
         given(history).when(failure("call-1")).then_error(finished);
     }
+}
+
+fn gate(tool_call_id: &str, verdict: GateVerdict) -> ChatCommand {
+    ChatCommand::RecordGateDecision {
+        tool_call_id: tool_call_id.to_owned(),
+        command: "kubectl delete pod checkout-7".to_owned(),
+        verdict,
+        reason: "deletes a resource".to_owned(),
+        at: at(11),
+    }
+}
+
+fn gate_decided(tool_call_id: &str, verdict: GateVerdict) -> ChatEvent {
+    ChatEvent::GateDecided {
+        tool_call_id: tool_call_id.to_owned(),
+        command: "kubectl delete pod checkout-7".to_owned(),
+        verdict,
+        reason: "deletes a resource".to_owned(),
+        at: at(11),
+    }
+}
+
+#[test]
+fn a_gate_decision_is_recorded_for_a_running_tool_call() {
+    let state = given(vec![started(), tool_call_started("call-1", 10)])
+        .when(gate("call-1", GateVerdict::ConfirmationRequired))
+        .then(vec![gate_decided(
+            "call-1",
+            GateVerdict::ConfirmationRequired,
+        )]);
+
+    assert_eq!(state.gate_decisions.len(), 1);
+    assert_eq!(
+        state.gate_decisions[0].verdict,
+        GateVerdict::ConfirmationRequired
+    );
+    assert_eq!(state.gate_decisions[0].reason, "deletes a resource");
+}
+
+#[test]
+fn a_second_gate_decision_for_the_same_call_changes_nothing() {
+    given(vec![
+        started(),
+        tool_call_started("call-1", 10),
+        gate_decided("call-1", GateVerdict::Refused),
+    ])
+    .when(gate("call-1", GateVerdict::Allowed))
+    .then_nothing();
+}
+
+#[test]
+fn a_gate_decision_for_an_unknown_tool_call_is_refused() {
+    given(vec![started()])
+        .when(gate("call-9", GateVerdict::Allowed))
+        .then_error(ChatError::UnknownToolCall {
+            tool_call_id: "call-9".to_owned(),
+        });
+}
+
+#[test]
+fn a_gate_decision_for_a_finished_tool_call_is_refused() {
+    given(vec![
+        started(),
+        tool_call_started("call-1", 10),
+        result_recorded("call-1"),
+    ])
+    .when(gate("call-1", GateVerdict::Allowed))
+    .then_error(ChatError::ToolCallAlreadyFinished {
+        tool_call_id: "call-1".to_owned(),
+        status: ToolCallStatus::Succeeded,
+    });
 }

@@ -24,6 +24,8 @@ pub enum TokenKind {
     Session,
     Api,
     Invitation,
+    /// A ticket for one WebSocket connection.
+    WebSocket,
 }
 
 impl TokenKind {
@@ -32,12 +34,13 @@ impl TokenKind {
             Self::Session => "aurora_s_",
             Self::Api => "aurora_t_",
             Self::Invitation => "aurora_i_",
+            Self::WebSocket => "aurora_w_",
         }
     }
 
     /// The kind a presented token claims to be, from its prefix.
     pub fn of(token: &str) -> Option<Self> {
-        [Self::Session, Self::Api, Self::Invitation]
+        [Self::Session, Self::Api, Self::Invitation, Self::WebSocket]
             .into_iter()
             .find(|k| token.starts_with(k.prefix()))
     }

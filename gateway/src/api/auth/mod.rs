@@ -398,5 +398,8 @@ pub fn refusal(refusal: OrganizationError) -> ApiError {
             ApiError::unprocessable("invalid_token_name", message)
         }
         E::EmptyAction => ApiError::unprocessable("invalid_action", message),
+        E::EmptyPolicyPattern
+        | E::PolicyPatternTooLong { .. }
+        | E::TooManyPolicyPatterns { .. } => ApiError::unprocessable("invalid_policy", message),
     }
 }

@@ -1,0 +1,570 @@
+//! Chat over WebSocket (SPEC §5): `GET /api/ws-token` hands out a ticket (120 s, single use),
+//! `GET /ws/chat?token=…[&session_id=…]` opens the socket.
+//!
+//! The gateway does not run the agent. A `query` becomes a command on
+//! `cmd.<tenant>.session.<id>` (the handlers' `chat` consumer runs it); `confirmation_response`
+//! and `control` become commands on the same subject. What the agent says arrives on
+//! `live.<tenant>.session.<id>` (core NATS) and is relayed as it is, so any gateway can serve any
+//! session. Tickets live in a NATS KV bucket for the same reason: one gateway issues, another
+//! admits.
+//!
+//! Frames a client gets wrong are answered with an `error` frame and a code, never a dropped
+//! connection.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use aurora_domain::organization::Role;
+use aurora_domain::{ChatCommand, ChatSession, TenantId};
+use aurora_handlers::agent::frames::{code, ClientFrame, ControlAction, ServerFrame};
+use aurora_handlers::agent::runner::no_model_text;
+use aurora_handlers::agent::{
+    estimate_tokens, Query as AgentQuery, SessionRequest, MAX_QUERY_TOKENS,
+};
+use aurora_nats::subjects;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, TimeDelta, Utc};
+use esrs::Aggregate as _;
+use futures::{SinkExt, StreamExt};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::auth::credentials::{hash_token, new_token, TokenKind};
+use super::auth::Caller;
+use super::{ApiError, AppState};
+
+/// How long a ticket admits a socket.
+pub const TICKET_SECS: i64 = 120;
+const TICKETS_BUCKET: &str = "ws_tickets";
+/// How often the server pings an idle socket.
+pub const PING_EVERY: Duration = Duration::from_secs(20);
+/// Frames past this size end the connection (those between [`MAX_FRAME_BYTES`] and this get an
+/// `error` frame instead), so a client cannot make the gateway buffer without bound.
+const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
+/// The longest title a new session gets from its first query.
+const TITLE_CHARS: usize = 80;
+
+/// What the chat routes share: the ticket bucket and the per-user query limit.
+pub struct ChatState {
+    tickets: OnceCell<kv::Store>,
+    /// `None` when the limit is off (0 per minute).
+    queries: Option<DefaultKeyedRateLimiter<Uuid>>,
+    queries_per_minute: u32,
+}
+
+impl ChatState {
+    /// At most `queries_per_minute` queries per user in any minute (a burst of that many, then
+    /// one per `60 s / n`).
+    pub fn new(queries_per_minute: u32) -> Self {
+        Self {
+            tickets: OnceCell::new(),
+            queries: NonZeroU32::new(queries_per_minute)
+                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            queries_per_minute,
+        }
+    }
+
+    fn allow_query(&self, user: Uuid) -> bool {
+        self.queries
+            .as_ref()
+            .is_none_or(|limit| limit.check_key(&user).is_ok())
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ws_token))
+        .routes(routes!(ws_chat))
+}
+
+/// Who a ticket was issued to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Ticket {
+    user_id: Uuid,
+    email: String,
+    tenant: String,
+    role: Role,
+    expires_at: DateTime<Utc>,
+}
+
+fn unavailable(message: String) -> ApiError {
+    ApiError::Unavailable {
+        message,
+        retry_after: 1,
+    }
+}
+
+async fn tickets(state: &AppState) -> Result<&kv::Store, ApiError> {
+    state
+        .chat
+        .tickets
+        .get_or_try_init(|| async {
+            state
+                .js
+                .create_key_value(kv::Config {
+                    bucket: TICKETS_BUCKET.into(),
+                    description: "WebSocket tickets (single use)".into(),
+                    max_age: Duration::from_secs(TICKET_SECS as u64 + 60),
+                    history: 1,
+                    storage: async_nats::jetstream::stream::StorageType::Memory,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| unavailable(format!("the ticket store is unavailable: {e}")))
+        })
+        .await
+}
+
+/// A ticket for one WebSocket connection, valid 120 s, usable once.
+#[utoipa::path(get, path = "/api/ws-token", tag = "chat",
+    responses((status = 200, description = "`{token, expires_at, expires_in}`"),
+              (status = 401, description = "not signed in")))]
+async fn ws_token(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let (token, hash) = new_token(TokenKind::WebSocket)?;
+    let expires_at = Utc::now() + TimeDelta::seconds(TICKET_SECS);
+    let ticket = Ticket {
+        user_id: caller.user_id,
+        email: caller.email.clone(),
+        tenant: caller.tenant.to_string(),
+        role: caller.role,
+        expires_at,
+    };
+    let body = serde_json::to_vec(&ticket).map_err(|e| anyhow::anyhow!(e))?;
+    tickets(&state)
+        .await?
+        .put(hash, body.into())
+        .await
+        .map_err(|e| unavailable(format!("the ticket store is unavailable: {e}")))?;
+    Ok(Json(json!({
+        "token": token,
+        "expires_at": expires_at,
+        "expires_in": TICKET_SECS,
+    })))
+}
+
+/// Takes a ticket: it admits once, within its 120 s.
+async fn admit(state: &AppState, token: &str) -> Result<Ticket, ApiError> {
+    let refused = || {
+        ApiError::unauthorized(
+            "invalid_token",
+            "the WebSocket token is unknown, used or expired; get a new one from /api/ws-token",
+        )
+    };
+    if TokenKind::of(token) != Some(TokenKind::WebSocket) {
+        return Err(refused());
+    }
+    let store = tickets(state).await?;
+    let key = hash_token(token);
+    let entry = store
+        .entry(key.clone())
+        .await
+        .map_err(|e| unavailable(format!("the ticket store is unavailable: {e}")))?;
+    let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
+        return Err(refused());
+    };
+    // Deleting at the revision read makes the ticket single use even with two gateways racing.
+    store
+        .delete_expect_revision(&key, Some(entry.revision))
+        .await
+        .map_err(|_| refused())?;
+    let ticket: Ticket = serde_json::from_slice(&entry.value).map_err(|_| refused())?;
+    if ticket.expires_at < Utc::now() {
+        return Err(refused());
+    }
+    Ok(ticket)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SocketParams {
+    /// A ticket from `/api/ws-token`.
+    token: Option<String>,
+    /// Watch this session from the start (a reload): its live frames, and any confirmation still
+    /// pending is sent again.
+    session_id: Option<String>,
+}
+
+/// The chat socket. Client frames: `query`, `confirmation_response`, `control`. Server frames:
+/// `status`, `message`, `tool_call`, `tool_result`, `tool_error`, `execution_confirmation`,
+/// `usage_info`, `error`.
+#[utoipa::path(get, path = "/ws/chat", tag = "chat", params(SocketParams),
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+              (status = 400, description = "not a WebSocket request, or a bad session id"),
+              (status = 401, description = "the token is missing, unknown, used or expired"),
+              (status = 404, description = "no such session of the caller")))]
+async fn ws_chat(
+    State(state): State<AppState>,
+    params: Result<Query<SocketParams>, QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let token = params.token.ok_or_else(|| {
+        ApiError::unauthorized("missing_token", "give ?token= from /api/ws-token")
+    })?;
+    let ticket = admit(&state, &token).await?;
+    let tenant = TenantId::parse(ticket.tenant.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let session = match params.session_id {
+        Some(id) => {
+            let id = super::parse_uuid(&id, "session_id")?;
+            if owned_session(&state, &tenant, &ticket, id).await?.is_none() {
+                return Err(ApiError::NotFound(format!("session {id} not found")));
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    let upgrade = upgrade.map_err(|e| ApiError::bad_request("not_websocket", e.body_text()))?;
+    Ok(upgrade
+        .max_message_size(HARD_FRAME_LIMIT)
+        .max_frame_size(HARD_FRAME_LIMIT)
+        .on_upgrade(move |socket| async move {
+            Socket {
+                state,
+                ticket,
+                tenant,
+                session: None,
+                live: None,
+            }
+            .serve(socket, session)
+            .await
+        })
+        .into_response())
+}
+
+/// The session `id` if it exists, is not deleted, and is the ticket holder's.
+async fn owned_session(
+    state: &AppState,
+    tenant: &TenantId,
+    ticket: &Ticket,
+    id: Uuid,
+) -> Result<Option<aurora_domain::ChatSessionState>, ApiError> {
+    let loaded = state.services.sessions.load(tenant, id).await?;
+    Ok(loaded
+        .map(|s| s.into_inner())
+        .filter(|s| !s.deleted && s.owner == ticket.user_id.to_string()))
+}
+
+/// One connected client.
+struct Socket {
+    state: AppState,
+    ticket: Ticket,
+    tenant: TenantId,
+    /// The session whose live frames this socket relays.
+    session: Option<Uuid>,
+    live: Option<async_nats::Subscriber>,
+}
+
+impl Socket {
+    async fn serve(mut self, socket: WebSocket, session: Option<Uuid>) {
+        let (mut sink, mut stream) = socket.split();
+        if let Some(id) = session {
+            let resent = self.watch(id).await;
+            for frame in resent {
+                if sink.send(text(&frame)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                incoming = stream.next() => {
+                    let Some(Ok(message)) = incoming else { break };
+                    let replies = match message {
+                        Message::Text(body) => self.on_frame(body.as_str()).await,
+                        Message::Binary(body) => match std::str::from_utf8(&body) {
+                            Ok(body) => self.on_frame(body).await,
+                            Err(_) => vec![ServerFrame::error(None, code::BAD_FRAME, "frames are UTF-8 JSON text")],
+                        },
+                        Message::Close(_) => break,
+                        Message::Ping(_) | Message::Pong(_) => Vec::new(),
+                    };
+                    for frame in replies {
+                        if sink.send(text(&frame)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                live = next_live(&mut self.live) => {
+                    let Some(message) = live else {
+                        self.live = None;
+                        continue;
+                    };
+                    let Ok(body) = std::str::from_utf8(&message.payload) else { continue };
+                    if sink.send(Message::Text(body.into())).await.is_err() {
+                        return;
+                    }
+                }
+                _ = ping.tick() => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Relays `id` from now on; returns the confirmations still waiting for an answer.
+    async fn watch(&mut self, id: Uuid) -> Vec<ServerFrame> {
+        if self.session != Some(id) || self.live.is_none() {
+            let subject = subjects::live_session(&self.tenant, id);
+            match self.state.services.nats.subscribe(subject).await {
+                Ok(subscriber) => {
+                    self.live = Some(subscriber);
+                    self.session = Some(id);
+                }
+                Err(e) => {
+                    return vec![ServerFrame::error(
+                        Some(id),
+                        code::UNAVAILABLE,
+                        format!("cannot follow the session: {e}"),
+                    )]
+                }
+            }
+        }
+        match owned_session(&self.state, &self.tenant, &self.ticket, id).await {
+            Ok(Some(session)) => session
+                .pending_confirmations(Utc::now())
+                .into_iter()
+                .map(|c| ServerFrame::ExecutionConfirmation {
+                    session_id: id,
+                    confirmation_id: c.confirmation_id,
+                    command: c.command.clone(),
+                    reason: c.reason.clone(),
+                    expires_at: c.expires_at,
+                })
+                .collect(),
+            Ok(None) => Vec::new(),
+            Err(e) => vec![ServerFrame::error(
+                Some(id),
+                code::UNAVAILABLE,
+                e.to_string(),
+            )],
+        }
+    }
+
+    /// One client frame; the frames to answer it with right away.
+    async fn on_frame(&mut self, body: &str) -> Vec<ServerFrame> {
+        let frame = match ClientFrame::parse(body) {
+            Ok(frame) => frame,
+            Err(e) => return vec![ServerFrame::error(self.session, e.code, e.text)],
+        };
+        let result = match frame {
+            ClientFrame::Query {
+                query,
+                session_id,
+                mode,
+                model,
+                ..
+            } => self.on_query(query, session_id, mode, model).await,
+            ClientFrame::ConfirmationResponse {
+                confirmation_id,
+                decision,
+                session_id,
+            } => {
+                let command = ChatCommand::AnswerConfirmation {
+                    confirmation_id,
+                    decision,
+                    at: Utc::now(),
+                };
+                self.on_command(session_id, command).await
+            }
+            ClientFrame::Control {
+                action: ControlAction::Cancel,
+                session_id,
+            } => {
+                self.on_command(session_id, ChatCommand::Cancel { at: Utc::now() })
+                    .await
+            }
+        };
+        result.unwrap_or_else(|frame| vec![frame])
+    }
+
+    async fn on_query(
+        &mut self,
+        query: String,
+        session_id: Option<Uuid>,
+        mode: aurora_domain::ChatMode,
+        model: Option<String>,
+    ) -> Result<Vec<ServerFrame>, ServerFrame> {
+        let refuse = |code: &str, text: String| ServerFrame::error(session_id, code, text);
+        if query.trim().is_empty() {
+            return Err(refuse(code::EMPTY_QUERY, "the query is empty".into()));
+        }
+        let tokens = estimate_tokens(&query);
+        if tokens > MAX_QUERY_TOKENS {
+            return Err(refuse(
+                code::QUERY_TOO_LONG,
+                format!(
+                    "a query may hold about {MAX_QUERY_TOKENS} tokens; this one has about {tokens}"
+                ),
+            ));
+        }
+        if mode == aurora_domain::ChatMode::Agent && self.ticket.role < Role::Editor {
+            return Err(refuse(
+                code::FORBIDDEN,
+                "agent mode can change things; it needs the editor role (ask mode is open to viewers)".into(),
+            ));
+        }
+        if self.state.services.agent.llm.is_none() {
+            return Err(refuse(code::NO_MODEL, no_model_text()));
+        }
+        if !self.state.chat.allow_query(self.ticket.user_id) {
+            return Err(refuse(
+                code::RATE_LIMITED,
+                format!(
+                    "at most {} queries per minute; wait a little",
+                    self.state.chat.queries_per_minute
+                ),
+            ));
+        }
+        let (id, mut replies) = match session_id {
+            Some(id) => {
+                let owned = owned_session(&self.state, &self.tenant, &self.ticket, id)
+                    .await
+                    .map_err(|e| refuse(code::UNAVAILABLE, e.to_string()))?;
+                if owned.is_none() {
+                    return Err(refuse(
+                        code::SESSION_NOT_FOUND,
+                        format!("session {id} not found"),
+                    ));
+                }
+                (id, Vec::new())
+            }
+            None => (Uuid::now_v7(), Vec::new()),
+        };
+        // Watch before asking, so the first frames of the answer cannot be missed.
+        replies.extend(self.watch(id).await);
+        let request = SessionRequest::Query(AgentQuery {
+            message_id: Uuid::now_v7(),
+            owner: self.ticket.user_id.to_string(),
+            title: title_of(&query),
+            text: query,
+            mode,
+            model: model.filter(|m| !m.trim().is_empty()),
+            at: Utc::now(),
+        });
+        self.publish(id, &request).await?;
+        Ok(replies)
+    }
+
+    async fn on_command(
+        &mut self,
+        session_id: Option<Uuid>,
+        command: ChatCommand,
+    ) -> Result<Vec<ServerFrame>, ServerFrame> {
+        let Some(id) = session_id.or(self.session) else {
+            return Err(ServerFrame::error(
+                None,
+                code::BAD_FRAME,
+                "which session? give session_id (no session is open on this socket)",
+            ));
+        };
+        let owned = owned_session(&self.state, &self.tenant, &self.ticket, id)
+            .await
+            .map_err(|e| ServerFrame::error(Some(id), code::UNAVAILABLE, e.to_string()))?;
+        if owned.is_none() {
+            return Err(ServerFrame::error(
+                Some(id),
+                code::SESSION_NOT_FOUND,
+                format!("session {id} not found"),
+            ));
+        }
+        let replies = if self.session == Some(id) {
+            Vec::new()
+        } else {
+            self.watch(id).await
+        };
+        self.publish(id, &SessionRequest::Command { command })
+            .await?;
+        Ok(replies)
+    }
+
+    /// Puts a request on `CMD` and waits for JetStream to hold it.
+    async fn publish(&self, id: Uuid, request: &SessionRequest) -> Result<(), ServerFrame> {
+        let unavailable = |e: String| {
+            ServerFrame::error(
+                Some(id),
+                code::UNAVAILABLE,
+                format!("the request could not be taken in ({e}); send it again"),
+            )
+        };
+        let body = serde_json::to_vec(request).map_err(|e| unavailable(e.to_string()))?;
+        let subject = subjects::command(&self.tenant, ChatSession::NAME, id);
+        self.state
+            .js
+            .publish(subject, body.into())
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        Ok(())
+    }
+}
+
+async fn next_live(live: &mut Option<async_nats::Subscriber>) -> Option<async_nats::Message> {
+    match live {
+        Some(subscriber) => subscriber.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn text(frame: &ServerFrame) -> Message {
+    Message::Text(frame.to_json().into())
+}
+
+/// A new session's title: the first line of its first query, shortened.
+fn title_of(query: &str) -> String {
+    let line = query
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("Chat");
+    let mut title: String = line.chars().take(TITLE_CHARS).collect();
+    if line.chars().count() > TITLE_CHARS {
+        title.push('…');
+    }
+    title
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_is_the_first_line_shortened() {
+        assert_eq!(
+            title_of("\n  why is checkout slow?\nmore"),
+            "why is checkout slow?"
+        );
+        let long = "x".repeat(200);
+        assert_eq!(title_of(&long).chars().count(), TITLE_CHARS + 1);
+        assert_eq!(title_of("   "), "Chat");
+    }
+
+    #[test]
+    fn the_query_limit_allows_five_per_minute_per_user() {
+        let chat = ChatState::new(5);
+        let (ana, bo) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        for _ in 0..5 {
+            assert!(chat.allow_query(ana));
+        }
+        assert!(!chat.allow_query(ana));
+        assert!(chat.allow_query(bo));
+        let off = ChatState::new(0);
+        assert!((0..100).all(|_| off.allow_query(ana)));
+    }
+}

@@ -1,0 +1,207 @@
+//! The chat agent (SPEC §5, §6, §11): a person's query becomes a run of an LLM with tools, every
+//! step recorded on the session's events, the tokens streamed live.
+//!
+//! - [`runner`]: the `chat` consumer of `CMD` (`cmd.<tenant>.session.<id>`): records queries,
+//!   confirmations and cancels on the `ChatSession` aggregate and runs the agent.
+//! - [`llm`]: the streamed completion with tool calls, through async-openai against any
+//!   OpenAI-compatible endpoint.
+//! - [`tools`]: what the agent may call, and [`gate`]: what of it may run; [`exec`] runs a CLI.
+//! - [`prices`]: the per-model price table behind the estimated cost.
+//! - [`frames`]: the WebSocket protocol, shared with the gateway.
+//!
+//! Token chunks go to `live.<tenant>.session.<id>` (core NATS, not stored); everything else is an
+//! event first and a frame second, so a reloaded page and a replay see the same history.
+
+pub mod exec;
+pub mod frames;
+pub mod gate;
+pub mod llm;
+pub mod prices;
+pub mod runner;
+pub mod tools;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aurora_domain::ChatMode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use prices::PriceTable;
+
+/// The most a query may hold, in (estimated) tokens.
+pub const MAX_QUERY_TOKENS: usize = 20_000;
+
+/// Tokens in `text`, estimated the usual way for English and code (four bytes a token) when the
+/// model's tokenizer is not at hand.
+pub fn estimate_tokens(text: &str) -> usize {
+    text.len().div_ceil(4)
+}
+
+/// The endpoint of the model (`LLM_BASE_URL`, `LLM_API_KEY`, `LLM_MODEL`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmConfig {
+    pub base_url: String,
+    pub api_key: String,
+    pub model: String,
+}
+
+/// How the agent runs.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// `None`: no model configured; a query is answered with `NO_MODEL`.
+    pub llm: Option<LlmConfig>,
+    pub prices: PriceTable,
+    /// Model calls per turn before the agent stops and says so.
+    pub max_steps: usize,
+    /// The model's context window in tokens; history beyond it is left out, oldest first.
+    pub context_tokens: usize,
+    /// Each session's working directory is `<work_dir>/<tenant>/<session>`.
+    pub work_dir: PathBuf,
+    /// The `PATH` tools run with (the CLIs found on it are the ones the agent can use).
+    pub tool_path: Option<String>,
+    pub tool_timeout: Duration,
+    /// How long a confirmation can be answered (SPEC: 300 s).
+    pub confirmation_ttl: Duration,
+}
+
+impl AgentConfig {
+    /// The defaults, with the model from `LLM_BASE_URL` / `LLM_API_KEY` / `LLM_MODEL` when all
+    /// the required ones are set, and prices from `LLM_PRICES` (see [`PriceTable::parse`]).
+    pub fn from_env(work_dir: PathBuf) -> Result<Self, String> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let llm = match (var("LLM_BASE_URL"), var("LLM_MODEL")) {
+            (Some(base_url), Some(model)) => Some(LlmConfig {
+                base_url,
+                api_key: var("LLM_API_KEY").unwrap_or_default(),
+                model,
+            }),
+            _ => None,
+        };
+        let mut prices = PriceTable::default();
+        if let Some(table) = var("LLM_PRICES") {
+            prices = prices
+                .with(&table)
+                .map_err(|e| format!("LLM_PRICES: {e}"))?;
+        }
+        let number = |name: &str, default: u64| -> Result<u64, String> {
+            var(name).map_or(Ok(default), |v| {
+                v.parse()
+                    .map_err(|_| format!("{name}={v:?} is not a whole number"))
+            })
+        };
+        Ok(Self {
+            llm,
+            prices,
+            max_steps: number("AURORA_AGENT_MAX_STEPS", 10)? as usize,
+            context_tokens: number("LLM_CONTEXT_TOKENS", 128_000)? as usize,
+            work_dir,
+            tool_path: var("AURORA_TOOL_PATH"),
+            tool_timeout: Duration::from_secs(number("AURORA_TOOL_TIMEOUT_SECS", 60)?),
+            confirmation_ttl: Duration::from_secs(
+                aurora_domain::chat::CONFIRMATION_TTL_SECS as u64,
+            ),
+        })
+    }
+
+    /// No model, defaults elsewhere.
+    pub fn without_model(work_dir: PathBuf) -> Self {
+        Self {
+            llm: None,
+            prices: PriceTable::default(),
+            max_steps: 10,
+            context_tokens: 128_000,
+            work_dir,
+            tool_path: None,
+            tool_timeout: Duration::from_secs(60),
+            confirmation_ttl: Duration::from_secs(
+                aurora_domain::chat::CONFIRMATION_TTL_SECS as u64,
+            ),
+        }
+    }
+
+    pub fn with_llm(mut self, llm: LlmConfig) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+
+    pub fn with_tool_path(mut self, path: impl Into<String>) -> Self {
+        self.tool_path = Some(path.into());
+        self
+    }
+}
+
+/// What the gateway puts on `cmd.<tenant>.session.<id>`: a query (which starts the session if
+/// needed and runs the agent), or a command on the session itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SessionRequest {
+    Query(Query),
+    /// Any [`aurora_domain::ChatCommand`] (confirmation answers, cancel), run as it is.
+    Command {
+        command: aurora_domain::ChatCommand,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Query {
+    pub message_id: Uuid,
+    /// The user id asking; a new session is theirs.
+    pub owner: String,
+    /// The title of a new session.
+    pub title: String,
+    pub text: String,
+    pub mode: ChatMode,
+    /// A model other than the configured one, if the user picked one.
+    pub model: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_session_request_round_trips_through_json() {
+        let query = SessionRequest::Query(Query {
+            message_id: Uuid::from_u128(7),
+            owner: "u1".into(),
+            title: "why is checkout slow?".into(),
+            text: "why is checkout slow?".into(),
+            mode: ChatMode::Agent,
+            model: None,
+            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        });
+        let json = serde_json::to_value(&query).unwrap();
+        assert_eq!(json["type"], "query");
+        assert_eq!(json["mode"], "agent");
+        assert_eq!(
+            serde_json::from_value::<SessionRequest>(json).unwrap(),
+            query
+        );
+
+        let cancel = SessionRequest::Command {
+            command: aurora_domain::ChatCommand::Cancel {
+                at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            },
+        };
+        let json = serde_json::to_value(&cancel).unwrap();
+        assert_eq!(json["type"], "command");
+        assert_eq!(json["command"]["type"], "cancel");
+        assert_eq!(
+            serde_json::from_value::<SessionRequest>(json).unwrap(),
+            cancel
+        );
+    }
+
+    #[test]
+    fn tokens_are_estimated_at_four_bytes_each() {
+        assert_eq!(estimate_tokens(""), 0);
+        assert_eq!(estimate_tokens("abcd"), 1);
+        assert_eq!(estimate_tokens("abcde"), 2);
+        assert_eq!(estimate_tokens(&"x".repeat(80_000)), MAX_QUERY_TOKENS);
+    }
+}

@@ -1,0 +1,522 @@
+//! The agent's tools (SPEC §6): what the model is told it can call, how a call's arguments are
+//! read, and the read-only tools over Aurora's own data. CLI tools (`cloud_exec`, `kubectl`) are
+//! only *planned* here; the runner puts them through the [`gate`](super::gate) and runs them with
+//! [`exec`](super::exec).
+
+use async_nats::jetstream;
+use aurora_domain::TenantId;
+use aurora_nats::subjects::{self, INBOX_STREAM};
+use aurora_nats::EventLog;
+use aurora_projections::queries;
+use chrono::{TimeDelta, Utc};
+use serde_json::{json, Map, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::gate::Cli;
+
+pub const CLOUD_EXEC: &str = "cloud_exec";
+pub const KUBECTL: &str = "kubectl";
+pub const INCIDENT_LOOKUP: &str = "incident_lookup";
+pub const GET_ALERT_FIELD: &str = "get_alert_field";
+pub const RECENT_CHANGES: &str = "recent_changes";
+
+/// The most tool output the model is sent back, in bytes (the whole output is in the event).
+pub const MODEL_OUTPUT_CAP: usize = 64 * 1024;
+
+/// The tool definitions sent with every model call (OpenAI function-calling JSON schema).
+pub fn definitions() -> Vec<Value> {
+    let providers: Vec<&str> = Cli::CLOUD.iter().map(|c| c.binary()).collect();
+    vec![
+        function(
+            CLOUD_EXEC,
+            "Run one read-only (in ask mode) or approved (in agent mode) command of a cloud CLI, without a shell: no pipes, redirections, `;`, `&&` or `$`.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "provider": {"type": "string", "enum": providers, "description": "which CLI"},
+                    "command": {"type": "string", "description": "the command line, e.g. `gcloud compute instances list --format=json`"}
+                },
+                "required": ["provider", "command"]
+            }),
+        ),
+        function(
+            KUBECTL,
+            "Run one kubectl command without a shell, e.g. `kubectl -n shop get pods -o json`.",
+            json!({
+                "type": "object",
+                "properties": {"command": {"type": "string"}},
+                "required": ["command"]
+            }),
+        ),
+        function(
+            INCIDENT_LOOKUP,
+            "Look up incidents of this organisation: one incident in full (with `incident_id`), or a list filtered by status, service or severity.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "incident_id": {"type": "string", "description": "an incident's UUID"},
+                    "status": {"type": "string", "enum": ["investigating", "analyzed", "resolved", "merged"]},
+                    "service": {"type": "string"},
+                    "severity": {"type": "string", "enum": ["critical", "high", "medium", "low", "info"]},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 50}
+                }
+            }),
+        ),
+        function(
+            GET_ALERT_FIELD,
+            "Read one field of an alert as its source sent it (dotted path, e.g. `labels.pod` or `alerts.0.annotations.summary`). Without `alert_id`, the alert that opened the incident.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "incident_id": {"type": "string"},
+                    "field": {"type": "string"},
+                    "alert_id": {"type": "string"}
+                },
+                "required": ["incident_id", "field"]
+            }),
+        ),
+        function(
+            RECENT_CHANGES,
+            "Deployments, merged pull requests and successful builds reported to Aurora, newest first.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "service": {"type": "string"},
+                    "hours": {"type": "integer", "minimum": 1, "maximum": 720, "description": "how far back (default 24)"},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 100}
+                }
+            }),
+        ),
+    ]
+}
+
+fn function(name: &str, description: &str, parameters: Value) -> Value {
+    json!({
+        "type": "function",
+        "function": {"name": name, "description": description, "parameters": parameters}
+    })
+}
+
+/// What a tool call asks for, once its arguments are read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Planned {
+    /// A CLI command; it goes through the gate before anything runs.
+    Command { cli: Cli, command: String },
+    /// A read of Aurora's own data; nothing to gate.
+    Read(ReadTool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadTool {
+    IncidentLookup {
+        incident_id: Option<Uuid>,
+        status: Option<String>,
+        service: Option<String>,
+        severity: Option<String>,
+        limit: i64,
+    },
+    AlertField {
+        incident_id: Uuid,
+        field: String,
+        alert_id: Option<String>,
+    },
+    RecentChanges {
+        service: Option<String>,
+        hours: i64,
+        limit: i64,
+    },
+}
+
+/// Reads a tool call's name and arguments; the error is what the model is told.
+pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
+    let arguments = if arguments.trim().is_empty() {
+        "{}"
+    } else {
+        arguments
+    };
+    let args: Map<String, Value> = serde_json::from_str(arguments)
+        .map_err(|e| format!("the arguments of {name} are not a JSON object: {e}"))?;
+    let text = |key: &str| -> Option<String> {
+        args.get(key)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let required = |key: &str| text(key).ok_or_else(|| format!("{name} needs `{key}`"));
+    let number = |key: &str, default: i64, max: i64| -> Result<i64, String> {
+        match args.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v
+                .as_i64()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| format!("`{key}` must be a whole number from 1 to {max}")),
+        }
+    };
+    let uuid = |key: &str, value: String| {
+        Uuid::parse_str(&value).map_err(|_| format!("`{key}` {value:?} is not a UUID"))
+    };
+    match name {
+        CLOUD_EXEC => {
+            let provider = required("provider")?;
+            let cli = Cli::from_provider(&provider).ok_or_else(|| {
+                let known: Vec<&str> = Cli::CLOUD.iter().map(|c| c.binary()).collect();
+                format!(
+                    "unknown provider {provider:?}: expected one of {}",
+                    known.join(", ")
+                )
+            })?;
+            Ok(Planned::Command {
+                cli,
+                command: required("command")?,
+            })
+        }
+        KUBECTL => Ok(Planned::Command {
+            cli: Cli::Kubectl,
+            command: required("command")?,
+        }),
+        INCIDENT_LOOKUP => Ok(Planned::Read(ReadTool::IncidentLookup {
+            incident_id: text("incident_id")
+                .map(|id| uuid("incident_id", id))
+                .transpose()?,
+            status: text("status"),
+            service: text("service"),
+            severity: text("severity"),
+            limit: number("limit", 20, 50)?,
+        })),
+        GET_ALERT_FIELD => Ok(Planned::Read(ReadTool::AlertField {
+            incident_id: uuid("incident_id", required("incident_id")?)?,
+            field: required("field")?,
+            alert_id: text("alert_id"),
+        })),
+        RECENT_CHANGES => Ok(Planned::Read(ReadTool::RecentChanges {
+            service: text("service"),
+            hours: number("hours", 24, 720)?,
+            limit: number("limit", 20, 100)?,
+        })),
+        other => Err(format!("there is no tool {other:?}")),
+    }
+}
+
+/// The read-only tools over Aurora's read models and logs.
+#[derive(Clone)]
+pub struct Reader {
+    pub pool: PgPool,
+    pub log: EventLog,
+}
+
+impl Reader {
+    /// Runs `tool` for `tenant`; the text (JSON) is the tool's output, the error what went wrong.
+    pub async fn read(&self, tenant: &TenantId, tool: &ReadTool) -> Result<String, String> {
+        let value = match tool {
+            ReadTool::IncidentLookup {
+                incident_id: Some(id),
+                ..
+            } => self.incident(tenant, *id).await?,
+            ReadTool::IncidentLookup {
+                incident_id: None,
+                status,
+                service,
+                severity,
+                limit,
+            } => {
+                let filter = queries::IncidentFilter {
+                    status: status.clone(),
+                    severity: severity.clone(),
+                    service: service.clone(),
+                    after: None,
+                    limit: *limit,
+                };
+                let mut tx = self.scoped(tenant).await?;
+                let rows = queries::list_incidents(&mut tx, tenant.as_str(), &filter)
+                    .await
+                    .map_err(db)?;
+                json!({ "incidents": rows })
+            }
+            ReadTool::AlertField {
+                incident_id,
+                field,
+                alert_id,
+            } => {
+                self.alert_field(tenant, *incident_id, field, alert_id.as_deref())
+                    .await?
+            }
+            ReadTool::RecentChanges {
+                service,
+                hours,
+                limit,
+            } => {
+                let to = Utc::now();
+                let from = to - TimeDelta::hours(*hours);
+                let mut tx = self.scoped(tenant).await?;
+                let rows = queries::changes(
+                    &mut tx,
+                    tenant.as_str(),
+                    service.as_deref(),
+                    from,
+                    to,
+                    *limit,
+                )
+                .await
+                .map_err(db)?;
+                json!({ "from": from, "to": to, "changes": rows })
+            }
+        };
+        Ok(value.to_string())
+    }
+
+    async fn scoped(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, String> {
+        queries::scoped(&self.pool, tenant.as_str())
+            .await
+            .map_err(db)
+    }
+
+    async fn incident(&self, tenant: &TenantId, id: Uuid) -> Result<Value, String> {
+        let mut tx = self.scoped(tenant).await?;
+        let Some((state, _)) = queries::incident_state(&mut tx, tenant.as_str(), id)
+            .await
+            .map_err(db)?
+        else {
+            return Err(format!("there is no incident {id}"));
+        };
+        let state: Value = serde_json::from_str(&state).map_err(|e| e.to_string())?;
+        let alerts = queries::incident_alerts(&mut tx, tenant.as_str(), id)
+            .await
+            .map_err(db)?;
+        let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id)
+            .await
+            .map_err(db)?;
+        let recent: Vec<Value> = timeline
+            .iter()
+            .rev()
+            .take(20)
+            .rev()
+            .map(|t| json!({"at": t.at, "type": t.event_type, "description": t.description}))
+            .collect();
+        Ok(json!({ "incident": state, "alerts": alerts, "timeline": recent }))
+    }
+
+    /// Finds the delivery that brought the alert (its event's causation is `inbox:<seq>:<index>`)
+    /// and reads `field` from it: first from the alert's own entry, then from the whole body.
+    async fn alert_field(
+        &self,
+        tenant: &TenantId,
+        incident: Uuid,
+        field: &str,
+        alert_id: Option<&str>,
+    ) -> Result<Value, String> {
+        let subject = subjects::aggregate(tenant, "incident", incident);
+        let events = self
+            .log
+            .read_subject(&subject, 1)
+            .await
+            .map_err(|e| e.to_string())?;
+        if events.is_empty() {
+            return Err(format!("there is no incident {incident}"));
+        }
+        let carries = |data: &Value| match alert_id {
+            None => data["type"] == "opened",
+            Some(id) => data["source_alert_id"] == id || data["alert"]["alert_id"] == id,
+        };
+        let event = events.iter().find(|e| carries(&e.data)).ok_or_else(|| {
+            format!(
+                "incident {incident} has no alert {}",
+                alert_id.unwrap_or("that opened it")
+            )
+        })?;
+        let (sequence, index) = event
+            .causation_id
+            .as_deref()
+            .and_then(|c| c.strip_prefix("inbox:"))
+            .and_then(|rest| {
+                let mut parts = rest.split(':');
+                let sequence = parts.next()?.parse::<u64>().ok()?;
+                let index = parts.next().and_then(|i| i.parse::<usize>().ok());
+                Some((sequence, index))
+            })
+            .ok_or_else(|| "the alert's delivery is not recorded".to_owned())?;
+        let js = jetstream::new(self.log.client().clone());
+        let stream = js
+            .get_stream(INBOX_STREAM)
+            .await
+            .map_err(|e| e.to_string())?;
+        let message = stream
+            .get_raw_message(sequence)
+            .await
+            .map_err(|e| format!("the alert's delivery is no longer kept: {e}"))?;
+        let body: Value = serde_json::from_slice(&message.payload)
+            .map_err(|_| "the alert's delivery is not JSON".to_owned())?;
+        // An SNS envelope carries the alarm as JSON text in `Message`.
+        let body = match body.get("Message").and_then(Value::as_str) {
+            Some(inner) => serde_json::from_str(inner).unwrap_or(body),
+            None => body,
+        };
+        let own_entry = index.and_then(|i| {
+            ["alerts", "events", "incidents", "data"]
+                .iter()
+                .find_map(|key| body.get(*key).and_then(|list| list.get(i)))
+        });
+        let found = own_entry
+            .and_then(|entry| lookup(entry, field))
+            .or_else(|| lookup(&body, field))
+            .ok_or_else(|| format!("the alert has no field {field:?}"))?;
+        Ok(json!({ "incident_id": incident, "field": field, "value": found }))
+    }
+}
+
+/// `a.b.0.c` in `value` (numbers index arrays).
+pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .filter(|part| !part.is_empty())
+        .try_fold(value, |at, part| match at {
+            Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Value::Object(map) => map.get(part),
+            _ => None,
+        })
+}
+
+fn db(e: sqlx::Error) -> String {
+    format!("Aurora's database could not answer: {e}")
+}
+
+/// At most [`MODEL_OUTPUT_CAP`] bytes of `output` (cut on a character boundary), with a note.
+pub fn for_model(output: &str) -> String {
+    if output.len() <= MODEL_OUTPUT_CAP {
+        return output.to_owned();
+    }
+    let mut end = MODEL_OUTPUT_CAP;
+    while !output.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[output cut at {} of {} bytes]",
+        &output[..end],
+        end,
+        output.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn every_tool_is_defined_with_a_schema() {
+        let names: Vec<String> = definitions()
+            .iter()
+            .map(|d| d["function"]["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                CLOUD_EXEC,
+                KUBECTL,
+                INCIDENT_LOOKUP,
+                GET_ALERT_FIELD,
+                RECENT_CHANGES
+            ]
+        );
+        let cloud = &definitions()[0]["function"]["parameters"];
+        assert_eq!(
+            cloud["properties"]["provider"]["enum"],
+            json!(["gcloud", "aws", "az", "scw", "tailscale", "ovh"])
+        );
+    }
+
+    #[test]
+    fn cli_tools_plan_a_gated_command() {
+        assert_eq!(
+            plan(
+                CLOUD_EXEC,
+                r#"{"provider":"aws","command":"aws ec2 describe-instances"}"#
+            )
+            .unwrap(),
+            Planned::Command {
+                cli: Cli::Aws,
+                command: "aws ec2 describe-instances".into()
+            }
+        );
+        assert_eq!(
+            plan(KUBECTL, r#"{"command":"get pods"}"#).unwrap(),
+            Planned::Command {
+                cli: Cli::Kubectl,
+                command: "get pods".into()
+            }
+        );
+    }
+
+    #[test]
+    fn bad_arguments_are_explained_to_the_model() {
+        let cases = [
+            (CLOUD_EXEC, r#"{"provider":"aws"}"#, "needs `command`"),
+            (
+                CLOUD_EXEC,
+                r#"{"provider":"heroku","command":"ps"}"#,
+                "unknown provider",
+            ),
+            (KUBECTL, "not json", "not a JSON object"),
+            (
+                GET_ALERT_FIELD,
+                r#"{"incident_id":"x","field":"a"}"#,
+                "not a UUID",
+            ),
+            (RECENT_CHANGES, r#"{"hours":0}"#, "from 1 to 720"),
+            (INCIDENT_LOOKUP, r#"{"limit":"many"}"#, "from 1 to 50"),
+            ("rm_rf", "{}", "no tool"),
+        ];
+        for (name, args, mentions) in cases {
+            let error = plan(name, args).unwrap_err();
+            assert!(error.contains(mentions), "{name} {args}: {error}");
+        }
+    }
+
+    #[test]
+    fn read_tools_get_their_defaults() {
+        assert_eq!(
+            plan(RECENT_CHANGES, "").unwrap(),
+            Planned::Read(ReadTool::RecentChanges {
+                service: None,
+                hours: 24,
+                limit: 20
+            })
+        );
+        let id = Uuid::from_u128(3);
+        assert_eq!(
+            plan(INCIDENT_LOOKUP, &format!(r#"{{"incident_id":"{id}"}}"#)).unwrap(),
+            Planned::Read(ReadTool::IncidentLookup {
+                incident_id: Some(id),
+                status: None,
+                service: None,
+                severity: None,
+                limit: 20
+            })
+        );
+    }
+
+    #[test]
+    fn dotted_paths_reach_into_objects_and_arrays() {
+        let body = json!({"alerts":[{"labels":{"pod":"checkout-7"}}],"status":"firing"});
+        assert_eq!(
+            lookup(&body, "alerts.0.labels.pod"),
+            Some(&json!("checkout-7"))
+        );
+        assert_eq!(lookup(&body, "status"), Some(&json!("firing")));
+        assert_eq!(lookup(&body, "alerts.1"), None);
+        assert_eq!(lookup(&body, "status.x"), None);
+    }
+
+    #[test]
+    fn output_for_the_model_is_cut_on_a_character_boundary() {
+        let long = "é".repeat(MODEL_OUTPUT_CAP);
+        let cut = for_model(&long);
+        assert!(cut.len() < long.len());
+        assert!(cut.contains("[output cut at"));
+        assert_eq!(for_model("short"), "short");
+    }
+}
