@@ -171,6 +171,13 @@ pub async fn run(
             .await
         });
         let mut stop = shutdown.clone();
+        // Without TCP_NODELAY a frame written right after another (a chat chunk after `START`)
+        // waits for the client's delayed ACK: ~40 ms per token stream.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set on a connection");
+            }
+        });
         tasks.spawn(async move {
             axum::serve(
                 listener,

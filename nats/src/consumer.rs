@@ -49,6 +49,23 @@ pub enum RunnerError {
 pub async fn run<H, Fut>(
     consumer: PullConsumer,
     max_batch: usize,
+    shutdown: watch::Receiver<bool>,
+    handler: H,
+) -> Result<(), RunnerError>
+where
+    H: FnMut(Vec<Delivery>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), HandlerError>>,
+{
+    run_gathering(consumer, max_batch, GATHER, shutdown, handler).await
+}
+
+/// [`run`], waiting `gather` after a batch's first message for more. With `Duration::ZERO` a
+/// batch is what had already arrived: no added latency, for consumers where a person waits on
+/// every message.
+pub async fn run_gathering<H, Fut>(
+    consumer: PullConsumer,
+    max_batch: usize,
+    gather: Duration,
     mut shutdown: watch::Receiver<bool>,
     mut handler: H,
 ) -> Result<(), RunnerError>
@@ -79,9 +96,9 @@ where
                 continue;
             }
         }
-        // Gather what arrives within a millisecond: under load that makes batches (and thus
-        // transactions) large; when idle it costs at most that millisecond.
-        let gather_until = tokio::time::Instant::now() + GATHER;
+        // Gather what arrives within `gather`: under load that makes batches (and thus
+        // transactions) large; when idle it costs at most that long.
+        let gather_until = tokio::time::Instant::now() + gather;
         while batch.len() < max_batch {
             match tokio::time::timeout_at(gather_until, messages.next()).await {
                 Ok(Some(Ok(m))) => batch.push(m),

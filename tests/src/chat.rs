@@ -48,7 +48,7 @@ impl ChatSocket {
         if let Some(session) = session {
             url.push_str(&format!("&session_id={session}"));
         }
-        let (ws, _) = tokio_tungstenite::connect_async(url)
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .expect("the WebSocket opens");
         Self {
@@ -148,6 +148,18 @@ impl FakeClis {
                 .expect("make it executable");
         }
         Self { dir }
+    }
+
+    /// Installs `name` as a script with this body (after `#!/bin/sh` and the call log line).
+    pub fn script(&self, name: &str, body: &str) {
+        let path = self.dir.path().join(name);
+        let script = format!(
+            "#!/bin/sh\necho \"{name} $*\" >> '{}'\n{body}\n",
+            self.log().display()
+        );
+        std::fs::write(&path, script).expect("write a fake CLI");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("make it executable");
     }
 
     /// The `PATH` tools should run with: these fakes first, then the system's basics.

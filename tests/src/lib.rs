@@ -358,6 +358,12 @@ impl TestApp {
 
     /// Stops the app and waits for it to finish its in-flight work.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the app's roles (as Ctrl-C would) but keeps NATS and the database up, so a test can
+    /// look at what the app left behind.
+    pub async fn halt(&mut self) {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;

@@ -30,6 +30,8 @@ pub enum Step {
     ToolCalls(Vec<(String, String, Value)>),
     /// The endpoint fails with this HTTP status.
     Fail(u16),
+    /// The stream starts with this text, then reports an error inside the stream.
+    FailMidStream(String),
 }
 
 impl Step {
@@ -187,6 +189,13 @@ async fn completions(
             )
                 .into_response();
         }
+        Step::FailMidStream(text) => vec![
+            chunk(
+                &model,
+                json!([{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": null}]),
+            ),
+            json!({"error": {"message": "the scripted server failed mid-stream", "type": "server_error"}}),
+        ],
         Step::Text(parts) => {
             let mut chunks: Vec<Value> = parts
                 .iter()

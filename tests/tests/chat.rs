@@ -802,3 +802,245 @@ async fn two_gateways_serve_the_same_session() {
     assert_eq!(streamed_text(&seen_here), "shared by both");
     assert_eq!(session_of(&seen_there), session);
 }
+
+async fn chat_with(scripts: Vec<Script>, tune: impl FnOnce(&mut AgentConfig)) -> Chat {
+    let llm = ScriptedLlm::start(scripts).await;
+    let clis = FakeClis::install(&[("gcloud", INSTANCES), ("kubectl", PODS)]);
+    let work = tempfile::tempdir().expect("a work dir");
+    let mut config = agent_config(Some(&llm), &clis, work.path());
+    tune(&mut config);
+    let app = TestApp::spawn_with_agent(config).await;
+    let admin = app
+        .register(&format!("ana-{}@acme.io", Uuid::new_v4().simple()), "Acme")
+        .await;
+    Chat {
+        app,
+        llm,
+        clis,
+        admin,
+        _work: work,
+    }
+}
+
+#[tokio::test]
+async fn cancel_during_a_running_command_kills_it_and_nothing_more_runs() {
+    let c = chat(vec![Script::new(
+        "slow listing",
+        vec![
+            Step::ToolCalls(vec![
+                (
+                    "call_1".into(),
+                    "cloud_exec".into(),
+                    json!({"provider": "gcloud", "command": "gcloud compute instances list"}),
+                ),
+                (
+                    "call_2".into(),
+                    "kubectl".into(),
+                    json!({"command": "kubectl get pods"}),
+                ),
+            ]),
+            Step::text(&["never reached"]),
+        ],
+    )])
+    .await;
+    c.clis.script("gcloud", "sleep 30");
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket.send(query("slow listing please", "ask")).await;
+    socket.until(|f| f["type"] == "tool_call").await;
+    let cancelled_at = std::time::Instant::now();
+    socket
+        .send(json!({"type": "control", "action": "cancel"}))
+        .await;
+    let frames = socket.until_end().await;
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(10),
+        "the 30 s command was killed, not waited for"
+    );
+    let error = of_type(&frames, "tool_error")[0];
+    assert!(error["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("cancelled"));
+    assert!(
+        of_type(&frames, "tool_call").is_empty(),
+        "the second call never started"
+    );
+    assert_eq!(c.clis.calls(), ["gcloud compute instances list"]);
+    assert_eq!(c.llm.requests().len(), 1, "the model was not called again");
+    let state = fold(session_events(&c.app, &c.admin, session_of(&socket.received)).await);
+    assert_eq!(state.tool_calls.len(), 1);
+    assert_eq!(state.tool_calls[0].status, ToolCallStatus::Failed);
+}
+
+#[tokio::test]
+async fn a_newer_question_supersedes_the_running_answer() {
+    let words: Vec<String> = (0..30).map(|i| format!("slow{i} ")).collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let c = chat(vec![
+        Script::new("long story", vec![Step::text(&words)]).with_delay(Duration::from_millis(50)),
+        Script::new("short one", vec![Step::text(&["Short."])]),
+    ])
+    .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket.send(query("a long story", "ask")).await;
+    let first = socket
+        .until(|f| f["type"] == "message" && f["is_chunk"] == true)
+        .await;
+    let session = session_of(&first);
+    socket
+        .send(json!({"type": "query", "query": "a short one instead", "session_id": session, "mode": "ask"}))
+        .await;
+    // Both runs end; the first one early.
+    socket.until_end().await;
+    socket.until_end().await;
+    settled(&c.app, &c.admin, session).await;
+    let state = fold(session_events(&c.app, &c.admin, session).await);
+    let texts: Vec<&str> = state.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts.len(), 4, "{texts:?}");
+    assert!(texts.contains(&"Short."), "{texts:?}");
+    let partial = texts
+        .iter()
+        .find(|t| t.starts_with("slow0"))
+        .expect("the first answer's partial text");
+    assert!(
+        !partial.contains("slow29"),
+        "the first answer was cut short"
+    );
+}
+
+#[tokio::test]
+async fn the_step_limit_ends_a_run_that_only_calls_tools() {
+    let lookup = || Step::tool("call", "recent_changes", json!({"hours": 1}));
+    let c = chat_with(
+        vec![Script::new(
+            "loop",
+            vec![lookup(), lookup(), lookup(), lookup()],
+        )],
+        |config| config.max_steps = 2,
+    )
+    .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket.send(query("loop forever", "ask")).await;
+    let frames = socket.until_end().await;
+    assert_eq!(of_type(&frames, "tool_result").len(), 2);
+    assert_eq!(c.llm.requests().len(), 2);
+    let complete = of_type(&frames, "message")
+        .into_iter()
+        .find(|f| f["is_complete"] == true)
+        .expect("a final message");
+    assert!(complete["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("stopped after 2 steps"));
+    // Reused model ids stay unique in the session.
+    let ids: Vec<&Value> = of_type(&frames, "tool_result")
+        .iter()
+        .map(|f| &f["tool_call_id"])
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+}
+
+#[tokio::test]
+async fn an_error_inside_the_model_stream_is_reported_not_taken_as_the_answer() {
+    let c = chat(vec![Script::new(
+        "flaky",
+        vec![Step::FailMidStream("Half an ans".into())],
+    )])
+    .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket.send(query("flaky model", "ask")).await;
+    let frames = socket.until_end().await;
+    let error = of_type(&frames, "error")[0];
+    assert_eq!(error["code"], "LLM_ERROR");
+    assert!(error["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("failed mid-stream"));
+}
+
+#[tokio::test]
+async fn an_unanswered_confirmation_is_withdrawn_when_the_wait_ends() {
+    let c = chat_with(vec![delete_script()], |config| {
+        config.confirmation_wait = Duration::from_millis(500)
+    })
+    .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    let frames = ask_to_delete(&mut socket).await;
+    let confirmation = frames.last().expect("the confirmation").clone();
+    let frames = socket.until_end().await;
+    let error = of_type(&frames, "tool_error")[0];
+    assert!(error["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("withdrawn"));
+    // Approving it now runs nothing and says so.
+    socket
+        .send(json!({"type": "confirmation_response", "confirmation_id": confirmation["confirmation_id"], "decision": "execute"}))
+        .await;
+    let refusal = socket.until(|f| f["type"] == "error").await;
+    assert_eq!(
+        refusal.last().expect("an error")["code"],
+        "CONFIRMATION_REFUSED"
+    );
+    assert!(c.clis.calls().is_empty());
+    // A reload is not asked again.
+    let session = session_of(&socket.received);
+    let mut reloaded = ChatSocket::open(&c.app, &c.admin, Some(session)).await;
+    reloaded
+        .send(json!({"type": "query", "query": "   "}))
+        .await;
+    assert_eq!(
+        reloaded.next().await["code"],
+        "EMPTY_QUERY",
+        "no confirmation came first"
+    );
+}
+
+#[tokio::test]
+async fn a_model_not_offered_is_refused() {
+    let c = chat(vec![Script::new("hello", vec![Step::text(&["Hi."])])]).await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket
+        .send(json!({"type": "query", "query": "hello", "model": "gpt-5-ultra"}))
+        .await;
+    assert_eq!(socket.next().await["code"], "MODEL_NOT_ALLOWED");
+    socket
+        .send(json!({"type": "query", "query": "hello", "model": MODEL}))
+        .await;
+    assert_eq!(streamed_text(&socket.until_end().await), "Hi.");
+}
+
+#[tokio::test]
+async fn stopping_aurora_mid_answer_keeps_the_partial_answer() {
+    let words: Vec<String> = (0..100).map(|i| format!("part{i} ")).collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let c =
+        chat(vec![Script::new("very long", vec![Step::text(&words)])
+            .with_delay(Duration::from_millis(50))])
+        .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket.send(query("a very long answer", "ask")).await;
+    let frames = socket
+        .until(|f| f["type"] == "message" && f["is_chunk"] == true)
+        .await;
+    let session = session_of(&frames);
+    let (tenant, log) = (
+        c.admin.tenant.clone(),
+        EventLog::new(c.app.nats.client.clone()),
+    );
+    let mut app = c.app;
+    app.halt().await;
+    let subject = subjects::aggregate(&tenant, "session", session);
+    let events: Vec<ChatEvent> = log
+        .read_subject(&subject, 1)
+        .await
+        .expect("the log answers")
+        .into_iter()
+        .map(|raw| serde_json::from_value(raw.data).expect("a chat event"))
+        .collect();
+    let state = fold(events);
+    let answer = state.messages.last().expect("an answer was recorded");
+    assert_eq!(answer.role, aurora_domain::MessageRole::Assistant);
+    assert!(answer.text.starts_with("part0"), "{}", answer.text);
+    assert!(!answer.text.contains("part99"));
+}

@@ -27,6 +27,10 @@ pub struct ChatSessionState {
     pub gate_decisions: Vec<GateDecision>,
     /// When the user stopped a run, in order.
     pub cancelled_runs: Vec<DateTime<Utc>>,
+    /// The user messages whose answer a cancel stopped (the newest user message at each cancel):
+    /// a run knows it is cancelled by the log's order, not by comparing clocks.
+    #[serde(default)]
+    pub cancelled_questions: Vec<Uuid>,
     pub usage: Vec<UsageRecord>,
     pub total_input_tokens: u64,
     pub total_output_tokens: u64,
@@ -123,6 +127,15 @@ impl ChatSessionState {
         self.confirmations
             .iter()
             .find(|confirmation| confirmation.confirmation_id == confirmation_id)
+    }
+
+    /// The newest user message: the question a run answers now.
+    pub fn last_question(&self) -> Option<Uuid> {
+        self.messages
+            .iter()
+            .rev()
+            .find(|message| message.role == MessageRole::User)
+            .map(|message| message.message_id)
     }
 
     pub fn has_message(&self, message_id: Uuid) -> bool {
@@ -257,7 +270,12 @@ impl ChatSessionState {
                     confirmation.answer = Some(ConfirmationAnswer { decision, at });
                 }
             }
-            ChatEvent::RunCancelled { at } => self.cancelled_runs.push(at),
+            ChatEvent::RunCancelled { at } => {
+                self.cancelled_runs.push(at);
+                if let Some(question) = self.last_question() {
+                    self.cancelled_questions.push(question);
+                }
+            }
             ChatEvent::UsageRecorded {
                 model,
                 input_tokens,

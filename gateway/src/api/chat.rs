@@ -422,6 +422,15 @@ impl Socket {
         if self.state.services.agent.llm.is_none() {
             return Err(refuse(code::NO_MODEL, no_model_text()));
         }
+        let model = model.filter(|m| !m.trim().is_empty());
+        if let Some(model) = &model {
+            if !self.state.services.agent.allows_model(model) {
+                return Err(refuse(
+                    code::MODEL_NOT_ALLOWED,
+                    format!("model {model:?} is not offered here; leave `model` out for the configured one"),
+                ));
+            }
+        }
         if !self.state.chat.allow_query(self.ticket.user_id) {
             return Err(refuse(
                 code::RATE_LIMITED,
@@ -454,7 +463,7 @@ impl Socket {
             title: title_of(&query),
             text: query,
             mode,
-            model: model.filter(|m| !m.trim().is_empty()),
+            model,
             at: Utc::now(),
         });
         self.publish(id, &request).await?;

@@ -32,6 +32,10 @@ pub mod code {
     pub const CONFIRMATION_REFUSED: &str = "CONFIRMATION_REFUSED";
     /// The model endpoint failed.
     pub const LLM_ERROR: &str = "LLM_ERROR";
+    /// The query asked for a model that is not offered (`LLM_MODEL`, `LLM_MODELS`).
+    pub const MODEL_NOT_ALLOWED: &str = "MODEL_NOT_ALLOWED";
+    /// The process answering stopped (a restart); the partial answer is kept.
+    pub const INTERRUPTED: &str = "INTERRUPTED";
     /// Aurora could not take the frame in (the command log is unavailable); try again.
     pub const UNAVAILABLE: &str = "UNAVAILABLE";
 }

@@ -78,6 +78,9 @@ pub struct Chunk {
     pub choices: Vec<ChoiceDelta>,
     #[serde(default)]
     pub usage: Option<Usage>,
+    /// Some servers report a failure inside the stream (`data: {"error": …}`).
+    #[serde(default)]
+    pub error: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -251,6 +254,12 @@ mod tests {
         assert_eq!(calls[0].arguments, r#"{"command":"get pods"}"#);
         assert_eq!(calls[1].name, "recent_changes");
         assert_eq!(turn.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn an_error_inside_the_stream_is_read() {
+        let chunk = chunk(json!({"error": {"message": "overloaded", "type": "server_error"}}));
+        assert_eq!(chunk.error.unwrap()["message"], "overloaded");
     }
 
     #[test]

@@ -62,8 +62,12 @@ pub struct AgentConfig {
     /// The `PATH` tools run with (the CLIs found on it are the ones the agent can use).
     pub tool_path: Option<String>,
     pub tool_timeout: Duration,
-    /// How long a confirmation can be answered (SPEC: 300 s).
-    pub confirmation_ttl: Duration,
+    /// How long a run waits for a confirmation: the confirmation's own 300 s (SPEC), or less.
+    pub confirmation_wait: Duration,
+    /// How long the model may stay silent (to answer at all, or between two chunks).
+    pub llm_idle_timeout: Duration,
+    /// Models a query may ask for besides the configured one (`LLM_MODELS`, comma separated).
+    pub models: Vec<String>,
 }
 
 impl AgentConfig {
@@ -99,9 +103,19 @@ impl AgentConfig {
             work_dir,
             tool_path: var("AURORA_TOOL_PATH"),
             tool_timeout: Duration::from_secs(number("AURORA_TOOL_TIMEOUT_SECS", 60)?),
-            confirmation_ttl: Duration::from_secs(
+            confirmation_wait: Duration::from_secs(
                 aurora_domain::chat::CONFIRMATION_TTL_SECS as u64,
             ),
+            llm_idle_timeout: Duration::from_secs(number("LLM_TIMEOUT_SECS", 120)?),
+            models: var("LLM_MODELS")
+                .map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|m| !m.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
@@ -115,10 +129,18 @@ impl AgentConfig {
             work_dir,
             tool_path: None,
             tool_timeout: Duration::from_secs(60),
-            confirmation_ttl: Duration::from_secs(
+            confirmation_wait: Duration::from_secs(
                 aurora_domain::chat::CONFIRMATION_TTL_SECS as u64,
             ),
+            llm_idle_timeout: Duration::from_secs(120),
+            models: Vec::new(),
         }
+    }
+
+    /// Whether a query may ask for `model`: the configured one or one of `LLM_MODELS`.
+    pub fn allows_model(&self, model: &str) -> bool {
+        self.llm.as_ref().is_some_and(|llm| llm.model == model)
+            || self.models.iter().any(|m| m == model)
     }
 
     pub fn with_llm(mut self, llm: LlmConfig) -> Self {

@@ -31,6 +31,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::exec::{self, ExecSpec};
@@ -41,8 +42,14 @@ use super::tools::{self, Planned, Reader};
 use super::{estimate_tokens, AgentConfig, Query, SessionRequest};
 
 const CONSUMER: &str = "chat";
+/// How long shutdown waits for runs to record how they ended.
+const DRAIN: Duration = Duration::from_secs(10);
+/// Commands taken at once; those of different sessions are handled concurrently.
+const BATCH: usize = 64;
 /// Room kept in the context window for the answer.
 const ANSWER_RESERVE_TOKENS: usize = 4_096;
+/// What a message costs beyond its text (role, separators), in tokens.
+const MESSAGE_OVERHEAD_TOKENS: usize = 4;
 
 const SYSTEM_PROMPT: &str = "You are Aurora, an incident-response engineer's assistant. \
 Investigate with the tools you have: read before you conclude, cite what you saw, and say plainly \
@@ -84,6 +91,10 @@ struct Inner {
     /// Questions being answered by this process (a redelivered query does not start a second
     /// run).
     running: Mutex<HashSet<Uuid>>,
+    /// The runs of this process, so shutdown can let them record how they ended.
+    runs: Mutex<JoinSet<()>>,
+    /// Turns true when the process stops: every run ends, keeping what it has.
+    stopping: watch::Sender<bool>,
 }
 
 impl Agent {
@@ -103,12 +114,42 @@ impl Agent {
                 sessions,
                 organizations,
                 running: Mutex::new(HashSet::new()),
+                runs: Mutex::new(JoinSet::new()),
+                stopping: watch::Sender::new(false),
             }),
         }
     }
 
-    /// Consumes `cmd.*.session.*` until `shutdown`, one command at a time.
+    /// Consumes `cmd.*.session.*` until `shutdown`. A batch is what has arrived (nobody waits
+    /// for more); its sessions are handled concurrently, each session's commands in order.
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), AgentError> {
+        let result = self.consume(shutdown.clone()).await;
+        if *shutdown.borrow() {
+            self.drain().await;
+        }
+        result
+    }
+
+    /// Stops every run of this process and waits (at most [`DRAIN`]) while they record their
+    /// partial answers and withdraw their pending confirmations.
+    async fn drain(&self) {
+        self.inner.stopping.send_replace(true);
+        let runs = self
+            .inner
+            .runs
+            .lock()
+            .map(|mut runs| std::mem::take(&mut *runs))
+            .unwrap_or_default();
+        if runs.is_empty() {
+            return;
+        }
+        let waited = tokio::time::timeout(DRAIN, runs.join_all()).await;
+        if waited.is_err() {
+            tracing::warn!("some agent runs did not finish recording before shutdown");
+        }
+    }
+
+    async fn consume(&self, shutdown: watch::Receiver<bool>) -> Result<(), AgentError> {
         let js = jetstream::new(self.inner.nats.clone());
         let stream = js
             .get_stream(CMD_STREAM)
@@ -118,21 +159,24 @@ impl Agent {
             .get_consumer(CONSUMER)
             .await
             .map_err(|e| AgentError::Consumer(e.to_string()))?;
-        consumer::run(consumer, 1, shutdown, |deliveries| {
+        consumer::run_gathering(consumer, BATCH, Duration::ZERO, shutdown, |deliveries| {
             let agent = self.clone();
             async move {
+                // A retried batch runs every command again: each is idempotent (see `handle`).
+                let mut sessions: Vec<(String, Vec<Delivery>)> = Vec::new();
                 for delivery in deliveries {
-                    match agent.handle(&delivery).await {
-                        Ok(Outcome::Applied) => {}
-                        Ok(Outcome::Refused(why)) => {
-                            tracing::info!(subject = %delivery.subject, %why, "session command refused")
-                        }
-                        Ok(Outcome::Malformed(why)) => {
-                            tracing::warn!(subject = %delivery.subject, %why, "malformed session command dropped")
-                        }
-                        Err(e) => return Err(HandlerError::Transient(e.to_string())),
+                    match sessions.iter_mut().find(|(s, _)| *s == delivery.subject) {
+                        Some((_, group)) => group.push(delivery),
+                        None => sessions.push((delivery.subject.clone(), vec![delivery])),
                     }
                 }
+                let results = futures::future::join_all(
+                    sessions
+                        .into_iter()
+                        .map(|(_, group)| agent.handle_in_order(group)),
+                )
+                .await;
+                results.into_iter().collect::<Result<Vec<()>, _>>()?;
                 Ok(())
             }
         })
@@ -140,7 +184,25 @@ impl Agent {
         Ok(())
     }
 
-    /// Handles one delivered `cmd.<tenant>.session.<id>`.
+    async fn handle_in_order(&self, deliveries: Vec<Delivery>) -> Result<(), HandlerError> {
+        for delivery in deliveries {
+            match self.handle(&delivery).await {
+                Ok(Outcome::Applied) => {}
+                Ok(Outcome::Refused(why)) => {
+                    tracing::info!(subject = %delivery.subject, %why, "session command refused")
+                }
+                Ok(Outcome::Malformed(why)) => {
+                    tracing::warn!(subject = %delivery.subject, %why, "malformed session command dropped")
+                }
+                Err(e) => return Err(HandlerError::Transient(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one delivered `cmd.<tenant>.session.<id>`. Handling it again changes nothing: a
+    /// query's start and message are idempotent and its run starts once, and a session command's
+    /// events carry the delivery's idempotency key (JetStream drops the second copy).
     pub async fn handle(&self, delivery: &Delivery) -> Result<Outcome, StoreError> {
         let parts: Vec<&str> = delivery.subject.split('.').collect();
         let (tenant, id) = match parts.as_slice() {
@@ -170,7 +232,17 @@ impl Agent {
             SessionRequest::Query(query) => self.take_query(&tenant, id, query).await,
             SessionRequest::Command { command } => {
                 let confirmation = matches!(command, ChatCommand::AnswerConfirmation { .. });
-                match self.execute(&tenant, id, command).await? {
+                let cause = format!("cmd:{}", delivery.stream_sequence);
+                let context = Context::new_root()
+                    .caused_by(cause.clone())
+                    .with_idempotency_key(cause);
+                let executed = self
+                    .inner
+                    .sessions
+                    .execute(&tenant, id, command, context)
+                    .await?
+                    .map(|_| ());
+                match executed {
                     Ok(()) => Ok(Outcome::Applied),
                     Err(refusal) => {
                         let code = if confirmation {
@@ -263,10 +335,14 @@ impl Agent {
                 mode: query.mode,
                 model: query.model.clone().unwrap_or_else(|| llm.model.clone()),
                 llm,
-                asked_at: query.at,
                 calls: Vec::new(),
+                stopping: self.inner.stopping.subscribe(),
             };
-            tokio::spawn(run.go());
+            if let Ok(mut runs) = self.inner.runs.lock() {
+                // Finished runs are reaped here, so the set holds only live ones.
+                while runs.try_join_next().is_some() {}
+                runs.spawn(run.go());
+            }
         }
         Ok(Outcome::Applied)
     }
@@ -347,9 +423,16 @@ pub fn answer_id(question: Uuid) -> Uuid {
 }
 
 /// Why a run stopped before its answer was complete.
+#[derive(Debug)]
 enum Stop {
-    /// The user cancelled, or asked something else.
+    /// The user cancelled.
     Cancelled,
+    /// The user asked something else in the meantime.
+    Superseded,
+    /// The session was deleted.
+    Deleted,
+    /// This process is stopping.
+    Shutdown,
     Llm(String),
     Store(String),
 }
@@ -370,9 +453,9 @@ struct Run {
     mode: ChatMode,
     model: String,
     llm: Llm,
-    asked_at: DateTime<Utc>,
     /// (input tokens, output tokens, cost in micro-dollars) of each model call.
     calls: Vec<(u64, u64, i64)>,
+    stopping: watch::Receiver<bool>,
 }
 
 impl Run {
@@ -389,48 +472,54 @@ impl Run {
             Ok(mut control) => self.steps(&mut control, &mut said).await,
             Err(e) => Err(Stop::Store(format!("cannot follow the session: {e}"))),
         };
+        if let Err(stop) = &outcome {
+            tracing::info!(session = %self.session, question = %self.question, ?stop, "run stopped");
+        }
         let text = said
             .iter()
             .map(|s: &String| s.trim())
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join("\n\n");
-        match &outcome {
-            Ok(()) | Err(Stop::Cancelled) | Err(Stop::Llm(_)) => {
-                if !text.is_empty() {
-                    self.record(ChatCommand::RecordAssistantMessage {
+        let keep = !matches!(outcome, Err(Stop::Store(_)) | Err(Stop::Deleted));
+        if keep {
+            if !text.is_empty() {
+                let recorded = self
+                    .record(ChatCommand::RecordAssistantMessage {
                         message_id: self.answer,
                         text: text.clone(),
                         at: Utc::now(),
                     })
                     .await;
+                if let Err(Stop::Store(e)) = recorded {
+                    tracing::error!(session = %self.session, error = %e, "the answer could not be recorded");
                 }
-                self.send(ServerFrame::Message {
-                    session_id: self.session,
-                    message_id: self.answer,
-                    text,
-                    is_chunk: false,
-                    is_complete: true,
-                })
-                .await;
             }
-            Err(Stop::Store(_)) => {}
+            self.send(ServerFrame::Message {
+                session_id: self.session,
+                message_id: self.answer,
+                text,
+                is_chunk: false,
+                is_complete: true,
+            })
+            .await;
         }
-        match outcome {
-            Err(Stop::Llm(e)) => {
-                self.send(ServerFrame::error(Some(self.session), code::LLM_ERROR, e))
-                    .await
-            }
-            Err(Stop::Store(e)) => {
-                tracing::error!(session = %self.session, error = %e, "a run could not record its steps");
-                self.send(ServerFrame::error(
-                    Some(self.session),
-                    code::UNAVAILABLE,
-                    format!("the answer could not be recorded: {e}"),
-                ))
-                .await
-            }
-            Ok(()) | Err(Stop::Cancelled) => {}
+        let error = match outcome {
+            Err(Stop::Llm(e)) => Some((code::LLM_ERROR, e)),
+            Err(Stop::Store(e)) => Some((
+                code::UNAVAILABLE,
+                format!("the answer could not be recorded: {e}"),
+            )),
+            Err(Stop::Shutdown) => Some((
+                code::INTERRUPTED,
+                "Aurora restarted while answering; the partial answer is kept, ask again to go on"
+                    .to_owned(),
+            )),
+            Ok(()) | Err(Stop::Cancelled | Stop::Superseded | Stop::Deleted) => None,
+        };
+        if let Some((code, text)) = error {
+            self.send(ServerFrame::error(Some(self.session), code, text))
+                .await;
         }
         if !self.calls.is_empty() {
             let (input, output, micros) = self
@@ -456,6 +545,42 @@ impl Run {
         }
     }
 
+    /// The session as the log holds it now.
+    async fn load(&self) -> Result<ChatSessionState, Stop> {
+        Ok(self
+            .agent
+            .inner
+            .sessions
+            .load(&self.tenant, self.session)
+            .await?
+            .map(|s| s.into_inner())
+            .unwrap_or_default())
+    }
+
+    /// Why this run must stop, judged on the stored events (never on a message merely seen on
+    /// the subject, which JetStream may have refused).
+    fn stop_in(&self, state: &ChatSessionState) -> Option<Stop> {
+        if state.deleted {
+            Some(Stop::Deleted)
+        } else if state.cancelled_questions.contains(&self.question) {
+            Some(Stop::Cancelled)
+        } else if state.last_question() != Some(self.question) {
+            Some(Stop::Superseded)
+        } else if *self.stopping.borrow() {
+            Some(Stop::Shutdown)
+        } else {
+            None
+        }
+    }
+
+    async fn check(&self) -> Result<(), Stop> {
+        let state = self.load().await?;
+        match self.stop_in(&state) {
+            Some(stop) => Err(stop),
+            None => Ok(()),
+        }
+    }
+
     /// Model calls and tool calls until the model answers without tools, the step limit, or a
     /// stop. `said` collects the text of every step as it streams.
     async fn steps(
@@ -463,20 +588,11 @@ impl Run {
         control: &mut async_nats::Subscriber,
         said: &mut Vec<String>,
     ) -> Result<(), Stop> {
-        let state = self
-            .agent
-            .inner
-            .sessions
-            .load(&self.tenant, self.session)
-            .await?
-            .map(|s| s.into_inner())
-            .unwrap_or_default();
-        if state
-            .cancelled_runs
-            .last()
-            .is_some_and(|at| *at >= self.asked_at)
-        {
-            return Err(Stop::Cancelled);
+        // Subscribed first, then loaded: whatever happened before is in the state, whatever
+        // happens after arrives on the subscription.
+        let state = self.load().await?;
+        if let Some(stop) = self.stop_in(&state) {
+            return Err(stop);
         }
         let definitions = tools::definitions();
         let mut messages = self.context(&state, &definitions);
@@ -485,14 +601,30 @@ impl Run {
             .iter()
             .map(|c| c.tool_call_id.clone())
             .collect();
+        let budget = self.budget(&definitions);
         let max_steps = self.agent.inner.config.max_steps.max(1);
         for _ in 0..max_steps {
+            fit(&mut messages, budget);
             let turn = self
                 .call_model(&messages, &definitions, control, said)
                 .await?;
-            let calls = turn.calls();
+            let mut calls = turn.calls();
             if calls.is_empty() {
                 return Ok(());
+            }
+            // The session's tool-call ids are unique (models reuse theirs across turns, some
+            // send none); the model is sent back the same ids.
+            for call in &mut calls {
+                let mut id = if call.id.is_empty() {
+                    format!("call-{}", Uuid::now_v7().simple())
+                } else {
+                    call.id.clone()
+                };
+                while known.contains(&id) {
+                    id = format!("{}-{}", call.id, &Uuid::now_v7().simple().to_string()[..8]);
+                }
+                known.insert(id.clone());
+                call.id = id;
             }
             messages.push(json!({
                 "role": "assistant",
@@ -504,17 +636,8 @@ impl Run {
                 })).collect::<Vec<_>>(),
             }));
             for call in calls {
-                let mut event_id = if call.id.is_empty() {
-                    format!("call-{}", Uuid::now_v7())
-                } else {
-                    call.id.clone()
-                };
-                // Models reuse ids across turns; the session's ids must stay unique.
-                while known.contains(&event_id) {
-                    event_id = format!("{}-{}", call.id, &Uuid::now_v7().simple().to_string()[..8]);
-                }
-                known.insert(event_id.clone());
-                let output = self.tool(&call, &event_id, control).await?;
+                self.check().await?;
+                let output = self.tool(&call, control).await?;
                 messages.push(json!({
                     "role": "tool",
                     "tool_call_id": call.id,
@@ -528,36 +651,43 @@ impl Run {
         Ok(())
     }
 
-    /// The system prompt, as much history as fits the window (newest kept), and the question.
+    /// Tokens the messages of one call may hold: the window less the tools and the answer.
+    fn budget(&self, definitions: &[Value]) -> usize {
+        self.agent
+            .inner
+            .config
+            .context_tokens
+            .saturating_sub(ANSWER_RESERVE_TOKENS)
+            .saturating_sub(estimate_tokens(
+                &Value::Array(definitions.to_vec()).to_string(),
+            ))
+    }
+
+    /// The system prompt, as much of the conversation before the question as fits the window
+    /// (newest kept), and the question.
     fn context(&self, state: &ChatSessionState, definitions: &[Value]) -> Vec<Value> {
-        let config = &self.agent.inner.config;
         let mode = match self.mode {
             ChatMode::Ask => "This conversation is in ask mode.",
             ChatMode::Agent => "This conversation is in agent mode.",
         };
         let system = format!("{SYSTEM_PROMPT} {mode}");
+        let position = state
+            .messages
+            .iter()
+            .position(|m| m.message_id == self.question)
+            .unwrap_or(state.messages.len());
         let question = state
             .messages
-            .iter()
-            .find(|m| m.message_id == self.question)
+            .get(position)
             .map(|m| m.text.clone())
             .unwrap_or_default();
-        let mut budget = config
-            .context_tokens
-            .saturating_sub(ANSWER_RESERVE_TOKENS)
+        let mut budget = self
+            .budget(definitions)
             .saturating_sub(estimate_tokens(&system))
-            .saturating_sub(estimate_tokens(
-                &Value::Array(definitions.to_vec()).to_string(),
-            ))
             .saturating_sub(estimate_tokens(&question));
         let mut history = Vec::new();
-        for message in state
-            .messages
-            .iter()
-            .rev()
-            .filter(|m| m.message_id != self.question)
-        {
-            let cost = estimate_tokens(&message.text) + 4;
+        for message in state.messages[..position].iter().rev() {
+            let cost = estimate_tokens(&message.text) + MESSAGE_OVERHEAD_TOKENS;
             if cost > budget {
                 break;
             }
@@ -583,41 +713,55 @@ impl Run {
         control: &mut async_nats::Subscriber,
         said: &mut Vec<String>,
     ) -> Result<Turn, Stop> {
+        let idle = self.agent.inner.config.llm_idle_timeout;
         let mut turn = Turn::default();
         let mut stopped = None;
         said.push(String::new());
         let opened = tokio::select! {
-            opened = self.llm.stream(&self.model, messages, definitions) => Some(opened),
+            opened = tokio::time::timeout(idle, self.llm.stream(&self.model, messages, definitions)) => Some(opened),
             stop = self.until_stopped(control) => { stopped = Some(stop); None }
         };
-        if let Some(opened) = opened {
-            match opened {
-                Err(e) => stopped = Some(Stop::Llm(e.to_string())),
-                Ok(mut stream) => loop {
-                    tokio::select! {
-                        chunk = stream.next() => match chunk {
-                            None => break,
-                            Some(Err(e)) => { stopped = Some(Stop::Llm(e.to_string())); break }
-                            Some(Ok(chunk)) => {
-                                if let Some(text) = turn.absorb(chunk) {
-                                    if let Some(last) = said.last_mut() {
-                                        last.push_str(&text);
-                                    }
-                                    self.send(ServerFrame::Message {
-                                        session_id: self.session,
-                                        message_id: self.answer,
-                                        text,
-                                        is_chunk: true,
-                                        is_complete: false,
-                                    })
-                                    .await;
-                                }
-                            }
-                        },
-                        stop = self.until_stopped(control) => { stopped = Some(stop); break }
-                    }
-                },
+        match opened {
+            None => {}
+            Some(Err(_)) => {
+                stopped = Some(Stop::Llm(format!(
+                    "the model did not answer within {} s",
+                    idle.as_secs()
+                )))
             }
+            Some(Ok(Err(e))) => stopped = Some(Stop::Llm(e.to_string())),
+            Some(Ok(Ok(mut stream))) => loop {
+                tokio::select! {
+                    chunk = tokio::time::timeout(idle, stream.next()) => match chunk {
+                        Err(_) => {
+                            stopped = Some(Stop::Llm(format!("the model sent nothing for {} s", idle.as_secs())));
+                            break;
+                        }
+                        Ok(None) => break,
+                        Ok(Some(Err(e))) => { stopped = Some(Stop::Llm(e.to_string())); break }
+                        Ok(Some(Ok(chunk))) => {
+                            if let Some(error) = chunk.error.as_ref() {
+                                stopped = Some(Stop::Llm(format!("the model endpoint reported an error: {error}")));
+                                break;
+                            }
+                            if let Some(text) = turn.absorb(chunk) {
+                                if let Some(last) = said.last_mut() {
+                                    last.push_str(&text);
+                                }
+                                self.send(ServerFrame::Message {
+                                    session_id: self.session,
+                                    message_id: self.answer,
+                                    text,
+                                    is_chunk: true,
+                                    is_complete: false,
+                                })
+                                .await;
+                            }
+                        }
+                    },
+                    stop = self.until_stopped(control) => { stopped = Some(stop); break }
+                }
+            },
         }
         // A call that produced anything is recorded, estimated when the server gave no usage.
         let (input, output) = match turn.usage {
@@ -638,6 +782,9 @@ impl Run {
                 .config
                 .prices
                 .cost(&self.model, input, output);
+            if !cost.priced {
+                tracing::warn!(model = %self.model, "no price for this model; its calls cost 0 (set LLM_PRICES)");
+            }
             self.calls.push((input, output, cost.micros));
             self.record(ChatCommand::RecordUsage {
                 model: self.model.clone(),
@@ -646,7 +793,7 @@ impl Run {
                 cost_micros: cost.micros,
                 at: Utc::now(),
             })
-            .await;
+            .await?;
         }
         match stopped {
             Some(stop) => Err(stop),
@@ -654,34 +801,49 @@ impl Run {
         }
     }
 
-    /// Resolves when the session's events say this run must stop.
+    /// Resolves when this run must stop: a cancel, a newer question or a delete recorded on the
+    /// session, or this process stopping.
     async fn until_stopped(&self, control: &mut async_nats::Subscriber) -> Stop {
-        while let Some(message) = control.next().await {
-            match serde_json::from_slice::<ChatEvent>(&message.payload) {
-                Ok(ChatEvent::RunCancelled { .. }) => return Stop::Cancelled,
-                Ok(ChatEvent::UserMessagePosted { message_id, .. })
-                    if message_id != self.question =>
-                {
-                    return Stop::Cancelled
-                }
-                _ => {}
+        let mut stopping = self.stopping.clone();
+        loop {
+            let message = tokio::select! {
+                _ = stopping.wait_for(|s| *s) => return Stop::Shutdown,
+                message = control.next() => message,
+            };
+            let Some(message) = message else {
+                return Stop::Store("the session's events stopped arriving".into());
+            };
+            if let Err(stop) = self.on_event(&message).await {
+                return stop;
             }
         }
-        Stop::Store("the session's events stopped arriving".into())
+    }
+
+    /// Whether an event seen on the session's subject stops the run, checked against the log.
+    async fn on_event(&self, message: &async_nats::Message) -> Result<(), Stop> {
+        let relevant = matches!(
+            serde_json::from_slice::<ChatEvent>(&message.payload),
+            Ok(ChatEvent::RunCancelled { .. }
+                | ChatEvent::UserMessagePosted { .. }
+                | ChatEvent::SessionDeleted { .. })
+        );
+        if relevant {
+            self.check().await?;
+        }
+        Ok(())
     }
 
     /// One tool call: recorded, gated if it is a command, run, its result recorded. The text is
-    /// what the model is told.
+    /// what the model is told. A stop during the call ends it (a running command is killed).
     async fn tool(
         &mut self,
         call: &ToolCallRequest,
-        event_id: &str,
         control: &mut async_nats::Subscriber,
     ) -> Result<String, Stop> {
         let input: Value = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| Value::String(call.arguments.clone()));
-        self.record_or_stop(ChatCommand::StartToolCall {
-            tool_call_id: event_id.to_owned(),
+        self.record(ChatCommand::StartToolCall {
+            tool_call_id: call.id.clone(),
             tool_name: call.name.clone(),
             input: input.clone(),
             at: Utc::now(),
@@ -689,7 +851,7 @@ impl Run {
         .await?;
         self.send(ServerFrame::ToolCall {
             session_id: self.session,
-            tool_call_id: event_id.to_owned(),
+            tool_call_id: call.id.clone(),
             tool_name: call.name.clone(),
             input,
             status: "running".into(),
@@ -697,81 +859,95 @@ impl Run {
         .await;
         let started = Instant::now();
         let outcome = match tools::plan(&call.name, &call.arguments) {
-            Err(e) => Err(e),
-            Ok(Planned::Read(tool)) => self.agent.inner.reader.read(&self.tenant, &tool).await,
-            Ok(Planned::Command { cli, command }) => {
-                match self.gated(cli, &command, event_id, control).await {
-                    Ok(outcome) => outcome,
-                    Err(stop) => {
-                        self.finish_tool(
-                            call,
-                            event_id,
-                            started,
-                            Err("stopped: the user cancelled the run".into()),
-                        )
-                        .await;
-                        return Err(stop);
-                    }
+            Err(e) => Ok(Err(e)),
+            Ok(Planned::Read(tool)) => {
+                let reader = self.agent.inner.reader.clone();
+                let tenant = self.tenant.clone();
+                let read = async move {
+                    reader
+                        .read(&tenant, &tool)
+                        .await
+                        .map(|output| cap(exec::redact(&output, &[])))
+                };
+                tokio::select! {
+                    output = read => Ok(output),
+                    stop = self.until_stopped(control) => Err(stop),
                 }
             }
+            Ok(Planned::Command { cli, command }) => {
+                self.gated(cli, &command, &call.id, control).await
+            }
         };
-        Ok(self.finish_tool(call, event_id, started, outcome).await)
+        match outcome {
+            Ok(outcome) => self.finish_tool(call, started, outcome).await,
+            Err(stop) => {
+                let why = match stop {
+                    Stop::Shutdown => "stopped: Aurora restarted",
+                    _ => "stopped: the run was cancelled",
+                };
+                // Best effort: a deleted session refuses it, a failing store cannot take it.
+                let _ = self.finish_tool(call, started, Err(why.into())).await;
+                Err(stop)
+            }
+        }
     }
 
     async fn finish_tool(
         &mut self,
         call: &ToolCallRequest,
-        event_id: &str,
         started: Instant,
         outcome: Result<String, String>,
-    ) -> String {
+    ) -> Result<String, Stop> {
         let duration_ms = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(output) => {
                 self.record(ChatCommand::RecordToolResult {
-                    tool_call_id: event_id.to_owned(),
+                    tool_call_id: call.id.clone(),
                     output: output.clone(),
                     duration_ms,
                     at: Utc::now(),
                 })
-                .await;
+                .await?;
+                let for_model = tools::for_model(&output);
                 self.send(ServerFrame::ToolResult {
                     session_id: self.session,
-                    tool_call_id: event_id.to_owned(),
+                    tool_call_id: call.id.clone(),
                     tool_name: call.name.clone(),
-                    output: output.clone(),
+                    output,
                     duration_ms,
                 })
                 .await;
-                tools::for_model(&output)
+                Ok(for_model)
             }
             Err(error) => {
                 self.record(ChatCommand::RecordToolError {
-                    tool_call_id: event_id.to_owned(),
+                    tool_call_id: call.id.clone(),
                     error: error.clone(),
                     duration_ms,
                     at: Utc::now(),
                 })
-                .await;
+                .await?;
+                let for_model = tools::for_model(&format!("error: {error}"));
                 self.send(ServerFrame::ToolError {
                     session_id: self.session,
-                    tool_call_id: event_id.to_owned(),
+                    tool_call_id: call.id.clone(),
                     tool_name: call.name.clone(),
-                    error: error.clone(),
+                    error,
                     duration_ms,
                 })
                 .await;
-                tools::for_model(&format!("error: {error}"))
+                Ok(for_model)
             }
         }
     }
 
-    /// The gate, the confirmation if it asks for one, then the command.
+    /// The gate, the confirmation if it asks for one, then the command. `Ok(Err(_))` is a
+    /// failure the model is told about; `Err(_)` stops the run.
     async fn gated(
         &mut self,
         cli: gate::Cli,
         command: &str,
-        event_id: &str,
+        tool_call_id: &str,
         control: &mut async_nats::Subscriber,
     ) -> Result<Result<String, String>, Stop> {
         let policy = match self.agent.policy(&self.tenant).await {
@@ -787,18 +963,19 @@ impl Run {
             ChatMode::Agent => RunMode::Agent,
         };
         let decision = gate::check(cli, command, mode, &policy);
+        // Arguments with spaces or quotes are quoted, so what the user approves is what runs.
         let shown = if decision.argv.is_empty() {
             command.to_owned()
         } else {
-            decision.argv.join(" ")
+            shown(&decision.argv)
         };
         let verdict = match decision.verdict {
             Verdict::Allow => GateVerdict::Allowed,
             Verdict::Confirm => GateVerdict::ConfirmationRequired,
             Verdict::Refuse => GateVerdict::Refused,
         };
-        self.record_or_stop(ChatCommand::RecordGateDecision {
-            tool_call_id: event_id.to_owned(),
+        self.record(ChatCommand::RecordGateDecision {
+            tool_call_id: tool_call_id.to_owned(),
             command: shown.clone(),
             verdict,
             reason: decision.reason.clone(),
@@ -813,11 +990,11 @@ impl Run {
                 )))
             }
             Verdict::Confirm => {
-                let confirmation_id = Uuid::new_v5(&self.answer, event_id.as_bytes());
+                let confirmation_id = Uuid::new_v5(&self.answer, tool_call_id.as_bytes());
                 let at = Utc::now();
-                self.record_or_stop(ChatCommand::AskConfirmation {
+                self.record(ChatCommand::AskConfirmation {
                     confirmation_id,
-                    tool_call_id: Some(event_id.to_owned()),
+                    tool_call_id: Some(tool_call_id.to_owned()),
                     command: shown.clone(),
                     reason: decision.reason.clone(),
                     at,
@@ -832,53 +1009,98 @@ impl Run {
                     expires_at,
                 })
                 .await;
-                match self.answer_to(confirmation_id, control).await? {
+                match self.answer_to(confirmation_id, expires_at, control).await? {
                     Some(ConfirmationDecision::Execute) => {}
                     Some(ConfirmationDecision::Cancel) => {
                         return Ok(Err("the user declined to run this command".into()))
                     }
                     None => {
-                        return Ok(Err(format!(
-                            "nobody confirmed the command within {CONFIRMATION_TTL_SECS} s"
-                        )))
+                        return Ok(Err(
+                            "nobody confirmed the command in time; the confirmation was withdrawn"
+                                .into(),
+                        ))
                     }
                 }
             }
             Verdict::Allow => {}
         }
-        Ok(self.exec(decision.argv).await)
+        let exec = self.exec(decision.argv);
+        tokio::select! {
+            outcome = exec => Ok(outcome),
+            // Dropping the command's future kills it.
+            stop = self.until_stopped(control) => Err(stop),
+        }
     }
 
-    /// Waits for the user's answer to a confirmation (`None` once it expired).
+    /// The user's answer to a confirmation, as the log holds it (`None`: none came in time). A
+    /// confirmation this run stops waiting for (expired, or the run stopped) is withdrawn —
+    /// answered `cancel` — so it can no longer be approved for nothing.
     async fn answer_to(
         &self,
         confirmation_id: Uuid,
+        expires_at: DateTime<Utc>,
         control: &mut async_nats::Subscriber,
     ) -> Result<Option<ConfirmationDecision>, Stop> {
-        let deadline = tokio::time::sleep(Duration::from_secs(CONFIRMATION_TTL_SECS as u64));
+        let wait = (expires_at - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(self.agent.inner.config.confirmation_wait);
+        let deadline = tokio::time::sleep(wait);
         tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return Ok(None),
-                message = control.next() => {
-                    let Some(message) = message else {
-                        return Err(Stop::Store("the session's events stopped arriving".into()));
-                    };
-                    match serde_json::from_slice::<ChatEvent>(&message.payload) {
-                        Ok(ChatEvent::ConfirmationAnswered { confirmation_id: answered, decision, .. })
-                            if answered == confirmation_id =>
-                        {
-                            // A cancel answers pending confirmations beside `run_cancelled`.
-                            return Ok(Some(decision));
+        let mut stopping = self.stopping.clone();
+        let stop = loop {
+            let message = tokio::select! {
+                _ = &mut deadline => break None,
+                _ = stopping.wait_for(|s| *s) => break Some(Stop::Shutdown),
+                message = control.next() => message,
+            };
+            let Some(message) = message else {
+                break Some(Stop::Store("the session's events stopped arriving".into()));
+            };
+            let event = serde_json::from_slice::<ChatEvent>(&message.payload);
+            if let Ok(ChatEvent::ConfirmationAnswered {
+                confirmation_id: answered,
+                ..
+            }) = &event
+            {
+                if *answered == confirmation_id {
+                    let state = self.load().await?;
+                    if let Some(answer) = state.confirmation(confirmation_id).and_then(|c| c.answer)
+                    {
+                        // A cancel answers it `cancel` beside `run_cancelled`: stop for that.
+                        if let Some(stop) = self.stop_in(&state) {
+                            break Some(stop);
                         }
-                        Ok(ChatEvent::RunCancelled { .. }) => return Err(Stop::Cancelled),
-                        Ok(ChatEvent::UserMessagePosted { message_id, .. }) if message_id != self.question => {
-                            return Err(Stop::Cancelled)
-                        }
-                        _ => {}
+                        return Ok(Some(answer.decision));
                     }
                 }
             }
+            if let Err(stop) = self.on_event(&message).await {
+                break Some(stop);
+            }
+        };
+        let withdraw = ChatCommand::AnswerConfirmation {
+            confirmation_id,
+            decision: ConfirmationDecision::Cancel,
+            at: Utc::now().min(expires_at),
+        };
+        match self
+            .agent
+            .execute(&self.tenant, self.session, withdraw)
+            .await
+        {
+            Ok(Ok(())) => {}
+            // Answered meanwhile (or the session is gone): the stored answer stands.
+            Ok(Err(refusal)) => {
+                tracing::info!(session = %self.session, %refusal, "confirmation not withdrawn")
+            }
+            Err(e) => {
+                tracing::warn!(session = %self.session, error = %e, "confirmation not withdrawn")
+            }
+        }
+        match stop {
+            Some(stop) => Err(stop),
+            None => Ok(None),
         }
     }
 
@@ -921,25 +1143,158 @@ impl Run {
         self.agent.frame(&self.tenant, self.session, &frame).await;
     }
 
-    /// Records a step; a refusal (which a run's own steps never cause) is logged.
-    async fn record(&self, command: ChatCommand) {
-        if let Err(Stop::Store(e)) = self.record_or_stop(command).await {
-            tracing::error!(session = %self.session, error = %e, "a step could not be recorded");
-        }
-    }
-
-    async fn record_or_stop(&self, command: ChatCommand) -> Result<(), Stop> {
+    /// Records a step. A refusal (which a run's own steps never cause, unless the session was
+    /// deleted) is logged; a store that cannot take it stops the run.
+    async fn record(&self, command: ChatCommand) -> Result<(), Stop> {
         match self
             .agent
             .execute(&self.tenant, self.session, command)
             .await?
         {
             Ok(()) => Ok(()),
-            Err(ChatError::Deleted) => Err(Stop::Cancelled),
+            Err(ChatError::Deleted) => Err(Stop::Deleted),
             Err(refusal) => {
                 tracing::warn!(session = %self.session, %refusal, "a run's step was refused");
                 Ok(())
             }
         }
+    }
+}
+
+/// A command line as people read it: arguments that need it quoted.
+fn shown(argv: &[String]) -> String {
+    argv.iter()
+        .map(|arg| {
+            if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || "'\"\\".contains(c)) {
+                shell_words::quote(arg).into_owned()
+            } else {
+                arg.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Output of a read tool, capped like a command's.
+fn cap(output: String) -> String {
+    if output.len() <= exec::OUTPUT_CAP {
+        return output;
+    }
+    let mut end = exec::OUTPUT_CAP;
+    while !output.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n{}", &output[..end], exec::TRUNCATION_NOTICE)
+}
+
+/// Fits a run's messages into `budget` tokens: the oldest tool outputs are shortened first,
+/// then the oldest history is dropped; the system prompt and the question always stay.
+fn fit(messages: &mut Vec<Value>, budget: usize) {
+    let size = |messages: &[Value]| -> usize {
+        messages
+            .iter()
+            .map(|m| estimate_tokens(&m.to_string()) + MESSAGE_OVERHEAD_TOKENS)
+            .sum()
+    };
+    let mut total = size(messages);
+    let mut i = 0;
+    while total > budget && i < messages.len() {
+        if messages[i]["role"] == "tool" {
+            let before = estimate_tokens(&messages[i].to_string());
+            messages[i]["content"] = json!("[output left out to fit the model's context window]");
+            total = total - before + estimate_tokens(&messages[i].to_string());
+        }
+        i += 1;
+    }
+    // Then whole history messages, oldest first (never the system prompt at 0, nor anything of
+    // the current question, which starts at its user message).
+    let question = messages
+        .iter()
+        .rposition(|m| m["role"] == "user")
+        .unwrap_or(messages.len());
+    let mut drop = 0;
+    while total > budget && 1 + drop < question {
+        total -= estimate_tokens(&messages[1 + drop].to_string()) + MESSAGE_OVERHEAD_TOKENS;
+        drop += 1;
+    }
+    messages.drain(1..1 + drop);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn fitting_shortens_old_tool_outputs_before_dropping_history() {
+        let big = "x".repeat(40_000);
+        let mut messages = vec![
+            json!({"role": "system", "content": "sys"}),
+            json!({"role": "user", "content": "earlier question"}),
+            json!({"role": "assistant", "content": "earlier answer"}),
+            json!({"role": "user", "content": "why?"}),
+            json!({"role": "assistant", "content": null, "tool_calls": []}),
+            json!({"role": "tool", "tool_call_id": "a", "content": big}),
+            json!({"role": "tool", "tool_call_id": "b", "content": "small"}),
+        ];
+        fit(&mut messages, 1_000);
+        assert_eq!(
+            messages.len(),
+            7,
+            "history kept once the output was shortened"
+        );
+        assert!(messages[5]["content"]
+            .as_str()
+            .unwrap()
+            .contains("left out"));
+        assert_eq!(messages[6]["content"], "small");
+    }
+
+    #[test]
+    fn fitting_drops_the_oldest_history_but_never_the_question() {
+        let long = "y".repeat(8_000);
+        let mut messages = vec![
+            json!({"role": "system", "content": "sys"}),
+            json!({"role": "user", "content": long}),
+            json!({"role": "assistant", "content": long}),
+            json!({"role": "user", "content": "the question"}),
+        ];
+        fit(&mut messages, 2_500);
+        assert_eq!(messages[0]["role"], "system");
+        assert_eq!(messages.last().unwrap()["content"], "the question");
+        assert_eq!(messages.len(), 3, "only the oldest message went");
+        let mut tiny = vec![
+            json!({"role": "system", "content": "sys"}),
+            json!({"role": "user", "content": "the question"}),
+        ];
+        fit(&mut tiny, 1);
+        assert_eq!(tiny.len(), 2);
+    }
+
+    #[test]
+    fn a_command_is_shown_with_only_the_quotes_it_needs() {
+        let argv: Vec<String> = [
+            "gcloud",
+            "--format=json",
+            "logging",
+            "read",
+            "severity>=ERROR AND x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            shown(&argv),
+            "gcloud --format=json logging read 'severity>=ERROR AND x'"
+        );
+    }
+
+    #[test]
+    fn read_tool_output_is_capped() {
+        let capped = cap("z".repeat(exec::OUTPUT_CAP + 10));
+        assert!(capped.len() <= exec::OUTPUT_CAP + exec::TRUNCATION_NOTICE.len() + 1);
+        assert!(capped.ends_with(exec::TRUNCATION_NOTICE));
+        assert_eq!(cap("short".into()), "short");
     }
 }

@@ -141,3 +141,27 @@ fn a_negative_cost_is_refused() {
         .when(record_usage(-1))
         .then_error(ChatError::NegativeCost { cost_micros: -1 });
 }
+
+#[test]
+fn a_cancel_stops_the_answer_to_the_newest_question_only() {
+    let state = given(vec![
+        started(),
+        posted(1, "why is checkout slow?", ChatMode::Ask),
+        ChatEvent::RunCancelled { at: at(3) },
+        posted(2, "and the database?", ChatMode::Ask),
+    ])
+    .when(ChatCommand::Cancel { at: at(9) })
+    .then(vec![ChatEvent::RunCancelled { at: at(9) }]);
+
+    assert_eq!(state.last_question(), Some(uuid(2)));
+    assert_eq!(state.cancelled_questions, [uuid(1), uuid(2)]);
+}
+
+#[test]
+fn a_cancel_before_any_question_names_none() {
+    let state = given(vec![started()])
+        .when(ChatCommand::Cancel { at: at(1) })
+        .then(vec![ChatEvent::RunCancelled { at: at(1) }]);
+    assert!(state.cancelled_questions.is_empty());
+    assert_eq!(state.last_question(), None);
+}
