@@ -1044,3 +1044,52 @@ async fn stopping_aurora_mid_answer_keeps_the_partial_answer() {
     assert!(answer.text.starts_with("part0"), "{}", answer.text);
     assert!(!answer.text.contains("part99"));
 }
+
+#[tokio::test]
+async fn the_query_limit_holds_across_gateways() {
+    let c = chat(vec![Script::new("ping", vec![Step::text(&["pong"])])]).await;
+    let work = tempfile::tempdir().expect("a work dir");
+    let other = c
+        .app
+        .second_gateway(agent_config(Some(&c.llm), &c.clis, work.path()))
+        .await;
+    let mut here = ChatSocket::open(&c.app, &c.admin, None).await;
+    let mut there = ChatSocket::open_at(&c.app, &other, &c.admin, None).await;
+    for i in 0..5 {
+        let socket = if i % 2 == 0 { &mut here } else { &mut there };
+        socket.send(query("ping", "ask")).await;
+        assert_eq!(streamed_text(&socket.until_end().await), "pong");
+    }
+    for socket in [&mut here, &mut there] {
+        socket.send(query("ping", "ask")).await;
+        assert_eq!(socket.next().await["code"], "RATE_LIMITED");
+    }
+}
+
+#[tokio::test]
+async fn a_member_demoted_while_connected_loses_agent_mode() {
+    let c = chat(vec![Script::new("hello", vec![Step::text(&["Hi."])])]).await;
+    let bo = c
+        .app
+        .invite_and_register(&c.admin, "bo@acme.io", "editor")
+        .await;
+    let mut socket = ChatSocket::open(&c.app, &bo, None).await;
+    socket.send(query("hello", "agent")).await;
+    assert_eq!(streamed_text(&socket.until_end().await), "Hi.");
+    let demoted = c
+        .app
+        .request(
+            reqwest::Method::PATCH,
+            &format!("/api/members/{}", bo.user_id),
+            Some(&c.admin),
+        )
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(demoted.status(), 200);
+    socket.send(query("hello", "agent")).await;
+    assert_eq!(socket.next().await["code"], "FORBIDDEN");
+    socket.send(query("hello", "ask")).await;
+    assert_eq!(streamed_text(&socket.until_end().await), "Hi.");
+}

@@ -11,7 +11,6 @@
 //! Frames a client gets wrong are answered with an `error` frame and a code, never a dropped
 //! connection.
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
@@ -32,7 +31,6 @@ use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
 use esrs::Aggregate as _;
 use futures::{SinkExt, StreamExt};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
@@ -56,31 +54,98 @@ const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
 /// The longest title a new session gets from its first query.
 const TITLE_CHARS: usize = 80;
 
-/// What the chat routes share: the ticket bucket and the per-user query limit.
+const QUERIES_BUCKET: &str = "chat_queries";
+/// The window of the query limit.
+const QUERY_WINDOW_MS: i64 = 60_000;
+
+/// What the chat routes share: the ticket bucket and the query-limit bucket (both NATS KV, so
+/// every gateway sees the same tickets and counts the same queries).
 pub struct ChatState {
     tickets: OnceCell<kv::Store>,
-    /// `None` when the limit is off (0 per minute).
-    queries: Option<DefaultKeyedRateLimiter<Uuid>>,
+    queries: OnceCell<kv::Store>,
+    /// 0: no limit.
     queries_per_minute: u32,
 }
 
 impl ChatState {
-    /// At most `queries_per_minute` queries per user in any minute (a burst of that many, then
-    /// one per `60 s / n`).
+    /// At most `queries_per_minute` queries per user in any 60 s (a sliding window).
     pub fn new(queries_per_minute: u32) -> Self {
         Self {
             tickets: OnceCell::new(),
-            queries: NonZeroU32::new(queries_per_minute)
-                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            queries: OnceCell::new(),
             queries_per_minute,
         }
     }
+}
 
-    fn allow_query(&self, user: Uuid) -> bool {
-        self.queries
-            .as_ref()
-            .is_none_or(|limit| limit.check_key(&user).is_ok())
+/// The sliding window: the times (ms) of the user's queries in the last minute, with `now`
+/// added, or `None` if `limit` of them are already there.
+fn admit_at(mut times: Vec<i64>, now: i64, limit: u32) -> Option<Vec<i64>> {
+    times.retain(|t| now - t < QUERY_WINDOW_MS);
+    if times.len() >= limit as usize {
+        return None;
     }
+    times.push(now);
+    Some(times)
+}
+
+/// Counts a query of `user` against the limit, shared by every gateway: `false` when over it.
+async fn allow_query(state: &AppState, user: Uuid) -> Result<bool, ApiError> {
+    let limit = state.chat.queries_per_minute;
+    if limit == 0 {
+        return Ok(true);
+    }
+    let store = state
+        .chat
+        .queries
+        .get_or_try_init(|| async {
+            state
+                .js
+                .create_key_value(kv::Config {
+                    bucket: QUERIES_BUCKET.into(),
+                    description: "Chat queries of each user in the last minute".into(),
+                    max_age: Duration::from_millis(2 * QUERY_WINDOW_MS as u64),
+                    history: 1,
+                    storage: async_nats::jetstream::stream::StorageType::Memory,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| unavailable(format!("the query counter is unavailable: {e}")))
+        })
+        .await?;
+    let key = user.simple().to_string();
+    // Compare-and-set: two gateways counting at once retry rather than both admit.
+    for _ in 0..5 {
+        let entry = store
+            .entry(key.clone())
+            .await
+            .map_err(|e| unavailable(format!("the query counter is unavailable: {e}")))?;
+        let times: Vec<i64> = entry
+            .as_ref()
+            .filter(|e| e.operation == kv::Operation::Put)
+            .and_then(|e| serde_json::from_slice(&e.value).ok())
+            .unwrap_or_default();
+        let Some(times) = admit_at(times, Utc::now().timestamp_millis(), limit) else {
+            return Ok(false);
+        };
+        let body = serde_json::to_vec(&times).map_err(|e| anyhow::anyhow!(e))?;
+        let written = match &entry {
+            Some(entry) => store
+                .update(&key, body.into(), entry.revision)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            None => store
+                .create(&key, body.into())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        };
+        if written.is_ok() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -95,7 +160,7 @@ struct Ticket {
     user_id: Uuid,
     email: String,
     tenant: String,
-    role: Role,
+    organization_id: Uuid,
     expires_at: DateTime<Utc>,
 }
 
@@ -138,7 +203,7 @@ async fn ws_token(State(state): State<AppState>, caller: Caller) -> Result<Json<
         user_id: caller.user_id,
         email: caller.email.clone(),
         tenant: caller.tenant.to_string(),
-        role: caller.role,
+        organization_id: caller.organization_id,
         expires_at,
     };
     let body = serde_json::to_vec(&ticket).map_err(|e| anyhow::anyhow!(e))?;
@@ -413,7 +478,23 @@ impl Socket {
                 ),
             ));
         }
-        if mode == aurora_domain::ChatMode::Agent && self.ticket.role < Role::Editor {
+        // The role now, not when the socket opened: a member removed or demoted since loses
+        // what they lost.
+        let role = self
+            .state
+            .services
+            .organizations
+            .load(&self.tenant, self.ticket.organization_id)
+            .await
+            .map_err(|e| refuse(code::UNAVAILABLE, e.to_string()))?
+            .and_then(|o| o.inner().role_of(self.ticket.user_id));
+        let Some(role) = role else {
+            return Err(refuse(
+                code::FORBIDDEN,
+                "you are no longer a member of this organisation".into(),
+            ));
+        };
+        if mode == aurora_domain::ChatMode::Agent && role < Role::Editor {
             return Err(refuse(
                 code::FORBIDDEN,
                 "agent mode can change things; it needs the editor role (ask mode is open to viewers)".into(),
@@ -431,7 +512,10 @@ impl Socket {
                 ));
             }
         }
-        if !self.state.chat.allow_query(self.ticket.user_id) {
+        let allowed = allow_query(&self.state, self.ticket.user_id)
+            .await
+            .map_err(|e| refuse(code::UNAVAILABLE, e.to_string()))?;
+        if !allowed {
             return Err(refuse(
                 code::RATE_LIMITED,
                 format!(
@@ -565,15 +649,20 @@ mod tests {
     }
 
     #[test]
-    fn the_query_limit_allows_five_per_minute_per_user() {
-        let chat = ChatState::new(5);
-        let (ana, bo) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        for _ in 0..5 {
-            assert!(chat.allow_query(ana));
+    fn the_query_window_admits_five_in_any_sixty_seconds() {
+        let mut times = Vec::new();
+        for second in 0..5 {
+            times = admit_at(times, second * 1000, 5).expect("admitted");
         }
-        assert!(!chat.allow_query(ana));
-        assert!(chat.allow_query(bo));
-        let off = ChatState::new(0);
-        assert!((0..100).all(|_| off.allow_query(ana)));
+        assert_eq!(
+            admit_at(times.clone(), 30_000, 5),
+            None,
+            "a sixth within the minute"
+        );
+        assert_eq!(admit_at(times.clone(), 59_999, 5), None);
+        // At 60 s the first query leaves the window, and only that one.
+        let later = admit_at(times.clone(), 60_000, 5).expect("one slot freed");
+        assert_eq!(later, [1000, 2000, 3000, 4000, 60_000]);
+        assert_eq!(admit_at(later, 60_500, 5), None);
     }
 }
