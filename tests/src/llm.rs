@@ -99,6 +99,11 @@ impl ScriptedLlm {
             .await
             .expect("bind the scripted LLM");
         let addr = listener.local_addr().expect("its address");
+        // As a real endpoint does: each SSE chunk leaves at once (without TCP_NODELAY the first
+        // chunk after the headers waits for the client's delayed ACK, ~40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+            let _ = stream.set_nodelay(true);
+        });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

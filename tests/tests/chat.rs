@@ -1093,3 +1093,39 @@ async fn a_member_demoted_while_connected_loses_agent_mode() {
     socket.send(query("hello", "ask")).await;
     assert_eq!(streamed_text(&socket.until_end().await), "Hi.");
 }
+
+#[tokio::test]
+async fn the_query_preferences_and_text_attachments_reach_the_model() {
+    let c = chat(vec![Script::new(
+        "look at this",
+        vec![Step::text(&["Seen."])],
+    )])
+    .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket
+        .send(json!({
+            "type": "query",
+            "query": "look at this log",
+            "mode": "ask",
+            "provider_preference": ["gcp", "aws"],
+            "selected_project_id": "shop-prod",
+            "attachments": [{"name": "error.log", "content": "panic: connection pool exhausted"}],
+        }))
+        .await;
+    assert_eq!(streamed_text(&socket.until_end().await), "Seen.");
+    let request = &c.llm.requests()[0];
+    let system = request["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        system.contains("gcp, aws") && system.contains("shop-prod"),
+        "{system}"
+    );
+    let question = request["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        question.contains("panic: connection pool exhausted"),
+        "{question}"
+    );
+}

@@ -433,8 +433,19 @@ impl Socket {
                 session_id,
                 mode,
                 model,
-                ..
-            } => self.on_query(query, session_id, mode, model).await,
+                provider_preference,
+                selected_project_id,
+                attachments,
+            } => {
+                let asked = Asked {
+                    text: with_attachments(query, &attachments),
+                    mode,
+                    model,
+                    provider_preference,
+                    selected_project_id,
+                };
+                self.on_query(asked, session_id).await
+            }
             ClientFrame::ConfirmationResponse {
                 confirmation_id,
                 decision,
@@ -460,11 +471,16 @@ impl Socket {
 
     async fn on_query(
         &mut self,
-        query: String,
+        asked: Asked,
         session_id: Option<Uuid>,
-        mode: aurora_domain::ChatMode,
-        model: Option<String>,
     ) -> Result<Vec<ServerFrame>, ServerFrame> {
+        let Asked {
+            text: query,
+            mode,
+            model,
+            provider_preference,
+            selected_project_id,
+        } = asked;
         let refuse = |code: &str, text: String| ServerFrame::error(session_id, code, text);
         if query.trim().is_empty() {
             return Err(refuse(code::EMPTY_QUERY, "the query is empty".into()));
@@ -548,6 +564,8 @@ impl Socket {
             text: query,
             mode,
             model,
+            provider_preference,
+            selected_project_id: selected_project_id.filter(|p| !p.trim().is_empty()),
             at: Utc::now(),
         });
         self.publish(id, &request).await?;
@@ -619,6 +637,36 @@ fn text(frame: &ServerFrame) -> Message {
     Message::Text(frame.to_json().into())
 }
 
+/// A query frame's content.
+struct Asked {
+    text: String,
+    mode: aurora_domain::ChatMode,
+    model: Option<String>,
+    provider_preference: Vec<String>,
+    selected_project_id: Option<String>,
+}
+
+/// The query with its text attachments (`{name, content}`) appended, so they are part of the
+/// recorded question and count against its size; others are named as not read.
+fn with_attachments(query: String, attachments: &[Value]) -> String {
+    let mut text = query;
+    for (i, attachment) in attachments.iter().enumerate() {
+        let name = attachment
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("attachment {}", i + 1), str::to_owned);
+        match attachment.get("content").and_then(Value::as_str) {
+            Some(content) => {
+                text.push_str(&format!("\n\n--- attached: {name} ---\n{content}"));
+            }
+            None => text.push_str(&format!(
+                "\n\n(attached: {name}, not read: only text content can be attached)"
+            )),
+        }
+    }
+    text
+}
+
 /// A new session's title: the first line of its first query, shortened.
 fn title_of(query: &str) -> String {
     let line = query
@@ -636,6 +684,21 @@ fn title_of(query: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_attachments_join_the_question() {
+        let text = with_attachments(
+            "why?".into(),
+            &[
+                json!({"name": "error.log", "content": "panic at checkout"}),
+                json!({"name": "graph.png", "url": "https://x"}),
+            ],
+        );
+        assert!(text.starts_with("why?"));
+        assert!(text.contains("--- attached: error.log ---\npanic at checkout"));
+        assert!(text.contains("graph.png, not read"));
+        assert_eq!(with_attachments("plain".into(), &[]), "plain");
+    }
 
     #[test]
     fn a_title_is_the_first_line_shortened() {

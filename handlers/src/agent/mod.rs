@@ -177,6 +177,12 @@ pub struct Query {
     pub mode: ChatMode,
     /// A model other than the configured one, if the user picked one.
     pub model: Option<String>,
+    /// Cloud providers the user would rather the agent look at first (e.g. `gcp`).
+    #[serde(default)]
+    pub provider_preference: Vec<String>,
+    /// The cloud project the user has selected in the UI.
+    #[serde(default)]
+    pub selected_project_id: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -195,6 +201,8 @@ mod tests {
             text: "why is checkout slow?".into(),
             mode: ChatMode::Agent,
             model: None,
+            provider_preference: vec!["gcp".into()],
+            selected_project_id: None,
             at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
         });
         let json = serde_json::to_value(&query).unwrap();

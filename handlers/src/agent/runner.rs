@@ -334,6 +334,7 @@ impl Agent {
                 answer,
                 mode: query.mode,
                 model: query.model.clone().unwrap_or_else(|| llm.model.clone()),
+                hints: hints(&query),
                 llm,
                 calls: Vec::new(),
                 stopping: self.inner.stopping.subscribe(),
@@ -452,6 +453,8 @@ struct Run {
     answer: Uuid,
     mode: ChatMode,
     model: String,
+    /// What the query said besides its text (preferred providers, selected project).
+    hints: String,
     llm: Llm,
     /// (input tokens, output tokens, cost in micro-dollars) of each model call.
     calls: Vec<(u64, u64, i64)>,
@@ -670,7 +673,7 @@ impl Run {
             ChatMode::Ask => "This conversation is in ask mode.",
             ChatMode::Agent => "This conversation is in agent mode.",
         };
-        let system = format!("{SYSTEM_PROMPT} {mode}");
+        let system = format!("{SYSTEM_PROMPT} {mode}{}", self.hints);
         let position = state
             .messages
             .iter()
@@ -1159,6 +1162,21 @@ impl Run {
             }
         }
     }
+}
+
+/// The query's preferences, as a sentence for the system prompt ("" when it has none).
+fn hints(query: &Query) -> String {
+    let mut hints = String::new();
+    if !query.provider_preference.is_empty() {
+        hints.push_str(&format!(
+            " The user prefers these cloud providers, in order: {}.",
+            query.provider_preference.join(", ")
+        ));
+    }
+    if let Some(project) = &query.selected_project_id {
+        hints.push_str(&format!(" The user has selected the project {project:?}."));
+    }
+    hints
 }
 
 /// A command line as people read it: arguments that need it quoted.
