@@ -123,6 +123,13 @@ impl ScriptedLlm {
             .unwrap_or_default()
     }
 
+    /// Adds a script (for conversations about things made after the server started).
+    pub fn push(&self, script: Script) {
+        if let Ok(mut shared) = self.shared.lock() {
+            shared.scripts.push(script);
+        }
+    }
+
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Value> {
         self.shared

@@ -1129,3 +1129,96 @@ async fn the_query_preferences_and_text_attachments_reach_the_model() {
         "{question}"
     );
 }
+
+#[tokio::test]
+async fn the_read_tools_see_the_organisations_incidents_alerts_and_changes() {
+    let c = chat(vec![]).await;
+    let integration = c
+        .app
+        .post_json(
+            "/api/integrations",
+            Some(&c.admin),
+            &json!({"source": "grafana", "name": "Grafana"}),
+        )
+        .await
+        .expect_status(201);
+    let url = integration["webhook_url"].as_str().expect("a webhook URL");
+    let path = format!(
+        "/webhooks/{}",
+        url.split_once("/webhooks/").expect("a path").1
+    );
+    let body = json!({"receiver": "aurora", "status": "firing", "version": "1", "alerts": [{
+        "status": "firing",
+        "labels": {"alertname": "CheckoutLatency", "service": "checkout", "severity": "critical", "pod": "checkout-7"},
+        "annotations": {"summary": "Checkout p99 above 2 s"},
+        "startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "fp-checkout"
+    }]});
+    let delivered = c
+        .app
+        .http
+        .post(c.app.url(&path))
+        .bearer_auth(integration["secret"].as_str().expect("a secret"))
+        .json(&body)
+        .send()
+        .await
+        .expect("a response");
+    assert_eq!(delivered.status(), 202);
+    let incident = loop {
+        let list = c
+            .app
+            .get_json("/api/incidents", Some(&c.admin))
+            .await
+            .expect_status(200);
+        if let Some(id) = list["items"][0]["id"].as_str() {
+            break id.to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    c.llm.push(Script::new(
+        "what pod",
+        vec![
+            Step::ToolCalls(vec![
+                (
+                    "call_a".into(),
+                    "get_alert_field".into(),
+                    json!({"incident_id": incident, "field": "labels.pod"}),
+                ),
+                (
+                    "call_b".into(),
+                    "incident_lookup".into(),
+                    json!({"incident_id": incident}),
+                ),
+                (
+                    "call_c".into(),
+                    "recent_changes".into(),
+                    json!({"service": "checkout", "hours": 24}),
+                ),
+                (
+                    "call_d".into(),
+                    "incident_lookup".into(),
+                    json!({"incident_id": Uuid::new_v4()}),
+                ),
+            ]),
+            Step::text(&["checkout-7."]),
+        ],
+    ));
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket.send(query("what pod is failing?", "ask")).await;
+    let frames = socket.until_end().await;
+    let results = of_type(&frames, "tool_result");
+    assert_eq!(results.len(), 3, "{frames:#?}");
+    let output = |i: usize| results[i]["output"].as_str().unwrap_or_default().to_owned();
+    let field: Value = serde_json::from_str(&output(0)).expect("JSON output");
+    assert_eq!(field["value"], "checkout-7");
+    assert!(
+        output(1).contains("CheckoutLatency") || output(1).contains("Checkout p99"),
+        "{}",
+        output(1)
+    );
+    assert!(output(2).contains("\"changes\":[]"), "{}", output(2));
+    let error = of_type(&frames, "tool_error")[0];
+    assert!(error["error"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("no incident"));
+}

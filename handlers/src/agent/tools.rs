@@ -348,6 +348,16 @@ impl Reader {
             .get_raw_message(sequence)
             .await
             .map_err(|e| format!("the alert's delivery is no longer kept: {e}"))?;
+        // The delivery must be this tenant's (`inbox.<tenant>.<source>`), whatever an event says.
+        let own = message
+            .subject
+            .as_str()
+            .strip_prefix("inbox.")
+            .and_then(|rest| rest.strip_prefix(tenant.as_str()))
+            .is_some_and(|rest| rest.starts_with('.'));
+        if !own {
+            return Err("the alert's delivery is not recorded".to_owned());
+        }
         let body: Value = serde_json::from_slice(&message.payload)
             .map_err(|_| "the alert's delivery is not JSON".to_owned())?;
         // An SNS envelope carries the alarm as JSON text in `Message`.
