@@ -157,15 +157,28 @@ impl Turn {
                 added.push_str(&text);
             }
             for delta in choice.delta.tool_calls.unwrap_or_default() {
-                let call = match self.tool_calls.iter_mut().find(|(i, _)| *i == delta.index) {
-                    Some((_, call)) => call,
+                // The newest call at this index, unless the delta starts another one: a new id
+                // there (servers that leave `index` out send whole calls, all at 0).
+                let current = self
+                    .tool_calls
+                    .iter()
+                    .rposition(|(i, _)| *i == delta.index)
+                    .filter(|&at| {
+                        let known = &self.tool_calls[at].1.id;
+                        match delta.id.as_deref() {
+                            Some(id) if !id.is_empty() && !known.is_empty() => id == known,
+                            _ => true,
+                        }
+                    });
+                let at = match current {
+                    Some(at) => at,
                     None => {
                         self.tool_calls
                             .push((delta.index, ToolCallRequest::default()));
-                        let last = self.tool_calls.len() - 1;
-                        &mut self.tool_calls[last].1
+                        self.tool_calls.len() - 1
                     }
                 };
+                let call = &mut self.tool_calls[at].1;
                 if let Some(id) = delta.id.filter(|id| !id.is_empty()) {
                     call.id = id;
                 }
@@ -254,6 +267,22 @@ mod tests {
         assert_eq!(calls[0].arguments, r#"{"command":"get pods"}"#);
         assert_eq!(calls[1].name, "recent_changes");
         assert_eq!(turn.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn whole_calls_without_an_index_stay_apart() {
+        let mut turn = Turn::default();
+        for c in [
+            json!({"choices":[{"delta":{"tool_calls":[{"id":"call_a","function":{"name":"kubectl","arguments":"{\"command\":\"get pods\"}"}}]}}]}),
+            json!({"choices":[{"delta":{"tool_calls":[{"id":"call_b","function":{"name":"recent_changes","arguments":"{}"}}]}}]}),
+        ] {
+            turn.absorb(chunk(c));
+        }
+        let calls = turn.calls();
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].arguments, r#"{"command":"get pods"}"#);
+        assert_eq!(calls[1].name, "recent_changes");
+        assert_eq!(calls[1].arguments, "{}");
     }
 
     #[test]
