@@ -1222,3 +1222,78 @@ async fn the_read_tools_see_the_organisations_incidents_alerts_and_changes() {
         .unwrap_or_default()
         .contains("no incident"));
 }
+
+#[tokio::test]
+async fn a_run_whose_process_died_is_closed_by_the_sweep() {
+    let c = chat_with(vec![], |config| {
+        config.sweep_every = Duration::from_millis(200);
+        config.sweep_quiet = Duration::ZERO;
+    })
+    .await;
+    // What a handler that died mid-run leaves: a question, a started tool call and a pending
+    // confirmation, and no run holding the session's lease.
+    let session = Uuid::now_v7();
+    let question = Uuid::now_v7();
+    let store =
+        aurora_nats::AggregateStore::<aurora_domain::ChatSession>::new(c.app.nats.log.clone());
+    let now = chrono::Utc::now();
+    for command in [
+        aurora_domain::ChatCommand::Start {
+            id: aurora_domain::SessionId(session),
+            owner: c.admin.user_id.to_string(),
+            title: "crashed".into(),
+            mode: aurora_domain::ChatMode::Agent,
+            at: now,
+        },
+        aurora_domain::ChatCommand::PostUserMessage {
+            message_id: question,
+            text: "delete the crashing pod".into(),
+            mode: aurora_domain::ChatMode::Agent,
+            at: now,
+        },
+        aurora_domain::ChatCommand::StartToolCall {
+            tool_call_id: "call_1".into(),
+            tool_name: "kubectl".into(),
+            input: json!({"command": "kubectl delete pod checkout-7"}),
+            at: now,
+        },
+        aurora_domain::ChatCommand::AskConfirmation {
+            confirmation_id: Uuid::from_u128(77),
+            tool_call_id: Some("call_1".into()),
+            command: "kubectl delete pod checkout-7".into(),
+            reason: "deletes a resource".into(),
+            at: now,
+        },
+    ] {
+        store
+            .execute(
+                &c.admin.tenant,
+                session,
+                command,
+                aurora_nats::Context::new_root(),
+            )
+            .await
+            .expect("the store")
+            .expect("accepted");
+    }
+    let started = std::time::Instant::now();
+    let state = loop {
+        let state = fold(session_events(&c.app, &c.admin, session).await);
+        if state.messages.len() == 2 {
+            break state;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never swept");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        state.messages[1].text,
+        aurora_handlers::agent::sweep::INTERRUPTED_ANSWER
+    );
+    assert_eq!(state.tool_calls[0].status, ToolCallStatus::Failed);
+    let answer = state.confirmations[0].answer.expect("withdrawn");
+    assert_eq!(answer.decision, aurora_domain::ConfirmationDecision::Cancel);
+    // A reload is not offered the dead confirmation.
+    let mut reloaded = ChatSocket::open(&c.app, &c.admin, Some(session)).await;
+    reloaded.send(json!({"type": "query", "query": "  "})).await;
+    assert_eq!(reloaded.next().await["code"], "EMPTY_QUERY");
+}

@@ -18,6 +18,7 @@ pub mod gate;
 pub mod llm;
 pub mod prices;
 pub mod runner;
+pub mod sweep;
 pub mod tools;
 
 use std::path::PathBuf;
@@ -68,6 +69,10 @@ pub struct AgentConfig {
     pub llm_idle_timeout: Duration,
     /// Models a query may ask for besides the configured one (`LLM_MODELS`, comma separated).
     pub models: Vec<String>,
+    /// How often this process looks for runs whose process died ([`sweep`]).
+    pub sweep_every: Duration,
+    /// How long a session must have been quiet before a sweep may close it.
+    pub sweep_quiet: Duration,
 }
 
 impl AgentConfig {
@@ -116,6 +121,8 @@ impl AgentConfig {
                         .collect()
                 })
                 .unwrap_or_default(),
+            sweep_every: Duration::from_secs(60),
+            sweep_quiet: Duration::from_secs(60),
         })
     }
 
@@ -134,6 +141,8 @@ impl AgentConfig {
             ),
             llm_idle_timeout: Duration::from_secs(120),
             models: Vec::new(),
+            sweep_every: Duration::from_secs(60),
+            sweep_quiet: Duration::from_secs(60),
         }
     }
 

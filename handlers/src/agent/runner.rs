@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::kv;
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use aurora_domain::chat::{ChatSessionState, CONFIRMATION_TTL_SECS};
 use aurora_domain::organization::Organization;
@@ -39,7 +40,7 @@ use super::frames::{code, RunStatus, ServerFrame};
 use super::gate::{self, Policy, RunMode, Verdict};
 use super::llm::{Llm, ToolCallRequest, Turn};
 use super::tools::{self, Planned, Reader};
-use super::{estimate_tokens, AgentConfig, Query, SessionRequest};
+use super::{estimate_tokens, sweep, AgentConfig, Query, SessionRequest};
 
 const CONSUMER: &str = "chat";
 /// How long shutdown waits for runs to record how they ended.
@@ -149,7 +150,53 @@ impl Agent {
         }
     }
 
+    /// Sweeps for runs whose process died, every `sweep_every`, until shutdown.
+    async fn sweeping(self, mut shutdown: watch::Receiver<bool>) {
+        let config = self.inner.config.clone();
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(config.sweep_every) => {}
+            }
+            match sweep::sweep(&self, &self.inner.reader.pool, config.sweep_quiet).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(sessions = n, "closed chat runs whose process died"),
+                Err(e) => tracing::warn!(error = %e, "the sweep for dead chat runs failed"),
+            }
+        }
+    }
+
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.inner.nats
+    }
+
+    pub fn sessions(&self) -> &AggregateStore<ChatSession> {
+        &self.inner.sessions
+    }
+
+    /// Runs `command` on a session; a refusal (an idempotent repeat, something answered
+    /// meanwhile) is logged, not an error.
+    pub async fn record(
+        &self,
+        tenant: &TenantId,
+        session: Uuid,
+        command: ChatCommand,
+    ) -> Result<(), StoreError> {
+        if let Err(refusal) = self.execute(tenant, session, command).await? {
+            tracing::info!(%session, %refusal, "session command refused");
+        }
+        Ok(())
+    }
+
+    /// Sends a frame to every socket watching the session.
+    pub async fn publish(&self, tenant: &TenantId, session: Uuid, frame: &ServerFrame) {
+        self.frame(tenant, session, frame).await;
+    }
+
     async fn consume(&self, shutdown: watch::Receiver<bool>) -> Result<(), AgentError> {
+        if self.inner.llm.is_some() {
+            tokio::spawn(self.clone().sweeping(shutdown.clone()));
+        }
         let js = jetstream::new(self.inner.nats.clone());
         let stream = js
             .get_stream(CMD_STREAM)
@@ -463,6 +510,39 @@ struct Run {
 
 impl Run {
     async fn go(mut self) {
+        let lease = self.lease().await;
+        self.answer_question().await;
+        if let Some((store, key, refresher)) = lease {
+            refresher.abort();
+            let _ = store.delete(&key).await;
+        }
+    }
+
+    /// Takes the session's lease (see [`sweep`]) and keeps it fresh until aborted.
+    async fn lease(&self) -> Option<(kv::Store, String, tokio::task::JoinHandle<()>)> {
+        let store = match sweep::leases(&self.agent.inner.nats).await {
+            Ok(store) => store,
+            Err(e) => {
+                tracing::warn!(session = %self.session, error = %e, "run without a lease");
+                return None;
+            }
+        };
+        let key = sweep::lease_key(&self.tenant, self.session);
+        let value = bytes::Bytes::from(self.question.to_string());
+        if let Err(e) = store.put(&key, value.clone()).await {
+            tracing::warn!(session = %self.session, error = %e, "run without a lease");
+        }
+        let (refresh_store, refresh_key) = (store.clone(), key.clone());
+        let refresher = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(sweep::LEASE_REFRESH).await;
+                let _ = refresh_store.put(&refresh_key, value.clone()).await;
+            }
+        });
+        Some((store, key, refresher))
+    }
+
+    async fn answer_question(&mut self) {
         let subject = subjects::aggregate(&self.tenant, "session", self.session);
         let control = self.agent.inner.nats.subscribe(subject).await;
         self.send(ServerFrame::Status {
