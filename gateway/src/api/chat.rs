@@ -335,7 +335,7 @@ impl Socket {
     async fn serve(mut self, socket: WebSocket, session: Option<Uuid>) {
         let (mut sink, mut stream) = socket.split();
         if let Some(id) = session {
-            let resent = self.watch(id).await;
+            let resent = self.watch(id, true).await;
             for frame in resent {
                 if sink.send(text(&frame)).await.is_err() {
                     return;
@@ -382,8 +382,9 @@ impl Socket {
         }
     }
 
-    /// Relays `id` from now on; returns the confirmations still waiting for an answer.
-    async fn watch(&mut self, id: Uuid) -> Vec<ServerFrame> {
+    /// Relays `id` from now on; with `resend` (a reload) returns the confirmations still waiting
+    /// for an answer.
+    async fn watch(&mut self, id: Uuid, resend: bool) -> Vec<ServerFrame> {
         if self.session != Some(id) || self.live.is_none() {
             let subject = subjects::live_session(&self.tenant, id);
             match self.state.services.nats.subscribe(subject).await {
@@ -399,6 +400,9 @@ impl Socket {
                     )]
                 }
             }
+        }
+        if !resend {
+            return Vec::new();
         }
         match owned_session(&self.state, &self.tenant, &self.ticket, id).await {
             Ok(Some(session)) => session
@@ -556,7 +560,7 @@ impl Socket {
             None => (Uuid::now_v7(), Vec::new()),
         };
         // Watch before asking, so the first frames of the answer cannot be missed.
-        replies.extend(self.watch(id).await);
+        replies.extend(self.watch(id, false).await);
         let request = SessionRequest::Query(AgentQuery {
             message_id: Uuid::now_v7(),
             owner: self.ticket.user_id.to_string(),
@@ -597,7 +601,7 @@ impl Socket {
         let replies = if self.session == Some(id) {
             Vec::new()
         } else {
-            self.watch(id).await
+            self.watch(id, false).await
         };
         self.publish(id, &SessionRequest::Command { command })
             .await?;

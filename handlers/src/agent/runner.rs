@@ -29,6 +29,7 @@ use aurora_nats::envelope::Context;
 use aurora_nats::subjects::{self, CMD_STREAM};
 use aurora_nats::{AggregateStore, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
+use esrs::Aggregate as _;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -96,6 +97,7 @@ struct Inner {
     runs: Mutex<JoinSet<()>>,
     /// Turns true when the process stops: every run ends, keeping what it has.
     stopping: watch::Sender<bool>,
+    leases: tokio::sync::OnceCell<kv::Store>,
 }
 
 impl Agent {
@@ -117,6 +119,7 @@ impl Agent {
                 running: Mutex::new(HashSet::new()),
                 runs: Mutex::new(JoinSet::new()),
                 stopping: watch::Sender::new(false),
+                leases: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -164,6 +167,14 @@ impl Agent {
                 Err(e) => tracing::warn!(error = %e, "the sweep for dead chat runs failed"),
             }
         }
+    }
+
+    /// The run lease bucket, created once per process.
+    pub async fn leases(&self) -> Result<&kv::Store, String> {
+        self.inner
+            .leases
+            .get_or_try_init(|| sweep::leases(&self.inner.nats))
+            .await
     }
 
     pub fn nats(&self) -> &async_nats::Client {
@@ -316,8 +327,20 @@ impl Agent {
         id: Uuid,
         query: Query,
     ) -> Result<Outcome, StoreError> {
-        let existing = self.inner.sessions.load(tenant, id).await?;
-        match existing.as_ref().map(|s| s.inner()) {
+        // Followed before the question is recorded: everything after it reaches the run.
+        let control = self
+            .inner
+            .nats
+            .subscribe(subjects::aggregate(tenant, "session", id))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot follow the session: {e}")))?;
+        let existing = self
+            .inner
+            .sessions
+            .load(tenant, id)
+            .await?
+            .map(|s| s.into_inner());
+        let mut state = match existing {
             None => {
                 let start = ChatCommand::Start {
                     id: SessionId(id),
@@ -326,9 +349,10 @@ impl Agent {
                     mode: query.mode,
                     at: query.at,
                 };
-                if let Err(refusal) = self.execute(tenant, id, start).await? {
+                if let Err(refusal) = self.execute(tenant, id, start.clone()).await? {
                     return self.refuse(tenant, id, code::BAD_FRAME, refusal).await;
                 }
+                fold_commanded(ChatSessionState::default(), start)
             }
             Some(state) if state.owner != query.owner || state.deleted => {
                 let text = format!("session {id} not found");
@@ -340,7 +364,12 @@ impl Agent {
                 .await;
                 return Ok(Outcome::Refused(text));
             }
-            Some(_) => {}
+            Some(state) => state,
+        };
+        let answer = answer_id(query.message_id);
+        if state.has_message(answer) {
+            // A redelivered query that was answered already.
+            return Ok(Outcome::Applied);
         }
         let post = ChatCommand::PostUserMessage {
             message_id: query.message_id,
@@ -348,9 +377,10 @@ impl Agent {
             mode: query.mode,
             at: query.at,
         };
-        if let Err(refusal) = self.execute(tenant, id, post).await? {
+        if let Err(refusal) = self.execute(tenant, id, post.clone()).await? {
             return self.refuse(tenant, id, code::EMPTY_QUERY, refusal).await;
         }
+        state = fold_commanded(state, post);
         let Some(llm) = self.inner.llm.clone() else {
             self.frame(
                 tenant,
@@ -360,12 +390,6 @@ impl Agent {
             .await;
             return Ok(Outcome::Refused("no model configured".into()));
         };
-        let answer = answer_id(query.message_id);
-        let state = self.inner.sessions.load(tenant, id).await?;
-        if state.is_some_and(|s| s.inner().has_message(answer)) {
-            // A redelivered query that was answered already.
-            return Ok(Outcome::Applied);
-        }
         let fresh = self
             .inner
             .running
@@ -389,7 +413,7 @@ impl Agent {
             if let Ok(mut runs) = self.inner.runs.lock() {
                 // Finished runs are reaped here, so the set holds only live ones.
                 while runs.try_join_next().is_some() {}
-                runs.spawn(run.go());
+                runs.spawn(run.go(state, control));
             }
         }
         Ok(Outcome::Applied)
@@ -509,52 +533,37 @@ struct Run {
 }
 
 impl Run {
-    async fn go(mut self) {
-        let lease = self.lease().await;
-        self.answer_question().await;
-        if let Some((store, key, refresher)) = lease {
-            refresher.abort();
-            let _ = store.delete(&key).await;
+    /// Answers the question of `state` (the session with it just recorded), following the
+    /// session's events on `control` (subscribed before it was recorded).
+    async fn go(mut self, state: ChatSessionState, control: async_nats::Subscriber) {
+        // The lease is taken beside the answer, not before it: the sweep leaves sessions alone
+        // while they are younger than its quiet period anyway.
+        let lease = tokio::spawn(lease(
+            self.agent.clone(),
+            sweep::lease_key(&self.tenant, self.session),
+            self.question,
+        ));
+        self.answer_question(state, control).await;
+        lease.abort();
+        if let Ok(store) = self.agent.leases().await {
+            let _ = store
+                .delete(sweep::lease_key(&self.tenant, self.session))
+                .await;
         }
     }
 
-    /// Takes the session's lease (see [`sweep`]) and keeps it fresh until aborted.
-    async fn lease(&self) -> Option<(kv::Store, String, tokio::task::JoinHandle<()>)> {
-        let store = match sweep::leases(&self.agent.inner.nats).await {
-            Ok(store) => store,
-            Err(e) => {
-                tracing::warn!(session = %self.session, error = %e, "run without a lease");
-                return None;
-            }
-        };
-        let key = sweep::lease_key(&self.tenant, self.session);
-        let value = bytes::Bytes::from(self.question.to_string());
-        if let Err(e) = store.put(&key, value.clone()).await {
-            tracing::warn!(session = %self.session, error = %e, "run without a lease");
-        }
-        let (refresh_store, refresh_key) = (store.clone(), key.clone());
-        let refresher = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(sweep::LEASE_REFRESH).await;
-                let _ = refresh_store.put(&refresh_key, value.clone()).await;
-            }
-        });
-        Some((store, key, refresher))
-    }
-
-    async fn answer_question(&mut self) {
-        let subject = subjects::aggregate(&self.tenant, "session", self.session);
-        let control = self.agent.inner.nats.subscribe(subject).await;
+    async fn answer_question(
+        &mut self,
+        state: ChatSessionState,
+        mut control: async_nats::Subscriber,
+    ) {
         self.send(ServerFrame::Status {
             session_id: self.session,
             status: RunStatus::Start,
         })
         .await;
         let mut said = Vec::new();
-        let outcome = match control {
-            Ok(mut control) => self.steps(&mut control, &mut said).await,
-            Err(e) => Err(Stop::Store(format!("cannot follow the session: {e}"))),
-        };
+        let outcome = self.steps(state, &mut control, &mut said).await;
         if let Err(stop) = &outcome {
             tracing::info!(session = %self.session, question = %self.question, ?stop, "run stopped");
         }
@@ -668,12 +677,10 @@ impl Run {
     /// stop. `said` collects the text of every step as it streams.
     async fn steps(
         &mut self,
+        state: ChatSessionState,
         control: &mut async_nats::Subscriber,
         said: &mut Vec<String>,
     ) -> Result<(), Stop> {
-        // Subscribed first, then loaded: whatever happened before is in the state, whatever
-        // happens after arrives on the subscription.
-        let state = self.load().await?;
         if let Some(stop) = self.stop_in(&state) {
             return Err(stop);
         }
@@ -1241,6 +1248,30 @@ impl Run {
                 Ok(())
             }
         }
+    }
+}
+
+/// Holds the session's lease (see [`sweep`]) until aborted: written now, rewritten every
+/// [`sweep::LEASE_REFRESH`].
+async fn lease(agent: Agent, key: String, question: Uuid) {
+    let Ok(store) = agent.leases().await else {
+        tracing::warn!(%key, "a run without a lease (the bucket is unavailable)");
+        return;
+    };
+    let value = bytes::Bytes::from(question.to_string());
+    loop {
+        if let Err(e) = store.put(&key, value.clone()).await {
+            tracing::warn!(%key, error = %e, "the run's lease was not refreshed");
+        }
+        tokio::time::sleep(sweep::LEASE_REFRESH).await;
+    }
+}
+
+/// `state` after a command this run just had accepted (its one event folded in).
+fn fold_commanded(state: ChatSessionState, command: ChatCommand) -> ChatSessionState {
+    match ChatSession::handle_command(&state, command) {
+        Ok(events) => events.into_iter().fold(state, ChatSession::apply_event),
+        Err(_) => state,
     }
 }
 

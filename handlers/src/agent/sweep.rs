@@ -75,7 +75,7 @@ pub fn orphaned(
 /// One sweep: sessions active in the last hour but quiet for `quiet`, waiting on a run that
 /// holds no lease. Returns how many were closed.
 pub async fn sweep(agent: &Agent, pool: &PgPool, quiet: Duration) -> Result<usize, String> {
-    let store = leases(agent.nats()).await?;
+    let store = agent.leases().await?;
     let quiet = chrono::TimeDelta::from_std(quiet).unwrap_or(chrono::TimeDelta::seconds(60));
     let now = Utc::now();
     let candidates: Vec<(String, Uuid, String)> = sqlx::query_as(
