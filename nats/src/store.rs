@@ -181,6 +181,35 @@ where
         command: A::Command,
         context: Context,
     ) -> Result<Result<Executed, A::Error>, StoreError> {
+        Ok(self
+            .run(tenant, id, command, context, false)
+            .await?
+            .map(|(executed, _)| executed))
+    }
+
+    /// [`execute`](Self::execute), also returning the aggregate's state after the command (for a
+    /// caller that goes on from it without a second read).
+    pub async fn execute_with_state(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        command: A::Command,
+        context: Context,
+    ) -> Result<Result<(Executed, A::State), A::Error>, StoreError> {
+        Ok(self
+            .run(tenant, id, command, context, true)
+            .await?
+            .map(|(executed, state)| (executed, state.unwrap_or_default())))
+    }
+
+    async fn run(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        command: A::Command,
+        context: Context,
+        want_state: bool,
+    ) -> Result<Result<(Executed, Option<A::State>), A::Error>, StoreError> {
         // Shared by every attempt without copying its strings.
         let context = Arc::new(context);
         let subject = subjects::aggregate(tenant, A::NAME, id);
@@ -195,36 +224,48 @@ where
                         aggregate_sequence,
                         stream_sequence,
                     }) => {
-                        // The new state goes back into the cache without a copy.
+                        // The new state goes back into the cache (copied only when asked for).
+                        let returned = want_state.then(|| state.clone());
                         self.shared
                             .put(subject, state, aggregate_sequence, stream_sequence);
-                        return Ok(Ok(Executed {
-                            aggregate_sequence,
-                            events: (aggregate_sequence - decided_at) as usize,
-                            stream_sequence,
-                        }));
+                        return Ok(Ok((
+                            Executed {
+                                aggregate_sequence,
+                                events: (aggregate_sequence - decided_at) as usize,
+                                stream_sequence,
+                            },
+                            returned,
+                        )));
                     }
                     // JetStream already held this input's event (an earlier run whose ack was
                     // lost): it took effect once; report where the aggregate now is.
                     Some(Persisted::Duplicate) => {
                         let now = self.load(tenant, id).await?;
-                        return Ok(Ok(Executed {
-                            aggregate_sequence: now.map_or(0, |s| *s.sequence_number()),
-                            events: 0,
-                            stream_sequence: 0,
-                        }));
+                        return Ok(Ok((
+                            Executed {
+                                aggregate_sequence: now
+                                    .as_ref()
+                                    .map_or(0, |s| *s.sequence_number()),
+                                events: 0,
+                                stream_sequence: 0,
+                            },
+                            now.map(|s| s.into_inner()),
+                        )));
                     }
                     // Nothing to store (an idempotent repeat) — decided on an unverified state,
                     // so, as for a refusal, it stands only if the aggregate had not moved.
                     None => {
                         self.shared.restore(&subject, state, decided_at);
                         let now = self.load(tenant, id).await?;
-                        if now.map_or(0, |s| *s.sequence_number()) == decided_at {
-                            return Ok(Ok(Executed {
-                                aggregate_sequence: decided_at,
-                                events: 0,
-                                stream_sequence: 0,
-                            }));
+                        if now.as_ref().map_or(0, |s| *s.sequence_number()) == decided_at {
+                            return Ok(Ok((
+                                Executed {
+                                    aggregate_sequence: decided_at,
+                                    events: 0,
+                                    stream_sequence: 0,
+                                },
+                                now.map(|s| s.into_inner()),
+                            )));
                         }
                     }
                 },

@@ -99,6 +99,8 @@ struct FirstToken {
     overhead: (f64, f64, f64),
     total: (f64, f64),
     llm_share_p50: f64,
+    /// Query sent → `status: START` (the query recorded, the run started).
+    to_start: (f64, f64),
     raw: (f64, f64),
 }
 
@@ -116,13 +118,18 @@ async fn first_token(queries: usize) -> FirstToken {
     let mut overheads = Vec::with_capacity(queries);
     let mut totals = Vec::with_capacity(queries);
     let mut shares = Vec::with_capacity(queries);
+    let mut to_start = Vec::with_capacity(queries);
     for i in 0..warmup + queries {
         let sent = Instant::now();
         socket
             .send(json!({"type": "query", "query": "first token, please", "mode": "ask"}))
             .await;
+        let mut started_at = None;
         let first = loop {
             let frame = socket.next().await;
+            if frame["type"] == "status" && frame["status"] == "START" {
+                started_at = Some(Instant::now());
+            }
             if frame["type"] == "message" {
                 break Instant::now();
             }
@@ -137,12 +144,16 @@ async fn first_token(queries: usize) -> FirstToken {
         let share = first_chunk.expect("a first chunk") - arrived;
         let total = first - sent;
         totals.push(ms(total));
+        if let Some(at) = started_at {
+            to_start.push(ms(at - sent));
+        }
         shares.push(ms(share));
         overheads.push(ms(total.saturating_sub(share)));
     }
     overheads.sort_by(f64::total_cmp);
     totals.sort_by(f64::total_cmp);
     shares.sort_by(f64::total_cmp);
+    to_start.sort_by(f64::total_cmp);
     let raw = raw_publish(&app, 1000).await;
     app.stop().await;
     FirstToken {
@@ -154,6 +165,7 @@ async fn first_token(queries: usize) -> FirstToken {
         ),
         total: (percentile(&totals, 50.0), percentile(&totals, 99.0)),
         llm_share_p50: percentile(&shares, 50.0),
+        to_start: (percentile(&to_start, 50.0), percentile(&to_start, 99.0)),
         raw,
     }
 }
@@ -255,6 +267,10 @@ async fn main() {
         first.overhead.0, first.overhead.1, first.overhead.2, first.total.0, first.total.1,
         first.llm_share_p50, first.raw.0, first.raw.1
     );
+    println!(
+        "query → START p50 {:.2} ms p99 {:.2} ms",
+        first.to_start.0, first.to_start.1
+    );
     let crowd = crowd(sockets, chunks).await;
     println!(
         "crowd: {}/{} sockets complete, {}/{} chunk frames, open {:.1} s, stream {:.1} s, RSS {} → {} → peak {} KiB",
@@ -283,6 +299,7 @@ async fn main() {
         first.total.0, first.total.1
     )
     .ok();
+    writeln!(out, "| of which query → `status: START` (query on `CMD`, session started, question recorded, run spawned) | {:.2} ms | {:.2} ms | |", first.to_start.0, first.to_start.1).ok();
     writeln!(
         out,
         "| raw ceiling: one acknowledged JetStream publish (same run) | {:.3} ms | {:.3} ms | |",

@@ -26,6 +26,17 @@ pub enum ChatCommand {
         mode: ChatMode,
         at: DateTime<Utc>,
     },
+    /// A user's question: starts the session if it is new (one atomic append of both events),
+    /// else posts to it — only its owner may. Idempotent on `message_id`.
+    Ask {
+        id: SessionId,
+        owner: String,
+        title: String,
+        message_id: Uuid,
+        text: String,
+        mode: ChatMode,
+        at: DateTime<Utc>,
+    },
     /// Allowed while a confirmation is pending: the user may ask something else instead.
     PostUserMessage {
         message_id: Uuid,
@@ -123,6 +134,52 @@ pub(crate) fn decide(state: &ChatSessionState, command: ChatCommand) -> Decision
                 at,
             }])
         }
+        ChatCommand::Ask {
+            id,
+            owner,
+            title,
+            message_id,
+            text,
+            mode,
+            at,
+        } => {
+            if state.is_started() {
+                if state.deleted {
+                    return Err(ChatError::Deleted);
+                }
+                if state.owner != owner {
+                    return Err(ChatError::NotOwner);
+                }
+                return decide_on_started(
+                    state,
+                    ChatCommand::PostUserMessage {
+                        message_id,
+                        text,
+                        mode,
+                        at,
+                    },
+                );
+            }
+            check_title(&title)?;
+            if text.trim().is_empty() {
+                return Err(ChatError::EmptyMessage);
+            }
+            Ok(vec![
+                ChatEvent::Started {
+                    id,
+                    owner,
+                    title,
+                    mode,
+                    at,
+                },
+                ChatEvent::UserMessagePosted {
+                    message_id,
+                    text,
+                    mode,
+                    at,
+                },
+            ])
+        }
         other => decide_on_started(state, other),
     }
 }
@@ -136,6 +193,7 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
     }
     match command {
         ChatCommand::Start { .. } => Err(ChatError::AlreadyStarted { id }),
+        ChatCommand::Ask { .. } => unreachable_ask(),
         ChatCommand::PostUserMessage {
             message_id,
             text,
@@ -328,6 +386,11 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
         }
         ChatCommand::Delete { at } => Ok(vec![ChatEvent::SessionDeleted { at }]),
     }
+}
+
+/// `Ask` is decided in [`decide`] and never reaches [`decide_on_started`] as itself.
+fn unreachable_ask() -> Decision {
+    Err(ChatError::NotStarted)
 }
 
 fn check_title(title: &str) -> Result<(), ChatError> {

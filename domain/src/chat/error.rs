@@ -14,6 +14,8 @@ pub enum ChatError {
     AlreadyStarted { id: SessionId },
     #[error("the session was deleted")]
     Deleted,
+    #[error("the session belongs to someone else")]
+    NotOwner,
     #[error("a session title cannot be empty")]
     EmptyTitle,
     #[error("a session title may hold at most {max} characters, this one has {len}")]

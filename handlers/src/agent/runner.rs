@@ -29,7 +29,6 @@ use aurora_nats::envelope::Context;
 use aurora_nats::subjects::{self, CMD_STREAM};
 use aurora_nats::{AggregateStore, StoreError};
 use chrono::{DateTime, TimeDelta, Utc};
-use esrs::Aggregate as _;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -334,27 +333,25 @@ impl Agent {
             .subscribe(subjects::aggregate(tenant, "session", id))
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot follow the session: {e}")))?;
-        let existing = self
+        // One append starts the session if new and records the question; a redelivered query
+        // records nothing (the state then tells whether it was answered or is being answered).
+        let ask = ChatCommand::Ask {
+            id: SessionId(id),
+            owner: query.owner.clone(),
+            title: query.title.clone(),
+            message_id: query.message_id,
+            text: query.text.clone(),
+            mode: query.mode,
+            at: query.at,
+        };
+        let asked = self
             .inner
             .sessions
-            .load(tenant, id)
-            .await?
-            .map(|s| s.into_inner());
-        let mut state = match existing {
-            None => {
-                let start = ChatCommand::Start {
-                    id: SessionId(id),
-                    owner: query.owner.clone(),
-                    title: query.title.clone(),
-                    mode: query.mode,
-                    at: query.at,
-                };
-                if let Err(refusal) = self.execute(tenant, id, start.clone()).await? {
-                    return self.refuse(tenant, id, code::BAD_FRAME, refusal).await;
-                }
-                fold_commanded(ChatSessionState::default(), start)
-            }
-            Some(state) if state.owner != query.owner || state.deleted => {
+            .execute_with_state(tenant, id, ask, Context::new_root())
+            .await?;
+        let (executed, state) = match asked {
+            Ok(done) => done,
+            Err(ChatError::NotOwner | ChatError::Deleted) => {
                 let text = format!("session {id} not found");
                 self.frame(
                     tenant,
@@ -364,23 +361,13 @@ impl Agent {
                 .await;
                 return Ok(Outcome::Refused(text));
             }
-            Some(state) => state,
+            Err(refusal) => return self.refuse(tenant, id, code::EMPTY_QUERY, refusal).await,
         };
         let answer = answer_id(query.message_id);
-        if state.has_message(answer) {
+        if executed.events == 0 && state.has_message(answer) {
             // A redelivered query that was answered already.
             return Ok(Outcome::Applied);
         }
-        let post = ChatCommand::PostUserMessage {
-            message_id: query.message_id,
-            text: query.text.clone(),
-            mode: query.mode,
-            at: query.at,
-        };
-        if let Err(refusal) = self.execute(tenant, id, post.clone()).await? {
-            return self.refuse(tenant, id, code::EMPTY_QUERY, refusal).await;
-        }
-        state = fold_commanded(state, post);
         let Some(llm) = self.inner.llm.clone() else {
             self.frame(
                 tenant,
@@ -1264,14 +1251,6 @@ async fn lease(agent: Agent, key: String, question: Uuid) {
             tracing::warn!(%key, error = %e, "the run's lease was not refreshed");
         }
         tokio::time::sleep(sweep::LEASE_REFRESH).await;
-    }
-}
-
-/// `state` after a command this run just had accepted (its one event folded in).
-fn fold_commanded(state: ChatSessionState, command: ChatCommand) -> ChatSessionState {
-    match ChatSession::handle_command(&state, command) {
-        Ok(events) => events.into_iter().fold(state, ChatSession::apply_event),
-        Err(_) => state,
     }
 }
 

@@ -165,3 +165,59 @@ fn a_cancel_before_any_question_names_none() {
     assert!(state.cancelled_questions.is_empty());
     assert_eq!(state.last_question(), None);
 }
+
+fn ask(n: u128, owner: &str, text: &str) -> ChatCommand {
+    ChatCommand::Ask {
+        id: id(),
+        owner: owner.to_owned(),
+        title: "Checkout errors".to_owned(),
+        message_id: uuid(n),
+        text: text.to_owned(),
+        mode: ChatMode::Ask,
+        at: at(0),
+    }
+}
+
+#[test]
+fn asking_in_a_new_session_starts_it_and_posts_in_one_decision() {
+    let state = given(vec![])
+        .when(ask(1, "ana", "why is checkout slow?"))
+        .then(vec![
+            started(),
+            ChatEvent::UserMessagePosted {
+                message_id: uuid(1),
+                text: "why is checkout slow?".to_owned(),
+                mode: ChatMode::Ask,
+                at: at(0),
+            },
+        ]);
+    assert_eq!(state.last_question(), Some(uuid(1)));
+}
+
+#[test]
+fn asking_again_in_a_started_session_posts_once() {
+    given(vec![started()])
+        .when(ask(2, "ana", "and now?"))
+        .then(vec![ChatEvent::UserMessagePosted {
+            message_id: uuid(2),
+            text: "and now?".to_owned(),
+            mode: ChatMode::Ask,
+            at: at(0),
+        }]);
+    given(vec![started(), posted(2, "and now?", ChatMode::Ask)])
+        .when(ask(2, "ana", "and now?"))
+        .then_nothing();
+}
+
+#[test]
+fn only_the_owner_asks_in_a_live_session() {
+    given(vec![started()])
+        .when(ask(2, "bo", "let me in"))
+        .then_error(ChatError::NotOwner);
+    given(vec![started(), ChatEvent::SessionDeleted { at: at(1) }])
+        .when(ask(2, "ana", "hello?"))
+        .then_error(ChatError::Deleted);
+    given(vec![])
+        .when(ask(1, "ana", "  "))
+        .then_error(ChatError::EmptyMessage);
+}
