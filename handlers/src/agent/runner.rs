@@ -333,8 +333,24 @@ impl Agent {
             .subscribe(subjects::aggregate(tenant, "session", id))
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot follow the session: {e}")))?;
-        // One append starts the session if new and records the question; a redelivered query
-        // records nothing (the state then tells whether it was answered or is being answered).
+        // A new session is started first, with an event of its own: two single appends are
+        // faster here than one atomic batch of two (the batch commit costs milliseconds).
+        if query.new_session {
+            let start = ChatCommand::Start {
+                id: SessionId(id),
+                owner: query.owner.clone(),
+                title: query.title.clone(),
+                mode: query.mode,
+                at: query.at,
+            };
+            match self.execute(tenant, id, start).await? {
+                // Started (or started by this query's earlier delivery): Ask checks the owner.
+                Ok(()) | Err(ChatError::AlreadyStarted { .. }) => {}
+                Err(refusal) => return self.refuse(tenant, id, code::BAD_FRAME, refusal).await,
+            }
+        }
+        // Records the question (starting the session if still needed); a redelivered query
+        // records nothing, and the state then tells whether it was answered already.
         let ask = ChatCommand::Ask {
             id: SessionId(id),
             owner: query.owner.clone(),
