@@ -63,9 +63,13 @@ async fn app(llm: &ScriptedLlm, work: &std::path::Path) -> TestApp {
         api_key: "bench".into(),
         model: "scripted-model".into(),
     });
-    let mut config = test_api_config();
-    config.chat_queries_per_minute = 0;
-    TestApp::spawn_full(aurora_gateway::app::Role::all(), config, Some(agent)).await
+    // The production query limit (5 per minute per user) stays on: it is part of the path.
+    TestApp::spawn_full(
+        aurora_gateway::app::Role::all(),
+        test_api_config(),
+        Some(agent),
+    )
+    .await
 }
 
 /// One acknowledged JetStream publish, `n` times: p50 and p99 in ms.
@@ -112,14 +116,23 @@ async fn first_token(queries: usize) -> FirstToken {
     .await;
     let work = tempfile::tempdir().expect("a work dir");
     let app = app(&llm, work.path()).await;
+    // Five queries per user and minute: the queries are spread over users, one socket each.
     let admin = app.register("bench@acme.io", "Bench").await;
-    let mut socket = ChatSocket::open(&app, &admin, None).await;
     let warmup = 50;
+    let users = (warmup + queries).div_ceil(5);
+    let mut sockets = Vec::with_capacity(users);
+    for n in 0..users {
+        let user = app
+            .invite_and_register(&admin, &format!("user{n}@acme.io"), "editor")
+            .await;
+        sockets.push(ChatSocket::open(&app, &user, None).await);
+    }
     let mut overheads = Vec::with_capacity(queries);
     let mut totals = Vec::with_capacity(queries);
     let mut shares = Vec::with_capacity(queries);
     let mut to_start = Vec::with_capacity(queries);
     for i in 0..warmup + queries {
+        let socket = &mut sockets[i / 5];
         let sent = Instant::now();
         socket
             .send(json!({"type": "query", "query": "first token, please", "mode": "ask"}))
@@ -194,11 +207,19 @@ async fn crowd(sockets: usize, chunks: usize) -> Crowd {
     let work = tempfile::tempdir().expect("a work dir");
     let app = app(&llm, work.path()).await;
     let admin = app.register("crowd@acme.io", "Crowd").await;
+    // One query per socket, at most five sockets per user (the query limit).
+    let mut members = Vec::with_capacity(sockets.div_ceil(5));
+    for n in 0..sockets.div_ceil(5) {
+        members.push(
+            app.invite_and_register(&admin, &format!("crowd{n}@acme.io"), "viewer")
+                .await,
+        );
+    }
     let rss_before_kib = rss_kib();
     let opened = Instant::now();
     let mut all = Vec::with_capacity(sockets);
-    for _ in 0..sockets {
-        all.push(ChatSocket::open(&app, &admin, None).await);
+    for n in 0..sockets {
+        all.push(ChatSocket::open(&app, &members[n / 5], None).await);
     }
     let open_secs = opened.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -285,7 +306,7 @@ async fn main() {
     writeln!(out, "## Chat\n").ok();
     writeln!(out, "Written by `make bench` (`tests/benches/chat.rs`) on {}; same machine as above (2 cores shared by the app, the scripted LLM and the clients).\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")).ok();
     writeln!(out, "### Overhead to the first token\n").ok();
-    writeln!(out, "{} sequential queries over one WebSocket, each opening a new session (after 50 warm-up queries). Overhead = query frame sent → first `message` frame received, minus the scripted LLM's own share (request received → first chunk handed out).\n", first.queries).ok();
+    writeln!(out, "{} sequential queries (after 50 warm-up queries), each opening a new session, five per user over one WebSocket each, the production query limit on. Overhead = query frame sent → first `message` frame received, minus the scripted LLM's own share (request received → first chunk handed out).\n", first.queries).ok();
     writeln!(out, "| | p50 | p99 | max |\n|---|---|---|---|").ok();
     writeln!(
         out,

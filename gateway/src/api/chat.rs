@@ -499,15 +499,19 @@ impl Socket {
             ));
         }
         // The role now, not when the socket opened: a member removed or demoted since loses
-        // what they lost.
-        let role = self
-            .state
-            .services
-            .organizations
-            .load(&self.tenant, self.ticket.organization_id)
-            .await
+        // what they lost. The query limit is counted at the same time (two round trips in
+        // parallel rather than in turn).
+        let (role, allowed) = tokio::join!(
+            self.state
+                .services
+                .organizations
+                .load(&self.tenant, self.ticket.organization_id),
+            allow_query(&self.state, self.ticket.user_id)
+        );
+        let role = role
             .map_err(|e| refuse(code::UNAVAILABLE, e.to_string()))?
             .and_then(|o| o.inner().role_of(self.ticket.user_id));
+        let allowed = allowed.map_err(|e| refuse(code::UNAVAILABLE, e.to_string()))?;
         let Some(role) = role else {
             return Err(refuse(
                 code::FORBIDDEN,
@@ -532,9 +536,6 @@ impl Socket {
                 ));
             }
         }
-        let allowed = allow_query(&self.state, self.ticket.user_id)
-            .await
-            .map_err(|e| refuse(code::UNAVAILABLE, e.to_string()))?;
         if !allowed {
             return Err(refuse(
                 code::RATE_LIMITED,
