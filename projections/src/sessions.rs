@@ -53,7 +53,11 @@ pub async fn apply(
                 "session_id": key.1,
                 "stream_sequence": raw.stream_sequence,
                 "message_id": message_id,
-                "kind": event.event_type().trim_start_matches("session."),
+                // The question that opened a session reads as any other question.
+                "kind": match &event {
+                    ChatEvent::Opened { .. } => "user_message_posted",
+                    other => other.event_type().trim_start_matches("session."),
+                },
                 "at": event.occurred_at(),
                 "text": text,
                 "data": raw.data,
@@ -151,6 +155,9 @@ pub async fn apply(
 fn message_of(event: &ChatEvent) -> Option<(String, Option<String>)> {
     Some(match event {
         ChatEvent::UserMessagePosted {
+            message_id, text, ..
+        }
+        | ChatEvent::Opened {
             message_id, text, ..
         }
         | ChatEvent::AssistantMessageRecorded {

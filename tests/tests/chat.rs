@@ -1297,3 +1297,31 @@ async fn a_run_whose_process_died_is_closed_by_the_sweep() {
     reloaded.send(json!({"type": "query", "query": "  "})).await;
     assert_eq!(reloaded.next().await["code"], "EMPTY_QUERY");
 }
+
+#[tokio::test]
+async fn a_live_run_holding_its_lease_is_left_alone_by_the_sweep() {
+    let c = chat_with(vec![delete_script()], |config| {
+        config.sweep_every = Duration::from_millis(200);
+        config.sweep_quiet = Duration::from_secs(1);
+    })
+    .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    let frames = ask_to_delete(&mut socket).await;
+    let confirmation = frames.last().expect("the confirmation").clone();
+    // Several sweeps pass while the run waits, quiet for longer than the sweep's quiet period.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    socket
+        .send(json!({"type": "confirmation_response", "confirmation_id": confirmation["confirmation_id"], "decision": "execute"}))
+        .await;
+    let frames = socket.until_end().await;
+    assert_eq!(of_type(&frames, "tool_result").len(), 1, "{frames:#?}");
+    assert_eq!(c.clis.calls(), ["kubectl -n shop delete pod checkout-7"]);
+    let state = fold(session_events(&c.app, &c.admin, session_of(&frames)).await);
+    assert!(
+        !state
+            .messages
+            .iter()
+            .any(|m| m.text == aurora_handlers::agent::sweep::INTERRUPTED_ANSWER),
+        "the live run was not swept"
+    );
+}

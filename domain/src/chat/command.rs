@@ -26,8 +26,8 @@ pub enum ChatCommand {
         mode: ChatMode,
         at: DateTime<Utc>,
     },
-    /// A user's question: starts the session if it is new (one atomic append of both events),
-    /// else posts to it — only its owner may. Idempotent on `message_id`.
+    /// A user's question: opens the session if it is new (one event), else posts to it — only
+    /// its owner may. Idempotent on `message_id`.
     Ask {
         id: SessionId,
         owner: String,
@@ -164,21 +164,15 @@ pub(crate) fn decide(state: &ChatSessionState, command: ChatCommand) -> Decision
             if text.trim().is_empty() {
                 return Err(ChatError::EmptyMessage);
             }
-            Ok(vec![
-                ChatEvent::Started {
-                    id,
-                    owner,
-                    title,
-                    mode,
-                    at,
-                },
-                ChatEvent::UserMessagePosted {
-                    message_id,
-                    text,
-                    mode,
-                    at,
-                },
-            ])
+            Ok(vec![ChatEvent::Opened {
+                id,
+                owner,
+                title,
+                mode,
+                message_id,
+                text,
+                at,
+            }])
         }
         other => decide_on_started(state, other),
     }

@@ -22,6 +22,18 @@ pub enum ChatEvent {
         mode: ChatMode,
         at: DateTime<Utc>,
     },
+    /// A session started by its first question: [`ChatEvent::Started`] and
+    /// [`ChatEvent::UserMessagePosted`] in one event (one append instead of two on the path to
+    /// the first token).
+    Opened {
+        id: SessionId,
+        owner: String,
+        title: String,
+        mode: ChatMode,
+        message_id: Uuid,
+        text: String,
+        at: DateTime<Utc>,
+    },
     /// A query from the user; `mode` is the mode it was asked in (and the session's mode from now).
     UserMessagePosted {
         message_id: Uuid,
@@ -104,6 +116,7 @@ impl DomainEvent for ChatEvent {
     fn event_type(&self) -> &'static str {
         match self {
             Self::Started { .. } => "session.started",
+            Self::Opened { .. } => "session.opened",
             Self::UserMessagePosted { .. } => "session.user_message_posted",
             Self::AssistantMessageRecorded { .. } => "session.assistant_message_recorded",
             Self::ToolCallStarted { .. } => "session.tool_call_started",
@@ -122,6 +135,7 @@ impl DomainEvent for ChatEvent {
     fn occurred_at(&self) -> DateTime<Utc> {
         match self {
             Self::Started { at, .. }
+            | Self::Opened { at, .. }
             | Self::UserMessagePosted { at, .. }
             | Self::AssistantMessageRecorded { at, .. }
             | Self::ToolCallStarted { at, .. }

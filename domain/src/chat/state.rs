@@ -162,6 +162,27 @@ impl ChatSessionState {
                 self.mode = mode;
                 self.started_at = Some(at);
             }
+            ChatEvent::Opened {
+                id,
+                owner,
+                title,
+                mode,
+                message_id,
+                text,
+                at,
+            } => {
+                self.id = Some(id);
+                self.owner = owner;
+                self.title = title;
+                self.mode = mode;
+                self.started_at = Some(at);
+                self.messages.push(ChatMessage {
+                    message_id,
+                    role: MessageRole::User,
+                    text,
+                    at,
+                });
+            }
             ChatEvent::UserMessagePosted {
                 message_id,
                 text,

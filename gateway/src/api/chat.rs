@@ -545,7 +545,6 @@ impl Socket {
                 ),
             ));
         }
-        let new_session = session_id.is_none();
         let (id, mut replies) = match session_id {
             Some(id) => {
                 let owned = owned_session(&self.state, &self.tenant, &self.ticket, id)
@@ -567,7 +566,6 @@ impl Socket {
             message_id: Uuid::now_v7(),
             owner: self.ticket.user_id.to_string(),
             title: title_of(&query),
-            new_session,
             text: query,
             mode,
             model,

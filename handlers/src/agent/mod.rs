@@ -182,9 +182,6 @@ pub struct Query {
     pub owner: String,
     /// The title of a new session.
     pub title: String,
-    /// The gateway made up the session id for this query (so the session is new).
-    #[serde(default)]
-    pub new_session: bool,
     pub text: String,
     pub mode: ChatMode,
     /// A model other than the configured one, if the user picked one.
@@ -210,7 +207,6 @@ mod tests {
             message_id: Uuid::from_u128(7),
             owner: "u1".into(),
             title: "why is checkout slow?".into(),
-            new_session: true,
             text: "why is checkout slow?".into(),
             mode: ChatMode::Agent,
             model: None,

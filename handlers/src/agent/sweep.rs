@@ -1,7 +1,8 @@
 //! Runs whose process died (a crash, `kill -9`, a lost machine) end properly anyway.
 //!
-//! Every run holds a lease: a key `<tenant>.<session>` in the NATS KV bucket `agent_runs`,
-//! rewritten every [`LEASE_REFRESH`] and gone [`LEASE_TTL`] after its last write. Every handlers
+//! Every run that lasts holds a lease: a key `<tenant>.<session>` in the NATS KV bucket
+//! `agent_runs`, first written half the sweep's quiet period into the run (a quick answer never
+//! needs one), rewritten every [`LEASE_REFRESH`], gone [`LEASE_TTL`] after its last write. Every handlers
 //! process sweeps now and then: a recently active session that still waits — its newest message
 //! is an unanswered question, or a confirmation is pending — and has no lease, lost its run. The
 //! sweep records what a stopped run would have: the pending confirmations are withdrawn (answered

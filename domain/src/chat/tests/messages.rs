@@ -179,19 +179,22 @@ fn ask(n: u128, owner: &str, text: &str) -> ChatCommand {
 }
 
 #[test]
-fn asking_in_a_new_session_starts_it_and_posts_in_one_decision() {
+fn asking_in_a_new_session_opens_it_with_the_question_in_one_event() {
     let state = given(vec![])
         .when(ask(1, "ana", "why is checkout slow?"))
-        .then(vec![
-            started(),
-            ChatEvent::UserMessagePosted {
-                message_id: uuid(1),
-                text: "why is checkout slow?".to_owned(),
-                mode: ChatMode::Ask,
-                at: at(0),
-            },
-        ]);
+        .then(vec![ChatEvent::Opened {
+            id: id(),
+            owner: "ana".to_owned(),
+            title: "Checkout errors".to_owned(),
+            mode: ChatMode::Ask,
+            message_id: uuid(1),
+            text: "why is checkout slow?".to_owned(),
+            at: at(0),
+        }]);
     assert_eq!(state.last_question(), Some(uuid(1)));
+    assert_eq!(state.owner, "ana");
+    assert_eq!(state.started_at, Some(at(0)));
+    assert!(state.is_started());
 }
 
 #[test]
