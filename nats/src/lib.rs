@@ -10,6 +10,7 @@
 //!
 //! Depends on `aurora-domain` and async-nats only. Start reading at [`store`].
 
+pub mod buckets;
 pub mod consumer;
 pub mod envelope;
 pub mod log;

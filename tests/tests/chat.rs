@@ -45,20 +45,7 @@ fn agent_config(llm: Option<&ScriptedLlm>, clis: &FakeClis, work: &std::path::Pa
 }
 
 async fn chat(scripts: Vec<Script>) -> Chat {
-    let llm = ScriptedLlm::start(scripts).await;
-    let clis = FakeClis::install(&[("gcloud", INSTANCES), ("kubectl", PODS), ("aws", "{}")]);
-    let work = tempfile::tempdir().expect("a work dir");
-    let app = TestApp::spawn_with_agent(agent_config(Some(&llm), &clis, work.path())).await;
-    let admin = app
-        .register(&format!("ana-{}@acme.io", Uuid::new_v4().simple()), "Acme")
-        .await;
-    Chat {
-        app,
-        llm,
-        clis,
-        admin,
-        _work: work,
-    }
+    chat_with(scripts, |_| {}).await
 }
 
 fn query(text: &str, mode: &str) -> Value {
@@ -805,7 +792,7 @@ async fn two_gateways_serve_the_same_session() {
 
 async fn chat_with(scripts: Vec<Script>, tune: impl FnOnce(&mut AgentConfig)) -> Chat {
     let llm = ScriptedLlm::start(scripts).await;
-    let clis = FakeClis::install(&[("gcloud", INSTANCES), ("kubectl", PODS)]);
+    let clis = FakeClis::install(&[("gcloud", INSTANCES), ("kubectl", PODS), ("aws", "{}")]);
     let work = tempfile::tempdir().expect("a work dir");
     let mut config = agent_config(Some(&llm), &clis, work.path());
     tune(&mut config);
@@ -1024,21 +1011,9 @@ async fn stopping_aurora_mid_answer_keeps_the_partial_answer() {
         .until(|f| f["type"] == "message" && f["is_chunk"] == true)
         .await;
     let session = session_of(&frames);
-    let (tenant, log) = (
-        c.admin.tenant.clone(),
-        EventLog::new(c.app.nats.client.clone()),
-    );
     let mut app = c.app;
     app.halt().await;
-    let subject = subjects::aggregate(&tenant, "session", session);
-    let events: Vec<ChatEvent> = log
-        .read_subject(&subject, 1)
-        .await
-        .expect("the log answers")
-        .into_iter()
-        .map(|raw| serde_json::from_value(raw.data).expect("a chat event"))
-        .collect();
-    let state = fold(events);
+    let state = fold(session_events(&app, &c.admin, session).await);
     let answer = state.messages.last().expect("an answer was recorded");
     assert_eq!(answer.role, aurora_domain::MessageRole::Assistant);
     assert!(answer.text.starts_with("part0"), "{}", answer.text);

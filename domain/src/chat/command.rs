@@ -186,8 +186,10 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
         return Err(ChatError::Deleted);
     }
     match command {
-        ChatCommand::Start { .. } => Err(ChatError::AlreadyStarted { id }),
-        ChatCommand::Ask { .. } => unreachable_ask(),
+        // `Ask` is decided in `decide` and never gets here.
+        ChatCommand::Start { .. } | ChatCommand::Ask { .. } => {
+            Err(ChatError::AlreadyStarted { id })
+        }
         ChatCommand::PostUserMessage {
             message_id,
             text,
@@ -380,11 +382,6 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
         }
         ChatCommand::Delete { at } => Ok(vec![ChatEvent::SessionDeleted { at }]),
     }
-}
-
-/// `Ask` is decided in [`decide`] and never reaches [`decide_on_started`] as itself.
-fn unreachable_ask() -> Decision {
-    Err(ChatError::NotStarted)
 }
 
 fn check_title(title: &str) -> Result<(), ChatError> {

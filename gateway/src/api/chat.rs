@@ -21,6 +21,7 @@ use aurora_handlers::agent::runner::no_model_text;
 use aurora_handlers::agent::{
     estimate_tokens, Query as AgentQuery, SessionRequest, MAX_QUERY_TOKENS,
 };
+use aurora_nats::buckets::memory_bucket;
 use aurora_nats::subjects;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -99,18 +100,14 @@ async fn allow_query(state: &AppState, user: Uuid) -> Result<bool, ApiError> {
         .chat
         .queries
         .get_or_try_init(|| async {
-            state
-                .js
-                .create_key_value(kv::Config {
-                    bucket: QUERIES_BUCKET.into(),
-                    description: "Chat queries of each user in the last minute".into(),
-                    max_age: Duration::from_millis(2 * QUERY_WINDOW_MS as u64),
-                    history: 1,
-                    storage: async_nats::jetstream::stream::StorageType::Memory,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| unavailable(format!("the query counter is unavailable: {e}")))
+            memory_bucket(
+                &state.js,
+                QUERIES_BUCKET,
+                "Chat queries of each user in the last minute",
+                Duration::from_millis(2 * QUERY_WINDOW_MS as u64),
+            )
+            .await
+            .map_err(unavailable)
         })
         .await?;
     let key = user.simple().to_string();
@@ -176,18 +173,14 @@ async fn tickets(state: &AppState) -> Result<&kv::Store, ApiError> {
         .chat
         .tickets
         .get_or_try_init(|| async {
-            state
-                .js
-                .create_key_value(kv::Config {
-                    bucket: TICKETS_BUCKET.into(),
-                    description: "WebSocket tickets (single use)".into(),
-                    max_age: Duration::from_secs(TICKET_SECS as u64 + 60),
-                    history: 1,
-                    storage: async_nats::jetstream::stream::StorageType::Memory,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|e| unavailable(format!("the ticket store is unavailable: {e}")))
+            memory_bucket(
+                &state.js,
+                TICKETS_BUCKET,
+                "WebSocket tickets (single use)",
+                Duration::from_secs(TICKET_SECS as u64 + 60),
+            )
+            .await
+            .map_err(unavailable)
         })
         .await
 }

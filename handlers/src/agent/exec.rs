@@ -523,14 +523,20 @@ fn incomplete_utf8_tail(bytes: &[u8]) -> usize {
 }
 
 fn truncate_on_char_boundary(text: &mut String, max: usize) {
+    let end = char_floor(text, max).len();
+    text.truncate(end);
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+pub fn char_floor(text: &str, max: usize) -> &str {
     if text.len() <= max {
-        return;
+        return text;
     }
     let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text.truncate(end);
+    &text[..end]
 }
 
 /// Redacts `secrets` (literal values; empty or shorter than [`MIN_SECRET_LEN`] ignored)

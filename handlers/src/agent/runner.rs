@@ -198,11 +198,6 @@ impl Agent {
         Ok(())
     }
 
-    /// Sends a frame to every socket watching the session.
-    pub async fn publish(&self, tenant: &TenantId, session: Uuid, frame: &ServerFrame) {
-        self.frame(tenant, session, frame).await;
-    }
-
     async fn consume(&self, shutdown: watch::Receiver<bool>) -> Result<(), AgentError> {
         if self.inner.llm.is_some() {
             tokio::spawn(self.clone().sweeping(shutdown.clone()));
@@ -307,7 +302,7 @@ impl Agent {
                         } else {
                             code::BAD_FRAME
                         };
-                        self.frame(
+                        self.publish(
                             &tenant,
                             id,
                             &ServerFrame::error(Some(id), code, refusal.to_string()),
@@ -354,7 +349,7 @@ impl Agent {
             Ok(done) => done,
             Err(ChatError::NotOwner | ChatError::Deleted) => {
                 let text = format!("session {id} not found");
-                self.frame(
+                self.publish(
                     tenant,
                     id,
                     &ServerFrame::error(Some(id), code::SESSION_NOT_FOUND, text.clone()),
@@ -370,7 +365,7 @@ impl Agent {
             return Ok(Outcome::Applied);
         }
         let Some(llm) = self.inner.llm.clone() else {
-            self.frame(
+            self.publish(
                 tenant,
                 id,
                 &ServerFrame::error(Some(id), code::NO_MODEL, no_model_text()),
@@ -414,7 +409,7 @@ impl Agent {
         code: &str,
         refusal: ChatError,
     ) -> Result<Outcome, StoreError> {
-        self.frame(
+        self.publish(
             tenant,
             id,
             &ServerFrame::error(Some(id), code, refusal.to_string()),
@@ -438,7 +433,7 @@ impl Agent {
     }
 
     /// Sends a frame to every socket watching the session.
-    async fn frame(&self, tenant: &TenantId, session: Uuid, frame: &ServerFrame) {
+    pub async fn publish(&self, tenant: &TenantId, session: Uuid, frame: &ServerFrame) {
         let subject = subjects::live_session(tenant, session);
         if let Err(e) = self
             .inner
@@ -1222,7 +1217,7 @@ impl Run {
     }
 
     async fn send(&self, frame: ServerFrame) {
-        self.agent.frame(&self.tenant, self.session, &frame).await;
+        self.agent.publish(&self.tenant, self.session, &frame).await;
     }
 
     /// Records a step. A refusal (which a run's own steps never cause, unless the session was
@@ -1300,14 +1295,11 @@ fn shown(argv: &[String]) -> String {
 
 /// Output of a read tool, capped like a command's.
 fn cap(output: String) -> String {
-    if output.len() <= exec::OUTPUT_CAP {
+    let kept = exec::char_floor(&output, exec::OUTPUT_CAP);
+    if kept.len() == output.len() {
         return output;
     }
-    let mut end = exec::OUTPUT_CAP;
-    while !output.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n{}", &output[..end], exec::TRUNCATION_NOTICE)
+    format!("{kept}\n{}", exec::TRUNCATION_NOTICE)
 }
 
 /// Fits a run's messages into `budget` tokens: the oldest tool outputs are shortened first,

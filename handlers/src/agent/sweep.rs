@@ -33,18 +33,13 @@ pub const INTERRUPTED_ANSWER: &str =
 
 /// The lease bucket (created on first use; every process creates it the same way).
 pub async fn leases(nats: &async_nats::Client) -> Result<kv::Store, String> {
-    jetstream::new(nats.clone())
-        .create_key_value(kv::Config {
-            bucket: LEASE_BUCKET.into(),
-            description: "Live agent runs (a key per session, refreshed while the run lives)"
-                .into(),
-            max_age: LEASE_TTL,
-            history: 1,
-            storage: jetstream::stream::StorageType::Memory,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("the run lease bucket is unavailable: {e}"))
+    aurora_nats::buckets::memory_bucket(
+        &jetstream::new(nats.clone()),
+        LEASE_BUCKET,
+        "Live agent runs (a key per session, refreshed while the run lives)",
+        LEASE_TTL,
+    )
+    .await
 }
 
 pub fn lease_key(tenant: &TenantId, session: Uuid) -> String {

@@ -395,17 +395,13 @@ fn db(e: sqlx::Error) -> String {
 
 /// At most [`MODEL_OUTPUT_CAP`] bytes of `output` (cut on a character boundary), with a note.
 pub fn for_model(output: &str) -> String {
-    if output.len() <= MODEL_OUTPUT_CAP {
+    let kept = super::exec::char_floor(output, MODEL_OUTPUT_CAP);
+    if kept.len() == output.len() {
         return output.to_owned();
     }
-    let mut end = MODEL_OUTPUT_CAP;
-    while !output.is_char_boundary(end) {
-        end -= 1;
-    }
     format!(
-        "{}\n[output cut at {} of {} bytes]",
-        &output[..end],
-        end,
+        "{kept}\n[output cut at {} of {} bytes]",
+        kept.len(),
         output.len()
     )
 }

@@ -1,0 +1,27 @@
+//! Small, short-lived key-value buckets (NATS KV): WebSocket tickets, the chat query window,
+//! agent run leases. They live in memory, keep one value per key, and forget a key `max_age`
+//! after its last write. Every process creates them the same way, so creating one that exists
+//! is a no-op.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+
+/// The bucket `name`, created if missing.
+pub async fn memory_bucket(
+    js: &jetstream::Context,
+    name: &str,
+    description: &str,
+    max_age: Duration,
+) -> Result<kv::Store, String> {
+    js.create_key_value(kv::Config {
+        bucket: name.into(),
+        description: description.into(),
+        max_age,
+        history: 1,
+        storage: jetstream::stream::StorageType::Memory,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| format!("the {name} bucket is unavailable: {e}"))
+}
