@@ -12,7 +12,7 @@ use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
 /// How long a batch waits for more messages after its first.
@@ -97,12 +97,23 @@ where
             }
         }
         // Gather what arrives within `gather`: under load that makes batches (and thus
-        // transactions) large; when idle it costs at most that long.
-        let gather_until = tokio::time::Instant::now() + gather;
-        while batch.len() < max_batch {
-            match tokio::time::timeout_at(gather_until, messages.next()).await {
-                Ok(Some(Ok(m))) => batch.push(m),
-                _ => break,
+        // transactions) large; when idle it costs at most that long. With no gather, take only
+        // what is already here, without a timer: tokio's timers round up to the next
+        // millisecond, so even a zero timeout would hold the batch back by up to 1 ms.
+        if gather.is_zero() {
+            while batch.len() < max_batch {
+                match messages.next().now_or_never() {
+                    Some(Some(Ok(m))) => batch.push(m),
+                    _ => break,
+                }
+            }
+        } else {
+            let gather_until = tokio::time::Instant::now() + gather;
+            while batch.len() < max_batch {
+                match tokio::time::timeout_at(gather_until, messages.next()).await {
+                    Ok(Some(Ok(m))) => batch.push(m),
+                    _ => break,
+                }
             }
         }
         // A failed batch is retried in place, never skipped: moving on to later messages would

@@ -88,9 +88,18 @@ impl Default for Context {
 
 /// A fresh W3C `traceparent` (version 00, sampled).
 pub fn new_traceparent() -> String {
-    let trace = Uuid::new_v4().simple().to_string();
-    let span = &Uuid::new_v4().simple().to_string()[..16];
-    format!("00-{trace}-{span}-01")
+    // Written without `fmt`: every command without a cause makes one.
+    let mut trace = Uuid::encode_buffer();
+    let mut span = Uuid::encode_buffer();
+    let trace = Uuid::new_v4().simple().encode_lower(&mut trace);
+    let span = Uuid::new_v4().simple().encode_lower(&mut span);
+    let mut traceparent = String::with_capacity(55);
+    traceparent.push_str("00-");
+    traceparent.push_str(trace);
+    traceparent.push('-');
+    traceparent.push_str(&span[..16]);
+    traceparent.push_str("-01");
+    traceparent
 }
 
 /// What the store writes beside one event body.
@@ -247,5 +256,25 @@ impl RawEvent {
             data,
             body: bytes::Bytes::copy_from_slice(payload),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_traceparent_is_w3c_version_00_and_sampled() {
+        let traceparent = new_traceparent();
+        let parts: Vec<&str> = traceparent.split('-').collect();
+        assert_eq!(parts.len(), 4, "{traceparent}");
+        assert_eq!(parts[0], "00");
+        assert_eq!(parts[1].len(), 32);
+        assert_eq!(parts[2].len(), 16);
+        assert_eq!(parts[3], "01");
+        assert!(parts[1..3]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
+        assert_ne!(new_traceparent(), traceparent);
     }
 }

@@ -42,9 +42,11 @@ const CACHE_CAPACITY: usize = 50_000;
 /// How often a command is retried after losing a race with a concurrent writer.
 pub const MAX_ATTEMPTS: u32 = 32;
 
-/// One warm aggregate. `state` is `None` while a command has taken it out to decide on it.
+/// One warm aggregate. `state` is `None` while a command has taken it out to decide on it. It is
+/// boxed so that the map's slots stay small: the map is sized once for [`CACHE_CAPACITY`] and
+/// never rehashes or moves states around.
 struct Cached<S> {
-    state: Option<S>,
+    state: Option<Box<S>>,
     aggregate_sequence: i32,
     last_stream_sequence: u64,
 }
@@ -82,7 +84,7 @@ impl<S> Shared<S> {
         cache.insert(
             subject,
             Cached {
-                state: Some(state),
+                state: Some(Box::new(state)),
                 aggregate_sequence,
                 last_stream_sequence,
             },
@@ -95,7 +97,7 @@ impl<S> Shared<S> {
     fn restore(&self, subject: &str, state: S, aggregate_sequence: i32) {
         if let Some(c) = self.lock().get_mut(subject) {
             if c.state.is_none() && c.aggregate_sequence == aggregate_sequence {
-                c.state = Some(state);
+                c.state = Some(Box::new(state));
             }
         }
     }
@@ -150,7 +152,10 @@ where
         Self {
             shared: Arc::new(Shared {
                 log,
-                cache: Mutex::new(HashMap::default()),
+                cache: Mutex::new(HashMap::with_capacity_and_hasher(
+                    CACHE_CAPACITY,
+                    FxBuildHasher,
+                )),
                 conflicts: AtomicU64::new(0),
             }),
             _aggregate: PhantomData,
@@ -307,7 +312,7 @@ where
             let cache = self.shared.lock();
             cache.get(&subject).and_then(|c| {
                 Some((
-                    c.state.clone()?,
+                    A::State::clone(c.state.as_deref()?),
                     c.aggregate_sequence,
                     c.last_stream_sequence,
                 ))
@@ -392,7 +397,7 @@ where
     }
 
     fn source(&self) -> String {
-        format!("/aurora/{}/{}", self.tenant, A::NAME)
+        ["/aurora/", self.tenant.as_str(), "/", A::NAME].concat()
     }
 
     fn persisted(&self) -> Option<Persisted> {
@@ -408,7 +413,7 @@ where
         let mut cache = self.shared.lock();
         match cache
             .get_mut(subject)
-            .and_then(|c| Some((c.state.take()?, c.aggregate_sequence)))
+            .and_then(|c| Some((*c.state.take()?, c.aggregate_sequence)))
         {
             Some((state, sequence)) => aggregate_state(id, state, sequence),
             None => AggregateState::with_id(id),

@@ -327,7 +327,7 @@ async fn main() {
         first.raw.0, first.raw.1
     )
     .ok();
-    writeln!(out, "\nThe overhead p50 is {:.1}× one raw acknowledged publish: the path holds, in turn, the role check beside the query limit (NATS KV, read and compare-and-set), two acknowledged publishes (the query on `CMD`, the question — opening the session — on `EVENTS`), the `chat` consumer's delivery, the HTTP call to the model and two hops over core NATS, on 2 cores shared with the sessions projector and PostgreSQL. The LLM's own share was {:.3} ms at p50.\n", first.overhead.0 / first.raw.0, first.llm_share_p50).ok();
+    writeln!(out, "\nThe overhead p50 is {:.1}× one raw acknowledged publish: the path holds, in turn, the role check beside the query limit (one compare-and-set on NATS KV, on the revision this gateway last saw; a read first only when another gateway counted since), two acknowledged publishes (the query on `CMD`, the question — opening the session — on `EVENTS`), the `chat` consumer's delivery, the HTTP call to the model and two hops over core NATS, on 2 cores shared with the sessions projector and PostgreSQL. The LLM's own share was {:.3} ms at p50.\n", first.overhead.0 / first.raw.0, first.llm_share_p50).ok();
     writeln!(out, "### Many sockets streaming at once\n").ok();
     writeln!(out, "| sockets | chunks each (50 ms apart) | sockets with the whole answer in order | chunk frames received / sent | opening all | streaming all | memory per socket, idle | memory per socket, while streaming |\n|---|---|---|---|---|---|---|---|").ok();
     writeln!(

@@ -11,6 +11,7 @@
 //! Frames a client gets wrong are answered with an `error` frame and a code, never a dropped
 //! connection.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
@@ -64,9 +65,23 @@ const QUERY_WINDOW_MS: i64 = 60_000;
 pub struct ChatState {
     tickets: OnceCell<kv::Store>,
     queries: OnceCell<kv::Store>,
+    /// The last entry of each user's window this gateway read or wrote: the next query tries
+    /// its compare-and-set on that revision straight away (one round trip instead of two) and
+    /// reads the bucket only when another gateway wrote since.
+    windows: std::sync::Mutex<HashMap<Uuid, Window>>,
     /// 0: no limit.
     queries_per_minute: u32,
 }
+
+/// One user's query times as of a revision of their entry (`None`: no entry yet).
+#[derive(Clone)]
+struct Window {
+    revision: Option<u64>,
+    times: Vec<i64>,
+}
+
+/// Beyond this many users, windows with nothing in the last minute are forgotten.
+const WINDOWS_KEPT: usize = 10_000;
 
 impl ChatState {
     /// At most `queries_per_minute` queries per user in any 60 s (a sliding window).
@@ -74,8 +89,26 @@ impl ChatState {
         Self {
             tickets: OnceCell::new(),
             queries: OnceCell::new(),
+            windows: std::sync::Mutex::new(HashMap::new()),
             queries_per_minute,
         }
+    }
+}
+
+impl ChatState {
+    fn remembered(&self, user: Uuid) -> Option<Window> {
+        self.windows.lock().ok()?.get(&user).cloned()
+    }
+
+    fn remember(&self, user: Uuid, window: Window) {
+        let Ok(mut windows) = self.windows.lock() else {
+            return;
+        };
+        if windows.len() >= WINDOWS_KEPT && !windows.contains_key(&user) {
+            let since = Utc::now().timestamp_millis() - QUERY_WINDOW_MS;
+            windows.retain(|_, w| w.times.iter().any(|t| *t > since));
+        }
+        windows.insert(user, window);
     }
 }
 
@@ -111,34 +144,43 @@ async fn allow_query(state: &AppState, user: Uuid) -> Result<bool, ApiError> {
         })
         .await?;
     let key = user.simple().to_string();
-    // Compare-and-set: two gateways counting at once retry rather than both admit.
+    // Compare-and-set: two gateways counting at once retry rather than both admit. The first
+    // attempt trusts this gateway's last view of the entry; a stale one only fails the write.
+    let mut known = state.chat.remembered(user);
     for _ in 0..5 {
-        let entry = store
-            .entry(key.clone())
-            .await
-            .map_err(|e| unavailable(format!("the query counter is unavailable: {e}")))?;
-        let times: Vec<i64> = entry
-            .as_ref()
-            .filter(|e| e.operation == kv::Operation::Put)
-            .and_then(|e| serde_json::from_slice(&e.value).ok())
-            .unwrap_or_default();
-        let Some(times) = admit_at(times, Utc::now().timestamp_millis(), limit) else {
+        let window = match known.take() {
+            Some(window) => window,
+            None => {
+                let entry = store
+                    .entry(key.clone())
+                    .await
+                    .map_err(|e| unavailable(format!("the query counter is unavailable: {e}")))?;
+                Window {
+                    revision: entry.as_ref().map(|e| e.revision),
+                    times: entry
+                        .as_ref()
+                        .filter(|e| e.operation == kv::Operation::Put)
+                        .and_then(|e| serde_json::from_slice(&e.value).ok())
+                        .unwrap_or_default(),
+                }
+            }
+        };
+        let Some(times) = admit_at(window.times, Utc::now().timestamp_millis(), limit) else {
             return Ok(false);
         };
         let body = serde_json::to_vec(&times).map_err(|e| anyhow::anyhow!(e))?;
-        let written = match &entry {
-            Some(entry) => store
-                .update(&key, body.into(), entry.revision)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            None => store
-                .create(&key, body.into())
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+        let written = match window.revision {
+            Some(revision) => store.update(&key, body.into(), revision).await.ok(),
+            None => store.create(&key, body.into()).await.ok(),
         };
-        if written.is_ok() {
+        if let Some(revision) = written {
+            state.chat.remember(
+                user,
+                Window {
+                    revision: Some(revision),
+                    times,
+                },
+            );
             return Ok(true);
         }
     }
