@@ -272,9 +272,9 @@ mod tests {
         assert_eq!(parts[1].len(), 32);
         assert_eq!(parts[2].len(), 16);
         assert_eq!(parts[3], "01");
-        assert!(parts[1..3]
-            .iter()
-            .all(|p| p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
+        assert!(parts[1..3].iter().all(|p| p
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
         assert_ne!(new_traceparent(), traceparent);
     }
 }

@@ -86,7 +86,10 @@ mod tests {
         let id = Uuid::now_v7();
         let subject = aggregate(&tenant, "incident", id);
         assert_eq!(subject, format!("evt.acme.incident.{id}"));
-        assert_eq!(command(&tenant, "session", id), format!("cmd.acme.session.{id}"));
+        assert_eq!(
+            command(&tenant, "session", id),
+            format!("cmd.acme.session.{id}")
+        );
         assert_eq!(live_session(&tenant, id), format!("live.acme.session.{id}"));
         assert_eq!(
             parse_event_subject(&subject),
