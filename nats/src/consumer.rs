@@ -100,20 +100,19 @@ where
         // transactions) large; when idle it costs at most that long. With no gather, take only
         // what is already here, without a timer: tokio's timers round up to the next
         // millisecond, so even a zero timeout would hold the batch back by up to 1 ms.
-        if gather.is_zero() {
-            while batch.len() < max_batch {
-                match messages.next().now_or_never() {
-                    Some(Some(Ok(m))) => batch.push(m),
-                    _ => break,
-                }
-            }
-        } else {
-            let gather_until = tokio::time::Instant::now() + gather;
-            while batch.len() < max_batch {
-                match tokio::time::timeout_at(gather_until, messages.next()).await {
-                    Ok(Some(Ok(m))) => batch.push(m),
-                    _ => break,
-                }
+        let gather_until = tokio::time::Instant::now() + gather;
+        while batch.len() < max_batch {
+            let next = if gather.is_zero() {
+                messages.next().now_or_never().flatten()
+            } else {
+                tokio::time::timeout_at(gather_until, messages.next())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            match next {
+                Some(Ok(m)) => batch.push(m),
+                _ => break,
             }
         }
         // A failed batch is retried in place, never skipped: moving on to later messages would

@@ -162,6 +162,7 @@ impl ChatSessionState {
                 self.mode = mode;
                 self.started_at = Some(at);
             }
+            // A session opened with its first question: the two events it stands for.
             ChatEvent::Opened {
                 id,
                 owner,
@@ -171,17 +172,20 @@ impl ChatSessionState {
                 text,
                 at,
             } => {
-                self.id = Some(id);
-                self.owner = owner;
-                self.title = title;
-                self.mode = mode;
-                self.started_at = Some(at);
-                self.messages.push(ChatMessage {
-                    message_id,
-                    role: MessageRole::User,
-                    text,
-                    at,
-                });
+                return self
+                    .apply(ChatEvent::Started {
+                        id,
+                        owner,
+                        title,
+                        mode,
+                        at,
+                    })
+                    .apply(ChatEvent::UserMessagePosted {
+                        message_id,
+                        text,
+                        mode,
+                        at,
+                    })
             }
             ChatEvent::UserMessagePosted {
                 message_id,
