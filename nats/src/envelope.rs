@@ -48,7 +48,7 @@ impl Context {
     pub fn new_root() -> Self {
         Self {
             causation_id: None,
-            correlation_id: Uuid::now_v7().to_string(),
+            correlation_id: uuid_string(Uuid::now_v7()),
             traceparent: new_traceparent(),
             idempotency_key: None,
         }
@@ -86,7 +86,18 @@ impl Default for Context {
     }
 }
 
-/// A fresh W3C `traceparent` (version 00, sampled).
+/// `id` in its hyphenated lowercase form, without going through `fmt` (every command makes one).
+pub fn uuid_string(id: Uuid) -> String {
+    let mut buffer = Uuid::encode_buffer();
+    id.hyphenated().encode_lower(&mut buffer).to_owned()
+}
+
+/// A fresh W3C `traceparent` (version 00), not marked sampled.
+///
+/// The sampled flag tells everything downstream that this trace is being recorded. Aurora has no
+/// span exporter, so nothing records it, and the flag stays off. Setting it anyway is also
+/// costly: nats-server checks every message with a sampled `traceparent` for message tracing
+/// and copies all of its headers into a map first.
 pub fn new_traceparent() -> String {
     // Written without `fmt`: every command without a cause makes one.
     let mut trace = Uuid::encode_buffer();
@@ -98,7 +109,7 @@ pub fn new_traceparent() -> String {
     traceparent.push_str(trace);
     traceparent.push('-');
     traceparent.push_str(&span[..16]);
-    traceparent.push_str("-01");
+    traceparent.push_str("-00");
     traceparent
 }
 
@@ -264,17 +275,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_traceparent_is_w3c_version_00_and_sampled() {
+    fn a_traceparent_is_w3c_version_00_and_not_sampled() {
         let traceparent = new_traceparent();
         let parts: Vec<&str> = traceparent.split('-').collect();
         assert_eq!(parts.len(), 4, "{traceparent}");
         assert_eq!(parts[0], "00");
         assert_eq!(parts[1].len(), 32);
         assert_eq!(parts[2].len(), 16);
-        assert_eq!(parts[3], "01");
+        assert_eq!(parts[3], "00");
         assert!(parts[1..3].iter().all(|p| p
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
         assert_ne!(new_traceparent(), traceparent);
+    }
+
+    #[test]
+    fn uuid_strings_match_the_display_form() {
+        let id = Uuid::now_v7();
+        assert_eq!(uuid_string(id), id.to_string());
     }
 }

@@ -136,11 +136,14 @@ impl IncidentState {
                     received_at: at,
                 };
                 self.id = Some(id);
-                self.add_service(&service);
-                self.alerts.push(AttachedAlert {
+                // Sized exactly (a first `push` would reserve room for four): most incidents
+                // keep one alert and one service, and the store caches many thousands of states.
+                self.alerts = vec![AttachedAlert {
                     alert: opening_alert,
                     correlation: None,
-                });
+                }];
+                self.affected_services.reserve_exact(1);
+                self.add_service(&service);
                 self.title = title;
                 self.service = service;
                 self.environment = environment;
