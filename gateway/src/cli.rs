@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use aurora_nats::server::{NatsServer, Sync};
-use aurora_nats::streams::StreamsFile;
+use aurora_nats::streams::{Outcome, StreamsFile};
 use aurora_projections::Projector;
 use clap::{Args, Parser, Subcommand};
 use sqlx::postgres::PgPoolOptions;
@@ -138,16 +138,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => StreamsFile::parse(aurora_nats::streams::DEFAULT_STREAMS_YAML)?,
             };
             let (_, reports) = aurora_nats::connect_and_provision(&nats_url, Some(&file)).await?;
-            let mut refused = false;
             for r in &reports {
-                refused |= matches!(r.outcome, aurora_nats::streams::Outcome::Refused { .. });
                 println!("{r}");
             }
-            Ok(if refused {
-                ExitCode::FAILURE
+            // A refused change leaves that stream or consumer as it was: fail, so a script notices.
+            let refused: Vec<&str> = reports
+                .iter()
+                .filter(|r| matches!(r.outcome, Outcome::Refused { .. }))
+                .map(|r| r.target.as_str())
+                .collect();
+            if refused.is_empty() {
+                Ok(ExitCode::SUCCESS)
             } else {
-                ExitCode::SUCCESS
-            })
+                eprintln!(
+                    "error: not applied: {} (JetStream cannot make these changes in place; \
+                     see \"NOT updated\" above); the rest of the file was applied",
+                    refused.join(", ")
+                );
+                Ok(ExitCode::FAILURE)
+            }
         }
         Command::Replay { projector, conn } => {
             let projector = Projector::parse(&projector)?;
@@ -202,11 +211,17 @@ async fn connect(
     database_url: &str,
 ) -> anyhow::Result<(async_nats::Client, PgPool)> {
     let (client, reports) = aurora_nats::connect_and_provision(nats_url, None).await?;
-    for r in reports
-        .iter()
-        .filter(|r| !matches!(r.outcome, aurora_nats::streams::Outcome::Unchanged))
-    {
-        tracing::info!("streams: {r}");
+    for r in &reports {
+        match &r.outcome {
+            Outcome::Unchanged => {}
+            // The process runs on with the stream or consumer as it is, so the operator must
+            // see that streams.yaml was not applied, and why.
+            Outcome::Refused { reason } => tracing::warn!(
+                "streams: JetStream refused to change {} as streams.yaml declares it: {reason}",
+                r.target
+            ),
+            Outcome::Created | Outcome::Updated { .. } => tracing::info!("streams: {r}"),
+        }
     }
     let pool = pool(database_url).await?;
     aurora_projections::migrate(&pool)

@@ -212,6 +212,74 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("cannot read /nonexistent/streams.yaml"));
 
+    // An invalid file is refused as a whole, naming the line and the reason.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let apply = |yaml: &str, file: &str| {
+        let path = dir.path().join(file);
+        std::fs::write(&path, yaml).expect("write streams file");
+        let path = path.to_str().expect("utf-8 path").to_owned();
+        aurora(&["streams", "apply", "--file", &path], &url, &db)
+            .output()
+            .expect("apply")
+    };
+    let invalid = apply(
+        "streams:\n  - name: INBOX\n    subjects: [\"inbox.>\"]\n    retention: limits\n    max_age: 3 weeks\n",
+        "bad-duration.yaml",
+    );
+    let stderr = String::from_utf8_lossy(&invalid.stderr);
+    assert!(!invalid.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("line 5") && stderr.contains("invalid duration \"3 weeks\""),
+        "{stderr}"
+    );
+    let duplicate = apply(
+        "streams:\n  - name: INBOX\n    subjects: [\"inbox.>\"]\n    retention: limits\n  - name: INBOX\n    subjects: [\"inbox2.>\"]\n    retention: limits\n",
+        "duplicate.yaml",
+    );
+    let stderr = String::from_utf8_lossy(&duplicate.stderr);
+    assert!(!duplicate.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("line 5")
+            && stderr.contains("stream INBOX is declared twice (first at line 2)"),
+        "{stderr}"
+    );
+
+    // A change JetStream cannot make in place (EVENTS on file → memory) is reported, fails the
+    // command, and leaves the stream as it was; the rest of the file is still applied.
+    let shipped = aurora_nats::streams::DEFAULT_STREAMS_YAML;
+    let events_on_file = "    storage: file\n    replicas: 1\n    max_age: 0\n";
+    assert_eq!(
+        shipped.matches(events_on_file).count(),
+        1,
+        "EVENTS storage line"
+    );
+    let refused = apply(
+        &shipped.replace(
+            events_on_file,
+            "    storage: memory\n    replicas: 1\n    max_age: 0\n",
+        ),
+        "events-in-memory.yaml",
+    );
+    let stdout = String::from_utf8_lossy(&refused.stdout);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("EVENTS: NOT updated: storage cannot change from File to Memory"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("INBOX: unchanged"), "{stdout}");
+    assert!(stderr.contains("not applied: EVENTS"), "{stderr}");
+    let storage = js
+        .get_stream("EVENTS")
+        .await
+        .expect("EVENTS")
+        .info()
+        .await
+        .expect("info")
+        .config
+        .storage;
+    assert_eq!(storage, async_nats::jetstream::stream::StorageType::File);
+
     drop(roles);
     drop(conn);
     let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))

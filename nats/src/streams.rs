@@ -2,11 +2,16 @@
 //! provisioning. A definition that changed is updated where JetStream allows it and reported as
 //! refused (with the reason) where it does not; an invalid file is rejected with line and reason.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
 use serde::{Deserialize, Deserializer};
+
+use declarations::Position;
+
+mod declarations;
 
 /// The embedded copy of `streams.yaml`, used when no file is given.
 pub const DEFAULT_STREAMS_YAML: &str = include_str!("../../streams.yaml");
@@ -178,47 +183,48 @@ impl StreamsFile {
         Ok(file)
     }
 
-    /// Rules serde cannot express, reported at the line of the offending name.
+    /// Rules serde cannot express, reported at the line of the offending declaration.
     fn validate(&self, text: &str) -> Result<(), StreamsFileError> {
-        let line_of = |needle: &str| {
-            text.lines()
-                .position(|l| l.contains(needle))
-                .map_or(0, |i| i + 1)
-        };
-        let invalid = |needle: &str, reason: String| StreamsFileError::Invalid {
-            line: line_of(needle),
-            column: 1,
+        let declared = declarations::scan(text);
+        let invalid = |at: Position, reason: String| StreamsFileError::Invalid {
+            line: at.line,
+            column: at.column,
             reason,
         };
-        let mut names = std::collections::HashSet::new();
-        for s in &self.streams {
-            if !names.insert(&s.name) {
+        // Where the first of each name was declared, to name it when a second one appears.
+        let mut first_streams: HashMap<&str, Position> = HashMap::new();
+        for (i, s) in self.streams.iter().enumerate() {
+            let at_stream = declared.get(i);
+            let at = at_stream.map_or_else(Position::default, |d| d.name);
+            if let Some(first) = first_streams.insert(&s.name, at) {
                 return Err(invalid(
-                    &format!("name: {}", s.name),
-                    format!("stream {} is declared twice", s.name),
+                    at,
+                    format!(
+                        "stream {} is declared twice (first at line {})",
+                        s.name, first.line
+                    ),
                 ));
             }
             if s.name.is_empty()
                 || s.name
                     .contains(|c: char| c == '.' || c == '*' || c == '>' || c.is_whitespace())
             {
-                return Err(invalid(
-                    &format!("name: {}", s.name),
-                    format!("invalid stream name {:?}", s.name),
-                ));
+                return Err(invalid(at, format!("invalid stream name {:?}", s.name)));
             }
             if s.subjects.is_empty() {
-                return Err(invalid(
-                    &format!("name: {}", s.name),
-                    format!("stream {} has no subjects", s.name),
-                ));
+                return Err(invalid(at, format!("stream {} has no subjects", s.name)));
             }
-            let mut consumers = std::collections::HashSet::new();
-            for c in &s.consumers {
-                if !consumers.insert(&c.name) {
+            let mut first_consumers: HashMap<&str, Position> = HashMap::new();
+            for (j, c) in s.consumers.iter().enumerate() {
+                let at_consumer = at_stream.and_then(|d| d.consumers.get(j));
+                let at = at_consumer.map_or_else(Position::default, |d| d.name);
+                if let Some(first) = first_consumers.insert(&c.name, at) {
                     return Err(invalid(
-                        &format!("name: {}", c.name),
-                        format!("consumer {} of stream {} is declared twice", c.name, s.name),
+                        at,
+                        format!(
+                            "consumer {} of stream {} is declared twice (first at line {})",
+                            c.name, s.name, first.line
+                        ),
                     ));
                 }
                 if !s
@@ -227,7 +233,7 @@ impl StreamsFile {
                     .any(|subject| subject_covers(subject, &c.filter))
                 {
                     return Err(invalid(
-                        &format!("filter: \"{}\"", c.filter),
+                        at_consumer.map_or_else(Position::default, |d| d.filter),
                         format!(
                             "consumer {} filters {:?}, which no subject of stream {} covers",
                             c.name, c.filter, s.name
@@ -577,12 +583,45 @@ mod tests {
     }
 
     #[test]
-    fn a_duplicate_stream_is_rejected() {
+    fn a_duplicate_stream_is_rejected_at_the_second_declaration_naming_the_first() {
         let text = "streams:\n  - name: A\n    subjects: [\"a.>\"]\n    retention: limits\n  - name: A\n    subjects: [\"b.>\"]\n    retention: limits\n";
-        assert!(matches!(
-            StreamsFile::parse(text),
-            Err(StreamsFileError::Invalid { line: 2, .. })
-        ));
+        match StreamsFile::parse(text) {
+            Err(StreamsFileError::Invalid { line, reason, .. }) => {
+                assert_eq!(line, 5);
+                assert!(
+                    reason.contains("declared twice (first at line 2)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected an invalid-file error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_duplicate_consumer_is_rejected_at_the_second_declaration_naming_the_first() {
+        // The first stream has a consumer called `c` too; only the second stream's pair counts.
+        let text = "streams:\n  - name: A\n    subjects: [\"a.>\"]\n    retention: limits\n    consumers:\n      - name: c\n        filter: a.x\n        ack_wait: 5s\n  - name: B\n    subjects: [\"b.>\"]\n    retention: limits\n    consumers:\n      - name: c\n        filter: b.x\n        ack_wait: 5s\n      - name: c\n        filter: b.y\n        ack_wait: 5s\n";
+        match StreamsFile::parse(text) {
+            Err(StreamsFileError::Invalid { line, reason, .. }) => {
+                assert_eq!(line, 16);
+                assert!(
+                    reason.contains("consumer c of stream B is declared twice (first at line 13)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected an invalid-file error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unquoted_filter_outside_its_stream_is_rejected_at_its_line() {
+        let text = "streams:\n  - name: A\n    subjects: [\"a.>\"]\n    retention: limits\n    consumers:\n      - name: c\n        ack_wait: 5s\n        filter: b.x\n";
+        match StreamsFile::parse(text) {
+            Err(StreamsFileError::Invalid { line, column, .. }) => {
+                assert_eq!((line, column), (8, 9));
+            }
+            other => panic!("expected an invalid-file error, got {other:?}"),
+        }
     }
 
     #[test]
