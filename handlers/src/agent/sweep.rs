@@ -74,13 +74,11 @@ pub async fn sweep(agent: &Agent, pool: &PgPool, quiet: Duration) -> Result<usiz
     let store = agent.leases().await?;
     let quiet = chrono::TimeDelta::from_std(quiet).unwrap_or(chrono::TimeDelta::seconds(60));
     let now = Utc::now();
-    let candidates: Vec<(String, Uuid, String)> = sqlx::query_as(
-        "SELECT tenant_id, id, state FROM chat_sessions
-         WHERE NOT deleted AND updated_at BETWEEN $1 AND $2",
+    let candidates = aurora_projections::queries::sessions_active_between(
+        pool,
+        now - chrono::TimeDelta::hours(1),
+        now - quiet,
     )
-    .bind(now - chrono::TimeDelta::hours(1))
-    .bind(now - quiet)
-    .fetch_all(pool)
     .await
     .map_err(|e| e.to_string())?;
     let mut closed = 0;

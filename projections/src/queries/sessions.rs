@@ -60,6 +60,25 @@ pub async fn session_state(
     .await
 }
 
+/// Every tenant's sessions that are not deleted and were last active between `from` and `to`:
+/// `(tenant, id, folded state as JSON text)`. For the chat agent's sweep for runs whose process
+/// died; it reads across tenants, so it runs as the caller's role (handlers: the owner), never
+/// inside a [`scoped`](super::scoped) request.
+pub async fn sessions_active_between(
+    pool: &sqlx::PgPool,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(String, Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT tenant_id, id, state FROM chat_sessions
+         WHERE NOT deleted AND updated_at BETWEEN $1 AND $2",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
     pub stream_sequence: i64,
