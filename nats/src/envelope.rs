@@ -126,9 +126,8 @@ pub struct Outgoing<'a> {
 }
 
 impl Outgoing<'_> {
-    /// Headers of the message. `with_msg_id` is false inside an atomic batch, where JetStream
-    /// refuses `Nats-Msg-Id`.
-    pub fn headers(&self, with_msg_id: bool) -> HeaderMap {
+    /// Headers of the message, `Nats-Msg-Id` (= the event id) among them.
+    pub fn headers(&self) -> HeaderMap {
         // This runs once per event on the write path: names are built at compile time and values
         // are encoded without `fmt` where that is easy.
         const NAMES: [HeaderName; 13] = [
@@ -151,9 +150,7 @@ impl Outgoing<'_> {
         let mut h = HeaderMap::new();
         let mut buffer = Uuid::encode_buffer();
         let id = self.id.hyphenated().encode_lower(&mut buffer);
-        if with_msg_id {
-            h.insert(msg_id, &*id);
-        }
+        h.insert(msg_id, &*id);
         h.insert(specversion, "1.0");
         h.insert(ce_id, &*id);
         h.insert(source, self.source);

@@ -3,11 +3,13 @@
 //!
 //! Writing: all events of one command are appended atomically, and only if the aggregate's
 //! subject is still at the stream sequence the command was decided on
-//! (`Nats-Expected-Last-Subject-Sequence`). One event (the common case) is one publish carrying
-//! `Nats-Msg-Id`, so a retried publish is deduplicated. Several events are one JetStream atomic
-//! batch (nats-server ≥ 2.12, ADR-50); the server refuses `Nats-Msg-Id` inside a batch, so there
-//! the optimistic-concurrency check is what makes a retry harmless: the retry finds the subject
-//! moved and reports a conflict, and the caller reloads and sees its own events.
+//! (`Nats-Expected-Last-Subject-Sequence`). One event (the common case) is one publish; several events
+//! are one JetStream atomic batch (ADR-50). Every event carries `Nats-Msg-Id`, so a retry whose
+//! first attempt was stored (its ack lost) is recognised: JetStream acks a single duplicate as
+//! such, and refuses a batch holding an id it already has with error 10201, which is the same
+//! news for a batch, since a batch is stored whole or not at all. nats-server 2.12.0 refused
+//! `Nats-Msg-Id` inside a batch; 2.12.1 and later accept it (checked against 2.12.0, 2.12.1–4,
+//! 2.12.8, 2.14.0 and 2.15.1), hence the launcher's minimum of 2.12.1.
 //!
 //! Reading one subject is one batched direct get (ADR-31): one request, the server streams every
 //! message of that subject from a start sequence and ends with an end-of-batch status. It never
@@ -59,10 +61,18 @@ pub enum StoreError {
 
 /// One event ready to be appended.
 pub struct Append {
+    /// The event's headers, `Nats-Msg-Id` among them (see [`crate::envelope::Outgoing`]).
     pub headers: HeaderMap,
-    /// Only set for single-event appends (see the module docs).
-    pub msg_id: Option<String>,
     pub body: Bytes,
+}
+
+/// JetStream's answer to an atomic batch holding a `Nats-Msg-Id` it already has.
+const BATCH_DUPLICATE_MESSAGE_ID: u64 = 10201;
+
+fn is_batch_duplicate(error: &jetstream::context::PublishError) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<jetstream::Error>())
+        .is_some_and(|e| e.error_code().0 == BATCH_DUPLICATE_MESSAGE_ID)
 }
 
 /// Handle on the `EVENTS` stream. Cheap to clone.
@@ -112,29 +122,27 @@ impl EventLog {
                 let Some(event) = events.into_iter().next() else {
                     return Ok((Vec::new(), false));
                 };
-                let mut msg = jetstream::message::PublishMessage::build()
+                let msg = jetstream::message::PublishMessage::build()
                     .payload(event.body)
                     .headers(event.headers)
                     .expected_last_subject_sequence(expected_last);
-                if let Some(id) = event.msg_id {
-                    msg = msg.message_id(id);
-                }
                 let (seq, duplicate) = self.publish(subject, msg, expected_last).await?;
                 Ok((vec![seq], duplicate))
             }
-            _ => {
-                let last = self.append_batch(subject, expected_last, events).await?;
-                Ok(((last + 1 - count..=last).collect(), false))
-            }
+            _ => match self.append_batch(subject, expected_last, events).await? {
+                (_, true) => Ok((Vec::new(), true)),
+                (last, false) => Ok(((last + 1 - count..=last).collect(), false)),
+            },
         }
     }
 
+    /// The batch's last stream sequence, or `(_, true)` when JetStream already holds it.
     async fn append_batch(
         &self,
         subject: &str,
         expected_last: u64,
         events: Vec<Append>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<(u64, bool), StoreError> {
         let batch_id = Uuid::new_v4().simple().to_string();
         let total = events.len();
         for (index, event) in events.into_iter().enumerate() {
@@ -158,7 +166,7 @@ impl EventLog {
                 let msg = jetstream::message::PublishMessage::build()
                     .payload(event.body)
                     .headers(headers);
-                return Ok(self.publish(subject, msg, expected_last).await?.0);
+                return self.publish(subject, msg, expected_last).await;
             }
         }
         Err(StoreError::Unavailable("empty batch".into()))
@@ -182,11 +190,12 @@ impl EventLog {
                 PublishErrorKind::WrongLastSequence => conflict(),
                 _ => StoreError::Unavailable(e.to_string()),
             })?;
-        let ack = ack.await.map_err(|e| match e.kind() {
-            PublishErrorKind::WrongLastSequence => conflict(),
-            _ => StoreError::Unavailable(e.to_string()),
-        })?;
-        Ok((ack.sequence, ack.duplicate))
+        match ack.await {
+            Ok(ack) => Ok((ack.sequence, ack.duplicate)),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Err(conflict()),
+            Err(e) if is_batch_duplicate(&e) => Ok((0, true)),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+        }
     }
 
     /// Stream sequence and aggregate sequence of the last message on `subject`, if any.
@@ -402,14 +411,13 @@ pub async fn append_event<E: aurora_domain::DomainEvent>(
         version: <E as esrs::event::Upcaster>::current_version(),
         context,
     }
-    .headers(true);
+    .headers();
     let (sequences, duplicate) = log
         .append_checked(
             &subject,
             expected_last,
             vec![Append {
                 headers,
-                msg_id: None,
                 body: Bytes::from(body),
             }],
         )

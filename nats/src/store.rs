@@ -511,7 +511,6 @@ where
             .await
             .map_err(forget)?;
         let source = self.source();
-        let single = events.len() == 1;
         let now = Utc::now();
         let mut appends = Vec::with_capacity(events.len());
         let mut stored = Vec::with_capacity(events.len());
@@ -536,11 +535,9 @@ where
                 version: event.version,
                 context: &self.context,
             }
-            .headers(single);
-            // `Nats-Msg-Id` is already among the headers of a single event.
+            .headers();
             appends.push(Append {
                 headers,
-                msg_id: None,
                 body: Bytes::from(body),
             });
             stored.push(event);
@@ -556,8 +553,8 @@ where
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if duplicate {
-            // An earlier run of the same input already stored this event (its ack was lost) and
-            // JetStream kept that copy; what we hold no longer matches the log exactly.
+            // An earlier run of the same input already stored these events (its ack was lost)
+            // and JetStream kept that copy; what we hold no longer matches the log exactly.
             self.shared.lock().remove(&subject);
             *persisted = Some(Persisted::Duplicate);
             return Ok(stored);

@@ -119,7 +119,6 @@ async fn a_stale_append_is_a_conflict_and_stores_nothing() {
 
     let body = |text: &str| Append {
         headers: HeaderMap::new(),
-        msg_id: None,
         body: Bytes::from(text.to_owned()),
     };
     // Expect the subject to be empty although it holds the Opened event.
@@ -171,10 +170,13 @@ async fn all_events_of_one_command_are_stored_together() {
         .expect("ok");
     }
     // Cancel answers both pending confirmations beside the cancellation: three events, one batch.
-    run(ChatCommand::Cancel { at: Utc::now() })
-        .await
-        .expect("ok")
-        .expect("ok");
+    run(ChatCommand::Cancel {
+        by: "u1".into(),
+        at: Utc::now(),
+    })
+    .await
+    .expect("ok")
+    .expect("ok");
 
     let events = nats
         .log
@@ -201,6 +203,88 @@ async fn all_events_of_one_command_are_stored_together() {
         .map(|e| e.correlation_id.clone())
         .collect();
     assert_eq!(correlation.len(), 1, "one command, one correlation id");
+
+    // Every event of the batch is a whole CloudEvent with its own dedup id, read back by a plain
+    // JetStream get.
+    let stream = nats.jetstream().get_stream("EVENTS").await.expect("EVENTS");
+    let mut ids = HashSet::new();
+    for seq in seqs {
+        let msg = stream.get_raw_message(seq).await.expect("stored message");
+        let ce_id = msg.headers.get("ce-id").expect("ce-id").as_str().to_owned();
+        let msg_id = msg
+            .headers
+            .get("Nats-Msg-Id")
+            .expect("Nats-Msg-Id in a batch");
+        assert_eq!(msg_id.as_str(), ce_id, "dedup id is the event id");
+        assert!(
+            msg.headers.get("traceparent").is_some() && msg.headers.get("ce-type").is_some(),
+            "CloudEvents and trace headers on every event of a batch"
+        );
+        ids.insert(ce_id);
+    }
+    assert_eq!(ids.len(), 3, "three distinct event ids");
+}
+
+/// A batch whose first attempt was stored but whose ack was lost, sent again with the same event
+/// ids, is recognised as already stored: nothing is stored twice, and the caller hears
+/// "duplicate" rather than an error or a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_batch_is_recognised_and_stored_once() {
+    let nats = TestNats::start().await;
+    let acme = tenant("acme");
+    let id = IncidentId::new();
+    let subject = subjects::aggregate(&acme, "incident", id.0);
+    let context = Context::new_root();
+    let batch = || -> Vec<Append> {
+        (0..3)
+            .map(|i| Append {
+                headers: envelope::Outgoing {
+                    id: Uuid::from_u128(0xA0 + i),
+                    source: "/aurora/acme/incident",
+                    event_type: "incident.commented",
+                    subject_id: id.0,
+                    time: Utc::now(),
+                    aggregate_sequence: i as i32 + 1,
+                    version: None,
+                    context: &context,
+                }
+                .headers(),
+                body: Bytes::from(format!(r#"{{"n":{i}}}"#)),
+            })
+            .collect()
+    };
+    let (sequences, duplicate) = nats
+        .log
+        .append_checked(&subject, 0, batch())
+        .await
+        .expect("first attempt stored");
+    assert_eq!((sequences.len(), duplicate), (3, false));
+    let (sequences, duplicate) = nats
+        .log
+        .append_checked(&subject, 0, batch())
+        .await
+        .expect("the retry is not an error");
+    assert!(duplicate, "the retry is reported as a duplicate");
+    assert!(
+        sequences.is_empty(),
+        "the retry stored nothing: {sequences:?}"
+    );
+    let stored = nats.log.read_subject(&subject, 1).await.expect("read");
+    assert_eq!(stored.len(), 3, "the batch is stored once");
+
+    // A different batch with fresh ids but the same stale expectation is a conflict, as before.
+    let fresh: Vec<Append> = batch()
+        .into_iter()
+        .map(|mut a| {
+            a.headers
+                .insert("Nats-Msg-Id", Uuid::now_v7().to_string().as_str());
+            a
+        })
+        .collect();
+    match nats.log.append_checked(&subject, 0, fresh).await {
+        Err(StoreError::Conflict { expected: 0, .. }) => {}
+        other => panic!("a stale batch must conflict, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,37 +349,43 @@ async fn a_v1_event_loads_through_the_upcaster() {
     let acme = tenant("acme");
     let id = IncidentId::new();
     let subject = subjects::aggregate(&acme, "incident", id.0);
-    // What version 1 of the code wrote: no environment, a P1..P5 priority as severity.
+    // What version 1 of the code wrote, stored by the store's own append (version header 1,
+    // CloudEvents envelope, `Nats-Msg-Id`) as the first event of the incident.
     let now = Utc::now();
-    let v1 = serde_json::json!({
-        "type": "opened", "id": id, "title": "Legacy outage", "service": "billing", "severity": "P1",
-        "source": "pagerduty", "source_alert_id": "PD-1", "fingerprint": "fp-1",
-        "alert_fired_at": now, "at": now,
-    });
-    let context = Context::new_root();
-    let headers = envelope::Outgoing {
-        id: Uuid::now_v7(),
-        source: "/aurora/acme/incident",
-        event_type: "incident.opened",
-        subject_id: id.0,
-        time: now,
-        aggregate_sequence: 1,
-        version: Some(1),
-        context: &context,
-    }
-    .headers(true);
-    nats.log
-        .append(
-            &subject,
-            0,
-            vec![Append {
-                headers,
-                msg_id: None,
-                body: Bytes::from(v1.to_string()),
-            }],
-        )
-        .await
-        .expect("append v1");
+    let v1 = v1::IncidentEvent::Opened {
+        id,
+        title: "Legacy outage".into(),
+        service: "billing".into(),
+        severity: v1::Priority::P1,
+        source: "pagerduty".into(),
+        source_alert_id: "PD-1".into(),
+        fingerprint: "fp-1".into(),
+        alert_fired_at: now,
+        at: now,
+    };
+    let body = serde_json::to_value(&v1).expect("a v1 body");
+    assert_eq!(
+        (body.get("environment"), &body["severity"]),
+        (None, &serde_json::json!("P1")),
+        "the v1 shape: no environment, a priority as severity"
+    );
+    aurora_nats::log::append_event(
+        &nats.log,
+        &acme,
+        "incident",
+        id.0,
+        0,
+        1,
+        &v1,
+        &Context::new_root(),
+    )
+    .await
+    .expect("append v1");
+    let stored = nats.log.read_subject(&subject, 1).await.expect("read");
+    assert_eq!(
+        (stored[0].version, stored[0].event_type.as_str()),
+        (Some(1), "aurora.incident.opened")
+    );
 
     let store = AggregateStore::<Incident>::new(nats.log.clone());
     let state = store
@@ -545,4 +635,60 @@ async fn a_no_op_decided_on_a_stale_cache_is_checked_against_the_log() {
         .expect("ok")
         .expect("ok");
     assert_eq!((again.events, again.aggregate_sequence), (0, 3));
+}
+
+/// The incident events as version 1 of the code had them (see the schema history on
+/// `IncidentEvent`'s upcaster): only what the upcasting test writes.
+mod v1 {
+    use aurora_domain::IncidentId;
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+
+    /// PagerDuty-style priority, version 1's severity.
+    #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+    pub enum Priority {
+        P1,
+        P2,
+        P3,
+        P4,
+        P5,
+    }
+
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    pub enum IncidentEvent {
+        /// No `environment` yet (and no `why`).
+        Opened {
+            id: IncidentId,
+            title: String,
+            service: String,
+            severity: Priority,
+            source: String,
+            source_alert_id: String,
+            fingerprint: String,
+            alert_fired_at: DateTime<Utc>,
+            at: DateTime<Utc>,
+        },
+    }
+
+    /// Version 1 wrote its events at version 1.
+    impl esrs::event::Upcaster for IncidentEvent {
+        fn current_version() -> Option<i32> {
+            Some(1)
+        }
+    }
+
+    impl aurora_domain::DomainEvent for IncidentEvent {
+        fn event_type(&self) -> &'static str {
+            match self {
+                Self::Opened { .. } => "incident.opened",
+            }
+        }
+
+        fn occurred_at(&self) -> DateTime<Utc> {
+            match self {
+                Self::Opened { at, .. } => *at,
+            }
+        }
+    }
 }
