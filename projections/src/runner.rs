@@ -85,23 +85,40 @@ pub async fn apply_batch(
 /// by a previous run (a crash, or prefetched at shutdown) would come back after `ack_wait`,
 /// behind newer ones, and be skipped. Starting each run from `checkpoint + 1` rules that out.
 /// Hence also: one running instance per projector (scaling out means partitioning by subject).
+///
+/// The consumer keeps the definition it has on the server (what start-up or
+/// `aurora streams apply --file` provisioned); `streams.yaml` as built in is used only when there
+/// is none yet. Only where it starts changes.
 async fn restart_consumer(
     pool: &PgPool,
     stream: &jetstream::stream::Stream,
     projector: Projector,
 ) -> Result<jetstream::consumer::PullConsumer, ProjectionError> {
+    use jetstream::consumer::FromConsumer as _;
     let nats = |e: &dyn std::fmt::Display| ProjectionError::Nats(e.to_string());
-    let file = StreamsFile::parse(DEFAULT_STREAMS_YAML).map_err(|e| nats(&e))?;
-    let def = file
-        .stream(EVENTS_STREAM)
-        .and_then(|s| s.consumers.iter().find(|c| c.name == projector.consumer()))
-        .ok_or_else(|| {
-            nats(&format!(
-                "streams.yaml declares no consumer {}",
-                projector.consumer()
-            ))
-        })?;
-    let mut config = def.to_config();
+    let provisioned = match stream.consumer_info(projector.consumer()).await {
+        Ok(info) => Some(
+            jetstream::consumer::pull::Config::try_from_consumer_config(info.config)
+                .map_err(|e| nats(&e))?,
+        ),
+        Err(e) if e.kind() == jetstream::context::ConsumerInfoErrorKind::NotFound => None,
+        Err(e) => return Err(nats(&e)),
+    };
+    let mut config = match provisioned {
+        Some(config) => config,
+        None => {
+            let file = StreamsFile::parse(DEFAULT_STREAMS_YAML).map_err(|e| nats(&e))?;
+            file.stream(EVENTS_STREAM)
+                .and_then(|s| s.consumers.iter().find(|c| c.name == projector.consumer()))
+                .ok_or_else(|| {
+                    nats(&format!(
+                        "streams.yaml declares no consumer {}",
+                        projector.consumer()
+                    ))
+                })?
+                .to_config()
+        }
+    };
     let from = checkpoint(pool, projector).await? + 1;
     config.deliver_policy = jetstream::consumer::DeliverPolicy::ByStartSequence {
         start_sequence: from,

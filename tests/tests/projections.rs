@@ -424,3 +424,60 @@ async fn audit_finds_nothing_on_honest_tables_and_every_row_that_was_tampered_wi
     assert_eq!(leftover, 0, "the scratch schema is dropped");
     app.stop().await;
 }
+
+/// A projector restarts its durable consumer at its checkpoint, but keeps the settings the
+/// operator provisioned with `aurora streams apply --file` rather than the built-in ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projector_keeps_the_consumer_settings_an_operator_applied() {
+    let nats = TestNats::start().await;
+    let db = TestDb::create().await;
+    let js = nats.jetstream();
+    let acme = tenant("acme");
+    let store = AggregateStore::<Incident>::new(nats.log.clone());
+    write_some_history(&store, &acme, 2).await;
+
+    let tuned = aurora_nats::streams::DEFAULT_STREAMS_YAML.replacen(
+        "        ack_wait: 60s\n        max_deliver: -1\n        max_ack_pending: 10000\n",
+        "        ack_wait: 45s\n        max_deliver: -1\n        max_ack_pending: 777\n",
+        1,
+    );
+    assert_ne!(tuned, aurora_nats::streams::DEFAULT_STREAMS_YAML);
+    let file = aurora_nats::streams::StreamsFile::parse(&tuned).expect("valid");
+    aurora_nats::streams::apply(&js, &file)
+        .await
+        .expect("apply");
+
+    let (stop, shutdown) = watch::channel(false);
+    let running = tokio::spawn(runner::run(
+        db.pool.clone(),
+        js.clone(),
+        Projector::Incidents,
+        shutdown,
+    ));
+    let last = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .expect("EVENTS")
+        .get_info()
+        .await
+        .expect("info")
+        .state
+        .last_sequence;
+    wait_for_projection(&db.pool, Projector::Incidents, last).await;
+    let info = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .expect("EVENTS")
+        .consumer_info(Projector::Incidents.consumer())
+        .await
+        .expect("consumer");
+    assert_eq!(info.config.max_ack_pending, 777, "the applied setting kept");
+    assert_eq!(info.config.ack_wait, std::time::Duration::from_secs(45));
+    assert_eq!(
+        info.config.deliver_policy,
+        async_nats::jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence: 1 },
+        "started after the (empty) checkpoint"
+    );
+    let _ = stop.send(true);
+    running.await.expect("joined").expect("clean stop");
+}
