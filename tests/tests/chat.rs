@@ -11,7 +11,7 @@ use aurora_nats::{subjects, EventLog};
 use aurora_projections::Projector;
 use aurora_tests::chat::{of_type, streamed_text, ChatSocket, FakeClis};
 use aurora_tests::llm::{Script, ScriptedLlm, Step};
-use aurora_tests::{wait_for_projection, Account, TestApp};
+use aurora_tests::{wait_for_projection, Account, Answer, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -422,6 +422,123 @@ async fn cancel_stops_the_stream_and_keeps_the_partial_answer() {
 }
 
 #[tokio::test]
+async fn cancelling_twice_or_with_nothing_running_records_one_cancel_and_no_error() {
+    let words: Vec<String> = (0..40).map(|i| format!("word{i} ")).collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let c = chat(vec![
+        Script::new("explain everything", vec![Step::text(&words)])
+            .with_delay(Duration::from_millis(50)),
+        Script::new("one more thing", vec![Step::text(&["Sure."])]),
+    ])
+    .await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    socket.send(query("explain everything", "ask")).await;
+    socket
+        .until(|f| f["type"] == "message" && f["is_chunk"] == true)
+        .await;
+    let cancel = json!({"type": "control", "action": "cancel"});
+    socket.send(cancel.clone()).await;
+    socket.send(cancel.clone()).await;
+    socket.until_end().await;
+    // Nothing runs any more: a cancel now has nothing to stop.
+    socket.send(cancel).await;
+    // One session's commands are handled in order, so once the next question is answered the
+    // cancels before it were handled.
+    let session = session_of(&socket.received);
+    socket
+        .send(json!({"type": "query", "query": "one more thing", "session_id": session, "mode": "ask"}))
+        .await;
+    let frames = socket.until_end().await;
+    assert_eq!(streamed_text(&frames), "Sure.");
+    assert_eq!(
+        of_type(&socket.received, "error"),
+        Vec::<&Value>::new(),
+        "a cancel with nothing running is not an error"
+    );
+    let events = session_events(&c.app, &c.admin, session).await;
+    let cancels = events
+        .iter()
+        .filter(|e| matches!(e, ChatEvent::RunCancelled { .. }))
+        .count();
+    assert_eq!(cancels, 1, "{events:?}");
+}
+
+#[tokio::test]
+async fn only_the_owner_answers_a_confirmation_or_cancels_the_run() {
+    let c = chat(vec![delete_script()]).await;
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    let frames = ask_to_delete(&mut socket).await;
+    let confirmation = frames.last().expect("the confirmation").clone();
+    let session = session_of(&frames);
+    let approve = json!({"type": "confirmation_response", "session_id": session,
+        "confirmation_id": confirmation["confirmation_id"], "decision": "execute"});
+    let bo = c
+        .app
+        .invite_and_register(&c.admin, "bo@acme.io", "editor")
+        .await;
+
+    // A colleague is told, through the gateway, that there is no such session.
+    let mut intruder = ChatSocket::open(&c.app, &bo, None).await;
+    for frame in [
+        approve.clone(),
+        json!({"type": "control", "action": "cancel", "session_id": session}),
+    ] {
+        intruder.send(frame).await;
+        let error = intruder.next().await;
+        assert_eq!(
+            (&error["type"], &error["code"]),
+            (&json!("error"), &json!("SESSION_NOT_FOUND")),
+            "{error}"
+        );
+    }
+    // Past the gateway's check, as commands on CMD naming the colleague, the session itself
+    // refuses them, and the sockets watching it hear the same answer.
+    let confirmation_id: Uuid =
+        serde_json::from_value(confirmation["confirmation_id"].clone()).expect("a UUID");
+    let as_bo = [
+        aurora_domain::ChatCommand::RespondToConfirmation {
+            by: bo.user_id.to_string(),
+            confirmation_id,
+            decision: aurora_domain::ConfirmationDecision::Execute,
+            at: chrono::Utc::now(),
+        },
+        aurora_domain::ChatCommand::Cancel {
+            by: bo.user_id.to_string(),
+            at: chrono::Utc::now(),
+        },
+    ];
+    for command in as_bo {
+        let request = aurora_handlers::agent::SessionRequest::Command { command };
+        c.app
+            .nats
+            .jetstream()
+            .publish(
+                subjects::command(&c.admin.tenant, "session", session),
+                serde_json::to_vec(&request).expect("JSON").into(),
+            )
+            .await
+            .expect("published")
+            .await
+            .expect("stored");
+        let refusal = socket.until(|f| f["type"] == "error").await;
+        assert_eq!(
+            refusal.last().expect("an error")["code"],
+            "SESSION_NOT_FOUND"
+        );
+    }
+    assert!(c.clis.calls().is_empty(), "nothing ran");
+    let state = fold(session_events(&c.app, &c.admin, session).await);
+    assert!(state.cancelled_runs.is_empty());
+    assert_eq!(state.pending_confirmations(chrono::Utc::now()).len(), 1);
+
+    // The owner still decides.
+    socket.send(approve).await;
+    let frames = socket.until_end().await;
+    assert_eq!(of_type(&frames, "tool_result").len(), 1);
+    assert_eq!(c.clis.calls(), ["kubectl -n shop delete pod checkout-7"]);
+}
+
+#[tokio::test]
 async fn the_session_events_alone_rebuild_the_history_the_api_shows() {
     let c = chat(vec![
         Script::new(
@@ -527,6 +644,39 @@ async fn rename_and_delete_a_session_and_others_cannot_see_it() {
         .await
         .expect_status(200);
     assert_eq!(list["items"], json!([]));
+    // Nor can they rename or delete it: the session refuses them, and they are told it is not
+    // there, as for a random id.
+    let bo_renames = Answer::of(
+        c.app
+            .request(reqwest::Method::PATCH, &path, Some(&bo))
+            .json(&json!({"title": "Mine now"}))
+            .send()
+            .await,
+    )
+    .await;
+    bo_renames.expect_error(404, "not_found");
+    let bo_deletes = Answer::of(
+        c.app
+            .request(reqwest::Method::DELETE, &path, Some(&bo))
+            .send()
+            .await,
+    )
+    .await;
+    bo_deletes.expect_error(404, "not_found");
+    let events = session_events(&c.app, &c.admin, session).await;
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            ChatEvent::Renamed { title, .. } if title == "Mine now"
+        ) || matches!(e, ChatEvent::SessionDeleted { .. })),
+        "{events:?}"
+    );
+    let mine = c
+        .app
+        .get_json(&path, Some(&c.admin))
+        .await
+        .expect_status(200);
+    assert_eq!(mine["title"], "Greeting");
 
     let deleted = c
         .app
@@ -1221,6 +1371,7 @@ async fn a_run_whose_process_died_is_closed_by_the_sweep() {
             at: now,
         },
         aurora_domain::ChatCommand::PostUserMessage {
+            by: c.admin.user_id.to_string(),
             message_id: question,
             text: "delete the crashing pod".into(),
             mode: aurora_domain::ChatMode::Agent,

@@ -377,6 +377,7 @@ async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             at: Utc::now(),
         },
         ChatCommand::PostUserMessage {
+            by: b.user_id.to_string(),
             message_id: Uuid::now_v7(),
             text: "Globex secret question".into(),
             mode: ChatMode::Ask,

@@ -16,6 +16,10 @@ pub const CONFIRMATION_TTL_SECS: i64 = 300;
 pub const TITLE_MAX_CHARS: usize = 200;
 
 /// Commands travel on `CMD` as JSON, tagged by `type` (snake_case).
+///
+/// What a person asks of a session names them (`owner` or `by`, a user id) and is refused with
+/// [`ChatError::NotOwner`] unless they own the session; see [`ChatCommand::acting_user`]. The
+/// agent's own steps (messages it records, tool calls, gate decisions, usage) name nobody.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatCommand {
@@ -39,6 +43,8 @@ pub enum ChatCommand {
     },
     /// Allowed while a confirmation is pending: the user may ask something else instead.
     PostUserMessage {
+        /// The user posting; only the owner may.
+        by: String,
         message_id: Uuid,
         text: String,
         mode: ChatMode,
@@ -85,15 +91,25 @@ pub enum ChatCommand {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// The agent's own answer: a run (or the sweep of a dead run) withdrawing a question it
+    /// no longer waits for. It can only answer `cancel`; approving is the owner's
+    /// ([`ChatCommand::RespondToConfirmation`]).
     AnswerConfirmation {
         confirmation_id: Uuid,
         decision: ConfirmationDecision,
         at: DateTime<Utc>,
     },
-    /// Stop the running turn; every pending confirmation is answered `cancel`.
-    Cancel {
+    /// The user's answer to a confirmation (`confirmation_response`); only the owner may.
+    RespondToConfirmation {
+        by: String,
+        confirmation_id: Uuid,
+        decision: ConfirmationDecision,
         at: DateTime<Utc>,
     },
+    /// Stop the running turn; every pending confirmation is answered `cancel`. Only the owner
+    /// may. With no run in progress (see [`ChatSessionState::run_in_progress`]) it changes
+    /// nothing: what the user wants, nothing running, already holds.
+    Cancel { by: String, at: DateTime<Utc> },
     RecordUsage {
         model: String,
         input_tokens: u64,
@@ -101,14 +117,37 @@ pub enum ChatCommand {
         cost_micros: i64,
         at: DateTime<Utc>,
     },
+    /// Only the owner may.
     Rename {
+        by: String,
         title: String,
         at: DateTime<Utc>,
     },
-    /// Soft delete.
-    Delete {
-        at: DateTime<Utc>,
-    },
+    /// Soft delete; only the owner may.
+    Delete { by: String, at: DateTime<Utc> },
+}
+
+impl ChatCommand {
+    /// The user a command acts for: `Some` for what a person asks (the session's owner, or the
+    /// one starting it), `None` for the agent's own steps.
+    pub fn acting_user(&self) -> Option<&str> {
+        match self {
+            Self::Start { owner, .. } | Self::Ask { owner, .. } => Some(owner),
+            Self::PostUserMessage { by, .. }
+            | Self::RespondToConfirmation { by, .. }
+            | Self::Cancel { by, .. }
+            | Self::Rename { by, .. }
+            | Self::Delete { by, .. } => Some(by),
+            Self::RecordAssistantMessage { .. }
+            | Self::StartToolCall { .. }
+            | Self::RecordToolResult { .. }
+            | Self::RecordToolError { .. }
+            | Self::RecordGateDecision { .. }
+            | Self::AskConfirmation { .. }
+            | Self::AnswerConfirmation { .. }
+            | Self::RecordUsage { .. } => None,
+        }
+    }
 }
 
 type Decision = Result<Vec<ChatEvent>, ChatError>;
@@ -144,15 +183,12 @@ pub(crate) fn decide(state: &ChatSessionState, command: ChatCommand) -> Decision
             at,
         } => {
             if state.is_started() {
-                if state.deleted {
-                    return Err(ChatError::Deleted);
-                }
-                if state.owner != owner {
-                    return Err(ChatError::NotOwner);
-                }
+                // Asked again: a message of the asker like any other (refused unless it is the
+                // owner's).
                 return decide_on_started(
                     state,
                     ChatCommand::PostUserMessage {
+                        by: owner,
                         message_id,
                         text,
                         mode,
@@ -182,6 +218,14 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
     let Some(id) = state.id else {
         return Err(ChatError::NotStarted);
     };
+    // Before anything else is judged, deletion included: someone else learns nothing of the
+    // session.
+    if command
+        .acting_user()
+        .is_some_and(|user| user != state.owner)
+    {
+        return Err(ChatError::NotOwner);
+    }
     if state.deleted {
         return Err(ChatError::Deleted);
     }
@@ -191,6 +235,7 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
             Err(ChatError::AlreadyStarted { id })
         }
         ChatCommand::PostUserMessage {
+            by: _,
             message_id,
             text,
             mode,
@@ -321,28 +366,21 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
             decision,
             at,
         } => {
-            let confirmation = state
-                .confirmation(confirmation_id)
-                .ok_or(ChatError::UnknownConfirmation { confirmation_id })?;
-            if let Some(answer) = confirmation.answer {
-                return Err(ChatError::ConfirmationAlreadyAnswered {
-                    confirmation_id,
-                    decision: answer.decision,
-                });
+            if decision != ConfirmationDecision::Cancel {
+                return Err(ChatError::ApprovalNeedsOwner { confirmation_id });
             }
-            if at > confirmation.expires_at {
-                return Err(ChatError::ConfirmationExpired {
-                    confirmation_id,
-                    expired_at: confirmation.expires_at,
-                });
-            }
-            Ok(vec![ChatEvent::ConfirmationAnswered {
-                confirmation_id,
-                decision,
-                at,
-            }])
+            answer_confirmation(state, confirmation_id, decision, at)
         }
-        ChatCommand::Cancel { at } => {
+        ChatCommand::RespondToConfirmation {
+            by: _,
+            confirmation_id,
+            decision,
+            at,
+        } => answer_confirmation(state, confirmation_id, decision, at),
+        ChatCommand::Cancel { by: _, at } => {
+            if !state.run_in_progress(at) {
+                return Ok(vec![]);
+            }
             let answers = state
                 .pending_confirmations(at)
                 .into_iter()
@@ -373,15 +411,44 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
                 at,
             }])
         }
-        ChatCommand::Rename { title, at } => {
+        ChatCommand::Rename { by: _, title, at } => {
             check_title(&title)?;
             if state.title == title {
                 return Ok(vec![]);
             }
             Ok(vec![ChatEvent::Renamed { title, at }])
         }
-        ChatCommand::Delete { at } => Ok(vec![ChatEvent::SessionDeleted { at }]),
+        ChatCommand::Delete { by: _, at } => Ok(vec![ChatEvent::SessionDeleted { at }]),
     }
+}
+
+/// An answer to confirmation `confirmation_id`, by its owner or (withdrawing it) the agent.
+fn answer_confirmation(
+    state: &ChatSessionState,
+    confirmation_id: Uuid,
+    decision: ConfirmationDecision,
+    at: DateTime<Utc>,
+) -> Decision {
+    let confirmation = state
+        .confirmation(confirmation_id)
+        .ok_or(ChatError::UnknownConfirmation { confirmation_id })?;
+    if let Some(answer) = confirmation.answer {
+        return Err(ChatError::ConfirmationAlreadyAnswered {
+            confirmation_id,
+            decision: answer.decision,
+        });
+    }
+    if at > confirmation.expires_at {
+        return Err(ChatError::ConfirmationExpired {
+            confirmation_id,
+            expired_at: confirmation.expires_at,
+        });
+    }
+    Ok(vec![ChatEvent::ConfirmationAnswered {
+        confirmation_id,
+        decision,
+        at,
+    }])
 }
 
 fn check_title(title: &str) -> Result<(), ChatError> {

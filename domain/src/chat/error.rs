@@ -36,6 +36,10 @@ pub enum ChatError {
         confirmation_id: Uuid,
         decision: ConfirmationDecision,
     },
+    /// The agent's own answer ([`super::ChatCommand::AnswerConfirmation`]) said `execute`:
+    /// only the session's owner approves a command.
+    #[error("confirmation {confirmation_id} can be approved only by the session's owner")]
+    ApprovalNeedsOwner { confirmation_id: Uuid },
     #[error("confirmation {confirmation_id} expired at {expired_at}")]
     ConfirmationExpired {
         confirmation_id: Uuid,

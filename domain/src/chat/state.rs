@@ -138,6 +138,22 @@ impl ChatSessionState {
             .map(|message| message.message_id)
     }
 
+    /// The question a run is answering: the newest message, when it is the user's and no cancel
+    /// has stopped its answer yet.
+    pub fn unanswered_question(&self) -> Option<Uuid> {
+        self.messages
+            .last()
+            .filter(|message| message.role == MessageRole::User)
+            .map(|message| message.message_id)
+            .filter(|question| !self.cancelled_questions.contains(question))
+    }
+
+    /// Whether a cancel has anything to stop at `now`: a question still waiting for its answer,
+    /// or a confirmation still waiting for the user (a run waits on it).
+    pub fn run_in_progress(&self, now: DateTime<Utc>) -> bool {
+        self.unanswered_question().is_some() || !self.pending_confirmations(now).is_empty()
+    }
+
     pub fn has_message(&self, message_id: Uuid) -> bool {
         self.messages
             .iter()

@@ -490,7 +490,8 @@ impl Socket {
                 decision,
                 session_id,
             } => {
-                let command = ChatCommand::AnswerConfirmation {
+                let command = ChatCommand::RespondToConfirmation {
+                    by: self.ticket.user_id.to_string(),
                     confirmation_id,
                     decision,
                     at: Utc::now(),
@@ -501,8 +502,11 @@ impl Socket {
                 action: ControlAction::Cancel,
                 session_id,
             } => {
-                self.on_command(session_id, ChatCommand::Cancel { at: Utc::now() })
-                    .await
+                let command = ChatCommand::Cancel {
+                    by: self.ticket.user_id.to_string(),
+                    at: Utc::now(),
+                };
+                self.on_command(session_id, command).await
             }
         };
         result.unwrap_or_else(|frame| vec![frame])

@@ -149,6 +149,7 @@ async fn rename(
         &caller,
         id,
         ChatCommand::Rename {
+            by: caller.user_id.to_string(),
             title: title.clone(),
             at: Utc::now(),
         },
@@ -167,31 +168,30 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_uuid(&id, "session id")?;
-    change(&state, &caller, id, ChatCommand::Delete { at: Utc::now() }).await?;
+    let command = ChatCommand::Delete {
+        by: caller.user_id.to_string(),
+        at: Utc::now(),
+    };
+    change(&state, &caller, id, command).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Runs `command` on the caller's session `id` and waits until the read model shows it.
+/// Runs `command` (which names the caller) on session `id` of the caller's organisation and
+/// waits until the read model shows it. The session decides whether it is the caller's: someone
+/// else's, like a deleted or unknown one, is 404.
 async fn change(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
     command: ChatCommand,
 ) -> Result<(), ApiError> {
-    let sessions = &state.services.sessions;
-    let owned = sessions
-        .load(&caller.tenant, id)
-        .await?
-        .map(|s| s.into_inner())
-        .is_some_and(|s| !s.deleted && s.owner == caller.user_id.to_string());
-    if !owned {
-        return Err(not_found(id));
-    }
-    let executed = sessions
+    let executed = state
+        .services
+        .sessions
         .execute(&caller.tenant, id, command, Context::new_root())
         .await?
         .map_err(|refusal| match refusal {
-            ChatError::Deleted | ChatError::NotStarted => not_found(id),
+            ChatError::NotOwner | ChatError::Deleted | ChatError::NotStarted => not_found(id),
             other => ApiError::unprocessable("invalid_title", other.to_string()),
         })?;
     if executed.stream_sequence > 0 {

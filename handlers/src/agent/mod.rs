@@ -169,7 +169,8 @@ impl AgentConfig {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum SessionRequest {
     Query(Query),
-    /// Any [`aurora_domain::ChatCommand`] (confirmation answers, cancel), run as it is.
+    /// Any [`aurora_domain::ChatCommand`] (confirmation answers, cancel), run as it is; the
+    /// user's commands name the user, and the session refuses them unless it is the owner.
     Command {
         command: aurora_domain::ChatCommand,
     },
@@ -224,6 +225,7 @@ mod tests {
 
         let cancel = SessionRequest::Command {
             command: aurora_domain::ChatCommand::Cancel {
+                by: "u1".into(),
                 at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             },
         };

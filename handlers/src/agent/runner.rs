@@ -283,7 +283,11 @@ impl Agent {
         match request {
             SessionRequest::Query(query) => self.take_query(&tenant, id, query).await,
             SessionRequest::Command { command } => {
-                let confirmation = matches!(command, ChatCommand::AnswerConfirmation { .. });
+                let confirmation = matches!(
+                    command,
+                    ChatCommand::RespondToConfirmation { .. }
+                        | ChatCommand::AnswerConfirmation { .. }
+                );
                 let cause = format!("cmd:{}", delivery.stream_sequence);
                 let context = Context::new_root()
                     .caused_by(cause.clone())
@@ -297,17 +301,20 @@ impl Agent {
                 match executed {
                     Ok(()) => Ok(Outcome::Applied),
                     Err(refusal) => {
-                        let code = if confirmation {
-                            code::CONFIRMATION_REFUSED
-                        } else {
-                            code::BAD_FRAME
+                        // Someone else's session is not found, as for a query.
+                        let code = match &refusal {
+                            ChatError::NotOwner | ChatError::Deleted | ChatError::NotStarted => {
+                                code::SESSION_NOT_FOUND
+                            }
+                            _ if confirmation => code::CONFIRMATION_REFUSED,
+                            _ => code::BAD_FRAME,
                         };
-                        self.publish(
-                            &tenant,
-                            id,
-                            &ServerFrame::error(Some(id), code, refusal.to_string()),
-                        )
-                        .await;
+                        let text = match &refusal {
+                            ChatError::NotOwner => format!("session {id} not found"),
+                            other => other.to_string(),
+                        };
+                        self.publish(&tenant, id, &ServerFrame::error(Some(id), code, text))
+                            .await;
                         Ok(Outcome::Refused(refusal.to_string()))
                     }
                 }

@@ -12,8 +12,10 @@ fn ask(n: u128, tool_call_id: Option<&str>, second: i64) -> ChatCommand {
     }
 }
 
+/// Ana, the owner, answers confirmation `n`.
 fn answer(n: u128, decision: ConfirmationDecision, second: i64) -> ChatCommand {
-    ChatCommand::AnswerConfirmation {
+    ChatCommand::RespondToConfirmation {
+        by: "ana".to_owned(),
         confirmation_id: uuid(n),
         decision,
         at: at(second),
@@ -145,17 +147,59 @@ fn pending_confirmations_are_those_neither_answered_nor_expired() {
     assert_eq!(pending(501), Vec::<Uuid>::new());
 }
 
+/// The agent stops waiting for confirmation `n` and withdraws it.
+fn withdraw(n: u128, decision: ConfirmationDecision, second: i64) -> ChatCommand {
+    ChatCommand::AnswerConfirmation {
+        confirmation_id: uuid(n),
+        decision,
+        at: at(second),
+    }
+}
+
+#[test]
+fn the_agent_withdraws_a_confirmation_by_answering_it_cancel() {
+    let state = given(vec![started(), confirmation_requested(1, 10)])
+        .when(withdraw(1, ConfirmationDecision::Cancel, 310))
+        .then(vec![answered(1, ConfirmationDecision::Cancel, 310)]);
+
+    assert!(state.pending_confirmations(at(310)).is_empty());
+}
+
+#[test]
+fn the_agent_cannot_approve_a_confirmation() {
+    given(vec![started(), confirmation_requested(1, 10)])
+        .when(withdraw(1, ConfirmationDecision::Execute, 20))
+        .then_error(ChatError::ApprovalNeedsOwner {
+            confirmation_id: uuid(1),
+        });
+}
+
+#[test]
+fn a_withdrawn_confirmation_can_no_longer_be_approved() {
+    given(vec![
+        started(),
+        confirmation_requested(1, 10),
+        answered(1, ConfirmationDecision::Cancel, 200),
+    ])
+    .when(answer(1, ConfirmationDecision::Execute, 201))
+    .then_error(ChatError::ConfirmationAlreadyAnswered {
+        confirmation_id: uuid(1),
+        decision: ConfirmationDecision::Cancel,
+    });
+}
+
 #[test]
 fn cancelling_stops_the_run_and_answers_every_pending_confirmation_with_cancel() {
     let state = given(vec![
         started(),
+        question(1, 0),
         confirmation_requested(1, 0),
         confirmation_requested(2, 100),
         confirmation_requested(3, 200),
         confirmation_requested(4, 250),
         answered(3, ConfirmationDecision::Execute, 210),
     ])
-    .when(ChatCommand::Cancel { at: at(320) })
+    .when(cancel("ana", 320))
     .then(vec![
         ChatEvent::RunCancelled { at: at(320) },
         answered(2, ConfirmationDecision::Cancel, 320),
@@ -173,7 +217,92 @@ fn cancelling_stops_the_run_and_answers_every_pending_confirmation_with_cancel()
 
 #[test]
 fn cancelling_with_nothing_pending_only_stops_the_run() {
-    given(vec![started()])
-        .when(ChatCommand::Cancel { at: at(20) })
+    given(vec![started(), question(1, 5)])
+        .when(cancel("ana", 20))
         .then(vec![ChatEvent::RunCancelled { at: at(20) }]);
+}
+
+#[test]
+fn a_pending_confirmation_is_something_to_cancel_even_after_the_answer() {
+    // A confirmation left pending beside an answered question (a run that died, say): cancel
+    // still resolves it.
+    given(vec![
+        started(),
+        question(1, 0),
+        ChatEvent::AssistantMessageRecorded {
+            message_id: uuid(2),
+            text: "partial".to_owned(),
+            at: at(5),
+        },
+        confirmation_requested(1, 6),
+    ])
+    .when(cancel("ana", 20))
+    .then(vec![
+        ChatEvent::RunCancelled { at: at(20) },
+        answered(1, ConfirmationDecision::Cancel, 20),
+    ]);
+}
+
+#[test]
+fn cancelling_when_nothing_runs_changes_nothing() {
+    // Before any question.
+    given(vec![started()])
+        .when(cancel("ana", 20))
+        .then_nothing();
+    // After the answer, with the only confirmation answered and another expired.
+    given(vec![
+        started(),
+        question(1, 0),
+        confirmation_requested(1, 1),
+        answered(1, ConfirmationDecision::Execute, 2),
+        confirmation_requested(2, 3),
+        ChatEvent::AssistantMessageRecorded {
+            message_id: uuid(2),
+            text: "Done.".to_owned(),
+            at: at(4),
+        },
+    ])
+    .when(cancel("ana", 400))
+    .then_nothing();
+}
+
+#[test]
+fn cancelling_twice_records_the_cancel_once() {
+    let state = given(vec![
+        started(),
+        question(1, 0),
+        confirmation_requested(1, 5),
+    ])
+    .when(cancel("ana", 20))
+    .then(vec![
+        ChatEvent::RunCancelled { at: at(20) },
+        answered(1, ConfirmationDecision::Cancel, 20),
+    ]);
+    assert!(!state.run_in_progress(at(21)));
+
+    given(vec![
+        started(),
+        question(1, 0),
+        confirmation_requested(1, 5),
+        ChatEvent::RunCancelled { at: at(20) },
+        answered(1, ConfirmationDecision::Cancel, 20),
+    ])
+    .when(cancel("ana", 21))
+    .then_nothing();
+}
+
+#[test]
+fn a_cancel_after_the_partial_answer_was_kept_changes_nothing() {
+    given(vec![
+        started(),
+        question(1, 0),
+        ChatEvent::RunCancelled { at: at(20) },
+        ChatEvent::AssistantMessageRecorded {
+            message_id: uuid(2),
+            text: "partial".to_owned(),
+            at: at(21),
+        },
+    ])
+    .when(cancel("ana", 30))
+    .then_nothing();
 }

@@ -4,6 +4,7 @@ use crate::values::MessageRole;
 
 fn post(n: u128, text: &str, mode: ChatMode) -> ChatCommand {
     ChatCommand::PostUserMessage {
+        by: "ana".to_owned(),
         message_id: uuid(n),
         text: text.to_owned(),
         mode,
@@ -150,7 +151,7 @@ fn a_cancel_stops_the_answer_to_the_newest_question_only() {
         ChatEvent::RunCancelled { at: at(3) },
         posted(2, "and the database?", ChatMode::Ask),
     ])
-    .when(ChatCommand::Cancel { at: at(9) })
+    .when(cancel("ana", 9))
     .then(vec![ChatEvent::RunCancelled { at: at(9) }]);
 
     assert_eq!(state.last_question(), Some(uuid(2)));
@@ -158,12 +159,35 @@ fn a_cancel_stops_the_answer_to_the_newest_question_only() {
 }
 
 #[test]
-fn a_cancel_before_any_question_names_none() {
-    let state = given(vec![started()])
-        .when(ChatCommand::Cancel { at: at(1) })
-        .then(vec![ChatEvent::RunCancelled { at: at(1) }]);
-    assert!(state.cancelled_questions.is_empty());
+fn a_cancel_before_any_question_records_nothing() {
+    let state = given(vec![started()]).state();
+    assert!(!state.run_in_progress(at(1)));
     assert_eq!(state.last_question(), None);
+    given(vec![started()]).when(cancel("ana", 1)).then_nothing();
+}
+
+#[test]
+fn the_question_being_answered_is_the_newest_message_if_it_was_not_cancelled() {
+    let answered_state = given(vec![
+        started(),
+        posted(1, "why?", ChatMode::Ask),
+        answered(2, "A bad deploy."),
+    ])
+    .state();
+    assert_eq!(answered_state.unanswered_question(), None);
+
+    let waiting = given(vec![started(), posted(1, "why?", ChatMode::Ask)]).state();
+    assert_eq!(waiting.unanswered_question(), Some(uuid(1)));
+    assert!(waiting.run_in_progress(at(11)));
+
+    let cancelled = given(vec![
+        started(),
+        posted(1, "why?", ChatMode::Ask),
+        ChatEvent::RunCancelled { at: at(12) },
+    ])
+    .state();
+    assert_eq!(cancelled.unanswered_question(), None);
+    assert!(!cancelled.run_in_progress(at(13)));
 }
 
 fn ask(n: u128, owner: &str, text: &str) -> ChatCommand {

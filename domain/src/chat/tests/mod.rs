@@ -4,6 +4,7 @@
 
 mod confirmations;
 mod messages;
+mod ownership;
 mod session;
 mod tools;
 
@@ -65,12 +66,13 @@ fn confirmation_requested(n: u128, second: i64) -> ChatEvent {
     }
 }
 
-/// One of every command except `Start`.
+/// One of every command except `Start`, the user's ones as Ana.
 fn every_command_but_start() -> Vec<ChatCommand> {
     use crate::values::ConfirmationDecision;
     use ChatCommand::*;
     vec![
         PostUserMessage {
+            by: "ana".to_owned(),
             message_id: uuid(100),
             text: "why?".to_owned(),
             mode: ChatMode::Ask,
@@ -108,10 +110,19 @@ fn every_command_but_start() -> Vec<ChatCommand> {
         },
         AnswerConfirmation {
             confirmation_id: uuid(102),
+            decision: ConfirmationDecision::Cancel,
+            at: at(10),
+        },
+        RespondToConfirmation {
+            by: "ana".to_owned(),
+            confirmation_id: uuid(102),
             decision: ConfirmationDecision::Execute,
             at: at(10),
         },
-        Cancel { at: at(10) },
+        Cancel {
+            by: "ana".to_owned(),
+            at: at(10),
+        },
         RecordUsage {
             model: "m".to_owned(),
             input_tokens: 1,
@@ -120,9 +131,31 @@ fn every_command_but_start() -> Vec<ChatCommand> {
             at: at(10),
         },
         Rename {
+            by: "ana".to_owned(),
             title: "t".to_owned(),
             at: at(10),
         },
-        Delete { at: at(10) },
+        Delete {
+            by: "ana".to_owned(),
+            at: at(10),
+        },
     ]
+}
+
+/// Ana's question `n`, posted at `second`.
+fn question(n: u128, second: i64) -> ChatEvent {
+    ChatEvent::UserMessagePosted {
+        message_id: uuid(n),
+        text: "why is checkout failing?".to_owned(),
+        mode: ChatMode::Agent,
+        at: at(second),
+    }
+}
+
+/// `by` stops the run at `second`.
+fn cancel(by: &str, second: i64) -> ChatCommand {
+    ChatCommand::Cancel {
+        by: by.to_owned(),
+        at: at(second),
+    }
 }

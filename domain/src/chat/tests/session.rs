@@ -16,6 +16,7 @@ fn start(title: &str) -> ChatCommand {
 
 fn rename(title: &str) -> ChatCommand {
     ChatCommand::Rename {
+        by: "ana".to_owned(),
         title: title.to_owned(),
         at: at(50),
     }
@@ -117,7 +118,10 @@ fn deleting_a_session_is_soft() {
             at: at(5),
         },
     ])
-    .when(ChatCommand::Delete { at: at(60) })
+    .when(ChatCommand::Delete {
+        by: "ana".to_owned(),
+        at: at(60),
+    })
     .then(vec![ChatEvent::SessionDeleted { at: at(60) }]);
 
     assert!(state.deleted);
