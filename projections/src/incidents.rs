@@ -5,7 +5,7 @@
 //! are read once, every event is folded in memory with the aggregate's own `apply_event`, and the
 //! results are written with `jsonb_populate_recordset` (one parameter per table).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aurora_domain::incident::{Alert, Correlation, Incident, IncidentEvent, IncidentState};
 use aurora_domain::DomainEvent;
@@ -18,7 +18,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::projector::{checked_schema, upcast_owned, ProjectionError};
-use crate::state_cache::{staged, Key, StateCache};
+use crate::state_cache::{staged, Key, StateCache, Touched};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
@@ -31,24 +31,20 @@ pub async fn apply(
         return Ok(Vec::new());
     }
     // Aggregates whose first event in this batch is their very first start empty: nothing to read.
-    let mut new: HashSet<Key> = HashSet::new();
-    let mut touched: Vec<Key> = Vec::new();
+    let mut touched = Touched::default();
     let mut decoded = Vec::with_capacity(events.len());
     for (subject, mut raw) in events {
         // The timeline stores the stored body verbatim, so the parsed tree can be consumed here.
         let data = std::mem::take(&mut raw.data);
         let event: IncidentEvent = upcast_owned(&raw, data)?;
         let key = (subject.tenant.to_string(), subject.id);
-        if !touched.contains(&key) {
-            if raw.aggregate_sequence == 1 {
-                new.insert(key.clone());
-            }
-            touched.push(key.clone());
-        }
+        touched.note(&key, raw.aggregate_sequence);
         decoded.push((key, raw, event));
     }
 
-    let mut states = cache.take(tx, schema, "incidents", &touched, &new).await?;
+    let mut states = cache
+        .take(tx, schema, "incidents", &touched.order, &touched.new)
+        .await?;
     let mut alerts = Vec::new();
     let mut timeline = TimelineRows::default();
     let mut last_sequence: HashMap<Key, u64> = HashMap::new();
@@ -76,7 +72,7 @@ pub async fn apply(
     }
 
     let mut rows = IncidentRows::default();
-    for key in &touched {
+    for key in &touched.order {
         let Some(state) = states.get(key) else {
             continue;
         };
@@ -95,7 +91,7 @@ pub async fn apply(
         .await?;
     }
     timeline.insert(tx, schema).await?;
-    Ok(staged(touched, states, &last_sequence))
+    Ok(staged(touched.order, states, &last_sequence))
 }
 
 /// The `incidents` rows of a batch, column by column, written with one `UNNEST` upsert. The

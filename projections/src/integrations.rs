@@ -1,7 +1,7 @@
 //! The integrations projector: one row per integration of a tenant, with its settings and the
 //! reference to its secret (never the secret).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aurora_domain::integration::{Integration, IntegrationEvent, IntegrationState};
 use aurora_nats::subjects::EventSubject;
@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 
 use crate::projector::{checked_schema, upcast, ProjectionError};
-use crate::state_cache::{staged, Key, StateCache};
+use crate::state_cache::{staged, Key, StateCache, Touched};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
@@ -23,22 +23,16 @@ pub async fn apply(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let mut new: HashSet<Key> = HashSet::new();
-    let mut touched: Vec<Key> = Vec::new();
+    let mut touched = Touched::default();
     let mut decoded = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let event: IntegrationEvent = upcast(&raw)?;
         let key = (subject.tenant.to_string(), subject.id);
-        if !touched.contains(&key) {
-            if raw.aggregate_sequence == 1 {
-                new.insert(key.clone());
-            }
-            touched.push(key.clone());
-        }
+        touched.note(&key, raw.aggregate_sequence);
         decoded.push((key, raw.stream_sequence, event));
     }
     let mut states = cache
-        .take(tx, schema, "integrations", &touched, &new)
+        .take(tx, schema, "integrations", &touched.order, &touched.new)
         .await?;
     let mut last_sequence: HashMap<Key, u64> = HashMap::new();
     for (key, sequence, event) in decoded {
@@ -46,8 +40,8 @@ pub async fn apply(
         states.insert(key.clone(), Integration::apply_event(state, event));
         last_sequence.insert(key, sequence);
     }
-    let mut rows = Vec::with_capacity(touched.len());
-    for key in &touched {
+    let mut rows = Vec::with_capacity(touched.order.len());
+    for key in &touched.order {
         let Some(s) = states.get(key) else { continue };
         let (Some(_), Some(created_at)) = (s.id, s.created_at) else {
             tracing::warn!(tenant = %key.0, integration = %key.1, "events for an integration never created; no row written");
@@ -84,5 +78,5 @@ pub async fn apply(
     .bind(Value::Array(rows))
     .execute(&mut **tx)
     .await?;
-    Ok(staged(touched, states, &last_sequence))
+    Ok(staged(touched.order, states, &last_sequence))
 }

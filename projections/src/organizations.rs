@@ -7,7 +7,7 @@
 //! touched organisation are rewritten whole from its folded state: simple, and a redelivered
 //! batch writes the same rows again.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aurora_domain::organization::{Organization, OrganizationEvent, OrganizationState};
 use aurora_domain::DomainEvent;
@@ -19,7 +19,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::projector::{checked_schema, upcast, ProjectionError};
-use crate::state_cache::{staged, Key, StateCache};
+use crate::state_cache::{staged, Key, StateCache, Touched};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
@@ -31,22 +31,16 @@ pub async fn apply(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let mut new: HashSet<Key> = HashSet::new();
-    let mut touched: Vec<Key> = Vec::new();
+    let mut touched = Touched::default();
     let mut decoded = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let event: OrganizationEvent = upcast(&raw)?;
         let key = (subject.tenant.to_string(), subject.id);
-        if !touched.contains(&key) {
-            if raw.aggregate_sequence == 1 {
-                new.insert(key.clone());
-            }
-            touched.push(key.clone());
-        }
+        touched.note(&key, raw.aggregate_sequence);
         decoded.push((key, raw, event));
     }
     let mut states = cache
-        .take(tx, schema, "organizations", &touched, &new)
+        .take(tx, schema, "organizations", &touched.order, &touched.new)
         .await?;
     let mut audit = Vec::with_capacity(decoded.len());
     let mut last_sequence: HashMap<Key, u64> = HashMap::new();
@@ -68,7 +62,7 @@ pub async fn apply(
 
     let mut organizations = Vec::new();
     let (mut members, mut invitations, mut tokens) = (Vec::new(), Vec::new(), Vec::new());
-    for key in &touched {
+    for key in &touched.order {
         let Some(s) = states.get(key) else { continue };
         let Some(created_at) = s.created_at.filter(|_| s.created) else {
             tracing::warn!(tenant = %key.0, organization = %key.1, "events for an organisation never created; no row written");
@@ -107,7 +101,7 @@ pub async fn apply(
             }));
         }
     }
-    let tenants: Vec<&str> = touched.iter().map(|k| k.0.as_str()).collect();
+    let tenants: Vec<&str> = touched.order.iter().map(|k| k.0.as_str()).collect();
     for table in ["org_members", "org_invitations", "api_tokens"] {
         sqlx::query(&format!(
             "DELETE FROM {schema}.{table} WHERE tenant_id = ANY($1)"
@@ -147,7 +141,7 @@ pub async fn apply(
     .bind(Value::Array(audit))
     .execute(&mut **tx)
     .await?;
-    Ok(staged(touched, states, &last_sequence))
+    Ok(staged(touched.order, states, &last_sequence))
 }
 
 /// The user who acted, or who was refused.

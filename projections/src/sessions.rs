@@ -2,7 +2,7 @@
 //! columns), `chat_messages` (every message, tool step, confirmation and usage record, in
 //! order — the full history a reopened session shows) and `llm_usage` (one row per model call).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use aurora_domain::chat::{ChatEvent, ChatSession, ChatSessionState};
 use aurora_domain::DomainEvent;
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 
 use crate::projector::{checked_schema, upcast, ProjectionError};
-use crate::state_cache::{staged, Key, StateCache};
+use crate::state_cache::{staged, Key, StateCache, Touched};
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,
@@ -26,22 +26,16 @@ pub async fn apply(
         return Ok(Vec::new());
     }
     // Aggregates whose first event in this batch is their very first start empty: nothing to read.
-    let mut new: HashSet<Key> = HashSet::new();
-    let mut touched: Vec<Key> = Vec::new();
+    let mut touched = Touched::default();
     let mut decoded = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let event: ChatEvent = upcast(&raw)?;
         let key = (subject.tenant.to_string(), subject.id);
-        if !touched.contains(&key) {
-            if raw.aggregate_sequence == 1 {
-                new.insert(key.clone());
-            }
-            touched.push(key.clone());
-        }
+        touched.note(&key, raw.aggregate_sequence);
         decoded.push((key, raw, event));
     }
     let mut states = cache
-        .take(tx, schema, "chat_sessions", &touched, &new)
+        .take(tx, schema, "chat_sessions", &touched.order, &touched.new)
         .await?;
     let mut messages = Vec::with_capacity(decoded.len());
     let mut usage = Vec::new();
@@ -88,8 +82,8 @@ pub async fn apply(
         states.insert(key.clone(), ChatSession::apply_event(state, event));
         last_sequence.insert(key, raw.stream_sequence);
     }
-    let mut rows = Vec::with_capacity(touched.len());
-    for key in &touched {
+    let mut rows = Vec::with_capacity(touched.order.len());
+    for key in &touched.order {
         let Some(s) = states.get(key) else { continue };
         let (Some(_), Some(created)) = (s.id, s.started_at) else {
             tracing::warn!(tenant = %key.0, session = %key.1, "events for a session that never started; no row written");
@@ -148,7 +142,7 @@ pub async fn apply(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(staged(touched, states, &last_sequence))
+    Ok(staged(touched.order, states, &last_sequence))
 }
 
 /// The history entry an event adds: (message id, text shown), or `None` for session metadata.

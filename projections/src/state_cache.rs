@@ -17,6 +17,28 @@ use crate::projector::ProjectionError;
 
 pub type Key = (String, Uuid);
 
+/// The aggregates a batch touches, in the order first seen, and which of them it opens (their
+/// first event in the batch is their very first: there is no row to read). A set beside the
+/// list keeps noting an event constant-time however many aggregates a batch spans.
+#[derive(Default)]
+pub struct Touched {
+    pub order: Vec<Key>,
+    pub new: HashSet<Key>,
+    seen: HashSet<Key>,
+}
+
+impl Touched {
+    /// Notes an event of `key` at `aggregate_sequence`.
+    pub fn note(&mut self, key: &Key, aggregate_sequence: i32) {
+        if self.seen.insert(key.clone()) {
+            if aggregate_sequence == 1 {
+                self.new.insert(key.clone());
+            }
+            self.order.push(key.clone());
+        }
+    }
+}
+
 /// Beyond this many entries the cache starts over (a miss only costs reading the row).
 const CAPACITY: usize = 100_000;
 
