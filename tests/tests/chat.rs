@@ -1288,6 +1288,7 @@ async fn the_read_tools_see_the_organisations_incidents_alerts_and_changes() {
         .await
         .expect("a response");
     assert_eq!(delivered.status(), 202);
+    let started = std::time::Instant::now();
     let incident = loop {
         let list = c
             .app
@@ -1297,6 +1298,10 @@ async fn the_read_tools_see_the_organisations_incidents_alerts_and_changes() {
         if let Some(id) = list["items"][0]["id"].as_str() {
             break id.to_owned();
         }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the delivered alert never became an incident within 20 s: {list}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     c.llm.push(Script::new(
@@ -1348,15 +1353,9 @@ async fn the_read_tools_see_the_organisations_incidents_alerts_and_changes() {
         .contains("no incident"));
 }
 
-#[tokio::test]
-async fn a_run_whose_process_died_is_closed_by_the_sweep() {
-    let c = chat_with(vec![], |config| {
-        config.sweep_every = Duration::from_millis(200);
-        config.sweep_quiet = Duration::ZERO;
-    })
-    .await;
-    // What a handler that died mid-run leaves: a question, a started tool call and a pending
-    // confirmation, and no run holding the session's lease.
+/// Leaves what a handler that died mid-run leaves: a session with a question, a started tool
+/// call and a pending confirmation, and no run holding the session's lease. Returns its id.
+async fn leave_a_dead_run(c: &Chat) -> Uuid {
     let session = Uuid::now_v7();
     let question = Uuid::now_v7();
     let store =
@@ -1384,7 +1383,7 @@ async fn a_run_whose_process_died_is_closed_by_the_sweep() {
             at: now,
         },
         aurora_domain::ChatCommand::AskConfirmation {
-            confirmation_id: Uuid::from_u128(77),
+            confirmation_id: Uuid::now_v7(),
             tool_call_id: Some("call_1".into()),
             command: "kubectl delete pod checkout-7".into(),
             reason: "deletes a resource".into(),
@@ -1402,15 +1401,35 @@ async fn a_run_whose_process_died_is_closed_by_the_sweep() {
             .expect("the store")
             .expect("accepted");
     }
+    session
+}
+
+/// Waits (at most 20 s) until a sweep has closed the dead run of `session`: its question has
+/// the interrupted answer.
+async fn until_swept(c: &Chat, session: Uuid) -> aurora_domain::chat::ChatSessionState {
     let started = std::time::Instant::now();
-    let state = loop {
+    loop {
         let state = fold(session_events(&c.app, &c.admin, session).await);
         if state.messages.len() == 2 {
-            break state;
+            return state;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "never swept");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "session {session} was never swept (20 s)"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_run_whose_process_died_is_closed_by_the_sweep() {
+    let c = chat_with(vec![], |config| {
+        config.sweep_every = Duration::from_millis(200);
+        config.sweep_quiet = Duration::ZERO;
+    })
+    .await;
+    let session = leave_a_dead_run(&c).await;
+    let state = until_swept(&c, session).await;
     assert_eq!(
         state.messages[1].text,
         aurora_handlers::agent::sweep::INTERRUPTED_ANSWER
@@ -1434,8 +1453,15 @@ async fn a_live_run_holding_its_lease_is_left_alone_by_the_sweep() {
     let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
     let frames = ask_to_delete(&mut socket).await;
     let confirmation = frames.last().expect("the confirmation").clone();
-    // Several sweeps pass while the run waits, quiet for longer than the sweep's quiet period.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // While the run waits, a whole sweep passes that had its session as a candidate. A dead run
+    // left now is closed only by a sweep that saw the live session too (quiet for longer than
+    // the dead one, so for longer than the quiet period). A second dead run, left once the first
+    // is closed, is closed by a later sweep; a process sweeps one sweep after another, so by
+    // then the sweep that saw the live session has finished with it.
+    let first = leave_a_dead_run(&c).await;
+    until_swept(&c, first).await;
+    let second = leave_a_dead_run(&c).await;
+    until_swept(&c, second).await;
     socket
         .send(json!({"type": "confirmation_response", "confirmation_id": confirmation["confirmation_id"], "decision": "execute"}))
         .await;

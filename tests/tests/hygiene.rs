@@ -203,6 +203,36 @@ async fn read_response(stream: &mut TcpStream) -> RawResponse {
         .expect("a response within 10 s")
 }
 
+/// Reads the interim `100 Continue` (and nothing after it) that the server sends to a request
+/// with `Expect: 100-continue` once the route starts reading the body.
+async fn read_continue(stream: &mut TcpStream) {
+    let mut head = Vec::new();
+    let read = async {
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            let n = stream
+                .read(&mut byte)
+                .await
+                .expect("reading the interim response");
+            assert_eq!(
+                n,
+                1,
+                "the connection closed before 100 Continue: {:?}",
+                String::from_utf8_lossy(&head)
+            );
+            head.push(byte[0]);
+        }
+    };
+    tokio::time::timeout(READ_LIMIT, read)
+        .await
+        .expect("100 Continue within 10 s: the server never started reading the body");
+    assert!(
+        head.starts_with(b"HTTP/1.1 100 "),
+        "expected 100 Continue, got {:?}",
+        String::from_utf8_lossy(&head)
+    );
+}
+
 /// The head of a JSON POST whose body is `length` bytes long.
 fn post_head(addr: std::net::SocketAddr, path: &str, length: usize) -> String {
     format!(
@@ -636,18 +666,18 @@ async fn shutting_down_finishes_the_request_in_flight_then_refuses_connections()
     let body = r#"{"email":"nobody@example.com","password":"wrong password"}"#;
     let (first_half, second_half) = body.split_at(body.len() / 2);
     let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let head = post_head(addr, "/api/auth/login", body.len()).replacen(
+        "\r\n\r\n",
+        "\r\nExpect: 100-continue\r\n\r\n",
+        1,
+    );
     stream
-        .write_all(
-            format!(
-                "{}{first_half}",
-                post_head(addr, "/api/auth/login", body.len())
-            )
-            .as_bytes(),
-        )
+        .write_all(format!("{head}{first_half}").as_bytes())
         .await
         .expect("send the head and half the body");
-    // A real wait: the server must have read the head and started on the request.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The server answers `Expect: 100-continue` when the route first reads the body: from then
+    // on the request is in flight.
+    read_continue(&mut stream).await;
 
     // Act: shut down without waiting; once the server stops accepting, finish the request.
     let stopping = tokio::spawn(app.stop());
