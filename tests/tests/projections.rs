@@ -481,3 +481,77 @@ async fn a_projector_keeps_the_consumer_settings_an_operator_applied() {
     let _ = stop.send(true);
     running.await.expect("joined").expect("clean stop");
 }
+
+/// A rebuild reads the stream through the projector's filter when its events are few among
+/// others, and reads everything (skipping other aggregates' events itself) when they are most of
+/// it; either way it projects exactly the projector's events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_projects_the_same_whether_it_filters_or_reads_everything() {
+    use aurora_domain::chat::ChatCommand;
+    use aurora_domain::{ChatMode, ChatSession, SessionId};
+
+    let nats = TestNats::start().await;
+    let db = TestDb::create().await;
+    let js = nats.jetstream();
+    let acme = tenant("acme");
+    let incidents = AggregateStore::<Incident>::new(nats.log.clone());
+    let sessions = AggregateStore::<ChatSession>::new(nats.log.clone());
+    let start_sessions = |n: usize| {
+        let sessions = sessions.clone();
+        let acme = acme.clone();
+        async move {
+            for i in 0..n {
+                let id = SessionId::new();
+                sessions
+                    .execute(
+                        &acme,
+                        id.0,
+                        ChatCommand::Start {
+                            id,
+                            owner: "u1".into(),
+                            title: format!("question {i}"),
+                            mode: ChatMode::Ask,
+                            at: Utc::now(),
+                        },
+                        Context::new_root(),
+                    )
+                    .await
+                    .expect("ok")
+                    .expect("ok");
+            }
+        }
+    };
+    let timeline_rows = |schema: &'static str| {
+        let pool = db.pool.clone();
+        let js = js.clone();
+        async move {
+            replay::create_schema(&pool, schema, &[Projector::Incidents])
+                .await
+                .expect("schema");
+            replay::build(&pool, &js, Projector::Incidents, schema, None, None)
+                .await
+                .expect("build");
+            let rows: Vec<(uuid::Uuid, i64)> = sqlx::query_as(&format!(
+                "SELECT incident_id, stream_sequence FROM {schema}.incident_timeline ORDER BY stream_sequence"
+            ))
+            .fetch_all(&pool)
+            .await
+            .expect("rows");
+            rows
+        }
+    };
+
+    // 12 incident events among 3 others: most of the stream is wanted.
+    start_sessions(3).await;
+    let ids = write_some_history(&incidents, &acme, 3).await;
+    let mostly = timeline_rows("rebuild_mostly").await;
+    assert_eq!(mostly.len(), 12, "every incident event, no session's");
+
+    // The same 12 among 43 others: few are wanted.
+    start_sessions(40).await;
+    let few = timeline_rows("rebuild_few").await;
+    assert_eq!(few, mostly, "the same rows either way");
+    let projected: std::collections::HashSet<uuid::Uuid> =
+        few.iter().map(|(id, _)| *id).collect();
+    assert_eq!(projected, ids.iter().map(|id| id.0).collect());
+}
