@@ -31,7 +31,7 @@ deps-rust:
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 
-# Debian's nats-server (2.9) is too old for atomic batch publish; the launcher looks for >= 2.12.
+# Debian's nats-server (2.9) is too old for atomic batch publish; the launcher looks for >= 2.12.1.
 deps-nats:
 	@if ! $(CARGO) run -q -p aurora-nats --example find-nats-server >/dev/null 2>&1; then \
 	  $(PIP) --version >/dev/null 2>&1 || { \

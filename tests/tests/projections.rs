@@ -551,7 +551,6 @@ async fn a_rebuild_projects_the_same_whether_it_filters_or_reads_everything() {
     start_sessions(40).await;
     let few = timeline_rows("rebuild_few").await;
     assert_eq!(few, mostly, "the same rows either way");
-    let projected: std::collections::HashSet<uuid::Uuid> =
-        few.iter().map(|(id, _)| *id).collect();
+    let projected: std::collections::HashSet<uuid::Uuid> = few.iter().map(|(id, _)| *id).collect();
     assert_eq!(projected, ids.iter().map(|id| id.0).collect());
 }
