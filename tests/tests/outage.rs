@@ -81,3 +81,89 @@ async fn a_webhook_gets_503_with_retry_after_while_jetstream_is_unreachable() {
     );
     app.stop().await;
 }
+
+/// Polls `/ready` until it answers `want` (fails after 30 s); returns that answer's body.
+async fn ready_until(app: &TestApp, want: u16) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    loop {
+        let answer = app.get_json("/ready", None).await;
+        if answer.status == want {
+            return answer.body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "/ready never answered {want}; last: {} {}",
+            answer.status,
+            answer.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_names_the_dependency_that_is_down_and_answers_promptly() {
+    use sqlx::Connection as _;
+
+    let app = TestApp::spawn().await;
+    ready_until(&app, 200).await;
+
+    // JetStream stalled: an answer within the readiness timeout, naming NATS.
+    let pid = app.nats.server.pid().expect("nats-server pid");
+    signal(pid, "-STOP");
+    let asked = std::time::Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(30), app.get_json("/ready", None))
+        .await
+        .expect("an answer, not a hang");
+    let waited = asked.elapsed();
+    signal(pid, "-CONT");
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    assert_eq!(answer.body["status"], "not_ready");
+    assert_eq!(
+        answer.body["checks"]["nats"]["ok"], false,
+        "{}",
+        answer.body
+    );
+    assert!(
+        answer.body["checks"]["nats"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "says why: {}",
+        answer.body
+    );
+    assert_eq!(answer.body["checks"]["postgres"]["ok"], true);
+    assert!(
+        waited < aurora_gateway::api::READY_TIMEOUT + Duration::from_secs(3),
+        "answered after {waited:?}"
+    );
+    ready_until(&app, 200).await;
+
+    // PostgreSQL refusing the app's connections: not ready, naming PostgreSQL.
+    let mut admin =
+        sqlx::PgConnection::connect(&format!("{}/postgres", aurora_tests::postgres_base_url()))
+            .await
+            .expect("postgres");
+    let name = &app.db.name;
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .await
+        .expect("refuse connections");
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(name)
+        .execute(&mut admin)
+        .await
+        .expect("terminate");
+    let body = ready_until(&app, 503).await;
+    sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .await
+        .expect("allow connections");
+    assert_eq!(body["checks"]["postgres"]["ok"], false, "{body}");
+    assert!(
+        body["checks"]["postgres"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "says why: {body}"
+    );
+    assert_eq!(body["checks"]["nats"]["ok"], true, "{body}");
+    ready_until(&app, 200).await;
+}

@@ -27,47 +27,68 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// How long `/ready` waits for each dependency before counting it as down: a readiness probe
+/// wants an answer, not a hang while a server is stalled.
+pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn down(error: impl std::fmt::Display) -> Value {
+    json!({ "ok": false, "error": error.to_string() })
+}
+
+fn timed_out() -> Value {
+    down(format!(
+        "no answer within {} s",
+        READY_TIMEOUT.as_secs_f64()
+    ))
+}
+
 /// NATS and PostgreSQL reachable and every projector caught up.
 #[utoipa::path(get, path = "/ready", tag = "system",
     responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down or a projector is behind")))]
 async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let services = &state.services;
-    let mut ok = true;
-    let postgres = match sqlx::query_scalar::<_, i32>("SELECT 1")
-        .fetch_one(&services.gateway_pool)
+    let postgres = async {
+        match tokio::time::timeout(
+            READY_TIMEOUT,
+            sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&services.gateway_pool),
+        )
         .await
-    {
-        Ok(_) => json!({ "ok": true }),
-        Err(e) => {
-            ok = false;
-            json!({ "ok": false, "error": e.to_string() })
+        {
+            Ok(Ok(_)) => json!({ "ok": true }),
+            Ok(Err(e)) => down(e),
+            Err(_) => timed_out(),
         }
     };
-    let js = async_nats::jetstream::new(services.nats.clone());
-    let mut projections = serde_json::Map::new();
-    let nats = match js.get_stream(EVENTS_STREAM).await {
-        Ok(stream) => {
+    let nats = async {
+        let js = async_nats::jetstream::new(services.nats.clone());
+        let checks = async {
+            let stream = js.get_stream(EVENTS_STREAM).await.map_err(down)?;
+            let mut projections = serde_json::Map::new();
             for p in Projector::ALL {
                 let entry = match stream.consumer_info(p.consumer()).await {
                     Ok(info) => {
                         let behind = info.num_pending + info.num_ack_pending as u64;
-                        ok &= behind <= READY_LAG;
                         json!({ "behind": behind, "ok": behind <= READY_LAG })
                     }
-                    Err(e) => {
-                        ok = false;
-                        json!({ "ok": false, "error": e.to_string() })
-                    }
+                    Err(e) => down(e),
                 };
                 projections.insert(p.name().to_owned(), entry);
             }
-            json!({ "ok": true })
-        }
-        Err(e) => {
-            ok = false;
-            json!({ "ok": false, "error": e.to_string() })
+            Ok(projections)
+        };
+        match tokio::time::timeout(READY_TIMEOUT, checks).await {
+            Ok(Ok(projections)) => (json!({ "ok": true }), Value::Object(projections)),
+            Ok(Err(error)) => (error, json!({})),
+            Err(_) => (timed_out(), json!({})),
         }
     };
+    let (postgres, (nats, projections)) = tokio::join!(postgres, nats);
+    let fine = |v: &Value| v["ok"] == true;
+    let ok = fine(&postgres)
+        && fine(&nats)
+        && projections
+            .as_object()
+            .is_some_and(|p| p.len() == Projector::ALL.len() && p.values().all(fine));
     let status = if ok {
         StatusCode::OK
     } else {

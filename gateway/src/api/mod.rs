@@ -27,6 +27,8 @@ mod organization;
 pub mod rate_limit;
 mod sessions;
 
+pub use health::READY_TIMEOUT;
+
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::{DefaultBodyLimit, State};
