@@ -51,9 +51,65 @@ struct Cached<S> {
     last_stream_sequence: u64,
 }
 
+/// In-process, per-aggregate mutual exclusion: the commands this process runs on one aggregate
+/// run one after another, each deciding on the state the previous one left in the cache. Without
+/// it they would all decide on the same state and all but one conflict, and a crowd of them (a
+/// burst of alerts for one incident) could starve a command of its retries. Writers in other
+/// processes are still caught by optimistic concurrency on the subject.
+#[derive(Default)]
+struct AggregateLocks {
+    held: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>, FxBuildHasher>>,
+}
+
+impl AggregateLocks {
+    fn map(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, Arc<tokio::sync::Mutex<()>>, FxBuildHasher>>
+    {
+        // Every critical section is a single lookup/insert/remove (see `Shared::lock`).
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Waits until this process runs nothing else on `subject`'s aggregate.
+    async fn acquire(self: &Arc<Self>, subject: &str) -> AggregateLock {
+        let mutex = self.map().entry(subject.to_owned()).or_default().clone();
+        AggregateLock {
+            guard: Some(mutex.lock_owned().await),
+            subject: subject.to_owned(),
+            locks: self.clone(),
+        }
+    }
+}
+
+/// Held while a command runs on an aggregate; the entry goes when nobody holds or awaits it.
+struct AggregateLock {
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    subject: String,
+    locks: Arc<AggregateLocks>,
+}
+
+impl Drop for AggregateLock {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        let mut held = self.locks.map();
+        // Clones are only made under this map lock, so the count cannot grow meanwhile.
+        if held
+            .get(&self.subject)
+            .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
+            held.remove(&self.subject);
+        }
+    }
+}
+
+impl UnlockOnDrop for AggregateLock {}
+
 struct Shared<S> {
     log: EventLog,
     cache: Mutex<HashMap<String, Cached<S>, FxBuildHasher>>,
+    locks: Arc<AggregateLocks>,
     /// Commands that lost a race and were retried (observability, and the concurrency test).
     conflicts: AtomicU64,
 }
@@ -156,6 +212,7 @@ where
                     CACHE_CAPACITY,
                     FxBuildHasher,
                 )),
+                locks: Arc::default(),
                 conflicts: AtomicU64::new(0),
             }),
             _aggregate: PhantomData,
@@ -218,6 +275,7 @@ where
         // Shared by every attempt without copying its strings.
         let context = Arc::new(context);
         let subject = subjects::aggregate(tenant, A::NAME, id);
+        let _running = self.shared.locks.acquire(&subject).await;
         for attempt in 0..MAX_ATTEMPTS {
             let store = self.scoped_shared(tenant, context.clone());
             let state = store.state_for_command(&subject, id);
@@ -446,11 +504,6 @@ where
     }
 }
 
-/// esrs' lock is advisory and in-process; we rely on optimistic concurrency on the subject
-/// instead (it also holds across processes), so the guard holds nothing.
-struct NoLock;
-impl UnlockOnDrop for NoLock {}
-
 #[async_trait]
 impl<A> EventStore for JetStreamStore<A>
 where
@@ -461,8 +514,11 @@ where
     type Aggregate = A;
     type Error = StoreError;
 
-    async fn lock(&self, _aggregate_id: Uuid) -> Result<EventStoreLockGuard, StoreError> {
-        Ok(EventStoreLockGuard::new(NoLock))
+    /// esrs' lock is in-process: the same per-aggregate lock [`AggregateStore`]'s commands take
+    /// (across processes, optimistic concurrency on the subject is what holds).
+    async fn lock(&self, aggregate_id: Uuid) -> Result<EventStoreLockGuard, StoreError> {
+        let lock = self.shared.locks.acquire(&self.subject(aggregate_id)).await;
+        Ok(EventStoreLockGuard::new(lock))
     }
 
     /// The whole history of the aggregate, read from its own subject.

@@ -99,6 +99,62 @@ async fn many_concurrent_writers_on_one_incident_lose_nothing_and_duplicate_noth
     assert_eq!(state.inner().comments.len(), WRITERS * EACH);
 }
 
+/// Inside one process, commands on one aggregate take turns: a crowd of them (200 at once, as a
+/// burst of alerts for one incident would be) all succeed without a single conflict, where
+/// deciding all on the same state would have made each of them race the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_runs_its_commands_on_one_incident_in_turn() {
+    let nats = TestNats::start().await;
+    let acme = tenant("acme");
+    let id = IncidentId::new();
+    let store = AggregateStore::<Incident>::new(nats.log.clone());
+    store
+        .execute(
+            &acme,
+            id.0,
+            open(id, "Checkout slow", "checkout", Utc::now()),
+            Context::new_root(),
+        )
+        .await
+        .expect("store")
+        .expect("opened");
+    const CROWD: usize = 200;
+    let tasks: Vec<_> = (0..CROWD)
+        .map(|n| {
+            let (store, acme) = (store.clone(), acme.clone());
+            tokio::spawn(async move {
+                store
+                    .execute(
+                        &acme,
+                        id.0,
+                        comment("ops", &format!("note {n}")),
+                        Context::new_root(),
+                    )
+                    .await
+                    .expect("no store error")
+                    .expect("comment accepted")
+            })
+        })
+        .collect();
+    let mut sequences = Vec::new();
+    for t in tasks {
+        sequences.push(t.await.expect("finished").aggregate_sequence);
+    }
+    sequences.sort_unstable();
+    assert_eq!(
+        sequences,
+        (2..=(1 + CROWD) as i32).collect::<Vec<_>>(),
+        "each command its own next sequence"
+    );
+    assert_eq!(store.conflicts(), 0, "no command raced another");
+    let events = nats
+        .log
+        .read_subject(&subjects::aggregate(&acme, "incident", id.0), 1)
+        .await
+        .expect("read");
+    assert_eq!(events.len(), 1 + CROWD);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_append_is_a_conflict_and_stores_nothing() {
     let nats = TestNats::start().await;

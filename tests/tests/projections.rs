@@ -11,7 +11,7 @@ use aurora_nats::{subjects, AggregateStore, Context, RawEvent};
 use aurora_projections::{audit, replay, runner, ProjectionCache, Projector};
 use aurora_tests::{wait_for_projection, TestApp, TestDb, TestNats};
 use chrono::Utc;
-use futures::StreamExt;
+use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -250,8 +250,31 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
     let account = app.register("ops@acme.io", "Acme").await;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
     let ids = write_some_history(&store, &account.tenant, 30).await;
-    // The organisation's creation is stream sequence 1; the 120 incident events follow.
-    wait_for_projection(&app.db.pool, Projector::Incidents, 121).await;
+    // Enough history that the rebuild takes a while: 3000 more comments on ten other incidents.
+    const EXTRA: u64 = 3000;
+    stream::iter(0..EXTRA)
+        .for_each_concurrent(64, |n| {
+            let (store, tenant, id) = (
+                store.clone(),
+                account.tenant.clone(),
+                ids[10 + n as usize % 10],
+            );
+            async move {
+                store
+                    .execute(
+                        &tenant,
+                        id.0,
+                        comment("ops", &format!("note {n}")),
+                        Context::new_root(),
+                    )
+                    .await
+                    .expect("ok")
+                    .expect("ok");
+            }
+        })
+        .await;
+    // The organisation's creation is stream sequence 1; the 120 + EXTRA incident events follow.
+    wait_for_projection(&app.db.pool, Projector::Incidents, 121 + EXTRA).await;
     let tables = Projector::Incidents.tables();
     let before: Vec<Vec<Value>> =
         futures::future::join_all(tables.iter().map(|t| dump(&app.db.pool, t))).await;
@@ -263,8 +286,10 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
     let url = app.url(&format!("/api/incidents/{}", ids[3].0));
     let list_url = app.url("/api/incidents?limit=200");
     let readers = tokio::spawn(async move {
-        let mut answers = 0;
+        // When each complete answer (detail and list) was asked and when it came.
+        let mut answers = Vec::new();
         while !*done.borrow() {
+            let asked = std::time::Instant::now();
             let one = http
                 .get(&url)
                 .bearer_auth(&token)
@@ -284,19 +309,33 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
                 .await
                 .expect("json");
             assert_eq!(list["items"].as_array().map(Vec::len), Some(30));
-            answers += 1;
+            answers.push((asked, std::time::Instant::now()));
         }
         answers
     });
+    // The readers are under way before the rebuild starts.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let js = app.nats.jetstream();
+    let started = std::time::Instant::now();
     let replayed = replay::replay(&app.db.pool, &js, Projector::Incidents, false)
         .await
         .expect("replay");
+    let finished = std::time::Instant::now();
     let _ = done_tx.send(true);
     let answers = readers.await.expect("readers");
-    assert!(answers > 0, "the API answered during the rebuild");
+    let during = answers
+        .iter()
+        .filter(|(asked, answered)| *asked >= started && *answered <= finished)
+        .count();
+    assert!(
+        during >= 3,
+        "complete answers asked and given while the rebuild ran ({:?}): {during} of {}",
+        finished - started,
+        answers.len()
+    );
     assert_eq!(
-        replayed.events, 120,
+        replayed.events,
+        120 + EXTRA,
         "the incident events, not the organisation's"
     );
     assert_eq!(
@@ -365,7 +404,7 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
         .await
         .expect("ok")
         .expect("ok");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 122).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, 122 + EXTRA).await;
     let body: Value = app
         .http
         .get(app.url(&format!("/api/incidents/{}", ids[0].0)))
