@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer, stream};
 use serde::{Deserialize, Deserializer};
 
+use crate::subjects::covers;
 use declarations::Position;
 
 mod declarations;
@@ -227,11 +228,7 @@ impl StreamsFile {
                         ),
                     ));
                 }
-                if !s
-                    .subjects
-                    .iter()
-                    .any(|subject| subject_covers(subject, &c.filter))
-                {
+                if !s.subjects.iter().any(|subject| covers(subject, &c.filter)) {
                     return Err(invalid(
                         at_consumer.map_or_else(Position::default, |d| d.filter),
                         format!(
@@ -248,28 +245,6 @@ impl StreamsFile {
     pub fn stream(&self, name: &str) -> Option<&StreamDef> {
         self.streams.iter().find(|s| s.name == name)
     }
-}
-
-/// Whether subject pattern `wide` matches everything `narrow` matches (enough for our files).
-fn subject_covers(wide: &str, narrow: &str) -> bool {
-    let w: Vec<&str> = wide.split('.').collect();
-    let n: Vec<&str> = narrow.split('.').collect();
-    for (i, token) in w.iter().enumerate() {
-        match *token {
-            ">" => return n.len() > i,
-            "*" => {
-                if n.get(i).is_none_or(|t| *t == ">") {
-                    return false;
-                }
-            }
-            literal => {
-                if n.get(i) != Some(&literal) {
-                    return false;
-                }
-            }
-        }
-    }
-    w.len() == n.len()
 }
 
 impl StreamDef {
@@ -626,11 +601,11 @@ mod tests {
 
     #[test]
     fn subject_patterns_cover_narrower_ones() {
-        assert!(subject_covers("evt.>", "evt.*.incident.*"));
-        assert!(subject_covers("inbox.>", "inbox.>"));
-        assert!(!subject_covers("evt.>", "cmd.>"));
-        assert!(subject_covers("a.*", "a.b"));
-        assert!(!subject_covers("a.*", "a.b.c"));
+        assert!(covers("evt.>", "evt.*.incident.*"));
+        assert!(covers("inbox.>", "inbox.>"));
+        assert!(!covers("evt.>", "cmd.>"));
+        assert!(covers("a.*", "a.b"));
+        assert!(!covers("a.*", "a.b.c"));
     }
 
     #[test]

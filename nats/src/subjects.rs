@@ -76,13 +76,14 @@ pub fn parse_event_subject(subject: &str) -> Option<EventSubject> {
     })
 }
 
-/// Whether `subject` matches the NATS subject `filter` (`*` one token, `>` one or more at the end).
-pub fn matches(filter: &str, subject: &str) -> bool {
-    let mut tokens = subject.split('.');
-    for wanted in filter.split('.') {
+/// Whether subject pattern `wide` matches everything `narrow` matches (`*` one token, `>` one or
+/// more at the end). With a plain subject as `narrow`, whether `wide` matches it.
+pub fn covers(wide: &str, narrow: &str) -> bool {
+    let mut tokens = narrow.split('.');
+    for wanted in wide.split('.') {
         match (wanted, tokens.next()) {
             (">", Some(_)) => return true,
-            ("*", Some(_)) => {}
+            ("*", Some(token)) if token != ">" => {}
             (literal, Some(token)) if literal == token => {}
             _ => return false,
         }
@@ -97,23 +98,23 @@ mod tests {
     #[test]
     fn subjects_match_filters_as_nats_does() {
         let id = "evt.acme.incident.0190d0a8-6f1e-7c3a-9d2b-4e5f6a7b8c9d";
-        assert!(matches("evt.*.incident.*", id));
-        assert!(matches("evt.>", id));
-        assert!(matches(id, id));
-        assert!(!matches("evt.*.session.*", id));
+        assert!(covers("evt.*.incident.*", id));
+        assert!(covers("evt.>", id));
+        assert!(covers(id, id));
+        assert!(!covers("evt.*.session.*", id));
         assert!(
-            !matches("evt.*.incident", id),
+            !covers("evt.*.incident", id),
             "too few tokens in the filter"
         );
         assert!(
-            !matches("evt.*.incident.*.*", id),
+            !covers("evt.*.incident.*.*", id),
             "too many tokens in the filter"
         );
         assert!(
-            !matches("evt.acme.incident.*.>", id),
+            !covers("evt.acme.incident.*.>", id),
             "> needs at least one token"
         );
-        assert!(!matches("inbox.>", id));
+        assert!(!covers("inbox.>", id));
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub async fn build(
                 }
                 pending -= 1;
                 // Reading everything, other aggregates' events are skipped here.
-                if !everything || aurora_nats::subjects::matches(filter, m.subject.as_str()) {
+                if !everything || aurora_nats::subjects::covers(filter, m.subject.as_str()) {
                     match RawEvent::decode(
                         m.subject.as_str(),
                         seq,

@@ -114,14 +114,14 @@ async fn raw_awaited_publish(js: &async_nats::jetstream::Context, n: usize) -> (
 }
 
 /// Raw pipelined publishes of messages `range` to subjects `evt.<prefix>.noise.<i mod 100 000>`;
-/// the first message of a subject expects it empty, later ones (filler) expect nothing.
+/// the first message of a subject expects it empty, later ones (filler) expect nothing. Returns
+/// how long they took.
 async fn raw_pipelined_expected(
     js: &async_nats::jetstream::Context,
     range: std::ops::Range<usize>,
     prefix: &str,
-) -> f64 {
+) -> Duration {
     let body = typical_body();
-    let n = range.len();
     let started = Instant::now();
     let mut pending: std::collections::VecDeque<PublishAckFuture> =
         std::collections::VecDeque::new();
@@ -148,7 +148,7 @@ async fn raw_pipelined_expected(
     for ack in pending {
         ack.await.expect("ack");
     }
-    rate(n, started.elapsed())
+    started.elapsed()
 }
 
 /// Raw pipelined publishes carrying the same headers as our events (CloudEvents, trace,
@@ -266,7 +266,10 @@ async fn main() {
     for round in 0..3 {
         eprintln!("round {round}: raw pipelined publishes with expected sequence ({commands})…");
         let cpu = cpu_seconds();
-        let raw = raw_pipelined_expected(&js, 0..commands, &format!("rawpipe{round}")).await;
+        let raw = rate(
+            commands,
+            raw_pipelined_expected(&js, 0..commands, &format!("rawpipe{round}")).await,
+        );
         let raw_cpu = cpu_seconds() - cpu;
         eprintln!("round {round}: commands on distinct incidents ({commands})…");
         // The commands exist before the clock starts, as the raw messages do: what is timed is
@@ -372,9 +375,7 @@ async fn main() {
     let mut fill_time = Duration::ZERO;
     for slice in 0..SLICES {
         let range = slice * fill / SLICES..(slice + 1) * fill / SLICES;
-        let n = range.len();
-        fill_time +=
-            Duration::from_secs_f64(n as f64 / raw_pipelined_expected(&js, range, "filler").await);
+        fill_time += raw_pipelined_expected(&js, range, "filler").await;
         stream::iter(targets.iter())
             .for_each_concurrent(64, |id| {
                 let (store, acme) = (store.clone(), acme.clone());

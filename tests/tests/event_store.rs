@@ -18,22 +18,28 @@ use uuid::Uuid;
 
 use crate::fixtures::{comment, open, tenant};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_concurrent_writers_on_one_incident_lose_nothing_and_duplicate_nothing() {
-    let nats = TestNats::start().await;
-    let acme = tenant("acme");
+/// A store of its own (as a process has) and a new incident `title` of acme opened through it.
+async fn opened(nats: &TestNats, title: &str) -> (AggregateStore<Incident>, IncidentId) {
     let id = IncidentId::new();
-    let first = AggregateStore::<Incident>::new(nats.log.clone());
-    first
+    let store = AggregateStore::<Incident>::new(nats.log.clone());
+    store
         .execute(
-            &acme,
+            &tenant("acme"),
             id.0,
-            open(id, "Checkout slow", "checkout", Utc::now()),
+            open(id, title, "checkout", Utc::now()),
             Context::new_root(),
         )
         .await
         .expect("store")
         .expect("opened");
+    (store, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_writers_on_one_incident_lose_nothing_and_duplicate_nothing() {
+    let nats = TestNats::start().await;
+    let acme = tenant("acme");
+    let (first, id) = opened(&nats, "Checkout slow").await;
 
     // 8 writers with their own stores (as separate processes would be), 25 comments each.
     const WRITERS: usize = 8;
@@ -106,18 +112,7 @@ async fn many_concurrent_writers_on_one_incident_lose_nothing_and_duplicate_noth
 async fn one_process_runs_its_commands_on_one_incident_in_turn() {
     let nats = TestNats::start().await;
     let acme = tenant("acme");
-    let id = IncidentId::new();
-    let store = AggregateStore::<Incident>::new(nats.log.clone());
-    store
-        .execute(
-            &acme,
-            id.0,
-            open(id, "Checkout slow", "checkout", Utc::now()),
-            Context::new_root(),
-        )
-        .await
-        .expect("store")
-        .expect("opened");
+    let (store, id) = opened(&nats, "Checkout slow").await;
     const CROWD: usize = 200;
     let tasks: Vec<_> = (0..CROWD)
         .map(|n| {
