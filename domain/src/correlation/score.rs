@@ -34,7 +34,7 @@ pub const DOWNSTREAM_SCORES: [f64; 3] = [0.8, 0.5, 0.2];
 pub const TITLE_WEIGHT: f64 = 0.7;
 /// Share of the service names in the similarity score.
 pub const SERVICE_WEIGHT: f64 = 0.3;
-/// Words left out of title tokens.
+/// Words left out of title and service-name tokens (upstream's `_STOPWORDS`).
 pub const STOP_WORDS: [&str; 10] = [
     "the", "a", "an", "is", "are", "was", "for", "in", "on", "at",
 ];
@@ -91,11 +91,13 @@ pub struct ScoredCandidate {
     pub topology: f64,
     pub time: f64,
     pub similarity: f64,
-    /// The strongest raw component: `topology`, `time` or `similarity` (see [`Strategy`]).
+    /// The strongest raw component: `topology`, `time_window` or `similarity` (see
+    /// [`Strategy`]; decisions made before the label followed upstream say `time`).
     pub strategy: String,
 }
 
-/// The three components, in the order that settles ties between them.
+/// The three components, in the order that settles ties between them. Their labels are
+/// upstream's score keys (`topology`, `time_window`, `similarity`), so a breakdown reads the same.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Strategy {
     Topology,
@@ -107,7 +109,7 @@ impl Strategy {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Topology => "topology",
-            Self::Time => "time",
+            Self::Time => "time_window",
             Self::Similarity => "similarity",
         }
     }
@@ -134,21 +136,17 @@ impl fmt::Display for Strategy {
 /// Title tokens: the lower-cased text's runs of `a-z0-9`, at least two characters long, without
 /// [`STOP_WORDS`].
 pub fn tokenize(text: &str) -> BTreeSet<String> {
-    tokens(text, |token| !STOP_WORDS.contains(&token))
-}
-
-/// Service-name tokens: like [`tokenize`] but stop-words are kept, as upstream does (a service
-/// called `on-call` keeps its `on`).
-pub fn service_tokens(name: &str) -> BTreeSet<String> {
-    tokens(name, |_| true)
-}
-
-fn tokens(text: &str, keep: impl Fn(&str) -> bool) -> BTreeSet<String> {
     text.to_lowercase()
         .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
-        .filter(|token| token.len() >= 2 && keep(token))
+        .filter(|token| token.len() >= 2 && !STOP_WORDS.contains(token))
         .map(str::to_owned)
         .collect()
+}
+
+/// Service-name tokens: the same rule as [`tokenize`], stop-words dropped too, as upstream's
+/// `_service_similarity` does (`the-api` is `{api}`).
+pub fn service_tokens(name: &str) -> BTreeSet<String> {
+    tokenize(name)
 }
 
 /// |a ∩ b| / |a ∪ b|, and 0 when both are empty.

@@ -300,10 +300,16 @@ fn service_similarity_otherwise_compares_tokens_with_those_of_all_incident_servi
 }
 
 #[test]
-fn service_tokens_keep_stop_words_as_upstream_does() {
-    assert_eq!(service_tokens("On-Call_x"), set(&["on", "call"]));
-    // {on, call} vs {on, prem}: 1 shared of 3
-    assert_close(service_similarity("on-call", &["on-prem"]), 1.0 / 3.0);
+fn service_tokens_drop_stop_words_as_upstream_does() {
+    // Upstream's `_service_similarity` filters `_STOPWORDS` from service tokens too (issue 14:
+    // this port kept them, and scored `the-api` against `api` 0.5 instead of upstream's 1.0).
+    assert_eq!(service_tokens("On-Call_x"), set(&["call"]));
+    assert_eq!(service_tokens("the-api"), set(&["api"]));
+    assert_eq!(service_similarity("the-api", &["api"]), 1.0);
+    // {call} vs {prem}: nothing shared once `on` is dropped
+    assert_eq!(service_similarity("on-call", &["on-prem"]), 0.0);
+    // a name made only of stop-words has no tokens, so no overlap
+    assert_eq!(service_similarity("the", &["api"]), 0.0);
 }
 
 #[test]
@@ -383,6 +389,23 @@ fn the_strategy_is_the_highest_raw_component() {
     assert_eq!(Strategy::dominant(0.2, 0.9, 0.5), Strategy::Time);
     assert_eq!(Strategy::dominant(0.2, 0.3, 0.4), Strategy::Similarity);
     assert_eq!(Strategy::dominant(0.8, 0.3, 0.4), Strategy::Topology);
+}
+
+#[test]
+fn strategy_labels_are_upstreams_score_keys() {
+    // Upstream's `scores` dict keys, of which `max(scores, key=scores.get)` is the strategy.
+    assert_eq!(Strategy::Topology.as_str(), "topology");
+    assert_eq!(Strategy::Time.as_str(), "time_window");
+    assert_eq!(Strategy::Similarity.as_str(), "similarity");
+    let recent = candidate(1, "disk full", "db", 0);
+    let scored = score_candidate(
+        &alert("CPU hot", "web"),
+        &recent,
+        &CorrelationSettings::default(),
+        &topology(),
+    );
+    assert_eq!(scored.time, 1.0);
+    assert_eq!(scored.strategy, "time_window");
 }
 
 #[test]

@@ -27,7 +27,8 @@ pub struct Alert {
 /// Scores are ratios in `0.0..=1.0`, not money, so `f64` is right here.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Correlation {
-    /// The strongest component: `topology`, `time` or `similarity`.
+    /// The strongest component: `topology`, `time_window` or `similarity` (upstream's labels;
+    /// events stored before they were adopted say `time`).
     pub strategy: String,
     /// The weighted total the threshold was compared with.
     pub score: f64,
