@@ -14,6 +14,7 @@ pub mod change;
 pub mod chat;
 pub mod correlation;
 pub mod event;
+pub mod gate;
 pub mod ids;
 pub mod incident;
 pub mod intake;

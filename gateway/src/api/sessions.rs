@@ -3,9 +3,9 @@
 //!
 //! A session is its owner's: anyone else, admins included, gets 404 as for a random id.
 
+use aurora_domain::gate::Policy;
 use aurora_domain::organization::{OrganizationCommand, Role};
 use aurora_domain::{ChatCommand, ChatError, ChatSessionState};
-use aurora_handlers::agent::gate::Policy;
 use aurora_nats::envelope::Context;
 use aurora_projections::queries;
 use axum::extract::rejection::QueryRejection;

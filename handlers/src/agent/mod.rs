@@ -5,7 +5,7 @@
 //!   confirmations and cancels on the `ChatSession` aggregate and runs the agent.
 //! - [`llm`]: the streamed completion with tool calls, through async-openai against any
 //!   OpenAI-compatible endpoint.
-//! - [`tools`]: what the agent may call, and [`gate`]: what of it may run; [`exec`] runs a CLI.
+//! - [`tools`]: what the agent may call, and [`aurora_domain::gate`]: what of it may run; [`exec`] runs a CLI.
 //! - [`prices`]: the per-model price table behind the estimated cost.
 //! - [`frames`]: the WebSocket protocol, shared with the gateway.
 //!
@@ -14,7 +14,6 @@
 
 pub mod exec;
 pub mod frames;
-pub mod gate;
 pub mod llm;
 pub mod prices;
 pub mod runner;

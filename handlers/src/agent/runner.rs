@@ -37,10 +37,10 @@ use uuid::Uuid;
 
 use super::exec::{self, ExecSpec};
 use super::frames::{code, RunStatus, ServerFrame};
-use super::gate::{self, Policy, RunMode, Verdict};
 use super::llm::{Llm, ToolCallRequest, Turn};
 use super::tools::{self, Planned, Reader};
 use super::{estimate_tokens, sweep, AgentConfig, Query, SessionRequest};
+use aurora_domain::gate::{self, Policy, RunMode, Verdict};
 
 const CONSUMER: &str = "chat";
 /// How long shutdown waits for runs to record how they ended.

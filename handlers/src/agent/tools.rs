@@ -1,6 +1,6 @@
 //! The agent's tools (SPEC §6): what the model is told it can call, how a call's arguments are
 //! read, and the read-only tools over Aurora's own data. CLI tools (`cloud_exec`, `kubectl`) are
-//! only *planned* here; the runner puts them through the [`gate`](super::gate) and runs them with
+//! only *planned* here; the runner puts them through the [`gate`](aurora_domain::gate) and runs them with
 //! [`exec`](super::exec).
 
 use async_nats::jetstream;
@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::gate::Cli;
+use aurora_domain::gate::Cli;
 
 pub const CLOUD_EXEC: &str = "cloud_exec";
 pub const KUBECTL: &str = "kubectl";

@@ -1,0 +1,147 @@
+//! Step 5's common part: what a command does ([`Kind`]) and why ([`Assessment`]), and the
+//! dispatch to each CLI's vocabulary.
+
+use super::aws::{assess_aws, AWS_FLAGS};
+use super::az::AZ;
+use super::flags::{destructive_flag, FlagSpec, Parsed};
+use super::gcloud::GCLOUD;
+use super::kubectl::{assess_kubectl, KUBECTL_FLAGS};
+use super::scw_ovh_tailscale::{assess_scw, assess_tailscale, OVH, SCW, TAILSCALE_FLAGS};
+use super::vocabulary::assess_by_vocabulary;
+use super::{Class, Cli};
+
+// ----------------------------------------------------------------------------------------------
+// Step 5: what a command does
+// ----------------------------------------------------------------------------------------------
+
+/// Why a command has its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Reads,
+    Help,
+    /// Reads credentials or secret values: mutating, so ask mode and background runs refuse it.
+    Secret,
+    Changes,
+    /// A verb the gate does not know: mutating (fail closed).
+    Unknown,
+    Deletes,
+    /// Runs arbitrary commands remotely: destructive, since nobody can tell what it will do.
+    Executes,
+    /// A `--force`-like flag.
+    Forced,
+}
+
+impl Kind {
+    pub(super) fn class(self) -> Class {
+        match self {
+            Kind::Reads | Kind::Help => Class::ReadOnly,
+            Kind::Secret | Kind::Changes | Kind::Unknown => Class::Mutating,
+            Kind::Deletes | Kind::Executes | Kind::Forced => Class::Destructive,
+        }
+    }
+}
+
+pub(super) fn rank(class: Class) -> u8 {
+    match class {
+        Class::ReadOnly => 0,
+        Class::Mutating => 1,
+        Class::Destructive => 2,
+    }
+}
+
+/// A command's class, why, and the command as shown in the reason (`aws s3 rm`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Assessment {
+    pub(super) kind: Kind,
+    pub(super) command: String,
+    /// The flag behind [`Kind::Forced`].
+    pub(super) flag: Option<String>,
+}
+
+impl Assessment {
+    pub(super) fn new(kind: Kind, command: String) -> Self {
+        Self {
+            kind,
+            command,
+            flag: None,
+        }
+    }
+
+    /// Moves to `kind` if that makes the class worse; never better. Returns whether it moved.
+    pub(super) fn raise(&mut self, kind: Kind) -> bool {
+        let worse = rank(kind.class()) > rank(self.kind.class());
+        if worse {
+            self.kind = kind;
+        }
+        worse
+    }
+
+    pub(super) fn describe(&self) -> String {
+        let command = &self.command;
+        match self.kind {
+            Kind::Reads => format!("`{command}` only reads"),
+            Kind::Help => format!("`{command}` only prints help or usage"),
+            Kind::Secret => format!("`{command}` reveals credentials or secret values"),
+            Kind::Changes => format!("`{command}` changes resources"),
+            Kind::Unknown => format!("`{command}` is not a command the gate knows to be read-only"),
+            Kind::Deletes => format!("`{command}` deletes"),
+            Kind::Executes => format!("`{command}` runs arbitrary commands remotely"),
+            Kind::Forced => format!(
+                "`{command}` uses `{}`",
+                self.flag.as_deref().unwrap_or("--force")
+            ),
+        }
+    }
+}
+
+/// `binary word word…`, for reasons.
+pub(super) fn shown(binary: &str, words: &[&str]) -> String {
+    std::iter::once(binary)
+        .chain(words.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(super) fn assess(cli: Cli, args: &[String]) -> Assessment {
+    let parsed = Parsed::new(args, flag_spec(cli));
+    let mut assessment = match cli {
+        Cli::Kubectl => assess_kubectl(&parsed),
+        Cli::Aws => assess_aws(&parsed),
+        Cli::Tailscale => assess_tailscale(&parsed),
+        Cli::Gcloud => assess_by_vocabulary(&GCLOUD, &parsed),
+        Cli::Az => assess_by_vocabulary(&AZ, &parsed),
+        Cli::Scw => assess_scw(&parsed),
+        Cli::Ovh => assess_by_vocabulary(&OVH, &parsed),
+    };
+    if let Some(at) = parsed.dashdash {
+        if matches!(assessment.kind, Kind::Help | Kind::Unknown) {
+            // No command before `--`: the CLI's parser may still take what follows as one
+            // (`gcloud -- compute instances delete vm`). Judge it without the `--`, and never
+            // as read-only.
+            let mut without = args.to_vec();
+            without.remove(at);
+            assessment = assess(cli, &without);
+            assessment.raise(Kind::Unknown);
+        }
+    }
+    if assessment.kind != Kind::Help {
+        if let Some(flag) = destructive_flag(cli, args) {
+            if assessment.raise(Kind::Forced) {
+                assessment.flag = Some(flag);
+            }
+        }
+    }
+    assessment
+}
+
+pub(super) fn flag_spec(cli: Cli) -> &'static FlagSpec {
+    match cli {
+        Cli::Kubectl => &KUBECTL_FLAGS,
+        Cli::Aws => &AWS_FLAGS,
+        Cli::Tailscale => &TAILSCALE_FLAGS,
+        Cli::Gcloud => &GCLOUD.flags,
+        Cli::Az => &AZ.flags,
+        Cli::Scw => &SCW.flags,
+        Cli::Ovh => &OVH.flags,
+    }
+}
