@@ -5,15 +5,89 @@ use super::az::AZ;
 use super::gcloud::GCLOUD;
 use super::kubectl::kubectl_knows;
 use super::scw_ovh_tailscale::{tailscale_knows, OVH, SCW};
+use super::shell::{first_active_character, refused_character};
 use super::Cli;
 
 // ----------------------------------------------------------------------------------------------
 // Steps 1 and 2: the raw line and argv
 // ----------------------------------------------------------------------------------------------
 
-/// Characters a shell would act on. Commands run without a shell, so they could only be an
-/// attempt to chain, redirect or substitute.
-pub(super) const SHELL_METACHARACTERS: [char; 9] = [';', '&', '|', '>', '<', '`', '$', '\n', '\r'];
+/// Programs that are never a subcommand of any of the CLIs: refused outright as the first word
+/// (when [`OTHER_PROGRAMS`] has not already refused it), and as the first word after the binary (`aws iptables -F` would otherwise be read as an aws
+/// service), in every mode. Each family says why in the reason.
+const NEVER_SUBCOMMANDS: &[(&str, &[&str])] = &[
+    (
+        "a shell",
+        &[
+            "sh", "bash", "zsh", "dash", "ksh", "fish", "csh", "tcsh", "busybox",
+        ],
+    ),
+    (
+        "an interpreter",
+        &[
+            "python", "python2", "python3", "perl", "ruby", "node", "php", "lua",
+        ],
+    ),
+    (
+        "a compiler or linker",
+        &[
+            "gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "as", "rustc", "tcc", "make",
+            "cmake",
+        ],
+    ),
+    (
+        "a dynamic loader",
+        &[
+            "ld.so",
+            "ld-linux.so.2",
+            "ld-linux-x86-64.so.2",
+            "ld-linux-aarch64.so.1",
+            "ld-musl-x86_64.so.1",
+        ],
+    ),
+    (
+        "a user or privilege management tool",
+        &[
+            "useradd", "usermod", "userdel", "adduser", "deluser", "groupadd", "groupmod",
+            "passwd", "chpasswd", "visudo", "sudo", "su", "doas", "setcap", "capsh",
+        ],
+    ),
+    (
+        "a firewall tool",
+        &[
+            "iptables",
+            "ip6tables",
+            "iptables-restore",
+            "nft",
+            "ufw",
+            "firewall-cmd",
+        ],
+    ),
+    (
+        "a namespace or root escape tool",
+        &["nsenter", "unshare", "chroot", "pivot_root"],
+    ),
+    ("a shell builtin", &["history", "export", "unset", "alias"]),
+    (
+        "a host security tool",
+        &[
+            "certutil",
+            "auditctl",
+            "setenforce",
+            "ssh-keygen",
+            "ssh-copy-id",
+            "mkfifo",
+        ],
+    ),
+];
+
+/// What kind of program `name` is, if it is never a CLI's subcommand.
+fn never_a_subcommand(name: &str) -> Option<&'static str> {
+    NEVER_SUBCOMMANDS
+        .iter()
+        .find(|(_, names)| names.contains(&name))
+        .map(|&(what, _)| what)
+}
 
 /// Programs that are not a cloud CLI, refused as argv[0] (unless the CLI has a command of the
 /// same name, like `kubectl cp` or `tailscale ssh`).
@@ -125,10 +199,7 @@ pub(super) fn parse_command(cli: Cli, command: &str) -> Result<Vec<String>, Stri
     if command.trim().is_empty() {
         return Err("the command is empty".into());
     }
-    if let Some(c) = command
-        .chars()
-        .find(|c| SHELL_METACHARACTERS.contains(c) || (c.is_control() && *c != '\t'))
-    {
+    if let Some(c) = first_active_character(command) {
         return Err(refused_character(c));
     }
     let words = shell_words::split(command)
@@ -137,7 +208,10 @@ pub(super) fn parse_command(cli: Cli, command: &str) -> Result<Vec<String>, Stri
         return Err("the command is empty".into());
     };
     let binary = cli.binary();
+    let first_name = first.rsplit('/').next().unwrap_or(first);
+    let plugin = kubectl_plugin_verb(cli, first_name);
     let args = match head(cli, first) {
+        _ if plugin.is_some() => &words[1..],
         Head::Binary => &words[1..],
         Head::Argument => &words[..],
         Head::Program(program) => {
@@ -152,21 +226,29 @@ pub(super) fn parse_command(cli: Cli, command: &str) -> Result<Vec<String>, Stri
             ))
         }
     };
-    let mut argv = Vec::with_capacity(args.len() + 1);
+    if let Some(word) = args.first().filter(|w| !w.starts_with('-')) {
+        let word = word.rsplit('/').next().unwrap_or(word);
+        if let Some(what) = never_a_subcommand(word).filter(|_| !has_top_level_command(cli, word)) {
+            return Err(format!(
+                "`{word}` is {what}, never a {binary} command; only {binary} commands can run \
+                 through this tool"
+            ));
+        }
+    }
+    let mut argv = Vec::with_capacity(args.len() + 2);
     argv.push(binary.to_owned());
+    argv.extend(plugin);
     argv.extend(args.iter().cloned());
     Ok(argv)
 }
 
-pub(super) fn refused_character(c: char) -> String {
-    let shown = match c {
-        '\n' => "a newline".to_owned(),
-        '\r' => "a carriage return".to_owned(),
-        '`' => "a backtick (`)".to_owned(),
-        c if SHELL_METACHARACTERS.contains(&c) => format!("`{c}`"),
-        c => format!("the control character U+{:04X}", u32::from(c)),
-    };
-    format!("the command contains {shown}; commands run without a shell, so shell metacharacters are refused")
+/// `kubectl-node_shell` run directly is the plugin kubectl runs for `kubectl node-shell`: the
+/// verb it stands for, so the plugin is judged as kubectl would run it.
+fn kubectl_plugin_verb(cli: Cli, name: &str) -> Option<String> {
+    let word = name
+        .strip_prefix("kubectl-")
+        .filter(|_| cli == Cli::Kubectl)?;
+    (!word.is_empty()).then(|| word.replace('_', "-"))
 }
 
 /// What argv[0] is.

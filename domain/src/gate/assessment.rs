@@ -22,21 +22,26 @@ pub(super) enum Kind {
     /// Reads credentials or secret values: mutating, so ask mode and background runs refuse it.
     Secret,
     Changes,
-    /// A verb the gate does not know: mutating (fail closed).
+    /// A verb not in the CLI's vocabulary: nobody can say what it does, so ask mode and
+    /// background runs refuse it and agent mode asks (fail closed).
     Unknown,
     Deletes,
     /// Runs arbitrary commands remotely: destructive, since nobody can tell what it will do.
     Executes,
     /// A `--force`-like flag.
     Forced,
+    /// A verb kubectl does not know runs the plugin `kubectl-<verb>` from `PATH` if there is
+    /// one: any program at all, so it is treated like `kubectl exec`.
+    Plugin,
 }
 
 impl Kind {
     pub(super) fn class(self) -> Class {
         match self {
             Kind::Reads | Kind::Help => Class::ReadOnly,
-            Kind::Secret | Kind::Changes | Kind::Unknown => Class::Mutating,
-            Kind::Deletes | Kind::Executes | Kind::Forced => Class::Destructive,
+            Kind::Secret | Kind::Changes => Class::Mutating,
+            Kind::Unknown => Class::Unknown,
+            Kind::Deletes | Kind::Executes | Kind::Forced | Kind::Plugin => Class::Destructive,
         }
     }
 }
@@ -45,7 +50,8 @@ pub(super) fn rank(class: Class) -> u8 {
     match class {
         Class::ReadOnly => 0,
         Class::Mutating => 1,
-        Class::Destructive => 2,
+        Class::Unknown => 2,
+        Class::Destructive => 3,
     }
 }
 
@@ -83,9 +89,19 @@ impl Assessment {
             Kind::Help => format!("`{command}` only prints help or usage"),
             Kind::Secret => format!("`{command}` reveals credentials or secret values"),
             Kind::Changes => format!("`{command}` changes resources"),
-            Kind::Unknown => format!("`{command}` is not a command the gate knows to be read-only"),
+            Kind::Unknown => format!(
+                "`{command}` is not a command the gate knows (not in its vocabulary for {})",
+                command.split(' ').next().unwrap_or(command)
+            ),
             Kind::Deletes => format!("`{command}` deletes"),
             Kind::Executes => format!("`{command}` runs arbitrary commands remotely"),
+            Kind::Plugin => {
+                format!(
+                "`{command}` is not a kubectl command, so kubectl runs the plugin `kubectl-{}` \
+                 from PATH, which can do anything (treated like `kubectl exec`)",
+                command.split(' ').nth(1).unwrap_or_default().replace('-', "_")
+            )
+            }
             Kind::Forced => format!(
                 "`{command}` uses `{}`",
                 self.flag.as_deref().unwrap_or("--force")

@@ -236,6 +236,10 @@ pub(super) fn assess_kubectl(parsed: &Parsed<'_>) -> Assessment {
         }
     } else if KUBECTL_CHANGES.contains(&verb) {
         Kind::Changes
+    } else if verb.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        // kubectl looks for `kubectl-<verb>` on PATH; whether one is installed there or not,
+        // the gate cannot know what it does.
+        Kind::Plugin
     } else {
         Kind::Unknown
     };

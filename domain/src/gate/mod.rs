@@ -8,25 +8,31 @@
 //!
 //! # Order of checks
 //!
-//! 1. **Shell metacharacters.** A blank command is refused, and so is one containing `;`, `&`,
-//!    `|`, `>`, `<`, a backtick, `$`, a newline, a carriage return or any other control
-//!    character. The reason names the character.
+//! 1. **Shell metacharacters**, where a shell would see them ([`shell`]). A blank command is
+//!    refused, and so is one with `;`, `&`, `|`, `>`, `<`, a backtick or `$` outside quotes, a
+//!    backtick or `$` inside double quotes, or a newline, a carriage return or any other control
+//!    character anywhere. Quoted separators are one harmless argument (`--filter-pattern
+//!    "ERROR;timeout"`). The reason names the character.
 //! 2. **Parsing.** The line is split into argv with shell quoting rules (`shell-words`);
 //!    unbalanced quotes are refused. A leading binary name (`gcloud`, `/usr/bin/gcloud`) is
 //!    dropped; a leading other program (another cloud CLI, `rm`, `bash`, `python`, `curl`, …)
-//!    is refused. The decision's argv is always `[binary, args…]`.
+//!    is refused. Programs that are never a CLI's subcommand (shells, compilers, loaders, user,
+//!    firewall and namespace tools, …) are refused outright as the first word or the first word
+//!    after the binary, with what they are. `kubectl-<word>` is the plugin `kubectl <word>`.
+//!    The decision's argv is always `[binary, args…]`.
 //! 3. **Deny policy.** A tenant deny regex that matches the normalised command line (argv
 //!    joined by single spaces, binary included) refuses the command. Deny wins over everything.
 //! 4. **Allow policy.** If the tenant has an allow-list, a command matching none of its regexes
 //!    is refused. Matching it does not bypass step 5.
 //! 5. **Class and mode.** [`classify`] reads the CLI's own command structure and says whether
-//!    the command is read-only, mutating or destructive; then:
+//!    the command is read-only, mutating, unknown (its verb is not in the CLI's vocabulary) or
+//!    destructive; then:
 //!
-//!    | mode       | read-only | mutating | destructive |
-//!    |------------|-----------|----------|-------------|
-//!    | ask        | allow     | refuse   | refuse      |
-//!    | agent      | allow     | allow    | confirm     |
-//!    | background | allow     | refuse   | refuse      |
+//!    | mode       | read-only | mutating | unknown | destructive |
+//!    |------------|-----------|----------|---------|-------------|
+//!    | ask        | allow     | refuse   | refuse  | refuse      |
+//!    | agent      | allow     | allow    | confirm | confirm     |
+//!    | background | allow     | refuse   | refuse  | refuse      |
 //!
 //! # How commands are classified
 //!
@@ -36,7 +42,8 @@
 //! scw and ovh the first word of `GROUP [SUBGROUP…] VERB [ARGS]` that is a known verb.
 //!
 //! The gate fails closed:
-//! - a verb it does not know is mutating, never read-only;
+//! - a verb it does not know is unknown, never read-only; a verb kubectl does not know runs a
+//!   plugin (`kubectl-<verb>` from `PATH`, whatever it is) and is destructive like `exec`;
 //! - a flag it does not know is assumed to take the next word as its value (as cobra does when
 //!   it looks for a subcommand), so an unknown flag can hide a verb but never reveal a fake one;
 //! - `--force` (or `--force=true`, or another `--force-…` flag) anywhere makes a command
@@ -74,6 +81,9 @@ mod gcloud;
 mod kubectl;
 mod policy;
 mod scw_ovh_tailscale;
+#[cfg(test)]
+mod security_cases;
+mod shell;
 #[cfg(test)]
 mod tests;
 mod vocabulary;
@@ -177,6 +187,9 @@ pub enum RunMode {
 pub enum Class {
     ReadOnly,
     Mutating,
+    /// Not in the CLI's vocabulary: refused in ask mode and background runs, confirmed in agent
+    /// mode.
+    Unknown,
     Destructive,
 }
 
@@ -216,8 +229,8 @@ impl GateDecision {
     }
 }
 
-/// What `args` (the command WITHOUT the binary) does. Unknown commands are
-/// [`Class::Mutating`]: never read-only by default.
+/// What `args` (the command WITHOUT the binary) does. Commands not in the CLI's vocabulary are
+/// [`Class::Unknown`]: never read-only by default.
 pub fn classify(cli: Cli, args: &[String]) -> Class {
     assess(cli, args).kind.class()
 }

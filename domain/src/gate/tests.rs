@@ -1,10 +1,10 @@
 use super::*;
 
-use Class::{Destructive as D, Mutating as M, ReadOnly as R};
+use Class::{Destructive as D, Mutating as M, ReadOnly as R, Unknown as U};
 use Cli::{Aws, Az, Gcloud, Kubectl, Ovh, Scw, Tailscale};
 
 /// Real commands and what they do, one per line: `CLASS | COMMAND`, where CLASS is R
-/// (read-only), M (mutating) or D (destructive) and the command's first word, its binary,
+/// (read-only), M (mutating), U (unknown: not in the CLI's vocabulary) or D (destructive) and the command's first word, its binary,
 /// names the CLI. `#` starts a comment line.
 const TABLE: &str = r#"
 # gcloud
@@ -60,7 +60,7 @@ M | gcloud services enable compute.googleapis.com
 R | gcloud help compute instances delete
 R | gcloud compute instances delete vm1 --help
 R | gcloud version
-M | gcloud compute instances frobnicate vm1
+U | gcloud compute instances frobnicate vm1
 D | gcloud compute disks snapshot disk1 --force
 # `--` before the verb: the parser may still take what follows as the command
 D | gcloud -- compute instances delete vm1
@@ -112,7 +112,7 @@ M | aws dynamodb put-item --table-name orders --item file://item.json
 D | aws rds delete-db-instance --db-instance-identifier db1 --skip-final-snapshot
 R | aws cloudformation describe-stacks
 D | aws cloudformation delete-stack --stack-name app
-M | aws lambda invoke --function-name f out.json
+U | aws lambda invoke --function-name f out.json
 D | aws sqs purge-queue --queue-url https://sqs/q
 D | aws kms schedule-key-deletion --key-id k
 M | aws ecs update-service --cluster c --service s --force-new-deployment
@@ -213,7 +213,7 @@ D | tailscale lock remove tlpub:abc
 R | tailscale switch --list
 M | tailscale switch work.example.com
 M | tailscale file cp report.txt db-1:
-M | tailscale frobnicate
+U | tailscale frobnicate
 
 # ovh
 R | ovh cloud instance list --cloud-project p
@@ -300,11 +300,14 @@ M | kubectl port-forward svc/api 8080:80
 M | kubectl proxy
 R | kubectl delete --help
 R | kubectl help delete
-M | kubectl krew install ctx
-M | kubectl krew --help
+# a verb kubectl does not know runs a plugin (`kubectl-krew`): treated like exec
+D | kubectl krew install ctx
+D | kubectl node-shell my-node
+D | kubectl krew --help
 D | kubectl -- delete pod api-7d9
-M | kubectl -- get pods
-M | kubectl rollout -- restart deploy/api
+# a `--` before any command: judged without it, never as known
+U | kubectl -- get pods
+U | kubectl rollout -- restart deploy/api
 R | kubectl rollout
 "#;
 
@@ -319,6 +322,7 @@ fn table() -> Vec<(Cli, &'static str, Class)> {
             let class = match class {
                 "R" => R,
                 "M" => M,
+                "U" => U,
                 "D" => D,
                 other => panic!("unknown class {other:?} in {line:?}"),
             };
@@ -372,7 +376,7 @@ fn check_agrees_with_classify_on_every_row() {
         assert_eq!(decision.argv, words(line), "{line}");
         let verdict = match expected {
             R | M => Verdict::Allow,
-            D => Verdict::Confirm,
+            U | D => Verdict::Confirm,
         };
         assert_eq!(decision.verdict, verdict, "{line}: {}", decision.reason);
     }
@@ -400,7 +404,7 @@ fn every_metacharacter_is_refused_in_every_mode() {
         for mode in MODES {
             for command in [
                 format!("kubectl get pods {meta} rm -rf /"),
-                format!("gcloud compute instances list --filter=\"name{meta}x\""),
+                format!("gcloud compute instances list --filter=name{meta}x"),
                 format!("aws s3 ls {meta}"),
             ] {
                 let cli = Cli::ALL
@@ -419,6 +423,68 @@ fn every_metacharacter_is_refused_in_every_mode() {
             }
         }
     }
+}
+
+#[test]
+fn metacharacters_in_quotes_are_one_argument_except_expansions() {
+    let policy = Policy::default();
+    for &(meta, named) in METACHARACTERS {
+        for mode in MODES {
+            let command = format!("gcloud compute instances list --filter=\"name{meta}x\"");
+            let decision = check(Gcloud, &command, mode, &policy);
+            // A shell still expands `$` and backticks in double quotes, and a newline or
+            // carriage return is refused anywhere.
+            if ["`", "$", "\n", "\r"].contains(&meta) {
+                assert_eq!(decision.verdict, Verdict::Refuse, "{command:?} in {mode:?}");
+                assert!(decision.argv.is_empty(), "{command:?}");
+                assert!(decision.reason.contains(named), "{}", decision.reason);
+            } else {
+                assert_eq!(decision.verdict, Verdict::Allow, "{command:?} in {mode:?}");
+                assert_eq!(
+                    decision.argv,
+                    [
+                        "gcloud",
+                        "compute",
+                        "instances",
+                        "list",
+                        &format!("--filter=name{meta}x")
+                    ],
+                );
+            }
+        }
+        // Single quotes make everything but a line break literal.
+        let single = format!("aws logs filter-log-events --filter-pattern 'ERROR{meta}x'");
+        let decision = check(Aws, &single, RunMode::Ask, &policy);
+        if ["\n", "\r"].contains(&meta) {
+            assert_eq!(decision.verdict, Verdict::Refuse, "{single:?}");
+        } else {
+            assert_eq!(
+                decision.verdict,
+                Verdict::Allow,
+                "{single:?}: {}",
+                decision.reason
+            );
+            assert_eq!(
+                decision.argv.last().map(String::as_str),
+                Some(&*format!("ERROR{meta}x"))
+            );
+        }
+    }
+    // Upstream's case: one argv element holding a `;`.
+    let upstream = check(
+        Aws,
+        r#"aws logs filter-log-events --log-group-name app --filter-pattern "ERROR;timeout""#,
+        RunMode::Ask,
+        &policy,
+    );
+    assert_eq!(upstream.verdict, Verdict::Allow, "{}", upstream.reason);
+    assert_eq!(
+        upstream.argv.last().map(String::as_str),
+        Some("ERROR;timeout")
+    );
+    // A quote closed before the operator leaves it where a shell sees it.
+    let closed = check(Aws, r#"aws s3 ls "bucket";id"#, RunMode::Agent, &policy);
+    assert_eq!(closed.verdict, Verdict::Refuse);
 }
 
 #[test]
