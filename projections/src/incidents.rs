@@ -314,34 +314,61 @@ fn alert_row(key: &Key, a: &Alert, correlation: Option<&Correlation>, sequence: 
 /// One line of the timeline, as an on-call engineer reads it.
 pub fn describe(event: &IncidentEvent) -> String {
     match event {
-        IncidentEvent::Opened { title, service, severity, source, why, .. } => match why {
+        IncidentEvent::Opened {
+            title,
+            service,
+            severity,
+            source,
+            why,
+            ..
+        } => match why {
             Some(why) => format!(
                 "Incident opened from {source}: {title} ({severity}, service {service}); {why}"
             ),
-            None => format!("Incident opened from {source}: {title} ({severity}, service {service})"),
+            None => {
+                format!("Incident opened from {source}: {title} ({severity}, service {service})")
+            }
         },
-        IncidentEvent::AlertCorrelated { alert, correlation, .. } => format!(
-            "Alert \"{}\" correlated with score {:.2}: topology {:.2}, time {:.2}, similarity {:.2} ({} candidates considered)",
+        IncidentEvent::AlertCorrelated {
+            alert, correlation, ..
+        } => format!(
+            "Alert \"{}\" correlated with score {:.2}: {} ({} candidates considered)",
             alert.title,
             correlation.score,
-            correlation.topology,
-            correlation.time,
-            correlation.similarity,
+            correlation.breakdown(),
             correlation.candidates_considered
         ),
-        IncidentEvent::ResolveNotificationAttached { source_alert_id, .. } => {
+        IncidentEvent::ResolveNotificationAttached {
+            source_alert_id, ..
+        } => {
             format!("Resolve notification received for alert {source_alert_id}")
         }
-        IncidentEvent::StatusChanged { from, to, by, .. } => format!("Status changed from {from} to {to} by {by}"),
-        IncidentEvent::SeverityChanged { from, to, by, .. } => format!("Severity changed from {from} to {to} by {by}"),
+        IncidentEvent::StatusChanged { from, to, by, .. } => {
+            format!("Status changed from {from} to {to} by {by}")
+        }
+        IncidentEvent::SeverityChanged { from, to, by, .. } => {
+            format!("Severity changed from {from} to {to} by {by}")
+        }
         IncidentEvent::RcaStatusChanged { from, to, .. } => format!("RCA {from} → {to}"),
         IncidentEvent::SummaryUpdated { by, .. } => format!("Summary updated by {by}"),
-        IncidentEvent::MergedInto { target, rca_cancelled, by, .. } => {
-            let rca = if *rca_cancelled { "; its RCA was cancelled" } else { "" };
+        IncidentEvent::MergedInto {
+            target,
+            rca_cancelled,
+            by,
+            ..
+        } => {
+            let rca = if *rca_cancelled {
+                "; its RCA was cancelled"
+            } else {
+                ""
+            };
             format!("Merged into incident {target} by {by}{rca}")
         }
         IncidentEvent::MergedAlertsAbsorbed { source, alerts, .. } => {
-            format!("Absorbed {} alert(s) from merged incident {source}", alerts.len())
+            format!(
+                "Absorbed {} alert(s) from merged incident {source}",
+                alerts.len()
+            )
         }
         IncidentEvent::Resolved { by, reason, .. } => match reason {
             Some(reason) => format!("Resolved by {by}: {reason}"),
@@ -349,7 +376,10 @@ pub fn describe(event: &IncidentEvent) -> String {
         },
         IncidentEvent::CommentAdded { author, .. } => format!("Comment by {author}"),
         IncidentEvent::FeedbackGiven { by, helpful, .. } => {
-            format!("Feedback from {by}: {}", if *helpful { "helpful" } else { "not helpful" })
+            format!(
+                "Feedback from {by}: {}",
+                if *helpful { "helpful" } else { "not helpful" }
+            )
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Commands and ids the tests share.
 
-use aurora_domain::incident::{Alert, Correlation};
+use aurora_domain::incident::{Alert, Correlation, TopologyBasis};
 use aurora_domain::{IncidentCommand, IncidentId, Severity, TenantId};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -52,6 +52,7 @@ pub fn attach(alert_id: &str, service: &str, score: f64) -> IncidentCommand {
             time: 0.42,
             similarity: 0.35,
             candidates_considered: 3,
+            topology_basis: TopologyBasis::ServiceGraph,
         },
         at: Utc::now(),
     }

@@ -80,12 +80,9 @@ impl Decision {
                 correlation,
                 ..
             } => format!(
-                "correlated with {incident_id} at score {:.2}: topology {:.2}, time {:.2}, \
-                 similarity {:.2} ({})",
+                "correlated with {incident_id} at score {:.2}: {} ({})",
                 correlation.score,
-                correlation.topology,
-                correlation.time,
-                correlation.similarity,
+                correlation.breakdown(),
                 candidates(correlation.candidates_considered),
             ),
             Self::Open { reason, .. } => match reason {
@@ -225,6 +222,7 @@ pub fn decide_with_title_similarity(
         time: best.time,
         similarity: best.similarity,
         candidates_considered: u32::try_from(considered.len()).unwrap_or(u32::MAX),
+        topology_basis: best.topology_basis,
     };
     Decision::Correlate {
         incident_id: best.incident_id,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::graph::ServiceGraph;
 use super::settings::CorrelationSettings;
 use crate::ids::IncidentId;
+use crate::incident::TopologyBasis;
 
 /// Services further apart than this many hops are unrelated.
 pub const MAX_TOPOLOGY_DEPTH: u32 = 3;
@@ -91,6 +92,10 @@ pub struct ScoredCandidate {
     pub topology: f64,
     pub time: f64,
     pub similarity: f64,
+    /// What `topology` was measured on (absent in decisions stored before it was recorded, all
+    /// made without a graph).
+    #[serde(default)]
+    pub topology_basis: TopologyBasis,
     /// The strongest raw component: `topology`, `time_window` or `similarity` (see
     /// [`Strategy`]; decisions made before the label followed upstream say `time`).
     pub strategy: String,
@@ -306,6 +311,11 @@ pub fn score_candidate(
         topology,
         time,
         similarity,
+        topology_basis: if graph.is_empty() {
+            TopologyBasis::ServiceNameFallback
+        } else {
+            TopologyBasis::ServiceGraph
+        },
         strategy: Strategy::dominant(topology, time, similarity)
             .as_str()
             .to_owned(),

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::ids::IncidentId;
-use crate::incident::Correlation;
+use crate::incident::{Correlation, TopologyBasis};
 
 /// `seconds` after a fixed moment (2025-03-01T12:00:00Z); the alert arrives at 0.
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -514,6 +514,7 @@ fn a_best_score_of_exactly_the_threshold_correlates() {
         time: 0.6,
         similarity: 0.35,
         candidates_considered: 1,
+        topology_basis: TopologyBasis::ServiceGraph,
     };
     match &decision {
         Decision::Correlate {
@@ -788,6 +789,7 @@ fn scored(n: u128, score: f64) -> ScoredCandidate {
         topology: 1.0,
         time: 0.42,
         similarity: 0.35,
+        topology_basis: TopologyBasis::ServiceGraph,
         strategy: "topology".to_owned(),
     }
 }
@@ -810,6 +812,7 @@ fn each_decision_explains_itself_in_one_line() {
             time: 0.42,
             similarity: 0.35,
             candidates_considered: 3,
+            topology_basis: TopologyBasis::ServiceGraph,
         },
         considered: vec![],
     };
@@ -852,6 +855,62 @@ fn each_decision_explains_itself_in_one_line() {
         "opened a new incident: the best candidate 00000000-0000-0000-0000-000000000004 already \
          holds 50 alerts (at most 50)"
     );
+}
+
+#[test]
+fn without_a_service_graph_the_explanation_says_topology_is_the_service_name_fallback() {
+    let decision = decide(
+        &alert("Checkout API latency high", "checkout"),
+        &[candidate(1, "checkout api errors", "checkout", 60)],
+        &CorrelationSettings::default(),
+        &ServiceGraph::new(),
+    );
+    let Decision::Correlate { correlation, .. } = &decision else {
+        panic!("expected a correlation, got {decision:?}");
+    };
+    assert_eq!(
+        correlation.topology_basis,
+        TopologyBasis::ServiceNameFallback
+    );
+    assert_eq!(
+        decision.explain(),
+        "correlated with 00000000-0000-0000-0000-000000000001 at score 0.86: topology \
+         (service-name fallback: no service graph yet) 1.00, time 0.80, similarity 0.58 \
+         (1 candidate)"
+    );
+    assert_eq!(
+        correlation.breakdown(),
+        "topology (service-name fallback: no service graph yet) 1.00, time 0.80, similarity 0.58"
+    );
+    // With a graph, topology is the graph's.
+    let with_graph = decide(
+        &alert("Checkout API latency high", "checkout"),
+        &[candidate(1, "checkout api errors", "checkout", 60)],
+        &CorrelationSettings::default(),
+        &topology(),
+    );
+    assert!(
+        with_graph.explain().contains(": topology 1.00, time 0.80"),
+        "{}",
+        with_graph.explain()
+    );
+}
+
+#[test]
+fn a_correlation_stored_before_its_basis_was_recorded_reads_as_the_service_name_fallback() {
+    // Every correlation made before then was made without a service graph.
+    let stored = serde_json::json!({
+        "strategy": "topology", "score": 0.74, "topology": 1.0, "time": 0.42,
+        "similarity": 0.35, "candidates_considered": 3
+    });
+    let correlation: Correlation = serde_json::from_value(stored).expect("loads");
+    assert_eq!(
+        correlation.topology_basis,
+        TopologyBasis::ServiceNameFallback
+    );
+    assert!(correlation
+        .breakdown()
+        .starts_with("topology (service-name fallback: no service graph yet) 1.00"));
 }
 
 #[test]

@@ -37,6 +37,47 @@ pub struct Correlation {
     pub similarity: f64,
     /// How many open incidents were scored before this one won.
     pub candidates_considered: u32,
+    /// What the topology score was measured on. Absent in events stored before it was recorded,
+    /// all of which were made without a service graph.
+    #[serde(default)]
+    pub topology_basis: TopologyBasis,
+}
+
+impl Correlation {
+    /// The breakdown in words, scores to 2 decimals, saying what topology was measured on:
+    /// `topology 1.00, time 0.42, similarity 0.35`.
+    pub fn breakdown(&self) -> String {
+        format!(
+            "{} {:.2}, time {:.2}, similarity {:.2}",
+            self.topology_basis.label(),
+            self.topology,
+            self.time,
+            self.similarity
+        )
+    }
+}
+
+/// What a topology score was measured on. Until the tenant has a service graph, topology is the
+/// similarity of service names (SPEC §2's graph distances need the graph), and every
+/// explanation says so rather than claim a topology it did not see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopologyBasis {
+    /// Distances in the tenant's service graph.
+    ServiceGraph,
+    /// No service graph yet: service-name similarity stood in for it.
+    #[default]
+    ServiceNameFallback,
+}
+
+impl TopologyBasis {
+    /// How a breakdown names the topology component.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::ServiceGraph => "topology",
+            Self::ServiceNameFallback => "topology (service-name fallback: no service graph yet)",
+        }
+    }
 }
 
 /// An alert attached to an incident. The alert that opened the incident, and alerts moved in by a

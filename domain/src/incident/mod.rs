@@ -14,7 +14,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use alert::{Alert, AttachedAlert, Correlation, ResolveNotification};
+pub use alert::{Alert, AttachedAlert, Correlation, ResolveNotification, TopologyBasis};
 pub use command::{IncidentCommand, ALERT_CAP, COMMENT_MAX_CHARS};
 pub use error::IncidentError;
 pub use event::{IncidentEvent, DEFAULT_ENVIRONMENT};

@@ -13,7 +13,7 @@ mod upcasting;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::{Alert, Correlation, Incident, IncidentEvent};
+use super::{Alert, Correlation, Incident, IncidentEvent, TopologyBasis};
 use crate::ids::IncidentId;
 use crate::scenario::{self, Given};
 use crate::values::{RcaStatus, Severity};
@@ -73,6 +73,7 @@ fn correlation() -> Correlation {
         time: 0.9,
         similarity: 0.35,
         candidates_considered: 3,
+        topology_basis: TopologyBasis::ServiceGraph,
     }
 }
 
