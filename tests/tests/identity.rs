@@ -754,6 +754,8 @@ async fn every_admin_action_and_denied_access_is_in_the_audit_log() {
         .collect();
     let expected = [
         "organization.created | admin@acme.io created the organisation \"Acme\"",
+        // The default deny template, seeded with the organisation.
+        "organization.agent_policy_set | admin@acme.io set the agent's command policy: 0 allow and 13 deny patterns",
         "organization.invitation_issued | admin@acme.io invited vi@acme.io as viewer",
         "organization.member_joined | vi@acme.io joined as viewer by invitation",
         "organization.role_changed | admin@acme.io changed vi@acme.io from viewer to editor",

@@ -84,6 +84,7 @@ mod scw_ovh_tailscale;
 #[cfg(test)]
 mod security_cases;
 mod shell;
+mod template;
 #[cfg(test)]
 mod tests;
 mod vocabulary;
@@ -94,7 +95,10 @@ use serde::{Deserialize, Serialize};
 
 use argv::parse_command;
 use assessment::{assess, Assessment};
-pub use policy::{Policy, PolicyError, MAX_POLICY_PATTERNS, MAX_POLICY_PATTERN_LEN};
+pub use policy::{
+    Policy, PolicyError, MAX_BACKTRACK_STEPS, MAX_POLICY_PATTERNS, MAX_POLICY_PATTERN_LEN,
+};
+pub use template::{default_deny_patterns, TemplateRule, DEFAULT_DENY_TEMPLATE};
 
 /// A CLI the agent can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -244,11 +248,21 @@ pub fn check(cli: Cli, command: &str, mode: RunMode, policy: &Policy) -> GateDec
     let line = argv.join(" ");
     let assessment = assess(cli, &argv[1..]);
     let class = assessment.kind.class();
-    let (verdict, reason) = if let Some(pattern) = policy.denying(&line) {
+    let (verdict, reason) = if let Some(denial) = policy.denying(&line) {
+        let pattern = denial.pattern;
+        let why = match template::describe(pattern) {
+            Some(description) => format!(" ({description})"),
+            None => String::new(),
+        };
+        let how = if denial.out_of_steps {
+            " could not be matched in time against"
+        } else {
+            " matches"
+        };
         (
             Verdict::Refuse,
             format!(
-                "`{}` matches this organisation's deny pattern `{pattern}`",
+                "`{}`{how} this organisation's deny pattern `{pattern}`{why}",
                 assessment.command
             ),
         )

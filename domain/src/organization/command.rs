@@ -129,12 +129,22 @@ pub(crate) fn decide(state: &OrganizationState, command: OrganizationCommand) ->
                     max: NAME_MAX_CHARS,
                 });
             }
-            Ok(vec![OrganizationEvent::Created {
-                name: name.to_owned(),
-                founder_id,
-                founder_email: normalize_email(&founder_email)?,
-                at,
-            }])
+            // A new organisation starts with the default deny template, set by its founder, so
+            // the policy it runs with is in its log and its admins edit it like any other.
+            Ok(vec![
+                OrganizationEvent::Created {
+                    name: name.to_owned(),
+                    founder_id,
+                    founder_email: normalize_email(&founder_email)?,
+                    at,
+                },
+                OrganizationEvent::AgentPolicySet {
+                    allow: Vec::new(),
+                    deny: crate::gate::default_deny_patterns(),
+                    by: founder_id,
+                    at,
+                },
+            ])
         }
         other => decide_on_created(state, other),
     }

@@ -56,6 +56,16 @@ fn created() -> OrganizationEvent {
     }
 }
 
+/// The default deny template the founder's creation seeds.
+fn seeded_policy(founder: Uuid, minute: i64) -> OrganizationEvent {
+    OrganizationEvent::AgentPolicySet {
+        allow: Vec::new(),
+        deny: crate::gate::default_deny_patterns(),
+        by: founder,
+        at: at(minute),
+    }
+}
+
 fn joined(user: Uuid, email: &str, role: Role, minute: i64) -> OrganizationEvent {
     OrganizationEvent::MemberJoined {
         user_id: user,
@@ -278,7 +288,7 @@ mod creating {
                 founder_email: " Ana@Acme.IO ".to_owned(),
                 at: at(0),
             })
-            .then(vec![created()]);
+            .then(vec![created(), seeded_policy(ana(), 0)]);
 
         assert!(state.created);
         assert_eq!(state.name, "Acme");
@@ -287,6 +297,39 @@ mod creating {
         assert_eq!(state.members[&ana()].email, "ana@acme.io");
         assert_eq!(state.members[&ana()].joined_at, at(0));
         assert_eq!(state.admin_count(), 1);
+    }
+
+    #[test]
+    fn a_new_organization_starts_with_the_default_deny_template() {
+        let state = given(vec![])
+            .when(OrganizationCommand::Create {
+                name: "Acme".to_owned(),
+                founder_id: ana(),
+                founder_email: "ana@acme.io".to_owned(),
+                at: at(0),
+            })
+            .then(vec![created(), seeded_policy(ana(), 0)]);
+        assert!(state.agent_policy.allow.is_empty());
+        assert_eq!(state.agent_policy.deny.len(), 13);
+        assert!(state
+            .agent_policy
+            .deny
+            .iter()
+            .any(|p| p == r"\biptables\b|\bnft\b|\bip\s+route\b"));
+        // An admin edits it like any other policy.
+        given(vec![created(), seeded_policy(ana(), 0)])
+            .when(OrganizationCommand::SetAgentPolicy {
+                allow: Vec::new(),
+                deny: vec![r"\brm\s+-rf\s+/".to_owned()],
+                by: ana(),
+                at: at(1),
+            })
+            .then(vec![OrganizationEvent::AgentPolicySet {
+                allow: Vec::new(),
+                deny: vec![r"\brm\s+-rf\s+/".to_owned()],
+                by: ana(),
+                at: at(1),
+            }]);
     }
 
     #[test]
@@ -328,15 +371,15 @@ mod creating {
                 max: NAME_MAX_CHARS,
             });
         let longest = "é".repeat(NAME_MAX_CHARS);
-        let state =
-            given(vec![])
-                .when(create(longest.clone()))
-                .then(vec![OrganizationEvent::Created {
-                    name: longest.clone(),
-                    founder_id: ana(),
-                    founder_email: "ana@acme.io".to_owned(),
-                    at: at(0),
-                }]);
+        let state = given(vec![]).when(create(longest.clone())).then(vec![
+            OrganizationEvent::Created {
+                name: longest.clone(),
+                founder_id: ana(),
+                founder_email: "ana@acme.io".to_owned(),
+                at: at(0),
+            },
+            seeded_policy(ana(), 0),
+        ]);
         assert_eq!(state.name, longest);
     }
 
