@@ -164,6 +164,20 @@ const ENDPOINTS: &[Endpoint] = &[
         Some(r#"{"text":"hello from A"}"#),
         NotFound,
     ),
+    ep(
+        "POST",
+        "/api/incidents/{id}/merge",
+        Target::Incident,
+        Some(r#"{"target_id":"00000000-0000-0000-0000-000000000001"}"#),
+        NotFound,
+    ),
+    ep(
+        "POST",
+        "/api/incidents/{id}/feedback",
+        Target::Incident,
+        Some(r#"{"helpful":false,"comment":"from A"}"#),
+        NotFound,
+    ),
     ep("GET", "/api/integrations", Target::None, None, NothingOfB),
     ep(
         "POST",
@@ -540,6 +554,8 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
         .await
         .expect_status(200);
     assert!(!incident.to_string().contains("hello from A"));
+    assert!(!incident.to_string().contains("from A"));
+    assert_eq!(incident["incident"]["status"], "investigating");
     let members = app
         .get_json("/api/members", Some(&b.admin))
         .await

@@ -7,6 +7,7 @@ mod event_store;
 mod fixtures;
 mod hygiene;
 mod identity;
+mod incident_commands;
 mod intake;
 mod isolation;
 mod outage;

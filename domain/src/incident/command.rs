@@ -100,6 +100,19 @@ pub enum IncidentCommand {
         comment: Option<String>,
         at: DateTime<Utc>,
     },
+    /// Several changes asked at once (the REST `PATCH`): decided in the order severity, summary,
+    /// status, each on the state the previous ones leave, and refused as a whole if any part is
+    /// refused, so its events are appended together or not at all.
+    Update {
+        severity: Option<Severity>,
+        summary: Option<String>,
+        /// `resolved` resolves (with `reason`); `merged` is refused (merging has its own command).
+        status: Option<IncidentStatus>,
+        /// Why it was resolved (read only with `status: resolved`).
+        reason: Option<String>,
+        by: String,
+        at: DateTime<Utc>,
+    },
 }
 
 type Decision = Result<Vec<IncidentEvent>, IncidentError>;
@@ -269,6 +282,14 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
                 at,
             }])
         }
+        IncidentCommand::Update {
+            severity,
+            summary,
+            status,
+            reason,
+            by,
+            at,
+        } => update(state, severity, summary, status, reason, by, at),
         IncidentCommand::Resolve { by, reason, at } => {
             if state.status == IncidentStatus::Resolved {
                 return Err(IncidentError::AlreadyResolved);
@@ -319,6 +340,47 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
             }])
         }
     }
+}
+
+/// The parts of an [`IncidentCommand::Update`], each decided by the rule of its own command on the
+/// state the parts before it leave.
+fn update(
+    state: &IncidentState,
+    severity: Option<Severity>,
+    summary: Option<String>,
+    status: Option<IncidentStatus>,
+    reason: Option<String>,
+    by: String,
+    at: DateTime<Utc>,
+) -> Decision {
+    let mut parts = Vec::with_capacity(3);
+    if let Some(to) = severity {
+        parts.push(IncidentCommand::ChangeSeverity {
+            to,
+            by: by.clone(),
+            at,
+        });
+    }
+    if let Some(summary) = summary {
+        parts.push(IncidentCommand::SetSummary {
+            summary,
+            by: by.clone(),
+            at,
+        });
+    }
+    match status {
+        Some(IncidentStatus::Resolved) => parts.push(IncidentCommand::Resolve { by, reason, at }),
+        Some(to) => parts.push(IncidentCommand::ChangeStatus { to, by, at }),
+        None => {}
+    }
+    let mut state = state.clone();
+    let mut events = Vec::new();
+    for part in parts {
+        let decided = decide_on_opened(&state, part)?;
+        state = decided.iter().cloned().fold(state, IncidentState::apply);
+        events.extend(decided);
+    }
+    Ok(events)
 }
 
 fn change_status(

@@ -1,28 +1,25 @@
 //! Incidents: the list, one incident (now, or as it was at a time), and its raw event history.
+//! What changes them is in `incident_commands`.
 
 use aurora_domain::incident::{AttachedAlert, IncidentEvent, IncidentState};
-use aurora_domain::{DomainEvent, Incident, IncidentCommand, IncidentStatus, Severity};
+use aurora_domain::{DomainEvent, Incident, IncidentStatus, Severity};
 use aurora_nats::{subjects, RawEvent};
 use aurora_projections::incidents::describe;
 use aurora_projections::queries::{self, IncidentFilter};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use esrs::event::Upcaster;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use aurora_domain::organization::Role;
-use aurora_nats::envelope::Context;
-
 use super::auth::Caller;
-use super::{parse_uuid, ApiError, AppState, Body};
+use super::{parse_uuid, ApiError, AppState};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -30,9 +27,8 @@ pub const MAX_LIMIT: i64 = 200;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
-        .routes(routes!(detail, update))
+        .routes(routes!(detail))
         .routes(routes!(events))
-        .routes(routes!(comment))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -340,174 +336,4 @@ async fn events(
         })
         .collect();
     Ok(Json(json!({ "incident_id": id, "events": items })))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommentRequest {
-    text: String,
-}
-
-/// Comment on an incident (editor).
-#[utoipa::path(post, path = "/api/incidents/{id}/comments", tag = "incidents", request_body = CommentRequest,
-    params(("id" = Uuid, Path, description = "the incident")),
-    responses((status = 201, description = "`{comment_id}`"), (status = 403, description = "viewers cannot comment"),
-              (status = 404, description = "no such incident in the caller's organisation"),
-              (status = 422, description = "empty or too long")))]
-async fn comment(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(req): Body<CommentRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    caller
-        .require(&state, Role::Editor, "commenting on an incident")
-        .await?;
-    let id = parse_id(&id)?;
-    let incidents = &state.services.incidents;
-    // An incident that does not exist in this tenant is 404 before anything is decided.
-    if incidents.load(&caller.tenant, id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("incident {id} not found")));
-    }
-    let comment_id = Uuid::now_v7();
-    let command = IncidentCommand::AddComment {
-        comment_id,
-        author: caller.email.clone(),
-        text: req.text,
-        at: Utc::now(),
-    };
-    incidents
-        .execute(&caller.tenant, id, command, Context::new_root())
-        .await?
-        .map_err(refusal)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "comment_id": comment_id })),
-    ))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IncidentChange {
-    /// investigating, analyzed or resolved
-    status: Option<String>,
-    /// critical, high, medium, low or info
-    severity: Option<String>,
-    summary: Option<String>,
-    /// Why it was resolved (with `status: resolved`).
-    reason: Option<String>,
-}
-
-/// Change an incident's status, severity or summary (editor). Each given field is one command,
-/// applied in the order severity, summary, status; the answer lists what changed.
-#[utoipa::path(patch, path = "/api/incidents/{id}", tag = "incidents", request_body = IncidentChange,
-    params(("id" = Uuid, Path, description = "the incident")),
-    responses((status = 200, description = "`{incident_id, changed: [...], aggregate_sequence}`"),
-              (status = 403, description = "viewers cannot change incidents"),
-              (status = 404, description = "no such incident in the caller's organisation"),
-              (status = 409, description = "the incident is resolved or merged"),
-              (status = 422, description = "a transition the lifecycle does not allow")))]
-async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Body(change): Body<IncidentChange>,
-) -> Result<Json<Value>, ApiError> {
-    caller
-        .require(&state, Role::Editor, "changing an incident")
-        .await?;
-    let id = parse_id(&id)?;
-    let at = Utc::now();
-    let by = caller.email.clone();
-    let mut commands = Vec::new();
-    if let Some(severity) = &change.severity {
-        let to = Severity::parse(severity)
-            .map_err(|e| ApiError::bad_request("invalid_severity", e.to_string()))?;
-        commands.push((
-            "severity",
-            IncidentCommand::ChangeSeverity {
-                to,
-                by: by.clone(),
-                at,
-            },
-        ));
-    }
-    if let Some(summary) = change.summary {
-        commands.push((
-            "summary",
-            IncidentCommand::SetSummary {
-                summary,
-                by: by.clone(),
-                at,
-            },
-        ));
-    }
-    if let Some(status) = &change.status {
-        let to = IncidentStatus::parse(status)
-            .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
-        let command =
-            match to {
-                IncidentStatus::Resolved => IncidentCommand::Resolve {
-                    by: by.clone(),
-                    reason: change.reason.clone(),
-                    at,
-                },
-                IncidentStatus::Merged => return Err(ApiError::bad_request(
-                    "invalid_status",
-                    "an incident is merged by merging it into another, not by setting its status",
-                )),
-                to => IncidentCommand::ChangeStatus {
-                    to,
-                    by: by.clone(),
-                    at,
-                },
-            };
-        commands.push(("status", command));
-    }
-    if commands.is_empty() {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "give at least one of status, severity, summary",
-        ));
-    }
-    let incidents = &state.services.incidents;
-    if incidents.load(&caller.tenant, id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("incident {id} not found")));
-    }
-    let mut changed = Vec::new();
-    let mut sequence = 0;
-    for (field, command) in commands {
-        let executed = incidents
-            .execute(&caller.tenant, id, command, Context::new_root())
-            .await?
-            .map_err(refusal)?;
-        if executed.events > 0 {
-            changed.push(field);
-        }
-        sequence = executed.aggregate_sequence;
-    }
-    Ok(Json(json!({
-        "incident_id": id,
-        "changed": changed,
-        "aggregate_sequence": sequence,
-    })))
-}
-
-/// The answer to an incident's refusal.
-fn refusal(refusal: aurora_domain::IncidentError) -> ApiError {
-    use aurora_domain::IncidentError as E;
-    let message = refusal.to_string();
-    match refusal {
-        E::NotOpened => ApiError::NotFound(message),
-        E::Merged { .. } => ApiError::conflict("merged", message),
-        E::Resolved | E::AlreadyResolved => ApiError::conflict("resolved", message),
-        E::InvalidStatusTransition { .. } | E::UseResolve | E::UseMergeInto => {
-            ApiError::unprocessable("invalid_transition", message)
-        }
-        E::EmptySummary => ApiError::unprocessable("invalid_summary", message),
-        E::EmptyComment | E::CommentTooLong { .. } => {
-            ApiError::unprocessable("invalid_comment", message)
-        }
-        _ => ApiError::unprocessable("refused", message),
-    }
 }

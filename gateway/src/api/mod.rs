@@ -3,7 +3,8 @@
 //!
 //! - [`auth`]: register, login, logout, `me`; the [`auth::Caller`] every other route asks for.
 //! - [`organization`]: members, invitations, API tokens, audit log.
-//! - [`incidents`]: the incident list, detail (now or as of a time), raw events, comments.
+//! - [`incidents`]: the incident list, detail (now or as of a time), raw events;
+//!   [`incident_commands`]: change, comment, merge, feedback.
 //! - [`chat`]: WebSocket tickets and the chat socket; [`sessions`]: chat sessions over REST,
 //!   LLM usage, the agent's command policy.
 //! - [`health`]: liveness and readiness.
@@ -20,6 +21,7 @@ mod correlation;
 mod error;
 mod health;
 pub mod hygiene;
+mod incident_commands;
 mod incidents;
 pub mod intake;
 mod integrations;
@@ -140,6 +142,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(auth::router())
         .merge(organization::router())
         .merge(incidents::router())
+        .merge(incident_commands::router())
         .merge(integrations::router())
         .merge(correlation::router())
         .merge(changes::router())
@@ -247,6 +250,7 @@ mod tests {
             ("mod.rs", include_str!("mod.rs")),
             ("health.rs", include_str!("health.rs")),
             ("incidents.rs", include_str!("incidents.rs")),
+            ("incident_commands.rs", include_str!("incident_commands.rs")),
             ("organization.rs", include_str!("organization.rs")),
             ("integrations.rs", include_str!("integrations.rs")),
             ("intake.rs", include_str!("intake.rs")),
@@ -268,7 +272,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 16,
+            modules, 17,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

@@ -9,6 +9,7 @@ mod opening;
 mod rca;
 mod status;
 mod upcasting;
+mod update;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -186,6 +187,14 @@ fn every_command_but_open() -> Vec<super::IncidentCommand> {
             by: by(),
             helpful: true,
             comment: None,
+            at: at(20),
+        },
+        Update {
+            severity: Some(Severity::Low),
+            summary: None,
+            status: None,
+            reason: None,
+            by: by(),
             at: at(20),
         },
     ]
