@@ -136,17 +136,6 @@ pub async fn run(
         tasks.spawn(async move {
             supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await
         });
-        let (services, stop) = (services.clone(), shutdown.clone());
-        tasks.spawn(async move {
-            supervise("commands", stop.clone(), || {
-                aurora_handlers::commands::run(
-                    services.nats.clone(),
-                    services.incidents.clone(),
-                    stop.clone(),
-                )
-            })
-            .await
-        });
         let agent = aurora_handlers::agent::runner::Agent::new(
             services.sessions.clone(),
             services.organizations.clone(),

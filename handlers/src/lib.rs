@@ -1,6 +1,5 @@
 //! `aurora-handlers`: the work that turns durable inputs into commands on aggregates.
 //!
-//! - [`commands`]: the consumer of `CMD` that runs each incident command through the event store.
 //! - [`agent`]: the chat agent: the `chat` consumer of `CMD`, the LLM, the tools and the gate.
 //! - [`sources`]: every webhook source (verify, parse, normalise), used by the gateway's intake
 //!   and by [`ingest`].
@@ -12,7 +11,6 @@
 //! `aurora-projections`.
 
 pub mod agent;
-pub mod commands;
 pub mod dry_run;
 pub mod ingest;
 pub mod secrets;

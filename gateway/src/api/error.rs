@@ -138,6 +138,15 @@ impl From<aurora_nats::StoreError> for ApiError {
                     retry_after: 1,
                 }
             }
+            // Contention, not a fault: every retry met another writer of the same aggregate.
+            // The command was not applied; the client may send it again shortly.
+            aurora_nats::StoreError::TooManyConflicts { subject, attempts } => {
+                tracing::warn!(%subject, attempts, "gave up on a contended aggregate");
+                Self::Unavailable {
+                    message: "too many concurrent changes to this item; try again".into(),
+                    retry_after: 1,
+                }
+            }
             other => Self::Internal(anyhow::Error::new(other).context("event store failed")),
         }
     }
@@ -181,4 +190,42 @@ pub async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn running_out_of_conflict_retries_is_a_503_with_retry_after() {
+        let error = ApiError::from(aurora_nats::StoreError::TooManyConflicts {
+            subject: "evt.t.incident.1".into(),
+            attempts: 32,
+        });
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from_static("1"))
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(body["error"]["code"], "unavailable");
+        assert!(body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("try again")));
+    }
+
+    #[tokio::test]
+    async fn a_conflict_the_store_did_not_retry_stays_an_internal_error() {
+        let error = ApiError::from(aurora_nats::StoreError::Conflict {
+            subject: "evt.t.incident.1".into(),
+            expected: 3,
+        });
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+    }
 }

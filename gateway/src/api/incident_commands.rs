@@ -59,7 +59,8 @@ pub struct CommentCreated {
     responses((status = 201, body = CommentCreated), (status = 403, description = "viewers cannot comment"),
               (status = 404, description = "no such incident in the caller's organisation"),
               (status = 409, description = "the incident was merged into another"),
-              (status = 422, description = "empty or too long")))]
+              (status = 422, description = "empty or too long"),
+              (status = 503, description = "the event store is unavailable, or too many concurrent changes to this incident; retry after Retry-After")))]
 async fn comment(
     State(state): State<AppState>,
     caller: Caller,
@@ -118,7 +119,8 @@ pub struct IncidentChanged {
               (status = 403, description = "viewers cannot change incidents"),
               (status = 404, description = "no such incident in the caller's organisation"),
               (status = 409, description = "the incident is resolved or merged"),
-              (status = 422, description = "a transition the lifecycle does not allow, or an empty summary")))]
+              (status = 422, description = "a transition the lifecycle does not allow, or an empty summary"),
+              (status = 503, description = "the event store is unavailable, or too many concurrent changes to this incident; retry after Retry-After")))]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -228,7 +230,8 @@ const MAX_MERGE_HOPS: usize = 8;
               (status = 403, description = "viewers cannot merge incidents"),
               (status = 404, description = "the incident or the target is not in the caller's organisation"),
               (status = 409, description = "the incident is already merged elsewhere, the target is merged, or concurrent merges formed a loop"),
-              (status = 422, description = "an incident cannot be merged into itself")))]
+              (status = 422, description = "an incident cannot be merged into itself"),
+              (status = 503, description = "the event store is unavailable, or too many concurrent changes to this incident; retry after Retry-After")))]
 async fn merge(
     State(state): State<AppState>,
     caller: Caller,
@@ -318,7 +321,8 @@ pub struct FeedbackRecorded {
     responses((status = 200, body = FeedbackRecorded),
               (status = 404, description = "no such incident in the caller's organisation"),
               (status = 409, description = "the incident was merged into another"),
-              (status = 422, description = "the comment is too long")))]
+              (status = 422, description = "the comment is too long"),
+              (status = 503, description = "the event store is unavailable, or too many concurrent changes to this incident; retry after Retry-After")))]
 async fn feedback(
     State(state): State<AppState>,
     caller: Caller,
