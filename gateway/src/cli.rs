@@ -1,6 +1,8 @@
 //! The `aurora` command line. Every flag can also be set by its environment variable
 //! (DESIGN §8).
 
+pub mod dead_letters;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::app::{self, Role, Services};
+use crate::cli::dead_letters::DeadLettersCommand;
 use crate::embedded::EmbeddedPostgres;
 
 #[derive(Debug, Parser)]
@@ -51,6 +54,11 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Messages the consumers gave up on: list, retry or drop them.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLettersCommand,
     },
     /// Run the database migrations.
     Migrate {
@@ -187,6 +195,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("audit: {} differing row(s)", differences.len());
                 Ok(ExitCode::from(1))
             }
+        }
+        Command::DeadLetters { command } => {
+            dead_letters::run(command, &mut std::io::stdout()).await
         }
         Command::Migrate { database_url } => {
             let pool = pool(&database_url).await?;

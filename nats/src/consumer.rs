@@ -1,11 +1,18 @@
 //! The consumer runner: pulls from a durable consumer in batches, hands each batch to a handler,
 //! and acks only after the handler says its effect is durable. It is the only code that acks,
-//! naks or backs off.
+//! naks, backs off or dead-letters.
+//!
+//! A message the handler cannot handle however often it comes back (it says which, with
+//! [`HandlerError::Poison`]) is retried like any failure until it has failed as many deliveries as
+//! its consumer's `max_deliver` (`streams.yaml`; -1 = never give up); then it is written to the
+//! `DEAD_LETTERS` stream with its error and origin, acked, and the rest of its batch goes on
+//! without it.
 //!
 //! Batches form naturally: the runner waits for one message, then takes what arrives within a
 //! millisecond (up to `max_batch`). Under load batches are large (one Postgres transaction for
 //! hundreds of events); when idle a single event is handled almost at once.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
@@ -14,6 +21,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
+
+use crate::dead_letter::{DeadLetter, Origin};
 
 /// How long a batch waits for more messages after its first.
 const GATHER: Duration = Duration::from_millis(1);
@@ -35,12 +44,23 @@ pub enum HandlerError {
     /// Retry the whole batch later (database down, conflict…).
     #[error("transient: {0}")]
     Transient(String),
+    /// The message at `stream_sequence` cannot be handled, and would fail the same way again
+    /// (an event that does not load, a body no code reads): it counts towards its dead-lettering.
+    #[error("message {stream_sequence} cannot be handled: {reason}")]
+    Poison {
+        stream_sequence: u64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
-    #[error("consumer stream failed: {0}")]
-    Stream(String),
+    #[error("cannot read consumer {consumer}")]
+    Stream {
+        consumer: String,
+        #[source]
+        source: async_nats::Error,
+    },
 }
 
 /// Runs until `shutdown` turns true. A batch the handler fails is retried, unchanged and in
@@ -62,6 +82,7 @@ where
 /// [`run`], waiting `gather` after a batch's first message for more. With `Duration::ZERO` a
 /// batch is what had already arrived: no added latency, for consumers where a person waits on
 /// every message.
+#[tracing::instrument(skip_all, fields(consumer = %consumer.cached_info().name), err)]
 pub async fn run_gathering<H, Fut>(
     consumer: PullConsumer,
     max_batch: usize,
@@ -73,6 +94,12 @@ where
     H: FnMut(Vec<Delivery>) -> Fut,
     Fut: std::future::Future<Output = Result<(), HandlerError>>,
 {
+    let info = consumer.cached_info();
+    let giving_up = GivingUp {
+        stream: info.stream_name.clone(),
+        consumer: info.name.clone(),
+        max_deliver: info.config.max_deliver,
+    };
     let mut messages = consumer
         .stream()
         .max_messages_per_batch(max_batch.max(1))
@@ -80,7 +107,10 @@ where
         .expires(Duration::from_secs(30))
         .messages()
         .await
-        .map_err(|e| RunnerError::Stream(e.to_string()))?;
+        .map_err(|e| RunnerError::Stream {
+            consumer: giving_up.consumer.clone(),
+            source: e.into(),
+        })?;
     loop {
         let first = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
@@ -119,7 +149,13 @@ where
         // let a projector's checkpoint pass events that then get dropped on redelivery. While
         // retrying, `Progress` keeps JetStream from redelivering the batch elsewhere.
         let mut backoff = Duration::from_millis(50);
+        // Failed handlings per stream sequence in this in-place retry loop; JetStream's own
+        // delivery count only grows on redelivery.
+        let mut failures: HashMap<u64, i64> = HashMap::new();
         loop {
+            if batch.is_empty() {
+                break;
+            }
             let deliveries: Vec<Delivery> = batch.iter().filter_map(to_delivery).collect();
             match handler(deliveries).await {
                 Ok(()) => {
@@ -133,6 +169,21 @@ where
                     break;
                 }
                 Err(e) => {
+                    if let HandlerError::Poison {
+                        stream_sequence,
+                        reason,
+                    } = &e
+                    {
+                        let failed = failures.entry(*stream_sequence).or_insert(0);
+                        *failed += 1;
+                        if giving_up
+                            .dead_letter(&mut batch, *stream_sequence, *failed, reason)
+                            .await
+                        {
+                            // The rest of the batch goes on at once, without it.
+                            continue;
+                        }
+                    }
                     tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "handler failed; retrying the same batch");
                     for m in &batch {
                         let _ = m.ack_with(AckKind::Progress).await;
@@ -149,6 +200,70 @@ where
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
+            }
+        }
+    }
+}
+
+/// When and where a consumer gives up on a message.
+struct GivingUp {
+    stream: String,
+    consumer: String,
+    /// Deliveries a message may fail before it is dead-lettered; ≤ 0 means never.
+    max_deliver: i64,
+}
+
+impl GivingUp {
+    /// Dead-letters the message at `stream_sequence` if it has now failed `max_deliver`
+    /// deliveries (`failed` of them in this run, the rest before a redelivery), acks it and takes
+    /// it out of `batch`. Returns whether it did.
+    async fn dead_letter(
+        &self,
+        batch: &mut Vec<jetstream::Message>,
+        stream_sequence: u64,
+        failed: i64,
+        reason: &str,
+    ) -> bool {
+        let Some(index) = batch
+            .iter()
+            .position(|m| m.info().is_ok_and(|i| i.stream_sequence == stream_sequence))
+        else {
+            return false;
+        };
+        let m = &batch[index];
+        let Ok(info) = m.info() else { return false };
+        // `delivered` counts the current delivery, which is the first of the `failed` ones.
+        let deliveries = info.delivered - 1 + failed;
+        if self.max_deliver <= 0 || deliveries < self.max_deliver {
+            return false;
+        }
+        let letter = DeadLetter {
+            error: reason.to_owned(),
+            origin: Origin {
+                stream: self.stream.clone(),
+                consumer: self.consumer.clone(),
+                stream_sequence,
+                subject: m.subject.to_string(),
+                deliveries,
+                failed_at: Utc::now(),
+            },
+            headers: m.headers.clone().unwrap_or_default(),
+            payload: m.payload.clone(),
+        };
+        match crate::dead_letters::write(&m.context, &letter).await {
+            Ok(id) => {
+                tracing::error!(consumer = %self.consumer, subject = %letter.origin.subject, stream_sequence, deliveries, dead_letter = id, %reason, "gave up on a message: dead-lettered");
+                if let Err(e) = m.ack().await {
+                    // The dead letter is stored under an id naming this delivery: a redelivery
+                    // that fails again is stored once.
+                    tracing::warn!(error = %e, "ack of a dead-lettered message failed");
+                }
+                batch.remove(index);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, stream_sequence, "cannot dead-letter; retrying instead");
+                false
             }
         }
     }

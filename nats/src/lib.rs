@@ -5,13 +5,16 @@
 //! - [`store`]: the `esrs` event store on top of it, with the warm-aggregate cache.
 //! - [`envelope`]: how an event becomes a message (CloudEvents headers, trace context) and back.
 //! - [`subjects`]: subject names; the tenant is always the second token.
-//! - [`consumer`]: the consumer runner, the only code that acks, naks or backs off.
+//! - [`consumer`]: the consumer runner, the only code that acks, naks, backs off or dead-letters.
+//! - [`dead_letter`], [`dead_letters`]: the dead-letter format and the `DEAD_LETTERS` stream.
 //! - [`server`]: the nats-server launcher for `aurora up` and the tests.
 //!
 //! Depends on `aurora-domain` and async-nats only. Start reading at [`store`].
 
 pub mod buckets;
 pub mod consumer;
+pub mod dead_letter;
+pub mod dead_letters;
 pub mod envelope;
 pub mod log;
 pub mod server;

@@ -507,9 +507,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_streams_file_is_valid_and_declares_the_three_streams() {
+    fn the_shipped_streams_file_is_valid_and_declares_the_four_streams() {
         let file = StreamsFile::parse(DEFAULT_STREAMS_YAML).expect("streams.yaml must parse");
-        for name in ["INBOX", "CMD", "EVENTS"] {
+        for name in ["INBOX", "CMD", "EVENTS", "DEAD_LETTERS"] {
             assert!(file.stream(name).is_some(), "{name} missing");
         }
         let events = file.stream("EVENTS").expect("EVENTS");

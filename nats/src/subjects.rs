@@ -7,6 +7,7 @@ use uuid::Uuid;
 pub const EVENTS_STREAM: &str = "EVENTS";
 pub const INBOX_STREAM: &str = "INBOX";
 pub const CMD_STREAM: &str = "CMD";
+pub const DEAD_LETTERS_STREAM: &str = "DEAD_LETTERS";
 
 /// `<kind>.<tenant>.<aggregate>.<id>`, written without `fmt`: these run once or twice per
 /// command and `Uuid`'s `Display` through `format!` costs about ten times more.
@@ -37,6 +38,17 @@ pub fn aggregate_type(tenant: &TenantId, aggregate: &str) -> String {
 /// `cmd.<tenant>.<aggregate>.<id>`.
 pub fn command(tenant: &TenantId, aggregate: &str, id: Uuid) -> String {
     join4("cmd", tenant.as_str(), aggregate, id)
+}
+
+/// `dead.<tenant>.<consumer>`: where `consumer` puts what it gave up on. The tenant is the second
+/// token of the original subject (`_` if it has none: a message published by hand).
+pub fn dead_letter(original_subject: &str, consumer: &str) -> String {
+    let tenant = original_subject
+        .split('.')
+        .nth(1)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("_");
+    format!("dead.{tenant}.{consumer}")
 }
 
 /// `inbox.<tenant>.<source>`.

@@ -160,10 +160,16 @@ pub async fn run(
             match apply_batch(&pool, projector, "public", events, &mut cache).await {
                 Ok(_) => Ok(()),
                 Err(ProjectionError::BadEvent { subject, stream_sequence, reason }) => {
-                    // A poison event would block the projector forever; it is logged loudly and
-                    // the batch is retried, so an operator can fix the code and redeploy.
+                    // An event that does not load fails the same way every time: the runner
+                    // retries it up to the consumer's max_deliver, then dead-letters it and the
+                    // projector goes on (`aurora dead-letters`; fix, then `aurora replay`).
+                    // A stored state that does not load (sequence 0) is not one event's fault.
                     tracing::error!(%subject, stream_sequence, %reason, projector = projector.name(), "event does not project");
-                    Err(HandlerError::Transient(reason))
+                    Err(if stream_sequence == 0 {
+                        HandlerError::Transient(reason)
+                    } else {
+                        HandlerError::Poison { stream_sequence, reason: format!("{subject}: {reason}") }
+                    })
                 }
                 Err(e) => Err(HandlerError::Transient(e.to_string())),
             }

@@ -476,8 +476,8 @@ async fn a_projector_keeps_the_consumer_settings_an_operator_applied() {
     write_some_history(&store, &acme, 2).await;
 
     let tuned = aurora_nats::streams::DEFAULT_STREAMS_YAML.replacen(
-        "        ack_wait: 60s\n        max_deliver: -1\n        max_ack_pending: 10000\n",
-        "        ack_wait: 45s\n        max_deliver: -1\n        max_ack_pending: 777\n",
+        "        ack_wait: 60s\n        max_deliver: 5\n        max_ack_pending: 10000\n",
+        "        ack_wait: 45s\n        max_deliver: 5\n        max_ack_pending: 777\n",
         1,
     );
     assert_ne!(tuned, aurora_nats::streams::DEFAULT_STREAMS_YAML);
