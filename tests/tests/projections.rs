@@ -248,6 +248,18 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
 async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
     let app = TestApp::spawn().await;
     let account = app.register("ops@acme.io", "Acme").await;
+    // What registering wrote (the organisation's creation and its default policy) comes first.
+    let organization_events = app
+        .nats
+        .jetstream()
+        .get_stream(EVENTS_STREAM)
+        .await
+        .expect("EVENTS")
+        .info()
+        .await
+        .expect("info")
+        .state
+        .last_sequence;
     let store = AggregateStore::<Incident>::new(app.nats.log.clone());
     let ids = write_some_history(&store, &account.tenant, 30).await;
     // Enough history that the rebuild takes a while: 3000 more comments on ten other incidents.
@@ -273,8 +285,13 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
             }
         })
         .await;
-    // The organisation's creation is stream sequence 1; the 120 + EXTRA incident events follow.
-    wait_for_projection(&app.db.pool, Projector::Incidents, 121 + EXTRA).await;
+    // The 120 + EXTRA incident events follow the organisation's.
+    wait_for_projection(
+        &app.db.pool,
+        Projector::Incidents,
+        organization_events + 120 + EXTRA,
+    )
+    .await;
     let tables = Projector::Incidents.tables();
     let before: Vec<Vec<Value>> =
         futures::future::join_all(tables.iter().map(|t| dump(&app.db.pool, t))).await;
@@ -404,7 +421,12 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
         .await
         .expect("ok")
         .expect("ok");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 122 + EXTRA).await;
+    wait_for_projection(
+        &app.db.pool,
+        Projector::Incidents,
+        organization_events + 121 + EXTRA,
+    )
+    .await;
     let body: Value = app
         .http
         .get(app.url(&format!("/api/incidents/{}", ids[0].0)))
