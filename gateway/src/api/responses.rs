@@ -1,0 +1,152 @@
+//! The answers every route may give whatever its handler does, declared on every operation of
+//! `/openapi.json` in one place, so that a new route cannot forget them: what the middleware
+//! answers (401 for a missing or bad credential, 429 over a rate limit, 503 when Postgres or NATS
+//! is away, 504 over the time limit), what a malformed path answers (400) and what a request
+//! body is refused with (400, 413, 415). A route's own description of a code is kept.
+
+use serde::Serialize;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{Content, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{PartialSchema, ToSchema};
+
+/// Every error answer: `{"error":{"code","message"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, for programs (`invalid_json`, `not_found`, `rate_limited`, …).
+    code: String,
+    /// What went wrong, for people.
+    message: String,
+}
+
+/// Which answers to declare on an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layers {
+    /// The API's routes: authentication, rate limits and the time limit run before the handler.
+    Api,
+    /// The webhook intake, which skips that middleware (it authenticates per source).
+    Webhooks,
+}
+
+/// Declares the shared answers on every operation of `doc`.
+pub fn declare(doc: &mut utoipa::openapi::OpenApi, layers: Layers) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    let mut schemas = vec![(ErrorBody::name().into_owned(), ErrorBody::schema())];
+    ErrorBody::schemas(&mut schemas);
+    components.schemas.extend(schemas);
+    for item in doc.paths.paths.values_mut() {
+        let path_params = item.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            declare_on(operation, layers, path_params);
+        }
+    }
+}
+
+fn declare_on(operation: &mut Operation, layers: Layers, path_params: bool) {
+    let mut shared: Vec<(&str, &str)> = Vec::new();
+    let has_params = path_params || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let has_body = operation.request_body.is_some();
+    if has_params || has_body {
+        shared.push(("400", "malformed: a path or query parameter, or the JSON body (the message names the line and column or the field)"));
+    }
+    if has_body {
+        shared.push(("413", "the body exceeds the limit"));
+        shared.push(("415", "the body is not sent as application/json"));
+    }
+    if layers == Layers::Api {
+        shared.push(("401", "no credential where one is needed, or a credential that is unknown, expired or revoked"));
+        shared.push(("429", "a rate limit was hit; see Retry-After"));
+        shared.push((
+            "503",
+            "the database or the event store is unavailable; see Retry-After",
+        ));
+        shared.push(("504", "the request took longer than the time limit"));
+    }
+    for (status, description) in shared {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(error_response(description)));
+    }
+    // A route's own error answers get the error body's schema too when they declare none.
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            let error = status.starts_with('4') || status.starts_with('5');
+            if error && response.content.is_empty() {
+                response
+                    .content
+                    .insert("application/json".to_owned(), error_content());
+            }
+        }
+    }
+}
+
+fn error_content() -> RefOr<Content> {
+    RefOr::T(Content::new(Some(Ref::from_schema_name(ErrorBody::name()))))
+}
+
+fn error_response(description: &str) -> Response {
+    let mut response = ResponseBuilder::new().description(description).build();
+    response
+        .content
+        .insert("application/json".to_owned(), error_content());
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    /// Every operation declares what the middleware and the body extractor may answer, with the
+    /// error body's schema.
+    #[test]
+    fn every_operation_declares_the_shared_answers() {
+        let doc = serde_json::to_value(super::super::openapi()).expect("the document renders");
+        let paths = doc["paths"].as_object().expect("paths");
+        assert!(paths.len() > 20);
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("path item") {
+                if method == "parameters" {
+                    continue;
+                }
+                let responses = &operation["responses"];
+                let declared = |code: &str| responses.get(code).is_some();
+                if !path.starts_with("/webhooks/") {
+                    for code in ["401", "429", "503", "504"] {
+                        assert!(declared(code), "{method} {path} does not declare {code}");
+                    }
+                }
+                if operation.get("requestBody").is_some() {
+                    for code in ["400", "413", "415"] {
+                        assert!(declared(code), "{method} {path} does not declare {code}");
+                    }
+                }
+                if path.contains('{') {
+                    assert!(declared("400"), "{method} {path} does not declare 400");
+                }
+                let schema = &responses["401"]["content"]["application/json"]["schema"]["$ref"];
+                if !path.starts_with("/webhooks/") {
+                    assert_eq!(
+                        schema,
+                        &Value::from("#/components/schemas/ErrorBody"),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+    }
+}
