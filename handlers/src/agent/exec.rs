@@ -21,25 +21,25 @@
 //!   the partial output;
 //! * stops reading [`PIPE_GRACE`] after the child has exited (or been killed), so a
 //!   grandchild that inherited the pipes cannot keep the call open;
-//! * redacts secrets ([`redact`]) from both streams: the literal values in
+//! * redacts secrets ([`super::redact`]) from both streams: the literal values in
 //!   [`ExecSpec::secrets`], the values of injected variables whose names look secret
-//!   ([`is_secret_env_name`]), and well-known credential shapes (AWS keys, JSON
-//!   credential fields, PEM private keys, bearer tokens, Google, GitHub and Slack tokens).
+//!   ([`is_secret_env_name`]), and the common secret formats (cloud keys, vendor tokens,
+//!   JWTs, private keys, connection-string passwords, secret-named assignments), each
+//!   placeholder naming its rule.
 //!
 //! Limitations: without `unsafe` (no `setsid`/`killpg`) only the direct child is killed;
 //! descendants that outlive it are orphaned and merely stop being read.
 
-use std::borrow::Cow;
 use std::future::pending;
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::process::{ExitStatus, Stdio};
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use regex::Regex;
 use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::redact::Redactor;
 use tokio::process::{Child, Command};
 use tokio::time::{sleep, sleep_until, Instant, Sleep};
 
@@ -61,13 +61,6 @@ pub const PIPE_GRACE: Duration = Duration::from_millis(500);
 
 /// Line appended by [`ExecOutput::combined`] when the output was cut.
 pub const TRUNCATION_NOTICE: &str = "[output truncated at 1 MiB]";
-
-/// Replacement for every redacted secret.
-pub const REDACTED: &str = "[REDACTED]";
-
-/// Literal secrets shorter than this (in characters) are not redacted: they would
-/// mangle ordinary output and carry no meaningful secrecy.
-pub const MIN_SECRET_LEN: usize = 4;
 
 /// Environment variables passed through from the parent process (everything else is cleared).
 ///
@@ -539,141 +532,6 @@ pub fn char_floor(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
-/// Redacts `secrets` (literal values; empty or shorter than [`MIN_SECRET_LEN`] ignored)
-/// and well-known credential patterns from `text`, replacing each with `[REDACTED]`:
-///
-/// * AWS access key ids (`AKIA…`/`ASIA…`);
-/// * values of `aws_secret_access_key` / `SecretAccessKey` / `secret_access_key` and of
-///   AWS session tokens, in ini, env, YAML, JSON and table form;
-/// * JSON string values of `private_key`, `client_secret`, `password`, `token`,
-///   `access_token`, `refresh_token`, `id_token`, `session_token`, `secret`,
-///   `SecretString`, `api_key` (the key is kept);
-/// * PEM private key blocks, including one cut off before its `-----END` line;
-/// * `Bearer` tokens (so `Authorization: Bearer …`) and `Authorization: Basic …`;
-/// * Google OAuth access tokens (`ya29.`), GitHub tokens (`ghp_`, `gho_`, `ghu_`,
-///   `ghs_`, `ghr_`, `github_pat_`), Slack tokens (`xox[abposr]-`).
-pub fn redact(text: &str, secrets: &[String]) -> String {
-    Redactor::new(secrets).apply(text)
-}
-
-/// Redaction rules: (pattern, replacement). Order matters only for readability of
-/// the result; every rule is idempotent on `[REDACTED]`.
-const RULES: &[(&str, &str)] = &[
-    // JSON string values of credential fields: keep the key, redact the value. The
-    // closing quote is optional so a value cut off by truncation is still covered.
-    (
-        r#"(?i)("(?:private_?key|client_?secret|password|passwd|token|access_?token|refresh_?token|id_?token|session_?token|secret|secret_?string|api_?key)"\s*:\s*)"(?:[^"\\]|\\.)+"?"#,
-        r#"${1}"[REDACTED]""#,
-    ),
-    // PEM private key blocks; an unterminated block is redacted to the end of the text.
-    (
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)",
-        REDACTED,
-    ),
-    // AWS secret access keys and session tokens: credentials files, env dumps,
-    // YAML, JSON and `--output table`.
-    (
-        r#"(?i)((?:aws_)?secret_?access_?key|(?:aws_)?session_?token)(["']?[ \t]*[:=|][ \t]*["']?)[A-Za-z0-9/+=]{16,}"#,
-        "${1}${2}[REDACTED]",
-    ),
-    // Bearer tokens (covers `Authorization: Bearer …`).
-    (
-        r"(?i)(?-u:\b)(bearer[ \t]+)[A-Za-z0-9\-._~+/]{8,}=*",
-        "${1}[REDACTED]",
-    ),
-    // HTTP basic credentials.
-    (
-        r"(?i)(authorization[ \t]*:[ \t]*basic[ \t]+)[A-Za-z0-9+/]{4,}=*",
-        "${1}[REDACTED]",
-    ),
-    // Google OAuth access tokens.
-    (r"(?-u:\b)ya29\.[0-9A-Za-z\-_]+", REDACTED),
-    // GitHub tokens.
-    (
-        r"(?-u:\b)(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}",
-        REDACTED,
-    ),
-    (r"(?-u:\b)github_pat_[A-Za-z0-9_]{20,}", REDACTED),
-    // Slack tokens.
-    (r"(?-u:\b)xox[abposr]-[0-9A-Za-z\-]{10,}", REDACTED),
-    // AWS access key ids.
-    (r"(?-u:\b)(?:AKIA|ASIA)[A-Z0-9]{16}(?-u:\b)", REDACTED),
-];
-
-static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    RULES
-        .iter()
-        .filter_map(|&(pattern, replacement)| match Regex::new(pattern) {
-            Ok(regex) => Some((regex, replacement)),
-            Err(err) => {
-                tracing::error!(pattern, error = %err, "invalid redaction pattern");
-                None
-            }
-        })
-        .collect()
-});
-
-/// Literal secrets (longest first) plus the shared [`PATTERNS`].
-struct Redactor {
-    literals: Vec<String>,
-}
-
-impl Redactor {
-    fn new(secrets: &[String]) -> Self {
-        let mut literals: Vec<String> = Vec::new();
-        for secret in secrets {
-            // Secret-store values often carry a trailing newline the output won't have.
-            for candidate in [secret.as_str(), secret.trim()] {
-                if candidate.chars().count() >= MIN_SECRET_LEN
-                    && !literals.iter().any(|known| known == candidate)
-                {
-                    literals.push(candidate.to_owned());
-                }
-            }
-        }
-        // Longest first, so a secret containing another is redacted whole.
-        literals.sort_by_key(|literal| std::cmp::Reverse(literal.len()));
-        Self { literals }
-    }
-
-    fn apply(&self, text: &str) -> String {
-        let mut out = Cow::Borrowed(text);
-        for literal in &self.literals {
-            if out.contains(literal.as_str()) {
-                out = Cow::Owned(out.replace(literal.as_str(), REDACTED));
-            }
-        }
-        for (regex, replacement) in PATTERNS.iter() {
-            let replaced = match regex.replace_all(&out, *replacement) {
-                Cow::Owned(replaced) => replaced,
-                Cow::Borrowed(_) => continue,
-            };
-            out = Cow::Owned(replaced);
-        }
-        out.into_owned()
-    }
-
-    /// Removes a trailing fragment (2 characters or more) of a literal secret that was
-    /// cut off at the end of `text`.
-    fn strip_partial_secret_suffix(&self, text: &mut String) {
-        let longest_fragment = self
-            .literals
-            .iter()
-            .flat_map(|secret| {
-                secret
-                    .char_indices()
-                    .map(|(at, _)| at)
-                    .filter(|&at| at > 0 && secret[..at].chars().count() >= 2)
-                    .filter(|&at| text.ends_with(&secret[..at]))
-                    .max()
-            })
-            .max();
-        if let Some(len) = longest_fragment {
-            text.truncate(text.len() - len);
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1009,209 +867,6 @@ mod tests {
         let out = run(spec).await.unwrap();
         assert_eq!(out.stdout, "[REDACTED] [REDACTED] us-east-1\n");
         assert_eq!(out.stderr, "err [REDACTED]\n");
-    }
-
-    #[test]
-    fn all_patterns_compile() {
-        assert_eq!(PATTERNS.len(), RULES.len());
-    }
-
-    #[test]
-    fn literal_secrets() {
-        let secrets = strings(&["s3cr3t-value", "abc", "", "  padded-secret\n"]);
-        assert_eq!(
-            redact("a s3cr3t-value b s3cr3t-value", &secrets),
-            "a [REDACTED] b [REDACTED]"
-        );
-        // Too short / empty secrets are ignored instead of mangling the output.
-        assert_eq!(redact("abc abcdef", &secrets), "abc abcdef");
-        // Surrounding whitespace from the secret store does not defeat redaction.
-        assert_eq!(redact("x=padded-secret", &secrets), "x=[REDACTED]");
-        // A secret containing another is redacted whole.
-        let nested = strings(&["pass", "password-1234"]);
-        assert_eq!(redact("password-1234", &nested), "[REDACTED]");
-    }
-
-    #[test]
-    fn aws_access_key_ids() {
-        assert_eq!(
-            redact("key AKIAIOSFODNN7EXAMPLE used", &[]),
-            "key [REDACTED] used"
-        );
-        assert_eq!(
-            redact(r#""AccessKeyId": "ASIAY34FZKBOKMUTVV7A","#, &[]),
-            r#""AccessKeyId": "[REDACTED]","#
-        );
-    }
-
-    #[test]
-    fn aws_secret_access_keys_and_session_tokens() {
-        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
-        assert_eq!(
-            redact(&format!("aws_secret_access_key = {secret}\n"), &[]),
-            "aws_secret_access_key = [REDACTED]\n"
-        );
-        assert_eq!(
-            redact(&format!("AWS_SECRET_ACCESS_KEY={secret}"), &[]),
-            "AWS_SECRET_ACCESS_KEY=[REDACTED]"
-        );
-        assert_eq!(
-            redact(&format!("secret_access_key: {secret}"), &[]),
-            "secret_access_key: [REDACTED]"
-        );
-        assert_eq!(
-            redact(&format!(r#"  "SecretAccessKey": "{secret}","#), &[]),
-            r#"  "SecretAccessKey": "[REDACTED]","#
-        );
-        assert_eq!(
-            redact(&format!("|  SecretAccessKey |  {secret} |"), &[]),
-            "|  SecretAccessKey |  [REDACTED] |"
-        );
-        assert_eq!(
-            redact(
-                r#""SessionToken": "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH+abc=","#,
-                &[]
-            ),
-            r#""SessionToken": "[REDACTED]","#
-        );
-    }
-
-    #[test]
-    fn json_credential_fields_keep_the_key() {
-        let cases = [
-            (
-                r#"{"private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"}"#,
-                r#"{"private_key": "[REDACTED]"}"#,
-            ),
-            (
-                r#"{"client_secret":"GOCSPX-abc123"}"#,
-                r#"{"client_secret":"[REDACTED]"}"#,
-            ),
-            (
-                r#"{"password": "correct horse \"battery\""}"#,
-                r#"{"password": "[REDACTED]"}"#,
-            ),
-            (r#"{"token": "s.8f3k2l"}"#, r#"{"token": "[REDACTED]"}"#),
-            (
-                r#"{"access_token" : "opaque-123"}"#,
-                r#"{"access_token" : "[REDACTED]"}"#,
-            ),
-            (
-                r#"{"refresh_token": "1//0gabc"}"#,
-                r#"{"refresh_token": "[REDACTED]"}"#,
-            ),
-            (r#"{"secret": "shh"}"#, r#"{"secret": "[REDACTED]"}"#),
-            (
-                r#"{"SecretString": "{\"user\":\"x\"}"}"#,
-                r#"{"SecretString": "[REDACTED]"}"#,
-            ),
-            // A value cut off by truncation is still redacted.
-            (
-                r#"{"password": "half-written"#,
-                r#"{"password": "[REDACTED]""#,
-            ),
-        ];
-        for (input, expected) in cases {
-            assert_eq!(redact(input, &[]), expected, "input: {input}");
-        }
-        // Non-string and empty values are left alone.
-        assert_eq!(
-            redact(r#"{"token": null, "password": ""}"#, &[]),
-            r#"{"token": null, "password": ""}"#
-        );
-    }
-
-    #[test]
-    fn pem_private_key_blocks() {
-        let text = "before\n-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nabcdEFGH\n-----END RSA PRIVATE KEY-----\nafter\n";
-        assert_eq!(redact(text, &[]), "before\n[REDACTED]\nafter\n");
-        let openssh = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n-----END OPENSSH PRIVATE KEY-----";
-        assert_eq!(redact(openssh, &[]), "[REDACTED]");
-        // An unterminated block (output cut) is redacted to the end.
-        assert_eq!(
-            redact(
-                "x\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\nkqhkiG9w0",
-                &[]
-            ),
-            "x\n[REDACTED]"
-        );
-        // Public material stays.
-        let cert = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----";
-        assert_eq!(redact(cert, &[]), cert);
-    }
-
-    #[test]
-    fn bearer_and_basic_authorization() {
-        assert_eq!(
-            redact(
-                "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-_x",
-                &[]
-            ),
-            "Authorization: Bearer [REDACTED]"
-        );
-        assert_eq!(
-            redact("curl -H 'bearer abcdef0123456789'", &[]),
-            "curl -H 'bearer [REDACTED]'"
-        );
-        assert_eq!(
-            redact("Authorization: Basic dXNlcjpwYXNzd29yZA==", &[]),
-            "Authorization: Basic [REDACTED]"
-        );
-        // Prose and the WWW-Authenticate challenge are not tokens.
-        assert_eq!(
-            redact(r#"WWW-Authenticate: Bearer realm="api""#, &[]),
-            r#"WWW-Authenticate: Bearer realm="api""#
-        );
-    }
-
-    #[test]
-    fn vendor_tokens() {
-        let cases = [
-            "ya29.a0AfB_byC1234567890abcdefGHIJ",
-            "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
-            "gho_16C7e42F292c6912E7710c838347Ae178B4a",
-            "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
-            "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
-            "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp",
-            "xoxp-1234567890-0987654321-AbCdEfGhIjKl",
-        ];
-        for token in cases {
-            assert_eq!(
-                redact(&format!("token: {token} end"), &[]),
-                "token: [REDACTED] end",
-                "{token}"
-            );
-        }
-    }
-
-    #[test]
-    fn ordinary_output_is_untouched() {
-        let json = r#"{
-    "Reservations": [
-        {
-            "Instances": [
-                {
-                    "InstanceId": "i-0abcd1234efgh5678",
-                    "ImageId": "ami-0c55b159cbfafe1f0",
-                    "InstanceType": "t3.large",
-                    "KeyName": "ops-keypair",
-                    "State": {"Code": 16, "Name": "running"},
-                    "IamInstanceProfile": {"Arn": "arn:aws:iam::123456789012:instance-profile/web"},
-                    "Tags": [{"Key": "Name", "Value": "web-1"}, {"Key": "secret-rotation", "Value": "enabled"}]
-                }
-            ]
-        }
-    ],
-    "NextToken": "eyJOZXh0VG9rZW4iOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAyfQ==",
-    "TokenExpiry": "2024-05-01T00:00:00Z"
-}"#;
-        assert_eq!(redact(json, &[]), json);
-        let kubectl = "NAME                      READY   STATUS    RESTARTS   AGE\n\
-                       api-7d9c8b6f4-x2x9k       1/1     Running   0          3d\n\
-                       secret/db-credentials     Opaque    2      40d\n";
-        assert_eq!(redact(kubectl, &[]), kubectl);
-        let prose = "Error: token expired; use a bearer token or the password flow (see docs).";
-        assert_eq!(redact(prose, &[]), prose);
     }
 
     #[test]

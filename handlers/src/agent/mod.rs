@@ -16,6 +16,7 @@ pub mod exec;
 pub mod frames;
 pub mod llm;
 pub mod prices;
+pub mod redact;
 pub mod runner;
 pub mod sweep;
 pub mod tools;

@@ -951,7 +951,7 @@ impl Run {
                     reader
                         .read(&tenant, &tool)
                         .await
-                        .map(|output| cap(exec::redact(&output, &[])))
+                        .map(|output| cap(super::redact::redact(&output, &[])))
                 };
                 tokio::select! {
                     output = read => Ok(output),
