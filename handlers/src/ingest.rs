@@ -720,7 +720,7 @@ fn ordered(work: &TenantWork, mut known: HashMap<(u64, u32), AlertDecision>) -> 
 fn kept_headers(source: &dyn sources::Source, message: &Message) -> http::HeaderMap {
     let mut headers = http::HeaderMap::new();
     if let Some(stored) = &message.headers {
-        for name in source.kept_headers() {
+        for name in source.descriptor().kept_headers {
             if let Some(value) = stored.get(*name) {
                 if let (Ok(n), Ok(v)) = (
                     http::HeaderName::from_bytes(name.as_bytes()),

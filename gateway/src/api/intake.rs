@@ -148,7 +148,7 @@ impl IntakeCache {
             Vec::new()
         };
         let entry = Arc::new(Entry {
-            subject: format!("inbox.{tenant}.{}", source.name()),
+            subject: format!("inbox.{tenant}.{}", source.descriptor().name),
             tenant,
             source,
             secret,
@@ -237,7 +237,7 @@ async fn receive(
     let not_found = || ApiError::NotFound("no such integration".into());
     let id = Uuid::parse_str(&integration_id).map_err(|_| not_found())?;
     let mut entry = state.intake.get(&state, id).await?.ok_or_else(not_found)?;
-    if entry.source.name() != source || !entry.accepting {
+    if entry.source.descriptor().name != source || !entry.accepting {
         return Err(not_found());
     }
     let received_at = Utc::now();
@@ -248,7 +248,7 @@ async fn receive(
     };
     // Only SNS needs the asynchronous check (its certificate); the others stay off the
     // allocation a boxed future costs on this, the hottest path.
-    let mut authenticated = if entry.source.auth() == Auth::SnsSignature {
+    let mut authenticated = if entry.source.descriptor().auth == Auth::SnsSignature {
         entry
             .source
             .authenticate(&delivery, &entry.secret, &entry.verify)
@@ -257,7 +257,7 @@ async fn receive(
         entry.source.verify(&delivery, &entry.secret)
     };
     if authenticated.is_err()
-        && entry.source.auth() == Auth::SnsSignature
+        && entry.source.descriptor().auth == Auth::SnsSignature
         && entry.pinned_topic().is_none()
     {
         if let Some(fresh) = state.intake.repinned(&state, id, &entry).await? {
@@ -279,10 +279,10 @@ async fn receive(
     let mut nats_headers = async_nats::HeaderMap::new();
     nats_headers.insert("Nats-Msg-Id", format!("{id}:{delivery_id}").as_str());
     nats_headers.insert(INTEGRATION_HEADER, id.to_string().as_str());
-    nats_headers.insert(SOURCE_HEADER, entry.source.name());
+    nats_headers.insert(SOURCE_HEADER, entry.source.descriptor().name);
     nats_headers.insert(RECEIVED_AT_HEADER, received_at.to_rfc3339().as_str());
     nats_headers.insert(DELIVERY_HEADER, delivery_id.as_str());
-    for name in entry.source.kept_headers() {
+    for name in entry.source.descriptor().kept_headers {
         if let Some(value) = headers.get(*name).and_then(|v| v.to_str().ok()) {
             nats_headers.insert(*name, value);
         }

@@ -37,7 +37,10 @@ fn webhook_url(state: &AppState, source: &str, id: Uuid) -> String {
 
 fn known_source(name: &str) -> Result<&'static dyn Source, ApiError> {
     sources::source(name).ok_or_else(|| {
-        let known: Vec<&str> = sources::SOURCES.iter().map(|s| s.name()).collect();
+        let known: Vec<&str> = sources::SOURCES
+            .iter()
+            .map(|s| s.descriptor().name)
+            .collect();
         ApiError::bad_request(
             "unknown_source",
             format!(
@@ -62,13 +65,13 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The secret to store: generated, or given by the user for sources that make their own.
 fn secret_for(source: &dyn Source, given: Option<String>) -> Result<(String, bool), ApiError> {
-    match (source.secret_origin(), given) {
+    match (source.descriptor().secret_origin, given) {
         (SecretOrigin::Aurora, None) => Ok((generated_secret()?, true)),
         (SecretOrigin::Aurora, Some(_)) => Err(ApiError::bad_request(
             "invalid_body",
             format!(
                 "Aurora generates the secret for {}; do not send one",
-                source.title()
+                source.descriptor().title
             ),
         )),
         (SecretOrigin::Source, Some(secret)) if !secret.trim().is_empty() => {
@@ -78,7 +81,7 @@ fn secret_for(source: &dyn Source, given: Option<String>) -> Result<(String, boo
             "secret_required",
             format!(
                 "{} signs its webhooks with a secret it generates: give it as \"secret\"",
-                source.title()
+                source.descriptor().title
             ),
         )),
     }
@@ -156,7 +159,7 @@ async fn create(
     let settings = req.settings.unwrap_or_default();
     let command = IntegrationCommand::Create {
         id,
-        source: source.name().to_owned(),
+        source: source.descriptor().name.to_owned(),
         name: req.name,
         settings: settings.clone(),
         secret_ref,
@@ -164,19 +167,19 @@ async fn create(
         at: Utc::now(),
     };
     execute(&state, &caller, id, command).await?;
-    let url = webhook_url(&state, source.name(), id);
+    let url = webhook_url(&state, source.descriptor().name, id);
     let shown = generated.then_some(secret.as_str());
     Ok((
         StatusCode::CREATED,
         Json(json!({
             "id": id,
-            "source": source.name(),
+            "source": source.descriptor().name,
             "name": state_name(&state, &caller, id).await?,
             "webhook_url": url,
             "secret": shown,
             "setup": source.setup(&url, shown),
             "settings": settings,
-            "rca_on_new_incidents": settings.rca_on_new_incidents.unwrap_or(source.rca_by_default()),
+            "rca_on_new_incidents": settings.rca_on_new_incidents.unwrap_or(source.descriptor().rca_by_default),
         })),
     ))
 }
@@ -191,7 +194,7 @@ async fn state_name(state: &AppState, caller: &Caller, id: Uuid) -> Result<Strin
 fn view(state: &AppState, row: &queries::IntegrationRow) -> Value {
     let source = sources::source(&row.source);
     let url = webhook_url(state, &row.source, row.id);
-    let rca_default = source.is_some_and(|s| s.rca_by_default());
+    let rca_default = source.is_some_and(|s| s.descriptor().rca_by_default);
     json!({
         "id": row.id,
         "source": row.source,
@@ -225,17 +228,18 @@ async fn list_sources(State(state): State<AppState>, _caller: Caller) -> Json<Va
     let items: Vec<Value> = sources::SOURCES
         .iter()
         .map(|s| {
+            let d = s.descriptor();
             let url = format!(
                 "{}/webhooks/{}/<integration id>",
                 state.config.public_base().trim_end_matches('/'),
-                s.name()
+                d.name
             );
             json!({
-                "name": s.name(),
-                "title": s.title(),
-                "auth": s.auth(),
-                "secret_origin": s.secret_origin(),
-                "rca_by_default": s.rca_by_default(),
+                "name": d.name,
+                "title": d.title,
+                "auth": d.auth,
+                "secret_origin": d.secret_origin,
+                "rca_by_default": d.rca_by_default,
                 "setup": s.setup(&url, None),
             })
         })
@@ -371,7 +375,7 @@ async fn rotate_secret(
     };
     let (secret, generated) = secret_for(source, given)?;
     rotate_to(&state, &caller, id, &secret).await?;
-    let url = webhook_url(&state, source.name(), id);
+    let url = webhook_url(&state, source.descriptor().name, id);
     let shown = generated.then_some(secret.as_str());
     Ok(Json(
         json!({ "secret": shown, "setup": source.setup(&url, shown) }),

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::{json, severity_from, AURORA_SIGNATURE};
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct BigPanda;
 
@@ -352,25 +352,19 @@ impl Incident {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "bigpanda",
+    title: "BigPanda",
+    auth: AURORA_SIGNATURE,
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: false,
+    kept_headers: &[],
+    where_to_configure: "Integrations → New Integration → Notifications Webhook (share incidents automatically with AutoShare); BigPanda only adds static headers, so point it at a relay that forwards the body unchanged with X-Aurora-Signature: sha256=$(printf '%s' \"$BODY\" | openssl dgst -sha256 -hmac \"$SECRET\" | cut -d' ' -f2)",
+};
+
 impl Source for BigPanda {
-    fn name(&self) -> &'static str {
-        "bigpanda"
-    }
-
-    fn title(&self) -> &'static str {
-        "BigPanda"
-    }
-
-    fn auth(&self) -> Auth {
-        AURORA_SIGNATURE
-    }
-
-    fn rca_by_default(&self) -> bool {
-        false
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Integrations → New Integration → Notifications Webhook (share incidents automatically with AutoShare); BigPanda only adds static headers, so point it at a relay that forwards the body unchanged with X-Aurora-Signature: sha256=$(printf '%s' \"$BODY\" | openssl dgst -sha256 -hmac \"$SECRET\" | cut -d' ' -f2)"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -403,10 +397,8 @@ impl Source for BigPanda {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
     use crate::sources::SecretOrigin;
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
 
     /// A BigPanda Notifications Webhook share: the incident with its expanded alerts.
     const ACTIVE: &str = r#"{
@@ -605,65 +597,52 @@ mod tests {
 
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            (r#"{"incident": "#, "invalid_json"),
-            ("[1, 2]", "invalid_payload"),
-            ("{}", "invalid_payload"),
-            (r#"{"incident": {"status": "critical"}}"#, "invalid_payload"),
-            (r#"{"incident": {"id": 42}}"#, "invalid_payload"),
-            (
-                r#"{"incident": {"id": "i", "active": "yes"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"incident": {"id": "i", "alerts": "many"}}"#,
-                "invalid_payload",
-            ),
-            (r#"{"incident": "i-1"}"#, "invalid_payload"),
-        ] {
-            match parse(body) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(message.contains("BigPanda"), "{message}");
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &BigPanda,
+            &headers(&[]),
+            "BigPanda",
+            &[
+                ("not json", "invalid_json"),
+                (r#"{"incident": "#, "invalid_json"),
+                ("[1, 2]", "invalid_payload"),
+                ("{}", "invalid_payload"),
+                (r#"{"incident": {"status": "critical"}}"#, "invalid_payload"),
+                (r#"{"incident": {"id": 42}}"#, "invalid_payload"),
+                (
+                    r#"{"incident": {"id": "i", "active": "yes"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"incident": {"id": "i", "alerts": "many"}}"#,
+                    "invalid_payload",
+                ),
+                (r#"{"incident": "i-1"}"#, "invalid_payload"),
+            ],
+        );
     }
 
     fn sign(secret: &[u8], body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
-        mac.update(body.as_bytes());
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_secret_gets_in() {
+        only_the_right_secret_gets_in(&BigPanda, ACTIVE, &resolved_body());
+        bare_hex_signatures_get_in_too(&BigPanda, ACTIVE, &resolved_body());
         let secret = b"aurora-generated-secret";
-        let good = headers(&[("x-aurora-signature", sign(secret, ACTIVE).as_str())]);
-        assert!(BigPanda.verify(&delivery(&good, ACTIVE), secret).is_ok());
         let digest = sign(secret, ACTIVE);
-        let bare = digest.trim_start_matches("sha256=");
-        for bad in [
-            headers(&[(
-                "x-aurora-signature",
-                sign(b"another secret", ACTIVE).as_str(),
-            )]),
-            headers(&[(
-                "x-aurora-signature",
-                sign(secret, &resolved_body()).as_str(),
-            )]),
-            headers(&[("x-aurora-signature", bare)]),
-            headers(&[("x-aurora-signature", "sha256=zz")]),
-            headers(&[("authorization", "Bearer aurora-generated-secret")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                BigPanda.verify(&delivery(&bad, ACTIVE), secret),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        let bare = headers(&[("x-aurora-signature", digest.trim_start_matches("sha256="))]);
+        assert!(BigPanda.verify(&delivery(&bare, ACTIVE), secret).is_ok());
+        refused(
+            &BigPanda,
+            secret,
+            ACTIVE,
+            &[
+                headers(&[("x-aurora-signature", "sha256=zz")]),
+                headers(&[("x-aurora-signature", "zz")]),
+                headers(&[("authorization", "Bearer aurora-generated-secret")]),
+            ],
+        );
     }
 
     #[test]
@@ -672,8 +651,8 @@ mod tests {
         assert_eq!(setup.header, None);
         assert!(setup.steps[0].contains("openssl dgst -sha256 -hmac"));
         assert!(setup.steps[2].contains("x-aurora-signature"));
-        assert!(!BigPanda.rca_by_default());
-        assert_eq!(BigPanda.secret_origin(), SecretOrigin::Aurora);
-        assert!(BigPanda.kept_headers().is_empty());
+        assert!(!BigPanda.descriptor().rca_by_default);
+        assert_eq!(BigPanda.descriptor().secret_origin, SecretOrigin::Aurora);
+        assert!(BigPanda.descriptor().kept_headers.is_empty());
     }
 }

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::common::json;
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Bitbucket;
 
@@ -244,36 +244,23 @@ fn commit_status(e: CommitStatusEvent, now: DateTime<Utc>) -> Signal {
     })
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "bitbucket",
+    title: "Bitbucket",
+    auth: Auth::HmacSha256 {
+        header: "x-hub-signature",
+        prefix: "sha256=",
+        bare_hex_too: false,
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: false,
+    kept_headers: &[EVENT_HEADER, DELIVERY_HEADER],
+    where_to_configure: "the repository's Repository settings → Webhooks → Add webhook; the secret Aurora generated, and the triggers Pull Request \"Merged\" and Repository \"Build status updated\" (and \"Build status created\")",
+};
+
 impl Source for Bitbucket {
-    fn name(&self) -> &'static str {
-        "bitbucket"
-    }
-
-    fn title(&self) -> &'static str {
-        "Bitbucket"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::HmacSha256 {
-            header: "x-hub-signature",
-            prefix: "sha256=",
-        }
-    }
-
-    fn secret_origin(&self) -> SecretOrigin {
-        SecretOrigin::Aurora
-    }
-
-    fn rca_by_default(&self) -> bool {
-        false
-    }
-
-    fn kept_headers(&self) -> &'static [&'static str] {
-        &[EVENT_HEADER, DELIVERY_HEADER]
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "the repository's Repository settings → Webhooks → Add webhook; the secret Aurora generated, and the triggers Pull Request \"Merged\" and Repository \"Build status updated\" (and \"Build status created\")"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -317,9 +304,7 @@ impl Source for Bitbucket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
+    use crate::sources::common::tests_support::*;
 
     const REQUEST: &str = "3f0f5c2e-9d41-4a4b-a3b5-2c4d5e6f7a8b";
 
@@ -567,7 +552,10 @@ mod tests {
         let parsed = Bitbucket.parse(&delivery(&h, MERGED)).expect("parses");
         assert_eq!(parsed.delivery_id, None);
         assert!(matches!(parsed.signals[0], Signal::Change(_)));
-        assert_eq!(Bitbucket.kept_headers(), ["x-event-key", "x-request-uuid"]);
+        assert_eq!(
+            Bitbucket.descriptor().kept_headers,
+            ["x-event-key", "x-request-uuid"]
+        );
     }
 
     #[test]
@@ -614,24 +602,18 @@ mod tests {
                 "invalid_payload",
             ),
         ] {
-            match parse(event, body) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{event} {body}: {message}");
-                    assert!(message.contains("Bitbucket"), "{message}");
-                }
-                other => panic!("{event} {body}: expected a refusal, got {other:?}"),
-            }
+            let h = headers(&[("x-event-key", event)]);
+            refuses_malformed(&Bitbucket, &h, "Bitbucket", &[(body, code)]);
         }
     }
 
     fn sign(secret: &[u8], body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
-        mac.update(body.as_bytes());
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_secret_gets_in() {
+        only_the_right_secret_gets_in(&Bitbucket, MERGED, "{}");
         let secret = b"aurora-generated-bitbucket-secret";
         let good = headers(&[
             ("x-hub-signature", sign(secret, MERGED).as_str()),
@@ -664,7 +646,7 @@ mod tests {
         assert_eq!(setup.header, None, "Bitbucket signs; no header to add");
         assert!(setup.steps[0].contains("Build status updated"));
         assert!(setup.steps[2].contains("x-hub-signature"));
-        assert!(!Bitbucket.rca_by_default());
-        assert_eq!(Bitbucket.secret_origin(), SecretOrigin::Aurora);
+        assert!(!Bitbucket.descriptor().rca_by_default);
+        assert_eq!(Bitbucket.descriptor().secret_origin, SecretOrigin::Aurora);
     }
 }

@@ -13,44 +13,38 @@
 
 use super::common::AURORA_SIGNATURE;
 use super::jenkins::{parse_build, setup_build};
-use super::{Auth, Delivery, Parsed, Refusal, Setup, Source};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
 
 pub struct CloudBees;
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "cloudbees",
+    title: "CloudBees CI",
+    auth: AURORA_SIGNATURE,
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "the Jenkinsfile of each job to report, on its controller: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (CloudBees CI has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)",
+};
+
 impl Source for CloudBees {
-    fn name(&self) -> &'static str {
-        "cloudbees"
-    }
-
-    fn title(&self) -> &'static str {
-        "CloudBees CI"
-    }
-
-    fn auth(&self) -> Auth {
-        AURORA_SIGNATURE
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "the Jenkinsfile of each job to report, on its controller: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (CloudBees CI has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
-        parse_build(self.name(), self.title(), delivery)
+        parse_build(DESCRIPTOR.name, DESCRIPTOR.title, delivery)
     }
 
     fn setup(&self, url: &str, secret: Option<&str>) -> Setup {
-        setup_build(self.title(), self.where_to_configure(), url, secret)
+        setup_build(&DESCRIPTOR, url, secret)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
     use crate::sources::jenkins::fixtures::{sign, FAILED, STEP};
     use aurora_domain::intake::Signal;
     use aurora_domain::Severity;
@@ -109,44 +103,39 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_naming_cloudbees() {
         let h = headers(&[]);
-        for (body, code) in [
-            ("<xml/>", "invalid_json"),
-            ("{}", "invalid_payload"),
-            (
-                r#"{"name": "x", "build": {"number": -1}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"name": "x", "build": {"number": {}}}"#,
-                "invalid_payload",
-            ),
-        ] {
-            match CloudBees.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(message.contains("CloudBees CI"), "{message}");
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &CloudBees,
+            &h,
+            "CloudBees CI",
+            &[
+                ("<xml/>", "invalid_json"),
+                ("{}", "invalid_payload"),
+                (
+                    r#"{"name": "x", "build": {"number": -1}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"name": "x", "build": {"number": {}}}"#,
+                    "invalid_payload",
+                ),
+            ],
+        );
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_secret_gets_in() {
+        only_the_right_secret_gets_in(&CloudBees, STEP, FAILED);
+        bare_hex_signatures_get_in_too(&CloudBees, STEP, FAILED);
         let secret = b"cloudbees-secret";
-        let good = headers(&[("x-aurora-signature", sign(secret, STEP).as_str())]);
-        assert!(CloudBees.verify(&delivery(&good, STEP), secret).is_ok());
-        for bad in [
-            headers(&[("x-aurora-signature", sign(b"wrong", STEP).as_str())]),
-            headers(&[("x-aurora-signature", sign(secret, FAILED).as_str())]),
-            headers(&[("x-aurora-signature", "sha256=deadbeef")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                CloudBees.verify(&delivery(&bad, STEP), secret),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        let bare = sign(secret, STEP).replacen("sha256=", "", 1);
+        let bare = headers(&[("x-aurora-signature", bare.as_str())]);
+        assert!(CloudBees.verify(&delivery(&bare, STEP), secret).is_ok());
+        refused(
+            &CloudBees,
+            secret,
+            STEP,
+            &[headers(&[("x-aurora-signature", "sha256=deadbeef")])],
+        );
     }
 
     #[test]
@@ -156,8 +145,8 @@ mod tests {
         assert!(setup.steps[0].starts_with("In CloudBees CI: "));
         assert!(setup.steps[0].contains("controller"));
         assert!(setup.steps[2].contains(url));
-        assert_eq!(CloudBees.name(), "cloudbees");
-        assert_eq!(CloudBees.auth(), AURORA_SIGNATURE);
-        assert!(CloudBees.rca_by_default());
+        assert_eq!(CloudBees.descriptor().name, "cloudbees");
+        assert_eq!(CloudBees.descriptor().auth, AURORA_SIGNATURE);
+        assert!(CloudBees.descriptor().rca_by_default);
     }
 }

@@ -33,7 +33,10 @@ use ring::signature::{self as rsa_verify, UnparsedPublicKey, VerificationAlgorit
 use serde::Deserialize;
 
 use super::common::json;
-use super::{Auth, Confirmation, Delivery, Parsed, Refusal, Setup, Source, VerifyContext};
+use super::{
+    Auth, Confirmation, Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor,
+    VerifyContext,
+};
 
 pub struct CloudWatch;
 
@@ -770,34 +773,24 @@ impl CloudWatch {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "cloudwatch",
+    title: "AWS CloudWatch (SNS)",
+    auth: Auth::SnsSignature,
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[
+        "x-amz-sns-message-type",
+        "x-amz-sns-message-id",
+        "x-amz-sns-topic-arn",
+    ],
+    where_to_configure: "Amazon SNS → Topics → the topic your CloudWatch alarms notify → Create subscription (protocol HTTPS, raw message delivery off); then, in CloudWatch → Alarms → each alarm → Actions, notify that topic \"In alarm\" and \"OK\"",
+};
+
 #[async_trait]
 impl Source for CloudWatch {
-    fn name(&self) -> &'static str {
-        "cloudwatch"
-    }
-
-    fn title(&self) -> &'static str {
-        "AWS CloudWatch (SNS)"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::SnsSignature
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn kept_headers(&self) -> &'static [&'static str] {
-        &[
-            "x-amz-sns-message-type",
-            "x-amz-sns-message-id",
-            "x-amz-sns-topic-arn",
-        ]
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Amazon SNS → Topics → the topic your CloudWatch alarms notify → Create subscription (protocol HTTPS, raw message delivery off); then, in CloudWatch → Alarms → each alarm → Actions, notify that topic \"In alarm\" and \"OK\""
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn verify(&self, _delivery: &Delivery<'_>, _secret: &[u8]) -> Result<(), Refusal> {
@@ -916,7 +909,7 @@ impl Source for CloudWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::signature::{SignatureEncoding, Signer};
     use std::sync::OnceLock;
@@ -1437,25 +1430,22 @@ mod tests {
         unknown["Type"] = "Surprise".into();
         let mut no_id = notification("{}");
         no_id["MessageId"] = "".into();
-        for (body, code) in [
-            ("not json".to_owned(), "invalid_json"),
-            ("{}".to_owned(), "invalid_payload"),
-            (
-                r#"{"Type":"Notification","MessageId":"1"}"#.to_owned(),
-                "invalid_payload",
-            ),
-            (r#"{"Type":1}"#.to_owned(), "invalid_payload"),
-            (unknown.to_string(), "invalid_payload"),
-            (no_id.to_string(), "invalid_payload"),
-        ] {
-            match CloudWatch.parse(&delivery(&h, &body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &CloudWatch,
+            &h,
+            "",
+            &[
+                ("not json".to_owned(), "invalid_json"),
+                ("{}".to_owned(), "invalid_payload"),
+                (
+                    r#"{"Type":"Notification","MessageId":"1"}"#.to_owned(),
+                    "invalid_payload",
+                ),
+                (r#"{"Type":1}"#.to_owned(), "invalid_payload"),
+                (unknown.to_string(), "invalid_payload"),
+                (no_id.to_string(), "invalid_payload"),
+            ],
+        );
     }
 
     #[test]
@@ -1489,7 +1479,7 @@ mod tests {
         let steps = setup.steps.join(" ");
         assert!(steps.contains("protocol HTTPS") && steps.contains("not used"));
         assert_eq!(
-            serde_json::to_value(CloudWatch.auth()).expect("json")["kind"],
+            serde_json::to_value(CloudWatch.descriptor().auth).expect("json")["kind"],
             "sns_signature"
         );
     }

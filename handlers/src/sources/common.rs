@@ -6,14 +6,16 @@ use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
 use sha2::Sha256;
 
-use super::{Auth, Delivery, SecretOrigin, Setup, Source};
+use super::{Auth, Delivery, SecretOrigin, Setup, SourceDescriptor};
 
 /// `X-Aurora-Signature: sha256=<hex hmac-sha256 of the body>`, keyed with the secret Aurora
 /// generated: for tools with no signature scheme of their own that can compute one (a CI job's
-/// notification step, a script).
+/// notification step, a script). The bare `<hex>` is accepted too: upstream Aurora's Jenkins,
+/// CloudBees, Spinnaker and BigPanda snippets send it so, and a setup moved over keeps working.
 pub const AURORA_SIGNATURE: Auth = Auth::HmacSha256 {
     header: "x-aurora-signature",
     prefix: "sha256=",
+    bare_hex_too: true,
 };
 
 /// Why a delivery was refused at the door.
@@ -62,10 +64,19 @@ pub fn verify(auth: Auth, delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), 
                 )))
             }
         }
-        Auth::HmacSha256 { header, prefix } => {
+        Auth::HmacSha256 {
+            header,
+            prefix,
+            bare_hex_too,
+        } => {
             let given = delivery.header(header).ok_or_else(|| {
                 Refusal::Unauthorized(format!("the {header} signature header is missing"))
             })?;
+            let prefix = if bare_hex_too {
+                Prefix::Optional(prefix)
+            } else {
+                Prefix::Required(prefix)
+            };
             verify_hmac(header, given, prefix, delivery.body, secret)
         }
         Auth::SnsSignature => Err(Refusal::Unauthorized(
@@ -77,18 +88,47 @@ pub fn verify(auth: Auth, delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), 
     }
 }
 
+/// What stands before the hex of a signature.
+#[derive(Debug, Clone, Copy)]
+pub enum Prefix {
+    /// `<prefix><hex>` only.
+    Required(&'static str),
+    /// `<prefix><hex>` or the bare `<hex>`.
+    Optional(&'static str),
+}
+
+impl Prefix {
+    /// The hex part of `candidate`, `None` when it does not have this shape.
+    fn strip(self, candidate: &str) -> Option<&str> {
+        match self {
+            Self::Required(prefix) => candidate.strip_prefix(prefix),
+            Self::Optional(prefix) => Some(candidate.strip_prefix(prefix).unwrap_or(candidate)),
+        }
+    }
+
+    fn expected(self) -> String {
+        match self {
+            Self::Required(prefix) => format!("\"{prefix}<hex signature>\""),
+            Self::Optional(prefix) => {
+                format!("\"{prefix}<hex signature>\" or the bare \"<hex signature>\"")
+            }
+        }
+    }
+}
+
 /// Checks `<prefix><hex hmac-sha256(body)>`; a header may carry several comma-separated
-/// signatures (PagerDuty does, during a secret rotation): any one matching is enough.
+/// signatures (PagerDuty does, during a secret rotation): any one matching is enough. The
+/// comparison is the MAC's own constant-time one.
 pub fn verify_hmac(
     header: &str,
     given: &str,
-    prefix: &str,
+    prefix: Prefix,
     body: &[u8],
     secret: &[u8],
 ) -> Result<(), Refusal> {
     let mut saw_one = false;
     for candidate in given.split(',').map(str::trim) {
-        let Some(hex_sig) = candidate.strip_prefix(prefix) else {
+        let Some(hex_sig) = prefix.strip(candidate) else {
             continue;
         };
         saw_one = true;
@@ -106,7 +146,7 @@ pub fn verify_hmac(
     Err(Refusal::Unauthorized(if saw_one {
         format!("the {header} signature does not match the body")
     } else {
-        format!("the {header} header must be \"{prefix}<hex signature>\"")
+        format!("the {header} header must be {}", prefix.expected())
     }))
 }
 
@@ -139,9 +179,9 @@ pub fn severity_from(text: &str) -> Severity {
     }
 }
 
-pub fn setup<S: Source + ?Sized>(source: &S, url: &str, secret: Option<&str>) -> Setup {
+pub fn setup(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Setup {
     let shown = secret.unwrap_or("<the secret shown when the integration was created>");
-    let (header, header_value, how) = match source.auth() {
+    let (header, header_value, how) = match source.auth {
         Auth::Secret { header, prefix } => (
             Some(header.to_owned()),
             Some(format!("{prefix}{shown}")),
@@ -150,14 +190,14 @@ pub fn setup<S: Source + ?Sized>(source: &S, url: &str, secret: Option<&str>) ->
         Auth::HmacSha256 { header, .. } => (
             None,
             None,
-            match source.secret_origin() {
+            match source.secret_origin {
                 SecretOrigin::Source => format!(
                     "{} signs every delivery ({header}); give Aurora the signing secret it shows you (PATCH with \"secret\" to change it).",
-                    source.title()
+                    source.title
                 ),
                 SecretOrigin::Aurora => format!(
                     "Set the webhook secret to the one Aurora generated; {} signs every delivery with it ({header}).",
-                    source.title()
+                    source.title
                 ),
             },
         ),
@@ -166,7 +206,7 @@ pub fn setup<S: Source + ?Sized>(source: &S, url: &str, secret: Option<&str>) ->
             None,
             format!(
                 "{} signs every delivery itself (Svix: webhook-id, webhook-timestamp, webhook-signature); give Aurora the endpoint's signing secret (whsec_…) it shows you (PATCH with \"secret\" to change it).",
-                source.title()
+                source.title
             ),
         ),
         Auth::SnsSignature => (
@@ -181,18 +221,22 @@ pub fn setup<S: Source + ?Sized>(source: &S, url: &str, secret: Option<&str>) ->
         header,
         header_value,
         steps: vec![
-            format!("In {}: {}.", source.title(), source.where_to_configure()),
+            format!("In {}: {}.", source.title, source.where_to_configure),
             format!("Set the URL to {url} (method POST, JSON body)."),
             how,
         ],
     }
 }
 
-/// Building deliveries in source tests.
+/// Building deliveries in source tests, and the checks every source's tests run: malformed
+/// input is refused saying why, and only the right secret gets in.
 #[cfg(test)]
 pub mod tests_support {
-    use super::Delivery;
+    use super::{Auth, Delivery, Refusal};
+    use crate::sources::Source;
     use chrono::{TimeZone, Utc};
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
 
     pub fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
         let mut map = http::HeaderMap::new();
@@ -215,6 +259,177 @@ pub mod tests_support {
                 .expect("time"),
         }
     }
+
+    /// The header value a genuine sender puts in `auth`'s header for `body`.
+    pub fn sign(auth: Auth, secret: &[u8], body: &str) -> String {
+        match auth {
+            Auth::Secret { prefix, .. } => {
+                format!("{prefix}{}", String::from_utf8_lossy(secret))
+            }
+            Auth::HmacSha256 { prefix, .. } => {
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
+                mac.update(body.as_bytes());
+                format!("{prefix}{}", hex::encode(mac.finalize().into_bytes()))
+            }
+            Auth::SnsSignature | Auth::Svix => {
+                panic!("{auth:?} is signed by the source's own scheme, not with the secret")
+            }
+        }
+    }
+
+    /// The headers a genuine sender sends for `body`, for a source whose proof is a header.
+    pub fn proof(source: &dyn Source, secret: &[u8], body: &str) -> http::HeaderMap {
+        match source.descriptor().auth {
+            auth @ (Auth::Secret { header, .. } | Auth::HmacSha256 { header, .. }) => {
+                headers(&[(header, sign(auth, secret, body).as_str())])
+            }
+            other => panic!("{other:?} has no single proof header"),
+        }
+    }
+
+    /// `value` with its last letter or digit changed (a wrong or tampered proof of the same shape).
+    fn tampered(value: &str) -> String {
+        let mut chars: Vec<char> = value.chars().collect();
+        if let Some(c) = chars.iter_mut().rev().find(|c| c.is_ascii_alphanumeric()) {
+            *c = match *c {
+                '0' => '1',
+                d if d.is_ascii_digit() => '0',
+                'a' => 'b',
+                'A' => 'B',
+                l if l.is_ascii_lowercase() => 'a',
+                _ => 'A',
+            };
+        }
+        chars.into_iter().collect()
+    }
+
+    /// Asserts `source` accepts `body` proved with `ours`, and refuses it with no proof, with an
+    /// empty proof header, with a proof made with `another` integration's secret, with the right
+    /// proof tampered with, and (where the proof covers the body) with the proof of `other_body`.
+    pub fn only_the_right_secret_gets_in_by(
+        source: &dyn Source,
+        (ours, another): (&[u8], &[u8]),
+        (body, other_body): (&str, &str),
+        prove: &dyn Fn(&[u8], &str) -> http::HeaderMap,
+    ) {
+        let name = source.descriptor().name;
+        let good = prove(ours, body);
+        if let Err(e) = source.verify(&delivery(&good, body), ours) {
+            panic!("{name}: the right proof was refused: {e}");
+        }
+        let mut bad = vec![
+            ("no proof", http::HeaderMap::new()),
+            ("another integration's secret", prove(another, body)),
+        ];
+        let mut emptied = good.clone();
+        let mut wrong = good.clone();
+        for (header, value) in &good {
+            let value = value.to_str().expect("a text header");
+            emptied.insert(header, http::HeaderValue::from_static(""));
+            wrong.insert(
+                header,
+                http::HeaderValue::from_str(&tampered(value)).expect("header value"),
+            );
+        }
+        bad.push(("empty proof headers", emptied));
+        bad.push(("a wrong or tampered proof", wrong));
+        let signed = prove(ours, other_body);
+        if signed != good {
+            bad.push(("the proof of another body", signed));
+        }
+        for (what, headers) in bad {
+            match source.verify(&delivery(&headers, body), ours) {
+                Err(Refusal::Unauthorized(message)) => assert!(!message.is_empty()),
+                other => panic!("{name}, {what}: expected 401, got {other:?}"),
+            }
+        }
+    }
+
+    /// [`only_the_right_secret_gets_in_by`] for a source whose proof is its one header.
+    pub fn only_the_right_secret_gets_in(source: &dyn Source, body: &str, other_body: &str) {
+        let prove = |secret: &[u8], body: &str| proof(source, secret, body);
+        only_the_right_secret_gets_in_by(
+            source,
+            (
+                b"aurora_wh_5f0c2a9e41d7b3",
+                b"aurora_wh_another_integration",
+            ),
+            (body, other_body),
+            &prove,
+        );
+    }
+
+    /// For a source signed with `X-Aurora-Signature`: the bare hex (as upstream Aurora's
+    /// snippets send it) gets in exactly as `sha256=<hex>` does, and nothing else more.
+    pub fn bare_hex_signatures_get_in_too(source: &dyn Source, body: &str, other_body: &str) {
+        assert_eq!(source.descriptor().auth, super::AURORA_SIGNATURE);
+        let bare = |secret: &[u8], body: &str| {
+            let prefixed = proof(source, secret, body);
+            let value = prefixed
+                .get("x-aurora-signature")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("sha256="))
+                .expect("a sha256= signature")
+                .to_owned();
+            headers(&[("x-aurora-signature", value.as_str())])
+        };
+        only_the_right_secret_gets_in_by(
+            source,
+            (
+                b"aurora_wh_5f0c2a9e41d7b3",
+                b"aurora_wh_another_integration",
+            ),
+            (body, other_body),
+            &bare,
+        );
+    }
+
+    /// Asserts `source` refuses `body` with `secret` under each of the header sets `bad`.
+    pub fn refused(source: &dyn Source, secret: &[u8], body: &str, bad: &[http::HeaderMap]) {
+        for headers in bad {
+            match source.verify(&delivery(headers, body), secret) {
+                Err(Refusal::Unauthorized(message)) => assert!(!message.is_empty()),
+                other => panic!("{headers:?}: expected 401, got {other:?}"),
+            }
+        }
+    }
+
+    /// Asserts `source` refuses each `(body, code, says)` with 400, `code`, and a message
+    /// containing `says`; besides these, a body that is not JSON and an empty one always are.
+    pub fn refuses_malformed_saying<B: AsRef<str>>(
+        source: &dyn Source,
+        headers: &http::HeaderMap,
+        cases: &[(B, &str, &str)],
+    ) {
+        let always = [("not json", "invalid_json", ""), ("", "invalid_json", "")];
+        let cases = cases.iter().map(|(b, c, s)| (b.as_ref(), *c, *s));
+        for (body, code, says) in always.into_iter().chain(cases) {
+            match source.parse(&delivery(headers, body)) {
+                Err(Refusal::BadRequest { code: got, message }) => {
+                    assert_eq!(got, code, "{body}: {message}");
+                    assert!(
+                        !message.is_empty() && message.contains(says),
+                        "{body}: {message}"
+                    );
+                }
+                other => panic!("{body}: expected a refusal, got {other:?}"),
+            }
+        }
+    }
+
+    /// [`refuses_malformed_saying`] where every message must contain `naming` ("" for any).
+    pub fn refuses_malformed<B: AsRef<str>>(
+        source: &dyn Source,
+        headers: &http::HeaderMap,
+        naming: &str,
+        cases: &[(B, &str)],
+    ) {
+        let cases: Vec<(&str, &str, &str)> = cases
+            .iter()
+            .map(|(b, c)| (b.as_ref(), *c, naming))
+            .collect();
+        refuses_malformed_saying(source, headers, &cases);
+    }
 }
 
 #[cfg(test)]
@@ -236,11 +451,31 @@ mod tests {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"k").expect("key");
         mac.update(b"body");
         let sig = hex::encode(mac.finalize().into_bytes());
-        assert!(verify_hmac("X-Sig", &format!("sha256={sig}"), "sha256=", b"body", b"k").is_ok());
-        assert!(verify_hmac("X-Sig", &format!("v1=00, v1={sig}"), "v1=", b"body", b"k").is_ok());
-        assert!(verify_hmac("X-Sig", &format!("sha256={sig}"), "sha256=", b"bodY", b"k").is_err());
-        assert!(verify_hmac("X-Sig", &format!("sha256={sig}"), "sha256=", b"body", b"K").is_err());
-        assert!(verify_hmac("X-Sig", &sig, "sha256=", b"body", b"k").is_err());
+        let sha = Prefix::Required("sha256=");
+        let v1 = Prefix::Required("v1=");
+        assert!(verify_hmac("X-Sig", &format!("sha256={sig}"), sha, b"body", b"k").is_ok());
+        assert!(verify_hmac("X-Sig", &format!("v1=00, v1={sig}"), v1, b"body", b"k").is_ok());
+        assert!(verify_hmac("X-Sig", &format!("sha256={sig}"), sha, b"bodY", b"k").is_err());
+        assert!(verify_hmac("X-Sig", &format!("sha256={sig}"), sha, b"body", b"K").is_err());
+        assert!(verify_hmac("X-Sig", &sig, sha, b"body", b"k").is_err());
         assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
+    }
+
+    /// Upstream's published HMAC-SHA256 vector (its test_webhook_signature.py anchors on it too),
+    /// so signer and verifier cannot drift in the same direction unnoticed.
+    #[test]
+    fn the_aurora_signature_is_accepted_with_or_without_its_prefix() {
+        let body = b"The quick brown fox jumps over the lazy dog";
+        let known = "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8";
+        let either = Prefix::Optional("sha256=");
+        assert!(verify_hmac("X-Sig", known, either, body, b"key").is_ok());
+        assert!(verify_hmac("X-Sig", &format!("sha256={known}"), either, body, b"key").is_ok());
+        assert!(verify_hmac("X-Sig", known, either, body, b"not-the-key").is_err());
+        assert!(verify_hmac("X-Sig", known, either, b"the quick", b"key").is_err());
+        let flipped = format!("0{}", &known[1..]);
+        assert!(verify_hmac("X-Sig", &flipped, either, body, b"key").is_err());
+        assert!(verify_hmac("X-Sig", &known.to_uppercase(), either, body, b"key").is_ok());
+        assert!(verify_hmac("X-Sig", "sha1=00", either, body, b"key").is_err());
+        assert!(verify_hmac("X-Sig", "", either, body, b"key").is_err());
     }
 }

@@ -40,7 +40,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Datadog;
 
@@ -355,32 +355,26 @@ impl Datadog {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "datadog",
+    title: "Datadog",
+    auth: Auth::Secret {
+        header: "x-aurora-secret",
+        prefix: "",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: concat!(
+        "Integrations → Webhooks → New (name it e.g. aurora); leave \"Encode as form\" unchecked; set Payload to ",
+        payload_template!(),
+        " and Custom Headers to {\"X-Aurora-Secret\": \"<secret>\"}; then add @webhook-aurora to each monitor's notification message, outside any {{#is_alert}} block so recoveries are sent too"
+    ),
+};
+
 impl Source for Datadog {
-    fn name(&self) -> &'static str {
-        "datadog"
-    }
-
-    fn title(&self) -> &'static str {
-        "Datadog"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "x-aurora-secret",
-            prefix: "",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        concat!(
-            "Integrations → Webhooks → New (name it e.g. aurora); leave \"Encode as form\" unchecked; set Payload to ",
-            payload_template!(),
-            " and Custom Headers to {\"X-Aurora-Secret\": \"<secret>\"}; then add @webhook-aurora to each monitor's notification message, outside any {{#is_alert}} block so recoveries are sent too"
-        )
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -396,7 +390,7 @@ impl Source for Datadog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     /// Aurora's template as Datadog fills it for a multi-alert monitor that triggered.
     const TRIGGERED: &str = r#"{
@@ -688,47 +682,44 @@ mod tests {
         let h = headers(&[]);
         let no_monitor = TRIGGERED.replace("\"alert_id\": \"48213961\"", "\"alert_id\": \"\"");
         let default_payload = r#"{"body": "%%%\nCPU high\n%%%", "last_updated": "1795427995000", "event_type": "query_alert_monitor", "title": "[Triggered] CPU high", "date": "1795427995000", "org": {"id": "1", "name": "Acme"}, "id": "42"}"#;
-        for (body, code, says) in [
-            ("not json", "invalid_json", ""),
-            ("{\"transition\": \"Triggered\"", "invalid_json", ""),
-            ("[]", "invalid_payload", ""),
-            ("\"Triggered\"", "invalid_payload", ""),
-            (default_payload, "invalid_payload", "$ALERT_TRANSITION"),
-            ("{}", "invalid_payload", "transition"),
-            (&no_monitor, "invalid_payload", "alert_id"),
-            (
-                "{\"transition\": \"Recovered\", \"date\": \"1795428420000\"}",
-                "invalid_payload",
-                "alert_id",
-            ),
-            (
-                "{\"transition\": \"Triggered\", \"alert_id\": {\"id\": 1}}",
-                "invalid_payload",
-                "a string or a number",
-            ),
-            (
-                "{\"transition\": [\"Triggered\"], \"alert_id\": \"1\"}",
-                "invalid_payload",
-                "",
-            ),
-            (
-                "{\"transition\": \"Triggered\", \"alert_id\": \"1\", \"tags\": 5}",
-                "invalid_payload",
-                "",
-            ),
-        ] {
-            match Datadog.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(message.contains(says), "{body}: {message}");
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed_saying(
+            &Datadog,
+            &h,
+            &[
+                ("not json", "invalid_json", ""),
+                ("{\"transition\": \"Triggered\"", "invalid_json", ""),
+                ("[]", "invalid_payload", ""),
+                ("\"Triggered\"", "invalid_payload", ""),
+                (default_payload, "invalid_payload", "$ALERT_TRANSITION"),
+                ("{}", "invalid_payload", "transition"),
+                (&no_monitor, "invalid_payload", "alert_id"),
+                (
+                    "{\"transition\": \"Recovered\", \"date\": \"1795428420000\"}",
+                    "invalid_payload",
+                    "alert_id",
+                ),
+                (
+                    "{\"transition\": \"Triggered\", \"alert_id\": {\"id\": 1}}",
+                    "invalid_payload",
+                    "a string or a number",
+                ),
+                (
+                    "{\"transition\": [\"Triggered\"], \"alert_id\": \"1\"}",
+                    "invalid_payload",
+                    "",
+                ),
+                (
+                    "{\"transition\": \"Triggered\", \"alert_id\": \"1\", \"tags\": 5}",
+                    "invalid_payload",
+                    "",
+                ),
+            ],
+        );
     }
 
     #[test]
     fn only_the_right_secret_in_the_custom_header_gets_in() {
+        only_the_right_secret_gets_in(&Datadog, TRIGGERED, "{}");
         let good = headers(&[("x-aurora-secret", "dd-s3cret")]);
         assert!(Datadog
             .verify(&delivery(&good, TRIGGERED), b"dd-s3cret")
@@ -760,6 +751,6 @@ mod tests {
         let template: serde_json::Value =
             serde_json::from_str(payload_template()).expect("the template is JSON");
         assert_eq!(template["transition"], "$ALERT_TRANSITION");
-        assert!(Datadog.kept_headers().is_empty());
+        assert!(Datadog.descriptor().kept_headers.is_empty());
     }
 }

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::json;
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Dynatrace;
 
@@ -252,28 +252,22 @@ fn severity(problem_severity: Option<&str>) -> Severity {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "dynatrace",
+    title: "Dynatrace",
+    auth: Auth::Secret {
+        header: "authorization",
+        prefix: "Bearer ",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: false,
+    kept_headers: &[],
+    where_to_configure: r#"Settings → Integration → Problem notifications → Add notification → Custom integration; set the Webhook URL, add the custom HTTP header below, turn on "Call webhook if problem is closed", use the custom payload {"ProblemID": "{ProblemID}", "PID": "{PID}", "State": "{State}", "ProblemTitle": "{ProblemTitle}", "ProblemSeverity": "{ProblemSeverity}", "ProblemImpact": "{ProblemImpact}", "ImpactedEntity": "{ImpactedEntity}", "ImpactedEntityNames": "{ImpactedEntityNames}", "ImpactedEntities": {ImpactedEntities}, "ProblemDetailsText": "{ProblemDetailsText}", "ProblemURL": "{ProblemURL}", "Tags": "{Tags}"}, optionally pick an alerting profile, then "Send test notification" (Aurora accepts and ignores it) and save"#,
+};
+
 impl Source for Dynatrace {
-    fn name(&self) -> &'static str {
-        "dynatrace"
-    }
-
-    fn title(&self) -> &'static str {
-        "Dynatrace"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "authorization",
-            prefix: "Bearer ",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        false
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        r#"Settings → Integration → Problem notifications → Add notification → Custom integration; set the Webhook URL, add the custom HTTP header below, turn on "Call webhook if problem is closed", use the custom payload {"ProblemID": "{ProblemID}", "PID": "{PID}", "State": "{State}", "ProblemTitle": "{ProblemTitle}", "ProblemSeverity": "{ProblemSeverity}", "ProblemImpact": "{ProblemImpact}", "ImpactedEntity": "{ImpactedEntity}", "ImpactedEntityNames": "{ImpactedEntityNames}", "ImpactedEntities": {ImpactedEntities}, "ProblemDetailsText": "{ProblemDetailsText}", "ProblemURL": "{ProblemURL}", "Tags": "{Tags}"}, optionally pick an alerting profile, then "Send test notification" (Aurora accepts and ignores it) and save"#
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -340,7 +334,7 @@ impl Source for Dynatrace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     /// Aurora's template, filled in by Dynatrace for an open problem.
     const OPEN: &str = r#"{
@@ -526,44 +520,42 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
         let h = headers(&[]);
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            // `{ImpactedEntities}` quoted in the template breaks the JSON.
-            (
-                r#"{"ProblemID": "1", "ImpactedEntities": "[{"type": "HOST"}]"}"#,
-                "invalid_json",
-            ),
-            ("{}", "invalid_payload"),
-            (
-                r#"{"State": "OPEN", "ProblemTitle": "x"}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"ProblemID": "P-1", "ProblemTitle": "x"}"#,
-                "invalid_payload",
-            ),
-            (r#"{"ProblemID": "P-1", "State": 1}"#, "invalid_payload"),
-            (
-                r#"{"ProblemID": ["P-1"], "State": "OPEN"}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"ProblemID": "P-1", "State": "OPEN", "ProblemTitle": {"a": 1}}"#,
-                "invalid_payload",
-            ),
-        ] {
-            match Dynatrace.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &Dynatrace,
+            &h,
+            "",
+            &[
+                ("not json", "invalid_json"),
+                // `{ImpactedEntities}` quoted in the template breaks the JSON.
+                (
+                    r#"{"ProblemID": "1", "ImpactedEntities": "[{"type": "HOST"}]"}"#,
+                    "invalid_json",
+                ),
+                ("{}", "invalid_payload"),
+                (
+                    r#"{"State": "OPEN", "ProblemTitle": "x"}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"ProblemID": "P-1", "ProblemTitle": "x"}"#,
+                    "invalid_payload",
+                ),
+                (r#"{"ProblemID": "P-1", "State": 1}"#, "invalid_payload"),
+                (
+                    r#"{"ProblemID": ["P-1"], "State": "OPEN"}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"ProblemID": "P-1", "State": "OPEN", "ProblemTitle": {"a": 1}}"#,
+                    "invalid_payload",
+                ),
+            ],
+        );
     }
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
+        only_the_right_secret_gets_in(&Dynatrace, OPEN, "{}");
         let good = headers(&[("authorization", "Bearer s3cret")]);
         assert!(Dynatrace.verify(&delivery(&good, OPEN), b"s3cret").is_ok());
         for bad in [
@@ -581,7 +573,7 @@ mod tests {
 
     #[test]
     fn rca_is_opt_in_and_setup_gives_the_template() {
-        assert!(!Dynatrace.rca_by_default());
+        assert!(!Dynatrace.descriptor().rca_by_default);
         let setup = Dynatrace.setup("https://aurora.example.com/webhooks/dynatrace/x", None);
         assert_eq!(setup.header.as_deref(), Some("authorization"));
         assert!(setup.steps[0].contains(r#""ImpactedEntities": {ImpactedEntities}"#));

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::common::json;
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct GitHub;
 
@@ -311,36 +311,23 @@ fn pull_request(e: PullRequestEvent, now: DateTime<Utc>) -> Signal {
     })
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "github",
+    title: "GitHub",
+    auth: Auth::HmacSha256 {
+        header: "x-hub-signature-256",
+        prefix: "sha256=",
+        bare_hex_too: false,
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: false,
+    kept_headers: &[EVENT_HEADER, DELIVERY_HEADER],
+    where_to_configure: "the repository's (or organization's, or GitHub App's) Settings → Webhooks → Add webhook; content type application/json, the secret Aurora generated, and the events Deployments, Deployment statuses, Workflow runs and Pull requests",
+};
+
 impl Source for GitHub {
-    fn name(&self) -> &'static str {
-        "github"
-    }
-
-    fn title(&self) -> &'static str {
-        "GitHub"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::HmacSha256 {
-            header: "x-hub-signature-256",
-            prefix: "sha256=",
-        }
-    }
-
-    fn secret_origin(&self) -> SecretOrigin {
-        SecretOrigin::Aurora
-    }
-
-    fn rca_by_default(&self) -> bool {
-        false
-    }
-
-    fn kept_headers(&self) -> &'static [&'static str] {
-        &[EVENT_HEADER, DELIVERY_HEADER]
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "the repository's (or organization's, or GitHub App's) Settings → Webhooks → Add webhook; content type application/json, the secret Aurora generated, and the events Deployments, Deployment statuses, Workflow runs and Pull requests"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -379,9 +366,7 @@ impl Source for GitHub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
+    use crate::sources::common::tests_support::*;
 
     const DELIVERY: &str = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
 
@@ -525,9 +510,7 @@ mod tests {
     }
 
     fn sign(secret: &[u8], body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
-        mac.update(body.as_bytes());
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
     }
 
     #[test]
@@ -755,7 +738,7 @@ mod tests {
         assert_eq!(parsed.delivery_id, None);
         assert!(matches!(parsed.signals[0], Signal::Change(_)));
         assert_eq!(
-            GitHub.kept_headers(),
+            GitHub.descriptor().kept_headers,
             ["x-github-event", "x-github-delivery"]
         );
     }
@@ -809,18 +792,14 @@ mod tests {
                 "invalid_payload",
             ),
         ] {
-            match parse(event, body) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{event} {body}: {message}");
-                    assert!(message.contains("GitHub"), "{message}");
-                }
-                other => panic!("{event} {body}: expected a refusal, got {other:?}"),
-            }
+            let h = headers(&[("x-github-event", event)]);
+            refuses_malformed(&GitHub, &h, "GitHub", &[(body, code)]);
         }
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_secret_gets_in() {
+        only_the_right_secret_gets_in(&GitHub, DEPLOYMENT, "{}");
         let secret = b"whsec-aurora-generated";
         let good = headers(&[
             ("x-hub-signature-256", sign(secret, DEPLOYMENT).as_str()),
@@ -853,7 +832,7 @@ mod tests {
         assert_eq!(setup.header, None, "GitHub signs; no header to add");
         assert!(setup.steps[0].contains("Workflow runs"));
         assert!(setup.steps[2].contains("x-hub-signature-256"));
-        assert!(!GitHub.rca_by_default());
-        assert_eq!(GitHub.secret_origin(), SecretOrigin::Aurora);
+        assert!(!GitHub.descriptor().rca_by_default);
+        assert_eq!(GitHub.descriptor().secret_origin, SecretOrigin::Aurora);
     }
 }

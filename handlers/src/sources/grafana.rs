@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Grafana;
 
@@ -161,28 +161,22 @@ impl Grafana {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "grafana",
+    title: "Grafana",
+    auth: Auth::Secret {
+        header: "authorization",
+        prefix: "Bearer ",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "Alerting → Contact points → New contact point → Integration \"Webhook\"; under Optional settings set Authorization header scheme \"Bearer\" and the credentials",
+};
+
 impl Source for Grafana {
-    fn name(&self) -> &'static str {
-        "grafana"
-    }
-
-    fn title(&self) -> &'static str {
-        "Grafana"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "authorization",
-            prefix: "Bearer ",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Alerting → Contact points → New contact point → Integration \"Webhook\"; under Optional settings set Authorization header scheme \"Bearer\" and the credentials"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -204,7 +198,7 @@ impl Source for Grafana {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     const FIRING: &str = r#"{
       "receiver": "aurora", "status": "firing", "orgId": 1,
@@ -314,27 +308,25 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
         let h = headers(&[]);
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            (
-                "{\"alerts\": [{\"status\": \"firing\"}]}",
-                "invalid_payload",
-            ),
-            ("{\"alerts\": \"many\"}", "invalid_payload"),
-            ("{}", "invalid_payload"),
-        ] {
-            match Grafana.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &Grafana,
+            &h,
+            "",
+            &[
+                ("not json", "invalid_json"),
+                (
+                    "{\"alerts\": [{\"status\": \"firing\"}]}",
+                    "invalid_payload",
+                ),
+                ("{\"alerts\": \"many\"}", "invalid_payload"),
+                ("{}", "invalid_payload"),
+            ],
+        );
     }
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
+        only_the_right_secret_gets_in(&Grafana, FIRING, "{}");
         let good = headers(&[("authorization", "Bearer s3cret")]);
         assert!(Grafana.verify(&delivery(&good, FIRING), b"s3cret").is_ok());
         for bad in [

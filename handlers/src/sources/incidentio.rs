@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use super::common::{constant_time_eq, json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct IncidentIo;
 
@@ -349,33 +349,19 @@ fn status_changed(incident: Incident, status: Option<&Status>, now: DateTime<Utc
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "incidentio",
+    title: "incident.io",
+    auth: Auth::Svix,
+    secret_origin: SecretOrigin::Source,
+    rca_by_default: true,
+    kept_headers: &[ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER],
+    where_to_configure: "Settings → Webhooks → Add endpoint; subscribe to \"Public incident created (v2)\" and \"Public incident status updated (v2)\" (\"Public incident updated (v2)\" also works), then copy the endpoint's signing secret (whsec_…) into Aurora",
+};
+
 impl Source for IncidentIo {
-    fn name(&self) -> &'static str {
-        "incidentio"
-    }
-
-    fn title(&self) -> &'static str {
-        "incident.io"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Svix
-    }
-
-    fn secret_origin(&self) -> SecretOrigin {
-        SecretOrigin::Source
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn kept_headers(&self) -> &'static [&'static str] {
-        &[ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER]
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Settings → Webhooks → Add endpoint; subscribe to \"Public incident created (v2)\" and \"Public incident status updated (v2)\" (\"Public incident updated (v2)\" also works), then copy the endpoint's signing secret (whsec_…) into Aurora"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn verify(&self, delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), Refusal> {
@@ -418,7 +404,7 @@ impl Source for IncidentIo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
     use base64::engine::general_purpose::STANDARD;
 
     const MESSAGE_ID: &str = "msg_2Lh9KRb0pzN5GaWkkjRuJhGpn0w";
@@ -714,52 +700,49 @@ mod tests {
             .expect("parses");
         assert_eq!(parsed.delivery_id, None);
         assert_eq!(
-            IncidentIo.kept_headers(),
+            IncidentIo.descriptor().kept_headers,
             ["webhook-id", "webhook-timestamp", "webhook-signature"]
         );
     }
 
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            (r#"{"event_type": "#, "invalid_json"),
-            ("[1, 2]", "invalid_payload"),
-            ("{}", "invalid_payload"),
-            (r#"{"event_type": 7}"#, "invalid_payload"),
-            (
-                r#"{"event_type": "public_incident.incident_created_v2"}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": {"name": "no id"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": {"id": 42}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": {"id": "a", "created_at": "yesterday"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"event_type": "public_incident.incident_status_updated_v2", "public_incident.incident_status_updated_v2": {"new_status": {"category": "closed"}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"event_type": "public_incident.incident_updated_v2", "public_incident.incident_updated_v2": "01HZ"}"#,
-                "invalid_payload",
-            ),
-        ] {
-            match parse(body) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(message.contains("incident.io"), "{message}");
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &IncidentIo,
+            &headers(&[]),
+            "incident.io",
+            &[
+                ("not json", "invalid_json"),
+                (r#"{"event_type": "#, "invalid_json"),
+                ("[1, 2]", "invalid_payload"),
+                ("{}", "invalid_payload"),
+                (r#"{"event_type": 7}"#, "invalid_payload"),
+                (
+                    r#"{"event_type": "public_incident.incident_created_v2"}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": {"name": "no id"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": {"id": 42}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"event_type": "public_incident.incident_created_v2", "public_incident.incident_created_v2": {"id": "a", "created_at": "yesterday"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"event_type": "public_incident.incident_status_updated_v2", "public_incident.incident_status_updated_v2": {"new_status": {"category": "closed"}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"event_type": "public_incident.incident_updated_v2", "public_incident.incident_updated_v2": "01HZ"}"#,
+                    "invalid_payload",
+                ),
+            ],
+        );
     }
 
     // --- Svix signatures ---------------------------------------------------------------------
@@ -823,6 +806,27 @@ mod tests {
         // Svix's libraries accept the secret without its prefix.
         let bare = STANDARD.encode(KEY);
         assert!(verify_owned(&signed(&ts, &good), CREATED_BODY, &bare).is_ok());
+    }
+
+    #[test]
+    fn only_the_right_secret_gets_in_as_for_every_source() {
+        let ts = now_ts().to_string();
+        let prove = |secret: &[u8], body: &str| {
+            let secret = std::str::from_utf8(secret).expect("a text secret");
+            let key = STANDARD
+                .decode(secret.trim_start_matches("whsec_"))
+                .expect("a svix secret");
+            let pairs = signed(&ts, &svix_sign(&key, MESSAGE_ID, &ts, body));
+            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            headers(&borrowed)
+        };
+        let another = format!("whsec_{}", STANDARD.encode(b"another integration's key"));
+        only_the_right_secret_gets_in_by(
+            &IncidentIo,
+            (secret().as_bytes(), another.as_bytes()),
+            (CREATED_BODY, STATUS_BODY),
+            &prove,
+        );
     }
 
     #[test]
@@ -925,8 +929,8 @@ mod tests {
         assert_eq!(setup.header, None, "incident.io signs; no header to add");
         assert!(setup.steps[0].contains("Public incident created (v2)"));
         assert!(setup.steps[2].contains("whsec_"), "{}", setup.steps[2]);
-        assert_eq!(IncidentIo.auth(), Auth::Svix);
-        assert_eq!(IncidentIo.secret_origin(), SecretOrigin::Source);
-        assert!(IncidentIo.rca_by_default());
+        assert_eq!(IncidentIo.descriptor().auth, Auth::Svix);
+        assert_eq!(IncidentIo.descriptor().secret_origin, SecretOrigin::Source);
+        assert!(IncidentIo.descriptor().rca_by_default);
     }
 }

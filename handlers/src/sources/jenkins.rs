@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{json, AURORA_SIGNATURE};
-use super::{Auth, Delivery, Parsed, Refusal, Setup, Source};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
 
 pub struct Jenkins;
 
@@ -496,7 +496,7 @@ const JENKINSFILE: &str = r#"post {
 }"#;
 
 /// What to do in Jenkins or CloudBees CI: the signing is the job's, so the steps say how.
-pub(super) fn setup_build(title: &str, where_: &str, url: &str, secret: Option<&str>) -> Setup {
+pub(super) fn setup_build(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Setup {
     let secret = secret.map_or_else(
         || "the secret shown when the integration was created".to_owned(),
         |s| format!("the secret {s}"),
@@ -507,7 +507,7 @@ pub(super) fn setup_build(title: &str, where_: &str, url: &str, secret: Option<&
         header: None,
         header_value: None,
         steps: vec![
-            format!("In {title}: {where_}."),
+            format!("In {}: {}.", source.title, source.where_to_configure),
             format!(
                 "Store {secret} as a \"Secret text\" credential with the id aurora-webhook-secret."
             ),
@@ -515,49 +515,39 @@ pub(super) fn setup_build(title: &str, where_: &str, url: &str, secret: Option<&
                 "Add to the Jenkinsfile (it POSTs to {url} and signs the exact body):\n{}",
                 JENKINSFILE.replace("{URL}", url)
             ),
-            "Every delivery must carry X-Aurora-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>; anything else is refused (401). FAILURE and UNSTABLE builds open incidents; SUCCESS is recorded as a change.".to_owned(),
+            "Every delivery must carry X-Aurora-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret> (the bare <hex>, as upstream Aurora's snippets send it, is accepted too); anything else is refused (401). FAILURE and UNSTABLE builds open incidents; SUCCESS is recorded as a change.".to_owned(),
             "The Notification plugin's JSON (format JSON, event \"Job Finalized\" or \"All Events\") is accepted too, but the plugin cannot add headers: point it at a relay that adds the signature and forwards to this URL.".to_owned(),
         ],
     }
 }
 
-const WHERE: &str = "the job's Jenkinsfile: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (Jenkins has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)";
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "jenkins",
+    title: "Jenkins",
+    auth: AURORA_SIGNATURE,
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "the job's Jenkinsfile: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (Jenkins has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)",
+};
 
 impl Source for Jenkins {
-    fn name(&self) -> &'static str {
-        "jenkins"
-    }
-
-    fn title(&self) -> &'static str {
-        "Jenkins"
-    }
-
-    fn auth(&self) -> Auth {
-        AURORA_SIGNATURE
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        WHERE
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
-        parse_build(self.name(), self.title(), delivery)
+        parse_build(DESCRIPTOR.name, DESCRIPTOR.title, delivery)
     }
 
     fn setup(&self, url: &str, secret: Option<&str>) -> Setup {
-        setup_build(self.title(), self.where_to_configure(), url, secret)
+        setup_build(&DESCRIPTOR, url, secret)
     }
 }
 
 /// Deliveries and signatures shared with the CloudBees CI tests.
 #[cfg(test)]
 pub(super) mod fixtures {
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
 
     /// The Notification plugin's JSON (Gson, lower_case_with_underscores) for a failed build of
     /// a multibranch job, at the FINALIZED phase.
@@ -598,9 +588,7 @@ pub(super) mod fixtures {
     pub const STEP: &str = r#"{"service":"payments-api","environment":"staging","result":"FAILURE","build_number":77,"build_url":"https://ci.example.com/job/payments-api/77/","git":{"commit_sha":"3f786850e387550fdab836ed7e6dc881de23001b","branch":"origin/release-2.4"},"deployer":"carol","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#;
 
     pub fn sign(secret: &[u8], body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
-        mac.update(body.as_bytes());
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
     }
 }
 
@@ -608,7 +596,7 @@ pub(super) mod fixtures {
 mod tests {
     use super::fixtures::{sign, FAILED, STEP};
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     fn parse(body: &str) -> Result<Parsed, Refusal> {
         let h = headers(&[]);
@@ -871,85 +859,77 @@ mod tests {
 
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            (r#"{"build": "#, "invalid_json"),
-            ("[1, 2]", "invalid_payload"),
-            ("{}", "invalid_payload"),
-            (r#"{"name": "x", "other": 1}"#, "invalid_payload"),
-            (r#"{"name": "x", "build": "yes"}"#, "invalid_payload"),
-            (
-                r#"{"name": "x", "build": {"phase": "FINALIZED", "status": "FAILURE"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"name": "x", "build": {"number": true, "phase": "FINALIZED"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"build": {"number": 1, "phase": "FINALIZED", "status": "FAILURE"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"name": "x", "build": {"number": 1, "status": 3}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"name": "x", "build": {"number": 1, "scm": {"culprits": "alice"}}}"#,
-                "invalid_payload",
-            ),
-            (r#"{"service": "x", "build_number": 3}"#, "invalid_payload"),
-            (
-                r#"{"result": "FAILURE", "build_number": 3}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"service": "x", "result": "FAILURE"}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"service": "x", "result": 1, "build_number": 3}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"service": "x", "result": "FAILURE", "build_number": [3]}"#,
-                "invalid_payload",
-            ),
-        ] {
-            match parse(body) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(message.contains("Jenkins"), "{message}");
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &Jenkins,
+            &headers(&[]),
+            "Jenkins",
+            &[
+                ("not json", "invalid_json"),
+                (r#"{"build": "#, "invalid_json"),
+                ("[1, 2]", "invalid_payload"),
+                ("{}", "invalid_payload"),
+                (r#"{"name": "x", "other": 1}"#, "invalid_payload"),
+                (r#"{"name": "x", "build": "yes"}"#, "invalid_payload"),
+                (
+                    r#"{"name": "x", "build": {"phase": "FINALIZED", "status": "FAILURE"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"name": "x", "build": {"number": true, "phase": "FINALIZED"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"build": {"number": 1, "phase": "FINALIZED", "status": "FAILURE"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"name": "x", "build": {"number": 1, "status": 3}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"name": "x", "build": {"number": 1, "scm": {"culprits": "alice"}}}"#,
+                    "invalid_payload",
+                ),
+                (r#"{"service": "x", "build_number": 3}"#, "invalid_payload"),
+                (
+                    r#"{"result": "FAILURE", "build_number": 3}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"service": "x", "result": "FAILURE"}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"service": "x", "result": 1, "build_number": 3}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"service": "x", "result": "FAILURE", "build_number": [3]}"#,
+                    "invalid_payload",
+                ),
+            ],
+        );
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_secret_gets_in() {
+        only_the_right_secret_gets_in(&Jenkins, FAILED, STEP);
+        bare_hex_signatures_get_in_too(&Jenkins, FAILED, STEP);
         let secret = b"aurora-generated-secret";
-        let good = headers(&[("x-aurora-signature", sign(secret, FAILED).as_str())]);
-        assert!(Jenkins.verify(&delivery(&good, FAILED), secret).is_ok());
         let digest = sign(secret, FAILED);
-        let bare = digest.trim_start_matches("sha256=");
-        for bad in [
-            headers(&[(
-                "x-aurora-signature",
-                sign(b"another secret", FAILED).as_str(),
-            )]),
-            headers(&[("x-aurora-signature", sign(secret, STEP).as_str())]),
-            headers(&[("x-aurora-signature", "sha256=0123abcd")]),
-            headers(&[("x-aurora-signature", "sha256=not-hex")]),
-            headers(&[("x-aurora-signature", bare)]),
-            headers(&[("x-hub-signature-256", digest.as_str())]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                Jenkins.verify(&delivery(&bad, FAILED), secret),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        let bare = headers(&[("x-aurora-signature", digest.trim_start_matches("sha256="))]);
+        assert!(Jenkins.verify(&delivery(&bare, FAILED), secret).is_ok());
+        refused(
+            &Jenkins,
+            secret,
+            FAILED,
+            &[
+                headers(&[("x-aurora-signature", "sha256=0123abcd")]),
+                headers(&[("x-aurora-signature", "sha256=not-hex")]),
+                headers(&[("x-aurora-signature", "not-hex")]),
+                headers(&[("x-hub-signature-256", digest.as_str())]),
+            ],
+        );
     }
 
     #[test]
@@ -968,9 +948,9 @@ mod tests {
             .iter()
             .any(|s| s.contains("Notification plugin")));
         assert!(!Jenkins.setup(url, None).steps[1].contains("s3cr3t"));
-        assert_eq!(Jenkins.auth(), AURORA_SIGNATURE);
-        assert!(Jenkins.rca_by_default());
-        assert!(Jenkins.kept_headers().is_empty());
+        assert_eq!(Jenkins.descriptor().auth, AURORA_SIGNATURE);
+        assert!(Jenkins.descriptor().rca_by_default);
+        assert!(Jenkins.descriptor().kept_headers.is_empty());
     }
 
     #[test]

@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Jira;
 
@@ -406,32 +406,22 @@ impl Jira {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "jira",
+    title: "Jira",
+    auth: Auth::Secret {
+        header: "authorization",
+        prefix: "Bearer ",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[DELIVERY_HEADER],
+    where_to_configure: "Project settings (or Settings → System → Global automation) → Automation → Create rule: trigger \"Work item created\" (add a second rule, or a branch, for \"Work item transitioned\" so closing a bug resolves its incident), optionally the condition \"Issue type is one of Bug, Incident, Problem, Defect\", then the action \"Send web request\" with method POST, web request body \"Issue data (Jira format)\" and the header below (Jira's admin WebHooks under Settings → System → WebHooks send the same issue events, but cannot add the header)",
+};
+
 impl Source for Jira {
-    fn name(&self) -> &'static str {
-        "jira"
-    }
-
-    fn title(&self) -> &'static str {
-        "Jira"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "authorization",
-            prefix: "Bearer ",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn kept_headers(&self) -> &'static [&'static str] {
-        &[DELIVERY_HEADER]
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Project settings (or Settings → System → Global automation) → Automation → Create rule: trigger \"Work item created\" (add a second rule, or a branch, for \"Work item transitioned\" so closing a bug resolves its incident), optionally the condition \"Issue type is one of Bug, Incident, Problem, Defect\", then the action \"Send web request\" with method POST, web request body \"Issue data (Jira format)\" and the header below (Jira's admin WebHooks under Settings → System → WebHooks send the same issue events, but cannot add the header)"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -508,7 +498,7 @@ impl Source for Jira {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     /// A Jira Cloud `jira:issue_created` webhook (trimmed to the fields that matter, with
     /// the shapes Jira sends).
@@ -599,7 +589,10 @@ mod tests {
     #[test]
     fn without_the_delivery_header_the_body_is_the_identity() {
         assert_eq!(parse_with(CREATED, &[]).delivery_id, None);
-        assert_eq!(Jira.kept_headers(), &["x-atlassian-webhook-identifier"]);
+        assert_eq!(
+            Jira.descriptor().kept_headers,
+            &["x-atlassian-webhook-identifier"]
+        );
     }
 
     #[test]
@@ -807,44 +800,42 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
         let h = headers(&[]);
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            ("{}", "invalid_payload"),
-            (r#"{"webhookEvent": 5}"#, "invalid_payload"),
-            (
-                r#"{"webhookEvent": "jira:issue_created"}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"webhookEvent": "jira:issue_created", "issue": {"fields": {}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"webhookEvent": "jira:issue_created", "issue": {"key": "A-1"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"webhookEvent": "jira:issue_created", "issue": {"key": "A-1", "fields": {"summary": 5}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"webhookEvent": "jira:issue_updated", "changelog": {"items": "many"}, "issue": {"key": "A-1", "fields": {"issuetype": {"name": "Bug"}}}}"#,
-                "invalid_payload",
-            ),
-            (r#"{"key": "A-1", "fields": "x"}"#, "invalid_payload"),
-        ] {
-            match Jira.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &Jira,
+            &h,
+            "",
+            &[
+                ("not json", "invalid_json"),
+                ("{}", "invalid_payload"),
+                (r#"{"webhookEvent": 5}"#, "invalid_payload"),
+                (
+                    r#"{"webhookEvent": "jira:issue_created"}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"webhookEvent": "jira:issue_created", "issue": {"fields": {}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"webhookEvent": "jira:issue_created", "issue": {"key": "A-1"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"webhookEvent": "jira:issue_created", "issue": {"key": "A-1", "fields": {"summary": 5}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"webhookEvent": "jira:issue_updated", "changelog": {"items": "many"}, "issue": {"key": "A-1", "fields": {"issuetype": {"name": "Bug"}}}}"#,
+                    "invalid_payload",
+                ),
+                (r#"{"key": "A-1", "fields": "x"}"#, "invalid_payload"),
+            ],
+        );
     }
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
+        only_the_right_secret_gets_in(&Jira, CREATED, "{}");
         let good = headers(&[("authorization", "Bearer s3cret")]);
         assert!(Jira.verify(&delivery(&good, CREATED), b"s3cret").is_ok());
         for bad in [
@@ -863,7 +854,7 @@ mod tests {
 
     #[test]
     fn rca_starts_by_default_and_setup_names_the_header() {
-        assert!(Jira.rca_by_default());
+        assert!(Jira.descriptor().rca_by_default);
         let setup = Jira.setup("https://aurora.example.com/webhooks/jira/x", Some("abc"));
         assert_eq!(setup.header_value.as_deref(), Some("Bearer abc"));
     }

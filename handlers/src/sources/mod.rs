@@ -61,7 +61,10 @@ pub static SOURCES: &[&dyn Source] = &[
 
 /// The source called `name` (as in `/webhooks/<name>/…`).
 pub fn source(name: &str) -> Option<&'static dyn Source> {
-    SOURCES.iter().copied().find(|s| s.name() == name)
+    SOURCES
+        .iter()
+        .copied()
+        .find(|s| s.descriptor().name == name)
 }
 
 /// One delivery as it arrived.
@@ -105,6 +108,8 @@ pub enum Auth {
     HmacSha256 {
         header: &'static str,
         prefix: &'static str,
+        /// Whether the bare `<hex>` is accepted too (upstream Aurora's CI snippets send that).
+        bare_hex_too: bool,
     },
     /// Amazon SNS signs every message with a certificate of its own (fetched from an allowed
     /// origin); the subscription's topic is pinned on first use. No secret is involved.
@@ -176,28 +181,32 @@ pub struct Confirmation {
     pub url: String,
 }
 
+/// What a source is, as constants: one `const` of these per source, read by the intake, the
+/// integrations API and the setup instructions. Behaviour lives in [`Source`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceDescriptor {
+    /// As in the URL and in events: `grafana`.
+    pub name: &'static str,
+    /// As people write it: `Grafana`.
+    pub title: &'static str,
+    pub auth: Auth,
+    pub secret_origin: SecretOrigin,
+    /// Whether an incident opened by this source starts a root-cause analysis by default.
+    pub rca_by_default: bool,
+    /// Request headers the parser needs, kept with the raw delivery.
+    pub kept_headers: &'static [&'static str],
+    /// Where, in the source tool, the webhook is configured.
+    pub where_to_configure: &'static str,
+}
+
 #[async_trait::async_trait]
 pub trait Source: Send + Sync + 'static {
-    /// As in the URL and in events: `grafana`.
-    fn name(&self) -> &'static str;
-    /// As people write it: `Grafana`.
-    fn title(&self) -> &'static str;
-    fn auth(&self) -> Auth;
-    fn secret_origin(&self) -> SecretOrigin {
-        SecretOrigin::Aurora
-    }
-    /// Whether an incident opened by this source starts a root-cause analysis by default.
-    fn rca_by_default(&self) -> bool;
-    /// Request headers the parser needs, kept with the raw delivery.
-    fn kept_headers(&self) -> &'static [&'static str] {
-        &[]
-    }
-    /// Where, in the source tool, the webhook is configured.
-    fn where_to_configure(&self) -> &'static str;
+    /// The source's constants.
+    fn descriptor(&self) -> &'static SourceDescriptor;
 
     /// Checks the delivery's proof against the integration's secret.
     fn verify(&self, delivery: &Delivery<'_>, secret: &[u8]) -> Result<(), Refusal> {
-        common::verify(self.auth(), delivery, secret)
+        common::verify(self.descriptor().auth, delivery, secret)
     }
 
     /// What the intake runs: [`Source::verify`], unless the proof needs more than the secret
@@ -221,6 +230,6 @@ pub trait Source: Send + Sync + 'static {
 
     /// Instructions for the user: where to paste what.
     fn setup(&self, url: &str, secret: Option<&str>) -> Setup {
-        common::setup(self, url, secret)
+        common::setup(self.descriptor(), url, secret)
     }
 }

@@ -27,7 +27,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::common::json;
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Netdata;
 
@@ -387,28 +387,22 @@ impl Netdata {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "netdata",
+    title: "Netdata",
+    auth: Auth::Secret {
+        header: "authorization",
+        prefix: "Bearer ",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "Netdata Cloud → Space settings (cog) → Alerts & Notifications → + Add configuration → Webhook; choose the Rooms and notification types, set Authentication Mechanism \"Bearer\" with the secret as the token, press Test (Aurora accepts and ignores the test notification; its delivery shows the verification token) and paste that token into Verification",
+};
+
 impl Source for Netdata {
-    fn name(&self) -> &'static str {
-        "netdata"
-    }
-
-    fn title(&self) -> &'static str {
-        "Netdata"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "authorization",
-            prefix: "Bearer ",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Netdata Cloud → Space settings (cog) → Alerts & Notifications → + Add configuration → Webhook; choose the Rooms and notification types, set Authentication Mechanism \"Bearer\" with the secret as the token, press Test (Aurora accepts and ignores the test notification; its delivery shows the verification token) and paste that token into Verification"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -437,7 +431,7 @@ impl Source for Netdata {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     /// As Netdata Cloud's webhook integration sends it (documented fields; `host` as the Cloud
     /// adds it for the node).
@@ -628,34 +622,32 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
         let h = headers(&[]);
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            ("[1, 2]", "invalid_payload"),
-            ("{}", "invalid_payload"),
-            (r#"{"alert": "cpu", "host": "a"}"#, "invalid_payload"),
-            (
-                r#"{"severity": "critical", "host": "a"}"#,
-                "invalid_payload",
-            ),
-            (r#"{"alert": "cpu", "severity": 3}"#, "invalid_payload"),
-            (r#"{"alert": 7, "severity": "critical"}"#, "invalid_payload"),
-            (
-                r#"{"status": {"reachable": false}, "severity": "critical"}"#,
-                "invalid_payload",
-            ),
-        ] {
-            match Netdata.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &Netdata,
+            &h,
+            "",
+            &[
+                ("not json", "invalid_json"),
+                ("[1, 2]", "invalid_payload"),
+                ("{}", "invalid_payload"),
+                (r#"{"alert": "cpu", "host": "a"}"#, "invalid_payload"),
+                (
+                    r#"{"severity": "critical", "host": "a"}"#,
+                    "invalid_payload",
+                ),
+                (r#"{"alert": "cpu", "severity": 3}"#, "invalid_payload"),
+                (r#"{"alert": 7, "severity": "critical"}"#, "invalid_payload"),
+                (
+                    r#"{"status": {"reachable": false}, "severity": "critical"}"#,
+                    "invalid_payload",
+                ),
+            ],
+        );
     }
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
+        only_the_right_secret_gets_in(&Netdata, CRITICAL, "{}");
         let good = headers(&[("authorization", "Bearer s3cret")]);
         assert!(Netdata
             .verify(&delivery(&good, CRITICAL), b"s3cret")
@@ -679,6 +671,6 @@ mod tests {
         let setup = Netdata.setup("https://aurora.example.com/webhooks/netdata/x", Some("abc"));
         assert_eq!(setup.header.as_deref(), Some("authorization"));
         assert_eq!(setup.header_value.as_deref(), Some("Bearer abc"));
-        assert!(Netdata.rca_by_default());
+        assert!(Netdata.descriptor().rca_by_default);
     }
 }

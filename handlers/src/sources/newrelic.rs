@@ -46,7 +46,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer};
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct NewRelic;
 
@@ -310,28 +310,22 @@ impl NewRelic {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "newrelic",
+    title: "New Relic",
+    auth: Auth::Secret {
+        header: "authorization",
+        prefix: "Bearer ",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "Alerts → Destinations → Webhook (endpoint URL, authorization Bearer token); then Alerts → Workflows → Add a workflow → Notify → Webhook with that destination, and Aurora's payload template (the default one works)",
+};
+
 impl Source for NewRelic {
-    fn name(&self) -> &'static str {
-        "newrelic"
-    }
-
-    fn title(&self) -> &'static str {
-        "New Relic"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "authorization",
-            prefix: "Bearer ",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Alerts → Destinations → Webhook (endpoint URL, authorization Bearer token); then Alerts → Workflows → Add a workflow → Notify → Webhook with that destination, and Aurora's payload template (the default one works)"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -346,7 +340,7 @@ impl Source for NewRelic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     /// An `ACTIVATED` issue as New Relic's default workflow template renders it.
     const ACTIVATED: &str = r#"{
@@ -606,20 +600,13 @@ mod tests {
                 "invalid_payload",
             ),
         ];
-        let h = headers(&[]);
-        for (body, code) in cases {
-            match NewRelic.parse(&delivery(&h, &body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+
+        refuses_malformed(&NewRelic, &headers(&[]), "", &cases);
     }
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
+        only_the_right_secret_gets_in(&NewRelic, ACTIVATED, "{}");
         let good = headers(&[("authorization", "Bearer s3cret")]);
         assert!(NewRelic
             .verify(&delivery(&good, ACTIVATED), b"s3cret")

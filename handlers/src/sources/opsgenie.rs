@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct OpsGenie;
 
@@ -208,28 +208,22 @@ impl Alert {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "opsgenie",
+    title: "OpsGenie",
+    auth: Auth::Secret {
+        header: "authorization",
+        prefix: "Bearer ",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "Settings → Integrations → Add integration → \"Webhook\" (outgoing; in Jira Service Management: Operations → Integrations); tick \"Add alert description to payload\" and \"Add alert details to payload\", select the alert actions Create, Acknowledge and Close, and add the custom header Authorization",
+};
+
 impl Source for OpsGenie {
-    fn name(&self) -> &'static str {
-        "opsgenie"
-    }
-
-    fn title(&self) -> &'static str {
-        "OpsGenie"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "authorization",
-            prefix: "Bearer ",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Settings → Integrations → Add integration → \"Webhook\" (outgoing; in Jira Service Management: Operations → Integrations); tick \"Add alert description to payload\" and \"Add alert details to payload\", select the alert actions Create, Acknowledge and Close, and add the custom header Authorization"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -292,7 +286,7 @@ impl Source for OpsGenie {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     /// A Create as the outgoing webhook sends it with "Add alert description/details to payload".
     const CREATE: &str = r#"{
@@ -566,46 +560,44 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
         let h = headers(&[]);
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            ("{\"action\": \"Create\"", "invalid_json"),
-            ("{}", "invalid_payload"),
-            ("{\"action\": \"Create\"}", "invalid_payload"),
-            ("{\"alert\": {\"alertId\": \"a\"}}", "invalid_payload"),
-            (
-                "{\"action\": \"Create\", \"alert\": {\"message\": \"no id\"}}",
-                "invalid_payload",
-            ),
-            (
-                "{\"action\": \"Create\", \"alert\": {\"alertId\": 42}}",
-                "invalid_payload",
-            ),
-            (
-                "{\"action\": \"Create\", \"alert\": {\"alertId\": \"a\", \"tags\": 3}}",
-                "invalid_payload",
-            ),
-            (
-                "{\"action\": \"Create\", \"alert\": {\"alertId\": \" \"}}",
-                "invalid_payload",
-            ),
-            (
-                "{\"action\": 1, \"alert\": {\"alertId\": \"a\"}}",
-                "invalid_payload",
-            ),
-            ("[]", "invalid_payload"),
-        ] {
-            match OpsGenie.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(message.contains("OpsGenie"), "{message}");
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &OpsGenie,
+            &h,
+            "OpsGenie",
+            &[
+                ("not json", "invalid_json"),
+                ("{\"action\": \"Create\"", "invalid_json"),
+                ("{}", "invalid_payload"),
+                ("{\"action\": \"Create\"}", "invalid_payload"),
+                ("{\"alert\": {\"alertId\": \"a\"}}", "invalid_payload"),
+                (
+                    "{\"action\": \"Create\", \"alert\": {\"message\": \"no id\"}}",
+                    "invalid_payload",
+                ),
+                (
+                    "{\"action\": \"Create\", \"alert\": {\"alertId\": 42}}",
+                    "invalid_payload",
+                ),
+                (
+                    "{\"action\": \"Create\", \"alert\": {\"alertId\": \"a\", \"tags\": 3}}",
+                    "invalid_payload",
+                ),
+                (
+                    "{\"action\": \"Create\", \"alert\": {\"alertId\": \" \"}}",
+                    "invalid_payload",
+                ),
+                (
+                    "{\"action\": 1, \"alert\": {\"alertId\": \"a\"}}",
+                    "invalid_payload",
+                ),
+                ("[]", "invalid_payload"),
+            ],
+        );
     }
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
+        only_the_right_secret_gets_in(&OpsGenie, CREATE, "{}");
         let good = headers(&[("authorization", "Bearer s3cret")]);
         assert!(OpsGenie.verify(&delivery(&good, CREATE), b"s3cret").is_ok());
         for bad in [
@@ -632,7 +624,7 @@ mod tests {
         assert_eq!(setup.header.as_deref(), Some("authorization"));
         assert_eq!(setup.header_value.as_deref(), Some("Bearer abc"));
         assert!(setup.steps[0].contains("Webhook"));
-        assert!(OpsGenie.rca_by_default());
-        assert_eq!(OpsGenie.name(), "opsgenie");
+        assert!(OpsGenie.descriptor().rca_by_default);
+        assert_eq!(OpsGenie.descriptor().name, "opsgenie");
     }
 }

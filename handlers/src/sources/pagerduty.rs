@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct PagerDuty;
 
@@ -237,32 +237,23 @@ impl PagerDuty {
     }
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "pagerduty",
+    title: "PagerDuty",
+    auth: Auth::HmacSha256 {
+        header: "x-pagerduty-signature",
+        prefix: "v1=",
+        bare_hex_too: false,
+    },
+    secret_origin: SecretOrigin::Source,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "Integrations → Generic Webhooks (v3) → New Webhook; scope it to a service or team, subscribe at least to incident.triggered, incident.acknowledged and incident.resolved (and incident.reopened), and copy the signing secret PagerDuty shows once",
+};
+
 impl Source for PagerDuty {
-    fn name(&self) -> &'static str {
-        "pagerduty"
-    }
-
-    fn title(&self) -> &'static str {
-        "PagerDuty"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::HmacSha256 {
-            header: "x-pagerduty-signature",
-            prefix: "v1=",
-        }
-    }
-
-    fn secret_origin(&self) -> SecretOrigin {
-        SecretOrigin::Source
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Integrations → Generic Webhooks (v3) → New Webhook; scope it to a service or team, subscribe at least to incident.triggered, incident.acknowledged and incident.resolved (and incident.reopened), and copy the signing secret PagerDuty shows once"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -278,9 +269,7 @@ impl Source for PagerDuty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
+    use crate::sources::common::tests_support::*;
 
     /// As PagerDuty's v3 webhook documentation shows an `incident.triggered` event.
     const TRIGGERED: &str = r#"{
@@ -351,9 +340,7 @@ mod tests {
     }
 
     fn sign(secret: &[u8], body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
-        mac.update(body.as_bytes());
-        format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+        crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
     }
 
     fn parse(body: &str) -> Parsed {
@@ -555,7 +542,11 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
         let h = headers(&[]);
-        for (body, code) in [
+        refuses_malformed(
+&PagerDuty,
+&h,
+"",
+&[
             ("not json", "invalid_json"),
             ("{\"event\": {\"id\": \"E1\"", "invalid_json"),
             ("{}", "invalid_payload"),
@@ -579,19 +570,13 @@ mod tests {
                 "{\"event\": {\"event_type\": \"incident.triggered\", \"data\": {\"id\": \"Q1\", \"priority\": \"P1\"}}}",
                 "invalid_payload",
             ),
-        ] {
-            match PagerDuty.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+],
+);
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_signing_secret_gets_in() {
+        only_the_right_secret_gets_in(&PagerDuty, TRIGGERED, "{}");
         let secret = b"whsec-pd-3f9a";
         let good = headers(&[("x-pagerduty-signature", &sign(secret, TRIGGERED))]);
         assert!(PagerDuty
@@ -630,10 +615,10 @@ mod tests {
 
     #[test]
     fn pagerduty_makes_the_secret_and_signs_itself() {
-        assert_eq!(PagerDuty.secret_origin(), SecretOrigin::Source);
+        assert_eq!(PagerDuty.descriptor().secret_origin, SecretOrigin::Source);
         let setup = PagerDuty.setup("https://aurora.example.com/webhooks/pagerduty/x", None);
         assert_eq!(setup.header, None);
         assert!(setup.steps[0].contains("Generic Webhooks (v3)"));
-        assert!(PagerDuty.kept_headers().is_empty());
+        assert!(PagerDuty.descriptor().kept_headers.is_empty());
     }
 }

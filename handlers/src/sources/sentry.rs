@@ -31,7 +31,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Sentry;
 
@@ -411,36 +411,23 @@ fn resource(delivery: &Delivery<'_>, envelope: &Envelope) -> String {
     .to_owned()
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "sentry",
+    title: "Sentry",
+    auth: Auth::HmacSha256 {
+        header: "sentry-hook-signature",
+        prefix: "",
+        bare_hex_too: false,
+    },
+    secret_origin: SecretOrigin::Source,
+    rca_by_default: true,
+    kept_headers: &[RESOURCE_HEADER, REQUEST_ID_HEADER],
+    where_to_configure: "Settings → Developer Settings → Custom Integrations → Create New Integration → Internal Integration; set the Webhook URL, turn on Alert Rule Action, grant Issue & Event read, subscribe to the issue webhooks, save, and copy the Client Secret",
+};
+
 impl Source for Sentry {
-    fn name(&self) -> &'static str {
-        "sentry"
-    }
-
-    fn title(&self) -> &'static str {
-        "Sentry"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::HmacSha256 {
-            header: "sentry-hook-signature",
-            prefix: "",
-        }
-    }
-
-    fn secret_origin(&self) -> SecretOrigin {
-        SecretOrigin::Source
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn kept_headers(&self) -> &'static [&'static str] {
-        &[RESOURCE_HEADER, REQUEST_ID_HEADER]
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Settings → Developer Settings → Custom Integrations → Create New Integration → Internal Integration; set the Webhook URL, turn on Alert Rule Action, grant Issue & Event read, subscribe to the issue webhooks, save, and copy the Client Secret"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -478,9 +465,7 @@ impl Source for Sentry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
+    use crate::sources::common::tests_support::*;
 
     const INSTALL: &str = "24b397fc-a86e-43ef-9297-949e21b82480";
 
@@ -619,9 +604,7 @@ mod tests {
     }
 
     fn sign(secret: &[u8], body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
-        mac.update(body.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
     }
 
     #[test]
@@ -958,18 +941,13 @@ mod tests {
         ];
         for (resource, body, code) in cases {
             let h = headers(&[("sentry-hook-resource", resource)]);
-            match Sentry.parse(&delivery(&h, &body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
+            refuses_malformed(&Sentry, &h, "", &[(body, code)]);
         }
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_client_secret_gets_in() {
+        only_the_right_secret_gets_in(&Sentry, ISSUE_CREATED, "{}");
         let secret = b"7f1c2e5d9a0b4c3e8f6a1d2b3c4e5f60";
         let good = headers(&[("sentry-hook-signature", &sign(secret, ISSUE_CREATED))]);
         assert!(Sentry
@@ -998,8 +976,11 @@ mod tests {
 
     #[test]
     fn setup_asks_for_the_client_secret_sentry_generates() {
-        assert_eq!(Sentry.secret_origin(), SecretOrigin::Source);
-        assert!(Sentry.kept_headers().contains(&"sentry-hook-resource"));
+        assert_eq!(Sentry.descriptor().secret_origin, SecretOrigin::Source);
+        assert!(Sentry
+            .descriptor()
+            .kept_headers
+            .contains(&"sentry-hook-resource"));
         let setup = Sentry.setup("https://aurora.example.com/webhooks/sentry/1", None);
         assert_eq!(setup.header, None, "Sentry signs deliveries itself");
         assert!(setup

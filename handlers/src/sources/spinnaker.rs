@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::{json, AURORA_SIGNATURE};
-use super::{Auth, Delivery, Parsed, Refusal, Setup, Source};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
 
 pub struct Spinnaker;
 
@@ -493,25 +493,19 @@ const ECHO_CONFIG: &str = r#"rest:
     - wrap: false
       url: https://<your signing relay>/"#;
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "spinnaker",
+    title: "Spinnaker",
+    auth: AURORA_SIGNATURE,
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: true,
+    kept_headers: &[],
+    where_to_configure: "Echo's REST event endpoints (rest.enabled and rest.endpoints in echo-local.yml, or the echo profile of the SpinnakerService), wrap: false, pointed at a signing relay: Echo sends every event but can only add fixed headers, so it cannot compute X-Aurora-Signature itself; the relay (any proxy or small script that can compute HMAC-SHA256) adds X-Aurora-Signature: sha256=<hex hmac of the exact body> and forwards the body unchanged to Aurora",
+};
+
 impl Source for Spinnaker {
-    fn name(&self) -> &'static str {
-        "spinnaker"
-    }
-
-    fn title(&self) -> &'static str {
-        "Spinnaker"
-    }
-
-    fn auth(&self) -> Auth {
-        AURORA_SIGNATURE
-    }
-
-    fn rca_by_default(&self) -> bool {
-        true
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Echo's REST event endpoints (rest.enabled and rest.endpoints in echo-local.yml, or the echo profile of the SpinnakerService), wrap: false, pointed at a signing relay: Echo sends every event but can only add fixed headers, so it cannot compute X-Aurora-Signature itself; the relay (any proxy or small script that can compute HMAC-SHA256) adds X-Aurora-Signature: sha256=<hex hmac of the exact body> and forwards the body unchanged to Aurora"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -557,13 +551,13 @@ impl Source for Spinnaker {
             header: None,
             header_value: None,
             steps: vec![
-                format!("In Spinnaker: {}.", self.where_to_configure()),
+                format!("In Spinnaker: {}.", DESCRIPTOR.where_to_configure),
                 format!("Echo configuration (echo-local.yml, then restart Echo):\n{ECHO_CONFIG}"),
                 format!(
                     "The relay, given {secret} as AURORA_SECRET, signs each body and forwards it to {url}, e.g.:\n{}",
                     RELAY.replace("{URL}", url)
                 ),
-                "Every delivery must carry X-Aurora-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret>; anything else is refused (401). TERMINAL, CANCELED and STOPPED pipeline executions open incidents; SUCCEEDED ones are recorded as deployments; every other event is accepted and ignored.".to_owned(),
+                "Every delivery must carry X-Aurora-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret> (the bare <hex>, as upstream Aurora's snippets send it, is accepted too); anything else is refused (401). TERMINAL, CANCELED and STOPPED pipeline executions open incidents; SUCCEEDED ones are recorded as deployments; every other event is accepted and ignored.".to_owned(),
             ],
         }
     }
@@ -572,9 +566,7 @@ impl Source for Spinnaker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
+    use crate::sources::common::tests_support::*;
 
     /// Echo's raw event (`wrap: false`) for a pipeline Orca ended TERMINAL: a Docker-triggered
     /// deployment whose manifest stage failed. Trimmed of the execution's many other fields.
@@ -658,9 +650,7 @@ mod tests {
     }"#;
 
     fn sign(secret: &[u8], body: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("key");
-        mac.update(body.as_bytes());
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+        crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
     }
 
     fn parse(body: &str) -> Result<Parsed, Refusal> {
@@ -943,90 +933,86 @@ mod tests {
 
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            (r#"{"details": "#, "invalid_json"),
-            ("[]", "invalid_payload"),
-            ("{}", "invalid_payload"),
-            (r#"{"hello": "world"}"#, "invalid_payload"),
-            (r#"{"details": {"source": "orca"}}"#, "invalid_payload"),
-            (r#"{"details": "not json"}"#, "invalid_payload"),
-            (r#"{"details": 7}"#, "invalid_payload"),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed"}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed"}, "content": {}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed"}, "content": {"execution": {"id": "e1", "name": "p", "status": "TERMINAL"}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"name": "p", "status": "TERMINAL"}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "status": "TERMINAL"}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p"}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p", "status": 42}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p", "status": "TERMINAL", "endTime": "soon"}}}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p", "status": "TERMINAL", "stages": {}}}}"#,
-                "invalid_payload",
-            ),
-            (r#"{"status": "TERMINAL"}"#, "invalid_payload"),
-            (
-                r#"{"application": "a", "pipeline": "p", "status": "TERMINAL"}"#,
-                "invalid_payload",
-            ),
-            (
-                r#"{"application": "a", "pipeline": "p", "execution_id": "e", "status": 1}"#,
-                "invalid_payload",
-            ),
-        ] {
-            match parse(body) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(message.contains("Spinnaker"), "{message}");
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &Spinnaker,
+            &headers(&[]),
+            "Spinnaker",
+            &[
+                ("not json", "invalid_json"),
+                (r#"{"details": "#, "invalid_json"),
+                ("[]", "invalid_payload"),
+                ("{}", "invalid_payload"),
+                (r#"{"hello": "world"}"#, "invalid_payload"),
+                (r#"{"details": {"source": "orca"}}"#, "invalid_payload"),
+                (r#"{"details": "not json"}"#, "invalid_payload"),
+                (r#"{"details": 7}"#, "invalid_payload"),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed"}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed"}, "content": {}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed"}, "content": {"execution": {"id": "e1", "name": "p", "status": "TERMINAL"}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"name": "p", "status": "TERMINAL"}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "status": "TERMINAL"}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p"}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p", "status": 42}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p", "status": "TERMINAL", "endTime": "soon"}}}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"details": {"type": "orca:pipeline:failed", "application": "a"}, "content": {"execution": {"id": "e1", "name": "p", "status": "TERMINAL", "stages": {}}}}"#,
+                    "invalid_payload",
+                ),
+                (r#"{"status": "TERMINAL"}"#, "invalid_payload"),
+                (
+                    r#"{"application": "a", "pipeline": "p", "status": "TERMINAL"}"#,
+                    "invalid_payload",
+                ),
+                (
+                    r#"{"application": "a", "pipeline": "p", "execution_id": "e", "status": 1}"#,
+                    "invalid_payload",
+                ),
+            ],
+        );
     }
 
     #[test]
     fn only_a_signature_of_this_body_with_the_secret_gets_in() {
+        only_the_right_secret_gets_in(&Spinnaker, FAILED, "{}");
+        bare_hex_signatures_get_in_too(&Spinnaker, FAILED, "{}");
         let secret = b"spinnaker-secret";
-        let good = headers(&[("x-aurora-signature", sign(secret, FAILED).as_str())]);
-        assert!(Spinnaker.verify(&delivery(&good, FAILED), secret).is_ok());
         let digest = sign(secret, FAILED);
-        for bad in [
-            headers(&[("x-aurora-signature", sign(b"other", FAILED).as_str())]),
-            headers(&[("x-aurora-signature", sign(secret, "{}").as_str())]),
-            headers(&[("x-aurora-signature", "sha256=00")]),
-            headers(&[("x-aurora-signature", digest.trim_start_matches("sha256="))]),
-            headers(&[("authorization", "Bearer spinnaker-secret")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                Spinnaker.verify(&delivery(&bad, FAILED), secret),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        let bare = headers(&[("x-aurora-signature", digest.trim_start_matches("sha256="))]);
+        assert!(Spinnaker.verify(&delivery(&bare, FAILED), secret).is_ok());
+        refused(
+            &Spinnaker,
+            secret,
+            FAILED,
+            &[
+                headers(&[("x-aurora-signature", "sha256=00")]),
+                headers(&[("x-aurora-signature", "00")]),
+                headers(&[("authorization", "Bearer spinnaker-secret")]),
+            ],
+        );
     }
 
     #[test]
@@ -1039,8 +1025,8 @@ mod tests {
         assert!(setup.steps[2].contains("s3cr3t"));
         assert!(setup.steps[2].contains(&format!("curl -fsS -X POST '{url}'")));
         assert!(setup.steps[2].contains("openssl dgst -sha256 -hmac"));
-        assert_eq!(Spinnaker.auth(), AURORA_SIGNATURE);
-        assert!(Spinnaker.rca_by_default());
-        assert!(Spinnaker.kept_headers().is_empty());
+        assert_eq!(Spinnaker.descriptor().auth, AURORA_SIGNATURE);
+        assert!(Spinnaker.descriptor().rca_by_default);
+        assert!(Spinnaker.descriptor().kept_headers.is_empty());
     }
 }

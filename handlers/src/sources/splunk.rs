@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, Source};
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Splunk;
 
@@ -160,28 +160,22 @@ fn describe(row: &Map<String, Value>) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "splunk",
+    title: "Splunk",
+    auth: Auth::Secret {
+        header: "authorization",
+        prefix: "Bearer ",
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: false,
+    kept_headers: &[],
+    where_to_configure: "Search, reports, and alerts → your alert → Edit alert → Trigger Actions → + Add Actions → Webhook, with the URL below (Splunk Enterprise 9.0+ and Splunk Cloud: first add the URL to the webhook allow list, Settings → Server settings → Webhook allow list). Splunk's built-in Webhook action cannot add headers, so send the Authorization header with a webhook alert action that can (a custom-header webhook app from Splunkbase, or your own alert action); the body must stay Splunk's webhook JSON",
+};
+
 impl Source for Splunk {
-    fn name(&self) -> &'static str {
-        "splunk"
-    }
-
-    fn title(&self) -> &'static str {
-        "Splunk"
-    }
-
-    fn auth(&self) -> Auth {
-        Auth::Secret {
-            header: "authorization",
-            prefix: "Bearer ",
-        }
-    }
-
-    fn rca_by_default(&self) -> bool {
-        false
-    }
-
-    fn where_to_configure(&self) -> &'static str {
-        "Search, reports, and alerts → your alert → Edit alert → Trigger Actions → + Add Actions → Webhook, with the URL below (Splunk Enterprise 9.0+ and Splunk Cloud: first add the URL to the webhook allow list, Settings → Server settings → Webhook allow list). Splunk's built-in Webhook action cannot add headers, so send the Authorization header with a webhook alert action that can (a custom-header webhook app from Splunkbase, or your own alert action); the body must stay Splunk's webhook JSON"
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
@@ -247,7 +241,7 @@ impl Source for Splunk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::common::tests_support::{delivery, headers};
+    use crate::sources::common::tests_support::*;
 
     /// As Splunk's webhook alert action sends it.
     const TRIGGERED: &str = r#"{
@@ -396,31 +390,29 @@ mod tests {
     #[test]
     fn malformed_payloads_are_refused_saying_why() {
         let h = headers(&[]);
-        for (body, code) in [
-            ("not json", "invalid_json"),
-            ("{\"sid\": \"x\"", "invalid_json"),
-            ("{}", "invalid_payload"),
-            (r#"{"sid": ""}"#, "invalid_payload"),
-            (
-                r#"{"result": {"a": "1"}, "search_name": "x"}"#,
-                "invalid_payload",
-            ),
-            (r#"{"sid": 42}"#, "invalid_payload"),
-            (r#"{"sid": "a", "result": "rows"}"#, "invalid_payload"),
-            (r#"{"sid": "a", "search_name": ["x"]}"#, "invalid_payload"),
-        ] {
-            match Splunk.parse(&delivery(&h, body)) {
-                Err(Refusal::BadRequest { code: got, message }) => {
-                    assert_eq!(got, code, "{body}: {message}");
-                    assert!(!message.is_empty());
-                }
-                other => panic!("{body}: expected a refusal, got {other:?}"),
-            }
-        }
+        refuses_malformed(
+            &Splunk,
+            &h,
+            "",
+            &[
+                ("not json", "invalid_json"),
+                ("{\"sid\": \"x\"", "invalid_json"),
+                ("{}", "invalid_payload"),
+                (r#"{"sid": ""}"#, "invalid_payload"),
+                (
+                    r#"{"result": {"a": "1"}, "search_name": "x"}"#,
+                    "invalid_payload",
+                ),
+                (r#"{"sid": 42}"#, "invalid_payload"),
+                (r#"{"sid": "a", "result": "rows"}"#, "invalid_payload"),
+                (r#"{"sid": "a", "search_name": ["x"]}"#, "invalid_payload"),
+            ],
+        );
     }
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
+        only_the_right_secret_gets_in(&Splunk, TRIGGERED, "{}");
         let good = headers(&[("authorization", "Bearer s3cret")]);
         assert!(Splunk
             .verify(&delivery(&good, TRIGGERED), b"s3cret")
@@ -440,7 +432,7 @@ mod tests {
 
     #[test]
     fn rca_is_opt_in_and_setup_names_the_header() {
-        assert!(!Splunk.rca_by_default());
+        assert!(!Splunk.descriptor().rca_by_default);
         let setup = Splunk.setup("https://aurora.example.com/webhooks/splunk/x", Some("abc"));
         assert_eq!(setup.header_value.as_deref(), Some("Bearer abc"));
         assert!(setup.steps[0].contains("allow list"));
