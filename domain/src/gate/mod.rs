@@ -73,9 +73,13 @@
 //! three families share [`vocabulary`]).
 
 mod argv;
+#[cfg(test)]
+mod argv_tests;
 mod assessment;
 mod aws;
 mod az;
+#[cfg(test)]
+mod classification_table;
 mod flags;
 mod gcloud;
 mod kubectl;
