@@ -18,6 +18,13 @@ pub const AURORA_SIGNATURE: Auth = Auth::HmacSha256 {
     bare_hex_too: true,
 };
 
+/// `Authorization: Bearer <secret>`, the secret Aurora generated: for tools that can add a fixed
+/// header but sign nothing.
+pub const BEARER_SECRET: Auth = Auth::Secret {
+    header: "authorization",
+    prefix: "Bearer ",
+};
+
 /// Why a delivery was refused at the door.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {

@@ -35,8 +35,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::common::json;
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::common::{json, BEARER_SECRET};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Dynatrace;
 
@@ -255,10 +255,7 @@ fn severity(problem_severity: Option<&str>) -> Severity {
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "dynatrace",
     title: "Dynatrace",
-    auth: Auth::Secret {
-        header: "authorization",
-        prefix: "Bearer ",
-    },
+    auth: BEARER_SECRET,
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
     kept_headers: &[],

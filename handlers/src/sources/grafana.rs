@@ -12,8 +12,8 @@ use aurora_domain::intake::{FiringAlert, Signal};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::common::{json, severity_from, BEARER_SECRET};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Grafana;
 
@@ -164,10 +164,7 @@ impl Grafana {
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "grafana",
     title: "Grafana",
-    auth: Auth::Secret {
-        header: "authorization",
-        prefix: "Bearer ",
-    },
+    auth: BEARER_SECRET,
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: true,
     kept_headers: &[],

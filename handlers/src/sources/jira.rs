@@ -31,8 +31,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::common::{json, severity_from, BEARER_SECRET};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Jira;
 
@@ -409,10 +409,7 @@ impl Jira {
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "jira",
     title: "Jira",
-    auth: Auth::Secret {
-        header: "authorization",
-        prefix: "Bearer ",
-    },
+    auth: BEARER_SECRET,
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: true,
     kept_headers: &[DELIVERY_HEADER],

@@ -26,8 +26,8 @@ use aurora_domain::Severity;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
-use super::common::json;
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::common::{json, BEARER_SECRET};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Netdata;
 
@@ -390,10 +390,7 @@ impl Netdata {
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "netdata",
     title: "Netdata",
-    auth: Auth::Secret {
-        header: "authorization",
-        prefix: "Bearer ",
-    },
+    auth: BEARER_SECRET,
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: true,
     kept_headers: &[],

@@ -45,8 +45,8 @@ use aurora_domain::Severity;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer};
 
-use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::common::{json, severity_from, BEARER_SECRET};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct NewRelic;
 
@@ -313,10 +313,7 @@ impl NewRelic {
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "newrelic",
     title: "New Relic",
-    auth: Auth::Secret {
-        header: "authorization",
-        prefix: "Bearer ",
-    },
+    auth: BEARER_SECRET,
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: true,
     kept_headers: &[],

@@ -19,8 +19,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::common::{json, severity_from, BEARER_SECRET};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct OpsGenie;
 
@@ -211,10 +211,7 @@ impl Alert {
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "opsgenie",
     title: "OpsGenie",
-    auth: Auth::Secret {
-        header: "authorization",
-        prefix: "Bearer ",
-    },
+    auth: BEARER_SECRET,
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: true,
     kept_headers: &[],

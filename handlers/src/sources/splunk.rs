@@ -27,8 +27,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::common::{json, severity_from, BEARER_SECRET};
+use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Splunk;
 
@@ -163,10 +163,7 @@ fn describe(row: &Map<String, Value>) -> Option<String> {
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "splunk",
     title: "Splunk",
-    auth: Auth::Secret {
-        header: "authorization",
-        prefix: "Bearer ",
-    },
+    auth: BEARER_SECRET,
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
     kept_headers: &[],
