@@ -35,30 +35,33 @@ pub async fn connect_and_provision(
         .name("aurora")
         .connect(url)
         .await
-        .map_err(|e| ConnectError::Connect {
+        .map_err(|source| ConnectError::Connect {
             url: url.to_owned(),
-            reason: e.to_string(),
+            source,
         })?;
     let default;
     let file = match file {
         Some(f) => f,
         None => {
-            default = streams::StreamsFile::parse(streams::DEFAULT_STREAMS_YAML)
-                .map_err(|e| ConnectError::Streams(e.to_string()))?;
+            default = streams::StreamsFile::parse(streams::DEFAULT_STREAMS_YAML)?;
             &default
         }
     };
     let js = async_nats::jetstream::new(client.clone());
-    let reports = streams::apply(&js, file)
-        .await
-        .map_err(|e| ConnectError::Streams(e.to_string()))?;
+    let reports = streams::apply(&js, file).await?;
     Ok((client, reports))
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("cannot connect to NATS at {url}: {reason}")]
-    Connect { url: String, reason: String },
-    #[error("cannot provision streams: {0}")]
-    Streams(String),
+    #[error("cannot connect to NATS at {url}")]
+    Connect {
+        url: String,
+        #[source]
+        source: async_nats::ConnectError,
+    },
+    #[error("the built-in streams.yaml does not load")]
+    BuiltIn(#[from] streams::StreamsFileError),
+    #[error("cannot provision streams")]
+    Streams(#[from] streams::ApplyError),
 }

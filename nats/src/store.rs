@@ -236,6 +236,7 @@ where
 
     /// Runs `command` on aggregate `id` of `tenant` through esrs' `AggregateManager`, retrying
     /// on conflicts with concurrent writers. `Ok(Err(_))` is the aggregate's refusal.
+    #[tracing::instrument(skip_all, fields(aggregate = A::NAME, aggregate_id = %id, %tenant), err)]
     pub async fn execute(
         &self,
         tenant: &TenantId,
@@ -360,6 +361,7 @@ where
 
     /// The aggregate's state now (`None` if it has no events), verified against the log: a warm
     /// aggregate is caught up from its cached position, a cold one read from its subject.
+    #[tracing::instrument(skip_all, fields(aggregate = A::NAME, aggregate_id = %id, %tenant), err)]
     pub async fn load(
         &self,
         tenant: &TenantId,
@@ -522,6 +524,7 @@ where
     }
 
     /// The whole history of the aggregate, read from its own subject.
+    #[tracing::instrument(skip_all, fields(aggregate = A::NAME, %aggregate_id), err)]
     async fn by_aggregate_id(
         &self,
         aggregate_id: Uuid,
@@ -545,6 +548,8 @@ where
             .collect()
     }
 
+    // A conflict is routine (the caller reloads and retries): not an error worth a log line.
+    #[tracing::instrument(skip_all, fields(aggregate = A::NAME, aggregate_id = %aggregate_state.id(), events = events.len()), err(level = "debug"))]
     async fn persist(
         &self,
         aggregate_state: &mut AggregateState<A::State>,

@@ -322,19 +322,20 @@ impl std::fmt::Display for Report {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("provisioning {target} failed: {reason}")]
+#[error("provisioning {target} failed")]
 pub struct ApplyError {
     pub target: String,
-    pub reason: String,
+    #[source]
+    pub source: async_nats::Error,
 }
 
 /// Creates or updates every stream and consumer of `file`. Idempotent.
 pub async fn apply(js: &jetstream::Context, file: &StreamsFile) -> Result<Vec<Report>, ApplyError> {
     let mut reports = Vec::new();
     for def in &file.streams {
-        let fail = |reason: String| ApplyError {
+        let fail = |source: async_nats::Error| ApplyError {
             target: def.name.clone(),
-            reason,
+            source,
         };
         let wanted = def.to_config();
         let outcome = match js.get_stream(&def.name).await {
@@ -342,34 +343,29 @@ pub async fn apply(js: &jetstream::Context, file: &StreamsFile) -> Result<Vec<Re
                 let current = existing
                     .info()
                     .await
-                    .map_err(|e| fail(e.to_string()))?
+                    .map_err(|e| fail(e.into()))?
                     .config
                     .clone();
                 reconcile_stream(js, &current, wanted).await.map_err(fail)?
             }
             Err(e) if is_stream_not_found(&e) => {
-                js.create_stream(wanted)
-                    .await
-                    .map_err(|e| fail(e.to_string()))?;
+                js.create_stream(wanted).await.map_err(|e| fail(e.into()))?;
                 Outcome::Created
             }
-            Err(e) => return Err(fail(e.to_string())),
+            Err(e) => return Err(fail(e.into())),
         };
         reports.push(Report {
             target: def.name.clone(),
             outcome,
         });
-        let stream = js
-            .get_stream(&def.name)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let stream = js.get_stream(&def.name).await.map_err(|e| fail(e.into()))?;
         for consumer in &def.consumers {
             let target = format!("{}/{}", def.name, consumer.name);
             let outcome = apply_consumer(&stream, consumer)
                 .await
-                .map_err(|reason| ApplyError {
+                .map_err(|source| ApplyError {
                     target: target.clone(),
-                    reason,
+                    source,
                 })?;
             reports.push(Report { target, outcome });
         }
@@ -430,7 +426,7 @@ async fn reconcile_stream(
     js: &jetstream::Context,
     current: &stream::Config,
     mut wanted: stream::Config,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, async_nats::Error> {
     let refused = immutable_differences(current, &wanted);
     if !refused.is_empty() {
         return Ok(Outcome::Refused {
@@ -459,7 +455,7 @@ async fn reconcile_stream(
 async fn apply_consumer(
     stream: &jetstream::stream::Stream,
     def: &ConsumerDef,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, async_nats::Error> {
     let wanted = def.to_config();
     let current = match stream.consumer_info(&def.name).await {
         Ok(info) => info.config,
@@ -469,13 +465,10 @@ async fn apply_consumer(
                 jetstream::context::ConsumerInfoErrorKind::NotFound
             ) =>
         {
-            stream
-                .create_consumer(wanted)
-                .await
-                .map_err(|e| e.to_string())?;
+            stream.create_consumer(wanted).await?;
             return Ok(Outcome::Created);
         }
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let mut fields = Vec::new();
     let mut check = |name: &str, differs: bool| {

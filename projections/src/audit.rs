@@ -11,7 +11,8 @@ use serde_json::Value;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use crate::projector::{ProjectionError, Projector};
+use crate::error::ProjectionError;
+use crate::projector::Projector;
 use crate::replay::{build, create_schema};
 
 /// One row that is in one side and not the other.

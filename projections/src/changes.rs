@@ -7,7 +7,8 @@ use aurora_nats::RawEvent;
 use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 
-use crate::projector::{checked_schema, upcast, ProjectionError};
+use crate::error::{upcast, ProjectionError};
+use crate::fold::checked_schema;
 
 pub async fn apply(
     tx: &mut Transaction<'_, Postgres>,

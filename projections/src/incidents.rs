@@ -5,93 +5,83 @@
 //! are read once, every event is folded in memory with the aggregate's own `apply_event`, and the
 //! results are written with `jsonb_populate_recordset` (one parameter per table).
 
-use std::collections::HashMap;
-
 use aurora_domain::incident::{Alert, Correlation, Incident, IncidentEvent, IncidentState};
 use aurora_domain::DomainEvent;
-use aurora_nats::subjects::EventSubject;
-use aurora_nats::RawEvent;
 use chrono::{DateTime, Utc};
-use esrs::Aggregate;
 use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::projector::{checked_schema, upcast_owned, ProjectionError};
-use crate::state_cache::{staged, Key, StateCache, Touched};
+use crate::error::ProjectionError;
+use crate::fold::{state_json, Folded, Seen, Tables, Tx};
+use crate::state_cache::Key;
 
-pub async fn apply(
-    tx: &mut Transaction<'_, Postgres>,
-    schema: &str,
-    events: Vec<(EventSubject, RawEvent)>,
-    cache: &mut StateCache<IncidentState>,
-) -> Result<Vec<(Key, u64, IncidentState)>, ProjectionError> {
-    let schema = checked_schema(schema);
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Aggregates whose first event in this batch is their very first start empty: nothing to read.
-    let mut touched = Touched::default();
-    let mut decoded = Vec::with_capacity(events.len());
-    for (subject, mut raw) in events {
-        // The timeline stores the stored body verbatim, so the parsed tree can be consumed here.
-        let data = std::mem::take(&mut raw.data);
-        let event: IncidentEvent = upcast_owned(&raw, data)?;
-        let key = (subject.tenant.to_string(), subject.id);
-        touched.note(&key, raw.aggregate_sequence);
-        decoded.push((key, raw, event));
-    }
+/// The rows of a batch: incidents, their alerts and their timeline.
+#[derive(Default)]
+pub struct IncidentTables {
+    incidents: IncidentRows,
+    alerts: Vec<Value>,
+    timeline: TimelineRows,
+}
 
-    let mut states = cache
-        .take(tx, schema, "incidents", &touched.order, &touched.new)
-        .await?;
-    let mut alerts = Vec::new();
-    let mut timeline = TimelineRows::default();
-    let mut last_sequence: HashMap<Key, u64> = HashMap::new();
-    for (key, raw, event) in decoded {
-        for alert in alerts_of(&event) {
-            alerts.push(alert_row(
-                &key,
-                &alert.0,
-                alert.1.as_ref(),
+impl Tables for IncidentTables {
+    type Aggregate = Incident;
+    type State = IncidentState;
+    type Event = IncidentEvent;
+    const STATE_TABLE: &'static str = "incidents";
+    // The timeline stores the stored body verbatim, so the parsed tree can be consumed.
+    const READS_DATA: bool = false;
+
+    fn event(&mut self, seen: Seen<'_, Incident>) -> Result<(), ProjectionError> {
+        let Seen {
+            key, raw, event, ..
+        } = seen;
+        for (alert, correlation) in alerts_of(event) {
+            self.alerts.push(alert_row(
+                key,
+                &alert,
+                correlation.as_ref(),
                 raw.stream_sequence,
             ));
         }
-        timeline.tenant.push(key.0.clone());
-        timeline.incident.push(key.1);
+        let timeline = &mut self.timeline;
+        timeline.tenant.push(key.tenant.clone());
+        timeline.incident.push(key.id);
         timeline.sequence.push(raw.stream_sequence as i64);
         timeline.event_type.push(event.event_type());
         timeline.at.push(event.occurred_at());
-        timeline.description.push(describe(&event));
+        timeline.description.push(describe(event));
         timeline
             .data
             .push(String::from_utf8_lossy(&raw.body).into_owned());
-        let state = states.remove(&key).unwrap_or_default();
-        states.insert(key.clone(), Incident::apply_event(state, event));
-        last_sequence.insert(key, raw.stream_sequence);
+        Ok(())
     }
 
-    let mut rows = IncidentRows::default();
-    for key in &touched.order {
-        let Some(state) = states.get(key) else {
-            continue;
-        };
-        if !rows.push(key, state, last_sequence.get(key).copied().unwrap_or(0))? {
-            tracing::warn!(tenant = %key.0, incident = %key.1, "events for an incident that was never opened; no row written");
+    fn state(&mut self, folded: Folded<'_, Incident>) -> Result<(), ProjectionError> {
+        let Folded {
+            key,
+            state,
+            last_sequence,
+        } = folded;
+        if !self.incidents.push(key, state, last_sequence)? {
+            tracing::warn!(tenant = %key.tenant, incident = %key.id, "events for an incident that was never opened; no row written");
         }
+        Ok(())
     }
-    rows.upsert(tx, schema).await?;
-    if !alerts.is_empty() {
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.incident_alerts SELECT * FROM jsonb_populate_recordset(NULL::{schema}.incident_alerts, $1)
-             ON CONFLICT (tenant_id, incident_id, alert_id) DO NOTHING"
-        ))
-        .bind(Value::Array(alerts))
-        .execute(&mut **tx)
-        .await?;
+
+    async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
+        self.incidents.upsert(tx, schema).await?;
+        if !self.alerts.is_empty() {
+            sqlx::query(&format!(
+                "INSERT INTO {schema}.incident_alerts SELECT * FROM jsonb_populate_recordset(NULL::{schema}.incident_alerts, $1)
+                 ON CONFLICT (tenant_id, incident_id, alert_id) DO NOTHING"
+            ))
+            .bind(Value::Array(self.alerts))
+            .execute(&mut **tx)
+            .await?;
+        }
+        self.timeline.insert(tx, schema).await
     }
-    timeline.insert(tx, schema).await?;
-    Ok(staged(touched.order, states, &last_sequence))
 }
 
 /// The `incidents` rows of a batch, column by column, written with one `UNNEST` upsert. The
@@ -133,12 +123,12 @@ impl IncidentRows {
             return Ok(false);
         };
         let encode = |e: serde_json::Error| ProjectionError::BadEvent {
-            subject: format!("incident {}/{}", key.0, key.1),
+            subject: format!("incident {}/{}", key.tenant, key.id),
             stream_sequence: last_sequence,
             reason: format!("state does not serialise: {e}"),
         };
-        self.tenant.push(key.0.clone());
-        self.id.push(key.1);
+        self.tenant.push(key.tenant.clone());
+        self.id.push(key.id);
         self.title.push(s.title.clone());
         self.service.push(s.service.clone());
         self.environment.push(s.environment.clone());
@@ -159,7 +149,7 @@ impl IncidentRows {
             .push(s.correlated_alert_count as i32);
         self.merged_into.push(s.merged_into.map(|m| m.0));
         self.last_sequence.push(last_sequence as i64);
-        self.state.push(serde_json::to_string(s).map_err(encode)?);
+        self.state.push(state_json("incident", key, s)?);
         Ok(true)
     }
 
@@ -297,8 +287,8 @@ fn alerts_of(event: &IncidentEvent) -> Vec<(Alert, Option<Correlation>)> {
 
 fn alert_row(key: &Key, a: &Alert, correlation: Option<&Correlation>, sequence: u64) -> Value {
     json!({
-        "tenant_id": key.0,
-        "incident_id": key.1,
+        "tenant_id": key.tenant,
+        "incident_id": key.id,
         "alert_id": a.alert_id,
         "fingerprint": a.fingerprint,
         "title": a.title,

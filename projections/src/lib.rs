@@ -1,7 +1,11 @@
 //! `aurora-projections`: the read side. Projectors consume `EVENTS` with durable consumers and
 //! keep Postgres read models; [`queries`] is the only SQL that reads them.
 //!
-//! - [`projector`]: the projectors (incidents, sessions, organizations, integrations, changes) and what each writes.
+//! - [`projector`]: the registry of projectors (incidents, sessions, organizations, integrations,
+//!   changes): consumer, subjects, tables, and which table code applies their events.
+//! - [`fold`]: the one skeleton of a projector: a batch folded over an `esrs::Aggregate` with the
+//!   [`state_cache`], handed to the projector's [`fold::Tables`] (one file each: [`incidents`],
+//!   [`sessions`], [`organizations`], [`integrations`]; [`changes`] keeps no state).
 //! - [`runner`]: batch → one transaction (checkpoint row locked first, rows, checkpoint) → ack.
 //! - [`replay`]: rebuild a projector from sequence 0 into shadow tables and swap them in.
 //! - [`audit`]: rebuild everything into a scratch schema and list every differing row.
@@ -11,6 +15,8 @@
 
 pub mod audit;
 pub mod changes;
+pub mod error;
+pub mod fold;
 pub mod incidents;
 pub mod integrations;
 pub mod organizations;
@@ -21,6 +27,7 @@ pub mod runner;
 pub mod sessions;
 pub mod state_cache;
 
+pub use error::ProjectionError;
 pub use projector::{ProjectionCache, Projector};
 
 /// Runs the sqlx migrations of `migrations/`.

@@ -7,141 +7,138 @@
 //! touched organisation are rewritten whole from its folded state: simple, and a redelivered
 //! batch writes the same rows again.
 
-use std::collections::HashMap;
-
 use aurora_domain::organization::{Organization, OrganizationEvent, OrganizationState};
 use aurora_domain::DomainEvent;
-use aurora_nats::subjects::EventSubject;
-use aurora_nats::RawEvent;
-use esrs::Aggregate;
 use serde_json::{json, Value};
-use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::projector::{checked_schema, upcast, ProjectionError};
-use crate::state_cache::{staged, Key, StateCache, Touched};
+use crate::error::ProjectionError;
+use crate::fold::{state_json, Folded, Seen, Tables, Tx};
 
-pub async fn apply(
-    tx: &mut Transaction<'_, Postgres>,
-    schema: &str,
-    events: Vec<(EventSubject, RawEvent)>,
-    cache: &mut StateCache<OrganizationState>,
-) -> Result<Vec<(Key, u64, OrganizationState)>, ProjectionError> {
-    let schema = checked_schema(schema);
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut touched = Touched::default();
-    let mut decoded = Vec::with_capacity(events.len());
-    for (subject, raw) in events {
-        let event: OrganizationEvent = upcast(&raw)?;
-        let key = (subject.tenant.to_string(), subject.id);
-        touched.note(&key, raw.aggregate_sequence);
-        decoded.push((key, raw, event));
-    }
-    let mut states = cache
-        .take(tx, schema, "organizations", &touched.order, &touched.new)
-        .await?;
-    let mut audit = Vec::with_capacity(decoded.len());
-    let mut last_sequence: HashMap<Key, u64> = HashMap::new();
-    for (key, raw, event) in decoded {
-        let state = states.remove(&key).unwrap_or_default();
+/// The rows of a batch: organisations with their members, invitations and tokens (rewritten whole
+/// per touched tenant), and the audit log.
+#[derive(Default)]
+pub struct OrganizationTables {
+    /// Every touched tenant: its member, invitation and token rows are replaced.
+    tenants: Vec<String>,
+    organizations: Vec<Value>,
+    members: Vec<Value>,
+    invitations: Vec<Value>,
+    tokens: Vec<Value>,
+    audit: Vec<Value>,
+}
+
+impl Tables for OrganizationTables {
+    type Aggregate = Organization;
+    type State = OrganizationState;
+    type Event = OrganizationEvent;
+    const STATE_TABLE: &'static str = "organizations";
+    const READS_DATA: bool = true;
+
+    fn event(&mut self, seen: Seen<'_, Organization>) -> Result<(), ProjectionError> {
+        let Seen {
+            key,
+            raw,
+            event,
+            before,
+        } = seen;
         // Described against the state before the event, which still knows a removed member.
-        audit.push(json!({
-            "tenant_id": key.0,
+        self.audit.push(json!({
+            "tenant_id": key.tenant,
             "stream_sequence": raw.stream_sequence,
             "event_type": event.event_type(),
             "at": event.occurred_at(),
-            "actor": actor(&event),
-            "description": describe(&state, &event),
+            "actor": actor(event),
+            "description": describe(before, event),
             "data": raw.data,
         }));
-        states.insert(key.clone(), Organization::apply_event(state, event));
-        last_sequence.insert(key, raw.stream_sequence);
+        Ok(())
     }
 
-    let mut organizations = Vec::new();
-    let (mut members, mut invitations, mut tokens) = (Vec::new(), Vec::new(), Vec::new());
-    for key in &touched.order {
-        let Some(s) = states.get(key) else { continue };
+    fn state(&mut self, folded: Folded<'_, Organization>) -> Result<(), ProjectionError> {
+        let Folded {
+            key,
+            state: s,
+            last_sequence,
+        } = folded;
+        self.tenants.push(key.tenant.clone());
         let Some(created_at) = s.created_at.filter(|_| s.created) else {
-            tracing::warn!(tenant = %key.0, organization = %key.1, "events for an organisation never created; no row written");
-            continue;
+            tracing::warn!(tenant = %key.tenant, organization = %key.id, "events for an organisation never created; no row written");
+            return Ok(());
         };
-        organizations.push(json!({
-            "tenant_id": key.0,
-            "id": key.1,
+        self.organizations.push(json!({
+            "tenant_id": key.tenant,
+            "id": key.id,
             "name": s.name,
             "created_at": created_at,
             "member_count": s.members.len(),
-            "last_sequence": last_sequence.get(key).copied().unwrap_or(0),
-            "state": serde_json::to_string(s).map_err(|e| ProjectionError::BadEvent {
-                subject: format!("organization {}/{}", key.0, key.1),
-                stream_sequence: 0,
-                reason: format!("state does not serialise: {e}"),
-            })?,
+            "last_sequence": last_sequence,
+            "state": state_json("organization", key, s)?,
         }));
         for (user_id, m) in &s.members {
-            members.push(json!({
-                "tenant_id": key.0, "user_id": user_id, "email": m.email,
+            self.members.push(json!({
+                "tenant_id": key.tenant, "user_id": user_id, "email": m.email,
                 "role": m.role.as_str(), "joined_at": m.joined_at,
             }));
         }
         for (id, i) in &s.invitations {
-            invitations.push(json!({
-                "tenant_id": key.0, "id": id, "email": i.email, "role": i.role.as_str(),
+            self.invitations.push(json!({
+                "tenant_id": key.tenant, "id": id, "email": i.email, "role": i.role.as_str(),
                 "token_hash": i.token_hash, "status": i.status, "invited_by": i.invited_by,
                 "expires_at": i.expires_at,
             }));
         }
         for (id, t) in &s.api_tokens {
-            tokens.push(json!({
-                "tenant_id": key.0, "id": id, "name": t.name, "user_id": t.user_id,
+            self.tokens.push(json!({
+                "tenant_id": key.tenant, "id": id, "name": t.name, "user_id": t.user_id,
                 "token_hash": t.token_hash, "expires_at": t.expires_at, "revoked": t.revoked,
             }));
         }
+        Ok(())
     }
-    let tenants: Vec<&str> = touched.order.iter().map(|k| k.0.as_str()).collect();
-    for table in ["org_members", "org_invitations", "api_tokens"] {
-        sqlx::query(&format!(
-            "DELETE FROM {schema}.{table} WHERE tenant_id = ANY($1)"
-        ))
-        .bind(&tenants)
-        .execute(&mut **tx)
-        .await?;
-    }
-    sqlx::query(&format!(
-        "INSERT INTO {schema}.organizations SELECT * FROM jsonb_populate_recordset(NULL::{schema}.organizations, $1)
-         ON CONFLICT (tenant_id, id) DO UPDATE SET
-           name = EXCLUDED.name, created_at = EXCLUDED.created_at, member_count = EXCLUDED.member_count,
-           last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-    ))
-    .bind(Value::Array(organizations))
-    .execute(&mut **tx)
-    .await?;
-    for (table, rows) in [
-        ("org_members", members),
-        ("org_invitations", invitations),
-        ("api_tokens", tokens),
-    ] {
-        if rows.is_empty() {
-            continue;
+
+    async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
+        for table in ["org_members", "org_invitations", "api_tokens"] {
+            sqlx::query(&format!(
+                "DELETE FROM {schema}.{table} WHERE tenant_id = ANY($1)"
+            ))
+            .bind(&self.tenants)
+            .execute(&mut **tx)
+            .await?;
         }
         sqlx::query(&format!(
-            "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)"
+            "INSERT INTO {schema}.organizations SELECT * FROM jsonb_populate_recordset(NULL::{schema}.organizations, $1)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET
+               name = EXCLUDED.name, created_at = EXCLUDED.created_at, member_count = EXCLUDED.member_count,
+               last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
         ))
-        .bind(Value::Array(rows))
+        .bind(Value::Array(self.organizations))
         .execute(&mut **tx)
         .await?;
+        for (table, rows) in [
+            ("org_members", self.members),
+            ("org_invitations", self.invitations),
+            ("api_tokens", self.tokens),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            sqlx::query(&format!(
+                "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)"
+            ))
+            .bind(Value::Array(rows))
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.audit_log SELECT * FROM jsonb_populate_recordset(NULL::{schema}.audit_log, $1)
+             ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
+        ))
+        .bind(Value::Array(self.audit))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
-    sqlx::query(&format!(
-        "INSERT INTO {schema}.audit_log SELECT * FROM jsonb_populate_recordset(NULL::{schema}.audit_log, $1)
-         ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
-    ))
-    .bind(Value::Array(audit))
-    .execute(&mut **tx)
-    .await?;
-    Ok(staged(touched.order, states, &last_sequence))
 }
 
 /// The user who acted, or who was refused.

@@ -1,14 +1,16 @@
-//! The projectors and what they share.
+//! The registry of projectors: each one's name, durable consumer, subjects and tables, and which
+//! table code applies its events. Adding a projector means its table code (a [`Tables`] in its
+//! own file, folded by [`crate::fold`]) and one entry here.
 
-use aurora_nats::subjects::{parse_event_subject, EventSubject};
+use std::any::Any;
+
+use aurora_nats::subjects::EventSubject;
 use aurora_nats::RawEvent;
 use sqlx::{Postgres, Transaction};
 
-use aurora_domain::integration::IntegrationState;
-use aurora_domain::organization::OrganizationState;
-use aurora_domain::{ChatSessionState, IncidentState};
-
-use crate::state_cache::{Key, StateCache};
+use crate::error::ProjectionError;
+use crate::fold::{fold, Tables};
+use crate::state_cache::StateCache;
 use crate::{changes, incidents, integrations, organizations, sessions};
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
@@ -21,22 +23,14 @@ pub enum Projector {
     Changes,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProjectionError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("event {stream_sequence} on {subject} does not load: {reason}")]
-    BadEvent {
-        subject: String,
-        stream_sequence: u64,
-        reason: String,
-    },
-    #[error("JetStream: {0}")]
-    Nats(String),
-    #[error(
-        "unknown projector {0:?}; known: incidents, sessions, organizations, integrations, changes"
-    )]
-    Unknown(String),
+/// What `streams.yaml` and the migrations know a projector by.
+struct Spec {
+    name: &'static str,
+    /// The durable consumer in `streams.yaml`.
+    consumer: &'static str,
+    filter: &'static str,
+    /// The tables it writes, in the order readers that join them take their locks.
+    tables: &'static [&'static str],
 }
 
 impl Projector {
@@ -48,14 +42,75 @@ impl Projector {
         Projector::Changes,
     ];
 
-    pub fn name(self) -> &'static str {
+    fn spec(self) -> Spec {
         match self {
-            Self::Incidents => "incidents",
-            Self::Sessions => "sessions",
-            Self::Organizations => "organizations",
-            Self::Integrations => "integrations",
-            Self::Changes => "changes",
+            Self::Incidents => Spec {
+                name: "incidents",
+                consumer: "proj-incidents",
+                filter: "evt.*.incident.*",
+                tables: &["incidents", "incident_alerts", "incident_timeline"],
+            },
+            Self::Sessions => Spec {
+                name: "sessions",
+                consumer: "proj-sessions",
+                filter: "evt.*.session.*",
+                tables: &["chat_sessions", "chat_messages", "llm_usage"],
+            },
+            Self::Organizations => Spec {
+                name: "organizations",
+                consumer: "proj-organizations",
+                filter: "evt.*.organization.*",
+                // In the order readers lock them (a token's owner is found through api_tokens,
+                // then org_members, then organizations): a replay swap locks them in this order
+                // too.
+                tables: &[
+                    "api_tokens",
+                    "org_invitations",
+                    "org_members",
+                    "organizations",
+                    "audit_log",
+                ],
+            },
+            Self::Integrations => Spec {
+                name: "integrations",
+                consumer: "proj-integrations",
+                filter: "evt.*.integration.*",
+                tables: &["integrations"],
+            },
+            Self::Changes => Spec {
+                name: "changes",
+                consumer: "proj-changes",
+                filter: "evt.*.change.*",
+                tables: &["changes"],
+            },
         }
+    }
+
+    /// Applies `events` (already past the checkpoint, in stream order) inside `tx`, writing to the
+    /// tables of `schema`; the states it folds wait in `cache` for the commit.
+    pub async fn apply(
+        self,
+        tx: &mut Transaction<'_, Postgres>,
+        schema: &str,
+        events: Vec<(EventSubject, RawEvent)>,
+        cache: &mut ProjectionCache,
+    ) -> Result<(), ProjectionError> {
+        match self {
+            Self::Incidents => with::<incidents::IncidentTables>(tx, schema, events, cache).await,
+            Self::Sessions => with::<sessions::SessionTables>(tx, schema, events, cache).await,
+            Self::Organizations => {
+                with::<organizations::OrganizationTables>(tx, schema, events, cache).await
+            }
+            Self::Integrations => {
+                with::<integrations::IntegrationTables>(tx, schema, events, cache).await
+            }
+            // A change is written once and never updated: no state to fold.
+            Self::Changes => changes::apply(tx, schema, events).await,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
     }
 
     pub fn parse(name: &str) -> Result<Self, ProjectionError> {
@@ -67,94 +122,56 @@ impl Projector {
 
     /// The durable consumer in `streams.yaml`.
     pub fn consumer(self) -> &'static str {
-        match self {
-            Self::Incidents => "proj-incidents",
-            Self::Sessions => "proj-sessions",
-            Self::Organizations => "proj-organizations",
-            Self::Integrations => "proj-integrations",
-            Self::Changes => "proj-changes",
-        }
+        self.spec().consumer
     }
 
     pub fn filter(self) -> &'static str {
-        match self {
-            Self::Incidents => "evt.*.incident.*",
-            Self::Sessions => "evt.*.session.*",
-            Self::Organizations => "evt.*.organization.*",
-            Self::Integrations => "evt.*.integration.*",
-            Self::Changes => "evt.*.change.*",
-        }
+        self.spec().filter
     }
 
     /// The tables it writes, in the order readers that join them take their locks.
     pub fn tables(self) -> &'static [&'static str] {
-        match self {
-            Self::Incidents => &["incidents", "incident_alerts", "incident_timeline"],
-            Self::Sessions => &["chat_sessions", "chat_messages", "llm_usage"],
-            // In the order readers lock them (a token's owner is found through api_tokens, then
-            // org_members, then organizations): a replay swap locks them in this order too.
-            Self::Organizations => &[
-                "api_tokens",
-                "org_invitations",
-                "org_members",
-                "organizations",
-                "audit_log",
-            ],
-            Self::Integrations => &["integrations"],
-            Self::Changes => &["changes"],
-        }
-    }
-
-    /// Applies `events` (already past the checkpoint, in stream order) inside `tx`, writing to the
-    /// tables of `schema`.
-    pub async fn apply(
-        self,
-        tx: &mut Transaction<'_, Postgres>,
-        schema: &str,
-        events: Vec<(EventSubject, RawEvent)>,
-        cache: &mut ProjectionCache,
-    ) -> Result<Staged, ProjectionError> {
-        Ok(match self {
-            Self::Incidents => {
-                Staged::Incidents(incidents::apply(tx, schema, events, &mut cache.incidents).await?)
-            }
-            Self::Sessions => {
-                Staged::Sessions(sessions::apply(tx, schema, events, &mut cache.sessions).await?)
-            }
-            Self::Organizations => Staged::Organizations(
-                organizations::apply(tx, schema, events, &mut cache.organizations).await?,
-            ),
-            Self::Integrations => Staged::Integrations(
-                integrations::apply(tx, schema, events, &mut cache.integrations).await?,
-            ),
-            Self::Changes => {
-                changes::apply(tx, schema, events).await?;
-                Staged::Nothing
-            }
-        })
+        self.spec().tables
     }
 }
 
+async fn with<T: Tables>(
+    tx: &mut Transaction<'_, Postgres>,
+    schema: &str,
+    events: Vec<(EventSubject, RawEvent)>,
+    cache: &mut ProjectionCache,
+) -> Result<(), ProjectionError> {
+    fold::<T>(tx, schema, events, cache.states()).await
+}
+
 /// The states a projector folded, kept between batches (see [`crate::state_cache`]). One per
-/// running projector or replay: it describes the tables that one writes.
+/// running projector or replay: it holds the states of the tables that one writes.
 #[derive(Default)]
 pub struct ProjectionCache {
-    incidents: StateCache<IncidentState>,
-    sessions: StateCache<ChatSessionState>,
-    organizations: StateCache<OrganizationState>,
-    integrations: StateCache<IntegrationState>,
+    states: Option<Box<dyn CachedStates>>,
     /// The checkpoint row's generation these states belong to (a replay swap bumps it).
     generation: i64,
 }
 
-/// States written by a batch, to give back to the cache once its transaction committed.
-pub enum Staged {
-    Incidents(Vec<(Key, u64, IncidentState)>),
-    Sessions(Vec<(Key, u64, ChatSessionState)>),
-    Organizations(Vec<(Key, u64, OrganizationState)>),
-    Integrations(Vec<(Key, u64, IntegrationState)>),
-    /// A projector that keeps no states.
-    Nothing,
+/// A [`StateCache`] of whichever state type its projector folds.
+trait CachedStates: Send {
+    fn clear(&mut self);
+    fn commit(&mut self);
+    fn as_any(&mut self) -> &mut dyn Any;
+}
+
+impl<S: Send + 'static> CachedStates for StateCache<S> {
+    fn clear(&mut self) {
+        StateCache::clear(self);
+    }
+
+    fn commit(&mut self) {
+        StateCache::commit(self);
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 impl ProjectionCache {
@@ -162,62 +179,37 @@ impl ProjectionCache {
     /// rebuilt rows may differ (that is often why one replays) at the same sequence numbers.
     pub fn sync_generation(&mut self, generation: i64) {
         if generation != self.generation {
-            self.incidents.clear();
-            self.sessions.clear();
-            self.organizations.clear();
-            self.integrations.clear();
+            if let Some(states) = &mut self.states {
+                states.clear();
+            }
             self.generation = generation;
         }
     }
 
-    pub fn give_back(&mut self, staged: Staged) {
-        match staged {
-            Staged::Incidents(states) => self.incidents.give_back(states),
-            Staged::Sessions(states) => self.sessions.give_back(states),
-            Staged::Organizations(states) => self.organizations.give_back(states),
-            Staged::Integrations(states) => self.integrations.give_back(states),
-            Staged::Nothing => {}
+    /// Keeps the states of the batch whose transaction just committed.
+    pub fn commit(&mut self) {
+        if let Some(states) = &mut self.states {
+            states.commit();
         }
     }
-}
 
-/// Splits an event's subject into tenant, aggregate and id.
-pub fn locate(event: RawEvent) -> Result<(EventSubject, RawEvent), ProjectionError> {
-    match parse_event_subject(&event.subject) {
-        Some(subject) => Ok((subject, event)),
-        None => Err(ProjectionError::BadEvent {
-            subject: event.subject.clone(),
-            stream_sequence: event.stream_sequence,
-            reason: "not an evt.<tenant>.<aggregate>.<id> subject".into(),
-        }),
+    /// The cache of `S` states (a new one if this cache held another projector's).
+    fn states<S: Send + 'static>(&mut self) -> &mut StateCache<S> {
+        let fits = self
+            .states
+            .as_mut()
+            .is_some_and(|s| s.as_any().is::<StateCache<S>>());
+        if !fits {
+            self.states = Some(Box::new(StateCache::<S>::default()));
+        }
+        match self
+            .states
+            .as_mut()
+            .and_then(|s| s.as_any().downcast_mut::<StateCache<S>>())
+        {
+            Some(states) => states,
+            // Just made sure it holds a StateCache<S>.
+            None => unreachable!("the projection cache holds a StateCache of the wanted type"),
+        }
     }
-}
-
-/// Decodes an event body with the domain type's upcaster.
-pub fn upcast<E: aurora_domain::DomainEvent>(event: &RawEvent) -> Result<E, ProjectionError> {
-    upcast_owned(event, event.data.clone())
-}
-
-/// [`upcast`] for a caller that no longer needs `event.data` (saves a copy of the JSON tree).
-pub fn upcast_owned<E: aurora_domain::DomainEvent>(
-    event: &RawEvent,
-    data: serde_json::Value,
-) -> Result<E, ProjectionError> {
-    E::upcast(data, event.version).map_err(|e| ProjectionError::BadEvent {
-        subject: event.subject.clone(),
-        stream_sequence: event.stream_sequence,
-        reason: e.to_string(),
-    })
-}
-
-/// A schema name we generated or validated (SQL identifiers cannot be bound as parameters).
-pub fn checked_schema(schema: &str) -> &str {
-    assert!(
-        !schema.is_empty()
-            && schema
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
-        "schema names are generated by Aurora and must be [a-z0-9_]+, got {schema:?}"
-    );
-    schema
 }

@@ -15,7 +15,9 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use sqlx::PgPool;
 
-use crate::projector::{checked_schema, ProjectionCache, ProjectionError, Projector};
+use crate::error::ProjectionError;
+use crate::fold::checked_schema;
+use crate::projector::{ProjectionCache, Projector};
 use crate::runner::apply_batch;
 
 /// Events per transaction when rebuilding: larger than the live runner's, since a rebuild is all
@@ -82,7 +84,6 @@ pub async fn build(
     progress: Option<&ProgressBar>,
 ) -> Result<u64, ProjectionError> {
     let schema = checked_schema(schema);
-    let nats = |e: &dyn std::fmt::Display| ProjectionError::Nats(e.to_string());
     let mut checkpoint: u64 = sqlx::query_scalar::<_, i64>(&format!(
         "SELECT last_sequence FROM {schema}.projector_checkpoints WHERE projector = $1"
     ))
@@ -92,7 +93,10 @@ pub async fn build(
     if until.is_some_and(|u| u <= checkpoint) {
         return Ok(checkpoint);
     }
-    let stream = js.get_stream(EVENTS_STREAM).await.map_err(|e| nats(&e))?;
+    let stream = js
+        .get_stream(EVENTS_STREAM)
+        .await
+        .map_err(|e| ProjectionError::Nats(e.into()))?;
     let ordered = |filter: &str| {
         stream.create_consumer(jetstream::consumer::pull::OrderedConfig {
             filter_subject: filter.to_owned(),
@@ -103,7 +107,9 @@ pub async fn build(
         })
     };
     let filter = projector.filter();
-    let mut consumer = ordered(filter).await.map_err(|e| nats(&e))?;
+    let mut consumer = ordered(filter)
+        .await
+        .map_err(|e| ProjectionError::Nats(e.into()))?;
     let wanted = consumer.cached_info().num_pending;
     if let Some(bar) = progress {
         bar.set_length(bar.length().unwrap_or(0) + wanted);
@@ -123,10 +129,15 @@ pub async fn build(
     let everything = wanted.saturating_mul(2) >= after;
     if everything {
         let _ = stream.delete_consumer(&consumer.cached_info().name).await;
-        consumer = ordered("").await.map_err(|e| nats(&e))?;
+        consumer = ordered("")
+            .await
+            .map_err(|e| ProjectionError::Nats(e.into()))?;
     }
     let mut pending = consumer.cached_info().num_pending;
-    let mut messages = consumer.messages().await.map_err(|e| nats(&e))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| ProjectionError::Nats(e.into()))?;
     // One batch is written while the next is read: `in_flight` is the write, which hands the
     // cache back when it is done. Batches still commit strictly in order.
     let mut cache = Some(ProjectionCache::default());
@@ -140,11 +151,11 @@ pub async fn build(
             let first = messages
                 .next()
                 .await
-                .ok_or_else(|| nats(&"the ordered consumer ended"))?
-                .map_err(|e| nats(&e))?;
+                .ok_or_else(|| ProjectionError::Nats("the ordered consumer ended".into()))?
+                .map_err(|e| ProjectionError::Nats(e.into()))?;
             let mut next = Some(first);
             while let Some(m) = next.take() {
-                let info = m.info().map_err(|e| nats(&e))?;
+                let info = m.info().map_err(ProjectionError::Nats)?;
                 let seq = info.stream_sequence;
                 if until.is_some_and(|u| seq > u) {
                     done = true;
@@ -172,7 +183,7 @@ pub async fn build(
                 }
                 // `pending` says more are coming: wait for them, so transactions stay large.
                 next = match messages.next().await {
-                    Some(m) => Some(m.map_err(|e| nats(&e))?),
+                    Some(m) => Some(m.map_err(|e| ProjectionError::Nats(e.into()))?),
                     None => None,
                 };
             }
@@ -190,7 +201,7 @@ pub async fn build(
                     let at = apply_batch(&pool, projector, &schema, batch, &mut writing).await?;
                     Ok((at, writing))
                 });
-                in_flight = Some((task, n));
+                in_flight = Some(InFlight { task, events: n });
             }
         }
         Ok(())
@@ -203,20 +214,21 @@ pub async fn build(
     Ok(checkpoint)
 }
 
-type InFlight = (
-    tokio::task::JoinHandle<Result<(u64, ProjectionCache), ProjectionError>>,
-    u64,
-);
+/// A batch being written while the next is read.
+struct InFlight {
+    /// Gives back the checkpoint after the batch and the cache.
+    task: tokio::task::JoinHandle<Result<(u64, ProjectionCache), ProjectionError>>,
+    /// How many events it holds (for the progress bar).
+    events: u64,
+}
 
 async fn finish(
-    (task, n): InFlight,
+    InFlight { task, events }: InFlight,
     progress: Option<&ProgressBar>,
 ) -> Result<(u64, ProjectionCache), ProjectionError> {
-    let done = task
-        .await
-        .map_err(|e| ProjectionError::Nats(format!("a projection write failed: {e}")))??;
+    let done = task.await??;
     if let Some(bar) = progress {
-        bar.inc(n);
+        bar.inc(events);
     }
     Ok(done)
 }

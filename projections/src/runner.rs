@@ -13,13 +13,16 @@ use aurora_nats::RawEvent;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::projector::{checked_schema, locate, ProjectionCache, ProjectionError, Projector};
+use crate::error::{locate, ProjectionError};
+use crate::fold::checked_schema;
+use crate::projector::{ProjectionCache, Projector};
 
 /// Events per transaction at most.
 pub const MAX_BATCH: usize = 2000;
 
 /// Applies `events` (stream order) to `schema`'s tables in one transaction and returns the
 /// checkpoint after it. Events at or below the stored checkpoint are skipped.
+#[tracing::instrument(skip_all, fields(projector = projector.name(), schema, events = events.len()), err)]
 pub async fn apply_batch(
     pool: &PgPool,
     projector: Projector,
@@ -65,7 +68,7 @@ pub async fn apply_batch(
             }
         })
         .collect();
-    let staged = projector.apply(&mut tx, schema, located, cache).await?;
+    projector.apply(&mut tx, schema, located, cache).await?;
     sqlx::query(&format!(
         "UPDATE {schema}.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1"
     ))
@@ -74,7 +77,7 @@ pub async fn apply_batch(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    cache.give_back(staged);
+    cache.commit();
     Ok(last)
 }
 
@@ -95,26 +98,26 @@ async fn restart_consumer(
     projector: Projector,
 ) -> Result<jetstream::consumer::PullConsumer, ProjectionError> {
     use jetstream::consumer::FromConsumer as _;
-    let nats = |e: &dyn std::fmt::Display| ProjectionError::Nats(e.to_string());
     let provisioned = match stream.consumer_info(projector.consumer()).await {
         Ok(info) => Some(
             jetstream::consumer::pull::Config::try_from_consumer_config(info.config)
-                .map_err(|e| nats(&e))?,
+                .map_err(ProjectionError::Nats)?,
         ),
         Err(e) if e.kind() == jetstream::context::ConsumerInfoErrorKind::NotFound => None,
-        Err(e) => return Err(nats(&e)),
+        Err(e) => return Err(ProjectionError::Nats(e.into())),
     };
     let mut config = match provisioned {
         Some(config) => config,
         None => {
-            let file = StreamsFile::parse(DEFAULT_STREAMS_YAML).map_err(|e| nats(&e))?;
+            let file = StreamsFile::parse(DEFAULT_STREAMS_YAML)
+                .map_err(|e| ProjectionError::Nats(e.into()))?;
             file.stream(EVENTS_STREAM)
                 .and_then(|s| s.consumers.iter().find(|c| c.name == projector.consumer()))
                 .ok_or_else(|| {
-                    nats(&format!(
-                        "streams.yaml declares no consumer {}",
-                        projector.consumer()
-                    ))
+                    ProjectionError::Nats(
+                        format!("streams.yaml declares no consumer {}", projector.consumer())
+                            .into(),
+                    )
                 })?
                 .to_config()
         }
@@ -125,7 +128,10 @@ async fn restart_consumer(
     };
     // Not found is fine; anything else shows up when creating.
     let _ = stream.delete_consumer(projector.consumer()).await;
-    stream.create_consumer(config).await.map_err(|e| nats(&e))
+    stream
+        .create_consumer(config)
+        .await
+        .map_err(|e| ProjectionError::Nats(e.into()))
 }
 
 /// The live checkpoint of a projector.
@@ -148,7 +154,7 @@ pub async fn run(
     let stream = js
         .get_stream(EVENTS_STREAM)
         .await
-        .map_err(|e| ProjectionError::Nats(e.to_string()))?;
+        .map_err(|e| ProjectionError::Nats(e.into()))?;
     let consumer = restart_consumer(&pool, &stream, projector).await?;
     // Batches run one after another; the mutex only satisfies the borrow checker.
     let cache = std::sync::Arc::new(tokio::sync::Mutex::new(ProjectionCache::default()));
@@ -176,7 +182,7 @@ pub async fn run(
         }
     })
     .await
-    .map_err(|e| ProjectionError::Nats(e.to_string()))
+    .map_err(|e| ProjectionError::Nats(e.into()))
 }
 
 /// Decodes deliveries, skipping (with a warning) messages that are not Aurora events.

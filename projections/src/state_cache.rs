@@ -4,7 +4,8 @@
 //! An entry is used only if the row's `last_sequence` still equals the sequence it was cached at
 //! (another projector instance or a replay may have written since); otherwise the state is read
 //! from the row. Entries are taken out while a batch runs and given back only after its
-//! transaction commits, so a rolled-back batch leaves nothing stale behind.
+//! transaction commits ([`StateCache::stage`], then [`StateCache::commit`]), so a rolled-back
+//! batch leaves nothing stale behind.
 
 use std::collections::{HashMap, HashSet};
 
@@ -13,9 +14,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
-use crate::projector::ProjectionError;
+use crate::error::ProjectionError;
 
-pub type Key = (String, Uuid);
+/// One aggregate instance of one tenant: what a read-model row with a folded state is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub tenant: String,
+    pub id: Uuid,
+}
 
 /// The aggregates a batch touches, in the order first seen, and which of them it opens (their
 /// first event in the batch is their very first: there is no row to read). A set beside the
@@ -50,7 +56,7 @@ async fn rows_of<'k>(
     column: &str,
     keys: impl Iterator<Item = &'k Key>,
 ) -> Result<Vec<PgRow>, sqlx::Error> {
-    let (tenants, ids): (Vec<&str>, Vec<Uuid>) = keys.map(|k| (k.0.as_str(), k.1)).unzip();
+    let (tenants, ids): (Vec<&str>, Vec<Uuid>) = keys.map(|k| (k.tenant.as_str(), k.id)).unzip();
     sqlx::query(&format!(
         "SELECT t.tenant_id, t.id, t.{column} FROM {schema}.{table} t
          JOIN UNNEST($1::text[], $2::uuid[]) AS k(tenant_id, id) ON t.tenant_id = k.tenant_id AND t.id = k.id"
@@ -61,30 +67,17 @@ async fn rows_of<'k>(
     .await
 }
 
-/// What a batch hands back to the cache: each touched key's new state at its last sequence.
-pub fn staged<S>(
-    touched: Vec<Key>,
-    mut states: HashMap<Key, S>,
-    last_sequence: &HashMap<Key, u64>,
-) -> Vec<(Key, u64, S)> {
-    touched
-        .into_iter()
-        .filter_map(|key| {
-            let state = states.remove(&key)?;
-            let at = *last_sequence.get(&key)?;
-            Some((key, at, state))
-        })
-        .collect()
-}
-
 pub struct StateCache<S> {
     entries: HashMap<Key, (u64, S)>,
+    /// States written by the running batch, each at the sequence its row will hold.
+    staged: Vec<(Key, u64, S)>,
 }
 
 impl<S> Default for StateCache<S> {
     fn default() -> Self {
         Self {
             entries: HashMap::new(),
+            staged: Vec::new(),
         }
     }
 }
@@ -99,6 +92,8 @@ impl<S: DeserializeOwned> StateCache<S> {
         keys: &[Key],
         new: &HashSet<Key>,
     ) -> Result<HashMap<Key, S>, ProjectionError> {
+        // What a batch that did not commit staged is not what the rows hold.
+        self.staged.clear();
         let wanted: Vec<&Key> = keys.iter().filter(|k| !new.contains(*k)).collect();
         let mut states = HashMap::with_capacity(wanted.len());
         if wanted.is_empty() {
@@ -107,7 +102,10 @@ impl<S: DeserializeOwned> StateCache<S> {
         let rows = rows_of(tx, schema, table, "last_sequence", wanted.into_iter()).await?;
         let mut misses: Vec<Key> = Vec::new();
         for row in rows {
-            let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
+            let key = Key {
+                tenant: row.try_get("tenant_id")?,
+                id: row.try_get("id")?,
+            };
             let at: i64 = row.try_get("last_sequence")?;
             match self.entries.remove(&key) {
                 Some((cached_at, state)) if cached_at == at as u64 => {
@@ -121,10 +119,13 @@ impl<S: DeserializeOwned> StateCache<S> {
         }
         let rows = rows_of(tx, schema, table, "state", misses.iter()).await?;
         for row in rows {
-            let key: Key = (row.try_get("tenant_id")?, row.try_get("id")?);
+            let key = Key {
+                tenant: row.try_get("tenant_id")?,
+                id: row.try_get("id")?,
+            };
             let state: String = row.try_get("state")?;
             let state = serde_json::from_str(&state).map_err(|e| ProjectionError::BadEvent {
-                subject: format!("{table} row {}/{}", key.0, key.1),
+                subject: format!("{table} row {}/{}", key.tenant, key.id),
                 stream_sequence: 0,
                 reason: format!("stored state does not load: {e}"),
             })?;
@@ -132,17 +133,26 @@ impl<S: DeserializeOwned> StateCache<S> {
         }
         Ok(states)
     }
+}
 
+impl<S> StateCache<S> {
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.staged.clear();
     }
 
-    /// Gives back states written by a committed batch, each at the sequence its row now holds.
-    pub fn give_back(&mut self, states: impl IntoIterator<Item = (Key, u64, S)>) {
+    /// Holds the states a batch wrote until its transaction commits.
+    pub fn stage(&mut self, states: Vec<(Key, u64, S)>) {
+        self.staged = states;
+    }
+
+    /// Keeps the staged states: their batch committed, so each row now holds that state at that
+    /// sequence.
+    pub fn commit(&mut self) {
         if self.entries.len() > CAPACITY {
             self.entries.clear();
         }
-        for (key, at, state) in states {
+        for (key, at, state) in self.staged.drain(..) {
             self.entries.insert(key, (at, state));
         }
     }

@@ -7,7 +7,7 @@ use aurora_tests::{wait_for_projection, Account, TestApp};
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-use crate::fixtures::{attach, comment, open};
+use crate::fixtures::{attach, comment, open, REGISTRATION_EVENTS};
 
 async fn get(app: &TestApp, account: Option<&Account>, path: &str) -> (u16, Value) {
     let answer = app.get_json(path, account).await;
@@ -122,7 +122,7 @@ async fn an_incident_shows_with_its_alerts_timeline_and_raw_events() {
         .await
         .expect("ok")
         .expect("ok");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 5).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, REGISTRATION_EVENTS + 4).await;
 
     let (status, body) = get(&app, Some(&account), &format!("/api/incidents/{}", id.0)).await;
     assert_eq!(status, 200, "{body}");
@@ -213,7 +213,7 @@ async fn an_incident_as_it_was_at_a_time_is_folded_from_its_events() {
     .expect("ok")
     .expect("ok");
     let resolved = Utc::now();
-    wait_for_projection(&app.db.pool, Projector::Incidents, 4).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, REGISTRATION_EVENTS + 3).await;
 
     let at = |t: chrono::DateTime<Utc>| {
         format!(
@@ -306,7 +306,7 @@ async fn the_list_filters_and_pages_with_a_cursor() {
                 .expect("ok");
         }
     }
-    wait_for_projection(&app.db.pool, Projector::Incidents, 9).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, REGISTRATION_EVENTS + 8).await;
 
     let mut titles = Vec::new();
     let mut path = "/api/incidents?limit=3".to_owned();
@@ -369,7 +369,7 @@ async fn bad_requests_get_a_clear_json_error() {
         .await
         .expect("ok")
         .expect("ok");
-    wait_for_projection(&app.db.pool, Projector::Incidents, 2).await;
+    wait_for_projection(&app.db.pool, Projector::Incidents, REGISTRATION_EVENTS + 1).await;
 
     let cases = [
         ("/api/incidents?status=sleeping", 400, "invalid_status"),

@@ -57,3 +57,7 @@ pub fn attach(alert_id: &str, service: &str, score: f64) -> IncidentCommand {
         at: Utc::now(),
     }
 }
+
+/// Stream sequences registering an organisation takes before anything else: its creation and its
+/// default agent policy.
+pub const REGISTRATION_EVENTS: u64 = 2;
