@@ -6,79 +6,32 @@ use std::time::Duration;
 use anyhow::Context as _;
 use std::sync::Arc;
 
-use aurora_domain::{ChatSession, Incident, Integration, Organization};
 use aurora_handlers::agent::AgentConfig;
-use aurora_handlers::secrets::SecretStore;
-use aurora_nats::{AggregateStore, EventLog};
 use aurora_projections::Projector;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api;
+use crate::api::{self, ApiConfig};
+use crate::services::Services;
 
-/// The connections every role shares.
+/// How the roles behave, passed in beside the connections (zero-to-production's
+/// `Application::build(config)`): the connections say where things are, this says what to do.
 #[derive(Clone)]
-pub struct Services {
-    pub nats: async_nats::Client,
-    /// Connections as the connecting (owner) role: projectors, handlers, migrations.
-    pub pool: PgPool,
-    /// The same database with every connection switched to `aurora_app` (`SET ROLE`), neither
-    /// superuser nor owner: everything the HTTP API runs is bound by row-level security
-    /// (`migrations/0003_app_role.sql`).
-    pub gateway_pool: PgPool,
-    pub log: EventLog,
-    pub incidents: AggregateStore<Incident>,
-    pub sessions: AggregateStore<ChatSession>,
-    pub organizations: AggregateStore<Organization>,
-    pub integrations: AggregateStore<Integration>,
-    /// Where integration secrets live.
-    pub secrets: Arc<dyn SecretStore>,
-    /// Settings of the HTTP API (used by the gateway role).
-    pub api: Arc<api::ApiConfig>,
+pub struct Config {
+    /// Settings of the HTTP API (the gateway role; the handlers read the SNS trust settings).
+    pub api: ApiConfig,
     /// The chat agent: its model, prices and tools (handlers run it; the gateway reads whether a
     /// model is configured).
-    pub agent: Arc<AgentConfig>,
+    pub agent: AgentConfig,
 }
 
-impl Services {
-    pub fn new(nats: async_nats::Client, pool: PgPool, secrets: Arc<dyn SecretStore>) -> Self {
-        let log = EventLog::new(nats.clone());
-        let gateway_pool = PgPoolOptions::new()
-            .max_connections(pool.options().get_max_connections())
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::query("SET ROLE aurora_app").execute(conn).await?;
-                    Ok(())
-                })
-            })
-            .connect_lazy_with(pool.connect_options().as_ref().clone());
+impl Default for Config {
+    /// The production API defaults and an agent without a model.
+    fn default() -> Self {
         Self {
-            gateway_pool,
-            incidents: AggregateStore::new(log.clone()),
-            sessions: AggregateStore::new(log.clone()),
-            organizations: AggregateStore::new(log.clone()),
-            integrations: AggregateStore::new(log.clone()),
-            secrets,
-            api: Arc::new(api::ApiConfig::default()),
-            agent: Arc::new(AgentConfig::without_model(
-                std::env::temp_dir().join("aurora-agent"),
-            )),
-            log,
-            nats,
-            pool,
+            api: ApiConfig::default(),
+            agent: AgentConfig::without_model(std::env::temp_dir().join("aurora-agent")),
         }
-    }
-
-    pub fn with_api_config(mut self, config: api::ApiConfig) -> Self {
-        self.api = Arc::new(config);
-        self
-    }
-
-    pub fn with_agent(mut self, config: AgentConfig) -> Self {
-        self.agent = Arc::new(config);
-        self
     }
 }
 
@@ -102,10 +55,13 @@ impl Role {
 /// requests, consumers finish (and ack) the batch in hand.
 pub async fn run(
     services: Services,
+    config: Config,
     roles: Vec<Role>,
     listener: Option<TcpListener>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    // One agent configuration shared by the handlers that run it and the gateway that reads it.
+    let agent = Arc::new(config.agent);
     let mut tasks = tokio::task::JoinSet::new();
     if roles.contains(&Role::Projections) {
         let js = async_nats::jetstream::new(services.nats.clone());
@@ -131,7 +87,7 @@ pub async fn run(
             services.integrations.clone(),
             services.pool.clone(),
         )
-        .with_sns(services.api.sns_verify_context());
+        .with_sns(config.api.sns_verify_context());
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await
@@ -140,7 +96,7 @@ pub async fn run(
             services.sessions.clone(),
             services.organizations.clone(),
             services.pool.clone(),
-            services.agent.clone(),
+            agent.clone(),
         );
         let stop = shutdown.clone();
         tasks.spawn(async move {
@@ -149,8 +105,7 @@ pub async fn run(
     }
     if roles.contains(&Role::Gateway) {
         let listener = listener.context("the gateway role needs a listener")?;
-        let config = services.api.as_ref().clone();
-        let state = api::AppState::new(services.clone(), config);
+        let state = api::AppState::new(services.clone(), config.api, agent);
         let router = api::router(state.clone())?;
         let stop = shutdown.clone();
         tasks.spawn(async move {

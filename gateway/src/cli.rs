@@ -16,9 +16,10 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::app::{self, Role, Services};
+use crate::app::{self, Role};
 use crate::cli::dead_letters::DeadLettersCommand;
 use crate::embedded::EmbeddedPostgres;
+use crate::services::Services;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -290,12 +291,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let secrets = secret_store(&args.data_dir, args.secret_key.as_deref())?;
     let agent = agent_config(&args.data_dir)?;
     app::run(
-        Services::new(client, pool, secrets)
-            .with_api_config(crate::api::ApiConfig {
+        Services::new(client, pool, secrets),
+        app::Config {
+            api: crate::api::ApiConfig {
                 listen: Some(args.listen),
                 ..args.api
-            })
-            .with_agent(agent),
+            },
+            agent,
+        },
         vec![args.role],
         listener,
         shutdown_on_ctrl_c(),
@@ -353,12 +356,14 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let result = app::run(
-        Services::new(client, pool.clone(), secrets)
-            .with_api_config(crate::api::ApiConfig {
+        Services::new(client, pool.clone(), secrets),
+        app::Config {
+            api: crate::api::ApiConfig {
                 listen: Some(args.listen),
                 ..args.api
-            })
-            .with_agent(agent),
+            },
+            agent,
+        },
         Role::all(),
         Some(listener),
         shutdown,

@@ -1,7 +1,8 @@
 //! `aurora-gateway`: the HTTP face of Aurora and the `aurora` binary.
 //!
 //! - [`cli`]: the subcommands (`up`, `serve --role`, `streams apply`, `replay`, `audit verify`).
-//! - [`app`]: runs the roles (gateway, handlers, projections) in one process until shutdown.
+//! - [`app`]: runs the roles (gateway, handlers, projections) in one process until shutdown, on
+//!   the [`services`] (connections) with an [`app::Config`].
 //! - [`api`]: the axum router — health, readiness, incidents — and the one error shape.
 //! - [`embedded`]: the private PostgreSQL cluster `aurora up` makes under the data dir.
 //!
@@ -12,4 +13,5 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod embedded;
+pub mod services;
 pub mod telemetry;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use aurora_handlers::agent::{AgentConfig, LlmConfig};
 use aurora_tests::chat::{streamed_text, ChatSocket};
 use aurora_tests::llm::{Script, ScriptedLlm, Step};
-use aurora_tests::{test_api_config, TestApp};
+use aurora_tests::TestApp;
 use serde_json::json;
 
 #[global_allocator]
@@ -64,12 +64,7 @@ async fn app(llm: &ScriptedLlm, work: &std::path::Path) -> TestApp {
         model: "scripted-model".into(),
     });
     // The production query limit (5 per minute per user) stays on: it is part of the path.
-    TestApp::spawn_full(
-        aurora_gateway::app::Role::all(),
-        test_api_config(),
-        Some(agent),
-    )
-    .await
+    TestApp::spawn_with_agent(agent).await
 }
 
 /// One acknowledged JetStream publish, `n` times: p50 and p99 in ms.

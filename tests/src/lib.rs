@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use aurora_domain::TenantId;
 use aurora_gateway::api::ApiConfig;
+use aurora_gateway::app::{Config, Role};
+use aurora_gateway::services::Services;
 use aurora_handlers::agent::AgentConfig;
 use aurora_nats::server::NatsServer;
 use aurora_nats::EventLog;
@@ -176,63 +178,51 @@ pub struct Account {
     pub token: String,
 }
 
-impl TestApp {
-    pub async fn spawn() -> Self {
-        Self::spawn_with_roles(aurora_gateway::app::Role::all()).await
+/// How a [`TestApp`] is started: which roles, with which API settings and agent. The one place
+/// the harness assembles the application, for the first start and for more processes beside it.
+pub struct Launch {
+    roles: Vec<Role>,
+    config: Config,
+}
+
+impl Launch {
+    /// Every role, the test API settings, an agent without a model.
+    fn new() -> Self {
+        Self {
+            roles: Role::all(),
+            config: Config {
+                api: test_api_config(),
+                ..Config::default()
+            },
+        }
     }
 
-    /// The app running only `roles` (the gateway is always needed for HTTP).
-    pub async fn spawn_with_roles(roles: Vec<aurora_gateway::app::Role>) -> Self {
-        Self::spawn_with(roles, test_api_config()).await
+    /// Runs only `roles` (the gateway is needed for HTTP).
+    pub fn roles(mut self, roles: Vec<Role>) -> Self {
+        self.roles = roles;
+        self
     }
 
-    /// The app running `roles` with API settings `config`.
-    pub async fn spawn_with(roles: Vec<aurora_gateway::app::Role>, config: ApiConfig) -> Self {
-        Self::spawn_full(roles, config, None).await
+    pub fn api(mut self, api: ApiConfig) -> Self {
+        self.config.api = api;
+        self
     }
 
-    /// The whole app with the chat agent set up as `agent` says.
-    pub async fn spawn_with_agent(agent: AgentConfig) -> Self {
-        Self::spawn_full(
-            aurora_gateway::app::Role::all(),
-            test_api_config(),
-            Some(agent),
-        )
-        .await
+    pub fn agent(mut self, agent: AgentConfig) -> Self {
+        self.config.agent = agent;
+        self
     }
 
-    /// The app running `roles` with API settings `config` and, if given, the agent set up as
-    /// `agent` says.
-    pub async fn spawn_full(
-        roles: Vec<aurora_gateway::app::Role>,
-        config: ApiConfig,
-        agent: Option<AgentConfig>,
-    ) -> Self {
+    /// Starts the app with its own NATS and database, on port 0.
+    pub async fn spawn(self) -> TestApp {
         let nats = TestNats::start().await;
         let db = TestDb::create().await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
-        let addr = listener.local_addr().expect("local addr");
-        let (shutdown, rx) = watch::channel(false);
         let secrets_dir = tempfile::tempdir().expect("a temp dir for secrets");
-        let services = aurora_gateway::app::Services::new(
-            nats.client.clone(),
-            db.pool.clone(),
-            secret_store(secrets_dir.path()),
-        )
-        .with_api_config(config);
-        let services = match agent {
-            Some(agent) => services.with_agent(agent),
-            None => services,
-        };
-        let task = tokio::spawn(aurora_gateway::app::run(
-            services,
-            roles,
-            Some(listener),
-            rx,
-        ));
-        Self {
+        let (shutdown, rx) = watch::channel(false);
+        let listener = bind().await;
+        let addr = listener.local_addr().expect("local addr");
+        let task = tokio::spawn(run(&nats, &db, &secrets_dir, self, Some(listener), rx));
+        TestApp {
             addr,
             base_url: format!("http://{addr}"),
             http: reqwest::Client::new(),
@@ -243,17 +233,75 @@ impl TestApp {
             task: Some(task),
         }
     }
+}
+
+async fn bind() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0")
+}
+
+/// The connections of an app on this NATS, database and secret store.
+fn services(nats: &TestNats, db: &TestDb, secrets_dir: &tempfile::TempDir) -> Services {
+    Services::new(
+        nats.client.clone(),
+        db.pool.clone(),
+        secret_store(secrets_dir.path()),
+    )
+}
+
+/// `launch`'s roles on the given NATS, database and secret store, until `shutdown`.
+fn run(
+    nats: &TestNats,
+    db: &TestDb,
+    secrets_dir: &tempfile::TempDir,
+    launch: Launch,
+    listener: Option<tokio::net::TcpListener>,
+    shutdown: watch::Receiver<bool>,
+) -> impl std::future::Future<Output = anyhow::Result<()>> {
+    let services = services(nats, db, secrets_dir);
+    aurora_gateway::app::run(services, launch.config, launch.roles, listener, shutdown)
+}
+
+impl TestApp {
+    /// A launch to set up: `TestApp::launch().roles(…).api(…).agent(…).spawn().await`.
+    pub fn launch() -> Launch {
+        Launch::new()
+    }
+
+    /// The whole app with the test settings.
+    pub async fn spawn() -> Self {
+        Self::launch().spawn().await
+    }
+
+    /// The app running only `roles` (the gateway is always needed for HTTP).
+    pub async fn spawn_with_roles(roles: Vec<Role>) -> Self {
+        Self::launch().roles(roles).spawn().await
+    }
+
+    /// The app running `roles` with API settings `config`.
+    pub async fn spawn_with(roles: Vec<Role>, config: ApiConfig) -> Self {
+        Self::launch().roles(roles).api(config).spawn().await
+    }
+
+    /// The whole app with the chat agent set up as `agent` says.
+    pub async fn spawn_with_agent(agent: AgentConfig) -> Self {
+        Self::launch().agent(agent).spawn().await
+    }
+
+    /// This app's connections, as its roles have them (for a test that drives a handler itself).
+    pub fn services(&self) -> Services {
+        services(&self.nats, &self.db, &self.secrets_dir)
+    }
 
     /// Starts more roles in this app's process (e.g. projections after a gateway-only start).
-    pub fn start_roles(&self, roles: Vec<aurora_gateway::app::Role>) {
-        let services = aurora_gateway::app::Services::new(
-            self.nats.client.clone(),
-            self.db.pool.clone(),
-            secret_store(self.secrets_dir.path()),
-        );
-        tokio::spawn(aurora_gateway::app::run(
-            services,
-            roles,
+    pub fn start_roles(&self, roles: Vec<Role>) {
+        let launch = Self::launch().roles(roles);
+        tokio::spawn(run(
+            &self.nats,
+            &self.db,
+            &self.secrets_dir,
+            launch,
             None,
             self.shutdown.subscribe(),
         ));
@@ -262,20 +310,14 @@ impl TestApp {
     /// A second gateway process on its own port, sharing this app's NATS and database (and
     /// running nothing else); its base URL.
     pub async fn second_gateway(&self, agent: AgentConfig) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
+        let listener = bind().await;
         let addr = listener.local_addr().expect("local addr");
-        let services = aurora_gateway::app::Services::new(
-            self.nats.client.clone(),
-            self.db.pool.clone(),
-            secret_store(self.secrets_dir.path()),
-        )
-        .with_api_config(test_api_config())
-        .with_agent(agent);
-        tokio::spawn(aurora_gateway::app::run(
-            services,
-            vec![aurora_gateway::app::Role::Gateway],
+        let launch = Self::launch().roles(vec![Role::Gateway]).agent(agent);
+        tokio::spawn(run(
+            &self.nats,
+            &self.db,
+            &self.secrets_dir,
+            launch,
             Some(listener),
             self.shutdown.subscribe(),
         ));

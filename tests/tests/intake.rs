@@ -551,11 +551,7 @@ async fn a_delivery_redelivered_after_a_crash_opens_nothing_twice() {
             .await
             .expect_status(202);
     }
-    let services = aurora_gateway::app::Services::new(
-        app.nats.client.clone(),
-        app.db.pool.clone(),
-        aurora_tests::secret_store(app.secrets_dir.path()),
-    );
+    let services = app.services();
     let ingest = aurora_handlers::ingest::Ingest::new(
         services.log.clone(),
         services.incidents.clone(),
@@ -1027,11 +1023,7 @@ async fn a_batch_retried_in_place_decides_nothing_twice() {
             .await
             .expect_status(202);
     }
-    let services = aurora_gateway::app::Services::new(
-        app.nats.client.clone(),
-        app.db.pool.clone(),
-        aurora_tests::secret_store(app.secrets_dir.path()),
-    );
+    let services = app.services();
     let ingest = aurora_handlers::ingest::Ingest::new(
         services.log.clone(),
         services.incidents.clone(),

@@ -656,11 +656,7 @@ async fn row_level_security_hides_other_tenants_even_from_a_query_without_a_tena
 async fn the_gateway_runs_every_statement_as_the_restricted_role() {
     let app = TestApp::spawn().await;
     let (a, _b) = two_tenants(&app).await;
-    let services = aurora_gateway::app::Services::new(
-        app.nats.client.clone(),
-        app.db.pool.clone(),
-        aurora_tests::secret_store(app.secrets_dir.path()),
-    );
+    let services = app.services();
     let pool = &services.gateway_pool;
     let (who, superuser, bypass): (String, bool, bool) = sqlx::query_as(
         "SELECT current_user::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",

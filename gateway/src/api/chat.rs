@@ -563,12 +563,12 @@ impl Socket {
                 "agent mode can change things; it needs the editor role (ask mode is open to viewers)".into(),
             ));
         }
-        if self.state.services.agent.llm.is_none() {
+        if self.state.agent.llm.is_none() {
             return Err(refuse(code::NO_MODEL, no_model_text()));
         }
         let model = model.filter(|m| !m.trim().is_empty());
         if let Some(model) = &model {
-            if !self.state.services.agent.allows_model(model) {
+            if !self.state.agent.allows_model(model) {
                 return Err(refuse(
                     code::MODEL_NOT_ALLOWED,
                     format!("model {model:?} is not offered here; leave `model` out for the configured one"),

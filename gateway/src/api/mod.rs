@@ -50,7 +50,9 @@ pub use body::Body;
 pub use config::ApiConfig;
 pub use error::ApiError;
 
-use crate::app::Services;
+use aurora_handlers::agent::AgentConfig;
+
+use crate::services::Services;
 
 /// What handlers share: one `Arc`, so the extractors' clones on every request cost one
 /// reference count (cloning the connections inside was a measurable share of the intake's CPU).
@@ -68,6 +70,8 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub services: Services,
     pub config: Arc<ApiConfig>,
+    /// The chat agent's configuration (whether a model is configured, which models are allowed).
+    pub agent: Arc<AgentConfig>,
     pub limits: Arc<rate_limit::Limits>,
     /// The OpenAPI document, rendered once the router is assembled.
     openapi: Arc<OnceLock<String>>,
@@ -79,8 +83,9 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(services: Services, config: ApiConfig) -> Self {
+    pub fn new(services: Services, config: ApiConfig, agent: Arc<AgentConfig>) -> Self {
         Self(Arc::new(Shared {
+            agent,
             limits: Arc::new(rate_limit::Limits::new(&config)),
             chat: chat::ChatState::new(config.chat_queries_per_minute),
             config: Arc::new(config),
