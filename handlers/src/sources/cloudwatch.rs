@@ -5,8 +5,8 @@
 //! generated one, unused):
 //! - the signing certificate must come from Amazon SNS
 //!   (`https://sns.<region>.amazonaws.com[.cn]/SimpleNotificationService-<hex>.pem`) or from an
-//!   origin the operator trusts (`AURORA_SNS_CERT_ORIGINS`, see [`SnsOrigins`]); it is fetched
-//!   once and cached ([`CertCache`]);
+//!   origin the operator trusts (`AURORA_SNS_CERT_ORIGINS`, see [`super::SnsOrigins`]); it is
+//!   fetched once and cached ([`super::CertCache`]);
 //! - the signature covers the canonical string of the message's fields (`SignatureVersion` 1 is
 //!   SHA1withRSA, 2 SHA256withRSA, PKCS#1 v1.5);
 //! - a message whose `Timestamp` is more than an hour away from its arrival is refused (replays);
@@ -19,16 +19,11 @@
 //! `OK` resolves, `INSUFFICIENT_DATA` is not acted on. Identity is account + region + alarm
 //! name; the alert id adds the state change time, so each firing episode is its own alert.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use async_trait::async_trait;
 use aurora_domain::intake::{FiringAlert, Signal};
 use aurora_domain::Severity;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use reqwest::Url;
 use ring::signature::{self as rsa_verify, UnparsedPublicKey, VerificationAlgorithm};
 use serde::Deserialize;
 
@@ -42,10 +37,6 @@ pub struct CloudWatch;
 
 /// How far a message's `Timestamp` may be from its arrival.
 const MAX_SKEW_SECS: i64 = 3600;
-/// Signing certificates kept (SNS uses one per region at a time, rotated rarely).
-const CERT_CACHE_MAX: usize = 64;
-/// A certificate larger than this is not one.
-const CERT_MAX_BYTES: usize = 64 * 1024;
 /// Dimensions that name the service an alarm is about, most specific first.
 const SERVICE_DIMENSIONS: &[&str] = &[
     "ServiceName",
@@ -239,360 +230,6 @@ fn check_fresh(timestamp: &str, received_at: DateTime<Utc>) -> Result<(), Refusa
         )));
     }
     Ok(())
-}
-
-/// Where SNS signing certificates and subscription confirmation URLs may come from: Amazon SNS
-/// (`https://sns.<region>.amazonaws.com[.cn]`), and the origins an operator adds
-/// (`AURORA_SNS_CERT_ORIGINS`, e.g. a local stand-in; plain `http` only on loopback).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SnsOrigins {
-    /// (scheme, host, port) of each extra origin.
-    extra: Vec<(String, String, u16)>,
-}
-
-fn is_loopback(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
-}
-
-/// `sns.<region>.amazonaws.com` or `sns.<region>.amazonaws.com.cn`.
-fn is_sns_host(host: &str) -> bool {
-    host.strip_suffix(".amazonaws.com")
-        .or_else(|| host.strip_suffix(".amazonaws.com.cn"))
-        .and_then(|rest| rest.strip_prefix("sns."))
-        .is_some_and(|region| {
-            !region.is_empty()
-                && region
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
-}
-
-/// `SimpleNotificationService-<hex>.pem`.
-fn is_sns_cert_path(path: &str) -> bool {
-    path.strip_prefix("/SimpleNotificationService-")
-        .and_then(|rest| rest.strip_suffix(".pem"))
-        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
-impl SnsOrigins {
-    /// Amazon SNS only.
-    pub fn aws_only() -> Self {
-        Self::default()
-    }
-
-    /// Amazon SNS and `extra` origins (`https://host[:port]`, or `http://` on loopback).
-    pub fn new<S: AsRef<str>>(extra: &[S]) -> Result<Self, String> {
-        let mut origins = Self::default();
-        for origin in extra {
-            let origin = origin.as_ref().trim();
-            if origin.is_empty() {
-                continue;
-            }
-            let url = Self::parse_origin(origin)?;
-            let key = Self::key(&url).ok_or_else(|| format!("{origin:?} has no host"))?;
-            if !origins.extra.contains(&key) {
-                origins.extra.push(key);
-            }
-        }
-        Ok(origins)
-    }
-
-    /// Checks one origin as an operator writes it (`http://127.0.0.1:1234`), for the command line.
-    pub fn parse_origin(origin: &str) -> Result<Url, String> {
-        let url = Url::parse(origin.trim())
-            .map_err(|e| format!("{origin:?} is not an origin (scheme://host[:port]): {e}"))?;
-        let host = url.host_str().unwrap_or_default();
-        let plain = !url.username().is_empty()
-            || url.password().is_some()
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || !matches!(url.path(), "" | "/");
-        if host.is_empty() || plain {
-            return Err(format!(
-                "{origin:?} is not an origin: only scheme://host[:port], no path"
-            ));
-        }
-        match url.scheme() {
-            "https" => Ok(url),
-            "http" if is_loopback(host) => Ok(url),
-            "http" => Err(format!(
-                "{origin:?}: plain http is trusted only on 127.0.0.1 or localhost; use https"
-            )),
-            other => Err(format!("{origin:?}: scheme {other} is not http(s)")),
-        }
-    }
-
-    fn key(url: &Url) -> Option<(String, String, u16)> {
-        Some((
-            url.scheme().to_owned(),
-            url.host_str()?.to_owned(),
-            url.port_or_known_default()?,
-        ))
-    }
-
-    fn is_extra(&self, url: &Url) -> bool {
-        Self::key(url).is_some_and(|k| self.extra.contains(&k))
-    }
-
-    fn is_sns(url: &Url) -> bool {
-        url.scheme() == "https"
-            && url.port_or_known_default() == Some(443)
-            && url.host_str().is_some_and(is_sns_host)
-    }
-
-    fn parse(raw: &str, what: &str) -> Result<Url, String> {
-        let url = Url::parse(raw).map_err(|e| format!("the {what} {raw:?} is not a URL: {e}"))?;
-        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-            return Err(format!("the {what} {raw:?} is not a plain URL"));
-        }
-        Ok(url)
-    }
-
-    /// The signing certificate URL, if it may be fetched.
-    pub fn cert_url(&self, raw: &str) -> Result<Url, String> {
-        let what = "signing certificate URL";
-        let url = Self::parse(raw, what)?;
-        if url.query().is_some() {
-            return Err(format!("the {what} {raw:?} must not have a query"));
-        }
-        if Self::is_sns(&url) {
-            if is_sns_cert_path(url.path()) {
-                return Ok(url);
-            }
-            return Err(format!(
-                "the {what} {raw:?} is not an SNS certificate (/SimpleNotificationService-<hex>.pem)"
-            ));
-        }
-        if self.is_extra(&url) {
-            if url.path().ends_with(".pem") {
-                return Ok(url);
-            }
-            return Err(format!("the {what} {raw:?} is not a .pem file"));
-        }
-        Err(format!(
-            "the {what} {raw:?} is neither on Amazon SNS nor on a trusted origin"
-        ))
-    }
-
-    /// The subscription confirmation URL, if it may be fetched.
-    pub fn subscribe_url(&self, raw: &str) -> Result<Url, String> {
-        let url = Self::parse(raw, "SubscribeURL")?;
-        if Self::is_sns(&url) || self.is_extra(&url) {
-            Ok(url)
-        } else {
-            Err(format!(
-                "the SubscribeURL on {} is neither Amazon SNS nor a trusted origin",
-                url.origin().ascii_serialization()
-            ))
-        }
-    }
-}
-
-/// The HTTP client for SNS: short time limits, and no redirects (a redirect could leave the
-/// trusted origins).
-pub(crate) fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .user_agent("aurora-sns")
-        .build()
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "the SNS HTTP client cannot be configured; using defaults");
-            reqwest::Client::new()
-        })
-}
-
-/// SNS signing keys by certificate URL (each certificate has its own URL), bounded.
-#[derive(Default)]
-pub struct CertCache {
-    /// The RSA public key (PKCS#1 DER) of each certificate.
-    keys: Mutex<HashMap<String, Arc<[u8]>>>,
-}
-
-impl CertCache {
-    /// Adds the certificate `pem` as if fetched from `url` (preloading; tests).
-    pub fn insert_pem(&self, url: &str, pem: &[u8]) -> Result<(), String> {
-        let key = rsa_public_key_of_pem(pem)?;
-        self.insert(url, key.into());
-        Ok(())
-    }
-
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<[u8]>>> {
-        self.keys
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn insert(&self, url: &str, key: Arc<[u8]>) {
-        let mut keys = self.lock();
-        if keys.len() >= CERT_CACHE_MAX && !keys.contains_key(url) {
-            if let Some(evicted) = keys.keys().next().cloned() {
-                keys.remove(&evicted);
-            }
-        }
-        keys.insert(url.to_owned(), key);
-    }
-
-    /// The key of the certificate at `url`: cached, else fetched.
-    async fn key(&self, http: &reqwest::Client, url: &Url) -> Result<Arc<[u8]>, Refusal> {
-        let cached = self.lock().get(url.as_str()).cloned();
-        if let Some(key) = cached {
-            return Ok(key);
-        }
-        let response = http.get(url.clone()).send().await.map_err(|e| {
-            Refusal::Unavailable(format!(
-                "the SNS signing certificate {url} cannot be fetched: {e}"
-            ))
-        })?;
-        let status = response.status();
-        if status.is_client_error() {
-            return Err(Refusal::Unauthorized(format!(
-                "the SNS signing certificate {url} does not exist ({status})"
-            )));
-        }
-        if !status.is_success() {
-            return Err(Refusal::Unavailable(format!(
-                "the SNS signing certificate {url} cannot be fetched ({status})"
-            )));
-        }
-        let mut response = response;
-        let mut pem = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            Refusal::Unavailable(format!(
-                "the SNS signing certificate {url} cannot be read: {e}"
-            ))
-        })? {
-            pem.extend_from_slice(&chunk);
-            if pem.len() > CERT_MAX_BYTES {
-                return Err(Refusal::Unauthorized(format!(
-                    "{url} is too large to be a certificate"
-                )));
-            }
-        }
-        let key: Arc<[u8]> = rsa_public_key_of_pem(&pem)
-            .map_err(|e| {
-                Refusal::Unauthorized(format!(
-                    "the SNS signing certificate {url} is not usable: {e}"
-                ))
-            })?
-            .into();
-        self.insert(url.as_str(), key.clone());
-        Ok(key)
-    }
-}
-
-const SEQUENCE: u8 = 0x30;
-const INTEGER: u8 = 0x02;
-const BIT_STRING: u8 = 0x03;
-const OBJECT_IDENTIFIER: u8 = 0x06;
-/// `[0] EXPLICIT Version` of a v2/v3 certificate.
-const VERSION: u8 = 0xa0;
-/// 1.2.840.113549.1.1.1
-const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-
-/// One DER element of `input`: its contents and what follows, if its tag is `tag`.
-fn der_element(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), String> {
-    let bad = || format!("not DER: expected an element with tag {tag:#04x}");
-    let (&found, rest) = input.split_first().ok_or_else(bad)?;
-    let (&first, rest) = rest.split_first().ok_or_else(bad)?;
-    if found != tag {
-        return Err(bad());
-    }
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err(bad());
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return Err(bad());
-    }
-    Ok(rest.split_at(len))
-}
-
-/// The RSA public key (PKCS#1 `RSAPublicKey` DER) of an X.509 certificate (DER).
-fn rsa_public_key_of_certificate(der: &[u8]) -> Result<Vec<u8>, String> {
-    let (certificate, _) = der_element(der, SEQUENCE)?;
-    let (tbs, _) = der_element(certificate, SEQUENCE)?;
-    let mut rest = tbs;
-    if rest.first() == Some(&VERSION) {
-        rest = der_element(rest, VERSION)?.1;
-    }
-    rest = der_element(rest, INTEGER)?.1; // serialNumber
-    for _field in ["signature", "issuer", "validity", "subject"] {
-        rest = der_element(rest, SEQUENCE)?.1;
-    }
-    let (spki, _) = der_element(rest, SEQUENCE)?;
-    let (algorithm, rest) = der_element(spki, SEQUENCE)?;
-    let (oid, _) = der_element(algorithm, OBJECT_IDENTIFIER)?;
-    if oid != RSA_ENCRYPTION {
-        return Err("the certificate's key is not an RSA key".into());
-    }
-    match der_element(rest, BIT_STRING)?.0.split_first() {
-        Some((0, key)) if !key.is_empty() => Ok(key.to_vec()),
-        _ => Err("the certificate's public key is malformed".into()),
-    }
-}
-
-/// The RSA public key of the first certificate in `pem`.
-fn rsa_public_key_of_pem(pem: &[u8]) -> Result<Vec<u8>, String> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let text = std::str::from_utf8(pem).map_err(|_| "not a PEM certificate".to_owned())?;
-    let start = text
-        .find(BEGIN)
-        .ok_or_else(|| "not a PEM certificate".to_owned())?
-        + BEGIN.len();
-    let end = text[start..]
-        .find(END)
-        .ok_or_else(|| "a PEM certificate without its end".to_owned())?
-        + start;
-    let base64: String = text[start..end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(base64)
-        .map_err(|e| format!("the PEM certificate is not base64: {e}"))?;
-    rsa_public_key_of_certificate(&der)
-}
-
-impl VerifyContext {
-    /// Confirms an SNS subscription: one GET of its `SubscribeURL`, which must be on Amazon SNS
-    /// or a trusted origin. Confirming twice is harmless.
-    pub async fn confirm_subscription(&self, subscribe_url: &str) -> Result<(), String> {
-        let url = self.origins.subscribe_url(subscribe_url)?;
-        let origin = url.origin().ascii_serialization();
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("the subscription confirmation on {origin} failed: {e}"))?;
-        let status = response.status();
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{origin} answered the subscription confirmation with {status}"
-            ))
-        }
-    }
 }
 
 /// One `:`-separated part of an ARN (`arn:partition:service:region:account:…`).
@@ -910,6 +547,7 @@ impl Source for CloudWatch {
 mod tests {
     use super::*;
     use crate::sources::common::tests_support::*;
+    use crate::sources::sns::SnsOrigins;
     use rsa::pkcs8::DecodePrivateKey;
     use rsa::signature::{SignatureEncoding, Signer};
     use std::sync::OnceLock;
@@ -1446,30 +1084,6 @@ mod tests {
                 (no_id.to_string(), "invalid_payload"),
             ],
         );
-    }
-
-    #[test]
-    fn certificates_yield_their_rsa_key() {
-        let key = rsa_public_key_of_pem(CERT.as_bytes()).expect("a key");
-        let other = rsa_public_key_of_pem(OTHER_CERT.as_bytes()).expect("a key");
-        assert_ne!(key, other);
-        assert_eq!(key.first(), Some(&SEQUENCE), "an RSAPublicKey SEQUENCE");
-        for bad in [
-            "",
-            "-----BEGIN CERTIFICATE-----\nAAAA\n",
-            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----",
-            "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----",
-            KEY,
-        ] {
-            assert!(rsa_public_key_of_pem(bad.as_bytes()).is_err(), "{bad}");
-        }
-        let cache = CertCache::default();
-        for i in 0..CERT_CACHE_MAX + 10 {
-            cache
-                .insert_pem(&format!("https://x/{i}.pem"), CERT.as_bytes())
-                .expect("insert");
-        }
-        assert_eq!(cache.len(), CERT_CACHE_MAX, "bounded");
     }
 
     #[test]

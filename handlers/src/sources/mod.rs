@@ -25,6 +25,7 @@ mod newrelic;
 mod opsgenie;
 mod pagerduty;
 mod sentry;
+mod sns;
 mod spinnaker;
 mod splunk;
 
@@ -34,8 +35,8 @@ use aurora_domain::intake::Signal;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use cloudwatch::{CertCache, SnsOrigins};
 pub use common::{severity_from, Refusal, AURORA_SIGNATURE};
+pub use sns::{CertCache, SnsOrigins};
 
 /// Every source Aurora accepts webhooks from.
 pub static SOURCES: &[&dyn Source] = &[
@@ -157,7 +158,7 @@ impl VerifyContext {
     /// A context trusting `origins` (besides Amazon SNS itself), with a fresh certificate cache.
     pub fn new(origins: SnsOrigins) -> Self {
         Self {
-            http: cloudwatch::http_client(),
+            http: sns::http_client(),
             certs: Arc::new(CertCache::default()),
             origins: Arc::new(origins),
             pinned_topic: None,
