@@ -219,6 +219,21 @@ impl EventLog {
         }
     }
 
+    /// Whether any subject of the log matches `filter` (wildcards allowed): one stream-info
+    /// request, answered from the server's subject index.
+    pub async fn holds_any(&self, filter: &str) -> Result<bool, StoreError> {
+        let stream = self.events_stream().await?;
+        let mut subjects = stream
+            .info_with_subjects(filter)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        match subjects.next().await {
+            None => Ok(false),
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+        }
+    }
+
     async fn events_stream(&self) -> Result<jetstream::stream::Stream<()>, StoreError> {
         self.js
             .get_stream_no_info(EVENTS_STREAM)

@@ -30,6 +30,12 @@ pub fn aggregate(tenant: &TenantId, aggregate: &str, id: Uuid) -> String {
     join4("evt", tenant.as_str(), aggregate, id)
 }
 
+/// `evt.*.<aggregate>.<id>`: one instance id under every tenant, to tell whether an id a client
+/// picked is already someone's.
+pub fn aggregate_in_any_tenant(aggregate: &str, id: Uuid) -> String {
+    join4("evt", "*", aggregate, id)
+}
+
 /// `evt.<tenant>.<aggregate>.*`: every instance of one aggregate type of one tenant.
 pub fn aggregate_type(tenant: &TenantId, aggregate: &str) -> String {
     format!("evt.{tenant}.{aggregate}.*")
@@ -127,6 +133,21 @@ mod tests {
             "> needs at least one token"
         );
         assert!(!covers("inbox.>", id));
+    }
+
+    #[test]
+    fn an_id_under_any_tenant_covers_that_id_of_every_tenant_and_no_other() {
+        let id = Uuid::now_v7();
+        let filter = aggregate_in_any_tenant("session", id);
+        for tenant in ["acme", "globex"] {
+            let tenant = TenantId::parse(tenant).expect("valid");
+            assert!(covers(&filter, &aggregate(&tenant, "session", id)));
+            assert!(!covers(
+                &filter,
+                &aggregate(&tenant, "session", Uuid::now_v7())
+            ));
+            assert!(!covers(&filter, &aggregate(&tenant, "incident", id)));
+        }
     }
 
     #[test]

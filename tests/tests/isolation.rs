@@ -268,6 +268,35 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         NotFound,
     ),
+    ep(
+        "POST",
+        "/chat_api/sessions",
+        Target::None,
+        Some(r#"{"title":"hello from A"}"#),
+        NothingOfB,
+    ),
+    ep(
+        "GET",
+        "/chat_api/sessions/{id}/messages",
+        Target::Session,
+        None,
+        NotFound,
+    ),
+    ep(
+        "POST",
+        "/chat_api/sessions/{id}/messages",
+        Target::Session,
+        Some(r#"{"message":"hello from A"}"#),
+        NotFound,
+    ),
+    // B's session id in the body: it is named as not found, and stays B's (checked below).
+    ep(
+        "DELETE",
+        "/chat_api/sessions/bulk-delete",
+        Target::Session,
+        Some(r#"{"ids":["{id}"]}"#),
+        NothingOfB,
+    ),
     ep("GET", "/api/llm-usage", Target::None, None, NothingOfB),
     ep("GET", "/api/agent/policy", Target::None, None, NothingOfB),
     ep(
@@ -522,8 +551,14 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
                 .replace("{source}", "grafana"),
             None => e.path.to_owned(),
         };
-        let answer = call(&app, &a, e.method, &copied, e.body).await;
-        let leaked = leaks(&answer, &copied);
+        // A body may name B's thing too (`{id}`), as a path does.
+        let body = e.body.map(|body| match b.id(e.target) {
+            Some(id) => body.replace("{id}", &id.to_string()),
+            None => body.to_owned(),
+        });
+        let answer = call(&app, &a, e.method, &copied, body.as_deref()).await;
+        let sent = format!("{copied} {}", body.as_deref().unwrap_or_default());
+        let leaked = leaks(&answer, &sent);
         assert!(
             leaked.is_empty(),
             "{} {copied} leaks {leaked:?}: {}",
@@ -569,6 +604,12 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
     app.get_json("/api/auth/me", Some(&b.member))
         .await
         .expect_status(200);
+    // B's session is still B's, with nothing of A's in it.
+    let session = app
+        .get_json(&format!("/chat_api/sessions/{}", b.session), Some(&b.admin))
+        .await
+        .expect_status(200);
+    assert!(!session.to_string().contains("hello from A"));
     app.stop().await;
 }
 

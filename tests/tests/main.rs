@@ -3,6 +3,7 @@
 mod api;
 mod changes;
 mod chat;
+mod chat_sessions;
 mod dead_letters;
 mod event_store;
 mod fixtures;

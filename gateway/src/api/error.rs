@@ -5,7 +5,6 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -165,11 +164,13 @@ impl IntoResponse for ApiError {
             Self::RateLimited { message, .. } => message.clone(),
             other => other.to_string(),
         };
-        let mut response = (
-            status,
-            Json(json!({ "error": { "code": code, "message": message } })),
-        )
-            .into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
         let retry_after = match self {
             Self::Unavailable { retry_after, .. } => Some(u64::from(retry_after)),
             Self::RateLimited { retry_after, .. } => Some(retry_after),
@@ -182,6 +183,19 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable (`not_found`, `invalid_body`, …).
+    pub code: String,
+    pub message: String,
 }
 
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {

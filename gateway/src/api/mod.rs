@@ -15,7 +15,7 @@
 pub mod auth;
 mod body;
 mod changes;
-mod chat;
+pub(crate) mod chat;
 pub mod config;
 mod correlation;
 mod error;
@@ -269,8 +269,12 @@ mod tests {
             ("intake.rs", include_str!("intake.rs")),
             ("correlation.rs", include_str!("correlation.rs")),
             ("changes.rs", include_str!("changes.rs")),
-            ("chat.rs", include_str!("chat.rs")),
-            ("sessions.rs", include_str!("sessions.rs")),
+            ("chat/mod.rs", include_str!("chat/mod.rs")),
+            ("chat/tickets.rs", include_str!("chat/tickets.rs")),
+            ("chat/socket.rs", include_str!("chat/socket.rs")),
+            ("sessions/mod.rs", include_str!("sessions/mod.rs")),
+            ("sessions/messages.rs", include_str!("sessions/messages.rs")),
+            ("sessions/usage.rs", include_str!("sessions/usage.rs")),
             ("auth/mod.rs", include_str!("auth/mod.rs")),
             ("auth/caller.rs", include_str!("auth/caller.rs")),
             ("hygiene.rs", include_str!("hygiene.rs")),

@@ -7,13 +7,13 @@
 //!   OpenAI-compatible endpoint.
 //! - [`tools`]: what the agent may call, and [`aurora_domain::gate`]: what of it may run; [`exec`] runs a CLI.
 //! - [`prices`]: the per-model price table behind the estimated cost.
-//! - [`frames`]: the WebSocket protocol, shared with the gateway.
+//! - The WebSocket protocol and what the gateway sends on `CMD` are the domain's
+//!   ([`aurora_domain::chat::frames`], [`aurora_domain::chat::request`]).
 //!
 //! Token chunks go to `live.<tenant>.session.<id>` (core NATS, not stored); everything else is an
 //! event first and a frame second, so a reloaded page and a replay see the same history.
 
 pub mod exec;
-pub mod frames;
 pub mod llm;
 pub mod prices;
 pub mod redact;
@@ -24,21 +24,7 @@ pub mod tools;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aurora_domain::ChatMode;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
 pub use prices::PriceTable;
-
-/// The most a query may hold, in (estimated) tokens.
-pub const MAX_QUERY_TOKENS: usize = 20_000;
-
-/// Tokens in `text`, estimated the usual way for English and code (four bytes a token) when the
-/// model's tokenizer is not at hand.
-pub fn estimate_tokens(text: &str) -> usize {
-    text.len().div_ceil(4)
-}
 
 /// The endpoint of the model (`LLM_BASE_URL`, `LLM_API_KEY`, `LLM_MODEL`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,89 +146,5 @@ impl AgentConfig {
     pub fn with_tool_path(mut self, path: impl Into<String>) -> Self {
         self.tool_path = Some(path.into());
         self
-    }
-}
-
-/// What the gateway puts on `cmd.<tenant>.session.<id>`: a query (which starts the session if
-/// needed and runs the agent), or a command on the session itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum SessionRequest {
-    Query(Query),
-    /// Any [`aurora_domain::ChatCommand`] (confirmation answers, cancel), run as it is; the
-    /// user's commands name the user, and the session refuses them unless it is the owner.
-    Command {
-        command: aurora_domain::ChatCommand,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Query {
-    pub message_id: Uuid,
-    /// The user id asking; a new session is theirs.
-    pub owner: String,
-    /// The title of a new session.
-    pub title: String,
-    pub text: String,
-    pub mode: ChatMode,
-    /// A model other than the configured one, if the user picked one.
-    pub model: Option<String>,
-    /// Cloud providers the user would rather the agent look at first (e.g. `gcp`).
-    #[serde(default)]
-    pub provider_preference: Vec<String>,
-    /// The cloud project the user has selected in the UI.
-    #[serde(default)]
-    pub selected_project_id: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn a_session_request_round_trips_through_json() {
-        let query = SessionRequest::Query(Query {
-            message_id: Uuid::from_u128(7),
-            owner: "u1".into(),
-            title: "why is checkout slow?".into(),
-            text: "why is checkout slow?".into(),
-            mode: ChatMode::Agent,
-            model: None,
-            provider_preference: vec!["gcp".into()],
-            selected_project_id: None,
-            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-        });
-        let json = serde_json::to_value(&query).unwrap();
-        assert_eq!(json["type"], "query");
-        assert_eq!(json["mode"], "agent");
-        assert_eq!(
-            serde_json::from_value::<SessionRequest>(json).unwrap(),
-            query
-        );
-
-        let cancel = SessionRequest::Command {
-            command: aurora_domain::ChatCommand::Cancel {
-                by: "u1".into(),
-                at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            },
-        };
-        let json = serde_json::to_value(&cancel).unwrap();
-        assert_eq!(json["type"], "command");
-        assert_eq!(json["command"]["type"], "cancel");
-        assert_eq!(
-            serde_json::from_value::<SessionRequest>(json).unwrap(),
-            cancel
-        );
-    }
-
-    #[test]
-    fn tokens_are_estimated_at_four_bytes_each() {
-        assert_eq!(estimate_tokens(""), 0);
-        assert_eq!(estimate_tokens("abcd"), 1);
-        assert_eq!(estimate_tokens("abcde"), 2);
-        assert_eq!(estimate_tokens(&"x".repeat(80_000)), MAX_QUERY_TOKENS);
     }
 }

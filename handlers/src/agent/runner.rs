@@ -36,10 +36,11 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use super::exec::{self, ExecSpec};
-use super::frames::{code, RunStatus, ServerFrame};
 use super::llm::{Llm, ToolCallRequest, Turn};
 use super::tools::{self, Planned, Reader};
-use super::{estimate_tokens, sweep, AgentConfig, Query, SessionRequest};
+use super::{sweep, AgentConfig};
+use aurora_domain::chat::frames::{code, RunStatus, ServerFrame};
+use aurora_domain::chat::{estimate_tokens, Query, SessionRequest, NO_MODEL_TEXT};
 use aurora_domain::gate::{self, Policy, RunMode, Verdict};
 
 const CONSUMER: &str = "chat";
@@ -375,7 +376,7 @@ impl Agent {
             self.publish(
                 tenant,
                 id,
-                &ServerFrame::error(Some(id), code::NO_MODEL, no_model_text()),
+                &ServerFrame::error(Some(id), code::NO_MODEL, NO_MODEL_TEXT),
             )
             .await;
             return Ok(Outcome::Refused("no model configured".into()));
@@ -469,13 +470,6 @@ impl Agent {
         let policy = &state.inner().agent_policy;
         Policy::new(&policy.allow, &policy.deny).map_err(|e| e.to_string())
     }
-}
-
-/// The text of a `NO_MODEL` error frame.
-pub fn no_model_text() -> String {
-    "No language model is configured. Set LLM_BASE_URL (an OpenAI-compatible endpoint, e.g. \
-     https://api.openai.com/v1), LLM_MODEL (e.g. gpt-4o) and LLM_API_KEY, then restart Aurora."
-        .to_owned()
 }
 
 /// The id of the assistant's answer to the user message `question` (so a retried run records

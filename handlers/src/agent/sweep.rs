@@ -19,8 +19,8 @@ use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::frames::{code, RunStatus, ServerFrame};
 use super::runner::{answer_id, Agent};
+use aurora_domain::chat::frames::{code, RunStatus, ServerFrame};
 
 pub const LEASE_BUCKET: &str = "agent_runs";
 /// How long a lease outlives its last refresh.

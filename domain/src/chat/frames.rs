@@ -2,7 +2,7 @@
 //! gets. Every frame is a JSON object tagged by `type`. Server frames also name the session they
 //! belong to, so a client watching several sessions can tell them apart.
 
-use aurora_domain::{ChatMode, ConfirmationDecision};
+use crate::values::{ChatMode, ConfirmationDecision};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
