@@ -164,8 +164,8 @@ impl IntoResponse for ApiError {
             Self::RateLimited { message, .. } => message.clone(),
             other => other.to_string(),
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
+        let body = super::responses::ErrorBody {
+            error: super::responses::ErrorDetail {
                 code: code.to_owned(),
                 message,
             },
@@ -183,19 +183,6 @@ impl IntoResponse for ApiError {
         }
         response
     }
-}
-
-/// The body of every error answer.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable (`not_found`, `invalid_body`, …).
-    pub code: String,
-    pub message: String,
 }
 
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {

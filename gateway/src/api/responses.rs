@@ -12,15 +12,15 @@ use utoipa::{PartialSchema, ToSchema};
 /// Every error answer: `{"error":{"code","message"}}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    error: ErrorDetail,
+    pub(crate) error: ErrorDetail,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// What went wrong, for programs (`invalid_json`, `not_found`, `rate_limited`, …).
-    code: String,
+    pub(crate) code: String,
     /// What went wrong, for people.
-    message: String,
+    pub(crate) message: String,
 }
 
 /// Which answers to declare on an operation.

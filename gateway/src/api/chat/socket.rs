@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::ask::{self, Asked, Asker, NewSession, Refusal};
 use super::tickets::{admit, Ticket};
-use crate::api::error::ErrorBody;
+use crate::api::responses::ErrorBody;
 use crate::api::{ApiError, AppState};
 
 /// How often the server pings an idle socket.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::unavailable;
 use crate::api::auth::credentials::{hash_token, new_token, TokenKind};
 use crate::api::auth::Caller;
-use crate::api::error::ErrorBody;
+use crate::api::responses::ErrorBody;
 use crate::api::{ApiError, AppState};
 
 /// How long a ticket admits a socket.

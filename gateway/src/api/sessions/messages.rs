@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::{execute, parse_uuid, read_own_write, read_owned};
 use crate::api::auth::Caller;
 use crate::api::chat::ask::{self, Asked, Asker, NewSession};
-use crate::api::error::ErrorBody;
+use crate::api::responses::ErrorBody;
 use crate::api::{ApiError, AppState, Body};
 
 /// The most sessions one bulk delete names.

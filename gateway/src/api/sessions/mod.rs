@@ -24,8 +24,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::error::ErrorBody;
 use super::incidents::{cursor, parse_cursor};
+use super::responses::ErrorBody;
 use super::{parse_uuid, ApiError, AppState, Body};
 
 const DEFAULT_LIMIT: i64 = 50;

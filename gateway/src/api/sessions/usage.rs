@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::json;
 use crate::api::auth::Caller;
-use crate::api::error::ErrorBody;
+use crate::api::responses::ErrorBody;
 use crate::api::{ApiError, AppState, Body};
 
 /// The longest period one usage report covers.
