@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use super::error::IntegrationError;
 use super::event::IntegrationEvent;
-use super::state::{IntegrationSettings, IntegrationState};
+use super::settings::IntegrationSettings;
+use super::state::IntegrationState;
 
 pub const NAME_MAX_CHARS: usize = 200;
 

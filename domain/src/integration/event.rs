@@ -5,7 +5,7 @@ use esrs::event::Upcaster;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::state::IntegrationSettings;
+use super::settings::IntegrationSettings;
 use crate::event::DomainEvent;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,6 +8,7 @@
 mod command;
 mod error;
 mod event;
+mod settings;
 mod state;
 
 #[cfg(test)]
@@ -16,7 +17,8 @@ mod tests;
 pub use command::{IntegrationCommand, NAME_MAX_CHARS};
 pub use error::IntegrationError;
 pub use event::IntegrationEvent;
-pub use state::{IntegrationSettings, IntegrationState};
+pub use settings::IntegrationSettings;
+pub use state::IntegrationState;
 
 /// The integration aggregate (stored under the name `integration`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

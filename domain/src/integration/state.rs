@@ -5,32 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::event::IntegrationEvent;
-
-/// What a user can change about an integration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct IntegrationSettings {
-    /// Off: deliveries answer 404 until it is turned back on.
-    pub enabled: bool,
-    /// Start a root-cause analysis when one of its alerts opens an incident. `None` means the
-    /// source's default (SPEC §1).
-    pub rca_on_new_incidents: Option<bool>,
-    /// The service its alerts are about when the payload names none.
-    pub default_service: Option<String>,
-    /// The environment its alerts are about when the payload names none.
-    pub default_environment: Option<String>,
-}
-
-impl Default for IntegrationSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            rca_on_new_incidents: None,
-            default_service: None,
-            default_environment: None,
-        }
-    }
-}
+use super::settings::IntegrationSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationState {
