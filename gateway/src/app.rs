@@ -85,7 +85,6 @@ pub async fn run(
             services.log.clone(),
             services.incidents.clone(),
             services.integrations.clone(),
-            services.pool.clone(),
         )
         .with_sns(config.api.sns_verify_context());
         let stop = shutdown.clone();

@@ -73,7 +73,7 @@ impl Ingest {
             .map_err(|e| unavailable(&e))?;
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: format!("inbox.{tenant}.*"),
+                filter_subject: aurora_nats::subjects::inbox_of_tenant(tenant),
                 deliver_policy: DeliverPolicy::ByStartTime { start_time: from },
                 ..Default::default()
             })
@@ -102,10 +102,16 @@ impl Ingest {
                     published,
                 };
                 deliveries += 1;
-                if let Some((_, signals, integration, _)) = self.read(&delivery).await? {
-                    for (index, signal) in signals.into_iter().enumerate() {
+                if let Some(read) = self.read(&delivery).await? {
+                    for (index, signal) in read.signals.into_iter().enumerate() {
                         if let Signal::Firing(alert) = signal {
-                            alerts.push(placed(&delivery, index, alert, &integration));
+                            alerts.push(placed(
+                                &delivery,
+                                read.received_at,
+                                index,
+                                alert,
+                                &read.integration,
+                            ));
                         }
                     }
                 }

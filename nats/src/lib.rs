@@ -4,7 +4,8 @@
 //! - [`log`]: the `EVENTS` stream as an append-only log with optimistic concurrency per subject.
 //! - [`store`]: the `esrs` event store on top of it, with the warm-aggregate cache.
 //! - [`envelope`]: how an event becomes a message (CloudEvents headers, trace context) and back.
-//! - [`subjects`]: subject names; the tenant is always the second token.
+//! - [`subjects`]: subject names, built and parsed; the tenant is always the second token.
+//! - [`inbox`]: the `INBOX` delivery format, its one writer and one reader.
 //! - [`consumer`]: the consumer runner, the only code that acks, naks, backs off or dead-letters.
 //! - [`dead_letter`], [`dead_letters`]: the dead-letter format and the `DEAD_LETTERS` stream.
 //! - [`server`]: the nats-server launcher for `aurora up` and the tests.
@@ -16,6 +17,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod dead_letters;
 pub mod envelope;
+pub mod inbox;
 pub mod log;
 pub mod server;
 pub mod store;

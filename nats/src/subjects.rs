@@ -41,6 +41,11 @@ pub fn aggregate_type(tenant: &TenantId, aggregate: &str) -> String {
     format!("evt.{tenant}.{aggregate}.*")
 }
 
+/// `evt.*.<aggregate>.*`: every instance of one aggregate type, of every tenant.
+pub fn aggregate_type_all_tenants(aggregate: &str) -> String {
+    format!("evt.*.{aggregate}.*")
+}
+
 /// `cmd.<tenant>.<aggregate>.<id>`.
 pub fn command(tenant: &TenantId, aggregate: &str, id: Uuid) -> String {
     join4("cmd", tenant.as_str(), aggregate, id)
@@ -62,36 +67,74 @@ pub fn inbox(tenant: &TenantId, source: &str) -> String {
     format!("inbox.{tenant}.{source}")
 }
 
+/// `inbox.<tenant>.*`: every delivery of one tenant, whatever its source.
+pub fn inbox_of_tenant(tenant: &TenantId) -> String {
+    format!("inbox.{tenant}.*")
+}
+
 /// `live.<tenant>.session.<id>` (core NATS, not stored).
 pub fn live_session(tenant: &TenantId, session: Uuid) -> String {
     join4("live", tenant.as_str(), "session", session)
 }
 
-/// The parts of an event subject.
+/// The parts of an aggregate's subject (`evt.` or `cmd.`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventSubject {
+pub struct AggregateSubject {
     pub tenant: TenantId,
     pub aggregate: String,
     pub id: Uuid,
 }
 
+/// The parts of an event subject.
+pub type EventSubject = AggregateSubject;
+
 /// Parses `evt.<tenant>.<aggregate>.<id>`; `None` for anything else.
 pub fn parse_event_subject(subject: &str) -> Option<EventSubject> {
+    parse_aggregate_subject("evt", subject)
+}
+
+/// Parses `cmd.<tenant>.<aggregate>.<id>`; `None` for anything else.
+pub fn parse_command_subject(subject: &str) -> Option<AggregateSubject> {
+    parse_aggregate_subject("cmd", subject)
+}
+
+fn parse_aggregate_subject(kind: &str, subject: &str) -> Option<AggregateSubject> {
     let mut parts = subject.split('.');
-    if parts.next()? != "evt" {
+    if parts.next()? != kind {
         return None;
     }
     let tenant = TenantId::parse(parts.next()?).ok()?;
-    let aggregate = parts.next()?.to_owned();
+    let aggregate = parts.next().filter(|a| !a.is_empty())?.to_owned();
     let id = Uuid::parse_str(parts.next()?).ok()?;
     if parts.next().is_some() {
         return None;
     }
-    Some(EventSubject {
+    Some(AggregateSubject {
         tenant,
         aggregate,
         id,
     })
+}
+
+/// The parts of an `INBOX` subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxSubject {
+    pub tenant: TenantId,
+    pub source: String,
+}
+
+/// Parses `inbox.<tenant>.<source>`; `None` for anything else.
+pub fn parse_inbox_subject(subject: &str) -> Option<InboxSubject> {
+    let mut parts = subject.split('.');
+    if parts.next()? != "inbox" {
+        return None;
+    }
+    let tenant = TenantId::parse(parts.next()?).ok()?;
+    let source = parts.next().filter(|s| !s.is_empty())?.to_owned();
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(InboxSubject { tenant, source })
 }
 
 /// Whether subject pattern `wide` matches everything `narrow` matches (`*` one token, `>` one or
@@ -171,5 +214,60 @@ mod tests {
         );
         assert_eq!(parse_event_subject("cmd.acme.incident.x"), None);
         assert_eq!(parse_event_subject(&format!("{subject}.extra")), None);
+    }
+
+    #[test]
+    fn a_command_subject_round_trips_and_malformed_ones_are_refused() {
+        let tenant = TenantId::parse("acme").expect("valid");
+        let id = Uuid::now_v7();
+        assert_eq!(
+            parse_command_subject(&command(&tenant, "session", id)),
+            Some(AggregateSubject {
+                tenant,
+                aggregate: "session".into(),
+                id
+            })
+        );
+        for bad in [
+            format!("evt.acme.session.{id}"),
+            format!("cmd.acme.session.{id}.x"),
+            format!("cmd..session.{id}"),
+            format!("cmd.acme..{id}"),
+            "cmd.acme.session.not-a-uuid".to_owned(),
+            "cmd.acme.session".to_owned(),
+            "cmd".to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(parse_command_subject(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_inbox_subject_round_trips_and_malformed_ones_are_refused() {
+        let tenant = TenantId::parse("acme").expect("valid");
+        assert_eq!(
+            parse_inbox_subject(&inbox(&tenant, "grafana")),
+            Some(InboxSubject {
+                tenant: tenant.clone(),
+                source: "grafana".into()
+            })
+        );
+        assert!(covers(&inbox_of_tenant(&tenant), "inbox.acme.grafana"));
+        assert!(!covers(&inbox_of_tenant(&tenant), "inbox.globex.grafana"));
+        assert!(covers(
+            &aggregate_type_all_tenants("integration"),
+            &aggregate(&tenant, "integration", Uuid::now_v7())
+        ));
+        for bad in [
+            "inbox.acme",
+            "inbox.acme.",
+            "inbox..grafana",
+            "inbox.acme.grafana.extra",
+            "evt.acme.grafana",
+            "inbox",
+            "",
+        ] {
+            assert_eq!(parse_inbox_subject(bad), None, "{bad}");
+        }
     }
 }

@@ -154,22 +154,19 @@ async fn intake_vs_raw(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
             let js = js.clone();
             async move {
                 let sent = if with_headers {
-                    let mut h = async_nats::HeaderMap::new();
-                    h.insert("Nats-Msg-Id", uuid::Uuid::new_v4().to_string().as_str());
-                    h.insert(
-                        "Aurora-Integration-Id",
-                        "0190a0b0-0000-7000-8000-000000000000",
-                    );
-                    h.insert("Aurora-Source", "grafana");
-                    h.insert(
-                        "Aurora-Received-At",
-                        chrono::Utc::now().to_rfc3339().as_str(),
-                    );
-                    h.insert(
-                        "Aurora-Delivery-Id",
-                        uuid::Uuid::new_v4().to_string().as_str(),
-                    );
-                    js.publish_with_headers("inbox.bench.raw", h, body).await
+                    // The intake's own format (the ingest never reads these: no handlers run).
+                    let message = aurora_nats::inbox::InboxDelivery {
+                        tenant: aurora_domain::TenantId::parse("bench").expect("valid"),
+                        source: "raw".to_owned(),
+                        integration_id: uuid::Uuid::new_v4(),
+                        delivery_id: uuid::Uuid::new_v4().to_string(),
+                        received_at: chrono::Utc::now(),
+                        request_headers: Vec::new(),
+                        body,
+                    }
+                    .to_message();
+                    js.publish_with_headers(message.subject, message.headers, message.payload)
+                        .await
                 } else {
                     js.publish("inbox.bench.raw", body).await
                 };

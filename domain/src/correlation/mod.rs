@@ -7,11 +7,13 @@
 //! [`crate::incident::Correlation`] of the `AttachAlert` command), or open a new incident, with
 //! the reason. [`Decision::explain`] says it in one line.
 //!
-//! The scoring is in `score.rs`, the decision in `decision.rs`. Nothing here does I/O, and the
+//! The scoring is in `score.rs`, the decision in `decision.rs`, the tenant's decision log in
+//! `log.rs`, and what the log says about fingerprints (for resolves) in `fingerprints.rs`. Nothing here does I/O, and the
 //! numbers match upstream's operation for operation; where Aurora differs (topology without a
 //! graph, a title similarity per candidate) the item says so.
 
 mod decision;
+mod fingerprints;
 mod graph;
 mod log;
 mod score;
@@ -21,6 +23,7 @@ mod settings;
 mod tests;
 
 pub use decision::{decide, decide_with_title_similarity, select_candidates, Decision, OpenReason};
+pub use fingerprints::{FingerprintIndex, HOLDERS_PER_FINGERPRINT};
 pub use graph::ServiceGraph;
 pub use log::{
     correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert, MAX_REMEMBERED,

@@ -176,7 +176,6 @@ async fn dry_run(
         services.log.clone(),
         services.incidents.clone(),
         services.integrations.clone(),
-        services.pool.clone(),
     );
     let report = ingest
         .dry_run(&caller.tenant, req.settings, req.from, req.to)

@@ -3,8 +3,9 @@
 //! A delivery is authenticated by its source's rule (401 if not; SNS signatures need their
 //! certificate, fetched once: 503 while it cannot be), read by its source's parser
 //! (400 if it is not what that source sends), then published raw to `INBOX`
-//! (`inbox.<tenant>.<source>`, `Nats-Msg-Id` from the source's delivery id, else a hash of the
-//! body), and only once JetStream acknowledged it answered `202 {delivery_id}`. Unknown,
+//! as an [`InboxDelivery`] (`inbox.<tenant>.<source>`, `Nats-Msg-Id` from the source's delivery
+//! id, else a hash of the body), and only once JetStream acknowledged it answered
+//! `202 {delivery_id}`. Unknown,
 //! deleted or disabled integrations answer 404; an unreachable JetStream 503 with `Retry-After`,
 //! never 202. Nothing is stored for a refused delivery.
 //!
@@ -18,6 +19,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use async_nats::jetstream::context::PublishErrorKind;
 use aurora_domain::TenantId;
 use aurora_handlers::sources::{self, Auth, Delivery, Refusal, Source, VerifyContext};
+use aurora_nats::inbox::InboxDelivery;
+use aurora_nats::subjects;
 use aurora_projections::queries::identity;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -33,9 +36,6 @@ use uuid::Uuid;
 
 use super::{ApiError, AppState};
 
-pub use aurora_handlers::ingest::{INTEGRATION_HEADER, RECEIVED_AT_HEADER, SOURCE_HEADER};
-pub const DELIVERY_HEADER: &str = "Aurora-Delivery-Id";
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(receive))
 }
@@ -46,7 +46,6 @@ pub struct Entry {
     pub source: &'static dyn Source,
     secret: Vec<u8>,
     accepting: bool,
-    subject: String,
     /// What `Source::authenticate` needs besides the secret, with the integration's pinned
     /// topic (SNS).
     verify: VerifyContext,
@@ -112,7 +111,6 @@ impl IntakeCache {
             source: entry.source,
             secret: entry.secret.clone(),
             accepting: entry.accepting,
-            subject: entry.subject.clone(),
             verify: entry.verify.with_pinned_topic(Some(topic)),
             loaded: std::time::Instant::now(),
         });
@@ -148,7 +146,6 @@ impl IntakeCache {
             Vec::new()
         };
         let entry = Arc::new(Entry {
-            subject: format!("inbox.{tenant}.{}", source.descriptor().name),
             tenant,
             source,
             secret,
@@ -168,15 +165,18 @@ pub async fn watch(
     state: AppState,
     mut shutdown: watch_channel::Receiver<bool>,
 ) -> Result<(), async_nats::SubscribeError> {
-    let mut events = state.services.nats.subscribe("evt.*.integration.*").await?;
+    let mut events = state
+        .services
+        .nats
+        .subscribe(subjects::aggregate_type_all_tenants("integration"))
+        .await?;
     loop {
         tokio::select! {
             _ = shutdown.wait_for(|s| *s) => return Ok(()),
             message = events.next() => {
                 let Some(message) = message else { return Ok(()) };
-                let id = message.subject.rsplit('.').next().and_then(|id| Uuid::parse_str(id).ok());
-                if let Some(id) = id {
-                    state.intake.forget(id);
+                if let Some(subject) = subjects::parse_event_subject(&message.subject) {
+                    state.intake.forget(subject.id);
                 }
             }
         }
@@ -276,17 +276,25 @@ async fn receive(
         Some(id) => hex(&Sha256::digest(id.as_bytes())),
         None => hex(&Sha256::digest(&body)),
     };
-    let mut nats_headers = async_nats::HeaderMap::new();
-    nats_headers.insert("Nats-Msg-Id", format!("{id}:{delivery_id}").as_str());
-    nats_headers.insert(INTEGRATION_HEADER, id.to_string().as_str());
-    nats_headers.insert(SOURCE_HEADER, entry.source.descriptor().name);
-    nats_headers.insert(RECEIVED_AT_HEADER, received_at.to_rfc3339().as_str());
-    nats_headers.insert(DELIVERY_HEADER, delivery_id.as_str());
-    for name in entry.source.descriptor().kept_headers {
-        if let Some(value) = headers.get(*name).and_then(|v| v.to_str().ok()) {
-            nats_headers.insert(*name, value);
-        }
+    let message = InboxDelivery {
+        tenant: entry.tenant.clone(),
+        source: entry.source.descriptor().name.to_owned(),
+        integration_id: id,
+        delivery_id: delivery_id.clone(),
+        received_at,
+        request_headers: entry
+            .source
+            .descriptor()
+            .kept_headers
+            .iter()
+            .filter_map(|name| {
+                let value = headers.get(*name)?.to_str().ok()?;
+                Some(((*name).to_owned(), value.to_owned()))
+            })
+            .collect(),
+        body,
     }
+    .to_message();
     let unavailable = |why: String| {
         tracing::warn!(%why, "a webhook delivery could not be made durable");
         ApiError::Unavailable {
@@ -296,7 +304,7 @@ async fn receive(
     };
     let ack = state
         .js
-        .publish_with_headers(entry.subject.clone(), nats_headers, body)
+        .publish_with_headers(message.subject, message.headers, message.payload)
         .await
         .map_err(|e| unavailable(e.to_string()))?
         .await

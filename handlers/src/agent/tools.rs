@@ -5,6 +5,7 @@
 
 use async_nats::jetstream;
 use aurora_domain::TenantId;
+use aurora_nats::inbox::{InboxDelivery, InboxReference};
 use aurora_nats::subjects::{self, INBOX_STREAM};
 use aurora_nats::EventLog;
 use aurora_projections::queries;
@@ -328,16 +329,10 @@ impl Reader {
                 alert_id.unwrap_or("that opened it")
             )
         })?;
-        let (sequence, index) = event
+        let reference = event
             .causation_id
             .as_deref()
-            .and_then(|c| c.strip_prefix("inbox:"))
-            .and_then(|rest| {
-                let mut parts = rest.split(':');
-                let sequence = parts.next()?.parse::<u64>().ok()?;
-                let index = parts.next().and_then(|i| i.parse::<usize>().ok());
-                Some((sequence, index))
-            })
+            .and_then(InboxReference::parse)
             .ok_or_else(|| "the alert's delivery is not recorded".to_owned())?;
         let js = jetstream::new(self.log.client().clone());
         let stream = js
@@ -345,20 +340,22 @@ impl Reader {
             .await
             .map_err(|e| e.to_string())?;
         let message = stream
-            .get_raw_message(sequence)
+            .get_raw_message(reference.sequence)
             .await
             .map_err(|e| format!("the alert's delivery is no longer kept: {e}"))?;
-        // The delivery must be this tenant's (`inbox.<tenant>.<source>`), whatever an event says.
-        let own = message
-            .subject
-            .as_str()
-            .strip_prefix("inbox.")
-            .and_then(|rest| rest.strip_prefix(tenant.as_str()))
-            .is_some_and(|rest| rest.starts_with('.'));
-        if !own {
+        let delivery = InboxDelivery::from_message(
+            &message.subject,
+            Some(&message.headers),
+            message.payload,
+            message.time.with_timezone(&Utc),
+        )
+        .map_err(|e| format!("the alert's delivery does not read: {e}"))?;
+        // The delivery must be this tenant's, whatever an event says.
+        if delivery.tenant != *tenant {
             return Err("the alert's delivery is not recorded".to_owned());
         }
-        let body: Value = serde_json::from_slice(&message.payload)
+        let index = reference.index.map(|i| i as usize);
+        let body: Value = serde_json::from_slice(&delivery.body)
             .map_err(|_| "the alert's delivery is not JSON".to_owned())?;
         // An SNS envelope carries the alarm as JSON text in `Message`.
         let body = match body.get("Message").and_then(Value::as_str) {

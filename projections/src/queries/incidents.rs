@@ -138,25 +138,6 @@ pub async fn incident_timeline(
     .await
 }
 
-/// The newest incident (by start) holding an alert with `fingerprint`: where a resolve
-/// notification belongs. Runs as the caller's role (handlers: the owner).
-pub async fn newest_incident_with_fingerprint(
-    pool: &sqlx::PgPool,
-    tenant: &str,
-    fingerprint: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT a.incident_id FROM incident_alerts a
-         JOIN incidents i ON i.tenant_id = a.tenant_id AND i.id = a.incident_id
-         WHERE a.tenant_id = $1 AND a.fingerprint = $2
-         ORDER BY i.started_at DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(fingerprint)
-    .fetch_optional(pool)
-    .await
-}
-
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct ChangeRow {
     pub id: Uuid,
