@@ -7,15 +7,15 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::credentials::{new_token, TokenKind};
+use super::auth::views::OrganizationRef;
 use super::auth::{Caller, Via};
 use super::{parse_uuid, ApiError, AppState, Body};
 
@@ -37,6 +37,64 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_log))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberList {
+    items: Vec<queries::MemberRow>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleChanged {
+    user_id: Uuid,
+    /// viewer, editor or admin
+    role: String,
+}
+
+/// The invitation just made; `token` is shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationCreated {
+    id: Uuid,
+    email: String,
+    /// viewer, editor or admin
+    role: String,
+    expires_at: DateTime<Utc>,
+    token: String,
+    /// How the invitee uses the token.
+    register: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationList {
+    items: Vec<queries::InvitationRow>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationAccepted {
+    organization: OrganizationRef,
+    /// viewer, editor or admin
+    role: String,
+}
+
+/// The API token just made; `token` is shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenCreated {
+    id: Uuid,
+    name: String,
+    token: String,
+    expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    items: Vec<queries::ApiTokenRow>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    items: Vec<queries::AuditRow>,
+    /// Pass as `before` for the next page; null on the last one.
+    next_before: Option<i64>,
+}
+
 fn parse_role(role: &str) -> Result<Role, ApiError> {
     Role::parse(role).map_err(|_| {
         ApiError::bad_request(
@@ -48,15 +106,15 @@ fn parse_role(role: &str) -> Result<Role, ApiError> {
 
 /// Everyone in the organisation, with their roles.
 #[utoipa::path(get, path = "/api/members", tag = "organization",
-    responses((status = 200, description = "`{items: [{user_id, email, role, joined_at}]}`")))]
+    responses((status = 200, body = MemberList, description = "the members")))]
 async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberList>, ApiError> {
     let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::members(&mut tx, caller.tenant.as_str()).await?;
     tx.commit().await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(MemberList { items }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,14 +127,14 @@ pub struct RoleChange {
 /// Change a member's role (admin).
 #[utoipa::path(patch, path = "/api/members/{user_id}", tag = "organization", request_body = RoleChange,
     params(("user_id" = Uuid, Path, description = "the member")),
-    responses((status = 200, description = "the member with the new role"), (status = 403, description = "not an admin"),
+    responses((status = 200, body = RoleChanged, description = "the member with the new role"), (status = 403, description = "not an admin"),
               (status = 404, description = "no such member"), (status = 409, description = "would leave no admin")))]
 async fn change_role(
     State(state): State<AppState>,
     caller: Caller,
     Path(user_id): Path<String>,
     Body(req): Body<RoleChange>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RoleChanged>, ApiError> {
     const ACTION: &str = "changing a member's role";
     caller.require(&state, Role::Admin, ACTION).await?;
     let user_id = parse_uuid(&user_id, "user")?;
@@ -88,7 +146,10 @@ async fn change_role(
         at: Utc::now(),
     };
     caller.execute(&state, ACTION, command).await?;
-    Ok(Json(json!({ "user_id": user_id, "role": role })))
+    Ok(Json(RoleChanged {
+        user_id,
+        role: role.as_str().to_owned(),
+    }))
 }
 
 /// Remove a member (admin). Their API tokens are revoked with them.
@@ -124,13 +185,13 @@ pub struct InvitationRequest {
 /// Invite someone by email (admin). The answer holds the token the invitee registers with; it
 /// is shown only once.
 #[utoipa::path(post, path = "/api/invitations", tag = "organization", request_body = InvitationRequest,
-    responses((status = 201, description = "`{id, email, role, expires_at, token}`"), (status = 403, description = "not an admin"),
+    responses((status = 201, body = InvitationCreated, description = "the invitation, with its token"), (status = 403, description = "not an admin"),
               (status = 409, description = "already a member")))]
 async fn invite(
     State(state): State<AppState>,
     caller: Caller,
     Body(req): Body<InvitationRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<InvitationCreated>), ApiError> {
     const ACTION: &str = "inviting a member";
     caller.require(&state, Role::Admin, ACTION).await?;
     let email = super::auth::credentials::normalise_email(&req.email)?;
@@ -151,32 +212,32 @@ async fn invite(
     caller.execute(&state, ACTION, command).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": id,
-            "email": email,
-            "role": role,
-            "expires_at": expires_at,
-            "token": token,
-            "register": "POST /api/auth/register {email, password, invitation: <token>}",
-        })),
+        Json(InvitationCreated {
+            id,
+            email,
+            role: role.as_str().to_owned(),
+            expires_at,
+            token,
+            register: "POST /api/auth/register {email, password, invitation: <token>}",
+        }),
     ))
 }
 
 /// Invitations of the organisation, pending and past (admin).
 #[utoipa::path(get, path = "/api/invitations", tag = "organization",
-    responses((status = 200, description = "`{items: [{id, email, role, status, invited_by, expires_at}]}`"),
+    responses((status = 200, body = InvitationList, description = "the invitations"),
               (status = 403, description = "not an admin")))]
 async fn list_invitations(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InvitationList>, ApiError> {
     caller
         .require(&state, Role::Admin, "listing invitations")
         .await?;
     let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::invitations(&mut tx, caller.tenant.as_str()).await?;
     tx.commit().await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(InvitationList { items }))
 }
 
 /// Revoke a pending invitation (admin).
@@ -211,13 +272,13 @@ pub struct AcceptRequest {
 /// Join another organisation with an invitation sent to the caller's email (for a user who
 /// already has an account). Log in with `organization` to act in it.
 #[utoipa::path(post, path = "/api/invitations/accept", tag = "organization", request_body = AcceptRequest,
-    responses((status = 200, description = "`{organization, role}`"), (status = 400, description = "unknown, used, revoked or expired invitation"),
+    responses((status = 200, body = InvitationAccepted, description = "the organisation joined"), (status = 400, description = "unknown, used, revoked or expired invitation"),
               (status = 409, description = "already a member"), (status = 422, description = "the invitation was sent to another email")))]
 async fn accept_invitation(
     State(state): State<AppState>,
     caller: Caller,
     Body(req): Body<AcceptRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<InvitationAccepted>, ApiError> {
     let invitation = super::auth::invitation(&state, &req.invitation).await?;
     let tenant = aurora_domain::TenantId::parse(invitation.tenant_id.clone())
         .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
@@ -240,10 +301,14 @@ async fn accept_invitation(
         .await?
         .map_err(super::auth::refusal)?;
     super::auth::read_own_write(&state, executed.stream_sequence).await;
-    Ok(Json(json!({
-        "organization": { "id": invitation.organization_id, "name": invitation.organization_name },
-        "role": invitation.role,
-    })))
+    Ok(Json(InvitationAccepted {
+        organization: OrganizationRef {
+            id: invitation.organization_id,
+            name: invitation.organization_name,
+            created_at: None,
+        },
+        role: invitation.role,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -256,14 +321,14 @@ pub struct TokenRequest {
 
 /// Create an API token acting as the caller, with the caller's role. The token is shown once.
 #[utoipa::path(post, path = "/api/tokens", tag = "organization", request_body = TokenRequest,
-    responses((status = 201, description = "`{id, name, token, expires_at}`"),
+    responses((status = 201, body = TokenCreated, description = "the token, shown once"),
               (status = 400, description = "expires_in_days out of 1 to 365"),
               (status = 403, description = "an API token cannot create API tokens")))]
 async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     Body(req): Body<TokenRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     const ACTION: &str = "creating an API token";
     // A leaked token must not be able to mint successors that outlive its revocation.
     if let Via::ApiToken(_) = caller.via {
@@ -296,24 +361,27 @@ async fn create_token(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "id": id, "name": req.name.trim(), "token": token, "expires_at": expires_at }),
-        ),
+        Json(TokenCreated {
+            id,
+            name: req.name.trim().to_owned(),
+            token,
+            expires_at,
+        }),
     ))
 }
 
 /// API tokens: all of the organisation's for an admin, one's own for anyone else.
 #[utoipa::path(get, path = "/api/tokens", tag = "organization",
-    responses((status = 200, description = "`{items: [{id, name, user_id, expires_at, revoked}]}`")))]
+    responses((status = 200, body = TokenList, description = "the tokens")))]
 async fn list_tokens(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TokenList>, ApiError> {
     let owner = (!caller.role.at_least(Role::Admin)).then_some(caller.user_id);
     let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::api_tokens(&mut tx, caller.tenant.as_str(), owner).await?;
     tx.commit().await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(TokenList { items }))
 }
 
 /// Revoke an API token: one's own, or any as an admin.
@@ -349,13 +417,13 @@ pub struct AuditParams {
 
 /// The audit log, newest first (admin): every admin action and every denied access.
 #[utoipa::path(get, path = "/api/audit-log", tag = "organization", params(AuditParams),
-    responses((status = 200, description = "`{items: [{sequence, event_type, at, actor, description, data}], next_before}`"),
+    responses((status = 200, body = AuditPage, description = "a page of the audit log"),
               (status = 403, description = "not an admin")))]
 async fn audit_log(
     State(state): State<AppState>,
     caller: Caller,
     params: Result<Query<AuditParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     caller
         .require(&state, Role::Admin, "reading the audit log")
         .await?;
@@ -373,5 +441,5 @@ async fn audit_log(
     let next_before = (items.len() as i64 == limit)
         .then(|| items.last().map(|i| i.sequence))
         .flatten();
-    Ok(Json(json!({ "items": items, "next_before": next_before })))
+    Ok(Json(AuditPage { items, next_before }))
 }

@@ -17,7 +17,7 @@ pub struct IncidentFilter {
     pub limit: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct IncidentSummary {
     pub id: Uuid,
     pub title: String,
@@ -87,7 +87,7 @@ pub async fn incident_state(
         .transpose()
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AlertRow {
     pub alert_id: String,
     pub fingerprint: String,
@@ -114,7 +114,7 @@ pub async fn incident_alerts(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TimelineRow {
     pub stream_sequence: i64,
     pub event_type: String,
@@ -138,7 +138,7 @@ pub async fn incident_timeline(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ChangeRow {
     pub id: Uuid,
     pub source: String,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct OrganizationRow {
     pub id: Uuid,
     pub name: String,
@@ -26,7 +26,7 @@ pub async fn organization(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MemberRow {
     pub user_id: Uuid,
     pub email: String,
@@ -43,7 +43,7 @@ pub async fn members(conn: &mut PgConnection, tenant: &str) -> Result<Vec<Member
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct InvitationRow {
     pub id: Uuid,
     pub email: String,
@@ -66,7 +66,7 @@ pub async fn invitations(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ApiTokenRow {
     pub id: Uuid,
     pub name: String,
@@ -91,7 +91,7 @@ pub async fn api_tokens(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditRow {
     pub sequence: i64,
     pub event_type: String,
@@ -120,7 +120,7 @@ pub async fn audit_log(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct IntegrationRow {
     pub id: Uuid,
     pub source: String,

@@ -8,6 +8,7 @@
 pub mod caller;
 pub mod credentials;
 mod store;
+pub mod views;
 
 use std::time::Duration;
 
@@ -21,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,6 +29,7 @@ use uuid::Uuid;
 
 pub use caller::{Caller, Via};
 use credentials::{hash_token, new_token, TokenKind};
+use views::{Me, OrganizationRef, SessionStarted, UserRef};
 
 use super::rate_limit::ClientIp;
 use super::{ApiError, AppState, Body};
@@ -59,7 +60,7 @@ pub struct RegisterRequest {
 
 /// Create a user, and an organisation or membership of the inviting one.
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, description = "`{user, organization, role, token, expires_at}` plus the session cookie"),
+    responses((status = 201, body = SessionStarted, description = "the new session, also set as the session cookie"),
               (status = 409, description = "the email is already registered")))]
 async fn register(
     State(state): State<AppState>,
@@ -91,13 +92,13 @@ async fn register(
     .await
     .map_err(|e| anyhow::anyhow!("the registration task failed: {e}"))??;
     let session = start_session(&state, &tenant, user_id).await?;
-    let body = json!({
-        "user": { "id": user_id, "email": email },
-        "organization": organization,
-        "role": role,
-        "token": session.token,
-        "expires_at": session.expires_at,
-    });
+    let body = SessionStarted {
+        user: UserRef { id: user_id, email },
+        organization,
+        role: role.as_str().to_owned(),
+        token: session.token,
+        expires_at: session.expires_at,
+    };
     Ok((
         StatusCode::CREATED,
         [(header::SET_COOKIE, session.cookie)],
@@ -116,7 +117,7 @@ async fn create_member(
     email: String,
     (password, password_hash): (String, String),
     join: Join,
-) -> Result<(Uuid, TenantId, serde_json::Value, Role), ApiError> {
+) -> Result<(Uuid, TenantId, OrganizationRef, Role), ApiError> {
     let taken = || {
         ApiError::conflict(
             "email_taken",
@@ -141,7 +142,11 @@ async fn create_member(
     let (tenant, organization, role, command) = match join {
         Join::New(name) => {
             let id = Uuid::now_v7();
-            let organization = json!({ "id": id, "name": name.trim(), "created_at": now });
+            let organization = OrganizationRef {
+                id,
+                name: name.trim().to_owned(),
+                created_at: Some(now),
+            };
             let command = OrganizationCommand::Create {
                 name,
                 founder_id: user_id,
@@ -155,10 +160,11 @@ async fn create_member(
                 .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
             let role = Role::parse(&invitation.role)
                 .map_err(|e| anyhow::anyhow!("stored role does not parse: {e}"))?;
-            let organization = json!({
-                "id": invitation.organization_id,
-                "name": invitation.organization_name,
-            });
+            let organization = OrganizationRef {
+                id: invitation.organization_id,
+                name: invitation.organization_name.clone(),
+                created_at: None,
+            };
             let command = OrganizationCommand::AcceptInvitation {
                 invitation_id: invitation.id,
                 user_id,
@@ -168,10 +174,7 @@ async fn create_member(
             (tenant, organization, role, command)
         }
     };
-    let organization_id = organization["id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .ok_or_else(|| anyhow::anyhow!("an organisation without an id"))?;
+    let organization_id = organization.id;
     let executed = state
         .services
         .organizations
@@ -250,7 +253,7 @@ pub struct LoginRequest {
 
 /// Log in: a session token (also set as an HttpOnly cookie).
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, description = "`{token, expires_at, user, organization, role}`"),
+    responses((status = 200, body = SessionStarted, description = "the new session, also set as the session cookie"),
               (status = 401, description = "wrong email or password (the same answer for both)")))]
 async fn login(
     State(state): State<AppState>,
@@ -296,16 +299,20 @@ async fn login(
     let tenant = TenantId::parse(membership.tenant_id.clone())
         .map_err(|e| anyhow::anyhow!("stored tenant id does not parse: {e}"))?;
     let session = start_session(&state, &tenant, user_id).await?;
-    let body = json!({
-        "token": session.token,
-        "expires_at": session.expires_at,
-        "user": { "id": user_id, "email": req.email.trim().to_lowercase() },
-        "organization": {
-            "id": membership.organization_id,
-            "name": membership.organization_name,
+    let body = SessionStarted {
+        user: UserRef {
+            id: user_id,
+            email: req.email.trim().to_lowercase(),
         },
-        "role": membership.role,
-    });
+        organization: OrganizationRef {
+            id: membership.organization_id,
+            name: membership.organization_name,
+            created_at: None,
+        },
+        role: membership.role,
+        token: session.token,
+        expires_at: session.expires_at,
+    };
     Ok(([(header::SET_COOKIE, session.cookie)], Json(body)).into_response())
 }
 
@@ -330,21 +337,21 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
 
 /// Who the caller is, in which organisation, with which role.
 #[utoipa::path(get, path = "/api/auth/me", tag = "auth",
-    responses((status = 200, description = "`{user, organization, role, via}`"),
+    responses((status = 200, body = Me, description = "the caller"),
               (status = 401, description = "not logged in")))]
-async fn me(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
     let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let organization = queries::organization(&mut tx, caller.tenant.as_str()).await?;
     tx.commit().await?;
-    Ok(Json(json!({
-        "user": { "id": caller.user_id, "email": caller.email },
-        "organization": organization,
-        "role": caller.role,
-        "via": caller.via.as_str(),
-    })))
+    Ok(Json(Me {
+        user: UserRef {
+            id: caller.user_id,
+            email: caller.email,
+        },
+        organization,
+        role: caller.role.as_str().to_owned(),
+        via: caller.via.as_str().to_owned(),
+    }))
 }
 
 /// Waits until the organisation read models show the event at `sequence`, so the next request
