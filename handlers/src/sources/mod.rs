@@ -36,7 +36,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use common::{severity_from, Refusal, AURORA_SIGNATURE};
-pub use sns::{CertCache, SnsOrigins};
+pub use sns::{CertCache, CertificateError, SnsOrigins};
 
 /// Every source Aurora accepts webhooks from.
 pub static SOURCES: &[&dyn Source] = &[

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
 use reqwest::Url;
+use x509_cert::der::DecodePem as _;
+use x509_cert::spki::ObjectIdentifier;
+use x509_cert::Certificate;
 
 use crate::sources::Refusal;
 
@@ -22,7 +24,7 @@ pub struct CertCache {
 
 impl CertCache {
     /// Adds the certificate `pem` as if fetched from `url` (preloading; tests).
-    pub fn insert_pem(&self, url: &str, pem: &[u8]) -> Result<(), String> {
+    pub fn insert_pem(&self, url: &str, pem: &[u8]) -> Result<(), CertificateError> {
         let key = rsa_public_key_of_pem(pem)?;
         self.insert(url, key.into());
         Ok(())
@@ -104,102 +106,59 @@ impl CertCache {
     }
 }
 
-const SEQUENCE: u8 = 0x30;
-const INTEGER: u8 = 0x02;
-const BIT_STRING: u8 = 0x03;
-const OBJECT_IDENTIFIER: u8 = 0x06;
-/// `[0] EXPLICIT Version` of a v2/v3 certificate.
-const VERSION: u8 = 0xa0;
-/// 1.2.840.113549.1.1.1
-const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+/// 1.2.840.113549.1.1.1, the algorithm of an RSA `SubjectPublicKeyInfo`.
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
-/// One DER element of `input`: its contents and what follows, if its tag is `tag`.
-fn der_element(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), String> {
-    let bad = || format!("not DER: expected an element with tag {tag:#04x}");
-    let (&found, rest) = input.split_first().ok_or_else(bad)?;
-    let (&first, rest) = rest.split_first().ok_or_else(bad)?;
-    if found != tag {
-        return Err(bad());
-    }
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return Err(bad());
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return Err(bad());
-    }
-    Ok(rest.split_at(len))
+/// Why a fetched (or preloaded) certificate gives no signing key.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("not a PEM X.509 certificate: {0}")]
+    NotACertificate(#[source] x509_cert::der::Error),
+    #[error("the certificate's key is not an RSA key (algorithm {0})")]
+    NotRsa(ObjectIdentifier),
+    #[error("the certificate's public key is malformed")]
+    MalformedKey,
 }
 
-/// The RSA public key (PKCS#1 `RSAPublicKey` DER) of an X.509 certificate (DER).
-fn rsa_public_key_of_certificate(der: &[u8]) -> Result<Vec<u8>, String> {
-    let (certificate, _) = der_element(der, SEQUENCE)?;
-    let (tbs, _) = der_element(certificate, SEQUENCE)?;
-    let mut rest = tbs;
-    if rest.first() == Some(&VERSION) {
-        rest = der_element(rest, VERSION)?.1;
+/// The RSA public key (PKCS#1 `RSAPublicKey` DER, what ring verifies with) of the PEM
+/// certificate `pem`.
+fn rsa_public_key_of_pem(pem: &[u8]) -> Result<Vec<u8>, CertificateError> {
+    let certificate = Certificate::from_pem(pem).map_err(CertificateError::NotACertificate)?;
+    let spki = certificate.tbs_certificate.subject_public_key_info;
+    if spki.algorithm.oid != RSA_ENCRYPTION {
+        return Err(CertificateError::NotRsa(spki.algorithm.oid));
     }
-    rest = der_element(rest, INTEGER)?.1; // serialNumber
-    for _field in ["signature", "issuer", "validity", "subject"] {
-        rest = der_element(rest, SEQUENCE)?.1;
+    // For RSA the BIT STRING holds the RSAPublicKey DER, with no unused bits.
+    match spki.subject_public_key.as_bytes() {
+        Some(key) if !key.is_empty() => Ok(key.to_vec()),
+        _ => Err(CertificateError::MalformedKey),
     }
-    let (spki, _) = der_element(rest, SEQUENCE)?;
-    let (algorithm, rest) = der_element(spki, SEQUENCE)?;
-    let (oid, _) = der_element(algorithm, OBJECT_IDENTIFIER)?;
-    if oid != RSA_ENCRYPTION {
-        return Err("the certificate's key is not an RSA key".into());
-    }
-    match der_element(rest, BIT_STRING)?.0.split_first() {
-        Some((0, key)) if !key.is_empty() => Ok(key.to_vec()),
-        _ => Err("the certificate's public key is malformed".into()),
-    }
-}
-
-/// The RSA public key of the first certificate in `pem`.
-fn rsa_public_key_of_pem(pem: &[u8]) -> Result<Vec<u8>, String> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let text = std::str::from_utf8(pem).map_err(|_| "not a PEM certificate".to_owned())?;
-    let start = text
-        .find(BEGIN)
-        .ok_or_else(|| "not a PEM certificate".to_owned())?
-        + BEGIN.len();
-    let end = text[start..]
-        .find(END)
-        .ok_or_else(|| "a PEM certificate without its end".to_owned())?
-        + start;
-    let base64: String = text[start..end]
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(base64)
-        .map_err(|e| format!("the PEM certificate is not base64: {e}"))?;
-    rsa_public_key_of_certificate(&der)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rsa::pkcs1::EncodeRsaPublicKey as _;
+    use rsa::pkcs8::DecodePrivateKey as _;
 
     const KEY: &str = include_str!("../../../../tests/fixtures/sns/key.pem");
     const CERT: &str = include_str!("../../../../tests/fixtures/sns/cert.pem");
     const OTHER_CERT: &str = include_str!("../../../../tests/fixtures/sns/other-cert.pem");
+    /// A P-256 (not RSA) certificate.
+    const EC_CERT: &str = include_str!("../../../../tests/fixtures/sns/ec-cert.pem");
 
     #[test]
     fn certificates_yield_their_rsa_key() {
         let key = rsa_public_key_of_pem(CERT.as_bytes()).expect("a key");
         let other = rsa_public_key_of_pem(OTHER_CERT.as_bytes()).expect("a key");
         assert_ne!(key, other);
-        assert_eq!(key.first(), Some(&SEQUENCE), "an RSAPublicKey SEQUENCE");
+        // Exactly the PKCS#1 public key of the fixture's private key.
+        let expected = rsa::RsaPrivateKey::from_pkcs8_pem(KEY)
+            .expect("the fixture key")
+            .to_public_key()
+            .to_pkcs1_der()
+            .expect("PKCS#1");
+        assert_eq!(key, expected.as_bytes());
         for bad in [
             "",
             "-----BEGIN CERTIFICATE-----\nAAAA\n",
@@ -216,5 +175,48 @@ mod tests {
                 .expect("insert");
         }
         assert_eq!(cache.len(), CERT_CACHE_MAX, "bounded");
+    }
+
+    #[test]
+    fn garbage_and_non_rsa_certificates_are_refused_saying_why() {
+        let truncated = {
+            let end = CERT.find("-----END").expect("an end line");
+            format!("{}\n{}", &CERT[..end / 2], &CERT[end..])
+        };
+        for garbage in [
+            "garbage".to_owned(),
+            "\u{0}\u{1}binary".to_owned(),
+            truncated,
+            KEY.to_owned(),
+        ] {
+            let refused = rsa_public_key_of_pem(garbage.as_bytes()).expect_err("refused");
+            assert!(
+                matches!(refused, CertificateError::NotACertificate(_)),
+                "{garbage}: {refused:?}"
+            );
+            assert!(
+                refused
+                    .to_string()
+                    .starts_with("not a PEM X.509 certificate: "),
+                "{refused}"
+            );
+        }
+        let refused = rsa_public_key_of_pem(EC_CERT.as_bytes()).expect_err("refused");
+        assert!(
+            matches!(refused, CertificateError::NotRsa(_)),
+            "{refused:?}"
+        );
+        assert_eq!(
+            refused.to_string(),
+            "the certificate's key is not an RSA key (algorithm 1.2.840.10045.2.1)"
+        );
+        let cache = CertCache::default();
+        assert!(cache
+            .insert_pem("https://x/ec.pem", EC_CERT.as_bytes())
+            .is_err());
+        assert!(
+            cache.is_empty(),
+            "nothing cached from a refused certificate"
+        );
     }
 }

@@ -149,3 +149,70 @@ impl SnsOrigins {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::sns::test_support::*;
+
+    #[tokio::test]
+    async fn certificates_come_only_from_sns_or_a_trusted_origin() {
+        for (url, words) in [
+            ("https://evil.example.com/SimpleNotificationService-0123abcd.pem", "neither"),
+            ("https://sns.eu-west-1.amazonaws.com.evil.io/SimpleNotificationService-0123abcd.pem", "neither"),
+            ("https://sns.eu-west-1.amazonaws.com@evil.io/SimpleNotificationService-0123abcd.pem", "not a plain URL"),
+            ("http://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem", "neither"),
+            ("https://sns.eu-west-1.amazonaws.com:8443/SimpleNotificationService-0123abcd.pem", "neither"),
+            ("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.txt", "not an SNS certificate"),
+            ("https://sns.eu-west-1.amazonaws.com/evil.pem", "not an SNS certificate"),
+            ("https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-0123abcd.pem?x=1", "query"),
+            ("not a url", "not a URL"),
+        ] {
+            let mut fields = notification(&alarm("ALARM").to_string());
+            fields["SigningCertURL"] = url.into();
+            refused_saying(check(&signed(fields, "2"), Some(TOPIC)).await, words);
+        }
+        let origins = SnsOrigins::aws_only();
+        assert!(origins
+            .cert_url("https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-99ab.pem")
+            .is_ok());
+        assert!(origins.cert_url(CERT_URL).is_ok());
+        assert!(origins
+            .cert_url("http://127.0.0.1:9999/SimpleNotificationService-99ab.pem")
+            .is_err());
+
+        // Extra origins: loopback over http, anything over https; then any .pem path.
+        let origins = SnsOrigins::new(&["http://127.0.0.1:9999", " https://certs.internal "])
+            .expect("origins");
+        assert!(origins
+            .cert_url("http://127.0.0.1:9999/sns/cert.pem")
+            .is_ok());
+        assert!(origins.cert_url("https://certs.internal/a.pem").is_ok());
+        for off in [
+            "http://127.0.0.1:9998/cert.pem",
+            "https://127.0.0.1:9999/cert.pem",
+            "http://127.0.0.1:9999/cert.txt",
+            "http://certs.internal/a.pem",
+        ] {
+            assert!(origins.cert_url(off).is_err(), "{off}");
+        }
+        assert!(origins
+            .subscribe_url("http://127.0.0.1:9999/confirm?Token=x")
+            .is_ok());
+        assert!(origins.subscribe_url(SUBSCRIBE_URL).is_ok());
+        assert!(origins
+            .subscribe_url("https://evil.example.com/?Action=ConfirmSubscription")
+            .is_err());
+        for bad in [
+            "http://sns.example.com",
+            "http://10.0.0.1:80",
+            "ftp://127.0.0.1",
+            "https://host/path",
+            "http://localhost:1/?q",
+            "nonsense",
+        ] {
+            assert!(SnsOrigins::new(&[bad]).is_err(), "{bad}");
+        }
+        assert!(SnsOrigins::new(&["http://localhost:8080", "http://[::1]:1"]).is_ok());
+    }
+}
