@@ -120,10 +120,31 @@ pub enum CertificateError {
     MalformedKey,
 }
 
-/// The RSA public key (PKCS#1 `RSAPublicKey` DER, what ring verifies with) of the PEM
-/// certificate `pem`.
+/// The first PEM certificate block of `pem`: a served chain or text around the block is
+/// tolerated, as before, while the PEM reader takes exactly one block.
+fn first_certificate_block(pem: &[u8]) -> &[u8] {
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let find = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
+    };
+    let Some(start) = find(pem, BEGIN) else {
+        return pem;
+    };
+    let block = &pem[start..];
+    match find(block, END) {
+        Some(end) => &block[..end + END.len()],
+        None => block,
+    }
+}
+
+/// The RSA public key (PKCS#1 `RSAPublicKey` DER, what ring verifies with) of the first
+/// certificate in `pem`.
 fn rsa_public_key_of_pem(pem: &[u8]) -> Result<Vec<u8>, CertificateError> {
-    let certificate = Certificate::from_pem(pem).map_err(CertificateError::NotACertificate)?;
+    let certificate = Certificate::from_pem(first_certificate_block(pem))
+        .map_err(CertificateError::NotACertificate)?;
     let spki = certificate.tbs_certificate.subject_public_key_info;
     if spki.algorithm.oid != RSA_ENCRYPTION {
         return Err(CertificateError::NotRsa(spki.algorithm.oid));
@@ -159,6 +180,9 @@ mod tests {
             .to_pkcs1_der()
             .expect("PKCS#1");
         assert_eq!(key, expected.as_bytes());
+        // A chain, or text around the block: the first certificate's key.
+        let chain = format!("issued by the test CA\n{CERT}{OTHER_CERT}\ntrailing text\n");
+        assert_eq!(rsa_public_key_of_pem(chain.as_bytes()).expect("a key"), key);
         for bad in [
             "",
             "-----BEGIN CERTIFICATE-----\nAAAA\n",
