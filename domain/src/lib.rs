@@ -10,6 +10,7 @@
 //! CloudEvents message (type name, time) and, through [`esrs::event::Upcaster`], to load events
 //! written by older versions of the code.
 
+pub mod aggregate;
 pub mod change;
 pub mod chat;
 pub mod correlation;

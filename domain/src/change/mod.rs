@@ -13,9 +13,15 @@ use uuid::Uuid;
 use crate::event::DomainEvent;
 use crate::intake::ChangeEvent;
 
-/// The change aggregate (stored under the name `change`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Change;
+crate::aggregate::aggregate!(
+    /// The change aggregate (stored under the name `change`).
+    Change = "change",
+    ChangeState,
+    ChangeCommand,
+    ChangeRecordEvent,
+    ChangeError,
+    decide,
+);
 
 /// The id of the change `change_id` of `source` for `tenant`: the same for every redelivery.
 pub fn change_aggregate_id(tenant: &str, source: &str, change_id: &str) -> Uuid {
@@ -78,48 +84,42 @@ impl Upcaster for ChangeRecordEvent {
     }
 }
 
-impl esrs::Aggregate for Change {
-    const NAME: &'static str = "change";
-    type State = ChangeState;
-    type Command = ChangeCommand;
-    type Event = ChangeRecordEvent;
-    type Error = ChangeError;
-
-    fn handle_command(
-        state: &ChangeState,
-        command: ChangeCommand,
-    ) -> Result<Vec<ChangeRecordEvent>, ChangeError> {
-        match command {
-            ChangeCommand::Record {
+fn decide(
+    state: &ChangeState,
+    command: ChangeCommand,
+) -> Result<Vec<ChangeRecordEvent>, ChangeError> {
+    match command {
+        ChangeCommand::Record {
+            change,
+            source,
+            integration_id,
+            at,
+        } => {
+            if change.service.trim().is_empty() {
+                return Err(ChangeError::NoService);
+            }
+            if state.recorded.is_some() {
+                return Ok(vec![]);
+            }
+            Ok(vec![ChangeRecordEvent::Recorded {
                 change,
                 source,
                 integration_id,
                 at,
-            } => {
-                if change.service.trim().is_empty() {
-                    return Err(ChangeError::NoService);
-                }
-                if state.recorded.is_some() {
-                    return Ok(vec![]);
-                }
-                Ok(vec![ChangeRecordEvent::Recorded {
-                    change,
-                    source,
-                    integration_id,
-                    at,
-                }])
-            }
+            }])
         }
     }
+}
 
-    fn apply_event(mut state: ChangeState, event: ChangeRecordEvent) -> ChangeState {
+impl ChangeState {
+    fn apply(mut self, event: ChangeRecordEvent) -> Self {
         match event {
             ChangeRecordEvent::Recorded { change, source, .. } => {
-                state.recorded = Some(change);
-                state.source = source;
+                self.recorded = Some(change);
+                self.source = source;
             }
         }
-        state
+        self
     }
 }
 

@@ -26,32 +26,17 @@ pub use state::{
     UsageRecord,
 };
 
-/// The chat session aggregate (stored under the name `session`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChatSession;
-
-impl esrs::Aggregate for ChatSession {
-    const NAME: &'static str = "session";
-    type State = ChatSessionState;
-    type Command = ChatCommand;
-    type Event = ChatEvent;
-    type Error = ChatError;
-
-    fn handle_command(
-        state: &Self::State,
-        command: Self::Command,
-    ) -> Result<Vec<Self::Event>, Self::Error> {
-        command::decide(state, command)
-    }
-
-    fn apply_event(state: Self::State, payload: Self::Event) -> Self::State {
-        state.apply(payload)
-    }
-}
+crate::aggregate::aggregate!(
+    /// The chat session aggregate (stored under the name `session`).
+    ChatSession = "session",
+    ChatSessionState,
+    ChatCommand,
+    ChatEvent,
+    ChatError,
+    command::decide,
+);
 
 /// The session as these events leave it.
 pub fn fold(events: impl IntoIterator<Item = ChatEvent>) -> ChatSessionState {
-    events
-        .into_iter()
-        .fold(ChatSessionState::default(), ChatSessionState::apply)
+    crate::aggregate::fold::<ChatSession>(events)
 }

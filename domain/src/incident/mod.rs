@@ -20,33 +20,18 @@ pub use error::IncidentError;
 pub use event::{IncidentEvent, DEFAULT_ENVIRONMENT};
 pub use state::{Comment, Feedback, IncidentState};
 
-/// The incident aggregate (stored under the name `incident`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Incident;
-
-impl esrs::Aggregate for Incident {
-    const NAME: &'static str = "incident";
-    type State = IncidentState;
-    type Command = IncidentCommand;
-    type Event = IncidentEvent;
-    type Error = IncidentError;
-
-    fn handle_command(
-        state: &Self::State,
-        command: Self::Command,
-    ) -> Result<Vec<Self::Event>, Self::Error> {
-        command::decide(state, command)
-    }
-
-    fn apply_event(state: Self::State, payload: Self::Event) -> Self::State {
-        state.apply(payload)
-    }
-}
+crate::aggregate::aggregate!(
+    /// The incident aggregate (stored under the name `incident`).
+    Incident = "incident",
+    IncidentState,
+    IncidentCommand,
+    IncidentEvent,
+    IncidentError,
+    command::decide,
+);
 
 /// The incident as these events leave it. Fold the events up to a moment to see the incident as it
 /// was then.
 pub fn fold(events: impl IntoIterator<Item = IncidentEvent>) -> IncidentState {
-    events
-        .into_iter()
-        .fold(IncidentState::default(), IncidentState::apply)
+    crate::aggregate::fold::<Incident>(events)
 }

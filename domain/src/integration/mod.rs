@@ -20,25 +20,12 @@ pub use event::IntegrationEvent;
 pub use settings::IntegrationSettings;
 pub use state::IntegrationState;
 
-/// The integration aggregate (stored under the name `integration`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Integration;
-
-impl esrs::Aggregate for Integration {
-    const NAME: &'static str = "integration";
-    type State = IntegrationState;
-    type Command = IntegrationCommand;
-    type Event = IntegrationEvent;
-    type Error = IntegrationError;
-
-    fn handle_command(
-        state: &Self::State,
-        command: Self::Command,
-    ) -> Result<Vec<Self::Event>, Self::Error> {
-        command::decide(state, command)
-    }
-
-    fn apply_event(state: Self::State, payload: Self::Event) -> Self::State {
-        state.apply(payload)
-    }
-}
+crate::aggregate::aggregate!(
+    /// The integration aggregate (stored under the name `integration`).
+    Integration = "integration",
+    IntegrationState,
+    IntegrationCommand,
+    IntegrationEvent,
+    IntegrationError,
+    command::decide,
+);

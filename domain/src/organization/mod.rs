@@ -25,33 +25,18 @@ pub use event::OrganizationEvent;
 pub use role::Role;
 pub use state::{AgentPolicy, ApiToken, Invitation, InvitationStatus, Member, OrganizationState};
 
-/// The organization aggregate (stored under the name `organization`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Organization;
-
-impl esrs::Aggregate for Organization {
-    const NAME: &'static str = "organization";
-    type State = OrganizationState;
-    type Command = OrganizationCommand;
-    type Event = OrganizationEvent;
-    type Error = OrganizationError;
-
-    fn handle_command(
-        state: &Self::State,
-        command: Self::Command,
-    ) -> Result<Vec<Self::Event>, Self::Error> {
-        command::decide(state, command)
-    }
-
-    fn apply_event(state: Self::State, payload: Self::Event) -> Self::State {
-        state.apply(payload)
-    }
-}
+crate::aggregate::aggregate!(
+    /// The organization aggregate (stored under the name `organization`).
+    Organization = "organization",
+    OrganizationState,
+    OrganizationCommand,
+    OrganizationEvent,
+    OrganizationError,
+    command::decide,
+);
 
 /// The organization as these events leave it. Fold the events up to a moment to see the
 /// organization as it was then.
 pub fn fold(events: impl IntoIterator<Item = OrganizationEvent>) -> OrganizationState {
-    events
-        .into_iter()
-        .fold(OrganizationState::default(), OrganizationState::apply)
+    crate::aggregate::fold::<Organization>(events)
 }
