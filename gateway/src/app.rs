@@ -91,7 +91,7 @@ pub async fn run(
         tasks.spawn(async move {
             supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await
         });
-        let agent = aurora_handlers::agent::runner::Agent::new(
+        let agent = aurora_handlers::agent::run::Agent::new(
             services.sessions.clone(),
             services.organizations.clone(),
             services.pool.clone(),

@@ -1,8 +1,9 @@
 //! The chat agent (SPEC §5, §6, §11): a person's query becomes a run of an LLM with tools, every
 //! step recorded on the session's events, the tokens streamed live.
 //!
-//! - [`runner`]: the `chat` consumer of `CMD` (`cmd.<tenant>.session.<id>`): records queries,
+//! - [`run`]: the `chat` consumer of `CMD` (`cmd.<tenant>.session.<id>`): records queries,
 //!   confirmations and cancels on the `ChatSession` aggregate and runs the agent.
+//! - [`lease`]: the KV key a live run holds, and [`sweep`]: closing runs whose process died.
 //! - [`llm`]: the streamed completion with tool calls, through async-openai against any
 //!   OpenAI-compatible endpoint.
 //! - [`tools`]: what the agent may call, and [`aurora_domain::gate`]: what of it may run; [`exec`] runs a CLI.
@@ -14,10 +15,11 @@
 //! event first and a frame second, so a reloaded page and a replay see the same history.
 
 pub mod exec;
+pub mod lease;
 pub mod llm;
 pub mod prices;
 pub mod redact;
-pub mod runner;
+pub mod run;
 pub mod sweep;
 pub mod tools;
 

@@ -2,8 +2,9 @@
 //!
 //! Every run that lasts holds a lease: a key `<tenant>.<session>` in the NATS KV bucket
 //! `agent_runs`, first written half the sweep's quiet period into the run (a quick answer never
-//! needs one), rewritten every [`LEASE_REFRESH`], gone [`LEASE_TTL`] after its last write. Every handlers
-//! process sweeps now and then: a recently active session that still waits — its newest message
+//! needs one), rewritten every [`LEASE_REFRESH`](super::lease::LEASE_REFRESH), gone
+//! [`LEASE_TTL`](super::lease::LEASE_TTL) after its last write (see [`lease`](super::lease)).
+//! Every handlers process sweeps now and then: a recently active session that still waits — its newest message
 //! is an unanswered question, or a confirmation is pending — and has no lease, lost its run. The
 //! sweep records what a stopped run would have: the pending confirmations are withdrawn (answered
 //! `cancel`, so a reloaded page no longer offers them) and the question gets an answer saying the
@@ -11,7 +12,6 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::{self, kv};
 use aurora_domain::chat::ChatSessionState;
 use aurora_domain::values::MessageRole;
 use aurora_domain::{ChatCommand, ConfirmationDecision, TenantId};
@@ -19,32 +19,13 @@ use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::runner::{answer_id, Agent};
+use super::lease::lease_key;
+use super::run::{answer_id, Agent};
 use aurora_domain::chat::frames::{code, RunStatus, ServerFrame};
 
-pub const LEASE_BUCKET: &str = "agent_runs";
-/// How long a lease outlives its last refresh.
-pub const LEASE_TTL: Duration = Duration::from_secs(45);
-/// How often a live run refreshes its lease.
-pub const LEASE_REFRESH: Duration = Duration::from_secs(15);
 /// The answer recorded for a question whose run died.
 pub const INTERRUPTED_ANSWER: &str =
     "(This answer was interrupted: Aurora stopped while working on it. Ask again to continue.)";
-
-/// The lease bucket (created on first use; every process creates it the same way).
-pub async fn leases(nats: &async_nats::Client) -> Result<kv::Store, String> {
-    aurora_nats::buckets::memory_bucket(
-        &jetstream::new(nats.clone()),
-        LEASE_BUCKET,
-        "Live agent runs (a key per session, refreshed while the run lives)",
-        LEASE_TTL,
-    )
-    .await
-}
-
-pub fn lease_key(tenant: &TenantId, session: Uuid) -> String {
-    format!("{tenant}.{}", session.simple())
-}
 
 /// What a session that lost its run needs: the question to answer and the confirmations to
 /// withdraw (`None` when it waits for nothing).

@@ -1,0 +1,184 @@
+//! One tool call of a run: recorded, planned, run (a command through the gate), its result
+//! recorded and sent.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use aurora_domain::chat::frames::ServerFrame;
+use aurora_domain::ChatCommand;
+use chrono::Utc;
+use serde_json::Value;
+
+use super::run_loop::{Run, Stop};
+use crate::agent::exec::{self, ExecSpec};
+use crate::agent::llm::ToolCallRequest;
+use crate::agent::tools::{self, Planned};
+
+impl Run {
+    /// One tool call: recorded, gated if it is a command, run, its result recorded. The text is
+    /// what the model is told. A stop during the call ends it (a running command is killed).
+    pub(super) async fn tool(
+        &mut self,
+        call: &ToolCallRequest,
+        control: &mut async_nats::Subscriber,
+    ) -> Result<String, Stop> {
+        let input: Value = serde_json::from_str(&call.arguments)
+            .unwrap_or_else(|_| Value::String(call.arguments.clone()));
+        self.record(ChatCommand::StartToolCall {
+            tool_call_id: call.id.clone(),
+            tool_name: call.name.clone(),
+            input: input.clone(),
+            at: Utc::now(),
+        })
+        .await?;
+        self.send(ServerFrame::ToolCall {
+            session_id: self.session,
+            tool_call_id: call.id.clone(),
+            tool_name: call.name.clone(),
+            input,
+            status: "running".into(),
+        })
+        .await;
+        let started = Instant::now();
+        let outcome = match tools::plan(&call.name, &call.arguments) {
+            Err(e) => Ok(Err(e)),
+            Ok(Planned::Read(tool)) => {
+                let reader = self.agent.inner.reader.clone();
+                let tenant = self.tenant.clone();
+                let read = async move {
+                    reader
+                        .read(&tenant, &tool)
+                        .await
+                        .map(|output| cap(crate::agent::redact::redact(&output, &[])))
+                };
+                tokio::select! {
+                    output = read => Ok(output),
+                    stop = self.until_stopped(control) => Err(stop),
+                }
+            }
+            Ok(Planned::Command { cli, command }) => {
+                self.gated(cli, &command, &call.id, control).await
+            }
+        };
+        match outcome {
+            Ok(outcome) => self.finish_tool(call, started, outcome).await,
+            Err(stop) => {
+                let why = match stop {
+                    Stop::Shutdown => "stopped: Aurora restarted",
+                    _ => "stopped: the run was cancelled",
+                };
+                // Best effort: a deleted session refuses it, a failing store cannot take it.
+                let _ = self.finish_tool(call, started, Err(why.into())).await;
+                Err(stop)
+            }
+        }
+    }
+
+    async fn finish_tool(
+        &mut self,
+        call: &ToolCallRequest,
+        started: Instant,
+        outcome: Result<String, String>,
+    ) -> Result<String, Stop> {
+        let duration_ms = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(output) => {
+                self.record(ChatCommand::RecordToolResult {
+                    tool_call_id: call.id.clone(),
+                    output: output.clone(),
+                    duration_ms,
+                    at: Utc::now(),
+                })
+                .await?;
+                let for_model = tools::for_model(&output);
+                self.send(ServerFrame::ToolResult {
+                    session_id: self.session,
+                    tool_call_id: call.id.clone(),
+                    tool_name: call.name.clone(),
+                    output,
+                    duration_ms,
+                })
+                .await;
+                Ok(for_model)
+            }
+            Err(error) => {
+                self.record(ChatCommand::RecordToolError {
+                    tool_call_id: call.id.clone(),
+                    error: error.clone(),
+                    duration_ms,
+                    at: Utc::now(),
+                })
+                .await?;
+                let for_model = tools::for_model(&format!("error: {error}"));
+                self.send(ServerFrame::ToolError {
+                    session_id: self.session,
+                    tool_call_id: call.id.clone(),
+                    tool_name: call.name.clone(),
+                    error,
+                    duration_ms,
+                })
+                .await;
+                Ok(for_model)
+            }
+        }
+    }
+
+    pub(super) async fn exec(&self, argv: Vec<String>) -> Result<String, String> {
+        let config = &self.agent.inner.config;
+        let mut env = Vec::new();
+        if let Some(path) = &config.tool_path {
+            env.push(("PATH".to_owned(), path.clone()));
+        }
+        let spec = ExecSpec {
+            argv,
+            env,
+            cwd: self.work_dir(),
+            timeout: config.tool_timeout,
+            secrets: Vec::new(),
+        };
+        match exec::run(spec).await {
+            Ok(output) if output.success() => Ok(output.combined()),
+            Ok(output) => Err(format!(
+                "the command failed (exit code {}):\n{}",
+                output
+                    .exit_code
+                    .map_or_else(|| "none".to_owned(), |c| c.to_string()),
+                output.combined()
+            )),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn work_dir(&self) -> PathBuf {
+        self.agent
+            .inner
+            .config
+            .work_dir
+            .join(self.tenant.as_str())
+            .join(self.session.to_string())
+    }
+}
+
+/// Output of a read tool, capped like a command's.
+fn cap(output: String) -> String {
+    let kept = exec::char_floor(&output, exec::OUTPUT_CAP);
+    if kept.len() == output.len() {
+        return output;
+    }
+    format!("{kept}\n{}", exec::TRUNCATION_NOTICE)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn read_tool_output_is_capped() {
+        let capped = cap("z".repeat(exec::OUTPUT_CAP + 10));
+        assert!(capped.len() <= exec::OUTPUT_CAP + exec::TRUNCATION_NOTICE.len() + 1);
+        assert!(capped.ends_with(exec::TRUNCATION_NOTICE));
+        assert_eq!(cap("short".into()), "short");
+    }
+}
