@@ -102,57 +102,89 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let tenant = registered["organization"]["id"]
-        .as_str()
-        .expect("organization id")
-        .to_owned();
     let bearer = format!(
         "authorization: Bearer {}",
         registered["token"].as_str().expect("token")
     );
 
-    // A command on CMD, handled by the handlers process, projected by the projections process,
-    // served by the gateway process.
-    let client = async_nats::connect(&url).await.expect("connect");
-    let js = async_nats::jetstream::new(client);
-    let id = uuid::Uuid::now_v7();
-    let now = chrono::Utc::now();
-    let open = serde_json::json!({
-        "type": "open", "id": id, "title": "Disk full on db-1", "service": "db", "environment": "production",
-        "severity": "critical", "source": "grafana", "source_alert_id": "g-1", "fingerprint": "fp-db",
-        "alert_fired_at": now, "at": now,
-    });
-    loop {
-        // The handlers process provisions the streams on start; publish once they exist.
-        let published = async {
-            js.publish(
-                format!("cmd.{tenant}.incident.{id}"),
-                open.to_string().into(),
-            )
-            .await
-            .ok()?
-            .await
-            .ok()
-        };
-        if published.await.is_some() {
-            break;
+    // A webhook taken by the gateway process, opened as an incident by the handlers process,
+    // projected by the projections process, served by the gateway process.
+    // The projections process makes the new account usable; until then the gateway refuses it.
+    let created = loop {
+        let answer = curl(
+            port,
+            "/api/integrations",
+            &[
+                "-H",
+                &bearer,
+                "-H",
+                "content-type: application/json",
+                "-d",
+                r#"{"source":"grafana","name":"Prod Grafana"}"#,
+            ],
+        )
+        .await;
+        if let Some((201, body)) = answer {
+            break body;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "streams never appeared"
+            "integration never created: {answer:?}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let path = format!("/api/incidents/{id}");
+    };
+    let created: serde_json::Value = serde_json::from_str(&created).expect("json");
+    let webhook = created["webhook_url"].as_str().expect("webhook_url");
+    let webhook_path = webhook
+        .split_once("/webhooks/")
+        .map(|(_, rest)| format!("/webhooks/{rest}"))
+        .expect("a /webhooks/ URL");
+    let secret = format!(
+        "authorization: Bearer {}",
+        created["secret"].as_str().expect("secret")
+    );
+    let firing = serde_json::json!({
+        "receiver": "aurora", "status": "firing", "version": "1",
+        "alerts": [{
+            "status": "firing", "fingerprint": "fp-db",
+            "labels": { "alertname": "Disk full on db-1", "service": "db", "severity": "critical" },
+            "annotations": { "summary": "Disk full on db-1" },
+            "startsAt": chrono::Utc::now(), "endsAt": "0001-01-01T00:00:00Z",
+        }],
+    })
+    .to_string();
+    let accepted = curl(
+        port,
+        &webhook_path,
+        &[
+            "-H",
+            &secret,
+            "-H",
+            "content-type: application/json",
+            "-d",
+            &firing,
+        ],
+    )
+    .await;
+    assert!(
+        matches!(accepted, Some((202, _))),
+        "delivery accepted: {accepted:?}"
+    );
     let body = loop {
-        let answer = curl(port, &path, &["-H", &bearer]).await;
-        if let Some((200, text)) = answer {
-            break text;
+        let answer = curl(port, "/api/incidents", &["-H", &bearer]).await;
+        if let Some((200, text)) = &answer {
+            if text.contains("Disk full on db-1") {
+                let list: serde_json::Value = serde_json::from_str(text).expect("json");
+                let id = list["items"][0]["id"].as_str().expect("incident id");
+                let one = curl(port, &format!("/api/incidents/{id}"), &["-H", &bearer]).await;
+                if let Some((200, text)) = one {
+                    break text;
+                }
+            }
         }
-        let text = format!("{answer:?}");
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "incident never served: {text}"
+            "incident never served: {answer:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -269,6 +301,8 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
     );
     assert!(stdout.contains("INBOX: unchanged"), "{stdout}");
     assert!(stderr.contains("not applied: EVENTS"), "{stderr}");
+    let client = async_nats::connect(&url).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
     let storage = js
         .get_stream("EVENTS")
         .await
