@@ -27,7 +27,7 @@ use crate::ingest::{placed, Ingest, Placed};
 /// At most this many deliveries are replayed in one dry run.
 pub const MAX_DELIVERIES: usize = 20_000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DryRun {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -42,7 +42,7 @@ pub struct DryRun {
     pub changed: Vec<ChangedAlert>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChangedAlert {
     pub alert_id: String,
     pub title: String,

@@ -7,10 +7,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -41,13 +40,13 @@ pub struct ChangeParams {
 
 /// Changes of the organisation, newest first.
 #[utoipa::path(get, path = "/api/changes", tag = "changes", params(ChangeParams),
-    responses((status = 200, description = "`{items: [{id, source, kind, service, environment, version, title, author, at, url}], from, to}`"),
+    responses((status = 200, body = ChangePage, description = "the changes of the period"),
               (status = 400, description = "a filter is invalid")))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     params: Result<Query<ChangeParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChangePage>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let to = p.to.unwrap_or_else(Utc::now);
     let from = p.from.unwrap_or(to - Duration::hours(24));
@@ -68,7 +67,25 @@ async fn list(
     let mut tx = queries::scoped(&state.services.gateway_pool, tenant).await?;
     let items = queries::changes(&mut tx, tenant, p.service.as_deref(), from, to, limit).await?;
     tx.commit().await?;
-    Ok(Json(json!({ "items": items, "from": from, "to": to })))
+    Ok(Json(ChangePage { items, from, to }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangePage {
+    items: Vec<queries::ChangeRow>,
+    /// The period listed (the defaults filled in).
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+/// A change shortly before an incident.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeBefore {
+    #[serde(flatten)]
+    change: queries::ChangeRow,
+    /// Of the incident's service or one of its affected services.
+    same_service: bool,
+    minutes_before: i64,
 }
 
 /// The changes in the hour before `incident` started, those of its services first marked.
@@ -76,7 +93,7 @@ pub async fn before_incident(
     conn: &mut PgConnection,
     tenant: &str,
     incident: &IncidentState,
-) -> Result<Vec<Value>, ApiError> {
+) -> Result<Vec<ChangeBefore>, ApiError> {
     let Some(started) = incident.started_at else {
         return Ok(Vec::new());
     };
@@ -94,10 +111,11 @@ pub async fn before_incident(
         .map(|c| {
             let same =
                 c.service == incident.service || incident.affected_services.contains(&c.service);
-            let mut value = json!(c);
-            value["same_service"] = json!(same);
-            value["minutes_before"] = json!((started - c.at).num_minutes());
-            value
+            ChangeBefore {
+                minutes_before: (started - c.at).num_minutes(),
+                same_service: same,
+                change: c,
+            }
         })
         .collect())
 }

@@ -15,8 +15,7 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use esrs::event::Upcaster;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -73,30 +72,40 @@ fn checked(settings: &CorrelationSettings) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsAnswer {
+    /// enabled, shadow_mode, window_secs, threshold, topology_weight, time_weight,
+    /// similarity_weight, max_candidates, max_group_size
+    #[schema(value_type = Object)]
+    settings: CorrelationSettings,
+}
+
 /// The organisation's correlation settings (admin).
 #[utoipa::path(get, path = "/api/correlation/settings", tag = "correlation",
-    responses((status = 200, description = "`{settings}`"), (status = 403, description = "not an admin")))]
+    responses((status = 200, body = SettingsAnswer, description = "the settings"), (status = 403, description = "not an admin")))]
 async fn get_settings(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SettingsAnswer>, ApiError> {
     caller
         .require(&state, Role::Admin, "reading correlation settings")
         .await?;
     let (_, _, snapshot) = current(&state, &caller).await?;
-    Ok(Json(json!({ "settings": snapshot.settings })))
+    Ok(Json(SettingsAnswer {
+        settings: snapshot.settings,
+    }))
 }
 
 /// Replace the correlation settings (admin). Fields left out take their defaults.
 #[utoipa::path(put, path = "/api/correlation/settings", tag = "correlation",
     request_body(content = Object, description = "enabled, shadow_mode, window_secs, threshold, topology_weight, time_weight, similarity_weight, max_candidates, max_group_size"),
-    responses((status = 200, description = "`{settings}`"), (status = 403, description = "not an admin"),
+    responses((status = 200, body = SettingsAnswer, description = "the settings now in force"), (status = 403, description = "not an admin"),
               (status = 422, description = "out of range, or weights not summing to 1")))]
 async fn put_settings(
     State(state): State<AppState>,
     caller: Caller,
     Body(settings): Body<CorrelationSettings>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SettingsAnswer>, ApiError> {
     caller
         .require(&state, Role::Admin, "changing correlation settings")
         .await?;
@@ -123,7 +132,7 @@ async fn put_settings(
         )
         .await
         {
-            Ok(_) => return Ok(Json(json!({ "settings": settings }))),
+            Ok(_) => return Ok(Json(SettingsAnswer { settings })),
             // A decision was appended meanwhile: carry its snapshot forward and try again.
             Err(StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(e.into()),
@@ -148,13 +157,13 @@ pub struct DryRunRequest {
 /// Replay the deliveries stored in `INBOX` between `from` and `to` through `settings`, writing
 /// nothing, and list the alerts that would be grouped differently from how they were (admin).
 #[utoipa::path(post, path = "/api/correlation/dry-run", tag = "correlation", request_body = DryRunRequest,
-    responses((status = 200, description = "`{deliveries, alerts, incidents_then, incidents_would_be, changed: [...]}`"),
+    responses((status = 200, body = aurora_handlers::dry_run::DryRun, description = "what the settings would have changed"),
               (status = 400, description = "the period is empty or too long"), (status = 422, description = "invalid settings")))]
 async fn dry_run(
     State(state): State<AppState>,
     caller: Caller,
     Body(req): Body<DryRunRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<aurora_handlers::dry_run::DryRun>, ApiError> {
     caller
         .require(&state, Role::Admin, "running a correlation dry run")
         .await?;
@@ -180,7 +189,5 @@ async fn dry_run(
     let report = ingest
         .dry_run(&caller.tenant, req.settings, req.from, req.to)
         .await?;
-    Ok(Json(
-        serde_json::to_value(report).map_err(anyhow::Error::new)?,
-    ))
+    Ok(Json(report))
 }

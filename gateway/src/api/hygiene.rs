@@ -7,10 +7,10 @@ use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::config::ApiConfig;
+use super::responses::{ErrorBody, ErrorDetail};
 use super::{ApiError, AppState};
 
 /// Error bodies longer than this are not worth quoting back.
@@ -37,7 +37,12 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
             .unwrap_or("request failed")
             .to_lowercase(),
     };
-    let body = Json(json!({ "error": { "code": code_of(status), "message": text } }));
+    let body = Json(ErrorBody {
+        error: ErrorDetail {
+            code: code_of(status).to_owned(),
+            message: text,
+        },
+    });
     let fresh = body.into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(

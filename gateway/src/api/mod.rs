@@ -159,7 +159,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of every route.
 #[utoipa::path(get, path = "/openapi.json", tag = "system",
-    responses((status = 200, description = "OpenAPI 3.1 document")))]
+    responses((status = 200, body = Object, description = "OpenAPI 3.1 document")))]
 async fn openapi_json(State(state): State<AppState>) -> Response {
     let body = state.openapi.get().cloned().unwrap_or_default();
     (
@@ -262,10 +262,10 @@ mod tests {
         let sources = [
             ("mod.rs", include_str!("mod.rs")),
             ("health.rs", include_str!("health.rs")),
-            ("incidents.rs", include_str!("incidents.rs")),
+            ("incidents/mod.rs", include_str!("incidents/mod.rs")),
             ("incident_commands.rs", include_str!("incident_commands.rs")),
             ("organization.rs", include_str!("organization.rs")),
-            ("integrations.rs", include_str!("integrations.rs")),
+            ("integrations/mod.rs", include_str!("integrations/mod.rs")),
             ("intake.rs", include_str!("intake.rs")),
             ("correlation.rs", include_str!("correlation.rs")),
             ("changes.rs", include_str!("changes.rs")),

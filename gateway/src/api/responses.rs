@@ -149,4 +149,69 @@ mod tests {
             }
         }
     }
+
+    /// Every success with a body says what the body is (the UI generates its client from this
+    /// document); 204 has none, and a 202 may have none.
+    #[test]
+    fn every_success_answer_has_a_schema() {
+        let doc = serde_json::to_value(super::super::openapi()).expect("the document renders");
+        let paths = doc["paths"].as_object().expect("paths");
+        let mut checked = 0;
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("path item") {
+                if method == "parameters" {
+                    continue;
+                }
+                let responses = operation["responses"].as_object().expect("responses");
+                for (code, response) in responses.iter().filter(|(c, _)| c.starts_with('2')) {
+                    let content = response.get("content");
+                    match code.as_str() {
+                        "204" => assert!(content.is_none(), "{method} {path} {code} has a body"),
+                        "202" if content.is_none() => {}
+                        _ => {
+                            let schema = content
+                                .and_then(|c| c.get("application/json"))
+                                .and_then(|c| c.get("schema"));
+                            assert!(
+                                schema
+                                    .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty())),
+                                "{method} {path} answers {code} without a JSON schema"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 30, "only {checked} success answers with a body");
+    }
+
+    /// Every `$ref` of the document names a schema it holds, so a client generator resolves it.
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = serde_json::to_value(super::super::openapi()).expect("the document renders");
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for reference in refs {
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{reference} is not a schema reference"));
+            assert!(schemas.contains_key(name), "{reference} does not resolve");
+        }
+    }
+
+    fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    refs.push(r.clone());
+                }
+                map.values().for_each(|v| collect_refs(v, refs));
+            }
+            Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+            _ => {}
+        }
+    }
 }

@@ -97,7 +97,7 @@ pub struct Parsed {
 }
 
 /// How a source proves a delivery came from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Auth {
     /// The secret itself in a header: `<header>: <prefix><secret>`.
@@ -122,7 +122,7 @@ pub enum Auth {
 }
 
 /// Who makes the secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretOrigin {
     /// Aurora generates it and shows it once; the user pastes it into the source.
@@ -132,7 +132,7 @@ pub enum SecretOrigin {
 }
 
 /// What the user must do in the source tool.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Setup {
     pub url: String,
     pub method: &'static str,

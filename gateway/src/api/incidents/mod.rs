@@ -5,14 +5,13 @@ use aurora_domain::incident::{AttachedAlert, IncidentEvent, IncidentState};
 use aurora_domain::{DomainEvent, Incident, IncidentStatus, Severity};
 use aurora_nats::{subjects, RawEvent};
 use aurora_projections::incidents::describe;
-use aurora_projections::queries::{self, IncidentFilter};
+use aurora_projections::queries::{self, AlertRow, IncidentFilter, TimelineRow};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use esrs::event::Upcaster;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +19,11 @@ use uuid::Uuid;
 
 use super::auth::Caller;
 use super::{parse_uuid, ApiError, AppState};
+
+mod views;
+pub use views::{
+    CloudEventAttributes, EventItem, IncidentDetail, IncidentEvents, IncidentPage, IncidentView,
+};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -48,12 +52,12 @@ pub struct ListParams {
 
 /// Incidents of the caller's organisation, newest first.
 #[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(ListParams),
-    responses((status = 200, description = "`{items, next_cursor}`"), (status = 400, description = "a filter is invalid")))]
+    responses((status = 200, body = IncidentPage, description = "a page of incidents"), (status = 400, description = "a filter is invalid")))]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
     params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentPage>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let status = p
         .status
@@ -87,7 +91,7 @@ async fn list(
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last().map(|i| cursor(i.started_at, i.id)))
         .flatten();
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(Json(IncidentPage { items, next_cursor }))
 }
 
 /// Cursors are `<started_at µs>_<id>` of the last row of the previous page.
@@ -119,67 +123,17 @@ pub struct DetailParams {
     at: Option<String>,
 }
 
-/// The incident as the API shows it, built from the domain state (live or folded up to a time).
-#[derive(Debug, Serialize)]
-struct IncidentView<'a> {
-    id: Uuid,
-    title: &'a str,
-    service: &'a str,
-    environment: &'a str,
-    severity: Severity,
-    source: &'a str,
-    source_alert_id: &'a str,
-    status: IncidentStatus,
-    rca_status: aurora_domain::RcaStatus,
-    summary: Option<&'a str>,
-    started_at: Option<DateTime<Utc>>,
-    analyzed_at: Option<DateTime<Utc>>,
-    resolved_at: Option<DateTime<Utc>>,
-    alert_fired_at: Option<DateTime<Utc>>,
-    updated_at: Option<DateTime<Utc>>,
-    affected_services: &'a [String],
-    correlated_alert_count: u32,
-    merged_into: Option<Uuid>,
-    comments: &'a [aurora_domain::incident::Comment],
-    feedback: &'a [aurora_domain::incident::Feedback],
-}
-
-fn view(id: Uuid, s: &IncidentState) -> IncidentView<'_> {
-    IncidentView {
-        id,
-        title: &s.title,
-        service: &s.service,
-        environment: &s.environment,
-        severity: s.severity,
-        source: &s.source,
-        source_alert_id: &s.source_alert_id,
-        status: s.status,
-        rca_status: s.rca_status,
-        summary: s.summary.as_deref(),
-        started_at: s.started_at,
-        analyzed_at: s.analyzed_at,
-        resolved_at: s.resolved_at,
-        alert_fired_at: s.alert_fired_at,
-        updated_at: s.updated_at,
-        affected_services: &s.affected_services,
-        correlated_alert_count: s.correlated_alert_count,
-        merged_into: s.merged_into.map(|m| m.0),
-        comments: &s.comments,
-        feedback: &s.feedback,
-    }
-}
-
 /// One incident with its alerts and timeline, now or as it was at `?at=`.
 #[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents",
     params(("id" = Uuid, Path, description = "the incident"), DetailParams),
-    responses((status = 200, description = "`{incident, alerts, timeline, changes_before (the hour before it started), as_of, last_sequence}`"),
+    responses((status = 200, body = IncidentDetail, description = "the incident, its alerts, timeline and the changes of the hour before it started"),
               (status = 404, description = "no such incident in the caller's organisation")))]
 async fn detail(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     params: Result<Query<DetailParams>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentDetail>, ApiError> {
     let id = parse_id(&id)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     if let Some(at) = p.at {
@@ -208,14 +162,14 @@ async fn detail(
     let changes_before =
         super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
     tx.commit().await?;
-    Ok(Json(json!({
-        "incident": view(id, &incident),
-        "alerts": alerts,
-        "timeline": timeline,
-        "changes_before": changes_before,
-        "as_of": null,
-        "last_sequence": last_sequence,
-    })))
+    Ok(Json(IncidentDetail {
+        incident: IncidentView::new(id, incident),
+        alerts,
+        timeline,
+        changes_before,
+        as_of: None,
+        last_sequence,
+    }))
 }
 
 /// The incident as it was at `at`: its own events stored up to then, folded by the aggregate.
@@ -224,7 +178,7 @@ async fn as_of(
     tenant: &aurora_domain::TenantId,
     id: Uuid,
     at: DateTime<Utc>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentDetail>, ApiError> {
     let raw = read_events(state, tenant, id).await?;
     let mut incident = IncidentState::default();
     let mut timeline = Vec::new();
@@ -240,14 +194,14 @@ async fn as_of(
         if event.time > at {
             break;
         }
-        timeline.push(json!({
-            "stream_sequence": event.stream_sequence,
-            "event_type": decoded.event_type(),
-            "at": decoded.occurred_at(),
-            "description": describe(&decoded),
-            "data": event.data,
-        }));
-        last_sequence = event.stream_sequence;
+        last_sequence = sequence(event.stream_sequence)?;
+        timeline.push(TimelineRow {
+            stream_sequence: last_sequence,
+            event_type: decoded.event_type().to_owned(),
+            at: decoded.occurred_at(),
+            description: describe(&decoded),
+            data: event.data,
+        });
         incident = <Incident as esrs::Aggregate>::apply_event(incident, decoded);
     }
     if incident.id.is_none() {
@@ -256,31 +210,51 @@ async fn as_of(
             at.to_rfc3339()
         )));
     }
-    let alerts: Vec<Value> = incident.alerts.iter().map(alert_json).collect();
+    let alerts = incident
+        .alerts
+        .iter()
+        .map(alert_row)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
     let changes_before =
         super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
     tx.commit().await?;
-    Ok(Json(json!({
-        "incident": view(id, &incident),
-        "alerts": alerts,
-        "timeline": timeline,
-        "changes_before": changes_before,
-        "as_of": at,
-        "last_sequence": last_sequence,
-    })))
+    Ok(Json(IncidentDetail {
+        incident: IncidentView::new(id, incident),
+        alerts,
+        timeline,
+        changes_before,
+        as_of: Some(at),
+        last_sequence,
+    }))
 }
 
-fn alert_json(a: &AttachedAlert) -> Value {
-    json!({
-        "alert_id": a.alert.alert_id,
-        "fingerprint": a.alert.fingerprint,
-        "title": a.alert.title,
-        "service": a.alert.service,
-        "severity": a.alert.severity,
-        "source": a.alert.source,
-        "received_at": a.alert.received_at,
-        "correlation": a.correlation,
+/// Stream sequences are stored as Postgres BIGINT elsewhere; one past that is a broken log.
+fn sequence(stream_sequence: u64) -> Result<i64, ApiError> {
+    i64::try_from(stream_sequence).map_err(|e| {
+        anyhow::Error::new(e)
+            .context(format!("stream sequence {stream_sequence} is out of range"))
+            .into()
+    })
+}
+
+/// An alert of the folded state, in the shape the read model lists it.
+fn alert_row(a: &AttachedAlert) -> Result<AlertRow, ApiError> {
+    let correlation = a
+        .correlation
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| anyhow::Error::new(e).context("a correlation does not serialise"))?;
+    Ok(AlertRow {
+        alert_id: a.alert.alert_id.clone(),
+        fingerprint: a.alert.fingerprint.clone(),
+        title: a.alert.title.clone(),
+        service: a.alert.service.clone(),
+        severity: a.alert.severity.as_str().to_owned(),
+        source: a.alert.source.clone(),
+        received_at: a.alert.received_at,
+        correlation,
     })
 }
 
@@ -300,40 +274,41 @@ async fn read_events(
 /// The raw event history: what JetStream holds, with CloudEvents attributes.
 #[utoipa::path(get, path = "/api/incidents/{id}/events", tag = "incidents",
     params(("id" = Uuid, Path, description = "the incident")),
-    responses((status = 200, description = "`{incident_id, events}`"),
+    responses((status = 200, body = IncidentEvents, description = "the incident's events, oldest first"),
               (status = 404, description = "no such incident in the caller's organisation")))]
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentEvents>, ApiError> {
     let id = parse_id(&id)?;
     let events = read_events(&state, &caller.tenant, id).await?;
-    let items: Vec<Value> = events
+    let events = events
         .into_iter()
-        .map(|e| {
-            json!({
-                "sequence": e.stream_sequence,
-                "aggregate_sequence": e.aggregate_sequence,
-                "type": e.event_type,
-                "time": e.time,
-                "cloudevents": {
-                    "specversion": "1.0",
-                    "id": e.id,
-                    "source": e.source,
-                    "type": e.event_type,
-                    "subject": id,
-                    "time": e.time,
-                    "datacontenttype": "application/json",
-                    "causationid": e.causation_id,
-                    "correlationid": e.correlation_id,
-                    "traceparent": e.traceparent,
-                },
-                "version": e.version,
-                "subject": e.subject,
-                "data": e.data,
-            })
+        .map(|e| EventItem {
+            sequence: e.stream_sequence,
+            aggregate_sequence: e.aggregate_sequence,
+            event_type: e.event_type.clone(),
+            time: e.time,
+            cloudevents: CloudEventAttributes {
+                specversion: "1.0",
+                id: e.id,
+                source: e.source,
+                event_type: e.event_type,
+                subject: id,
+                time: e.time,
+                datacontenttype: "application/json",
+                causationid: e.causation_id,
+                correlationid: e.correlation_id,
+                traceparent: e.traceparent,
+            },
+            version: e.version,
+            subject: e.subject,
+            data: e.data,
         })
         .collect();
-    Ok(Json(json!({ "incident_id": id, "events": items })))
+    Ok(Json(IncidentEvents {
+        incident_id: id,
+        events,
+    }))
 }

@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -20,6 +19,11 @@ use uuid::Uuid;
 
 use super::auth::Caller;
 use super::{parse_uuid, ApiError, AppState, Body};
+
+mod views;
+pub use views::{
+    IntegrationCreated, IntegrationList, IntegrationView, SecretRotated, SourceList, SourceView,
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -132,14 +136,14 @@ pub struct CreateRequest {
 /// Connect a webhook source (admin). The answer holds the URL, the secret when Aurora made it
 /// (shown only now) and `setup`: exactly what to paste where in the source.
 #[utoipa::path(post, path = "/api/integrations", tag = "integrations", request_body = CreateRequest,
-    responses((status = 201, description = "`{id, source, name, webhook_url, secret, setup, settings}`"),
+    responses((status = 201, body = IntegrationCreated, description = "the integration, its URL and setup"),
               (status = 400, description = "unknown source, or a secret missing or not expected"),
               (status = 403, description = "not an admin")))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Body(req): Body<CreateRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<IntegrationCreated>), ApiError> {
     caller
         .require(&state, Role::Admin, "connecting an integration")
         .await?;
@@ -169,18 +173,21 @@ async fn create(
     execute(&state, &caller, id, command).await?;
     let url = webhook_url(&state, source.descriptor().name, id);
     let shown = generated.then_some(secret.as_str());
+    let rca_on_new_incidents = settings
+        .rca_on_new_incidents
+        .unwrap_or(source.descriptor().rca_by_default);
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": id,
-            "source": source.descriptor().name,
-            "name": state_name(&state, &caller, id).await?,
-            "webhook_url": url,
-            "secret": shown,
-            "setup": source.setup(&url, shown),
-            "settings": settings,
-            "rca_on_new_incidents": settings.rca_on_new_incidents.unwrap_or(source.descriptor().rca_by_default),
-        })),
+        Json(IntegrationCreated {
+            id,
+            source: source.descriptor().name.to_owned(),
+            name: state_name(&state, &caller, id).await?,
+            setup: source.setup(&url, shown),
+            secret: shown.map(str::to_owned),
+            webhook_url: url,
+            settings,
+            rca_on_new_incidents,
+        }),
     ))
 }
 
@@ -191,41 +198,46 @@ async fn state_name(state: &AppState, caller: &Caller, id: Uuid) -> Result<Strin
     Ok(row.map(|r| r.name).unwrap_or_default())
 }
 
-fn view(state: &AppState, row: &queries::IntegrationRow) -> Value {
+fn view(state: &AppState, row: &queries::IntegrationRow) -> IntegrationView {
     let source = sources::source(&row.source);
     let url = webhook_url(state, &row.source, row.id);
     let rca_default = source.is_some_and(|s| s.descriptor().rca_by_default);
-    json!({
-        "id": row.id,
-        "source": row.source,
-        "name": row.name,
-        "enabled": row.enabled,
-        "settings": row.settings,
-        "rca_on_new_incidents": row.settings["rca_on_new_incidents"].as_bool().unwrap_or(rca_default),
-        "webhook_url": url,
-        "setup": source.map(|s| s.setup(&url, None)),
-        "pinned_topic": row.pinned_topic,
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    })
+    IntegrationView {
+        id: row.id,
+        source: row.source.clone(),
+        name: row.name.clone(),
+        enabled: row.enabled,
+        settings: row.settings.clone(),
+        rca_on_new_incidents: row.settings["rca_on_new_incidents"]
+            .as_bool()
+            .unwrap_or(rca_default),
+        setup: source.map(|s| s.setup(&url, None)),
+        webhook_url: url,
+        pinned_topic: row.pinned_topic.clone(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
 }
 
 /// The organisation's integrations.
 #[utoipa::path(get, path = "/api/integrations", tag = "integrations",
-    responses((status = 200, description = "`{items: [...]}`")))]
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, body = IntegrationList, description = "the integrations")))]
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<IntegrationList>, ApiError> {
     let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let rows = queries::integrations(&mut tx, caller.tenant.as_str()).await?;
     tx.commit().await?;
-    let items: Vec<Value> = rows.iter().map(|r| view(&state, r)).collect();
-    Ok(Json(json!({ "items": items })))
+    let items = rows.iter().map(|r| view(&state, r)).collect();
+    Ok(Json(IntegrationList { items }))
 }
 
 /// Every source Aurora accepts, how it authenticates and what the user must paste where.
 #[utoipa::path(get, path = "/api/integrations/sources", tag = "integrations",
-    responses((status = 200, description = "`{items: [{name, title, auth, secret_origin, rca_by_default, setup}]}`")))]
-async fn list_sources(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
-    let items: Vec<Value> = sources::SOURCES
+    responses((status = 200, body = SourceList, description = "the sources")))]
+async fn list_sources(State(state): State<AppState>, _caller: Caller) -> Json<SourceList> {
+    let items = sources::SOURCES
         .iter()
         .map(|s| {
             let d = s.descriptor();
@@ -234,17 +246,17 @@ async fn list_sources(State(state): State<AppState>, _caller: Caller) -> Json<Va
                 state.config.public_base().trim_end_matches('/'),
                 d.name
             );
-            json!({
-                "name": d.name,
-                "title": d.title,
-                "auth": d.auth,
-                "secret_origin": d.secret_origin,
-                "rca_by_default": d.rca_by_default,
-                "setup": s.setup(&url, None),
-            })
+            SourceView {
+                name: d.name,
+                title: d.title,
+                auth: d.auth,
+                secret_origin: d.secret_origin,
+                rca_by_default: d.rca_by_default,
+                setup: s.setup(&url, None),
+            }
         })
         .collect();
-    Json(json!({ "items": items }))
+    Json(SourceList { items })
 }
 
 async fn row_of(
@@ -261,12 +273,12 @@ async fn row_of(
 /// One integration, with its setup instructions (the secret is never shown again).
 #[utoipa::path(get, path = "/api/integrations/{id}", tag = "integrations",
     params(("id" = Uuid, Path, description = "the integration")),
-    responses((status = 200, description = "the integration"), (status = 404, description = "no such integration in the caller's organisation")))]
+    responses((status = 200, body = IntegrationView, description = "the integration"), (status = 404, description = "no such integration in the caller's organisation")))]
 async fn detail(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationView>, ApiError> {
     let id = parse_uuid(&id, "integration")?;
     Ok(Json(view(&state, &row_of(&state, &caller, id).await?)))
 }
@@ -287,13 +299,13 @@ pub struct UpdateRequest {
 /// new signing secret (admin).
 #[utoipa::path(patch, path = "/api/integrations/{id}", tag = "integrations", request_body = UpdateRequest,
     params(("id" = Uuid, Path, description = "the integration")),
-    responses((status = 200, description = "the integration"), (status = 404, description = "no such integration")))]
+    responses((status = 200, body = IntegrationView, description = "the integration"), (status = 404, description = "no such integration")))]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Body(req): Body<UpdateRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IntegrationView>, ApiError> {
     const ACTION: &str = "changing an integration";
     caller.require(&state, Role::Admin, ACTION).await?;
     let id = parse_uuid(&id, "integration")?;
@@ -350,13 +362,13 @@ pub struct RotateRequest {
 #[utoipa::path(post, path = "/api/integrations/{id}/rotate-secret", tag = "integrations",
     params(("id" = Uuid, Path, description = "the integration")),
     request_body(content = Option<RotateRequest>, description = "`{secret}` for sources that make their own"),
-    responses((status = 200, description = "`{secret, setup}`"), (status = 404, description = "no such integration")))]
+    responses((status = 200, body = SecretRotated, description = "the new secret and setup"), (status = 404, description = "no such integration")))]
 async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SecretRotated>, ApiError> {
     caller
         .require(&state, Role::Admin, "rotating an integration secret")
         .await?;
@@ -377,9 +389,10 @@ async fn rotate_secret(
     rotate_to(&state, &caller, id, &secret).await?;
     let url = webhook_url(&state, source.descriptor().name, id);
     let shown = generated.then_some(secret.as_str());
-    Ok(Json(
-        json!({ "secret": shown, "setup": source.setup(&url, shown) }),
-    ))
+    Ok(Json(SecretRotated {
+        secret: shown.map(str::to_owned),
+        setup: source.setup(&url, shown),
+    }))
 }
 
 /// Delete an integration (admin): later deliveries to its URL answer 404.
