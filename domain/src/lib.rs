@@ -20,6 +20,7 @@ pub mod ids;
 pub mod incident;
 pub mod intake;
 pub mod integration;
+pub mod investigation;
 pub mod organization;
 pub mod values;
 

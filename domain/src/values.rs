@@ -7,11 +7,6 @@
 //!
 //! Money is not here on purpose: it is always an `i64` of micro-units (`cost_micros`), never `f64`.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
 /// Why a word is not one of the names a value type allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
@@ -35,6 +30,20 @@ pub enum ValueError {
     UnknownMessageRole(String),
     #[error("unknown role {0:?}: expected viewer, editor or admin")]
     UnknownRole(String),
+    #[error("unknown conclusion {0:?}: expected confirmed, likely or inconclusive")]
+    UnknownConclusion(String),
+    #[error(
+        "unknown suggestion type {0:?}: expected diagnostic, mitigation, remediate, prevent or fix"
+    )]
+    UnknownSuggestionKind(String),
+    #[error("unknown risk {0:?}: expected safe, low, medium or high")]
+    UnknownRisk(String),
+    #[error("unknown tool step status {0:?}: expected succeeded, failed or refused")]
+    UnknownStepStatus(String),
+    #[error(
+        "unknown investigation status {0:?}: expected requested, queued, running, completed, failed or cancelled"
+    )]
+    UnknownInvestigationStatus(String),
 }
 
 /// Declares a closed set of lower-case names with `ALL`, `as_str`, `parse`, `Display`, `FromStr`
@@ -47,7 +56,7 @@ macro_rules! named_values {
         }
     ) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
         }
@@ -64,30 +73,32 @@ macro_rules! named_values {
             }
 
             /// Reads a name, ignoring ASCII case and surrounding blanks.
-            pub fn parse(value: &str) -> Result<Self, ValueError> {
+            pub fn parse(value: &str) -> Result<Self, $crate::values::ValueError> {
                 let trimmed = value.trim();
                 Self::ALL
                     .iter()
                     .copied()
                     .find(|candidate| candidate.as_str().eq_ignore_ascii_case(trimmed))
-                    .ok_or_else(|| ValueError::$error(value.to_owned()))
+                    .ok_or_else(|| $crate::values::ValueError::$error(value.to_owned()))
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
-        impl FromStr for $name {
-            type Err = ValueError;
+        impl std::str::FromStr for $name {
+            type Err = $crate::values::ValueError;
             fn from_str(value: &str) -> Result<Self, Self::Err> {
                 Self::parse(value)
             }
         }
     };
 }
+
+pub(crate) use named_values;
 
 named_values!(
     /// How bad an incident is. Every source's own levels are normalised onto these five.
@@ -212,6 +223,11 @@ named_values!(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::fmt;
+    use std::str::FromStr;
+
+    use serde::{Deserialize, Serialize};
+
     use super::*;
 
     #[test]

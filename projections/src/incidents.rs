@@ -6,7 +6,7 @@
 //! results are written with `jsonb_populate_recordset` (one parameter per table).
 
 use aurora_domain::incident::{Alert, Correlation, Incident, IncidentEvent, IncidentState};
-use aurora_domain::DomainEvent;
+use aurora_domain::{DomainEvent, RcaStatus};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
@@ -339,7 +339,17 @@ pub fn describe(event: &IncidentEvent) -> String {
         IncidentEvent::SeverityChanged { from, to, by, .. } => {
             format!("Severity changed from {from} to {to} by {by}")
         }
-        IncidentEvent::RcaStatusChanged { from, to, .. } => format!("RCA {from} → {to}"),
+        IncidentEvent::RcaStatusChanged { from, to, .. } => match to {
+            RcaStatus::Running => "RCA started".to_owned(),
+            RcaStatus::Complete => "RCA completed".to_owned(),
+            RcaStatus::Error => "RCA failed".to_owned(),
+            _ => format!("RCA {from} → {to}"),
+        },
+        IncidentEvent::RcaRequested { by, .. } => match by {
+            Some(by) => format!("RCA requested by {by}"),
+            None => "RCA requested: the incident opened".to_owned(),
+        },
+        IncidentEvent::RcaCancelled { by, .. } => format!("RCA cancelled by {by}"),
         IncidentEvent::SummaryUpdated { by, .. } => format!("Summary updated by {by}"),
         IncidentEvent::MergedInto {
             target,

@@ -69,6 +69,33 @@ pub enum IncidentCommand {
         by: String,
         at: DateTime<Utc>,
     },
+    /// Ask for investigation `run` (by a person, or `None`: the incident's opening).
+    RequestRca {
+        run: Uuid,
+        by: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// Investigation `run` began: the RCA status becomes `running`.
+    StartRca {
+        run: Uuid,
+        at: DateTime<Utc>,
+    },
+    /// Investigation `run` concluded with `summary`: RCA `complete`, the summary set, and an
+    /// incident still being investigated becomes `analyzed`.
+    ConcludeRca {
+        run: Uuid,
+        summary: String,
+        at: DateTime<Utc>,
+    },
+    /// Investigation `run` failed: RCA `error`.
+    FailRca {
+        run: Uuid,
+        at: DateTime<Utc>,
+    },
+    CancelRca {
+        by: String,
+        at: DateTime<Utc>,
+    },
     /// The source side of a merge. `target_status` is the target's status as the caller read it.
     MergeInto {
         target: IncidentId,
@@ -116,6 +143,40 @@ pub enum IncidentCommand {
 }
 
 type Decision = Result<Vec<IncidentEvent>, IncidentError>;
+
+/// Who the investigation's changes to an incident are by.
+pub const RCA_AUTHOR: &str = "aurora-rca";
+
+/// Refuses a step of a run that is no longer the incident's current one (cancelled, replaced).
+fn current_run(state: &IncidentState, run: Uuid) -> Result<(), IncidentError> {
+    if state.rca_under_way && state.rca_run == Some(run) {
+        return Ok(());
+    }
+    Err(IncidentError::NotCurrentRca {
+        run,
+        current: state.rca_run.filter(|_| state.rca_under_way),
+    })
+}
+
+/// The RCA status changes that walk from `from` through `path` (skipping the steps already
+/// taken), each allowed by [`RcaStatus::can_move_to`].
+fn rca_moves(from: RcaStatus, path: &[RcaStatus], at: DateTime<Utc>) -> Decision {
+    let start = path.iter().position(|s| *s == from).map_or(0, |i| i + 1);
+    let mut events = Vec::new();
+    let mut current = from;
+    for &to in &path[start..] {
+        if !current.can_move_to(to) {
+            return Err(IncidentError::InvalidRcaTransition { from: current, to });
+        }
+        events.push(IncidentEvent::RcaStatusChanged {
+            from: current,
+            to,
+            at,
+        });
+        current = to;
+    }
+    Ok(events)
+}
 
 /// Decides which events a command causes (none for a repeat of something already true).
 pub(crate) fn decide(state: &IncidentState, command: IncidentCommand) -> Decision {
@@ -231,6 +292,62 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
             }
             Ok(vec![IncidentEvent::RcaStatusChanged { from, to, at }])
         }
+        IncidentCommand::RequestRca { run, by, at } => {
+            if state.rca_run == Some(run) {
+                return Ok(vec![]);
+            }
+            if let (true, Some(current)) = (state.rca_under_way, state.rca_run) {
+                return Err(IncidentError::RcaUnderWay { run: current });
+            }
+            Ok(vec![IncidentEvent::RcaRequested { run, by, at }])
+        }
+        IncidentCommand::StartRca { run, at } => {
+            current_run(state, run)?;
+            rca_moves(state.rca_status, &[RcaStatus::Running], at)
+        }
+        IncidentCommand::ConcludeRca { run, summary, at } => {
+            current_run(state, run)?;
+            if summary.trim().is_empty() {
+                return Err(IncidentError::EmptySummary);
+            }
+            let mut events = rca_moves(
+                state.rca_status,
+                &[
+                    RcaStatus::Running,
+                    RcaStatus::Summarizing,
+                    RcaStatus::Complete,
+                ],
+                at,
+            )?;
+            if state.summary.as_deref() != Some(summary.as_str()) {
+                events.push(IncidentEvent::SummaryUpdated {
+                    summary,
+                    by: RCA_AUTHOR.to_owned(),
+                    at,
+                });
+            }
+            if state.status == IncidentStatus::Investigating {
+                events.push(IncidentEvent::StatusChanged {
+                    from: IncidentStatus::Investigating,
+                    to: IncidentStatus::Analyzed,
+                    by: RCA_AUTHOR.to_owned(),
+                    at,
+                });
+            }
+            Ok(events)
+        }
+        IncidentCommand::FailRca { run, at } => {
+            current_run(state, run)?;
+            rca_moves(
+                state.rca_status,
+                &[RcaStatus::Running, RcaStatus::Error],
+                at,
+            )
+        }
+        IncidentCommand::CancelRca { by, at } => match (state.rca_under_way, state.rca_run) {
+            (true, Some(run)) => Ok(vec![IncidentEvent::RcaCancelled { run, by, at }]),
+            _ => Err(IncidentError::NoRcaUnderWay),
+        },
         IncidentCommand::SetSummary { summary, by, at } => {
             if summary.trim().is_empty() {
                 return Err(IncidentError::EmptySummary);
@@ -254,7 +371,7 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
             }
             Ok(vec![IncidentEvent::MergedInto {
                 target,
-                rca_cancelled: state.rca_status.is_active(),
+                rca_cancelled: state.rca_under_way || state.rca_status.is_active(),
                 by,
                 at,
             }])

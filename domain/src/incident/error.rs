@@ -32,6 +32,15 @@ pub enum IncidentError {
     },
     #[error("the RCA status cannot change from {from} to {to}")]
     InvalidRcaTransition { from: RcaStatus, to: RcaStatus },
+    #[error("investigation {run} of this incident is under way; cancel it first")]
+    RcaUnderWay { run: uuid::Uuid },
+    #[error("no investigation of this incident is under way")]
+    NoRcaUnderWay,
+    #[error("investigation {run} is not this incident's current one ({})", current.map_or_else(|| "none is under way".to_owned(), |c| c.to_string()))]
+    NotCurrentRca {
+        run: uuid::Uuid,
+        current: Option<uuid::Uuid>,
+    },
     #[error("a summary cannot be empty")]
     EmptySummary,
     #[error("incident {id} cannot be merged with itself")]

@@ -65,6 +65,19 @@ pub enum IncidentEvent {
         to: RcaStatus,
         at: DateTime<Utc>,
     },
+    /// Investigation `run` was asked for (`by` a person, or `None`: the incident's opening). Its
+    /// steps are the events of `evt.<tenant>.investigation.<run>`.
+    RcaRequested {
+        run: Uuid,
+        by: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// Investigation `run` was cancelled before it ended; the RCA status goes back to `idle`.
+    RcaCancelled {
+        run: Uuid,
+        by: String,
+        at: DateTime<Utc>,
+    },
     SummaryUpdated {
         summary: String,
         by: String,
@@ -115,6 +128,8 @@ impl DomainEvent for IncidentEvent {
             Self::StatusChanged { .. } => "incident.status_changed",
             Self::SeverityChanged { .. } => "incident.severity_changed",
             Self::RcaStatusChanged { .. } => "incident.rca_status_changed",
+            Self::RcaRequested { .. } => "incident.rca_requested",
+            Self::RcaCancelled { .. } => "incident.rca_cancelled",
             Self::SummaryUpdated { .. } => "incident.summary_updated",
             Self::MergedInto { .. } => "incident.merged_into",
             Self::MergedAlertsAbsorbed { .. } => "incident.merged_alerts_absorbed",
@@ -132,6 +147,8 @@ impl DomainEvent for IncidentEvent {
             | Self::StatusChanged { at, .. }
             | Self::SeverityChanged { at, .. }
             | Self::RcaStatusChanged { at, .. }
+            | Self::RcaRequested { at, .. }
+            | Self::RcaCancelled { at, .. }
             | Self::SummaryUpdated { at, .. }
             | Self::MergedInto { at, .. }
             | Self::MergedAlertsAbsorbed { at, .. }

@@ -15,7 +15,7 @@ mod state;
 mod tests;
 
 pub use alert::{Alert, AttachedAlert, Correlation, ResolveNotification, TopologyBasis};
-pub use command::{IncidentCommand, ALERT_CAP, COMMENT_MAX_CHARS};
+pub use command::{IncidentCommand, ALERT_CAP, COMMENT_MAX_CHARS, RCA_AUTHOR};
 pub use error::IncidentError;
 pub use event::{IncidentEvent, DEFAULT_ENVIRONMENT};
 pub use state::{Comment, Feedback, IncidentState};

@@ -22,6 +22,14 @@ pub struct IncidentState {
     pub source_alert_id: String,
     pub status: IncidentStatus,
     pub rca_status: RcaStatus,
+    /// The latest investigation asked for, and how many were (its episode number).
+    #[serde(default)]
+    pub rca_run: Option<Uuid>,
+    #[serde(default)]
+    pub rca_runs: u32,
+    /// Whether `rca_run` is requested, queued or running (not concluded, failed or cancelled).
+    #[serde(default)]
+    pub rca_under_way: bool,
     pub summary: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub analyzed_at: Option<DateTime<Utc>>,
@@ -74,6 +82,9 @@ impl Default for IncidentState {
             source_alert_id: String::new(),
             status: IncidentStatus::default(),
             rca_status: RcaStatus::default(),
+            rca_run: None,
+            rca_runs: 0,
+            rca_under_way: false,
             summary: None,
             started_at: None,
             analyzed_at: None,
@@ -184,7 +195,21 @@ impl IncidentState {
                 self.status = to;
             }
             IncidentEvent::SeverityChanged { to, .. } => self.severity = to,
-            IncidentEvent::RcaStatusChanged { to, .. } => self.rca_status = to,
+            IncidentEvent::RcaStatusChanged { to, .. } => {
+                self.rca_status = to;
+                if matches!(to, RcaStatus::Complete | RcaStatus::Error) {
+                    self.rca_under_way = false;
+                }
+            }
+            IncidentEvent::RcaRequested { run, .. } => {
+                self.rca_run = Some(run);
+                self.rca_runs += 1;
+                self.rca_under_way = true;
+            }
+            IncidentEvent::RcaCancelled { .. } => {
+                self.rca_status = RcaStatus::Idle;
+                self.rca_under_way = false;
+            }
             IncidentEvent::SummaryUpdated { summary, .. } => self.summary = Some(summary),
             IncidentEvent::MergedInto {
                 target,
@@ -196,6 +221,7 @@ impl IncidentState {
                 if rca_cancelled {
                     self.rca_status = RcaStatus::Idle;
                 }
+                self.rca_under_way = false;
             }
             IncidentEvent::MergedAlertsAbsorbed {
                 source,

@@ -1,0 +1,307 @@
+//! What may be asked of an investigation, and how it decides.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::InvestigationError;
+use super::event::InvestigationEvent;
+use super::state::InvestigationState;
+use super::values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
+use super::TEXT_MAX_CHARS;
+use crate::ids::IncidentId;
+use crate::incident::Alert;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InvestigationCommand {
+    Request {
+        incident: IncidentId,
+        episode: u32,
+        trigger: Trigger,
+        at: DateTime<Utc>,
+    },
+    Queue {
+        at: DateTime<Utc>,
+    },
+    Start {
+        session: Uuid,
+        model: Option<String>,
+        worker: String,
+        at: DateTime<Utc>,
+    },
+    AddContext {
+        alert: Alert,
+        at: DateTime<Utc>,
+    },
+    Think {
+        text: String,
+        at: DateTime<Utc>,
+    },
+    StartToolStep {
+        step_id: String,
+        tool: String,
+        input: Value,
+        at: DateTime<Utc>,
+    },
+    FinishToolStep {
+        step_id: String,
+        status: StepStatus,
+        output: String,
+        duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    RecordFinding {
+        text: String,
+        citations: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    Suggest {
+        kind: SuggestionKind,
+        risk: Risk,
+        title: String,
+        action: Option<String>,
+        at: DateTime<Utc>,
+    },
+    RecordUsage {
+        model: String,
+        input_tokens: u64,
+        output_tokens: u64,
+        cost_micros: i64,
+        at: DateTime<Utc>,
+    },
+    CarryOver {
+        from: Uuid,
+        thoughts: Vec<String>,
+        findings: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    /// `conclusion` is what the agent claims; the gate records what the evidence supports.
+    Complete {
+        conclusion: Conclusion,
+        summary: String,
+        at: DateTime<Utc>,
+    },
+    Fail {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    Cancel {
+        by: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+type Decision = Result<Vec<InvestigationEvent>, InvestigationError>;
+
+pub(crate) fn decide(state: &InvestigationState, command: InvestigationCommand) -> Decision {
+    match command {
+        InvestigationCommand::Request {
+            incident,
+            episode,
+            trigger,
+            at,
+        } => match state.incident {
+            None => Ok(vec![InvestigationEvent::Requested {
+                incident,
+                episode,
+                trigger,
+                at,
+            }]),
+            // A redelivered request names the same run: nothing more happens.
+            Some(known) if known == incident && state.episode == episode => Ok(vec![]),
+            Some(known) => Err(InvestigationError::AlreadyRequested {
+                run: super::run_id(known, state.episode),
+            }),
+        },
+        other => decide_on_requested(state, other),
+    }
+}
+
+fn decide_on_requested(state: &InvestigationState, command: InvestigationCommand) -> Decision {
+    let Some(incident) = state.incident else {
+        return Err(InvestigationError::NotRequested);
+    };
+    let status = state.status;
+    if status.has_ended() {
+        return Err(InvestigationError::Ended { status });
+    }
+    let running = status == InvestigationStatus::Running;
+    match command {
+        InvestigationCommand::Request { .. } => Err(InvestigationError::AlreadyRequested {
+            run: super::run_id(incident, state.episode),
+        }),
+        InvestigationCommand::Queue { at } => match status {
+            InvestigationStatus::Requested => Ok(vec![InvestigationEvent::Queued { at }]),
+            InvestigationStatus::Queued => Ok(vec![]),
+            _ => Err(InvestigationError::AlreadyStarted { status }),
+        },
+        InvestigationCommand::Start {
+            session,
+            model,
+            worker,
+            at,
+        } => {
+            if running {
+                return Err(InvestigationError::AlreadyStarted { status });
+            }
+            Ok(vec![InvestigationEvent::Started {
+                session,
+                model,
+                worker,
+                at,
+            }])
+        }
+        InvestigationCommand::AddContext { alert, at } => {
+            if state.context.iter().any(|a| a.alert_id == alert.alert_id) {
+                return Ok(vec![]);
+            }
+            Ok(vec![InvestigationEvent::ContextAdded { alert, at }])
+        }
+        InvestigationCommand::CarryOver {
+            from,
+            thoughts,
+            findings,
+            at,
+        } => Ok(vec![InvestigationEvent::CarriedOver {
+            from,
+            thoughts,
+            findings,
+            at,
+        }]),
+        InvestigationCommand::Cancel { by, reason, at } => {
+            Ok(vec![InvestigationEvent::Cancelled { by, reason, at }])
+        }
+        InvestigationCommand::Fail { reason, at } => {
+            Ok(vec![InvestigationEvent::Failed { reason, at }])
+        }
+        // Everything below is the run's own progress.
+        _ if !running => Err(InvestigationError::NotRunning { status }),
+        InvestigationCommand::Think { text, at } => {
+            let text = checked_text("a thought", text)?;
+            Ok(vec![InvestigationEvent::Thought { text, at }])
+        }
+        InvestigationCommand::StartToolStep {
+            step_id,
+            tool,
+            input,
+            at,
+        } => {
+            if state.step(&step_id).is_some() {
+                return Ok(vec![]);
+            }
+            Ok(vec![InvestigationEvent::ToolStepStarted {
+                step_id,
+                tool,
+                input,
+                at,
+            }])
+        }
+        InvestigationCommand::FinishToolStep {
+            step_id,
+            status,
+            output,
+            duration_ms,
+            at,
+        } => match state.step(&step_id) {
+            None => Err(InvestigationError::UnknownToolStep { step_id }),
+            Some(step) if step.status.is_some() => Ok(vec![]),
+            Some(_) => Ok(vec![InvestigationEvent::ToolStepFinished {
+                step_id,
+                status,
+                output,
+                duration_ms,
+                at,
+            }]),
+        },
+        InvestigationCommand::RecordFinding {
+            text,
+            citations,
+            at,
+        } => {
+            let text = checked_text("a finding", text)?;
+            if let Some(unknown) = citations.iter().find(|c| state.step(c).is_none()) {
+                return Err(InvestigationError::UnknownToolStep {
+                    step_id: unknown.clone(),
+                });
+            }
+            Ok(vec![InvestigationEvent::FindingRecorded {
+                finding_id: state.findings.len() as u32 + 1,
+                text,
+                citations,
+                at,
+            }])
+        }
+        InvestigationCommand::Suggest {
+            kind,
+            risk,
+            title,
+            action,
+            at,
+        } => {
+            let title = checked_text("a suggestion", title)?;
+            Ok(vec![InvestigationEvent::SuggestionMade {
+                suggestion_id: state.suggestions.len() as u32 + 1,
+                kind,
+                risk,
+                title,
+                action: action.filter(|a| !a.trim().is_empty()),
+                at,
+            }])
+        }
+        InvestigationCommand::RecordUsage {
+            model,
+            input_tokens,
+            output_tokens,
+            cost_micros,
+            at,
+        } => {
+            if cost_micros < 0 {
+                return Err(InvestigationError::NegativeCost { cost_micros });
+            }
+            Ok(vec![InvestigationEvent::UsageRecorded {
+                model,
+                input_tokens,
+                output_tokens,
+                cost_micros,
+                at,
+            }])
+        }
+        InvestigationCommand::Complete {
+            conclusion,
+            summary,
+            at,
+        } => {
+            let summary = checked_text("a summary", summary)?;
+            let supported = Conclusion::supported_by(
+                conclusion,
+                state.cited_findings(),
+                state.findings.len(),
+                state.succeeded_steps(),
+            );
+            Ok(vec![InvestigationEvent::Completed {
+                conclusion: supported,
+                asked: (supported != conclusion).then_some(conclusion),
+                summary,
+                at,
+            }])
+        }
+    }
+}
+
+fn checked_text(what: &'static str, text: String) -> Result<String, InvestigationError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(InvestigationError::Empty { what });
+    }
+    let len = trimmed.chars().count();
+    if len > TEXT_MAX_CHARS {
+        return Err(InvestigationError::TooLong {
+            what,
+            len,
+            max: TEXT_MAX_CHARS,
+        });
+    }
+    Ok(trimmed.to_owned())
+}

@@ -1,0 +1,154 @@
+//! What happened in an investigation. Events carry what the read model and the UI show, so the
+//! projector looks nothing up.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::values::{Conclusion, Risk, StepStatus, SuggestionKind, Trigger};
+use crate::event::DomainEvent;
+use crate::ids::IncidentId;
+use crate::incident::Alert;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum InvestigationEvent {
+    /// The incident's `episode`-th run was asked for.
+    Requested {
+        incident: IncidentId,
+        episode: u32,
+        trigger: Trigger,
+        at: DateTime<Utc>,
+    },
+    /// The tenant's start limit was reached: it starts when a slot frees, in order.
+    Queued {
+        at: DateTime<Utc>,
+    },
+    /// A worker began; the agent's own steps are in the background chat `session`.
+    Started {
+        session: Uuid,
+        /// `None`: no model configured, the deterministic evidence pass runs.
+        model: Option<String>,
+        worker: String,
+        at: DateTime<Utc>,
+    },
+    /// A correlated alert that arrived during the run, handed to the agent.
+    ContextAdded {
+        alert: Alert,
+        at: DateTime<Utc>,
+    },
+    /// A sentence of the agent's reasoning.
+    Thought {
+        text: String,
+        at: DateTime<Utc>,
+    },
+    ToolStepStarted {
+        step_id: String,
+        tool: String,
+        input: Value,
+        at: DateTime<Utc>,
+    },
+    /// `output` is redacted and capped; the whole output is the session's tool result of the
+    /// same id.
+    ToolStepFinished {
+        step_id: String,
+        status: StepStatus,
+        output: String,
+        duration_ms: u64,
+        at: DateTime<Utc>,
+    },
+    FindingRecorded {
+        finding_id: u32,
+        text: String,
+        /// Tool steps whose output shows it.
+        citations: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    SuggestionMade {
+        suggestion_id: u32,
+        kind: SuggestionKind,
+        risk: Risk,
+        title: String,
+        /// The command or diff that carries it out, if any.
+        action: Option<String>,
+        at: DateTime<Utc>,
+    },
+    UsageRecorded {
+        model: String,
+        input_tokens: u64,
+        output_tokens: u64,
+        cost_micros: i64,
+        at: DateTime<Utc>,
+    },
+    /// Thoughts and findings of `from` (an incident merged into this run's), carried over.
+    CarriedOver {
+        from: Uuid,
+        thoughts: Vec<String>,
+        findings: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    /// The run ended with its summary. `conclusion` is what the evidence supports; `asked` what
+    /// the agent claimed, when that was stronger.
+    Completed {
+        conclusion: Conclusion,
+        asked: Option<Conclusion>,
+        summary: String,
+        at: DateTime<Utc>,
+    },
+    Failed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    Cancelled {
+        by: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for InvestigationEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Requested { .. } => "investigation.requested",
+            Self::Queued { .. } => "investigation.queued",
+            Self::Started { .. } => "investigation.started",
+            Self::ContextAdded { .. } => "investigation.context_added",
+            Self::Thought { .. } => "investigation.thought",
+            Self::ToolStepStarted { .. } => "investigation.tool_step_started",
+            Self::ToolStepFinished { .. } => "investigation.tool_step_finished",
+            Self::FindingRecorded { .. } => "investigation.finding_recorded",
+            Self::SuggestionMade { .. } => "investigation.suggestion_made",
+            Self::UsageRecorded { .. } => "investigation.usage_recorded",
+            Self::CarriedOver { .. } => "investigation.carried_over",
+            Self::Completed { .. } => "investigation.completed",
+            Self::Failed { .. } => "investigation.failed",
+            Self::Cancelled { .. } => "investigation.cancelled",
+        }
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Requested { at, .. }
+            | Self::Queued { at }
+            | Self::Started { at, .. }
+            | Self::ContextAdded { at, .. }
+            | Self::Thought { at, .. }
+            | Self::ToolStepStarted { at, .. }
+            | Self::ToolStepFinished { at, .. }
+            | Self::FindingRecorded { at, .. }
+            | Self::SuggestionMade { at, .. }
+            | Self::UsageRecorded { at, .. }
+            | Self::CarriedOver { at, .. }
+            | Self::Completed { at, .. }
+            | Self::Failed { at, .. }
+            | Self::Cancelled { at, .. } => *at,
+        }
+    }
+}
+
+impl esrs::event::Upcaster for InvestigationEvent {
+    fn current_version() -> Option<i32> {
+        Some(1)
+    }
+}

@@ -1,0 +1,57 @@
+//! The investigation aggregate: one root-cause analysis of an incident (SPEC §4), from its request
+//! to its conclusion, every thought, tool step, finding, suggestion and citation an event.
+//!
+//! One aggregate per run (`evt.<tenant>.investigation.<run>`), linked to its incident, rather than
+//! more events on the incident: a run writes hundreds of events while the ingest path loads the
+//! incident on every correlated alert, and the agent's steps would then race the alerts for the
+//! incident's sequence. The incident records only that a run was requested, started, concluded,
+//! failed or cancelled ([`crate::incident`]); [`start_window`] decides when a tenant may start one.
+//!
+//! The conclusion gate ([`Conclusion::supported_by`]) is the answer to confabulated root causes:
+//! a conclusion stronger than the run's evidence is recorded as the strongest one it supports.
+
+mod command;
+mod error;
+mod event;
+pub mod start_window;
+mod state;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use uuid::Uuid;
+
+pub use command::InvestigationCommand;
+pub use error::InvestigationError;
+pub use event::InvestigationEvent;
+pub use state::{Finding, InvestigationState, Suggestion, ToolStep, Usage};
+pub use values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
+
+use crate::ids::IncidentId;
+
+/// The longest thought, finding or summary kept, in characters.
+pub const TEXT_MAX_CHARS: usize = 20_000;
+/// A thought is saved once a sentence of at least this many characters is complete.
+pub const THOUGHT_MIN_CHARS: usize = 20;
+
+crate::aggregate::aggregate!(
+    /// The investigation aggregate (stored under the name `investigation`).
+    Investigation = "investigation",
+    InvestigationState,
+    InvestigationCommand,
+    InvestigationEvent,
+    InvestigationError,
+    command::decide,
+);
+
+/// The investigation as these events leave it.
+pub fn fold(events: impl IntoIterator<Item = InvestigationEvent>) -> InvestigationState {
+    crate::aggregate::fold::<Investigation>(events)
+}
+
+/// The id of an incident's `episode`-th investigation (1 for the one its opening starts), so a
+/// redelivered opening, a second consumer or a restart name the same run and start it once.
+pub fn run_id(incident: IncidentId, episode: u32) -> Uuid {
+    Uuid::new_v5(&incident.0, format!("investigation-{episode}").as_bytes())
+}
