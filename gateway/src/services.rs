@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use aurora_domain::investigation::Investigation;
 use aurora_domain::{ChatSession, Incident, Integration, Organization};
 use aurora_handlers::secrets::SecretStore;
 use aurora_nats::{AggregateStore, EventLog};
@@ -25,6 +26,7 @@ pub struct Services {
     pub sessions: AggregateStore<ChatSession>,
     pub organizations: AggregateStore<Organization>,
     pub integrations: AggregateStore<Integration>,
+    pub investigations: AggregateStore<Investigation>,
     /// Where integration secrets live.
     pub secrets: Arc<dyn SecretStore>,
 }
@@ -47,6 +49,7 @@ impl Services {
             sessions: AggregateStore::new(log.clone()),
             organizations: AggregateStore::new(log.clone()),
             integrations: AggregateStore::new(log.clone()),
+            investigations: AggregateStore::new(log.clone()),
             secrets,
             log,
             nats,
