@@ -69,7 +69,8 @@ pub enum IncidentCommand {
         by: String,
         at: DateTime<Utc>,
     },
-    /// Ask for investigation `run` (by a person, or `None`: the incident's opening).
+    /// Ask for investigation `run` (by a person, or `None`: the incident's opening), which must
+    /// be its next one: `investigation::run_id(id, rca_runs + 1)`.
     RequestRca {
         run: Uuid,
         by: Option<String>,
@@ -299,7 +300,17 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
             if let (true, Some(current)) = (state.rca_under_way, state.rca_run) {
                 return Err(IncidentError::RcaUnderWay { run: current });
             }
-            Ok(vec![IncidentEvent::RcaRequested { run, by, at }])
+            let episode = state.rca_runs + 1;
+            let next = crate::investigation::run_id(id, episode);
+            if run != next {
+                return Err(IncidentError::NotNextRca { run, next });
+            }
+            Ok(vec![IncidentEvent::RcaRequested {
+                run,
+                episode,
+                by,
+                at,
+            }])
         }
         IncidentCommand::StartRca { run, at } => {
             current_run(state, run)?;

@@ -34,6 +34,8 @@ pub enum IncidentError {
     InvalidRcaTransition { from: RcaStatus, to: RcaStatus },
     #[error("investigation {run} of this incident is under way; cancel it first")]
     RcaUnderWay { run: uuid::Uuid },
+    #[error("{run} is not this incident's next investigation ({next} is)")]
+    NotNextRca { run: uuid::Uuid, next: uuid::Uuid },
     #[error("no investigation of this incident is under way")]
     NoRcaUnderWay,
     #[error("investigation {run} is not this incident's current one ({})", current.map_or_else(|| "none is under way".to_owned(), |c| c.to_string()))]

@@ -69,6 +69,8 @@ pub enum IncidentEvent {
     /// steps are the events of `evt.<tenant>.investigation.<run>`.
     RcaRequested {
         run: Uuid,
+        /// The incident's how-manieth investigation this is (1 for the first).
+        episode: u32,
         by: Option<String>,
         at: DateTime<Utc>,
     },

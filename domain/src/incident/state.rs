@@ -201,9 +201,9 @@ impl IncidentState {
                     self.rca_under_way = false;
                 }
             }
-            IncidentEvent::RcaRequested { run, .. } => {
+            IncidentEvent::RcaRequested { run, episode, .. } => {
                 self.rca_run = Some(run);
-                self.rca_runs += 1;
+                self.rca_runs = episode;
                 self.rca_under_way = true;
             }
             IncidentEvent::RcaCancelled { .. } => {

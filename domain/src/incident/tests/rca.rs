@@ -66,13 +66,14 @@ fn an_rca_can_finish_after_the_incident_was_resolved() {
         }]);
 }
 
-fn run(n: u128) -> Uuid {
-    Uuid::from_u128(100 + n)
+fn run(n: u32) -> Uuid {
+    crate::investigation::run_id(id(), n)
 }
 
-fn requested(n: u128) -> IncidentEvent {
+fn requested(n: u32) -> IncidentEvent {
     IncidentEvent::RcaRequested {
         run: run(n),
+        episode: n,
         by: None,
         at: at(1),
     }
@@ -127,6 +128,61 @@ fn a_second_investigation_waits_for_the_first_to_end() {
         ]);
     assert!(!failed.rca_under_way);
     assert_eq!(failed.rca_runs, 1);
+    // After it ended, the next one may be asked for, and only as the next episode.
+    given(vec![
+        opened(),
+        requested(1),
+        IncidentEvent::RcaCancelled {
+            run: run(1),
+            by: "ana".into(),
+            at: at(3),
+        },
+    ])
+    .when(IncidentCommand::RequestRca {
+        run: run(1),
+        by: None,
+        at: at(4),
+    })
+    .then_nothing();
+    given(vec![
+        opened(),
+        requested(1),
+        IncidentEvent::RcaCancelled {
+            run: run(1),
+            by: "ana".into(),
+            at: at(3),
+        },
+    ])
+    .when(IncidentCommand::RequestRca {
+        run: run(3),
+        by: Some("ana".into()),
+        at: at(4),
+    })
+    .then_error(IncidentError::NotNextRca {
+        run: run(3),
+        next: run(2),
+    });
+    let again = given(vec![
+        opened(),
+        requested(1),
+        IncidentEvent::RcaCancelled {
+            run: run(1),
+            by: "ana".into(),
+            at: at(3),
+        },
+    ])
+    .when(IncidentCommand::RequestRca {
+        run: run(2),
+        by: Some("ana".into()),
+        at: at(4),
+    })
+    .then(vec![IncidentEvent::RcaRequested {
+        run: run(2),
+        episode: 2,
+        by: Some("ana".into()),
+        at: at(4),
+    }]);
+    assert_eq!(again.rca_run, Some(run(2)));
 }
 
 #[test]
