@@ -1,0 +1,367 @@
+//! GitHub (a repository or organization webhook, or a GitHub App's). Authenticated by GitHub's
+//! signature: `X-Hub-Signature-256: sha256=<hex hmac-sha256 of the raw body>`, keyed with a
+//! secret Aurora generates and the user pastes in as the webhook secret.
+//!
+//! GitHub never raises alerts: a delivery becomes at most one change event for the service graph
+//! (the repository is the service). The event kind is the `X-GitHub-Event` header: a created
+//! `deployment`, a `deployment_status` of `success`, a `workflow_run` completed with `success`,
+//! and a merged `pull_request` are changes; `ping` and everything else are ignored with the
+//! reason. Each change's id is GitHub's id of the deployment (status), run (attempt) or pull
+//! request. Retries are deduplicated on `X-GitHub-Delivery`, GitHub's id of the delivery. Nothing
+//! resolves.
+
+use aurora_domain::intake::{ChangeEvent, Signal};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::common::json;
+use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+
+pub struct GitHub;
+
+const EVENT_HEADER: &str = "x-github-event";
+const DELIVERY_HEADER: &str = "x-github-delivery";
+
+#[derive(Debug, Deserialize)]
+struct Repository {
+    name: String,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    login: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeploymentEvent {
+    #[serde(default)]
+    action: Option<String>,
+    deployment: Deployment,
+    repository: Repository,
+    #[serde(default)]
+    sender: Option<User>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Deployment {
+    id: u64,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    sha: Option<String>,
+    #[serde(default, rename = "ref")]
+    git_ref: Option<String>,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    creator: Option<User>,
+    #[serde(default)]
+    created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeploymentStatusEvent {
+    deployment_status: DeploymentStatus,
+    deployment: Deployment,
+    repository: Repository,
+    #[serde(default)]
+    sender: Option<User>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeploymentStatus {
+    id: u64,
+    state: String,
+    #[serde(default)]
+    environment: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    target_url: Option<String>,
+    #[serde(default)]
+    log_url: Option<String>,
+    #[serde(default)]
+    created_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WorkflowRunEvent {
+    action: String,
+    workflow_run: WorkflowRun,
+    #[serde(default)]
+    workflow: Option<Workflow>,
+    repository: Repository,
+    #[serde(default)]
+    sender: Option<User>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Workflow {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WorkflowRun {
+    id: u64,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    display_title: Option<String>,
+    #[serde(default)]
+    run_number: Option<u64>,
+    #[serde(default)]
+    run_attempt: Option<u64>,
+    #[serde(default)]
+    head_sha: Option<String>,
+    #[serde(default)]
+    conclusion: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    actor: Option<User>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PullRequestEvent {
+    action: String,
+    pull_request: PullRequest,
+    repository: Repository,
+    #[serde(default)]
+    sender: Option<User>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PullRequest {
+    id: u64,
+    number: u64,
+    title: String,
+    #[serde(default)]
+    merged: Option<bool>,
+    #[serde(default)]
+    merged_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+    #[serde(default)]
+    merged_by: Option<User>,
+    #[serde(default)]
+    user: Option<User>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn login(user: Option<&User>) -> Option<String> {
+    non_empty(user.map(|u| u.login.as_str()))
+}
+
+fn ignored(reason: String) -> Signal {
+    Signal::Ignored { reason }
+}
+
+impl Deployment {
+    /// What was deployed: the ref (`main`, `v1.2.0`), else the commit.
+    fn what(&self) -> String {
+        non_empty(self.git_ref.as_deref())
+            .or_else(|| non_empty(self.sha.as_deref()).map(|s| s.chars().take(7).collect()))
+            .unwrap_or_else(|| format!("deployment {}", self.id))
+    }
+
+    fn title(&self, verb: &str, environment: Option<&str>, description: Option<&str>) -> String {
+        let mut title = format!("{verb} {}", self.what());
+        if let Some(env) = environment {
+            title.push_str(" to ");
+            title.push_str(env);
+        }
+        if let Some(d) = non_empty(description) {
+            title.push_str(": ");
+            title.push_str(&d);
+        }
+        title
+    }
+}
+
+fn deployment(e: DeploymentEvent, now: DateTime<Utc>) -> Signal {
+    let action = e.action.as_deref().unwrap_or("created");
+    if action != "created" {
+        return ignored(format!(
+            "GitHub deployment event with action {action:?}: only created deployments are changes"
+        ));
+    }
+    let d = e.deployment;
+    let environment = non_empty(d.environment.as_deref());
+    Signal::Change(ChangeEvent {
+        change_id: format!("deployment-{}", d.id),
+        kind: "deployment".into(),
+        service: e.repository.name,
+        title: d.title("Deploy", environment.as_deref(), d.description.as_deref()),
+        environment,
+        version: non_empty(d.sha.as_deref()).or_else(|| non_empty(d.git_ref.as_deref())),
+        author: login(d.creator.as_ref()).or_else(|| login(e.sender.as_ref())),
+        at: d.created_at.unwrap_or(now),
+        url: non_empty(d.url.as_deref()).or_else(|| non_empty(e.repository.html_url.as_deref())),
+    })
+}
+
+fn deployment_status(e: DeploymentStatusEvent, now: DateTime<Utc>) -> Signal {
+    let s = e.deployment_status;
+    let d = e.deployment;
+    if s.state != "success" {
+        return ignored(format!(
+            "GitHub deployment {} is {:?}: only successful deployment statuses are changes",
+            d.id, s.state
+        ));
+    }
+    let environment =
+        non_empty(s.environment.as_deref()).or_else(|| non_empty(d.environment.as_deref()));
+    Signal::Change(ChangeEvent {
+        change_id: format!("deployment-{}-status-{}", d.id, s.id),
+        kind: "deployment".into(),
+        service: e.repository.name,
+        title: d.title("Deployed", environment.as_deref(), s.description.as_deref()),
+        environment,
+        version: non_empty(d.sha.as_deref()).or_else(|| non_empty(d.git_ref.as_deref())),
+        author: login(d.creator.as_ref()).or_else(|| login(e.sender.as_ref())),
+        at: s.created_at.unwrap_or(now),
+        url: non_empty(s.target_url.as_deref())
+            .or_else(|| non_empty(s.log_url.as_deref()))
+            .or_else(|| non_empty(d.url.as_deref()))
+            .or_else(|| non_empty(e.repository.html_url.as_deref())),
+    })
+}
+
+fn workflow_run(e: WorkflowRunEvent, now: DateTime<Utc>) -> Signal {
+    let run = e.workflow_run;
+    let name = non_empty(run.name.as_deref())
+        .or_else(|| non_empty(e.workflow.as_ref().and_then(|w| w.name.as_deref())));
+    let described = name.clone().unwrap_or_else(|| format!("run {}", run.id));
+    if e.action != "completed" {
+        return ignored(format!(
+            "GitHub workflow run {described:?} {}: only successfully completed runs are changes",
+            e.action
+        ));
+    }
+    let conclusion = run.conclusion.as_deref().unwrap_or("none");
+    if conclusion != "success" {
+        return ignored(format!(
+            "GitHub workflow run {described:?} concluded {conclusion:?}: only successful runs are changes"
+        ));
+    }
+    let title = match (name, non_empty(run.display_title.as_deref())) {
+        (Some(n), Some(t)) => format!("{n}: {t}"),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => format!("Workflow run #{}", run.run_number.unwrap_or(run.id)),
+    };
+    Signal::Change(ChangeEvent {
+        change_id: format!(
+            "workflow_run-{}-attempt-{}",
+            run.id,
+            run.run_attempt.unwrap_or(1)
+        ),
+        kind: "workflow_run".into(),
+        service: e.repository.name,
+        environment: None,
+        version: non_empty(run.head_sha.as_deref()),
+        title,
+        author: login(run.actor.as_ref()).or_else(|| login(e.sender.as_ref())),
+        at: run.updated_at.unwrap_or(now),
+        url: non_empty(run.html_url.as_deref())
+            .or_else(|| non_empty(e.repository.html_url.as_deref())),
+    })
+}
+
+fn pull_request(e: PullRequestEvent, now: DateTime<Utc>) -> Signal {
+    let pr = e.pull_request;
+    let merged = pr.merged.unwrap_or(pr.merged_at.is_some());
+    if e.action != "closed" || !merged {
+        let what = if e.action == "closed" {
+            "closed without merging".to_owned()
+        } else {
+            e.action.clone()
+        };
+        return ignored(format!(
+            "GitHub pull request #{} {what}: only merged pull requests are changes",
+            pr.number
+        ));
+    }
+    Signal::Change(ChangeEvent {
+        change_id: format!("pull_request-{}", pr.id),
+        kind: "pull_request".into(),
+        service: e.repository.name,
+        environment: None,
+        version: non_empty(pr.merge_commit_sha.as_deref()),
+        title: pr.title,
+        author: login(pr.merged_by.as_ref())
+            .or_else(|| login(pr.user.as_ref()))
+            .or_else(|| login(e.sender.as_ref())),
+        at: pr.merged_at.unwrap_or(now),
+        url: non_empty(pr.html_url.as_deref())
+            .or_else(|| non_empty(e.repository.html_url.as_deref())),
+    })
+}
+
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+    name: "github",
+    title: "GitHub",
+    auth: Auth::HmacSha256 {
+        header: "x-hub-signature-256",
+        prefix: "sha256=",
+        bare_hex_too: false,
+    },
+    secret_origin: SecretOrigin::Aurora,
+    rca_by_default: false,
+    kept_headers: &[EVENT_HEADER, DELIVERY_HEADER],
+    where_to_configure: "the repository's (or organization's, or GitHub App's) Settings → Webhooks → Add webhook; content type application/json, the secret Aurora generated, and the events Deployments, Deployment statuses, Workflow runs and Pull requests",
+};
+
+impl Source for GitHub {
+    fn descriptor(&self) -> &'static SourceDescriptor {
+        &DESCRIPTOR
+    }
+
+    fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
+        let event = delivery.value(EVENT_HEADER)
+            .ok_or_else(|| {
+                Refusal::bad(
+                    "invalid_payload",
+                    "the X-GitHub-Event header is required: it says what kind of GitHub event the delivery is",
+                )
+            })?;
+        let delivery_id = delivery.value(DELIVERY_HEADER).map(str::to_owned);
+        let now = delivery.received_at;
+        let body = delivery.body;
+        let signal = match event {
+            "deployment" => deployment(json("GitHub deployment", body)?, now),
+            "deployment_status" => deployment_status(json("GitHub deployment_status", body)?, now),
+            "workflow_run" => workflow_run(json("GitHub workflow_run", body)?, now),
+            "pull_request" => pull_request(json("GitHub pull_request", body)?, now),
+            other => {
+                // Still a GitHub delivery: it must be a JSON object.
+                let _: serde_json::Map<String, serde_json::Value> = json("GitHub", body)?;
+                ignored(if other == "ping" {
+                    "a GitHub ping: the webhook is set up".to_owned()
+                } else {
+                    format!("GitHub {other:?} events are not changes Aurora records")
+                })
+            }
+        };
+        Ok(Parsed {
+            delivery_id,
+            signals: vec![signal],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
