@@ -1,7 +1,8 @@
 //! Steps 1 and 2: from the raw line to the argv that runs.
 
-use super::assessment::Kind;
+use super::assessment::{flag_spec, Kind};
 use super::az::AZ;
+use super::flags::Parsed;
 use super::gcloud::GCLOUD;
 use super::kubectl::kubectl_knows;
 use super::scw_ovh_tailscale::{tailscale_knows, OVH, SCW};
@@ -13,8 +14,9 @@ use super::Cli;
 // ----------------------------------------------------------------------------------------------
 
 /// Programs that are never a subcommand of any of the CLIs: refused outright as the first word
-/// (when [`OTHER_PROGRAMS`] has not already refused it), and as the first word after the binary (`aws iptables -F` would otherwise be read as an aws
-/// service), in every mode. Each family says why in the reason.
+/// (when [`OTHER_PROGRAMS`] has not already refused it), and as the first command word after
+/// the binary and its flags (`aws iptables -F` would otherwise be read as an aws service), in
+/// every mode. Each family says why in the reason.
 const NEVER_SUBCOMMANDS: &[(&str, &[&str])] = &[
     (
         "a shell",
@@ -226,8 +228,8 @@ pub(super) fn parse_command(cli: Cli, command: &str) -> Result<Vec<String>, Stri
             ))
         }
     };
-    if let Some(word) = args.first().filter(|w| !w.starts_with('-')) {
-        let word = word.rsplit('/').next().unwrap_or(word);
+    for word in command_word_candidates(cli, args) {
+        let word = word.rsplit('/').next().unwrap_or(&word);
         if let Some(what) = never_a_subcommand(word).filter(|_| !has_top_level_command(cli, word)) {
             return Err(format!(
                 "`{word}` is {what}, never a {binary} command; only {binary} commands can run \
@@ -240,6 +242,29 @@ pub(super) fn parse_command(cli: Cli, command: &str) -> Result<Vec<String>, Stri
     argv.extend(plugin);
     argv.extend(args.iter().cloned());
     Ok(argv)
+}
+
+/// The words the CLI may read as its first command word: the first positional after the
+/// global flags (`aws --region eu-west-1 iptables -F`), and any word a flag the gate does not
+/// know took before it (it may be that positional). A `--` before any positional is read as if
+/// it were not there, as step 5 does.
+fn command_word_candidates(cli: Cli, args: &[String]) -> Vec<String> {
+    let parsed = Parsed::new(args, flag_spec(cli));
+    if let (None, Some(at)) = (parsed.positionals.first(), parsed.dashdash) {
+        let mut without = args.to_vec();
+        without.remove(at);
+        return command_word_candidates(cli, &without);
+    }
+    let first = parsed.positionals.first().copied();
+    let before = first.map_or(usize::MAX, |(at, _)| at);
+    parsed
+        .flags
+        .iter()
+        .filter(|flag| flag.guessed && flag.index < before)
+        .filter_map(|flag| flag.value)
+        .chain(first.map(|(_, word)| word))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `kubectl-node_shell` run directly is the plugin kubectl runs for `kubectl node-shell`: the

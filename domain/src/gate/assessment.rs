@@ -73,6 +73,19 @@ impl Assessment {
         }
     }
 
+    /// The binary with no command word: every one of these CLIs then prints its usage and runs
+    /// nothing. Unless a flag the gate does not know took the next word, which may be the
+    /// command (`gcloud --mystery compute …`): then nobody can say, so it is unknown.
+    pub(super) fn bare(binary: &str, parsed: &Parsed<'_>) -> Self {
+        match parsed.flags.iter().find(|f| f.guessed) {
+            Some(flag) => {
+                let value = flag.value.unwrap_or_default();
+                Self::new(Kind::Unknown, format!("{binary} {} {value}", flag.name))
+            }
+            None => Self::new(Kind::Help, binary.into()),
+        }
+    }
+
     /// Moves to `kind` if that makes the class worse; never better. Returns whether it moved.
     pub(super) fn raise(&mut self, kind: Kind) -> bool {
         let worse = rank(kind.class()) > rank(self.kind.class());

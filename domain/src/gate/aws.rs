@@ -149,8 +149,12 @@ pub(super) fn assess_aws(parsed: &Parsed<'_>) -> Assessment {
         (Some(service), Some(operation)) => {
             Assessment::new(aws_kind(service, operation, parsed, &words[2..]), command)
         }
-        // `aws` or `aws ec2` alone: a usage error, nothing runs.
-        _ => Assessment::new(Kind::Help, command),
+        // `aws configure` alone prompts for credentials and writes them.
+        (Some(&"configure"), None) => Assessment::new(Kind::Changes, command),
+        // A service with no operation (`aws ec2`, or any word at all: `aws frobnicate`) is a
+        // usage error at best; only `help` and `--help` are read as help.
+        (Some(_), None) => Assessment::new(Kind::Unknown, command),
+        (None, _) => Assessment::bare("aws", parsed),
     }
 }
 

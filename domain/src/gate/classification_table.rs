@@ -66,6 +66,12 @@ D | gcloud compute disks snapshot disk1 --force
 # `--` before the verb: the parser may still take what follows as the command
 D | gcloud -- compute instances delete vm1
 R | gcloud
+R | gcloud --help
+# a group with no verb is a usage error at best
+U | gcloud compute instances
+U | gcloud alpha
+# an unknown flag took the word that may be the command
+U | gcloud --mystery compute
 
 # aws
 R | aws s3 ls
@@ -124,7 +130,17 @@ M | aws configure set region eu-west-1
 M | aws eks update-kubeconfig --name prod
 D | aws -- ec2 terminate-instances --instance-ids i-0abc
 D | aws ec2 -- terminate-instances --instance-ids i-0abc
-R | aws ec2
+R | aws
+R | aws help
+R | aws --help
+R | aws ec2 --help
+# a service with no operation is a usage error at best, whatever the word
+U | aws ec2
+U | aws frobnicate
+U | aws --region eu-west-1 frobnicate -F
+U | aws -- ec2
+U | aws --mystery ec2 describe-instances
+M | aws configure
 
 # az
 R | az vm list
@@ -157,6 +173,8 @@ D | az network nsg rule delete -g rg --nsg-name n -n r
 R | az find "delete vm"
 R | az version
 R | az vm delete --help
+U | az vm
+U | az --subscription s network nsg
 
 # scw
 R | scw instance server list
@@ -186,6 +204,8 @@ M | scw info show-secret=true
 M | scw secret version access 11111111-1111-1111-1111-111111111111 revision=latest
 R | scw version
 R | scw instance server delete --help
+U | scw instance server
+U | scw -p prod instance
 
 # tailscale
 R | tailscale status
@@ -215,6 +235,9 @@ R | tailscale switch --list
 M | tailscale switch work.example.com
 M | tailscale file cp report.txt db-1:
 U | tailscale frobnicate
+R | tailscale
+R | tailscale --help
+U | tailscale --mystery down
 
 # ovh
 R | ovh cloud instance list --cloud-project p
@@ -243,6 +266,8 @@ M | ovh login
 R | ovh version
 R | ovh cloud instance delete --help
 R | ovh baremetal list --filter name=~"delete"
+U | ovh cloud instance
+R | ovh --help
 
 # kubectl
 R | kubectl get pods
@@ -309,7 +334,14 @@ D | kubectl -- delete pod api-7d9
 # a `--` before any command: judged without it, never as known
 U | kubectl -- get pods
 U | kubectl rollout -- restart deploy/api
-R | kubectl rollout
+# a group with no subcommand is a usage error at best; `help` and `--help` are help
+U | kubectl rollout
+U | kubectl config
+U | kubectl rollout --mystery undo
+R | kubectl rollout --help
+R | kubectl help rollout
+R | kubectl
+U | kubectl --mystery get
 "#;
 
 /// The rows of [`TABLE`] as `(cli, command, class)`.

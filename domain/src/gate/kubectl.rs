@@ -200,7 +200,7 @@ pub(super) fn kubectl_knows(verb: &str) -> bool {
 pub(super) fn assess_kubectl(parsed: &Parsed<'_>) -> Assessment {
     let words = parsed.words();
     let Some(&verb) = words.first() else {
-        return Assessment::new(Kind::Help, "kubectl".into());
+        return Assessment::bare("kubectl", parsed);
     };
     let group = KUBECTL_GROUPS.iter().find(|(name, _)| *name == verb);
     let sub = group.and(words.get(1).copied());
@@ -209,9 +209,11 @@ pub(super) fn assess_kubectl(parsed: &Parsed<'_>) -> Assessment {
     if kubectl_knows(verb) && parsed.help_flag(HELP_FLAGS).is_some() {
         return Assessment::new(Kind::Help, command);
     }
-    // `kubectl apply -f x.yaml` applies; any other group on its own prints its help.
+    // `kubectl apply -f x.yaml` applies; any other group without its subcommand (`kubectl
+    // rollout`, or `kubectl rollout --mystery undo`, whose subcommand an unknown flag took) is
+    // a usage error at best, and only `help` and `--help` are read as help.
     if group.is_some() && sub.is_none() && verb != "apply" {
-        return Assessment::new(Kind::Help, command);
+        return Assessment::new(Kind::Unknown, command);
     }
     let kind = if verb == "help" {
         Kind::Help

@@ -17,8 +17,9 @@
 //!    unbalanced quotes are refused. A leading binary name (`gcloud`, `/usr/bin/gcloud`) is
 //!    dropped; a leading other program (another cloud CLI, `rm`, `bash`, `python`, `curl`, …)
 //!    is refused. Programs that are never a CLI's subcommand (shells, compilers, loaders, user,
-//!    firewall and namespace tools, …) are refused outright as the first word or the first word
-//!    after the binary, with what they are. `kubectl-<word>` is the plugin `kubectl <word>`.
+//!    firewall and namespace tools, …) are refused outright, with what they are, as the first
+//!    word or as the first command word after the binary and its global flags (`aws --region r
+//!    iptables -F`; also a word a flag the gate does not know took there). `kubectl-<word>` is the plugin `kubectl <word>`.
 //!    The decision's argv is always `[binary, args…]`.
 //! 3. **Deny policy.** A tenant deny regex that matches the normalised command line (argv
 //!    joined by single spaces, binary included) refuses the command. Deny wins over everything.
@@ -60,7 +61,10 @@
 //!
 //! `--help` (and `-h`, or a `help` word where the CLI has one) makes a command read-only,
 //! except after `--` or where the CLI would hand the flag to something else (a kubectl plugin,
-//! the remote command of `tailscale ssh`). Words after `--` belong to another program (the
+//! the remote command of `tailscale ssh`). Nothing else is read as help: a command that names a
+//! service or group but no operation (`aws ec2`, `aws frobnicate`, `gcloud compute instances`,
+//! `kubectl rollout`) is a usage error at best and unknown. Only the binary with nothing after
+//! it but flags the gate knows prints its usage and is read-only. Words after `--` belong to another program (the
 //! command of `kubectl exec`), but a `--` before any command is judged as if it were not there,
 //! and never as read-only.
 

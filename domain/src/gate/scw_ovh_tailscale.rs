@@ -134,7 +134,7 @@ pub(super) fn tailscale_knows(verb: &str) -> bool {
 pub(super) fn assess_tailscale(parsed: &Parsed<'_>) -> Assessment {
     let words = parsed.words();
     let Some(&verb) = words.first() else {
-        return Assessment::new(Kind::Help, "tailscale".into());
+        return Assessment::bare("tailscale", parsed);
     };
     let group = TAILSCALE_GROUPS.iter().find(|(name, _)| *name == verb);
     let sub = group.and(words.get(1).copied());

@@ -46,13 +46,35 @@ const HOST_COMMANDS: &[(&str, &str)] = &[
     ("/lib64/ld-linux-x86-64.so.2 /tmp/evil", "a dynamic loader"),
 ];
 
+/// A global flag with its value, as it may come before the command.
+fn global_flag(cli: Cli) -> &'static str {
+    match cli {
+        Cli::Gcloud => "--project p",
+        Cli::Aws => "--region eu-west-1",
+        Cli::Az => "--subscription s",
+        Cli::Scw => "-p prod",
+        Cli::Tailscale => "--socket /run/ts.sock",
+        Cli::Ovh => "-f id",
+        Cli::Kubectl => "-n prod",
+    }
+}
+
 #[test]
 fn host_commands_are_never_read_as_a_cli_subcommand() {
     let policy = Policy::default();
     for cli in Cli::ALL {
+        let binary = cli.binary();
+        let flag = global_flag(cli);
         for &(command, what) in HOST_COMMANDS {
-            // Given bare, and after the CLI's own binary (`aws iptables -F`).
-            for line in [command.to_owned(), format!("{} {command}", cli.binary())] {
+            // Given bare, after the CLI's own binary (`aws iptables -F`), after its global
+            // flags, after `--`, and taken by a flag the gate does not know.
+            for line in [
+                command.to_owned(),
+                format!("{binary} {command}"),
+                format!("{binary} {flag} {command}"),
+                format!("{binary} -- {command}"),
+                format!("{binary} --mystery {command}"),
+            ] {
                 for mode in MODES {
                     let decision = check(cli, &line, mode, &policy);
                     assert_eq!(decision.verdict, Verdict::Refuse, "{cli} {line:?} {mode:?}");
@@ -71,12 +93,51 @@ fn host_commands_are_never_read_as_a_cli_subcommand() {
 
 #[test]
 fn a_host_command_names_what_it_is_and_the_tool() {
-    let decision = check(Cli::Aws, "iptables -F", RunMode::Ask, &Policy::default());
-    assert_eq!(
-        decision.reason,
-        "`iptables` is a firewall tool, never a aws command; only aws commands can run through \
-         this tool"
-    );
+    // Bare, or behind aws's global flags (where it would be read as an aws service).
+    for line in ["iptables -F", "aws --region eu-west-1 iptables -F"] {
+        let decision = check(Cli::Aws, line, RunMode::Ask, &Policy::default());
+        assert_eq!(
+            decision.reason,
+            "`iptables` is a firewall tool, never a aws command; only aws commands can run \
+             through this tool",
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn help_is_read_only_only_when_it_is_literally_help() {
+    let policy = Policy::default();
+    // Given `help`, `--help` or `-h` where the CLI reads them, or the bare binary (it prints
+    // its usage),
+    for (cli, line) in [
+        (Cli::Aws, "aws help"),
+        (Cli::Aws, "aws ec2 help"),
+        (Cli::Aws, "aws ec2 --help"),
+        (Cli::Aws, "aws"),
+        (Cli::Gcloud, "gcloud help compute instances"),
+        (Cli::Gcloud, "gcloud compute instances -h"),
+        (Cli::Az, "az vm --help"),
+        (Cli::Scw, "scw help"),
+        (Cli::Ovh, "ovh cloud instance --help"),
+        (Cli::Tailscale, "tailscale up --help"),
+        (Cli::Kubectl, "kubectl rollout --help"),
+        (Cli::Kubectl, "kubectl help rollout"),
+    ] {
+        // when checked in ask mode, then it is allowed as help.
+        let decision = check(cli, line, RunMode::Ask, &policy);
+        assert_eq!(
+            decision.verdict,
+            Verdict::Allow,
+            "{line}: {}",
+            decision.reason
+        );
+        assert!(
+            decision.reason.contains("only prints help or usage"),
+            "{line}: {}",
+            decision.reason
+        );
+    }
 }
 
 #[test]
@@ -96,17 +157,37 @@ fn environment_assignments_such_as_ld_preload_are_refused() {
     }
 }
 
+/// Commands the gate cannot read: verbs not in the CLI's vocabulary, and commands that name a
+/// service or group but no operation (a usage error at best), one or more per CLI family.
+const UNKNOWN_COMMANDS: &[(Cli, &str)] = &[
+    (Cli::Gcloud, "gcloud compute instances frobnicate vm1"),
+    (Cli::Tailscale, "tailscale frobnicate"),
+    (Cli::Aws, "aws lambda invoke --function-name f out.json"),
+    (Cli::Az, "az vm frobnicate --name vm1"),
+    (Cli::Scw, "scw instance server frobnicate 1"),
+    (Cli::Ovh, "ovh cloud project frobnicate"),
+    // No operation, or one a flag the gate does not know took.
+    (Cli::Aws, "aws ec2"),
+    (Cli::Aws, "aws frobnicate"),
+    (Cli::Aws, "aws --region eu-west-1 lambda"),
+    (Cli::Aws, "aws --mystery ec2 describe-instances"),
+    (Cli::Gcloud, "gcloud compute instances"),
+    (Cli::Gcloud, "gcloud --mystery compute"),
+    (Cli::Az, "az vm"),
+    (Cli::Scw, "scw instance server"),
+    (Cli::Ovh, "ovh cloud instance"),
+    (Cli::Tailscale, "tailscale --mystery down"),
+    (Cli::Kubectl, "kubectl rollout"),
+    (Cli::Kubectl, "kubectl rollout --mystery undo"),
+    (Cli::Kubectl, "kubectl --mystery delete"),
+];
+
 #[test]
 fn unknown_verbs_are_refused_in_ask_and_background_and_confirmed_in_agent_mode() {
     let policy = Policy::default();
-    for (cli, line) in [
-        (Cli::Gcloud, "gcloud compute instances frobnicate vm1"),
-        (Cli::Tailscale, "tailscale frobnicate"),
-        (Cli::Aws, "aws lambda invoke --function-name f out.json"),
-        (Cli::Az, "az vm frobnicate --name vm1"),
-        (Cli::Scw, "scw instance server frobnicate 1"),
-        (Cli::Ovh, "ovh cloud project frobnicate"),
-    ] {
+    // Given a command the gate cannot read (`aws ec2` is no help either),
+    for &(cli, line) in UNKNOWN_COMMANDS {
+        // when checked, it is refused in ask mode and background runs and asked in agent mode.
         let ask = check(cli, line, RunMode::Ask, &policy);
         assert_eq!(ask.verdict, Verdict::Refuse, "{line}: {}", ask.reason);
         assert_eq!(ask.class, Some(Class::Unknown), "{line}");
@@ -194,6 +275,13 @@ fn ordinary_cloud_commands_stay_usable_in_ask_mode() {
         ),
         (Cli::Az, "az vm list -o table"),
         (Cli::Tailscale, "tailscale status"),
+        // A namespace, project or profile named like a host program is only a flag's value.
+        (Cli::Kubectl, "kubectl -n bash get pods"),
+        (
+            Cli::Gcloud,
+            "gcloud --project python3 compute instances list",
+        ),
+        (Cli::Aws, "aws --profile make ec2 describe-instances"),
     ] {
         let decision = check(cli, line, RunMode::Ask, &policy);
         assert_eq!(

@@ -262,7 +262,7 @@ pub(super) fn assess_by_vocabulary(vocabulary: &Vocabulary, parsed: &Parsed<'_>)
     let binary = vocabulary.binary;
     let words = parsed.words();
     if words.is_empty() {
-        return Assessment::new(Kind::Help, binary.into());
+        return Assessment::bare(binary, parsed);
     }
     if parsed.help_flag(HELP_FLAGS).is_some() {
         let command_words = words.iter().take_while(|w| is_command_word(w)).count();
