@@ -1,7 +1,7 @@
 //! A run's lease: a key `<tenant>.<session>` in the NATS KV bucket `agent_runs` that says the
-//! session's run is alive. A run that lasts holds it (see [`hold`]); the [`sweep`](super::sweep)
-//! closes a waiting session that holds none. Its own module so the run and the sweep share it
-//! without importing each other for it.
+//! session's run is alive. A run that lasts holds it (see [`Leases::hold`]); the
+//! [`sweep`](super::sweep) closes a waiting session that holds none. Its own module so the run
+//! and the sweep share it without importing each other for it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use aurora_domain::TenantId;
+use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
-
-use super::run::Agent;
 
 pub const LEASE_BUCKET: &str = "agent_runs";
 /// How long a lease outlives its last refresh.
@@ -19,37 +19,106 @@ pub const LEASE_TTL: Duration = Duration::from_secs(45);
 /// How often a live run refreshes its lease.
 pub const LEASE_REFRESH: Duration = Duration::from_secs(15);
 
-/// The lease bucket (created on first use; every process creates it the same way).
-pub async fn leases(nats: &async_nats::Client) -> Result<kv::Store, String> {
-    aurora_nats::buckets::memory_bucket(
-        &jetstream::new(nats.clone()),
-        LEASE_BUCKET,
-        "Live agent runs (a key per session, refreshed while the run lives)",
-        LEASE_TTL,
-    )
-    .await
+/// The lease bucket of this process, opened on first use (every process creates it the same
+/// way). Cheap to clone.
+#[derive(Clone)]
+pub struct Leases {
+    nats: async_nats::Client,
+    bucket: Arc<OnceCell<kv::Store>>,
 }
 
-pub fn lease_key(tenant: &TenantId, session: Uuid) -> String {
-    format!("{tenant}.{}", session.simple())
-}
-
-/// Holds the session's lease until aborted: written now, rewritten every [`LEASE_REFRESH`].
-///
-/// Short runs never take it: the first write waits half the sweep's quiet period (a sweep only
-/// looks at sessions quiet for longer than that), so a quick answer costs no KV traffic.
-pub async fn hold(agent: Agent, key: String, question: Uuid, taken: Arc<AtomicBool>) {
-    tokio::time::sleep(agent.config().sweep_quiet / 2).await;
-    taken.store(true, Ordering::Release);
-    let Ok(store) = agent.leases().await else {
-        tracing::warn!(%key, "a run without a lease (the bucket is unavailable)");
-        return;
-    };
-    let value = bytes::Bytes::from(question.to_string());
-    loop {
-        if let Err(e) = store.put(&key, value.clone()).await {
-            tracing::warn!(%key, error = %e, "the run's lease was not refreshed");
+impl Leases {
+    pub fn new(nats: async_nats::Client) -> Self {
+        Self {
+            nats,
+            bucket: Arc::default(),
         }
-        tokio::time::sleep(LEASE_REFRESH).await;
     }
+
+    /// The bucket, created once per process.
+    pub async fn bucket(&self) -> Result<&kv::Store, String> {
+        self.bucket
+            .get_or_try_init(|| async {
+                aurora_nats::buckets::memory_bucket(
+                    &jetstream::new(self.nats.clone()),
+                    LEASE_BUCKET,
+                    "Live agent runs (a key per session, refreshed while the run lives)",
+                    LEASE_TTL,
+                )
+                .await
+            })
+            .await
+    }
+
+    /// Whether a live run holds the session's lease.
+    pub async fn is_held(&self, tenant: &TenantId, session: Uuid) -> Result<bool, String> {
+        let entry = self
+            .bucket()
+            .await?
+            .get(lease_key(tenant, session))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(entry.is_some())
+    }
+
+    /// Holds the session's lease for `question` until [`Held::release`]: written `after` from
+    /// now, rewritten every [`LEASE_REFRESH`].
+    ///
+    /// Short runs never take it: a run passes half the sweep's quiet period as `after` (a sweep
+    /// only looks at sessions quiet for longer than that), so a quick answer costs no KV traffic.
+    pub fn hold(&self, tenant: &TenantId, session: Uuid, question: Uuid, after: Duration) -> Held {
+        let key = lease_key(tenant, session);
+        let taken = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(
+            self.clone()
+                .keep(key.clone(), question, after, taken.clone()),
+        );
+        Held {
+            leases: self.clone(),
+            key,
+            taken,
+            task,
+        }
+    }
+
+    async fn keep(self, key: String, question: Uuid, after: Duration, taken: Arc<AtomicBool>) {
+        tokio::time::sleep(after).await;
+        taken.store(true, Ordering::Release);
+        let Ok(store) = self.bucket().await else {
+            tracing::warn!(%key, "a run without a lease (the bucket is unavailable)");
+            return;
+        };
+        let value = bytes::Bytes::from(question.to_string());
+        loop {
+            if let Err(e) = store.put(&key, value.clone()).await {
+                tracing::warn!(%key, error = %e, "the run's lease was not refreshed");
+            }
+            tokio::time::sleep(LEASE_REFRESH).await;
+        }
+    }
+}
+
+/// A lease a run holds (see [`Leases::hold`]).
+pub struct Held {
+    leases: Leases,
+    key: String,
+    /// Whether the lease was (or is about to be) written, so it needs deleting.
+    taken: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+impl Held {
+    /// Stops refreshing the lease and deletes it if it was taken.
+    pub async fn release(self) {
+        self.task.abort();
+        if self.taken.load(Ordering::Acquire) {
+            if let Ok(store) = self.leases.bucket().await {
+                let _ = store.delete(&self.key).await;
+            }
+        }
+    }
+}
+
+fn lease_key(tenant: &TenantId, session: Uuid) -> String {
+    format!("{tenant}.{}", session.simple())
 }

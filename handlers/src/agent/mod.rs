@@ -3,6 +3,8 @@
 //!
 //! - [`run`]: the `chat` consumer of `CMD` (`cmd.<tenant>.session.<id>`): records queries,
 //!   confirmations and cancels on the `ChatSession` aggregate and runs the agent.
+//! - [`session`]: a session as the agent writes it (load, record a step, send a frame), shared by
+//!   the run and the sweep.
 //! - [`lease`]: the KV key a live run holds, and [`sweep`]: closing runs whose process died.
 //! - [`llm`]: the streamed completion with tool calls, through async-openai against any
 //!   OpenAI-compatible endpoint.
@@ -20,6 +22,7 @@ pub mod llm;
 pub mod prices;
 pub mod redact;
 pub mod run;
+pub mod session;
 pub mod sweep;
 pub mod tools;
 

@@ -12,16 +12,17 @@
 
 use std::time::Duration;
 
+use aurora_domain::chat::frames::{code, RunStatus, ServerFrame};
 use aurora_domain::chat::ChatSessionState;
 use aurora_domain::values::MessageRole;
 use aurora_domain::{ChatCommand, ConfirmationDecision, TenantId};
 use chrono::Utc;
 use sqlx::PgPool;
+use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::lease::lease_key;
-use super::run::{answer_id, Agent};
-use aurora_domain::chat::frames::{code, RunStatus, ServerFrame};
+use super::lease::Leases;
+use super::session::{answer_id, Sessions};
 
 /// The answer recorded for a question whose run died.
 pub const INTERRUPTED_ANSWER: &str =
@@ -49,124 +50,150 @@ pub fn orphaned(
     (unanswered.is_some() || !pending.is_empty()).then_some((unanswered, pending))
 }
 
-/// One sweep: sessions active in the last hour but quiet for `quiet`, waiting on a run that
-/// holds no lease. Returns how many were closed.
-pub async fn sweep(agent: &Agent, pool: &PgPool, quiet: Duration) -> Result<usize, String> {
-    let store = agent.leases().await?;
-    let quiet = chrono::TimeDelta::from_std(quiet).unwrap_or(chrono::TimeDelta::seconds(60));
-    let now = Utc::now();
-    let candidates = aurora_projections::queries::sessions_active_between(
-        pool,
-        now - chrono::TimeDelta::hours(1),
-        now - quiet,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let mut closed = 0;
-    for (tenant, session, state) in candidates {
-        let Ok(state) = serde_json::from_str::<ChatSessionState>(&state) else {
-            continue;
-        };
-        if orphaned(&state, now).is_none() {
-            continue;
-        }
-        let Ok(tenant) = TenantId::parse(tenant) else {
-            continue;
-        };
-        let leased = store
-            .get(lease_key(&tenant, session))
-            .await
-            .map_err(|e| e.to_string())?;
-        if leased.is_some() {
-            continue;
-        }
-        if close(agent, &tenant, session).await? {
-            closed += 1;
-        }
-    }
-    Ok(closed)
+/// What a sweep reads and writes: the sessions (their read model to find candidates, their
+/// events to judge and close them) and the leases of live runs.
+#[derive(Clone)]
+pub struct Sweep {
+    pub sessions: Sessions,
+    pub leases: Leases,
+    pub pool: PgPool,
 }
 
-/// Closes a session whose run died, judged again on its events (the read model may lag).
-async fn close(agent: &Agent, tenant: &TenantId, session: Uuid) -> Result<bool, String> {
-    let Some(state) = agent
-        .sessions()
-        .load(tenant, session)
+impl Sweep {
+    /// Sweeps every `every` until shutdown, closing sessions quiet for `quiet`.
+    pub async fn every(
+        self,
+        every: Duration,
+        quiet: Duration,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            match self.once(quiet).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(sessions = n, "closed chat runs whose process died"),
+                Err(e) => tracing::warn!(error = %e, "the sweep for dead chat runs failed"),
+            }
+        }
+    }
+
+    /// One sweep: sessions active in the last hour but quiet for `quiet`, waiting on a run that
+    /// holds no lease. Returns how many were closed.
+    pub async fn once(&self, quiet: Duration) -> Result<usize, String> {
+        self.leases.bucket().await?;
+        let quiet = chrono::TimeDelta::from_std(quiet).unwrap_or(chrono::TimeDelta::seconds(60));
+        let now = Utc::now();
+        let candidates = aurora_projections::queries::sessions_active_between(
+            &self.pool,
+            now - chrono::TimeDelta::hours(1),
+            now - quiet,
+        )
         .await
-        .map_err(|e| e.to_string())?
-        .map(|s| s.into_inner())
-    else {
-        return Ok(false);
-    };
-    let Some((question, pending)) = orphaned(&state, Utc::now()) else {
-        return Ok(false);
-    };
-    tracing::warn!(%tenant, %session, "closing a chat run whose process died");
-    for confirmation_id in pending {
-        let withdraw = ChatCommand::AnswerConfirmation {
-            confirmation_id,
-            decision: ConfirmationDecision::Cancel,
-            at: Utc::now(),
-        };
-        agent
-            .record(tenant, session, withdraw)
-            .await
-            .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
+        let mut closed = 0;
+        for (tenant, session, state) in candidates {
+            let Ok(state) = serde_json::from_str::<ChatSessionState>(&state) else {
+                continue;
+            };
+            if orphaned(&state, now).is_none() {
+                continue;
+            }
+            let Ok(tenant) = TenantId::parse(tenant) else {
+                continue;
+            };
+            if self.leases.is_held(&tenant, session).await? {
+                continue;
+            }
+            if self.close(&tenant, session).await? {
+                closed += 1;
+            }
+        }
+        Ok(closed)
     }
-    // Tool calls left running are finished as failed, so the history says what happened.
-    for call in state
-        .tool_calls
-        .iter()
-        .filter(|c| c.status == aurora_domain::ToolCallStatus::Started)
-    {
-        let failed = ChatCommand::RecordToolError {
-            tool_call_id: call.tool_call_id.clone(),
-            error: "interrupted: Aurora stopped while this ran".into(),
-            duration_ms: 0,
-            at: Utc::now(),
-        };
-        agent
-            .record(tenant, session, failed)
+
+    /// Closes a session whose run died, judged again on its events (the read model may lag).
+    async fn close(&self, tenant: &TenantId, session: Uuid) -> Result<bool, String> {
+        let sessions = &self.sessions;
+        let Some(state) = sessions
+            .load(tenant, session)
             .await
-            .map_err(|e| e.to_string())?;
-    }
-    let question = question.or_else(|| state.last_question());
-    if let Some(question) = question {
-        let answer = answer_id(question);
-        if !state.has_message(answer) {
-            let interrupted = ChatCommand::RecordAssistantMessage {
-                message_id: answer,
-                text: INTERRUPTED_ANSWER.into(),
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(false);
+        };
+        let Some((question, pending)) = orphaned(&state, Utc::now()) else {
+            return Ok(false);
+        };
+        tracing::warn!(%tenant, %session, "closing a chat run whose process died");
+        for confirmation_id in pending {
+            let withdraw = ChatCommand::AnswerConfirmation {
+                confirmation_id,
+                decision: ConfirmationDecision::Cancel,
                 at: Utc::now(),
             };
-            agent
-                .record(tenant, session, interrupted)
+            sessions
+                .record(tenant, session, withdraw)
                 .await
                 .map_err(|e| e.to_string())?;
         }
+        // Tool calls left running are finished as failed, so the history says what happened.
+        for call in state
+            .tool_calls
+            .iter()
+            .filter(|c| c.status == aurora_domain::ToolCallStatus::Started)
+        {
+            let failed = ChatCommand::RecordToolError {
+                tool_call_id: call.tool_call_id.clone(),
+                error: "interrupted: Aurora stopped while this ran".into(),
+                duration_ms: 0,
+                at: Utc::now(),
+            };
+            sessions
+                .record(tenant, session, failed)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let question = question.or_else(|| state.last_question());
+        if let Some(question) = question {
+            let answer = answer_id(question);
+            if !state.has_message(answer) {
+                let interrupted = ChatCommand::RecordAssistantMessage {
+                    message_id: answer,
+                    text: INTERRUPTED_ANSWER.into(),
+                    at: Utc::now(),
+                };
+                sessions
+                    .record(tenant, session, interrupted)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        sessions
+            .publish(
+                tenant,
+                session,
+                &ServerFrame::error(
+                    Some(session),
+                    code::INTERRUPTED,
+                    "Aurora stopped while answering; ask again to continue",
+                ),
+            )
+            .await;
+        sessions
+            .publish(
+                tenant,
+                session,
+                &ServerFrame::Status {
+                    session_id: session,
+                    status: RunStatus::End,
+                },
+            )
+            .await;
+        Ok(true)
     }
-    agent
-        .publish(
-            tenant,
-            session,
-            &ServerFrame::error(
-                Some(session),
-                code::INTERRUPTED,
-                "Aurora stopped while answering; ask again to continue",
-            ),
-        )
-        .await;
-    agent
-        .publish(
-            tenant,
-            session,
-            &ServerFrame::Status {
-                session_id: session,
-                status: RunStatus::End,
-            },
-        )
-        .await;
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ use crate::agent::redact::Redactor;
 
 /// Maximum number of output bytes kept, stdout and stderr together.
 pub const OUTPUT_CAP: usize = 1024 * 1024;
+// Command output is never withheld from redaction for its size alone.
+const _: () = assert!(crate::agent::redact::MAX_SCAN_BYTES >= 4 * OUTPUT_CAP);
 
 /// When a stream is cut, its trailing partial line is dropped (so a secret or key cut
 /// in half is not shown half-redacted) unless that line is longer than this.

@@ -159,6 +159,8 @@ impl Run {
         };
         match self
             .agent
+            .inner
+            .sessions
             .execute(&self.tenant, self.session, withdraw)
             .await
         {

@@ -15,7 +15,9 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::run_loop::Run;
-use super::{answer_id, Agent, AgentError};
+use super::{Agent, AgentError};
+use crate::agent::session::answer_id;
+use crate::agent::sweep::Sweep;
 
 pub(super) const CONSUMER: &str = "chat";
 /// Commands taken at once; those of different sessions are handled concurrently.
@@ -34,7 +36,13 @@ pub enum Outcome {
 impl Agent {
     pub(super) async fn consume(&self, shutdown: watch::Receiver<bool>) -> Result<(), AgentError> {
         if self.inner.llm.is_some() {
-            tokio::spawn(self.clone().sweeping(shutdown.clone()));
+            let sweep = Sweep {
+                sessions: self.inner.sessions.clone(),
+                leases: self.inner.leases.clone(),
+                pool: self.inner.reader.pool.clone(),
+            };
+            let config = &self.inner.config;
+            tokio::spawn(sweep.every(config.sweep_every, config.sweep_quiet, shutdown.clone()));
         }
         let js = jetstream::new(self.inner.nats.clone());
         let stream = js
@@ -126,6 +134,7 @@ impl Agent {
                 let executed = self
                     .inner
                     .sessions
+                    .store()
                     .execute(&tenant, id, command, context)
                     .await?
                     .map(|_| ());
@@ -144,7 +153,9 @@ impl Agent {
                             ChatError::NotOwner => format!("session {id} not found"),
                             other => other.to_string(),
                         };
-                        self.publish(&tenant, id, &ServerFrame::error(Some(id), code, text))
+                        self.inner
+                            .sessions
+                            .publish(&tenant, id, &ServerFrame::error(Some(id), code, text))
                             .await;
                         Ok(Outcome::Refused(refusal.to_string()))
                     }
@@ -181,18 +192,21 @@ impl Agent {
         let asked = self
             .inner
             .sessions
+            .store()
             .execute_with_state(tenant, id, ask, Context::new_root())
             .await?;
         let (executed, state) = match asked {
             Ok(done) => done,
             Err(ChatError::NotOwner | ChatError::Deleted) => {
                 let text = format!("session {id} not found");
-                self.publish(
-                    tenant,
-                    id,
-                    &ServerFrame::error(Some(id), code::SESSION_NOT_FOUND, text.clone()),
-                )
-                .await;
+                self.inner
+                    .sessions
+                    .publish(
+                        tenant,
+                        id,
+                        &ServerFrame::error(Some(id), code::SESSION_NOT_FOUND, text.clone()),
+                    )
+                    .await;
                 return Ok(Outcome::Refused(text));
             }
             Err(refusal) => return self.refuse(tenant, id, code::EMPTY_QUERY, refusal).await,
@@ -203,12 +217,14 @@ impl Agent {
             return Ok(Outcome::Applied);
         }
         let Some(llm) = self.inner.llm.clone() else {
-            self.publish(
-                tenant,
-                id,
-                &ServerFrame::error(Some(id), code::NO_MODEL, NO_MODEL_TEXT),
-            )
-            .await;
+            self.inner
+                .sessions
+                .publish(
+                    tenant,
+                    id,
+                    &ServerFrame::error(Some(id), code::NO_MODEL, NO_MODEL_TEXT),
+                )
+                .await;
             return Ok(Outcome::Refused("no model configured".into()));
         };
         let fresh = self
@@ -247,12 +263,14 @@ impl Agent {
         code: &str,
         refusal: ChatError,
     ) -> Result<Outcome, StoreError> {
-        self.publish(
-            tenant,
-            id,
-            &ServerFrame::error(Some(id), code, refusal.to_string()),
-        )
-        .await;
+        self.inner
+            .sessions
+            .publish(
+                tenant,
+                id,
+                &ServerFrame::error(Some(id), code, refusal.to_string()),
+            )
+            .await;
         Ok(Outcome::Refused(refusal.to_string()))
     }
 }

@@ -5,8 +5,7 @@ use aurora_domain::chat::{estimate_tokens, ChatSessionState};
 use aurora_domain::values::MessageRole;
 use aurora_domain::ChatMode;
 use serde_json::{json, Value};
-
-use super::run_loop::Run;
+use uuid::Uuid;
 
 /// Room kept in the context window for the answer.
 const ANSWER_RESERVE_TOKENS: usize = 4_096;
@@ -19,60 +18,61 @@ what you could not check. Commands run without a shell (no pipes, redirections o
 mode only read-only commands run; in agent mode a destructive command waits for the user's \
 confirmation.";
 
-impl Run {
-    /// Tokens the messages of one call may hold: the window less the tools and the answer.
-    pub(super) fn budget(&self, definitions: &[Value]) -> usize {
-        self.agent
-            .inner
-            .config
-            .context_tokens
-            .saturating_sub(ANSWER_RESERVE_TOKENS)
-            .saturating_sub(estimate_tokens(
-                &Value::Array(definitions.to_vec()).to_string(),
-            ))
-    }
+/// Tokens the messages of one call may hold: the window (`context_tokens`) less the tools and
+/// the answer.
+pub(super) fn budget(context_tokens: usize, definitions: &[Value]) -> usize {
+    context_tokens
+        .saturating_sub(ANSWER_RESERVE_TOKENS)
+        .saturating_sub(estimate_tokens(
+            &Value::Array(definitions.to_vec()).to_string(),
+        ))
+}
 
-    /// The system prompt, as much of the conversation before the question as fits the window
-    /// (newest kept), and the question.
-    pub(super) fn context(&self, state: &ChatSessionState, definitions: &[Value]) -> Vec<Value> {
-        let mode = match self.mode {
-            ChatMode::Ask => "This conversation is in ask mode.",
-            ChatMode::Agent => "This conversation is in agent mode.",
-        };
-        let system = format!("{SYSTEM_PROMPT} {mode}{}", self.hints);
-        let position = state
-            .messages
-            .iter()
-            .position(|m| m.message_id == self.question)
-            .unwrap_or(state.messages.len());
-        let question = state
-            .messages
-            .get(position)
-            .map(|m| m.text.clone())
-            .unwrap_or_default();
-        let mut budget = self
-            .budget(definitions)
-            .saturating_sub(estimate_tokens(&system))
-            .saturating_sub(estimate_tokens(&question));
-        let mut history = Vec::new();
-        for message in state.messages[..position].iter().rev() {
-            let cost = estimate_tokens(&message.text) + MESSAGE_OVERHEAD_TOKENS;
-            if cost > budget {
-                break;
-            }
-            budget -= cost;
-            let role = match message.role {
-                MessageRole::User => "user",
-                MessageRole::Assistant => "assistant",
-            };
-            history.push(json!({"role": role, "content": message.text}));
+/// The system prompt (for `mode`, with the query's `hints`), as much of the conversation before
+/// `question` as fits `budget` tokens (newest kept), and the question.
+pub(super) fn context(
+    state: &ChatSessionState,
+    question: Uuid,
+    mode: ChatMode,
+    hints: &str,
+    budget: usize,
+) -> Vec<Value> {
+    let mode = match mode {
+        ChatMode::Ask => "This conversation is in ask mode.",
+        ChatMode::Agent => "This conversation is in agent mode.",
+    };
+    let system = format!("{SYSTEM_PROMPT} {mode}{hints}");
+    let position = state
+        .messages
+        .iter()
+        .position(|m| m.message_id == question)
+        .unwrap_or(state.messages.len());
+    let question = state
+        .messages
+        .get(position)
+        .map(|m| m.text.clone())
+        .unwrap_or_default();
+    let mut budget = budget
+        .saturating_sub(estimate_tokens(&system))
+        .saturating_sub(estimate_tokens(&question));
+    let mut history = Vec::new();
+    for message in state.messages[..position].iter().rev() {
+        let cost = estimate_tokens(&message.text) + MESSAGE_OVERHEAD_TOKENS;
+        if cost > budget {
+            break;
         }
-        history.reverse();
-        let mut messages = vec![json!({"role": "system", "content": system})];
-        messages.extend(history);
-        messages.push(json!({"role": "user", "content": question}));
-        messages
+        budget -= cost;
+        let role = match message.role {
+            MessageRole::User => "user",
+            MessageRole::Assistant => "assistant",
+        };
+        history.push(json!({"role": role, "content": message.text}));
     }
+    history.reverse();
+    let mut messages = vec![json!({"role": "system", "content": system})];
+    messages.extend(history);
+    messages.push(json!({"role": "user", "content": question}));
+    messages
 }
 
 /// Fits a run's messages into `budget` tokens: the oldest tool outputs are shortened first,

@@ -28,22 +28,20 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::kv;
 use aurora_domain::gate::Policy;
 use aurora_domain::organization::Organization;
-use aurora_domain::{ChatCommand, ChatError, ChatSession, TenantId};
+use aurora_domain::{ChatSession, TenantId};
 use aurora_nats::consumer as nats_consumer;
-use aurora_nats::envelope::Context;
-use aurora_nats::subjects;
-use aurora_nats::{AggregateStore, StoreError};
+use aurora_nats::AggregateStore;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use super::lease::Leases;
 use super::llm::Llm;
+use super::session::Sessions;
 use super::tools::Reader;
-use super::{lease, sweep, AgentConfig};
-use aurora_domain::chat::frames::ServerFrame;
+use super::AgentConfig;
 pub use consumer::Outcome;
 use consumer::CONSUMER;
 
@@ -65,7 +63,7 @@ pub struct Agent {
 }
 
 struct Inner {
-    sessions: AggregateStore<ChatSession>,
+    sessions: Sessions,
     organizations: AggregateStore<Organization>,
     nats: async_nats::Client,
     reader: Reader,
@@ -78,7 +76,7 @@ struct Inner {
     runs: Mutex<JoinSet<()>>,
     /// Turns true when the process stops: every run ends, keeping what it has.
     stopping: watch::Sender<bool>,
-    leases: tokio::sync::OnceCell<kv::Store>,
+    leases: Leases,
 }
 
 impl Agent {
@@ -89,18 +87,19 @@ impl Agent {
         config: Arc<AgentConfig>,
     ) -> Self {
         let log = sessions.log().clone();
+        let nats = log.client().clone();
         Self {
             inner: Arc::new(Inner {
-                nats: log.client().clone(),
+                leases: Leases::new(nats.clone()),
+                nats,
                 reader: Reader { pool, log },
                 llm: config.llm.as_ref().map(Llm::new),
                 config,
-                sessions,
+                sessions: Sessions::new(sessions),
                 organizations,
                 running: Mutex::new(HashSet::new()),
                 runs: Mutex::new(JoinSet::new()),
                 stopping: watch::Sender::new(false),
-                leases: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -134,82 +133,14 @@ impl Agent {
         }
     }
 
-    /// Sweeps for runs whose process died, every `sweep_every`, until shutdown.
-    async fn sweeping(self, mut shutdown: watch::Receiver<bool>) {
-        let config = self.inner.config.clone();
-        loop {
-            tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => return,
-                _ = tokio::time::sleep(config.sweep_every) => {}
-            }
-            match sweep::sweep(&self, &self.inner.reader.pool, config.sweep_quiet).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(sessions = n, "closed chat runs whose process died"),
-                Err(e) => tracing::warn!(error = %e, "the sweep for dead chat runs failed"),
-            }
-        }
-    }
-
-    /// The run lease bucket, created once per process.
-    pub async fn leases(&self) -> Result<&kv::Store, String> {
-        self.inner
-            .leases
-            .get_or_try_init(|| lease::leases(&self.inner.nats))
-            .await
-    }
-
-    pub fn nats(&self) -> &async_nats::Client {
-        &self.inner.nats
-    }
-
-    pub fn sessions(&self) -> &AggregateStore<ChatSession> {
+    /// The chat sessions the agent writes.
+    pub fn sessions(&self) -> &Sessions {
         &self.inner.sessions
-    }
-
-    /// Runs `command` on a session; a refusal (an idempotent repeat, something answered
-    /// meanwhile) is logged, not an error.
-    pub async fn record(
-        &self,
-        tenant: &TenantId,
-        session: Uuid,
-        command: ChatCommand,
-    ) -> Result<(), StoreError> {
-        if let Err(refusal) = self.execute(tenant, session, command).await? {
-            tracing::info!(%session, %refusal, "session command refused");
-        }
-        Ok(())
     }
 
     /// How the agent runs.
     pub fn config(&self) -> &AgentConfig {
         &self.inner.config
-    }
-
-    async fn execute(
-        &self,
-        tenant: &TenantId,
-        id: Uuid,
-        command: ChatCommand,
-    ) -> Result<Result<(), ChatError>, StoreError> {
-        Ok(self
-            .inner
-            .sessions
-            .execute(tenant, id, command, Context::new_root())
-            .await?
-            .map(|_| ()))
-    }
-
-    /// Sends a frame to every socket watching the session.
-    pub async fn publish(&self, tenant: &TenantId, session: Uuid, frame: &ServerFrame) {
-        let subject = subjects::live_session(tenant, session);
-        if let Err(e) = self
-            .inner
-            .nats
-            .publish(subject, frame.to_json().into())
-            .await
-        {
-            tracing::warn!(%session, error = %e, "live frame not sent");
-        }
     }
 
     /// The organisation's allow/deny policy for agent commands.
@@ -229,10 +160,4 @@ impl Agent {
         let policy = &state.inner().agent_policy;
         Policy::new(&policy.allow, &policy.deny).map_err(|e| e.to_string())
     }
-}
-
-/// The id of the assistant's answer to the user message `question` (so a retried run records
-/// it once).
-pub fn answer_id(question: Uuid) -> Uuid {
-    Uuid::new_v5(&question, b"answer")
 }

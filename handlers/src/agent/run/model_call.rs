@@ -7,30 +7,8 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::run_loop::{Run, Stop};
+use super::run_loop::{ModelCall, Run, Stop};
 use crate::agent::llm::Turn;
-
-/// What one model call cost.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct ModelCall {
-    pub(super) input_tokens: u64,
-    pub(super) output_tokens: u64,
-    /// In micro-dollars.
-    pub(super) cost_micros: i64,
-}
-
-impl ModelCall {
-    /// What `calls` cost together.
-    pub(super) fn total(calls: &[ModelCall]) -> ModelCall {
-        calls
-            .iter()
-            .fold(ModelCall::default(), |sum, call| ModelCall {
-                input_tokens: sum.input_tokens + call.input_tokens,
-                output_tokens: sum.output_tokens + call.output_tokens,
-                cost_micros: sum.cost_micros + call.cost_micros,
-            })
-    }
-}
 
 impl Run {
     /// One streamed model call; its text goes out chunk by chunk and its usage is recorded.

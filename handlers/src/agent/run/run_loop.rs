@@ -2,8 +2,6 @@
 //! superseded, interrupted). Every step is an event first and a frame second.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use aurora_domain::chat::frames::{code, RunStatus, ServerFrame};
 use aurora_domain::chat::ChatSessionState;
@@ -15,10 +13,8 @@ use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::context_window::fit;
-use super::model_call::ModelCall;
+use super::context_window;
 use super::Agent;
-use crate::agent::lease;
 use crate::agent::llm::Llm;
 use crate::agent::tools;
 
@@ -40,6 +36,28 @@ pub(super) enum Stop {
 impl From<StoreError> for Stop {
     fn from(e: StoreError) -> Self {
         Self::Store(e.to_string())
+    }
+}
+
+/// What one model call cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct ModelCall {
+    pub(super) input_tokens: u64,
+    pub(super) output_tokens: u64,
+    /// In micro-dollars.
+    pub(super) cost_micros: i64,
+}
+
+impl ModelCall {
+    /// What `calls` cost together.
+    pub(super) fn total(calls: &[ModelCall]) -> ModelCall {
+        calls
+            .iter()
+            .fold(ModelCall::default(), |sum, call| ModelCall {
+                input_tokens: sum.input_tokens + call.input_tokens,
+                output_tokens: sum.output_tokens + call.output_tokens,
+                cost_micros: sum.cost_micros + call.cost_micros,
+            })
     }
 }
 
@@ -67,22 +85,14 @@ impl Run {
     pub(super) async fn go(mut self, state: ChatSessionState, control: async_nats::Subscriber) {
         // The lease is taken beside the answer, and only by a run that lasts: the sweep leaves
         // sessions alone while they are younger than its quiet period anyway.
-        let taken = Arc::new(AtomicBool::new(false));
-        let lease = tokio::spawn(lease::hold(
-            self.agent.clone(),
-            lease::lease_key(&self.tenant, self.session),
+        let lease = self.agent.inner.leases.hold(
+            &self.tenant,
+            self.session,
             self.question,
-            taken.clone(),
-        ));
+            self.agent.inner.config.sweep_quiet / 2,
+        );
         self.answer_question(state, control).await;
-        lease.abort();
-        if taken.load(Ordering::Acquire) {
-            if let Ok(store) = self.agent.leases().await {
-                let _ = store
-                    .delete(lease::lease_key(&self.tenant, self.session))
-                    .await;
-            }
-        }
+        lease.release().await;
     }
 
     async fn answer_question(
@@ -175,7 +185,6 @@ impl Run {
             .sessions
             .load(&self.tenant, self.session)
             .await?
-            .map(|s| s.into_inner())
             .unwrap_or_default())
     }
 
@@ -215,16 +224,17 @@ impl Run {
             return Err(stop);
         }
         let definitions = tools::definitions();
-        let mut messages = self.context(&state, &definitions);
+        let budget = context_window::budget(self.agent.inner.config.context_tokens, &definitions);
+        let mut messages =
+            context_window::context(&state, self.question, self.mode, &self.hints, budget);
         let mut known: HashSet<String> = state
             .tool_calls
             .iter()
             .map(|c| c.tool_call_id.clone())
             .collect();
-        let budget = self.budget(&definitions);
         let max_steps = self.agent.inner.config.max_steps.max(1);
         for _ in 0..max_steps {
-            fit(&mut messages, budget);
+            context_window::fit(&mut messages, budget);
             let turn = self
                 .call_model(&messages, &definitions, control, said)
                 .await?;
@@ -304,7 +314,11 @@ impl Run {
     }
 
     pub(super) async fn send(&self, frame: ServerFrame) {
-        self.agent.publish(&self.tenant, self.session, &frame).await;
+        self.agent
+            .inner
+            .sessions
+            .publish(&self.tenant, self.session, &frame)
+            .await;
     }
 
     /// Records a step. A refusal (which a run's own steps never cause, unless the session was
@@ -312,6 +326,8 @@ impl Run {
     pub(super) async fn record(&self, command: ChatCommand) -> Result<(), Stop> {
         match self
             .agent
+            .inner
+            .sessions
             .execute(&self.tenant, self.session, command)
             .await?
         {
