@@ -94,6 +94,8 @@ mod security_cases;
 mod shell;
 mod template;
 #[cfg(test)]
+mod template_tests;
+#[cfg(test)]
 mod tests;
 mod vocabulary;
 

@@ -32,11 +32,19 @@ fn a_new_organization_starts_with_the_default_deny_template() {
         .then(vec![created(), seeded_policy(ana(), 0)]);
     assert!(state.agent_policy.allow.is_empty());
     assert_eq!(state.agent_policy.deny.len(), 13);
+    assert_eq!(
+        state.agent_policy.deny,
+        crate::gate::default_deny_patterns()
+    );
+    let firewall = crate::gate::DEFAULT_DENY_TEMPLATE
+        .iter()
+        .find(|rule| rule.description == "Network configuration changes")
+        .expect("the template has a firewall rule");
     assert!(state
         .agent_policy
         .deny
         .iter()
-        .any(|p| p == r"\biptables\b|\bnft\b|\bip\s+route\b"));
+        .any(|p| p == firewall.pattern));
     // An admin edits it like any other policy.
     given(vec![created(), seeded_policy(ana(), 0)])
         .when(OrganizationCommand::SetAgentPolicy {
