@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use std::sync::Arc;
 
 use aurora_handlers::agent::AgentConfig;
+use aurora_handlers::rca::{Investigator, RcaConfig};
 use aurora_projections::Projector;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -23,6 +24,8 @@ pub struct Config {
     /// The chat agent: its model, prices and tools (handlers run it; the gateway reads whether a
     /// model is configured).
     pub agent: AgentConfig,
+    /// Background investigations: start limits, staleness, time limit (handlers run them).
+    pub rca: RcaConfig,
 }
 
 impl Default for Config {
@@ -31,6 +34,7 @@ impl Default for Config {
         Self {
             api: ApiConfig::default(),
             agent: AgentConfig::without_model(std::env::temp_dir().join("aurora-agent")),
+            rca: RcaConfig::default(),
         }
     }
 }
@@ -97,9 +101,23 @@ pub async fn run(
             services.pool.clone(),
             agent.clone(),
         );
+        let investigator = Investigator::new(
+            services.incidents.clone(),
+            services.investigations.clone(),
+            agent.clone(),
+            services.pool.clone(),
+            config.rca.clone(),
+        );
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("chat", stop.clone(), || agent.clone().run(stop.clone())).await
+        });
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            supervise("rca", stop.clone(), || {
+                investigator.clone().run(stop.clone())
+            })
+            .await
         });
     }
     if roles.contains(&Role::Gateway) {

@@ -298,6 +298,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 ..args.api
             },
             agent,
+            rca: aurora_handlers::rca::RcaConfig::from_env()?,
         },
         vec![args.role],
         listener,
@@ -363,6 +364,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
                 ..args.api
             },
             agent,
+            rca: aurora_handlers::rca::RcaConfig::from_env()?,
         },
         Role::all(),
         Some(listener),

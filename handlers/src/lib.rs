@@ -5,6 +5,8 @@
 //!   and by [`ingest`].
 //! - [`ingest`]: the consumer of `INBOX`: parse, correlate on the tenant's decision log, open or
 //!   attach.
+//! - [`rca`]: root-cause analysis in the background: the `rca` consumer of the incidents'
+//!   events, the tenants' start windows, the evidence pass, the sweep of runs that died.
 //! - [`secrets`]: the secret store (local encrypted files by default).
 //!
 //! Depends on `aurora-domain`, `aurora-nats` and the read-only queries of
@@ -13,5 +15,6 @@
 pub mod agent;
 pub mod dry_run;
 pub mod ingest;
+pub mod rca;
 pub mod secrets;
 pub mod sources;

@@ -192,6 +192,12 @@ impl Launch {
             roles: Role::all(),
             config: Config {
                 api: test_api_config(),
+                // Opened incidents start no investigation unless a test asks: the tests of other
+                // things see only the events they cause.
+                rca: aurora_handlers::rca::RcaConfig {
+                    automatic: false,
+                    ..Default::default()
+                },
                 ..Config::default()
             },
         }
@@ -210,6 +216,11 @@ impl Launch {
 
     pub fn agent(mut self, agent: AgentConfig) -> Self {
         self.config.agent = agent;
+        self
+    }
+
+    pub fn rca(mut self, rca: aurora_handlers::rca::RcaConfig) -> Self {
+        self.config.rca = rca;
         self
     }
 

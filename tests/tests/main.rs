@@ -14,4 +14,5 @@ mod intake;
 mod isolation;
 mod outage;
 mod projections;
+mod rca;
 mod streams;

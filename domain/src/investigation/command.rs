@@ -159,6 +159,9 @@ fn decide_on_requested(state: &InvestigationState, command: InvestigationCommand
             }
             Ok(vec![InvestigationEvent::ContextAdded { alert, at }])
         }
+        InvestigationCommand::CarryOver { from, .. } if state.carried_from.contains(&from) => {
+            Ok(vec![])
+        }
         InvestigationCommand::CarryOver {
             from,
             thoughts,

@@ -15,6 +15,7 @@ mod error;
 mod event;
 pub mod start_window;
 mod state;
+mod thoughts;
 mod values;
 
 #[cfg(test)]
@@ -26,6 +27,7 @@ pub use command::InvestigationCommand;
 pub use error::InvestigationError;
 pub use event::InvestigationEvent;
 pub use state::{Finding, InvestigationState, Suggestion, ToolStep, Usage};
+pub use thoughts::ThoughtBuffer;
 pub use values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
 
 use crate::ids::IncidentId;

@@ -27,6 +27,8 @@ pub struct InvestigationState {
     /// When the run last recorded anything: the sweep's measure of liveness.
     pub last_progress_at: Option<DateTime<Utc>>,
     pub context: Vec<Alert>,
+    /// Runs whose thoughts and findings were carried into this one.
+    pub carried_from: Vec<Uuid>,
     pub thoughts: Vec<String>,
     pub tool_steps: Vec<ToolStep>,
     pub findings: Vec<Finding>,
@@ -199,8 +201,12 @@ impl InvestigationState {
                 self.usage.cost_micros += cost_micros;
             }
             InvestigationEvent::CarriedOver {
-                thoughts, findings, ..
+                from,
+                thoughts,
+                findings,
+                ..
             } => {
+                self.carried_from.push(from);
                 self.thoughts.extend(thoughts);
                 for text in findings {
                     let finding_id = self.findings.len() as u32 + 1;

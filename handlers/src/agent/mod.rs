@@ -17,6 +17,7 @@
 //! event first and a frame second, so a reloaded page and a replay see the same history.
 
 pub mod exec;
+pub mod investigation;
 pub mod lease;
 pub mod llm;
 pub mod prices;

@@ -31,9 +31,10 @@ impl Run {
                 )))
             }
         };
-        let mode = match self.mode {
-            ChatMode::Ask => RunMode::Ask,
-            ChatMode::Agent => RunMode::Agent,
+        let mode = match (self.journal.is_some(), self.mode) {
+            (true, _) => RunMode::Background,
+            (false, ChatMode::Ask) => RunMode::Ask,
+            (false, ChatMode::Agent) => RunMode::Agent,
         };
         let decision = gate::check(cli, command, mode, &policy);
         // Arguments with spaces or quotes are quoted, so what the user approves is what runs.
@@ -58,7 +59,8 @@ impl Run {
         match decision.verdict {
             Verdict::Refuse => {
                 return Ok(Err(format!(
-                    "refused by the command gate: {}",
+                    "{}: {}",
+                    super::REFUSED_BY_GATE,
                     decision.reason
                 )))
             }

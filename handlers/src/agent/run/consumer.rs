@@ -246,6 +246,7 @@ impl Agent {
                 llm,
                 calls: Vec::new(),
                 stopping: self.inner.stopping.subscribe(),
+                journal: None,
             };
             if let Ok(mut runs) = self.inner.runs.lock() {
                 // Finished runs are reaped here, so the set holds only live ones.

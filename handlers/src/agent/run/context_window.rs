@@ -28,20 +28,23 @@ pub(super) fn budget(context_tokens: usize, definitions: &[Value]) -> usize {
         ))
 }
 
-/// The system prompt (for `mode`, with the query's `hints`), as much of the conversation before
-/// `question` as fits `budget` tokens (newest kept), and the question.
-pub(super) fn context(
-    state: &ChatSessionState,
-    question: Uuid,
-    mode: ChatMode,
-    hints: &str,
-    budget: usize,
-) -> Vec<Value> {
+/// The chat's system prompt for `mode`, with the query's `hints`.
+pub(super) fn system_prompt(mode: ChatMode, hints: &str) -> String {
     let mode = match mode {
         ChatMode::Ask => "This conversation is in ask mode.",
         ChatMode::Agent => "This conversation is in agent mode.",
     };
-    let system = format!("{SYSTEM_PROMPT} {mode}{hints}");
+    format!("{SYSTEM_PROMPT} {mode}{hints}")
+}
+
+/// The `system` prompt, as much of the conversation before `question` as fits `budget` tokens
+/// (newest kept), and the question.
+pub(super) fn context(
+    state: &ChatSessionState,
+    question: Uuid,
+    system: String,
+    budget: usize,
+) -> Vec<Value> {
     let position = state
         .messages
         .iter()

@@ -20,6 +20,7 @@
 mod confirmations;
 mod consumer;
 mod context_window;
+mod investigate;
 mod model_call;
 mod run_loop;
 mod tool_call;
@@ -44,6 +45,11 @@ use super::tools::Reader;
 use super::AgentConfig;
 pub use consumer::Outcome;
 use consumer::CONSUMER;
+pub use investigate::{Brief, InvestigateError};
+
+/// How a refused command's error begins (the model reads it; an investigation tells a refused
+/// step from a failed one by it).
+pub const REFUSED_BY_GATE: &str = "refused by the command gate";
 
 /// How long shutdown waits for runs to record how they ended.
 const DRAIN: Duration = Duration::from_secs(10);

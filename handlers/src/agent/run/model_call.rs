@@ -54,6 +54,9 @@ impl Run {
                                 if let Some(last) = said.last_mut() {
                                     last.push_str(&text);
                                 }
+                                if let Some(journal) = self.journal.as_mut() {
+                                    journal.think(&text).await?;
+                                }
                                 self.send(ServerFrame::Message {
                                     session_id: self.session,
                                     message_id: self.answer,
@@ -104,6 +107,12 @@ impl Run {
                 at: Utc::now(),
             })
             .await?;
+            if let Some(journal) = self.journal.as_mut() {
+                journal.end_of_text().await?;
+                journal
+                    .usage(&self.model, input, output, cost.micros)
+                    .await?;
+            }
         }
         match stopped {
             Some(stop) => Err(stop),

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::context_window;
 use super::Agent;
+use crate::agent::investigation::journal::{Ending, Journal};
 use crate::agent::llm::Llm;
 use crate::agent::tools;
 
@@ -76,6 +77,8 @@ pub(super) struct Run {
     /// What each model call of the run cost.
     pub(super) calls: Vec<ModelCall>,
     pub(super) stopping: watch::Receiver<bool>,
+    /// Set when the run is a background investigation: its steps are recorded there too.
+    pub(super) journal: Option<Journal>,
 }
 
 impl Run {
@@ -116,6 +119,21 @@ impl Run {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join("\n\n");
+        if let Some(journal) = self.journal.as_mut() {
+            let ending = match &outcome {
+                Ok(()) => Ending::Answered { text: &text },
+                Err(Stop::Llm(e)) => Ending::Failed {
+                    reason: format!("the model failed: {e}"),
+                },
+                Err(Stop::Store(e)) => Ending::Failed {
+                    reason: format!("a step could not be recorded: {e}"),
+                },
+                Err(_) => Ending::Interrupted,
+            };
+            if let Err(e) = journal.finish(ending).await {
+                tracing::error!(run = %journal.run, error = %e, "the investigation's end could not be recorded");
+            }
+        }
         let keep = !matches!(outcome, Err(Stop::Store(_)) | Err(Stop::Deleted));
         if keep {
             if !text.is_empty() {
@@ -223,10 +241,16 @@ impl Run {
         if let Some(stop) = self.stop_in(&state) {
             return Err(stop);
         }
-        let definitions = tools::definitions();
+        let mut definitions = tools::definitions();
+        if self.journal.is_some() {
+            definitions.extend(crate::agent::investigation::prompt::definitions());
+        }
         let budget = context_window::budget(self.agent.inner.config.context_tokens, &definitions);
-        let mut messages =
-            context_window::context(&state, self.question, self.mode, &self.hints, budget);
+        let system = match &self.journal {
+            Some(_) => crate::agent::investigation::prompt::system_prompt(),
+            None => context_window::system_prompt(self.mode, &self.hints),
+        };
+        let mut messages = context_window::context(&state, self.question, system, budget);
         let mut known: HashSet<String> = state
             .tool_calls
             .iter()
@@ -234,6 +258,11 @@ impl Run {
             .collect();
         let max_steps = self.agent.inner.config.max_steps.max(1);
         for _ in 0..max_steps {
+            if let Some(journal) = self.journal.as_mut() {
+                if let Some(news) = journal.new_context().await? {
+                    messages.push(json!({"role": "user", "content": news}));
+                }
+            }
             context_window::fit(&mut messages, budget);
             let turn = self
                 .call_model(&messages, &definitions, control, said)
@@ -274,10 +303,16 @@ impl Run {
                     "content": output,
                 }));
             }
+            if self.journal.as_ref().is_some_and(Journal::concluded) {
+                return Ok(());
+            }
         }
-        said.push(format!(
-            "(I stopped after {max_steps} steps without a final answer; ask me to go on if you want more.)"
-        ));
+        said.push(match self.journal {
+            Some(_) => format!("The investigation stopped after {max_steps} model calls without a conclusion."),
+            None => format!(
+                "(I stopped after {max_steps} steps without a final answer; ask me to go on if you want more.)"
+            ),
+        });
         Ok(())
     }
 

@@ -22,8 +22,16 @@ impl Run {
         call: &ToolCallRequest,
         control: &mut async_nats::Subscriber,
     ) -> Result<String, Stop> {
+        if let Some(journal) = self.journal.as_mut() {
+            if let Some(told) = journal.tool(&call.name, &call.arguments).await {
+                return Ok(told?);
+            }
+        }
         let input: Value = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| Value::String(call.arguments.clone()));
+        if let Some(journal) = &self.journal {
+            journal.step_started(&call.id, &call.name, &input).await?;
+        }
         self.record(ChatCommand::StartToolCall {
             tool_call_id: call.id.clone(),
             tool_name: call.name.clone(),
@@ -81,6 +89,11 @@ impl Run {
         outcome: Result<String, String>,
     ) -> Result<String, Stop> {
         let duration_ms = started.elapsed().as_millis() as u64;
+        if let Some(journal) = &self.journal {
+            journal
+                .step_finished(&call.id, &outcome, duration_ms)
+                .await?;
+        }
         match outcome {
             Ok(output) => {
                 self.record(ChatCommand::RecordToolResult {

@@ -1,0 +1,177 @@
+//! Root-cause analysis in the background (SPEC §4): the `rca` process manager.
+//!
+//! It follows the incidents' events (`evt.*.incident.*`, durable consumer `rca`):
+//! - an incident opened whose integration asks for an RCA → the incident's first investigation
+//!   is requested (`RcaRequested`, idempotent by incident and episode);
+//! - `RcaRequested` (by the opening or by `POST /api/incidents/{id}/rca`) → the `Investigation`
+//!   is recorded, admitted by the tenant's [start window](admission) or queued, and started by
+//!   the process that wins its `Start` — the agent in a background session when a model is
+//!   configured, the deterministic [evidence] pass otherwise;
+//! - a correlated alert → handed to the running agent; `RcaCancelled` or a merge → the run is
+//!   cancelled (a merge carries its thoughts and findings into the target's run).
+//!
+//! [`sweep`] keeps it honest: queued runs start as slots free, a run whose worker died is failed
+//! once it made no progress for `AURORA_RCA_STALE_SECS`, none runs past its time limit.
+
+mod admission;
+mod consumer;
+pub mod evidence;
+mod start;
+mod sweep;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aurora_domain::investigation::start_window::StartLimit;
+use aurora_domain::investigation::Investigation;
+use aurora_domain::Incident;
+use aurora_nats::{AggregateStore, StoreError};
+use tokio::sync::watch;
+
+use crate::agent::lease::Leases;
+use crate::agent::run::Agent;
+use crate::agent::tools::Reader;
+
+/// How investigations are started and watched.
+#[derive(Debug, Clone)]
+pub struct RcaConfig {
+    /// Whether an opened incident starts an investigation (as its integration's setting says);
+    /// off, only a person starts one (`AURORA_RCA_AUTOMATIC=0`).
+    pub automatic: bool,
+    /// Starts per window per tenant (`AURORA_RCA_MAX_STARTS`, `AURORA_RCA_WINDOW_SECS`).
+    pub limit: StartLimit,
+    /// A run that recorded nothing for this long, with no live worker, is failed
+    /// (`AURORA_RCA_STALE_SECS`).
+    pub stale: Duration,
+    /// No run lasts longer (`AURORA_RCA_TIME_LIMIT_SECS`, 30 minutes).
+    pub time_limit: Duration,
+    /// How often queued runs are looked at and stuck ones swept.
+    pub tick: Duration,
+}
+
+impl Default for RcaConfig {
+    fn default() -> Self {
+        Self {
+            automatic: true,
+            limit: StartLimit::default(),
+            stale: Duration::from_secs(300),
+            time_limit: Duration::from_secs(30 * 60),
+            tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A setting that does not read.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}={value:?} is not a whole number")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+}
+
+impl RcaConfig {
+    /// The defaults, changed by the `AURORA_RCA_*` variables that are set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(value) => value
+                    .trim()
+                    .parse()
+                    .map_err(|_| ConfigError { name, value }),
+            }
+        };
+        let defaults = Self::default();
+        Ok(Self {
+            automatic: number("AURORA_RCA_AUTOMATIC", 1)? != 0,
+            limit: StartLimit {
+                limit: number("AURORA_RCA_MAX_STARTS", defaults.limit.limit as u64)? as usize,
+                window: chrono::Duration::seconds(number(
+                    "AURORA_RCA_WINDOW_SECS",
+                    defaults.limit.window.num_seconds() as u64,
+                )? as i64),
+            },
+            stale: Duration::from_secs(number("AURORA_RCA_STALE_SECS", defaults.stale.as_secs())?),
+            time_limit: Duration::from_secs(number(
+                "AURORA_RCA_TIME_LIMIT_SECS",
+                defaults.time_limit.as_secs(),
+            )?),
+            tick: defaults.tick,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RcaError {
+    #[error("cannot open the rca consumer: {0}")]
+    Consumer(String),
+    #[error(transparent)]
+    Runner(#[from] aurora_nats::consumer::RunnerError),
+    #[error("the {bucket} bucket is unavailable: {reason}")]
+    Bucket {
+        bucket: &'static str,
+        reason: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The process manager. Cheap to clone.
+#[derive(Clone)]
+pub struct Investigator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    incidents: AggregateStore<Incident>,
+    investigations: AggregateStore<Investigation>,
+    agent: Agent,
+    reader: Reader,
+    config: RcaConfig,
+    /// This process, as recorded on the runs it starts.
+    worker: String,
+    buckets: tokio::sync::OnceCell<admission::Buckets>,
+    /// The agent's run leases: a run that holds one has a live worker.
+    leases: Leases,
+}
+
+impl Investigator {
+    pub fn new(
+        incidents: AggregateStore<Incident>,
+        investigations: AggregateStore<Investigation>,
+        agent: Agent,
+        pool: sqlx::PgPool,
+        config: RcaConfig,
+    ) -> Self {
+        let log = incidents.log().clone();
+        let leases = Leases::new(log.client().clone());
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "aurora".to_owned());
+        Self {
+            inner: Arc::new(Inner {
+                incidents,
+                investigations,
+                agent,
+                reader: Reader { pool, log },
+                config,
+                worker: format!("{host}:{}", std::process::id()),
+                buckets: tokio::sync::OnceCell::new(),
+                leases,
+            }),
+        }
+    }
+
+    /// Consumes the incidents' events and ticks the queue and the sweep until `shutdown`.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), RcaError> {
+        let ticking = tokio::spawn(self.clone().ticking(shutdown.clone()));
+        let result = self.consume(shutdown).await;
+        ticking.abort();
+        result
+    }
+
+    async fn buckets(&self) -> Result<&admission::Buckets, RcaError> {
+        self.inner
+            .buckets
+            .get_or_try_init(|| admission::Buckets::open(self.inner.incidents.log().client()))
+            .await
+    }
+}
