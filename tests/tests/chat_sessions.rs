@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::chat::{chat, query, session_events, session_of, settled};
+use crate::chat::helpers::{chat, query, session_events, session_of, settled};
 
 async fn send(
     app: &TestApp,
