@@ -244,8 +244,9 @@ async fn connect(
 
 /// The chat agent's settings from the environment; sessions work under `<data_dir>/agent`.
 fn agent_config(data_dir: &std::path::Path) -> anyhow::Result<aurora_handlers::agent::AgentConfig> {
-    aurora_handlers::agent::AgentConfig::from_env(data_dir.join("agent"))
-        .map_err(anyhow::Error::msg)
+    Ok(aurora_handlers::agent::AgentConfig::from_env(
+        data_dir.join("agent"),
+    )?)
 }
 
 /// The local encrypted secret store under `data_dir` (DESIGN §6: the embedded default).

@@ -65,12 +65,11 @@ impl Ingest {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<DryRun, StoreError> {
-        let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
         let js = async_nats::jetstream::new(self.log.client().clone());
         let stream = js
             .get_stream(INBOX_STREAM)
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(StoreError::unavailable)?;
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
                 filter_subject: aurora_nats::subjects::inbox_of_tenant(tenant),
@@ -78,16 +77,16 @@ impl Ingest {
                 ..Default::default()
             })
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(StoreError::unavailable)?;
         let mut pending = consumer.cached_info().num_pending;
         let mut alerts: Vec<Placed> = Vec::new();
         let mut deliveries = 0;
         let mut truncated = false;
         if pending > 0 {
-            let mut messages = consumer.messages().await.map_err(|e| unavailable(&e))?;
+            let mut messages = consumer.messages().await.map_err(StoreError::unavailable)?;
             while let Some(message) = messages.next().await {
-                let message = message.map_err(|e| unavailable(&e))?;
-                let info = message.info().map_err(|e| unavailable(&e))?;
+                let message = message.map_err(StoreError::unavailable)?;
+                let info = message.info().map_err(StoreError::unavailable)?;
                 pending = info.pending;
                 let published = info.published.with_timezone(&Utc);
                 if published > to {

@@ -7,13 +7,22 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 
+/// A bucket JetStream could not create or open.
+#[derive(Debug, thiserror::Error)]
+#[error("the {name} bucket is unavailable: {source}")]
+pub struct BucketError {
+    pub name: String,
+    #[source]
+    pub source: jetstream::context::CreateKeyValueError,
+}
+
 /// The bucket `name`, created if missing.
 pub async fn memory_bucket(
     js: &jetstream::Context,
     name: &str,
     description: &str,
     max_age: Duration,
-) -> Result<kv::Store, String> {
+) -> Result<kv::Store, BucketError> {
     js.create_key_value(kv::Config {
         bucket: name.into(),
         description: description.into(),
@@ -23,5 +32,8 @@ pub async fn memory_bucket(
         ..Default::default()
     })
     .await
-    .map_err(|e| format!("the {name} bucket is unavailable: {e}"))
+    .map_err(|source| BucketError {
+        name: name.into(),
+        source,
+    })
 }

@@ -40,7 +40,7 @@ pub enum StoreError {
     Conflict { subject: String, expected: u64 },
     /// JetStream did not answer or refused for an operational reason; retry later.
     #[error("JetStream unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] async_nats::Error),
     /// A stored message is not a readable event.
     #[error(transparent)]
     Decode(#[from] DecodeError),
@@ -57,6 +57,14 @@ pub enum StoreError {
     /// Every retry of a command met a concurrent writer.
     #[error("gave up on {subject} after {attempts} conflicting attempts")]
     TooManyConflicts { subject: String, attempts: u32 },
+}
+
+impl StoreError {
+    /// [`StoreError::Unavailable`] for its cause: an error of the client, or a sentence where
+    /// the server's answer itself was the fault (a timeout, an unexpected status).
+    pub fn unavailable(cause: impl Into<async_nats::Error>) -> Self {
+        Self::Unavailable(cause.into())
+    }
 }
 
 /// One event ready to be appended.
@@ -160,7 +168,7 @@ impl EventLog {
                 self.client
                     .publish_with_headers(subject.to_owned(), headers, event.body)
                     .await
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    .map_err(StoreError::unavailable)?;
             } else {
                 headers.insert("Nats-Batch-Commit", "1");
                 let msg = jetstream::message::PublishMessage::build()
@@ -169,7 +177,7 @@ impl EventLog {
                 return self.publish(subject, msg, expected_last).await;
             }
         }
-        Err(StoreError::Unavailable("empty batch".into()))
+        Err(StoreError::unavailable("empty batch"))
     }
 
     async fn publish(
@@ -188,13 +196,13 @@ impl EventLog {
             .await
             .map_err(|e| match e.kind() {
                 PublishErrorKind::WrongLastSequence => conflict(),
-                _ => StoreError::Unavailable(e.to_string()),
+                _ => StoreError::unavailable(e),
             })?;
         match ack.await {
             Ok(ack) => Ok((ack.sequence, ack.duplicate)),
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Err(conflict()),
             Err(e) if is_batch_duplicate(&e) => Ok((0, true)),
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 
@@ -215,7 +223,7 @@ impl EventLog {
                 Ok(Some((msg.sequence, seq)))
             }
             Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 
@@ -226,11 +234,11 @@ impl EventLog {
         let mut subjects = stream
             .info_with_subjects(filter)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(StoreError::unavailable)?;
         match subjects.next().await {
             None => Ok(false),
             Some(Ok(_)) => Ok(true),
-            Some(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Some(Err(e)) => Err(StoreError::unavailable(e)),
         }
     }
 
@@ -238,7 +246,7 @@ impl EventLog {
         self.js
             .get_stream_no_info(EVENTS_STREAM)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(StoreError::unavailable)
     }
 
     /// Every event on `subject` with stream sequence ≥ `from`, in order.
@@ -266,13 +274,12 @@ impl EventLog {
         from: u64,
         out: &mut Vec<RawEvent>,
     ) -> Result<bool, StoreError> {
-        let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
         let inbox = self.client.new_inbox();
         let mut replies = self
             .client
             .subscribe(inbox.clone())
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(StoreError::unavailable)?;
         let request = json!({ "seq": from, "next_by_subj": subject, "batch": READ_BATCH });
         self.client
             .publish_with_reply(
@@ -281,15 +288,13 @@ impl EventLog {
                 Bytes::from(request.to_string()),
             )
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(StoreError::unavailable)?;
         let mut got = 0;
         loop {
             let msg = tokio::time::timeout(REQUEST_TIMEOUT, replies.next())
                 .await
-                .map_err(|_| StoreError::Unavailable(format!("direct get on {subject} timed out")))?
-                .ok_or_else(|| {
-                    StoreError::Unavailable("connection closed during direct get".into())
-                })?;
+                .map_err(|_| StoreError::unavailable(format!("direct get on {subject} timed out")))?
+                .ok_or_else(|| StoreError::unavailable("connection closed during direct get"))?;
             let headers = msg.headers.as_ref();
             let header = |name: &str| {
                 headers
@@ -306,7 +311,7 @@ impl EventLog {
                     return Ok(pending.map_or(got == READ_BATCH, |p| p > 0));
                 }
                 Some(code) => {
-                    return Err(StoreError::Unavailable(format!(
+                    return Err(StoreError::unavailable(format!(
                         "direct get on {subject} answered {code}: {}",
                         msg.description.clone().unwrap_or_default()
                     )))
@@ -345,7 +350,7 @@ impl EventLog {
                 )?))
             }
             Err(e) if e.kind() == jetstream::stream::DirectGetErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
     }
 
@@ -355,7 +360,6 @@ impl EventLog {
         subject: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<RawEvent>, StoreError> {
-        let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
         let request = json!({
             "start_time": since.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             "next_by_subj": subject,
@@ -367,12 +371,12 @@ impl EventLog {
                 Bytes::from(request.to_string()),
             )
             .await
-            .map_err(|e| unavailable(&e))?;
+            .map_err(StoreError::unavailable)?;
         match reply.status.map(|s| s.as_u16()) {
             None | Some(200) => {}
             Some(404) => return Ok(Vec::new()),
             Some(code) => {
-                return Err(StoreError::Unavailable(format!(
+                return Err(StoreError::unavailable(format!(
                     "direct get on {subject} since {since} answered {code}"
                 )))
             }
@@ -382,7 +386,7 @@ impl EventLog {
             .as_ref()
             .and_then(|h| h.get("Nats-Sequence"))
             .and_then(|v| v.as_str().parse::<u64>().ok())
-            .ok_or_else(|| StoreError::Unavailable("direct get without Nats-Sequence".into()))?;
+            .ok_or_else(|| StoreError::unavailable("direct get without Nats-Sequence"))?;
         self.read_subject(subject, first).await
     }
 
@@ -393,7 +397,7 @@ impl EventLog {
             .purge()
             .filter(subject)
             .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(StoreError::unavailable)?;
         Ok(())
     }
 }

@@ -130,8 +130,8 @@ impl From<sqlx::Error> for ApiError {
 impl From<aurora_nats::StoreError> for ApiError {
     fn from(e: aurora_nats::StoreError) -> Self {
         match e {
-            aurora_nats::StoreError::Unavailable(reason) => {
-                tracing::warn!(%reason, "event store unavailable");
+            aurora_nats::StoreError::Unavailable(cause) => {
+                tracing::warn!(reason = %cause, "event store unavailable");
                 Self::Unavailable {
                     message: "the event store is unavailable".into(),
                     retry_after: 1,

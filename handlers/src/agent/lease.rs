@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use aurora_domain::TenantId;
+use aurora_nats::buckets::BucketError;
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -18,6 +19,19 @@ pub const LEASE_BUCKET: &str = "agent_runs";
 pub const LEASE_TTL: Duration = Duration::from_secs(45);
 /// How often a live run refreshes its lease.
 pub const LEASE_REFRESH: Duration = Duration::from_secs(15);
+
+/// Why a lease could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LeaseError {
+    #[error(transparent)]
+    Bucket(#[from] BucketError),
+    #[error("the lease {key} could not be read: {source}")]
+    Read {
+        key: String,
+        #[source]
+        source: kv::EntryError,
+    },
+}
 
 /// The lease bucket of this process, opened on first use (every process creates it the same
 /// way). Cheap to clone.
@@ -36,7 +50,7 @@ impl Leases {
     }
 
     /// The bucket, created once per process.
-    pub async fn bucket(&self) -> Result<&kv::Store, String> {
+    pub async fn bucket(&self) -> Result<&kv::Store, BucketError> {
         self.bucket
             .get_or_try_init(|| async {
                 aurora_nats::buckets::memory_bucket(
@@ -51,14 +65,12 @@ impl Leases {
     }
 
     /// Whether a live run holds the session's lease.
-    pub async fn is_held(&self, tenant: &TenantId, session: Uuid) -> Result<bool, String> {
-        let entry = self
-            .bucket()
-            .await?
-            .get(lease_key(tenant, session))
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(entry.is_some())
+    pub async fn is_held(&self, tenant: &TenantId, session: Uuid) -> Result<bool, LeaseError> {
+        let key = lease_key(tenant, session);
+        match self.bucket().await?.get(&key).await {
+            Ok(entry) => Ok(entry.is_some()),
+            Err(source) => Err(LeaseError::Read { key, source }),
+        }
     }
 
     /// Holds the session's lease for `question` until [`Held::release`]: written `after` from

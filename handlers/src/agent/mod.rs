@@ -32,12 +32,28 @@ use std::time::Duration;
 
 pub use prices::PriceTable;
 
+use prices::PriceError;
+
 /// The endpoint of the model (`LLM_BASE_URL`, `LLM_API_KEY`, `LLM_MODEL`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LlmConfig {
     pub base_url: String,
     pub api_key: String,
     pub model: String,
+}
+
+/// A setting of the agent's environment that does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("LLM_PRICES: {0}")]
+    Prices(#[from] PriceError),
+    #[error("{name}={value:?} is not a whole number")]
+    NotANumber {
+        name: String,
+        value: String,
+        #[source]
+        source: std::num::ParseIntError,
+    },
 }
 
 /// How the agent runs.
@@ -70,7 +86,7 @@ pub struct AgentConfig {
 impl AgentConfig {
     /// The defaults, with the model from `LLM_BASE_URL` / `LLM_API_KEY` / `LLM_MODEL` when all
     /// the required ones are set, and prices from `LLM_PRICES` (see [`PriceTable::parse`]).
-    pub fn from_env(work_dir: PathBuf) -> Result<Self, String> {
+    pub fn from_env(work_dir: PathBuf) -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let llm = match (var("LLM_BASE_URL"), var("LLM_MODEL")) {
             (Some(base_url), Some(model)) => Some(LlmConfig {
@@ -82,14 +98,15 @@ impl AgentConfig {
         };
         let mut prices = PriceTable::default();
         if let Some(table) = var("LLM_PRICES") {
-            prices = prices
-                .with(&table)
-                .map_err(|e| format!("LLM_PRICES: {e}"))?;
+            prices = prices.with(&table)?;
         }
-        let number = |name: &str, default: u64| -> Result<u64, String> {
-            var(name).map_or(Ok(default), |v| {
-                v.parse()
-                    .map_err(|_| format!("{name}={v:?} is not a whole number"))
+        let number = |name: &str, default: u64| -> Result<u64, ConfigError> {
+            var(name).map_or(Ok(default), |value| {
+                value.parse().map_err(|source| ConfigError::NotANumber {
+                    name: name.to_owned(),
+                    value,
+                    source,
+                })
             })
         };
         Ok(Self {

@@ -21,12 +21,25 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::lease::Leases;
+use aurora_nats::StoreError;
+
+use super::lease::{LeaseError, Leases};
 use super::session::{answer_id, Sessions};
 
 /// The answer recorded for a question whose run died.
 pub const INTERRUPTED_ANSWER: &str =
     "(This answer was interrupted: Aurora stopped while working on it. Ask again to continue.)";
+
+/// Why a sweep stopped; the next one tries again.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    #[error("the sessions read model is unavailable: {0}")]
+    ReadModel(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// What a session that lost its run needs: the question to answer and the confirmations to
 /// withdraw (`None` when it waits for nothing).
@@ -82,8 +95,8 @@ impl Sweep {
 
     /// One sweep: sessions active in the last hour but quiet for `quiet`, waiting on a run that
     /// holds no lease. Returns how many were closed.
-    pub async fn once(&self, quiet: Duration) -> Result<usize, String> {
-        self.leases.bucket().await?;
+    pub async fn once(&self, quiet: Duration) -> Result<usize, SweepError> {
+        self.leases.bucket().await.map_err(LeaseError::from)?;
         let quiet = chrono::TimeDelta::from_std(quiet).unwrap_or(chrono::TimeDelta::seconds(60));
         let now = Utc::now();
         let candidates = aurora_projections::queries::sessions_active_between(
@@ -91,8 +104,7 @@ impl Sweep {
             now - chrono::TimeDelta::hours(1),
             now - quiet,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
         let mut closed = 0;
         for (tenant, session, state) in candidates {
             let Ok(state) = serde_json::from_str::<ChatSessionState>(&state) else {
@@ -115,13 +127,9 @@ impl Sweep {
     }
 
     /// Closes a session whose run died, judged again on its events (the read model may lag).
-    async fn close(&self, tenant: &TenantId, session: Uuid) -> Result<bool, String> {
+    async fn close(&self, tenant: &TenantId, session: Uuid) -> Result<bool, StoreError> {
         let sessions = &self.sessions;
-        let Some(state) = sessions
-            .load(tenant, session)
-            .await
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(state) = sessions.load(tenant, session).await? else {
             return Ok(false);
         };
         let Some((question, pending)) = orphaned(&state, Utc::now()) else {
@@ -134,10 +142,7 @@ impl Sweep {
                 decision: ConfirmationDecision::Cancel,
                 at: Utc::now(),
             };
-            sessions
-                .record(tenant, session, withdraw)
-                .await
-                .map_err(|e| e.to_string())?;
+            sessions.record(tenant, session, withdraw).await?;
         }
         // Tool calls left running are finished as failed, so the history says what happened.
         for call in state
@@ -151,10 +156,7 @@ impl Sweep {
                 duration_ms: 0,
                 at: Utc::now(),
             };
-            sessions
-                .record(tenant, session, failed)
-                .await
-                .map_err(|e| e.to_string())?;
+            sessions.record(tenant, session, failed).await?;
         }
         let question = question.or_else(|| state.last_question());
         if let Some(question) = question {
@@ -165,10 +167,7 @@ impl Sweep {
                     text: INTERRUPTED_ANSWER.into(),
                     at: Utc::now(),
                 };
-                sessions
-                    .record(tenant, session, interrupted)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                sessions.record(tenant, session, interrupted).await?;
             }
         }
         sessions

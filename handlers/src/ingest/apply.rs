@@ -134,7 +134,7 @@ impl Ingest {
             // The alert that opens it was decided first, but its handler has not opened it yet
             // (or crashed, and its delivery will come back): try again later, never a second
             // incident.
-            Err(IncidentError::NotOpened) => Err(StoreError::Unavailable(format!(
+            Err(IncidentError::NotOpened) => Err(StoreError::unavailable(format!(
                 "incident {id} is decided but not opened yet"
             ))),
             Err(refusal) => {

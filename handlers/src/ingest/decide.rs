@@ -190,7 +190,7 @@ impl Ingest {
             },
             Some(raw) => {
                 let event = CorrelatorEvent::upcast(raw.data, raw.version).map_err(|e| {
-                    StoreError::Unavailable(format!("the decision log does not load: {e}"))
+                    StoreError::unavailable(format!("the decision log does not load: {e}"))
                 })?;
                 LogPosition {
                     stream_sequence: raw.stream_sequence,

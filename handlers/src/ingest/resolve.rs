@@ -116,7 +116,7 @@ impl Ingest {
                 }
                 Ok(CorrelatorEvent::SettingsChanged { .. }) => {}
                 Err(e) => {
-                    return Err(StoreError::Unavailable(format!(
+                    return Err(StoreError::unavailable(format!(
                         "the decision log does not load at {sequence}: {e}"
                     )))
                 }

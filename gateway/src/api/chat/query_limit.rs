@@ -92,7 +92,7 @@ pub async fn allow_query(state: &AppState, user: Uuid) -> Result<bool, ApiError>
                 Duration::from_millis(2 * QUERY_WINDOW_MS as u64),
             )
             .await
-            .map_err(unavailable)
+            .map_err(|e| unavailable(e.to_string()))
         })
         .await?;
     let key = user.simple().to_string();

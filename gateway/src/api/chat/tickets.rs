@@ -53,7 +53,7 @@ async fn tickets(state: &AppState) -> Result<&kv::Store, ApiError> {
                 Duration::from_secs(TICKET_SECS as u64 + 60),
             )
             .await
-            .map_err(unavailable)
+            .map_err(|e| unavailable(e.to_string()))
         })
         .await
 }

@@ -48,11 +48,11 @@ impl Agent {
         let stream = js
             .get_stream(CMD_STREAM)
             .await
-            .map_err(|e| AgentError::Consumer(e.to_string()))?;
+            .map_err(|e| AgentError::Consumer(e.into()))?;
         let consumer: PullConsumer = stream
             .get_consumer(CONSUMER)
             .await
-            .map_err(|e| AgentError::Consumer(e.to_string()))?;
+            .map_err(AgentError::Consumer)?;
         consumer::run_gathering(consumer, BATCH, Duration::ZERO, shutdown, |deliveries| {
             let agent = self.clone();
             async move {
@@ -176,7 +176,7 @@ impl Agent {
             .nats
             .subscribe(subjects::aggregate(tenant, "session", id))
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot follow the session: {e}")))?;
+            .map_err(StoreError::unavailable)?;
         // One event records the question, opening the session if it is new (a single append: an
         // atomic batch of two measured ~3 ms slower here); a redelivered query records nothing,
         // and the state then tells whether it was answered already.

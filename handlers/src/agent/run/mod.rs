@@ -29,11 +29,11 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aurora_domain::gate::Policy;
+use aurora_domain::gate::{Policy, PolicyError};
 use aurora_domain::organization::Organization;
 use aurora_domain::{ChatSession, TenantId};
 use aurora_nats::consumer as nats_consumer;
-use aurora_nats::AggregateStore;
+use aurora_nats::{AggregateStore, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -57,9 +57,18 @@ const DRAIN: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error("cannot open the {CONSUMER} consumer: {0}")]
-    Consumer(String),
+    Consumer(#[source] async_nats::Error),
     #[error(transparent)]
     Runner(#[from] nats_consumer::RunnerError),
+}
+
+/// Why an organisation's command policy is not at hand.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyUnusable {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Invalid(#[from] PolicyError),
 }
 
 /// The agent of every session. Cheap to clone.
@@ -150,20 +159,15 @@ impl Agent {
     }
 
     /// The organisation's allow/deny policy for agent commands.
-    async fn policy(&self, tenant: &TenantId) -> Result<Policy, String> {
+    async fn policy(&self, tenant: &TenantId) -> Result<Policy, PolicyUnusable> {
         let Ok(organization) = Uuid::parse_str(tenant.as_str()) else {
             return Ok(Policy::default());
         };
-        let state = self
-            .inner
-            .organizations
-            .load(tenant, organization)
-            .await
-            .map_err(|e| e.to_string())?;
+        let state = self.inner.organizations.load(tenant, organization).await?;
         let Some(state) = state else {
             return Ok(Policy::default());
         };
         let policy = &state.inner().agent_policy;
-        Policy::new(&policy.allow, &policy.deny).map_err(|e| e.to_string())
+        Ok(Policy::new(&policy.allow, &policy.deny)?)
     }
 }

@@ -54,25 +54,43 @@ pub(crate) fn http_client() -> reqwest::Client {
         })
 }
 
+/// Why an SNS subscription was not confirmed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmationError {
+    /// The `SubscribeURL` is not one Aurora may call.
+    #[error("{0}")]
+    Url(String),
+    #[error("the subscription confirmation on {origin} failed: {source}")]
+    Request {
+        origin: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{origin} answered the subscription confirmation with {status}")]
+    Refused {
+        origin: String,
+        status: reqwest::StatusCode,
+    },
+}
+
 impl VerifyContext {
     /// Confirms an SNS subscription: one GET of its `SubscribeURL`, which must be on Amazon SNS
     /// or a trusted origin. Confirming twice is harmless.
-    pub async fn confirm_subscription(&self, subscribe_url: &str) -> Result<(), String> {
-        let url = self.origins.subscribe_url(subscribe_url)?;
+    pub async fn confirm_subscription(&self, subscribe_url: &str) -> Result<(), ConfirmationError> {
+        let url = self
+            .origins
+            .subscribe_url(subscribe_url)
+            .map_err(ConfirmationError::Url)?;
         let origin = url.origin().ascii_serialization();
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("the subscription confirmation on {origin} failed: {e}"))?;
+        let response = match self.http.get(url).send().await {
+            Ok(response) => response,
+            Err(source) => return Err(ConfirmationError::Request { origin, source }),
+        };
         let status = response.status();
         if status.is_success() {
             Ok(())
         } else {
-            Err(format!(
-                "{origin} answered the subscription confirmation with {status}"
-            ))
+            Err(ConfirmationError::Refused { origin, status })
         }
     }
 }
