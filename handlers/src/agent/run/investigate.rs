@@ -63,7 +63,7 @@ impl Agent {
             .nats
             .subscribe(subjects::aggregate(tenant, "session", session))
             .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot follow the session: {e}")))?;
+            .map_err(StoreError::unavailable)?;
         let ask = ChatCommand::Ask {
             id: SessionId(session),
             owner: investigation::OWNER.to_owned(),
