@@ -535,3 +535,53 @@ async fn a_cancelled_run_stops_and_a_new_one_may_start() {
         .await;
     assert_eq!(second.episode, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_during_the_run_cancels_it_and_carries_its_thoughts_over() {
+    let slow = Script::new(
+        "Investigate incident",
+        vec![Step::text(&[
+            "The pods of this service restart every minute. ",
+            "Its database connections run out at the same time. ",
+            "Both point to the pool. ",
+            "Still reading. ",
+            "Still reading more. ",
+            "Done.",
+        ])],
+    )
+    .with_delay(Duration::from_millis(300));
+    let r = rca(Some(vec![slow]), automatic()).await;
+    let target = r.open("checkout").await;
+    let source = r.open("payments").await;
+    r.until(target, 1, |s| s.status == InvestigationStatus::Running)
+        .await;
+    r.until(source, 1, |s| !s.thoughts.is_empty()).await;
+    let merged = r
+        .app
+        .post_json(
+            &format!("/api/incidents/{}/merge", source.0),
+            Some(&r.admin),
+            &json!({ "target_id": target.0 }),
+        )
+        .await;
+    merged.expect_status(200);
+    let cancelled = r.until(source, 1, ended).await;
+    assert_eq!(cancelled.status, InvestigationStatus::Cancelled);
+    assert_eq!(
+        cancelled.reason.as_deref(),
+        Some(format!("the incident was merged into {target}").as_str())
+    );
+    let carried = r.until(target, 1, |s| !s.carried_from.is_empty()).await;
+    assert_eq!(
+        carried.carried_from,
+        vec![aurora_domain::investigation::run_id(source, 1)]
+    );
+    assert!(
+        carried
+            .thoughts
+            .iter()
+            .any(|t| t == "The pods of this service restart every minute."),
+        "{carried:#?}"
+    );
+    assert!(!r.incident(source).await.rca_under_way);
+}
