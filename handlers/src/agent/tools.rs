@@ -22,6 +22,11 @@ pub const INCIDENT_LOOKUP: &str = "incident_lookup";
 pub const GET_ALERT_FIELD: &str = "get_alert_field";
 pub const RECENT_CHANGES: &str = "recent_changes";
 
+/// How a refused command's error begins (the model reads it; an investigation tells a refused
+/// step from a failed one by it). Here, not in the run that writes it, so the investigation
+/// journal reads it without importing the run.
+pub const REFUSED_BY_GATE: &str = "refused by the command gate";
+
 /// The most tool output the model is sent back, in bytes (the whole output is in the event).
 pub const MODEL_OUTPUT_CAP: usize = 64 * 1024;
 

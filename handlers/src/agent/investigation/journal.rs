@@ -163,7 +163,7 @@ impl Journal {
     ) -> Result<(), StoreError> {
         let (status, output) = match outcome {
             Ok(output) => (StepStatus::Succeeded, output.as_str()),
-            Err(e) if e.starts_with(crate::agent::run::REFUSED_BY_GATE) => {
+            Err(e) if e.starts_with(crate::agent::tools::REFUSED_BY_GATE) => {
                 (StepStatus::Refused, e.as_str())
             }
             Err(e) => (StepStatus::Failed, e.as_str()),

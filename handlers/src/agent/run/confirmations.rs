@@ -60,7 +60,7 @@ impl Run {
             Verdict::Refuse => {
                 return Ok(Err(format!(
                     "{}: {}",
-                    super::REFUSED_BY_GATE,
+                    crate::agent::tools::REFUSED_BY_GATE,
                     decision.reason
                 )))
             }

@@ -47,10 +47,6 @@ pub use consumer::Outcome;
 use consumer::CONSUMER;
 pub use investigate::{Brief, InvestigateError};
 
-/// How a refused command's error begins (the model reads it; an investigation tells a refused
-/// step from a failed one by it).
-pub const REFUSED_BY_GATE: &str = "refused by the command gate";
-
 /// How long shutdown waits for runs to record how they ended.
 const DRAIN: Duration = Duration::from_secs(10);
 
