@@ -155,6 +155,36 @@ impl Rca {
     }
 }
 
+/// Waits until every projector has taken every event, then rebuilds all read models from the
+/// log into a scratch schema: nothing may differ from the live tables.
+async fn audit_is_clean(app: &TestApp) {
+    let js = app.nats.jetstream();
+    let stream = js.get_stream("EVENTS").await.expect("EVENTS");
+    let started = Instant::now();
+    for projector in aurora_projections::Projector::ALL {
+        loop {
+            let mut consumer: async_nats::jetstream::consumer::PullConsumer = stream
+                .get_consumer(projector.consumer())
+                .await
+                .expect("the projector's consumer");
+            let info = consumer.info().await.expect("its info");
+            if info.num_pending == 0 && info.num_ack_pending == 0 {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "{info:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let differences = aurora_projections::audit::verify(&app.db.pool, &js)
+        .await
+        .expect("the audit runs");
+    assert_eq!(
+        differences,
+        vec![],
+        "the read models equal a replay of the log"
+    );
+}
+
 fn ended(state: &InvestigationState) -> bool {
     state.status.has_ended()
 }
@@ -287,6 +317,7 @@ async fn a_run_with_cited_findings_concludes_confirmed_and_analyzes_the_incident
         Some("The checkout deploy crash-loops its pods.")
     );
     assert!(!incident.rca_under_way);
+    audit_is_clean(&r.app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -330,6 +361,7 @@ async fn without_a_model_the_evidence_is_gathered_and_the_summary_says_why() {
     let incident = r.incident(id).await;
     assert_eq!(incident.status, IncidentStatus::Analyzed);
     assert_eq!(incident.rca_status, RcaStatus::Complete);
+    audit_is_clean(&r.app).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -584,4 +616,5 @@ async fn a_merge_during_the_run_cancels_it_and_carries_its_thoughts_over() {
         "{carried:#?}"
     );
     assert!(!r.incident(source).await.rca_under_way);
+    audit_is_clean(&r.app).await;
 }
