@@ -317,6 +317,44 @@ async fn a_run_with_cited_findings_concludes_confirmed_and_analyzes_the_incident
         Some("The checkout deploy crash-loops its pods.")
     );
     assert!(!incident.rca_under_way);
+
+    // An alert correlated after the run joins the run's session.
+    r.app
+        .services()
+        .incidents
+        .execute(
+            &r.admin.tenant,
+            id.0,
+            attach("alert-after", "checkout", 0.9),
+            Context::new_root(),
+        )
+        .await
+        .expect("the store answers")
+        .expect("the alert attaches");
+    let session = aurora_handlers::agent::investigation::session_id(
+        aurora_domain::investigation::run_id(id, 1),
+    );
+    let started = Instant::now();
+    loop {
+        let noted = r
+            .app
+            .services()
+            .sessions
+            .load(&r.admin.tenant, session)
+            .await
+            .expect("the store answers")
+            .is_some_and(|s| {
+                s.inner()
+                    .messages
+                    .iter()
+                    .any(|m| m.text.contains("alert-after"))
+            });
+        if noted {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never noted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     audit_is_clean(&r.app).await;
 }
 

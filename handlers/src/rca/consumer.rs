@@ -154,11 +154,16 @@ impl Investigator {
                 let Some(state) = self.incident(tenant, incident).await? else {
                     return Ok(());
                 };
-                if let (true, Some(run)) = (state.rca_under_way, state.rca_run) {
-                    self.on_run(tenant, run, InvestigationCommand::AddContext { alert, at })
-                        .await?;
+                match (state.rca_under_way, state.rca_run) {
+                    (true, Some(run)) => {
+                        self.on_run(tenant, run, InvestigationCommand::AddContext { alert, at })
+                            .await
+                    }
+                    // After the run, the alert joins its session, so a later look at it (or a
+                    // chat that continues it) has it.
+                    (false, Some(run)) => self.note_in_session(tenant, run, &alert, at).await,
+                    (_, None) => Ok(()),
                 }
-                Ok(())
             }
             _ => Ok(()),
         }
@@ -190,6 +195,40 @@ impl Investigator {
                 default
             }
         }
+    }
+
+    /// Appends a note of `alert` to the background session of `run` (once per alert).
+    async fn note_in_session(
+        &self,
+        tenant: &TenantId,
+        run: Uuid,
+        alert: &aurora_domain::Alert,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<(), RcaError> {
+        let text = format!(
+            "An alert was correlated with this incident after the investigation ended: {}",
+            serde_json::to_string(alert).unwrap_or_default()
+        );
+        let noted = self
+            .inner
+            .agent
+            .sessions()
+            .store()
+            .execute(
+                tenant,
+                investigation::session_id(run),
+                ChatCommand::RecordAssistantMessage {
+                    message_id: Uuid::new_v5(&run, alert.alert_id.as_bytes()),
+                    text,
+                    at,
+                },
+                Context::new_root(),
+            )
+            .await?;
+        if let Err(refusal) = noted {
+            tracing::debug!(%run, %refusal, "no session to note the late alert in");
+        }
+        Ok(())
     }
 
     /// Cancels `run` (if it has not ended): the investigation, its place in the queue, and the
