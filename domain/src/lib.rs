@@ -22,6 +22,7 @@ pub mod intake;
 pub mod integration;
 pub mod investigation;
 pub mod organization;
+pub mod postmortem;
 pub mod values;
 
 #[cfg(test)]
