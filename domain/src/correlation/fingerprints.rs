@@ -63,23 +63,15 @@ impl FingerprintIndex {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{TimeZone, Utc};
-
     use super::*;
+    use crate::correlation::log::tests::alert as pending;
     use crate::correlation::{CorrelatorSnapshot, PendingAlert, ServiceGraph};
 
+    /// Alert `seq` of `service` with its own `fingerprint`.
     fn alert(seq: u64, fingerprint: &str, service: &str, second: u32) -> PendingAlert {
         PendingAlert {
-            inbox_sequence: seq,
-            index: 0,
-            alert_id: format!("a-{seq}"),
             fingerprint: fingerprint.into(),
-            title: format!("{service} is down"),
-            service: service.into(),
-            received_at: Utc
-                .with_ymd_and_hms(2026, 11, 23, 10, 0, second)
-                .single()
-                .expect("time"),
+            ..pending(seq, service, &format!("{service} is down"), second)
         }
     }
 

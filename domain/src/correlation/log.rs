@@ -201,12 +201,18 @@ impl CorrelatorSnapshot {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::TimeZone;
 
     use super::*;
 
-    fn alert(seq: u64, service: &str, title: &str, second: u32) -> PendingAlert {
+    /// Alert `seq` (fingerprint `fp-<seq>`) of `service`, received `second`s into a fixed minute.
+    pub(in crate::correlation) fn alert(
+        seq: u64,
+        service: &str,
+        title: &str,
+        second: u32,
+    ) -> PendingAlert {
         PendingAlert {
             inbox_sequence: seq,
             index: 0,

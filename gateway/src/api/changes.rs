@@ -56,13 +56,7 @@ async fn list(
             "`from` must not come after `to`",
         ));
     }
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
-        ));
-    }
+    let limit = super::page::limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let tenant = caller.tenant.as_str();
     let mut tx = queries::scoped(&state.services.gateway_pool, tenant).await?;
     let items = queries::changes(&mut tx, tenant, p.service.as_deref(), from, to, limit).await?;

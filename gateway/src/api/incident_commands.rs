@@ -6,6 +6,7 @@ use aurora_domain::incident::IncidentState;
 use aurora_domain::organization::Role;
 use aurora_domain::{IncidentCommand, IncidentError, IncidentId, IncidentStatus, Severity};
 use aurora_nats::envelope::Context;
+use aurora_nats::Executed;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -40,6 +41,22 @@ async fn existing(state: &AppState, caller: &Caller, id: Uuid) -> Result<Inciden
         .await?
         .map(|s| s.into_inner())
         .ok_or_else(|| ApiError::NotFound(format!("incident {id} not found")))
+}
+
+/// Runs `command` on the caller's incident `id`: what it did and the incident after it, or the
+/// refusal answered as [`refusal`] says. Every route here writes this way.
+async fn execute(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    command: IncidentCommand,
+) -> Result<(Executed, IncidentState), ApiError> {
+    state
+        .services
+        .incidents
+        .execute_with_state(&caller.tenant, id, command, Context::new_root())
+        .await?
+        .map_err(refusal)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,12 +97,7 @@ async fn comment(
         text: req.text,
         at: Utc::now(),
     };
-    state
-        .services
-        .incidents
-        .execute(&caller.tenant, id, command, Context::new_root())
-        .await?
-        .map_err(refusal)?;
+    execute(&state, &caller, id, command).await?;
     Ok((StatusCode::CREATED, Json(CommentCreated { comment_id })))
 }
 
@@ -164,12 +176,7 @@ async fn update(
         by: caller.email.clone(),
         at: Utc::now(),
     };
-    let (executed, after) = state
-        .services
-        .incidents
-        .execute_with_state(&caller.tenant, id, command, Context::new_root())
-        .await?
-        .map_err(refusal)?;
+    let (executed, after) = execute(&state, &caller, id, command).await?;
     // Nothing appended means nothing changed, whatever a concurrent writer did meanwhile.
     let changed = if executed.events == 0 {
         Vec::new()
@@ -257,11 +264,7 @@ async fn merge(
             by: caller.email.clone(),
             at: Utc::now(),
         };
-        incidents
-            .execute_with_state(&caller.tenant, id, command, Context::new_root())
-            .await?
-            .map_err(refusal)?
-            .1
+        execute(&state, &caller, id, command).await?.1
     };
     let alerts: Vec<_> = source.alerts.iter().map(|a| a.alert.clone()).collect();
     let mut absorber = target;
@@ -337,12 +340,7 @@ async fn feedback(
         comment: req.comment.filter(|c| !c.trim().is_empty()),
         at: Utc::now(),
     };
-    let executed = state
-        .services
-        .incidents
-        .execute(&caller.tenant, id, command, Context::new_root())
-        .await?
-        .map_err(refusal)?;
+    let (executed, _) = execute(&state, &caller, id, command).await?;
     Ok(Json(FeedbackRecorded {
         incident_id: id,
         changed: executed.events > 0,

@@ -26,6 +26,7 @@ mod incidents;
 pub mod intake;
 mod integrations;
 mod organization;
+mod page;
 pub mod rate_limit;
 mod responses;
 mod sessions;
@@ -289,7 +290,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 18,
+            modules, 19,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

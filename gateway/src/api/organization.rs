@@ -428,13 +428,7 @@ async fn audit_log(
         .require(&state, Role::Admin, "reading the audit log")
         .await?;
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let limit = p.limit.unwrap_or(AUDIT_DEFAULT_LIMIT);
-    if !(1..=AUDIT_MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be between 1 and {AUDIT_MAX_LIMIT}, got {limit}"),
-        ));
-    }
+    let limit = super::page::limit(p.limit, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT)?;
     let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
     let items = queries::audit_log(&mut tx, caller.tenant.as_str(), p.before, limit).await?;
     tx.commit().await?;

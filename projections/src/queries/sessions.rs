@@ -6,16 +6,19 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// One session in a list.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct SessionSummary {
     pub id: Uuid,
     pub title: String,
+    /// `ask` or `agent`.
     pub mode: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub message_count: i32,
     pub input_tokens: i64,
     pub output_tokens: i64,
+    /// US dollars × 10⁶.
     pub cost_micros: i64,
 }
 

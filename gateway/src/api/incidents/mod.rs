@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::{parse_uuid, ApiError, AppState};
+use super::{page, parse_uuid, ApiError, AppState};
 
 mod views;
 pub use views::{
@@ -69,14 +69,8 @@ async fn list(
         .map(|s| Severity::parse(&s).map(|s| s.as_str().to_owned()))
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_severity", e.to_string()))?;
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
-        ));
-    }
-    let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
+    let limit = page::limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = p.cursor.as_deref().map(page::parse_cursor).transpose()?;
     let filter = IncidentFilter {
         status,
         severity,
@@ -88,28 +82,8 @@ async fn list(
     let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
     let items = queries::list_incidents(&mut tx, tenant.as_str(), &filter).await?;
     tx.commit().await?;
-    let next_cursor = (items.len() as i64 == limit)
-        .then(|| items.last().map(|i| cursor(i.started_at, i.id)))
-        .flatten();
+    let next_cursor = page::next_cursor(&items, limit, |i| (i.started_at, i.id));
     Ok(Json(IncidentPage { items, next_cursor }))
-}
-
-/// Cursors are `<started_at µs>_<id>` of the last row of the previous page.
-pub(super) fn cursor(started_at: DateTime<Utc>, id: Uuid) -> String {
-    format!("{}_{}", started_at.timestamp_micros(), id)
-}
-
-pub(super) fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let invalid = || {
-        ApiError::bad_request(
-            "invalid_cursor",
-            format!("cursor {text:?} is not one this API returned"),
-        )
-    };
-    let (micros, id) = text.split_once('_').ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| invalid())?))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {

@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 
 use aurora_domain::{ChatCommand, ChatMode, MessageRole};
-use aurora_projections::queries;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -18,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{execute, parse_uuid, read_own_write, read_owned};
+use super::{execute, owned, parse_uuid, read_own_write, Owned};
 use crate::api::auth::Caller;
 use crate::api::chat::ask::{self, Asked, Asker, NewSession};
 use crate::api::responses::ErrorBody;
@@ -78,8 +77,7 @@ pub async fn list_messages(
 ) -> Result<Json<SessionMessages>, ApiError> {
     let id = parse_uuid(&id, "session id")?;
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let mut tx = queries::scoped(&state.services.gateway_pool, caller.tenant.as_str()).await?;
-    let (session, _) = read_owned(&mut tx, &caller, id).await?;
+    let Owned { session, tx, .. } = owned(&state, &caller, id).await?;
     tx.commit().await?;
     let status = if session.run_in_progress(Utc::now()) {
         SessionStatus::InProgress

@@ -18,15 +18,15 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::{Postgres, Transaction};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::incidents::{cursor, parse_cursor};
 use super::responses::ErrorBody;
-use super::{parse_uuid, ApiError, AppState, Body};
+use super::{page, parse_uuid, ApiError, AppState, Body};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -54,41 +54,9 @@ pub struct ListParams {
     limit: Option<i64>,
 }
 
-/// One session in a list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SessionItem {
-    pub id: Uuid,
-    pub title: String,
-    /// `ask` or `agent`.
-    pub mode: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub message_count: i32,
-    pub input_tokens: i64,
-    pub output_tokens: i64,
-    /// US dollars × 10⁶.
-    pub cost_micros: i64,
-}
-
-impl From<SessionSummary> for SessionItem {
-    fn from(s: SessionSummary) -> Self {
-        Self {
-            id: s.id,
-            title: s.title,
-            mode: s.mode,
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-            message_count: s.message_count,
-            input_tokens: s.input_tokens,
-            output_tokens: s.output_tokens,
-            cost_micros: s.cost_micros,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionList {
-    pub items: Vec<SessionItem>,
+    pub items: Vec<SessionSummary>,
     /// Give it as `cursor` for the next page; `null` on the last.
     pub next_cursor: Option<String>,
 }
@@ -104,26 +72,15 @@ async fn list(
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<SessionList>, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
-        ));
-    }
-    let after = p.cursor.as_deref().map(parse_cursor).transpose()?;
+    let limit = page::limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = p.cursor.as_deref().map(page::parse_cursor).transpose()?;
     let tenant = caller.tenant.as_str();
     let mut tx = queries::scoped(&state.services.gateway_pool, tenant).await?;
     let items =
         queries::list_sessions(&mut tx, tenant, &caller.user_id.to_string(), after, limit).await?;
     tx.commit().await?;
-    let next_cursor = (items.len() as i64 == limit)
-        .then(|| items.last().map(|s| cursor(s.updated_at, s.id)))
-        .flatten();
-    Ok(Json(SessionList {
-        items: items.into_iter().map(SessionItem::from).collect(),
-        next_cursor,
-    }))
+    let next_cursor = page::next_cursor(&items, limit, |s| (s.updated_at, s.id));
+    Ok(Json(SessionList { items, next_cursor }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -242,10 +199,12 @@ async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<SessionDetail>, ApiError> {
     let id = parse_uuid(&id, "session id")?;
-    let tenant = caller.tenant.as_str();
-    let mut tx = queries::scoped(&state.services.gateway_pool, tenant).await?;
-    let (s, last_sequence) = read_owned(&mut tx, &caller, id).await?;
-    let history = queries::session_history(&mut tx, tenant, id).await?;
+    let Owned {
+        session: s,
+        last_sequence,
+        mut tx,
+    } = owned(&state, &caller, id).await?;
+    let history = queries::session_history(&mut tx, caller.tenant.as_str(), id).await?;
     tx.commit().await?;
     Ok(Json(SessionDetail {
         id,
@@ -277,23 +236,35 @@ fn json<T: Serialize>(part: &T) -> Result<Value, ApiError> {
         .map_err(|e| anyhow::anyhow!("a session part is not serialisable: {e}").into())
 }
 
-/// Session `id` from the read model, if it is the caller's and not deleted, with its last
-/// stream sequence.
-async fn read_owned(
-    tx: &mut sqlx::PgConnection,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<(ChatSessionState, i64), ApiError> {
-    let found = queries::session_state(tx, caller.tenant.as_str(), id).await?;
+/// One of the caller's sessions as the read model holds it.
+struct Owned {
+    session: ChatSessionState,
+    /// The stream sequence of its last event.
+    last_sequence: i64,
+    /// The transaction it was read in (scoped to the caller's organisation), for more reads
+    /// of the same snapshot; commit it when done.
+    tx: Transaction<'static, Postgres>,
+}
+
+/// Session `id` from the read model if it is the caller's and not deleted; anyone else's, like
+/// a deleted or unknown one, is 404.
+async fn owned(state: &AppState, caller: &Caller, id: Uuid) -> Result<Owned, ApiError> {
+    let tenant = caller.tenant.as_str();
+    let mut tx = queries::scoped(&state.services.gateway_pool, tenant).await?;
+    let found = queries::session_state(&mut tx, tenant, id).await?;
     let Some((owner, deleted, text, last_sequence)) = found else {
         return Err(not_found(id));
     };
     if deleted || owner != caller.user_id.to_string() {
         return Err(not_found(id));
     }
-    let s: ChatSessionState = serde_json::from_str(&text)
+    let session: ChatSessionState = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("session {id} has an unreadable state: {e}"))?;
-    Ok((s, last_sequence))
+    Ok(Owned {
+        session,
+        last_sequence,
+        tx,
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
