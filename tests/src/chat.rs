@@ -167,6 +167,20 @@ impl FakeClis {
         format!("{}:/usr/bin:/bin", self.dir.path().display())
     }
 
+    /// Waits until `count` calls were logged — the fake CLIs log a call as they start, so the
+    /// last of them is running — and panics after 10 s.
+    pub async fn until_called(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.calls().len() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{count} CLI calls expected within 10 s, got {:?}",
+                self.calls()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     /// Every call so far, as `<name> <args…>`.
     pub fn calls(&self) -> Vec<String> {
         std::fs::read_to_string(self.log())

@@ -124,6 +124,9 @@ async fn cancel_during_a_running_command_kills_it_and_nothing_more_runs() {
     let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
     socket.send(query("slow listing please", "ask")).await;
     socket.until(|f| f["type"] == "tool_call").await;
+    // The `tool_call` frame goes out before the gate and the spawn: cancel once the command runs
+    // (it has logged its call), or a slow process start loses the race to the cancel's kill.
+    c.clis.until_called(1).await;
     let cancelled_at = std::time::Instant::now();
     socket
         .send(json!({"type": "control", "action": "cancel"}))
