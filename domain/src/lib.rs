@@ -1,7 +1,9 @@
 //! `aurora-domain`: the pure heart of Aurora — aggregates, their commands, events and errors, and the
 //! value types they are made of.
 //!
-//! Nothing here does I/O: no tokio, sqlx, async-nats or axum (DESIGN §2). Aggregates implement
+//! Nothing here does I/O: no tokio, sqlx, async-nats or axum (DESIGN §2). The types the API shows
+//! (chat records, comments, settings, value names) derive `utoipa::ToSchema`, a compile-time
+//! description of their serde shape, so `/openapi.json` describes them from the types themselves. Aggregates implement
 //! [`esrs::Aggregate`]: `handle_command` decides (information from outside is looked up first and
 //! put in the command), `apply_event` folds. Start reading at [`incident`], then [`chat`] and
 //! [`organization`].

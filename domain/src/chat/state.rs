@@ -41,7 +41,7 @@ pub struct ChatSessionState {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChatMessage {
     pub message_id: Uuid,
     pub role: MessageRole,
@@ -49,10 +49,12 @@ pub struct ChatMessage {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ToolCall {
     pub tool_call_id: String,
     pub tool_name: String,
+    /// The arguments the model gave the tool, as it sent them: free-form JSON, each tool takes
+    /// its own.
     pub input: Value,
     pub status: ToolCallStatus,
     pub output: Option<String>,
@@ -62,7 +64,7 @@ pub struct ToolCall {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GateDecision {
     pub tool_call_id: String,
     pub command: String,
@@ -71,7 +73,7 @@ pub struct GateDecision {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Confirmation {
     pub confirmation_id: Uuid,
     pub tool_call_id: Option<String>,
@@ -82,13 +84,13 @@ pub struct Confirmation {
     pub answer: Option<ConfirmationAnswer>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfirmationAnswer {
     pub decision: ConfirmationDecision,
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UsageRecord {
     pub model: String,
     pub input_tokens: u64,

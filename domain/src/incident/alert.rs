@@ -25,7 +25,7 @@ pub struct Alert {
 /// decision can be explained later.
 ///
 /// Scores are ratios in `0.0..=1.0`, not money, so `f64` is right here.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Correlation {
     /// The strongest component: `topology`, `time_window` or `similarity` (upstream's labels;
     /// events stored before they were adopted say `time`).
@@ -60,7 +60,7 @@ impl Correlation {
 /// What a topology score was measured on. Until the tenant has a service graph, topology is the
 /// similarity of service names (SPEC §2's graph distances need the graph), and every
 /// explanation says so rather than claim a topology it did not see.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TopologyBasis {
     /// Distances in the tenant's service graph.

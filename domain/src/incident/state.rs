@@ -52,7 +52,7 @@ pub struct IncidentState {
     pub resolve_notifications: Vec<ResolveNotification>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Comment {
     pub comment_id: Uuid,
     pub author: String,
@@ -60,7 +60,7 @@ pub struct Comment {
     pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Feedback {
     pub by: String,
     pub helpful: bool,

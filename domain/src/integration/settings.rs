@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a user can change about an integration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct IntegrationSettings {
     /// Off: deliveries answer 404 until it is turned back on.

@@ -74,9 +74,6 @@ fn checked(settings: &CorrelationSettings) -> Result<(), ApiError> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SettingsAnswer {
-    /// enabled, shadow_mode, window_secs, threshold, topology_weight, time_weight,
-    /// similarity_weight, max_candidates, max_group_size
-    #[schema(value_type = Object)]
     settings: CorrelationSettings,
 }
 
@@ -98,7 +95,7 @@ async fn get_settings(
 
 /// Replace the correlation settings (admin). Fields left out take their defaults.
 #[utoipa::path(put, path = "/api/correlation/settings", tag = "correlation",
-    request_body(content = Object, description = "enabled, shadow_mode, window_secs, threshold, topology_weight, time_weight, similarity_weight, max_candidates, max_group_size"),
+    request_body(content = CorrelationSettings, description = "the settings; fields left out take their defaults"),
     responses((status = 200, body = SettingsAnswer, description = "the settings now in force"), (status = 403, description = "not an admin"),
               (status = 422, description = "out of range, or weights not summing to 1")))]
 async fn put_settings(
@@ -148,7 +145,6 @@ async fn put_settings(
 #[serde(deny_unknown_fields)]
 pub struct DryRunRequest {
     /// The settings to try (fields left out take their defaults).
-    #[schema(value_type = Object)]
     settings: CorrelationSettings,
     from: DateTime<Utc>,
     to: DateTime<Utc>,

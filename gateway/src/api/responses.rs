@@ -202,6 +202,100 @@ mod tests {
         }
     }
 
+    /// A schema that says nothing of its shape: an object without properties, or any value.
+    fn is_free_form(schema: &serde_json::Map<String, Value>) -> bool {
+        let shaped = [
+            "properties",
+            "$ref",
+            "oneOf",
+            "allOf",
+            "anyOf",
+            "enum",
+            "const",
+            "items",
+        ]
+        .iter()
+        .any(|key| schema.contains_key(*key))
+            || schema
+                .get("additionalProperties")
+                .is_some_and(Value::is_object);
+        let object_or_any = match schema.get("type") {
+            None => true,
+            Some(Value::String(t)) => t == "object",
+            Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
+            Some(_) => false,
+        };
+        !shaped && object_or_any
+    }
+
+    /// The free-form schemas of `value` that no description explains: neither their own nor
+    /// that of the request body or response they are the whole content of. `explained` is
+    /// handed down only along `content` → media type → `schema`.
+    fn unexplained(value: &Value, path: &str, explained: bool, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                let described = map.contains_key("description");
+                let is_schema = path.ends_with("/schema")
+                    || path.contains("/properties/")
+                    || path.ends_with("/items");
+                if is_schema && is_free_form(map) && !described && !explained {
+                    found.push(path.to_owned());
+                }
+                let in_content = path.ends_with("/content");
+                for (key, child) in map {
+                    let passes = match key.as_str() {
+                        "content" => described,
+                        "schema" => explained,
+                        _ => in_content && explained,
+                    };
+                    unexplained(child, &format!("{path}/{key}"), passes, found);
+                }
+            }
+            Value::Array(items) => items
+                .iter()
+                .for_each(|item| unexplained(item, path, false, found)),
+            _ => {}
+        }
+    }
+
+    /// Every schema says what it holds: a named type where the shape is known, and where it is
+    /// genuinely free-form (a webhook's payload, a stored event's body, a tool's arguments) a
+    /// description saying so, so a client generator is never left with a bare `object`.
+    #[test]
+    fn every_free_form_schema_says_so() {
+        let doc = serde_json::to_value(super::super::openapi()).expect("the document renders");
+        let mut found = Vec::new();
+        unexplained(&doc, "", false, &mut found);
+        assert!(
+            found.is_empty(),
+            "free-form without a description:\n{}",
+            found.join("\n")
+        );
+        // And the shapes that are known are named, not free-form.
+        let schemas = &doc["components"]["schemas"];
+        for (schema, field) in [
+            ("SessionDetail", "messages"),
+            ("IncidentView", "comments"),
+            ("IncidentView", "feedback"),
+            ("UsageResponse", "by_model"),
+        ] {
+            assert!(
+                schemas[schema]["properties"][field]["items"]["$ref"].is_string(),
+                "{schema}.{field}"
+            );
+        }
+        for (schema, field) in [
+            ("SettingsAnswer", "settings"),
+            ("IntegrationView", "settings"),
+            ("UsageResponse", "total"),
+        ] {
+            assert!(
+                schemas[schema]["properties"][field]["$ref"].is_string(),
+                "{schema}.{field}"
+            );
+        }
+    }
+
     fn collect_refs(value: &Value, refs: &mut Vec<String>) {
         match value {
             Value::Object(map) => {

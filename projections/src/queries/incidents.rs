@@ -96,6 +96,9 @@ pub struct AlertRow {
     pub severity: String,
     pub source: String,
     pub received_at: DateTime<Utc>,
+    /// Why it joined the incident (null for the alert that opened it): the correlation as the
+    /// event recorded it.
+    #[schema(value_type = Option<aurora_domain::incident::Correlation>)]
     pub correlation: Option<Value>,
 }
 
@@ -120,6 +123,8 @@ pub struct TimelineRow {
     pub event_type: String,
     pub at: DateTime<Utc>,
     pub description: String,
+    /// The event's own fields as the timeline keeps them; they depend on `event_type`, so the
+    /// shape is free-form here.
     pub data: Value,
 }
 

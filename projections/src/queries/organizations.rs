@@ -98,6 +98,7 @@ pub struct AuditRow {
     pub at: DateTime<Utc>,
     pub actor: Option<Uuid>,
     pub description: String,
+    /// The event's own fields; they depend on `event_type`, so the shape is free-form here.
     pub data: Value,
 }
 

@@ -82,13 +82,18 @@ pub async fn sessions_active_between(
     .await
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// One recorded step of a session: a message, tool step, gate decision, confirmation or usage
+/// record.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct HistoryRow {
     pub stream_sequence: i64,
     pub message_id: String,
+    /// The event's type without its `session.` prefix (`user_message_posted`, `tool_call_started`, …).
     pub kind: String,
     pub at: DateTime<Utc>,
     pub text: Option<String>,
+    /// The event's body as it was stored: `type` names the event and the other fields are that
+    /// event's at the version it was written with, so the shape is free-form here.
     pub data: Value,
 }
 
@@ -108,7 +113,7 @@ pub async fn session_history(
     .await
 }
 
-#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UsageTotals {
     pub calls: i64,
     pub input_tokens: i64,
@@ -116,7 +121,7 @@ pub struct UsageTotals {
     pub cost_micros: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UsageBySession {
     pub session_id: Option<Uuid>,
     pub incident_id: Option<Uuid>,
@@ -126,7 +131,7 @@ pub struct UsageBySession {
     pub cost_micros: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UsageByModel {
     pub model: String,
     pub calls: i64,
@@ -135,7 +140,7 @@ pub struct UsageByModel {
     pub cost_micros: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UsageByDay {
     pub day: NaiveDate,
     pub calls: i64,

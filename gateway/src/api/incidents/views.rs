@@ -25,15 +25,10 @@ pub struct IncidentView {
     pub title: String,
     pub service: String,
     pub environment: String,
-    /// critical, high, medium, low or info
-    #[schema(value_type = String)]
     pub severity: Severity,
     pub source: String,
     pub source_alert_id: String,
-    /// investigating, analyzed, resolved or merged
-    #[schema(value_type = String)]
     pub status: IncidentStatus,
-    #[schema(value_type = String)]
     pub rca_status: RcaStatus,
     pub summary: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
@@ -44,9 +39,7 @@ pub struct IncidentView {
     pub affected_services: Vec<String>,
     pub correlated_alert_count: u32,
     pub merged_into: Option<Uuid>,
-    #[schema(value_type = Vec<Object>)]
     pub comments: Vec<Comment>,
-    #[schema(value_type = Vec<Object>)]
     pub feedback: Vec<Feedback>,
 }
 
@@ -119,6 +112,8 @@ pub struct EventItem {
     pub cloudevents: CloudEventAttributes,
     pub version: Option<i32>,
     pub subject: String,
+    /// The event's body as it was stored: `type` names the event and the other fields are that
+    /// event's at `version`, so the shape is free-form here.
     pub data: Value,
 }
 

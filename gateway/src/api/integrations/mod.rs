@@ -127,7 +127,6 @@ pub struct CreateRequest {
     /// One of `GET /api/integrations/sources`.
     source: String,
     name: String,
-    #[schema(value_type = Object)]
     settings: Option<IntegrationSettings>,
     /// Only for sources that make their own signing secret (PagerDuty, Sentry).
     secret: Option<String>,
@@ -287,9 +286,7 @@ async fn detail(
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {
     name: Option<String>,
-    /// The whole settings object (enabled, rca_on_new_incidents, default_service,
-    /// default_environment).
-    #[schema(value_type = Object)]
+    /// The whole settings object: fields left out take their defaults.
     settings: Option<IntegrationSettings>,
     /// A new signing secret, for sources that make their own.
     secret: Option<String>,

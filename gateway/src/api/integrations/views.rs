@@ -18,8 +18,6 @@ pub struct IntegrationCreated {
     pub webhook_url: String,
     pub secret: Option<String>,
     pub setup: Setup,
-    /// enabled, rca_on_new_incidents, default_service, default_environment
-    #[schema(value_type = Object)]
     pub settings: IntegrationSettings,
     pub rca_on_new_incidents: bool,
 }
@@ -31,8 +29,8 @@ pub struct IntegrationView {
     pub source: String,
     pub name: String,
     pub enabled: bool,
-    /// As stored: enabled, rca_on_new_incidents, default_service, default_environment.
-    #[schema(value_type = Object)]
+    /// As stored (the read model keeps the settings the integration's events made).
+    #[schema(value_type = IntegrationSettings)]
     pub settings: Value,
     /// The setting, or the source's default when it is not set.
     pub rca_on_new_incidents: bool,

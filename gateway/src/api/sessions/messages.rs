@@ -7,12 +7,13 @@
 
 use std::collections::BTreeSet;
 
-use aurora_domain::{ChatCommand, ChatMode, MessageRole};
+use aurora_domain::chat::ChatMessage;
+use aurora_domain::{ChatCommand, ChatMode};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -44,22 +45,12 @@ pub enum SessionStatus {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MessageItem {
-    pub message_id: Uuid,
-    /// `user` or `assistant`.
-    #[schema(value_type = String)]
-    pub role: MessageRole,
-    pub text: String,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionMessages {
     pub session_id: Uuid,
     pub status: SessionStatus,
     /// How many messages the session holds: `after` for the next poll.
     pub seq: usize,
-    pub messages: Vec<MessageItem>,
+    pub messages: Vec<ChatMessage>,
 }
 
 /// The session's messages after the first `after`, and whether the agent is still answering.
@@ -89,12 +80,6 @@ pub async fn list_messages(
         .messages
         .into_iter()
         .skip(p.after.unwrap_or(0))
-        .map(|m| MessageItem {
-            message_id: m.message_id,
-            role: m.role,
-            text: m.text,
-            at: m.at,
-        })
         .collect();
     Ok(Json(SessionMessages {
         session_id: id,
@@ -110,7 +95,6 @@ pub struct PostMessage {
     message: String,
     /// `ask` (default, read-only) or `agent` (may change things; editors).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     mode: Option<ChatMode>,
     /// A model other than the configured one (`LLM_MODELS`).
     #[serde(default)]

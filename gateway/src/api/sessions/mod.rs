@@ -7,17 +7,17 @@
 mod messages;
 mod usage;
 
+use aurora_domain::chat::{ChatMessage, Confirmation, GateDecision, ToolCall, UsageRecord};
 use aurora_domain::{ChatCommand, ChatError, ChatMode, ChatSessionState, SessionId};
 use aurora_nats::envelope::Context;
 use aurora_projections::queries;
-use aurora_projections::queries::SessionSummary;
+use aurora_projections::queries::{HistoryRow, SessionSummary};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -91,7 +91,6 @@ pub struct CreateRequest {
     title: Option<String>,
     /// `ask` (default) or `agent`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     mode: Option<ChatMode>,
 }
 
@@ -99,7 +98,6 @@ pub struct CreateRequest {
 pub struct CreatedSession {
     pub id: Uuid,
     pub title: String,
-    #[schema(value_type = String)]
     pub mode: ChatMode,
     pub created_at: DateTime<Utc>,
 }
@@ -152,37 +150,28 @@ pub struct SessionTotals {
     pub cost_micros: i64,
 }
 
-/// A session with its whole history. The parts are the session's own records, as its events
-/// hold them.
+/// A session with its whole history. The parts are the session's own records (the domain's
+/// types), as its events made them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionDetail {
     pub id: Uuid,
     pub title: String,
-    #[schema(value_type = String)]
     pub mode: ChatMode,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
-    /// `{message_id, role, text, at}`
-    #[schema(value_type = Vec<Object>)]
-    pub messages: Value,
-    /// `{tool_call_id, tool_name, input, status, output, error, duration_ms, …}`
-    #[schema(value_type = Vec<Object>)]
-    pub tool_calls: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub gate_decisions: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub confirmations: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub pending_confirmations: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub cancelled_runs: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub usage: Value,
+    pub messages: Vec<ChatMessage>,
+    pub tool_calls: Vec<ToolCall>,
+    pub gate_decisions: Vec<GateDecision>,
+    pub confirmations: Vec<Confirmation>,
+    /// The confirmations still waiting for an answer (what a reloaded page shows again).
+    pub pending_confirmations: Vec<Confirmation>,
+    /// When the user stopped a run, in order.
+    pub cancelled_runs: Vec<DateTime<Utc>>,
+    pub usage: Vec<UsageRecord>,
     pub totals: SessionTotals,
     pub last_sequence: i64,
     /// Every recorded step in log order.
-    #[schema(value_type = Vec<Object>)]
-    pub history: Value,
+    pub history: Vec<HistoryRow>,
 }
 
 /// One session with its whole history: messages, tool calls with inputs and results, gate
@@ -206,34 +195,32 @@ async fn detail(
     } = owned(&state, &caller, id).await?;
     let history = queries::session_history(&mut tx, caller.tenant.as_str(), id).await?;
     tx.commit().await?;
+    let pending_confirmations = s
+        .pending_confirmations(Utc::now())
+        .into_iter()
+        .cloned()
+        .collect();
     Ok(Json(SessionDetail {
         id,
-        title: s.title.clone(),
+        title: s.title,
         mode: s.mode,
         created_at: s.started_at,
         updated_at: s.updated_at,
-        messages: json(&s.messages)?,
-        tool_calls: json(&s.tool_calls)?,
-        gate_decisions: json(&s.gate_decisions)?,
-        confirmations: json(&s.confirmations)?,
-        pending_confirmations: json(&s.pending_confirmations(Utc::now()))?,
-        cancelled_runs: json(&s.cancelled_runs)?,
-        usage: json(&s.usage)?,
+        messages: s.messages,
+        tool_calls: s.tool_calls,
+        gate_decisions: s.gate_decisions,
+        confirmations: s.confirmations,
+        pending_confirmations,
+        cancelled_runs: s.cancelled_runs,
+        usage: s.usage,
         totals: SessionTotals {
             input_tokens: s.total_input_tokens,
             output_tokens: s.total_output_tokens,
             cost_micros: s.total_cost_micros,
         },
         last_sequence,
-        history: json(&history)?,
+        history,
     }))
-}
-
-/// A part of the session as JSON for [`SessionDetail`]: the parts are the domain's types, which
-/// carry no schema of their own (the domain does not depend on utoipa).
-fn json<T: Serialize>(part: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(part)
-        .map_err(|e| anyhow::anyhow!("a session part is not serialisable: {e}").into())
 }
 
 /// One of the caller's sessions as the read model holds it.

@@ -4,15 +4,14 @@ use aurora_domain::gate::Policy;
 use aurora_domain::organization::{OrganizationCommand, Role};
 use aurora_nats::envelope::Context;
 use aurora_projections::queries;
+use aurora_projections::queries::{UsageByDay, UsageByModel, UsageBySession, UsageTotals};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use chrono::{NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::json;
 use crate::api::auth::Caller;
 use crate::api::responses::ErrorBody;
 use crate::api::{ApiError, AppState, Body};
@@ -27,16 +26,11 @@ pub struct UsageResponse {
     pub to: NaiveDate,
     pub currency: &'static str,
     pub cost_unit: &'static str,
-    /// `{calls, input_tokens, output_tokens, cost_micros}`
-    #[schema(value_type = Object)]
-    pub total: Value,
+    pub total: UsageTotals,
     /// The same sums per session (or incident)
-    #[schema(value_type = Vec<Object>)]
-    pub by_session: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub by_model: Value,
-    #[schema(value_type = Vec<Object>)]
-    pub by_day: Value,
+    pub by_session: Vec<UsageBySession>,
+    pub by_model: Vec<UsageByModel>,
+    pub by_day: Vec<UsageByDay>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -83,10 +77,10 @@ pub async fn usage(
         to,
         currency: "USD",
         cost_unit: "micro-dollars",
-        total: json(&report.total)?,
-        by_session: json(&report.by_session)?,
-        by_model: json(&report.by_model)?,
-        by_day: json(&report.by_day)?,
+        total: report.total,
+        by_session: report.by_session,
+        by_model: report.by_model,
+        by_day: report.by_day,
     }))
 }
 
