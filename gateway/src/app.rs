@@ -104,6 +104,7 @@ pub async fn run(
         let investigator = Investigator::new(
             services.incidents.clone(),
             services.investigations.clone(),
+            services.postmortems.clone(),
             agent.clone(),
             services.pool.clone(),
             config.rca.clone(),

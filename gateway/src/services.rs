@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use aurora_domain::investigation::Investigation;
+use aurora_domain::postmortem::Postmortem;
 use aurora_domain::{ChatSession, Incident, Integration, Organization};
 use aurora_handlers::secrets::SecretStore;
 use aurora_nats::{AggregateStore, EventLog};
@@ -27,6 +28,7 @@ pub struct Services {
     pub organizations: AggregateStore<Organization>,
     pub integrations: AggregateStore<Integration>,
     pub investigations: AggregateStore<Investigation>,
+    pub postmortems: AggregateStore<Postmortem>,
     /// Where integration secrets live.
     pub secrets: Arc<dyn SecretStore>,
 }
@@ -50,6 +52,7 @@ impl Services {
             organizations: AggregateStore::new(log.clone()),
             integrations: AggregateStore::new(log.clone()),
             investigations: AggregateStore::new(log.clone()),
+            postmortems: AggregateStore::new(log.clone()),
             secrets,
             log,
             nats,

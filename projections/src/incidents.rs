@@ -5,8 +5,9 @@
 //! are read once, every event is folded in memory with the aggregate's own `apply_event`, and the
 //! results are written with `jsonb_populate_recordset` (one parameter per table).
 
+pub use aurora_domain::incident::describe;
 use aurora_domain::incident::{Alert, Correlation, Incident, IncidentEvent, IncidentState};
-use aurora_domain::{DomainEvent, RcaStatus};
+use aurora_domain::DomainEvent;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
@@ -299,87 +300,4 @@ fn alert_row(key: &Key, a: &Alert, correlation: Option<&Correlation>, sequence: 
         "correlation": correlation,
         "stream_sequence": sequence,
     })
-}
-
-/// One line of the timeline, as an on-call engineer reads it.
-pub fn describe(event: &IncidentEvent) -> String {
-    match event {
-        IncidentEvent::Opened {
-            title,
-            service,
-            severity,
-            source,
-            why,
-            ..
-        } => match why {
-            Some(why) => format!(
-                "Incident opened from {source}: {title} ({severity}, service {service}); {why}"
-            ),
-            None => {
-                format!("Incident opened from {source}: {title} ({severity}, service {service})")
-            }
-        },
-        IncidentEvent::AlertCorrelated {
-            alert, correlation, ..
-        } => format!(
-            "Alert \"{}\" correlated with score {:.2}: {} ({} candidates considered)",
-            alert.title,
-            correlation.score,
-            correlation.breakdown(),
-            correlation.candidates_considered
-        ),
-        IncidentEvent::ResolveNotificationAttached {
-            source_alert_id, ..
-        } => {
-            format!("Resolve notification received for alert {source_alert_id}")
-        }
-        IncidentEvent::StatusChanged { from, to, by, .. } => {
-            format!("Status changed from {from} to {to} by {by}")
-        }
-        IncidentEvent::SeverityChanged { from, to, by, .. } => {
-            format!("Severity changed from {from} to {to} by {by}")
-        }
-        IncidentEvent::RcaStatusChanged { from, to, .. } => match to {
-            RcaStatus::Running => "RCA started".to_owned(),
-            RcaStatus::Complete => "RCA completed".to_owned(),
-            RcaStatus::Error => "RCA failed".to_owned(),
-            _ => format!("RCA {from} → {to}"),
-        },
-        IncidentEvent::RcaRequested { by, .. } => match by {
-            Some(by) => format!("RCA requested by {by}"),
-            None => "RCA requested: the incident opened".to_owned(),
-        },
-        IncidentEvent::RcaCancelled { by, .. } => format!("RCA cancelled by {by}"),
-        IncidentEvent::SummaryUpdated { by, .. } => format!("Summary updated by {by}"),
-        IncidentEvent::MergedInto {
-            target,
-            rca_cancelled,
-            by,
-            ..
-        } => {
-            let rca = if *rca_cancelled {
-                "; its RCA was cancelled"
-            } else {
-                ""
-            };
-            format!("Merged into incident {target} by {by}{rca}")
-        }
-        IncidentEvent::MergedAlertsAbsorbed { source, alerts, .. } => {
-            format!(
-                "Absorbed {} alert(s) from merged incident {source}",
-                alerts.len()
-            )
-        }
-        IncidentEvent::Resolved { by, reason, .. } => match reason {
-            Some(reason) => format!("Resolved by {by}: {reason}"),
-            None => format!("Resolved by {by}"),
-        },
-        IncidentEvent::CommentAdded { author, .. } => format!("Comment by {author}"),
-        IncidentEvent::FeedbackGiven { by, helpful, .. } => {
-            format!(
-                "Feedback from {by}: {}",
-                if *helpful { "helpful" } else { "not helpful" }
-            )
-        }
-    }
 }

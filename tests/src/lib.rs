@@ -192,10 +192,11 @@ impl Launch {
             roles: Role::all(),
             config: Config {
                 api: test_api_config(),
-                // Opened incidents start no investigation unless a test asks: the tests of other
-                // things see only the events they cause.
+                // Opened incidents start no investigation and resolved ones write no postmortem
+                // unless a test asks: the tests of other things see only the events they cause.
                 rca: aurora_handlers::rca::RcaConfig {
                     automatic: false,
+                    postmortem_on_resolve: false,
                     ..Default::default()
                 },
                 ..Config::default()
@@ -485,6 +486,84 @@ impl Answer {
             self.body
         );
     }
+}
+
+/// Waits until every projector has taken every event, then rebuilds all read models from the
+/// log into a scratch schema: nothing may differ from the live tables.
+pub async fn audit_is_clean(app: &TestApp) {
+    let js = app.nats.jetstream();
+    let stream = js.get_stream("EVENTS").await.expect("EVENTS");
+    let started = Instant::now();
+    for projector in aurora_projections::Projector::ALL {
+        until_drained(
+            &stream,
+            projector.consumer(),
+            started,
+            Duration::from_secs(30),
+        )
+        .await;
+    }
+    let differences = aurora_projections::audit::verify(&app.db.pool, &js)
+        .await
+        .expect("the audit runs");
+    assert_eq!(
+        differences,
+        vec![],
+        "the read models equal a replay of the log"
+    );
+}
+
+/// Waits until durable `consumer` of `stream` has taken and acknowledged every message (fails
+/// once `limit` has passed since `started`).
+async fn until_drained(
+    stream: &async_nats::jetstream::stream::Stream,
+    consumer: &str,
+    started: Instant,
+    limit: Duration,
+) {
+    loop {
+        let mut durable: async_nats::jetstream::consumer::PullConsumer = stream
+            .get_consumer(consumer)
+            .await
+            .expect("the consumer exists");
+        let info = durable.info().await.expect("its info");
+        if info.num_pending == 0 && info.num_ack_pending == 0 {
+            return;
+        }
+        assert!(started.elapsed() < limit, "{info:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Aurora restarts and its `consumer` of `EVENTS` delivers every event again: the app's roles
+/// stop, the durable consumer is deleted and provisioned anew from `streams.yaml`, and a handlers
+/// process with `config` runs until that consumer has taken every event, then `settle` longer
+/// (for work it spawned), then stops.
+pub async fn redeliver_events(app: &mut TestApp, consumer: &str, config: Config, settle: Duration) {
+    app.halt().await;
+    let js = app.nats.jetstream();
+    let stream = js.get_stream("EVENTS").await.expect("EVENTS");
+    stream
+        .delete_consumer(consumer)
+        .await
+        .expect("the consumer goes");
+    let file = aurora_nats::streams::StreamsFile::parse(aurora_nats::streams::DEFAULT_STREAMS_YAML)
+        .expect("streams.yaml parses");
+    aurora_nats::streams::apply(&js, &file)
+        .await
+        .expect("streams.yaml applies");
+    let (stop, stopped) = watch::channel(false);
+    let handlers = tokio::spawn(aurora_gateway::app::run(
+        app.services(),
+        config,
+        vec![Role::Handlers],
+        None,
+        stopped,
+    ));
+    until_drained(&stream, consumer, Instant::now(), Duration::from_secs(20)).await;
+    tokio::time::sleep(settle).await;
+    let _ = stop.send(true);
+    let _ = handlers.await;
 }
 
 /// Waits until `projector`'s checkpoint is at least `sequence` (fails after 20 s).

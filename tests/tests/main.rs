@@ -13,6 +13,7 @@ mod incident_commands;
 mod intake;
 mod isolation;
 mod outage;
+mod postmortems;
 mod projections;
 mod rca;
 mod streams;

@@ -14,7 +14,7 @@ use aurora_nats::envelope::Context;
 use aurora_nats::{subjects, EventLog};
 use aurora_tests::chat::FakeClis;
 use aurora_tests::llm::{Script, ScriptedLlm, Step};
-use aurora_tests::{Account, TestApp};
+use aurora_tests::{audit_is_clean, redeliver_events, Account, TestApp};
 use chrono::Utc;
 use serde_json::json;
 use uuid::Uuid;
@@ -153,36 +153,6 @@ impl Rca {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-}
-
-/// Waits until every projector has taken every event, then rebuilds all read models from the
-/// log into a scratch schema: nothing may differ from the live tables.
-async fn audit_is_clean(app: &TestApp) {
-    let js = app.nats.jetstream();
-    let stream = js.get_stream("EVENTS").await.expect("EVENTS");
-    let started = Instant::now();
-    for projector in aurora_projections::Projector::ALL {
-        loop {
-            let mut consumer: async_nats::jetstream::consumer::PullConsumer = stream
-                .get_consumer(projector.consumer())
-                .await
-                .expect("the projector's consumer");
-            let info = consumer.info().await.expect("its info");
-            if info.num_pending == 0 && info.num_ack_pending == 0 {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "{info:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    let differences = aurora_projections::audit::verify(&app.db.pool, &js)
-        .await
-        .expect("the audit runs");
-    assert_eq!(
-        differences,
-        vec![],
-        "the read models equal a replay of the log"
-    );
 }
 
 fn ended(state: &InvestigationState) -> bool {
@@ -445,46 +415,12 @@ async fn a_redelivered_opening_starts_nothing_twice() {
     let before = r.events(run).await.len();
     // Aurora restarts, and every incident event is delivered to the process manager again.
     let mut r = r;
-    r.app.halt().await;
-    let js = r.app.nats.jetstream();
-    let stream = js.get_stream("EVENTS").await.expect("EVENTS");
-    stream
-        .delete_consumer("rca")
-        .await
-        .expect("the consumer goes");
-    let file = aurora_nats::streams::StreamsFile::parse(aurora_nats::streams::DEFAULT_STREAMS_YAML)
-        .expect("streams.yaml parses");
-    aurora_nats::streams::apply(&js, &file)
-        .await
-        .expect("streams.yaml applies");
-    let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = aurora_gateway::app::Config {
         agent: AgentConfig::without_model(r._work.path().to_path_buf()),
         rca: automatic(),
         ..Default::default()
     };
-    let handlers = tokio::spawn(aurora_gateway::app::run(
-        r.app.services(),
-        config,
-        vec![aurora_gateway::app::Role::Handlers],
-        None,
-        stopped,
-    ));
-    let started = Instant::now();
-    loop {
-        let mut consumer: async_nats::jetstream::consumer::PullConsumer = stream
-            .get_consumer("rca")
-            .await
-            .expect("the consumer is back");
-        let info = consumer.info().await.expect("its info");
-        if info.num_pending == 0 && info.num_ack_pending == 0 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "{info:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = stop.send(true);
-    let _ = handlers.await;
+    redeliver_events(&mut r.app, "rca", config, Duration::ZERO).await;
     assert_eq!(r.events(run).await.len(), before);
     assert_eq!(r.incident(id).await.rca_runs, 1);
     assert!(r

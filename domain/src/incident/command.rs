@@ -128,6 +128,12 @@ pub enum IncidentCommand {
         comment: Option<String>,
         at: DateTime<Utc>,
     },
+    /// Ask for the postmortem of a resolved incident to be written again (`request` a new id).
+    RequestPostmortem {
+        request: Uuid,
+        by: String,
+        at: DateTime<Utc>,
+    },
     /// Several changes asked at once (the REST `PATCH`): decided in the order severity, summary,
     /// status, each on the state the previous ones leave, and refused as a whole if any part is
     /// refused, so its events are appended together or not at all.
@@ -466,6 +472,15 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
                 comment,
                 at,
             }])
+        }
+        IncidentCommand::RequestPostmortem { request, by, at } => {
+            // A postmortem tells how an incident ended; it is written once it has.
+            if state.status != IncidentStatus::Resolved {
+                return Err(IncidentError::NotResolved {
+                    status: state.status,
+                });
+            }
+            Ok(vec![IncidentEvent::PostmortemRequested { request, by, at }])
         }
     }
 }

@@ -17,6 +17,8 @@ pub enum IncidentError {
     Resolved,
     #[error("the incident is already resolved")]
     AlreadyResolved,
+    #[error("the incident is {status}, not resolved: its postmortem is written when it resolves")]
+    NotResolved { status: IncidentStatus },
     #[error("the incident already holds the maximum of {cap} correlated alerts")]
     AlertCapReached { cap: u32 },
     #[error("the incident holds no alert with fingerprint {fingerprint:?}")]

@@ -112,6 +112,13 @@ pub enum IncidentEvent {
         text: String,
         at: DateTime<Utc>,
     },
+    /// A person asked for the postmortem to be written again (`request` names the request, so
+    /// a redelivery writes one version).
+    PostmortemRequested {
+        request: Uuid,
+        by: String,
+        at: DateTime<Utc>,
+    },
     /// Feedback on the analysis; a user's later feedback replaces their earlier one.
     FeedbackGiven {
         by: String,
@@ -138,6 +145,7 @@ impl DomainEvent for IncidentEvent {
             Self::Resolved { .. } => "incident.resolved",
             Self::CommentAdded { .. } => "incident.comment_added",
             Self::FeedbackGiven { .. } => "incident.feedback_given",
+            Self::PostmortemRequested { .. } => "incident.postmortem_requested",
         }
     }
 
@@ -156,7 +164,8 @@ impl DomainEvent for IncidentEvent {
             | Self::MergedAlertsAbsorbed { at, .. }
             | Self::Resolved { at, .. }
             | Self::CommentAdded { at, .. }
-            | Self::FeedbackGiven { at, .. } => *at,
+            | Self::FeedbackGiven { at, .. }
+            | Self::PostmortemRequested { at, .. } => *at,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod alert;
 mod command;
+mod describe;
 mod error;
 mod event;
 mod state;
@@ -16,6 +17,7 @@ mod tests;
 
 pub use alert::{Alert, AttachedAlert, Correlation, ResolveNotification, TopologyBasis};
 pub use command::{IncidentCommand, ALERT_CAP, COMMENT_MAX_CHARS, RCA_AUTHOR};
+pub use describe::describe;
 pub use error::IncidentError;
 pub use event::{IncidentEvent, DEFAULT_ENVIRONMENT};
 pub use state::{Comment, Feedback, IncidentState};

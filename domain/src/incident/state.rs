@@ -259,6 +259,8 @@ impl IncidentState {
                 text,
                 at,
             }),
+            // The postmortem is its own aggregate; the request is history only.
+            IncidentEvent::PostmortemRequested { .. } => {}
             IncidentEvent::FeedbackGiven {
                 by,
                 helpful,

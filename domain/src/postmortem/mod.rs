@@ -5,7 +5,8 @@
 //! One per incident (`evt.<tenant>.postmortem.<id>`, the id [`postmortem_id`] derived from the
 //! incident's), apart from the incident: a postmortem is edited long after the incident ended and
 //! carries texts of up to [`MARKDOWN_MAX_CHARS`], which the ingest, loading the incident on every
-//! correlated alert, should not fold.
+//! correlated alert, should not fold. [`template`] writes the deterministic version from the
+//! incident's events when no model is configured (or the model fails).
 //!
 //! Edits are optimistic: an edit names the version it was written on, and an edit on a version
 //! that is no longer the latest is refused ([`PostmortemError::StaleBase`]) instead of silently
@@ -15,6 +16,7 @@ mod command;
 mod error;
 mod event;
 mod state;
+pub mod template;
 
 #[cfg(test)]
 mod tests;

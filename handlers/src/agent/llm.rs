@@ -6,6 +6,7 @@
 //! in pieces — and is complete when the stream ends.
 
 use std::pin::Pin;
+use std::time::Duration;
 
 use async_openai::config::OpenAIConfig;
 use async_openai::Client;
@@ -68,6 +69,46 @@ impl Llm {
         Ok(Box::pin(futures::StreamExt::map(stream, |chunk| {
             chunk.map_err(|e| LlmError(e.to_string()))
         })))
+    }
+
+    /// One whole answer to `messages` (no tools), its chunks gathered into a [`Turn`]. `idle`
+    /// bounds the wait for the answer to begin and between two chunks, as the agent's own calls
+    /// are bounded.
+    pub async fn complete(
+        &self,
+        model: &str,
+        messages: &[Value],
+        idle: Duration,
+    ) -> Result<Turn, LlmError> {
+        let mut stream = tokio::time::timeout(idle, self.stream(model, messages, &[]))
+            .await
+            .map_err(|_| {
+                LlmError(format!(
+                    "the model did not answer within {} s",
+                    idle.as_secs()
+                ))
+            })??;
+        let mut turn = Turn::default();
+        loop {
+            match tokio::time::timeout(idle, futures::StreamExt::next(&mut stream)).await {
+                Err(_) => {
+                    return Err(LlmError(format!(
+                        "the model sent nothing for {} s",
+                        idle.as_secs()
+                    )))
+                }
+                Ok(None) => return Ok(turn),
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(Some(Ok(chunk))) => {
+                    if let Some(error) = &chunk.error {
+                        return Err(LlmError(format!(
+                            "the model endpoint reported an error: {error}"
+                        )));
+                    }
+                    turn.absorb(chunk);
+                }
+            }
+        }
     }
 }
 

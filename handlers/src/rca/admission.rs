@@ -1,9 +1,10 @@
-//! The two KV buckets of the process manager, both on file storage (they must survive a
-//! restart, unlike the chat's in-memory buckets):
+//! The KV buckets of the process manager, all on file storage (they must survive a restart,
+//! unlike the chat's in-memory buckets):
 //! - `rca_starts`: one [`StartWindow`] per tenant, changed by compare-and-set, so concurrent
 //!   processes agree on which run starts and which waits;
 //! - `rca_live`: one key `<tenant>.<run>` per investigation that has not ended, the index the
-//!   sweep walks (the truth stays in the investigation's events).
+//!   sweep walks (the truth stays in the investigation's events);
+//! - `postmortems_pending`: postmortems being written ([`super::postmortem`]).
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ const ATTEMPTS: usize = 50;
 pub(super) struct Buckets {
     starts: kv::Store,
     live: kv::Store,
+    pub(super) postmortems: kv::Store,
 }
 
 /// What the sweep needs to find a live run.
@@ -45,6 +47,12 @@ impl Buckets {
                 &js,
                 LIVE,
                 "Investigations that have not ended (the sweep's index).",
+            )
+            .await?,
+            postmortems: bucket(
+                &js,
+                super::postmortem::BUCKET,
+                "Postmortems asked for and not written yet.",
             )
             .await?,
         })
@@ -192,7 +200,7 @@ async fn bucket(
     .map_err(unavailable(name))
 }
 
-fn unavailable<E: std::fmt::Display>(bucket: &'static str) -> impl Fn(E) -> RcaError {
+pub(super) fn unavailable<E: std::fmt::Display>(bucket: &'static str) -> impl Fn(E) -> RcaError {
     move |e| RcaError::Bucket {
         bucket,
         reason: e.to_string(),

@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::admission::LiveRun;
+use super::postmortem::Request;
 use super::{Investigator, RcaError};
 use crate::agent::investigation;
 
@@ -149,6 +150,13 @@ impl Investigator {
                     .await;
                 self.carry_over(tenant, run, target).await?;
                 cancelled
+            }
+            IncidentEvent::Resolved { .. } if self.inner.config.postmortem_on_resolve => {
+                self.owe_postmortem(tenant, incident, None).await
+            }
+            IncidentEvent::PostmortemRequested { request, by, .. } => {
+                self.owe_postmortem(tenant, incident, Some(Request { id: request, by }))
+                    .await
             }
             IncidentEvent::AlertCorrelated { alert, at, .. } => {
                 let Some(state) = self.incident(tenant, incident).await? else {

@@ -12,23 +12,30 @@
 //!
 //! [`sweep`] keeps it honest: queued runs start as slots free, a run whose worker died is failed
 //! once it made no progress for `AURORA_RCA_STALE_SECS`, none runs past its time limit.
+//!
+//! It also writes the incidents' [`postmortem`]s: when one resolves, and when a person asks for
+//! it again.
 
 mod admission;
 mod consumer;
 pub mod evidence;
+mod postmortem;
 mod start;
 mod sweep;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aurora_domain::investigation::start_window::StartLimit;
 use aurora_domain::investigation::Investigation;
+use aurora_domain::postmortem::Postmortem;
 use aurora_domain::Incident;
 use aurora_nats::{AggregateStore, StoreError};
 use tokio::sync::watch;
 
 use crate::agent::lease::Leases;
+use crate::agent::llm::Llm;
 use crate::agent::run::Agent;
 use crate::agent::tools::Reader;
 
@@ -47,6 +54,9 @@ pub struct RcaConfig {
     pub time_limit: Duration,
     /// How often queued runs are looked at and stuck ones swept.
     pub tick: Duration,
+    /// Whether a resolved incident gets its postmortem written (`AURORA_POSTMORTEM_ON_RESOLVE=0`
+    /// turns it off; a person's request for one is always served).
+    pub postmortem_on_resolve: bool,
 }
 
 impl Default for RcaConfig {
@@ -57,6 +67,7 @@ impl Default for RcaConfig {
             stale: Duration::from_secs(300),
             time_limit: Duration::from_secs(30 * 60),
             tick: Duration::from_secs(1),
+            postmortem_on_resolve: true,
         }
     }
 }
@@ -97,6 +108,7 @@ impl RcaConfig {
                 defaults.time_limit.as_secs(),
             )?),
             tick: defaults.tick,
+            postmortem_on_resolve: number("AURORA_POSTMORTEM_ON_RESOLVE", 1)? != 0,
         })
     }
 }
@@ -114,6 +126,12 @@ pub enum RcaError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("event {stream_sequence} of {subject} does not load: {source}")]
+    Undecodable {
+        subject: String,
+        stream_sequence: u64,
+        source: serde_json::Error,
+    },
 }
 
 /// The process manager. Cheap to clone.
@@ -125,7 +143,12 @@ pub struct Investigator {
 struct Inner {
     incidents: AggregateStore<Incident>,
     investigations: AggregateStore<Investigation>,
+    postmortems: AggregateStore<Postmortem>,
     agent: Agent,
+    /// The model postmortems are written by, when one is configured.
+    llm: Option<Llm>,
+    /// Postmortems a task of this process is writing (by their pending key).
+    writing: Mutex<HashSet<String>>,
     reader: Reader,
     config: RcaConfig,
     /// This process, as recorded on the runs it starts.
@@ -139,6 +162,7 @@ impl Investigator {
     pub fn new(
         incidents: AggregateStore<Incident>,
         investigations: AggregateStore<Investigation>,
+        postmortems: AggregateStore<Postmortem>,
         agent: Agent,
         pool: sqlx::PgPool,
         config: RcaConfig,
@@ -150,6 +174,9 @@ impl Investigator {
             inner: Arc::new(Inner {
                 incidents,
                 investigations,
+                postmortems,
+                llm: agent.config().llm.as_ref().map(Llm::new),
+                writing: Mutex::new(HashSet::new()),
                 agent,
                 reader: Reader { pool, log },
                 config,

@@ -44,6 +44,14 @@ impl Investigator {
                     ),
                     Err(e) => tracing::warn!(error = %e, "the investigation sweep failed"),
                 }
+                match self.retry_postmortems().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::warn!(
+                        postmortems = n,
+                        "writing postmortems again whose process stopped"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "owed postmortems could not be looked at"),
+                }
             }
         }
     }

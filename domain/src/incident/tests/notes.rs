@@ -194,3 +194,35 @@ fn a_feedback_comment_longer_than_ten_thousand_characters_is_refused() {
             max: COMMENT_MAX_CHARS,
         });
 }
+
+fn request_postmortem(id: u128) -> IncidentCommand {
+    IncidentCommand::RequestPostmortem {
+        request: Uuid::from_u128(id),
+        by: "lead@acme.io".to_owned(),
+        at: at(40),
+    }
+}
+
+#[test]
+fn a_resolved_incident_records_a_request_for_its_postmortem() {
+    let state = given(vec![opened(), resolved()])
+        .when(request_postmortem(9))
+        .then(vec![IncidentEvent::PostmortemRequested {
+            request: Uuid::from_u128(9),
+            by: "lead@acme.io".to_owned(),
+            at: at(40),
+        }]);
+    assert_eq!(state.status, crate::values::IncidentStatus::Resolved);
+}
+
+#[test]
+fn a_postmortem_is_asked_for_only_once_the_incident_resolved() {
+    given(vec![opened()])
+        .when(request_postmortem(9))
+        .then_error(IncidentError::NotResolved {
+            status: crate::values::IncidentStatus::Investigating,
+        });
+    given(vec![])
+        .when(request_postmortem(9))
+        .then_error(IncidentError::NotOpened);
+}
