@@ -20,7 +20,7 @@ pub enum ProjectionError {
     #[error("a projection write task failed")]
     Task(#[from] tokio::task::JoinError),
     #[error(
-        "unknown projector {0:?}; known: incidents, sessions, organizations, integrations, changes"
+        "unknown projector {0:?}; known: incidents, sessions, organizations, integrations, changes, investigations"
     )]
     Unknown(String),
 }

@@ -11,7 +11,7 @@ use sqlx::{Postgres, Transaction};
 use crate::error::ProjectionError;
 use crate::fold::{fold, Tables};
 use crate::state_cache::StateCache;
-use crate::{changes, incidents, integrations, organizations, sessions};
+use crate::{changes, incidents, integrations, investigations, organizations, sessions};
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,7 @@ pub enum Projector {
     Organizations,
     Integrations,
     Changes,
+    Investigations,
 }
 
 /// What `streams.yaml` and the migrations know a projector by.
@@ -34,12 +35,13 @@ struct Spec {
 }
 
 impl Projector {
-    pub const ALL: [Projector; 5] = [
+    pub const ALL: [Projector; 6] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
         Projector::Integrations,
         Projector::Changes,
+        Projector::Investigations,
     ];
 
     fn spec(self) -> Spec {
@@ -83,6 +85,13 @@ impl Projector {
                 filter: "evt.*.change.*",
                 tables: &["changes"],
             },
+            Self::Investigations => Spec {
+                name: "investigations",
+                consumer: "proj-investigations",
+                filter: "evt.*.investigation.*",
+                // Readers take a run, then its items.
+                tables: &["investigations", "investigation_items"],
+            },
         }
     }
 
@@ -106,6 +115,9 @@ impl Projector {
             }
             // A change is written once and never updated: no state to fold.
             Self::Changes => changes::apply(tx, schema, events).await,
+            Self::Investigations => {
+                with::<investigations::InvestigationTables>(tx, schema, events, cache).await
+            }
         }
     }
 

@@ -10,6 +10,7 @@
 
 pub mod identity;
 mod incidents;
+mod investigations;
 mod organizations;
 mod sessions;
 
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use sqlx::{PgPool, Postgres, Transaction};
 
 pub use incidents::*;
+pub use investigations::*;
 pub use organizations::*;
 pub use sessions::*;
 

@@ -131,6 +131,16 @@ pub struct UsageBySession {
     pub cost_micros: i64,
 }
 
+/// The usage of one incident's investigations (every run of it).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct UsageByIncident {
+    pub incident_id: Uuid,
+    pub calls: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_micros: i64,
+}
+
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UsageByModel {
     pub model: String,
@@ -153,6 +163,7 @@ pub struct UsageByDay {
 pub struct UsageReport {
     pub total: UsageTotals,
     pub by_session: Vec<UsageBySession>,
+    pub by_incident: Vec<UsageByIncident>,
     pub by_model: Vec<UsageByModel>,
     pub by_day: Vec<UsageByDay>,
 }
@@ -160,8 +171,16 @@ pub struct UsageReport {
 const SUMS: &str = "count(*)::bigint AS calls, coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
     coalesce(sum(output_tokens), 0)::bigint AS output_tokens, coalesce(sum(cost_micros), 0)::bigint AS cost_micros";
 
+/// Every model call (`llm_usage`, one row per call of a chat session), an investigation's calls
+/// (made in its background session) attributed to its incident.
+const CALLS: &str =
+    "(SELECT u.tenant_id, u.session_id, coalesce(u.incident_id, i.incident_id) AS incident_id,
+           u.model, u.day, u.input_tokens, u.output_tokens, u.cost_micros
+    FROM llm_usage u
+    LEFT JOIN investigations i ON i.tenant_id = u.tenant_id AND i.session_id = u.session_id) calls";
+
 /// The tenant's LLM usage on the days `from..=to`: totals, then per session (or incident), per
-/// model and per day.
+/// incident investigated, per model and per day.
 pub async fn llm_usage(
     conn: &mut PgConnection,
     tenant: &str,
@@ -169,14 +188,14 @@ pub async fn llm_usage(
     to: NaiveDate,
 ) -> Result<UsageReport, sqlx::Error> {
     let filter = "WHERE tenant_id = $1 AND day BETWEEN $2 AND $3";
-    let total = sqlx::query_as(&format!("SELECT {SUMS} FROM llm_usage {filter}"))
+    let total = sqlx::query_as(&format!("SELECT {SUMS} FROM {CALLS} {filter}"))
         .bind(tenant)
         .bind(from)
         .bind(to)
         .fetch_one(&mut *conn)
         .await?;
     let by_session = sqlx::query_as(&format!(
-        "SELECT session_id, incident_id, {SUMS} FROM llm_usage {filter}
+        "SELECT session_id, incident_id, {SUMS} FROM {CALLS} {filter}
          GROUP BY session_id, incident_id ORDER BY cost_micros DESC, input_tokens DESC"
     ))
     .bind(tenant)
@@ -184,8 +203,17 @@ pub async fn llm_usage(
     .bind(to)
     .fetch_all(&mut *conn)
     .await?;
+    let by_incident = sqlx::query_as(&format!(
+        "SELECT incident_id, {SUMS} FROM {CALLS} {filter} AND incident_id IS NOT NULL
+         GROUP BY incident_id ORDER BY cost_micros DESC, input_tokens DESC, incident_id"
+    ))
+    .bind(tenant)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&mut *conn)
+    .await?;
     let by_model = sqlx::query_as(&format!(
-        "SELECT model, {SUMS} FROM llm_usage {filter} GROUP BY model ORDER BY model"
+        "SELECT model, {SUMS} FROM {CALLS} {filter} GROUP BY model ORDER BY model"
     ))
     .bind(tenant)
     .bind(from)
@@ -193,7 +221,7 @@ pub async fn llm_usage(
     .fetch_all(&mut *conn)
     .await?;
     let by_day = sqlx::query_as(&format!(
-        "SELECT day, {SUMS} FROM llm_usage {filter} GROUP BY day ORDER BY day"
+        "SELECT day, {SUMS} FROM {CALLS} {filter} GROUP BY day ORDER BY day"
     ))
     .bind(tenant)
     .bind(from)
@@ -203,6 +231,7 @@ pub async fn llm_usage(
     Ok(UsageReport {
         total,
         by_session,
+        by_incident,
         by_model,
         by_day,
     })

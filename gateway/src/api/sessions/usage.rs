@@ -4,7 +4,9 @@ use aurora_domain::gate::Policy;
 use aurora_domain::organization::{OrganizationCommand, Role};
 use aurora_nats::envelope::Context;
 use aurora_projections::queries;
-use aurora_projections::queries::{UsageByDay, UsageByModel, UsageBySession, UsageTotals};
+use aurora_projections::queries::{
+    UsageByDay, UsageByIncident, UsageByModel, UsageBySession, UsageTotals,
+};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
@@ -29,6 +31,8 @@ pub struct UsageResponse {
     pub total: UsageTotals,
     /// The same sums per session (or incident)
     pub by_session: Vec<UsageBySession>,
+    /// The same sums per incident, over all its investigations
+    pub by_incident: Vec<UsageByIncident>,
     pub by_model: Vec<UsageByModel>,
     pub by_day: Vec<UsageByDay>,
 }
@@ -42,8 +46,8 @@ pub struct UsageParams {
     to: Option<NaiveDate>,
 }
 
-/// The organisation's LLM usage and estimated cost: totals, per session (or incident), per model
-/// and per day.
+/// The organisation's LLM usage and estimated cost (chat sessions and investigations): totals, per
+/// session (or incident), per incident investigated, per model and per day.
 #[utoipa::path(get, path = "/api/llm-usage", tag = "chat", params(UsageParams),
     responses((status = 200, description = "the report; costs in micro-dollars", body = UsageResponse),
               (status = 400, description = "bad dates", body = ErrorBody),
@@ -79,6 +83,7 @@ pub async fn usage(
         cost_unit: "micro-dollars",
         total: report.total,
         by_session: report.by_session,
+        by_incident: report.by_incident,
         by_model: report.by_model,
         by_day: report.by_day,
     }))
