@@ -123,7 +123,7 @@ pub async fn run(
     }
     if roles.contains(&Role::Gateway) {
         let listener = listener.context("the gateway role needs a listener")?;
-        let state = api::AppState::new(services.clone(), config.api, agent);
+        let state = api::AppState::new(services.clone(), config.api, agent, shutdown.clone());
         let router = api::router(state.clone())?;
         let stop = shutdown.clone();
         tasks.spawn(async move {

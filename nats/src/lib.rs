@@ -3,6 +3,7 @@
 //! - [`streams`]: `streams.yaml` (every stream and durable consumer) and its idempotent provisioning.
 //! - [`log`]: the `EVENTS` stream as an append-only log with optimistic concurrency per subject.
 //! - [`store`]: the `esrs` event store on top of it, with the warm-aggregate cache.
+//! - [`follow`]: one subject's events as they are stored (for live views).
 //! - [`envelope`]: how an event becomes a message (CloudEvents headers, trace context) and back.
 //! - [`subjects`]: subject names, built and parsed; the tenant is always the second token.
 //! - [`inbox`]: the `INBOX` delivery format, its one writer and one reader.
@@ -17,6 +18,7 @@ pub mod consumer;
 pub mod dead_letter;
 pub mod dead_letters;
 pub mod envelope;
+pub mod follow;
 pub mod inbox;
 pub mod log;
 pub mod server;

@@ -11,16 +11,17 @@ use uuid::Uuid;
 
 use crate::fixtures::{attach, open};
 
-/// An organisation with an admin, an editor and a viewer, and a way to open incidents in it.
-struct Org {
-    admin: Account,
-    editor: Account,
-    viewer: Account,
-    store: AggregateStore<Incident>,
+/// An organisation with an admin, an editor and a viewer, and a way to open incidents in it
+/// (also for the investigations' tests).
+pub(crate) struct Org {
+    pub(crate) admin: Account,
+    pub(crate) editor: Account,
+    pub(crate) viewer: Account,
+    pub(crate) store: AggregateStore<Incident>,
 }
 
 impl Org {
-    async fn new(app: &TestApp, domain: &str) -> Self {
+    pub(crate) async fn new(app: &TestApp, domain: &str) -> Self {
         let admin = app.register(&format!("admin@{domain}"), domain).await;
         let editor = app
             .invite_and_register(&admin, &format!("ed@{domain}"), "editor")
@@ -37,7 +38,7 @@ impl Org {
     }
 
     /// An incident on `service` holding one more alert, `alert_id`.
-    async fn incident(&self, service: &str, alert_id: &str) -> Uuid {
+    pub(crate) async fn incident(&self, service: &str, alert_id: &str) -> Uuid {
         let id = IncidentId::new();
         for command in [
             open(id, &format!("{service} is down"), service, Utc::now()),
@@ -52,7 +53,7 @@ impl Org {
         id.0
     }
 
-    async fn state(&self, id: Uuid) -> IncidentState {
+    pub(crate) async fn state(&self, id: Uuid) -> IncidentState {
         self.store
             .load(&self.admin.tenant, id)
             .await
@@ -62,7 +63,13 @@ impl Org {
     }
 }
 
-async fn send(app: &TestApp, method: Method, path: &str, who: &Account, body: Value) -> Answer {
+pub(crate) async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    who: &Account,
+    body: Value,
+) -> Answer {
     Answer::of(
         app.request(method, path, Some(who))
             .json(&body)
@@ -80,7 +87,7 @@ async fn event_count(app: &TestApp, org: &Org, id: Uuid) -> usize {
         .map_or(0, Vec::len)
 }
 
-async fn merge(app: &TestApp, who: &Account, source: Uuid, target: Value) -> Answer {
+pub(crate) async fn merge(app: &TestApp, who: &Account, source: Uuid, target: Value) -> Answer {
     send(
         app,
         Method::POST,

@@ -11,6 +11,7 @@ mod hygiene;
 mod identity;
 mod incident_commands;
 mod intake;
+mod investigations;
 mod isolation;
 mod outage;
 mod postmortems;

@@ -70,8 +70,8 @@ fn code_of(status: StatusCode) -> &'static str {
     }
 }
 
-/// Answers 504 when a request takes longer than the configured limit. A WebSocket or event
-/// stream would need to be exempt; none is mounted yet.
+/// Answers 504 when a request takes longer than the configured limit. It bounds the time to the
+/// answer's head: a WebSocket or an event stream (`…/rca/stream`) goes on after it unbounded.
 pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.config.request_timeout();
     match tokio::time::timeout(limit, next.run(request)).await {

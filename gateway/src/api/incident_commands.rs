@@ -33,7 +33,11 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// The incident's state now, or 404 when it does not exist in the caller's tenant.
-async fn existing(state: &AppState, caller: &Caller, id: Uuid) -> Result<IncidentState, ApiError> {
+pub(super) async fn existing(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<IncidentState, ApiError> {
     state
         .services
         .incidents
@@ -44,8 +48,9 @@ async fn existing(state: &AppState, caller: &Caller, id: Uuid) -> Result<Inciden
 }
 
 /// Runs `command` on the caller's incident `id`: what it did and the incident after it, or the
-/// refusal answered as [`refusal`] says. Every route here writes this way.
-async fn execute(
+/// refusal answered as [`refusal`] says. Every route here writes this way, and so do the
+/// investigation's (`incidents::rca`).
+pub(super) async fn execute(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
@@ -348,7 +353,7 @@ async fn feedback(
 }
 
 /// The answer to an incident's refusal.
-fn refusal(refusal: IncidentError) -> ApiError {
+pub(super) fn refusal(refusal: IncidentError) -> ApiError {
     use IncidentError as E;
     let message = refusal.to_string();
     match refusal {
@@ -360,6 +365,10 @@ fn refusal(refusal: IncidentError) -> ApiError {
             ApiError::unprocessable("invalid_transition", message)
         }
         E::MergeIntoItself { .. } => ApiError::unprocessable("merge_into_itself", message),
+        E::RcaUnderWay { .. } => ApiError::conflict("rca_under_way", message),
+        E::NoRcaUnderWay => ApiError::conflict("no_rca_under_way", message),
+        // Other runs were asked for between this request's read and its write.
+        E::NotNextRca { .. } => ApiError::conflict("rca_under_way", message),
         E::EmptySummary => ApiError::unprocessable("invalid_summary", message),
         E::EmptyComment | E::CommentTooLong { .. } => {
             ApiError::unprocessable("invalid_comment", message)

@@ -81,11 +81,20 @@ pub struct Shared {
     pub js: async_nats::jetstream::Context,
     /// WebSocket tickets and the per-user query limit.
     pub chat: chat::ChatState,
+    /// Turns true when the server stops: an answer that streams on (an event stream) ends then,
+    /// or the graceful shutdown would wait for it forever.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
-    pub fn new(services: Services, config: ApiConfig, agent: Arc<AgentConfig>) -> Self {
+    pub fn new(
+        services: Services,
+        config: ApiConfig,
+        agent: Arc<AgentConfig>,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         Self(Arc::new(Shared {
+            shutdown,
             agent,
             limits: Arc::new(rate_limit::Limits::new(&config)),
             chat: chat::ChatState::new(config.chat_queries_per_minute),
@@ -264,6 +273,11 @@ mod tests {
             ("mod.rs", include_str!("mod.rs")),
             ("health.rs", include_str!("health.rs")),
             ("incidents/mod.rs", include_str!("incidents/mod.rs")),
+            ("incidents/rca.rs", include_str!("incidents/rca.rs")),
+            (
+                "incidents/rca_stream.rs",
+                include_str!("incidents/rca_stream.rs"),
+            ),
             ("incident_commands.rs", include_str!("incident_commands.rs")),
             ("organization.rs", include_str!("organization.rs")),
             ("integrations/mod.rs", include_str!("integrations/mod.rs")),

@@ -160,6 +160,27 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         Some(r#"{"helpful":false,"comment":"from A"}"#),
         NotFound,
     ),
+    ep(
+        "POST",
+        "/api/incidents/{id}/rca",
+        Target::Incident,
+        None,
+        NotFound,
+    ),
+    ep(
+        "DELETE",
+        "/api/incidents/{id}/rca",
+        Target::Incident,
+        None,
+        NotFound,
+    ),
+    ep(
+        "GET",
+        "/api/incidents/{id}/rca/stream",
+        Target::Incident,
+        None,
+        NotFound,
+    ),
     ep("GET", "/api/integrations", Target::None, None, NothingOfB),
     ep(
         "POST",

@@ -1,5 +1,6 @@
-//! Incidents: the list, one incident (now, or as it was at a time), and its raw event history.
-//! What changes them is in `incident_commands`.
+//! Incidents: the list, one incident (now, or as it was at a time) with its investigation, and
+//! its raw event history; asking for an investigation, cancelling it and following it live
+//! ([`rca`], [`rca_stream`]). What else changes incidents is in `incident_commands`.
 
 use aurora_domain::incident::{AttachedAlert, IncidentEvent, IncidentState};
 use aurora_domain::{DomainEvent, Incident, IncidentStatus, Severity};
@@ -20,6 +21,9 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::{page, parse_uuid, ApiError, AppState};
 
+mod rca;
+mod rca_stream;
+mod rca_view;
 mod views;
 pub use views::{
     CloudEventAttributes, EventItem, IncidentDetail, IncidentEvents, IncidentPage, IncidentView,
@@ -33,6 +37,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(detail))
         .routes(routes!(events))
+        .routes(routes!(rca::request, rca::cancel))
+        .routes(routes!(rca_stream::stream))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -97,7 +103,7 @@ pub struct DetailParams {
     at: Option<String>,
 }
 
-/// One incident with its alerts and timeline, now or as it was at `?at=`.
+/// One incident with its alerts, timeline and current investigation, now or as it was at `?at=`.
 #[utoipa::path(get, path = "/api/incidents/{id}", tag = "incidents",
     params(("id" = Uuid, Path, description = "the incident"), DetailParams),
     responses((status = 200, body = IncidentDetail, description = "the incident, its alerts, timeline and the changes of the hour before it started"),
@@ -135,12 +141,14 @@ async fn detail(
     let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id).await?;
     let changes_before =
         super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
+    let rca = rca::live(&mut tx, tenant, &incident).await?;
     tx.commit().await?;
     Ok(Json(IncidentDetail {
         incident: IncidentView::new(id, incident),
         alerts,
         timeline,
         changes_before,
+        rca,
         as_of: None,
         last_sequence,
     }))
@@ -193,11 +201,13 @@ async fn as_of(
     let changes_before =
         super::changes::before_incident(&mut tx, tenant.as_str(), &incident).await?;
     tx.commit().await?;
+    let rca = rca::as_of(state, tenant, &incident, at).await?;
     Ok(Json(IncidentDetail {
         incident: IncidentView::new(id, incident),
         alerts,
         timeline,
         changes_before,
+        rca,
         as_of: Some(at),
         last_sequence,
     }))

@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::rca_view::RcaView;
 use crate::api::changes::ChangeBefore;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,6 +79,8 @@ pub struct IncidentDetail {
     pub timeline: Vec<TimelineRow>,
     /// The changes of the hour before it started.
     pub changes_before: Vec<ChangeBefore>,
+    /// Its current (latest) investigation; null when none was ever requested.
+    pub rca: Option<RcaView>,
     pub as_of: Option<DateTime<Utc>>,
     /// The stream sequence of its newest event shown.
     pub last_sequence: i64,
