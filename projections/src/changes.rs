@@ -4,18 +4,16 @@
 use aurora_domain::change::ChangeRecordEvent;
 use aurora_nats::subjects::EventSubject;
 use aurora_nats::RawEvent;
-use serde_json::{json, Value};
-use sqlx::{Postgres, Transaction};
+use serde_json::json;
 
 use crate::error::{upcast, ProjectionError};
-use crate::fold::checked_schema;
+use crate::fold::{insert_new, Tx};
 
 pub async fn apply(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut Tx<'_>,
     schema: &str,
     events: Vec<(EventSubject, RawEvent)>,
 ) -> Result<(), ProjectionError> {
-    let schema = checked_schema(schema);
     let mut rows = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let ChangeRecordEvent::Recorded {
@@ -41,15 +39,5 @@ pub async fn apply(
             "stream_sequence": raw.stream_sequence,
         }));
     }
-    if rows.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(&format!(
-        "INSERT INTO {schema}.changes SELECT * FROM jsonb_populate_recordset(NULL::{schema}.changes, $1)
-         ON CONFLICT (tenant_id, id) DO NOTHING"
-    ))
-    .bind(Value::Array(rows))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    insert_new(tx, schema, "changes", "tenant_id, id", rows).await
 }

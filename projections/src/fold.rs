@@ -137,6 +137,30 @@ pub fn state_json<S: Serialize>(
     })
 }
 
+/// Inserts `rows` (JSON objects named as `table`'s columns) into `schema.table`, skipping those
+/// whose `key` (its primary key's columns) is there already: the write of a projector whose rows
+/// are written once and never changed, so a redelivered event is a no-op.
+pub async fn insert_new(
+    tx: &mut Tx<'_>,
+    schema: &str,
+    table: &str,
+    key: &str,
+    rows: Vec<serde_json::Value>,
+) -> Result<(), ProjectionError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let schema = checked_schema(schema);
+    sqlx::query(&format!(
+        "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)
+         ON CONFLICT ({key}) DO NOTHING"
+    ))
+    .bind(serde_json::Value::Array(rows))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// A schema name we generated or validated (SQL identifiers cannot be bound as parameters).
 pub fn checked_schema(schema: &str) -> &str {
     assert!(

@@ -11,7 +11,9 @@ use sqlx::{Postgres, Transaction};
 use crate::error::ProjectionError;
 use crate::fold::{fold, Tables};
 use crate::state_cache::StateCache;
-use crate::{changes, incidents, integrations, investigations, organizations, sessions};
+use crate::{
+    changes, incidents, integrations, investigations, organizations, postmortems, sessions,
+};
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,7 @@ pub enum Projector {
     Integrations,
     Changes,
     Investigations,
+    Postmortems,
 }
 
 /// What `streams.yaml` and the migrations know a projector by.
@@ -35,13 +38,14 @@ struct Spec {
 }
 
 impl Projector {
-    pub const ALL: [Projector; 6] = [
+    pub const ALL: [Projector; 7] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
         Projector::Integrations,
         Projector::Changes,
         Projector::Investigations,
+        Projector::Postmortems,
     ];
 
     fn spec(self) -> Spec {
@@ -92,6 +96,12 @@ impl Projector {
                 // Readers take a run, then its items.
                 tables: &["investigations", "investigation_items"],
             },
+            Self::Postmortems => Spec {
+                name: "postmortems",
+                consumer: "proj-postmortems",
+                filter: "evt.*.postmortem.*",
+                tables: &["postmortem_versions"],
+            },
         }
     }
 
@@ -118,6 +128,8 @@ impl Projector {
             Self::Investigations => {
                 with::<investigations::InvestigationTables>(tx, schema, events, cache).await
             }
+            // Each event is one version, written once: no state either.
+            Self::Postmortems => postmortems::apply(tx, schema, events).await,
         }
     }
 

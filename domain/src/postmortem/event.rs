@@ -9,7 +9,7 @@ use crate::event::DomainEvent;
 use crate::ids::IncidentId;
 
 /// Who wrote a generated version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Origin {
     /// The configured model, in one completion, at this cost.

@@ -49,7 +49,8 @@ pub(super) async fn existing(
 
 /// Runs `command` on the caller's incident `id`: what it did and the incident after it, or the
 /// refusal answered as [`refusal`] says. Every route here writes this way, and so do the
-/// investigation's (`incidents::rca`).
+/// investigation's (`incidents::rca`) and the postmortem's regeneration (a request recorded on
+/// the incident).
 pub(super) async fn execute(
     state: &AppState,
     caller: &Caller,
@@ -361,6 +362,7 @@ pub(super) fn refusal(refusal: IncidentError) -> ApiError {
         E::Merged { .. } => ApiError::conflict("merged", message),
         E::TargetMerged { .. } => ApiError::conflict("target_merged", message),
         E::Resolved | E::AlreadyResolved => ApiError::conflict("resolved", message),
+        E::NotResolved { .. } => ApiError::conflict("not_resolved", message),
         E::InvalidStatusTransition { .. } | E::UseResolve | E::UseMergeInto => {
             ApiError::unprocessable("invalid_transition", message)
         }

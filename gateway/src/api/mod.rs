@@ -4,7 +4,8 @@
 //! - [`auth`]: register, login, logout, `me`; the [`auth::Caller`] every other route asks for.
 //! - [`organization`]: members, invitations, API tokens, audit log.
 //! - [`incidents`]: the incident list, detail (now or as of a time), raw events;
-//!   [`incident_commands`]: change, comment, merge, feedback.
+//!   [`incident_commands`]: change, comment, merge, feedback; [`postmortems`]: an incident's
+//!   postmortem, its versions, edits, restores, regeneration and Markdown export.
 //! - [`chat`]: WebSocket tickets and the chat socket; [`sessions`]: chat sessions over REST,
 //!   LLM usage, the agent's command policy.
 //! - [`health`]: liveness and readiness.
@@ -27,6 +28,7 @@ pub mod intake;
 mod integrations;
 mod organization;
 mod page;
+mod postmortems;
 pub mod rate_limit;
 mod responses;
 mod sessions;
@@ -159,6 +161,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(organization::router())
         .merge(incidents::router())
         .merge(incident_commands::router())
+        .merge(postmortems::router())
         .merge(integrations::router())
         .merge(correlation::router())
         .merge(changes::router())
@@ -279,6 +282,7 @@ mod tests {
                 include_str!("incidents/rca_stream.rs"),
             ),
             ("incident_commands.rs", include_str!("incident_commands.rs")),
+            ("postmortems/mod.rs", include_str!("postmortems/mod.rs")),
             ("organization.rs", include_str!("organization.rs")),
             ("integrations/mod.rs", include_str!("integrations/mod.rs")),
             ("intake.rs", include_str!("intake.rs")),
@@ -304,7 +308,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 19,
+            modules, 20,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

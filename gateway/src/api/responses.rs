@@ -173,6 +173,7 @@ mod tests {
                                 .and_then(|c| {
                                     c.get("application/json")
                                         .or_else(|| c.get("text/event-stream"))
+                                        .or_else(|| c.get("text/markdown"))
                                 })
                                 .and_then(|c| c.get("schema"));
                             assert!(

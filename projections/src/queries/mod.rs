@@ -12,6 +12,7 @@ pub mod identity;
 mod incidents;
 mod investigations;
 mod organizations;
+mod postmortems;
 mod sessions;
 
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 pub use incidents::*;
 pub use investigations::*;
 pub use organizations::*;
+pub use postmortems::*;
 pub use sessions::*;
 
 /// A read transaction that sees only the rows of `tenant`.

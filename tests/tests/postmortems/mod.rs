@@ -1,7 +1,9 @@
 //! Postmortems end to end: written when an incident resolves, by the model (the scripted
-//! OpenAI-compatible server) or by the template, and idempotent on redelivery.
+//! OpenAI-compatible server) or by the template, and idempotent on redelivery ([`generation`]);
+//! read, edited, restored, regenerated and exported over the API ([`routes`]).
 
 mod generation;
+mod routes;
 
 use std::time::{Duration, Instant};
 
