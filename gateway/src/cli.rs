@@ -97,6 +97,35 @@ pub struct Connections {
     pub database_url: String,
 }
 
+/// Where secrets live: the local encrypted store under the data dir, and Vault/OpenBao when
+/// `VAULT_ADDR` is set (then new secrets go there; `local:` references still resolve).
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// Key of the local secret store (64 hex characters); generated into the data dir if unset.
+    #[arg(long, env = "AURORA_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Vault/OpenBao address (e.g. http://127.0.0.1:8200): the secret store for new secrets.
+    #[arg(long, env = "VAULT_ADDR")]
+    pub vault_addr: Option<String>,
+    #[arg(long, env = "VAULT_TOKEN", hide_env_values = true, default_value = "")]
+    pub vault_token: String,
+    /// The KV v2 secrets engine's mount.
+    #[arg(long, env = "VAULT_KV_MOUNT", default_value = "aurora")]
+    pub vault_kv_mount: String,
+}
+
+impl SecretArgs {
+    pub fn vault(&self) -> Option<aurora_handlers::secrets::VaultConfig> {
+        self.vault_addr.as_deref().map(|addr| {
+            aurora_handlers::secrets::VaultConfig::new(
+                addr,
+                &self.vault_token,
+                Some(&self.vault_kv_mount),
+            )
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct UpArgs {
     #[arg(long, env = "AURORA_LISTEN", default_value = "127.0.0.1:8080")]
@@ -112,9 +141,8 @@ pub struct UpArgs {
     pub sync_always: bool,
     #[command(flatten)]
     pub api: crate::api::ApiConfig,
-    /// Key of the local secret store (64 hex characters); generated into the data dir if unset.
-    #[arg(long, env = "AURORA_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
 }
 
 #[derive(Debug, Args)]
@@ -130,9 +158,8 @@ pub struct ServeArgs {
     /// Where the local secret store (and its generated key) lives.
     #[arg(long, env = "AURORA_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Key of the local secret store (64 hex characters); generated into the data dir if unset.
-    #[arg(long, env = "AURORA_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -249,14 +276,33 @@ fn agent_config(data_dir: &std::path::Path) -> anyhow::Result<aurora_handlers::a
     )?)
 }
 
-/// The local encrypted secret store under `data_dir` (DESIGN §6: the embedded default).
+/// The secret stores: the local encrypted one under `data_dir` (DESIGN §6: the embedded
+/// default), and Vault when `VAULT_ADDR` is set.
+fn secrets(
+    data_dir: &std::path::Path,
+    args: &SecretArgs,
+) -> anyhow::Result<aurora_handlers::secrets::Secrets> {
+    let local =
+        aurora_handlers::secrets::LocalSecretStore::open(data_dir, args.secret_key.as_deref())
+            .with_context(|| {
+                format!("Failed to open the secret store in {}", data_dir.display())
+            })?;
+    let vault = match args.vault() {
+        Some(config) => Some(
+            aurora_handlers::secrets::VaultSecretStore::open(&config).with_context(|| {
+                format!("Failed to set up the Vault secret store at {}", config.addr)
+            })?,
+        ),
+        None => None,
+    };
+    Ok(aurora_handlers::secrets::Secrets::new(local, vault))
+}
+
 fn secret_store(
     data_dir: &std::path::Path,
-    key: Option<&str>,
+    args: &SecretArgs,
 ) -> anyhow::Result<std::sync::Arc<dyn aurora_handlers::secrets::SecretStore>> {
-    let store = aurora_handlers::secrets::LocalSecretStore::open(data_dir, key)
-        .with_context(|| format!("Failed to open the secret store in {}", data_dir.display()))?;
-    Ok(std::sync::Arc::new(store))
+    Ok(std::sync::Arc::new(secrets(data_dir, args)?))
 }
 
 fn redact(url: &str) -> String {
@@ -289,7 +335,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let secrets = secret_store(&args.data_dir, args.secret_key.as_deref())?;
+    let secrets = secret_store(&args.data_dir, &args.secrets)?;
     let agent = agent_config(&args.data_dir)?;
     app::run(
         Services::new(client, pool, secrets),
@@ -350,7 +396,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         data_dir.display(),
         redact(&database_url)
     );
-    let secrets = secret_store(&data_dir, args.secret_key.as_deref())?;
+    let secrets = secret_store(&data_dir, &args.secrets)?;
     let agent = agent_config(&data_dir)?;
     if agent.llm.is_none() {
         println!(

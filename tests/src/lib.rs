@@ -12,6 +12,7 @@
 
 pub mod chat;
 pub mod llm;
+pub mod openbao;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -141,17 +142,22 @@ pub struct TestApp {
     pub db: TestDb,
     /// The local secret store's directory (its key is generated there).
     pub secrets_dir: tempfile::TempDir,
+    /// The Vault new secrets go to, when the launch named one.
+    pub vault: Option<aurora_handlers::secrets::VaultConfig>,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
-/// The local secret store in `dir` (the embedded default).
+/// The secret stores as `aurora` builds them: the local one in `dir` (the embedded default) and,
+/// given its settings, Vault for new secrets.
 pub fn secret_store(
     dir: &std::path::Path,
+    vault: Option<&aurora_handlers::secrets::VaultConfig>,
 ) -> std::sync::Arc<dyn aurora_handlers::secrets::SecretStore> {
-    std::sync::Arc::new(
-        aurora_handlers::secrets::LocalSecretStore::open(dir, None).expect("a local secret store"),
-    )
+    use aurora_handlers::secrets::{LocalSecretStore, Secrets, VaultSecretStore};
+    let local = LocalSecretStore::open(dir, None).expect("a local secret store");
+    let vault = vault.map(|config| VaultSecretStore::open(config).expect("a Vault secret store"));
+    std::sync::Arc::new(Secrets::new(local, vault))
 }
 
 /// The API settings tests run with: production defaults, but rate limits high enough that only
@@ -183,6 +189,7 @@ pub struct Account {
 pub struct Launch {
     roles: Vec<Role>,
     config: Config,
+    vault: Option<aurora_handlers::secrets::VaultConfig>,
 }
 
 impl Launch {
@@ -201,6 +208,7 @@ impl Launch {
                 },
                 ..Config::default()
             },
+            vault: None,
         }
     }
 
@@ -220,6 +228,12 @@ impl Launch {
         self
     }
 
+    /// New secrets go to this Vault (`local:` references still resolve), as with `VAULT_ADDR`.
+    pub fn vault(mut self, vault: aurora_handlers::secrets::VaultConfig) -> Self {
+        self.vault = Some(vault);
+        self
+    }
+
     pub fn rca(mut self, rca: aurora_handlers::rca::RcaConfig) -> Self {
         self.config.rca = rca;
         self
@@ -233,6 +247,7 @@ impl Launch {
         let (shutdown, rx) = watch::channel(false);
         let listener = bind().await;
         let addr = listener.local_addr().expect("local addr");
+        let vault = self.vault.clone();
         let task = tokio::spawn(run(&nats, &db, &secrets_dir, self, Some(listener), rx));
         TestApp {
             addr,
@@ -241,6 +256,7 @@ impl Launch {
             nats,
             db,
             secrets_dir,
+            vault,
             shutdown,
             task: Some(task),
         }
@@ -254,11 +270,16 @@ async fn bind() -> tokio::net::TcpListener {
 }
 
 /// The connections of an app on this NATS, database and secret store.
-fn services(nats: &TestNats, db: &TestDb, secrets_dir: &tempfile::TempDir) -> Services {
+fn services(
+    nats: &TestNats,
+    db: &TestDb,
+    secrets_dir: &tempfile::TempDir,
+    vault: Option<&aurora_handlers::secrets::VaultConfig>,
+) -> Services {
     Services::new(
         nats.client.clone(),
         db.pool.clone(),
-        secret_store(secrets_dir.path()),
+        secret_store(secrets_dir.path(), vault),
     )
 }
 
@@ -271,7 +292,7 @@ fn run(
     listener: Option<tokio::net::TcpListener>,
     shutdown: watch::Receiver<bool>,
 ) -> impl std::future::Future<Output = anyhow::Result<()>> {
-    let services = services(nats, db, secrets_dir);
+    let services = services(nats, db, secrets_dir, launch.vault.as_ref());
     aurora_gateway::app::run(services, launch.config, launch.roles, listener, shutdown)
 }
 
@@ -303,12 +324,16 @@ impl TestApp {
 
     /// This app's connections, as its roles have them (for a test that drives a handler itself).
     pub fn services(&self) -> Services {
-        services(&self.nats, &self.db, &self.secrets_dir)
+        services(&self.nats, &self.db, &self.secrets_dir, self.vault.as_ref())
     }
 
     /// Starts more roles in this app's process (e.g. projections after a gateway-only start).
     pub fn start_roles(&self, roles: Vec<Role>) {
         let launch = Self::launch().roles(roles);
+        let launch = Launch {
+            vault: self.vault.clone(),
+            ..launch
+        };
         tokio::spawn(run(
             &self.nats,
             &self.db,
@@ -325,6 +350,10 @@ impl TestApp {
         let listener = bind().await;
         let addr = listener.local_addr().expect("local addr");
         let launch = Self::launch().roles(vec![Role::Gateway]).agent(agent);
+        let launch = Launch {
+            vault: self.vault.clone(),
+            ..launch
+        };
         tokio::spawn(run(
             &self.nats,
             &self.db,

@@ -17,4 +17,5 @@ mod outage;
 mod postmortems;
 mod projections;
 mod rca;
+mod secrets;
 mod streams;

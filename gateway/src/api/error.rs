@@ -151,6 +151,23 @@ impl From<aurora_nats::StoreError> for ApiError {
     }
 }
 
+impl From<aurora_handlers::secrets::SecretError> for ApiError {
+    fn from(e: aurora_handlers::secrets::SecretError) -> Self {
+        use aurora_handlers::secrets::SecretError;
+        match e {
+            SecretError::Unavailable(cause) => {
+                tracing::warn!(reason = ?cause, "secret store unavailable");
+                // Nothing was stored or recorded: the same request may simply be sent again.
+                Self::Unavailable {
+                    message: "the secret store is unavailable; nothing was changed".into(),
+                    retry_after: 5,
+                }
+            }
+            other => Self::Internal(anyhow::Error::new(other).context("secret store failed")),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

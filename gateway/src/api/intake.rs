@@ -136,12 +136,7 @@ impl IntakeCache {
         let accepting = row.enabled && !row.deleted;
         // A deleted integration's secret is gone; a disabled one's is not needed.
         let secret = if accepting {
-            state
-                .services
-                .secrets
-                .get(&row.secret_ref)
-                .await
-                .map_err(|e| anyhow::anyhow!("the integration secret cannot be read: {e}"))?
+            state.services.secrets.get(&row.secret_ref).await?
         } else {
             Vec::new()
         };

@@ -71,7 +71,7 @@ fn declare_on(operation: &mut Operation, layers: Layers, path_params: bool) {
         shared.push(("429", "a rate limit was hit; see Retry-After"));
         shared.push((
             "503",
-            "the database or the event store is unavailable; see Retry-After",
+            "the database, the event store or the secret store is unavailable; see Retry-After",
         ));
         shared.push(("504", "the request took longer than the time limit"));
     }

@@ -1,14 +1,20 @@
 //! The secret store: where integration secrets (and later connector credentials) live. Events and
 //! read models hold only a reference (`local:<tenant>/<name>@<version>`), never the secret.
 //!
-//! One trait, [`SecretStore`]; the embedded default is [`LocalSecretStore`], an encrypted file
-//! store under the data dir. A Vault/OpenBao backend implements the same trait.
+//! One trait, [`SecretStore`], two backends: [`LocalSecretStore`], the embedded default (encrypted
+//! files under the data dir), and [`VaultSecretStore`] (Vault/OpenBao KV v2, references
+//! `vault:kv/data/<tenant>/<name>@<version>`). [`Secrets`] holds both: it writes to the configured
+//! one and reads a reference from the backend its prefix names, so references survive a switch.
 
+mod dual;
 mod local;
+mod vault;
 
 use async_trait::async_trait;
 
+pub use dual::Secrets;
 pub use local::LocalSecretStore;
+pub use vault::{VaultConfig, VaultSecretStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -27,6 +33,17 @@ pub enum SecretError {
     InvalidKey(String),
     #[error("secret store I/O: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the secret store settings are invalid: {0}")]
+    InvalidSettings(String),
+    /// Vault did not answer, or answered that it cannot serve now (sealed, 5xx): try again later.
+    #[error("the Vault secret store is unavailable")]
+    Unavailable(#[source] vaultrs::error::ClientError),
+    /// Vault refused the request (permission denied, no such mount, …).
+    #[error("the Vault secret store refused the request")]
+    Vault(#[source] vaultrs::error::ClientError),
+    /// A reference whose backend is not configured here (a `vault:` one without `VAULT_ADDR`).
+    #[error("{0} belongs to a secret backend that is not configured")]
+    BackendNotConfigured(String),
 }
 
 /// Where secrets are kept.

@@ -157,8 +157,7 @@ async fn create(
             &format!("integrations/{}", id.simple()),
             secret.as_bytes(),
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("storing the integration secret failed: {e}"))?;
+        .await?;
     let settings = req.settings.unwrap_or_default();
     let command = IntegrationCommand::Create {
         id,
@@ -336,8 +335,7 @@ async fn rotate_to(
             &format!("integrations/{}", id.simple()),
             secret.as_bytes(),
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("storing the integration secret failed: {e}"))?;
+        .await?;
     let command = IntegrationCommand::RotateSecret {
         secret_ref,
         by: caller.user_id,
