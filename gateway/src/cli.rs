@@ -2,6 +2,7 @@
 //! (DESIGN §8).
 
 pub mod dead_letters;
+pub mod secrets;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +61,11 @@ pub enum Command {
     DeadLetters {
         #[command(subcommand)]
         command: DeadLettersCommand,
+    },
+    /// Move secrets between the local store and Vault.
+    Secrets {
+        #[command(subcommand)]
+        command: crate::cli::secrets::SecretsCommand,
     },
     /// Run the database migrations.
     Migrate {
@@ -227,6 +233,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DeadLetters { command } => {
             dead_letters::run(command, &mut std::io::stdout()).await
         }
+        Command::Secrets { command } => secrets::run(command).await,
         Command::Migrate { database_url } => {
             let pool = pool(&database_url).await?;
             aurora_projections::migrate(&pool).await?;

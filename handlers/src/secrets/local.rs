@@ -49,6 +49,63 @@ impl LocalSecretStore {
     }
 }
 
+impl LocalSecretStore {
+    /// Every `(tenant, name)` with a secret: the folders holding `<version>.enc` files.
+    pub async fn list(&self) -> Result<Vec<(String, String)>, SecretError> {
+        let root = self.root.clone();
+        let mut found = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            let mut folders = vec![root.clone()];
+            while let Some(folder) = folders.pop() {
+                let mut has_versions = false;
+                for entry in std::fs::read_dir(&folder)? {
+                    let path = entry?.path();
+                    if path.is_dir() {
+                        folders.push(path);
+                    } else if path.extension().is_some_and(|e| e == "enc") {
+                        has_versions = true;
+                    }
+                }
+                let relative = folder.strip_prefix(&root).ok().and_then(Path::to_str);
+                if let (true, Some((tenant, name))) =
+                    (has_versions, relative.and_then(|r| r.split_once('/')))
+                {
+                    found.push((tenant.to_owned(), name.to_owned()));
+                }
+            }
+            Ok::<_, std::io::Error>(found)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+        found.sort();
+        Ok(found)
+    }
+
+    /// The references of every version of `name` of `tenant`, oldest first (v7 ids sort by time).
+    pub async fn versions(&self, tenant: &str, name: &str) -> Result<Vec<String>, SecretError> {
+        check_segment(tenant, false)?;
+        check_segment(name, true)?;
+        let mut entries = match tokio::fs::read_dir(self.root.join(tenant).join(name)).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut versions = Vec::new();
+        while let Some(entry) = entries.next_entry().await? {
+            let file = entry.file_name();
+            let id = file.to_str().and_then(|f| f.strip_suffix(".enc"));
+            if let Some(id) = id.and_then(|id| Uuid::parse_str(id).ok()) {
+                versions.push(id);
+            }
+        }
+        versions.sort();
+        Ok(versions
+            .into_iter()
+            .map(|v| format!("{PREFIX}{tenant}/{name}@{v}"))
+            .collect())
+    }
+}
+
 fn decode_key(text: &str) -> Result<[u8; 32], SecretError> {
     let bytes =
         hex::decode(text.trim()).map_err(|e| SecretError::InvalidKey(format!("not hex: {e}")))?;

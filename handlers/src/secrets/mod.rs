@@ -8,6 +8,7 @@
 
 mod dual;
 mod local;
+pub mod migrate;
 mod vault;
 
 use async_trait::async_trait;

@@ -2,4 +2,5 @@
 //! one store, and the gateway's answer when Vault is down.
 
 mod http;
+mod migrate;
 mod vault;
