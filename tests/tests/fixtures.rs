@@ -25,6 +25,27 @@ pub fn open(id: IncidentId, title: &str, service: &str, at: DateTime<Utc>) -> In
     }
 }
 
+/// Runs `command` on incident `id` of `tenant` through `app`'s event store, as a handler would;
+/// the incident must take it.
+pub async fn on_incident(
+    app: &aurora_tests::TestApp,
+    tenant: &TenantId,
+    id: IncidentId,
+    command: IncidentCommand,
+) {
+    app.services()
+        .incidents
+        .execute(
+            tenant,
+            id.0,
+            command,
+            aurora_nats::envelope::Context::new_root(),
+        )
+        .await
+        .expect("the store answers")
+        .expect("the incident takes the command");
+}
+
 pub fn comment(author: &str, text: &str) -> IncidentCommand {
     IncidentCommand::AddComment {
         comment_id: Uuid::now_v7(),

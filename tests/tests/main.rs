@@ -13,6 +13,7 @@ mod incident_commands;
 mod intake;
 mod investigations;
 mod isolation;
+mod metrics;
 mod outage;
 mod postmortems;
 mod projections;

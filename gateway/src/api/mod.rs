@@ -5,7 +5,8 @@
 //! - [`organization`]: members, invitations, API tokens, audit log.
 //! - [`incidents`]: the incident list, detail (now or as of a time), raw events;
 //!   [`incident_commands`]: change, comment, merge, feedback; [`postmortems`]: an incident's
-//!   postmortem, its versions, edits, restores, regeneration and Markdown export.
+//!   postmortem, its versions, edits, restores, regeneration and Markdown export; [`metrics`]:
+//!   MTTD, MTTR, incident counts and RCA figures over a range.
 //! - [`chat`]: WebSocket tickets and the chat socket; [`sessions`]: chat sessions over REST,
 //!   LLM usage, the agent's command policy.
 //! - [`health`]: liveness and readiness.
@@ -26,6 +27,7 @@ mod incident_commands;
 mod incidents;
 pub mod intake;
 mod integrations;
+mod metrics;
 mod organization;
 mod page;
 mod postmortems;
@@ -162,6 +164,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(incidents::router())
         .merge(incident_commands::router())
         .merge(postmortems::router())
+        .merge(metrics::router())
         .merge(integrations::router())
         .merge(correlation::router())
         .merge(changes::router())
@@ -262,6 +265,20 @@ pub fn parse_uuid(text: &str, what: &str) -> Result<Uuid, ApiError> {
     })
 }
 
+/// A time given in a query parameter (`name` says which), RFC 3339.
+pub fn query_time(name: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    // An unencoded `+02:00` offset arrives as a space after query decoding.
+    let text = text.replace(' ', "+");
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            ApiError::bad_request(
+                "invalid_time",
+                format!("{name}={text:?} is not an RFC 3339 time: {e}"),
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     /// Every route is mounted through `OpenApiRouter::routes`, which is what puts it in the
@@ -283,6 +300,7 @@ mod tests {
             ),
             ("incident_commands.rs", include_str!("incident_commands.rs")),
             ("postmortems/mod.rs", include_str!("postmortems/mod.rs")),
+            ("metrics.rs", include_str!("metrics.rs")),
             ("organization.rs", include_str!("organization.rs")),
             ("integrations/mod.rs", include_str!("integrations/mod.rs")),
             ("intake.rs", include_str!("intake.rs")),
@@ -308,7 +326,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 20,
+            modules, 21,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

@@ -11,6 +11,7 @@
 pub mod identity;
 mod incidents;
 mod investigations;
+mod metrics;
 mod organizations;
 mod postmortems;
 mod sessions;
@@ -21,6 +22,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 pub use incidents::*;
 pub use investigations::*;
+pub use metrics::*;
 pub use organizations::*;
 pub use postmortems::*;
 pub use sessions::*;

@@ -162,6 +162,13 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
     ),
     ep(
         "GET",
+        "/api/metrics/summary",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
+    ep(
+        "GET",
         "/api/incidents/{id}/postmortem",
         Target::Incident,
         None,

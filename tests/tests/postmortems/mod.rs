@@ -11,7 +11,6 @@ use aurora_domain::postmortem::{postmortem_id, PostmortemState};
 use aurora_domain::{IncidentCommand, IncidentId};
 use aurora_handlers::agent::{AgentConfig, LlmConfig, PriceTable};
 use aurora_handlers::rca::RcaConfig;
-use aurora_nats::envelope::Context;
 use aurora_tests::llm::{Script, ScriptedLlm};
 use aurora_tests::{Account, TestApp};
 use chrono::Utc;
@@ -74,13 +73,7 @@ pub async fn postmortems(scripts: Option<Vec<Script>>, config: RcaConfig) -> Pos
 
 impl Postmortems {
     pub async fn execute(&self, id: IncidentId, command: IncidentCommand) {
-        self.app
-            .services()
-            .incidents
-            .execute(&self.admin.tenant, id.0, command, Context::new_root())
-            .await
-            .expect("the store answers")
-            .expect("the incident takes the command");
+        crate::fixtures::on_incident(&self.app, &self.admin.tenant, id, command).await;
     }
 
     /// Opens an incident on `service` with a comment on it, as the ingest and a person would.

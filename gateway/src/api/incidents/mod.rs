@@ -117,16 +117,7 @@ async fn detail(
     let id = parse_id(&id)?;
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     if let Some(at) = p.at {
-        // An unencoded `+02:00` offset arrives as a space after query decoding.
-        let at = at.replace(' ', "+");
-        let at = DateTime::parse_from_rfc3339(&at)
-            .map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_time",
-                    format!("at={at:?} is not an RFC 3339 time: {e}"),
-                )
-            })?
-            .with_timezone(&Utc);
+        let at = super::query_time("at", &at)?;
         return as_of(&state, &caller.tenant, id, at).await;
     }
     let tenant = &caller.tenant;
