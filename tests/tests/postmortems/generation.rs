@@ -167,3 +167,58 @@ async fn a_redelivered_or_second_resolve_writes_nothing_twice() {
     aurora_tests::redeliver_events(&mut p.app, "rca", config, Duration::from_millis(500)).await;
     assert_eq!(p.postmortem(id).await.versions.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postmortem_owed_by_a_process_that_died_is_written_by_the_sweep() {
+    let config = aurora_handlers::rca::RcaConfig {
+        automatic: false,
+        postmortem_on_resolve: false,
+        stale: Duration::from_secs(1),
+        ..Default::default()
+    };
+    let p = postmortems(None, config).await;
+    let id = p.open_with_comment("checkout", "Looking.").await;
+    p.resolve(id).await;
+    // What a process leaves when it dies between acknowledging the resolve and storing the
+    // version: the owed postmortem in the bucket, and nothing written.
+    let js = p.app.nats.jetstream();
+    let started = Instant::now();
+    let bucket = loop {
+        if let Ok(bucket) = js.get_key_value("postmortems_pending").await {
+            break bucket;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no bucket");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let owed = serde_json::json!({
+        "tenant": p.admin.tenant,
+        "incident": id,
+        "request": null,
+        "since": "2026-01-01T00:00:00Z",
+    });
+    bucket
+        .put(
+            format!("{}.{id}.resolved", p.admin.tenant),
+            owed.to_string().into(),
+        )
+        .await
+        .expect("the owed postmortem is noted");
+    let state = p.until_versions(id, 1).await;
+    assert!(matches!(
+        state.versions[0].change,
+        Change::Generated {
+            origin: Origin::Template { .. }
+        }
+    ));
+    // Written, it is owed no more.
+    let started = Instant::now();
+    while bucket
+        .get(format!("{}.{id}.resolved", p.admin.tenant))
+        .await
+        .expect("the bucket answers")
+        .is_some()
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "still owed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
