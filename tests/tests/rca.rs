@@ -105,6 +105,23 @@ impl Rca {
             .into_inner()
     }
 
+    /// The incident once its run has ended there too: the run's end reaches the incident through
+    /// the rca process manager, a moment after the investigation's own last event.
+    async fn settled(&self, id: IncidentId) -> IncidentState {
+        let started = Instant::now();
+        loop {
+            let incident = self.incident(id).await;
+            if !incident.rca_under_way {
+                return incident;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the incident still has its run under way: {incident:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     async fn investigation(&self, run: Uuid) -> Option<InvestigationState> {
         self.app
             .services()
@@ -279,7 +296,7 @@ async fn a_run_with_cited_findings_concludes_confirmed_and_analyzes_the_incident
         "{tools:?}"
     );
 
-    let incident = r.incident(id).await;
+    let incident = r.settled(id).await;
     assert_eq!(incident.rca_status, RcaStatus::Complete);
     assert_eq!(incident.status, IncidentStatus::Analyzed);
     assert_eq!(
@@ -366,7 +383,7 @@ async fn without_a_model_the_evidence_is_gathered_and_the_summary_says_why() {
         tools,
         ["get_alert_field", "recent_changes", "incident_lookup"]
     );
-    let incident = r.incident(id).await;
+    let incident = r.settled(id).await;
     assert_eq!(incident.status, IncidentStatus::Analyzed);
     assert_eq!(incident.rca_status, RcaStatus::Complete);
     audit_is_clean(&r.app).await;
