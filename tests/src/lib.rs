@@ -7,12 +7,14 @@
 //!   on port 0.
 //! - [`wait_for_projection`]: waits until a projector's checkpoint reaches a stream sequence,
 //!   so no test sleeps for a fixed time.
+//! - [`provider::FakeProvider`]: a fake third-party HTTP API answering documented shapes.
 //!
 //! Logs are silent unless `TEST_LOG` is set.
 
 pub mod chat;
 pub mod llm;
 pub mod openbao;
+pub mod provider;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

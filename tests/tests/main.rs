@@ -17,6 +17,7 @@ mod metrics;
 mod outage;
 mod postmortems;
 mod projections;
+mod queries;
 mod rca;
 mod secrets;
 mod streams;

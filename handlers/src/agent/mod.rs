@@ -8,7 +8,9 @@
 //! - [`lease`]: the KV key a live run holds, and [`sweep`]: closing runs whose process died.
 //! - [`llm`]: the streamed completion with tool calls, through async-openai against any
 //!   OpenAI-compatible endpoint.
-//! - [`tools`]: what the agent may call, and [`aurora_domain::gate`]: what of it may run; [`exec`] runs a CLI.
+//! - [`tools`]: what the agent may call ([`tool_args`]: how a call's arguments are read;
+//!   [`query`]: the read-only queries of connected observability accounts), and
+//!   [`aurora_domain::gate`]: what of it may run; [`exec`] runs a CLI.
 //! - [`prices`]: the per-model price table behind the estimated cost.
 //! - The WebSocket protocol and what the gateway sends on `CMD` are the domain's
 //!   ([`aurora_domain::chat::frames`], [`aurora_domain::chat::request`]).
@@ -21,10 +23,12 @@ pub mod investigation;
 pub mod lease;
 pub mod llm;
 pub mod prices;
+pub mod query;
 pub mod redact;
 pub mod run;
 pub mod session;
 pub mod sweep;
+pub mod tool_args;
 pub mod tools;
 
 use std::path::PathBuf;

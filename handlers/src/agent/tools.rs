@@ -10,11 +10,13 @@ use aurora_nats::subjects::{self, INBOX_STREAM};
 use aurora_nats::EventLog;
 use aurora_projections::queries;
 use chrono::{TimeDelta, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use aurora_domain::gate::Cli;
+
+use super::tool_args::Args;
 
 pub const CLOUD_EXEC: &str = "cloud_exec";
 pub const KUBECTL: &str = "kubectl";
@@ -136,36 +138,10 @@ pub enum ReadTool {
 
 /// Reads a tool call's name and arguments; the error is what the model is told.
 pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
-    let arguments = if arguments.trim().is_empty() {
-        "{}"
-    } else {
-        arguments
-    };
-    let args: Map<String, Value> = serde_json::from_str(arguments)
-        .map_err(|e| format!("the arguments of {name} are not a JSON object: {e}"))?;
-    let text = |key: &str| -> Option<String> {
-        args.get(key)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let required = |key: &str| text(key).ok_or_else(|| format!("{name} needs `{key}`"));
-    let number = |key: &str, default: i64, max: i64| -> Result<i64, String> {
-        match args.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v
-                .as_i64()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| format!("`{key}` must be a whole number from 1 to {max}")),
-        }
-    };
-    let uuid = |key: &str, value: String| {
-        Uuid::parse_str(&value).map_err(|_| format!("`{key}` {value:?} is not a UUID"))
-    };
+    let args = Args::parse(name, arguments)?;
     match name {
         CLOUD_EXEC => {
-            let provider = required("provider")?;
+            let provider = args.required("provider")?;
             let cli = Cli::from_provider(&provider).ok_or_else(|| {
                 let known: Vec<&str> = Cli::CLOUD.iter().map(|c| c.binary()).collect();
                 format!(
@@ -175,31 +151,29 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
             })?;
             Ok(Planned::Command {
                 cli,
-                command: required("command")?,
+                command: args.required("command")?,
             })
         }
         KUBECTL => Ok(Planned::Command {
             cli: Cli::Kubectl,
-            command: required("command")?,
+            command: args.required("command")?,
         }),
         INCIDENT_LOOKUP => Ok(Planned::Read(ReadTool::IncidentLookup {
-            incident_id: text("incident_id")
-                .map(|id| uuid("incident_id", id))
-                .transpose()?,
-            status: text("status"),
-            service: text("service"),
-            severity: text("severity"),
-            limit: number("limit", 20, 50)?,
+            incident_id: args.uuid("incident_id")?,
+            status: args.text("status"),
+            service: args.text("service"),
+            severity: args.text("severity"),
+            limit: args.number("limit", 20, 50)?,
         })),
         GET_ALERT_FIELD => Ok(Planned::Read(ReadTool::AlertField {
-            incident_id: uuid("incident_id", required("incident_id")?)?,
-            field: required("field")?,
-            alert_id: text("alert_id"),
+            incident_id: args.required_uuid("incident_id")?,
+            field: args.required("field")?,
+            alert_id: args.text("alert_id"),
         })),
         RECENT_CHANGES => Ok(Planned::Read(ReadTool::RecentChanges {
-            service: text("service"),
-            hours: number("hours", 24, 720)?,
-            limit: number("limit", 20, 100)?,
+            service: args.text("service"),
+            hours: args.number("hours", 24, 720)?,
+            limit: args.number("limit", 20, 100)?,
         })),
         other => Err(format!("there is no tool {other:?}")),
     }
@@ -395,6 +369,15 @@ fn db(e: sqlx::Error) -> String {
     format!("Aurora's database could not answer: {e}")
 }
 
+/// Output of a read or query tool, capped like a command's ([`exec::OUTPUT_CAP`](super::exec::OUTPUT_CAP)).
+pub fn capped(output: String) -> String {
+    let kept = super::exec::char_floor(&output, super::exec::OUTPUT_CAP);
+    if kept.len() == output.len() {
+        return output;
+    }
+    format!("{kept}\n{}", super::exec::TRUNCATION_NOTICE)
+}
+
 /// At most [`MODEL_OUTPUT_CAP`] bytes of `output` (cut on a character boundary), with a note.
 pub fn for_model(output: &str) -> String {
     let kept = super::exec::char_floor(output, MODEL_OUTPUT_CAP);
@@ -517,6 +500,15 @@ mod tests {
         assert_eq!(lookup(&body, "status"), Some(&json!("firing")));
         assert_eq!(lookup(&body, "alerts.1"), None);
         assert_eq!(lookup(&body, "status.x"), None);
+    }
+
+    #[test]
+    fn read_tool_output_is_capped_like_a_commands() {
+        use crate::agent::exec::{OUTPUT_CAP, TRUNCATION_NOTICE};
+        let long = capped("z".repeat(OUTPUT_CAP + 10));
+        assert!(long.len() <= OUTPUT_CAP + TRUNCATION_NOTICE.len() + 1);
+        assert!(long.ends_with(TRUNCATION_NOTICE));
+        assert_eq!(capped("short".into()), "short");
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl Run {
                     reader
                         .read(&tenant, &tool)
                         .await
-                        .map(|output| cap(crate::agent::redact::redact(&output, &[])))
+                        .map(|output| tools::capped(crate::agent::redact::redact(&output, &[])))
                 };
                 tokio::select! {
                     output = read => Ok(output),
@@ -169,29 +169,5 @@ impl Run {
             .work_dir
             .join(self.tenant.as_str())
             .join(self.session.to_string())
-    }
-}
-
-/// Output of a read tool, capped like a command's.
-fn cap(output: String) -> String {
-    let kept = exec::char_floor(&output, exec::OUTPUT_CAP);
-    if kept.len() == output.len() {
-        return output;
-    }
-    format!("{kept}\n{}", exec::TRUNCATION_NOTICE)
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn read_tool_output_is_capped() {
-        let capped = cap("z".repeat(exec::OUTPUT_CAP + 10));
-        assert!(capped.len() <= exec::OUTPUT_CAP + exec::TRUNCATION_NOTICE.len() + 1);
-        assert!(capped.ends_with(exec::TRUNCATION_NOTICE));
-        assert_eq!(cap("short".into()), "short");
     }
 }

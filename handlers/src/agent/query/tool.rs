@@ -1,0 +1,208 @@
+//! The query tools as the model sees them: names, descriptions, JSON schemas of the arguments,
+//! and a call's arguments read into a [`QueryTool`].
+
+use chrono::Utc;
+use serde_json::{json, Value};
+
+use super::window::{self, Window};
+use super::{datadog, elasticsearch, grafana, newrelic, ovh, sentry, splunk, tailscale, Provider};
+use crate::agent::tool_args::Args;
+
+/// One tool as the model is told of it.
+pub struct Definition {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub parameters: Value,
+}
+
+/// A query the model asked for, its arguments read and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryTool {
+    DatadogLogs(datadog::LogsQuery),
+    DatadogMetrics(datadog::MetricsQuery),
+    NewRelicNrql(newrelic::NrqlQuery),
+    SplunkSearch(splunk::SearchQuery),
+    SentryIssues(sentry::IssuesQuery),
+    PrometheusQuery(grafana::PrometheusQuery),
+    LokiQuery(grafana::LokiQuery),
+    ElasticsearchSearch(elasticsearch::SearchQuery),
+    TailscaleDevices,
+    OvhApiGet(ovh::GetQuery),
+}
+
+impl QueryTool {
+    /// Whose account the tool reads.
+    pub fn provider(&self) -> Provider {
+        match self {
+            Self::DatadogLogs(_) | Self::DatadogMetrics(_) => Provider::Datadog,
+            Self::NewRelicNrql(_) => Provider::NewRelic,
+            Self::SplunkSearch(_) => Provider::Splunk,
+            Self::SentryIssues(_) => Provider::Sentry,
+            Self::PrometheusQuery(_) | Self::LokiQuery(_) => Provider::Grafana,
+            Self::ElasticsearchSearch(_) => Provider::Elasticsearch,
+            Self::TailscaleDevices => Provider::Tailscale,
+            Self::OvhApiGet(_) => Provider::Ovh,
+        }
+    }
+
+    /// The time range it covers, if it has one.
+    pub fn window(&self) -> Option<&Window> {
+        match self {
+            Self::DatadogLogs(q) => Some(&q.window),
+            Self::DatadogMetrics(q) => Some(&q.window),
+            Self::NewRelicNrql(q) => Some(&q.window),
+            Self::SplunkSearch(q) => Some(&q.window),
+            Self::SentryIssues(q) => Some(&q.window),
+            Self::PrometheusQuery(q) => Some(&q.window),
+            Self::LokiQuery(q) => Some(&q.window),
+            Self::ElasticsearchSearch(q) => Some(&q.window),
+            Self::TailscaleDevices | Self::OvhApiGet(_) => None,
+        }
+    }
+}
+
+/// Every query tool with the provider it reads.
+fn all() -> Vec<(Provider, Definition)> {
+    let of =
+        |provider: Provider, list: Vec<Definition>| list.into_iter().map(move |d| (provider, d));
+    of(Provider::Datadog, datadog::definitions())
+        .chain(of(Provider::NewRelic, vec![newrelic::definition()]))
+        .chain(of(Provider::Splunk, vec![splunk::definition()]))
+        .chain(of(Provider::Sentry, vec![sentry::definition()]))
+        .chain(of(Provider::Grafana, grafana::definitions()))
+        .chain(of(
+            Provider::Elasticsearch,
+            vec![elasticsearch::definition()],
+        ))
+        .chain(of(Provider::Tailscale, vec![tailscale::definition()]))
+        .chain(of(Provider::Ovh, vec![ovh::definition()]))
+        .collect()
+}
+
+/// The tool definitions (OpenAI function-calling JSON) of the `connected` providers; OVH's
+/// only when `ovh_enabled`.
+pub fn definitions(connected: &[Provider], ovh_enabled: bool) -> Vec<Value> {
+    all()
+        .into_iter()
+        .filter(|(provider, _)| connected.contains(provider))
+        .filter(|(provider, _)| *provider != Provider::Ovh || ovh_enabled)
+        .map(|(_, d)| {
+            json!({
+                "type": "function",
+                "function": {"name": d.name, "description": d.description, "parameters": d.parameters}
+            })
+        })
+        .collect()
+}
+
+/// `None` when `name` is no query tool; otherwise its arguments read (the error is what the
+/// model is told).
+pub fn plan(name: &str, args: &Args<'_>) -> Option<Result<QueryTool, String>> {
+    let now = Utc::now();
+    let planned = match name {
+        datadog::LOGS => datadog::LogsQuery::from_args(args, now).map(QueryTool::DatadogLogs),
+        datadog::METRICS => {
+            datadog::MetricsQuery::from_args(args, now).map(QueryTool::DatadogMetrics)
+        }
+        newrelic::NRQL => newrelic::NrqlQuery::from_args(args, now).map(QueryTool::NewRelicNrql),
+        splunk::SEARCH => splunk::SearchQuery::from_args(args, now).map(QueryTool::SplunkSearch),
+        sentry::ISSUES => sentry::IssuesQuery::from_args(args, now).map(QueryTool::SentryIssues),
+        grafana::PROMETHEUS => {
+            grafana::PrometheusQuery::from_args(args, now).map(QueryTool::PrometheusQuery)
+        }
+        grafana::LOKI => grafana::LokiQuery::from_args(args, now).map(QueryTool::LokiQuery),
+        elasticsearch::SEARCH => {
+            elasticsearch::SearchQuery::from_args(args, now).map(QueryTool::ElasticsearchSearch)
+        }
+        tailscale::DEVICES => Ok(QueryTool::TailscaleDevices),
+        ovh::GET => ovh::GetQuery::from_args(args).map(QueryTool::OvhApiGet),
+        _ => return None,
+    };
+    Some(planned)
+}
+
+/// A tool's argument schema: `properties` (a JSON object), with the time-range properties when
+/// `ranged`.
+pub fn parameters(mut properties: Value, ranged: bool, required: &[&str]) -> Value {
+    if let (true, Value::Object(into), Value::Object(range)) =
+        (ranged, &mut properties, window::schema_properties())
+    {
+        into.extend(range);
+    }
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn names(definitions: &[Value]) -> Vec<&str> {
+        definitions
+            .iter()
+            .map(|d| d["function"]["name"].as_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn only_the_tools_of_connected_providers_are_offered() {
+        assert!(definitions(&[], true).is_empty());
+        let offered = definitions(&[Provider::Datadog, Provider::Grafana], true);
+        assert_eq!(
+            names(&offered),
+            [
+                "datadog_logs",
+                "datadog_metrics",
+                "prometheus_query",
+                "loki_query"
+            ]
+        );
+    }
+
+    #[test]
+    fn ovh_is_offered_only_behind_its_feature_flag() {
+        assert!(definitions(&[Provider::Ovh], false).is_empty());
+        assert_eq!(names(&definitions(&[Provider::Ovh], true)), ["ovh_api_get"]);
+    }
+
+    #[test]
+    fn every_tool_has_an_object_schema_and_plans_from_its_required_arguments() {
+        let every = [
+            Provider::Datadog,
+            Provider::NewRelic,
+            Provider::Splunk,
+            Provider::Sentry,
+            Provider::Grafana,
+            Provider::Elasticsearch,
+            Provider::Tailscale,
+            Provider::Ovh,
+        ];
+        let offered = definitions(&every, true);
+        assert_eq!(offered.len(), 10);
+        for definition in &offered {
+            let function = &definition["function"];
+            let name = function["name"].as_str().unwrap();
+            assert_eq!(function["parameters"]["type"], "object", "{name}");
+            // Every required argument given a plausible value: the call plans.
+            let mut arguments = serde_json::Map::new();
+            for key in function["parameters"]["required"].as_array().unwrap() {
+                let key = key.as_str().unwrap();
+                let value = if key == "path" { "/me" } else { "x" };
+                arguments.insert(key.to_owned(), json!(value));
+            }
+            let text = Value::Object(arguments).to_string();
+            let planned = plan(name, &Args::parse(name, &text).unwrap()).unwrap();
+            let tool = planned.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(every.contains(&tool.provider()));
+            // Missing required arguments are named.
+            if let Some(first) = function["parameters"]["required"][0].as_str() {
+                let error = plan(name, &Args::parse(name, "{}").unwrap())
+                    .unwrap()
+                    .unwrap_err();
+                assert!(error.contains(first), "{name}: {error}");
+            }
+        }
+        assert!(plan("cloud_exec", &Args::parse("cloud_exec", "{}").unwrap()).is_none());
+    }
+}
