@@ -25,6 +25,7 @@ pub mod integration;
 pub mod investigation;
 pub mod organization;
 pub mod postmortem;
+pub mod service;
 pub mod values;
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ pub fn attach(alert_id: &str, service: &str, score: f64) -> IncidentCommand {
             similarity: 0.35,
             candidates_considered: 3,
             topology_basis: TopologyBasis::ServiceGraph,
+            topology_path: None,
         },
         at: Utc::now(),
     }

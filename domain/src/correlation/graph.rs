@@ -42,12 +42,24 @@ impl ServiceGraph {
     /// The services `service` depends on, each with its distance (shortest path, 1 = direct), up
     /// to `max_depth`. `service` itself is never in the answer, even on a cycle.
     pub fn upstream_depths(&self, service: &str, max_depth: u32) -> HashMap<String, u32> {
-        walk(&self.depends_on, service, max_depth)
+        depths(walk(&self.depends_on, service, max_depth))
     }
 
     /// The services that depend on `service`, each with its distance (shortest path, 1 = direct),
     /// up to `max_depth`. `service` itself is never in the answer, even on a cycle.
     pub fn downstream_depths(&self, service: &str, max_depth: u32) -> HashMap<String, u32> {
+        depths(walk(&self.dependents, service, max_depth))
+    }
+
+    /// The services `service` depends on up to `max_depth`, each with a shortest path to it
+    /// (`service` first, the service last).
+    pub fn upstream_paths(&self, service: &str, max_depth: u32) -> HashMap<String, Vec<String>> {
+        walk(&self.depends_on, service, max_depth)
+    }
+
+    /// The services that depend on `service` up to `max_depth`, each with a shortest path from
+    /// `service` to it against the edges (`service` first, the dependent last).
+    pub fn downstream_paths(&self, service: &str, max_depth: u32) -> HashMap<String, Vec<String>> {
         walk(&self.dependents, service, max_depth)
     }
 }
@@ -63,22 +75,36 @@ impl<S: AsRef<str>, D: AsRef<str>> FromIterator<(S, D)> for ServiceGraph {
     }
 }
 
-/// Breadth first from `start`, so each service is found at its shortest distance.
+/// Each path's length in hops.
+fn depths(paths: HashMap<String, Vec<String>>) -> HashMap<String, u32> {
+    paths
+        .into_iter()
+        .map(|(service, path)| {
+            let hops = u32::try_from(path.len().saturating_sub(1)).unwrap_or(u32::MAX);
+            (service, hops)
+        })
+        .collect()
+}
+
+/// Breadth first from `start`, so each service is found at its shortest distance, with the path
+/// that reached it.
 fn walk<'a>(
     edges: &'a HashMap<String, BTreeSet<String>>,
     start: &'a str,
     max_depth: u32,
-) -> HashMap<String, u32> {
-    let mut depths = HashMap::new();
+) -> HashMap<String, Vec<String>> {
+    let mut paths: HashMap<String, Vec<String>> = HashMap::new();
     let mut seen: HashSet<&str> = HashSet::from([start]);
-    let mut frontier = vec![start];
-    for depth in 1..=max_depth {
+    let mut frontier: Vec<(&str, Vec<String>)> = vec![(start, vec![start.to_owned()])];
+    for _ in 1..=max_depth {
         let mut next = Vec::new();
-        for service in frontier {
+        for (service, path) in frontier {
             for neighbour in edges.get(service).into_iter().flatten() {
                 if seen.insert(neighbour.as_str()) {
-                    depths.insert(neighbour.clone(), depth);
-                    next.push(neighbour.as_str());
+                    let mut reached = path.clone();
+                    reached.push(neighbour.clone());
+                    paths.insert(neighbour.clone(), reached.clone());
+                    next.push((neighbour.as_str(), reached));
                 }
             }
         }
@@ -87,5 +113,5 @@ fn walk<'a>(
         }
         frontier = next;
     }
-    depths
+    paths
 }

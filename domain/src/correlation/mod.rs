@@ -30,9 +30,10 @@ pub use log::{
 };
 pub use score::{
     jaccard, score_candidate, service_similarity, service_tokens, similarity_score, time_score,
-    title_similarity, tokenize, topology_score, weighted_score, AlertFacts, Candidate,
-    ScoredCandidate, Strategy, DOWNSTREAM_SCORES, MAX_TOPOLOGY_DEPTH, SERVICE_WEIGHT, STOP_WORDS,
-    TITLE_WEIGHT, UPSTREAM_SCORES,
+    title_similarity, tokenize, topology_match, topology_score, weighted_score, AlertFacts,
+    Candidate, PathDirection, ScoredCandidate, Strategy, TopologyMatch, TopologyPath,
+    DOWNSTREAM_SCORES, MAX_TOPOLOGY_DEPTH, SERVICE_WEIGHT, STOP_WORDS, TITLE_WEIGHT,
+    UPSTREAM_SCORES,
 };
 pub use settings::{
     CorrelationSettings, SettingsError, MAX_CANDIDATES, MAX_GROUP_SIZE, MAX_WINDOW_SECS,

@@ -96,6 +96,10 @@ pub struct ScoredCandidate {
     /// made without a graph).
     #[serde(default)]
     pub topology_basis: TopologyBasis,
+    /// The path in the service graph that gave `topology` (none for the same service or a
+    /// name fallback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_path: Option<TopologyPath>,
     /// The strongest raw component: `topology`, `time_window` or `similarity` (see
     /// [`Strategy`]; decisions made before the label followed upstream say `time`).
     pub strategy: String,
@@ -180,39 +184,109 @@ pub fn time_score(
     (1.0 - gap / window).clamp(0.0, 1.0)
 }
 
-/// How close the alert's service is to the incident's services.
-///
-/// 0 when either side is empty, 1 when the alert's service is one of the incident's. Otherwise,
-/// with a graph, the best over the incident's services of [`UPSTREAM_SCORES`] and
-/// [`DOWNSTREAM_SCORES`] by shortest distance (0 beyond [`MAX_TOPOLOGY_DEPTH`] hops or when
-/// unconnected). With an empty graph — no topology known for the tenant — Aurora falls back to
-/// [`service_similarity`]: the token Jaccard of the service names. (Upstream scored 0 then.)
+/// How close the alert's service is to the incident's services: [`topology_match`]'s score.
 pub fn topology_score(
     alert_service: &str,
     incident_services: &[&str],
     graph: &ServiceGraph,
 ) -> f64 {
+    topology_match(alert_service, incident_services, graph).score
+}
+
+/// A topology score, what it was measured on, and the path that gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopologyMatch {
+    pub score: f64,
+    pub basis: TopologyBasis,
+    /// The shortest path between the alert's service and the incident's that scored.
+    pub path: Option<TopologyPath>,
+}
+
+/// How two services are connected: `services` runs from the alert's service to the incident's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TopologyPath {
+    pub services: Vec<String>,
+    /// `upstream`: each service depends on the next (the incident's service is a dependency of
+    /// the alert's); `downstream`: each depends on the one before.
+    pub direction: PathDirection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PathDirection {
+    Upstream,
+    Downstream,
+}
+
+impl fmt::Display for TopologyPath {
+    /// `checkout → payments → ledger` upstream (→ reads "depends on"), `checkout ← web` downstream.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let arrow = match self.direction {
+            PathDirection::Upstream => " → ",
+            PathDirection::Downstream => " ← ",
+        };
+        f.write_str(&self.services.join(arrow))
+    }
+}
+
+/// How close the alert's service is to the incident's services.
+///
+/// 0 when either side is empty, 1 when the alert's service is one of the incident's. Otherwise
+/// the best over the incident's services of [`UPSTREAM_SCORES`] and [`DOWNSTREAM_SCORES`] by
+/// shortest distance in the graph (SPEC §2), with the path. When the graph connects none of them
+/// within [`MAX_TOPOLOGY_DEPTH`] hops — or there is no graph — Aurora falls back to
+/// [`service_similarity`]: the token Jaccard of the service names. (Upstream scored 0 then.)
+pub fn topology_match(
+    alert_service: &str,
+    incident_services: &[&str],
+    graph: &ServiceGraph,
+) -> TopologyMatch {
+    let basis = if graph.is_empty() {
+        TopologyBasis::ServiceNameFallback
+    } else {
+        TopologyBasis::ServiceGraph
+    };
+    let scored = |score, basis, path| TopologyMatch { score, basis, path };
     if alert_service.is_empty() || incident_services.is_empty() {
-        return 0.0;
+        return scored(0.0, basis, None);
     }
     if incident_services.contains(&alert_service) {
-        return 1.0;
+        return scored(1.0, basis, None);
     }
+    let fallback = |basis| {
+        scored(
+            service_similarity(alert_service, incident_services),
+            basis,
+            None,
+        )
+    };
     if graph.is_empty() {
-        return service_similarity(alert_service, incident_services);
+        return fallback(TopologyBasis::ServiceNameFallback);
     }
-    let upstream = graph.upstream_depths(alert_service, MAX_TOPOLOGY_DEPTH);
-    let downstream = graph.downstream_depths(alert_service, MAX_TOPOLOGY_DEPTH);
-    let mut best = 0.0_f64;
+    let upstream = graph.upstream_paths(alert_service, MAX_TOPOLOGY_DEPTH);
+    let downstream = graph.downstream_paths(alert_service, MAX_TOPOLOGY_DEPTH);
+    let mut best: Option<TopologyMatch> = None;
     for service in incident_services {
-        if let Some(&depth) = upstream.get(*service) {
-            best = best.max(by_depth(&UPSTREAM_SCORES, depth));
-        }
-        if let Some(&depth) = downstream.get(*service) {
-            best = best.max(by_depth(&DOWNSTREAM_SCORES, depth));
+        let found = [
+            (&upstream, &UPSTREAM_SCORES, PathDirection::Upstream),
+            (&downstream, &DOWNSTREAM_SCORES, PathDirection::Downstream),
+        ];
+        for (paths, scores, direction) in found {
+            let Some(path) = paths.get(*service) else {
+                continue;
+            };
+            let hops = u32::try_from(path.len().saturating_sub(1)).unwrap_or(u32::MAX);
+            let score = by_depth(scores, hops);
+            if best.as_ref().is_none_or(|b| score > b.score) {
+                let path = TopologyPath {
+                    services: path.clone(),
+                    direction,
+                };
+                best = Some(scored(score, TopologyBasis::ServiceGraph, Some(path)));
+            }
         }
     }
-    best
+    best.unwrap_or_else(|| fallback(TopologyBasis::NotConnected))
 }
 
 fn by_depth(scores: &[f64; 3], depth: u32) -> f64 {
@@ -292,7 +366,11 @@ pub fn score_candidate(
     graph: &ServiceGraph,
 ) -> ScoredCandidate {
     let services = candidate.incident_services();
-    let topology = topology_score(alert.service, &services, graph);
+    let TopologyMatch {
+        score: topology,
+        basis: topology_basis,
+        path: topology_path,
+    } = topology_match(alert.service, &services, graph);
     let time = time_score(
         alert.received_at,
         candidate.updated_at,
@@ -311,11 +389,8 @@ pub fn score_candidate(
         topology,
         time,
         similarity,
-        topology_basis: if graph.is_empty() {
-            TopologyBasis::ServiceNameFallback
-        } else {
-            TopologyBasis::ServiceGraph
-        },
+        topology_basis,
+        topology_path,
         strategy: Strategy::dominant(topology, time, similarity)
             .as_str()
             .to_owned(),

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::correlation::TopologyPath;
 use crate::values::Severity;
 
 /// One normalised alert (built by a webhook source from its own payload).
@@ -41,14 +42,23 @@ pub struct Correlation {
     /// all of which were made without a service graph.
     #[serde(default)]
     pub topology_basis: TopologyBasis,
+    /// The service-graph path that gave the topology score (absent for the same service, a
+    /// name fallback, and events stored before paths were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_path: Option<TopologyPath>,
 }
 
 impl Correlation {
-    /// The breakdown in words, scores to 2 decimals, saying what topology was measured on:
-    /// `topology 1.00, time 0.42, similarity 0.35`.
+    /// The breakdown in words, scores to 2 decimals, saying what topology was measured on and
+    /// along which path: `topology 1.00 (checkout → payments), time 0.42, similarity 0.35`.
     pub fn breakdown(&self) -> String {
+        let path = self
+            .topology_path
+            .as_ref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default();
         format!(
-            "{} {:.2}, time {:.2}, similarity {:.2}",
+            "{} {:.2}{path}, time {:.2}, similarity {:.2}",
             self.topology_basis.label(),
             self.topology,
             self.time,
@@ -68,6 +78,9 @@ pub enum TopologyBasis {
     /// No service graph yet: service-name similarity stood in for it.
     #[default]
     ServiceNameFallback,
+    /// The graph connects neither service to the other within 3 hops: service-name similarity
+    /// stood in for it.
+    NotConnected,
 }
 
 impl TopologyBasis {
@@ -76,6 +89,9 @@ impl TopologyBasis {
         match self {
             Self::ServiceGraph => "topology",
             Self::ServiceNameFallback => "topology (service-name fallback: no service graph yet)",
+            Self::NotConnected => {
+                "topology (service-name fallback: not connected in the service graph)"
+            }
         }
     }
 }

@@ -55,6 +55,7 @@ fn events() -> Vec<IncidentEvent> {
                 similarity: 0.3,
                 candidates_considered: 2,
                 topology_basis: TopologyBasis::ServiceGraph,
+                topology_path: None,
             },
             at: at(3),
         },

@@ -19,6 +19,7 @@ fn a_best_score_of_exactly_the_threshold_correlates() {
         similarity: 0.35,
         candidates_considered: 1,
         topology_basis: TopologyBasis::ServiceGraph,
+        topology_path: None,
     };
     match &decision {
         Decision::Correlate {

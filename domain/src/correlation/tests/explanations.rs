@@ -14,6 +14,7 @@ fn each_decision_explains_itself_in_one_line() {
             similarity: 0.35,
             candidates_considered: 3,
             topology_basis: TopologyBasis::ServiceGraph,
+            topology_path: None,
         },
         considered: vec![],
     };
@@ -123,4 +124,25 @@ fn one_candidate_is_spoken_of_in_the_singular() {
         &topology(),
     );
     assert!(decision.explain().ends_with("(1 candidate)"));
+}
+
+#[test]
+fn a_graph_correlation_names_the_path_in_its_explanation() {
+    let decision = decide(
+        &alert("Payment authorisations failing", "payments"),
+        &[candidate(1, "Checkout latency high", "checkout", 10)],
+        &CorrelationSettings::default(),
+        &topology(),
+    );
+    let Decision::Correlate { correlation, .. } = &decision else {
+        panic!("expected a correlation, got {decision:?}");
+    };
+    assert_eq!(correlation.topology, 0.8);
+    assert!(
+        decision
+            .explain()
+            .contains("topology 0.80 (payments ← checkout), time"),
+        "{}",
+        decision.explain()
+    );
 }

@@ -107,6 +107,7 @@ fn scored(n: u128, score: f64) -> ScoredCandidate {
         time: 0.42,
         similarity: 0.35,
         topology_basis: TopologyBasis::ServiceGraph,
+        topology_path: None,
         strategy: "topology".to_owned(),
     }
 }

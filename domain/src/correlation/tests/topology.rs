@@ -54,11 +54,26 @@ fn a_service_both_upstream_and_downstream_scores_its_better_direction() {
 }
 
 #[test]
-fn with_a_graph_an_unconnected_service_scores_no_topology_whatever_its_name() {
-    assert_eq!(
-        topology_score("checkout", &["checkout-db"], &topology()),
-        0.0
-    );
+fn with_a_graph_an_unconnected_service_falls_back_to_its_name_and_says_so() {
+    // {checkout} vs {checkout, db}: the graph connects neither, so the names decide.
+    let found = topology_match("checkout", &["checkout-db"], &topology());
+    assert_eq!(found.score, 0.5);
+    assert_eq!(found.basis, TopologyBasis::NotConnected);
+    assert_eq!(found.path, None);
+}
+
+#[test]
+fn a_graph_score_names_the_path_that_gave_it() {
+    let graph = topology();
+    let up = topology_match("checkout", &["ledger"], &graph);
+    assert_eq!((up.score, up.basis), (0.7, TopologyBasis::ServiceGraph));
+    let path = up.path.expect("a path");
+    assert_eq!(path.services, ["checkout", "payments", "ledger"]);
+    assert_eq!(path.to_string(), "checkout → payments → ledger");
+    let down = topology_match("checkout", &["cdn"], &graph);
+    let path = down.path.expect("a path");
+    assert_eq!(path.direction, PathDirection::Downstream);
+    assert_eq!(path.to_string(), "checkout ← web ← cdn");
 }
 
 #[test]

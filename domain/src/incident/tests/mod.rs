@@ -75,6 +75,7 @@ fn correlation() -> Correlation {
         similarity: 0.35,
         candidates_considered: 3,
         topology_basis: TopologyBasis::ServiceGraph,
+        topology_path: None,
     }
 }
 
