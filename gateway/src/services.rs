@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use aurora_domain::investigation::Investigation;
 use aurora_domain::postmortem::Postmortem;
+use aurora_domain::service::Service;
 use aurora_domain::{ChatSession, Incident, Integration, Organization};
 use aurora_handlers::secrets::SecretStore;
 use aurora_nats::{AggregateStore, EventLog};
@@ -29,6 +30,8 @@ pub struct Services {
     pub integrations: AggregateStore<Integration>,
     pub investigations: AggregateStore<Investigation>,
     pub postmortems: AggregateStore<Postmortem>,
+    /// The nodes of the service graph.
+    pub services: AggregateStore<Service>,
     /// Where integration secrets live.
     pub secrets: Arc<dyn SecretStore>,
 }
@@ -53,6 +56,7 @@ impl Services {
             integrations: AggregateStore::new(log.clone()),
             investigations: AggregateStore::new(log.clone()),
             postmortems: AggregateStore::new(log.clone()),
+            services: AggregateStore::new(log.clone()),
             secrets,
             log,
             nats,

@@ -2,7 +2,7 @@
 //! keep Postgres read models; [`queries`] is the only SQL that reads them.
 //!
 //! - [`projector`]: the registry of projectors (incidents, sessions, organizations, integrations,
-//!   changes, investigations, postmortems): consumer, subjects, tables, and which table code
+//!   changes, investigations, postmortems, services): consumer, subjects, tables, and which table code
 //!   applies their events.
 //! - [`fold`]: the one skeleton of a projector: a batch folded over an `esrs::Aggregate` with the
 //!   [`state_cache`], handed to the projector's [`fold::Tables`] (one file each: [`incidents`],
@@ -28,6 +28,7 @@ pub mod projector;
 pub mod queries;
 pub mod replay;
 pub mod runner;
+pub mod services;
 pub mod sessions;
 pub mod state_cache;
 

@@ -12,7 +12,8 @@ use crate::error::ProjectionError;
 use crate::fold::{fold, Tables};
 use crate::state_cache::StateCache;
 use crate::{
-    changes, incidents, integrations, investigations, organizations, postmortems, sessions,
+    changes, incidents, integrations, investigations, organizations, postmortems, services,
+    sessions,
 };
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
@@ -25,6 +26,7 @@ pub enum Projector {
     Changes,
     Investigations,
     Postmortems,
+    Services,
 }
 
 /// What `streams.yaml` and the migrations know a projector by.
@@ -38,7 +40,7 @@ struct Spec {
 }
 
 impl Projector {
-    pub const ALL: [Projector; 7] = [
+    pub const ALL: [Projector; 8] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
@@ -46,6 +48,7 @@ impl Projector {
         Projector::Changes,
         Projector::Investigations,
         Projector::Postmortems,
+        Projector::Services,
     ];
 
     fn spec(self) -> Spec {
@@ -102,6 +105,13 @@ impl Projector {
                 filter: "evt.*.postmortem.*",
                 tables: &["postmortem_versions"],
             },
+            Self::Services => Spec {
+                name: "services",
+                consumer: "proj-services",
+                filter: "evt.*.service.*",
+                // Readers take nodes, then the edges between them.
+                tables: &["service_nodes", "service_edges"],
+            },
         }
     }
 
@@ -130,6 +140,7 @@ impl Projector {
             }
             // Each event is one version, written once: no state either.
             Self::Postmortems => postmortems::apply(tx, schema, events).await,
+            Self::Services => with::<services::ServiceTables>(tx, schema, events, cache).await,
         }
     }
 

@@ -7,6 +7,7 @@ mod chat_sessions;
 mod dead_letters;
 mod event_store;
 mod fixtures;
+mod graph;
 mod hygiene;
 mod identity;
 mod incident_commands;

@@ -263,16 +263,19 @@ pub fn topology_match(
     if graph.is_empty() {
         return fallback(TopologyBasis::ServiceNameFallback);
     }
-    let upstream = graph.upstream_paths(alert_service, MAX_TOPOLOGY_DEPTH);
-    let downstream = graph.downstream_paths(alert_service, MAX_TOPOLOGY_DEPTH);
+    // The graph is keyed as the service graph keys its nodes: trimmed, lower case.
+    let node = |service: &str| service.trim().to_lowercase();
+    let upstream = graph.upstream_paths(&node(alert_service), MAX_TOPOLOGY_DEPTH);
+    let downstream = graph.downstream_paths(&node(alert_service), MAX_TOPOLOGY_DEPTH);
     let mut best: Option<TopologyMatch> = None;
     for service in incident_services {
+        let service = node(service);
         let found = [
             (&upstream, &UPSTREAM_SCORES, PathDirection::Upstream),
             (&downstream, &DOWNSTREAM_SCORES, PathDirection::Downstream),
         ];
         for (paths, scores, direction) in found {
-            let Some(path) = paths.get(*service) else {
+            let Some(path) = paths.get(&service) else {
                 continue;
             };
             let hops = u32::try_from(path.len().saturating_sub(1)).unwrap_or(u32::MAX);

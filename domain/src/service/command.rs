@@ -113,7 +113,7 @@ fn connect(
         return Err(ServiceError::BadConfidence(edge.confidence));
     }
     let declared = edge.origin == EdgeOrigin::Declared;
-    match state.edges.get(&(edge.to, edge.kind)) {
+    match state.edge(edge.to, edge.kind) {
         Some(known) if *known == edge => return Ok(vec![]),
         // What a person declared is not taken back by a discovery.
         Some(known) if known.origin == EdgeOrigin::Declared && !declared => return Ok(vec![]),

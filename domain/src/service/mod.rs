@@ -17,6 +17,7 @@ mod error;
 mod event;
 pub mod inventory;
 pub mod node;
+pub mod request;
 pub mod rules;
 mod state;
 
@@ -29,6 +30,7 @@ pub use command::ServiceCommand;
 pub use error::ServiceError;
 pub use event::{ServiceEvent, Sighting};
 pub use node::{Edge, EdgeKind, EdgeOrigin, NodeFacts, NodeKey, NodeKeyError, NodeType, Provider};
+pub use request::{DiscoveryRequest, DISCOVERY_SUBJECT_TYPE};
 pub use rules::{Depth, DepthError, REMOVE_AFTER, SEEN_GRANULARITY, STALE_AFTER};
 pub use state::ServiceState;
 

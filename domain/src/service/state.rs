@@ -1,7 +1,5 @@
 //! A node as its events leave it.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -16,8 +14,8 @@ pub struct ServiceState {
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
     pub stale_since: Option<DateTime<Utc>>,
-    /// Edges leaving it, by target and kind.
-    pub edges: BTreeMap<(Uuid, EdgeKind), Edge>,
+    /// Edges leaving it, one per target and kind, in the order first seen.
+    pub edges: Vec<Edge>,
 }
 
 impl ServiceState {
@@ -28,6 +26,11 @@ impl ServiceState {
 
     pub fn is_stale(&self) -> bool {
         self.stale_since.is_some()
+    }
+
+    /// The edge to `to` of `kind`, if there is one.
+    pub fn edge(&self, to: Uuid, kind: EdgeKind) -> Option<&Edge> {
+        self.edges.iter().find(|e| e.to == to && e.kind == kind)
     }
 
     pub(super) fn apply(mut self, event: ServiceEvent) -> Self {
@@ -42,7 +45,14 @@ impl ServiceState {
             ServiceEvent::Seen { at, .. } => self.seen(at),
             ServiceEvent::DependencyObserved { edge, .. }
             | ServiceEvent::DependencyDeclared { edge, .. } => {
-                self.edges.insert((edge.to, edge.kind), edge);
+                match self
+                    .edges
+                    .iter_mut()
+                    .find(|e| e.to == edge.to && e.kind == edge.kind)
+                {
+                    Some(known) => *known = edge,
+                    None => self.edges.push(edge),
+                }
             }
             ServiceEvent::MarkedStale { at, .. } => self.stale_since = Some(at),
             ServiceEvent::Removed { .. } => self = Self::default(),

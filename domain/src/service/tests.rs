@@ -188,7 +188,7 @@ fn a_declared_edge_is_not_taken_back_by_a_discovery() {
     let state = given::<Service>([discovered("checkout", t0()), declared])
         .when(connect("payments", EdgeOrigin::EnvVar, true))
         .then(vec![]);
-    let kept = state.edges.values().next().expect("the declared edge");
+    let kept = state.edges.first().expect("the declared edge");
     assert_eq!((kept.origin, kept.confidence), (EdgeOrigin::Declared, 1.0));
 }
 
@@ -248,6 +248,21 @@ fn a_sighting_clears_the_stale_mark_even_right_after() {
             at: back,
         }]);
     assert!(!state.is_stale());
+}
+
+#[test]
+fn a_state_with_edges_round_trips_through_json() {
+    let state = given::<Service>([
+        discovered("checkout", t0()),
+        ServiceEvent::DependencyObserved {
+            edge: edge("payments", EdgeOrigin::EnvVar, 0.8),
+            at: t0(),
+        },
+    ])
+    .state();
+    let json = serde_json::to_string(&state).expect("serialises");
+    let back: ServiceState = serde_json::from_str(&json).expect("loads");
+    assert_eq!(back, state);
 }
 
 #[test]

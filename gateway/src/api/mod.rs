@@ -21,6 +21,7 @@ pub(crate) mod chat;
 pub mod config;
 mod correlation;
 mod error;
+mod graph;
 mod health;
 pub mod hygiene;
 mod incident_commands;
@@ -126,6 +127,7 @@ impl AppState {
         (name = "correlation", description = "How alerts are grouped into incidents"),
         (name = "chat", description = "Chat with the agent: WebSocket tickets and the socket"),
         (name = "changes", description = "Deployments, merges and builds reported by CI and source control"),
+        (name = "graph", description = "The service graph: nodes, dependencies, neighbourhoods, blast radius"),
         (name = "webhooks", description = "Deliveries from monitoring and CI tools, authenticated per source"),
         (name = "system", description = "Health and this document")
     )
@@ -168,6 +170,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(integrations::router())
         .merge(correlation::router())
         .merge(changes::router())
+        .merge(graph::router())
         .merge(chat::router())
         .merge(sessions::router())
         .routes(routes!(openapi_json))

@@ -20,6 +20,8 @@ pub(crate) struct Victim {
     pub(crate) token: Uuid,
     pub(crate) integration: Uuid,
     pub(crate) session: Uuid,
+    /// A node of B's service graph.
+    pub(crate) service: Uuid,
     /// Strings that must never appear in an answer to A.
     pub(crate) secrets: Vec<String>,
 }
@@ -34,6 +36,7 @@ impl Victim {
             Target::Token => Some(self.token),
             Target::Integration => Some(self.integration),
             Target::Session => Some(self.session),
+            Target::Service => Some(self.service),
         }
     }
 }
@@ -148,8 +151,22 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
     {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+    // B's service graph: one node.
+    let service = service_node(app, &b).await;
     // Let the projections show B's incident, so that a leak would have something to leak.
     let started = std::time::Instant::now();
+    while app
+        .get_json(&format!("/api/graph/services/{service}"), Some(&b))
+        .await
+        .status
+        != 200
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "B's service never projected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     while app
         .get_json(&format!("/api/incidents/{incident}"), Some(&b))
         .await
@@ -181,8 +198,11 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             "Globex secret question".to_owned(),
             "globex-secret-model".to_owned(),
             "globex-secret-pattern".to_owned(),
+            service.to_string(),
+            "globex-secret-service".to_owned(),
         ],
         session,
+        service,
         invitation: uuid(&invitation["id"]),
         token: uuid(&token["id"]),
         integration: uuid(&integration["id"]),
@@ -191,4 +211,22 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
         admin: b,
     };
     (a, victim)
+}
+
+/// A node named `globex-secret-service` in B's graph, as discovery would write it.
+async fn service_node(app: &TestApp, b: &Account) -> Uuid {
+    use aurora_domain::service::{service_id, NodeFacts, NodeKey, ServiceCommand};
+    let key = NodeKey::parse("globex-secret-service").expect("key");
+    let id = service_id(b.tenant.as_str(), &key);
+    let command = ServiceCommand::Discover {
+        facts: NodeFacts::observed(key, "globex-secret-service"),
+        at: Utc::now(),
+    };
+    app.services()
+        .services
+        .execute(&b.tenant, id, command, Context::new_root())
+        .await
+        .expect("store")
+        .expect("accepted");
+    id
 }

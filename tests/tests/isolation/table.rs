@@ -13,6 +13,8 @@ pub(super) enum Target {
     Token,
     Integration,
     Session,
+    /// A node of the service graph.
+    Service,
 }
 
 /// What A must get.
@@ -357,6 +359,49 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         Target::None,
         Some(r#"{"deny":["rm"]}"#),
         NothingOfB,
+    ),
+    ep("GET", "/api/graph", Target::None, None, NothingOfB),
+    ep(
+        "GET",
+        "/api/graph/services/{id}",
+        Target::Service,
+        None,
+        NotFound,
+    ),
+    ep(
+        "GET",
+        "/api/graph/services/{id}/neighbourhood",
+        Target::Service,
+        None,
+        NotFound,
+    ),
+    ep(
+        "GET",
+        "/api/graph/services/{id}/blast-radius",
+        Target::Service,
+        None,
+        NotFound,
+    ),
+    ep(
+        "GET",
+        "/api/graph/services/{id}/incidents",
+        Target::Service,
+        None,
+        NotFound,
+    ),
+    ep(
+        "GET",
+        "/api/graph/services/{id}/changes",
+        Target::Service,
+        None,
+        NotFound,
+    ),
+    ep(
+        "PUT",
+        "/api/graph/edges",
+        Target::Service,
+        Some(r#"{"from":"{id}","to":"{id}"}"#),
+        NotFound,
     ),
     // Without B's secret a delivery to B's integration is refused (401), whoever sends it.
     ep(

@@ -214,7 +214,7 @@ mod tests {
         builder.alias("payments", &payments);
         assert_eq!(
             builder.references("http://payments.shop.svc.cluster.local:8080/v1"),
-            [payments.clone()]
+            std::slice::from_ref(&payments)
         );
         assert_eq!(builder.references("payments:8080,payments"), [payments]);
         assert!(builder.references("paymentsx.example").is_empty());

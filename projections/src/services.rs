@@ -1,0 +1,100 @@
+//! The services projector: the service graph. One `service_nodes` row per node that exists (a
+//! removed node's row goes) and its outgoing edges in `service_edges`, rewritten from the folded
+//! state each time the node changes, so the rows always equal the node's state.
+
+use aurora_domain::service::{Service, ServiceEvent, ServiceState};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::error::ProjectionError;
+use crate::fold::{state_json, Folded, Tables, Tx};
+use crate::investigations::column_time;
+
+/// The graph's rows of a batch.
+#[derive(Default)]
+pub struct ServiceTables {
+    nodes: Vec<Value>,
+    edges: Vec<Value>,
+    /// Nodes whose rows (and edges) are replaced or, when removed, deleted.
+    touched: Vec<(String, Uuid)>,
+}
+
+impl Tables for ServiceTables {
+    type Aggregate = Service;
+    type State = ServiceState;
+    type Event = ServiceEvent;
+    const STATE_TABLE: &'static str = "service_nodes";
+    const READS_DATA: bool = false;
+
+    fn state(&mut self, folded: Folded<'_, Service>) -> Result<(), ProjectionError> {
+        let Folded {
+            key,
+            state: s,
+            last_sequence,
+        } = folded;
+        self.touched.push((key.tenant.clone(), key.id));
+        let (Some(facts), Some(first_seen), Some(last_seen)) =
+            (&s.facts, s.first_seen, s.last_seen)
+        else {
+            return Ok(());
+        };
+        self.nodes.push(json!({
+            "tenant_id": key.tenant,
+            "id": key.id,
+            "key": facts.key,
+            "name": facts.name,
+            "node_type": facts.node_type.as_str(),
+            "provider": facts.provider.as_str(),
+            "region": facts.region,
+            "labels": facts.labels,
+            "first_seen": column_time(first_seen),
+            "last_seen": column_time(last_seen),
+            "stale_since": s.stale_since.map(column_time),
+            "last_sequence": last_sequence,
+            "state": state_json("service", key, s)?,
+        }));
+        for edge in &s.edges {
+            self.edges.push(json!({
+                "tenant_id": key.tenant,
+                "from_id": key.id,
+                "to_id": edge.to,
+                "kind": edge.kind.as_str(),
+                "confidence": edge.confidence,
+                "origin": edge.origin,
+                "declared_by": edge.declared_by,
+            }));
+        }
+        Ok(())
+    }
+
+    async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
+        let (tenants, ids): (Vec<String>, Vec<Uuid>) = self.touched.into_iter().unzip();
+        for table in ["service_edges", "service_nodes"] {
+            let column = if table == "service_edges" {
+                "from_id"
+            } else {
+                "id"
+            };
+            sqlx::query(&format!(
+                "DELETE FROM {schema}.{table} t USING UNNEST($1::text[], $2::uuid[]) AS d(tenant_id, id)
+                 WHERE t.tenant_id = d.tenant_id AND t.{column} = d.id"
+            ))
+            .bind(&tenants)
+            .bind(&ids)
+            .execute(&mut **tx)
+            .await?;
+        }
+        for (table, rows) in [("service_nodes", self.nodes), ("service_edges", self.edges)] {
+            if rows.is_empty() {
+                continue;
+            }
+            sqlx::query(&format!(
+                "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)"
+            ))
+            .bind(Value::Array(rows))
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
