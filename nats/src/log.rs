@@ -242,6 +242,18 @@ impl EventLog {
         }
     }
 
+    /// The stream sequence of the last event stored (0 when the log is empty): where a reader
+    /// that wants only what happens from now on starts.
+    pub async fn last_sequence(&self) -> Result<u64, StoreError> {
+        // get_stream asks the server for the stream's info: this is its current state.
+        let stream = self
+            .js
+            .get_stream(EVENTS_STREAM)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(stream.cached_info().state.last_sequence)
+    }
+
     async fn events_stream(&self) -> Result<jetstream::stream::Stream<()>, StoreError> {
         self.js
             .get_stream_no_info(EVENTS_STREAM)

@@ -15,6 +15,7 @@ pub mod chat;
 pub mod llm;
 pub mod openbao;
 pub mod provider;
+pub mod sse;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -779,7 +779,16 @@ async fn the_openapi_document_lists_exactly_routes_that_are_mounted() {
         if [Method::POST, Method::PUT, Method::PATCH].contains(&method) {
             request = request.json(&json!({}));
         }
-        let answer = Answer::of(request.send().await).await;
+        let response = request.send().await.expect("the request reaches the app");
+        if response
+            .headers()
+            .get("content-type")
+            .is_some_and(|t| t == "text/event-stream")
+        {
+            // A stream that never ends by itself (the organisation's events) is mounted.
+            continue;
+        }
+        let answer = Answer::of(Ok(response)).await;
         let unrouted = answer.status == 404 && message(&answer).starts_with("no route for");
         assert!(
             !unrouted && answer.status != 405,

@@ -6,6 +6,7 @@ mod chat;
 mod chat_sessions;
 mod dead_letters;
 mod event_store;
+mod events;
 mod fixtures;
 mod graph;
 mod hygiene;

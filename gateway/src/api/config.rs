@@ -44,6 +44,17 @@ pub struct ApiConfig {
     /// 127.0.0.1 or localhost — a local stand-in, tests).
     #[arg(long, env = "AURORA_SNS_CERT_ORIGINS", value_delimiter = ',', value_parser = sns_origin)]
     pub sns_cert_origins: Vec<String>,
+    /// Seconds an event stream (Server-Sent Events) may stay silent before a comment line keeps
+    /// the connection open.
+    #[arg(long, env = "AURORA_SSE_HEARTBEAT_SECS", default_value_t = 15)]
+    pub sse_heartbeat_secs: u64,
+    /// Events an event stream holds for a client that is behind.
+    #[arg(long, env = "AURORA_SSE_BUFFER", default_value_t = 256)]
+    pub sse_buffer: usize,
+    /// Seconds an event stream waits for a client that stopped reading (its buffer full) before
+    /// it drops it; the client reconnects with `Last-Event-ID` and misses nothing.
+    #[arg(long, env = "AURORA_SSE_SLOW_CLIENT_SECS", default_value_t = 10)]
+    pub sse_slow_client_secs: u64,
 }
 
 /// One trusted SNS origin, checked when the command line is read.
@@ -68,6 +79,9 @@ impl Default for ApiConfig {
             session_hours: 24 * 7,
             listen: None,
             sns_cert_origins: Vec::new(),
+            sse_heartbeat_secs: 15,
+            sse_buffer: 256,
+            sse_slow_client_secs: 10,
         }
     }
 }

@@ -9,6 +9,7 @@
 //!   MTTD, MTTR, incident counts and RCA figures over a range.
 //! - [`chat`]: WebSocket tickets and the chat socket; [`sessions`]: chat sessions over REST,
 //!   LLM usage, the agent's command policy.
+//! - [`events`]: the organisation's events as Server-Sent Events, delivered as [`sse`] says.
 //! - [`health`]: liveness and readiness.
 //! - [`hygiene`], [`rate_limit`], [`body`]: what every request goes through.
 //!
@@ -21,6 +22,7 @@ pub(crate) mod chat;
 pub mod config;
 mod correlation;
 mod error;
+mod events;
 mod graph;
 mod health;
 pub mod hygiene;
@@ -35,6 +37,7 @@ mod postmortems;
 pub mod rate_limit;
 mod responses;
 mod sessions;
+mod sse;
 
 pub use health::READY_TIMEOUT;
 
@@ -119,6 +122,7 @@ impl AppState {
         description = "Incident response on an event log. Authenticate with `Authorization: Bearer <token>` (a session token from /api/auth/login or an API token) or the `aurora_session` cookie."
     ),
     modifiers(&Security),
+    components(schemas(events::CloudEvent)),
     tags(
         (name = "auth", description = "Registration and sessions"),
         (name = "organization", description = "Members, invitations, API tokens, audit log"),
@@ -128,6 +132,7 @@ impl AppState {
         (name = "chat", description = "Chat with the agent: WebSocket tickets and the socket"),
         (name = "changes", description = "Deployments, merges and builds reported by CI and source control"),
         (name = "graph", description = "The service graph: nodes, dependencies, neighbourhoods, blast radius"),
+        (name = "events", description = "The organisation's events, live (Server-Sent Events)"),
         (name = "webhooks", description = "Deliveries from monitoring and CI tools, authenticated per source"),
         (name = "system", description = "Health and this document")
     )
@@ -173,6 +178,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(graph::router())
         .merge(chat::router())
         .merge(sessions::router())
+        .merge(events::router())
         .routes(routes!(openapi_json))
 }
 
@@ -318,6 +324,9 @@ mod tests {
             ("auth/mod.rs", include_str!("auth/mod.rs")),
             ("auth/caller.rs", include_str!("auth/caller.rs")),
             ("hygiene.rs", include_str!("hygiene.rs")),
+            ("events.rs", include_str!("events.rs")),
+            ("sse.rs", include_str!("sse.rs")),
+            ("graph/mod.rs", include_str!("graph/mod.rs")),
         ];
         for (file, text) in sources {
             assert!(
@@ -329,7 +338,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 21,
+            modules, 24,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

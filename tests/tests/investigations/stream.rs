@@ -1,110 +1,26 @@
 //! `GET /api/incidents/{id}/rca/stream`: the run's events as Server-Sent Events, live, resumable
 //! with `Last-Event-ID`, ending with the run.
 
-use std::time::Duration;
-
 use aurora_domain::investigation::{Conclusion, InvestigationCommand};
+use aurora_tests::sse::{Events, PATIENCE};
 use aurora_tests::{Account, Answer, TestApp};
 use chrono::Utc;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{spawn, Run};
 use crate::incident_commands::{send, Org};
 
-/// How long a test waits for the next message (a heartbeat comes every 15 s).
-const PATIENCE: Duration = Duration::from_secs(20);
-
-/// One message of an event stream.
-#[derive(Debug, Default)]
-struct Message {
-    id: Option<u64>,
-    event: Option<String>,
-    data: Option<Value>,
-    comment: Option<String>,
-}
-
-/// An open event stream.
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn open(app: &TestApp, who: &Account, incident: Uuid, last: Option<&str>) -> Self {
-        let mut request = app.request(
-            Method::GET,
-            &format!("/api/incidents/{incident}/rca/stream"),
-            Some(who),
-        );
-        if let Some(last) = last {
-            request = request.header("Last-Event-ID", last);
-        }
-        let response = request.send().await.expect("the request reaches the app");
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-type"].to_str().ok(),
-            Some("text/event-stream")
-        );
-        Self {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next message, comments included; `None` once the stream ended.
-    async fn next(&mut self) -> Option<Message> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                return Some(parse(&block));
-            }
-            let chunk = tokio::time::timeout(PATIENCE, self.response.chunk())
-                .await
-                .expect("a message or the end within 20 s")
-                .expect("the stream reads");
-            self.buffer
-                .push_str(&String::from_utf8_lossy(chunk.as_ref()?));
-        }
-    }
-
-    /// The next event (skipping heartbeats); `None` once the stream ended.
-    async fn next_event(&mut self) -> Option<Message> {
-        loop {
-            let message = self.next().await?;
-            if message.event.is_some() {
-                return Some(message);
-            }
-        }
-    }
-
-    /// The events until the stream ends: (id, type).
-    async fn rest(mut self) -> Vec<(u64, String)> {
-        let mut events = Vec::new();
-        while let Some(m) = self.next_event().await {
-            events.push((m.id.expect("an id"), m.event.expect("a type")));
-        }
-        events
-    }
-}
-
-fn parse(block: &str) -> Message {
-    let mut message = Message::default();
-    for line in block.lines() {
-        if let Some(comment) = line.strip_prefix(':') {
-            message.comment = Some(comment.trim().to_owned());
-        } else if let Some((field, value)) = line.split_once(':') {
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match field {
-                "id" => message.id = value.parse().ok(),
-                "event" => message.event = Some(value.to_owned()),
-                "data" => message.data = serde_json::from_str(value).ok(),
-                _ => {}
-            }
-        }
-    }
-    message
+/// The run's event stream, resumed after `last` when given.
+async fn open(app: &TestApp, who: &Account, incident: Uuid, last: Option<&str>) -> Events {
+    Events::open(
+        app,
+        who,
+        &format!("/api/incidents/{incident}/rca/stream"),
+        last,
+    )
+    .await
 }
 
 async fn requested_run(app: &TestApp, org: &Org, incident: Uuid) -> Run {
@@ -132,7 +48,7 @@ async fn the_stream_sends_each_event_as_it_happens_ends_with_the_run_and_resumes
     }
 
     // What was stored before the client came, from the start.
-    let mut live = Events::open(&app, &org.viewer, incident, None).await;
+    let mut live = open(&app, &org.viewer, incident, None).await;
     let first = live.next_event().await.expect("the request");
     assert_eq!(first.id, Some(sequences[0]));
     assert_eq!(
@@ -185,7 +101,7 @@ async fn the_stream_sends_each_event_as_it_happens_ends_with_the_run_and_resumes
     );
 
     // A client that reconnects gets what followed the last event it saw, and the end.
-    let resumed = Events::open(&app, &org.viewer, incident, Some(&thought.to_string())).await;
+    let resumed = open(&app, &org.viewer, incident, Some(&thought.to_string())).await;
     assert_eq!(
         resumed.rest().await,
         vec![
@@ -194,10 +110,10 @@ async fn the_stream_sends_each_event_as_it_happens_ends_with_the_run_and_resumes
         ]
     );
     // One that saw the end gets nothing more, and is not kept waiting.
-    let done = Events::open(&app, &org.viewer, incident, Some(&completed.to_string())).await;
+    let done = open(&app, &org.viewer, incident, Some(&completed.to_string())).await;
     assert_eq!(done.rest().await, vec![]);
     // From the start, the whole run.
-    let whole = Events::open(&app, &org.viewer, incident, None).await;
+    let whole = open(&app, &org.viewer, incident, None).await;
     assert_eq!(whole.rest().await.len(), 5);
     app.stop().await;
 }
@@ -211,7 +127,7 @@ async fn an_idle_stream_gets_a_heartbeat_and_ends_when_the_server_stops() {
     for command in r.begin(&org.editor.email) {
         r.step(command).await;
     }
-    let mut live = Events::open(&app, &org.viewer, incident, None).await;
+    let mut live = open(&app, &org.viewer, incident, None).await;
     assert!(live.next_event().await.is_some());
     assert!(live.next_event().await.is_some());
     // Nothing happens for a while: a comment line keeps the connection open.

@@ -7,7 +7,7 @@ use aurora_tests::{Answer, TestApp};
 use uuid::Uuid;
 
 use super::helpers::{call, two_tenants};
-use super::table::Expect::{NotFound, NothingOfB};
+use super::table::Expect::{NotFound, NotFoundAsFilter, NothingOfB};
 use super::table::ENDPOINTS;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,6 +53,7 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
     assert!(leaks(&answer, &at).is_empty());
     for e in ENDPOINTS {
         let copied = match b.id(e.target) {
+            Some(id) if matches!(e.expect, NotFoundAsFilter) => format!("{}?id={id}", e.path),
             Some(id) => e
                 .path
                 .replace("{id}", &id.to_string())
@@ -77,6 +78,13 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
             answer.body
         );
         match e.expect {
+            NotFoundAsFilter => {
+                answer.expect_error(404, "not_found");
+                let guessed = format!("{}?id={}", e.path, Uuid::now_v7());
+                let guess = call(&app, &a, e.method, &guessed, None).await;
+                assert_eq!(guess.status, answer.status, "{guessed}");
+                assert_eq!(guess.body["error"]["code"], answer.body["error"]["code"]);
+            }
             NotFound => {
                 answer.expect_error(404, "not_found");
                 // A guessed id answers the same: existence does not leak.

@@ -1,6 +1,6 @@
 //! The one table of every route, and what tenant A must get when it aims at tenant B's things.
 
-use Expect::{NotFound, NothingOfB};
+use Expect::{NotFound, NotFoundAsFilter, NothingOfB};
 
 /// Which of B's things a path parameter names.
 #[derive(Debug, Clone, Copy)]
@@ -24,6 +24,8 @@ pub(super) enum Expect {
     NotFound,
     /// A success (or a refusal) whose body names none of B's things.
     NothingOfB,
+    /// A stream that never ends: 404 when filtered to B's thing (`?id=`), as for a guessed id.
+    NotFoundAsFilter,
 }
 
 pub(super) struct Endpoint {
@@ -231,6 +233,13 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         Target::Incident,
         None,
         NotFound,
+    ),
+    ep(
+        "GET",
+        "/api/events/stream",
+        Target::Incident,
+        None,
+        NotFoundAsFilter,
     ),
     ep("GET", "/api/integrations", Target::None, None, NothingOfB),
     ep(

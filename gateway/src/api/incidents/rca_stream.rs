@@ -1,19 +1,16 @@
 //! `GET /api/incidents/{id}/rca/stream`: the incident's current investigation as it happens, as
 //! Server-Sent Events: each stored event of the run one message (`id:` its stream sequence,
 //! `event:` its CloudEvents type, `data:` the event as JSON), read from JetStream with an
-//! ordered consumer, from the start or after `Last-Event-ID`. A comment line every 15 s keeps
-//! idle connections open; the stream ends after the run's last event (completed, failed or
-//! cancelled), or when the server stops.
-
-use std::convert::Infallible;
-use std::time::Duration;
+//! ordered consumer, from the start or after `Last-Event-ID`, delivered as [`crate::api::sse`]
+//! says (heartbeats, slow clients dropped); the stream ends after the run's last event
+//! (completed, failed or cancelled), or when the server stops.
 
 use aurora_domain::investigation::InvestigationEvent;
 use aurora_nats::follow::follow;
 use aurora_nats::RawEvent;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, KeepAliveStream, Sse};
+use axum::response::sse::Event;
 use esrs::event::Upcaster;
 use futures::stream::{self, BoxStream};
 use futures::StreamExt;
@@ -22,11 +19,7 @@ use super::rca::subject;
 use super::{parse_id, ApiError, AppState};
 use crate::api::auth::Caller;
 use crate::api::incident_commands::existing;
-
-/// How long a stream may stay silent before a comment line is sent.
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
-
-const LAST_EVENT_ID: &str = "last-event-id";
+use crate::api::sse::{self as sse, EventStream};
 
 /// Follow the incident's current investigation as it happens (any member).
 #[utoipa::path(get, path = "/api/incidents/{id}/rca/stream", tag = "incidents",
@@ -40,9 +33,9 @@ pub(super) async fn stream(
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Sse<KeepAliveStream<BoxStream<'static, Result<Event, Infallible>>>>, ApiError> {
+) -> Result<EventStream, ApiError> {
     let id = parse_id(&id)?;
-    let after = last_event_id(&headers)?;
+    let after = sse::last_event_id(&headers)?.unwrap_or(0);
     let incident = existing(&state, &caller, id).await?;
     let run = incident.rca_run.ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -56,7 +49,7 @@ pub(super) async fn stream(
         Some(last) => ends_run(&last) && after >= last.stream_sequence,
         None => false,
     };
-    let events: BoxStream<'static, Result<Event, Infallible>> = if seen_the_end {
+    let events: BoxStream<'static, _> = if seen_the_end {
         stream::empty().boxed()
     } else {
         let events = follow(&state.services.log, &subject, after).await?.boxed();
@@ -65,47 +58,13 @@ pub(super) async fn stream(
             if ended {
                 return None;
             }
-            match events.next().await? {
-                Ok(raw) => {
-                    let ended = ends_run(&raw);
-                    Some((Ok(message(&raw)), (events, ended)))
-                }
-                Err(e) => {
-                    // The client reconnects with Last-Event-ID and misses nothing.
-                    tracing::warn!(error = %e, "an investigation stream stopped");
-                    None
-                }
-            }
+            let next = events.next().await?;
+            let ended = next.as_ref().is_ok_and(ends_run);
+            Some((next, (events, ended)))
         })
         .boxed()
     };
-    // The server stopping ends the stream (the client reconnects to another gateway).
-    let mut stop = state.shutdown.clone();
-    let events = events
-        .take_until(async move {
-            let _ = stop.wait_for(|stopped| *stopped).await;
-        })
-        .boxed();
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("keep-alive")))
-}
-
-/// The `Last-Event-ID` a reconnecting client sends (0 when none).
-fn last_event_id(headers: &HeaderMap) -> Result<u64, ApiError> {
-    let Some(value) = headers.get(LAST_EVENT_ID) else {
-        return Ok(0);
-    };
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_last_event_id",
-                format!(
-                    "Last-Event-ID {value:?} is not an event id of this stream (a stream sequence)"
-                ),
-            )
-        })
+    Ok(sse::deliver(&state, events, message))
 }
 
 fn message(raw: &RawEvent) -> Event {

@@ -104,6 +104,24 @@ pub struct CloudEventAttributes {
     pub traceparent: Option<String>,
 }
 
+impl CloudEventAttributes {
+    /// The attributes of `raw`, an event of aggregate `subject`.
+    pub fn of(raw: &aurora_nats::RawEvent, subject: Uuid) -> Self {
+        Self {
+            specversion: "1.0",
+            id: raw.id,
+            source: raw.source.clone(),
+            event_type: raw.event_type.clone(),
+            subject,
+            time: raw.time,
+            datacontenttype: "application/json",
+            causationid: raw.causation_id.clone(),
+            correlationid: raw.correlation_id.clone(),
+            traceparent: raw.traceparent.clone(),
+        }
+    }
+}
+
 /// One event as JetStream holds it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventItem {
