@@ -90,7 +90,8 @@ pub async fn run(
             services.incidents.clone(),
             services.integrations.clone(),
         )
-        .with_sns(config.api.sns_verify_context());
+        .with_sns(config.api.sns_verify_context())
+        .with_graph(services.pool.clone());
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await
@@ -112,6 +113,11 @@ pub async fn run(
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("chat", stop.clone(), || agent.clone().run(stop.clone())).await
+        });
+        let graph = aurora_handlers::graph::Graph::new(services.services.clone());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            supervise("graph", stop.clone(), || graph.clone().run(stop.clone())).await
         });
         let stop = shutdown.clone();
         tasks.spawn(async move {

@@ -5,6 +5,7 @@
 //!   and by [`ingest`].
 //! - [`ingest`]: the consumer of `INBOX`: parse, correlate on the tenant's decision log, open or
 //!   attach.
+//! - [`graph`]: the service graph: nodes from alerts and changes, correlation's view of it.
 //! - [`rca`]: root-cause analysis in the background: the `rca` consumer of the incidents'
 //!   events, the tenants' start windows, the evidence pass, the sweep of runs that died.
 //! - [`secrets`]: the secret store (local encrypted files by default).
@@ -14,6 +15,7 @@
 
 pub mod agent;
 pub mod dry_run;
+pub mod graph;
 pub mod ingest;
 pub mod rca;
 pub mod secrets;

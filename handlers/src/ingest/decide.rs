@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use aurora_domain::correlation::{
-    correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert, ServiceGraph,
+    correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert,
 };
 use aurora_domain::TenantId;
 use aurora_nats::envelope::Context;
@@ -105,7 +105,11 @@ impl Ingest {
                 Vec::new()
             } else {
                 self.refresh(tenant, &mut snapshot).await?;
-                snapshot.decide_all(tenant.as_str(), fresh, &ServiceGraph::new())
+                let graph = match &self.topology {
+                    Some(topology) => topology.of(tenant).await,
+                    None => Default::default(),
+                };
+                snapshot.decide_all(tenant.as_str(), fresh, &graph)
             };
             if made.is_empty() {
                 return Ok(ordered(work, known));

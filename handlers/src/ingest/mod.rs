@@ -70,6 +70,8 @@ pub struct Ingest {
     decided: Arc<std::sync::Mutex<HashMap<decide::DecisionKey, AlertDecision>>>,
     /// Per tenant, what its decision log says about fingerprints, as far as it was read.
     fingerprints: Arc<Mutex<HashMap<TenantId, resolve::KnownFingerprints>>>,
+    /// The tenants' service graphs, for topology scores (none: no graph, names compared).
+    topology: Option<crate::graph::topology::Topology>,
 }
 
 /// A resolve notification of a delivery.
@@ -113,7 +115,14 @@ impl Ingest {
             decided: Default::default(),
             fingerprints: Default::default(),
             sns: None,
+            topology: None,
         }
+    }
+
+    /// Scores topology on the tenants' service graphs, read from the read model in `pool`.
+    pub fn with_graph(mut self, pool: sqlx::PgPool) -> Self {
+        self.topology = Some(crate::graph::topology::Topology::new(pool));
+        self
     }
 
     /// Confirms SNS subscriptions with `ctx`'s client, on its trusted origins.

@@ -4,6 +4,6 @@
 mod alerts;
 mod cloudwatch_sns;
 mod correlation;
-mod helpers;
+pub(crate) mod helpers;
 mod integrations;
 mod redelivery;

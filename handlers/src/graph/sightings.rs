@@ -1,0 +1,151 @@
+//! Alerts and changes name services: the `graph-incidents` consumer touches the node of every
+//! service an incident's alerts come from, `graph-changes` that of every change. Touching is
+//! idempotent (a sighting at or before the node's last one, or within
+//! [`aurora_domain::service::SEEN_GRANULARITY`] of it, records nothing), so redeliveries and
+//! replays add nothing.
+
+use async_nats::jetstream::{self, consumer::PullConsumer};
+use aurora_domain::change::ChangeRecordEvent;
+use aurora_domain::service::{service_id, NodeKey, ServiceCommand, Sighting};
+use aurora_domain::{IncidentEvent, TenantId};
+use aurora_nats::consumer::{self, Delivery, HandlerError};
+use aurora_nats::envelope::{Context, RawEvent};
+use aurora_nats::subjects::{self, EVENTS_STREAM};
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
+use tokio::sync::watch;
+
+use super::{Graph, GraphError};
+
+const BATCH: usize = 256;
+
+/// Which aggregate's events a sightings consumer follows.
+#[derive(Debug, Clone, Copy)]
+pub enum Followed {
+    Incidents,
+    Changes,
+}
+
+impl Followed {
+    /// The durable consumer in `streams.yaml`.
+    pub const fn consumer(self) -> &'static str {
+        match self {
+            Self::Incidents => "graph-incidents",
+            Self::Changes => "graph-changes",
+        }
+    }
+}
+
+/// A service named at a time.
+struct Named {
+    service: String,
+    by: Sighting,
+    at: DateTime<Utc>,
+}
+
+impl Graph {
+    pub(super) async fn follow(
+        self,
+        followed: Followed,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), GraphError> {
+        let name = followed.consumer();
+        let failed = |e: String| GraphError::Consumer {
+            consumer: name,
+            reason: e,
+        };
+        let js = jetstream::new(self.inner.services.log().client().clone());
+        let stream = js
+            .get_stream(EVENTS_STREAM)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let consumer: PullConsumer = stream
+            .get_consumer(name)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        consumer::run(consumer, BATCH, shutdown, |deliveries| {
+            let graph = self.clone();
+            async move {
+                for delivery in deliveries {
+                    graph.sighted(followed, &delivery).await?;
+                }
+                Ok(())
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn sighted(&self, followed: Followed, delivery: &Delivery) -> Result<(), HandlerError> {
+        let poison = |reason: String| HandlerError::Poison {
+            stream_sequence: delivery.stream_sequence,
+            reason,
+        };
+        let raw = RawEvent::decode(
+            &delivery.subject,
+            delivery.stream_sequence,
+            delivery.headers.as_ref(),
+            &delivery.payload,
+            delivery.published,
+        )
+        .map_err(|e| poison(e.to_string()))?;
+        let subject = subjects::parse_event_subject(&delivery.subject)
+            .ok_or_else(|| poison(format!("{} is not an event subject", delivery.subject)))?;
+        let named = match followed {
+            Followed::Incidents => match IncidentEvent::upcast(raw.data, raw.version)
+                .map_err(|e| poison(format!("not an incident event: {e}")))?
+            {
+                IncidentEvent::Opened { service, at, .. } => Some(Named {
+                    service,
+                    by: Sighting::Alert,
+                    at,
+                }),
+                IncidentEvent::AlertCorrelated { alert, at, .. } => Some(Named {
+                    service: alert.service,
+                    by: Sighting::Alert,
+                    at,
+                }),
+                _ => None,
+            },
+            Followed::Changes => {
+                let ChangeRecordEvent::Recorded { change, at, .. } =
+                    ChangeRecordEvent::upcast(raw.data, raw.version)
+                        .map_err(|e| poison(format!("not a change event: {e}")))?;
+                Some(Named {
+                    service: change.service,
+                    by: Sighting::Change,
+                    at,
+                })
+            }
+        };
+        match named {
+            Some(named) => self
+                .touch(&subject.tenant, named)
+                .await
+                .map_err(|e| HandlerError::Transient(e.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// The node of `named.service` exists from now on, or is seen again. A name that is no valid
+    /// key (empty) names no node.
+    async fn touch(&self, tenant: &TenantId, named: Named) -> Result<(), GraphError> {
+        let Ok(key) = NodeKey::parse(&named.service) else {
+            return Ok(());
+        };
+        let id = service_id(tenant.as_str(), &key);
+        let command = ServiceCommand::Touch {
+            key,
+            name: named.service,
+            by: named.by,
+            at: named.at,
+        };
+        // A touch is never refused (its only answer to a known node is a sighting).
+        let _ = self
+            .inner
+            .services
+            .execute(tenant, id, command, Context::new_root())
+            .await?;
+        Ok(())
+    }
+}
