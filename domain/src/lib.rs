@@ -15,6 +15,7 @@
 pub mod aggregate;
 pub mod change;
 pub mod chat;
+pub mod connector;
 pub mod correlation;
 pub mod event;
 pub mod gate;

@@ -76,4 +76,13 @@ where
             Err(error) => assert_eq!(error, expected),
         }
     }
+
+    /// The refusal, for tests that look into it (a field of it) rather than compare it whole.
+    #[track_caller]
+    pub fn then_error_of(self) -> A::Error {
+        match self.result {
+            Ok(events) => panic!("expected a refusal, the command caused {events:?}"),
+            Err(error) => error,
+        }
+    }
 }

@@ -345,7 +345,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let secrets = secret_store(&args.data_dir, &args.secrets)?;
     let agent = agent_config(&args.data_dir)?;
     app::run(
-        Services::new(client, pool, secrets),
+        Services::new(client, pool, secrets)
+            .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
         app::Config {
             api: crate::api::ApiConfig {
                 listen: Some(args.listen),
@@ -411,7 +412,8 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let result = app::run(
-        Services::new(client, pool.clone(), secrets),
+        Services::new(client, pool.clone(), secrets)
+            .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
         app::Config {
             api: crate::api::ApiConfig {
                 listen: Some(args.listen),

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use aurora_domain::connector::Connector;
 use aurora_domain::investigation::Investigation;
 use aurora_domain::postmortem::Postmortem;
 use aurora_domain::service::Service;
 use aurora_domain::{ChatSession, Incident, Integration, Organization};
+use aurora_handlers::connectors::{ConnectorConfig, Connectors};
 use aurora_handlers::secrets::SecretStore;
 use aurora_nats::{AggregateStore, EventLog};
 use sqlx::postgres::PgPoolOptions;
@@ -32,8 +34,11 @@ pub struct Services {
     pub postmortems: AggregateStore<Postmortem>,
     /// The nodes of the service graph.
     pub services: AggregateStore<Service>,
-    /// Where integration secrets live.
+    pub connector_store: AggregateStore<Connector>,
+    /// Where integration secrets and connector credentials live.
     pub secrets: Arc<dyn SecretStore>,
+    /// The tenants' connected accounts, as tools look them up (credentials resolved then).
+    pub connectors: Connectors,
 }
 
 impl Services {
@@ -57,10 +62,19 @@ impl Services {
             investigations: AggregateStore::new(log.clone()),
             postmortems: AggregateStore::new(log.clone()),
             services: AggregateStore::new(log.clone()),
+            connector_store: AggregateStore::new(log.clone()),
+            connectors: Connectors::new(pool.clone(), secrets.clone(), ConnectorConfig::default()),
             secrets,
             log,
             nats,
             pool,
         }
+    }
+
+    /// The same connections, with connectors reached as `config` says (`AURORA_<KIND>_BASE_URL`,
+    /// Aurora's AWS identity, the OVH flag).
+    pub fn with_connector_config(mut self, config: ConnectorConfig) -> Self {
+        self.connectors = Connectors::new(self.pool.clone(), self.secrets.clone(), config);
+        self
     }
 }

@@ -14,6 +14,7 @@
 //! `aurora-projections`.
 
 pub mod agent;
+pub mod connectors;
 pub mod dry_run;
 pub mod graph;
 pub mod ingest;

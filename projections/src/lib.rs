@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod changes;
+pub mod connectors;
 pub mod error;
 pub mod fold;
 pub mod incidents;

@@ -12,8 +12,8 @@ use crate::error::ProjectionError;
 use crate::fold::{fold, Tables};
 use crate::state_cache::StateCache;
 use crate::{
-    changes, incidents, integrations, investigations, organizations, postmortems, services,
-    sessions,
+    changes, connectors, incidents, integrations, investigations, organizations, postmortems,
+    services, sessions,
 };
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
@@ -27,6 +27,7 @@ pub enum Projector {
     Investigations,
     Postmortems,
     Services,
+    Connectors,
 }
 
 /// What `streams.yaml` and the migrations know a projector by.
@@ -40,7 +41,7 @@ struct Spec {
 }
 
 impl Projector {
-    pub const ALL: [Projector; 8] = [
+    pub const ALL: [Projector; 9] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
@@ -49,6 +50,7 @@ impl Projector {
         Projector::Investigations,
         Projector::Postmortems,
         Projector::Services,
+        Projector::Connectors,
     ];
 
     fn spec(self) -> Spec {
@@ -112,6 +114,12 @@ impl Projector {
                 // Readers take nodes, then the edges between them.
                 tables: &["service_nodes", "service_edges"],
             },
+            Self::Connectors => Spec {
+                name: "connectors",
+                consumer: "proj-connectors",
+                filter: "evt.*.connector.*",
+                tables: &["connectors", "connector_audit"],
+            },
         }
     }
 
@@ -141,6 +149,9 @@ impl Projector {
             // Each event is one version, written once: no state either.
             Self::Postmortems => postmortems::apply(tx, schema, events).await,
             Self::Services => with::<services::ServiceTables>(tx, schema, events, cache).await,
+            Self::Connectors => {
+                with::<connectors::ConnectorTables>(tx, schema, events, cache).await
+            }
         }
     }
 

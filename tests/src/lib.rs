@@ -15,6 +15,7 @@ pub mod chat;
 pub mod llm;
 pub mod openbao;
 pub mod provider;
+pub mod providers;
 pub mod sse;
 
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use aurora_gateway::api::ApiConfig;
 use aurora_gateway::app::{Config, Role};
 use aurora_gateway::services::Services;
 use aurora_handlers::agent::AgentConfig;
+use aurora_handlers::connectors::ConnectorConfig;
 use aurora_nats::server::NatsServer;
 use aurora_nats::EventLog;
 use aurora_projections::Projector;
@@ -147,6 +149,8 @@ pub struct TestApp {
     pub secrets_dir: tempfile::TempDir,
     /// The Vault new secrets go to, when the launch named one.
     pub vault: Option<aurora_handlers::secrets::VaultConfig>,
+    /// Where the app reaches providers (fake servers, in tests that connect accounts).
+    pub connectors: ConnectorConfig,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -193,6 +197,7 @@ pub struct Launch {
     roles: Vec<Role>,
     config: Config,
     vault: Option<aurora_handlers::secrets::VaultConfig>,
+    connectors: ConnectorConfig,
 }
 
 impl Launch {
@@ -212,7 +217,14 @@ impl Launch {
                 ..Config::default()
             },
             vault: None,
+            connectors: ConnectorConfig::default(),
         }
+    }
+
+    /// Providers are reached as `connectors` says (e.g. every base URL at a fake server).
+    pub fn connectors(mut self, connectors: ConnectorConfig) -> Self {
+        self.connectors = connectors;
+        self
     }
 
     /// Runs only `roles` (the gateway is needed for HTTP).
@@ -251,6 +263,7 @@ impl Launch {
         let listener = bind().await;
         let addr = listener.local_addr().expect("local addr");
         let vault = self.vault.clone();
+        let connectors = self.connectors.clone();
         let task = tokio::spawn(run(&nats, &db, &secrets_dir, self, Some(listener), rx));
         TestApp {
             addr,
@@ -260,6 +273,7 @@ impl Launch {
             db,
             secrets_dir,
             vault,
+            connectors,
             shutdown,
             task: Some(task),
         }
@@ -278,12 +292,14 @@ fn services(
     db: &TestDb,
     secrets_dir: &tempfile::TempDir,
     vault: Option<&aurora_handlers::secrets::VaultConfig>,
+    connectors: &ConnectorConfig,
 ) -> Services {
     Services::new(
         nats.client.clone(),
         db.pool.clone(),
         secret_store(secrets_dir.path(), vault),
     )
+    .with_connector_config(connectors.clone())
 }
 
 /// `launch`'s roles on the given NATS, database and secret store, until `shutdown`.
@@ -295,7 +311,13 @@ fn run(
     listener: Option<tokio::net::TcpListener>,
     shutdown: watch::Receiver<bool>,
 ) -> impl std::future::Future<Output = anyhow::Result<()>> {
-    let services = services(nats, db, secrets_dir, launch.vault.as_ref());
+    let services = services(
+        nats,
+        db,
+        secrets_dir,
+        launch.vault.as_ref(),
+        &launch.connectors,
+    );
     aurora_gateway::app::run(services, launch.config, launch.roles, listener, shutdown)
 }
 
@@ -327,7 +349,13 @@ impl TestApp {
 
     /// This app's connections, as its roles have them (for a test that drives a handler itself).
     pub fn services(&self) -> Services {
-        services(&self.nats, &self.db, &self.secrets_dir, self.vault.as_ref())
+        services(
+            &self.nats,
+            &self.db,
+            &self.secrets_dir,
+            self.vault.as_ref(),
+            &self.connectors,
+        )
     }
 
     /// Starts more roles in this app's process (e.g. projections after a gateway-only start).
@@ -335,6 +363,7 @@ impl TestApp {
         let launch = Self::launch().roles(roles);
         let launch = Launch {
             vault: self.vault.clone(),
+            connectors: self.connectors.clone(),
             ..launch
         };
         tokio::spawn(run(
@@ -355,6 +384,7 @@ impl TestApp {
         let launch = Self::launch().roles(vec![Role::Gateway]).agent(agent);
         let launch = Launch {
             vault: self.vault.clone(),
+            connectors: self.connectors.clone(),
             ..launch
         };
         tokio::spawn(run(

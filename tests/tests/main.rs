@@ -4,6 +4,7 @@ mod api;
 mod changes;
 mod chat;
 mod chat_sessions;
+mod connectors;
 mod dead_letters;
 mod event_store;
 mod events;

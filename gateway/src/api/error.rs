@@ -41,6 +41,10 @@ pub enum ApiError {
     /// A dependency (NATS, Postgres) is unreachable; try again after `retry_after` seconds.
     #[error("{message}")]
     Unavailable { message: String, retry_after: u32 },
+    /// A provider Aurora asked on the caller's behalf refused or answered nonsense; `message`
+    /// names the provider.
+    #[error("{message}")]
+    BadGateway { code: &'static str, message: String },
     #[error("the request took longer than {0} seconds")]
     Timeout(u64),
     #[error(transparent)]
@@ -89,6 +93,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,7 +104,8 @@ impl ApiError {
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }
             | Self::Conflict { code, .. }
-            | Self::Unprocessable { code, .. } => code,
+            | Self::Unprocessable { code, .. }
+            | Self::BadGateway { code, .. } => code,
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",

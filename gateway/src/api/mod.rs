@@ -7,6 +7,7 @@
 //!   [`incident_commands`]: change, comment, merge, feedback; [`postmortems`]: an incident's
 //!   postmortem, its versions, edits, restores, regeneration and Markdown export; [`metrics`]:
 //!   MTTD, MTTR, incident counts and RCA figures over a range.
+//! - [`connectors`]: cloud, Kubernetes and observability accounts, GCP projects.
 //! - [`chat`]: WebSocket tickets and the chat socket; [`sessions`]: chat sessions over REST,
 //!   LLM usage, the agent's command policy.
 //! - [`events`]: the organisation's events as Server-Sent Events, delivered as [`sse`] says.
@@ -20,6 +21,7 @@ mod body;
 mod changes;
 pub(crate) mod chat;
 pub mod config;
+mod connectors;
 mod correlation;
 mod error;
 mod events;
@@ -128,6 +130,7 @@ impl AppState {
         (name = "organization", description = "Members, invitations, API tokens, audit log"),
         (name = "incidents", description = "Incidents and their history"),
         (name = "integrations", description = "Webhook sources of the organisation"),
+        (name = "connectors", description = "Cloud, Kubernetes and observability accounts the agent uses"),
         (name = "correlation", description = "How alerts are grouped into incidents"),
         (name = "chat", description = "Chat with the agent: WebSocket tickets and the socket"),
         (name = "changes", description = "Deployments, merges and builds reported by CI and source control"),
@@ -173,6 +176,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(postmortems::router())
         .merge(metrics::router())
         .merge(integrations::router())
+        .merge(connectors::router())
         .merge(correlation::router())
         .merge(changes::router())
         .merge(graph::router())
@@ -312,6 +316,11 @@ mod tests {
             ("metrics.rs", include_str!("metrics.rs")),
             ("organization.rs", include_str!("organization.rs")),
             ("integrations/mod.rs", include_str!("integrations/mod.rs")),
+            ("connectors/mod.rs", include_str!("connectors/mod.rs")),
+            (
+                "connectors/projects.rs",
+                include_str!("connectors/projects.rs"),
+            ),
             ("intake.rs", include_str!("intake.rs")),
             ("correlation.rs", include_str!("correlation.rs")),
             ("changes.rs", include_str!("changes.rs")),
@@ -338,7 +347,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 24,
+            modules, 25,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

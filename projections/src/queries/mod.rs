@@ -8,6 +8,7 @@
 //! [`identity`] holds the few lookups that run before the tenant is known (a token or invitation
 //! finds its organisation); they read as the connecting user and filter by the secret's hash.
 
+mod connectors;
 mod graph;
 pub mod identity;
 mod incidents;
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::{PgPool, Postgres, Transaction};
 
+pub use connectors::*;
 pub use graph::*;
 pub use incidents::*;
 pub use investigations::*;

@@ -110,8 +110,13 @@ pub async fn audit_log(
     limit: i64,
 ) -> Result<Vec<AuditRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT stream_sequence AS sequence, event_type, at, actor, description, data FROM audit_log
-         WHERE tenant_id = $1 AND ($2::bigint IS NULL OR stream_sequence < $2)
+        // The organisation's own entries and its connectors' (both numbered by the EVENTS
+        // stream, so one order and one cursor serve both).
+        "SELECT stream_sequence AS sequence, event_type, at, actor, description, data FROM (
+           SELECT * FROM audit_log WHERE tenant_id = $1
+           UNION ALL SELECT * FROM connector_audit WHERE tenant_id = $1
+         ) entries
+         WHERE $2::bigint IS NULL OR stream_sequence < $2
          ORDER BY stream_sequence DESC LIMIT $3",
     )
     .bind(tenant)

@@ -59,6 +59,8 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
                 .replace("{id}", &id.to_string())
                 .replace("{user_id}", &id.to_string())
                 .replace("{integration_id}", &id.to_string())
+                .replace("{connector}", &id.to_string())
+                .replace("{project}", "shop-prod")
                 .replace("{version}", "1")
                 .replace("{source}", "grafana"),
             None => e.path.to_owned(),
@@ -93,6 +95,8 @@ async fn tenant_a_reaches_nothing_of_tenant_b_through_any_endpoint() {
                     .replace("{id}", &Uuid::now_v7().to_string())
                     .replace("{user_id}", &Uuid::now_v7().to_string())
                     .replace("{integration_id}", &Uuid::now_v7().to_string())
+                    .replace("{connector}", &Uuid::now_v7().to_string())
+                    .replace("{project}", "shop-prod")
                     .replace("{version}", "1")
                     .replace("{source}", "grafana");
                 let guess = call(&app, &a, e.method, &guessed, e.body).await;

@@ -22,6 +22,7 @@ pub(crate) struct Victim {
     pub(crate) session: Uuid,
     /// A node of B's service graph.
     pub(crate) service: Uuid,
+    pub(crate) connector: Uuid,
     /// Strings that must never appear in an answer to A.
     pub(crate) secrets: Vec<String>,
 }
@@ -37,6 +38,7 @@ impl Victim {
             Target::Integration => Some(self.integration),
             Target::Session => Some(self.session),
             Target::Service => Some(self.service),
+            Target::Connector => Some(self.connector),
         }
     }
 }
@@ -101,6 +103,15 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             "/api/integrations",
             Some(&b),
             &json!({ "source": "grafana", "name": "Globex Grafana" }),
+        )
+        .await
+        .expect_status(201);
+    // B's Kubernetes connector (checked by parsing: no provider to reach).
+    let connector = app
+        .post_json(
+            "/api/connectors/kubernetes",
+            Some(&b),
+            &json!({"credentials": {"kubeconfig": aurora_tests::providers::kubeconfig("globex-kube-secret-token")}}),
         )
         .await
         .expect_status(201);
@@ -200,7 +211,10 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             "globex-secret-pattern".to_owned(),
             service.to_string(),
             "globex-secret-service".to_owned(),
+            "globex-kube-secret-token".to_owned(),
+            connector["id"].as_str().expect("id").to_owned(),
         ],
+        connector: uuid(&connector["id"]),
         session,
         service,
         invitation: uuid(&invitation["id"]),

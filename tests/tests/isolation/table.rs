@@ -15,6 +15,7 @@ pub(super) enum Target {
     Session,
     /// A node of the service graph.
     Service,
+    Connector,
 }
 
 /// What A must get.
@@ -282,6 +283,51 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         "/api/integrations/{id}/rotate-secret",
         Target::Integration,
         None,
+        NotFound,
+    ),
+    ep("GET", "/api/connectors", Target::None, None, NothingOfB),
+    ep(
+        "POST",
+        "/api/connectors/{connector}",
+        Target::None,
+        Some(
+            r#"{"settings":{"site":"US1"},"credentials":{"api_key":"a1234","application_key":"b1234"}}"#,
+        ),
+        NothingOfB,
+    ),
+    ep(
+        "GET",
+        "/api/connectors/{connector}",
+        Target::Connector,
+        None,
+        NotFound,
+    ),
+    ep(
+        "DELETE",
+        "/api/connectors/{connector}",
+        Target::Connector,
+        None,
+        NotFound,
+    ),
+    ep(
+        "GET",
+        "/api/connectors/{connector}/projects",
+        Target::Connector,
+        None,
+        NotFound,
+    ),
+    ep(
+        "PUT",
+        "/api/connectors/{connector}/projects/{project}",
+        Target::Connector,
+        Some(r#"{"enabled":false}"#),
+        NotFound,
+    ),
+    ep(
+        "PUT",
+        "/api/connectors/{connector}/root-project",
+        Target::Connector,
+        Some(r#"{"project":"shop-prod"}"#),
         NotFound,
     ),
     ep(

@@ -1,0 +1,142 @@
+//! Where each provider is reached, and what else connecting needs from the operator. Every base
+//! URL can be set (`AURORA_<KIND>_BASE_URL`), so tests point them at fake servers and a customer
+//! at a proxy or a sovereign region.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aurora_domain::connector::{ConnectorKind, ConnectorSettings, OvhRegion};
+
+/// Aurora's own AWS keys, used only to call STS AssumeRole on a tenant's role; the CLIs never see
+/// them.
+#[derive(Clone)]
+pub struct AwsIdentity {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for AwsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsIdentity")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    /// Overrides of the providers' documented endpoints, by kind.
+    pub base_urls: BTreeMap<ConnectorKind, String>,
+    /// OVHcloud is offered only with `FEATURE_FLAG_OVH_ENABLED` (as upstream).
+    pub ovh_enabled: bool,
+    /// `AURORA_AWS_ACCESS_KEY_ID` / `AURORA_AWS_SECRET_ACCESS_KEY` (/ `AURORA_AWS_SESSION_TOKEN`).
+    pub aws: Option<AwsIdentity>,
+    /// How long one request to a provider may take.
+    pub timeout: Duration,
+}
+
+impl Default for ConnectorConfig {
+    fn default() -> Self {
+        Self {
+            base_urls: BTreeMap::new(),
+            ovh_enabled: false,
+            aws: None,
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl ConnectorConfig {
+    /// The defaults, changed by the environment.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let base_urls = ConnectorKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                let name = format!("AURORA_{}_BASE_URL", kind.as_str().to_ascii_uppercase());
+                var(&name).map(|url| (kind, url))
+            })
+            .collect();
+        let aws = match (
+            var("AURORA_AWS_ACCESS_KEY_ID"),
+            var("AURORA_AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(access_key_id), Some(secret_access_key)) => Some(AwsIdentity {
+                access_key_id,
+                secret_access_key,
+                session_token: var("AURORA_AWS_SESSION_TOKEN"),
+            }),
+            _ => None,
+        };
+        Self {
+            base_urls,
+            ovh_enabled: var("FEATURE_FLAG_OVH_ENABLED")
+                .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on")),
+            aws,
+            ..Self::default()
+        }
+    }
+
+    /// Every provider of `kinds` at `base` (tests: one fake server for all).
+    pub fn with_base_url(mut self, kind: ConnectorKind, base: impl Into<String>) -> Self {
+        self.base_urls.insert(kind, base.into());
+        self
+    }
+
+    /// Whether the kind can be connected here.
+    pub fn offers(&self, kind: ConnectorKind) -> bool {
+        kind != ConnectorKind::Ovh || self.ovh_enabled
+    }
+
+    /// Where the account's API is: the override, else the provider's documented endpoint for the
+    /// account's site, region or URL. Kubernetes has its own (the kubeconfig's server).
+    pub fn base_url(&self, settings: &ConnectorSettings) -> String {
+        if let Some(base) = self.base_urls.get(&settings.kind()) {
+            return base.trim_end_matches('/').to_owned();
+        }
+        match settings {
+            ConnectorSettings::Gcp { .. } => "https://cloudresourcemanager.googleapis.com".into(),
+            ConnectorSettings::Aws { region, .. } => format!("https://sts.{region}.amazonaws.com"),
+            ConnectorSettings::Azure { .. } => "https://login.microsoftonline.com".into(),
+            ConnectorSettings::Scaleway { .. } => "https://api.scaleway.com".into(),
+            ConnectorSettings::Tailscale { .. } => "https://api.tailscale.com".into(),
+            ConnectorSettings::Ovh { region } => format!("https://{}", region.api_host()),
+            ConnectorSettings::Kubernetes { server, .. } => server.trim_end_matches('/').into(),
+            ConnectorSettings::Datadog { site } => format!("https://{}", site.api_host()),
+            ConnectorSettings::Newrelic { region, .. } => format!("https://{}", region.api_host()),
+            ConnectorSettings::Sentry { .. } => "https://sentry.io".into(),
+            ConnectorSettings::Splunk { url }
+            | ConnectorSettings::Grafana { url }
+            | ConnectorSettings::Elasticsearch { url } => url.trim_end_matches('/').into(),
+        }
+    }
+
+    /// Google's OAuth token endpoint (beside the override, when there is one).
+    pub fn gcp_token_url(&self) -> String {
+        match self.base_urls.get(&ConnectorKind::Gcp) {
+            Some(base) => format!("{}/token", base.trim_end_matches('/')),
+            None => "https://oauth2.googleapis.com/token".into(),
+        }
+    }
+
+    /// OVHcloud's OAuth 2.0 token endpoint of a region (beside the override, when there is one).
+    pub fn ovh_token_url(&self, region: OvhRegion) -> String {
+        if let Some(base) = self.base_urls.get(&ConnectorKind::Ovh) {
+            return format!("{}/auth/oauth2/token", base.trim_end_matches('/'));
+        }
+        let host = match region {
+            OvhRegion::Eu => "www.ovh.com",
+            OvhRegion::Ca => "ca.ovh.com",
+            OvhRegion::Us => "us.ovhcloud.com",
+        };
+        format!("https://{host}/auth/oauth2/token")
+    }
+
+    pub(crate) fn http(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(self.timeout)
+            .build()
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,188 @@
+//! Fake providers: one real HTTP server answering, in each provider's documented shapes, the
+//! reads Aurora makes of clouds and observability tools — Datadog, New Relic, Splunk, Sentry,
+//! Grafana, Elasticsearch, Tailscale, Scaleway, Azure's token endpoint, Google's token endpoint
+//! and Resource Manager, and AWS STS AssumeRole (XML). Every base URL of a [`ConnectorConfig`]
+//! points at it ([`FakeProviders::config`]), so Aurora's real clients run against it.
+//!
+//! A credential containing `bad` is refused the way the provider refuses it, and the refusal
+//! quotes the credential back (as careless APIs do), so tests can prove Aurora never repeats
+//! it. [`FakeProviders::plant`] adds a text to every answer (the secret-leak test plants secrets
+//! there). Every request is recorded.
+
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use aurora_domain::connector::ConnectorKind;
+use aurora_handlers::connectors::{AwsIdentity, ConnectorConfig};
+use serde_json::{json, Value};
+
+/// A service-account key whose public half the fake token endpoint knows.
+pub const GCP_KEY_PEM: &str = include_str!("gcp_test_key.pem");
+/// A well-formed key the fake token endpoint does not know (Google answers invalid_grant).
+pub const GCP_UNKNOWN_KEY_PEM: &str = include_str!("gcp_other_key.pem");
+
+/// Aurora's own AWS identity in tests: the fake STS accepts only this access key.
+pub const AURORA_AWS_KEY_ID: &str = "AKIAAURORAOWNKEY0001";
+pub const AURORA_AWS_SECRET: &str = "aurora-own-aws-secret-never-in-a-cli";
+
+/// One request the fake received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub(crate) requests: Vec<Recorded>,
+    /// Added to every answer's JSON (`"note"`) or XML, when set.
+    pub(crate) planted: Option<String>,
+    /// Access tokens the fake Google issued.
+    pub(crate) gcp_tokens: Vec<String>,
+    /// Sessions the fake STS issued: (access key id, secret, token).
+    pub(crate) sts_sessions: Vec<(String, String, String)>,
+    /// GCP projects Resource Manager lists.
+    pub(crate) gcp_projects: Vec<String>,
+    /// The external id each role ARN demands.
+    pub(crate) external_ids: Vec<(String, String)>,
+}
+
+#[derive(Clone)]
+pub struct FakeProviders {
+    pub base_url: String,
+    pub(crate) shared: Arc<Mutex<Shared>>,
+    task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for FakeProviders {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.task) == 1 {
+            self.task.abort();
+        }
+    }
+}
+
+impl FakeProviders {
+    pub async fn start() -> Self {
+        let shared = Arc::new(Mutex::new(Shared {
+            gcp_projects: vec![
+                "shop-prod".into(),
+                "shop-staging".into(),
+                "shop-data".into(),
+            ],
+            ..Shared::default()
+        }));
+        let app = routes::router(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake providers");
+        let addr: SocketAddr = listener.local_addr().expect("local addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            base_url: format!("http://{addr}"),
+            shared,
+            task: Arc::new(task),
+        }
+    }
+
+    /// Every provider at this server, Aurora's own AWS identity set, OVH on.
+    pub fn config(&self) -> ConnectorConfig {
+        let mut config = ConnectorConfig {
+            aws: Some(AwsIdentity {
+                access_key_id: AURORA_AWS_KEY_ID.into(),
+                secret_access_key: AURORA_AWS_SECRET.into(),
+                session_token: None,
+            }),
+            ovh_enabled: true,
+            ..ConnectorConfig::default()
+        };
+        for kind in ConnectorKind::ALL {
+            config = config.with_base_url(kind, self.base_url.clone());
+        }
+        config
+    }
+
+    /// The role `arn` may be assumed only with `external_id`.
+    pub fn expect_external_id(&self, arn: &str, external_id: &str) {
+        self.lock()
+            .external_ids
+            .push((arn.to_owned(), external_id.to_owned()));
+    }
+
+    /// Adds `text` to every answer from now on.
+    pub fn plant(&self, text: &str) {
+        self.lock().planted = Some(text.to_owned());
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().requests.clone()
+    }
+
+    /// How many requests went to `path`.
+    pub fn calls_to(&self, path: &str) -> usize {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.path == path)
+            .count()
+    }
+
+    /// The temporary AWS sessions STS issued, in order: (access key id, secret, token).
+    pub fn sts_sessions(&self) -> Vec<(String, String, String)> {
+        self.lock().sts_sessions.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().expect("the fake's state")
+    }
+}
+
+/// A service-account key file for `project` with `pem` as its private key.
+pub fn gcp_key(project: &str, pem: &str) -> Value {
+    json!({
+        "type": "service_account",
+        "project_id": project,
+        "private_key_id": "0123456789abcdef0123456789abcdef01234567",
+        "private_key": pem,
+        "client_email": format!("aurora@{project}.iam.gserviceaccount.com"),
+        "client_id": "104857600000000000001",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    })
+}
+
+/// A kubeconfig with two contexts whose user holds `token`.
+pub fn kubeconfig(token: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Config
+current-context: staging
+clusters:
+- name: prod-cluster
+  cluster:
+    server: https://prod.k8s.example:6443
+- name: staging-cluster
+  cluster:
+    server: https://staging.k8s.example
+contexts:
+- name: prod
+  context:
+    cluster: prod-cluster
+    user: aurora
+- name: staging
+  context:
+    cluster: staging-cluster
+    user: aurora
+users:
+- name: aurora
+  user:
+    token: {token}
+"
+    )
+}
