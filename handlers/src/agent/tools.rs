@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use aurora_domain::gate::Cli;
 
+use super::query;
 use super::tool_args::Args;
 
 pub const CLOUD_EXEC: &str = "cloud_exec";
@@ -113,6 +114,8 @@ pub enum Planned {
     Command { cli: Cli, command: String },
     /// A read of Aurora's own data; nothing to gate.
     Read(ReadTool),
+    /// A read-only query of a connected observability account; nothing to gate.
+    Query(query::QueryTool),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -175,7 +178,10 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
             hours: args.number("hours", 24, 720)?,
             limit: args.number("limit", 20, 100)?,
         })),
-        other => Err(format!("there is no tool {other:?}")),
+        other => match query::plan(other, &args) {
+            Some(planned) => Ok(Planned::Query(planned?)),
+            None => Err(format!("there is no tool {other:?}")),
+        },
     }
 }
 

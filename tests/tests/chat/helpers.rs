@@ -6,7 +6,7 @@ use aurora_nats::{subjects, EventLog};
 use aurora_projections::Projector;
 use aurora_tests::chat::{ChatSocket, FakeClis};
 use aurora_tests::llm::{Script, ScriptedLlm, Step};
-use aurora_tests::{wait_for_projection, Account, TestApp};
+use aurora_tests::{wait_for_projection, Account, Launch, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -110,12 +110,21 @@ pub(crate) fn delete_script() -> Script {
 }
 
 pub(crate) async fn chat_with(scripts: Vec<Script>, tune: impl FnOnce(&mut AgentConfig)) -> Chat {
+    chat_launched(scripts, tune, |launch| launch).await
+}
+
+/// A chat app launched as `launch` makes it (e.g. with connectors reaching fake providers).
+pub(crate) async fn chat_launched(
+    scripts: Vec<Script>,
+    tune: impl FnOnce(&mut AgentConfig),
+    launch: impl FnOnce(Launch) -> Launch,
+) -> Chat {
     let llm = ScriptedLlm::start(scripts).await;
     let clis = FakeClis::install(&[("gcloud", INSTANCES), ("kubectl", PODS), ("aws", "{}")]);
     let work = tempfile::tempdir().expect("a work dir");
     let mut config = agent_config(Some(&llm), &clis, work.path());
     tune(&mut config);
-    let app = TestApp::spawn_with_agent(config).await;
+    let app = launch(TestApp::launch().agent(config)).spawn().await;
     let admin = app
         .register(&format!("ana-{}@acme.io", Uuid::new_v4().simple()), "Acme")
         .await;

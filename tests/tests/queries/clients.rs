@@ -8,7 +8,7 @@ use aurora_handlers::agent::query::datadog::DatadogAccount;
 use aurora_handlers::agent::query::elasticsearch::ElasticsearchAccount;
 use aurora_handlers::agent::query::grafana::GrafanaAccount;
 use aurora_handlers::agent::query::newrelic::NewRelicAccount;
-use aurora_handlers::agent::query::ovh::{signature, OvhAccount};
+use aurora_handlers::agent::query::ovh::OvhAccount;
 use aurora_handlers::agent::query::sentry::SentryAccount;
 use aurora_handlers::agent::query::splunk::SplunkAccount;
 use aurora_handlers::agent::query::tailscale::TailscaleAccount;
@@ -416,9 +416,14 @@ async fn tailscale_lists_the_tailnets_devices() {
 }
 
 #[tokio::test]
-async fn ovh_requests_are_signed_with_the_apis_own_time() {
+async fn ovh_is_read_with_an_oauth_token_of_the_service_account() {
     let fake = FakeProvider::start().await;
-    fake.answer("GET", "/1.0/auth/time", 200, 1_796_378_000);
+    fake.answer(
+        "POST",
+        "/auth/oauth2/token",
+        200,
+        json!({"access_token": "ovh-access-0001", "token_type": "Bearer", "expires_in": 3599, "scope": "all"}),
+    );
     fake.answer(
         "GET",
         "/1.0/cloud/project",
@@ -426,30 +431,22 @@ async fn ovh_requests_are_signed_with_the_apis_own_time() {
         json!(["5f3c0ab3e1b44c4a"]),
     );
     let account = Account::Ovh(OvhAccount {
-        api_url: format!("{}/1.0", fake.base_url()),
-        application_key: "ovh-app-key".into(),
-        application_secret: "ovh-app-secret-0001".into(),
-        consumer_key: "ovh-consumer-0001".into(),
+        api_url: fake.base_url(),
+        token_url: format!("{}/auth/oauth2/token", fake.base_url()),
+        client_id: "ovh-client".into(),
+        client_secret: "ovh-client-secret-0001".into(),
     });
     let result = ask("ovh_api_get", json!({"path": "/cloud/project"}), &account)
         .await
         .expect("a result");
     assert_eq!(result["result"], json!(["5f3c0ab3e1b44c4a"]));
-    let sent = &fake.requests_to("/1.0/cloud/project")[0];
-    assert_eq!(sent.header("x-ovh-application"), Some("ovh-app-key"));
-    assert_eq!(sent.header("x-ovh-consumer"), Some("ovh-consumer-0001"));
-    assert_eq!(sent.header("x-ovh-timestamp"), Some("1796378000"));
-    let url = format!("{}/1.0/cloud/project", fake.base_url());
+    let grant = fake.requests_to("/auth/oauth2/token")[0].form();
+    assert_eq!(grant["grant_type"], "client_credentials");
+    assert_eq!(grant["client_id"], "ovh-client");
+    assert_eq!(grant["client_secret"], "ovh-client-secret-0001");
     assert_eq!(
-        sent.header("x-ovh-signature").map(str::to_owned),
-        Some(signature(
-            "ovh-app-secret-0001",
-            "ovh-consumer-0001",
-            "GET",
-            &url,
-            "",
-            1_796_378_000
-        ))
+        fake.requests_to("/1.0/cloud/project")[0].header("authorization"),
+        Some("Bearer ovh-access-0001")
     );
     fake.answer(
         "GET",

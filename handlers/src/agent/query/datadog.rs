@@ -8,14 +8,16 @@ use serde_json::{json, Value};
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
 use super::window::Window;
-use super::{newest, Provider, QueryError, MAX_SERIES};
+use super::{newest, QueryError, MAX_SERIES};
 use crate::agent::tool_args::Args;
+use aurora_domain::connector::ConnectorKind;
 
 pub const LOGS: &str = "datadog_logs";
 pub const METRICS: &str = "datadog_metrics";
 
 /// A connected Datadog organisation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct DatadogAccount {
     /// The API host of the organisation's site (or `AURORA_DATADOG_BASE_URL`).
     pub api_url: String,
@@ -93,7 +95,7 @@ impl LogsQuery {
     ) -> Result<Value, QueryError> {
         let url = format!("{}/api/v2/logs/events/search", account.api_url);
         let request = authorised(http.client().post(url), account).json(&self.body());
-        Ok(logs_of(&http.json(Provider::Datadog, request).await?))
+        Ok(logs_of(&http.json(ConnectorKind::Datadog, request).await?))
     }
 }
 
@@ -142,7 +144,7 @@ impl MetricsQuery {
     ) -> Result<Value, QueryError> {
         let url = format!("{}/api/v1/query", account.api_url);
         let request = authorised(http.client().get(url), account).query(&self.params());
-        metrics_of(&http.json(Provider::Datadog, request).await?)
+        metrics_of(&http.json(ConnectorKind::Datadog, request).await?)
     }
 }
 
@@ -150,7 +152,7 @@ impl MetricsQuery {
 pub fn metrics_of(answer: &Value) -> Result<Value, QueryError> {
     if answer["status"] == "error" {
         return Err(QueryError::Refused {
-            provider: Provider::Datadog,
+            provider: ConnectorKind::Datadog,
             message: super::http::message_of(&answer.to_string()),
         });
     }

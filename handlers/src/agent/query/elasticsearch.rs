@@ -8,13 +8,15 @@ use serde_json::{json, Value};
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
 use super::window::Window;
-use super::{Provider, QueryError};
+use super::QueryError;
 use crate::agent::tool_args::Args;
+use aurora_domain::connector::ConnectorKind;
 
 pub const SEARCH: &str = "elasticsearch_search";
 
 /// A connected Elasticsearch or OpenSearch cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ElasticsearchAccount {
     pub url: String,
     /// The encoded API key (`base64(id:key)`), as Elasticsearch issues it.
@@ -106,7 +108,9 @@ impl SearchQuery {
                 format!("ApiKey {}", account.api_key),
             )
             .json(&self.body());
-        Ok(hits_of(&http.json(Provider::Elasticsearch, request).await?))
+        Ok(hits_of(
+            &http.json(ConnectorKind::Elasticsearch, request).await?,
+        ))
     }
 }
 

@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
 use super::window::Window;
-use super::{newest, Provider, QueryError, MAX_SERIES};
+use super::{newest, QueryError, MAX_SERIES};
 use crate::agent::tool_args::Args;
+use aurora_domain::connector::ConnectorKind;
 
 pub const PROMETHEUS: &str = "prometheus_query";
 pub const LOKI: &str = "loki_query";
@@ -19,7 +20,8 @@ pub const LOKI: &str = "loki_query";
 const MAX_STEPS: i64 = 1000;
 
 /// A connected Grafana.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct GrafanaAccount {
     pub url: String,
     pub token: String,
@@ -116,7 +118,7 @@ impl PrometheusQuery {
             .get(url)
             .bearer_auth(&account.token)
             .query(&self.params());
-        matrix_of(&http.json(Provider::Grafana, request).await?)
+        matrix_of(&http.json(ConnectorKind::Grafana, request).await?)
     }
 }
 
@@ -154,7 +156,10 @@ impl LokiQuery {
             .get(url)
             .bearer_auth(&account.token)
             .query(&self.params());
-        lines_of(&http.json(Provider::Grafana, request).await?, self.limit)
+        lines_of(
+            &http.json(ConnectorKind::Grafana, request).await?,
+            self.limit,
+        )
     }
 }
 
@@ -175,7 +180,7 @@ async fn datasource(
             account.url.trim_end_matches('/')
         ))
         .bearer_auth(&account.token);
-    let list = http.json(Provider::Grafana, request).await?;
+    let list = http.json(ConnectorKind::Grafana, request).await?;
     list.as_array()
         .into_iter()
         .flatten()
@@ -183,7 +188,7 @@ async fn datasource(
         .and_then(|d| d["uid"].as_str())
         .map(str::to_owned)
         .ok_or_else(|| QueryError::Refused {
-            provider: Provider::Grafana,
+            provider: ConnectorKind::Grafana,
             message: format!("Grafana has no {kind} datasource"),
         })
 }
@@ -191,7 +196,7 @@ async fn datasource(
 /// `<grafana>/api/datasources/proxy/uid/<uid>/<path>`, the uid one path segment.
 fn proxied(account: &GrafanaAccount, uid: &str, path: &str) -> Result<reqwest::Url, QueryError> {
     let unusable = |reason: String| QueryError::Unreachable {
-        provider: Provider::Grafana,
+        provider: ConnectorKind::Grafana,
         reason,
     };
     let mut url = reqwest::Url::parse(&account.url)
@@ -208,7 +213,7 @@ fn proxied(account: &GrafanaAccount, uid: &str, path: &str) -> Result<reqwest::U
 fn data_of(answer: &Value) -> Result<&Value, QueryError> {
     if answer["status"] != "success" {
         return Err(QueryError::Refused {
-            provider: Provider::Grafana,
+            provider: ConnectorKind::Grafana,
             message: super::http::message_of(&answer.to_string()),
         });
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use reqwest::RequestBuilder;
 use serde_json::Value;
 
-use super::{Provider, QueryError};
+use super::QueryError;
+use aurora_domain::connector::ConnectorKind;
 
 /// The most of an answer that is read: what the redaction scan takes in one go
 /// ([`crate::agent::redact::MAX_SCAN_BYTES`]), so nothing read is ever passed on unscanned.
@@ -51,7 +52,7 @@ impl ProviderHttp {
     /// Sends `request`; a status other than 2xx is [`QueryError::Status`].
     pub async fn send(
         &self,
-        provider: Provider,
+        provider: ConnectorKind,
         request: RequestBuilder,
     ) -> Result<Answer, QueryError> {
         let mut response = request.send().await.map_err(|e| QueryError::Unreachable {
@@ -92,7 +93,7 @@ impl ProviderHttp {
     /// Sends `request` and reads the answer as JSON.
     pub async fn json(
         &self,
-        provider: Provider,
+        provider: ConnectorKind,
         request: RequestBuilder,
     ) -> Result<Value, QueryError> {
         let answer = self.send(provider, request).await?;

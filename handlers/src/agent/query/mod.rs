@@ -25,15 +25,17 @@ pub mod tailscale;
 pub mod tool;
 pub mod window;
 
-use std::fmt;
 use std::time::Duration;
 
 use serde_json::Value;
 
 pub use tool::{definitions, plan, QueryTool};
 
+use aurora_domain::connector::{ConnectorKind, ConnectorSettings};
+
 use self::http::ProviderHttp;
 use super::redact::Redactor;
+use crate::connectors::{ConnectedAccount, ConnectorConfig, Credentials, LookupError};
 
 /// The most series of one metrics query the model is sent.
 pub const MAX_SERIES: usize = 20;
@@ -49,56 +51,44 @@ pub fn newest(points: &Value) -> (&[Value], usize) {
     (kept, all.len() - kept.len())
 }
 
-/// An observability provider the agent can query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Datadog,
-    NewRelic,
-    Splunk,
-    Sentry,
-    Grafana,
-    Elasticsearch,
-    Tailscale,
-    Ovh,
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Datadog => "Datadog",
-            Self::NewRelic => "New Relic",
-            Self::Splunk => "Splunk",
-            Self::Sentry => "Sentry",
-            Self::Grafana => "Grafana",
-            Self::Elasticsearch => "Elasticsearch",
-            Self::Tailscale => "Tailscale",
-            Self::Ovh => "OVHcloud",
-        })
-    }
-}
-
 /// Why a query gave no result. Its text is what the model is told.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    #[error("{0} is not connected for this organisation")]
-    NotConnected(Provider),
-    #[error("{provider} answered HTTP {status}: {message}")]
+    #[error("{} is not connected for this organisation", .0.title())]
+    NotConnected(ConnectorKind),
+    /// The account could not be looked up (the read model or the secret store failed).
+    #[error("the {} account could not be looked up: {source}", .kind.title())]
+    Lookup {
+        kind: ConnectorKind,
+        #[source]
+        source: LookupError,
+    },
+    #[error("{} answered HTTP {status}: {message}", .provider.title())]
     Status {
-        provider: Provider,
+        provider: ConnectorKind,
         status: u16,
         message: String,
     },
     /// An error the provider reports inside a successful answer (GraphQL errors, a query status).
-    #[error("{provider} refused the query: {message}")]
-    Refused { provider: Provider, message: String },
-    #[error("{provider} could not be reached: {reason}")]
-    Unreachable { provider: Provider, reason: String },
-    #[error("{provider}'s answer could not be read: {detail}")]
-    Unreadable { provider: Provider, detail: String },
+    #[error("{} refused the query: {message}", .provider.title())]
+    Refused {
+        provider: ConnectorKind,
+        message: String,
+    },
+    #[error("{} could not be reached: {reason}", .provider.title())]
+    Unreachable {
+        provider: ConnectorKind,
+        reason: String,
+    },
+    #[error("{}'s answer could not be read: {detail}", .provider.title())]
+    Unreadable {
+        provider: ConnectorKind,
+        detail: String,
+    },
 }
 
 /// A connected account, with its secret, as a query needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Account {
     Datadog(datadog::DatadogAccount),
     NewRelic(newrelic::NewRelicAccount),
@@ -111,31 +101,78 @@ pub enum Account {
 }
 
 impl Account {
-    pub fn provider(&self) -> Provider {
-        match self {
-            Self::Datadog(_) => Provider::Datadog,
-            Self::NewRelic(_) => Provider::NewRelic,
-            Self::Splunk(_) => Provider::Splunk,
-            Self::Sentry(_) => Provider::Sentry,
-            Self::Grafana(_) => Provider::Grafana,
-            Self::Elasticsearch(_) => Provider::Elasticsearch,
-            Self::Tailscale(_) => Provider::Tailscale,
-            Self::Ovh(_) => Provider::Ovh,
-        }
-    }
-
-    /// The secret values of the account: redacted from whatever the provider answers.
-    pub fn secrets(&self) -> Vec<String> {
-        match self {
-            Self::Datadog(a) => vec![a.api_key.clone(), a.application_key.clone()],
-            Self::NewRelic(a) => vec![a.user_key.clone()],
-            Self::Splunk(a) => vec![a.token.clone()],
-            Self::Sentry(a) => vec![a.token.clone()],
-            Self::Grafana(a) => vec![a.token.clone()],
-            Self::Elasticsearch(a) => vec![a.api_key.clone()],
-            Self::Tailscale(a) => vec![a.api_key.clone()],
-            Self::Ovh(a) => vec![a.application_secret.clone(), a.consumer_key.clone()],
-        }
+    /// A connected account as its queries need it: the connector's API (its base URL, already
+    /// the `AURORA_<KIND>_BASE_URL` override when one is set), settings and credential. `None`
+    /// for kinds no query tool reads (clouds, Kubernetes) and for an account without its
+    /// credential.
+    pub fn of(connected: &ConnectedAccount, config: &ConnectorConfig) -> Option<Self> {
+        let api_url = connected.base_url.clone();
+        let account = match (&connected.settings, connected.credentials.as_deref()?) {
+            (
+                ConnectorSettings::Datadog { .. },
+                Credentials::Datadog {
+                    api_key,
+                    application_key,
+                },
+            ) => Self::Datadog(datadog::DatadogAccount {
+                api_url,
+                api_key: api_key.clone(),
+                application_key: application_key.clone(),
+            }),
+            (ConnectorSettings::Newrelic { account_id, .. }, Credentials::Newrelic { api_key }) => {
+                Self::NewRelic(newrelic::NewRelicAccount {
+                    api_url,
+                    user_key: api_key.clone(),
+                    account_id: *account_id,
+                })
+            }
+            (ConnectorSettings::Splunk { .. }, Credentials::Splunk { token }) => {
+                Self::Splunk(splunk::SplunkAccount {
+                    url: api_url,
+                    token: token.clone(),
+                })
+            }
+            (ConnectorSettings::Sentry { organization }, Credentials::Sentry { token }) => {
+                Self::Sentry(sentry::SentryAccount {
+                    api_url,
+                    organization: organization.clone(),
+                    token: token.clone(),
+                })
+            }
+            (ConnectorSettings::Grafana { .. }, Credentials::Grafana { token }) => {
+                Self::Grafana(grafana::GrafanaAccount {
+                    url: api_url,
+                    token: token.clone(),
+                })
+            }
+            (ConnectorSettings::Elasticsearch { .. }, Credentials::Elasticsearch { api_key }) => {
+                Self::Elasticsearch(elasticsearch::ElasticsearchAccount {
+                    url: api_url,
+                    api_key: api_key.clone(),
+                })
+            }
+            (ConnectorSettings::Tailscale { tailnet }, Credentials::Tailscale { api_key }) => {
+                Self::Tailscale(tailscale::TailscaleAccount {
+                    api_url,
+                    tailnet: tailnet.clone(),
+                    api_key: api_key.clone(),
+                })
+            }
+            (
+                ConnectorSettings::Ovh { region },
+                Credentials::Ovh {
+                    client_id,
+                    client_secret,
+                },
+            ) => Self::Ovh(ovh::OvhAccount {
+                api_url,
+                token_url: config.ovh_token_url(*region),
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+            }),
+            _ => return None,
+        };
+        Some(account)
     }
 }
 
@@ -186,7 +223,7 @@ impl Queries {
                 tailscale::devices(http, a).await?
             }
             (QueryTool::OvhApiGet(q), Account::Ovh(a)) => q.run(http, a).await?,
-            _ => return Err(QueryError::NotConnected(tool.provider())),
+            _ => return Err(QueryError::NotConnected(tool.kind())),
         };
         if let (Some(window), Value::Object(map)) = (tool.window(), &mut result) {
             map.insert("range".into(), window.describe());

@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
 use super::window::Window;
-use super::{Provider, QueryError};
+use super::QueryError;
 use crate::agent::tool_args::Args;
+use aurora_domain::connector::ConnectorKind;
 
 pub const NRQL: &str = "newrelic_nrql";
 
@@ -17,7 +18,8 @@ pub const NRQL: &str = "newrelic_nrql";
 const GRAPHQL: &str = "query($accountId: Int!, $nrql: Nrql!) { actor { account(id: $accountId) { nrql(query: $nrql, timeout: 30) { results } } } }";
 
 /// A connected New Relic account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct NewRelicAccount {
     /// NerdGraph's origin in the account's region (or `AURORA_NEWRELIC_BASE_URL`).
     pub api_url: String,
@@ -89,7 +91,10 @@ impl NrqlQuery {
             .post(format!("{}/graphql", account.api_url))
             .header("API-Key", &account.user_key)
             .json(&self.body(account.account_id));
-        results_of(&http.json(Provider::NewRelic, request).await?, self.limit)
+        results_of(
+            &http.json(ConnectorKind::Newrelic, request).await?,
+            self.limit,
+        )
     }
 }
 
@@ -103,14 +108,14 @@ pub fn results_of(answer: &Value, limit: i64) -> Result<Value, QueryError> {
             .collect::<Vec<_>>()
             .join("; ");
         return Err(QueryError::Refused {
-            provider: Provider::NewRelic,
+            provider: ConnectorKind::Newrelic,
             message,
         });
     }
     let rows = answer["data"]["actor"]["account"]["nrql"]["results"]
         .as_array()
         .ok_or_else(|| QueryError::Unreadable {
-            provider: Provider::NewRelic,
+            provider: ConnectorKind::Newrelic,
             detail: "no data.actor.account.nrql.results".into(),
         })?;
     let kept: Vec<&Value> = rows.iter().take(limit as usize).collect();

@@ -1,28 +1,26 @@
-//! OVHcloud: `ovh_api_get`, one GET of the OVHcloud API (behind `FEATURE_FLAG_OVH_ENABLED`).
-//!
-//! Signed as OVHcloud documents it for an application key, secret and consumer key: headers
-//! `X-Ovh-Application`, `X-Ovh-Consumer`, `X-Ovh-Timestamp` (the API's own time, from `GET
-//! /auth/time`) and `X-Ovh-Signature` = `"$1$" + sha1_hex(secret+consumer+METHOD+url+body+timestamp)`.
+//! OVHcloud: `ovh_api_get`, one GET of the OVHcloud API (behind `FEATURE_FLAG_OVH_ENABLED`),
+//! with an OAuth 2.0 access token of the account's service account (client-credentials grant
+//! at the region's token endpoint, scope `all`) as `Authorization: Bearer`.
 
 use serde_json::{json, Value};
-use sha1::{Digest, Sha1};
 
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
-use super::{Provider, QueryError};
+use super::QueryError;
 use crate::agent::tool_args::Args;
+use aurora_domain::connector::ConnectorKind;
 
 pub const GET: &str = "ovh_api_get";
 
-/// A connected OVHcloud account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A connected OVHcloud account. No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OvhAccount {
-    /// The region's API root with its version, e.g. `https://eu.api.ovh.com/1.0` (or
-    /// `AURORA_OVH_BASE_URL`).
+    /// The region's API origin (`https://eu.api.ovh.com`, or `AURORA_OVH_BASE_URL`).
     pub api_url: String,
-    pub application_key: String,
-    pub application_secret: String,
-    pub consumer_key: String,
+    /// The region's OAuth 2.0 token endpoint.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
 }
 
 /// `ovh_api_get`: one path of the API, read.
@@ -64,49 +62,28 @@ impl GetQuery {
         http: &ProviderHttp,
         account: &OvhAccount,
     ) -> Result<Value, QueryError> {
-        let root = account.api_url.trim_end_matches('/');
-        let url = format!("{root}{}", self.path);
-        let time = http
+        let token = http
             .json(
-                Provider::Ovh,
-                http.client().get(format!("{root}/auth/time")),
+                ConnectorKind::Ovh,
+                http.client().post(&account.token_url).form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", account.client_id.as_str()),
+                    ("client_secret", account.client_secret.as_str()),
+                    ("scope", "all"),
+                ]),
             )
             .await?;
-        let timestamp = time.as_i64().ok_or_else(|| QueryError::Unreadable {
-            provider: Provider::Ovh,
-            detail: "/auth/time is not a number".into(),
-        })?;
-        let signed = signature(
-            &account.application_secret,
-            &account.consumer_key,
-            "GET",
-            &url,
-            "",
-            timestamp,
-        );
-        let request = http
-            .client()
-            .get(&url)
-            .header("X-Ovh-Application", &account.application_key)
-            .header("X-Ovh-Consumer", &account.consumer_key)
-            .header("X-Ovh-Timestamp", timestamp.to_string())
-            .header("X-Ovh-Signature", signed);
-        let answer = http.json(Provider::Ovh, request).await?;
+        let token = token["access_token"]
+            .as_str()
+            .ok_or_else(|| QueryError::Unreadable {
+                provider: ConnectorKind::Ovh,
+                detail: "the token endpoint gave no access_token".into(),
+            })?;
+        let url = format!("{}/1.0{}", account.api_url.trim_end_matches('/'), self.path);
+        let request = http.client().get(url).bearer_auth(token);
+        let answer = http.json(ConnectorKind::Ovh, request).await?;
         Ok(json!({"path": self.path, "result": answer}))
     }
-}
-
-/// OVHcloud's request signature.
-pub fn signature(
-    application_secret: &str,
-    consumer_key: &str,
-    method: &str,
-    url: &str,
-    body: &str,
-    timestamp: i64,
-) -> String {
-    let signed = format!("{application_secret}+{consumer_key}+{method}+{url}+{body}+{timestamp}");
-    format!("$1${}", hex::encode(Sha1::digest(signed.as_bytes())))
 }
 
 #[cfg(test)]
@@ -114,22 +91,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn the_signature_is_sha1_of_the_documented_string() {
-        // sha1("AS+CK+GET+https://eu.api.ovh.com/1.0/me++1700000000"), computed with Python's hashlib.
-        assert_eq!(
-            signature(
-                "AS",
-                "CK",
-                "GET",
-                "https://eu.api.ovh.com/1.0/me",
-                "",
-                1_700_000_000
-            ),
-            "$1$2bb81c13bcb1eea93ff50b12bd571dc7699f3913"
-        );
-    }
 
     #[test]
     fn only_api_paths_are_read() {

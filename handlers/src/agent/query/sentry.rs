@@ -8,13 +8,15 @@ use serde_json::{json, Value};
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
 use super::window::Window;
-use super::{Provider, QueryError};
+use super::QueryError;
 use crate::agent::tool_args::Args;
+use aurora_domain::connector::ConnectorKind;
 
 pub const ISSUES: &str = "sentry_issues";
 
 /// A connected Sentry organisation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SentryAccount {
     /// `https://sentry.io`, a self-hosted Sentry, or `AURORA_SENTRY_BASE_URL`.
     pub api_url: String,
@@ -91,13 +93,13 @@ impl IssuesQuery {
     ) -> Result<Value, QueryError> {
         let mut url =
             reqwest::Url::parse(&account.api_url).map_err(|e| QueryError::Unreachable {
-                provider: Provider::Sentry,
+                provider: ConnectorKind::Sentry,
                 reason: format!("its URL does not parse: {e}"),
             })?;
         // The organisation is one path segment whatever it holds.
         url.path_segments_mut()
             .map_err(|()| QueryError::Unreachable {
-                provider: Provider::Sentry,
+                provider: ConnectorKind::Sentry,
                 reason: "its URL cannot have a path".into(),
             })?
             .pop_if_empty()
@@ -114,7 +116,7 @@ impl IssuesQuery {
             .get(url)
             .bearer_auth(&account.token)
             .query(&self.params());
-        Ok(issues_of(&http.json(Provider::Sentry, request).await?))
+        Ok(issues_of(&http.json(ConnectorKind::Sentry, request).await?))
     }
 }
 

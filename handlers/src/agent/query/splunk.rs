@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
 use super::window::Window;
-use super::{Provider, QueryError};
+use super::QueryError;
 use crate::agent::tool_args::Args;
+use aurora_domain::connector::ConnectorKind;
 
 pub const SEARCH: &str = "splunk_search";
 
@@ -30,7 +31,8 @@ const WRITING_COMMANDS: [&str; 12] = [
 ];
 
 /// A connected Splunk deployment (its management API, e.g. `https://splunk.example.com:8089`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SplunkAccount {
     pub url: String,
     pub token: String,
@@ -108,7 +110,7 @@ impl SearchQuery {
             ))
             .bearer_auth(&account.token)
             .form(&self.form());
-        let answer = http.send(Provider::Splunk, request).await?;
+        let answer = http.send(ConnectorKind::Splunk, request).await?;
         results_of(&answer.text, self.limit)
     }
 }
@@ -139,7 +141,7 @@ pub fn results_of(stream: &str, limit: i64) -> Result<Value, QueryError> {
     }
     if results.is_empty() && !messages.is_empty() {
         return Err(QueryError::Refused {
-            provider: Provider::Splunk,
+            provider: ConnectorKind::Splunk,
             message: messages.join("; "),
         });
     }

@@ -5,12 +5,14 @@ use serde_json::{json, Value};
 
 use super::http::ProviderHttp;
 use super::tool::{parameters, Definition};
-use super::{Provider, QueryError};
+use super::QueryError;
+use aurora_domain::connector::ConnectorKind;
 
 pub const DEVICES: &str = "tailscale_devices";
 
 /// A connected tailnet.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// No `Debug`: it holds the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TailscaleAccount {
     /// `https://api.tailscale.com` or `AURORA_TAILSCALE_BASE_URL`.
     pub api_url: String,
@@ -29,18 +31,20 @@ pub fn definition() -> Definition {
 
 pub async fn devices(http: &ProviderHttp, account: &TailscaleAccount) -> Result<Value, QueryError> {
     let mut url = reqwest::Url::parse(&account.api_url).map_err(|e| QueryError::Unreachable {
-        provider: Provider::Tailscale,
+        provider: ConnectorKind::Tailscale,
         reason: format!("its URL does not parse: {e}"),
     })?;
     url.path_segments_mut()
         .map_err(|()| QueryError::Unreachable {
-            provider: Provider::Tailscale,
+            provider: ConnectorKind::Tailscale,
             reason: "its URL cannot have a path".into(),
         })?
         .pop_if_empty()
         .extend(["api", "v2", "tailnet", &account.tailnet, "devices"]);
     let request = http.client().get(url).bearer_auth(&account.api_key);
-    Ok(devices_of(&http.json(Provider::Tailscale, request).await?))
+    Ok(devices_of(
+        &http.json(ConnectorKind::Tailscale, request).await?,
+    ))
 }
 
 /// The devices of an answer, each cut to what an investigation reads.

@@ -5,7 +5,9 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use super::window::{self, Window};
-use super::{datadog, elasticsearch, grafana, newrelic, ovh, sentry, splunk, tailscale, Provider};
+use aurora_domain::connector::ConnectorKind;
+
+use super::{datadog, elasticsearch, grafana, newrelic, ovh, sentry, splunk, tailscale};
 use crate::agent::tool_args::Args;
 
 /// One tool as the model is told of it.
@@ -32,16 +34,16 @@ pub enum QueryTool {
 
 impl QueryTool {
     /// Whose account the tool reads.
-    pub fn provider(&self) -> Provider {
+    pub fn kind(&self) -> ConnectorKind {
         match self {
-            Self::DatadogLogs(_) | Self::DatadogMetrics(_) => Provider::Datadog,
-            Self::NewRelicNrql(_) => Provider::NewRelic,
-            Self::SplunkSearch(_) => Provider::Splunk,
-            Self::SentryIssues(_) => Provider::Sentry,
-            Self::PrometheusQuery(_) | Self::LokiQuery(_) => Provider::Grafana,
-            Self::ElasticsearchSearch(_) => Provider::Elasticsearch,
-            Self::TailscaleDevices => Provider::Tailscale,
-            Self::OvhApiGet(_) => Provider::Ovh,
+            Self::DatadogLogs(_) | Self::DatadogMetrics(_) => ConnectorKind::Datadog,
+            Self::NewRelicNrql(_) => ConnectorKind::Newrelic,
+            Self::SplunkSearch(_) => ConnectorKind::Splunk,
+            Self::SentryIssues(_) => ConnectorKind::Sentry,
+            Self::PrometheusQuery(_) | Self::LokiQuery(_) => ConnectorKind::Grafana,
+            Self::ElasticsearchSearch(_) => ConnectorKind::Elasticsearch,
+            Self::TailscaleDevices => ConnectorKind::Tailscale,
+            Self::OvhApiGet(_) => ConnectorKind::Ovh,
         }
     }
 
@@ -62,30 +64,30 @@ impl QueryTool {
 }
 
 /// Every query tool with the provider it reads.
-fn all() -> Vec<(Provider, Definition)> {
-    let of =
-        |provider: Provider, list: Vec<Definition>| list.into_iter().map(move |d| (provider, d));
-    of(Provider::Datadog, datadog::definitions())
-        .chain(of(Provider::NewRelic, vec![newrelic::definition()]))
-        .chain(of(Provider::Splunk, vec![splunk::definition()]))
-        .chain(of(Provider::Sentry, vec![sentry::definition()]))
-        .chain(of(Provider::Grafana, grafana::definitions()))
+fn all() -> Vec<(ConnectorKind, Definition)> {
+    let of = |provider: ConnectorKind, list: Vec<Definition>| {
+        list.into_iter().map(move |d| (provider, d))
+    };
+    of(ConnectorKind::Datadog, datadog::definitions())
+        .chain(of(ConnectorKind::Newrelic, vec![newrelic::definition()]))
+        .chain(of(ConnectorKind::Splunk, vec![splunk::definition()]))
+        .chain(of(ConnectorKind::Sentry, vec![sentry::definition()]))
+        .chain(of(ConnectorKind::Grafana, grafana::definitions()))
         .chain(of(
-            Provider::Elasticsearch,
+            ConnectorKind::Elasticsearch,
             vec![elasticsearch::definition()],
         ))
-        .chain(of(Provider::Tailscale, vec![tailscale::definition()]))
-        .chain(of(Provider::Ovh, vec![ovh::definition()]))
+        .chain(of(ConnectorKind::Tailscale, vec![tailscale::definition()]))
+        .chain(of(ConnectorKind::Ovh, vec![ovh::definition()]))
         .collect()
 }
 
-/// The tool definitions (OpenAI function-calling JSON) of the `connected` providers; OVH's
-/// only when `ovh_enabled`.
-pub fn definitions(connected: &[Provider], ovh_enabled: bool) -> Vec<Value> {
+/// The tool definitions (OpenAI function-calling JSON) of the `connected` kinds (which leave out
+/// OVHcloud unless `FEATURE_FLAG_OVH_ENABLED`: the connectors' lookup offers it only then).
+pub fn definitions(connected: &[ConnectorKind]) -> Vec<Value> {
     all()
         .into_iter()
-        .filter(|(provider, _)| connected.contains(provider))
-        .filter(|(provider, _)| *provider != Provider::Ovh || ovh_enabled)
+        .filter(|(kind, _)| connected.contains(kind))
         .map(|(_, d)| {
             json!({
                 "type": "function",
@@ -147,8 +149,12 @@ mod tests {
 
     #[test]
     fn only_the_tools_of_connected_providers_are_offered() {
-        assert!(definitions(&[], true).is_empty());
-        let offered = definitions(&[Provider::Datadog, Provider::Grafana], true);
+        assert!(definitions(&[]).is_empty());
+        let offered = definitions(&[
+            ConnectorKind::Datadog,
+            ConnectorKind::Grafana,
+            ConnectorKind::Gcp,
+        ]);
         assert_eq!(
             names(&offered),
             [
@@ -161,24 +167,18 @@ mod tests {
     }
 
     #[test]
-    fn ovh_is_offered_only_behind_its_feature_flag() {
-        assert!(definitions(&[Provider::Ovh], false).is_empty());
-        assert_eq!(names(&definitions(&[Provider::Ovh], true)), ["ovh_api_get"]);
-    }
-
-    #[test]
     fn every_tool_has_an_object_schema_and_plans_from_its_required_arguments() {
         let every = [
-            Provider::Datadog,
-            Provider::NewRelic,
-            Provider::Splunk,
-            Provider::Sentry,
-            Provider::Grafana,
-            Provider::Elasticsearch,
-            Provider::Tailscale,
-            Provider::Ovh,
+            ConnectorKind::Datadog,
+            ConnectorKind::Newrelic,
+            ConnectorKind::Splunk,
+            ConnectorKind::Sentry,
+            ConnectorKind::Grafana,
+            ConnectorKind::Elasticsearch,
+            ConnectorKind::Tailscale,
+            ConnectorKind::Ovh,
         ];
-        let offered = definitions(&every, true);
+        let offered = definitions(&every);
         assert_eq!(offered.len(), 10);
         for definition in &offered {
             let function = &definition["function"];
@@ -194,7 +194,7 @@ mod tests {
             let text = Value::Object(arguments).to_string();
             let planned = plan(name, &Args::parse(name, &text).unwrap()).unwrap();
             let tool = planned.unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert!(every.contains(&tool.provider()));
+            assert!(every.contains(&tool.kind()));
             // Missing required arguments are named.
             if let Some(first) = function["parameters"]["required"][0].as_str() {
                 let error = plan(name, &Args::parse(name, "{}").unwrap())

@@ -40,9 +40,11 @@ use uuid::Uuid;
 
 use super::lease::Leases;
 use super::llm::Llm;
+use super::query::Queries;
 use super::session::Sessions;
 use super::tools::Reader;
 use super::AgentConfig;
+use crate::connectors::Connectors;
 pub use consumer::Outcome;
 use consumer::CONSUMER;
 pub use investigate::{Brief, InvestigateError};
@@ -78,6 +80,9 @@ struct Inner {
     organizations: AggregateStore<Organization>,
     nats: async_nats::Client,
     reader: Reader,
+    /// The tenants' connected accounts, looked up at each query tool call.
+    connectors: Connectors,
+    queries: Queries,
     config: Arc<AgentConfig>,
     llm: Option<Llm>,
     /// Questions being answered by this process (a redelivered query does not start a second
@@ -96,6 +101,7 @@ impl Agent {
         organizations: AggregateStore<Organization>,
         pool: sqlx::PgPool,
         config: Arc<AgentConfig>,
+        connectors: Connectors,
     ) -> Self {
         let log = sessions.log().clone();
         let nats = log.client().clone();
@@ -104,6 +110,8 @@ impl Agent {
                 leases: Leases::new(nats.clone()),
                 nats,
                 reader: Reader { pool, log },
+                queries: Queries::new(connectors.config().timeout),
+                connectors,
                 llm: config.llm.as_ref().map(Llm::new),
                 config,
                 sessions: Sessions::new(sessions),

@@ -206,6 +206,24 @@ impl Run {
             .unwrap_or_default())
     }
 
+    /// The kinds of account the tenant has connected (their query tools are offered). A lookup
+    /// that fails offers none, and says so in the log: the run goes on with Aurora's own tools.
+    async fn connected_kinds(&self) -> Vec<aurora_domain::connector::ConnectorKind> {
+        match self
+            .agent
+            .inner
+            .connectors
+            .connected_kinds(&self.tenant)
+            .await
+        {
+            Ok(kinds) => kinds,
+            Err(error) => {
+                tracing::warn!(tenant = %self.tenant, error = %error, "connected accounts not known: no query tools offered");
+                Vec::new()
+            }
+        }
+    }
+
     /// Why this run must stop, judged on the stored events (never on a message merely seen on
     /// the subject, which JetStream may have refused).
     pub(super) fn stop_in(&self, state: &ChatSessionState) -> Option<Stop> {
@@ -242,6 +260,9 @@ impl Run {
             return Err(stop);
         }
         let mut definitions = tools::definitions();
+        definitions.extend(crate::agent::query::definitions(
+            &self.connected_kinds().await,
+        ));
         if self.journal.is_some() {
             definitions.extend(crate::agent::investigation::prompt::definitions());
         }

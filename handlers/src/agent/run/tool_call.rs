@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::run_loop::{Run, Stop};
 use crate::agent::exec::{self, ExecSpec};
 use crate::agent::llm::ToolCallRequest;
+use crate::agent::query::{Account, QueryError, QueryTool};
 use crate::agent::tools::{self, Planned};
 
 impl Run {
@@ -61,6 +62,12 @@ impl Run {
                 };
                 tokio::select! {
                     output = read => Ok(output),
+                    stop = self.until_stopped(control) => Err(stop),
+                }
+            }
+            Ok(Planned::Query(tool)) => {
+                tokio::select! {
+                    output = self.query(&tool) => Ok(output),
                     stop = self.until_stopped(control) => Err(stop),
                 }
             }
@@ -134,6 +141,35 @@ impl Run {
                 Ok(for_model)
             }
         }
+    }
+
+    /// A query of the tenant's account of the tool's kind, looked up now (so a disconnected
+    /// account is refused at once), its output or error redacted with the account's secrets.
+    async fn query(&self, tool: &QueryTool) -> Result<String, String> {
+        let kind = tool.kind();
+        let connected = self
+            .agent
+            .inner
+            .connectors
+            .account(&self.tenant, kind)
+            .await
+            .map_err(|source| QueryError::Lookup { kind, source }.to_string())?;
+        let config = self.agent.inner.connectors.config();
+        let Some((connected, account)) =
+            connected.and_then(|c| Account::of(&c, config).map(|account| (c, account)))
+        else {
+            return Err(QueryError::NotConnected(kind).to_string());
+        };
+        let secrets = connected
+            .credentials
+            .as_ref()
+            .map(|c| c.values())
+            .unwrap_or_default();
+        self.agent
+            .inner
+            .queries
+            .answer(tool, &account, &secrets)
+            .await
     }
 
     pub(super) async fn exec(&self, argv: Vec<String>) -> Result<String, String> {
