@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use std::sync::Arc;
 
 use aurora_handlers::agent::AgentConfig;
+use aurora_handlers::graph::GraphConfig;
 use aurora_handlers::rca::{Investigator, RcaConfig};
 use aurora_projections::Projector;
 use tokio::net::TcpListener;
@@ -26,6 +27,8 @@ pub struct Config {
     pub agent: AgentConfig,
     /// Background investigations: start limits, staleness, time limit (handlers run them).
     pub rca: RcaConfig,
+    /// Service discovery: which providers, how often (handlers run it).
+    pub graph: GraphConfig,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             api: ApiConfig::default(),
             agent: AgentConfig::without_model(std::env::temp_dir().join("aurora-agent")),
             rca: RcaConfig::default(),
+            graph: GraphConfig::default(),
         }
     }
 }
@@ -96,6 +100,16 @@ pub async fn run(
         tasks.spawn(async move {
             supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await
         });
+        let graph = aurora_handlers::graph::Graph::new(
+            services.services.clone(),
+            services.pool.clone(),
+            agent.clone(),
+            config.graph.clone(),
+        );
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            supervise("graph", stop.clone(), || graph.clone().run(stop.clone())).await
+        });
         let agent = aurora_handlers::agent::run::Agent::new(
             services.sessions.clone(),
             services.organizations.clone(),
@@ -114,11 +128,6 @@ pub async fn run(
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("chat", stop.clone(), || agent.clone().run(stop.clone())).await
-        });
-        let graph = aurora_handlers::graph::Graph::new(services.services.clone());
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            supervise("graph", stop.clone(), || graph.clone().run(stop.clone())).await
         });
         let stop = shutdown.clone();
         tasks.spawn(async move {

@@ -254,6 +254,11 @@ impl Launch {
         self
     }
 
+    pub fn graph(mut self, graph: aurora_handlers::graph::GraphConfig) -> Self {
+        self.config.graph = graph;
+        self
+    }
+
     /// Starts the app with its own NATS and database, on port 0.
     pub async fn spawn(self) -> TestApp {
         let nats = TestNats::start().await;

@@ -3,10 +3,15 @@
 //! - [`sightings`]: the `graph-incidents` and `graph-changes` consumers of `EVENTS`: every
 //!   service an alert or a change names becomes a node, or is seen again, so a tenant without a
 //!   cloud connector still has a graph of what alerts and deploys name;
+//! - [`discovery`]: the providers' inventories through the agent's executor, written as nodes
+//!   and edges; [`jobs`]: when it runs (hourly once across all processes, on request) and the
+//!   staleness sweep;
 //! - [`topology`]: the tenants' `DEPENDS_ON` edges from the read model, cached for correlation.
 //!
 //! Every write is a command on the node's `Service` aggregate, so a replay rebuilds the graph.
 
+pub mod discovery;
+pub mod jobs;
 pub mod sightings;
 pub mod topology;
 
@@ -14,7 +19,13 @@ use std::sync::Arc;
 
 use aurora_domain::service::Service;
 use aurora_nats::AggregateStore;
+use sqlx::PgPool;
 use tokio::sync::watch;
+
+pub use discovery::{Discovered, DiscoveryProvider, GraphConfig};
+pub use jobs::Swept;
+
+use crate::agent::AgentConfig;
 
 /// Why the graph's background work stopped.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +39,10 @@ pub enum GraphError {
     Runner(#[from] aurora_nats::consumer::RunnerError),
     #[error(transparent)]
     Store(#[from] aurora_nats::StoreError),
+    #[error("the service graph's read model could not be read: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the periodic job's lease: {0}")]
+    Lease(String),
 }
 
 /// What the graph's background work needs. Cheap to clone.
@@ -38,22 +53,41 @@ pub struct Graph {
 
 struct Inner {
     services: AggregateStore<Service>,
+    pool: PgPool,
+    /// The executor's settings (`PATH`, working directory, time limit) discovery runs with.
+    agent: Arc<AgentConfig>,
+    config: GraphConfig,
 }
 
 impl Graph {
-    pub fn new(services: AggregateStore<Service>) -> Self {
+    pub fn new(
+        services: AggregateStore<Service>,
+        pool: PgPool,
+        agent: Arc<AgentConfig>,
+        config: GraphConfig,
+    ) -> Self {
         Self {
-            inner: Arc::new(Inner { services }),
+            inner: Arc::new(Inner {
+                services,
+                pool,
+                agent,
+                config,
+            }),
         }
     }
 
-    /// Runs the sightings consumers until `shutdown`.
+    /// Runs the sightings consumers, the discovery requests and the periodic jobs until
+    /// `shutdown`.
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), GraphError> {
         let incidents = self
             .clone()
             .follow(sightings::Followed::Incidents, shutdown.clone());
-        let changes = self.clone().follow(sightings::Followed::Changes, shutdown);
-        let (a, b) = tokio::join!(incidents, changes);
-        a.and(b)
+        let changes = self
+            .clone()
+            .follow(sightings::Followed::Changes, shutdown.clone());
+        let requests = self.clone().requests(shutdown.clone());
+        let periodic = self.periodic(shutdown);
+        let (a, b, c, d) = tokio::join!(incidents, changes, requests, periodic);
+        a.and(b).and(c).and(d)
     }
 }

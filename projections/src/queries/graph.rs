@@ -366,3 +366,19 @@ pub async fn node_changes(
     .fetch_all(&mut *conn)
     .await
 }
+
+/// Every tenant (organisation), for the jobs that run for each. Read as the connecting role:
+/// no tenant is known yet.
+pub async fn all_tenants(pool: &sqlx::PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT tenant_id FROM organizations ORDER BY tenant_id")
+        .fetch_all(pool)
+        .await
+}
+
+/// The ids of every node of the tenant (stale or not), for the staleness sweep.
+pub async fn node_ids(conn: &mut PgConnection, tenant: &str) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM service_nodes WHERE tenant_id = $1 ORDER BY id")
+        .bind(tenant)
+        .fetch_all(&mut *conn)
+        .await
+}

@@ -452,6 +452,13 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         NotFound,
     ),
     ep(
+        "POST",
+        "/api/graph/discover",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
+    ep(
         "PUT",
         "/api/graph/edges",
         Target::Service,

@@ -1,8 +1,10 @@
 //! The service graph (SPEC §8): `GET /api/graph` (nodes and the edges leaving them, filtered and
 //! paged), one node, its neighbourhood to a depth of at most 3, its blast radius (everything that
-//! depends on it, with the path), its incidents and changes; declared edges ([`edges`]). Reads come from the `service_nodes` and
+//! depends on it, with the path), its incidents and changes; declared edges ([`edges`]) and
+//! discovery on demand ([`discover`]). Reads come from the `service_nodes` and
 //! `service_edges` read models; a node is named in the path by its id or its key.
 
+mod discover;
 mod edges;
 
 use aurora_domain::service::{service_id, Depth, NodeKey, NodeType, Provider};
@@ -34,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents))
         .routes(routes!(changes))
         .routes(routes!(edges::declare))
+        .routes(routes!(discover::request))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -1,0 +1,260 @@
+//! Discovery: each provider's inventory, listed by its CLI through the agent's executor
+//! ([`crate::agent::exec`], the same `PATH`, working directory rules and time limit as the
+//! agent's tools), parsed by [`aurora_domain::service::inventory`] and written as commands on
+//! the nodes: every node discovered (or seen), then every edge between them.
+//!
+//! A provider whose CLI is not installed, fails or prints what does not parse is skipped and
+//! said so in the summary; the others still count. Which providers run is
+//! [`GraphConfig::providers`]: until per-tenant connector credentials reach the executor, the
+//! CLIs run with the host's own configuration, so the default is Kubernetes alone.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aurora_domain::service::inventory::{self, aws, azure, gcp, kubernetes, Inventory};
+use aurora_domain::service::{service_id, Edge, ServiceCommand, ServiceError};
+use aurora_domain::TenantId;
+use aurora_nats::envelope::Context;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::{Graph, GraphError};
+use crate::agent::exec::{self, ExecSpec};
+
+/// Node and edge commands in flight at once.
+const CONCURRENCY: usize = 32;
+
+/// A provider discovery can list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscoveryProvider {
+    Kubernetes,
+    Gcp,
+    Aws,
+    Azure,
+}
+
+impl DiscoveryProvider {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim() {
+            "kubernetes" => Some(Self::Kubernetes),
+            "gcp" => Some(Self::Gcp),
+            "aws" => Some(Self::Aws),
+            "azure" => Some(Self::Azure),
+            _ => None,
+        }
+    }
+}
+
+/// How discovery runs.
+#[derive(Debug, Clone)]
+pub struct GraphConfig {
+    /// The providers listed (`AURORA_DISCOVERY_PROVIDERS`, comma separated; default kubernetes).
+    pub providers: Vec<DiscoveryProvider>,
+    /// How often every tenant is discovered and swept for stale nodes (once per period across
+    /// all processes).
+    pub every: Duration,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        Self {
+            providers: vec![DiscoveryProvider::Kubernetes],
+            every: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A setting of discovery that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("AURORA_DISCOVERY_PROVIDERS: {0:?} is not one of kubernetes, gcp, aws, azure")]
+pub struct UnknownProvider(pub String);
+
+impl GraphConfig {
+    /// The defaults, with `AURORA_DISCOVERY_PROVIDERS` when set.
+    pub fn from_env() -> Result<Self, UnknownProvider> {
+        let mut config = Self::default();
+        if let Ok(list) = std::env::var("AURORA_DISCOVERY_PROVIDERS") {
+            config.providers = list
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| DiscoveryProvider::parse(p).ok_or_else(|| UnknownProvider(p.to_owned())))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(config)
+    }
+}
+
+/// What one discovery of a tenant found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Discovered {
+    pub nodes: usize,
+    pub edges: usize,
+    /// Providers not listed, each with why.
+    pub skipped: Vec<(DiscoveryProvider, String)>,
+}
+
+impl Graph {
+    /// Lists every configured provider and writes what it shows into `tenant`'s graph, as seen
+    /// at `now`.
+    #[tracing::instrument(skip(self), err)]
+    pub async fn discover(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+    ) -> Result<Discovered, GraphError> {
+        let mut found = Discovered::default();
+        for provider in self.inner.config.providers.clone() {
+            match self.inventory(tenant, provider).await {
+                Ok(inventory) => {
+                    let (nodes, edges) = self.record(tenant, inventory, now).await?;
+                    found.nodes += nodes;
+                    found.edges += edges;
+                }
+                Err(why) => {
+                    tracing::info!(%tenant, ?provider, %why, "provider not discovered");
+                    found.skipped.push((provider, why));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// One provider's inventory; the error says why there is none.
+    async fn inventory(
+        &self,
+        tenant: &TenantId,
+        provider: DiscoveryProvider,
+    ) -> Result<Inventory, String> {
+        let text = |e: inventory::InventoryError| e.to_string();
+        match provider {
+            DiscoveryProvider::Kubernetes => {
+                let cluster = self.list(tenant, kubernetes::context_argv()).await?;
+                let mut outputs = HashMap::new();
+                for resource in kubernetes::RESOURCES {
+                    let output = self.list(tenant, kubernetes::argv(resource)).await?;
+                    outputs.insert(resource.to_owned(), output);
+                }
+                kubernetes::parse(cluster.trim(), &outputs).map_err(text)
+            }
+            DiscoveryProvider::Gcp => {
+                let outputs = self.outputs(tenant, &gcp::COMMANDS).await?;
+                gcp::parse(&outputs).map_err(text)
+            }
+            DiscoveryProvider::Aws => {
+                let outputs = self.outputs(tenant, &aws::COMMANDS).await?;
+                let region = self
+                    .list(
+                        tenant,
+                        ["aws", "configure", "get", "region"]
+                            .map(str::to_owned)
+                            .to_vec(),
+                    )
+                    .await
+                    .ok()
+                    .map(|r| r.trim().to_owned())
+                    .filter(|r| !r.is_empty());
+                aws::parse(&outputs, region.as_deref()).map_err(text)
+            }
+            DiscoveryProvider::Azure => {
+                let outputs = self.outputs(tenant, &azure::COMMANDS).await?;
+                azure::parse(&outputs).map_err(text)
+            }
+        }
+    }
+
+    async fn outputs(
+        &self,
+        tenant: &TenantId,
+        commands: &[(&str, &[&str])],
+    ) -> Result<HashMap<String, String>, String> {
+        let mut outputs = HashMap::new();
+        for (name, argv) in commands {
+            let argv = argv.iter().map(|a| (*a).to_owned()).collect();
+            outputs.insert((*name).to_owned(), self.list(tenant, argv).await?);
+        }
+        Ok(outputs)
+    }
+
+    /// Runs one read-only listing as the agent runs its tools; its stdout, or why not.
+    async fn list(&self, tenant: &TenantId, argv: Vec<String>) -> Result<String, String> {
+        let agent = &self.inner.agent;
+        let mut env = Vec::new();
+        if let Some(path) = &agent.tool_path {
+            env.push(("PATH".to_owned(), path.clone()));
+        }
+        let command = argv.join(" ");
+        let spec = ExecSpec {
+            argv,
+            env,
+            cwd: agent.work_dir.join(tenant.as_str()).join("discovery"),
+            timeout: agent.tool_timeout,
+            secrets: Vec::new(),
+        };
+        match exec::run(spec).await {
+            Ok(output) if output.success() && !output.truncated => Ok(output.stdout),
+            Ok(output) if output.truncated => {
+                Err(format!("`{command}` printed more than it keeps"))
+            }
+            Ok(output) => Err(format!(
+                "`{command}` failed (exit code {:?}): {}",
+                output.exit_code,
+                output.stderr.trim()
+            )),
+            Err(e) => Err(format!("`{command}`: {e}")),
+        }
+    }
+
+    /// Writes an inventory: its nodes first, then the edges between them. How many of each.
+    async fn record(
+        &self,
+        tenant: &TenantId,
+        inventory: Inventory,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), GraphError> {
+        let store = &self.inner.services;
+        let nodes = inventory.nodes.len();
+        let mut runs = futures::stream::iter(inventory.nodes.into_iter().map(|facts| {
+            let id = service_id(tenant.as_str(), &facts.key);
+            let command = ServiceCommand::Discover { facts, at: now };
+            store.execute(tenant, id, command, Context::new_root())
+        }))
+        .buffer_unordered(CONCURRENCY);
+        while let Some(done) = runs.next().await {
+            // A discovery is never refused (its only answer to a known node is a sighting).
+            let _ = done?;
+        }
+        let edges = inventory.edges.len();
+        let mut runs = futures::stream::iter(inventory.edges.into_iter().map(|e| {
+            let edge = Edge {
+                to: service_id(tenant.as_str(), &e.to),
+                to_key: e.to,
+                kind: e.kind,
+                confidence: e.origin.confidence(),
+                origin: e.origin,
+                declared_by: None,
+            };
+            let from = service_id(tenant.as_str(), &e.from);
+            // Both ends were just discovered (an inventory's edges join its own nodes).
+            let command = ServiceCommand::Connect {
+                from: e.from,
+                edge,
+                target_exists: true,
+                at: now,
+            };
+            store.execute(tenant, from, command, Context::new_root())
+        }))
+        .buffer_unordered(CONCURRENCY);
+        while let Some(done) = runs.next().await {
+            if let Err(refusal) = done? {
+                log_refused(tenant, &refusal);
+            }
+        }
+        Ok((nodes, edges))
+    }
+}
+
+fn log_refused(tenant: &TenantId, refusal: &ServiceError) {
+    tracing::warn!(%tenant, %refusal, "a discovered edge was refused");
+}
