@@ -30,6 +30,7 @@ bench: deps deps-wrk
 	$(CARGO) bench -p aurora-tests --bench backbone
 	$(CARGO) bench -p aurora-tests --bench intake
 	$(CARGO) bench -p aurora-tests --bench chat
+	$(CARGO) bench -p aurora-tests --bench rca
 
 deps: deps-rust deps-nats deps-openbao deps-postgres
 

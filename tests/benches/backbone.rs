@@ -13,6 +13,7 @@ use async_nats::jetstream::message::PublishMessage;
 use aurora_domain::{Incident, IncidentId};
 use aurora_nats::{AggregateStore, Context};
 use aurora_projections::{replay, Projector};
+use aurora_tests::bench::{env_usize, machine};
 use aurora_tests::{TestDb, TestNats};
 use bytes::Bytes;
 use chrono::Utc;
@@ -43,13 +44,6 @@ fn cpu_seconds() -> f64 {
     let ticks: f64 = fields.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
         + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
     ticks / 100.0
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 struct Stats {
@@ -525,38 +519,4 @@ async fn main() {
     }
     aurora_tests::write_bench_section("backbone", &out);
     println!("{out}");
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
-        .unwrap_or_default();
-    let nats = aurora_nats::server::find_binary()
-        .and_then(|b| std::process::Command::new(b).arg("--version").output().ok())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    let pg = std::process::Command::new("psql")
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    format!("{cores} cores ({cpu}), {mem} RAM; {nats}; {pg}")
 }

@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use aurora_handlers::agent::{AgentConfig, LlmConfig};
+use aurora_tests::bench::{acked_publish, env_usize, ms, percentile, rss_kib};
 use aurora_tests::chat::{streamed_text, ChatSocket};
 use aurora_tests::llm::{Script, ScriptedLlm, Step};
 use aurora_tests::TestApp;
@@ -24,38 +25,6 @@ use serde_json::json;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// Resident memory of this process, in KiB.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 async fn app(llm: &ScriptedLlm, work: &std::path::Path) -> TestApp {
     let agent = AgentConfig::without_model(work.to_path_buf()).with_llm(LlmConfig {
@@ -65,32 +34,6 @@ async fn app(llm: &ScriptedLlm, work: &std::path::Path) -> TestApp {
     });
     // The production query limit (5 per minute per user) stays on: it is part of the path.
     TestApp::spawn_with_agent(agent).await
-}
-
-/// One acknowledged JetStream publish, `n` times: p50 and p99 in ms.
-async fn raw_publish(app: &TestApp, n: usize) -> (f64, f64) {
-    let js = app.nats.jetstream();
-    js.create_stream(async_nats::jetstream::stream::Config {
-        name: "BENCH_RAW_CHAT".into(),
-        subjects: vec!["bench.raw.chat".into()],
-        ..Default::default()
-    })
-    .await
-    .expect("a scratch stream");
-    let body =
-        bytes::Bytes::from(json!({"type": "query", "query": "why is checkout slow?"}).to_string());
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
-        let started = Instant::now();
-        js.publish("bench.raw.chat", body.clone())
-            .await
-            .expect("publish")
-            .await
-            .expect("ack");
-        times.push(ms(started.elapsed()));
-    }
-    times.sort_by(f64::total_cmp);
-    (percentile(&times, 50.0), percentile(&times, 99.0))
 }
 
 struct FirstToken {
@@ -148,8 +91,8 @@ async fn first_token(queries: usize) -> FirstToken {
         if i < warmup {
             continue;
         }
-        let (arrived, first_chunk) = *llm.timings().last().expect("the LLM was called");
-        let share = first_chunk.expect("a first chunk") - arrived;
+        let timing = *llm.timings().last().expect("the LLM was called");
+        let share = timing.first_chunk.expect("a first chunk") - timing.arrived;
         let total = first - sent;
         totals.push(ms(total));
         if let Some(at) = started_at {
@@ -162,7 +105,9 @@ async fn first_token(queries: usize) -> FirstToken {
     totals.sort_by(f64::total_cmp);
     shares.sort_by(f64::total_cmp);
     to_start.sort_by(f64::total_cmp);
-    let raw = raw_publish(&app, 1000).await;
+    let body =
+        bytes::Bytes::from(json!({"type": "query", "query": "why is checkout slow?"}).to_string());
+    let raw = acked_publish(&app.nats.jetstream(), "BENCH_RAW_CHAT", body, 1000).await;
     app.stop().await;
     FirstToken {
         queries,

@@ -11,6 +11,7 @@
 //!
 //! Logs are silent unless `TEST_LOG` is set.
 
+pub mod bench;
 pub mod chat;
 pub mod llm;
 pub mod openbao;

@@ -74,9 +74,19 @@ impl Script {
 struct Shared {
     scripts: Vec<Script>,
     requests: Vec<Value>,
-    /// Per request, in arrival order: when it arrived and when its first chunk was handed to
-    /// the response stream (the server's own share of the time to first token).
-    timings: Vec<(Instant, Option<Instant>)>,
+    /// Per request, in arrival order.
+    timings: Vec<Timing>,
+}
+
+/// When the server received a request and handed out its answer: the server's own share of a
+/// model call.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub arrived: Instant,
+    /// The first chunk handed to the response stream.
+    pub first_chunk: Option<Instant>,
+    /// The last one (`[DONE]`) handed out.
+    pub done: Option<Instant>,
 }
 
 /// The running server; it stops when dropped.
@@ -115,8 +125,8 @@ impl ScriptedLlm {
         format!("http://{}/v1", self.addr)
     }
 
-    /// `(arrived, first chunk sent)` of every request so far, in arrival order.
-    pub fn timings(&self) -> Vec<(Instant, Option<Instant>)> {
+    /// The timing of every request so far, in arrival order.
+    pub fn timings(&self) -> Vec<Timing> {
         self.shared
             .lock()
             .map(|s| s.timings.clone())
@@ -167,7 +177,11 @@ async fn completions(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
         shared.requests.push(request.clone());
-        shared.timings.push((arrived, None));
+        shared.timings.push(Timing {
+            arrived,
+            first_chunk: None,
+            done: None,
+        });
         let index = shared.timings.len() - 1;
         let script = shared
             .scripts
@@ -277,11 +291,14 @@ async fn completions(
             }
             if n == 0 {
                 if let Ok(mut shared) = shared.lock() {
-                    shared.timings[index].1 = Some(Instant::now());
+                    shared.timings[index].first_chunk = Some(Instant::now());
                 }
             }
         }
         let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+        if let Ok(mut shared) = shared.lock() {
+            shared.timings[index].done = Some(Instant::now());
+        }
     });
     Response::builder()
         .status(StatusCode::OK)

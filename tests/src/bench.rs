@@ -1,0 +1,116 @@
+//! What the benchmarks (`tests/benches/`) share: settings from the environment, percentiles,
+//! the raw ceiling every figure is set beside (one acknowledged JetStream publish), the
+//! machine's description, and two ways of measuring memory — the process's resident set and
+//! the bytes live on the heap ([`Counted`]).
+
+use std::time::{Duration, Instant};
+
+/// `name` from the environment as a number, `default` when unset or not one.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p`-th percentile (0–100) of `sorted`, by nearest rank; NaN when empty.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// `d` in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Resident memory of this process, in KiB.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The raw ceiling: one acknowledged JetStream publish of `body` at a time, `n` times, on a
+/// scratch stream `stream`; p50 and p99 in ms.
+pub async fn acked_publish(
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    body: bytes::Bytes,
+    n: usize,
+) -> (f64, f64) {
+    let subject = format!("bench.raw.{}", stream.to_lowercase());
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: stream.into(),
+        subjects: vec![subject.clone()],
+        ..Default::default()
+    })
+    .await
+    .expect("a scratch stream");
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        js.publish(subject.clone(), body.clone())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+        times.push(ms(started.elapsed()));
+    }
+    times.sort_by(f64::total_cmp);
+    (percentile(&times, 50.0), percentile(&times, 99.0))
+}
+
+/// Cores, CPU, memory, nats-server and PostgreSQL versions.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    let nats = aurora_nats::server::find_binary()
+        .and_then(|b| std::process::Command::new(b).arg("--version").output().ok())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let pg = std::process::Command::new("psql")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem} RAM; {nats}; {pg}")
+}
+
+/// The allocator of the benchmarks that measure memory: mimalloc (the `aurora` binary's) behind
+/// `cap`, which counts the bytes live on the heap (`GLOBAL.allocated()`): what a phase allocated
+/// and kept, whatever pages the allocator holds. Declare it with
+/// `#[global_allocator] static GLOBAL: aurora_tests::bench::Counted = aurora_tests::bench::counted();`.
+pub type Counted = cap::Cap<mimalloc::MiMalloc>;
+
+pub const fn counted() -> Counted {
+    cap::Cap::new(mimalloc::MiMalloc, usize::MAX)
+}
