@@ -113,6 +113,7 @@ impl Tables for InvestigationTables {
             | InvestigationEvent::Requested { .. }
             | InvestigationEvent::Queued { .. }
             | InvestigationEvent::Started { .. }
+            | InvestigationEvent::Resumed { .. }
             | InvestigationEvent::Completed { .. }
             | InvestigationEvent::Failed { .. }
             | InvestigationEvent::Cancelled { .. } => {}

@@ -30,6 +30,13 @@ pub enum InvestigationCommand {
         worker: String,
         at: DateTime<Utc>,
     },
+    /// Continue a running run whose worker stopped; `attempt` is the resumption this worker
+    /// means to make (the state's count + 1), so of two workers deciding at once one wins.
+    Resume {
+        worker: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
     AddContext {
         alert: Alert,
         at: DateTime<Utc>,
@@ -150,6 +157,30 @@ fn decide_on_requested(state: &InvestigationState, command: InvestigationCommand
                 session,
                 model,
                 worker,
+                at,
+            }])
+        }
+        InvestigationCommand::Resume {
+            worker,
+            attempt,
+            at,
+        } => {
+            if !running {
+                return Err(InvestigationError::NotRunning { status });
+            }
+            if attempt <= state.resumes {
+                return Err(InvestigationError::AlreadyResumed {
+                    attempt: state.resumes,
+                });
+            }
+            if attempt > super::MAX_RESUMES {
+                return Err(InvestigationError::ResumedTooOften {
+                    max: super::MAX_RESUMES,
+                });
+            }
+            Ok(vec![InvestigationEvent::Resumed {
+                worker,
+                attempt,
                 at,
             }])
         }

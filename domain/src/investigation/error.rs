@@ -26,6 +26,10 @@ pub enum InvestigationError {
     },
     #[error("no tool step {step_id:?} was started in this investigation")]
     UnknownToolStep { step_id: String },
+    #[error("the investigation was already resumed ({attempt} times)")]
+    AlreadyResumed { attempt: u32 },
+    #[error("the investigation was resumed {max} times already: its worker keeps stopping")]
+    ResumedTooOften { max: u32 },
     #[error("a cost cannot be negative, got {cost_micros} micro-units")]
     NegativeCost { cost_micros: i64 },
 }

@@ -33,6 +33,13 @@ pub enum InvestigationEvent {
         worker: String,
         at: DateTime<Utc>,
     },
+    /// The run's worker stopped (no progress, no lease) and `worker` continues it from what the
+    /// run recorded; `attempt` counts the resumptions (see [`super::MAX_RESUMES`]).
+    Resumed {
+        worker: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
     /// A correlated alert that arrived during the run, handed to the agent.
     ContextAdded {
         alert: Alert,
@@ -113,6 +120,7 @@ impl DomainEvent for InvestigationEvent {
             Self::Requested { .. } => "investigation.requested",
             Self::Queued { .. } => "investigation.queued",
             Self::Started { .. } => "investigation.started",
+            Self::Resumed { .. } => "investigation.resumed",
             Self::ContextAdded { .. } => "investigation.context_added",
             Self::Thought { .. } => "investigation.thought",
             Self::ToolStepStarted { .. } => "investigation.tool_step_started",
@@ -132,6 +140,7 @@ impl DomainEvent for InvestigationEvent {
             Self::Requested { at, .. }
             | Self::Queued { at }
             | Self::Started { at, .. }
+            | Self::Resumed { at, .. }
             | Self::ContextAdded { at, .. }
             | Self::Thought { at, .. }
             | Self::ToolStepStarted { at, .. }

@@ -32,6 +32,9 @@ pub use values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKi
 
 use crate::ids::IncidentId;
 
+/// How many times a run is continued after its worker stopped. A run that keeps killing its
+/// worker (a tool output that exhausts memory, say) must end failed rather than loop.
+pub const MAX_RESUMES: u32 = 3;
 /// The longest thought, finding or summary kept, in characters.
 pub const TEXT_MAX_CHARS: usize = 20_000;
 /// A thought is saved once a sentence of at least this many characters is complete.

@@ -24,6 +24,9 @@ pub struct InvestigationState {
     pub session: Option<Uuid>,
     pub model: Option<String>,
     pub worker: Option<String>,
+    /// How many times the run was continued after its worker stopped.
+    #[serde(default)]
+    pub resumes: u32,
     /// When the run last recorded anything: the sweep's measure of liveness.
     pub last_progress_at: Option<DateTime<Utc>>,
     pub context: Vec<Alert>,
@@ -133,6 +136,12 @@ impl InvestigationState {
                 self.model = model;
                 self.worker = Some(worker);
                 self.started_at = Some(at);
+            }
+            InvestigationEvent::Resumed {
+                worker, attempt, ..
+            } => {
+                self.worker = Some(worker);
+                self.resumes = attempt;
             }
             InvestigationEvent::ContextAdded { alert, .. } => self.context.push(alert),
             InvestigationEvent::Thought { text, .. } => self.thoughts.push(text),

@@ -301,3 +301,64 @@ fn merged_thoughts_and_findings_are_carried_over() {
     assert_eq!(state.findings.len(), 1);
     assert_eq!(state.thoughts.len(), 1);
 }
+
+fn resume(attempt: u32) -> InvestigationCommand {
+    InvestigationCommand::Resume {
+        worker: "host-2".into(),
+        attempt,
+        at: at(5),
+    }
+}
+
+fn resumed(attempt: u32) -> InvestigationEvent {
+    InvestigationEvent::Resumed {
+        worker: "host-2".into(),
+        attempt,
+        at: at(5),
+    }
+}
+
+#[test]
+fn a_running_run_whose_worker_stopped_is_resumed_by_one_worker() {
+    given(vec![requested(), started()])
+        .when(resume(1))
+        .then(vec![resumed(1)]);
+    // A second worker that decided on the same state names the same attempt: refused.
+    given(vec![requested(), started(), resumed(1)])
+        .when(resume(1))
+        .then_error(InvestigationError::AlreadyResumed { attempt: 1 });
+    let state = fold(vec![requested(), started(), resumed(1)]);
+    assert_eq!(state.resumes, 1);
+    assert_eq!(state.worker.as_deref(), Some("host-2"));
+    assert_eq!(
+        state.last_progress_at,
+        Some(at(5)),
+        "a resumption is progress"
+    );
+}
+
+#[test]
+fn a_run_is_resumed_at_most_max_resumes_times_and_only_while_running() {
+    let mut history = vec![requested(), started()];
+    history.extend((1..=MAX_RESUMES).map(resumed));
+    given(history)
+        .when(resume(MAX_RESUMES + 1))
+        .then_error(InvestigationError::ResumedTooOften { max: MAX_RESUMES });
+    given(vec![requested()])
+        .when(resume(1))
+        .then_error(InvestigationError::NotRunning {
+            status: InvestigationStatus::Requested,
+        });
+    given(vec![
+        requested(),
+        started(),
+        InvestigationEvent::Failed {
+            reason: "its worker stopped".into(),
+            at: at(4),
+        },
+    ])
+    .when(resume(1))
+    .then_error(InvestigationError::Ended {
+        status: InvestigationStatus::Failed,
+    });
+}

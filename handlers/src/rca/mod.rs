@@ -10,8 +10,9 @@
 //! - a correlated alert → handed to the running agent; `RcaCancelled` or a merge → the run is
 //!   cancelled (a merge carries its thoughts and findings into the target's run).
 //!
-//! [`sweep`] keeps it honest: queued runs start as slots free, a run whose worker died is failed
-//! once it made no progress for `AURORA_RCA_STALE_SECS`, none runs past its time limit.
+//! [`sweep`] keeps it honest: queued runs start as slots free, a run whose worker died is
+//! [`resume`]d (or failed, when it cannot be) once it made no progress for
+//! `AURORA_RCA_STALE_SECS`, none runs past its time limit.
 //!
 //! It also writes the incidents' [`postmortem`]s: when one resolves, and when a person asks for
 //! it again.
@@ -20,6 +21,7 @@ mod admission;
 mod consumer;
 pub mod evidence;
 mod postmortem;
+mod resume;
 mod start;
 mod sweep;
 

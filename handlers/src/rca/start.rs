@@ -14,6 +14,18 @@ use super::{evidence, Investigator, RcaError};
 use crate::agent::investigation;
 use crate::agent::run::{Brief, InvestigateError};
 
+/// What [`Investigator::launch`] runs.
+pub(super) struct Launch {
+    pub run: Uuid,
+    pub incident: IncidentId,
+    /// Whether the run started with a model (the agent) or without (the evidence pass).
+    pub with_model: bool,
+    /// Correlated alerts the run's input already holds.
+    pub context_seen: usize,
+    /// What is left of its time limit.
+    pub time_limit: std::time::Duration,
+}
+
 impl Investigator {
     /// Asks the tenant's window to start `run`: it starts here, or waits as `queued`.
     pub(super) async fn admit(&self, tenant: &TenantId, run: Uuid) -> Result<(), RcaError> {
@@ -86,12 +98,32 @@ impl Investigator {
             },
         )
         .await?;
+        let launch = Launch {
+            run,
+            incident,
+            with_model: model.is_some(),
+            context_seen: state.context.len(),
+            time_limit: self.inner.config.time_limit,
+        };
+        self.launch(tenant, launch).await
+    }
+
+    /// Runs a started run: the agent in its background session when it runs with a model, the
+    /// evidence pass otherwise. Both are idempotent, so a resumed run is launched the same way.
+    pub(super) async fn launch(&self, tenant: &TenantId, launch: Launch) -> Result<(), RcaError> {
+        let Launch {
+            run,
+            incident,
+            with_model,
+            context_seen,
+            time_limit,
+        } = launch;
         let Some(incident_state) = self.incident(tenant, incident).await? else {
             return Ok(());
         };
         let gathered =
             evidence::gather(&self.inner.reader, tenant, incident, &incident_state).await;
-        if model.is_none() {
+        if !with_model {
             let investigator = self.clone();
             let tenant = tenant.clone();
             tokio::spawn(async move {
@@ -109,8 +141,8 @@ impl Investigator {
             incident,
             title: format!("RCA: {}", incident_state.title),
             text: gathered.brief(&incident_state),
-            context_seen: state.context.len(),
-            time_limit: self.inner.config.time_limit,
+            context_seen,
+            time_limit,
         };
         match self
             .inner

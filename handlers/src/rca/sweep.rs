@@ -3,7 +3,8 @@
 //! after a worker died).
 //!
 //! A run is dead when it recorded nothing for `stale` and no process holds its lease (the agent's
-//! run lease on its session, refreshed while it works); it is failed with that reason. A run past
+//! run lease on its session, refreshed while it works); it is [resumed](super::resume) by the
+//! sweeping process when the rule allows, and failed with the reason otherwise. A run past
 //! its time limit is failed whatever its worker does. A run requested or queued whose admitting
 //! process died is admitted again (admission and start are idempotent). Every process sweeps; the
 //! investigation's own events decide, so two sweeps fail a run once.
@@ -14,6 +15,7 @@ use chrono::{TimeDelta, Utc};
 use tokio::sync::watch;
 
 use super::admission::LiveRun;
+use super::resume::Resumption;
 use super::{Investigator, RcaError};
 use crate::agent::investigation::{self, journal};
 use crate::agent::lease;
@@ -113,10 +115,13 @@ impl Investigator {
                         limit.num_minutes()
                     )
                 } else if now - progress > stale && !self.leased(live).await? {
-                    format!(
-                        "its worker stopped: no progress for {} s and no live process holds the run",
-                        (now - progress).num_seconds()
-                    )
+                    match self.resume(&live.tenant, live.run, &state).await? {
+                        Resumption::Resumed => return Ok(false),
+                        Resumption::Impossible(why) => format!(
+                            "its worker stopped: no progress for {} s and no live process holds the run; it cannot be resumed: {why}",
+                            (now - progress).num_seconds()
+                        ),
+                    }
                 } else {
                     return Ok(false);
                 }

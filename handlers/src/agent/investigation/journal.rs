@@ -14,6 +14,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::prompt::{self, Recorded};
+use super::resume;
 use crate::agent::exec;
 
 /// The most of a tool's output kept on the investigation (the session holds it whole).
@@ -60,6 +61,14 @@ impl Journal {
             thoughts: ThoughtBuffer::default(),
             context_seen,
             concluded: false,
+        }
+    }
+
+    /// The same binding, as if the model had been handed no correlated alert yet.
+    pub fn seen_none(self) -> Self {
+        Self {
+            context_seen: 0,
+            ..self
         }
     }
 
@@ -254,6 +263,15 @@ impl Journal {
             }
             Ok(()) => Ok("recorded".to_owned()),
         }
+    }
+
+    /// What follows the question when the run continues one whose worker stopped (empty for a
+    /// fresh run): see [`resume`].
+    pub async fn resumed(
+        &self,
+        session: &aurora_domain::chat::ChatSessionState,
+    ) -> Result<Vec<Value>, StoreError> {
+        Ok(resume::messages(session, &self.load().await?))
     }
 
     /// Alerts correlated with the incident since the model last heard, as a message to it.

@@ -5,6 +5,7 @@
 
 pub mod journal;
 pub mod prompt;
+pub mod resume;
 
 pub use journal::Journal;
 

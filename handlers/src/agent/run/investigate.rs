@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::run_loop::Run;
 use super::Agent;
-use crate::agent::investigation::{self, journal, Journal};
+use crate::agent::investigation::{self, journal, resume, Journal};
 use crate::agent::session::answer_id;
 
 /// What an investigation's run starts from.
@@ -45,7 +45,10 @@ pub enum InvestigateError {
 impl Agent {
     /// Starts the agent on investigation `brief.run` (already recorded as started by the
     /// caller), in its background session; returns once the run is spawned. A repeated call for
-    /// an answered or running question starts nothing.
+    /// an answered question, or one running in this process, starts nothing; for a question
+    /// asked before and not answered (its worker stopped), the run continues from what it
+    /// recorded ([`resume`]): calls it had not finished are recorded as interrupted, not run
+    /// again.
     pub async fn investigate(
         &self,
         tenant: &TenantId,
@@ -73,7 +76,7 @@ impl Agent {
             mode: ChatMode::Ask,
             at: Utc::now(),
         };
-        let (executed, state) = self
+        let (executed, mut state) = self
             .inner
             .sessions
             .store()
@@ -84,6 +87,57 @@ impl Agent {
         if executed.events == 0 && state.has_message(answer) {
             return Ok(());
         }
+        let running_here = self
+            .inner
+            .running
+            .lock()
+            .map(|running| running.contains(&question))
+            .unwrap_or(true);
+        if running_here {
+            return Ok(());
+        }
+        let journal = Journal::new(
+            tenant.clone(),
+            brief.run,
+            brief.incident,
+            investigations.clone(),
+            incidents.clone(),
+            brief.context_seen,
+        );
+        // Asked before: the run is resumed. Alerts handed to the model before then are handed
+        // again, as the messages that carried them were not recorded.
+        let journal = if executed.events == 0 {
+            let unfinished = resume::unfinished(&state);
+            for step_id in &unfinished {
+                self.inner
+                    .sessions
+                    .record(
+                        tenant,
+                        session,
+                        ChatCommand::RecordToolError {
+                            tool_call_id: step_id.clone(),
+                            error: resume::INTERRUPTED.to_owned(),
+                            duration_ms: 0,
+                            at: Utc::now(),
+                        },
+                    )
+                    .await?;
+                journal
+                    .step_finished(step_id, &Err(resume::INTERRUPTED.to_owned()), 0)
+                    .await?;
+            }
+            if !unfinished.is_empty() {
+                state = self
+                    .inner
+                    .sessions
+                    .load(tenant, session)
+                    .await?
+                    .unwrap_or(state);
+            }
+            journal.seen_none()
+        } else {
+            journal
+        };
         let fresh = self
             .inner
             .running
@@ -105,14 +159,7 @@ impl Agent {
             llm,
             calls: Vec::new(),
             stopping: self.inner.stopping.subscribe(),
-            journal: Some(Journal::new(
-                tenant.clone(),
-                brief.run,
-                brief.incident,
-                investigations.clone(),
-                incidents.clone(),
-                brief.context_seen,
-            )),
+            journal: Some(journal),
         };
         let agent = self.clone();
         let tenant = tenant.clone();

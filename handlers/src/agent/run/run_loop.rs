@@ -86,14 +86,18 @@ impl Run {
     /// session's events on `control` (subscribed before it was recorded).
     #[tracing::instrument(skip_all, fields(tenant = %self.tenant, session_id = %self.session, question = %self.question))]
     pub(super) async fn go(mut self, state: ChatSessionState, control: async_nats::Subscriber) {
-        // The lease is taken beside the answer, and only by a run that lasts: the sweep leaves
-        // sessions alone while they are younger than its quiet period anyway.
-        let lease = self.agent.inner.leases.hold(
-            &self.tenant,
-            self.session,
-            self.question,
-            self.agent.inner.config.sweep_quiet / 2,
-        );
+        // The lease is taken beside the answer, and only by a chat run that lasts: the chat
+        // sweep leaves sessions alone while they are younger than its quiet period anyway. An
+        // investigation takes it at once: the RCA sweep continues a run that holds none.
+        let after = match self.journal {
+            Some(_) => std::time::Duration::ZERO,
+            None => self.agent.inner.config.sweep_quiet / 2,
+        };
+        let lease = self
+            .agent
+            .inner
+            .leases
+            .hold(&self.tenant, self.session, self.question, after);
         self.answer_question(state, control).await;
         lease.release().await;
     }
@@ -272,6 +276,9 @@ impl Run {
             None => context_window::system_prompt(self.mode, &self.hints),
         };
         let mut messages = context_window::context(&state, self.question, system, budget);
+        if let Some(journal) = &self.journal {
+            messages.extend(journal.resumed(&state).await?);
+        }
         let mut known: HashSet<String> = state
             .tool_calls
             .iter()
