@@ -192,7 +192,7 @@ async fn sequential(runs: usize, steps: usize) -> Sequential {
         to_start.push(ms(started.expect("the run started")));
         let timings = llm.timings();
         let calls = &timings[calls_before..];
-        assert_eq!(calls.len(), steps + 3, "one model call per step");
+        assert_eq!(calls.len(), steps + 2, "one model call per step");
         for pair in calls[..=steps].windows(2) {
             let done = pair[0].done.expect("the answer was handed out");
             overhead.push(ms(pair[1].arrived - done));
