@@ -388,12 +388,20 @@ async fn until_ended(
     }
 }
 
+/// The machine's load averages, as `/proc/loadavg` gives them: other work on these cores shows.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 #[tokio::main]
 async fn main() {
     aurora_tests::init_logs();
     let runs = env_usize("BENCH_RCA_RUNS", 200);
     let steps = env_usize("BENCH_RCA_STEPS", 10);
     let tenants = env_usize("BENCH_RCA_TENANTS", 20);
+    let load_before = load_average();
     let seq = sequential(runs, steps).await;
     let p = |v: &[f64], q: f64| percentile(v, q);
     println!(
@@ -419,7 +427,14 @@ async fn main() {
     let mut out = String::new();
     writeln!(out, "## Root-cause analysis (issue 15)\n").ok();
     writeln!(out, "Written by `make bench` (`tests/benches/rca.rs`) on {}. The whole app (gateway, handlers, projections), the scripted OpenAI-compatible model and the benchmark share one process and the 2 cores with nats-server and PostgreSQL.\n", Utc::now().format("%Y-%m-%d %H:%M UTC")).ok();
-    writeln!(out, "Machine: {}\n", machine()).ok();
+    writeln!(
+        out,
+        "Machine: {}; load average (1, 5, 15 min) {} before the run, {} after it\n",
+        machine(),
+        load_before,
+        load_average()
+    )
+    .ok();
     writeln!(
         out,
         "| measurement | p50 | p99 | max | goal |\n|---|---|---|---|---|"
