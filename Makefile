@@ -6,19 +6,34 @@ CARGO ?= cargo
 PIP ?= python3 -m pip
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test fuzz bench deps deps-nats deps-openbao deps-postgres deps-rust deps-wrk deps-schemathesis fmt lint build clean
+.PHONY: up test fuzz bench ui ui-test deps deps-node deps-chromium deps-nats deps-openbao deps-postgres deps-rust deps-wrk deps-schemathesis fmt lint build clean
 
 up: deps build
 	$(CARGO) run --release -p aurora-gateway --bin aurora -- up
 
-build:
+build: ui
 	$(CARGO) build --release -p aurora-gateway --bin aurora
 
-test: deps
+# The web UI (gateway/ui, TypeScript): its API types are generated from the OpenAPI document the
+# aurora binary prints, then Vite bundles it into gateway/ui/dist, which the next cargo build
+# embeds in the binary (gateway/build.rs; without the bundle the binary serves a page saying so).
+UI := gateway/ui
+ui: deps-node
+	@[ -d $(UI)/node_modules ] || (cd $(UI) && npm ci --no-audit --no-fund)
+	$(CARGO) run -q -p aurora-gateway --bin aurora -- openapi > $(UI)/src/api/openapi.json
+	cd $(UI) && npm run build
+
+# The browser tests: Debian's Chromium driven by playwright-core against a real aurora.
+ui-test: ui deps-chromium
+	$(CARGO) build -p aurora-gateway --bin aurora
+	cd $(UI) && node tests/flow.mjs ../../target/debug/aurora
+
+test: deps ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 	$(MAKE) fuzz
+	$(MAKE) ui-test
 
 # Schema-based fuzzing of a live Aurora against its /openapi.json (fixed examples, deterministic):
 # any server error, undocumented status code, wrong content type or body off its schema fails.
@@ -107,3 +122,11 @@ clean:
 # wrk drives the HTTP benchmarks (Debian package).
 deps-wrk:
 	@command -v wrk >/dev/null || { echo "installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+
+# Node 20 and npm build the web UI (Debian's nodejs when missing).
+deps-node:
+	@command -v npm >/dev/null || { echo "installing Node.js and npm"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+
+# The browser tests drive Debian's Chromium.
+deps-chromium:
+	@command -v chromium >/dev/null || { echo "installing chromium"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }

@@ -67,6 +67,8 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::cli::secrets::SecretsCommand,
     },
+    /// Print the OpenAPI document of every route (the web UI's API types are generated from it).
+    Openapi,
     /// Run the database migrations.
     Migrate {
         #[arg(long, env = "DATABASE_URL")]
@@ -234,6 +236,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dead_letters::run(command, &mut std::io::stdout()).await
         }
         Command::Secrets { command } => secrets::run(command).await,
+        Command::Openapi => {
+            println!("{}", crate::api::openapi().to_pretty_json()?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate { database_url } => {
             let pool = pool(&database_url).await?;
             aurora_projections::migrate(&pool).await?;

@@ -15,3 +15,4 @@ pub mod cli;
 pub mod embedded;
 pub mod services;
 pub mod telemetry;
+pub mod ui;

@@ -472,11 +472,22 @@ async fn answers_carry_security_headers_and_a_lax_http_only_cookie_without_tls()
 
     // Act
     let health = app.get_json("/health", None).await;
-    let missing = app.get_json("/no-such-page", None).await;
+    let missing = app.get_json("/api/no-such-thing", None).await;
+    // A page path is the web UI's: its index page, with the same headers.
+    let page = app.get_json("/no-such-page", None).await;
     let cookie = register_cookie(&app, "ops@headers.example").await;
 
     // Assert
-    for answer in [&health, &missing] {
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        header_text(&page.headers, "content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(
+        header_text(&page.headers, "cache-control"),
+        Some("no-cache")
+    );
+    for answer in [&health, &missing, &page] {
         let h = &answer.headers;
         assert_eq!(header_text(h, "x-content-type-options"), Some("nosniff"));
         assert_eq!(header_text(h, "x-frame-options"), Some("DENY"));

@@ -208,8 +208,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no route for {}", uri.path()))
+/// What a path no route answers gets (the web UI's fallback decides which paths those are).
+pub fn no_route(path: &str) -> ApiError {
+    ApiError::NotFound(format!("no route for {path}"))
 }
 
 pub async fn method_not_allowed() -> ApiError {

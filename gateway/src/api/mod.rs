@@ -59,7 +59,7 @@ use uuid::Uuid;
 
 pub use body::Body;
 pub use config::ApiConfig;
-pub use error::ApiError;
+pub use error::{no_route, ApiError};
 
 use aurora_handlers::agent::AgentConfig;
 
@@ -232,8 +232,14 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
     let _ = state.openapi.set(rendered);
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     let cors = hygiene::cors(&state.config)?;
+    // What no route answers is the web UI's (its pages and files; JSON 404 under /api/), its
+    // files compressed for browsers (event streams never are: the default predicate skips them).
+    let ui = axum::handler::Handler::layer(
+        crate::ui::fallback,
+        tower_http::compression::CompressionLayer::new(),
+    );
     let router = router
-        .fallback(error::not_found)
+        .fallback(ui)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(axum::middleware::from_fn_with_state(

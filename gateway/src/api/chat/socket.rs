@@ -37,6 +37,7 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SocketParams {
     /// A ticket from `/api/ws-token`.
     token: Option<String>,

@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// investigating, analyzed, resolved or merged
@@ -97,6 +98,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DetailParams {
     /// RFC 3339 time: the incident as Aurora knew it then

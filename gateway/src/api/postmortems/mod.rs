@@ -50,6 +50,7 @@ fn none_yet(id: Uuid) -> ApiError {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VersionParams {
     /// a version number; the latest when absent

@@ -28,6 +28,7 @@ use crate::api::{ApiError, AppState, Body};
 const MAX_BULK: usize = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesParams {
     /// Only the messages after the first `after` (a `seq` of an earlier answer); default 0.

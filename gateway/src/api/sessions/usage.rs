@@ -38,6 +38,7 @@ pub struct UsageResponse {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UsageParams {
     /// First day (YYYY-MM-DD, UTC); default 30 days before `to`.

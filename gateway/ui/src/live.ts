@@ -1,0 +1,91 @@
+// Live updates: the organisation's events (GET /api/events/stream), one EventSource shared by
+// every page. The browser reconnects by itself with Last-Event-ID, so nothing is missed.
+import { useEffect } from "preact/hooks";
+
+export type CloudEvent = {
+  type: string;
+  subject: string;
+  sequence: number;
+  aggregatetype: string;
+  time: string;
+  data: Record<string, unknown>;
+};
+
+type Listener = (event: CloudEvent) => void;
+const listeners = new Set<Listener>();
+let source: EventSource | null = null;
+
+function connect() {
+  if (source) return;
+  source = new EventSource("/api/events/stream");
+  const deliver = (message: MessageEvent) => {
+    try {
+      const event = JSON.parse(message.data) as CloudEvent;
+      listeners.forEach((listener) => listener(event));
+    } catch {
+      /* a malformed message: nothing to show */
+    }
+  };
+  // Each message is named by its event type; EventSource hands a named message only to the
+  // listeners of that name, so the UI listens to each type it shows.
+  for (const type of SHOWN) source.addEventListener(type, deliver as EventListener);
+}
+
+/** The event types the pages react to (incidents, investigations, postmortems). */
+const SHOWN = [
+  "aurora.incident.alert_correlated",
+  "aurora.incident.comment_added",
+  "aurora.incident.feedback_given",
+  "aurora.incident.merged_alerts_absorbed",
+  "aurora.incident.merged_into",
+  "aurora.incident.opened",
+  "aurora.incident.postmortem_requested",
+  "aurora.incident.rca_cancelled",
+  "aurora.incident.rca_requested",
+  "aurora.incident.rca_status_changed",
+  "aurora.incident.resolve_notification_attached",
+  "aurora.incident.resolved",
+  "aurora.incident.severity_changed",
+  "aurora.incident.status_changed",
+  "aurora.incident.summary_updated",
+  "aurora.investigation.cancelled",
+  "aurora.investigation.carried_over",
+  "aurora.investigation.completed",
+  "aurora.investigation.context_added",
+  "aurora.investigation.failed",
+  "aurora.investigation.finding_recorded",
+  "aurora.investigation.queued",
+  "aurora.investigation.requested",
+  "aurora.investigation.started",
+  "aurora.investigation.suggestion_made",
+  "aurora.investigation.thought",
+  "aurora.investigation.tool_step_finished",
+  "aurora.investigation.tool_step_started",
+  "aurora.investigation.usage_recorded",
+  "aurora.postmortem.edited",
+  "aurora.postmortem.generated",
+  "aurora.postmortem.regenerated",
+  "aurora.postmortem.restored",
+];
+
+/** Calls `listener` for each event of the organisation while the component is shown. */
+export function useLive(listener: Listener, deps: unknown[] = []) {
+  useEffect(() => {
+    connect();
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  }, deps);
+}
+
+export function disconnect() {
+  source?.close();
+  source = null;
+}
+
+/** Calls `reload` now and a few times over the next seconds: an event reaches the browser as it
+ *  is stored, and the read model a page fetches may take a moment longer to show it. */
+export function soon(reload: () => void) {
+  for (const delay of [0, 300, 1000, 3000]) setTimeout(reload, delay);
+}

@@ -1,0 +1,104 @@
+// Aurora's web UI: the shell (navigation, who is signed in) and the page for each path.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import "./style.css";
+import { request } from "./api/client";
+import { disconnect } from "./live";
+import { follow, navigate, usePath } from "./router";
+import { Session, type Me } from "./session";
+import { SignIn } from "./pages/SignIn";
+import { Incidents } from "./pages/Incidents";
+import { IncidentPage } from "./pages/Incident";
+import { Integrations } from "./pages/Integrations";
+import { Metrics } from "./pages/Metrics";
+import { Organization } from "./pages/Organization";
+
+const NAV: [string, string][] = [
+  ["/", "Incidents"],
+  ["/integrations", "Integrations"],
+  ["/metrics", "Metrics & usage"],
+  ["/organization", "Organisation"],
+];
+
+function Page({ path }: { path: string }) {
+  const incident = path.match(/^\/incidents\/([0-9a-f-]{36})$/);
+  if (incident) return <IncidentPage id={incident[1]} />;
+  switch (path) {
+    case "/":
+      return <Incidents />;
+    case "/integrations":
+      return <Integrations />;
+    case "/metrics":
+      return <Metrics />;
+    case "/organization":
+      return <Organization />;
+    default:
+      return (
+        <section>
+          <h1>Not found</h1>
+          <p>
+            There is no page at {path}. <a href="/">Go to the incidents</a>.
+          </p>
+        </section>
+      );
+  }
+}
+
+function App() {
+  const path = usePath();
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const refresh = () =>
+    request("get", "/api/auth/me").then(setMe, () => setMe(null));
+  useEffect(() => {
+    refresh();
+  }, []);
+  useEffect(() => {
+    const title = NAV.find(([to]) => to === path)?.[1];
+    document.title = title ? `${title} · Aurora` : "Aurora";
+  }, [path]);
+
+  if (me === undefined) return <p aria-busy="true">Loading…</p>;
+  if (me === null || path === "/sign-in" || path === "/register" || path === "/accept")
+    return <SignIn mode={path} signedIn={me !== null} onSignedIn={refresh} />;
+
+  const signOut = async () => {
+    await request("post", "/api/auth/logout").catch(() => null);
+    disconnect();
+    setMe(null);
+    navigate("/sign-in");
+  };
+  return (
+    <Session.Provider value={{ me, refresh }}>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top" onClick={follow}>
+        <a class="brand" href="/">
+          Aurora
+        </a>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map(([to, label]) => (
+              <li key={to}>
+                <a href={to} aria-current={path === to ? "page" : undefined}>
+                  {label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span class="who">
+          {me.user.email} · {me.role}
+          <button type="button" class="link" onClick={signOut}>
+            Sign out
+          </button>
+        </span>
+      </header>
+      <main id="main" onClick={follow}>
+        <Page path={path} />
+      </main>
+    </Session.Provider>
+  );
+}
+
+render(<App />, document.getElementById("app")!);

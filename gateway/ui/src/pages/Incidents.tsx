@@ -1,0 +1,141 @@
+// The incident list: newest first, filtered by status, severity, service and source, searched by
+// title, paged with the API's cursor, and live — a new incident or a change appears by itself.
+import { useState } from "preact/hooks";
+import { request, type Schemas } from "../api/client";
+import { soon, useLive } from "../live";
+import { Badge, ErrorText, Loading, When, useLoad } from "../ui";
+
+type Summary = Schemas["IncidentSummary"];
+const STATUSES = ["investigating", "analyzed", "resolved", "merged"];
+const SEVERITIES = ["critical", "high", "medium", "low", "info"];
+const PAGE = 50;
+
+export function Incidents() {
+  const [status, setStatus] = useState("");
+  const [severity, setSeverity] = useState("");
+  const [service, setService] = useState("");
+  const [source, setSource] = useState("");
+  const [search, setSearch] = useState("");
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const { data, error, reload } = useLoad(
+    () =>
+      request("get", "/api/incidents", {
+          params: {
+            query: {
+              status: status || undefined,
+              severity: severity || undefined,
+              service: service || undefined,
+              cursor,
+              limit: PAGE,
+            },
+          },
+        }),
+    [status, severity, service, cursor],
+  );
+  // Any incident event may add or change a row of this page: fetch the page again.
+  useLive((event) => {
+    if (event.aggregatetype === "incident") soon(reload);
+  }, [reload]);
+
+  const shown = (data?.items ?? []).filter(
+    (i: Summary) =>
+      (!source || i.source === source) &&
+      (!search || i.title.toLowerCase().includes(search.toLowerCase())),
+  );
+  const filter = (set: (v: string) => void) => (e: Event) => {
+    set((e.currentTarget as HTMLInputElement).value);
+    setCursors([]);
+  };
+  return (
+    <section>
+      <h1>Incidents</h1>
+      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Status
+          <select value={status} onChange={filter(setStatus)}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Severity
+          <select value={severity} onChange={filter(setSeverity)}>
+            <option value="">any</option>
+            {SEVERITIES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Service
+          <input value={service} onChange={filter(setService)} placeholder="checkout" />
+        </label>
+        <label>
+          Source
+          <input value={source} onInput={(e) => setSource(e.currentTarget.value)} placeholder="grafana" />
+        </label>
+        <label>
+          Search titles
+          <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+        </label>
+      </form>
+      {!data ? (
+        <Loading error={error} />
+      ) : shown.length === 0 ? (
+        <p>No incidents match. New ones appear here as they open.</p>
+      ) : (
+        <table class="incidents">
+          <caption class="sr-only">Incidents, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Severity</th>
+              <th scope="col">Incident</th>
+              <th scope="col">Status</th>
+              <th scope="col">Service</th>
+              <th scope="col">Alerts</th>
+              <th scope="col">Started</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((i) => (
+              <tr key={i.id} data-incident={i.id}>
+                <td>
+                  <Badge kind={i.severity}>{i.severity}</Badge>
+                </td>
+                <td>
+                  <a href={`/incidents/${i.id}`}>{i.title}</a>
+                  <div class="muted">{i.source}</div>
+                </td>
+                <td>
+                  <Badge kind={i.status}>{i.status}</Badge>
+                  <div class="muted">RCA {i.rca_status}</div>
+                </td>
+                <td>{i.service}</td>
+                <td>{i.correlated_alert_count}</td>
+                <td>
+                  <When at={i.started_at} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <ErrorText error={data ? error : null} />
+      <nav class="pager" aria-label="Pages">
+        <button type="button" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Newer
+        </button>
+        <button
+          type="button"
+          disabled={!data?.next_cursor}
+          onClick={() => data?.next_cursor && setCursors([...cursors, data.next_cursor])}
+        >
+          Older
+        </button>
+      </nav>
+    </section>
+  );
+}
