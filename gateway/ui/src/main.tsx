@@ -12,10 +12,12 @@ import { IncidentPage } from "./pages/Incident";
 import { Integrations } from "./pages/Integrations";
 import { Metrics } from "./pages/Metrics";
 import { Organization } from "./pages/Organization";
+import { Graph } from "./pages/Graph";
 
 const NAV: [string, string][] = [
   ["/", "Incidents"],
   ["/integrations", "Integrations"],
+  ["/graph", "Service graph"],
   ["/metrics", "Metrics & usage"],
   ["/organization", "Organisation"],
 ];
@@ -28,6 +30,8 @@ function Page({ path }: { path: string }) {
       return <Incidents />;
     case "/integrations":
       return <Integrations />;
+    case "/graph":
+      return <Graph />;
     case "/metrics":
       return <Metrics />;
     case "/organization":

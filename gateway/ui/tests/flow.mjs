@@ -4,8 +4,8 @@
 //   node tests/flow.mjs <path to the aurora binary>
 //
 // The flow: register → add a Grafana integration → a signed webhook sent from here → the
-// incident appears live in the open list → open it → the time slider → resolve → the postmortem
-// shown and exported; a viewer sees no buttons it cannot use. axe-core runs on every page and
+// incident appears live in the open list → open it → resolve → the postmortem shown and
+// exported → the time slider → the service graph → a viewer sees no buttons it cannot use. axe-core runs on every page and
 // fails the test on any serious or critical violation. Screenshots go to test-artifacts/.
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
@@ -188,6 +188,14 @@ try {
   await admin.getByRole("heading", { name: "LLM usage" }).waitFor();
   await accessible(admin, "metrics");
   await shot(admin, "metrics");
+  // The service graph: the alert's service is a node; picking it draws its neighbourhood.
+  await admin.getByRole("link", { name: "Service graph" }).click();
+  await admin.getByRole("button", { name: "checkout" }).click();
+  await admin.getByRole("group", { name: /Neighbourhood of checkout/ }).waitFor();
+  check(true, "the graph page draws a service's neighbourhood");
+  await accessible(admin, "graph");
+  await shot(admin, "graph");
+
   await admin.getByRole("link", { name: "Organisation" }).click();
   await admin.getByLabel("Email").fill("viewer@acme.example");
   await admin.getByRole("combobox", { name: /^Role/ }).selectOption("viewer");
