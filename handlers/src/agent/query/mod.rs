@@ -231,3 +231,97 @@ impl Queries {
         Ok(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use aurora_domain::connector::{ConnectorState, DatadogSite, OvhRegion};
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn connected(
+        settings: ConnectorSettings,
+        credentials: Option<Credentials>,
+    ) -> ConnectedAccount {
+        ConnectedAccount {
+            id: Uuid::from_u128(1),
+            kind: settings.kind(),
+            base_url: "https://api.example.test".into(),
+            settings,
+            state: ConnectorState::default(),
+            credentials: credentials.map(Arc::new),
+        }
+    }
+
+    #[test]
+    fn a_connector_becomes_the_account_its_queries_use() {
+        let config = ConnectorConfig::default();
+        let datadog = connected(
+            ConnectorSettings::Datadog {
+                site: DatadogSite::Eu,
+            },
+            Some(Credentials::Datadog {
+                api_key: "dd-api".into(),
+                application_key: "dd-app".into(),
+            }),
+        );
+        let Some(Account::Datadog(account)) = Account::of(&datadog, &config) else {
+            panic!("a Datadog account");
+        };
+        assert_eq!(account.api_url, "https://api.example.test");
+        assert_eq!(
+            (account.api_key.as_str(), account.application_key.as_str()),
+            ("dd-api", "dd-app")
+        );
+        let tailscale = connected(
+            ConnectorSettings::Tailscale {
+                tailnet: "acme.com".into(),
+            },
+            Some(Credentials::Tailscale {
+                api_key: "tskey".into(),
+            }),
+        );
+        assert!(matches!(
+            Account::of(&tailscale, &config),
+            Some(Account::Tailscale(a)) if a.tailnet == "acme.com"
+        ));
+        let ovh = connected(
+            ConnectorSettings::Ovh {
+                region: OvhRegion::Ca,
+            },
+            Some(Credentials::Ovh {
+                client_id: "id".into(),
+                client_secret: "secret".into(),
+            }),
+        );
+        assert!(matches!(
+            Account::of(&ovh, &config),
+            Some(Account::Ovh(a)) if a.token_url == config.ovh_token_url(OvhRegion::Ca)
+        ));
+    }
+
+    #[test]
+    fn clouds_and_accounts_without_a_credential_have_no_query_account() {
+        let config = ConnectorConfig::default();
+        let scaleway = connected(
+            ConnectorSettings::Scaleway {
+                access_key: "SCWABCDEFGHIJKLMNOPQ".into(),
+                project_id: "p".into(),
+                region: "fr-par".into(),
+            },
+            Some(Credentials::Scaleway {
+                secret_key: "s".into(),
+            }),
+        );
+        assert!(Account::of(&scaleway, &config).is_none());
+        let splunk = connected(
+            ConnectorSettings::Splunk {
+                url: "https://splunk.example.test".into(),
+            },
+            None,
+        );
+        assert!(Account::of(&splunk, &config).is_none());
+    }
+}
