@@ -13,10 +13,12 @@ import { Integrations } from "./pages/Integrations";
 import { Metrics } from "./pages/Metrics";
 import { Organization } from "./pages/Organization";
 import { Graph } from "./pages/Graph";
+import { Connectors } from "./pages/Connectors";
 
 const NAV: [string, string][] = [
   ["/", "Incidents"],
   ["/integrations", "Integrations"],
+  ["/connectors", "Connectors"],
   ["/graph", "Service graph"],
   ["/metrics", "Metrics & usage"],
   ["/organization", "Organisation"],
@@ -30,6 +32,8 @@ function Page({ path }: { path: string }) {
       return <Incidents />;
     case "/integrations":
       return <Integrations />;
+    case "/connectors":
+      return <Connectors />;
     case "/graph":
       return <Graph />;
     case "/metrics":

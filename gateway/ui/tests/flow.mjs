@@ -196,6 +196,12 @@ try {
   await accessible(admin, "graph");
   await shot(admin, "graph");
 
+  // Connectors: the page and its form per kind, nothing connected yet.
+  await admin.getByRole("link", { name: "Connectors" }).click();
+  await admin.getByText("Nothing connected").waitFor();
+  await accessible(admin, "connectors");
+  await shot(admin, "connectors");
+
   await admin.getByRole("link", { name: "Organisation" }).click();
   await admin.getByLabel("Email").fill("viewer@acme.example");
   await admin.getByRole("combobox", { name: /^Role/ }).selectOption("viewer");
