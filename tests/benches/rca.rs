@@ -33,6 +33,7 @@ use aurora_domain::investigation::{
     run_id, start_window::StartLimit, Conclusion, InvestigationStatus,
 };
 use aurora_domain::{IncidentId, TenantId};
+use aurora_gateway::services::Services;
 use aurora_handlers::agent::tools::{ReadTool, Reader};
 use aurora_handlers::agent::{AgentConfig, LlmConfig};
 use aurora_handlers::rca::RcaConfig;
@@ -105,9 +106,9 @@ async fn app(
 }
 
 /// Opens an incident on `checkout` as the ingest does; its id.
-async fn open(app: &TestApp, tenant: &TenantId) -> IncidentId {
+async fn open(services: &Services, tenant: &TenantId) -> IncidentId {
     let id = IncidentId::new();
-    app.services()
+    services
         .incidents
         .execute(
             tenant,
@@ -150,6 +151,8 @@ async fn sequential(runs: usize, steps: usize) -> Sequential {
         window: chrono::Duration::seconds(300),
     };
     let app = app(&llm, work.path(), steps, free).await;
+    // One set of stores for the whole phase: each `services()` is a new set with empty caches.
+    let services = app.services();
     let tenant = TenantId::parse("bench-rca").expect("a tenant");
     let mut events = app
         .nats
@@ -164,7 +167,7 @@ async fn sequential(runs: usize, steps: usize) -> Sequential {
     for n in 0..warmup + runs {
         let calls_before = llm.timings().len();
         let sent = Instant::now();
-        let incident = open(&app, &tenant).await;
+        let incident = open(&services, &tenant).await;
         let run = run_id(incident, 1);
         all.push((tenant.clone(), run));
         let mut started = None;
@@ -213,7 +216,7 @@ async fn sequential(runs: usize, steps: usize) -> Sequential {
         reader.read(&tenant, &read).await.expect("the read runs");
         tool_alone.push(ms(t.elapsed()));
     }
-    let confirmed = until_ended(&app, &all)
+    let confirmed = until_ended(&services, &all)
         .await
         .iter()
         .filter(|s| s.1 == Some(Conclusion::Confirmed))
@@ -256,13 +259,14 @@ async fn crowd(tenants: usize) -> Crowd {
     let llm = ScriptedLlm::start(vec![script(steps, Duration::from_millis(100))]).await;
     let work = tempfile::tempdir().expect("a work dir");
     let app = app(&llm, work.path(), steps, StartLimit::default()).await;
+    let services = app.services();
     // A warm-up tenant first, so what is measured is the runs, not the first use of everything.
     let warm = TenantId::parse("bench-warm").expect("a tenant");
     let mut warm_runs = Vec::new();
     for _ in 0..5 {
-        warm_runs.push((warm.clone(), run_id(open(&app, &warm).await, 1)));
+        warm_runs.push((warm.clone(), run_id(open(&services, &warm).await, 1)));
     }
-    until_ended(&app, &warm_runs).await;
+    until_ended(&services, &warm_runs).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let running = Arc::new(AtomicUsize::new(0));
@@ -314,12 +318,12 @@ async fn crowd(tenants: usize) -> Crowd {
             .iter()
             .flat_map(|t| std::iter::repeat_n(t, 5))
             .map(|tenant| {
-                let app = &app;
-                async move { (tenant.clone(), run_id(open(app, tenant).await, 1)) }
+                let services = &services;
+                async move { (tenant.clone(), run_id(open(services, tenant).await, 1)) }
             }),
     )
     .await;
-    let states = until_ended(&app, &opened).await;
+    let states = until_ended(&services, &opened).await;
     let secs = started.elapsed().as_secs_f64();
     sampler.abort();
     counter.abort();
@@ -357,15 +361,14 @@ async fn crowd(tenants: usize) -> Crowd {
 
 /// Waits (at most 120 s) until every run has ended; each one's status and conclusion.
 async fn until_ended(
-    app: &TestApp,
+    services: &Services,
     runs: &[(TenantId, Uuid)],
 ) -> Vec<(InvestigationStatus, Option<Conclusion>)> {
     let started = Instant::now();
     loop {
         let mut states = Vec::with_capacity(runs.len());
         for (tenant, run) in runs {
-            let state = app
-                .services()
+            let state = services
                 .investigations
                 .load(tenant, *run)
                 .await
