@@ -24,6 +24,7 @@ pub const KUBECTL: &str = "kubectl";
 pub const INCIDENT_LOOKUP: &str = "incident_lookup";
 pub const GET_ALERT_FIELD: &str = "get_alert_field";
 pub const RECENT_CHANGES: &str = "recent_changes";
+pub const SERVICE_GRAPH: &str = "service_graph";
 
 /// How a refused command's error begins (the model reads it; an investigation tells a refused
 /// step from a failed one by it). Here, not in the run that writes it, so the investigation
@@ -97,6 +98,19 @@ pub fn definitions() -> Vec<Value> {
                 }
             }),
         ),
+        function(
+            SERVICE_GRAPH,
+            "The service graph around a service: what it depends on and what depends on it (to `depth` hops, with how each edge was found), its blast radius (everything that depends on it, with paths), and changes to the services nearby.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "service": {"type": "string", "description": "the service's name"},
+                    "depth": {"type": "integer", "minimum": 1, "maximum": 3, "description": "how many hops around it (default 2)"},
+                    "hours": {"type": "integer", "minimum": 1, "maximum": 720, "description": "how far back changes nearby are listed (default 24)"}
+                },
+                "required": ["service"]
+            }),
+        ),
     ]
 }
 
@@ -136,6 +150,11 @@ pub enum ReadTool {
         service: Option<String>,
         hours: i64,
         limit: i64,
+    },
+    ServiceGraph {
+        service: String,
+        depth: i64,
+        hours: i64,
     },
 }
 
@@ -177,6 +196,11 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
             service: args.text("service"),
             hours: args.number("hours", 24, 720)?,
             limit: args.number("limit", 20, 100)?,
+        })),
+        SERVICE_GRAPH => Ok(Planned::Read(ReadTool::ServiceGraph {
+            service: args.required("service")?,
+            depth: args.number("depth", 2, 3)?,
+            hours: args.number("hours", 24, 720)?,
         })),
         other => match query::plan(other, &args) {
             Some(planned) => Ok(Planned::Query(planned?)),
@@ -247,6 +271,15 @@ impl Reader {
                 .await
                 .map_err(db)?;
                 json!({ "from": from, "to": to, "changes": rows })
+            }
+            ReadTool::ServiceGraph {
+                service,
+                depth,
+                hours,
+            } => {
+                let depth =
+                    aurora_domain::service::Depth::parse(*depth).map_err(|e| e.to_string())?;
+                crate::graph::context::around(&self.pool, tenant, service, depth, *hours).await?
             }
         };
         Ok(value.to_string())
@@ -416,7 +449,8 @@ mod tests {
                 KUBECTL,
                 INCIDENT_LOOKUP,
                 GET_ALERT_FIELD,
-                RECENT_CHANGES
+                RECENT_CHANGES,
+                SERVICE_GRAPH
             ]
         );
         let cloud = &definitions()[0]["function"]["parameters"];
@@ -464,6 +498,12 @@ mod tests {
                 "not a UUID",
             ),
             (RECENT_CHANGES, r#"{"hours":0}"#, "from 1 to 720"),
+            (SERVICE_GRAPH, r#"{"depth":2}"#, "needs `service`"),
+            (
+                SERVICE_GRAPH,
+                r#"{"service":"checkout","depth":4}"#,
+                "from 1 to 3",
+            ),
             (INCIDENT_LOOKUP, r#"{"limit":"many"}"#, "from 1 to 50"),
             ("rm_rf", "{}", "no tool"),
         ];

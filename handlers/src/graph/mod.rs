@@ -6,10 +6,12 @@
 //! - [`discovery`]: the providers' inventories through the agent's executor, written as nodes
 //!   and edges; [`jobs`]: when it runs (hourly once across all processes, on request) and the
 //!   staleness sweep;
+//! - [`context`]: the graph around a service, for the agent's `service_graph` tool and the RCA;
 //! - [`topology`]: the tenants' `DEPENDS_ON` edges from the read model, cached for correlation.
 //!
 //! Every write is a command on the node's `Service` aggregate, so a replay rebuilds the graph.
 
+pub mod context;
 pub mod discovery;
 pub mod jobs;
 pub mod sightings;

@@ -1,7 +1,8 @@
 //! What an investigation starts from, and what it records without a model: the opening alert
 //! (long fields cut at [`FIELD_CAP`] characters, whole through `get_alert_field`), the alerts
-//! correlated with it, the changes of the hour before, and the service's incidents of the last
-//! seven days — each read through the agent's own read tools.
+//! correlated with it, the changes of the hour before, the service's incidents of the last
+//! seven days, and its neighbourhood in the service graph (for the brief) — each read through the
+//! agent's own read tools.
 
 use aurora_domain::investigation::{Conclusion, InvestigationCommand, StepStatus};
 use aurora_domain::{IncidentId, IncidentState, TenantId};
@@ -28,6 +29,8 @@ pub struct Evidence {
     pub alert: Read,
     pub changes: Read,
     pub incidents: Read,
+    /// The service's neighbourhood in the service graph (`service_graph`, depth 2).
+    pub neighbourhood: Read,
 }
 
 pub(super) async fn gather(
@@ -68,6 +71,16 @@ pub(super) async fn gather(
         },
     )
     .await;
+    let neighbourhood = read(
+        tools::SERVICE_GRAPH,
+        json!({"service": service, "depth": 2, "hours": 24}),
+        ReadTool::ServiceGraph {
+            service: service.clone().unwrap_or_default(),
+            depth: 2,
+            hours: 24,
+        },
+    )
+    .await;
     let incidents = read(
         tools::INCIDENT_LOOKUP,
         json!({"service": service, "limit": 20}),
@@ -88,6 +101,7 @@ pub(super) async fn gather(
         },
         changes,
         incidents,
+        neighbourhood,
     }
 }
 
@@ -135,6 +149,7 @@ The alert that opened it:\n{alert}\n\n\
 Alerts correlated with it ({n}):\n{correlated}\n\n\
 Changes reported in the hour before:\n{changes}\n\n\
 Other incidents of the service:\n{incidents}\n\n\
+The service's neighbourhood in the service graph (what it depends on, what depends on it, changes nearby):\n{neighbourhood}\n\n\
 Find the root cause, record your findings with their citations, suggest next steps, and conclude.",
             id = self.incident,
             title = state.title,
@@ -147,6 +162,7 @@ Find the root cause, record your findings with their citations, suggest next ste
             correlated = Value::Array(correlated),
             changes = shown(&self.changes),
             incidents = shown(&self.incidents),
+            neighbourhood = shown(&self.neighbourhood),
         )
     }
 }
@@ -280,5 +296,25 @@ mod tests {
         assert!(cut.contains("get_alert_field"));
         assert_eq!(value["a"]["b"][1], "short");
         assert_eq!(truncate_fields("not json"), "not json");
+    }
+
+    #[test]
+    fn the_brief_carries_the_services_neighbourhood() {
+        let read = |tool: &'static str, output: &str| Read {
+            tool,
+            input: json!({}),
+            output: Ok(output.to_owned()),
+        };
+        let evidence = Evidence {
+            incident: IncidentId(Uuid::from_u128(1)),
+            alert: read(tools::GET_ALERT_FIELD, "{}"),
+            changes: read(tools::RECENT_CHANGES, "{}"),
+            incidents: read(tools::INCIDENT_LOOKUP, "{}"),
+            neighbourhood: read(tools::SERVICE_GRAPH, r#"{"blast_radius":[{"key":"web"}]}"#),
+        };
+        let brief = evidence.brief(&IncidentState::default());
+        assert!(brief.contains(
+            "neighbourhood in the service graph (what it depends on, what depends on it, changes nearby):\n{\"blast_radius\":[{\"key\":\"web\"}]}"
+        ), "{brief}");
     }
 }
