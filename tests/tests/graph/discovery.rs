@@ -225,7 +225,33 @@ async fn a_discovery_on_request_lists_every_provider_through_its_cli_and_goes_st
         .expect("Cloud SQL");
     assert_eq!(db["node_type"], "database");
     assert_eq!(db["region"], "europe-west1");
-    // Dependencies the inventories showed, with how they were found.
+    // Dependencies the inventories showed, with how they were found (edges are written after
+    // the nodes: wait for the last of them).
+    let started = Instant::now();
+    let invoice = loop {
+        let invoice = app
+            .get_json("/api/graph/services/invoice-api", Some(&admin))
+            .await
+            .expect_status(200);
+        if invoice["edges"].as_array().map(Vec::len) == Some(2) {
+            break invoice;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{invoice}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(invoice["node"]["provider"], "gcp");
+    let mut origins: Vec<&str> = invoice["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["origin"].as_str())
+        .collect();
+    origins.sort_unstable();
+    assert_eq!(
+        origins,
+        ["cloud_inventory", "env_var"],
+        "Cloud SQL, then the topic it names"
+    );
     let blast = app
         .get_json("/api/graph/services/payments/blast-radius", Some(&admin))
         .await
@@ -240,12 +266,6 @@ async fn a_discovery_on_request_lists_every_provider_through_its_cli_and_goes_st
         hit.contains(&"checkout") && hit.contains(&"shop-web"),
         "{hit:?}"
     );
-    let invoice = app
-        .get_json("/api/graph/services/invoice-api", Some(&admin))
-        .await
-        .expect_status(200);
-    assert_eq!(invoice["node"]["provider"], "gcp");
-    assert_eq!(invoice["edges"][0]["origin"], "cloud_inventory");
     let lambda = app
         .get_json(
             "/api/graph/services/settle-payments/neighbourhood",
