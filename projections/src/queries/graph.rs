@@ -32,6 +32,7 @@ pub struct GraphNode {
     /// `kubernetes`, `gcp`, `aws`, `azure`, or `observed` (named by alerts, changes or a person).
     pub provider: String,
     pub region: Option<String>,
+    /// The labels or tags the provider gives the node (free-form: each provider has its own).
     #[schema(value_type = Object)]
     pub labels: Value,
     pub first_seen: DateTime<Utc>,
