@@ -22,6 +22,7 @@ pub mod sse;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use aurora_domain::connector::ConnectorKind;
 use aurora_domain::TenantId;
 use aurora_gateway::api::ApiConfig;
 use aurora_gateway::app::{Config, Role};
@@ -225,6 +226,12 @@ impl Launch {
     /// Providers are reached as `connectors` says (e.g. every base URL at a fake server).
     pub fn connectors(mut self, connectors: ConnectorConfig) -> Self {
         self.connectors = connectors;
+        self
+    }
+
+    /// One provider reached at `base_url`, the others as before (e.g. one kind at its own fake).
+    pub fn connector_base_url(mut self, kind: ConnectorKind, base_url: String) -> Self {
+        self.connectors = self.connectors.with_base_url(kind, base_url);
         self
     }
 

@@ -54,6 +54,7 @@ async fn rca(scripts: Option<Vec<Script>>, config: RcaConfig) -> Rca {
     }
     let app = TestApp::launch().agent(agent).rca(config).spawn().await;
     let admin = app.register("oncall@acme.io", "Acme").await;
+    aurora_tests::providers::connect_kubernetes(&app, &admin).await;
     Rca {
         app,
         admin,

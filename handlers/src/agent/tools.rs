@@ -34,13 +34,19 @@ pub const REFUSED_BY_GATE: &str = "refused by the command gate";
 /// The most tool output the model is sent back, in bytes (the whole output is in the event).
 pub const MODEL_OUTPUT_CAP: usize = 64 * 1024;
 
-/// The tool definitions sent with every model call (OpenAI function-calling JSON schema).
-pub fn definitions() -> Vec<Value> {
-    let providers: Vec<&str> = Cli::CLOUD.iter().map(|c| c.binary()).collect();
-    vec![
-        function(
+/// The tool definitions sent with a model call: `cloud_exec` for the `offered` clouds (none:
+/// no `cloud_exec`), `kubectl` if it is offered, and the reads of Aurora's own data.
+pub fn definitions(offered: &[Cli]) -> Vec<Value> {
+    let providers: Vec<&str> = Cli::CLOUD
+        .iter()
+        .filter(|c| offered.contains(c))
+        .map(|c| c.binary())
+        .collect();
+    let mut definitions = Vec::new();
+    if !providers.is_empty() {
+        definitions.push(function(
             CLOUD_EXEC,
-            "Run one read-only (in ask mode) or approved (in agent mode) command of a cloud CLI, without a shell: no pipes, redirections, `;`, `&&` or `$`.",
+            "Run one read-only (in ask mode) or approved (in agent mode) command of a cloud CLI, without a shell: no pipes, redirections, `;`, `&&` or `$`. The organisation's credentials are provided.",
             json!({
                 "type": "object",
                 "properties": {
@@ -49,16 +55,20 @@ pub fn definitions() -> Vec<Value> {
                 },
                 "required": ["provider", "command"]
             }),
-        ),
-        function(
+        ));
+    }
+    if offered.contains(&Cli::Kubectl) {
+        definitions.push(function(
             KUBECTL,
-            "Run one kubectl command without a shell, e.g. `kubectl -n shop get pods -o json`.",
+            "Run one kubectl command without a shell, e.g. `kubectl -n shop get pods -o json`, against the organisation's connected cluster.",
             json!({
                 "type": "object",
                 "properties": {"command": {"type": "string"}},
                 "required": ["command"]
             }),
-        ),
+        ));
+    }
+    definitions.extend([
         function(
             INCIDENT_LOOKUP,
             "Look up incidents of this organisation: one incident in full (with `incident_id`), or a list filtered by status, service or severity.",
@@ -111,7 +121,8 @@ pub fn definitions() -> Vec<Value> {
                 "required": ["service"]
             }),
         ),
-    ]
+    ]);
+    definitions
 }
 
 fn function(name: &str, description: &str, parameters: Value) -> Value {
@@ -438,7 +449,7 @@ mod tests {
 
     #[test]
     fn every_tool_is_defined_with_a_schema() {
-        let names: Vec<String> = definitions()
+        let names: Vec<String> = definitions(&Cli::ALL)
             .iter()
             .map(|d| d["function"]["name"].as_str().unwrap().to_owned())
             .collect();
@@ -453,11 +464,37 @@ mod tests {
                 SERVICE_GRAPH
             ]
         );
-        let cloud = &definitions()[0]["function"]["parameters"];
+        let cloud = &definitions(&Cli::ALL)[0]["function"]["parameters"];
         assert_eq!(
             cloud["properties"]["provider"]["enum"],
             json!(["gcloud", "aws", "az", "scw", "tailscale", "ovh"])
         );
+    }
+
+    #[test]
+    fn only_the_offered_clis_are_defined() {
+        let names = |offered: &[Cli]| -> Vec<String> {
+            definitions(offered)
+                .iter()
+                .map(|d| d["function"]["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(
+            names(&[]),
+            [
+                INCIDENT_LOOKUP,
+                GET_ALERT_FIELD,
+                RECENT_CHANGES,
+                SERVICE_GRAPH
+            ]
+        );
+        assert_eq!(names(&[Cli::Kubectl])[0], KUBECTL);
+        let only_aws = definitions(&[Cli::Aws]);
+        assert_eq!(
+            only_aws[0]["function"]["parameters"]["properties"]["provider"]["enum"],
+            json!(["aws"])
+        );
+        assert_ne!(only_aws[1]["function"]["name"], KUBECTL);
     }
 
     #[test]

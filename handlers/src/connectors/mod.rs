@@ -15,6 +15,7 @@
 mod accounts;
 pub mod aws;
 pub mod check;
+pub mod cli_env;
 mod config;
 pub mod connect;
 pub mod credentials;

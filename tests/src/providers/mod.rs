@@ -186,3 +186,42 @@ users:
 "
     )
 }
+
+/// The role the chat tests' AWS account assumes, and its external id.
+pub const AWS_ROLE: &str = "arn:aws:iam::123456789012:role/AuroraReadOnly";
+pub const AWS_EXTERNAL_ID: &str = "aurora-external-42";
+/// The token of the Kubernetes user [`connect_kubernetes`] connects.
+pub const KUBE_TOKEN: &str = "kube-token-for-tests-0001";
+
+/// Connects a Kubernetes cluster (checked by parsing: no provider to reach) for `admin`'s
+/// organisation, context `prod`.
+pub async fn connect_kubernetes(app: &crate::TestApp, admin: &crate::Account) {
+    app.post_json(
+        "/api/connectors/kubernetes",
+        Some(admin),
+        &json!({"settings": {"context": "prod"}, "credentials": {"kubeconfig": kubeconfig(KUBE_TOKEN)}}),
+    )
+    .await
+    .expect_status(201);
+}
+
+/// Connects what fake CLIs stand for: GCP (the test key, project `shop-prod`), AWS
+/// ([`AWS_ROLE`] with [`AWS_EXTERNAL_ID`]) and a Kubernetes cluster, at `fake`.
+pub async fn connect_clouds(app: &crate::TestApp, admin: &crate::Account, fake: &FakeProviders) {
+    fake.expect_external_id(AWS_ROLE, AWS_EXTERNAL_ID);
+    for (kind, body) in [
+        (
+            "gcp",
+            json!({"credentials": {"service_account_key": gcp_key("shop-prod", GCP_KEY_PEM)}}),
+        ),
+        (
+            "aws",
+            json!({"settings": {"role_arn": AWS_ROLE, "external_id": AWS_EXTERNAL_ID, "region": "eu-west-3"}}),
+        ),
+    ] {
+        app.post_json(&format!("/api/connectors/{kind}"), Some(admin), &body)
+            .await
+            .expect_status(201);
+    }
+    connect_kubernetes(app, admin).await;
+}

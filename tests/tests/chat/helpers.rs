@@ -6,6 +6,7 @@ use aurora_nats::{subjects, EventLog};
 use aurora_projections::Projector;
 use aurora_tests::chat::{ChatSocket, FakeClis};
 use aurora_tests::llm::{Script, ScriptedLlm, Step};
+use aurora_tests::providers::{connect_clouds, FakeProviders};
 use aurora_tests::{wait_for_projection, Account, Launch, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -22,6 +23,8 @@ pub(crate) struct Chat {
     pub(crate) llm: ScriptedLlm,
     pub(crate) clis: FakeClis,
     pub(crate) admin: Account,
+    /// The providers the organisation's accounts are connected at.
+    pub(crate) providers: FakeProviders,
     _work: tempfile::TempDir,
 }
 
@@ -124,15 +127,24 @@ pub(crate) async fn chat_launched(
     let work = tempfile::tempdir().expect("a work dir");
     let mut config = agent_config(Some(&llm), &clis, work.path());
     tune(&mut config);
-    let app = launch(TestApp::launch().agent(config)).spawn().await;
+    let providers = FakeProviders::start().await;
+    let app = launch(
+        TestApp::launch()
+            .agent(config)
+            .connectors(providers.config()),
+    )
+    .spawn()
+    .await;
     let admin = app
         .register(&format!("ana-{}@acme.io", Uuid::new_v4().simple()), "Acme")
         .await;
+    connect_clouds(&app, &admin, &providers).await;
     Chat {
         app,
         llm,
         clis,
         admin,
+        providers,
         _work: work,
     }
 }

@@ -5,7 +5,6 @@
 //! model or the model.
 
 use aurora_domain::connector::ConnectorKind;
-use aurora_handlers::connectors::ConnectorConfig;
 use aurora_nats::{subjects, EventLog};
 use aurora_tests::chat::{of_type, streamed_text, ChatSocket};
 use aurora_tests::llm::{Script, Step};
@@ -30,9 +29,13 @@ async fn looking(scripts: Vec<Script>) -> Looking {
     let fake = FakeProvider::start().await;
     // Datadog's documented key check, which connecting asks first.
     fake.answer("GET", "/api/v1/validate", 200, json!({"valid": true}));
-    let connectors =
-        ConnectorConfig::default().with_base_url(ConnectorKind::Datadog, fake.base_url());
-    let chat = chat_launched(scripts, |_| {}, |launch| launch.connectors(connectors)).await;
+    let base_url = fake.base_url();
+    let chat = chat_launched(
+        scripts,
+        |_| {},
+        |launch| launch.connector_base_url(ConnectorKind::Datadog, base_url),
+    )
+    .await;
     Looking { chat, fake }
 }
 

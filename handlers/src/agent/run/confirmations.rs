@@ -99,7 +99,7 @@ impl Run {
             }
             Verdict::Allow => {}
         }
-        let exec = self.exec(decision.argv);
+        let exec = self.exec(cli, decision.argv);
         tokio::select! {
             outcome = exec => Ok(outcome),
             // Dropping the command's future kills it.

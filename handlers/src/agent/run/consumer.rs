@@ -243,6 +243,7 @@ impl Agent {
                 mode: query.mode,
                 model: query.model.clone().unwrap_or_else(|| llm.model.clone()),
                 hints: hints(&query),
+                provider_preference: query.provider_preference.clone(),
                 llm,
                 calls: Vec::new(),
                 stopping: self.inner.stopping.subscribe(),

@@ -156,6 +156,7 @@ impl Agent {
             mode: ChatMode::Ask,
             model: llm.model.clone(),
             hints: String::new(),
+            provider_preference: Vec::new(),
             llm,
             calls: Vec::new(),
             stopping: self.inner.stopping.subscribe(),

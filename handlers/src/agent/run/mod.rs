@@ -80,7 +80,8 @@ struct Inner {
     organizations: AggregateStore<Organization>,
     nats: async_nats::Client,
     reader: Reader,
-    /// The tenants' connected accounts, looked up at each query tool call.
+    /// The tenants' connected accounts, looked up at each tool call: which CLIs and query tools
+    /// are offered, and the credentials of a command or a query.
     connectors: Connectors,
     queries: Queries,
     config: Arc<AgentConfig>,

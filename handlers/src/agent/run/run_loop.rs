@@ -18,6 +18,8 @@ use super::Agent;
 use crate::agent::investigation::journal::{Ending, Journal};
 use crate::agent::llm::Llm;
 use crate::agent::tools;
+use crate::connectors::cli_env;
+use aurora_domain::gate::Cli;
 
 /// Why a run stopped before its answer was complete.
 #[derive(Debug)]
@@ -73,6 +75,8 @@ pub(super) struct Run {
     pub(super) model: String,
     /// What the query said besides its text (preferred providers, selected project).
     pub(super) hints: String,
+    /// The cloud providers the query asked for (`gcp`, `aws`…); empty: every connected one.
+    pub(super) provider_preference: Vec<String>,
     pub(super) llm: Llm,
     /// What each model call of the run cost.
     pub(super) calls: Vec<ModelCall>,
@@ -252,6 +256,23 @@ impl Run {
         }
     }
 
+    /// The CLIs the model is offered: those of the tenant's connected accounts, the clouds
+    /// among them narrowed to the query's preferred providers when it names any it has.
+    fn offered_clis(&self, connected: &[aurora_domain::connector::ConnectorKind]) -> Vec<Cli> {
+        let clis = Cli::ALL
+            .into_iter()
+            .filter(|cli| connected.contains(&cli_env::kind_of(*cli)));
+        let preferred = |cli: &Cli| {
+            *cli == Cli::Kubectl
+                || self.provider_preference.is_empty()
+                || self
+                    .provider_preference
+                    .iter()
+                    .any(|p| cli_env::kind_of(*cli).answers_to(p))
+        };
+        clis.filter(preferred).collect()
+    }
+
     /// Model calls and tool calls until the model answers without tools, the step limit, or a
     /// stop. `said` collects the text of every step as it streams.
     async fn steps(
@@ -263,10 +284,9 @@ impl Run {
         if let Some(stop) = self.stop_in(&state) {
             return Err(stop);
         }
-        let mut definitions = tools::definitions();
-        definitions.extend(crate::agent::query::definitions(
-            &self.connected_kinds().await,
-        ));
+        let connected = self.connected_kinds().await;
+        let mut definitions = tools::definitions(&self.offered_clis(&connected));
+        definitions.extend(crate::agent::query::definitions(&connected));
         if self.journal.is_some() {
             definitions.extend(crate::agent::investigation::prompt::definitions());
         }

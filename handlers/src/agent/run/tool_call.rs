@@ -14,6 +14,8 @@ use crate::agent::exec::{self, ExecSpec};
 use crate::agent::llm::ToolCallRequest;
 use crate::agent::query::{Account, QueryError, QueryTool};
 use crate::agent::tools::{self, Planned};
+use crate::connectors::cli_env;
+use aurora_domain::gate::Cli;
 
 impl Run {
     /// One tool call: recorded, gated if it is a command, run, its result recorded. The text is
@@ -172,18 +174,30 @@ impl Run {
             .await
     }
 
-    pub(super) async fn exec(&self, argv: Vec<String>) -> Result<String, String> {
+    /// Runs a command with the tenant's credentials for `cli`, which exist only while it runs.
+    pub(super) async fn exec(&self, cli: Cli, argv: Vec<String>) -> Result<String, String> {
         let config = &self.agent.inner.config;
+        let work_dir = self.work_dir();
+        let credentials = cli_env::prepare(
+            &self.agent.inner.connectors,
+            &self.tenant,
+            cli,
+            &argv,
+            &work_dir,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let mut env = Vec::new();
         if let Some(path) = &config.tool_path {
             env.push(("PATH".to_owned(), path.clone()));
         }
+        env.extend(credentials.env.iter().cloned());
         let spec = ExecSpec {
             argv,
             env,
-            cwd: self.work_dir(),
+            cwd: work_dir,
             timeout: config.tool_timeout,
-            secrets: Vec::new(),
+            secrets: credentials.secrets.clone(),
         };
         match exec::run(spec).await {
             Ok(output) if output.success() => Ok(output.combined()),
