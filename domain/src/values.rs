@@ -44,6 +44,10 @@ pub enum ValueError {
         "unknown investigation status {0:?}: expected requested, queued, running, completed, failed or cancelled"
     )]
     UnknownInvestigationStatus(String),
+    #[error("unknown document status {0:?}: expected uploading, processing, ready or failed")]
+    UnknownDocumentStatus(String),
+    #[error("unknown document kind {0:?}: expected markdown, text or pdf")]
+    UnknownDocumentKind(String),
 }
 
 /// Declares a closed set of lower-case names with `ALL`, `as_str`, `parse`, `Display`, `FromStr`

@@ -7,7 +7,9 @@ use anyhow::Context as _;
 use std::sync::Arc;
 
 use aurora_handlers::agent::AgentConfig;
+use aurora_handlers::embeddings::Embedder;
 use aurora_handlers::graph::GraphConfig;
+use aurora_handlers::knowledge::{KnowledgeBase, KnowledgeConfig};
 use aurora_handlers::rca::{Investigator, RcaConfig};
 use aurora_projections::Projector;
 use tokio::net::TcpListener;
@@ -29,6 +31,11 @@ pub struct Config {
     pub rca: RcaConfig,
     /// Service discovery: which providers, how often (handlers run it).
     pub graph: GraphConfig,
+    /// Embeds titles for correlation and texts for the knowledge base; `None`: word overlap
+    /// and keyword search only.
+    pub embedder: Option<Embedder>,
+    /// Where knowledge-base files are kept, and how search blends its scores.
+    pub knowledge: KnowledgeConfig,
 }
 
 impl Default for Config {
@@ -39,6 +46,8 @@ impl Default for Config {
             agent: AgentConfig::without_model(std::env::temp_dir().join("aurora-agent")),
             rca: RcaConfig::default(),
             graph: GraphConfig::default(),
+            embedder: None,
+            knowledge: KnowledgeConfig::local(std::env::temp_dir().join("aurora-objects")),
         }
     }
 }
@@ -70,6 +79,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     // One agent configuration shared by the handlers that run it and the gateway that reads it.
     let agent = Arc::new(config.agent);
+    let knowledge = KnowledgeBase::open(
+        services.log.clone(),
+        config.knowledge.clone(),
+        config.embedder.clone(),
+    )
+    .context("Failed to open the knowledge base")?;
     let mut tasks = tokio::task::JoinSet::new();
     if roles.contains(&Role::Projections) {
         let js = async_nats::jetstream::new(services.nats.clone());
@@ -95,7 +110,8 @@ pub async fn run(
             services.integrations.clone(),
         )
         .with_sns(config.api.sns_verify_context())
-        .with_graph(services.pool.clone());
+        .with_graph(services.pool.clone())
+        .with_embedder(config.embedder.clone());
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("ingest", stop.clone(), || ingest.clone().run(stop.clone())).await
@@ -129,6 +145,13 @@ pub async fn run(
         tasks.spawn(async move {
             supervise("chat", stop.clone(), || agent.clone().run(stop.clone())).await
         });
+        let (kb, pool, stop) = (knowledge.clone(), services.pool.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            supervise("knowledge", stop.clone(), || {
+                kb.clone().run(pool.clone(), stop.clone())
+            })
+            .await
+        });
         let stop = shutdown.clone();
         tasks.spawn(async move {
             supervise("rca", stop.clone(), || {
@@ -139,7 +162,13 @@ pub async fn run(
     }
     if roles.contains(&Role::Gateway) {
         let listener = listener.context("the gateway role needs a listener")?;
-        let state = api::AppState::new(services.clone(), config.api, agent, shutdown.clone());
+        let state = api::AppState::new(
+            services.clone(),
+            config.api,
+            agent,
+            knowledge.clone(),
+            shutdown.clone(),
+        );
         let router = api::router(state.clone())?;
         let stop = shutdown.clone();
         tasks.spawn(async move {

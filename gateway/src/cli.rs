@@ -289,6 +289,22 @@ fn agent_config(data_dir: &std::path::Path) -> anyhow::Result<aurora_handlers::a
     )?)
 }
 
+/// The embedder the environment asks for, loaded, and what it is said once.
+fn embedder() -> anyhow::Result<Option<aurora_handlers::embeddings::Embedder>> {
+    let config = aurora_handlers::embeddings::EmbeddingConfig::from_env();
+    let embedder = aurora_handlers::embeddings::Embedder::load(&config)
+        .context("Failed to load the embedding model")?;
+    match &embedder {
+        Some(embedder) => println!("Embeddings: {}", embedder.describe()),
+        None => println!(
+            "No embedding model (set AURORA_EMBEDDING_MODEL_DIR, or EMBEDDING_BASE_URL and \
+             EMBEDDING_MODEL): knowledge-base search is keyword only and correlation compares \
+             titles by word overlap."
+        ),
+    }
+    Ok(embedder)
+}
+
 /// The secret stores: the local encrypted one under `data_dir` (DESIGN §6: the embedded
 /// default), and Vault when `VAULT_ADDR` is set.
 fn secrets(
@@ -361,6 +377,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             agent,
             rca: aurora_handlers::rca::RcaConfig::from_env()?,
             graph: aurora_handlers::graph::GraphConfig::from_env()?,
+            embedder: embedder()?,
+            knowledge: aurora_handlers::knowledge::KnowledgeConfig::from_env(&args.data_dir)?,
         },
         vec![args.role],
         listener,
@@ -429,6 +447,8 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             agent,
             rca: aurora_handlers::rca::RcaConfig::from_env()?,
             graph: aurora_handlers::graph::GraphConfig::from_env()?,
+            embedder: embedder()?,
+            knowledge: aurora_handlers::knowledge::KnowledgeConfig::from_env(&data_dir)?,
         },
         Role::all(),
         Some(listener),

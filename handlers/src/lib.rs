@@ -16,8 +16,10 @@
 pub mod agent;
 pub mod connectors;
 pub mod dry_run;
+pub mod embeddings;
 pub mod graph;
 pub mod ingest;
+pub mod knowledge;
 pub mod rca;
 pub mod secrets;
 pub mod sources;

@@ -2,11 +2,12 @@
 //! keep Postgres read models; [`queries`] is the only SQL that reads them.
 //!
 //! - [`projector`]: the registry of projectors (incidents, sessions, organizations, integrations,
-//!   changes, investigations, postmortems, services): consumer, subjects, tables, and which table code
-//!   applies their events.
+//!   changes, investigations, postmortems, services, knowledge): consumer, subjects, tables, and
+//!   which table code applies their events.
 //! - [`fold`]: the one skeleton of a projector: a batch folded over an `esrs::Aggregate` with the
 //!   [`state_cache`], handed to the projector's [`fold::Tables`] (one file each: [`incidents`],
-//!   [`sessions`], [`organizations`], [`integrations`], [`investigations`]; [`changes`] and
+//!   [`sessions`], [`organizations`], [`integrations`], [`investigations`], [`knowledge`];
+//!   [`changes`] and
 //!   [`postmortems`] keep no state).
 //! - [`runner`]: batch → one transaction (checkpoint row locked first, rows, checkpoint) → ack.
 //! - [`replay`]: rebuild a projector from sequence 0 into shadow tables and swap them in.
@@ -23,6 +24,7 @@ pub mod fold;
 pub mod incidents;
 pub mod integrations;
 pub mod investigations;
+pub mod knowledge;
 pub mod organizations;
 pub mod postmortems;
 pub mod projector;

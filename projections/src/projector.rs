@@ -12,8 +12,8 @@ use crate::error::ProjectionError;
 use crate::fold::{fold, Tables};
 use crate::state_cache::StateCache;
 use crate::{
-    changes, connectors, incidents, integrations, investigations, organizations, postmortems,
-    services, sessions,
+    changes, connectors, incidents, integrations, investigations, knowledge, organizations,
+    postmortems, services, sessions,
 };
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
@@ -28,6 +28,7 @@ pub enum Projector {
     Postmortems,
     Services,
     Connectors,
+    Knowledge,
 }
 
 /// What `streams.yaml` and the migrations know a projector by.
@@ -41,7 +42,7 @@ struct Spec {
 }
 
 impl Projector {
-    pub const ALL: [Projector; 9] = [
+    pub const ALL: [Projector; 10] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
@@ -51,6 +52,7 @@ impl Projector {
         Projector::Postmortems,
         Projector::Services,
         Projector::Connectors,
+        Projector::Knowledge,
     ];
 
     fn spec(self) -> Spec {
@@ -120,6 +122,12 @@ impl Projector {
                 filter: "evt.*.connector.*",
                 tables: &["connectors", "connector_audit"],
             },
+            Self::Knowledge => Spec {
+                name: "knowledge",
+                consumer: "proj-knowledge",
+                filter: "evt.*.knowledge.*",
+                tables: &["knowledge_documents"],
+            },
         }
     }
 
@@ -152,6 +160,7 @@ impl Projector {
             Self::Connectors => {
                 with::<connectors::ConnectorTables>(tx, schema, events, cache).await
             }
+            Self::Knowledge => with::<knowledge::KnowledgeTables>(tx, schema, events, cache).await,
         }
     }
 

@@ -13,10 +13,12 @@
 
 pub mod bench;
 pub mod chat;
+pub mod embeddings;
 pub mod llm;
 pub mod openbao;
 pub mod provider;
 pub mod providers;
+pub mod s3;
 pub mod sse;
 
 use std::net::SocketAddr;
@@ -257,6 +259,18 @@ impl Launch {
         self
     }
 
+    /// Embeds with the in-process all-MiniLM-L6-v2 (correlation by embeddings, vector search).
+    pub fn with_embeddings(mut self) -> Self {
+        self.config.embedder = Some(embeddings::embedder());
+        self
+    }
+
+    /// Keeps knowledge-base files in `objects` (a directory, or an S3-compatible bucket).
+    pub fn objects(mut self, objects: aurora_handlers::knowledge::ObjectStoreConfig) -> Self {
+        self.config.knowledge.objects = objects;
+        self
+    }
+
     pub fn rca(mut self, rca: aurora_handlers::rca::RcaConfig) -> Self {
         self.config.rca = rca;
         self
@@ -486,6 +500,34 @@ impl TestApp {
     }
 
     /// Stops the app and waits for it to finish its in-flight work.
+    /// Uploads `bytes` as a file named `filename` to the knowledge base (a multipart body with
+    /// one part, `file`).
+    pub async fn upload(&self, account: Option<&Account>, filename: &str, bytes: &[u8]) -> Answer {
+        let boundary = format!("aurora-{}", Uuid::new_v4().simple());
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        Answer::of(
+            self.request(
+                reqwest::Method::POST,
+                "/api/knowledge-base/documents",
+                account,
+            )
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await,
+        )
+        .await
+    }
+
     pub async fn stop(mut self) {
         self.halt().await;
     }

@@ -75,6 +75,7 @@ pub fn attach(alert_id: &str, service: &str, score: f64) -> IncidentCommand {
             candidates_considered: 3,
             topology_basis: TopologyBasis::ServiceGraph,
             topology_path: None,
+            title_basis: aurora_domain::incident::TitleBasis::WordOverlap,
         },
         at: Utc::now(),
     }

@@ -224,6 +224,7 @@ pub fn decide_with_title_similarity(
         candidates_considered: u32::try_from(considered.len()).unwrap_or(u32::MAX),
         topology_basis: best.topology_basis,
         topology_path: best.topology_path.clone(),
+        title_basis: best.title_basis,
     };
     Decision::Correlate {
         incident_id: best.incident_id,

@@ -11,7 +11,7 @@ use esrs::event::Upcaster;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::decision::{decide, Decision};
+use super::decision::{decide_with_title_similarity, Decision};
 use super::graph::ServiceGraph;
 use super::score::{AlertFacts, Candidate};
 use super::settings::CorrelationSettings;
@@ -139,6 +139,18 @@ impl CorrelatorSnapshot {
         alerts: Vec<PendingAlert>,
         graph: &ServiceGraph,
     ) -> Vec<AlertDecision> {
+        self.decide_all_with_titles(tenant, alerts, graph, |_, _| None)
+    }
+
+    /// [`Self::decide_all`], comparing titles with `title_similarity(alert title, incident
+    /// title)` (the cosine of their embeddings) where it gives a value, else by word overlap.
+    pub fn decide_all_with_titles(
+        &mut self,
+        tenant: &str,
+        alerts: Vec<PendingAlert>,
+        graph: &ServiceGraph,
+        title_similarity: impl Fn(&str, &str) -> Option<f64>,
+    ) -> Vec<AlertDecision> {
         let mut decisions = Vec::with_capacity(alerts.len());
         for alert in alerts {
             let facts = AlertFacts {
@@ -147,7 +159,13 @@ impl CorrelatorSnapshot {
                 received_at: alert.received_at,
                 title_similarity_override: None,
             };
-            let decision = decide(&facts, &self.candidates, &self.settings, graph);
+            let decision = decide_with_title_similarity(
+                &facts,
+                &self.candidates,
+                &self.settings,
+                graph,
+                |c| title_similarity(&alert.title, &c.title),
+            );
             let incident_id = decision
                 .incident()
                 .unwrap_or_else(|| alert.new_incident_id(tenant));

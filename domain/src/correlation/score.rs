@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::graph::ServiceGraph;
 use super::settings::CorrelationSettings;
 use crate::ids::IncidentId;
-use crate::incident::TopologyBasis;
+use crate::incident::{TitleBasis, TopologyBasis};
 
 /// Services further apart than this many hops are unrelated.
 pub const MAX_TOPOLOGY_DEPTH: u32 = 3;
@@ -100,6 +100,10 @@ pub struct ScoredCandidate {
     /// name fallback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology_path: Option<TopologyPath>,
+    /// What the titles were compared with (absent in decisions stored before it was recorded,
+    /// all made by word overlap).
+    #[serde(default)]
+    pub title_basis: TitleBasis,
     /// The strongest raw component: `topology`, `time_window` or `similarity` (see
     /// [`Strategy`]; decisions made before the label followed upstream say `time`).
     pub strategy: String,
@@ -348,6 +352,14 @@ pub fn similarity_score(
     TITLE_WEIGHT * title + SERVICE_WEIGHT * service
 }
 
+/// What [`similarity_score`] compares titles with, given the same override.
+pub fn title_basis(title_similarity_override: Option<f64>) -> TitleBasis {
+    match title_similarity_override.filter(|value| !value.is_nan()) {
+        Some(_) => TitleBasis::Embeddings,
+        None => TitleBasis::WordOverlap,
+    }
+}
+
 /// The weighted sum of the three components, added in upstream's order.
 pub fn weighted_score(
     topology: f64,
@@ -394,6 +406,7 @@ pub fn score_candidate(
         similarity,
         topology_basis,
         topology_path,
+        title_basis: title_basis(alert.title_similarity_override),
         strategy: Strategy::dominant(topology, time, similarity)
             .as_str()
             .to_owned(),

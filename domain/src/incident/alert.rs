@@ -46,11 +46,16 @@ pub struct Correlation {
     /// name fallback, and events stored before paths were recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology_path: Option<TopologyPath>,
+    /// What the title part of `similarity` was measured with. Absent in events stored before it
+    /// was recorded, all of which compared words.
+    #[serde(default)]
+    pub title_basis: TitleBasis,
 }
 
 impl Correlation {
     /// The breakdown in words, scores to 2 decimals, saying what topology was measured on and
-    /// along which path: `topology 1.00 (checkout → payments), time 0.42, similarity 0.35`.
+    /// along which path, and what titles were compared with: `topology 1.00 (checkout →
+    /// payments), time 0.42, similarity 0.35 (titles by embeddings)`.
     pub fn breakdown(&self) -> String {
         let path = self
             .topology_path
@@ -58,12 +63,35 @@ impl Correlation {
             .map(|p| format!(" ({p})"))
             .unwrap_or_default();
         format!(
-            "{} {:.2}{path}, time {:.2}, similarity {:.2}",
+            "{} {:.2}{path}, time {:.2}, similarity {:.2} ({})",
             self.topology_basis.label(),
             self.topology,
             self.time,
-            self.similarity
+            self.similarity,
+            self.title_basis.label(),
         )
+    }
+}
+
+/// What two titles were compared with: the cosine of their embeddings (upstream's way), or,
+/// when no embedding model is available, the Jaccard of their words (upstream's fallback).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TitleBasis {
+    /// Cosine of the titles' all-MiniLM-L6-v2 (or endpoint) embeddings.
+    Embeddings,
+    /// Jaccard of the titles' words: no embedding model was available.
+    #[default]
+    WordOverlap,
+}
+
+impl TitleBasis {
+    /// How a breakdown names it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Embeddings => "titles by embeddings",
+            Self::WordOverlap => "titles by word overlap: no embedding model",
+        }
     }
 }
 

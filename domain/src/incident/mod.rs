@@ -15,7 +15,9 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use alert::{Alert, AttachedAlert, Correlation, ResolveNotification, TopologyBasis};
+pub use alert::{
+    Alert, AttachedAlert, Correlation, ResolveNotification, TitleBasis, TopologyBasis,
+};
 pub use command::{IncidentCommand, ALERT_CAP, COMMENT_MAX_CHARS, RCA_AUTHOR};
 pub use describe::describe;
 pub use error::IncidentError;

@@ -56,6 +56,7 @@ fn events() -> Vec<IncidentEvent> {
                 candidates_considered: 2,
                 topology_basis: TopologyBasis::ServiceGraph,
                 topology_path: None,
+                title_basis: crate::incident::TitleBasis::WordOverlap,
             },
             at: at(3),
         },

@@ -32,6 +32,7 @@ mod incident_commands;
 mod incidents;
 pub mod intake;
 mod integrations;
+mod knowledge;
 mod metrics;
 mod organization;
 mod page;
@@ -94,6 +95,8 @@ pub struct Shared {
     /// Turns true when the server stops: an answer that streams on (an event stream) ends then,
     /// or the graceful shutdown would wait for it forever.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Knowledge-base documents, their files and search.
+    pub knowledge: aurora_handlers::knowledge::KnowledgeBase,
 }
 
 impl AppState {
@@ -101,10 +104,12 @@ impl AppState {
         services: Services,
         config: ApiConfig,
         agent: Arc<AgentConfig>,
+        knowledge: aurora_handlers::knowledge::KnowledgeBase,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         Self(Arc::new(Shared {
             shutdown,
+            knowledge,
             agent,
             limits: Arc::new(rate_limit::Limits::new(&config)),
             chat: chat::ChatState::new(config.chat_queries_per_minute),
@@ -133,6 +138,7 @@ impl AppState {
         (name = "connectors", description = "Cloud, Kubernetes and observability accounts the agent uses"),
         (name = "correlation", description = "How alerts are grouped into incidents"),
         (name = "chat", description = "Chat with the agent: WebSocket tickets and the socket"),
+        (name = "knowledge", description = "Knowledge base: runbooks and notes, searched by keyword and meaning"),
         (name = "changes", description = "Deployments, merges and builds reported by CI and source control"),
         (name = "graph", description = "The service graph: nodes, dependencies, neighbourhoods, blast radius"),
         (name = "events", description = "The organisation's events, live (Server-Sent Events)"),
@@ -183,6 +189,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(chat::router())
         .merge(sessions::router())
         .merge(events::router())
+        .merge(knowledge::router())
         .routes(routes!(openapi_json))
 }
 

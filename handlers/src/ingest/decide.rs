@@ -4,6 +4,7 @@
 //! redelivery, a batch retried in place) get their earlier decisions back.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aurora_domain::correlation::{
     correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert,
@@ -109,7 +110,10 @@ impl Ingest {
                     Some(topology) => topology.of(tenant).await,
                     None => Default::default(),
                 };
-                snapshot.decide_all(tenant.as_str(), fresh, &graph)
+                let titles = self.title_vectors(&fresh, &snapshot).await;
+                snapshot.decide_all_with_titles(tenant.as_str(), fresh, &graph, |a, b| {
+                    titles.similarity(a, b)
+                })
             };
             if made.is_empty() {
                 return Ok(ordered(work, known));
@@ -205,6 +209,32 @@ impl Ingest {
         })
     }
 
+    /// The embeddings of the alerts' and the candidates' titles (cached: an open incident's
+    /// title is embedded once), or none — then titles are compared by word overlap, as upstream
+    /// falls back when its vectorizer is down.
+    pub(crate) async fn title_vectors(
+        &self,
+        alerts: &[PendingAlert],
+        snapshot: &CorrelatorSnapshot,
+    ) -> TitleVectors {
+        let Some(embedder) = &self.embedder else {
+            return TitleVectors::default();
+        };
+        let titles: Vec<&str> = alerts
+            .iter()
+            .map(|a| a.title.as_str())
+            .chain(snapshot.candidates.iter().map(|c| c.title.as_str()))
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        match embedder.embed_cached(&titles).await {
+            Ok(vectors) => TitleVectors(vectors),
+            Err(e) => {
+                tracing::warn!(error = %e, "titles not embedded; comparing them by word overlap");
+                TitleVectors::default()
+            }
+        }
+    }
+
     /// Brings the candidates up to date with their incidents (a person may have resolved one,
     /// or edited it, since the last decision).
     async fn refresh(
@@ -237,6 +267,19 @@ impl Ingest {
             }
         }
         Ok(())
+    }
+}
+
+/// Title embeddings by title; two titles with both vectors compare by their cosine.
+#[derive(Default)]
+pub(crate) struct TitleVectors(HashMap<String, Arc<[f32]>>);
+
+impl TitleVectors {
+    /// The cosine of the two titles' embeddings, clamped to `0..=1` as upstream clamps it;
+    /// `None` when either was not embedded (word overlap decides then).
+    pub(crate) fn similarity(&self, a: &str, b: &str) -> Option<f64> {
+        let (a, b) = (self.0.get(a)?, self.0.get(b)?);
+        Some(aurora_domain::vector::cosine(a, b).clamp(0.0, 1.0))
     }
 }
 

@@ -36,6 +36,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Mutex};
 use uuid::Uuid;
 
+use crate::embeddings::Embedder;
 use crate::sources;
 
 pub(crate) use read::{placed, Placed, ReadDelivery};
@@ -72,6 +73,8 @@ pub struct Ingest {
     fingerprints: Arc<Mutex<HashMap<TenantId, resolve::KnownFingerprints>>>,
     /// The tenants' service graphs, for topology scores (none: no graph, names compared).
     topology: Option<crate::graph::topology::Topology>,
+    /// Compares titles by their embeddings' cosine (upstream's way); word overlap when `None`.
+    embedder: Option<Embedder>,
 }
 
 /// A resolve notification of a delivery.
@@ -116,12 +119,19 @@ impl Ingest {
             fingerprints: Default::default(),
             sns: None,
             topology: None,
+            embedder: None,
         }
     }
 
     /// Scores topology on the tenants' service graphs, read from the read model in `pool`.
     pub fn with_graph(mut self, pool: sqlx::PgPool) -> Self {
         self.topology = Some(crate::graph::topology::Topology::new(pool));
+        self
+    }
+
+    /// Compares titles with `embedder` (when there is one) instead of word overlap.
+    pub fn with_embedder(mut self, embedder: Option<Embedder>) -> Self {
+        self.embedder = embedder;
         self
     }
 

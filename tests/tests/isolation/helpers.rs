@@ -23,6 +23,7 @@ pub(crate) struct Victim {
     /// A node of B's service graph.
     pub(crate) service: Uuid,
     pub(crate) connector: Uuid,
+    pub(crate) document: Uuid,
     /// Strings that must never appear in an answer to A.
     pub(crate) secrets: Vec<String>,
 }
@@ -39,6 +40,7 @@ impl Victim {
             Target::Session => Some(self.session),
             Target::Service => Some(self.service),
             Target::Connector => Some(self.connector),
+            Target::Document => Some(self.document),
         }
     }
 }
@@ -191,6 +193,14 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     let uuid = |v: &Value| Uuid::parse_str(v.as_str().expect("id")).expect("uuid");
+    let document = app
+        .upload(
+            Some(&b),
+            "globex-secret-runbook.md",
+            b"# Globex secret runbook\nglobex secret procedure",
+        )
+        .await
+        .expect_status(202);
     let victim = Victim {
         secrets: vec![
             b.tenant.to_string(),
@@ -213,8 +223,11 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             "globex-secret-service".to_owned(),
             "globex-kube-secret-token".to_owned(),
             connector["id"].as_str().expect("id").to_owned(),
+            "globex-secret-runbook".to_owned(),
+            document["id"].as_str().expect("id").to_owned(),
         ],
         connector: uuid(&connector["id"]),
+        document: uuid(&document["id"]),
         session,
         service,
         invitation: uuid(&invitation["id"]),

@@ -16,6 +16,7 @@ pub(super) enum Target {
     /// A node of the service graph.
     Service,
     Connector,
+    Document,
 }
 
 /// What A must get.
@@ -57,6 +58,41 @@ const fn ep(
 /// Every route of the API, and what tenant A gets when it aims at tenant B.
 pub(super) const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/health", Target::None, None, NothingOfB),
+    ep(
+        "GET",
+        "/api/knowledge-base/documents",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
+    ep(
+        "POST",
+        "/api/knowledge-base/documents",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
+    ep(
+        "GET",
+        "/api/knowledge-base/documents/{id}",
+        Target::Document,
+        None,
+        NotFound,
+    ),
+    ep(
+        "DELETE",
+        "/api/knowledge-base/documents/{id}",
+        Target::Document,
+        None,
+        NotFound,
+    ),
+    ep(
+        "POST",
+        "/api/knowledge-base/search",
+        Target::None,
+        Some(r#"{"query":"globex secret procedure runbook"}"#),
+        NothingOfB,
+    ),
     ep("GET", "/ready", Target::None, None, NothingOfB),
     ep("GET", "/openapi.json", Target::None, None, NothingOfB),
     ep(

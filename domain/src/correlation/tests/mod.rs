@@ -108,6 +108,7 @@ fn scored(n: u128, score: f64) -> ScoredCandidate {
         similarity: 0.35,
         topology_basis: TopologyBasis::ServiceGraph,
         topology_path: None,
+        title_basis: crate::incident::TitleBasis::WordOverlap,
         strategy: "topology".to_owned(),
     }
 }

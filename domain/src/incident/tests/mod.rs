@@ -76,6 +76,7 @@ fn correlation() -> Correlation {
         candidates_considered: 3,
         topology_basis: TopologyBasis::ServiceGraph,
         topology_path: None,
+        title_basis: crate::incident::TitleBasis::WordOverlap,
     }
 }
 

@@ -1,0 +1,71 @@
+//! What happened to a knowledge-base document. Events carry what the documents read model
+//! shows; the chunks themselves (text and vectors, up to tens of megabytes for a large PDF) are
+//! a search index made from the stored file, not part of the record.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{DocumentKind, DocumentName};
+use crate::event::DomainEvent;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum KnowledgeEvent {
+    /// A person began an upload; the file is not stored yet.
+    Uploaded {
+        filename: DocumentName,
+        kind: DocumentKind,
+        size_bytes: u64,
+        object_key: String,
+        by: String,
+        at: DateTime<Utc>,
+    },
+    /// The file is stored; its text is being extracted, chunked and embedded.
+    ProcessingStarted {
+        at: DateTime<Utc>,
+    },
+    /// Searchable: `chunks` chunks, embedded by `embedding_model` (none: keyword search only).
+    Processed {
+        chunks: u32,
+        characters: u64,
+        embedding_model: Option<String>,
+        at: DateTime<Utc>,
+    },
+    Failed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    /// Removed with its file and chunks.
+    Deleted {
+        by: String,
+        at: DateTime<Utc>,
+    },
+}
+
+impl DomainEvent for KnowledgeEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            Self::Uploaded { .. } => "knowledge.uploaded",
+            Self::ProcessingStarted { .. } => "knowledge.processing_started",
+            Self::Processed { .. } => "knowledge.processed",
+            Self::Failed { .. } => "knowledge.failed",
+            Self::Deleted { .. } => "knowledge.deleted",
+        }
+    }
+
+    fn occurred_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Uploaded { at, .. }
+            | Self::ProcessingStarted { at }
+            | Self::Processed { at, .. }
+            | Self::Failed { at, .. }
+            | Self::Deleted { at, .. } => *at,
+        }
+    }
+}
+
+impl esrs::event::Upcaster for KnowledgeEvent {
+    fn current_version() -> Option<i32> {
+        Some(1)
+    }
+}

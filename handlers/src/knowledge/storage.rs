@@ -1,0 +1,94 @@
+//! Where knowledge-base files are kept: the local filesystem under the data dir by default, an
+//! S3-compatible bucket when `AURORA_OBJECT_STORE_URL=s3://bucket/prefix` (credentials,
+//! region and endpoint from the usual `AWS_*` variables).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use object_store::local::LocalFileSystem;
+use object_store::prefix::PrefixStore;
+use object_store::ObjectStore;
+
+/// Which store, as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectStoreConfig {
+    /// Files under this directory.
+    Local(PathBuf),
+    /// `s3://bucket[/prefix]`, with object_store's `aws_*` options (endpoint, region, keys,
+    /// `aws_allow_http`).
+    Url {
+        url: String,
+        options: Vec<(String, String)>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("cannot create the object directory {path}")]
+    Directory {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("AURORA_OBJECT_STORE_URL={url:?} is not a URL")]
+    NotAUrl {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("cannot open the object store {url}")]
+    Open {
+        url: String,
+        #[source]
+        source: object_store::Error,
+    },
+}
+
+impl ObjectStoreConfig {
+    /// `AURORA_OBJECT_STORE_URL` and the `AWS_*` variables, else `<data_dir>/objects`.
+    pub fn from_env(data_dir: &std::path::Path) -> Self {
+        match std::env::var("AURORA_OBJECT_STORE_URL")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(url) => Self::Url {
+                url,
+                options: std::env::vars()
+                    .filter(|(name, _)| name.starts_with("AWS_"))
+                    .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                    .collect(),
+            },
+            None => Self::Local(data_dir.join("objects")),
+        }
+    }
+
+    /// Opens the store (the bucket is not contacted until the first request).
+    pub fn open(&self) -> Result<Arc<dyn ObjectStore>, StorageError> {
+        match self {
+            Self::Local(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| StorageError::Directory {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let store =
+                    LocalFileSystem::new_with_prefix(dir).map_err(|source| StorageError::Open {
+                        url: dir.display().to_string(),
+                        source,
+                    })?;
+                Ok(Arc::new(store))
+            }
+            Self::Url { url, options } => {
+                let parsed = url::Url::parse(url).map_err(|source| StorageError::NotAUrl {
+                    url: url.clone(),
+                    source,
+                })?;
+                let (store, prefix) = object_store::parse_url_opts(&parsed, options.clone())
+                    .map_err(|source| StorageError::Open {
+                        url: url.clone(),
+                        source,
+                    })?;
+                Ok(Arc::new(PrefixStore::new(store, prefix)))
+            }
+        }
+    }
+}
