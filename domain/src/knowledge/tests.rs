@@ -4,10 +4,11 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 
-fn at(second: u32) -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, second)
+fn at(second: i64) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
         .single()
         .expect("a time")
+        + chrono::Duration::seconds(second)
 }
 
 fn upload() -> KnowledgeCommand {
