@@ -74,7 +74,7 @@ pub enum EmbeddingError {
 #[derive(Clone)]
 enum Backend {
     Local(Arc<MiniLm>),
-    Endpoint(Endpoint),
+    Endpoint(Arc<Endpoint>),
 }
 
 /// The configured embedder. Cheap to clone; clones share the model and the cache.
@@ -90,7 +90,7 @@ impl Embedder {
         let backend = if let Some(dir) = &config.model_dir {
             Backend::Local(Arc::new(MiniLm::load(dir)?))
         } else if let Some(endpoint) = &config.endpoint {
-            Backend::Endpoint(Endpoint::new(endpoint))
+            Backend::Endpoint(Arc::new(Endpoint::new(endpoint)))
         } else {
             return Ok(None);
         };
