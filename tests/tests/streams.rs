@@ -14,7 +14,7 @@ async fn provisioning_is_idempotent_updates_what_it_can_and_reports_what_it_cann
         again.iter().all(|r| r.outcome == Outcome::Unchanged),
         "{again:?}"
     );
-    assert_eq!(again.len(), 4 + 15, "four streams and fifteen consumers");
+    assert_eq!(again.len(), 4 + 17, "four streams and seventeen consumers");
 
     let changed = DEFAULT_STREAMS_YAML
         .replace("max_age: 30d", "max_age: 10d")
