@@ -132,6 +132,7 @@ pub async fn run(
             services.pool.clone(),
             agent.clone(),
             services.connectors.clone(),
+            Some(knowledge.clone()),
         );
         let investigator = Investigator::new(
             services.incidents.clone(),

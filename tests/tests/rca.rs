@@ -258,6 +258,17 @@ async fn a_run_with_cited_findings_concludes_confirmed_and_analyzes_the_incident
         automatic(),
     )
     .await;
+    // A runbook the brief should bring along (keyword search: no embedding model here).
+    let runbook = r
+        .app
+        .upload(
+            Some(&r.admin),
+            "checkout.md",
+            b"# Checkout error rate\nRoll back the checkout deploy when its error rate is high.",
+        )
+        .await
+        .expect_status(202);
+    crate::knowledge::settled(&r.app, &r.admin, runbook["id"].as_str().expect("id")).await;
     let id = r.open("checkout").await;
     let state = r.until(id, 1, ended).await;
     assert_eq!(state.status, InvestigationStatus::Completed, "{state:#?}");
@@ -286,6 +297,12 @@ async fn a_run_with_cited_findings_concludes_confirmed_and_analyzes_the_incident
         .as_str()
         .unwrap_or_default();
     assert!(brief.contains("High error rate on checkout"), "{brief}");
+    assert!(
+        brief.contains("Runbooks of the knowledge base that may apply")
+            && brief.contains("Checkout error rate")
+            && brief.contains("checkout.md"),
+        "{brief}"
+    );
     let tools: Vec<&str> = request["tools"]
         .as_array()
         .expect("tools")
@@ -293,7 +310,9 @@ async fn a_run_with_cited_findings_concludes_confirmed_and_analyzes_the_incident
         .filter_map(|t| t["function"]["name"].as_str())
         .collect();
     assert!(
-        tools.contains(&"conclude") && tools.contains(&"kubectl"),
+        tools.contains(&"conclude")
+            && tools.contains(&"kubectl")
+            && tools.contains(&"knowledge_base_search"),
         "{tools:?}"
     );
 

@@ -25,6 +25,7 @@ pub const INCIDENT_LOOKUP: &str = "incident_lookup";
 pub const GET_ALERT_FIELD: &str = "get_alert_field";
 pub const RECENT_CHANGES: &str = "recent_changes";
 pub const SERVICE_GRAPH: &str = "service_graph";
+pub const KNOWLEDGE_BASE_SEARCH: &str = "knowledge_base_search";
 
 /// How a refused command's error begins (the model reads it; an investigation tells a refused
 /// step from a failed one by it). Here, not in the run that writes it, so the investigation
@@ -94,6 +95,18 @@ pub fn definitions(offered: &[Cli]) -> Vec<Value> {
                     "alert_id": {"type": "string"}
                 },
                 "required": ["incident_id", "field"]
+            }),
+        ),
+        function(
+            KNOWLEDGE_BASE_SEARCH,
+            "Search the organisation's runbooks and notes (keyword and meaning): the best passages with their document and heading.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "what to look for, in words"},
+                    "limit": {"type": "integer", "minimum": 1, "maximum": 10}
+                },
+                "required": ["query"]
             }),
         ),
         function(
@@ -167,6 +180,10 @@ pub enum ReadTool {
         depth: i64,
         hours: i64,
     },
+    KnowledgeSearch {
+        query: String,
+        limit: i64,
+    },
 }
 
 /// Reads a tool call's name and arguments; the error is what the model is told.
@@ -213,6 +230,10 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
             depth: args.number("depth", 2, 3)?,
             hours: args.number("hours", 24, 720)?,
         })),
+        KNOWLEDGE_BASE_SEARCH => Ok(Planned::Read(ReadTool::KnowledgeSearch {
+            query: args.required("query")?,
+            limit: args.number("limit", 5, 10)?,
+        })),
         other => match query::plan(other, &args) {
             Some(planned) => Ok(Planned::Query(planned?)),
             None => Err(format!("there is no tool {other:?}")),
@@ -225,6 +246,8 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
 pub struct Reader {
     pub pool: PgPool,
     pub log: EventLog,
+    /// `None`: `knowledge_base_search` answers that there is no knowledge base here.
+    pub knowledge: Option<crate::knowledge::KnowledgeBase>,
 }
 
 impl Reader {
@@ -291,6 +314,23 @@ impl Reader {
                 let depth =
                     aurora_domain::service::Depth::parse(*depth).map_err(|e| e.to_string())?;
                 crate::graph::context::around(&self.pool, tenant, service, depth, *hours).await?
+            }
+            ReadTool::KnowledgeSearch { query, limit } => {
+                let knowledge = self
+                    .knowledge
+                    .as_ref()
+                    .ok_or("this process has no knowledge base")?;
+                let hits = knowledge
+                    .search(
+                        &self.pool,
+                        tenant,
+                        query,
+                        usize::try_from(*limit).unwrap_or(5),
+                        crate::knowledge::SearchMode::Hybrid,
+                    )
+                    .await
+                    .map_err(|e| format!("the knowledge base search failed: {e}"))?;
+                json!({ "query": query, "hits": hits })
             }
         };
         Ok(value.to_string())
@@ -460,6 +500,7 @@ mod tests {
                 KUBECTL,
                 INCIDENT_LOOKUP,
                 GET_ALERT_FIELD,
+                KNOWLEDGE_BASE_SEARCH,
                 RECENT_CHANGES,
                 SERVICE_GRAPH
             ]
@@ -583,6 +624,22 @@ mod tests {
         assert_eq!(lookup(&body, "status"), Some(&json!("firing")));
         assert_eq!(lookup(&body, "alerts.1"), None);
         assert_eq!(lookup(&body, "status.x"), None);
+    }
+
+    #[test]
+    fn a_knowledge_base_search_needs_a_query_and_takes_at_most_ten_hits() {
+        assert_eq!(
+            plan(
+                KNOWLEDGE_BASE_SEARCH,
+                r#"{"query":"rotate redis password"}"#
+            ),
+            Ok(Planned::Read(ReadTool::KnowledgeSearch {
+                query: "rotate redis password".into(),
+                limit: 5
+            }))
+        );
+        assert!(plan(KNOWLEDGE_BASE_SEARCH, "{}").is_err());
+        assert!(plan(KNOWLEDGE_BASE_SEARCH, r#"{"query":"x","limit":11}"#).is_err());
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct Evidence {
     pub incidents: Read,
     /// The service's neighbourhood in the service graph (`service_graph`, depth 2).
     pub neighbourhood: Read,
+    /// The knowledge base's best passages for the incident's title.
+    pub runbooks: Read,
 }
 
 pub(super) async fn gather(
@@ -93,8 +95,18 @@ pub(super) async fn gather(
         },
     )
     .await;
+    let runbooks = read(
+        tools::KNOWLEDGE_BASE_SEARCH,
+        json!({"query": state.title, "limit": 3}),
+        ReadTool::KnowledgeSearch {
+            query: state.title.clone(),
+            limit: 3,
+        },
+    )
+    .await;
     Evidence {
         incident,
+        runbooks,
         alert: Read {
             output: alert.output.map(|out| truncate_fields(&out)),
             ..alert
@@ -150,6 +162,7 @@ Alerts correlated with it ({n}):\n{correlated}\n\n\
 Changes reported in the hour before:\n{changes}\n\n\
 Other incidents of the service:\n{incidents}\n\n\
 The service's neighbourhood in the service graph (what it depends on, what depends on it, changes nearby):\n{neighbourhood}\n\n\
+Runbooks of the knowledge base that may apply:\n{runbooks}\n\n\
 Find the root cause, record your findings with their citations, suggest next steps, and conclude.",
             id = self.incident,
             title = state.title,
@@ -163,6 +176,7 @@ Find the root cause, record your findings with their citations, suggest next ste
             changes = shown(&self.changes),
             incidents = shown(&self.incidents),
             neighbourhood = shown(&self.neighbourhood),
+            runbooks = shown(&self.runbooks),
         )
     }
 }
@@ -311,6 +325,7 @@ mod tests {
             changes: read(tools::RECENT_CHANGES, "{}"),
             incidents: read(tools::INCIDENT_LOOKUP, "{}"),
             neighbourhood: read(tools::SERVICE_GRAPH, r#"{"blast_radius":[{"key":"web"}]}"#),
+            runbooks: read(tools::KNOWLEDGE_BASE_SEARCH, r#"{"hits":[]}"#),
         };
         let brief = evidence.brief(&IncidentState::default());
         assert!(brief.contains(

@@ -179,8 +179,12 @@ impl Investigator {
                 postmortems,
                 llm: agent.config().llm.as_ref().map(Llm::new),
                 writing: Mutex::new(HashSet::new()),
+                reader: Reader {
+                    pool,
+                    log,
+                    knowledge: agent.knowledge().cloned(),
+                },
                 agent,
-                reader: Reader { pool, log },
                 config,
                 worker: format!("{host}:{}", std::process::id()),
                 buckets: tokio::sync::OnceCell::new(),

@@ -2,6 +2,7 @@
 //! bad inputs and limits; S3-compatible storage; PDFs; the stuck-document sweep.
 
 mod bad_inputs;
+mod corpus;
 mod storage;
 
 use std::time::{Duration, Instant};

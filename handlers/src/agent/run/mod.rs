@@ -103,6 +103,7 @@ impl Agent {
         pool: sqlx::PgPool,
         config: Arc<AgentConfig>,
         connectors: Connectors,
+        knowledge: Option<crate::knowledge::KnowledgeBase>,
     ) -> Self {
         let log = sessions.log().clone();
         let nats = log.client().clone();
@@ -110,7 +111,11 @@ impl Agent {
             inner: Arc::new(Inner {
                 leases: Leases::new(nats.clone()),
                 nats,
-                reader: Reader { pool, log },
+                reader: Reader {
+                    pool,
+                    log,
+                    knowledge,
+                },
                 queries: Queries::new(connectors.config().timeout),
                 connectors,
                 llm: config.llm.as_ref().map(Llm::new),
@@ -159,6 +164,11 @@ impl Agent {
     }
 
     /// How the agent runs.
+    /// The knowledge base its `knowledge_base_search` tool reads, if any.
+    pub fn knowledge(&self) -> Option<&crate::knowledge::KnowledgeBase> {
+        self.inner.reader.knowledge.as_ref()
+    }
+
     pub fn config(&self) -> &AgentConfig {
         &self.inner.config
     }
