@@ -204,6 +204,7 @@ async fn sequential(runs: usize, steps: usize) -> Sequential {
     let reader = Reader {
         pool: app.db.pool.clone(),
         log: EventLog::new(app.nats.client.clone()),
+        knowledge: None,
     };
     let read = ReadTool::RecentChanges {
         service: Some("checkout".into()),
