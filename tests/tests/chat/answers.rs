@@ -60,7 +60,7 @@ async fn an_answer_streams_token_by_token_and_is_kept_with_its_usage() {
     assert_eq!(request["stream"], true);
     assert_eq!(request["messages"][0]["role"], "system");
     assert_eq!(request["messages"][1]["content"], "why is checkout slow?");
-    assert_eq!(request["tools"].as_array().map(Vec::len), Some(6));
+    assert_eq!(request["tools"].as_array().map(Vec::len), Some(7));
 
     let session = session_of(&frames);
     settled(&c.app, &c.admin, session).await;

@@ -31,6 +31,7 @@ async fn the_service_graph_tool_shows_neighbours_blast_radius_and_refuses_an_unk
     let reader = Reader {
         pool: app.db.pool.clone(),
         log: app.nats.log.clone(),
+        knowledge: None,
     };
     let Planned::Read(tool) =
         plan(SERVICE_GRAPH, r#"{"service": "Payments", "depth": 1}"#).expect("a valid call")
