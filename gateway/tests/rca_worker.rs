@@ -184,17 +184,60 @@ fn handlers(nats: &str, db: &str, model: Option<&str>, work: &std::path::Path) -
     Killed(command.spawn().expect("aurora serve --role handlers"))
 }
 
-/// A private NATS, a fresh database, and the stores a test reads through.
+/// `curl` with `args` against the gateway on `port`: status and body.
+async fn curl(port: u16, path: &str, args: &[&str]) -> Option<(u16, Value)> {
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .args(args)
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n')?;
+    Some((
+        code.parse().ok()?,
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    ))
+}
+
+/// A kubeconfig whose one context, `prod`, is what the fake kubectl stands for.
+const KUBECONFIG: &str = "apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- name: prod-cluster
+  cluster:
+    server: https://prod.k8s.example:6443
+contexts:
+- name: prod
+  context:
+    cluster: prod-cluster
+    user: aurora
+users:
+- name: aurora
+  user:
+    token: worker-test-token
+";
+
+/// A private NATS, a fresh database, the gateway and projections processes (an organisation
+/// registered through them), and the stores a test reads through. Handlers processes come and
+/// go per test.
 struct World {
     nats: NatsServer,
     db: String,
     incidents: AggregateStore<Incident>,
     investigations: AggregateStore<Investigation>,
     tenant: TenantId,
+    port: u16,
+    token: String,
+    _platform: Vec<Killed>,
 }
 
 impl World {
-    async fn new() -> Self {
+    /// The platform with `work` as its data directory (the handlers processes share it: the
+    /// secret store and its key live there).
+    async fn new(work: &std::path::Path) -> Self {
         let nats = NatsServer::start_temporary().await.expect("nats-server");
         let base = std::env::var("AURORA_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
@@ -206,14 +249,105 @@ impl World {
             .execute(&mut admin)
             .await
             .expect("create db");
+        let db = format!("{base}/{name}");
+        let port = aurora_nats::server::free_port().expect("port");
+        let platform = ["gateway", "projections"]
+            .iter()
+            .map(|role| {
+                let mut command = Command::new(env!("CARGO_BIN_EXE_aurora"));
+                command
+                    .args(["serve", "--role", role])
+                    .args(["--listen", &format!("127.0.0.1:{port}")])
+                    .env("NATS_URL", nats.url())
+                    .env("DATABASE_URL", &db)
+                    .env("AURORA_DATA_DIR", work)
+                    .env("RUST_LOG", "warn")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null());
+                Killed(command.spawn().expect("aurora serve"))
+            })
+            .collect();
+        // The projections process makes the new account usable.
+        let register =
+            r#"{"email":"ops@acme.io","password":"correct horse","organization":"Acme"}"#;
+        let started = Instant::now();
+        let registered = loop {
+            let answer = curl(
+                port,
+                "/api/auth/register",
+                &["-H", "content-type: application/json", "-d", register],
+            )
+            .await;
+            if let Some((201, body)) = answer {
+                break body;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "registration never succeeded: {answer:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let tenant = registered["organization"]["id"]
+            .as_str()
+            .expect("the organisation's id");
         let client = async_nats::connect(nats.url()).await.expect("nats");
         let log = EventLog::new(client);
         Self {
-            db: format!("{base}/{name}"),
+            db,
             nats,
             incidents: AggregateStore::<Incident>::new(log.clone()),
             investigations: AggregateStore::<Investigation>::new(log),
-            tenant: TenantId::parse("acme-rca").expect("tenant"),
+            tenant: TenantId::parse(tenant).expect("tenant"),
+            port,
+            token: registered["token"].as_str().expect("token").to_owned(),
+            _platform: platform,
+        }
+    }
+
+    /// Connects the cluster the fake kubectl stands for (the agent is offered only the CLIs of
+    /// connected accounts), and waits until the read model has it.
+    async fn connect_kubernetes(&self) {
+        let bearer = format!("authorization: Bearer {}", self.token);
+        let body =
+            json!({"settings": {"context": "prod"}, "credentials": {"kubeconfig": KUBECONFIG}})
+                .to_string();
+        let started = Instant::now();
+        loop {
+            let answer = curl(
+                self.port,
+                "/api/connectors/kubernetes",
+                &[
+                    "-H",
+                    "content-type: application/json",
+                    "-H",
+                    &bearer,
+                    "-d",
+                    &body,
+                ],
+            )
+            .await;
+            match answer {
+                Some((201, _)) => break,
+                other => assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "the cluster never connected: {other:?}"
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        loop {
+            let listed = curl(self.port, "/api/connectors", &["-H", &bearer]).await;
+            let connected = listed.as_ref().is_some_and(|(status, body)| {
+                *status == 200 && body.to_string().contains("kubernetes")
+            });
+            if connected {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the connector never reached the read model: {listed:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -304,10 +438,11 @@ const LONG: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_worker_is_killed_is_resumed_by_another_process_from_its_last_step() {
-    let world = World::new().await;
+    let work = fake_kubectl();
+    let world = World::new(work.path()).await;
+    world.connect_kubernetes().await;
     let requests = Arc::new(Mutex::new(Vec::new()));
     let model = scripted_model(requests.clone()).await;
-    let work = fake_kubectl();
     let first = world.handlers(Some(&model), work.path());
     let id = world.open().await;
     // The second kubectl call hangs: the worker dies in the middle of it.
@@ -348,8 +483,13 @@ async fn a_run_whose_worker_is_killed_is_resumed_by_another_process_from_its_las
     assert_eq!(state.findings.len(), 1);
     assert_eq!(state.findings[0].citations, vec!["call-pods".to_owned()]);
     // Each command ran once: the finished one was not asked again, the interrupted one not rerun.
+    // (The service graph's discovery lists the connected cluster with kubectl too.)
+    let investigated: Vec<String> = calls(work.path())
+        .into_iter()
+        .filter(|c| c.starts_with("kubectl -n shop"))
+        .collect();
     assert_eq!(
-        calls(work.path()),
+        investigated,
         vec![
             "kubectl -n shop get pods -o json".to_owned(),
             "kubectl -n shop logs deploy/checkout".to_owned(),
@@ -374,9 +514,9 @@ async fn a_run_whose_worker_is_killed_is_resumed_by_another_process_from_its_las
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_cannot_be_resumed_is_failed_by_another_process_with_the_reason() {
-    let world = World::new().await;
-    let model = endless_model().await;
     let work = tempfile::tempdir().expect("a data dir");
+    let world = World::new(work.path()).await;
+    let model = endless_model().await;
     let first = world.handlers(Some(&model), work.path());
     let id = world.open().await;
     world

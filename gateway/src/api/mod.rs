@@ -349,6 +349,7 @@ mod tests {
             ("events.rs", include_str!("events.rs")),
             ("sse.rs", include_str!("sse.rs")),
             ("graph/mod.rs", include_str!("graph/mod.rs")),
+            ("knowledge/mod.rs", include_str!("knowledge/mod.rs")),
         ];
         for (file, text) in sources {
             assert!(
@@ -360,7 +361,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 25,
+            modules, 26,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

@@ -525,6 +525,7 @@ mod tests {
             [
                 INCIDENT_LOOKUP,
                 GET_ALERT_FIELD,
+                KNOWLEDGE_BASE_SEARCH,
                 RECENT_CHANGES,
                 SERVICE_GRAPH
             ]
