@@ -263,6 +263,27 @@ async fn an_error_inside_the_model_stream_is_reported_not_taken_as_the_answer() 
 }
 
 #[tokio::test]
+async fn the_models_offered_are_listed_default_first() {
+    let c = chat_with(vec![], |agent| {
+        agent.models = vec!["other-model".into(), MODEL.into()];
+    })
+    .await;
+    let models = c
+        .app
+        .get_json("/api/chat/models", Some(&c.admin))
+        .await
+        .expect_status(200);
+    assert_eq!(
+        models,
+        json!({"default": MODEL, "models": [MODEL, "other-model"]})
+    );
+    c.app
+        .get_json("/api/chat/models", None)
+        .await
+        .expect_status(401);
+}
+
+#[tokio::test]
 async fn a_model_not_offered_is_refused() {
     let c = chat(vec![Script::new("hello", vec![Step::text(&["Hi."])])]).await;
     let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;

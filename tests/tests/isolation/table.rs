@@ -389,6 +389,7 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
     ),
     ep("GET", "/api/changes", Target::None, None, NothingOfB),
     ep("GET", "/api/ws-token", Target::None, None, NothingOfB),
+    ep("GET", "/api/chat/models", Target::None, None, NothingOfB),
     // Without a ticket of B's the socket is refused (401).
     ep("GET", "/ws/chat", Target::None, None, NothingOfB),
     ep("GET", "/chat_api/sessions", Target::None, None, NothingOfB),

@@ -10,6 +10,7 @@
 //! ([`aurora_domain::chat::frames`]).
 
 pub mod ask;
+pub mod models;
 pub mod query_limit;
 pub mod socket;
 pub mod tickets;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(tickets::ws_token))
         .routes(routes!(socket::ws_chat))
+        .routes(routes!(models::models))
 }
 
 fn unavailable(message: String) -> ApiError {
