@@ -14,12 +14,16 @@ import { Metrics } from "./pages/Metrics";
 import { Organization } from "./pages/Organization";
 import { Graph } from "./pages/Graph";
 import { Connectors } from "./pages/Connectors";
+import { Chat } from "./pages/Chat";
+import { Knowledge } from "./pages/Knowledge";
 
 const NAV: [string, string][] = [
   ["/", "Incidents"],
+  ["/chat", "Chat"],
   ["/integrations", "Integrations"],
   ["/connectors", "Connectors"],
   ["/graph", "Service graph"],
+  ["/knowledge", "Knowledge base"],
   ["/metrics", "Metrics & usage"],
   ["/organization", "Organisation"],
 ];
@@ -27,6 +31,8 @@ const NAV: [string, string][] = [
 function Page({ path }: { path: string }) {
   const incident = path.match(/^\/incidents\/([0-9a-f-]{36})$/);
   if (incident) return <IncidentPage id={incident[1]} />;
+  const chat = path.match(/^\/chat(?:\/([0-9a-f-]{36}))?$/);
+  if (chat) return <Chat id={chat[1] ?? null} />;
   switch (path) {
     case "/":
       return <Incidents />;
@@ -36,6 +42,8 @@ function Page({ path }: { path: string }) {
       return <Connectors />;
     case "/graph":
       return <Graph />;
+    case "/knowledge":
+      return <Knowledge />;
     case "/metrics":
       return <Metrics />;
     case "/organization":
@@ -88,7 +96,7 @@ function App() {
           <ul>
             {NAV.map(([to, label]) => (
               <li key={to}>
-                <a href={to} aria-current={path === to ? "page" : undefined}>
+                <a href={to} aria-current={path === to || (to === "/chat" && path.startsWith("/chat/")) ? "page" : undefined}>
                   {label}
                 </a>
               </li>

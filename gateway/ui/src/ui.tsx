@@ -63,3 +63,8 @@ export function useAction() {
   };
   return { error, busy, run };
 }
+
+/** "1 message", "2 messages". */
+export function plural(count: number, word: string): string {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}

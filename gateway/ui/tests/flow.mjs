@@ -3,16 +3,21 @@
 //
 //   node tests/flow.mjs <path to the aurora binary>
 //
-// The flow: register → add a Grafana integration → a signed webhook sent from here → the
-// incident appears live in the open list → open it → resolve → the postmortem shown and
-// exported → the time slider → the service graph → a viewer sees no buttons it cannot use. axe-core runs on every page and
-// fails the test on any serious or critical violation. Screenshots go to test-artifacts/.
+// The flow: register → connect a Kubernetes cluster → add a Grafana integration → a signed
+// webhook sent from here → the incident appears live in the open list → open it → the
+// investigation streams (a scripted model, tests/llm.mjs; a fake kubectl on the tools' PATH) and
+// ends with a conclusion → chat in agent mode → a destructive command asks (and asks again after
+// a reload) → approve → its result and the answer shown → resolve → the postmortem shown and
+// exported → the time slider → the service graph → the knowledge base: an upload and a search →
+// a viewer sees no buttons it cannot use. axe-core runs on every page and fails the test on any
+// serious or critical violation. Screenshots go to test-artifacts/.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { scriptedModel, text, tool } from "./llm.mjs";
 
 const aurora = resolve(process.argv[2] ?? "../../target/debug/aurora");
 const base = process.env.AURORA_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432";
@@ -30,9 +35,81 @@ const url = `http://127.0.0.1:${port}`;
 const db = `aurora_ui_${process.pid}`;
 const data = mkdtempSync(join(tmpdir(), "aurora-ui-"));
 execFileSync("psql", [`${base}/postgres`, "-qAtc", `CREATE DATABASE ${db}`]);
+
+// The model: the postmortem, the chat's destructive command, the investigation (the first whose
+// trigger the newest user message holds plays: the postmortem's record may quote the brief). The delay makes
+// the investigation take a few seconds, so the open page shows it step by step.
+const model = await scriptedModel([
+  {
+    trigger: "Write the postmortem of incident",
+    steps: [
+      text(
+        "# Postmortem: Checkout latency high\n\n## Summary\nCheckout p99 went over 2 s.\n\n",
+        "## Impact\nNot recorded.\n\n## Timeline\nAs recorded.\n\n",
+        "## Root cause\nThe checkout deploy crash-loops its pods.\n\n## Resolution\nThe crashing pod was deleted.\n\n",
+        "## Action items\n- [ ] Roll back the checkout deploy\n",
+      ),
+    ],
+  },
+  {
+    trigger: "restart the crashing checkout pod",
+    delay: 100,
+    steps: [
+      tool("call-delete", "kubectl", { command: "kubectl -n shop delete pod checkout-7" }),
+      text("I deleted ", "checkout-7; ", "its deployment starts a fresh pod."),
+    ],
+  },
+  {
+    trigger: "Investigate incident",
+    delay: 250,
+    steps: [
+      tool("call-pods", "kubectl", { command: "kubectl -n shop get pods -o json" }),
+      tool("call-finding", "record_finding", { text: "checkout-7 is in CrashLoopBackOff", citations: ["call-pods"] }),
+      tool("call-conclude", "conclude", { conclusion: "confirmed", summary: "The checkout deploy crash-loops its pods." }),
+    ],
+  },
+]);
+// A fake kubectl the agent finds on its tools' PATH: it logs each call and answers like the real one.
+const tools = mkdtempSync(join(tmpdir(), "aurora-ui-tools-"));
+const calls = join(tools, "calls.log");
+writeFileSync(
+  join(tools, "kubectl"),
+  `#!/bin/sh
+echo "kubectl $*" >> '${calls}'
+case "$*" in
+  *delete*) echo 'pod "checkout-7" deleted' ;;
+  *) echo '{"items":[{"metadata":{"name":"checkout-7","namespace":"shop"},"status":{"phase":"CrashLoopBackOff"}}]}' ;;
+esac
+`,
+);
+chmodSync(join(tools, "kubectl"), 0o755);
+const kubectlCalls = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : []);
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- name: prod-cluster
+  cluster:
+    server: https://prod.k8s.example:6443
+contexts:
+- name: prod
+  context:
+    cluster: prod-cluster
+    user: aurora
+users:
+- name: aurora
+  user:
+    token: kube-token-for-the-ui-flow
+`;
+
 const server = spawn(aurora, ["up"], {
   env: {
     ...process.env,
+    LLM_BASE_URL: model.baseUrl,
+    LLM_MODEL: "scripted-model",
+    LLM_API_KEY: "test-key",
+    LLM_PRICES: "scripted-model=2/8",
+    AURORA_TOOL_PATH: `${tools}:/usr/bin:/bin`,
     DATABASE_URL: `${base}/${db}`,
     AURORA_DATA_DIR: data,
     AURORA_LISTEN: `127.0.0.1:${port}`,
@@ -55,6 +132,8 @@ async function cleanup() {
     execFileSync("psql", [`${base}/postgres`, "-qAtc", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`]);
   } catch {}
   rmSync(data, { recursive: true, force: true });
+  rmSync(tools, { recursive: true, force: true });
+  await model.close();
 }
 
 async function ready() {
@@ -109,6 +188,18 @@ try {
   check(/password|credential|email/i.test(said ?? ""), `a wrong password is said in words: ${said}`);
   await other.close();
 
+  // Connect the Kubernetes cluster the fake kubectl stands for (only connected CLIs are offered).
+  await admin.getByRole("link", { name: "Connectors" }).click();
+  await admin.getByText("Nothing connected").waitFor();
+  await accessible(admin, "connectors");
+  await admin.getByLabel("Kind").selectOption("kubernetes");
+  await admin.getByLabel("context").fill("prod");
+  await admin.getByLabel("kubeconfig").fill(KUBECONFIG);
+  await admin.getByRole("button", { name: "Connect" }).click();
+  await admin.locator(".cards li", { hasText: "kubernetes" }).waitFor();
+  check(true, "a Kubernetes cluster connected from the connectors page");
+  await shot(admin, "connectors");
+
   // Add a Grafana integration; the setup text holds the webhook URL and the secret.
   await admin.getByRole("link", { name: "Integrations" }).click();
   await admin.getByLabel("Source").selectOption("grafana");
@@ -157,14 +248,62 @@ try {
   await admin.getByRole("heading", { name: /Alerts \(1\)/ }).waitFor();
   check(await admin.getByText("The alert that opened this incident.").isVisible(), "the alert and why it is there");
   await accessible(admin, "incident");
+
+  // The investigation streams: its kubectl step shows before its conclusion does.
+  await admin.locator(".rca .steps li.tool", { hasText: "kubectl" }).waitFor({ timeout: 30000 });
+  const concludedAlready = await admin.locator(".rca .badge-conclusion").count();
+  check(concludedAlready === 0, "the investigation's first step shows while it still runs");
+  await shot(admin, "incident-investigating");
+  await admin.locator(".rca .badge-conclusion", { hasText: "confirmed" }).waitFor({ timeout: 30000 });
+  await admin.getByText("The checkout deploy crash-loops its pods.").first().waitFor();
+  await admin.getByText("checkout-7 is in CrashLoopBackOff").waitFor();
+  check(true, "the investigation ends with its conclusion, summary and finding");
+  await accessible(admin, "incident (concluded)");
   await shot(admin, "incident");
+  const incidentUrl = admin.url();
+
+  // Chat in agent mode: a destructive command waits for a yes; the question survives a reload.
+  await admin.getByRole("link", { name: "Chat" }).click();
+  await admin.getByRole("heading", { name: "Chat" }).waitFor();
+  await admin.getByText("Connected.").waitFor();
+  await accessible(admin, "chat (empty)");
+  await admin.getByLabel("Mode", { exact: true }).selectOption("agent");
+  check((await admin.getByLabel("Model", { exact: true }).inputValue()) === "scripted-model", "the model picker offers the configured model");
+  await admin.getByLabel("Your question").fill("Please restart the crashing checkout pod");
+  await admin.getByRole("button", { name: "Send" }).click();
+  const dialog = admin.getByRole("dialog", { name: "Run this command?" });
+  await dialog.waitFor();
+  check(
+    (await admin.getByTestId("confirm-command").textContent()) === "kubectl -n shop delete pod checkout-7",
+    "the destructive command asks before it runs",
+  );
+  check(!kubectlCalls().some((c) => c.includes("delete")), "nothing is deleted before the answer");
+  await admin.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
+  await admin.reload();
+  await dialog.waitFor();
+  check(true, "the confirmation is asked again after a reload");
+  await accessible(admin, "chat (confirmation)");
+  await shot(admin, "chat-confirmation");
+  await admin.getByRole("button", { name: "Approve and run" }).click();
+  await admin.getByText(/kubectl — succeeded/).waitFor({ timeout: 30000 });
+  await admin.getByTestId("answer").filter({ hasText: "I deleted checkout-7; its deployment starts a fresh pod." }).waitFor();
+  check(kubectlCalls().includes("kubectl -n shop delete pod checkout-7"), "approved, the command ran once");
+  await admin.getByText(/kubectl — succeeded/).click();
+  check(/deleted/.test(await admin.getByTestId("tool-output").first().textContent()), "the command's result is shown");
+  check(!/Usage: 0 input/.test(await admin.getByTestId("usage").textContent()), "the session's usage is shown");
+  await admin.getByRole("link", { name: "Please restart the crashing checkout pod" }).waitFor();
+  check(true, "the session is listed by its first question");
+  await accessible(admin, "chat");
+  await shot(admin, "chat");
 
   // Resolve; the postmortem is written and shown; the export downloads Markdown.
+  await admin.goto(incidentUrl);
   await admin.getByRole("button", { name: "Resolve" }).click();
   await admin.locator(".state-resolved").waitFor();
   const text = admin.getByTestId("postmortem-text");
   await text.waitFor({ timeout: 30000 });
-  check((await text.textContent()).length > 20, "the postmortem is shown once resolved");
+  await text.filter({ hasText: "Root cause" }).waitFor({ timeout: 30000 });
+  check(/crash-loops its pods/.test(await text.textContent()), "the model's postmortem is shown once resolved");
   const exported = await admin.evaluate(async (href) => {
     const r = await fetch(href);
     return { type: r.headers.get("content-type"), body: await r.text() };
@@ -181,7 +320,6 @@ try {
   await admin.locator(".state-investigating").waitFor();
   check(true, "the time slider shows the incident before it resolved");
   await shot(admin, "incident-as-of");
-  const incidentUrl = admin.url();
 
   // Metrics and organisation pages.
   await admin.getByRole("link", { name: "Metrics & usage" }).click();
@@ -190,17 +328,30 @@ try {
   await shot(admin, "metrics");
   // The service graph: the alert's service is a node; picking it draws its neighbourhood.
   await admin.getByRole("link", { name: "Service graph" }).click();
-  await admin.getByRole("button", { name: "checkout" }).click();
+  await admin.getByRole("button", { name: "checkout", exact: true }).click();
   await admin.getByRole("group", { name: /Neighbourhood of checkout/ }).waitFor();
   check(true, "the graph page draws a service's neighbourhood");
   await accessible(admin, "graph");
   await shot(admin, "graph");
 
-  // Connectors: the page and its form per kind, nothing connected yet.
-  await admin.getByRole("link", { name: "Connectors" }).click();
-  await admin.getByText("Nothing connected").waitFor();
-  await accessible(admin, "connectors");
-  await shot(admin, "connectors");
+  // The knowledge base: an upload is read, then found by a search.
+  await admin.getByRole("link", { name: "Knowledge base" }).click();
+  await admin.getByText("No documents yet.").waitFor();
+  await admin.getByLabel(/^Document/).setInputFiles({
+    name: "checkout-runbook.md",
+    mimeType: "text/markdown",
+    buffer: Buffer.from("# Checkout latency\n\nWhen checkout p99 is high, roll back the checkout deploy and watch the pods.\n"),
+  });
+  await admin.getByRole("button", { name: "Upload" }).click();
+  await admin.getByTestId("status-checkout-runbook.md").filter({ hasText: "ready" }).waitFor({ timeout: 60000 });
+  check(true, "an uploaded runbook is read and ready");
+  await admin.getByLabel("Search the knowledge base").fill("roll back checkout");
+  await admin.getByRole("button", { name: "Search", exact: true }).click();
+  const hits = admin.getByRole("list", { name: "Search results" });
+  await hits.waitFor();
+  check(/checkout-runbook\.md/.test(await hits.textContent()), "a search finds the runbook");
+  await accessible(admin, "knowledge base");
+  await shot(admin, "knowledge");
 
   await admin.getByRole("link", { name: "Organisation" }).click();
   await admin.getByLabel("Email").fill("viewer@acme.example");
@@ -231,6 +382,22 @@ try {
   await viewer.goto(`${url}/integrations`);
   await viewer.getByText("Grafana prod").waitFor();
   check((await viewer.getByRole("button", { name: /Rotate|Disable|Add integration/ }).count()) === 0, "a viewer cannot change integrations");
+  await viewer.goto(`${url}/chat`);
+  await viewer.getByText("Connected.").waitFor();
+  const modes = await viewer.getByLabel("Mode", { exact: true }).locator("option").allTextContents();
+  check(modes.length === 1 && /Ask/.test(modes[0]), `a viewer's chat offers only the read-only mode (${modes.join(", ")})`);
+  await accessible(viewer, "chat (viewer, phone, dark)");
+  await shot(viewer, "chat-viewer-phone-dark");
+  await viewer.goto(`${url}/knowledge`);
+  await viewer.getByText("checkout-runbook.md").waitFor();
+  check((await viewer.getByRole("button", { name: /Upload|Delete/ }).count()) === 0, "a viewer cannot change the knowledge base");
+
+  // The admin deletes the runbook; the list says so.
+  await admin.getByRole("link", { name: "Knowledge base" }).click();
+  admin.once("dialog", (d) => d.accept());
+  await admin.getByRole("button", { name: "Delete checkout-runbook.md" }).click();
+  await admin.getByText("No documents yet.").waitFor();
+  check(true, "a document is deleted from the knowledge base");
 
   // Unknown pages are the app's; unknown API paths keep their JSON 404.
   const api404 = await fetch(`${url}/api/nope`);

@@ -1,0 +1,352 @@
+// Chat: the caller's sessions, and one conversation over the chat socket — the answer as it
+// streams, each tool call and its result as they happen, the confirmation a destructive command
+// waits for (asked again after a reload: the session's read model holds it), stop, the mode and
+// the model, what it cost.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { request, type Schemas } from "../api/client";
+import { ChatSocket, type ServerFrame, type SocketState } from "../chat";
+import { soon } from "../live";
+import { navigate } from "../router";
+import { canEdit, useMe } from "../session";
+import { ErrorText, Loading, plural, useLoad, When } from "../ui";
+
+type Item =
+  | { kind: "message"; id: string; role: "user" | "assistant"; text: string; streaming: boolean }
+  | {
+      kind: "tool";
+      id: string;
+      name: string;
+      input: unknown;
+      status: string;
+      output?: string | null;
+      error?: string | null;
+      duration?: number | null;
+    };
+type Pending = { confirmation_id: string; command: string; reason: string; expires_at: string };
+type Totals = { input: number; output: number; cost: number };
+
+export function Chat({ id }: { id: string | null }) {
+  const sessions = useLoad(() => request("get", "/chat_api/sessions", { params: { query: { limit: 50 } } }), []);
+  const [fresh, setFresh] = useState(0);
+  const newChat = () => {
+    navigate("/chat");
+    setFresh(fresh + 1);
+  };
+  return (
+    <div class="chat">
+      <nav aria-labelledby="sessions-title" class="sessions">
+        <h1 id="sessions-title">Chat</h1>
+        <button type="button" onClick={newChat}>
+          New chat
+        </button>
+        {sessions.data ? (
+          sessions.data.items.length === 0 ? (
+            <p class="muted">No conversations yet.</p>
+          ) : (
+            <ul>
+              {sessions.data.items.map((s) => (
+                <li key={s.id}>
+                  <a href={`/chat/${s.id}`} aria-current={s.id === id ? "page" : undefined}>
+                    {s.title}
+                  </a>
+                  <span class="muted">
+                    {" "}
+                    {s.mode} · {plural(s.message_count, "message")} · <When at={s.updated_at} />
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )
+        ) : (
+          <Loading error={sessions.error} />
+        )}
+      </nav>
+      <Conversation key={id ?? `new-${fresh}`} id={id} onChanged={sessions.reload} />
+    </div>
+  );
+}
+
+/** Messages and tool calls of a stored session, in the order they happened. */
+function itemsOf(detail: Schemas["SessionDetail"]): Item[] {
+  const timed: [string, Item][] = [
+    ...detail.messages.map((m): [string, Item] => [
+      m.at,
+      { kind: "message", id: m.message_id, role: m.role, text: m.text, streaming: false },
+    ]),
+    ...detail.tool_calls.map((t): [string, Item] => [
+      t.started_at,
+      {
+        kind: "tool",
+        id: t.tool_call_id,
+        name: t.tool_name,
+        input: t.input,
+        status: t.status,
+        output: t.output,
+        error: t.error,
+        duration: t.duration_ms,
+      },
+    ]),
+  ];
+  return timed.sort((a, b) => a[0].localeCompare(b[0])).map(([, item]) => item);
+}
+
+function Conversation({ id, onChanged }: { id: string | null; onChanged: () => void }) {
+  const me = useMe();
+  const session = useRef<string | null>(id);
+  const socket = useRef<ChatSocket | null>(null);
+  const [items, setItems] = useState<Item[]>([]);
+  const [running, setRunning] = useState(false);
+  const [pending, setPending] = useState<Pending[]>([]);
+  const [totals, setTotals] = useState<Totals>({ input: 0, output: 0, cost: 0 });
+  const [error, setError] = useState<string | null>(null);
+  const [link, setLink] = useState<{ state: SocketState; why?: string }>({ state: "connecting" });
+  const [loaded, setLoaded] = useState(id === null);
+  const [question, setQuestion] = useState("");
+  const [mode, setMode] = useState<Schemas["ChatMode"]>("ask");
+  const [model, setModel] = useState("");
+  const models = useLoad(() => request("get", "/api/chat/models"), []);
+  const editor = canEdit(me);
+
+  useEffect(() => {
+    if (models.data?.default && !model) setModel(models.data.default);
+  }, [models.data]);
+
+  // The stored session first, then the socket (which sends a pending confirmation again).
+  useEffect(() => {
+    if (!id) return;
+    request("get", "/chat_api/sessions/{id}", { params: { path: { id } } }).then(
+      (d) => {
+        setItems(itemsOf(d));
+        setPending(d.pending_confirmations);
+        setMode(d.mode);
+        setTotals({
+          input: d.totals.input_tokens,
+          output: d.totals.output_tokens,
+          cost: d.totals.cost_micros / 1e6,
+        });
+        setLoaded(true);
+      },
+      (e: Error) => setError(e.message),
+    );
+  }, [id]);
+
+  useEffect(() => {
+    const s = new ChatSocket(
+      () => session.current,
+      onFrame,
+      (state, why) => setLink({ state, why }),
+    );
+    socket.current = s;
+    return () => s.close();
+  }, []);
+
+  function onFrame(frame: ServerFrame) {
+    const frameSession = frame.session_id;
+    if (frameSession && session.current && frameSession !== session.current) return;
+    if (frameSession && !session.current) {
+      // The session the first question started: the address names it from now on.
+      session.current = frameSession;
+      history.replaceState(null, "", `/chat/${frameSession}`);
+      onChanged();
+    }
+    switch (frame.type) {
+      case "status":
+        setRunning(frame.status === "START");
+        // The list is a read model: it shows the answer a moment after the socket does.
+        if (frame.status === "END") soon(onChanged);
+        break;
+      case "message":
+        setItems((all) => {
+          const at = all.findIndex((i) => i.kind === "message" && i.id === frame.message_id);
+          const old = at >= 0 ? (all[at] as Item & { kind: "message" }) : null;
+          const text = frame.is_chunk ? (old?.text ?? "") + frame.text : frame.text || old?.text || "";
+          const item: Item = { kind: "message", id: frame.message_id, role: "assistant", text, streaming: !frame.is_complete };
+          return at >= 0 ? all.map((i, n) => (n === at ? item : i)) : [...all, item];
+        });
+        break;
+      case "tool_call":
+        setItems((all) =>
+          all.some((i) => i.kind === "tool" && i.id === frame.tool_call_id)
+            ? all
+            : [...all, { kind: "tool", id: frame.tool_call_id, name: frame.tool_name, input: frame.input, status: frame.status }],
+        );
+        break;
+      case "tool_result":
+      case "tool_error":
+        setItems((all) => {
+          const done = (i: Item): Item =>
+            i.kind === "tool" && i.id === frame.tool_call_id
+              ? {
+                  ...i,
+                  status: frame.type === "tool_result" ? "succeeded" : "failed",
+                  output: frame.type === "tool_result" ? frame.output : null,
+                  error: frame.type === "tool_error" ? frame.error : null,
+                  duration: frame.duration_ms,
+                }
+              : i;
+          return all.some((i) => i.kind === "tool" && i.id === frame.tool_call_id)
+            ? all.map(done)
+            : [...all, done({ kind: "tool", id: frame.tool_call_id, name: frame.tool_name, input: null, status: "" })];
+        });
+        break;
+      case "execution_confirmation":
+        setPending((all) => (all.some((p) => p.confirmation_id === frame.confirmation_id) ? all : [...all, frame]));
+        break;
+      case "usage_info":
+        setTotals((t) => ({
+          input: t.input + frame.input_tokens,
+          output: t.output + frame.output_tokens,
+          cost: t.cost + frame.estimated_cost,
+        }));
+        break;
+      case "error":
+        setError(`${frame.text} (${frame.code})`);
+        break;
+    }
+  }
+
+  const send = (e: Event) => {
+    e.preventDefault();
+    const text = question.trim();
+    if (!text) return;
+    setError(null);
+    const sent = socket.current?.send({
+      type: "query",
+      query: text,
+      session_id: session.current ?? undefined,
+      mode,
+      model: model || undefined,
+    });
+    if (!sent) return setError("The chat is not connected yet; try again in a moment.");
+    setItems((all) => [...all, { kind: "message", id: `local-${all.length}`, role: "user", text, streaming: false }]);
+    setQuestion("");
+    setRunning(true);
+  };
+
+  const answer = (p: Pending, decision: "execute" | "cancel") => {
+    const sent = session.current
+      ? socket.current?.send({ type: "confirmation_response", confirmation_id: p.confirmation_id, decision, session_id: session.current })
+      : false;
+    if (!sent) return setError("The chat is not connected; the answer was not sent. Try again.");
+    setPending((all) => all.filter((q) => q.confirmation_id !== p.confirmation_id));
+  };
+
+  const stop = () => {
+    if (session.current) socket.current?.send({ type: "control", action: "cancel", session_id: session.current });
+  };
+
+  if (!loaded) return <Loading error={error} />;
+  const noModel = models.data && models.data.models.length === 0;
+  return (
+    <section class="conversation" aria-label="Conversation">
+      <p class="muted" role="status">
+        {link.state === "open" ? (running ? "Answering…" : "Connected.") : (link.why ?? "Connecting…")}
+      </p>
+      <ol class="messages" aria-live="polite">
+        {items.map((item) =>
+          item.kind === "message" ? (
+            <li key={item.id} class={`msg msg-${item.role}`}>
+              <span class="who-said">{item.role === "user" ? "You" : "Aurora"}</span>
+              <p class="msg-text" data-testid={item.role === "assistant" ? "answer" : undefined}>
+                {item.text}
+                {item.streaming && <span class="muted"> …</span>}
+              </p>
+            </li>
+          ) : (
+            <li key={item.id} class="msg msg-tool">
+              <details>
+                <summary>
+                  Tool <code>{item.name}</code> — {item.status || "running"}
+                  {item.duration != null && ` (${item.duration} ms)`}
+                </summary>
+                <pre aria-label="Input">{JSON.stringify(item.input, null, 2)}</pre>
+                {item.output != null && <pre data-testid="tool-output">{item.output}</pre>}
+              </details>
+              {item.error && <p class="error">{item.error}</p>}
+            </li>
+          ),
+        )}
+      </ol>
+      <ErrorText error={error} />
+      {pending[0] && <Confirm key={pending[0].confirmation_id} pending={pending[0]} onAnswer={answer} />}
+      <p class="muted" data-testid="usage">
+        Usage: {totals.input} input + {totals.output} output tokens · ${totals.cost.toFixed(4)}
+      </p>
+      {noModel && <p class="notice">No model is configured: set LLM_BASE_URL and LLM_MODEL to chat.</p>}
+      <form onSubmit={send} class="ask">
+        <label>
+          Your question
+          <textarea
+            rows={3}
+            value={question}
+            onInput={(e) => setQuestion(e.currentTarget.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) send(e);
+            }}
+          />
+        </label>
+        <div class="actions">
+          {/* Labelled by id: a label wrapping a select would take its options into its name. */}
+          <div class="field">
+            <label for="chat-mode">Mode</label>
+            <select id="chat-mode" value={mode} onChange={(e) => setMode(e.currentTarget.value as Schemas["ChatMode"])}>
+              <option value="ask">Ask (read only)</option>
+              {editor && <option value="agent">Agent (may change things, asks first)</option>}
+            </select>
+          </div>
+          <div class="field">
+            <label for="chat-model">Model</label>
+            <select id="chat-model" value={model} onChange={(e) => setModel(e.currentTarget.value)}>
+              {(models.data?.models ?? []).map((m) => (
+                <option key={m} value={m}>
+                  {m}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="submit" disabled={running || !!noModel || link.state !== "open"}>
+            Send
+          </button>
+          {running && (
+            <button type="button" onClick={stop}>
+              Stop
+            </button>
+          )}
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** The command waiting for a yes or no: a modal dialog, so the keyboard lands on it. */
+function Confirm({ pending, onAnswer }: { pending: Pending; onAnswer: (p: Pending, d: "execute" | "cancel") => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = dialog.current;
+    if (d && !d.open) d.showModal();
+    return () => d?.close();
+  }, []);
+  return (
+    <dialog
+      ref={dialog}
+      aria-labelledby="confirm-title"
+      aria-describedby="confirm-reason"
+      onCancel={(e) => e.preventDefault()}
+    >
+      <h2 id="confirm-title">Run this command?</h2>
+      <pre data-testid="confirm-command">{pending.command}</pre>
+      <p id="confirm-reason">{pending.reason}</p>
+      <p class="muted">
+        Nothing runs until you answer; the question expires at <When at={pending.expires_at} />.
+      </p>
+      <div class="actions">
+        <button type="button" onClick={() => onAnswer(pending, "execute")}>
+          Approve and run
+        </button>
+        <button type="button" onClick={() => onAnswer(pending, "cancel")}>
+          Refuse
+        </button>
+      </div>
+    </dialog>
+  );
+}

@@ -1,0 +1,78 @@
+// A scripted OpenAI-compatible model for the browser flow, the same idea as tests/src/llm.rs:
+// real HTTP, real server-sent events, real tool-call deltas, so aurora's own client runs.
+//
+// A script is chosen by the newest user message of a request (the first script whose trigger it
+// contains); the step played is the number of assistant messages after that user message, so a
+// tool call is followed by the next step once the agent sends the tool's result.
+import { createServer } from "node:http";
+
+/** `{ text: [chunks] }` or `{ tool: [id, name, arguments] }`. */
+export const text = (...chunks) => ({ text: chunks });
+export const tool = (id, name, args) => ({ tool: [id, name, args] });
+
+/** Starts the server; `scripts` is `[{ trigger, steps, delay }]` (delay: ms before each chunk). */
+export async function scriptedModel(scripts) {
+  const requests = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", async () => {
+      if (req.method !== "POST" || !req.url.endsWith("/chat/completions")) {
+        res.writeHead(404).end();
+        return;
+      }
+      const request = JSON.parse(body);
+      requests.push(request);
+      const messages = request.messages ?? [];
+      let lastUser = -1;
+      messages.forEach((m, i) => {
+        if (m.role === "user") lastUser = i;
+      });
+      const question = lastUser >= 0 ? String(messages[lastUser].content ?? "") : "";
+      const stepIndex = messages.slice(lastUser + 1).filter((m) => m.role === "assistant").length;
+      const script = scripts.find((s) => question.includes(s.trigger));
+      const step = script?.steps[stepIndex] ?? text(script ? "(the script has no more steps)" : "I have no script for that.");
+      const model = request.model ?? "scripted";
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.socket?.setNoDelay(true);
+      for (const c of chunks(step, model)) {
+        if (script?.delay) await new Promise((r) => setTimeout(r, script.delay));
+        res.write(`data: ${JSON.stringify(c)}\n\n`);
+      }
+      res.end("data: [DONE]\n\n");
+    });
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    baseUrl: `http://127.0.0.1:${server.address().port}/v1`,
+    requests,
+    close: () => new Promise((ok) => server.close(ok)),
+  };
+}
+
+function chunk(model, choices) {
+  return { id: "chatcmpl-scripted", object: "chat.completion.chunk", created: 1_700_000_000, model, choices };
+}
+
+function chunks(step, model) {
+  const out = [];
+  if (step.text) {
+    step.text.forEach((part, i) =>
+      out.push(chunk(model, [{ index: 0, delta: i === 0 ? { role: "assistant", content: part } : { content: part }, finish_reason: null }])),
+    );
+    out.push(chunk(model, [{ index: 0, delta: {}, finish_reason: "stop" }]));
+  } else {
+    const [id, name, args] = step.tool;
+    const json = JSON.stringify(args);
+    const half = Math.floor(json.length / 2);
+    out.push(chunk(model, [{ index: 0, delta: { role: "assistant", content: null }, finish_reason: null }]));
+    out.push(chunk(model, [{ index: 0, delta: { tool_calls: [{ index: 0, id, type: "function", function: { name, arguments: "" } }] }, finish_reason: null }]));
+    for (const piece of [json.slice(0, half), json.slice(half)])
+      out.push(chunk(model, [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, finish_reason: null }]));
+    out.push(chunk(model, [{ index: 0, delta: {}, finish_reason: "tool_calls" }]));
+  }
+  const usage = chunk(model, []);
+  usage.usage = { prompt_tokens: 120, completion_tokens: 30, total_tokens: 150 };
+  out.push(usage);
+  return out;
+}
