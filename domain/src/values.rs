@@ -10,7 +10,7 @@
 /// Why a word is not one of the names a value type allows.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
-    #[error("unknown severity {0:?}: expected critical, high, medium, low or info")]
+    #[error("unknown severity {0:?}: expected critical, high, medium, low, info or unknown")]
     UnknownSeverity(String),
     #[error("unknown priority {0:?}: expected P1, P2, P3, P4 or P5")]
     UnknownPriority(String),
@@ -118,17 +118,34 @@ macro_rules! named_values {
 pub(crate) use named_values;
 
 named_values!(
-    /// How bad an incident is. Every source's own levels are normalised onto these five.
+    /// How bad an incident is. Every source's own levels are normalised onto the first five;
+    /// `unknown` when its source gave none.
     Severity, UnknownSeverity {
         Critical => "critical",
         High => "high",
         Medium => "medium",
         Low => "low",
         Info => "info",
+        /// The source said nothing about it. The incident's investigation sets it from what it
+        /// found (see `IncidentCommand::ConcludeRca`); a person may too.
+        Unknown => "unknown",
     }
 );
 
 impl Severity {
+    /// The levels a source or an investigation can assess (all but `unknown`).
+    pub const ASSESSED: &'static [Self] = &[
+        Self::Critical,
+        Self::High,
+        Self::Medium,
+        Self::Low,
+        Self::Info,
+    ];
+
+    pub fn is_known(self) -> bool {
+        self != Self::Unknown
+    }
+
     /// Maps a `P1`..`P5` priority (OpsGenie, PagerDuty, old Aurora events) onto a severity:
     /// P1 → critical, P2 → high, P3 → medium, P4 and P5 → low.
     pub fn from_priority(value: &str) -> Result<Self, ValueError> {
@@ -254,6 +271,9 @@ mod tests {
         assert_eq!(Severity::parse(" Medium "), Ok(Severity::Medium));
         assert_eq!(Severity::parse("low"), Ok(Severity::Low));
         assert_eq!(Severity::parse("Info"), Ok(Severity::Info));
+        assert_eq!(Severity::parse("unknown"), Ok(Severity::Unknown));
+        assert!(!Severity::Unknown.is_known());
+        assert!(Severity::ASSESSED.iter().all(|s| s.is_known()));
         assert_eq!(
             Severity::parse("sev1"),
             Err(ValueError::UnknownSeverity("sev1".to_owned()))

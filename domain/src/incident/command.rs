@@ -81,11 +81,15 @@ pub enum IncidentCommand {
         run: Uuid,
         at: DateTime<Utc>,
     },
-    /// Investigation `run` concluded with `summary`: RCA `complete`, the summary set, and an
-    /// incident still being investigated becomes `analyzed`.
+    /// Investigation `run` concluded with `summary`: RCA `complete`, the summary set, an
+    /// incident still being investigated becomes `analyzed`, and one whose source gave no
+    /// severity takes the `severity` the investigation assessed.
     ConcludeRca {
         run: Uuid,
         summary: String,
+        /// `None` when the run assessed none (no model, or the model gave none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        severity: Option<Severity>,
         at: DateTime<Utc>,
     },
     /// Investigation `run` failed: RCA `error`.
@@ -322,7 +326,12 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
             current_run(state, run)?;
             rca_moves(state.rca_status, &[RcaStatus::Running], at)
         }
-        IncidentCommand::ConcludeRca { run, summary, at } => {
+        IncidentCommand::ConcludeRca {
+            run,
+            summary,
+            severity,
+            at,
+        } => {
             current_run(state, run)?;
             if summary.trim().is_empty() {
                 return Err(IncidentError::EmptySummary);
@@ -342,6 +351,18 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
                     by: RCA_AUTHOR.to_owned(),
                     at,
                 });
+            }
+            // Only an unknown severity is inferred: one a source or a person set is never
+            // overruled by the model.
+            if let Some(to) = severity.filter(|s| s.is_known()) {
+                if state.severity == Severity::Unknown {
+                    events.push(IncidentEvent::SeverityChanged {
+                        from: Severity::Unknown,
+                        to,
+                        by: RCA_AUTHOR.to_owned(),
+                        at,
+                    });
+                }
             }
             if state.status == IncidentStatus::Investigating {
                 events.push(IncidentEvent::StatusChanged {
@@ -459,10 +480,11 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
             if let Some(comment) = &comment {
                 check_comment_length(comment)?;
             }
-            let unchanged = state
-                .feedback
-                .iter()
-                .any(|f| f.by == by && f.helpful == helpful && f.comment == comment);
+            // It rates the run shown at that moment: the latest asked for, running or ended.
+            let run = state.rca_run;
+            let unchanged = state.feedback.iter().any(|f| {
+                f.by == by && f.helpful == helpful && f.comment == comment && f.run == run
+            });
             if unchanged {
                 return Ok(vec![]);
             }
@@ -470,6 +492,7 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
                 by,
                 helpful,
                 comment,
+                run,
                 at,
             }])
         }

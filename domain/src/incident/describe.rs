@@ -2,8 +2,9 @@
 //! timeline read model shows, what the incident as of a time shows, and what a postmortem's
 //! timeline lists — one wording for all three.
 
+use super::command::RCA_AUTHOR;
 use super::event::IncidentEvent;
-use crate::values::RcaStatus;
+use crate::values::{RcaStatus, Severity};
 
 /// One line of the timeline, as an on-call engineer reads it.
 pub fn describe(event: &IncidentEvent) -> String {
@@ -41,7 +42,11 @@ pub fn describe(event: &IncidentEvent) -> String {
             format!("Status changed from {from} to {to} by {by}")
         }
         IncidentEvent::SeverityChanged { from, to, by, .. } => {
-            format!("Severity changed from {from} to {to} by {by}")
+            if *from == Severity::Unknown && by == RCA_AUTHOR {
+                format!("Severity inferred by the RCA: {to}")
+            } else {
+                format!("Severity changed from {from} to {to} by {by}")
+            }
         }
         IncidentEvent::RcaStatusChanged { from, to, .. } => match to {
             RcaStatus::Running => "RCA started".to_owned(),

@@ -124,6 +124,10 @@ pub enum IncidentEvent {
         by: String,
         helpful: bool,
         comment: Option<String>,
+        /// The investigation it rates: the incident's latest at that moment (absent: none had
+        /// been asked for, or an event written before feedback named its run).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run: Option<Uuid>,
         at: DateTime<Utc>,
     },
 }

@@ -65,6 +65,9 @@ pub struct Feedback {
     pub by: String,
     pub helpful: bool,
     pub comment: Option<String>,
+    /// The investigation run it rates; null when none had been asked for.
+    #[serde(default)]
+    pub run: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
 
@@ -265,6 +268,7 @@ impl IncidentState {
                 by,
                 helpful,
                 comment,
+                run,
                 at,
             } => {
                 self.feedback.retain(|earlier| earlier.by != by);
@@ -272,6 +276,7 @@ impl IncidentState {
                     by,
                     helpful,
                     comment,
+                    run,
                     at,
                 });
             }

@@ -11,6 +11,7 @@ use super::values::{Conclusion, InvestigationStatus, Risk, StepStatus, Suggestio
 use super::TEXT_MAX_CHARS;
 use crate::ids::IncidentId;
 use crate::incident::Alert;
+use crate::values::Severity;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -87,6 +88,9 @@ pub enum InvestigationCommand {
     Complete {
         conclusion: Conclusion,
         summary: String,
+        /// The incident's severity as the run assessed it from its impact, if it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        severity: Option<Severity>,
         at: DateTime<Utc>,
     },
     Fail {
@@ -305,6 +309,7 @@ fn decide_on_requested(state: &InvestigationState, command: InvestigationCommand
         InvestigationCommand::Complete {
             conclusion,
             summary,
+            severity,
             at,
         } => {
             let summary = checked_text("a summary", summary)?;
@@ -318,6 +323,7 @@ fn decide_on_requested(state: &InvestigationState, command: InvestigationCommand
                 conclusion: supported,
                 asked: (supported != conclusion).then_some(conclusion),
                 summary,
+                severity: severity.filter(|s| s.is_known()),
                 at,
             }])
         }

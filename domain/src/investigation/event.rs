@@ -10,6 +10,7 @@ use super::values::{Conclusion, Risk, StepStatus, SuggestionKind, Trigger};
 use crate::event::DomainEvent;
 use crate::ids::IncidentId;
 use crate::incident::Alert;
+use crate::values::Severity;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -101,6 +102,10 @@ pub enum InvestigationEvent {
         conclusion: Conclusion,
         asked: Option<Conclusion>,
         summary: String,
+        /// The incident's severity as the run assessed it (absent: none, or an event written
+        /// before runs assessed one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        severity: Option<Severity>,
         at: DateTime<Utc>,
     },
     Failed {

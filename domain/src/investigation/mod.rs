@@ -26,7 +26,7 @@ use uuid::Uuid;
 pub use command::InvestigationCommand;
 pub use error::InvestigationError;
 pub use event::InvestigationEvent;
-pub use state::{Finding, InvestigationState, Suggestion, ToolStep, Usage};
+pub use state::{Finding, InvestigationState, Resume, Suggestion, ToolStep, Usage};
 pub use thoughts::ThoughtBuffer;
 pub use values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
 

@@ -9,6 +9,7 @@ use super::event::InvestigationEvent;
 use super::values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
 use crate::ids::IncidentId;
 use crate::incident::Alert;
+use crate::values::Severity;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InvestigationState {
@@ -27,6 +28,9 @@ pub struct InvestigationState {
     /// How many times the run was continued after its worker stopped.
     #[serde(default)]
     pub resumes: u32,
+    /// Each continuation, in order (states stored before they were kept have none).
+    #[serde(default)]
+    pub resumed: Vec<Resume>,
     /// When the run last recorded anything: the sweep's measure of liveness.
     pub last_progress_at: Option<DateTime<Utc>>,
     pub context: Vec<Alert>,
@@ -41,6 +45,9 @@ pub struct InvestigationState {
     /// What the agent claimed when the evidence did not support it.
     pub asked_conclusion: Option<Conclusion>,
     pub summary: Option<String>,
+    /// The incident's severity as the run assessed it.
+    #[serde(default)]
+    pub severity: Option<Severity>,
     /// Why it failed or was cancelled.
     pub reason: Option<String>,
 }
@@ -55,6 +62,14 @@ pub struct ToolStep {
     pub output: Option<String>,
     pub duration_ms: Option<u64>,
     pub started_at: DateTime<Utc>,
+}
+
+/// A continuation of a run by `worker` after its previous worker stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    pub worker: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,10 +153,17 @@ impl InvestigationState {
                 self.started_at = Some(at);
             }
             InvestigationEvent::Resumed {
-                worker, attempt, ..
+                worker,
+                attempt,
+                at,
             } => {
-                self.worker = Some(worker);
+                self.worker = Some(worker.clone());
                 self.resumes = attempt;
+                self.resumed.push(Resume {
+                    worker,
+                    attempt,
+                    at,
+                });
             }
             InvestigationEvent::ContextAdded { alert, .. } => self.context.push(alert),
             InvestigationEvent::Thought { text, .. } => self.thoughts.push(text),
@@ -230,9 +252,11 @@ impl InvestigationState {
                 conclusion,
                 asked,
                 summary,
+                severity,
                 at,
             } => {
                 self.status = InvestigationStatus::Completed;
+                self.severity = severity;
                 self.conclusion = Some(conclusion);
                 self.asked_conclusion = asked;
                 self.summary = Some(summary);

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::*;
 use crate::ids::IncidentId;
 use crate::scenario::{self, Given};
+use crate::values::Severity;
 
 fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_740_830_400, 0).unwrap() + TimeDelta::seconds(seconds)
@@ -63,6 +64,7 @@ fn complete(conclusion: Conclusion) -> InvestigationCommand {
     InvestigationCommand::Complete {
         conclusion,
         summary: "The api pods crash on start.".into(),
+        severity: None,
         at: at(9),
     }
 }
@@ -210,6 +212,7 @@ fn confirmed_needs_a_finding_citing_a_successful_step() {
             conclusion: Conclusion::Confirmed,
             asked: None,
             summary: "The api pods crash on start.".into(),
+            severity: None,
             at: at(9),
         }]);
     assert_eq!(state.status, InvestigationStatus::Completed);
@@ -228,6 +231,7 @@ fn a_confirmed_claim_without_evidence_is_recorded_as_inconclusive() {
         conclusion: Conclusion::Inconclusive,
         asked: Some(Conclusion::Confirmed),
         summary: "The api pods crash on start.".into(),
+        severity: None,
         at: at(9),
     }]);
 }
@@ -329,6 +333,14 @@ fn a_running_run_whose_worker_stopped_is_resumed_by_one_worker() {
         .then_error(InvestigationError::AlreadyResumed { attempt: 1 });
     let state = fold(vec![requested(), started(), resumed(1)]);
     assert_eq!(state.resumes, 1);
+    assert_eq!(
+        state.resumed,
+        vec![crate::investigation::Resume {
+            worker: "host-2".into(),
+            attempt: 1,
+            at: at(5)
+        }]
+    );
     assert_eq!(state.worker.as_deref(), Some("host-2"));
     assert_eq!(
         state.last_progress_at,
@@ -361,4 +373,33 @@ fn a_run_is_resumed_at_most_max_resumes_times_and_only_while_running() {
     .then_error(InvestigationError::Ended {
         status: InvestigationStatus::Failed,
     });
+}
+
+#[test]
+fn the_severity_a_run_assessed_is_kept_and_unknown_is_no_assessment() {
+    let assessed = |severity| InvestigationCommand::Complete {
+        conclusion: Conclusion::Inconclusive,
+        summary: "The api pods crash on start.".into(),
+        severity,
+        at: at(9),
+    };
+    let completed = |severity| InvestigationEvent::Completed {
+        conclusion: Conclusion::Inconclusive,
+        asked: None,
+        summary: "The api pods crash on start.".into(),
+        severity,
+        at: at(9),
+    };
+    let state = given(vec![requested(), started()])
+        .when(assessed(Some(Severity::High)))
+        .then(vec![completed(Some(Severity::High))]);
+    assert_eq!(state.severity, Some(Severity::High));
+    given(vec![requested(), started()])
+        .when(assessed(Some(Severity::Unknown)))
+        .then(vec![completed(None)]);
+    // A completion stored before runs assessed severity loads as none.
+    let old = json!({"type": "completed", "conclusion": "likely", "asked": null,
+        "summary": "s", "at": "2025-03-01T12:09:00Z"});
+    let event = <InvestigationEvent as esrs::event::Upcaster>::upcast(old, Some(1)).unwrap();
+    assert!(matches!(event, InvestigationEvent::Completed { severity: None, .. }));
 }

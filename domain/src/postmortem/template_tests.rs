@@ -119,6 +119,7 @@ fn concluded() -> InvestigationState {
             conclusion: Conclusion::Confirmed,
             asked: None,
             summary: "The v42 deploy of checkout crash-loops.".into(),
+            severity: None,
             at: at(6),
         },
     ])

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod alerts;
+mod inference;
 mod merge;
 mod notes;
 mod opening;

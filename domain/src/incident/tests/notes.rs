@@ -41,6 +41,7 @@ fn feedback_given(by: &str, helpful: bool, comment: Option<&str>, minute: i64) -
         by: by.to_owned(),
         helpful,
         comment: comment.map(str::to_owned),
+        run: None,
         at: at(minute),
     }
 }
@@ -149,6 +150,7 @@ fn giving_feedback_records_it() {
             by: "ana".to_owned(),
             helpful: true,
             comment: Some("spot on".to_owned()),
+            run: None,
             at: at(40),
         }]
     );

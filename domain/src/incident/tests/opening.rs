@@ -180,6 +180,7 @@ fn every_event_names_its_dotted_type_and_when_it_happened() {
                 by: "ana".to_owned(),
                 helpful: true,
                 comment: None,
+                run: None,
                 at: at(13),
             },
             "incident.feedback_given",

@@ -196,6 +196,7 @@ fn a_concluded_investigation_sets_the_summary_and_analyzes_the_incident() {
         .when(IncidentCommand::ConcludeRca {
             run: run(1),
             summary: "The deploy at 11:58 exhausted the pool.".into(),
+            severity: Some(Severity::High),
             at: at(9),
         })
         .then(vec![
@@ -228,6 +229,7 @@ fn a_concluded_investigation_sets_the_summary_and_analyzes_the_incident() {
         .when(IncidentCommand::ConcludeRca {
             run: run(7),
             summary: "stale".into(),
+            severity: None,
             at: at(9),
         })
         .then_error(IncidentError::NotCurrentRca {
