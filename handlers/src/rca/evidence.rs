@@ -277,6 +277,9 @@ service {service:?} in the last 7 days. The tool steps of this investigation hol
             InvestigationCommand::Complete {
                 conclusion: Conclusion::Inconclusive,
                 summary: summary.clone(),
+                // Nothing analysed the impact; guessing it from the alert's words is what the
+                // upstream's own severity prompt forbids.
+                severity: None,
                 at: Utc::now(),
             },
         )
@@ -287,6 +290,7 @@ service {service:?} in the last 7 days. The tool steps of this investigation hol
             aurora_domain::IncidentCommand::ConcludeRca {
                 run,
                 summary,
+                severity: None,
                 at: Utc::now(),
             },
         )

@@ -143,7 +143,6 @@ fn severity(level: &str) -> Severity {
     match level.trim().to_ascii_lowercase().as_str() {
         "critical" => Severity::Critical,
         "warning" => Severity::High,
-        "unknown" => Severity::Medium,
         other => severity_from(other),
     }
 }
@@ -344,7 +343,7 @@ impl Incident {
                 .or_else(|| {
                     non_empty(self.status.as_deref()).filter(|s| !s.eq_ignore_ascii_case("active"))
                 })
-                .map_or(Severity::High, |s| severity(&s)),
+                .map_or(Severity::Unknown, |s| severity(&s)),
             fired_at: self.started().unwrap_or(now),
             description: self.description(),
             url: non_empty(self.url.as_deref()),
@@ -509,7 +508,7 @@ mod tests {
         assert_eq!(a.alert_id, "inc-8");
         assert_eq!(a.title, "BigPanda incident inc-8");
         assert_eq!(a.fired_at.to_rfc3339(), "2026-11-23T10:00:30+00:00");
-        assert_eq!(a.severity, Severity::High);
+        assert_eq!(a.severity, Severity::Unknown, "no severity given");
         assert_eq!((a.service, a.description), (None, None));
     }
 
@@ -518,7 +517,7 @@ mod tests {
         for (level, expected) in [
             ("critical", Severity::Critical),
             ("Warning", Severity::High),
-            ("unknown", Severity::Medium),
+            ("unknown", Severity::Unknown),
         ] {
             let body = ACTIVE.replace(
                 r#""severity": "critical""#,

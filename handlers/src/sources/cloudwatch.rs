@@ -141,7 +141,8 @@ fn service_of(trigger: &Trigger) -> Option<String> {
         })
 }
 
-/// High, unless the alarm's name or description says critical or warning.
+/// An alarm has no severity of its own: critical or medium when its name or description says
+/// critical or warning, else unknown (its investigation assesses it).
 fn severity_of(name: &str, description: Option<&str>) -> Severity {
     let text = format!("{name} {}", description.unwrap_or_default()).to_ascii_lowercase();
     if text.contains("critical") {
@@ -149,7 +150,7 @@ fn severity_of(name: &str, description: Option<&str>) -> Severity {
     } else if text.contains("warning") {
         Severity::Medium
     } else {
-        Severity::High
+        Severity::Unknown
     }
 }
 
@@ -432,7 +433,7 @@ mod tests {
             (Some("orders"), Severity::Medium)
         );
 
-        // No naming dimension: the namespace; neither critical nor warning: high.
+        // No naming dimension: the namespace; neither critical nor warning: unknown.
         a["AlarmDescription"] = serde_json::Value::Null;
         a["Trigger"]["Dimensions"] = serde_json::json!([{"name": "InstanceId", "value": "i-0abc"}]);
         a["Trigger"]["Namespace"] = "AWS/EC2".into();
@@ -442,7 +443,7 @@ mod tests {
         };
         assert_eq!(
             (f.service.as_deref(), f.severity, f.description.is_some()),
-            (Some("AWS/EC2"), Severity::High, true)
+            (Some("AWS/EC2"), Severity::Unknown, true)
         );
 
         // Metric math alarms name their metrics under Metrics; no name at all: the description.

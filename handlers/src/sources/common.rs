@@ -169,7 +169,8 @@ pub fn json<T: DeserializeOwned>(source: &str, body: &[u8]) -> Result<T, Refusal
     })
 }
 
-/// Maps a tool's severity or priority name onto Aurora's five levels.
+/// Maps a tool's severity or priority name onto Aurora's five levels (`unknown` when the tool
+/// says so; a word it does not know is medium, the middle).
 pub fn severity_from(text: &str) -> Severity {
     match text.trim().to_ascii_lowercase().as_str() {
         "critical" | "crit" | "fatal" | "emergency" | "disaster" | "p1" | "sev1" | "sev-1"
@@ -182,6 +183,7 @@ pub fn severity_from(text: &str) -> Severity {
         "info" | "informational" | "information" | "notice" | "debug" | "ok" | "none" => {
             Severity::Info
         }
+        "unknown" | "" => Severity::Unknown,
         _ => Severity::Medium,
     }
 }
@@ -451,6 +453,7 @@ mod tests {
         assert_eq!(severity_from("P5"), Severity::Low);
         assert_eq!(severity_from("info"), Severity::Info);
         assert_eq!(severity_from("whatever"), Severity::Medium);
+        assert_eq!(severity_from("Unknown"), Severity::Unknown);
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //!
 //! Severity follows `ProblemSeverity` (as upstream): AVAILABILITY → critical, ERROR → high,
 //! PERFORMANCE, RESOURCE_CONTENTION and MONITORING_UNAVAILABLE → medium, CUSTOM_ALERT → low,
-//! INFO → info, anything else → medium. The service is the first impacted SERVICE (else the first
+//! INFO → info, anything else → medium, none → unknown. The service is the first impacted SERVICE (else the first
 //! impacted entity); the environment a tag `env:` / `environment:` / `stage:`.
 //!
 //! Identity (SPEC: problem id): `ProblemID` (else `PID`); the fingerprint is
@@ -248,7 +248,8 @@ fn severity(problem_severity: Option<&str>) -> Severity {
         Some("PERFORMANCE" | "RESOURCE_CONTENTION" | "MONITORING_UNAVAILABLE") => Severity::Medium,
         Some("CUSTOM_ALERT") => Severity::Low,
         Some("INFO") => Severity::Info,
-        _ => Severity::Medium,
+        Some(_) => Severity::Medium,
+        None => Severity::Unknown,
     }
 }
 
@@ -431,7 +432,7 @@ mod tests {
             "no service: the host"
         );
         assert_eq!(a.environment, None);
-        assert_eq!(a.severity, Severity::Medium, "no ProblemSeverity: medium");
+        assert_eq!(a.severity, Severity::Unknown, "no ProblemSeverity: unknown");
         assert_eq!(a.fired_at.timestamp(), 1_795_428_000);
         assert_eq!(
             a.description.as_deref(),

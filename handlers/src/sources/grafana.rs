@@ -110,7 +110,7 @@ impl Grafana {
                         environment: label(&a.labels, &["env", "environment", "cluster"])
                             .map(str::to_owned),
                         severity: label(&a.labels, &["severity", "priority", "level"])
-                            .map_or(aurora_domain::Severity::High, severity_from),
+                            .map_or(aurora_domain::Severity::Unknown, severity_from),
                         fired_at: a.starts_at,
                         description: label(&a.annotations, &["description", "message"])
                             .map(str::to_owned),
@@ -149,7 +149,8 @@ impl Grafana {
                     .unwrap_or_else(|| "Grafana alert".into()),
                 service: None,
                 environment: None,
-                severity: aurora_domain::Severity::High,
+                // The legacy notification carries no labels, so no severity.
+                severity: aurora_domain::Severity::Unknown,
                 fired_at: at,
                 description: p.message,
                 url: p.rule_url,
@@ -239,8 +240,8 @@ mod tests {
         );
         assert_eq!(
             b.severity,
-            aurora_domain::Severity::High,
-            "no severity label: high"
+            aurora_domain::Severity::Unknown,
+            "no severity label: unknown"
         );
     }
 

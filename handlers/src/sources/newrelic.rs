@@ -179,10 +179,10 @@ fn epoch_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D:
         .ok_or_else(|| serde::de::Error::custom(format!("{ms} is out of range for a time")))
 }
 
-/// New Relic priorities → Aurora's; no priority is high (an alert fired).
+/// New Relic priorities → Aurora's; no priority is unknown (its investigation assesses it).
 fn priority_severity(priority: Option<&str>) -> Severity {
     match priority.map(|p| p.trim().to_ascii_uppercase()).as_deref() {
-        None | Some("") => Severity::High,
+        None | Some("") => Severity::Unknown,
         Some("CRITICAL") => Severity::Critical,
         Some("HIGH") => Severity::High,
         Some("MEDIUM") => Severity::Medium,
@@ -435,7 +435,7 @@ mod tests {
         let Signal::Firing(a) = parse(&ACTIVATED.replace(r#""priority": "CRITICAL","#, "")) else {
             panic!("firing expected")
         };
-        assert_eq!(a.severity, Severity::High, "no priority: high");
+        assert_eq!(a.severity, Severity::Unknown, "no priority: unknown");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! - title: the search name (else the saved search named in the sid);
 //! - severity: the result row's `severity` / `urgency` / `priority` field (names, or Splunk's
 //!   numeric levels 1 debug, 2 info → info; 3 warn → medium; 4 error → high; 5 severe,
-//!   6 fatal → critical), else medium (Splunk's default alert severity is 3, medium);
+//!   6 fatal → critical), else unknown (the alert's own configured severity is not in the
+//!   payload; its investigation assesses it);
 //! - service / environment: the row's `service` (`service_name`, `app_name`, `application`,
 //!   `app`) and `env` (`environment`) fields;
 //! - fired at the scheduled time in the sid (`…_at_<epoch>_…`), else the row's `_time`.
@@ -197,7 +198,7 @@ impl Source for Splunk {
         };
         let severity = field(&row, &["severity", "urgency", "priority", "alert_severity"])
             .or_else(|| payload.severity.as_ref().and_then(field_text))
-            .map_or(Severity::Medium, |s| splunk_severity(&s));
+            .map_or(Severity::Unknown, |s| splunk_severity(&s));
         let fired_at = schedule
             .and_then(|(_, at)| at)
             .or_else(|| field(&row, &["_time"]).and_then(|t| event_time(&t)))
@@ -270,7 +271,7 @@ mod tests {
         assert_eq!(a.title, "Mongo connection errors");
         assert_eq!(a.service.as_deref(), Some("orders-db"));
         assert_eq!(a.environment.as_deref(), Some("prod"));
-        assert_eq!(a.severity, Severity::Medium, "no severity field: medium");
+        assert_eq!(a.severity, Severity::Unknown, "no severity field: unknown");
         assert_eq!(
             a.fired_at.to_rfc3339(),
             "2026-11-23T10:00:00+00:00",

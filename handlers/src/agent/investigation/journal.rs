@@ -237,10 +237,12 @@ impl Journal {
             Recorded::Conclusion {
                 conclusion,
                 summary,
+                severity,
             } => (
                 InvestigationCommand::Complete {
                     conclusion,
                     summary,
+                    severity,
                     at,
                 },
                 true,
@@ -310,6 +312,8 @@ impl Journal {
                     .record(InvestigationCommand::Complete {
                         conclusion: Conclusion::Inconclusive,
                         summary,
+                        // It stopped without concluding: it assessed nothing.
+                        severity: None,
                         at: Utc::now(),
                     })
                     .await?;
@@ -344,6 +348,7 @@ impl Journal {
                 IncidentCommand::ConcludeRca {
                     run: self.run,
                     summary: summary.clone(),
+                    severity: state.severity,
                     at: Utc::now(),
                 },
                 Context::new_root(),

@@ -3,6 +3,7 @@
 //! calls rather than parsed prose, so each is validated and recorded as its own event.
 
 use aurora_domain::investigation::{Conclusion, Risk, SuggestionKind};
+use aurora_domain::Severity;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -31,6 +32,12 @@ failed or that you did not make.\n\n\
 End with `{CONCLUDE}`, choosing the conclusion your evidence supports:\n{}\n{}\n{}\n\
 A stronger conclusion than the evidence supports is recorded as the one it does support. Saying \
 INCONCLUSIVE and what is missing is a good result; inventing a cause is the worst one.\n\n\
+## Severity\n\
+With the conclusion, give the incident's severity by the operational impact you found, not by the \
+alert's words: critical (outage, data loss or a security breach affecting customers), high \
+(degraded service or a partial outage), medium (minor degradation or nothing customer-facing), low \
+(no actual impact), info (a test or a notice). Leave it out when you found nothing about impact. \
+It is used only when the alert's source gave none.\n\n\
 ## Remediation\n\
 Propose next steps with `{SUGGEST}`: its type (diagnostic, mitigation, remediate, prevent, fix), \
 its risk (safe, low, medium, high) and the exact command or diff when there is one. Suggestions \
@@ -46,6 +53,7 @@ pub fn definitions() -> Vec<Value> {
     let kinds: Vec<&str> = SuggestionKind::ALL.iter().map(|k| k.as_str()).collect();
     let risks: Vec<&str> = Risk::ALL.iter().map(|r| r.as_str()).collect();
     let conclusions: Vec<&str> = Conclusion::ALL.iter().map(|c| c.as_str()).collect();
+    let severities: Vec<&str> = Severity::ASSESSED.iter().map(|s| s.as_str()).collect();
     vec![
         function(
             RECORD_FINDING,
@@ -80,7 +88,8 @@ pub fn definitions() -> Vec<Value> {
                 "type": "object",
                 "properties": {
                     "conclusion": {"type": "string", "enum": conclusions},
-                    "summary": {"type": "string"}
+                    "summary": {"type": "string"},
+                    "severity": {"type": "string", "enum": severities, "description": "the incident's severity by the impact found; omit if none was found"}
                 },
                 "required": ["conclusion", "summary"]
             }),
@@ -111,6 +120,7 @@ pub enum Recorded {
     Conclusion {
         conclusion: Conclusion,
         summary: String,
+        severity: Option<Severity>,
     },
 }
 
@@ -134,6 +144,7 @@ struct SuggestionArgs {
 struct ConclusionArgs {
     conclusion: String,
     summary: String,
+    severity: Option<String>,
 }
 
 /// Reads a call of an investigation tool; `None` when `name` is not one, `Some(Err)` with what
@@ -165,9 +176,16 @@ pub fn read(name: &str, arguments: &str) -> Option<Result<Recorded, String>> {
         CONCLUDE => serde_json::from_str::<ConclusionArgs>(arguments)
             .map_err(bad)
             .and_then(|a| {
+                // An unreadable severity is no assessment, not a reason to refuse the conclusion.
+                let severity = a
+                    .severity
+                    .as_deref()
+                    .and_then(|s| Severity::parse(s).ok())
+                    .filter(|s| s.is_known());
                 Ok(Recorded::Conclusion {
                     conclusion: Conclusion::parse(&a.conclusion).map_err(|e| e.to_string())?,
                     summary: a.summary,
+                    severity,
                 })
             }),
         _ => return None,
@@ -186,6 +204,7 @@ mod tests {
             "## How to investigate",
             "## Evidence standard",
             "## Conclusion gate",
+            "## Severity",
             "## Remediation",
         ] {
             assert!(prompt.contains(section), "{section} missing");
@@ -203,9 +222,28 @@ mod tests {
             ),
             Some(Ok(Recorded::Conclusion {
                 conclusion: Conclusion::Likely,
-                summary: "pool exhausted".into()
+                summary: "pool exhausted".into(),
+                severity: None,
             }))
         );
+        for (given, severity) in [
+            (r#""HIGH""#, Some(Severity::High)),
+            (r#""unknown""#, None),
+            (r#""sev-whatever""#, None),
+        ] {
+            assert_eq!(
+                read(
+                    CONCLUDE,
+                    &format!(r#"{{"conclusion":"likely","summary":"s","severity":{given}}}"#)
+                ),
+                Some(Ok(Recorded::Conclusion {
+                    conclusion: Conclusion::Likely,
+                    summary: "s".into(),
+                    severity,
+                })),
+                "{given}"
+            );
+        }
         assert!(matches!(
             read(SUGGEST, r#"{"type":"reboot","risk":"low","title":"x"}"#),
             Some(Err(e)) if e.contains("reboot")

@@ -19,7 +19,7 @@
 //!
 //! One delivery is one monitor transition:
 //! - `Triggered` / `Re-Triggered` → firing; severity from the monitor priority (`P1`…`P5`), else
-//!   `alert_type` (error → high, warning → medium, info/success → low), else high;
+//!   `alert_type` (error → high, warning → medium, info/success → low), else unknown;
 //! - `Warn` / `Re-Warn` → firing, medium;
 //! - `No Data` / `Re-No Data` → firing, low: the monitor cannot see its metric, which is worth an
 //!   incident (a host or pipeline may be down) but is less certain than a breached threshold;
@@ -270,7 +270,8 @@ impl Payload {
                 {
                     Some("warning") => Severity::Medium,
                     Some("info" | "success") => Severity::Low,
-                    _ => Severity::High,
+                    Some(_) => Severity::High,
+                    None => Severity::Unknown,
                 }
             }
         }

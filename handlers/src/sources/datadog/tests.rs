@@ -124,7 +124,7 @@ fn without_a_monitor_priority_the_alert_type_sets_the_severity() {
         ("info", "$ALERT_PRIORITY", Severity::Low),
         ("error", "normal", Severity::High),
         ("warning", "low", Severity::Medium),
-        ("", "", Severity::High),
+        ("", "", Severity::Unknown),
     ] {
         assert_eq!(
             firing(&without(alert_type, priority)).severity,

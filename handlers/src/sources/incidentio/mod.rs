@@ -195,7 +195,7 @@ impl Incident {
             .severity
             .as_ref()
             .and_then(|s| non_empty(s.name.as_deref()))
-            .map_or(Severity::High, |s| severity_from(&s));
+            .map_or(Severity::Unknown, |s| severity_from(&s));
         Signal::Firing(FiringAlert {
             alert_id: self.id.clone(),
             fingerprint: self.fingerprint(),

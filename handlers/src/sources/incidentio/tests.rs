@@ -129,7 +129,7 @@ fn an_incident_opened_in_triage_fires_too() {
 }
 
 #[test]
-fn severity_names_map_and_a_missing_severity_is_high() {
+fn severity_names_map_and_a_missing_severity_is_unknown() {
     for (name, severity) in [
         ("Minor", Severity::Low),
         ("Major", Severity::High),
@@ -149,7 +149,7 @@ fn severity_names_map_and_a_missing_severity_is_high() {
     let Signal::Firing(a) = one(&body) else {
         panic!("firing")
     };
-    assert_eq!(a.severity, Severity::High);
+    assert_eq!(a.severity, Severity::Unknown);
 }
 
 #[test]

@@ -232,7 +232,7 @@ impl Issue {
                 .priority
                 .as_ref()
                 .and_then(|p| nonempty(p.name.as_deref()))
-                .map_or(Severity::Medium, priority_severity),
+                .map_or(Severity::Unknown, priority_severity),
             fired_at: episode,
             description,
             url: self.url(),

@@ -15,7 +15,7 @@
 //! - `jira:issue_deleted`, comments, worklogs, sprints and every other event → ignored.
 //!
 //! Severity follows the priority: Highest / Blocker / Critical → critical, High / Major → high,
-//! Medium / Normal → medium, Low / Minor / Lowest / Trivial → low, none → medium. The service is
+//! Medium / Normal → medium, Low / Minor / Lowest / Trivial → low, none → unknown. The service is
 //! the first component (else a `service:` label, else the project); the environment an `env:` /
 //! `environment:` label.
 //!

@@ -154,7 +154,7 @@ fn priorities_map_onto_severities() {
     let Signal::Firing(a) = one(&body) else {
         panic!("firing expected")
     };
-    assert_eq!(a.severity, Severity::Medium, "no priority: medium");
+    assert_eq!(a.severity, Severity::Unknown, "no priority: unknown");
 }
 
 #[test]
