@@ -26,6 +26,8 @@ pub mod kind {
     pub const FINDING: &str = "finding";
     pub const SUGGESTION: &str = "suggestion";
     pub const CONTEXT: &str = "context";
+    /// A continuation after the run's worker stopped (see `investigation::Resume`).
+    pub const RESUME: &str = "resume";
 }
 
 /// The rows of a batch: runs and their items.
@@ -108,12 +110,19 @@ impl Tables for InvestigationTables {
                     items.add(kind::FINDING, f.finding_id.to_string(), f)?;
                 }
             }
+            InvestigationEvent::Resumed { attempt, .. } => {
+                if let Some(r) = applied(InvestigationState::default(), event)
+                    .resumed
+                    .first()
+                {
+                    items.add(kind::RESUME, attempt.to_string(), r)?;
+                }
+            }
             // Usage is summed on the run's row; its calls are the session's `llm_usage` rows.
             InvestigationEvent::UsageRecorded { .. }
             | InvestigationEvent::Requested { .. }
             | InvestigationEvent::Queued { .. }
             | InvestigationEvent::Started { .. }
-            | InvestigationEvent::Resumed { .. }
             | InvestigationEvent::Completed { .. }
             | InvestigationEvent::Failed { .. }
             | InvestigationEvent::Cancelled { .. } => {}

@@ -295,7 +295,11 @@ async fn every_member_gives_feedback_on_the_analysis_once_each() {
     )
     .await
     .expect_status(200);
-    assert_eq!(given, json!({ "incident_id": id, "changed": true }));
+    // No investigation was ever asked for: it rates none.
+    assert_eq!(
+        given,
+        json!({ "incident_id": id, "changed": true, "run_id": null })
+    );
     let repeated = send(
         &app,
         Method::POST,

@@ -24,5 +24,6 @@ mod postmortems;
 mod projections;
 mod queries;
 mod rca;
+mod rca_severity;
 mod secrets;
 mod streams;

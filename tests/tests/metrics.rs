@@ -103,6 +103,7 @@ fn complete(conclusion: Conclusion, at: &str) -> InvestigationCommand {
     InvestigationCommand::Complete {
         conclusion,
         summary: "What was found.".into(),
+        severity: None,
         at: t(at),
     }
 }

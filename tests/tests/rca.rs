@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use aurora_domain::investigation::{
     Conclusion, InvestigationEvent, InvestigationState, InvestigationStatus, StepStatus,
 };
-use aurora_domain::{IncidentCommand, IncidentId, IncidentState, IncidentStatus, RcaStatus};
+use aurora_domain::{
+    IncidentCommand, IncidentId, IncidentState, IncidentStatus, RcaStatus, Severity,
+};
 use aurora_handlers::agent::{AgentConfig, LlmConfig, PriceTable};
 use aurora_handlers::rca::RcaConfig;
 use aurora_nats::envelope::Context;
@@ -25,15 +27,15 @@ const MODEL: &str = "scripted-model";
 const PODS: &str =
     r#"{"items":[{"metadata":{"name":"checkout-7"},"status":{"phase":"CrashLoopBackOff"}}]}"#;
 
-struct Rca {
-    app: TestApp,
-    admin: Account,
-    llm: Option<ScriptedLlm>,
+pub(crate) struct Rca {
+    pub(crate) app: TestApp,
+    pub(crate) admin: Account,
+    pub(crate) llm: Option<ScriptedLlm>,
     clis: FakeClis,
     _work: tempfile::TempDir,
 }
 
-async fn rca(scripts: Option<Vec<Script>>, config: RcaConfig) -> Rca {
+pub(crate) async fn rca(scripts: Option<Vec<Script>>, config: RcaConfig) -> Rca {
     let clis = FakeClis::install(&[("kubectl", PODS)]);
     let work = tempfile::tempdir().expect("a work dir");
     let mut agent =
@@ -64,7 +66,7 @@ async fn rca(scripts: Option<Vec<Script>>, config: RcaConfig) -> Rca {
     }
 }
 
-fn automatic() -> RcaConfig {
+pub(crate) fn automatic() -> RcaConfig {
     RcaConfig {
         automatic: true,
         ..RcaConfig::default()
@@ -74,21 +76,25 @@ fn automatic() -> RcaConfig {
 impl Rca {
     /// Opens an incident on `service` the way the ingest does.
     async fn open(&self, service: &str) -> IncidentId {
+        self.open_as(service, Severity::High).await
+    }
+
+    /// Opens an incident on `service` whose source gave `severity`.
+    pub(crate) async fn open_as(&self, service: &str, severity: Severity) -> IncidentId {
         let id = IncidentId::new();
+        let mut command = open(
+            id,
+            &format!("High error rate on {service}"),
+            service,
+            Utc::now(),
+        );
+        if let IncidentCommand::Open { severity: s, .. } = &mut command {
+            *s = severity;
+        }
         self.app
             .services()
             .incidents
-            .execute(
-                &self.admin.tenant,
-                id.0,
-                open(
-                    id,
-                    &format!("High error rate on {service}"),
-                    service,
-                    Utc::now(),
-                ),
-                Context::new_root(),
-            )
+            .execute(&self.admin.tenant, id.0, command, Context::new_root())
             .await
             .expect("the store answers")
             .expect("the incident opens");
@@ -108,7 +114,7 @@ impl Rca {
 
     /// The incident once its run has ended there too: the run's end reaches the incident through
     /// the rca process manager, a moment after the investigation's own last event.
-    async fn settled(&self, id: IncidentId) -> IncidentState {
+    pub(crate) async fn settled(&self, id: IncidentId) -> IncidentState {
         let started = Instant::now();
         loop {
             let incident = self.incident(id).await;
@@ -145,7 +151,7 @@ impl Rca {
     }
 
     /// Waits (at most 30 s) until the incident's investigation `episode` satisfies `done`.
-    async fn until(
+    pub(crate) async fn until(
         &self,
         incident: IncidentId,
         episode: u32,
@@ -173,7 +179,7 @@ impl Rca {
     }
 }
 
-fn ended(state: &InvestigationState) -> bool {
+pub(crate) fn ended(state: &InvestigationState) -> bool {
     state.status.has_ended()
 }
 

@@ -401,5 +401,8 @@ fn the_severity_a_run_assessed_is_kept_and_unknown_is_no_assessment() {
     let old = json!({"type": "completed", "conclusion": "likely", "asked": null,
         "summary": "s", "at": "2025-03-01T12:09:00Z"});
     let event = <InvestigationEvent as esrs::event::Upcaster>::upcast(old, Some(1)).unwrap();
-    assert!(matches!(event, InvestigationEvent::Completed { severity: None, .. }));
+    assert!(matches!(
+        event,
+        InvestigationEvent::Completed { severity: None, .. }
+    ));
 }

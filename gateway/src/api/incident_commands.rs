@@ -315,12 +315,16 @@ pub struct FeedbackRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FeedbackRecorded {
     incident_id: Uuid,
-    /// False when the caller's feedback already said exactly this.
+    /// False when the caller's feedback already said exactly this of this run.
     changed: bool,
+    /// The investigation run it rates: the incident's latest when it was given (null: none was
+    /// ever asked for).
+    run_id: Option<Uuid>,
 }
 
-/// Feedback on the incident's analysis (any member, viewers too): whether it helped, and why. A
-/// member's later feedback replaces their earlier one.
+/// Feedback on the incident's analysis (any member, viewers too): whether it helped, and why. It
+/// rates the incident's latest investigation run, named in the answer. A member's later feedback
+/// replaces their earlier one.
 ///
 /// Viewers may give it: feedback rates the analysis and changes nothing of the incident's course
 /// (status, severity, alerts), and the people who read an analysis without working the incident
@@ -346,10 +350,16 @@ async fn feedback(
         comment: req.comment.filter(|c| !c.trim().is_empty()),
         at: Utc::now(),
     };
-    let (executed, _) = execute(&state, &caller, id, command).await?;
+    let (executed, after) = execute(&state, &caller, id, command).await?;
+    let run_id = after
+        .feedback
+        .iter()
+        .find(|f| f.by == caller.email)
+        .and_then(|f| f.run);
     Ok(Json(FeedbackRecorded {
         incident_id: id,
         changed: executed.events > 0,
+        run_id,
     }))
 }
 

@@ -89,16 +89,44 @@ async fn a_run_shows_in_its_incident_now_and_as_it_stood_then() {
     let r = Run::of(&app, &org, incident, 1);
     r.steps(&app, r.begin(&org.editor.email)).await;
     let started = Utc::now();
+    // Its first worker stopped; another took it over.
+    r.steps(
+        &app,
+        vec![InvestigationCommand::Resume {
+            worker: "worker-2".to_owned(),
+            attempt: 1,
+            at: Utc::now(),
+        }],
+    )
+    .await;
     r.steps(&app, r.investigate()).await;
     r.calls(&app, "gpt-test", &[(1000, 200, 1500), (500, 100, 700)])
         .await;
     r.steps(&app, vec![r.complete(Conclusion::Confirmed)]).await;
+    // Feedback given now rates this run.
+    let rated = send(
+        &app,
+        Method::POST,
+        &format!("{path}/feedback"),
+        &org.viewer,
+        json!({ "helpful": true, "comment": "right on the pool" }),
+    )
+    .await
+    .expect_status(200);
+    assert_eq!(rated["run_id"], json!(run));
 
     let live = detail_when(&app, &org.viewer, &path, |d| {
-        d["rca"]["status"] == "completed"
+        d["rca"]["status"] == "completed" && d["rca"]["feedback"] != json!([])
     })
     .await;
     let rca = &live["rca"];
+    assert_eq!(rca["resume_count"], 1);
+    assert_eq!(rca["resumes"][0]["worker"], "worker-2");
+    assert_eq!(rca["resumes"][0]["attempt"], 1);
+    assert_eq!(rca["feedback"][0]["by"], org.viewer.email);
+    assert_eq!(rca["feedback"][0]["run"], json!(run));
+    assert_eq!(rca["feedback"][0]["comment"], "right on the pool");
+    assert_eq!(live["incident"]["feedback"][0]["run"], json!(run));
     assert_eq!(rca["run_id"], json!(run));
     assert_eq!(rca["trigger"], "manual");
     assert_eq!(rca["requested_by"], org.editor.email);
@@ -148,6 +176,8 @@ async fn a_run_shows_in_its_incident_now_and_as_it_stood_then() {
         .await
         .expect_status(200);
     assert_eq!(then["rca"]["status"], "running");
+    assert_eq!(then["rca"]["resume_count"], 0);
+    assert_eq!(then["rca"]["feedback"], json!([]));
     assert_eq!(then["rca"]["model"], "gpt-test");
     assert_eq!(then["rca"]["thoughts"], json!([]));
     assert_eq!(then["rca"]["tool_steps"], json!([]));

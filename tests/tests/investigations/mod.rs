@@ -203,6 +203,7 @@ impl Run {
         InvestigationCommand::Complete {
             conclusion,
             summary: "The 11:58 deploy exhausted the database's connections.".to_owned(),
+            severity: None,
             at: Utc::now(),
         }
     }

@@ -183,7 +183,9 @@ fn feedback_names_the_run_it_rates() {
         by: Some("ana".into()),
         at: at(7),
     });
-    let state = given(events).when(give(8)).then(vec![given_on(Some(run(2)), 8)]);
+    let state = given(events)
+        .when(give(8))
+        .then(vec![given_on(Some(run(2)), 8)]);
     assert_eq!(
         state.feedback,
         vec![Feedback {

@@ -44,17 +44,16 @@ pub(super) async fn live(
     };
     let Some(row) = queries::investigation(conn, tenant.as_str(), run).await? else {
         // Asked for, but the run has stored nothing yet (or the projector has not reached it).
-        return Ok(Some(RcaView::from_state(
-            run,
-            incident.rca_runs,
-            &InvestigationState::default(),
-        )));
+        return Ok(Some(
+            RcaView::from_state(run, incident.rca_runs, &InvestigationState::default())
+                .rated(incident),
+        ));
     };
     let items = queries::investigation_items(conn, tenant.as_str(), run).await?;
     let view = RcaView::from_read_model(row, items).map_err(|e| {
         anyhow::Error::new(e).context(format!("the items of investigation {run} do not load"))
     })?;
-    Ok(Some(view))
+    Ok(Some(view.rated(incident)))
 }
 
 /// The incident's run as it stood at `at` (`incident` is the incident folded up to then): its
@@ -88,11 +87,9 @@ pub(super) async fn as_of(
             })?,
         );
     }
-    Ok(Some(RcaView::from_state(
-        run,
-        incident.rca_runs,
-        &investigation::fold(events),
-    )))
+    Ok(Some(
+        RcaView::from_state(run, incident.rca_runs, &investigation::fold(events)).rated(incident),
+    ))
 }
 
 /// What was accepted: the run concerned and what became of it.

@@ -2,8 +2,10 @@
 //! from the read model (now) or from the investigation's events folded up to a time (`?at=`),
 //! the same shape either way.
 
-use aurora_domain::incident::Alert;
-use aurora_domain::investigation::{Finding, InvestigationState, Suggestion, ToolStep, Trigger};
+use aurora_domain::incident::{Alert, Feedback, IncidentState};
+use aurora_domain::investigation::{
+    Finding, InvestigationState, Resume, Suggestion, ToolStep, Trigger,
+};
 use aurora_projections::investigations::{column_time, kind, trigger_kind};
 use aurora_projections::queries::{InvestigationItem, InvestigationRow};
 use chrono::{DateTime, Utc};
@@ -50,6 +52,19 @@ pub struct RcaView {
     pub suggestions: Vec<RcaSuggestion>,
     /// Correlated alerts that arrived during the run and were handed to the agent.
     pub context_alerts: Vec<RcaContextAlert>,
+    /// How many times the run was continued after its worker stopped.
+    pub resume_count: u32,
+    /// Each continuation, in order: which worker took the run over, the how-manieth.
+    pub resumes: Vec<RcaResume>,
+    /// The feedback given on this run (one per person, their latest).
+    pub feedback: Vec<Feedback>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RcaResume {
+    pub worker: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
 }
 
 /// The model calls of a run and what they cost.
@@ -124,6 +139,7 @@ struct Produced {
     findings: Vec<Finding>,
     suggestions: Vec<Suggestion>,
     context: Vec<Alert>,
+    resumes: Vec<Resume>,
 }
 
 /// A thought as `investigation_items` holds it.
@@ -147,6 +163,7 @@ impl RcaView {
             findings: s.findings.clone(),
             suggestions: s.suggestions.clone(),
             context: s.context.clone(),
+            resumes: s.resumed.clone(),
         };
         let mut view = Self {
             run_id: run,
@@ -180,6 +197,9 @@ impl RcaView {
             findings: Vec::new(),
             suggestions: Vec::new(),
             context_alerts: Vec::new(),
+            resume_count: 0,
+            resumes: Vec::new(),
+            feedback: Vec::new(),
         };
         view.fill(produced);
         view
@@ -202,6 +222,7 @@ impl RcaView {
                     .suggestions
                     .push(serde_json::from_value(item.data)?),
                 kind::CONTEXT => produced.context.push(serde_json::from_value(item.data)?),
+                kind::RESUME => produced.resumes.push(serde_json::from_value(item.data)?),
                 other => {
                     tracing::warn!(kind = other, run = %row.id, "an investigation item of an unknown kind")
                 }
@@ -235,6 +256,9 @@ impl RcaView {
             findings: Vec::new(),
             suggestions: Vec::new(),
             context_alerts: Vec::new(),
+            resume_count: 0,
+            resumes: Vec::new(),
+            feedback: Vec::new(),
         };
         view.fill(produced);
         Ok(view)
@@ -303,6 +327,27 @@ impl RcaView {
             })
             .collect();
         self.thoughts = p.thoughts;
+        self.resume_count = u32::try_from(p.resumes.len()).unwrap_or(u32::MAX);
+        self.resumes = p
+            .resumes
+            .into_iter()
+            .map(|r| RcaResume {
+                worker: r.worker,
+                attempt: r.attempt,
+                at: column_time(r.at),
+            })
+            .collect();
+    }
+
+    /// The feedback `incident` holds on this run.
+    pub fn rated(mut self, incident: &IncidentState) -> Self {
+        self.feedback = incident
+            .feedback
+            .iter()
+            .filter(|f| f.run == Some(self.run_id))
+            .cloned()
+            .collect();
+        self
     }
 }
 

@@ -7,7 +7,7 @@ import { Badge, ErrorText, Loading, When, useLoad } from "../ui";
 
 type Summary = Schemas["IncidentSummary"];
 const STATUSES = ["investigating", "analyzed", "resolved", "merged"];
-const SEVERITIES = ["critical", "high", "medium", "low", "info"];
+const SEVERITIES = ["critical", "high", "medium", "low", "info", "unknown"];
 const PAGE = 50;
 
 export function Incidents() {
