@@ -468,6 +468,8 @@ async fn a_run_whose_worker_is_killed_is_resumed_by_another_process_from_its_las
     assert_eq!(state.conclusion, Some(Conclusion::Confirmed), "{state:#?}");
     assert_eq!(state.resumes, 1, "resumed once, by the second process");
     assert_ne!(state.worker, None);
+    assert_eq!(state.resumed.len(), 1);
+    assert_eq!(Some(&state.resumed[0].worker), state.worker.as_ref());
     let pods = state.step("call-pods").expect("the first step");
     assert_eq!(pods.status, Some(StepStatus::Succeeded));
     let logs = state.step("call-logs").expect("the interrupted step");
@@ -510,6 +512,26 @@ async fn a_run_whose_worker_is_killed_is_resumed_by_another_process_from_its_las
         incident.summary.as_deref(),
         Some("The checkout deploy crash-loops its pods.")
     );
+    // The incident's page shows the resume, with the worker that took the run over.
+    let bearer = format!("authorization: Bearer {}", world.token);
+    let path = format!("/api/incidents/{}", id.0);
+    let started = Instant::now();
+    let rca = loop {
+        let answer = curl(world.port, &path, &["-H", &bearer]).await;
+        if let Some((200, body)) = &answer {
+            if body["rca"]["status"] == "completed" {
+                break body["rca"].clone();
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the detail never showed the completed run: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(rca["resume_count"], 1, "{rca}");
+    assert_eq!(rca["resumes"][0]["attempt"], 1);
+    assert_eq!(rca["resumes"][0]["worker"], json!(state.worker));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
