@@ -15,6 +15,7 @@ pub mod bench;
 pub mod chat;
 pub mod embeddings;
 pub mod llm;
+pub mod logs;
 pub mod openbao;
 pub mod provider;
 pub mod providers;
@@ -46,14 +47,9 @@ pub fn postgres_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
-/// Turns logs on when `TEST_LOG` is set.
+/// Turns logs on when `TEST_LOG` is set (and lets a [`logs::LogCapture`] read them).
 pub fn init_logs() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .try_init();
-    }
+    logs::install();
 }
 
 pub struct TestNats {

@@ -135,6 +135,31 @@ impl Connectors {
             .collect())
     }
 
+    /// Every secret value of the tenant's live accounts (and of the AWS sessions this process
+    /// holds for them), for redaction: a tool's output may repeat any connected secret, not
+    /// only the ones it was given.
+    pub async fn secret_values(&self, tenant: &TenantId) -> Result<Vec<String>, LookupError> {
+        let mut tx = queries::scoped(&self.inner.pool, tenant.as_str()).await?;
+        let rows = queries::live_connectors(&mut tx, tenant.as_str()).await?;
+        tx.commit().await?;
+        let mut values = Vec::new();
+        for (id, kind, state) in rows {
+            let Some(kind) = ConnectorKind::parse(&kind) else {
+                continue;
+            };
+            let state: ConnectorState =
+                serde_json::from_str(&state).map_err(|source| LookupError::State {
+                    connector: id,
+                    source,
+                })?;
+            if let Some(reference) = &state.secret_ref {
+                values.extend(self.credential(id, kind, reference).await?.values());
+            }
+            values.extend(self.inner.aws.secret_values(id));
+        }
+        Ok(values)
+    }
+
     /// Temporary credentials of an AWS account's role (cached until shortly before expiry).
     pub async fn aws_session(
         &self,

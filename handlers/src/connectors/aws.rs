@@ -275,6 +275,18 @@ impl AwsSessions {
             sessions.remove(&connector);
         }
     }
+
+    /// The secret and token of the connector's cached session, if any (for redaction).
+    pub fn secret_values(&self, connector: Uuid) -> Vec<String> {
+        self.sessions
+            .lock()
+            .ok()
+            .and_then(|s| {
+                s.get(&connector)
+                    .map(|s| vec![s.secret_access_key.clone(), s.session_token.clone()])
+            })
+            .unwrap_or_default()
+    }
 }
 
 #[cfg(test)]

@@ -81,6 +81,20 @@ pub async fn live_connector(
     .await
 }
 
+/// Every live connector of the tenant, with its kind: `(id, kind, state)`.
+pub async fn live_connectors(
+    conn: &mut PgConnection,
+    tenant: &str,
+) -> Result<Vec<(Uuid, String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, kind, state FROM connectors WHERE tenant_id = $1 AND status <> 'disconnected'
+         ORDER BY id",
+    )
+    .bind(tenant)
+    .fetch_all(&mut *conn)
+    .await
+}
+
 /// The kinds the tenant has live connectors of.
 pub async fn connected_kinds(
     conn: &mut PgConnection,

@@ -3,6 +3,7 @@
 
 mod cli;
 mod connect;
+mod leaks;
 mod lifecycle;
 
 use aurora_tests::providers::FakeProviders;

@@ -56,11 +56,12 @@ impl Run {
             Ok(Planned::Read(tool)) => {
                 let reader = self.agent.inner.reader.clone();
                 let tenant = self.tenant.clone();
+                let secrets = self.tenant_secrets().await;
                 let read = async move {
-                    reader
-                        .read(&tenant, &tool)
-                        .await
-                        .map(|output| tools::capped(crate::agent::redact::redact(&output, &[])))
+                    let secrets = secrets?;
+                    reader.read(&tenant, &tool).await.map(|output| {
+                        tools::capped(crate::agent::redact::redact(&output, &secrets))
+                    })
                 };
                 tokio::select! {
                     output = read => Ok(output),
@@ -162,11 +163,12 @@ impl Run {
         else {
             return Err(QueryError::NotConnected(kind).to_string());
         };
-        let secrets = connected
+        let mut secrets = connected
             .credentials
             .as_ref()
             .map(|c| c.values())
             .unwrap_or_default();
+        secrets.extend(self.tenant_secrets().await?);
         self.agent
             .inner
             .queries
@@ -187,6 +189,8 @@ impl Run {
         )
         .await
         .map_err(|e| e.to_string())?;
+        let mut secrets = credentials.secrets.clone();
+        secrets.extend(self.tenant_secrets().await?);
         let mut env = Vec::new();
         if let Some(path) = &config.tool_path {
             env.push(("PATH".to_owned(), path.clone()));
@@ -197,7 +201,7 @@ impl Run {
             env,
             cwd: work_dir,
             timeout: config.tool_timeout,
-            secrets: credentials.secrets.clone(),
+            secrets,
         };
         match exec::run(spec).await {
             Ok(output) if output.success() => Ok(output.combined()),
@@ -210,6 +214,20 @@ impl Run {
             )),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// Every secret of the organisation's connected accounts: a tool's output is redacted of
+    /// all of them (a CLI or a provider may repeat a secret it was not given). Without them
+    /// nothing can be said to be safe, so a failed lookup fails the call.
+    async fn tenant_secrets(&self) -> Result<Vec<String>, String> {
+        self.agent
+            .inner
+            .connectors
+            .secret_values(&self.tenant)
+            .await
+            .map_err(|e| {
+                format!("the organisation's secrets could not be read to redact the output: {e}")
+            })
     }
 
     fn work_dir(&self) -> PathBuf {
