@@ -261,3 +261,34 @@ async fn another_organisation_and_a_disconnected_account_get_no_query_tools() {
     );
     assert!(l.fake.requests_to(LOGS).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_preference_narrows_the_query_tools_too() {
+    let l = looking(vec![script("errors in checkout")]).await;
+    l.fake.answer("POST", LOGS, 200, fixtures::datadog_logs(""));
+    l.connect_datadog().await;
+    // Preferring Google Cloud: its CLI is offered, Datadog's tools are not.
+    ask_preferring(&l, json!(["gcp"])).await;
+    let offered = l.offered(0);
+    assert!(offered.contains(&"cloud_exec".to_owned()), "{offered:?}");
+    assert!(
+        !offered.iter().any(|t| t.starts_with("datadog")),
+        "{offered:?}"
+    );
+
+    // Preferring Datadog: its tools are offered.
+    let next = l.chat.llm.requests().len();
+    ask_preferring(&l, json!(["datadog"])).await;
+    let offered = l.offered(next);
+    assert!(offered.contains(&"datadog_logs".to_owned()), "{offered:?}");
+    assert!(offered.contains(&"datadog_metrics".to_owned()));
+}
+
+/// Asks as the admin with `preference` as the query's `provider_preference`.
+async fn ask_preferring(l: &Looking, preference: Value) -> Vec<Value> {
+    let mut asked = query("any errors in checkout?", "ask");
+    asked["provider_preference"] = preference;
+    let mut socket = ChatSocket::open(&l.chat.app, &l.chat.admin, None).await;
+    socket.send(asked).await;
+    socket.until_end().await
+}

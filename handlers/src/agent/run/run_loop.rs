@@ -273,6 +273,22 @@ impl Run {
         clis.filter(preferred).collect()
     }
 
+    /// The kinds whose query tools the model is offered: the tenant's connected accounts,
+    /// narrowed to the query's preferred providers when it names any.
+    fn offered_queries(
+        &self,
+        connected: &[aurora_domain::connector::ConnectorKind],
+    ) -> Vec<aurora_domain::connector::ConnectorKind> {
+        connected
+            .iter()
+            .copied()
+            .filter(|kind| {
+                self.provider_preference.is_empty()
+                    || self.provider_preference.iter().any(|p| kind.answers_to(p))
+            })
+            .collect()
+    }
+
     /// Model calls and tool calls until the model answers without tools, the step limit, or a
     /// stop. `said` collects the text of every step as it streams.
     async fn steps(
@@ -286,7 +302,9 @@ impl Run {
         }
         let connected = self.connected_kinds().await;
         let mut definitions = tools::definitions(&self.offered_clis(&connected));
-        definitions.extend(crate::agent::query::definitions(&connected));
+        definitions.extend(crate::agent::query::definitions(
+            &self.offered_queries(&connected),
+        ));
         if self.journal.is_some() {
             definitions.extend(crate::agent::investigation::prompt::definitions());
         }
