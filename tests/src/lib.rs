@@ -17,7 +17,6 @@ pub mod embeddings;
 pub mod llm;
 pub mod logs;
 pub mod openbao;
-pub mod provider;
 pub mod providers;
 pub mod s3;
 pub mod sse;

@@ -1,16 +1,24 @@
-//! Fake providers: one real HTTP server answering, in each provider's documented shapes, the
-//! reads Aurora makes of clouds and observability tools — Datadog, New Relic, Splunk, Sentry,
-//! Grafana, Elasticsearch, Tailscale, Scaleway, Azure's token endpoint, Google's token endpoint
-//! and Resource Manager, and AWS STS AssumeRole (XML). Every base URL of a [`ConnectorConfig`]
-//! points at it ([`FakeProviders::config`]), so Aurora's real clients run against it.
+//! Fake providers: one real HTTP server per test answering, in each provider's documented
+//! shapes (and error shapes), what Aurora asks of clouds and observability tools. Two ways:
 //!
-//! A credential containing `bad` is refused the way the provider refuses it, and the refusal
-//! quotes the credential back (as careless APIs do), so tests can prove Aurora never repeats
-//! it. [`FakeProviders::plant`] adds a text to every answer (the secret-leak test plants secrets
-//! there). Every request is recorded.
+//! - built-in routes ([`routes`]) for what connecting checks — Datadog, New Relic, Splunk,
+//!   Sentry, Grafana, Elasticsearch, Tailscale, Scaleway, Azure's token endpoint, Google's token
+//!   endpoint and Resource Manager, AWS STS AssumeRole (XML), OVHcloud — and a credential
+//!   containing `bad` is refused the way the provider refuses it, quoting the credential back
+//!   (as careless APIs do), so tests can prove Aurora never repeats it;
+//! - scripted answers ([`FakeProviders::answer`], with the [`fixtures`] of the query tools'
+//!   documented answers), which come before the built-in routes; a request neither scripted nor
+//!   built in is answered 404 with a body naming it.
+//!
+//! Every base URL of a [`ConnectorConfig`] can point at it ([`FakeProviders::config`]), so
+//! Aurora's real clients run against it. [`FakeProviders::plant`] adds a text to every built-in
+//! answer (the secret-leak test plants secrets there). Every request is recorded (method, path,
+//! query, headers, body), so tests check the authentication, the query and the range sent.
 
+pub mod fixtures;
 mod routes;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -32,13 +40,47 @@ pub const AURORA_AWS_SECRET: &str = "aurora-own-aws-secret-never-in-a-cli";
 pub struct Recorded {
     pub method: String,
     pub path: String,
-    pub headers: Vec<(String, String)>,
+    /// The query string's pairs, decoded.
+    pub query: BTreeMap<String, String>,
+    /// Header names in lower case.
+    pub headers: BTreeMap<String, String>,
     pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query.get(name).map(String::as_str)
+    }
+
+    /// The body as JSON (panics when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("a JSON request body")
+    }
+
+    /// The body as an HTML form's pairs.
+    pub fn form(&self) -> BTreeMap<String, String> {
+        pairs(&self.body)
+    }
+}
+
+/// `a=1&b=x%20y` (or `+` for spaces) as pairs.
+fn pairs(text: &str) -> BTreeMap<String, String> {
+    form_urlencoded::parse(text.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 #[derive(Default)]
 pub(crate) struct Shared {
     pub(crate) requests: Vec<Recorded>,
+    /// Scripted answers: `(method, path)` → `(status, content type, body)`.
+    pub(crate) fixtures: BTreeMap<(String, String), (u16, &'static str, String)>,
     /// Added to every answer's JSON (`"note"`) or XML, when set.
     pub(crate) planted: Option<String>,
     /// Access tokens the fake Google issued.
@@ -115,7 +157,37 @@ impl FakeProviders {
             .push((arn.to_owned(), external_id.to_owned()));
     }
 
-    /// Adds `text` to every answer from now on.
+    /// Answers `method path` with `status` and the JSON `body` (replacing an earlier fixture),
+    /// before any built-in route.
+    pub fn answer(&self, method: &str, path: &str, status: u16, body: impl ToString) -> &Self {
+        self.answer_as(method, path, status, "application/json", body)
+    }
+
+    /// The same with another content type (Splunk's export stream, HTML error pages).
+    pub fn answer_as(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        content_type: &'static str,
+        body: impl ToString,
+    ) -> &Self {
+        self.lock().fixtures.insert(
+            (method.to_ascii_uppercase(), path.to_owned()),
+            (status, content_type, body.to_string()),
+        );
+        self
+    }
+
+    /// The requests to `path`, in order.
+    pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == path)
+            .collect()
+    }
+
+    /// Adds `text` to every built-in answer from now on.
     pub fn plant(&self, text: &str) {
         self.lock().planted = Some(text.to_owned());
     }

@@ -31,8 +31,44 @@ pub(super) fn router(shared: Arc<Mutex<Shared>>) -> Router {
         .route("/v1/projects", get(google_projects))
         .route("/auth/oauth2/token", post(ovh_token))
         .route("/1.0/me", get(ovh_me))
+        .fallback(no_fixture)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            scripted,
+        ))
         .layer(axum::middleware::from_fn_with_state(shared.clone(), record))
         .with_state(shared)
+}
+
+/// A request a test scripted is answered with its fixture, before any built-in route.
+async fn scripted(
+    State(shared): Fake,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let key = (
+        request.method().as_str().to_owned(),
+        request.uri().path().to_owned(),
+    );
+    let found = shared.lock().expect("state").fixtures.get(&key).cloned();
+    match found {
+        Some((status, content_type, body)) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            [("content-type", content_type)],
+            body,
+        )
+            .into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// Neither scripted nor built in: a 404 naming the request.
+async fn no_fixture(method: Method, uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"message": format!("the fake has no fixture for {method} {}", uri.path())})),
+    )
+        .into_response()
 }
 
 /// Keeps every request for the tests.
@@ -48,6 +84,7 @@ async fn record(
     let recorded = Recorded {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
+        query: super::pairs(parts.uri.query().unwrap_or_default()),
         headers: parts
             .headers
             .iter()

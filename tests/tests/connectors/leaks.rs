@@ -4,17 +4,16 @@
 //! query tool — and no secret in any message of any stream, any row of any table, the app's
 //! logs, or any HTTP answer the test received.
 
-use aurora_domain::connector::ConnectorKind;
 use aurora_tests::chat::ChatSocket;
 use aurora_tests::llm::{Script, Step};
 use aurora_tests::logs::LogCapture;
-use aurora_tests::provider::{fixtures, FakeProvider};
+use aurora_tests::providers::{fixtures, FakeProviders};
 use aurora_tests::providers::{GCP_KEY_PEM, KUBE_TOKEN};
 use aurora_tests::TestApp;
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 
-use crate::chat::helpers::{chat_launched, query, session_of, settled};
+use crate::chat::helpers::{chat, query, session_of, settled};
 
 const DD_API: &str = "leakdd-api-51c7e0a9";
 const DD_APP: &str = "leakdd-app-8e2b44f1";
@@ -52,18 +51,35 @@ fn planted() -> String {
     format!("{}\n{GCP_KEY_PEM}", secrets().join("\n"))
 }
 
-/// The kinds whose query answers are scripted, at their own fake: connecting checks them there.
-fn scripted(fake: &FakeProvider) {
+/// The query tools' answers, scripted on the fake (connecting is checked by its built-in
+/// routes): each repeats the secrets, Sentry's as an error.
+fn scripted(fake: &FakeProviders) {
     let plant = planted();
-    fake.answer("GET", "/api/v1/validate", 200, json!({"valid": true}))
-        .answer("POST", "/api/v2/logs/events/search", 200, fixtures::datadog_logs(&plant))
-        .answer("GET", "/services/server/info", 200, json!({"entry": [{"name": "server-info", "content": {"serverName": "splunk-acme", "version": "9.3.1"}}]}))
-        .answer_as("POST", "/services/search/jobs/export", 200, "application/json", fixtures::splunk_export(&plant))
-        .answer("GET", "/api/0/organizations/acme/", 200, json!({"id": "1", "slug": "acme", "name": "Acme"}))
-        // Sentry refuses, quoting the secrets back: the error path is redacted too.
-        .answer("GET", "/api/0/organizations/acme/issues/", 403, fixtures::sentry_error(&plant))
-        .answer("GET", "/", 200, json!({"name": "es-1", "cluster_name": "acme", "version": {"number": "8.15.0"}, "tagline": "You Know, for Search"}))
-        .answer("POST", "/logs-*/_search", 200, fixtures::elasticsearch_hits(&plant));
+    fake.answer(
+        "POST",
+        "/api/v2/logs/events/search",
+        200,
+        fixtures::datadog_logs(&plant),
+    )
+    .answer_as(
+        "POST",
+        "/services/search/jobs/export",
+        200,
+        "application/json",
+        fixtures::splunk_export(&plant),
+    )
+    .answer(
+        "GET",
+        "/api/0/organizations/acme/issues/",
+        403,
+        fixtures::sentry_error(&plant),
+    )
+    .answer(
+        "POST",
+        "/logs-*/_search",
+        200,
+        fixtures::elasticsearch_hits(&plant),
+    );
 }
 
 /// Connect bodies of the kinds not connected by the chat harness (GCP, AWS, Kubernetes are).
@@ -158,28 +174,11 @@ fn script() -> Script {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_connected_secret_reaches_an_event_a_table_a_log_or_an_answer() {
     let logs = LogCapture::start();
-    let fake = FakeProvider::start().await;
-    scripted(&fake);
-    let base_url = fake.base_url();
-    let c = chat_launched(
-        vec![script()],
-        |_| {},
-        |mut launch| {
-            for kind in [
-                ConnectorKind::Datadog,
-                ConnectorKind::Splunk,
-                ConnectorKind::Sentry,
-                ConnectorKind::Elasticsearch,
-            ] {
-                launch = launch.connector_base_url(kind, base_url.clone());
-            }
-            launch
-        },
-    )
-    .await;
-    // Every answer of the other fake quotes the secrets from now on (GCP, AWS and Kubernetes
-    // were connected by the harness before).
+    let c = chat(vec![script()]).await;
+    // Every built-in answer quotes the secrets from now on (GCP, AWS and Kubernetes were
+    // connected by the harness before), and so do the scripted ones.
     c.providers.plant(&planted());
+    scripted(&c.providers);
     let shell_plant = format!("cat <<'PLANTED'\n{}\nPLANTED", planted());
     c.clis.script("aws", &shell_plant);
     c.clis.script("gcloud", &shell_plant);
@@ -211,7 +210,7 @@ async fn no_connected_secret_reaches_an_event_a_table_a_log_or_an_answer() {
         "/api/0/organizations/acme/issues/",
         "/logs-*/_search",
     ] {
-        assert_eq!(fake.requests_to(path).len(), 1, "{path} was queried");
+        assert_eq!(c.providers.requests_to(path).len(), 1, "{path} was queried");
     }
     let results = frames
         .iter()

@@ -8,7 +8,7 @@ use aurora_domain::connector::ConnectorKind;
 use aurora_nats::{subjects, EventLog};
 use aurora_tests::chat::{of_type, streamed_text, ChatSocket};
 use aurora_tests::llm::{Script, Step};
-use aurora_tests::provider::{fixtures, FakeProvider};
+use aurora_tests::providers::{fixtures, FakeProviders};
 use aurora_tests::{Account, TestApp};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -22,14 +22,14 @@ const LOGS: &str = "/api/v2/logs/events/search";
 /// A chat app whose Datadog is the fake.
 struct Looking {
     chat: Chat,
-    fake: FakeProvider,
+    fake: FakeProviders,
 }
 
 async fn looking(scripts: Vec<Script>) -> Looking {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     // Datadog's documented key check, which connecting asks first.
     fake.answer("GET", "/api/v1/validate", 200, json!({"valid": true}));
-    let base_url = fake.base_url();
+    let base_url = fake.base_url.clone();
     let chat = chat_launched(
         scripts,
         |_| {},

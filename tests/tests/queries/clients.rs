@@ -14,7 +14,7 @@ use aurora_handlers::agent::query::splunk::SplunkAccount;
 use aurora_handlers::agent::query::tailscale::TailscaleAccount;
 use aurora_handlers::agent::query::{plan, Account, Queries, QueryError, QueryTool};
 use aurora_handlers::agent::tool_args::Args;
-use aurora_tests::provider::{fixtures, FakeProvider};
+use aurora_tests::providers::{fixtures, FakeProviders};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -44,9 +44,9 @@ fn rfc3339(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn datadog(fake: &FakeProvider) -> Account {
+fn datadog(fake: &FakeProviders) -> Account {
     Account::Datadog(DatadogAccount {
-        api_url: fake.base_url(),
+        api_url: fake.base_url.clone(),
         api_key: "dd-api-key-0001".into(),
         application_key: "dd-app-key-0002".into(),
     })
@@ -54,7 +54,7 @@ fn datadog(fake: &FakeProvider) -> Account {
 
 #[tokio::test]
 async fn datadog_logs_are_searched_with_both_keys_over_the_range() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "POST",
         "/api/v2/logs/events/search",
@@ -93,7 +93,7 @@ async fn datadog_logs_are_searched_with_both_keys_over_the_range() {
 
 #[tokio::test]
 async fn datadog_metrics_send_the_range_in_seconds_and_keep_the_newest_points() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer("GET", "/api/v1/query", 200, fixtures::datadog_metrics(300));
     let result = ask("datadog_metrics", json!({"query": "sum:trace.http.request.errors{service:checkout}.as_count()", "from": "2026-12-01T09:00:00Z", "to": "2026-12-01T10:00:00Z"}), &datadog(&fake)).await
         .expect("a result");
@@ -112,7 +112,7 @@ async fn datadog_metrics_send_the_range_in_seconds_and_keep_the_newest_points() 
 
 #[tokio::test]
 async fn a_long_range_is_cut_to_a_week_and_the_result_says_so() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "POST",
         "/api/v2/logs/events/search",
@@ -135,9 +135,9 @@ async fn a_long_range_is_cut_to_a_week_and_the_result_says_so() {
         .contains("last 7 days"));
 }
 
-fn newrelic(fake: &FakeProvider) -> Account {
+fn newrelic(fake: &FakeProviders) -> Account {
     Account::NewRelic(NewRelicAccount {
-        api_url: fake.base_url(),
+        api_url: fake.base_url.clone(),
         user_key: "NRAK-TESTKEY0001".into(),
         account_id: 1_234_567,
     })
@@ -145,7 +145,7 @@ fn newrelic(fake: &FakeProvider) -> Account {
 
 #[tokio::test]
 async fn newrelic_runs_the_nrql_through_nerdgraph_with_the_range_and_the_user_key() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     let rows = json!([{"facet": "TimeoutError", "count": 40}, {"facet": "HTTPError", "count": 3}]);
     fake.answer("POST", "/graphql", 200, fixtures::newrelic_results(rows));
     let result = ask("newrelic_nrql", json!({"nrql": "SELECT count(*) FROM TransactionError FACET error.class", "from": "2026-12-01T09:00:00Z", "to": "2026-12-01T10:00:00Z", "limit": 1}), &newrelic(&fake)).await
@@ -165,16 +165,16 @@ async fn newrelic_runs_the_nrql_through_nerdgraph_with_the_range_and_the_user_ke
     assert_eq!(result["rows_left_out"], 1);
 }
 
-fn splunk(fake: &FakeProvider) -> Account {
+fn splunk(fake: &FakeProviders) -> Account {
     Account::Splunk(SplunkAccount {
-        url: fake.base_url(),
+        url: fake.base_url.clone(),
         token: "splunk-token-0001".into(),
     })
 }
 
 #[tokio::test]
 async fn splunk_exports_the_search_with_the_token_the_range_and_a_limit() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer_as(
         "POST",
         "/services/search/jobs/export",
@@ -206,9 +206,9 @@ async fn splunk_exports_the_search_with_the_token_the_range_and_a_limit() {
     assert!(result["results"][0].get("_bkt").is_none());
 }
 
-fn sentry(fake: &FakeProvider) -> Account {
+fn sentry(fake: &FakeProviders) -> Account {
     Account::Sentry(SentryAccount {
-        api_url: fake.base_url(),
+        api_url: fake.base_url.clone(),
         organization: "acme".into(),
         token: "sntrys_token_0001".into(),
     })
@@ -216,7 +216,7 @@ fn sentry(fake: &FakeProvider) -> Account {
 
 #[tokio::test]
 async fn sentry_lists_the_organisations_issues_in_the_range() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "GET",
         "/api/0/organizations/acme/issues/",
@@ -238,16 +238,16 @@ async fn sentry_lists_the_organisations_issues_in_the_range() {
     assert_eq!(result["issues"][0]["count"], "312");
 }
 
-fn grafana(fake: &FakeProvider) -> Account {
+fn grafana(fake: &FakeProviders) -> Account {
     Account::Grafana(GrafanaAccount {
-        url: fake.base_url(),
+        url: fake.base_url.clone(),
         token: "glsa_token_0001".into(),
     })
 }
 
 #[tokio::test]
 async fn prometheus_is_queried_through_the_first_prometheus_datasource() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "GET",
         "/api/datasources",
@@ -286,7 +286,7 @@ async fn prometheus_is_queried_through_the_first_prometheus_datasource() {
 
 #[tokio::test]
 async fn loki_is_queried_through_the_named_datasource_newest_first() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "GET",
         "/api/datasources/proxy/uid/logs-eu/loki/api/v1/query_range",
@@ -317,7 +317,7 @@ async fn loki_is_queried_through_the_named_datasource_newest_first() {
 
 #[tokio::test]
 async fn a_promql_error_and_a_grafana_without_loki_are_explained() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "GET",
         "/api/datasources",
@@ -354,16 +354,16 @@ async fn a_promql_error_and_a_grafana_without_loki_are_explained() {
     );
 }
 
-fn elasticsearch(fake: &FakeProvider) -> Account {
+fn elasticsearch(fake: &FakeProviders) -> Account {
     Account::Elasticsearch(ElasticsearchAccount {
-        url: fake.base_url(),
+        url: fake.base_url.clone(),
         api_key: "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==".into(),
     })
 }
 
 #[tokio::test]
 async fn elasticsearch_is_searched_with_the_api_key_and_the_range() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "POST",
         "/logs-*/_search",
@@ -387,9 +387,9 @@ async fn elasticsearch_is_searched_with_the_api_key_and_the_range() {
     assert_eq!(result["hits"][0]["source"]["service"], "checkout");
 }
 
-fn tailscale(fake: &FakeProvider) -> Account {
+fn tailscale(fake: &FakeProviders) -> Account {
     Account::Tailscale(TailscaleAccount {
-        api_url: fake.base_url(),
+        api_url: fake.base_url.clone(),
         tailnet: "acme.com".into(),
         api_key: "tskey-api-0001".into(),
     })
@@ -397,7 +397,7 @@ fn tailscale(fake: &FakeProvider) -> Account {
 
 #[tokio::test]
 async fn tailscale_lists_the_tailnets_devices() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "GET",
         "/api/v2/tailnet/acme.com/devices",
@@ -417,7 +417,7 @@ async fn tailscale_lists_the_tailnets_devices() {
 
 #[tokio::test]
 async fn ovh_is_read_with_an_oauth_token_of_the_service_account() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer(
         "POST",
         "/auth/oauth2/token",
@@ -431,8 +431,8 @@ async fn ovh_is_read_with_an_oauth_token_of_the_service_account() {
         json!(["5f3c0ab3e1b44c4a"]),
     );
     let account = Account::Ovh(OvhAccount {
-        api_url: fake.base_url(),
-        token_url: format!("{}/auth/oauth2/token", fake.base_url()),
+        api_url: fake.base_url.clone(),
+        token_url: format!("{}/auth/oauth2/token", fake.base_url.clone()),
         client_id: "ovh-client".into(),
         client_secret: "ovh-client-secret-0001".into(),
     });
@@ -465,7 +465,7 @@ async fn ovh_is_read_with_an_oauth_token_of_the_service_account() {
 
 #[tokio::test]
 async fn an_unreachable_provider_and_an_unreadable_answer_are_errors_not_crashes() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     let account = datadog(&fake);
     drop(fake);
     let error = ask("datadog_logs", json!({"query": "*"}), &account)
@@ -477,7 +477,7 @@ async fn an_unreachable_provider_and_an_unreadable_answer_are_errors_not_crashes
             .starts_with("Datadog could not be reached"),
         "{error}"
     );
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     fake.answer_as(
         "POST",
         "/api/v2/logs/events/search",
@@ -498,7 +498,7 @@ async fn an_unreachable_provider_and_an_unreadable_answer_are_errors_not_crashes
 
 #[tokio::test]
 async fn a_planted_secret_in_an_answer_or_an_error_is_redacted_and_the_output_capped() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     let account = splunk(&fake);
     fake.answer_as(
         "POST",
@@ -548,7 +548,7 @@ struct Refusal {
 
 #[tokio::test]
 async fn each_providers_error_shape_names_the_provider_the_status_and_its_message() {
-    let fake = FakeProvider::start().await;
+    let fake = FakeProviders::start().await;
     let cases = [
         (
             datadog(&fake),

@@ -1,4 +1,4 @@
-//! Answers and errors in the shapes each provider documents, for [`super::FakeProvider`].
+//! Answers and errors in the shapes each provider documents, for [`super::FakeProviders`].
 //! `planted` puts a given text where the provider would echo data (a log line, a title), so a
 //! test can plant a secret and follow it.
 
