@@ -26,4 +26,5 @@ mod queries;
 mod rca;
 mod rca_severity;
 mod secrets;
+mod similar;
 mod streams;

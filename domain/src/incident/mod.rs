@@ -10,6 +10,7 @@ mod command;
 mod describe;
 mod error;
 mod event;
+pub mod similar;
 mod state;
 
 #[cfg(test)]

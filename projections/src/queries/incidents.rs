@@ -71,6 +71,45 @@ pub async fn list_incidents(
     q.build_query_as().fetch_all(&mut *conn).await
 }
 
+const SUMMARY_COLUMNS: &str =
+    "id, title, service, environment, severity, source, status, rca_status, started_at, updated_at,
+     resolved_at, affected_services, correlated_alert_count, merged_into";
+
+/// One incident's list row.
+pub async fn incident_summary(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<Option<IncidentSummary>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM incidents WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// The `limit` most recently started incidents other than `except` and not merged away (their
+/// alerts live on in the incident they joined), newest first: where similar ones are looked for.
+pub async fn recent_incidents_except(
+    conn: &mut PgConnection,
+    tenant: &str,
+    except: Uuid,
+    limit: i64,
+) -> Result<Vec<IncidentSummary>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM incidents
+         WHERE tenant_id = $1 AND id <> $2 AND merged_into IS NULL
+         ORDER BY started_at DESC, id DESC LIMIT $3"
+    ))
+    .bind(tenant)
+    .bind(except)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}
+
 /// The folded state of one incident (JSON text) and the stream sequence it is at.
 pub async fn incident_state(
     conn: &mut PgConnection,

@@ -181,6 +181,13 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         NotFound,
     ),
     ep(
+        "GET",
+        "/api/incidents/{id}/similar",
+        Target::Incident,
+        None,
+        NotFound,
+    ),
+    ep(
         "POST",
         "/api/incidents/{id}/comments",
         Target::Incident,

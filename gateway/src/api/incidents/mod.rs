@@ -24,6 +24,7 @@ use super::{page, parse_uuid, ApiError, AppState};
 mod rca;
 mod rca_stream;
 mod rca_view;
+mod similar;
 mod views;
 pub use views::{
     CloudEventAttributes, EventItem, IncidentDetail, IncidentEvents, IncidentPage, IncidentView,
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(events))
         .routes(routes!(rca::request, rca::cancel))
         .routes(routes!(rca_stream::stream))
+        .routes(routes!(similar::similar))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
