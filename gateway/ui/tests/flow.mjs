@@ -8,8 +8,9 @@
 // investigation streams (a scripted model, tests/llm.mjs; a fake kubectl on the tools' PATH) and
 // ends with a conclusion → chat in agent mode → a destructive command asks (and asks again after
 // a reload) → approve → its result and the answer shown → resolve → the postmortem shown and
-// exported → the time slider → the service graph → the knowledge base: an upload and a search →
-// a viewer sees no buttons it cannot use. axe-core runs on every page and fails the test on any
+// exported → the time slider → the same alert again opens an incident naming the first as
+// similar → the service graph → the knowledge base: an upload and a search → a viewer sees no
+// buttons it cannot use. axe-core runs on every page and fails the test on any
 // serious or critical violation. Screenshots go to test-artifacts/.
 import { spawn, execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -214,26 +215,29 @@ try {
   // The incident list is open; a webhook arrives; the incident appears without a reload.
   await admin.getByRole("link", { name: "Incidents" }).click();
   await admin.getByText("No incidents match").waitFor();
+  /** A Grafana alert, signed with the integration's secret. */
+  const alert = (summary, fingerprint) =>
+    fetch(webhook, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
+      body: JSON.stringify({
+        receiver: "aurora",
+        status: "firing",
+        version: "1",
+        alerts: [
+          {
+            status: "firing",
+            labels: { alertname: "Checkout latency high", service: "checkout", severity: "critical" },
+            annotations: { summary },
+            startsAt: new Date().toISOString(),
+            endsAt: "0001-01-01T00:00:00Z",
+            fingerprint,
+          },
+        ],
+      }),
+    });
   const sent = Date.now();
-  const delivery = await fetch(webhook, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
-    body: JSON.stringify({
-      receiver: "aurora",
-      status: "firing",
-      version: "1",
-      alerts: [
-        {
-          status: "firing",
-          labels: { alertname: "Checkout latency high", service: "checkout", severity: "critical" },
-          annotations: { summary: "Checkout p99 over 2 s" },
-          startsAt: new Date().toISOString(),
-          endsAt: "0001-01-01T00:00:00Z",
-          fingerprint: "ui-flow-1",
-        },
-      ],
-    }),
-  });
+  const delivery = await alert("Checkout p99 over 2 s", "ui-flow-1");
   check(delivery.status === 202, `the webhook is accepted (${delivery.status})`);
   const row = admin.getByRole("link", { name: /Checkout/ });
   await row.waitFor();
@@ -320,6 +324,16 @@ try {
   await admin.locator(".state-investigating").waitFor();
   check(true, "the time slider shows the incident before it resolved");
   await shot(admin, "incident-as-of");
+
+  // The same trouble again, once the first is resolved: a new incident that names the first as similar.
+  check((await alert("Checkout p99 over 2 s again", "ui-flow-2")).status === 202, "a second alert is accepted");
+  await admin.getByRole("link", { name: "Incidents" }).click();
+  await admin.getByRole("link", { name: "Checkout p99 over 2 s again" }).click();
+  const similar = admin.getByRole("region", { name: "Similar incidents" });
+  await similar.getByRole("link", { name: "Checkout p99 over 2 s", exact: true }).waitFor();
+  check(/title words 0\.75, service 1\.00/.test(await similar.textContent()), "the first incident is offered as similar, with why");
+  await accessible(admin, "incident (similar)");
+  await shot(admin, "incident-similar");
 
   // Metrics and organisation pages.
   await admin.getByRole("link", { name: "Metrics & usage" }).click();

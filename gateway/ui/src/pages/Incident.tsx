@@ -1,12 +1,13 @@
-// One incident: its state at a glance, what to do, the investigation live, the alerts and why
-// each joined, the timeline, the changes before it, the postmortem — and "as it was at", a
-// slider over the incident's own events that shows the incident folded up to that moment.
+// One incident: its state at a glance, what to do, the investigation live, similar incidents,
+// the alerts and why each joined, the timeline, the changes before it, the postmortem — and "as
+// it was at", a slider over the incident's own events that shows the incident folded up to then.
 import { useEffect, useState } from "preact/hooks";
 import { request, type Schemas } from "../api/client";
 import { soon, useLive } from "../live";
 import { canEdit, useMe } from "../session";
 import { Badge, ErrorText, Loading, When, useAction, useLoad } from "../ui";
 import { Postmortem } from "./Postmortem";
+import { Similar } from "./Similar";
 
 type Detail = Schemas["IncidentDetail"];
 
@@ -72,6 +73,8 @@ export function IncidentPage({ id }: { id: string }) {
       {editable && <Actions id={id} detail={data} onDone={reload} />}
 
       <Investigation detail={data} />
+
+      {!at && <Similar id={id} />}
 
       <section aria-labelledby="alerts">
         <h2 id="alerts">Alerts ({data.alerts.length})</h2>
