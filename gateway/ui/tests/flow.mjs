@@ -7,7 +7,7 @@
 // webhook sent from here → the incident appears live in the open list → open it → the
 // investigation streams (a scripted model, tests/llm.mjs; a fake kubectl on the tools' PATH) and
 // ends with a conclusion → chat in agent mode → a destructive command asks (and asks again after
-// a reload) → approve → its result and the answer shown → resolve → the postmortem shown and
+// a reload) → approve → its result and the answer shown → another refused, never run → resolve → the postmortem shown and
 // exported → the time slider → the same alert again opens an incident naming the first as
 // similar → the service graph → the knowledge base: an upload and a search → a viewer sees no
 // buttons it cannot use. axe-core runs on every page and fails the test on any
@@ -58,6 +58,13 @@ const model = await scriptedModel([
     steps: [
       tool("call-delete", "kubectl", { command: "kubectl -n shop delete pod checkout-7" }),
       text("I deleted ", "checkout-7; ", "its deployment starts a fresh pod."),
+    ],
+  },
+  {
+    trigger: "delete the checkout cache pod",
+    steps: [
+      tool("call-cache", "kubectl", { command: "kubectl -n shop delete pod checkout-cache-0" }),
+      text("Understood: ", "I left checkout-cache-0 as it is."),
     ],
   },
   {
@@ -297,6 +304,13 @@ try {
   check(!/Usage: 0 input/.test(await admin.getByTestId("usage").textContent()), "the session's usage is shown");
   await admin.getByRole("link", { name: "Please restart the crashing checkout pod" }).waitFor();
   check(true, "the session is listed by its first question");
+  // Refused, a command never runs; the model is told and answers.
+  await admin.getByLabel("Your question").fill("Now delete the checkout cache pod");
+  await admin.getByRole("button", { name: "Send" }).click();
+  await dialog.waitFor();
+  await admin.getByRole("button", { name: "Refuse" }).click();
+  await admin.getByTestId("answer").filter({ hasText: "I left checkout-cache-0 as it is." }).waitFor({ timeout: 30000 });
+  check(!kubectlCalls().some((c) => c.includes("checkout-cache-0")), "refused, the command never ran");
   await accessible(admin, "chat");
   await shot(admin, "chat");
 
