@@ -120,6 +120,7 @@ pub async fn run(
             services.services.clone(),
             services.pool.clone(),
             agent.clone(),
+            services.connectors.clone(),
             config.graph.clone(),
         );
         let stop = shutdown.clone();

@@ -22,4 +22,5 @@ pub mod ingest;
 pub mod knowledge;
 pub mod rca;
 pub mod secrets;
+pub mod similar;
 pub mod sources;

@@ -1,5 +1,5 @@
-//! Similar incidents over REST: past incidents ranked by title words and service, the caller's
-//! organisation only.
+//! Similar incidents over REST without an embedding model: other incidents ranked by title words
+//! and service, the caller's organisation only. (With a model: `embeddings::similar`.)
 
 use std::time::{Duration, Instant};
 
@@ -63,6 +63,7 @@ async fn similar_incidents_rank_by_title_words_and_service() {
         .get_json(&format!("/api/incidents/{this}/similar"), Some(&admin))
         .await
         .expect_status(200);
+    assert_eq!(answer["basis"], "word_overlap", "no embedding model here");
     assert_eq!(ids(&answer), [again.to_string(), errors.to_string()]);
     assert_eq!(answer["compared"], 3);
     let best = &answer["items"][0]["similarity"];
@@ -81,12 +82,22 @@ async fn similar_incidents_rank_by_title_words_and_service() {
         .await
         .expect_status(200);
     assert_eq!(ids(&one), [again.to_string()]);
-    app.get_json(
-        &format!("/api/incidents/{this}/similar?limit=0"),
-        Some(&admin),
-    )
-    .await
-    .expect_status(400);
+    for (query, code) in [
+        ("?limit=0", "invalid_limit"),
+        ("?limit=21", "invalid_limit"),
+        ("?resolved=maybe", "invalid_query"),
+        ("?colour=red", "invalid_query"),
+    ] {
+        app.get_json(
+            &format!("/api/incidents/{this}/similar{query}"),
+            Some(&admin),
+        )
+        .await
+        .expect_error(400, code);
+    }
+    app.get_json("/api/incidents/not-a-uuid/similar", Some(&admin))
+        .await
+        .expect_status(400);
     app.get_json(
         &format!("/api/incidents/{}/similar", Uuid::now_v7()),
         Some(&admin),

@@ -1,16 +1,18 @@
-//! Discovery: each provider's inventory, listed by its CLI through the agent's executor
-//! ([`crate::agent::exec`], the same `PATH`, working directory rules and time limit as the
-//! agent's tools), parsed by [`aurora_domain::service::inventory`] and written as commands on
-//! the nodes: every node discovered (or seen), then every edge between them.
+//! Discovery: each connected provider's inventory, listed by its CLI through the agent's
+//! executor ([`crate::agent::exec`], the same `PATH`, working directory rules and time limit as
+//! the agent's tools) with the tenant's credentials handed to each command as the agent's are
+//! ([`cli_env::prepare`]), parsed by [`aurora_domain::service::inventory`] and written as
+//! commands on the nodes: every node discovered (or seen), then every edge between them.
 //!
-//! A provider whose CLI is not installed, fails or prints what does not parse is skipped and
-//! said so in the summary; the others still count. Which providers run is
-//! [`GraphConfig::providers`]: until per-tenant connector credentials reach the executor, the
-//! CLIs run with the host's own configuration, so the default is Kubernetes alone.
+//! A provider the tenant has not connected is not listed. One whose CLI is not installed, fails
+//! or prints what does not parse is skipped and said so in the summary; the others still count.
+//! [`GraphConfig::providers`] narrows which kinds discovery lists at all.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aurora_domain::connector::ConnectorKind;
+use aurora_domain::gate::Cli;
 use aurora_domain::service::inventory::{self, aws, azure, gcp, kubernetes, Inventory};
 use aurora_domain::service::{service_id, Edge, ServiceCommand, ServiceError};
 use aurora_domain::TenantId;
@@ -21,6 +23,7 @@ use serde::Serialize;
 
 use super::{Graph, GraphError};
 use crate::agent::exec::{self, ExecSpec};
+use crate::connectors::cli_env;
 
 /// Node and edge commands in flight at once.
 const CONCURRENCY: usize = 32;
@@ -36,6 +39,23 @@ pub enum DiscoveryProvider {
 }
 
 impl DiscoveryProvider {
+    pub const ALL: [Self; 4] = [Self::Kubernetes, Self::Gcp, Self::Aws, Self::Azure];
+
+    /// The CLI that lists it (and whose credentials it is given).
+    pub fn cli(self) -> Cli {
+        match self {
+            Self::Kubernetes => Cli::Kubectl,
+            Self::Gcp => Cli::Gcloud,
+            Self::Aws => Cli::Aws,
+            Self::Azure => Cli::Az,
+        }
+    }
+
+    /// The kind of account it needs.
+    pub fn kind(self) -> ConnectorKind {
+        cli_env::kind_of(self.cli())
+    }
+
     pub fn parse(name: &str) -> Option<Self> {
         match name.trim() {
             "kubernetes" => Some(Self::Kubernetes),
@@ -50,7 +70,8 @@ impl DiscoveryProvider {
 /// How discovery runs.
 #[derive(Debug, Clone)]
 pub struct GraphConfig {
-    /// The providers listed (`AURORA_DISCOVERY_PROVIDERS`, comma separated; default kubernetes).
+    /// The providers listed when the tenant has connected them (`AURORA_DISCOVERY_PROVIDERS`,
+    /// comma separated; default all four).
     pub providers: Vec<DiscoveryProvider>,
     /// How often every tenant is discovered and swept for stale nodes (once per period across
     /// all processes).
@@ -60,7 +81,7 @@ pub struct GraphConfig {
 impl Default for GraphConfig {
     fn default() -> Self {
         Self {
-            providers: vec![DiscoveryProvider::Kubernetes],
+            providers: DiscoveryProvider::ALL.to_vec(),
             every: Duration::from_secs(3600),
         }
     }
@@ -96,8 +117,8 @@ pub struct Discovered {
 }
 
 impl Graph {
-    /// Lists every configured provider and writes what it shows into `tenant`'s graph, as seen
-    /// at `now`.
+    /// Lists every configured provider `tenant` has connected and writes what it shows into
+    /// its graph, as seen at `now`.
     #[tracing::instrument(skip(self), err)]
     pub async fn discover(
         &self,
@@ -105,7 +126,15 @@ impl Graph {
         now: DateTime<Utc>,
     ) -> Result<Discovered, GraphError> {
         let mut found = Discovered::default();
+        let connected = self.inner.connectors.connected_kinds(tenant).await?;
         for provider in self.inner.config.providers.clone() {
+            if !connected.contains(&provider.kind()) {
+                found.skipped.push((
+                    provider,
+                    format!("{} is not connected", provider.kind().title()),
+                ));
+                continue;
+            }
             match self.inventory(tenant, provider).await {
                 Ok(inventory) => {
                     let (nodes, edges) = self.record(tenant, inventory, now).await?;
@@ -130,23 +159,28 @@ impl Graph {
         let text = |e: inventory::InventoryError| e.to_string();
         match provider {
             DiscoveryProvider::Kubernetes => {
-                let cluster = self.list(tenant, kubernetes::context_argv()).await?;
+                let cluster = self
+                    .list(tenant, provider, kubernetes::context_argv())
+                    .await?;
                 let mut outputs = HashMap::new();
                 for resource in kubernetes::RESOURCES {
-                    let output = self.list(tenant, kubernetes::argv(resource)).await?;
+                    let output = self
+                        .list(tenant, provider, kubernetes::argv(resource))
+                        .await?;
                     outputs.insert(resource.to_owned(), output);
                 }
                 kubernetes::parse(cluster.trim(), &outputs).map_err(text)
             }
             DiscoveryProvider::Gcp => {
-                let outputs = self.outputs(tenant, &gcp::COMMANDS).await?;
+                let outputs = self.outputs(tenant, provider, &gcp::COMMANDS).await?;
                 gcp::parse(&outputs).map_err(text)
             }
             DiscoveryProvider::Aws => {
-                let outputs = self.outputs(tenant, &aws::COMMANDS).await?;
+                let outputs = self.outputs(tenant, provider, &aws::COMMANDS).await?;
                 let region = self
                     .list(
                         tenant,
+                        provider,
                         ["aws", "configure", "get", "region"]
                             .map(str::to_owned)
                             .to_vec(),
@@ -158,7 +192,7 @@ impl Graph {
                 aws::parse(&outputs, region.as_deref()).map_err(text)
             }
             DiscoveryProvider::Azure => {
-                let outputs = self.outputs(tenant, &azure::COMMANDS).await?;
+                let outputs = self.outputs(tenant, provider, &azure::COMMANDS).await?;
                 azure::parse(&outputs).map_err(text)
             }
         }
@@ -167,20 +201,32 @@ impl Graph {
     async fn outputs(
         &self,
         tenant: &TenantId,
+        provider: DiscoveryProvider,
         commands: &[(&str, &[&str])],
     ) -> Result<HashMap<String, String>, String> {
         let mut outputs = HashMap::new();
         for (name, argv) in commands {
             let argv = argv.iter().map(|a| (*a).to_owned()).collect();
-            outputs.insert((*name).to_owned(), self.list(tenant, argv).await?);
+            outputs.insert((*name).to_owned(), self.list(tenant, provider, argv).await?);
         }
         Ok(outputs)
     }
 
-    /// Runs one read-only listing as the agent runs its tools; its stdout, or why not.
-    async fn list(&self, tenant: &TenantId, argv: Vec<String>) -> Result<String, String> {
+    /// Runs one read-only listing as the agent runs its tools, with the tenant's credentials
+    /// for `provider` (their files gone when it ends); its stdout, or why not.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        provider: DiscoveryProvider,
+        argv: Vec<String>,
+    ) -> Result<String, String> {
         let agent = &self.inner.agent;
-        let mut env = Vec::new();
+        let cwd = agent.work_dir.join(tenant.as_str()).join("discovery");
+        let credentials =
+            cli_env::prepare(&self.inner.connectors, tenant, provider.cli(), &argv, &cwd)
+                .await
+                .map_err(|refusal| refusal.to_string())?;
+        let mut env = credentials.env.clone();
         if let Some(path) = &agent.tool_path {
             env.push(("PATH".to_owned(), path.clone()));
         }
@@ -188,9 +234,9 @@ impl Graph {
         let spec = ExecSpec {
             argv,
             env,
-            cwd: agent.work_dir.join(tenant.as_str()).join("discovery"),
+            cwd,
             timeout: agent.tool_timeout,
-            secrets: Vec::new(),
+            secrets: credentials.secrets.clone(),
         };
         match exec::run(spec).await {
             Ok(output) if output.success() && !output.truncated => Ok(output.stdout),

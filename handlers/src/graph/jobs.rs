@@ -18,7 +18,7 @@ use aurora_projections::queries;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-use super::{Graph, GraphError};
+use super::{Discovered, Graph, GraphError};
 
 /// The KV bucket of the periodic jobs' leases.
 pub const JOBS_BUCKET: &str = "graph_jobs";
@@ -84,7 +84,15 @@ impl Graph {
             let Ok(tenant) = TenantId::parse(tenant) else {
                 continue;
             };
-            let found = self.discover(&tenant, now).await?;
+            // One tenant whose accounts cannot be read leaves the others discovered.
+            let found = match self.discover(&tenant, now).await {
+                Ok(found) => found,
+                Err(GraphError::Connectors(e)) => {
+                    tracing::warn!(%tenant, error = %e, "not discovered: its connected accounts could not be read");
+                    Discovered::default()
+                }
+                Err(e) => return Err(e),
+            };
             let swept = self.sweep(&tenant, now).await?;
             tracing::info!(%tenant, nodes = found.nodes, edges = found.edges, stale = swept.marked_stale, removed = swept.removed, "service graph discovered and swept");
         }

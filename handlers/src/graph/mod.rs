@@ -28,6 +28,7 @@ pub use discovery::{Discovered, DiscoveryProvider, GraphConfig};
 pub use jobs::Swept;
 
 use crate::agent::AgentConfig;
+use crate::connectors::{Connectors, LookupError};
 
 /// Why the graph's background work stopped.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,8 @@ pub enum GraphError {
     Database(#[from] sqlx::Error),
     #[error("the periodic job's lease: {0}")]
     Lease(String),
+    #[error("the tenant's connected accounts could not be read: {0}")]
+    Connectors(#[from] LookupError),
 }
 
 /// What the graph's background work needs. Cheap to clone.
@@ -58,6 +61,8 @@ struct Inner {
     pool: PgPool,
     /// The executor's settings (`PATH`, working directory, time limit) discovery runs with.
     agent: Arc<AgentConfig>,
+    /// Which providers a tenant has connected, and their credentials for each listing.
+    connectors: Connectors,
     config: GraphConfig,
 }
 
@@ -66,6 +71,7 @@ impl Graph {
         services: AggregateStore<Service>,
         pool: PgPool,
         agent: Arc<AgentConfig>,
+        connectors: Connectors,
         config: GraphConfig,
     ) -> Self {
         Self {
@@ -73,6 +79,7 @@ impl Graph {
                 services,
                 pool,
                 agent,
+                connectors,
                 config,
             }),
         }

@@ -33,7 +33,14 @@ pub struct Evidence {
     pub neighbourhood: Read,
     /// The knowledge base's best passages for the incident's title.
     pub runbooks: Read,
+    /// The closest resolved incidents before this one, with their summaries.
+    pub similar: Read,
 }
+
+/// What the brief calls the read of similar resolved incidents (not a tool of the agent's).
+pub const SIMILAR_INCIDENTS: &str = "similar_incidents";
+/// Similar resolved incidents the brief shows.
+const SIMILAR_SHOWN: usize = 3;
 
 pub(super) async fn gather(
     reader: &Reader,
@@ -104,9 +111,15 @@ pub(super) async fn gather(
         },
     )
     .await;
+    let similar = Read {
+        tool: SIMILAR_INCIDENTS,
+        input: json!({"resolved": true, "limit": SIMILAR_SHOWN}),
+        output: similar_resolved(reader, tenant, incident).await,
+    };
     Evidence {
         incident,
         runbooks,
+        similar,
         alert: Read {
             output: alert.output.map(|out| truncate_fields(&out)),
             ..alert
@@ -114,6 +127,25 @@ pub(super) async fn gather(
         changes,
         incidents,
         neighbourhood,
+    }
+}
+
+/// The closest resolved incidents before `incident`, as JSON.
+async fn similar_resolved(
+    reader: &Reader,
+    tenant: &TenantId,
+    incident: IncidentId,
+) -> Result<String, String> {
+    let embedder = reader.knowledge.as_ref().and_then(|k| k.embedder.as_ref());
+    let query = crate::similar::SimilarQuery {
+        incident: incident.0,
+        limit: SIMILAR_SHOWN,
+        resolved_only: true,
+    };
+    match crate::similar::similar(&reader.pool, embedder, tenant, query).await {
+        Ok(Some(found)) => serde_json::to_string(&found).map_err(|e| e.to_string()),
+        Ok(None) => Err("the incident is not in the read model yet".to_owned()),
+        Err(e) => Err(format!("the read model could not be read: {e}")),
     }
 }
 
@@ -163,6 +195,7 @@ Changes reported in the hour before:\n{changes}\n\n\
 Other incidents of the service:\n{incidents}\n\n\
 The service's neighbourhood in the service graph (what it depends on, what depends on it, changes nearby):\n{neighbourhood}\n\n\
 Runbooks of the knowledge base that may apply:\n{runbooks}\n\n\
+Resolved incidents most like this one, with what they turned out to be:\n{similar}\n\n\
 Find the root cause, record your findings with their citations, suggest next steps, and conclude.",
             id = self.incident,
             title = state.title,
@@ -177,6 +210,7 @@ Find the root cause, record your findings with their citations, suggest next ste
             incidents = shown(&self.incidents),
             neighbourhood = shown(&self.neighbourhood),
             runbooks = shown(&self.runbooks),
+            similar = shown(&self.similar),
         )
     }
 }
@@ -330,10 +364,18 @@ mod tests {
             incidents: read(tools::INCIDENT_LOOKUP, "{}"),
             neighbourhood: read(tools::SERVICE_GRAPH, r#"{"blast_radius":[{"key":"web"}]}"#),
             runbooks: read(tools::KNOWLEDGE_BASE_SEARCH, r#"{"hits":[]}"#),
+            similar: read(
+                SIMILAR_INCIDENTS,
+                r#"{"basis":"embedding","items":[{"title":"db pool exhausted","summary":"the 2.3 deploy"}]}"#,
+            ),
         };
         let brief = evidence.brief(&IncidentState::default());
         assert!(brief.contains(
             "neighbourhood in the service graph (what it depends on, what depends on it, changes nearby):\n{\"blast_radius\":[{\"key\":\"web\"}]}"
         ), "{brief}");
+        assert!(
+            brief.contains("Resolved incidents most like this one, with what they turned out to be:\n{\"basis\":\"embedding\",\"items\":[{\"title\":\"db pool exhausted\""),
+            "{brief}"
+        );
     }
 }

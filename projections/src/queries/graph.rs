@@ -334,14 +334,13 @@ pub async fn node_incidents(
     key: &str,
     limit: i64,
 ) -> Result<Vec<super::IncidentSummary>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, title, service, environment, severity, source, status, rca_status, started_at, updated_at,
-                resolved_at, affected_services, correlated_alert_count, merged_into
-         FROM incidents
+    sqlx::query_as(&format!(
+        "SELECT {} FROM incidents
          WHERE tenant_id = $1
            AND (lower(service) = $2 OR EXISTS (SELECT 1 FROM unnest(affected_services) s WHERE lower(s) = $2))
          ORDER BY started_at DESC, id DESC LIMIT $3",
-    )
+        super::incidents::SUMMARY_COLUMNS
+    ))
     .bind(tenant)
     .bind(key)
     .bind(limit)

@@ -33,18 +33,23 @@ pub struct IncidentSummary {
     pub affected_services: Vec<String>,
     pub correlated_alert_count: i32,
     pub merged_into: Option<Uuid>,
+    /// What its investigation concluded (or a person wrote), once there is one.
+    pub summary: Option<String>,
 }
+
+/// The columns of an [`IncidentSummary`], in every query that reads one.
+pub(super) const SUMMARY_COLUMNS: &str =
+    "id, title, service, environment, severity, source, status, rca_status, started_at, updated_at,
+     resolved_at, affected_services, correlated_alert_count, merged_into, summary";
 
 pub async fn list_incidents(
     conn: &mut PgConnection,
     tenant: &str,
     f: &IncidentFilter,
 ) -> Result<Vec<IncidentSummary>, sqlx::Error> {
-    let mut q = QueryBuilder::new(
-        "SELECT id, title, service, environment, severity, source, status, rca_status, started_at, updated_at,
-                resolved_at, affected_services, correlated_alert_count, merged_into
-         FROM incidents WHERE tenant_id = ",
-    );
+    let mut q = QueryBuilder::new(format!(
+        "SELECT {SUMMARY_COLUMNS} FROM incidents WHERE tenant_id = "
+    ));
     q.push_bind(tenant);
     if let Some(status) = &f.status {
         q.push(" AND status = ").push_bind(status);
@@ -70,10 +75,6 @@ pub async fn list_incidents(
         .push_bind(f.limit);
     q.build_query_as().fetch_all(&mut *conn).await
 }
-
-const SUMMARY_COLUMNS: &str =
-    "id, title, service, environment, severity, source, status, rca_status, started_at, updated_at,
-     resolved_at, affected_services, correlated_alert_count, merged_into";
 
 /// One incident's list row.
 pub async fn incident_summary(

@@ -2,6 +2,7 @@
 //! correlation comparing titles by them.
 
 mod correlation;
+mod similar;
 
 use aurora_domain::vector::cosine;
 use aurora_tests::embeddings::embedder;

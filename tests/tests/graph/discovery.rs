@@ -1,14 +1,19 @@
 //! Discovery end to end: `POST /api/graph/discover` runs fake `kubectl`, `gcloud`, `aws` and
-//! `az` on the executor's `PATH`, printing recorded inventories; the graph shows what they list.
-//! The staleness sweep with a clock moved forward marks, then removes.
+//! `az` on the executor's `PATH` for the providers the organisation connected, each with the
+//! credentials its CLI reads (a fake without them refuses to list), printing recorded
+//! inventories; the graph shows what they list. The staleness sweep with a clock moved forward
+//! marks, then removes.
 
 use std::time::{Duration, Instant};
 
 use aurora_handlers::graph::{DiscoveryProvider, Graph, GraphConfig};
 use aurora_tests::chat::FakeClis;
+use aurora_tests::providers::{
+    connect_kubernetes, gcp_key, FakeProviders, AWS_EXTERNAL_ID, AWS_ROLE, GCP_KEY_PEM,
+};
 use aurora_tests::{audit_is_clean, Account, TestApp};
 use chrono::{TimeDelta, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// `(cli, arguments, fixture file)`: what each fake prints for which call.
 const RECORDED: &[(&str, &str, &str)] = &[
@@ -133,8 +138,18 @@ fn fake_clis() -> FakeClis {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../domain/src/service/inventory/fixtures");
     let clis = FakeClis::install(&[]);
+    // The variable each CLI's credentials arrive in: without it, the fake lists nothing.
+    let credential = |cli: &str| match cli {
+        "kubectl" => "KUBECONFIG",
+        "gcloud" => "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE",
+        "aws" => "AWS_SESSION_TOKEN",
+        _ => "AZURE_CLIENT_SECRET",
+    };
     for cli in ["kubectl", "gcloud", "aws", "az"] {
-        let mut body = String::from("case \"$*\" in\n");
+        let mut body = format!(
+            "[ -n \"${var}\" ] || {{ echo \"no {var}\" >&2; exit 3; }}\ncase \"$*\" in\n",
+            var = credential(cli)
+        );
         for (_, args, file) in RECORDED.iter().filter(|(c, _, _)| *c == cli) {
             body.push_str(&format!(
                 "  \"{args}\") cat '{}' ;;\n",
@@ -185,8 +200,10 @@ async fn a_discovery_on_request_lists_every_provider_through_its_cli_and_goes_st
     let work = tempfile::tempdir().expect("a work dir");
     let mut agent = aurora_handlers::agent::AgentConfig::without_model(work.path().to_path_buf());
     agent.tool_path = Some(clis.path());
+    let providers = FakeProviders::start().await;
     let app = TestApp::launch()
         .agent(agent.clone())
+        .connectors(providers.config())
         .graph(config())
         .spawn()
         .await;
@@ -198,11 +215,46 @@ async fn a_discovery_on_request_lists_every_provider_through_its_cli_and_goes_st
     app.post_json("/api/graph/discover", Some(&viewer), &Value::Null)
         .await
         .expect_error(403, "forbidden");
+    // Only the cluster is connected: only it is listed.
+    connect_kubernetes(&app, &admin).await;
     let requested = app
         .post_json("/api/graph/discover", Some(&admin), &Value::Null)
         .await
         .expect_status(202);
     assert_eq!(requested["status"], "requested");
+    graph_until(&app, &admin, "/api/graph?limit=1000", 11).await;
+    assert!(
+        clis.calls().iter().all(|c| c.starts_with("kubectl ")),
+        "no other CLI ran: {:?}",
+        clis.calls()
+    );
+
+    // Every cloud connected: each listed with its own credentials.
+    providers.expect_external_id(AWS_ROLE, AWS_EXTERNAL_ID);
+    for (kind, body) in [
+        (
+            "gcp",
+            json!({"credentials": {"service_account_key": gcp_key("shop-prod", GCP_KEY_PEM)}}),
+        ),
+        (
+            "aws",
+            json!({"settings": {"role_arn": AWS_ROLE, "external_id": AWS_EXTERNAL_ID, "region": "eu-west-1"}}),
+        ),
+        (
+            "azure",
+            json!({
+                "settings": {"tenant_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "client_id": "11111111-2222-3333-4444-555555555555"},
+                "credentials": {"client_secret": "azure-secret-9999"}
+            }),
+        ),
+    ] {
+        app.post_json(&format!("/api/connectors/{kind}"), Some(&admin), &body)
+            .await
+            .expect_status(201);
+    }
+    app.post_json("/api/graph/discover", Some(&admin), &Value::Null)
+        .await
+        .expect_status(202);
 
     // Kubernetes 11, Google Cloud 7, AWS 10, Azure 4.
     let page = graph_until(&app, &admin, "/api/graph?limit=1000", 32).await;
@@ -284,10 +336,12 @@ async fn a_discovery_on_request_lists_every_provider_through_its_cli_and_goes_st
 
     // The clock moved on: unseen for 7 days is stale, 30 days later gone; events, so the
     // rebuilt read model agrees.
+    let services = app.services();
     let graph = Graph::new(
-        app.services().services,
+        services.services,
         app.db.pool.clone(),
         std::sync::Arc::new(agent),
+        services.connectors,
         config(),
     );
     let later = Utc::now() + TimeDelta::days(8);

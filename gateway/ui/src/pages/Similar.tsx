@@ -1,5 +1,6 @@
 // Similar past incidents on the incident page: what happened before, one click away, with why
-// each is called similar (title words shared, same service).
+// each is called similar (how alike the texts are — by meaning with the embedding model, else by
+// title words — and the same service).
 import { request } from "../api/client";
 import { Badge, Loading, When, useLoad } from "../ui";
 
@@ -23,7 +24,8 @@ export function Similar({ id }: { id: string }) {
               <Badge kind={incident.status}>{incident.status}</Badge>
               <div class="muted">
                 {incident.service} · started <When at={incident.started_at} /> · similarity{" "}
-                {similarity.score.toFixed(2)} (title words {similarity.title.toFixed(2)}, service{" "}
+                {similarity.score.toFixed(2)} ({data.basis === "embedding" ? "meaning" : "title words"}{" "}
+                {similarity.title.toFixed(2)}, service{" "}
                 {similarity.service.toFixed(2)})
               </div>
             </li>
