@@ -99,20 +99,27 @@ impl Run {
                 output_tokens: output,
                 cost_micros: cost.micros,
             });
-            self.record(ChatCommand::RecordUsage {
+            if let Some(journal) = self.journal.as_mut() {
+                journal.end_of_text().await?;
+            }
+            // The session and the investigation are separate subjects: both appends are in
+            // flight at once, so a step waits for one round trip, not two.
+            let recorded = self.record(ChatCommand::RecordUsage {
                 model: self.model.clone(),
                 input_tokens: input,
                 output_tokens: output,
                 cost_micros: cost.micros,
                 at: Utc::now(),
-            })
-            .await?;
-            if let Some(journal) = self.journal.as_mut() {
-                journal.end_of_text().await?;
-                journal
-                    .usage(&self.model, input, output, cost.micros)
-                    .await?;
-            }
+            });
+            let journaled = async {
+                match &self.journal {
+                    Some(journal) => journal.usage(&self.model, input, output, cost.micros).await,
+                    None => Ok(()),
+                }
+            };
+            let (recorded, journaled) = tokio::join!(recorded, journaled);
+            recorded?;
+            journaled?;
         }
         match stopped {
             Some(stop) => Err(stop),

@@ -8,7 +8,7 @@ use aurora_domain::chat::ChatSessionState;
 use aurora_domain::{ChatCommand, ChatError, ChatEvent, ChatMode, TenantId};
 use aurora_nats::StoreError;
 use chrono::Utc;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -361,7 +361,7 @@ impl Run {
                 })).collect::<Vec<_>>(),
             }));
             for call in calls {
-                self.check().await?;
+                self.pending_stops(control).await?;
                 let output = self.tool(&call, control).await?;
                 messages.push(json!({
                     "role": "tool",
@@ -398,6 +398,26 @@ impl Run {
                 return stop;
             }
         }
+    }
+
+    /// The session's events that arrived since `control` was last read, each checked as
+    /// [`on_event`](Self::on_event) does. `control` was subscribed before the run's first read
+    /// of the session, so it holds every later event: reading the whole session again before
+    /// each tool call (a round trip and a copy of every message) would learn nothing more.
+    pub(super) async fn pending_stops(
+        &self,
+        control: &mut async_nats::Subscriber,
+    ) -> Result<(), Stop> {
+        while let Some(message) = control.next().now_or_never() {
+            let Some(message) = message else {
+                return Err(Stop::Store("the session's events stopped arriving".into()));
+            };
+            self.on_event(&message).await?;
+        }
+        if *self.stopping.borrow() {
+            return Err(Stop::Shutdown);
+        }
+        Ok(())
     }
 
     /// Whether an event seen on the session's subject stops the run, checked against the log.

@@ -32,16 +32,23 @@ impl Run {
         }
         let input: Value = serde_json::from_str(&call.arguments)
             .unwrap_or_else(|_| Value::String(call.arguments.clone()));
-        if let Some(journal) = &self.journal {
-            journal.step_started(&call.id, &call.name, &input).await?;
-        }
-        self.record(ChatCommand::StartToolCall {
+        // The investigation's step and the session's call are separate subjects, appended at
+        // once (a resumed run copes with either one missing: see `investigation::resume`).
+        let journaled = async {
+            match &self.journal {
+                Some(journal) => journal.step_started(&call.id, &call.name, &input).await,
+                None => Ok(()),
+            }
+        };
+        let recorded = self.record(ChatCommand::StartToolCall {
             tool_call_id: call.id.clone(),
             tool_name: call.name.clone(),
             input: input.clone(),
             at: Utc::now(),
-        })
-        .await?;
+        });
+        let (journaled, recorded) = tokio::join!(journaled, recorded);
+        journaled?;
+        recorded?;
         self.send(ServerFrame::ToolCall {
             session_id: self.session,
             tool_call_id: call.id.clone(),
@@ -99,20 +106,31 @@ impl Run {
         outcome: Result<String, String>,
     ) -> Result<String, Stop> {
         let duration_ms = started.elapsed().as_millis() as u64;
-        if let Some(journal) = &self.journal {
-            journal
-                .step_finished(&call.id, &outcome, duration_ms)
-                .await?;
-        }
+        let journaled = async {
+            match &self.journal {
+                Some(journal) => journal.step_finished(&call.id, &outcome, duration_ms).await,
+                None => Ok(()),
+            }
+        };
+        let command = match &outcome {
+            Ok(output) => ChatCommand::RecordToolResult {
+                tool_call_id: call.id.clone(),
+                output: output.clone(),
+                duration_ms,
+                at: Utc::now(),
+            },
+            Err(error) => ChatCommand::RecordToolError {
+                tool_call_id: call.id.clone(),
+                error: error.clone(),
+                duration_ms,
+                at: Utc::now(),
+            },
+        };
+        let (journaled, recorded) = tokio::join!(journaled, self.record(command));
+        journaled?;
+        recorded?;
         match outcome {
             Ok(output) => {
-                self.record(ChatCommand::RecordToolResult {
-                    tool_call_id: call.id.clone(),
-                    output: output.clone(),
-                    duration_ms,
-                    at: Utc::now(),
-                })
-                .await?;
                 let for_model = tools::for_model(&output);
                 self.send(ServerFrame::ToolResult {
                     session_id: self.session,
@@ -125,13 +143,6 @@ impl Run {
                 Ok(for_model)
             }
             Err(error) => {
-                self.record(ChatCommand::RecordToolError {
-                    tool_call_id: call.id.clone(),
-                    error: error.clone(),
-                    duration_ms,
-                    at: Utc::now(),
-                })
-                .await?;
                 let for_model = tools::for_model(&format!("error: {error}"));
                 self.send(ServerFrame::ToolError {
                     session_id: self.session,
