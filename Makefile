@@ -51,6 +51,7 @@ bench: deps deps-wrk
 	$(CARGO) bench -p aurora-tests --bench intake
 	$(CARGO) bench -p aurora-tests --bench chat
 	$(CARGO) bench -p aurora-tests --bench rca
+	$(CARGO) bench -p aurora-tests --bench credentials
 
 deps: deps-rust deps-nats deps-openbao deps-postgres deps-model deps-moto
 
