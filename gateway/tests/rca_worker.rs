@@ -3,7 +3,9 @@
 //! completes, no step done twice; without one in the new process, it is failed with the reason —
 //! never "running" forever.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,16 +25,8 @@ use axum::Json;
 use chrono::Utc;
 use futures::Stream;
 use serde_json::{json, Value};
-use sqlx::Connection;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{fresh_database, Killed};
 
 type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Event, std::convert::Infallible>> + Send>>;
 
@@ -184,21 +178,10 @@ fn handlers(nats: &str, db: &str, model: Option<&str>, work: &std::path::Path) -
     Killed(command.spawn().expect("aurora serve --role handlers"))
 }
 
-/// `curl` with `args` against the gateway on `port`: status and body.
+/// `curl` with `args` against the gateway on `port`: status and body as JSON (null when not).
 async fn curl(port: u16, path: &str, args: &[&str]) -> Option<(u16, Value)> {
-    let out = tokio::process::Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}"])
-        .args(args)
-        .arg(format!("http://127.0.0.1:{port}{path}"))
-        .output()
-        .await
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n')?;
-    Some((
-        code.parse().ok()?,
-        serde_json::from_str(body).unwrap_or(Value::Null),
-    ))
+    let (status, body) = common::curl(port, path, args).await?;
+    Some((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
 }
 
 /// A kubeconfig whose one context, `prod`, is what the fake kubectl stands for.
@@ -239,17 +222,7 @@ impl World {
     /// secret store and its key live there).
     async fn new(work: &std::path::Path) -> Self {
         let nats = NatsServer::start_temporary().await.expect("nats-server");
-        let base = std::env::var("AURORA_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-        let name = format!("aurora_rca_worker_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-            .await
-            .expect("postgres");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .await
-            .expect("create db");
-        let db = format!("{base}/{name}");
+        let db = fresh_database("aurora_rca_worker").await;
         let port = aurora_nats::server::free_port().expect("port");
         let platform = ["gateway", "projections"]
             .iter()

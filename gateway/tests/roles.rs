@@ -1,20 +1,15 @@
 //! The `aurora` binary as operators run it in production: one process per role against shared
 //! NATS and PostgreSQL, then `aurora audit verify` and `aurora replay` from the command line.
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aurora_nats::server::NatsServer;
+
+use common::{curl, drop_database, fresh_database, Killed};
 use sqlx::Connection;
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn aurora(args: &[&str], nats: &str, db: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aurora"));
@@ -32,34 +27,10 @@ async fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     curl(port, path, &[]).await
 }
 
-/// `curl` with `args` against the gateway: status and body.
-async fn curl(port: u16, path: &str, args: &[&str]) -> Option<(u16, String)> {
-    let out = tokio::process::Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}"])
-        .args(args)
-        .arg(format!("http://127.0.0.1:{port}{path}"))
-        .output()
-        .await
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n')?;
-    Some((code.parse().ok()?, body.to_owned()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
     let nats = NatsServer::start_temporary().await.expect("nats-server");
-    let base = std::env::var("AURORA_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("aurora_roles_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-        .await
-        .expect("postgres");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create db");
-    let db = format!("{base}/{name}");
+    let db = fresh_database("aurora_roles").await;
     let url = nats.url();
     let port = aurora_nats::server::free_port().expect("port");
 
@@ -318,7 +289,5 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
 
     drop(roles);
     drop(conn);
-    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await;
+    drop_database(&db).await;
 }

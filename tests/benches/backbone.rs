@@ -517,6 +517,6 @@ async fn main() {
     for (goal, met) in &verdicts {
         writeln!(out, "| {goal} | {} |", if *met { "yes" } else { "**no**" }).ok();
     }
-    aurora_tests::write_bench_section("backbone", &out);
+    aurora_tests::bench::write_section("backbone", &out);
     println!("{out}");
 }

@@ -286,7 +286,7 @@ async fn main() {
     )
     .ok();
     writeln!(out, "\nMemory is the resident set of the one process that holds the gateway, the handlers, the scripted LLM and all the client sockets ({} KiB before opening, {} KiB with every socket open, {} KiB at the peak of streaming), divided by the sockets: an upper bound of the gateway's own cost per socket. Streaming all includes every query's way through `CMD` and 1 s of scripted streaming.", crowd.rss_before_kib, crowd.rss_open_kib, crowd.rss_peak_kib).ok();
-    aurora_tests::write_bench_section("chat", &out);
+    aurora_tests::bench::write_section("chat", &out);
     assert_eq!(
         crowd.frames_received, crowd.frames_expected,
         "frames were lost"

@@ -199,5 +199,5 @@ async fn main() {
     )
     .ok();
     writeln!(out, "\nCached, the secret store is not asked at all (credentials are cached by secret reference, which names one immutable version; a disconnect forgets them, a rotation changes the reference): what remains is the two read-model queries, the same for both stores.").ok();
-    aurora_tests::write_bench_section("credentials", &out);
+    aurora_tests::bench::write_section("credentials", &out);
 }

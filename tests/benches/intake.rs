@@ -415,6 +415,6 @@ async fn main() {
     for (goal, met) in &verdicts {
         writeln!(out, "| {goal} | {} |", if *met { "yes" } else { "**no**" }).ok();
     }
-    aurora_tests::write_bench_section("intake", &out);
+    aurora_tests::bench::write_section("intake", &out);
     println!("{out}");
 }

@@ -498,7 +498,7 @@ async fn main() {
     for (goal, met) in verdicts {
         writeln!(out, "| {goal} | {} |", if met { "yes" } else { "**no**" }).ok();
     }
-    aurora_tests::write_bench_section("rca", &out);
+    aurora_tests::bench::write_section("rca", &out);
     println!("{out}");
     assert_eq!(crowd.completed, crowd.runs, "every run completes");
 }

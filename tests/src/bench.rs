@@ -1,7 +1,8 @@
 //! What the benchmarks (`tests/benches/`) share: settings from the environment, percentiles,
 //! the raw ceiling every figure is set beside (one acknowledged JetStream publish), the
 //! machine's description, and two ways of measuring memory — the process's resident set and
-//! the bytes live on the heap ([`Counted`]).
+//! the bytes live on the heap ([`Counted`]) — and [`write_section`], which puts a benchmark's
+//! figures in `BENCHMARKS.md`.
 
 use std::time::{Duration, Instant};
 
@@ -113,4 +114,24 @@ pub type Counted = cap::Cap<mimalloc::MiMalloc>;
 
 pub const fn counted() -> Counted {
     cap::Cap::new(mimalloc::MiMalloc, usize::MAX)
+}
+
+/// Writes `markdown` as the section `name` of `BENCHMARKS.md` (between `<!-- name:start -->` and
+/// `<!-- name:end -->`), keeping the other benchmarks' sections.
+pub fn write_section(name: &str, markdown: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let block = format!("{start}\n{}\n{end}", markdown.trim_end());
+    let updated = match (current.find(&start), current.find(&end)) {
+        (Some(s), Some(e)) if e > s => {
+            format!("{}{block}{}", &current[..s], &current[e + end.len()..])
+        }
+        _ if current.trim().is_empty() => format!("# Benchmarks\n\n{block}\n"),
+        _ => format!("{}\n\n{block}\n", current.trim_end()),
+    };
+    std::fs::write(&path, updated).expect("write BENCHMARKS.md");
 }

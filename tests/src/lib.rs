@@ -696,23 +696,3 @@ pub async fn wait_for_projection(pool: &PgPool, projector: Projector, sequence: 
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
-
-/// Writes `markdown` as the section `name` of `BENCHMARKS.md` (between `<!-- name:start -->` and
-/// `<!-- name:end -->`), keeping the other benchmarks' sections.
-pub fn write_bench_section(name: &str, markdown: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let (start, end) = (
-        format!("<!-- {name}:start -->"),
-        format!("<!-- {name}:end -->"),
-    );
-    let block = format!("{start}\n{}\n{end}", markdown.trim_end());
-    let updated = match (current.find(&start), current.find(&end)) {
-        (Some(s), Some(e)) if e > s => {
-            format!("{}{block}{}", &current[..s], &current[e + end.len()..])
-        }
-        _ if current.trim().is_empty() => format!("# Benchmarks\n\n{block}\n"),
-        _ => format!("{}\n\n{block}\n", current.trim_end()),
-    };
-    std::fs::write(&path, updated).expect("write BENCHMARKS.md");
-}

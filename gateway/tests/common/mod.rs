@@ -1,0 +1,62 @@
+//! What the tests of `aurora` processes share: a child process killed when dropped, a fresh
+//! database, and `curl` against a gateway process.
+
+// Each test binary includes this module and uses what it needs of it.
+#![allow(dead_code)]
+
+use std::process::Child;
+
+use sqlx::Connection;
+
+/// A child process, killed (SIGKILL) and reaped when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn server() -> String {
+    std::env::var("AURORA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+async fn admin() -> sqlx::PgConnection {
+    sqlx::PgConnection::connect(&format!("{}/postgres", server()))
+        .await
+        .expect("postgres")
+}
+
+/// A new, empty database named `<prefix>_<uuid>` on the test PostgreSQL; its URL.
+pub async fn fresh_database(prefix: &str) -> String {
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin().await)
+        .await
+        .expect("create db");
+    format!("{}/{name}", server())
+}
+
+/// Drops the database of `url` (made by [`fresh_database`]), whoever is still connected.
+pub async fn drop_database(url: &str) {
+    let name = url.rsplit('/').next().unwrap_or_default();
+    let _ = sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&mut admin().await)
+        .await;
+}
+
+/// `curl` with `args` against the gateway on `port`: status and body.
+pub async fn curl(port: u16, path: &str, args: &[&str]) -> Option<(u16, String)> {
+    let out = tokio::process::Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .args(args)
+        .arg(format!("http://127.0.0.1:{port}{path}"))
+        .output()
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n')?;
+    Some((code.parse().ok()?, body.to_owned()))
+}
