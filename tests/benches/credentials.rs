@@ -132,17 +132,11 @@ async fn raw_vault(bao: &TestOpenBao, calls: usize) -> (f64, f64) {
     p50_p99(times)
 }
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 #[tokio::main]
 async fn main() {
     aurora_tests::init_logs();
     let calls = env_usize("BENCH_CREDENTIALS_CALLS", 2000);
-    let load_before = load_average();
+    let load_before = aurora_tests::bench::load_average();
     let fake = FakeProviders::start().await;
 
     let app = TestApp::launch().connectors(fake.config()).spawn().await;
@@ -158,7 +152,7 @@ async fn main() {
     let vault = backend(&app, calls).await;
     app.stop().await;
     let raw = raw_vault(&bao, calls).await;
-    let load_after = load_average();
+    let load_after = aurora_tests::bench::load_average();
 
     let rows = [
         ("local store, first call", local.first, false),

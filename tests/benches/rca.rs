@@ -392,20 +392,13 @@ async fn until_ended(
     }
 }
 
-/// The machine's load averages, as `/proc/loadavg` gives them: other work on these cores shows.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 #[tokio::main]
 async fn main() {
     aurora_tests::init_logs();
     let runs = env_usize("BENCH_RCA_RUNS", 200);
     let steps = env_usize("BENCH_RCA_STEPS", 10);
     let tenants = env_usize("BENCH_RCA_TENANTS", 20);
-    let load_before = load_average();
+    let load_before = aurora_tests::bench::load_average();
     let seq = sequential(runs, steps).await;
     let p = |v: &[f64], q: f64| percentile(v, q);
     println!(
@@ -436,7 +429,7 @@ async fn main() {
         "Machine: {}; load average (1, 5, 15 min) {} before the run, {} after it\n",
         machine(),
         load_before,
-        load_average()
+        aurora_tests::bench::load_average()
     )
     .ok();
     writeln!(
