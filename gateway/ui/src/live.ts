@@ -85,7 +85,8 @@ export function disconnect() {
 }
 
 /** Calls `reload` now and a few times over the next seconds: an event reaches the browser as it
- *  is stored, and the read model a page fetches may take a moment longer to show it. */
+ *  is stored, and the read model a page fetches may take a moment longer to show it (usually
+ *  tens of milliseconds, hence the early second look). */
 export function soon(reload: () => void) {
-  for (const delay of [0, 300, 1000, 3000]) setTimeout(reload, delay);
+  for (const delay of [0, 100, 300, 1000, 3000]) setTimeout(reload, delay);
 }

@@ -64,7 +64,7 @@ export function useAction() {
   return { error, busy, run };
 }
 
-/** "1 message", "2 messages". */
-export function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? "" : "s"}`;
+/** "1 message", "2 messages" ("1 delivery", "2 deliveries" when `many` is given). */
+export function plural(count: number, word: string, many = `${word}s`): string {
+  return `${count} ${count === 1 ? word : many}`;
 }

@@ -7,35 +7,23 @@
 // webhook sent from here → the incident appears live in the open list → open it → the
 // investigation streams (a scripted model, tests/llm.mjs; a fake kubectl on the tools' PATH) and
 // ends with a conclusion → chat in agent mode → a destructive command asks (and asks again after
-// a reload) → approve → its result and the answer shown → another refused, never run → resolve → the postmortem shown and
+// a reload) → approve → its result and the answer shown → another refused, never run → Stop
+// during a long answer → rename and delete a conversation → resolve → the postmortem shown and
 // exported → the time slider → the same alert again opens an incident naming the first as
-// similar → the service graph → the knowledge base: an upload and a search → a viewer sees no
+// similar → the service graph → the knowledge base: an upload and a search → correlation
+// settings and their dry run, the agent's command policy (errors in words) → a viewer sees no
 // buttons it cannot use. axe-core runs on every page and fails the test on any
 // serious or critical violation. Screenshots go to test-artifacts/.
-import { spawn, execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { axeSource as readAxe, launchChromium, startAurora } from "./aurora.mjs";
 import { scriptedModel, text, tool } from "./llm.mjs";
 
-const aurora = resolve(process.argv[2] ?? "../../target/debug/aurora");
-const base = process.env.AURORA_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432";
+const aurora = process.argv[2] ?? "../../target/debug/aurora";
 const artifacts = resolve("test-artifacts");
 mkdirSync(artifacts, { recursive: true });
-const axeSource = readFileSync(resolve("node_modules/axe-core/axe.min.js"), "utf8");
-
-const port = await new Promise((ok) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => ok(p));
-  });
-});
-const url = `http://127.0.0.1:${port}`;
-const db = `aurora_ui_${process.pid}`;
-const data = mkdtempSync(join(tmpdir(), "aurora-ui-"));
-execFileSync("psql", [`${base}/postgres`, "-qAtc", `CREATE DATABASE ${db}`]);
+const axeSource = readAxe();
 
 // The model: the postmortem, the chat's destructive command, the investigation (the first whose
 // trigger the newest user message holds plays: the postmortem's record may quote the brief). The delay makes
@@ -66,6 +54,12 @@ const model = await scriptedModel([
       tool("call-cache", "kubectl", { command: "kubectl -n shop delete pod checkout-cache-0" }),
       text("Understood: ", "I left checkout-cache-0 as it is."),
     ],
+  },
+  {
+    // A long answer (about 12 s): the flow presses Stop while it streams.
+    trigger: "whole story of the checkout outage",
+    delay: 300,
+    steps: [text(...Array.from({ length: 40 }, (_, i) => `Part ${i + 1} of the story. `), "THE END.")],
   },
   {
     trigger: "Investigate incident",
@@ -110,21 +104,7 @@ users:
     token: kube-token-for-the-ui-flow
 `;
 
-const server = spawn(aurora, ["up"], {
-  env: {
-    ...process.env,
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: "scripted-model",
-    LLM_API_KEY: "test-key",
-    LLM_PRICES: "scripted-model=2/8",
-    AURORA_TOOL_PATH: `${tools}:/usr/bin:/bin`,
-    DATABASE_URL: `${base}/${db}`,
-    AURORA_DATA_DIR: data,
-    AURORA_LISTEN: `127.0.0.1:${port}`,
-    RUST_LOG: "warn",
-  },
-  stdio: ["ignore", "ignore", "inherit"],
-});
+let server;
 let browser;
 const failures = [];
 const check = (ok, what) => {
@@ -134,24 +114,9 @@ const check = (ok, what) => {
 
 async function cleanup() {
   await browser?.close().catch(() => {});
-  server.kill("SIGINT");
-  await new Promise((ok) => server.once("exit", ok).once("error", ok));
-  try {
-    execFileSync("psql", [`${base}/postgres`, "-qAtc", `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`]);
-  } catch {}
-  rmSync(data, { recursive: true, force: true });
+  await server?.stop();
   rmSync(tools, { recursive: true, force: true });
   await model.close();
-}
-
-async function ready() {
-  for (let i = 0; i < 240; i++) {
-    try {
-      if ((await fetch(`${url}/ready`)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error("aurora did not become ready in 120 s");
 }
 
 /** axe-core on the page: no serious or critical violation. */
@@ -162,16 +127,27 @@ async function accessible(page, name) {
   check(bad.length === 0, `${name}: no serious accessibility violation ${bad.map((v) => v.id).join(" ")}`);
 }
 
+/** Whether `test` comes true within `ms` (asked every 100 ms). */
+async function until(test, ms = 10000) {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100)))
+    if (await test()) return true;
+  return false;
+}
+
 async function shot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 }
 
 try {
-  await ready();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox"],
+  server = await startAurora(aurora, {
+    LLM_BASE_URL: model.baseUrl,
+    LLM_MODEL: "scripted-model",
+    LLM_API_KEY: "test-key",
+    LLM_PRICES: "scripted-model=2/8",
+    AURORA_TOOL_PATH: `${tools}:/usr/bin:/bin`,
   });
+  const url = server.url;
+  browser = await launchChromium();
   const admin = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   admin.setDefaultTimeout(15000);
 
@@ -314,6 +290,42 @@ try {
   await accessible(admin, "chat");
   await shot(admin, "chat");
 
+  // Stop during a running answer: the answer stops growing and never reaches its end.
+  await admin.getByRole("button", { name: "New chat" }).click();
+  await admin.getByText("Connected.").waitFor();
+  await admin.getByLabel("Your question").fill("Tell me the whole story of the checkout outage");
+  await admin.getByRole("button", { name: "Send" }).click();
+  const story = admin.getByTestId("answer").filter({ hasText: "Part 2 of the story." });
+  await story.waitFor({ timeout: 30000 });
+  await admin.getByRole("button", { name: "Stop" }).click();
+  await admin.getByText("Stopped: the answer so far is kept.").waitFor({ timeout: 10000 });
+  const stoppedAt = await story.textContent();
+  await admin.waitForTimeout(2000);
+  const later = await story.textContent();
+  check(later === stoppedAt && !later.includes("THE END."), `Stop ends the running answer (${stoppedAt.length} characters kept)`);
+  check((await admin.getByRole("button", { name: "Stop" }).count()) === 0, "no Stop button once stopped");
+  await accessible(admin, "chat (stopped)");
+  await admin.reload();
+  await admin.getByTestId("answer").filter({ hasText: "Part 2 of the story." }).waitFor();
+  check(!(await admin.locator(".messages").textContent()).includes("THE END."), "the stored answer is the part said before Stop");
+
+  // Rename the open conversation, then delete it; the other one stays.
+  await admin.getByRole("button", { name: "Rename" }).click();
+  await admin.getByLabel("New title").fill("The stopped story");
+  await accessible(admin, "chat (renaming)");
+  await admin.getByRole("button", { name: "Save title" }).click();
+  await admin.getByRole("link", { name: "The stopped story" }).waitFor();
+  await admin.reload();
+  await admin.getByRole("link", { name: "The stopped story" }).waitFor();
+  check(true, "a conversation is renamed, and keeps its name after a reload");
+  admin.once("dialog", (d) => d.accept());
+  await admin.getByRole("button", { name: "Delete" }).click();
+  await admin.getByRole("link", { name: "The stopped story" }).waitFor({ state: "detached" });
+  check(
+    (await admin.getByRole("link", { name: "Please restart the crashing checkout pod" }).count()) === 1,
+    "a deleted conversation leaves the list; the other stays",
+  );
+
   // Resolve; the postmortem is written and shown; the export downloads Markdown.
   await admin.goto(incidentUrl);
   await admin.getByRole("button", { name: "Resolve" }).click();
@@ -388,6 +400,49 @@ try {
   await admin.getByRole("button", { name: "Invite" }).click();
   const invitation = (await admin.getByRole("status").textContent()).match(/token (\S+)/)[1];
   await accessible(admin, "organisation");
+
+  // Correlation settings: the API's refusal in words, a save that holds after a reload, the dry run.
+  await admin.getByRole("heading", { name: "Correlation" }).waitFor();
+  await admin.getByLabel("Similarity weight").fill("0.5");
+  await admin.getByRole("button", { name: "Save correlation settings" }).click();
+  const refused = await admin.getByRole("alert").filter({ hasText: "add up to 1" }).textContent();
+  check(/topology_weight, time_weight and similarity_weight must add up to 1/.test(refused), `weights that do not add up are refused in words: ${refused}`);
+  await admin.getByLabel("Topology weight").fill("0.2");
+  await admin.getByRole("button", { name: "Save correlation settings" }).click();
+  await admin.getByText("Saved: the next alert is grouped with these settings.").waitFor();
+  await admin.reload();
+  await admin.getByRole("heading", { name: "Correlation" }).waitFor();
+  check((await admin.getByLabel("Similarity weight").inputValue()) === "0.5", "saved correlation settings are shown after a reload");
+  // The dry run: with grouping off, each of the two alerts would be its own incident.
+  await admin.getByLabel("Group related alerts into one incident").uncheck();
+  await admin.getByRole("button", { name: "Try these settings" }).click();
+  const dry = admin.getByRole("region", { name: "Dry run result" });
+  await dry.waitFor({ timeout: 30000 });
+  const dryText = await dry.textContent();
+  check(/2 deliveries with 2 alerts: 2 incidents then, 2 incidents with these settings/.test(dryText), `the dry run replays both alerts: ${dryText}`);
+  await accessible(admin, "organisation (dry run)");
+  await admin.getByLabel("From", { exact: true }).fill("2030-01-02T00:00");
+  await admin.getByLabel("To", { exact: true }).fill("2030-01-01T00:00");
+  await admin.getByRole("button", { name: "Try these settings" }).click();
+  const badPeriod = await admin.getByRole("alert").filter({ hasText: "must come after" }).textContent();
+  check(/`to` must come after `from`/.test(badPeriod), `a backwards period is refused in words: ${badPeriod}`);
+
+  // The agent's command policy: a pattern that does not compile is refused in words; a good one holds.
+  const deny = admin.getByLabel("Never run (denied patterns)");
+  await deny.fill("kubectl .* delete namespace\n(unclosed");
+  await admin.getByRole("button", { name: "Save the command policy" }).click();
+  const badPattern = await admin.locator("form.patterns [role=alert]").textContent();
+  check(/unclosed|regex|pattern/i.test(badPattern), `a pattern that does not compile is refused in words: ${badPattern}`);
+  await deny.fill("kubectl .* delete namespace");
+  await admin.getByRole("button", { name: "Save the command policy" }).click();
+  await admin.getByText("Saved: the agent's next command is checked against this policy.").waitFor();
+  await admin.reload();
+  await admin.getByRole("heading", { name: "The agent's command policy" }).waitFor();
+  check(
+    await until(async () => (await admin.getByLabel("Never run (denied patterns)").inputValue()) === "kubectl .* delete namespace"),
+    "the command policy is saved and shown after a reload",
+  );
+  await accessible(admin, "organisation (settings)");
   await shot(admin, "organisation");
 
   // A viewer (phone-sized, dark): accepts the invitation, sees the incident, no buttons it cannot use.
@@ -417,6 +472,14 @@ try {
   check(modes.length === 1 && /Ask/.test(modes[0]), `a viewer's chat offers only the read-only mode (${modes.join(", ")})`);
   await accessible(viewer, "chat (viewer, phone, dark)");
   await shot(viewer, "chat-viewer-phone-dark");
+  await viewer.goto(`${url}/organization`);
+  await viewer.getByTestId("policy").filter({ hasText: "kubectl .* delete namespace" }).waitFor();
+  check(
+    (await viewer.getByRole("heading", { name: "Correlation" }).count()) === 0 &&
+      (await viewer.getByRole("button", { name: /Save|Invite|Try/ }).count()) === 0,
+    "a viewer sees the command policy, and no correlation settings or buttons to change them",
+  );
+  await accessible(viewer, "organisation (viewer, phone, dark)");
   await viewer.goto(`${url}/knowledge`);
   await viewer.getByText("checkout-runbook.md").waitFor();
   check((await viewer.getByRole("button", { name: /Upload|Delete/ }).count()) === 0, "a viewer cannot change the knowledge base");

@@ -1,4 +1,4 @@
-// Chat: the caller's sessions, and one conversation over the chat socket — the answer as it
+// Chat: the caller's sessions (ChatSessions), and one conversation over the chat socket — the answer as it
 // streams, each tool call and its result as they happen, the confirmation a destructive command
 // waits for (asked again after a reload: the session's read model holds it), stop, the mode and
 // the model, what it cost.
@@ -8,7 +8,8 @@ import { ChatSocket, type ServerFrame, type SocketState } from "../chat";
 import { soon } from "../live";
 import { navigate } from "../router";
 import { canEdit, useMe } from "../session";
-import { ErrorText, Loading, plural, useLoad, When } from "../ui";
+import { ErrorText, Loading, useLoad, When } from "../ui";
+import { ChatSessions } from "./ChatSessions";
 
 type Item =
   | { kind: "message"; id: string; role: "user" | "assistant"; text: string; streaming: boolean }
@@ -28,40 +29,17 @@ type Totals = { input: number; output: number; cost: number };
 export function Chat({ id }: { id: string | null }) {
   const sessions = useLoad(() => request("get", "/chat_api/sessions", { params: { query: { limit: 50 } } }), []);
   const [fresh, setFresh] = useState(0);
+  // The session a new chat's first question started (the address names it without a navigation).
+  const [started, setStarted] = useState<string | null>(null);
   const newChat = () => {
     navigate("/chat");
+    setStarted(null);
     setFresh(fresh + 1);
   };
   return (
     <div class="chat">
-      <nav aria-labelledby="sessions-title" class="sessions">
-        <h1 id="sessions-title">Chat</h1>
-        <button type="button" onClick={newChat}>
-          New chat
-        </button>
-        {sessions.data ? (
-          sessions.data.items.length === 0 ? (
-            <p class="muted">No conversations yet.</p>
-          ) : (
-            <ul>
-              {sessions.data.items.map((s) => (
-                <li key={s.id}>
-                  <a href={`/chat/${s.id}`} aria-current={s.id === id ? "page" : undefined}>
-                    {s.title}
-                  </a>
-                  <span class="muted">
-                    {" "}
-                    {s.mode} · {plural(s.message_count, "message")} · <When at={s.updated_at} />
-                  </span>
-                </li>
-              ))}
-            </ul>
-          )
-        ) : (
-          <Loading error={sessions.error} />
-        )}
-      </nav>
-      <Conversation key={id ?? `new-${fresh}`} id={id} onChanged={sessions.reload} />
+      <ChatSessions id={id ?? started} sessions={sessions} onNew={newChat} />
+      <Conversation key={id ?? `new-${fresh}`} id={id} onStarted={setStarted} onChanged={sessions.reload} />
     </div>
   );
 }
@@ -90,12 +68,22 @@ function itemsOf(detail: Schemas["SessionDetail"]): Item[] {
   return timed.sort((a, b) => a[0].localeCompare(b[0])).map(([, item]) => item);
 }
 
-function Conversation({ id, onChanged }: { id: string | null; onChanged: () => void }) {
+function Conversation({
+  id,
+  onStarted,
+  onChanged,
+}: {
+  id: string | null;
+  onStarted: (id: string) => void;
+  onChanged: () => void;
+}) {
   const me = useMe();
   const session = useRef<string | null>(id);
   const socket = useRef<ChatSocket | null>(null);
   const [items, setItems] = useState<Item[]>([]);
   const [running, setRunning] = useState(false);
+  // Stop was pressed: "stopping" until the run's end arrives, then "stopped".
+  const [stop, setStop] = useState<"stopping" | "stopped" | null>(null);
   const [pending, setPending] = useState<Pending[]>([]);
   const [totals, setTotals] = useState<Totals>({ input: 0, output: 0, cost: 0 });
   const [error, setError] = useState<string | null>(null);
@@ -147,11 +135,13 @@ function Conversation({ id, onChanged }: { id: string | null; onChanged: () => v
       // The session the first question started: the address names it from now on.
       session.current = frameSession;
       history.replaceState(null, "", `/chat/${frameSession}`);
+      onStarted(frameSession);
       onChanged();
     }
     switch (frame.type) {
       case "status":
         setRunning(frame.status === "START");
+        if (frame.status === "END") setStop((s) => (s ? "stopped" : null));
         // The list is a read model: it shows the answer a moment after the socket does.
         if (frame.status === "END") soon(onChanged);
         break;
@@ -220,6 +210,7 @@ function Conversation({ id, onChanged }: { id: string | null; onChanged: () => v
     if (!sent) return setError("The chat is not connected yet; try again in a moment.");
     setItems((all) => [...all, { kind: "message", id: `local-${all.length}`, role: "user", text, streaming: false }]);
     setQuestion("");
+    setStop(null);
     setRunning(true);
   };
 
@@ -231,8 +222,12 @@ function Conversation({ id, onChanged }: { id: string | null; onChanged: () => v
     setPending((all) => all.filter((q) => q.confirmation_id !== p.confirmation_id));
   };
 
-  const stop = () => {
-    if (session.current) socket.current?.send({ type: "control", action: "cancel", session_id: session.current });
+  const stopRun = () => {
+    const sent = session.current
+      ? socket.current?.send({ type: "control", action: "cancel", session_id: session.current })
+      : false;
+    if (!sent) return setError("The chat is not connected; Stop was not sent. Try again.");
+    setStop("stopping");
   };
 
   if (!loaded) return <Loading error={error} />;
@@ -240,7 +235,15 @@ function Conversation({ id, onChanged }: { id: string | null; onChanged: () => v
   return (
     <section class="conversation" aria-label="Conversation">
       <p class="muted" role="status">
-        {link.state === "open" ? (running ? "Answering…" : "Connected.") : (link.why ?? "Connecting…")}
+        {link.state !== "open"
+          ? (link.why ?? "Connecting…")
+          : running
+            ? stop === "stopping"
+              ? "Stopping…"
+              : "Answering…"
+            : stop === "stopped"
+              ? "Stopped: the answer so far is kept."
+              : "Connected."}
       </p>
       <ol class="messages" aria-live="polite">
         {items.map((item) =>
@@ -308,7 +311,7 @@ function Conversation({ id, onChanged }: { id: string | null; onChanged: () => v
             Send
           </button>
           {running && (
-            <button type="button" onClick={stop}>
+            <button type="button" onClick={stopRun} disabled={stop === "stopping"}>
               Stop
             </button>
           )}

@@ -1,8 +1,11 @@
-// The organisation: members and roles, invitations, API tokens, and the audit log. Only admins
-// see the buttons that change them.
+// The organisation: members and roles, invitations, API tokens, the audit log, correlation
+// settings with their dry run, and the agent's command policy. Only admins see the buttons that
+// change them.
 import { useState } from "preact/hooks";
 import { request } from "../api/client";
 import { isAdmin, useMe } from "../session";
+import { Correlation } from "./Correlation";
+import { Policy } from "./Policy";
 import { ErrorText, Loading, When, useAction, useLoad } from "../ui";
 
 const ROLES = ["viewer", "editor", "admin"];
@@ -173,8 +176,13 @@ export function Organization() {
               ))}
             </ol>
           )}
+          <h2>Correlation</h2>
+          <Correlation />
         </>
       )}
+
+      <h2>The agent's command policy</h2>
+      <Policy admin={admin} />
     </section>
   );
 }
