@@ -282,16 +282,25 @@ try {
   for (let w = 0; w < 600 && !complete(); w++) await sleep(100);
   const delivered = got.reduce((n, m) => n + m.size, 0);
   const latencies = got.flatMap((m) => [...m].map(([title, at]) => at - sentAt.get(title)));
+  // Per event: when the first stream had it (the write path: intake, ingest, the event stored)
+  // and how long after that the last one did (the fan-out to every stream).
+  const firsts = [];
+  const spreads = [];
+  for (const [title, sent] of sentAt) {
+    const arrivals = got.map((m) => m.get(title)).filter((at) => at !== undefined);
+    firsts.push(Math.min(...arrivals) - sent);
+    spreads.push(Math.max(...arrivals) - Math.min(...arrivals));
+  }
   const droppedEarly = closed;
   for (const s of streams) s.close();
   await sleep(5000);
   const rssClosed = rssKib(server.pid);
   const perStream = (from) => ((rssOpen - from) * 1024) / STREAMS;
   console.log(
-    `${STREAMS} streams: ${delivered}/${STREAMS * SSE_EVENTS} delivered, p50 ${p50(latencies)} / p99 ${p99(latencies)} ms, RSS ${rssBefore} → ${rssOpen} → ${rssClosed} KiB, ${droppedEarly} closed early`,
+    `${STREAMS} streams: ${delivered}/${STREAMS * SSE_EVENTS} delivered, p50 ${p50(latencies)} / p99 ${p99(latencies)} ms (first stream p50 ${p50(firsts)} ms, first → last p50 ${p50(spreads)} ms), RSS ${rssBefore} → ${rssOpen} → ${rssClosed} KiB, ${droppedEarly} closed early`,
   );
   sections.push(
-    `| ${STREAMS} SSE streams of \`/api/events/stream\` open at once, ${SSE_EVENTS} incidents opened | ${delivered} of ${STREAMS * SSE_EVENTS} \`incident.opened\` events delivered (${droppedEarly} streams dropped); webhook sent → event read p50 ${p50(latencies)} ms, p99 ${p99(latencies)} ms | p99 ${p99(sse)} ms with one stream (part 2) | ${f1(p99(latencies) / p99(sse))}× (p99) | every event delivered: ${delivered === STREAMS * SSE_EVENTS ? "met" : "**not met**"} |`,
+    `| ${STREAMS} SSE streams of \`/api/events/stream\` open at once, ${SSE_EVENTS} incidents opened | ${delivered} of ${STREAMS * SSE_EVENTS} \`incident.opened\` events delivered (${droppedEarly} streams dropped); webhook sent → event read p50 ${p50(latencies)} ms, p99 ${p99(latencies)} ms (per event: the first stream after p50 ${p50(firsts)} ms, the last ${p50(spreads)} ms after the first, p50) | p99 ${p99(sse)} ms with one stream (part 2) | ${f1(p99(latencies) / p99(sse))}× (p99) | every event delivered: ${delivered === STREAMS * SSE_EVENTS ? "met" : "**not met**"} |`,
     `| memory per open stream: the aurora process's resident set ${f1(rssBefore / 1024)} MiB before → ${f1(rssOpen / 1024)} MiB with the streams open → ${f1(rssClosed / 1024)} MiB once closed, ÷ ${STREAMS} | ${kb(perStream(rssBefore))} a stream (${kb(perStream(rssClosed))} against after closing) | — | — | report |`,
   );
 } finally {
