@@ -2,13 +2,12 @@
 //! keep Postgres read models; [`queries`] is the only SQL that reads them.
 //!
 //! - [`projector`]: the registry of projectors (incidents, sessions, organizations, integrations,
-//!   changes, investigations, postmortems, services, knowledge): consumer, subjects, tables, and
-//!   which table code applies their events.
+//!   changes, investigations, postmortems, services, knowledge, deliveries): consumer, subjects,
+//!   tables, and which table code applies their events.
 //! - [`fold`]: the one skeleton of a projector: a batch folded over an `esrs::Aggregate` with the
 //!   [`state_cache`], handed to the projector's [`fold::Tables`] (one file each: [`incidents`],
 //!   [`sessions`], [`organizations`], [`integrations`], [`investigations`], [`knowledge`];
-//!   [`changes`] and
-//!   [`postmortems`] keep no state).
+//!   [`changes`], [`postmortems`] and [`deliveries`] keep no state).
 //! - [`runner`]: batch → one transaction (checkpoint row locked first, rows, checkpoint) → ack.
 //! - [`replay`]: rebuild a projector from sequence 0 into shadow tables and swap them in.
 //! - [`audit`]: rebuild everything into a scratch schema and list every differing row.
@@ -19,6 +18,7 @@
 pub mod audit;
 pub mod changes;
 pub mod connectors;
+pub mod deliveries;
 pub mod error;
 pub mod fold;
 pub mod incidents;

@@ -12,8 +12,8 @@ use crate::error::ProjectionError;
 use crate::fold::{fold, Tables};
 use crate::state_cache::StateCache;
 use crate::{
-    changes, connectors, incidents, integrations, investigations, knowledge, organizations,
-    postmortems, services, sessions,
+    changes, connectors, deliveries, incidents, integrations, investigations, knowledge,
+    organizations, postmortems, services, sessions,
 };
 
 /// One projector: a durable consumer of `EVENTS` and the tables it owns.
@@ -29,6 +29,7 @@ pub enum Projector {
     Services,
     Connectors,
     Knowledge,
+    Deliveries,
 }
 
 /// What `streams.yaml` and the migrations know a projector by.
@@ -42,7 +43,7 @@ struct Spec {
 }
 
 impl Projector {
-    pub const ALL: [Projector; 10] = [
+    pub const ALL: [Projector; 11] = [
         Projector::Incidents,
         Projector::Sessions,
         Projector::Organizations,
@@ -53,6 +54,7 @@ impl Projector {
         Projector::Services,
         Projector::Connectors,
         Projector::Knowledge,
+        Projector::Deliveries,
     ];
 
     fn spec(self) -> Spec {
@@ -128,6 +130,12 @@ impl Projector {
                 filter: "evt.*.knowledge.*",
                 tables: &["knowledge_documents"],
             },
+            Self::Deliveries => Spec {
+                name: "deliveries",
+                consumer: "proj-deliveries",
+                filter: "evt.*.correlator.*",
+                tables: &["alert_deliveries"],
+            },
         }
     }
 
@@ -161,6 +169,8 @@ impl Projector {
                 with::<connectors::ConnectorTables>(tx, schema, events, cache).await
             }
             Self::Knowledge => with::<knowledge::KnowledgeTables>(tx, schema, events, cache).await,
+            // A decision is written once and never updated: no state to fold.
+            Self::Deliveries => deliveries::apply(tx, schema, events).await,
         }
     }
 

@@ -40,6 +40,10 @@ pub struct PendingAlert {
     pub title: String,
     pub service: String,
     pub received_at: DateTime<Utc>,
+    /// The integration it came through (absent in decisions recorded before it was kept): the
+    /// read model of an integration's recent deliveries is made of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<Uuid>,
 }
 
 impl PendingAlert {
@@ -242,6 +246,7 @@ pub(super) mod tests {
                 .with_ymd_and_hms(2026, 11, 23, 10, 0, second)
                 .single()
                 .expect("time"),
+            integration_id: None,
         }
     }
 

@@ -329,6 +329,10 @@ mod tests {
             ("metrics.rs", include_str!("metrics.rs")),
             ("organization.rs", include_str!("organization.rs")),
             ("integrations/mod.rs", include_str!("integrations/mod.rs")),
+            (
+                "integrations/deliveries.rs",
+                include_str!("integrations/deliveries.rs"),
+            ),
             ("connectors/mod.rs", include_str!("connectors/mod.rs")),
             (
                 "connectors/projects.rs",

@@ -11,7 +11,8 @@
 // during a long answer → rename and delete a conversation → resolve → the postmortem shown and
 // exported → the time slider → the same alert again opens an incident naming the first as
 // similar → the service graph → the knowledge base: an upload and a search → correlation
-// settings and their dry run, the agent's command policy (errors in words) → a viewer sees no
+// settings and their dry run, the agent's command policy (errors in words) → an integration's
+// recent deliveries → a viewer sees no
 // buttons it cannot use. axe-core runs on every page and fails the test on any
 // serious or critical violation. Screenshots go to test-artifacts/.
 import { chmodSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -466,6 +467,18 @@ try {
   await viewer.goto(`${url}/integrations`);
   await viewer.getByText("Grafana prod").waitFor();
   check((await viewer.getByRole("button", { name: /Rotate|Disable|Add integration/ }).count()) === 0, "a viewer cannot change integrations");
+  // The integration's recent deliveries: both alerts, newest first, each with what it became.
+  await viewer.getByText("Recent deliveries").click();
+  const delivered = viewer.getByRole("table", { name: "Alerts Grafana prod delivered, newest first" });
+  await delivered.waitFor();
+  const deliveredRows = await delivered.locator("tbody tr").allTextContents();
+  check(
+    deliveredRows.length === 2 &&
+      /Checkout p99 over 2 s again/.test(deliveredRows[0]) &&
+      deliveredRows.every((r) => /opened an incident/.test(r)),
+    `the integration lists what it delivered, newest first: ${deliveredRows.join(" | ")}`,
+  );
+  await accessible(viewer, "integrations (deliveries, viewer, phone, dark)");
   await viewer.goto(`${url}/chat`);
   await viewer.getByText("Connected.").waitFor();
   const modes = await viewer.getByLabel("Mode", { exact: true }).locator("option").allTextContents();

@@ -126,6 +126,7 @@ pub(crate) fn placed(
             title,
             service: bounded(&service, MAX_SERVICE_CHARS),
             received_at,
+            integration_id: integration.id,
         },
         source: integration.source.clone(),
         environment,

@@ -166,3 +166,46 @@ pub async fn integration(
     .fetch_optional(&mut *conn)
     .await
 }
+
+/// One alert an integration delivered, and what correlation made of it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct AlertDeliveryRow {
+    /// The alert's place in the intake log (its delivery and index there) as an id.
+    pub id: Uuid,
+    /// The source's own id of the alert.
+    pub alert_id: String,
+    pub title: String,
+    pub service: String,
+    pub received_at: DateTime<Utc>,
+    /// The incident it opened or joined.
+    pub incident_id: Uuid,
+    /// Whether it opened that incident (else it joined it).
+    pub opened: bool,
+    /// Why, in words.
+    pub decision: String,
+}
+
+/// The alerts integration `integration` delivered, newest first, from after `before` (the
+/// `(received_at, id)` of the last row of the previous page).
+pub async fn alert_deliveries(
+    conn: &mut PgConnection,
+    tenant: &str,
+    integration: Uuid,
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<AlertDeliveryRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, alert_id, title, service, received_at, incident_id, opened, decision
+         FROM alert_deliveries
+         WHERE tenant_id = $1 AND integration_id = $2
+           AND ($3::timestamptz IS NULL OR (received_at, id) < ($3, $4))
+         ORDER BY received_at DESC, id DESC LIMIT $5",
+    )
+    .bind(tenant)
+    .bind(integration)
+    .bind(before.map(|(at, _)| at))
+    .bind(before.map(|(_, id)| id))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await
+}

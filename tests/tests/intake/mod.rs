@@ -4,6 +4,7 @@
 mod alerts;
 mod cloudwatch_sns;
 mod correlation;
+mod deliveries;
 pub(crate) mod helpers;
 mod integrations;
 mod redelivery;

@@ -70,6 +70,7 @@ async fn a_delivery_redelivered_after_a_crash_opens_nothing_twice() {
         title: "Checkout latency high".into(),
         service: "checkout".into(),
         received_at: second.published,
+        integration_id: None,
     };
     let decisions =
         snapshot.decide_all(tenant.as_str(), vec![pending.clone()], &ServiceGraph::new());

@@ -328,6 +328,13 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         None,
         NotFound,
     ),
+    ep(
+        "GET",
+        "/api/integrations/{id}/deliveries",
+        Target::Integration,
+        None,
+        NotFound,
+    ),
     ep("GET", "/api/connectors", Target::None, None, NothingOfB),
     ep(
         "POST",

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::{parse_uuid, ApiError, AppState, Body};
 
+mod deliveries;
 mod views;
 pub use views::{
     IntegrationCreated, IntegrationList, IntegrationView, SecretRotated, SourceList, SourceView,
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_sources))
         .routes(routes!(detail, update, delete))
         .routes(routes!(rotate_secret))
+        .routes(routes!(deliveries::deliveries))
 }
 
 /// The URL a source posts to.

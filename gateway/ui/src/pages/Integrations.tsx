@@ -1,9 +1,11 @@
 // Webhook sources: add one (its exact setup text and webhook URL to paste into the tool), rotate
-// its secret, turn it on or off, and whether new incidents get a root-cause analysis.
+// its secret, turn it on or off, whether new incidents get a root-cause analysis, and what it
+// delivered lately.
 import { useState } from "preact/hooks";
 import { request, type Schemas } from "../api/client";
 import { canEdit, useMe } from "../session";
 import { Badge, ErrorText, Loading, useAction, useLoad } from "../ui";
+import { Deliveries } from "./Deliveries";
 
 type Created = Schemas["IntegrationCreated"] | Schemas["SecretRotated"];
 
@@ -15,6 +17,7 @@ export function Integrations() {
   const [source, setSource] = useState("grafana");
   const [name, setName] = useState("");
   const [shown, setShown] = useState<Created | null>(null);
+  const [open, setOpen] = useState<Record<string, boolean>>({});
   const { error, busy, run } = useAction();
   const act = (action: () => Promise<unknown>) => run(action).then((ok) => ok && list.reload());
 
@@ -67,6 +70,11 @@ export function Integrations() {
                 Webhook URL: <code>{i.webhook_url}</code>
               </div>
               <div class="muted">Root-cause analysis of new incidents: {i.rca_on_new_incidents ? "on" : "off"}</div>
+              {/* Loaded when opened: each open disclosure asks the API for its page. */}
+              <details onToggle={(e) => setOpen({ ...open, [i.id]: e.currentTarget.open })}>
+                <summary>Recent deliveries</summary>
+                {open[i.id] && <Deliveries id={i.id} name={i.name} />}
+              </details>
               {editable && (
                 <p class="actions">
                   <button
