@@ -67,4 +67,70 @@ pub struct FiringAlert {
     pub description: Option<String>,
     /// A link back to the alert in the source tool.
     pub url: Option<String>,
+    /// Where in Kubernetes it fires, when its labels or tags say.
+    #[serde(default)]
+    pub placement: Placement,
+}
+
+/// The service an alert names when neither it nor its integration names one.
+pub const UNKNOWN_SERVICE: &str = "unknown";
+
+/// Where in Kubernetes an alert fires: its cluster, namespace and pod labels (SPEC §8: alert
+/// labels add nodes to the service graph, so a tenant without a connector still has one).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+}
+
+/// The labels (Prometheus, OpenTelemetry) and tags (Datadog) that say each part, first found wins.
+const CLUSTER_LABELS: [&str; 5] = [
+    "cluster",
+    "cluster_name",
+    "kube_cluster_name",
+    "k8s_cluster_name",
+    "k8s.cluster.name",
+];
+const NAMESPACE_LABELS: [&str; 5] = [
+    "namespace",
+    "kubernetes_namespace",
+    "kube_namespace",
+    "k8s_namespace_name",
+    "k8s.namespace.name",
+];
+const POD_LABELS: [&str; 5] = [
+    "pod",
+    "pod_name",
+    "kubernetes_pod_name",
+    "k8s_pod_name",
+    "k8s.pod.name",
+];
+
+/// The longest part kept (a label is not a document).
+const MAX_PART_CHARS: usize = 253;
+
+impl Placement {
+    /// The placement `label` (a label's or a `key:value` tag's value by name) says.
+    pub fn from_labels<S: AsRef<str>>(label: impl Fn(&str) -> Option<S>) -> Self {
+        let first = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| label(n))
+                .map(|v| v.as_ref().trim().to_owned())
+                .filter(|v| !v.is_empty() && v.len() <= MAX_PART_CHARS)
+        };
+        Self {
+            cluster: first(&CLUSTER_LABELS),
+            namespace: first(&NAMESPACE_LABELS),
+            pod: first(&POD_LABELS),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cluster.is_none() && self.namespace.is_none() && self.pod.is_none()
+    }
 }

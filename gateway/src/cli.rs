@@ -90,10 +90,15 @@ pub enum StreamsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Replay every stream into a scratch schema and print every row that differs (exit 1 if any).
+    /// Replay every stream into a scratch schema and print every row that differs, then derive
+    /// the knowledge base's chunks again from their files and print how they differ from the
+    /// stored ones (exit 1 if anything differs).
     Verify {
         #[command(flatten)]
         conn: Connections,
+        /// Where the knowledge base's files are, unless `AURORA_OBJECT_STORE_URL` says.
+        #[arg(long, env = "AURORA_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -216,19 +221,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { conn },
+            command: AuditCommand::Verify { conn, data_dir },
         } => {
             let (client, pool) = connect(&conn.nats_url, &conn.database_url).await?;
-            let js = async_nats::jetstream::new(client);
-            let differences = aurora_projections::audit::verify(&pool, &js).await?;
-            for d in &differences {
+            let js = async_nats::jetstream::new(client.clone());
+            let rows = aurora_projections::audit::verify(&pool, &js).await?;
+            for d in &rows {
                 println!("{d}");
             }
-            if differences.is_empty() {
-                println!("audit: the read models match a fresh replay of the event log");
+            // The chunks are derived from the files, not from events: derived again, compared.
+            let knowledge = aurora_handlers::knowledge::KnowledgeBase::open(
+                aurora_nats::EventLog::new(client),
+                aurora_handlers::knowledge::KnowledgeConfig::from_env(&data_dir)?,
+                embedder()?,
+            )?;
+            let chunks = knowledge.verify_chunks(&pool).await?;
+            for d in &chunks {
+                println!("{d}");
+            }
+            if rows.is_empty() && chunks.is_empty() {
+                println!("audit: the read models match a fresh replay of the event log, and the knowledge base's chunks their files");
                 Ok(ExitCode::SUCCESS)
             } else {
-                println!("audit: {} differing row(s)", differences.len());
+                println!(
+                    "audit: {} differing row(s), {} knowledge-base chunk difference(s)",
+                    rows.len(),
+                    chunks.len()
+                );
                 Ok(ExitCode::from(1))
             }
         }

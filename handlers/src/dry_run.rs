@@ -5,13 +5,21 @@
 //! "Grouped differently" compares partitions, not incident ids: an alert changes when the set of
 //! alerts it shares an incident with is not the same under the new settings. The simulation
 //! starts from the incidents the decision log had open at `from` (its last snapshot before).
+//!
+//! It scores topology on the tenant's service graph as live correlation reads it now
+//! ([`crate::graph::topology`]; the read model keeps no history of edges, so a graph older than
+//! today is not what it sees), and compares titles as live correlation does: by the cosine of
+//! their embeddings when a model is configured. Then the same alerts are decided again with
+//! titles compared by word overlap (Jaccard, upstream's fallback), and every alert the two
+//! methods group differently is listed with both decisions.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_nats::jetstream::consumer::{self, DeliverPolicy};
 use aurora_domain::correlation::{
-    correlator_id, CorrelationSettings, CorrelatorEvent, CorrelatorSnapshot, ServiceGraph,
+    correlator_id, CorrelationSettings, CorrelatorEvent, CorrelatorSnapshot,
 };
+use aurora_domain::incident::TitleBasis;
 use aurora_domain::intake::Signal;
 use aurora_domain::TenantId;
 use aurora_nats::consumer::Delivery as Message;
@@ -38,8 +46,37 @@ pub struct DryRun {
     pub incidents_would_be: usize,
     /// Whether the period held more deliveries than were replayed.
     pub truncated: bool,
+    /// How titles were compared for `changed` and `incidents_would_be`, as live correlation
+    /// compares them: `embeddings` when a model is configured, else `word_overlap`.
+    pub title_basis: TitleBasis,
+    /// How many edges of the tenant's service graph topology was scored on.
+    pub graph_edges: usize,
     /// Every alert whose grouping changes.
     pub changed: Vec<ChangedAlert>,
+    /// The same alerts under the same settings with titles compared by word overlap, beside
+    /// the embeddings' decisions (only when titles were compared by embeddings).
+    pub by_word_overlap: Option<TitleMethods>,
+}
+
+/// Embeddings against word overlap on the same alerts and settings.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TitleMethods {
+    /// How many incidents the alerts would form with titles compared by word overlap.
+    pub incidents_would_be: usize,
+    /// Every alert the two methods group differently, with both decisions.
+    pub differing: Vec<TitleDifference>,
+}
+
+/// One alert the two title methods group differently.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TitleDifference {
+    pub alert_id: String,
+    pub title: String,
+    pub service: String,
+    pub grouped_with_by_embeddings: Vec<String>,
+    pub grouped_with_by_word_overlap: Vec<String>,
+    pub decision_by_embeddings: String,
+    pub decision_by_word_overlap: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -53,8 +90,11 @@ pub struct ChangedAlert {
     /// The other alerts it shared an incident with then, and would now.
     pub grouped_with_then: Vec<String>,
     pub grouped_with_now: Vec<String>,
-    /// Why, under the new settings.
+    /// Why, under the new settings (titles compared as `title_basis` says).
     pub decision_now: String,
+    /// Why, under the new settings with titles compared by word overlap (only when
+    /// `decision_now` compared them by embeddings).
+    pub decision_by_word_overlap: Option<String>,
 }
 
 impl Ingest {
@@ -147,62 +187,67 @@ impl Ingest {
             }
         }
 
-        // How they would be grouped now, starting from the incidents open then.
+        // How they would be grouped now, starting from the incidents open then, on the graph
+        // as it is, with titles compared as live correlation compares them; and again by words.
         let mut snapshot = CorrelatorSnapshot {
             settings,
             candidates: open_at_start,
         };
         snapshot.prune(Some(from));
-        let decisions = snapshot.decide_all(
-            tenant.as_str(),
-            alerts.iter().map(|p| p.pending.clone()).collect(),
-            &ServiceGraph::new(),
-        );
-        let key = |p: &Placed| (p.pending.inbox_sequence, p.pending.index);
-        let groups = |assign: &dyn Fn(usize) -> Option<uuid::Uuid>| {
-            let mut members: BTreeMap<uuid::Uuid, BTreeSet<usize>> = BTreeMap::new();
-            for i in 0..alerts.len() {
-                if let Some(g) = assign(i) {
-                    members.entry(g).or_default().insert(i);
-                }
-            }
-            members
+        let graph = self.graph_of(tenant).await;
+        let pending: Vec<_> = alerts.iter().map(|p| p.pending.clone()).collect();
+        let titles = self.title_vectors(&pending, &snapshot).await;
+        let embedded = !titles.is_empty();
+        let by_words = snapshot
+            .clone()
+            .decide_all(tenant.as_str(), pending.clone(), &graph);
+        let decisions = if embedded {
+            snapshot.decide_all_with_titles(tenant.as_str(), pending, &graph, |a, b| {
+                titles.similarity(a, b)
+            })
+        } else {
+            by_words.clone()
         };
+
+        let key = |p: &Placed| (p.pending.inbox_sequence, p.pending.index);
         let then_of = |i: usize| then.get(&key(&alerts[i])).copied();
-        let now_of = |i: usize| Some(decisions[i].incident_id.0);
-        let groups_then = groups(&then_of);
-        let groups_now = groups(&now_of);
-        let mates =
-            |groups: &BTreeMap<uuid::Uuid, BTreeSet<usize>>, g: Option<uuid::Uuid>, i: usize| {
-                g.and_then(|g| groups.get(&g))
-                    .map(|m| {
-                        m.iter()
-                            .copied()
-                            .filter(|j| *j != i)
-                            .collect::<BTreeSet<_>>()
-                    })
-                    .unwrap_or_default()
-            };
+        let groups_then = Groups::of(alerts.len(), then_of);
+        let groups_now = Groups::of(alerts.len(), |i| Some(decisions[i].incident_id.0));
+        let groups_by_words = Groups::of(alerts.len(), |i| Some(by_words[i].incident_id.0));
+        let ids = |set: BTreeSet<usize>| {
+            set.into_iter()
+                .map(|j| alerts[j].pending.alert_id.clone())
+                .collect::<Vec<_>>()
+        };
         let mut changed = Vec::new();
-        for i in 0..alerts.len() {
-            let before = mates(&groups_then, then_of(i), i);
-            let after = mates(&groups_now, now_of(i), i);
-            if before != after {
-                let ids = |set: &BTreeSet<usize>| {
-                    set.iter()
-                        .map(|j| alerts[*j].pending.alert_id.clone())
-                        .collect::<Vec<_>>()
-                };
-                let p = &alerts[i].pending;
+        let mut differing = Vec::new();
+        for (i, placed) in alerts.iter().enumerate() {
+            let p = &placed.pending;
+            let now = groups_now.mates(i);
+            let before = groups_then.mates(i);
+            let words = groups_by_words.mates(i);
+            if embedded && now != words {
+                differing.push(TitleDifference {
+                    alert_id: p.alert_id.clone(),
+                    title: p.title.clone(),
+                    service: p.service.clone(),
+                    grouped_with_by_embeddings: ids(now.clone()),
+                    grouped_with_by_word_overlap: ids(words),
+                    decision_by_embeddings: decisions[i].decision.explain(),
+                    decision_by_word_overlap: by_words[i].decision.explain(),
+                });
+            }
+            if before != now {
                 changed.push(ChangedAlert {
                     alert_id: p.alert_id.clone(),
                     title: p.title.clone(),
                     service: p.service.clone(),
                     received_at: p.received_at,
                     incident_then: then_of(i),
-                    grouped_with_then: ids(&before),
-                    grouped_with_now: ids(&after),
+                    grouped_with_then: ids(before),
+                    grouped_with_now: ids(now),
                     decision_now: decisions[i].decision.explain(),
+                    decision_by_word_overlap: embedded.then(|| by_words[i].decision.explain()),
                 });
             }
         }
@@ -211,10 +256,51 @@ impl Ingest {
             to,
             deliveries,
             alerts: alerts.len(),
-            incidents_then: groups_then.len(),
-            incidents_would_be: groups_now.len(),
+            incidents_then: groups_then.count(),
+            incidents_would_be: groups_now.count(),
             truncated,
+            title_basis: if embedded {
+                TitleBasis::Embeddings
+            } else {
+                TitleBasis::WordOverlap
+            },
+            graph_edges: graph.edge_count(),
             changed,
+            by_word_overlap: embedded.then(|| TitleMethods {
+                incidents_would_be: groups_by_words.count(),
+                differing,
+            }),
         })
+    }
+}
+
+/// Which alerts (by index) shared which incident.
+struct Groups {
+    of_alert: Vec<Option<uuid::Uuid>>,
+    members: BTreeMap<uuid::Uuid, BTreeSet<usize>>,
+}
+
+impl Groups {
+    fn of(alerts: usize, incident: impl Fn(usize) -> Option<uuid::Uuid>) -> Self {
+        let of_alert: Vec<_> = (0..alerts).map(incident).collect();
+        let mut members: BTreeMap<uuid::Uuid, BTreeSet<usize>> = BTreeMap::new();
+        for (i, g) in of_alert.iter().enumerate() {
+            if let Some(g) = g {
+                members.entry(*g).or_default().insert(i);
+            }
+        }
+        Self { of_alert, members }
+    }
+
+    fn count(&self) -> usize {
+        self.members.len()
+    }
+
+    /// The other alerts alert `i` shares its incident with.
+    fn mates(&self, i: usize) -> BTreeSet<usize> {
+        self.of_alert[i]
+            .and_then(|g| self.members.get(&g))
+            .map(|m| m.iter().copied().filter(|j| *j != i).collect())
+            .unwrap_or_default()
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Logs are silent unless `TEST_LOG` is set.
 
+pub mod audit;
 pub mod bench;
 pub mod chat;
 pub mod embeddings;
@@ -20,6 +21,8 @@ pub mod openbao;
 pub mod providers;
 pub mod s3;
 pub mod sse;
+
+pub use audit::audit_is_clean;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -150,6 +153,8 @@ pub struct TestApp {
     pub vault: Option<aurora_handlers::secrets::VaultConfig>,
     /// Where the app reaches providers (fake servers, in tests that connect accounts).
     pub connectors: ConnectorConfig,
+    /// The knowledge base as the app has it (its files, its model), for the audit.
+    pub knowledge: aurora_handlers::knowledge::KnowledgeBase,
     shutdown: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -255,8 +260,13 @@ impl Launch {
     }
 
     /// Embeds with the in-process all-MiniLM-L6-v2 (correlation by embeddings, vector search).
-    pub fn with_embeddings(mut self) -> Self {
-        self.config.embedder = Some(embeddings::embedder());
+    pub fn with_embeddings(self) -> Self {
+        self.embedder(embeddings::embedder())
+    }
+
+    /// Embeds with `embedder` (e.g. an endpoint's, [`embeddings::FakeEmbeddings::embedder`]).
+    pub fn embedder(mut self, embedder: aurora_handlers::embeddings::Embedder) -> Self {
+        self.config.embedder = Some(embedder);
         self
     }
 
@@ -286,6 +296,12 @@ impl Launch {
         let addr = listener.local_addr().expect("local addr");
         let vault = self.vault.clone();
         let connectors = self.connectors.clone();
+        let knowledge = aurora_handlers::knowledge::KnowledgeBase::open(
+            EventLog::new(nats.client.clone()),
+            self.config.knowledge.clone(),
+            self.config.embedder.clone(),
+        )
+        .expect("the knowledge base opens");
         let task = tokio::spawn(run(&nats, &db, &secrets_dir, self, Some(listener), rx));
         TestApp {
             addr,
@@ -296,6 +312,7 @@ impl Launch {
             secrets_dir,
             vault,
             connectors,
+            knowledge,
             shutdown,
             task: Some(task),
         }
@@ -600,53 +617,6 @@ impl Answer {
     }
 }
 
-/// Waits until every projector has taken every event, then rebuilds all read models from the
-/// log into a scratch schema: nothing may differ from the live tables.
-pub async fn audit_is_clean(app: &TestApp) {
-    let js = app.nats.jetstream();
-    let stream = js.get_stream("EVENTS").await.expect("EVENTS");
-    let started = Instant::now();
-    for projector in aurora_projections::Projector::ALL {
-        until_drained(
-            &stream,
-            projector.consumer(),
-            started,
-            Duration::from_secs(30),
-        )
-        .await;
-    }
-    let differences = aurora_projections::audit::verify(&app.db.pool, &js)
-        .await
-        .expect("the audit runs");
-    assert_eq!(
-        differences,
-        vec![],
-        "the read models equal a replay of the log"
-    );
-}
-
-/// Waits until durable `consumer` of `stream` has taken and acknowledged every message (fails
-/// once `limit` has passed since `started`).
-async fn until_drained(
-    stream: &async_nats::jetstream::stream::Stream,
-    consumer: &str,
-    started: Instant,
-    limit: Duration,
-) {
-    loop {
-        let mut durable: async_nats::jetstream::consumer::PullConsumer = stream
-            .get_consumer(consumer)
-            .await
-            .expect("the consumer exists");
-        let info = durable.info().await.expect("its info");
-        if info.num_pending == 0 && info.num_ack_pending == 0 {
-            return;
-        }
-        assert!(started.elapsed() < limit, "{info:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Aurora restarts and its `consumer` of `EVENTS` delivers every event again: the app's roles
 /// stop, the durable consumer is deleted and provisioned anew from `streams.yaml`, and a handlers
 /// process with `config` runs until that consumer has taken every event, then `settle` longer
@@ -672,7 +642,7 @@ pub async fn redeliver_events(app: &mut TestApp, consumer: &str, config: Config,
         None,
         stopped,
     ));
-    until_drained(&stream, consumer, Instant::now(), Duration::from_secs(20)).await;
+    audit::until_drained(&stream, consumer, Instant::now(), Duration::from_secs(20)).await;
     tokio::time::sleep(settle).await;
     let _ = stop.send(true);
     let _ = handlers.await;

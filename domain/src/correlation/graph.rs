@@ -39,6 +39,11 @@ impl ServiceGraph {
         self.depends_on.is_empty()
     }
 
+    /// How many `DEPENDS_ON` edges it holds.
+    pub fn edge_count(&self) -> usize {
+        self.depends_on.values().map(BTreeSet::len).sum()
+    }
+
     /// The services `service` depends on, each with its distance (shortest path, 1 = direct), up
     /// to `max_depth`. `service` itself is never in the answer, even on a cycle.
     pub fn upstream_depths(&self, service: &str, max_depth: u32) -> HashMap<String, u32> {

@@ -17,6 +17,7 @@ use super::score::{AlertFacts, Candidate};
 use super::settings::CorrelationSettings;
 use crate::event::DomainEvent;
 use crate::ids::IncidentId;
+use crate::intake::Placement;
 
 /// Candidates kept beyond the window's count, at most (a burst of distinct services).
 pub const MAX_REMEMBERED: usize = 500;
@@ -44,6 +45,10 @@ pub struct PendingAlert {
     /// read model of an integration's recent deliveries is made of these.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration_id: Option<Uuid>,
+    /// Where in Kubernetes it fires, when its labels say (the graph's `graph-alerts` consumer
+    /// makes nodes of it; absent in decisions recorded before).
+    #[serde(default, skip_serializing_if = "Placement::is_empty")]
+    pub placement: Placement,
 }
 
 impl PendingAlert {
@@ -247,6 +252,7 @@ pub(super) mod tests {
                 .single()
                 .expect("time"),
             integration_id: None,
+            placement: Placement::default(),
         }
     }
 

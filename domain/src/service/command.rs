@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ServiceError;
 use super::event::{ServiceEvent, Sighting};
-use super::node::{Edge, EdgeOrigin, NodeFacts, NodeKey, Provider};
+use super::node::{Edge, EdgeOrigin, NodeFacts, NodeKey, NodeType, Provider};
 use super::rules::{removal_due, stale_due, valid_confidence, SEEN_GRANULARITY};
 use super::state::ServiceState;
 
@@ -14,11 +14,12 @@ use super::state::ServiceState;
 pub enum ServiceCommand {
     /// An inventory lists the node with these facts.
     Discover { facts: NodeFacts, at: DateTime<Utc> },
-    /// An alert, a change or a declaration names the node: it exists from now on, or is seen
-    /// again (what an inventory said of it is kept).
+    /// An alert, a change or a declaration names the node: it exists from now on (as a node of
+    /// `node_type` nobody listed), or is seen again (what an inventory said of it is kept).
     Touch {
         key: NodeKey,
         name: String,
+        node_type: NodeType,
         by: Sighting,
         at: DateTime<Utc>,
     },
@@ -40,12 +41,37 @@ type Decision = Result<Vec<ServiceEvent>, ServiceError>;
 pub(crate) fn decide(state: &ServiceState, command: ServiceCommand) -> Decision {
     match command {
         ServiceCommand::Discover { facts, at } => Ok(discover(state, facts, at)),
-        ServiceCommand::Touch { key, name, by, at } => Ok(match &state.facts {
+        ServiceCommand::Touch {
+            key,
+            name,
+            node_type,
+            by,
+            at,
+        } => Ok(match &state.facts {
             None => vec![ServiceEvent::Discovered {
-                facts: NodeFacts::observed(key, &name),
+                facts: NodeFacts {
+                    node_type,
+                    ..NodeFacts::observed(key, &name)
+                },
                 by,
                 at,
             }],
+            // A pod's workload named like a service only an alert named so far: the workload
+            // takes its place, as in an inventory ([`super::inventory`]'s builder).
+            Some(known)
+                if known.provider == Provider::Observed
+                    && known.node_type == NodeType::Service
+                    && node_type != NodeType::Service =>
+            {
+                vec![ServiceEvent::Discovered {
+                    facts: NodeFacts {
+                        node_type,
+                        ..known.clone()
+                    },
+                    by,
+                    at,
+                }]
+            }
             Some(_) => seen(state, by, at),
         }),
         ServiceCommand::Connect {

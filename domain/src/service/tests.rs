@@ -81,6 +81,7 @@ fn a_sighting_soon_after_the_last_records_nothing() {
         .when(ServiceCommand::Touch {
             key: key("checkout"),
             name: "checkout".into(),
+            node_type: NodeType::Service,
             by: Sighting::Alert,
             at: t0() + TimeDelta::minutes(5),
         })
@@ -93,6 +94,7 @@ fn an_alert_names_a_node_into_the_graph_without_overwriting_an_inventory() {
         .when(ServiceCommand::Touch {
             key: key("payments"),
             name: "Payments".into(),
+            node_type: NodeType::Service,
             by: Sighting::Alert,
             at: t0(),
         })
@@ -106,6 +108,7 @@ fn an_alert_names_a_node_into_the_graph_without_overwriting_an_inventory() {
         .when(ServiceCommand::Touch {
             key: key("checkout"),
             name: "checkout".into(),
+            node_type: NodeType::Service,
             by: Sighting::Change,
             at: later,
         })
@@ -114,6 +117,60 @@ fn an_alert_names_a_node_into_the_graph_without_overwriting_an_inventory() {
             at: later,
         }]);
     assert_eq!(state.facts.map(|f| f.provider), Some(Provider::Kubernetes));
+}
+
+#[test]
+fn an_alert_label_names_a_node_of_its_type() {
+    let namespace = NodeKey::namespace("shop").expect("key");
+    given::<Service>([])
+        .when(ServiceCommand::Touch {
+            key: namespace.clone(),
+            name: "shop".into(),
+            node_type: NodeType::KubernetesNamespace,
+            by: Sighting::Alert,
+            at: t0(),
+        })
+        .then(vec![ServiceEvent::Discovered {
+            facts: NodeFacts {
+                node_type: NodeType::KubernetesNamespace,
+                ..NodeFacts::observed(namespace, "shop")
+            },
+            by: Sighting::Alert,
+            at: t0(),
+        }]);
+}
+
+#[test]
+fn a_workload_takes_the_place_of_a_service_only_an_alert_named() {
+    let touch = |node_type| ServiceCommand::Touch {
+        key: key("checkout"),
+        name: "checkout".into(),
+        node_type,
+        by: Sighting::Alert,
+        at: t0() + TimeDelta::minutes(1),
+    };
+    let observed = ServiceEvent::Discovered {
+        facts: NodeFacts::observed(key("checkout"), "Checkout"),
+        by: Sighting::Alert,
+        at: t0(),
+    };
+    given::<Service>([observed.clone()])
+        .when(touch(NodeType::Workload))
+        .then(vec![ServiceEvent::Discovered {
+            facts: NodeFacts {
+                node_type: NodeType::Workload,
+                ..NodeFacts::observed(key("checkout"), "Checkout")
+            },
+            by: Sighting::Alert,
+            at: t0() + TimeDelta::minutes(1),
+        }]);
+    // A listed node, or a service named again, keeps what it is.
+    given::<Service>([discovered("checkout", t0())])
+        .when(touch(NodeType::Workload))
+        .then_nothing();
+    given::<Service>([observed])
+        .when(touch(NodeType::Service))
+        .then_nothing();
 }
 
 #[test]

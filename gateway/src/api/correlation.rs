@@ -152,6 +152,9 @@ pub struct DryRunRequest {
 
 /// Replay the deliveries stored in `INBOX` between `from` and `to` through `settings`, writing
 /// nothing, and list the alerts that would be grouped differently from how they were (admin).
+/// Topology is scored on the tenant's service graph, titles compared as live correlation does
+/// (embeddings when a model is configured), and, with embeddings, every alert that word overlap
+/// would group otherwise is listed with both decisions.
 #[utoipa::path(post, path = "/api/correlation/dry-run", tag = "correlation", request_body = DryRunRequest,
     responses((status = 200, body = aurora_handlers::dry_run::DryRun, description = "what the settings would have changed"),
               (status = 400, description = "the period is empty or too long"), (status = 422, description = "invalid settings")))]
@@ -177,11 +180,14 @@ async fn dry_run(
         ));
     }
     let services = &state.services;
+    // The graph and the title comparison live correlation uses.
     let ingest = Ingest::new(
         services.log.clone(),
         services.incidents.clone(),
         services.integrations.clone(),
-    );
+    )
+    .with_graph(services.pool.clone())
+    .with_embedder(state.knowledge.embedder.clone());
     let report = ingest
         .dry_run(&caller.tenant, req.settings, req.from, req.to)
         .await?;

@@ -1,8 +1,9 @@
 //! The service graph's writers and readers in the handlers (SPEC §8):
 //!
-//! - [`sightings`]: the `graph-incidents` and `graph-changes` consumers of `EVENTS`: every
-//!   service an alert or a change names becomes a node, or is seen again, so a tenant without a
-//!   cloud connector still has a graph of what alerts and deploys name;
+//! - [`sightings`]: the `graph-incidents`, `graph-changes` and `graph-alerts` consumers of
+//!   `EVENTS`: every service an alert or a change names, and the cluster, namespace and workload
+//!   an alert's labels name, becomes a node, or is seen again, so a tenant without a cloud
+//!   connector still has a graph of what alerts and deploys name;
 //! - [`discovery`]: the providers' inventories through the agent's executor, written as nodes
 //!   and edges; [`jobs`]: when it runs (hourly once across all processes, on request) and the
 //!   staleness sweep;
@@ -94,9 +95,12 @@ impl Graph {
         let changes = self
             .clone()
             .follow(sightings::Followed::Changes, shutdown.clone());
+        let alerts = self
+            .clone()
+            .follow(sightings::Followed::Alerts, shutdown.clone());
         let requests = self.clone().requests(shutdown.clone());
         let periodic = self.periodic(shutdown);
-        let (a, b, c, d) = tokio::join!(incidents, changes, requests, periodic);
-        a.and(b).and(c).and(d)
+        let (a, b, c, d, e) = tokio::join!(incidents, changes, alerts, requests, periodic);
+        a.and(b).and(c).and(d).and(e)
     }
 }

@@ -1,12 +1,16 @@
 //! Alerts and changes name services: the `graph-incidents` consumer touches the node of every
-//! service an incident's alerts come from, `graph-changes` that of every change. Touching is
+//! service an incident's alerts come from, `graph-changes` that of every change, and
+//! `graph-alerts` (on the correlation decision log) the cluster, namespace and workload an
+//! alert's labels name ([`inventory::alert`]), each `DEPLOYED_IN` the next. Touching is
 //! idempotent (a sighting at or before the node's last one, or within
-//! [`aurora_domain::service::SEEN_GRANULARITY`] of it, records nothing), so redeliveries and
-//! replays add nothing.
+//! [`aurora_domain::service::SEEN_GRANULARITY`] of it, records nothing), and so is connecting
+//! the same edge again, so redeliveries and replays add nothing.
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use aurora_domain::change::ChangeRecordEvent;
-use aurora_domain::service::{service_id, NodeKey, ServiceCommand, Sighting};
+use aurora_domain::correlation::CorrelatorEvent;
+use aurora_domain::service::inventory::{self, Inventory};
+use aurora_domain::service::{service_id, Edge, NodeKey, NodeType, ServiceCommand, Sighting};
 use aurora_domain::{IncidentEvent, TenantId};
 use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::{Context, RawEvent};
@@ -24,6 +28,8 @@ const BATCH: usize = 256;
 pub enum Followed {
     Incidents,
     Changes,
+    /// The correlation decision log: each decided alert's Kubernetes labels.
+    Alerts,
 }
 
 impl Followed {
@@ -32,6 +38,7 @@ impl Followed {
         match self {
             Self::Incidents => "graph-incidents",
             Self::Changes => "graph-changes",
+            Self::Alerts => "graph-alerts",
         }
     }
 }
@@ -40,6 +47,12 @@ impl Followed {
 struct Named {
     service: String,
     by: Sighting,
+    at: DateTime<Utc>,
+}
+
+/// The nodes (and the edges between them) an alert's labels name, at the time it came.
+struct Labelled {
+    inventory: Inventory,
     at: DateTime<Utc>,
 }
 
@@ -91,6 +104,8 @@ impl Graph {
         .map_err(|e| poison(e.to_string()))?;
         let subject = subjects::parse_event_subject(&delivery.subject)
             .ok_or_else(|| poison(format!("{} is not an event subject", delivery.subject)))?;
+        let tenant = &subject.tenant;
+        let transient = |e: GraphError| HandlerError::Transient(e.to_string());
         let named = match followed {
             Followed::Incidents => match IncidentEvent::upcast(raw.data, raw.version)
                 .map_err(|e| poison(format!("not an incident event: {e}")))?
@@ -117,14 +132,74 @@ impl Graph {
                     at,
                 })
             }
+            Followed::Alerts => {
+                let event = CorrelatorEvent::upcast(raw.data, raw.version)
+                    .map_err(|e| poison(format!("not a decision log event: {e}")))?;
+                if let CorrelatorEvent::Decided { decisions, .. } = event {
+                    for d in decisions.iter().filter(|d| !d.alert.placement.is_empty()) {
+                        let labelled = Labelled {
+                            inventory: inventory::alert::parse(
+                                &d.alert.service,
+                                &d.alert.placement,
+                            ),
+                            at: d.alert.received_at,
+                        };
+                        self.place(tenant, labelled).await.map_err(transient)?;
+                    }
+                }
+                None
+            }
         };
         match named {
-            Some(named) => self
-                .touch(&subject.tenant, named)
-                .await
-                .map_err(|e| HandlerError::Transient(e.to_string())),
+            Some(named) => self.touch(tenant, named).await.map_err(transient),
             None => Ok(()),
         }
+    }
+
+    /// The nodes an alert's labels name exist from now on (or are seen again), then the edges
+    /// between them (an edge known already records nothing).
+    async fn place(&self, tenant: &TenantId, labelled: Labelled) -> Result<(), GraphError> {
+        let Labelled { inventory, at } = labelled;
+        let store = &self.inner.services;
+        for facts in inventory.nodes {
+            let id = service_id(tenant.as_str(), &facts.key);
+            let command = ServiceCommand::Touch {
+                key: facts.key,
+                name: facts.name,
+                node_type: facts.node_type,
+                by: Sighting::Alert,
+                at,
+            };
+            // A touch is never refused (its only answer to a known node is a sighting).
+            let _ = store
+                .execute(tenant, id, command, Context::new_root())
+                .await?;
+        }
+        for e in inventory.edges {
+            let edge = Edge {
+                to: service_id(tenant.as_str(), &e.to),
+                to_key: e.to,
+                kind: e.kind,
+                confidence: e.origin.confidence(),
+                origin: e.origin,
+                declared_by: None,
+            };
+            let from = service_id(tenant.as_str(), &e.from);
+            // Both ends were just touched; a node removed in between refuses, which is its due.
+            let command = ServiceCommand::Connect {
+                from: e.from,
+                edge,
+                target_exists: true,
+                at,
+            };
+            if let Err(refusal) = store
+                .execute(tenant, from, command, Context::new_root())
+                .await?
+            {
+                tracing::warn!(%tenant, %refusal, "an edge an alert's labels name was refused");
+            }
+        }
+        Ok(())
     }
 
     /// The node of `named.service` exists from now on, or is seen again. A name that is no valid
@@ -137,6 +212,7 @@ impl Graph {
         let command = ServiceCommand::Touch {
             key,
             name: named.service,
+            node_type: NodeType::Service,
             by: named.by,
             at: named.at,
         };

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aurora_domain::correlation::{
-    correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert,
+    correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert, ServiceGraph,
 };
 use aurora_domain::TenantId;
 use aurora_nats::envelope::Context;
@@ -106,10 +106,7 @@ impl Ingest {
                 Vec::new()
             } else {
                 self.refresh(tenant, &mut snapshot).await?;
-                let graph = match &self.topology {
-                    Some(topology) => topology.of(tenant).await,
-                    None => Default::default(),
-                };
+                let graph = self.graph_of(tenant).await;
                 let titles = self.title_vectors(&fresh, &snapshot).await;
                 snapshot.decide_all_with_titles(tenant.as_str(), fresh, &graph, |a, b| {
                     titles.similarity(a, b)
@@ -209,6 +206,14 @@ impl Ingest {
         })
     }
 
+    /// The tenant's service graph as correlation scores topology on it (empty without one).
+    pub(crate) async fn graph_of(&self, tenant: &TenantId) -> Arc<ServiceGraph> {
+        match &self.topology {
+            Some(topology) => topology.of(tenant).await,
+            None => Arc::default(),
+        }
+    }
+
     /// The embeddings of the alerts' and the candidates' titles (cached: an open incident's
     /// title is embedded once), or none — then titles are compared by word overlap, as upstream
     /// falls back when its vectorizer is down.
@@ -275,6 +280,11 @@ impl Ingest {
 pub(crate) struct TitleVectors(HashMap<String, Arc<[f32]>>);
 
 impl TitleVectors {
+    /// True when no title was embedded (no model, or it failed): word overlap decides.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The cosine of the two titles' embeddings, clamped to `0..=1` as upstream clamps it;
     /// `None` when either was not embedded (word overlap decides then).
     pub(crate) fn similarity(&self, a: &str, b: &str) -> Option<f64> {

@@ -103,7 +103,7 @@ pub(crate) fn placed(
         .service
         .clone()
         .or_else(|| settings.default_service.clone())
-        .unwrap_or_else(|| "unknown".into());
+        .unwrap_or_else(|| aurora_domain::intake::UNKNOWN_SERVICE.into());
     let environment = alert
         .environment
         .clone()
@@ -127,6 +127,7 @@ pub(crate) fn placed(
             service: bounded(&service, MAX_SERVICE_CHARS),
             received_at,
             integration_id: integration.id,
+            placement: alert.placement.clone(),
         },
         source: integration.source.clone(),
         environment,

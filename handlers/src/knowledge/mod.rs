@@ -3,6 +3,7 @@
 //! found again by hybrid keyword + vector search ([`search`]) — by people, by the agent's
 //! `knowledge_base_search` tool and by the RCA's brief.
 
+pub mod audit;
 pub mod extract;
 pub mod process;
 pub mod search;

@@ -104,31 +104,11 @@ impl KnowledgeBase {
             return Ok(());
         }
         let kind = state.kind.unwrap_or(DocumentKind::Text);
-        let bytes = self
-            .objects
-            .get(&Path::from(state.object_key.as_str()))
-            .await?
-            .bytes()
-            .await?;
-        // PDF parsing is CPU work: off the async workers.
-        let text = match tokio::task::spawn_blocking(move || text_of(kind, bytes.to_vec())).await {
-            Ok(Ok(text)) => text,
-            Ok(Err(e)) => return self.fail(tenant, id, e.to_string()).await,
-            Err(e) => {
-                return self
-                    .fail(tenant, id, format!("text extraction stopped: {e}"))
-                    .await
-            }
+        let Derived { text, chunks } = match self.derive(kind, &state.object_key).await? {
+            Ok(derived) => derived,
+            Err(reason) => return self.fail(tenant, id, reason).await,
         };
-        let chunks = chunking::chunk(&text);
-        let vectors = match &self.embedder {
-            Some(embedder) => {
-                let texts: Vec<String> = chunks.iter().map(embedded_text).collect();
-                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-                Some(embedder.embed(&refs).await?)
-            }
-            None => None,
-        };
+        let vectors = self.vectors(&chunks).await?;
         let mut tx = pool.begin().await?;
         sqlx::query("DELETE FROM knowledge_chunks WHERE tenant_id = $1 AND document_id = $2")
             .bind(tenant.as_str())
@@ -166,6 +146,42 @@ impl KnowledgeBase {
             .execute(tenant, id, command, Context::new_root())
             .await?;
         Ok(())
+    }
+
+    /// The text and chunks of the file at `object_key`, as processing makes them; `Err` with
+    /// the reason when its text cannot be extracted.
+    pub(super) async fn derive(
+        &self,
+        kind: DocumentKind,
+        object_key: &str,
+    ) -> Result<Result<Derived, String>, KnowledgeBaseError> {
+        let bytes = self
+            .objects
+            .get(&Path::from(object_key))
+            .await?
+            .bytes()
+            .await?;
+        // PDF parsing is CPU work: off the async workers.
+        let text = match tokio::task::spawn_blocking(move || text_of(kind, bytes.to_vec())).await {
+            Ok(Ok(text)) => text,
+            Ok(Err(e)) => return Ok(Err(e.to_string())),
+            Err(e) => return Ok(Err(format!("text extraction stopped: {e}"))),
+        };
+        let chunks = chunking::chunk(&text);
+        Ok(Ok(Derived { text, chunks }))
+    }
+
+    /// The chunks' vectors (of their heading and text), or none without a model.
+    pub(super) async fn vectors(
+        &self,
+        chunks: &[chunking::Chunk],
+    ) -> Result<Option<Vec<Vec<f32>>>, KnowledgeBaseError> {
+        let Some(embedder) = &self.embedder else {
+            return Ok(None);
+        };
+        let texts: Vec<String> = chunks.iter().map(embedded_text).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        Ok(Some(embedder.embed(&refs).await?))
     }
 
     async fn fail(
@@ -238,6 +254,12 @@ impl KnowledgeBase {
             }
         }
     }
+}
+
+/// A stored file's text and its chunks.
+pub(super) struct Derived {
+    pub text: String,
+    pub chunks: Vec<chunking::Chunk>,
 }
 
 /// What a chunk's vector is made of: its heading and its text.

@@ -347,6 +347,7 @@ impl Incident {
             fired_at: self.started().unwrap_or(now),
             description: self.description(),
             url: non_empty(self.url.as_deref()),
+            placement: Default::default(),
         })
     }
 }

@@ -234,6 +234,7 @@ impl CloudWatch {
                 },
                 url: console_url(arn, name),
                 fingerprint,
+                placement: Default::default(),
             }),
             "OK" => Signal::Resolved {
                 fingerprint,

@@ -307,6 +307,7 @@ impl Source for Dynatrace {
                     .map(str::to_owned)
                     .or_else(|| nonempty(payload.impact.as_deref()).map(|i| format!("{i} impact"))),
                 url: nonempty(payload.url.as_deref()).map(str::to_owned),
+                placement: Default::default(),
             }),
             "RESOLVED" | "CLOSED" => Signal::Resolved {
                 fingerprint,

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use aurora_domain::intake::{FiringAlert, Signal};
+use aurora_domain::intake::{FiringAlert, Placement, Signal};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -115,6 +115,7 @@ impl Grafana {
                         description: label(&a.annotations, &["description", "message"])
                             .map(str::to_owned),
                         url: a.generator_url.filter(|u| !u.is_empty()),
+                        placement: Placement::from_labels(|n| label(&a.labels, &[n])),
                     }),
                 }
             })
@@ -154,6 +155,7 @@ impl Grafana {
                 fired_at: at,
                 description: p.message,
                 url: p.rule_url,
+                placement: Default::default(),
             }),
             other => Signal::Ignored {
                 reason: format!("legacy alert state {other:?} is not acted on"),
@@ -243,6 +245,29 @@ mod tests {
             aurora_domain::Severity::Unknown,
             "no severity label: unknown"
         );
+    }
+
+    #[test]
+    fn kubernetes_labels_say_where_it_fires() {
+        let body = FIRING.replacen(
+            r#""env": "prod", "grafana_folder": "SLOs"}"#,
+            r#""env": "prod", "grafana_folder": "SLOs", "cluster": "gke-prod", "namespace": "shop", "pod": "checkout-6d8f7c9b5d-x2kqp"}"#,
+            1,
+        );
+        let h = headers(&[]);
+        let parsed = Grafana.parse(&delivery(&h, &body)).expect("parses");
+        let [Signal::Firing(a), Signal::Firing(b)] = &parsed.signals[..] else {
+            panic!("two firing: {:?}", parsed.signals)
+        };
+        assert_eq!(
+            a.placement,
+            Placement {
+                cluster: Some("gke-prod".into()),
+                namespace: Some("shop".into()),
+                pod: Some("checkout-6d8f7c9b5d-x2kqp".into()),
+            }
+        );
+        assert!(b.placement.is_empty());
     }
 
     #[test]

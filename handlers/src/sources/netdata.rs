@@ -319,6 +319,7 @@ impl Netdata {
             fired_at: when,
             description: nonempty(text).map(|t| format!("Netdata Cloud reports the node {t}")),
             url: p.url(),
+            placement: Default::default(),
         }))
     }
 
@@ -383,6 +384,7 @@ impl Netdata {
             fired_at: when,
             description,
             url: p.url(),
+            placement: Default::default(),
         }))
     }
 }

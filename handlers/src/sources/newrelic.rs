@@ -301,6 +301,7 @@ impl NewRelic {
                         .issue_url
                         .or(p.issue_page_url)
                         .filter(|u| !u.trim().is_empty()),
+                    placement: Default::default(),
                 })
             }
             other => Signal::Ignored {

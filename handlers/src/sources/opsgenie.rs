@@ -254,6 +254,7 @@ impl Source for OpsGenie {
                     description: non_empty(alert.description.as_deref()).map(str::to_owned),
                     url: None,
                     alert_id: alert.alert_id,
+                    placement: Default::default(),
                 }),
             },
             Action::Close => Signal::Resolved {

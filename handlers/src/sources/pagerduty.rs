@@ -161,6 +161,7 @@ impl Incident {
             fired_at,
             description,
             url: self.html_url.filter(|u| !u.is_empty()),
+            placement: Default::default(),
         })
     }
 }

@@ -231,6 +231,7 @@ impl Source for Splunk {
                 fired_at,
                 description,
                 url: nonempty(payload.results_link.as_deref()).map(str::to_owned),
+                placement: Default::default(),
             })],
         })
     }

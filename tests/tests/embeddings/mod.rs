@@ -2,6 +2,8 @@
 //! correlation comparing titles by them.
 
 mod correlation;
+mod dry_run;
+mod endpoint;
 mod similar;
 
 use aurora_domain::vector::cosine;

@@ -134,7 +134,7 @@ const RECORDED: &[(&str, &str, &str)] = &[
 ];
 
 /// The four CLIs, each printing its recorded inventory for the calls discovery makes.
-fn fake_clis() -> FakeClis {
+pub(super) fn fake_clis() -> FakeClis {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../domain/src/service/inventory/fixtures");
     let clis = FakeClis::install(&[]);
@@ -167,7 +167,7 @@ fn fake_clis() -> FakeClis {
     clis
 }
 
-fn config() -> GraphConfig {
+pub(super) fn config() -> GraphConfig {
     GraphConfig {
         providers: vec![
             DiscoveryProvider::Kubernetes,
@@ -179,7 +179,7 @@ fn config() -> GraphConfig {
     }
 }
 
-async fn graph_until(app: &TestApp, who: &Account, path: &str, count: usize) -> Value {
+pub(super) async fn graph_until(app: &TestApp, who: &Account, path: &str, count: usize) -> Value {
     let started = Instant::now();
     loop {
         let page = app.get_json(path, Some(who)).await.expect_status(200);

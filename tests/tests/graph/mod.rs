@@ -3,6 +3,7 @@
 
 mod agent;
 mod discovery;
+mod labels;
 mod observed;
 mod routes;
-mod seed;
+pub(crate) mod seed;

@@ -71,6 +71,7 @@ async fn a_delivery_redelivered_after_a_crash_opens_nothing_twice() {
         service: "checkout".into(),
         received_at: second.published,
         integration_id: None,
+        placement: Default::default(),
     };
     let decisions =
         snapshot.decide_all(tenant.as_str(), vec![pending.clone()], &ServiceGraph::new());

@@ -1,6 +1,7 @@
 //! The knowledge base end to end: upload, processing into chunks, hybrid search, read, delete;
 //! bad inputs and limits; S3-compatible storage; PDFs; the stuck-document sweep.
 
+mod audit;
 mod bad_inputs;
 mod corpus;
 mod storage;

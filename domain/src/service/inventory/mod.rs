@@ -8,6 +8,7 @@
 //! balancer's target groups. Each edge says how it was found and how sure that is
 //! ([`EdgeOrigin::confidence`]).
 
+pub mod alert;
 pub mod aws;
 pub mod azure;
 pub mod gcp;

@@ -34,7 +34,7 @@
 //! template has it, so renotifications of one episode are one alert; else `$DATE`). The
 //! delivery id is `$ID`, the notification event's id.
 
-use aurora_domain::intake::{FiringAlert, Signal};
+use aurora_domain::intake::{FiringAlert, Placement, Signal};
 use aurora_domain::Severity;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -352,6 +352,7 @@ impl Datadog {
             fired_at: at,
             description: p.description(),
             url: text(&p.url).map(str::to_owned),
+            placement: Placement::from_labels(tag),
         }))
     }
 }

@@ -362,3 +362,21 @@ fn the_setup_shows_the_template_and_the_custom_header() {
     assert_eq!(template["transition"], "$ALERT_TRANSITION");
     assert!(Datadog.descriptor().kept_headers.is_empty());
 }
+
+#[test]
+fn kubernetes_tags_say_where_it_fires() {
+    let body = TRIGGERED.replacen(
+        "\"tags\": \"env:prod,monitor,service:checkout,team:payments\"",
+        "\"tags\": \"env:prod,service:checkout,kube_cluster_name:gke-prod,kube_namespace:shop,pod_name:checkout-6d8f7c9b5d-x2kqp\"",
+        1,
+    );
+    assert_ne!(body, TRIGGERED);
+    let a = firing(&body);
+    assert_eq!(a.placement.cluster.as_deref(), Some("gke-prod"));
+    assert_eq!(a.placement.namespace.as_deref(), Some("shop"));
+    assert_eq!(
+        a.placement.pod.as_deref(),
+        Some("checkout-6d8f7c9b5d-x2kqp")
+    );
+    assert!(firing(TRIGGERED).placement.is_empty());
+}

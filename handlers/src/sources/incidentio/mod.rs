@@ -208,6 +208,7 @@ impl Incident {
             fired_at: self.created_at.unwrap_or(now),
             description: non_empty(self.summary.as_deref()),
             url: non_empty(self.permalink.as_deref()),
+            placement: Default::default(),
         })
     }
 

@@ -218,6 +218,7 @@ fn signal(source: &str, title: &str, o: Outcome) -> Signal {
         fired_at: o.at,
         description: (!o.details.is_empty()).then(|| o.details.join("\n")),
         url: o.url,
+        placement: Default::default(),
     })
 }
 

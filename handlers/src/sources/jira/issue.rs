@@ -236,6 +236,7 @@ impl Issue {
             fired_at: episode,
             description,
             url: self.url(),
+            placement: Default::default(),
         })
     }
 

@@ -120,6 +120,7 @@ impl Sentry {
                 fired_at,
                 description: nonempty(issue.culprit.clone()),
                 url: nonempty(issue.web_url.clone()).or_else(|| nonempty(issue.permalink.clone())),
+                placement: Default::default(),
             })
         };
         Ok(match action {
@@ -198,6 +199,7 @@ impl Sentry {
             fired_at: event.datetime.unwrap_or(at),
             description,
             url: nonempty(event.web_url),
+            placement: Default::default(),
         }))
     }
 
@@ -248,6 +250,7 @@ impl Sentry {
             fired_at: alert.date_started.unwrap_or(at),
             description: nonempty(data.description_text),
             url: nonempty(data.web_url),
+            placement: Default::default(),
         }))
     }
 }

@@ -218,6 +218,7 @@ fn signal(run: Run) -> Signal {
         fired_at: run.at,
         description: (!lines.is_empty()).then(|| lines.join("\n")),
         url: run.url,
+        placement: Default::default(),
     })
 }
 
