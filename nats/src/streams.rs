@@ -43,6 +43,10 @@ pub struct StreamDef {
     pub allow_direct: bool,
     #[serde(default)]
     pub allow_atomic: bool,
+    /// The most consumers the stream takes, ephemeral ones included; unset (0): the server's
+    /// default (1000 per stream since nats-server 2.15).
+    #[serde(default)]
+    pub max_consumers: i32,
     #[serde(default)]
     pub consumers: Vec<ConsumerDef>,
 }
@@ -267,6 +271,7 @@ impl StreamDef {
             duplicate_window: self.duplicate_window,
             allow_direct: self.allow_direct,
             allow_atomic_publish: self.allow_atomic,
+            max_consumers: self.max_consumers,
             ..Default::default()
         }
     }
@@ -419,6 +424,11 @@ fn changed_fields(current: &stream::Config, wanted: &stream::Config) -> Vec<Stri
         "allow_atomic",
         current.allow_atomic_publish != wanted.allow_atomic_publish,
     );
+    // Unset, the server fills in its default: not a difference.
+    check(
+        "max_consumers",
+        wanted.max_consumers > 0 && current.max_consumers != wanted.max_consumers,
+    );
     fields
 }
 
@@ -508,6 +518,9 @@ mod tests {
         let events = file.stream("EVENTS").expect("EVENTS");
         assert!(events.allow_atomic && events.allow_direct);
         assert_eq!(events.max_age, Duration::ZERO);
+        // Above nats-server's default of 1000, which a thousand open event streams would reach.
+        assert!(events.max_consumers > 1000);
+        assert_eq!(file.stream("INBOX").expect("INBOX").max_consumers, 0);
         assert_eq!(
             file.stream("INBOX").expect("INBOX").max_age,
             Duration::from_secs(30 * 86_400)

@@ -14,7 +14,16 @@ async fn provisioning_is_idempotent_updates_what_it_can_and_reports_what_it_cann
         again.iter().all(|r| r.outcome == Outcome::Unchanged),
         "{again:?}"
     );
-    assert_eq!(again.len(), 4 + 17, "four streams and seventeen consumers");
+    assert_eq!(again.len(), 4 + 18, "four streams and eighteen consumers");
+    // EVENTS takes more consumers than nats-server's default of 1000 (one per open event stream).
+    let events = js
+        .get_stream("EVENTS")
+        .await
+        .expect("EVENTS")
+        .get_info()
+        .await
+        .expect("info");
+    assert_eq!(events.config.max_consumers, 20_000);
 
     let changed = DEFAULT_STREAMS_YAML
         .replace("max_age: 30d", "max_age: 10d")
