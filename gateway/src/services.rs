@@ -63,7 +63,12 @@ impl Services {
             postmortems: AggregateStore::new(log.clone()),
             services: AggregateStore::new(log.clone()),
             connector_store: AggregateStore::new(log.clone()),
-            connectors: Connectors::new(pool.clone(), secrets.clone(), ConnectorConfig::default()),
+            connectors: Connectors::new(
+                pool.clone(),
+                secrets.clone(),
+                ConnectorConfig::default(),
+                Some(nats.clone()),
+            ),
             secrets,
             log,
             nats,
@@ -74,7 +79,12 @@ impl Services {
     /// The same connections, with connectors reached as `config` says (`AURORA_<KIND>_BASE_URL`,
     /// Aurora's AWS identity, the OVH flag).
     pub fn with_connector_config(mut self, config: ConnectorConfig) -> Self {
-        self.connectors = Connectors::new(self.pool.clone(), self.secrets.clone(), config);
+        self.connectors = Connectors::new(
+            self.pool.clone(),
+            self.secrets.clone(),
+            config,
+            Some(self.nats.clone()),
+        );
         self
     }
 }

@@ -77,6 +77,27 @@ pub fn live_session(tenant: &TenantId, session: Uuid) -> String {
     join4("live", tenant.as_str(), "session", session)
 }
 
+/// `projected.<tenant>.<projector>` (core NATS, not stored): `projector` committed rows of
+/// `tenant`. Sent after the commit, so whoever reads on hearing it reads the new rows; a cache
+/// of a read model drops the tenant's entry on it.
+pub fn projected(tenant: &str, projector: &str) -> String {
+    format!("projected.{tenant}.{projector}")
+}
+
+/// `projected.*.<projector>`: what `projector` committed, for every tenant.
+pub fn projected_all_tenants(projector: &str) -> String {
+    format!("projected.*.{projector}")
+}
+
+/// The tenant of a `projected.<tenant>.<projector>` subject.
+pub fn projected_tenant(subject: &str) -> Option<&str> {
+    let mut parts = subject.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("projected"), Some(tenant), Some(_), None) if !tenant.is_empty() => Some(tenant),
+        _ => None,
+    }
+}
+
 /// The parts of an aggregate's subject (`evt.` or `cmd.`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateSubject {
@@ -176,6 +197,18 @@ mod tests {
             "> needs at least one token"
         );
         assert!(!covers("inbox.>", id));
+    }
+
+    #[test]
+    fn a_projection_notice_names_its_tenant_and_the_filter_covers_every_tenant() {
+        let subject = projected("acme", "connectors");
+        assert_eq!(subject, "projected.acme.connectors");
+        assert!(covers(&projected_all_tenants("connectors"), &subject));
+        assert!(!covers(&projected_all_tenants("incidents"), &subject));
+        assert_eq!(projected_tenant(&subject), Some("acme"));
+        assert_eq!(projected_tenant("projected..connectors"), None);
+        assert_eq!(projected_tenant("evt.acme.connector.x"), None);
+        assert_eq!(projected_tenant("projected.acme.connectors.more"), None);
     }
 
     #[test]

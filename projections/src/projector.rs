@@ -174,6 +174,13 @@ impl Projector {
         }
     }
 
+    /// Whether a commit is announced to the tenants' readers (`subjects::projected`): those
+    /// that cache the read model. Only the connectors' do (the credential lookup of every tool
+    /// call, `aurora_handlers::connectors`); the others are read fresh each time.
+    pub fn announces(self) -> bool {
+        matches!(self, Self::Connectors)
+    }
+
     pub fn name(self) -> &'static str {
         self.spec().name
     }

@@ -8,7 +8,7 @@
 use async_nats::jetstream;
 use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::streams::{StreamsFile, DEFAULT_STREAMS_YAML};
-use aurora_nats::subjects::EVENTS_STREAM;
+use aurora_nats::subjects::{self, parse_event_subject, EVENTS_STREAM};
 use aurora_nats::RawEvent;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -156,15 +156,20 @@ pub async fn run(
         .await
         .map_err(|e| ProjectionError::Nats(e.into()))?;
     let consumer = restart_consumer(&pool, &stream, projector).await?;
+    let client = js.client();
     // Batches run one after another; the mutex only satisfies the borrow checker.
     let cache = std::sync::Arc::new(tokio::sync::Mutex::new(ProjectionCache::default()));
     consumer::run(consumer, MAX_BATCH, shutdown, |deliveries| {
-        let (pool, cache) = (pool.clone(), cache.clone());
+        let (pool, cache, client) = (pool.clone(), cache.clone(), client.clone());
         async move {
             let events = decode_all(deliveries);
+            let tenants = if projector.announces() { tenants_of(&events) } else { Vec::new() };
             let mut cache = cache.lock().await;
             match apply_batch(&pool, projector, "public", events, &mut cache).await {
-                Ok(_) => Ok(()),
+                Ok(_) => {
+                    announce(&client, projector, &tenants).await;
+                    Ok(())
+                }
                 Err(ProjectionError::BadEvent { subject, stream_sequence, reason }) => {
                     // An event that does not load fails the same way every time: the runner
                     // retries it up to the consumer's max_deliver, then dead-letters it and the
@@ -183,6 +188,35 @@ pub async fn run(
     })
     .await
     .map_err(|e| ProjectionError::Nats(e.into()))
+}
+
+/// The tenants of `events`, each once.
+fn tenants_of(events: &[RawEvent]) -> Vec<String> {
+    let mut tenants: Vec<String> = events
+        .iter()
+        .filter_map(|e| parse_event_subject(&e.subject).map(|s| s.tenant.as_str().to_owned()))
+        .collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    tenants
+}
+
+/// Tells the readers caching `projector`'s rows that `tenants`' rows changed (after the commit:
+/// a reader that drops its entry on hearing this reads the new rows). Core NATS, at most once:
+/// a notice lost while a reader is disconnected is covered by the reader dropping everything
+/// when it reconnects.
+async fn announce(client: &async_nats::Client, projector: Projector, tenants: &[String]) {
+    for tenant in tenants {
+        let subject = subjects::projected(tenant, projector.name());
+        if let Err(e) = client.publish(subject, Default::default()).await {
+            tracing::warn!(error = %e, projector = projector.name(), %tenant, "a projection notice was not sent");
+        }
+    }
+    if !tenants.is_empty() {
+        if let Err(e) = client.flush().await {
+            tracing::warn!(error = %e, projector = projector.name(), "projection notices were not flushed");
+        }
+    }
 }
 
 /// Decodes deliveries, skipping (with a warning) messages that are not Aurora events.

@@ -162,6 +162,27 @@ impl FakeClis {
             .expect("make it executable");
     }
 
+    /// Installs a fake `az` that, like the real one, must be logged in first: `az login
+    /// --service-principal … --password @file` succeeds only if the file holds `secret` (and
+    /// records the login it got in `$AZURE_CONFIG_DIR/login`), `az account set` records the
+    /// subscription, and any other command is refused unless logged in; then `body` runs.
+    pub fn az(&self, secret: &str, body: &str) {
+        let guard = format!(
+            r#"case "$1" in
+  login)
+    password=$(printf '%s\n' "$@" | sed -n '/^--password$/{{n;p}}')
+    case "$password" in @*) ;; *) echo "the secret was on the command line" >&2; exit 4 ;; esac
+    [ "$(cat "${{password#@}}")" = '{secret}' ] || {{ echo "AADSTS7000215: Invalid client secret provided." >&2; exit 1; }}
+    echo "$*" > "$AZURE_CONFIG_DIR/login"
+    exit 0 ;;
+esac
+[ -f "$AZURE_CONFIG_DIR/login" ] || {{ echo "ERROR: Please run 'az login' to setup account." >&2; exit 1; }}
+if [ "$1 $2" = "account set" ]; then echo "$*" > "$AZURE_CONFIG_DIR/subscription"; exit 0; fi
+"#
+        );
+        self.script("az", &format!("{guard}{body}"));
+    }
+
     /// The `PATH` tools should run with: these fakes first, then the system's basics.
     pub fn path(&self) -> String {
         format!("{}:/usr/bin:/bin", self.dir.path().display())

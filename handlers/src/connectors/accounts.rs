@@ -1,7 +1,8 @@
 //! The lookup every tool call makes: the tenant's live account of a kind, from the connectors
-//! read model, with its credential resolved from the secret store at that moment. Credentials
-//! are cached by secret reference (a reference names one immutable version, so a cached value
-//! is never stale); the read model is asked each time, so a disconnect takes effect at once.
+//! read model, with its credential resolved from the secret store. The tenant's live rows are
+//! kept in memory until the projector announces a change to them ([`super::cache`]), so a
+//! disconnect is seen by the next lookup; credentials are cached by secret reference (a
+//! reference names one immutable version, so a cached value is never stale).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::aws::{AwsSession, AwsSessions};
+use super::cache::{LiveCache, LiveRow, LiveRows};
 use super::{ConnectError, ConnectorConfig, Credentials};
 use crate::secrets::{SecretError, SecretStore};
 
@@ -63,10 +65,18 @@ struct Inner {
     /// By connector: the reference last read and its credential.
     credentials: Mutex<HashMap<Uuid, (String, Arc<Credentials>)>>,
     aws: AwsSessions,
+    live: Arc<LiveCache>,
 }
 
 impl Connectors {
-    pub fn new(pool: PgPool, secrets: Arc<dyn SecretStore>, config: ConnectorConfig) -> Self {
+    /// The lookups of accounts in `pool`'s read model, cached until the connectors projector
+    /// announces a change on `nats` (without it, every lookup reads the read model).
+    pub fn new(
+        pool: PgPool,
+        secrets: Arc<dyn SecretStore>,
+        config: ConnectorConfig,
+        nats: Option<async_nats::Client>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 pool,
@@ -74,8 +84,15 @@ impl Connectors {
                 config,
                 credentials: Mutex::new(HashMap::new()),
                 aws: AwsSessions::default(),
+                live: LiveCache::new(nats),
             }),
         }
+    }
+
+    /// Whether lookups are kept in memory (the subscription to the projector's notices is in
+    /// place; until then every lookup reads the read model).
+    pub fn caching(&self) -> bool {
+        self.inner.live.listening()
     }
 
     pub fn config(&self) -> &ConnectorConfig {
@@ -92,17 +109,11 @@ impl Connectors {
         if !self.inner.config.offers(kind) {
             return Ok(None);
         }
-        let mut tx = queries::scoped(&self.inner.pool, tenant.as_str()).await?;
-        let row = queries::live_connector(&mut tx, tenant.as_str(), kind.as_str()).await?;
-        tx.commit().await?;
-        let Some(row) = row else {
+        let live = self.live(tenant).await?;
+        let Some(row) = live.iter().find(|row| row.kind == kind) else {
             return Ok(None);
         };
-        let state: ConnectorState =
-            serde_json::from_str(&row.state).map_err(|source| LookupError::State {
-                connector: row.id,
-                source,
-            })?;
+        let state = row.state.clone();
         let Some(settings) = state.settings.clone() else {
             return Ok(None);
         };
@@ -125,39 +136,61 @@ impl Connectors {
         &self,
         tenant: &TenantId,
     ) -> Result<Vec<ConnectorKind>, LookupError> {
-        let mut tx = queries::scoped(&self.inner.pool, tenant.as_str()).await?;
-        let kinds = queries::connected_kinds(&mut tx, tenant.as_str()).await?;
-        tx.commit().await?;
-        Ok(kinds
+        let mut kinds: Vec<ConnectorKind> = self
+            .live(tenant)
+            .await?
             .iter()
-            .filter_map(|k| ConnectorKind::parse(k))
+            .map(|row| row.kind)
             .filter(|k| self.inner.config.offers(*k))
-            .collect())
+            .collect();
+        kinds.sort_unstable_by_key(|k| k.as_str());
+        kinds.dedup();
+        Ok(kinds)
     }
 
     /// Every secret value of the tenant's live accounts (and of the AWS sessions this process
     /// holds for them), for redaction: a tool's output may repeat any connected secret, not
     /// only the ones it was given.
     pub async fn secret_values(&self, tenant: &TenantId) -> Result<Vec<String>, LookupError> {
+        let mut values = Vec::new();
+        for row in self.live(tenant).await?.iter() {
+            if let Some(reference) = &row.state.secret_ref {
+                values.extend(self.credential(row.id, row.kind, reference).await?.values());
+            }
+            values.extend(self.inner.aws.secret_values(row.id));
+        }
+        Ok(values)
+    }
+
+    /// The tenant's live connectors, newest first: kept in memory, else read (and kept if no
+    /// change was announced meanwhile).
+    async fn live(&self, tenant: &TenantId) -> Result<LiveRows, LookupError> {
+        let cache = &self.inner.live;
+        if let Some(rows) = cache.get(tenant.as_str()) {
+            return Ok(rows);
+        }
+        let ticket = cache.ticket();
         let mut tx = queries::scoped(&self.inner.pool, tenant.as_str()).await?;
         let rows = queries::live_connectors(&mut tx, tenant.as_str()).await?;
         tx.commit().await?;
-        let mut values = Vec::new();
-        for (id, kind, state) in rows {
-            let Some(kind) = ConnectorKind::parse(&kind) else {
-                continue;
-            };
-            let state: ConnectorState =
-                serde_json::from_str(&state).map_err(|source| LookupError::State {
-                    connector: id,
-                    source,
-                })?;
-            if let Some(reference) = &state.secret_ref {
-                values.extend(self.credential(id, kind, reference).await?.values());
-            }
-            values.extend(self.inner.aws.secret_values(id));
+        let rows: LiveRows = rows
+            .into_iter()
+            .filter_map(|(id, kind, state)| {
+                let kind = ConnectorKind::parse(&kind)?;
+                Some(
+                    serde_json::from_str::<ConnectorState>(&state)
+                        .map(|state| LiveRow { id, kind, state })
+                        .map_err(|source| LookupError::State {
+                            connector: id,
+                            source,
+                        }),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        if let Some(ticket) = ticket {
+            cache.keep(tenant.as_str(), ticket, rows.clone());
         }
-        Ok(values)
+        Ok(rows)
     }
 
     /// Temporary credentials of an AWS account's role (cached until shortly before expiry).
@@ -171,13 +204,22 @@ impl Connectors {
             .await
     }
 
-    /// Forgets what this process cached of a disconnected connector. (Another process's cache
-    /// is never asked for it again: every lookup starts at the read model.)
-    pub fn forget(&self, connector: Uuid) {
+    /// Forgets what this process cached of a disconnected connector, and the tenant's rows.
+    /// (Other processes drop the rows on the projector's notice; a credential they cached is
+    /// never reached again once the rows no longer name it.)
+    pub fn forget(&self, tenant: &TenantId, connector: Uuid) {
         self.inner.aws.forget(connector);
         if let Ok(mut cache) = self.inner.credentials.lock() {
             cache.remove(&connector);
         }
+        self.changed(tenant);
+    }
+
+    /// The tenant's connectors changed (and the read model has the change): the next lookup
+    /// reads them again. The gateway calls it after each change it makes, so its own process
+    /// need not wait for the projector's notice.
+    pub fn changed(&self, tenant: &TenantId) {
+        self.inner.live.drop_tenant(tenant.as_str());
     }
 
     async fn credential(

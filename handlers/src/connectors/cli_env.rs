@@ -1,7 +1,8 @@
 //! The tenant's credentials, in the form each CLI reads, for one command: environment variables
 //! and files in a private directory of the run's working directory (0700, files 0600), removed
 //! when the command is done ([`CliCredentials`] drops it). Nothing is written before the
-//! command runs or kept after; AWS gets the assumed role's temporary keys, never Aurora's own.
+//! command runs or kept after; AWS gets the assumed role's temporary keys, never Aurora's own;
+//! Azure's CLI is logged in with the service principal first ([`log_in`]).
 
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -11,6 +12,8 @@ use aurora_domain::connector::{ConnectorError, ConnectorKind, ConnectorSettings,
 use aurora_domain::gate::Cli;
 use aurora_domain::TenantId;
 
+use crate::agent::exec::{self, ExecSpec};
+
 use super::{kubeconfig, ConnectError, ConnectedAccount, Connectors, Credentials, LookupError};
 
 /// What one command is given; its files go when it is dropped.
@@ -19,6 +22,9 @@ pub struct CliCredentials {
     pub env: Vec<(String, String)>,
     /// Values to redact from the command's output (every secret handed over).
     pub secrets: Vec<String>,
+    /// Commands to run first, in this environment ([`log_in`]): `az login` with the service
+    /// principal. No secret is in them (it is read from a file).
+    pub login: Vec<Vec<String>>,
     dir: Option<PathBuf>,
 }
 
@@ -49,6 +55,9 @@ pub enum CliRefusal {
     Aws(#[source] ConnectError),
     #[error("the credential files could not be written: {0}")]
     Files(#[source] std::io::Error),
+    /// A login before the command failed; the output is redacted.
+    #[error("`{command}` failed: {output}")]
+    Login { command: String, output: String },
 }
 
 /// The kind of account `cli` needs.
@@ -129,13 +138,36 @@ pub async fn prepare(
             },
             Some(Credentials::Azure { client_secret }),
         ) => {
+            // As upstream: the command runs logged in with the service principal, in a config
+            // directory of its own. The secret is not on the login's command line (where `ps`
+            // and the call would show it): az reads an argument given as `@file` from the file.
             let dir = out.subdir(work_dir, "azure")?;
+            let secret = out.file(work_dir, "azure-client-secret", client_secret)?;
             out.set("AZURE_CONFIG_DIR", &dir);
             out.set("AZURE_TENANT_ID", tenant_id);
             out.set("AZURE_CLIENT_ID", client_id);
-            out.set("AZURE_CLIENT_SECRET", client_secret);
+            let mut login = vec![
+                "az",
+                "login",
+                "--service-principal",
+                "--username",
+                client_id,
+            ];
+            let password = format!("@{secret}");
+            login.extend([
+                "--password",
+                &password,
+                "--tenant",
+                tenant_id,
+                "--output",
+                "none",
+            ]);
+            out.login
+                .push(login.into_iter().map(str::to_owned).collect());
             if let Some(subscription) = subscription_id {
                 out.set("AZURE_SUBSCRIPTION_ID", subscription);
+                let set = ["az", "account", "set", "--subscription", subscription];
+                out.login.push(set.into_iter().map(str::to_owned).collect());
             }
             out.secrets.push(client_secret.clone());
         }
@@ -188,6 +220,35 @@ pub async fn prepare(
         _ => return Err(CliRefusal::NotConnected(kind)),
     }
     Ok(out)
+}
+
+/// Runs the logins `credentials` need (`az login`) with `env` in `cwd`, before the command.
+pub async fn log_in(
+    credentials: &CliCredentials,
+    env: &[(String, String)],
+    cwd: &Path,
+    timeout: std::time::Duration,
+) -> Result<(), CliRefusal> {
+    for argv in &credentials.login {
+        let command = argv.join(" ");
+        let spec = ExecSpec {
+            argv: argv.clone(),
+            env: env.to_vec(),
+            cwd: cwd.to_path_buf(),
+            timeout,
+            secrets: credentials.secrets.clone(),
+        };
+        let failed = |output: String| CliRefusal::Login {
+            command: command.clone(),
+            output,
+        };
+        match exec::run(spec).await {
+            Ok(output) if output.success() => {}
+            Ok(output) => return Err(failed(output.combined().trim().to_owned())),
+            Err(e) => return Err(failed(e.to_string())),
+        }
+    }
+    Ok(())
 }
 
 fn credentials_values(account: &ConnectedAccount) -> Vec<String> {

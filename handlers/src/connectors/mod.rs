@@ -5,6 +5,8 @@
 //!   gateway records it on the `Connector` aggregate.
 //! - [`Connectors`] ([`accounts`]): the lookup every tool call makes — the tenant's live account of a
 //!   kind, its settings and its credential, resolved from the secret store only then.
+//!   The tenant's live rows are kept in memory until the projector announces a change
+//!   ([`cache`]).
 //! - [`aws`]: STS AssumeRole with the tenant's external id, sessions cached until shortly
 //!   before expiry; [`kubeconfig`]: uploaded kubeconfigs.
 //! - [`credentials`]: the secret half of an account, never logged.
@@ -14,6 +16,7 @@
 
 mod accounts;
 pub mod aws;
+mod cache;
 pub mod check;
 pub mod cli_env;
 mod config;

@@ -230,6 +230,9 @@ impl Graph {
         if let Some(path) = &agent.tool_path {
             env.push(("PATH".to_owned(), path.clone()));
         }
+        cli_env::log_in(&credentials, &env, &cwd, agent.tool_timeout)
+            .await
+            .map_err(|refusal| refusal.to_string())?;
         let command = argv.join(" ");
         let spec = ExecSpec {
             argv,

@@ -57,52 +57,14 @@ pub async fn connector(
 
 /// The live account of a kind as the agent needs it: its folded state (settings, projects,
 /// secret reference).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LiveConnector {
-    pub id: Uuid,
-    pub state: String,
-    pub last_sequence: i64,
-}
-
-/// The tenant's newest live connector of `kind`.
-pub async fn live_connector(
-    conn: &mut PgConnection,
-    tenant: &str,
-    kind: &str,
-) -> Result<Option<LiveConnector>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, state, last_sequence FROM connectors
-         WHERE tenant_id = $1 AND kind = $2 AND status <> 'disconnected'
-         ORDER BY connected_at DESC, id DESC LIMIT 1",
-    )
-    .bind(tenant)
-    .bind(kind)
-    .fetch_optional(&mut *conn)
-    .await
-}
-
-/// Every live connector of the tenant, with its kind: `(id, kind, state)`.
+/// Every live connector of the tenant, with its kind: `(id, kind, state)`, newest first.
 pub async fn live_connectors(
     conn: &mut PgConnection,
     tenant: &str,
 ) -> Result<Vec<(Uuid, String, String)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, kind, state FROM connectors WHERE tenant_id = $1 AND status <> 'disconnected'
-         ORDER BY id",
-    )
-    .bind(tenant)
-    .fetch_all(&mut *conn)
-    .await
-}
-
-/// The kinds the tenant has live connectors of.
-pub async fn connected_kinds(
-    conn: &mut PgConnection,
-    tenant: &str,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT kind FROM connectors WHERE tenant_id = $1 AND status <> 'disconnected'
-         ORDER BY kind",
+         ORDER BY connected_at DESC, id DESC",
     )
     .bind(tenant)
     .fetch_all(&mut *conn)

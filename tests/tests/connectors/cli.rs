@@ -1,7 +1,8 @@
 //! Credentials reach the CLIs only at execution: a chat whose scripted model runs aws, gcloud and
 //! kubectl, each a fake that prints the credential-related environment it got and the mode of
 //! its credential file; the files are gone afterwards, secrets never reach the output, and a
-//! tenant without accounts gets "not connected" and is offered no CLI.
+//! tenant without accounts gets "not connected" and is offered no CLI; a CLI the query's
+//! preference left out is refused if the model calls it anyway.
 
 use aurora_tests::chat::{of_type, ChatSocket};
 use aurora_tests::llm::{Script, Step};
@@ -243,5 +244,36 @@ async fn a_preference_narrows_the_clouds_and_a_disabled_project_is_refused() {
     let enum_ = &c.llm.requests()[0]["tools"][0]["function"]["parameters"]["properties"]
         ["provider"]["enum"];
     assert_eq!(enum_, &json!(["gcloud"]));
+    c.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_the_preference_left_out_is_refused_and_does_not_run() {
+    let c = chat(vec![script()]).await;
+    for cli in ["aws", "gcloud", "kubectl"] {
+        c.clis.script(cli, PRINT_CREDENTIALS);
+    }
+    let mut socket = ChatSocket::open(&c.app, &c.admin, None).await;
+    let mut asked = query("look everywhere", "ask");
+    asked["provider_preference"] = json!(["gcp"]);
+    socket.send(asked).await;
+    let frames = socket.until_end().await;
+    // AWS is connected but not preferred: not offered, and refused when called anyway.
+    let enum_ = &c.llm.requests()[0]["tools"][0]["function"]["parameters"]["properties"]
+        ["provider"]["enum"];
+    assert_eq!(enum_, &json!(["gcloud"]));
+    assert_eq!(
+        output(&frames, "call_aws"),
+        "cloud_exec for AWS was not offered to this run: the question asked for gcp"
+    );
+    assert!(of_type(&frames, "tool_error")
+        .iter()
+        .all(|e| e["tool_call_id"] == "call_aws"));
+    // The offered ones ran; aws never did.
+    let calls = c.clis.calls();
+    assert!(calls.iter().all(|c| !c.starts_with("aws")), "{calls:?}");
+    assert!(calls.iter().any(|c| c.starts_with("gcloud")), "{calls:?}");
+    assert!(calls.iter().any(|c| c.starts_with("kubectl")), "{calls:?}");
+    assert!(output(&frames, "call_gcp").contains("CLOUDSDK_CORE_PROJECT="));
     c.app.stop().await;
 }

@@ -284,3 +284,75 @@ async fn gcp_projects_are_enabled_disabled_and_one_is_the_root() {
     audit_is_clean(&app).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_are_kept_until_the_projector_announces_a_change_of_the_tenants_connectors() {
+    let (app, _fake) = app_with_providers().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    connect(&app, &admin, "datadog", &datadog())
+        .await
+        .expect_status(201);
+    let connectors = app.services().connectors;
+    let mut waited = 0;
+    while !connectors.caching() {
+        assert!(waited < 200, "the lookups never subscribed to the notices");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    let lookup = || async {
+        connectors
+            .account(&admin.tenant, ConnectorKind::Datadog)
+            .await
+            .expect("lookup")
+            .is_some()
+    };
+    assert!(lookup().await);
+
+    // Behind the cache's back (no event, so no notice): the row says disconnected. The kept
+    // rows answer, so the lookup asked no database.
+    sqlx::query("UPDATE connectors SET status = 'disconnected' WHERE tenant_id = $1")
+        .bind(admin.tenant.as_str())
+        .execute(&app.db.pool)
+        .await
+        .expect("the row changed");
+    assert!(lookup().await, "kept");
+    assert_eq!(
+        connectors
+            .secret_values(&admin.tenant)
+            .await
+            .expect("the secrets")
+            .len(),
+        2,
+        "kept too"
+    );
+    // Another tenant's notice leaves them; this tenant's drops them, and the row is read again.
+    let nats = &app.nats.client;
+    nats.publish(
+        aurora_nats::subjects::projected("someone-else", "connectors"),
+        Default::default(),
+    )
+    .await
+    .expect("published");
+    nats.flush().await.expect("flushed");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(lookup().await, "another tenant's notice dropped the rows");
+    nats.publish(
+        aurora_nats::subjects::projected(admin.tenant.as_str(), "connectors"),
+        Default::default(),
+    )
+    .await
+    .expect("published");
+    nats.flush().await.expect("flushed");
+    let mut waited = 0;
+    while lookup().await {
+        assert!(waited < 200, "the notice did not drop the kept rows");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert!(connectors
+        .secret_values(&admin.tenant)
+        .await
+        .expect("the secrets")
+        .is_empty());
+    app.stop().await;
+}

@@ -1,6 +1,7 @@
 //! Connectors end to end: connecting every kind against fake providers, bad credentials and
 //! settings, provider refusals, roles, GCP projects, disconnecting, the audit log.
 
+mod azure;
 mod cli;
 mod connect;
 mod leaks;

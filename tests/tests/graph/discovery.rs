@@ -133,17 +133,20 @@ const RECORDED: &[(&str, &str, &str)] = &[
     ("az", "webapp list -o json", "az_webapp_list.json"),
 ];
 
+const AZURE_SECRET: &str = "azure-secret-9999";
+
 /// The four CLIs, each printing its recorded inventory for the calls discovery makes.
 pub(super) fn fake_clis() -> FakeClis {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../domain/src/service/inventory/fixtures");
     let clis = FakeClis::install(&[]);
-    // The variable each CLI's credentials arrive in: without it, the fake lists nothing.
+    // The variable each CLI's credentials arrive in: without it, the fake lists nothing (az
+    // must be logged in with the service principal instead).
     let credential = |cli: &str| match cli {
         "kubectl" => "KUBECONFIG",
         "gcloud" => "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE",
         "aws" => "AWS_SESSION_TOKEN",
-        _ => "AZURE_CLIENT_SECRET",
+        _ => "AZURE_CONFIG_DIR",
     };
     for cli in ["kubectl", "gcloud", "aws", "az"] {
         let mut body = format!(
@@ -162,7 +165,10 @@ pub(super) fn fake_clis() -> FakeClis {
             _ => {}
         }
         body.push_str("  *) echo \"unrecorded call: $*\" >&2; exit 2 ;;\nesac");
-        clis.script(cli, &body);
+        match cli {
+            "az" => clis.az(AZURE_SECRET, &body),
+            _ => clis.script(cli, &body),
+        }
     }
     clis
 }
@@ -244,7 +250,7 @@ async fn a_discovery_on_request_lists_every_provider_through_its_cli_and_goes_st
             "azure",
             json!({
                 "settings": {"tenant_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "client_id": "11111111-2222-3333-4444-555555555555"},
-                "credentials": {"client_secret": "azure-secret-9999"}
+                "credentials": {"client_secret": AZURE_SECRET}
             }),
         ),
     ] {

@@ -15,17 +15,17 @@ use uuid::Uuid;
 
 use crate::chat::helpers::{chat_launched, query, session_of, settled, Chat};
 
-const API_KEY: &str = "dd-api-key-0c1f9a77e2";
-const APP_KEY: &str = "dd-app-key-5b8d0e4411";
-const LOGS: &str = "/api/v2/logs/events/search";
+pub(crate) const API_KEY: &str = "dd-api-key-0c1f9a77e2";
+pub(crate) const APP_KEY: &str = "dd-app-key-5b8d0e4411";
+pub(crate) const LOGS: &str = "/api/v2/logs/events/search";
 
 /// A chat app whose Datadog is the fake.
-struct Looking {
-    chat: Chat,
-    fake: FakeProviders,
+pub(crate) struct Looking {
+    pub(crate) chat: Chat,
+    pub(crate) fake: FakeProviders,
 }
 
-async fn looking(scripts: Vec<Script>) -> Looking {
+pub(crate) async fn looking(scripts: Vec<Script>) -> Looking {
     let fake = FakeProviders::start().await;
     // Datadog's documented key check, which connecting asks first.
     fake.answer("GET", "/api/v1/validate", 200, json!({"valid": true}));
@@ -41,29 +41,46 @@ async fn looking(scripts: Vec<Script>) -> Looking {
 
 impl Looking {
     /// Connects the admin's organisation's Datadog; its id.
-    async fn connect_datadog(&self) -> String {
-        let view = self
-            .chat
-            .app
-            .post_json(
-                "/api/connectors/datadog",
-                Some(&self.chat.admin),
-                &json!({"settings": {"site": "US1"}, "credentials": {"api_key": API_KEY, "application_key": APP_KEY}}),
-            )
+    pub(crate) async fn connect_datadog(&self) -> String {
+        self.connect_datadog_at(&self.chat.app.base_url, API_KEY)
             .await
-            .expect_status(201);
+    }
+
+    /// Connects the admin's organisation's Datadog with `api_key` through the gateway at
+    /// `gateway`; its id.
+    pub(crate) async fn connect_datadog_at(&self, gateway: &str, api_key: &str) -> String {
+        let answer = reqwest::Client::new()
+            .post(format!("{gateway}/api/connectors/datadog"))
+            .bearer_auth(&self.chat.admin.token)
+            .json(&json!({"settings": {"site": "US1"}, "credentials": {"api_key": api_key, "application_key": APP_KEY}}))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(answer.status(), 201);
+        let view: Value = answer.json().await.expect("JSON");
         view["id"].as_str().expect("an id").to_owned()
     }
 
+    /// Disconnects `connector` through the gateway at `gateway`.
+    pub(crate) async fn disconnect_at(&self, gateway: &str, connector: &str) {
+        let answer = reqwest::Client::new()
+            .delete(format!("{gateway}/api/connectors/{connector}"))
+            .bearer_auth(&self.chat.admin.token)
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(answer.status(), 204);
+    }
+
     /// Asks `question` as `who` and returns the frames of the run.
-    async fn ask(&self, who: &Account, question: &str) -> Vec<Value> {
+    pub(crate) async fn ask(&self, who: &Account, question: &str) -> Vec<Value> {
         let mut socket = ChatSocket::open(&self.chat.app, who, None).await;
         socket.send(query(question, "ask")).await;
         socket.until_end().await
     }
 
     /// The names of the tools the model was offered in its `n`th call.
-    fn offered(&self, n: usize) -> Vec<String> {
+    pub(crate) fn offered(&self, n: usize) -> Vec<String> {
         self.chat.llm.requests()[n]["tools"]
             .as_array()
             .map(Vec::as_slice)
@@ -74,7 +91,7 @@ impl Looking {
     }
 
     /// What the model was told of its tool call, in its `n`th call.
-    fn told(&self, n: usize) -> String {
+    pub(crate) fn told(&self, n: usize) -> String {
         self.chat.llm.requests()[n]["messages"]
             .as_array()
             .and_then(|m| m.iter().find(|m| m["role"] == "tool"))
@@ -84,7 +101,7 @@ impl Looking {
     }
 }
 
-fn script(trigger: &str) -> Script {
+pub(crate) fn script(trigger: &str) -> Script {
     Script::new(
         trigger,
         vec![
@@ -240,18 +257,7 @@ async fn another_organisation_and_a_disconnected_account_get_no_query_tools() {
     );
 
     // Disconnected: refused at once.
-    l.chat
-        .app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/api/connectors/{connector}"),
-            Some(&l.chat.admin),
-        )
-        .send()
-        .await
-        .expect("a response")
-        .error_for_status()
-        .expect("disconnected");
+    l.disconnect_at(&l.chat.app.base_url, &connector).await;
     let frames = l.ask(&l.chat.admin, "any errors in checkout?").await;
     let last = l.chat.llm.requests().len() - 2;
     assert!(!l.offered(last).iter().any(|t| t.starts_with("datadog")));
@@ -267,14 +273,21 @@ async fn a_provider_preference_narrows_the_query_tools_too() {
     let l = looking(vec![script("errors in checkout")]).await;
     l.fake.answer("POST", LOGS, 200, fixtures::datadog_logs(""));
     l.connect_datadog().await;
-    // Preferring Google Cloud: its CLI is offered, Datadog's tools are not.
-    ask_preferring(&l, json!(["gcp"])).await;
+    // Preferring Google Cloud: its CLI is offered, Datadog's tools are not — and the model
+    // calling one anyway is refused, Datadog never asked.
+    let frames = ask_preferring(&l, json!(["gcp"])).await;
     let offered = l.offered(0);
     assert!(offered.contains(&"cloud_exec".to_owned()), "{offered:?}");
     assert!(
         !offered.iter().any(|t| t.starts_with("datadog")),
         "{offered:?}"
     );
+    let refused =
+        "datadog_logs for Datadog was not offered to this run: the question asked for gcp";
+    assert_eq!(of_type(&frames, "tool_error")[0]["error"], refused);
+    assert_eq!(l.told(1), format!("error: {refused}"));
+    assert!(of_type(&frames, "tool_result").is_empty());
+    assert!(l.fake.requests_to(LOGS).is_empty(), "Datadog was asked");
 
     // Preferring Datadog: its tools are offered.
     let next = l.chat.llm.requests().len();
@@ -282,10 +295,11 @@ async fn a_provider_preference_narrows_the_query_tools_too() {
     let offered = l.offered(next);
     assert!(offered.contains(&"datadog_logs".to_owned()), "{offered:?}");
     assert!(offered.contains(&"datadog_metrics".to_owned()));
+    assert_eq!(l.fake.requests_to(LOGS).len(), 1, "offered, it ran");
 }
 
 /// Asks as the admin with `preference` as the query's `provider_preference`.
-async fn ask_preferring(l: &Looking, preference: Value) -> Vec<Value> {
+pub(crate) async fn ask_preferring(l: &Looking, preference: Value) -> Vec<Value> {
     let mut asked = query("any errors in checkout?", "ask");
     asked["provider_preference"] = preference;
     let mut socket = ChatSocket::open(&l.chat.app, &l.chat.admin, None).await;

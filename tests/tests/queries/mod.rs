@@ -3,3 +3,4 @@
 
 mod chat;
 mod clients;
+mod invalidation;

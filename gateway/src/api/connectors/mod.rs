@@ -107,6 +107,9 @@ pub(crate) async fn execute(
         .await?
         .map_err(refusal)?;
     super::auth::read_own_write_of(state, "connectors", executed.stream_sequence).await;
+    // The projection has the change now: this process's lookups see it at once (others on the
+    // projector's notice).
+    state.services.connectors.changed(&caller.tenant);
     Ok(executed)
 }
 
@@ -306,6 +309,6 @@ async fn disconnect(
     };
     execute(&state, &caller, id, command).await?;
     forget_secret(&state, &caller, id).await;
-    state.services.connectors.forget(id);
+    state.services.connectors.forget(&caller.tenant, id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -13,6 +13,7 @@
 //! - [`consumer`]: the commands of `cmd.<tenant>.session.<id>`, a query starting a run.
 //! - [`run_loop`]: one run, from the question to its answer and how it stopped.
 //! - [`model_call`]: one streamed model call and what it cost.
+//! - [`offer`]: the tools a run offers the model, and the refusal of any other.
 //! - [`tool_call`]: one tool call, recorded and run.
 //! - [`confirmations`]: the command gate and the user's confirmation.
 //! - [`context_window`]: what of the conversation is sent to the model.
@@ -22,6 +23,7 @@ mod consumer;
 mod context_window;
 mod investigate;
 mod model_call;
+mod offer;
 mod run_loop;
 mod tool_call;
 

@@ -14,12 +14,10 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::context_window;
+use super::offer::Offer;
 use super::Agent;
 use crate::agent::investigation::journal::{Ending, Journal};
 use crate::agent::llm::Llm;
-use crate::agent::tools;
-use crate::connectors::cli_env;
-use aurora_domain::gate::Cli;
 
 /// Why a run stopped before its answer was complete.
 #[derive(Debug)]
@@ -256,39 +254,6 @@ impl Run {
         }
     }
 
-    /// The CLIs the model is offered: those of the tenant's connected accounts, the clouds
-    /// among them narrowed to the query's preferred providers when it names any it has.
-    fn offered_clis(&self, connected: &[aurora_domain::connector::ConnectorKind]) -> Vec<Cli> {
-        let clis = Cli::ALL
-            .into_iter()
-            .filter(|cli| connected.contains(&cli_env::kind_of(*cli)));
-        let preferred = |cli: &Cli| {
-            *cli == Cli::Kubectl
-                || self.provider_preference.is_empty()
-                || self
-                    .provider_preference
-                    .iter()
-                    .any(|p| cli_env::kind_of(*cli).answers_to(p))
-        };
-        clis.filter(preferred).collect()
-    }
-
-    /// The kinds whose query tools the model is offered: the tenant's connected accounts,
-    /// narrowed to the query's preferred providers when it names any.
-    fn offered_queries(
-        &self,
-        connected: &[aurora_domain::connector::ConnectorKind],
-    ) -> Vec<aurora_domain::connector::ConnectorKind> {
-        connected
-            .iter()
-            .copied()
-            .filter(|kind| {
-                self.provider_preference.is_empty()
-                    || self.provider_preference.iter().any(|p| kind.answers_to(p))
-            })
-            .collect()
-    }
-
     /// Model calls and tool calls until the model answers without tools, the step limit, or a
     /// stop. `said` collects the text of every step as it streams.
     async fn steps(
@@ -300,11 +265,8 @@ impl Run {
         if let Some(stop) = self.stop_in(&state) {
             return Err(stop);
         }
-        let connected = self.connected_kinds().await;
-        let mut definitions = tools::definitions(&self.offered_clis(&connected));
-        definitions.extend(crate::agent::query::definitions(
-            &self.offered_queries(&connected),
-        ));
+        let offer = Offer::new(self.connected_kinds().await, &self.provider_preference);
+        let mut definitions = offer.definitions();
         if self.journal.is_some() {
             definitions.extend(crate::agent::investigation::prompt::definitions());
         }
@@ -362,7 +324,7 @@ impl Run {
             }));
             for call in calls {
                 self.pending_stops(control).await?;
-                let output = self.tool(&call, control).await?;
+                let output = self.tool(&call, &offer, control).await?;
                 messages.push(json!({
                     "role": "tool",
                     "tool_call_id": call.id,

@@ -1,4 +1,4 @@
-//! One tool call of a run: recorded, planned, run (a command through the gate), its result
+//! One tool call of a run: recorded, planned, refused if the run did not offer it, run (a command through the gate), its result
 //! recorded and sent.
 
 use std::path::PathBuf;
@@ -9,6 +9,7 @@ use aurora_domain::ChatCommand;
 use chrono::Utc;
 use serde_json::Value;
 
+use super::offer::Offer;
 use super::run_loop::{Run, Stop};
 use crate::agent::exec::{self, ExecSpec};
 use crate::agent::llm::ToolCallRequest;
@@ -23,6 +24,7 @@ impl Run {
     pub(super) async fn tool(
         &mut self,
         call: &ToolCallRequest,
+        offer: &Offer,
         control: &mut async_nats::Subscriber,
     ) -> Result<String, Stop> {
         if let Some(journal) = self.journal.as_mut() {
@@ -58,7 +60,14 @@ impl Run {
         })
         .await;
         let started = Instant::now();
-        let outcome = match tools::plan(&call.name, &call.arguments) {
+        // A tool the run did not offer is refused before anything runs (or is gated).
+        let planned = tools::plan(&call.name, &call.arguments).and_then(|planned| {
+            match offer.refusal(&call.name, &planned) {
+                Some(refusal) => Err(refusal),
+                None => Ok(planned),
+            }
+        });
+        let outcome = match planned {
             Err(e) => Ok(Err(e)),
             Ok(Planned::Read(tool)) => {
                 let reader = self.agent.inner.reader.clone();
@@ -207,6 +216,9 @@ impl Run {
             env.push(("PATH".to_owned(), path.clone()));
         }
         env.extend(credentials.env.iter().cloned());
+        cli_env::log_in(&credentials, &env, &work_dir, config.tool_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
         let spec = ExecSpec {
             argv,
             env,
