@@ -14,7 +14,7 @@ async fn provisioning_is_idempotent_updates_what_it_can_and_reports_what_it_cann
         again.iter().all(|r| r.outcome == Outcome::Unchanged),
         "{again:?}"
     );
-    assert_eq!(again.len(), 4 + 18, "four streams and eighteen consumers");
+    assert_eq!(again.len(), 4 + 19, "four streams and nineteen consumers");
     // EVENTS takes more consumers than nats-server's default of 1000 (one per open event stream).
     let events = js
         .get_stream("EVENTS")
