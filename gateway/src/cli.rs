@@ -1,6 +1,7 @@
 //! The `aurora` command line. Every flag can also be set by its environment variable
 //! (DESIGN §8).
 
+pub mod consumer_credentials;
 pub mod dead_letters;
 pub mod secrets;
 
@@ -18,6 +19,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::app::{self, Role};
+use crate::cli::consumer_credentials::{write_private, ConsumerCredentialsArgs, AURORA_URL_FILE};
 use crate::cli::dead_letters::DeadLettersCommand;
 use crate::embedded::EmbeddedPostgres;
 use crate::services::Services;
@@ -62,6 +64,9 @@ pub enum Command {
         #[command(subcommand)]
         command: DeadLettersCommand,
     },
+    /// NATS credentials for a program outside Aurora that reads one organisation's events (its
+    /// own durable consumer on EVENTS, filtered to the tenant; nothing else), or --revoke them.
+    ConsumerCredentials(ConsumerCredentialsArgs),
     /// Move secrets between the local store and Vault.
     Secrets {
         #[command(subcommand)]
@@ -255,6 +260,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dead_letters::run(command, &mut std::io::stdout()).await
         }
         Command::Secrets { command } => secrets::run(command).await,
+        Command::ConsumerCredentials(args) => {
+            consumer_credentials::run(args, &mut std::io::stdout()).await
+        }
         Command::Openapi => {
             println!("{}", crate::api::openapi().to_pretty_json()?);
             Ok(ExitCode::SUCCESS)
@@ -438,14 +446,27 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         .or_else(|| postgres.as_ref().map(|p| p.url.clone()))
         .context("no database")?;
     let (client, pool) = connect(&nats_url, &database_url).await?;
+    // The embedded server carries the external consumers' credentials (aurora consumer-credentials).
+    let grants = nats_server
+        .as_ref()
+        .map(|server| server.enforce_grants(client.clone()));
+    if let Some(server) = &nats_server {
+        write_private(&data_dir.join("nats").join(AURORA_URL_FILE), &nats_url)?;
+        println!(
+            "NATS for external consumers: {}  (Aurora's own URL, with its password, is in {})",
+            server.public_url(),
+            data_dir.join("nats").join(AURORA_URL_FILE).display()
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("Failed to bind {}", args.listen))?;
     let shutdown = shutdown_on_ctrl_c();
     println!(
-        "Aurora is up: http://{}  (data in {}; NATS {nats_url}; PostgreSQL {})",
+        "Aurora is up: http://{}  (data in {}; NATS {}; PostgreSQL {})",
         args.listen,
         data_dir.display(),
+        redact(&nats_url),
         redact(&database_url)
     );
     let secrets = secret_store(&data_dir, &args.secrets)?;
@@ -475,6 +496,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
     )
     .await;
     pool.close().await;
+    drop(grants);
     if let Some(pg) = postgres {
         pg.stop().await;
     }

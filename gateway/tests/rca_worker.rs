@@ -263,7 +263,7 @@ impl World {
         let tenant = registered["organization"]["id"]
             .as_str()
             .expect("the organisation's id");
-        let client = async_nats::connect(nats.url()).await.expect("nats");
+        let client = aurora_nats::connect(&nats.url()).await.expect("nats");
         let log = EventLog::new(client);
         Self {
             db,

@@ -274,7 +274,7 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
     );
     assert!(stdout.contains("INBOX: unchanged"), "{stdout}");
     assert!(stderr.contains("not applied: EVENTS"), "{stderr}");
-    let client = async_nats::connect(&url).await.expect("connect");
+    let client = aurora_nats::connect(&url).await.expect("connect");
     let js = async_nats::jetstream::new(client);
     let storage = js
         .get_stream("EVENTS")

@@ -15,6 +15,7 @@
 
 pub mod buckets;
 pub mod consumer;
+pub mod consumer_access;
 pub mod dead_letter;
 pub mod dead_letters;
 pub mod envelope;
@@ -30,19 +31,39 @@ pub use envelope::{Context, RawEvent};
 pub use log::{EventLog, StoreError};
 pub use store::{AggregateStore, Executed, JetStreamStore};
 
+/// Connects to NATS as Aurora. A user and password in the URL (`nats://user:pass@host:port`, as
+/// [`server::NatsServer::url`] gives) are sent as credentials: async-nats does not read them from
+/// the URL itself.
+pub async fn connect(url: &str) -> Result<async_nats::Client, ConnectError> {
+    let failed = |source| ConnectError::Connect {
+        url: without_credentials(url),
+        source,
+    };
+    let mut options = async_nats::ConnectOptions::new().name("aurora");
+    if let Ok(addr) = url.parse::<async_nats::ServerAddr>() {
+        if let (Some(user), Some(password)) = (addr.username(), addr.password()) {
+            options = options.user_and_password(user.to_owned(), password.to_owned());
+        }
+    }
+    options.connect(url).await.map_err(failed)
+}
+
+/// `url` with any user and password taken out (for messages and logs).
+pub fn without_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// Connects to NATS and provisions the streams of `file` (the embedded `streams.yaml` if `None`).
 pub async fn connect_and_provision(
     url: &str,
     file: Option<&streams::StreamsFile>,
 ) -> Result<(async_nats::Client, Vec<streams::Report>), ConnectError> {
-    let client = async_nats::ConnectOptions::new()
-        .name("aurora")
-        .connect(url)
-        .await
-        .map_err(|source| ConnectError::Connect {
-            url: url.to_owned(),
-            source,
-        })?;
+    let client = connect(url).await?;
     let default;
     let file = match file {
         Some(f) => f,

@@ -11,7 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+use futures::StreamExt as _;
 use tokio::process::{Child, Command};
+use uuid::Uuid;
+
+use crate::consumer_access::{self, Grant, Registry, AURORA_USER};
 
 /// Atomic batch publish arrived in nats-server 2.12.0, which still refused `Nats-Msg-Id` inside
 /// a batch; 2.12.1 accepts it (see [`crate::log`]).
@@ -53,11 +58,25 @@ pub enum Sync {
 }
 
 /// A running nats-server we started. Killed when dropped; a temp store is removed with it.
+///
+/// Every client authenticates: Aurora as the user [`AURORA_USER`] with a password made fresh at
+/// each start (it is in [`NatsServer::url`]), external consumers with the nkeys of their grants
+/// ([`crate::consumer_access`]), which [`NatsServer::enforce_grants`] keeps in the config.
 pub struct NatsServer {
     child: Child,
     port: u16,
     _temp: Option<tempfile::TempDir>,
     store_dir: PathBuf,
+    config: ServerConfig,
+}
+
+/// What the config file is made of; the grants part changes at run time.
+#[derive(Debug, Clone)]
+struct ServerConfig {
+    store_dir: PathBuf,
+    port: u16,
+    sync: Sync,
+    password: String,
 }
 
 impl NatsServer {
@@ -74,9 +93,16 @@ impl NatsServer {
     pub async fn start(store_dir: &Path, port: u16, sync: Sync) -> Result<Self, ServerError> {
         let binary = find_binary().ok_or(ServerError::NotFound)?;
         std::fs::create_dir_all(store_dir)?;
+        move_global_account_store(store_dir)?;
         let log_path = store_dir.join("nats-server.log");
-        let config_path = store_dir.join("nats-server.conf");
-        std::fs::write(&config_path, config(store_dir, port, sync))?;
+        let config = ServerConfig {
+            store_dir: store_dir.to_path_buf(),
+            port,
+            sync,
+            // 244 random bits, hex: nothing in it needs escaping in a URL or the config.
+            password: format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()),
+        };
+        let config_path = config.write(&[])?;
         let child = Command::new(&binary)
             .arg("-c")
             .arg(&config_path)
@@ -97,6 +123,7 @@ impl NatsServer {
             port,
             _temp: None,
             store_dir: store_dir.to_path_buf(),
+            config,
         };
         server.wait_ready(&log_path).await?;
         Ok(server)
@@ -111,12 +138,42 @@ impl NatsServer {
         self.port
     }
 
+    /// Aurora's URL: its user and password included ([`crate::connect`] reads them from it).
     pub fn url(&self) -> String {
+        format!(
+            "nats://{AURORA_USER}:{}@127.0.0.1:{}",
+            self.config.password, self.port
+        )
+    }
+
+    /// The address without credentials, for clients that bring their own (external consumers).
+    pub fn public_url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
     pub fn store_dir(&self) -> &Path {
         &self.store_dir
+    }
+
+    /// Keeps the external consumers' grants in this server's config until the returned guard is
+    /// dropped: renders them (leaving out expired ones) and reloads the server at start, whenever
+    /// the `consumer_credentials` bucket changes, and when a grant expires. A reload re-checks
+    /// every connected client, so a revoked or expired credential's connection is closed.
+    pub fn enforce_grants(&self, client: async_nats::Client) -> GrantEnforcer {
+        let reloader = Reloader {
+            config: self.config.clone(),
+            pid: self.child.id(),
+        };
+        let task = tokio::spawn(async move {
+            // Only this loop's own failures end up here; it retries after a pause.
+            loop {
+                if let Err(e) = reloader.run(&client).await {
+                    tracing::warn!(error = %e, "external consumer grants: {e:#}; retrying");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        GrantEnforcer(task)
     }
 
     /// Stops the server cleanly: SIGTERM lets it flush its store; SIGKILL after 10 s.
@@ -157,19 +214,154 @@ impl NatsServer {
     }
 }
 
-fn config(store_dir: &Path, port: u16, sync: Sync) -> String {
-    let sync = match sync {
-        Sync::Interval => "",
-        Sync::Always => "  sync_interval: always\n",
-    };
-    format!(
-        "listen: 127.0.0.1:{port}\n\
-         log_file: {log:?}\n\
-         max_payload: 8MB\n\
-         jetstream {{\n  store_dir: {store:?}\n{sync}}}\n",
-        log = store_dir.join("nats-server.log").display().to_string(),
-        store = store_dir.join("jetstream").display().to_string(),
-    )
+/// Stops enforcing grants when dropped (see [`NatsServer::enforce_grants`]).
+pub struct GrantEnforcer(tokio::task::JoinHandle<()>);
+
+impl Drop for GrantEnforcer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReloadError {
+    #[error(transparent)]
+    Access(#[from] consumer_access::AccessError),
+    #[error("cannot write the nats-server config or signal the server")]
+    Io(#[from] std::io::Error),
+    #[error("nats-server did not reload its config: {0}")]
+    NotReloaded(String),
+}
+
+struct Reloader {
+    config: ServerConfig,
+    pid: Option<u32>,
+}
+
+impl Reloader {
+    async fn run(&self, client: &async_nats::Client) -> Result<(), ReloadError> {
+        let registry = Registry::open(&async_nats::jetstream::new(client.clone())).await?;
+        let mut changes = registry.watch().await?;
+        let mut rendered = String::new();
+        loop {
+            let revision = registry.revision().await?;
+            let grants = registry.grants().await?;
+            let text = self.config.text(&grants);
+            if text != rendered {
+                self.config.write(&grants)?;
+                self.reload().await?;
+                rendered = text;
+            }
+            registry.mark_applied(revision).await?;
+            // Wake for the next change, or when the next grant expires (at least once a minute).
+            let now = Utc::now();
+            let next_expiry = grants
+                .iter()
+                .filter_map(|g| g.expires_at)
+                .filter(|at| *at > now)
+                .min()
+                .and_then(|at| (at - now).to_std().ok())
+                .unwrap_or(Duration::from_secs(60))
+                .min(Duration::from_secs(60));
+            tokio::select! {
+                change = changes.next() => if change.is_none() { return Ok(()) },
+                _ = tokio::time::sleep(next_expiry + Duration::from_millis(10)) => {}
+            }
+        }
+    }
+
+    /// SIGHUP, then waits until the server's log says it reloaded (or why not).
+    async fn reload(&self) -> Result<(), ReloadError> {
+        let Some(pid) = self.pid else {
+            return Err(ReloadError::NotReloaded("the server has exited".into()));
+        };
+        let log = self.config.log_path();
+        let count = |needle: &str| {
+            std::fs::read_to_string(&log)
+                .map(|text| text.matches(needle).count())
+                .unwrap_or(0)
+        };
+        let (ok_before, failed_before) = (count(RELOADED), count(RELOAD_FAILED));
+        Command::new("kill")
+            .arg("-HUP")
+            .arg(pid.to_string())
+            .status()
+            .await?;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if count(RELOADED) > ok_before {
+                return Ok(());
+            }
+            if count(RELOAD_FAILED) > failed_before {
+                return Err(ReloadError::NotReloaded(format!("see {}", log.display())));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(ReloadError::NotReloaded("no answer within 10 s".into()))
+    }
+}
+
+/// What nats-server logs after a SIGHUP.
+const RELOADED: &str = "Reloaded server configuration";
+const RELOAD_FAILED: &str = "Failed to reload server configuration";
+
+impl ServerConfig {
+    fn path(&self) -> PathBuf {
+        self.store_dir.join("nats-server.conf")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.store_dir.join("nats-server.log")
+    }
+
+    fn text(&self, grants: &[Grant]) -> String {
+        let sync = match self.sync {
+            Sync::Interval => "",
+            Sync::Always => "  sync_interval: always\n",
+        };
+        format!(
+            "listen: 127.0.0.1:{port}\n\
+             log_file: {log:?}\n\
+             max_payload: 8MB\n\
+             jetstream {{\n  store_dir: {store:?}\n{sync}}}\n{auth}",
+            port = self.port,
+            log = self.log_path().display().to_string(),
+            store = self.store_dir.join("jetstream").display().to_string(),
+            auth = consumer_access::accounts(&self.password, grants, Utc::now()),
+        )
+    }
+
+    /// Writes the config (readable by its owner only: it holds Aurora's password).
+    fn write(&self, grants: &[Grant]) -> std::io::Result<PathBuf> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = self.path();
+        let temp = self.store_dir.join("nats-server.conf.new");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(self.text(grants).as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &path)?;
+        Ok(path)
+    }
+}
+
+/// A store made before accounts were configured keeps Aurora's streams under the global account
+/// `$G`; they belong to [`consumer_access::AURORA_ACCOUNT`] now, whose directory this becomes.
+fn move_global_account_store(store_dir: &Path) -> std::io::Result<()> {
+    let accounts = store_dir.join("jetstream").join("jetstream");
+    let (global, aurora) = (
+        accounts.join("$G"),
+        accounts.join(consumer_access::AURORA_ACCOUNT),
+    );
+    if global.is_dir() && !aurora.exists() {
+        std::fs::rename(global, aurora)?;
+    }
+    Ok(())
 }
 
 /// A port that was free a moment ago (the OS picks it; a tiny race remains, as in every harness).

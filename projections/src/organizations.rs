@@ -154,6 +154,8 @@ fn actor(event: &OrganizationEvent) -> Option<Uuid> {
         | E::AgentPolicySet { by, .. } => Some(*by),
         E::MemberJoined { user_id, .. } | E::ApiTokenIssued { user_id, .. } => Some(*user_id),
         E::AccessDenied { user_id, .. } => *user_id,
+        // Issued and revoked by an operator on the command line, not by a member.
+        E::ConsumerCredentialsIssued { .. } | E::ConsumerCredentialsRevoked { .. } => None,
     }
 }
 
@@ -237,6 +239,21 @@ pub fn describe(state: &OrganizationState, event: &OrganizationEvent) -> String 
             allow.len(),
             deny.len()
         ),
+        E::ConsumerCredentialsIssued {
+            name,
+            public_key,
+            expires_at,
+            ..
+        } => format!(
+            "an operator issued the event consumer credentials {name:?} (nkey {public_key}, {})",
+            expires_at.map_or_else(
+                || "no expiry".to_owned(),
+                |at| format!("expires {}", at.to_rfc3339())
+            )
+        ),
+        E::ConsumerCredentialsRevoked { name, .. } => {
+            format!("an operator revoked the event consumer credentials {name:?}")
+        }
         E::AccessDenied {
             user_id,
             action,

@@ -1,7 +1,8 @@
 //! `aurora-tests`: the harness that starts real services, and the end-to-end tests (`tests/`).
 //!
 //! - [`TestNats`]: a private nats-server (JetStream) on a free port with a temp store, streams
-//!   provisioned from `streams.yaml`; killed and removed on drop.
+//!   provisioned from `streams.yaml`, external consumers' grants enforced as `aurora up` does;
+//!   killed and removed on drop.
 //! - [`TestDb`]: a fresh database on the machine's PostgreSQL, migrated; dropped on drop.
 //! - [`TestApp`]: both, plus the whole application (gateway, handlers, projections) in-process
 //!   on port 0.
@@ -34,7 +35,7 @@ use aurora_gateway::app::{Config, Role};
 use aurora_gateway::services::Services;
 use aurora_handlers::agent::AgentConfig;
 use aurora_handlers::connectors::ConnectorConfig;
-use aurora_nats::server::NatsServer;
+use aurora_nats::server::{GrantEnforcer, NatsServer};
 use aurora_nats::EventLog;
 use aurora_projections::Projector;
 use serde_json::{json, Value};
@@ -58,6 +59,8 @@ pub struct TestNats {
     pub server: NatsServer,
     pub client: async_nats::Client,
     pub log: EventLog,
+    /// External consumers' credentials reach the server as `aurora up`'s do.
+    _grants: GrantEnforcer,
 }
 
 impl TestNats {
@@ -70,10 +73,12 @@ impl TestNats {
             .await
             .expect("provision streams");
         let log = EventLog::new(client.clone());
+        let _grants = server.enforce_grants(client.clone());
         Self {
             server,
             client,
             log,
+            _grants,
         }
     }
 

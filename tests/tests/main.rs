@@ -5,6 +5,7 @@ mod changes;
 mod chat;
 mod chat_sessions;
 mod connectors;
+mod consumers;
 mod dead_letters;
 mod embeddings;
 mod event_store;

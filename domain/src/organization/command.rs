@@ -93,6 +93,18 @@ pub enum OrganizationCommand {
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// NATS credentials for a program outside Aurora to read this organisation's events (issued by
+    /// an operator with `aurora consumer-credentials`; the seed goes to them, only the public key
+    /// is recorded). `name` must be unused, or its credentials expired.
+    IssueConsumerCredentials {
+        credential_id: Uuid,
+        name: String,
+        public_key: String,
+        expires_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    },
+    /// Withdraws the consumer credentials named `name`.
+    RevokeConsumerCredentials { name: String, at: DateTime<Utc> },
     /// An audit record of a refused request; always recorded once the organization exists.
     RecordAccessDenied {
         user_id: Option<Uuid>,
@@ -104,7 +116,7 @@ pub enum OrganizationCommand {
     },
 }
 
-type Decision = Result<Vec<OrganizationEvent>, OrganizationError>;
+pub(super) type Decision = Result<Vec<OrganizationEvent>, OrganizationError>;
 
 /// Decides which events a command causes (none for a change to what is already true).
 pub(crate) fn decide(state: &OrganizationState, command: OrganizationCommand) -> Decision {
@@ -396,6 +408,28 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
                 by,
                 at,
             }])
+        }
+        OrganizationCommand::IssueConsumerCredentials {
+            credential_id,
+            name,
+            public_key,
+            expires_at,
+            at,
+        } => {
+            if let Some(expires_at) = expires_at {
+                check_expiry(expires_at, at)?;
+            }
+            super::consumer_credentials::issue(
+                state,
+                credential_id,
+                name,
+                public_key,
+                expires_at,
+                at,
+            )
+        }
+        OrganizationCommand::RevokeConsumerCredentials { name, at } => {
+            super::consumer_credentials::revoke(state, &name, at)
         }
         OrganizationCommand::RecordAccessDenied {
             user_id,

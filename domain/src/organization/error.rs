@@ -55,4 +55,17 @@ pub enum OrganizationError {
     TooManyPolicyPatterns { count: usize, max: usize },
     #[error("a denied access must say which action was denied")]
     EmptyAction,
+    #[error(
+        "consumer credentials need a name of 1 to {max} lower-case letters, digits, '-' or '_', \
+         not {name:?}"
+    )]
+    InvalidConsumerName { name: String, max: usize },
+    #[error("consumer credentials need an nkey user public key (U…), not {key:?}")]
+    InvalidConsumerKey { key: String },
+    #[error(
+        "consumer credentials named {name:?} are already issued and not expired; revoke them first"
+    )]
+    ConsumerCredentialsExist { name: String },
+    #[error("there are no consumer credentials named {name:?}")]
+    UnknownConsumerCredentials { name: String },
 }

@@ -86,6 +86,23 @@ pub enum OrganizationEvent {
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// NATS credentials were issued to a program outside Aurora: it may read `evt.<tenant>.>`
+    /// through its own durable consumer. Only the nkey's public key is kept; its seed was shown
+    /// once to whoever asked.
+    ConsumerCredentialsIssued {
+        credential_id: Uuid,
+        name: String,
+        public_key: String,
+        expires_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    },
+    /// The consumer credentials named `name` were withdrawn; the NATS server refuses them (and
+    /// closes their open connections) from then on.
+    ConsumerCredentialsRevoked {
+        credential_id: Uuid,
+        name: String,
+        at: DateTime<Utc>,
+    },
     /// A request was refused for lack of permission (an audit record; it changes nothing).
     AccessDenied {
         user_id: Option<Uuid>,
@@ -109,6 +126,8 @@ impl DomainEvent for OrganizationEvent {
             Self::ApiTokenIssued { .. } => "organization.api_token_issued",
             Self::ApiTokenRevoked { .. } => "organization.api_token_revoked",
             Self::AgentPolicySet { .. } => "organization.agent_policy_set",
+            Self::ConsumerCredentialsIssued { .. } => "organization.consumer_credentials_issued",
+            Self::ConsumerCredentialsRevoked { .. } => "organization.consumer_credentials_revoked",
             Self::AccessDenied { .. } => "organization.access_denied",
         }
     }
@@ -124,6 +143,8 @@ impl DomainEvent for OrganizationEvent {
             | Self::ApiTokenIssued { at, .. }
             | Self::ApiTokenRevoked { at, .. }
             | Self::AgentPolicySet { at, .. }
+            | Self::ConsumerCredentialsIssued { at, .. }
+            | Self::ConsumerCredentialsRevoked { at, .. }
             | Self::AccessDenied { at, .. } => *at,
         }
     }

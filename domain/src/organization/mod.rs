@@ -1,6 +1,6 @@
 //! The organization aggregate: one tenant's members and their roles, the invitations that bring
 //! people in, the API tokens that let programs act for a member, and the audit trail of refused
-//! requests.
+//! requests, and the NATS credentials of programs outside Aurora that read its events.
 //!
 //! [`OrganizationCommand`] says what may be asked, [`OrganizationEvent`] what happened,
 //! [`OrganizationError`] why a command was refused, and [`OrganizationState`] is the fold of the
@@ -8,6 +8,7 @@
 //! `state.rs`.
 
 mod command;
+mod consumer_credentials;
 mod error;
 mod event;
 mod role;
@@ -20,10 +21,14 @@ pub use command::{
     OrganizationCommand, INVITATION_VALIDITY_DAYS, NAME_MAX_CHARS, POLICY_PATTERNS_MAX,
     POLICY_PATTERN_MAX_CHARS, TOKEN_NAME_MAX_CHARS,
 };
+pub use consumer_credentials::CONSUMER_NAME_MAX_CHARS;
 pub use error::OrganizationError;
 pub use event::OrganizationEvent;
 pub use role::Role;
-pub use state::{AgentPolicy, ApiToken, Invitation, InvitationStatus, Member, OrganizationState};
+pub use state::{
+    AgentPolicy, ApiToken, ConsumerCredentials, Invitation, InvitationStatus, Member,
+    OrganizationState,
+};
 
 crate::aggregate::aggregate!(
     /// The organization aggregate (stored under the name `organization`).

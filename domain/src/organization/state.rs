@@ -25,6 +25,25 @@ pub struct OrganizationState {
     /// What the agent's commands are checked against, beside the command gate's own rules.
     #[serde(default)]
     pub agent_policy: AgentPolicy,
+    /// External consumers' NATS credentials not revoked, by name (expired ones included).
+    #[serde(default)]
+    pub consumer_credentials: BTreeMap<String, ConsumerCredentials>,
+}
+
+/// NATS credentials of a program outside Aurora (see `aurora_nats::consumer_access`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerCredentials {
+    pub credential_id: Uuid,
+    /// The nkey's public key; the seed is not kept anywhere.
+    pub public_key: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub issued_at: DateTime<Utc>,
+}
+
+impl ConsumerCredentials {
+    pub fn is_usable_at(&self, at: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|expiry| at < expiry)
+    }
 }
 
 /// Regular expressions over a command line (binary first, arguments joined by spaces).
@@ -208,6 +227,26 @@ impl OrganizationState {
             }
             OrganizationEvent::AgentPolicySet { allow, deny, .. } => {
                 self.agent_policy = AgentPolicy { allow, deny };
+            }
+            OrganizationEvent::ConsumerCredentialsIssued {
+                credential_id,
+                name,
+                public_key,
+                expires_at,
+                at,
+            } => {
+                self.consumer_credentials.insert(
+                    name,
+                    ConsumerCredentials {
+                        credential_id,
+                        public_key,
+                        expires_at,
+                        issued_at: at,
+                    },
+                );
+            }
+            OrganizationEvent::ConsumerCredentialsRevoked { name, .. } => {
+                self.consumer_credentials.remove(&name);
             }
             OrganizationEvent::AccessDenied { .. } => {}
         }

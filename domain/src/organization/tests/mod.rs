@@ -9,6 +9,7 @@ mod accepting;
 mod access_denied;
 mod agent_policy;
 mod api_tokens;
+mod consumer_credentials;
 mod creating;
 mod inviting;
 mod removing;
@@ -237,5 +238,16 @@ fn every_command_but_create() -> Vec<OrganizationCommand> {
         issue_token(1, ana(), "ci"),
         revoke_token(1, ana()),
         record_access_denied("incident.resolve"),
+        OrganizationCommand::IssueConsumerCredentials {
+            credential_id: uuid(301),
+            name: "audit".into(),
+            public_key: format!("U{}", "A".repeat(55)),
+            expires_at: None,
+            at: at(10),
+        },
+        OrganizationCommand::RevokeConsumerCredentials {
+            name: "audit".into(),
+            at: at(10),
+        },
     ]
 }

@@ -147,6 +147,24 @@ fn every_event_has_its_own_dotted_type_name_and_time() {
             "organization.api_token_revoked",
         ),
         (access_denied(), "organization.access_denied"),
+        (
+            OrganizationEvent::ConsumerCredentialsIssued {
+                credential_id: uuid(301),
+                name: "audit".into(),
+                public_key: format!("U{}", "A".repeat(55)),
+                expires_at: None,
+                at: at(50),
+            },
+            "organization.consumer_credentials_issued",
+        ),
+        (
+            OrganizationEvent::ConsumerCredentialsRevoked {
+                credential_id: uuid(301),
+                name: "audit".into(),
+                at: at(51),
+            },
+            "organization.consumer_credentials_revoked",
+        ),
     ];
     for (event, name) in events {
         assert_eq!(event.event_type(), name);

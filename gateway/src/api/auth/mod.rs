@@ -408,5 +408,12 @@ pub fn refusal(refusal: OrganizationError) -> ApiError {
         E::EmptyPolicyPattern
         | E::PolicyPatternTooLong { .. }
         | E::TooManyPolicyPatterns { .. } => ApiError::unprocessable("invalid_policy", message),
+        // Consumer credentials are issued on the command line, not over the API; mapped all the
+        // same so a future route answers them rightly.
+        E::InvalidConsumerName { .. } | E::InvalidConsumerKey { .. } => {
+            ApiError::unprocessable("invalid_consumer_credentials", message)
+        }
+        E::ConsumerCredentialsExist { .. } => ApiError::conflict("duplicate", message),
+        E::UnknownConsumerCredentials { .. } => ApiError::NotFound(message),
     }
 }
