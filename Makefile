@@ -52,6 +52,8 @@ bench: deps deps-wrk ui deps-chromium
 	$(CARGO) bench -p aurora-tests --bench chat
 	$(CARGO) bench -p aurora-tests --bench rca
 	$(CARGO) bench -p aurora-tests --bench credentials
+	$(CARGO) bench -p aurora-tests --bench graph
+	$(CARGO) bench -p aurora-tests --bench knowledge
 	$(MAKE) ui-bench
 
 # The web UI's bench (gateway/ui/tests/bench.mjs): Chromium against a release aurora, written to

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use aurora_domain::connector::ConnectorKind;
-use aurora_tests::bench::{env_usize, ms, percentile};
+use aurora_tests::bench::{env_usize, ms, p50_p99};
 use aurora_tests::openbao::TestOpenBao;
 use aurora_tests::providers::FakeProviders;
 use aurora_tests::{Account, TestApp};
@@ -25,12 +25,6 @@ use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// p50 and p99 in ms of the times measured.
-fn p50_p99(mut times: Vec<f64>) -> (f64, f64) {
-    times.sort_by(f64::total_cmp);
-    (percentile(&times, 50.0), percentile(&times, 99.0))
-}
 
 struct Backend {
     first: (f64, f64),
