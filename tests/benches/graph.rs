@@ -91,10 +91,12 @@ async fn seed(pool: &PgPool, tenant: &str) {
     .execute(pool)
     .await
     .expect("the edges");
-    sqlx::query("ANALYZE service_nodes; ANALYZE service_edges")
-        .execute(pool)
-        .await
-        .expect("analyze");
+    for table in ["service_nodes", "service_edges"] {
+        sqlx::query(&format!("ANALYZE {table}"))
+            .execute(pool)
+            .await
+            .expect("analyze");
+    }
     println!("seeded in {:.1} s", started.elapsed().as_secs_f64());
 }
 

@@ -170,10 +170,12 @@ async fn seed(pool: &PgPool, tenant: &str, base: &[(chunking::Chunk, Vec<u8>)]) 
         .await
         .expect("the chunks");
     }
-    sqlx::query("ANALYZE knowledge_chunks; ANALYZE knowledge_documents")
-        .execute(pool)
-        .await
-        .expect("analyze");
+    for table in ["knowledge_chunks", "knowledge_documents"] {
+        sqlx::query(&format!("ANALYZE {table}"))
+            .execute(pool)
+            .await
+            .expect("analyze");
+    }
 }
 
 #[derive(serde::Deserialize)]
