@@ -86,16 +86,28 @@ pub async fn run(
     )
     .context("Failed to open the knowledge base")?;
     let mut tasks = tokio::task::JoinSet::new();
+    if let Some(addr) = config.api.metrics_listen {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("Failed to bind the metrics listener {addr}"))?;
+        tasks.spawn(serve_metrics(
+            listener,
+            services.metrics.clone(),
+            shutdown.clone(),
+        ));
+    }
     if roles.contains(&Role::Projections) {
         let js = async_nats::jetstream::new(services.nats.clone());
         for projector in Projector::ALL {
             let (pool, js, stop) = (services.pool.clone(), js.clone(), shutdown.clone());
+            let metrics = services.metrics.clone();
             tasks.spawn(async move {
                 supervise(projector.name(), stop.clone(), || {
                     aurora_projections::runner::run(
                         pool.clone(),
                         js.clone(),
                         projector,
+                        metrics.clone(),
                         stop.clone(),
                     )
                 })
@@ -203,6 +215,26 @@ pub async fn run(
         done.context("a role panicked")??;
     }
     Ok(())
+}
+
+/// Serves `/metrics` alone on `listener` (`AURORA_METRICS_LISTEN`), for whichever roles run here.
+async fn serve_metrics(
+    listener: TcpListener,
+    metrics: aurora_telemetry::Metrics,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let scrape = move || {
+        let metrics = metrics.clone();
+        async move { api::prometheus::exposition(&metrics) }
+    };
+    // Outside the API's OpenAPI router on purpose: the same `/metrics` is documented there.
+    let router = axum::Router::new().route("/metrics", axum::routing::get(scrape));
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+        .context("metrics server failed")
 }
 
 /// Restarts a background loop that fails (NATS or Postgres briefly away) until shutdown.

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use aurora_nats::server::{NatsServer, Sync};
 use aurora_nats::streams::{Outcome, StreamsFile};
 use aurora_projections::Projector;
+use aurora_telemetry::Metrics;
 use clap::{Args, Parser, Subcommand};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -394,8 +395,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let secrets = secret_store(&args.data_dir, &args.secrets)?;
     let agent = agent_config(&args.data_dir)?;
     app::run(
-        Services::new(client, pool, secrets)
-            .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
+        Services::new(
+            client,
+            pool,
+            secrets,
+            Metrics::new(args.api.metrics_options()),
+        )
+        .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
         app::Config {
             api: crate::api::ApiConfig {
                 listen: Some(args.listen),
@@ -477,8 +483,13 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let result = app::run(
-        Services::new(client, pool.clone(), secrets)
-            .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
+        Services::new(
+            client,
+            pool.clone(),
+            secrets,
+            Metrics::new(args.api.metrics_options()),
+        )
+        .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
         app::Config {
             api: crate::api::ApiConfig {
                 listen: Some(args.listen),

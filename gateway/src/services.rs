@@ -12,6 +12,7 @@ use aurora_domain::{ChatSession, Incident, Integration, Organization};
 use aurora_handlers::connectors::{ConnectorConfig, Connectors};
 use aurora_handlers::secrets::SecretStore;
 use aurora_nats::{AggregateStore, EventLog};
+use aurora_telemetry::Metrics;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
@@ -39,11 +40,18 @@ pub struct Services {
     pub secrets: Arc<dyn SecretStore>,
     /// The tenants' connected accounts, as tools look them up (credentials resolved then).
     pub connectors: Connectors,
+    /// What every role counts for `/metrics` (the log and the stores count into it too).
+    pub metrics: Metrics,
 }
 
 impl Services {
-    pub fn new(nats: async_nats::Client, pool: PgPool, secrets: Arc<dyn SecretStore>) -> Self {
-        let log = EventLog::new(nats.clone());
+    pub fn new(
+        nats: async_nats::Client,
+        pool: PgPool,
+        secrets: Arc<dyn SecretStore>,
+        metrics: Metrics,
+    ) -> Self {
+        let log = EventLog::with_metrics(nats.clone(), metrics.clone());
         let gateway_pool = PgPoolOptions::new()
             .max_connections(pool.options().get_max_connections())
             .after_connect(|conn, _| {
@@ -73,6 +81,7 @@ impl Services {
             log,
             nats,
             pool,
+            metrics,
         }
     }
 

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
 use async_nats::HeaderMap;
+use aurora_telemetry::metrics::ConsumerMetrics;
+use aurora_telemetry::Metrics;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
@@ -66,9 +68,12 @@ pub enum RunnerError {
 /// Runs until `shutdown` turns true. A batch the handler fails is retried, unchanged and in
 /// order, with exponential backoff until it succeeds (or shutdown naks it for redelivery); the
 /// runner itself only stops on shutdown or if the consumer cannot be read at all.
+///
+/// The consumer's lag, redeliveries and dead letters are counted into `metrics`.
 pub async fn run<H, Fut>(
     consumer: PullConsumer,
     max_batch: usize,
+    metrics: Metrics,
     shutdown: watch::Receiver<bool>,
     handler: H,
 ) -> Result<(), RunnerError>
@@ -76,7 +81,7 @@ where
     H: FnMut(Vec<Delivery>) -> Fut,
     Fut: std::future::Future<Output = Result<(), HandlerError>>,
 {
-    run_gathering(consumer, max_batch, GATHER, shutdown, handler).await
+    run_gathering(consumer, max_batch, GATHER, metrics, shutdown, handler).await
 }
 
 /// [`run`], waiting `gather` after a batch's first message for more. With `Duration::ZERO` a
@@ -87,6 +92,7 @@ pub async fn run_gathering<H, Fut>(
     consumer: PullConsumer,
     max_batch: usize,
     gather: Duration,
+    metrics: Metrics,
     mut shutdown: watch::Receiver<bool>,
     mut handler: H,
 ) -> Result<(), RunnerError>
@@ -95,10 +101,12 @@ where
     Fut: std::future::Future<Output = Result<(), HandlerError>>,
 {
     let info = consumer.cached_info();
+    let series = metrics.consumer(&info.name);
     let giving_up = GivingUp {
         stream: info.stream_name.clone(),
         consumer: info.name.clone(),
         max_deliver: info.config.max_deliver,
+        series: series.clone(),
     };
     let mut messages = consumer
         .stream()
@@ -145,6 +153,7 @@ where
                 _ => break,
             }
         }
+        count_delivered(&series, &batch);
         // A failed batch is retried in place, never skipped: moving on to later messages would
         // let a projector's checkpoint pass events that then get dropped on redelivery. While
         // retrying, `Progress` keeps JetStream from redelivering the batch elsewhere.
@@ -211,6 +220,8 @@ struct GivingUp {
     consumer: String,
     /// Deliveries a message may fail before it is dead-lettered; ≤ 0 means never.
     max_deliver: i64,
+    /// Where it counts what it dead-letters.
+    series: ConsumerMetrics,
 }
 
 impl GivingUp {
@@ -252,6 +263,7 @@ impl GivingUp {
         };
         match crate::dead_letters::write(&m.context, &letter).await {
             Ok(id) => {
+                self.series.dead_lettered.inc();
                 tracing::error!(consumer = %self.consumer, subject = %letter.origin.subject, stream_sequence, deliveries, dead_letter = id, %reason, "gave up on a message: dead-lettered");
                 if let Err(e) = m.ack().await {
                     // The dead letter is stored under an id naming this delivery: a redelivery
@@ -266,6 +278,19 @@ impl GivingUp {
                 false
             }
         }
+    }
+}
+
+/// The batch's redeliveries, and the consumer's lag after it (what JetStream says is pending
+/// behind its last message).
+fn count_delivered(series: &ConsumerMetrics, batch: &[jetstream::Message]) {
+    for m in batch {
+        if m.info().is_ok_and(|i| i.delivered > 1) {
+            series.redeliveries.inc();
+        }
+    }
+    if let Some(info) = batch.last().and_then(|m| m.info().ok()) {
+        series.pending.set(info.pending as i64);
     }
 }
 

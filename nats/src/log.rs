@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishErrorKind};
 use async_nats::HeaderMap;
+use aurora_telemetry::Metrics;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -88,12 +89,28 @@ fn is_batch_duplicate(error: &jetstream::context::PublishError) -> bool {
 pub struct EventLog {
     client: async_nats::Client,
     js: jetstream::Context,
+    /// The process's metrics, which the stores and consumers built on this log count into.
+    metrics: Metrics,
 }
 
 impl EventLog {
+    /// A log counting into metrics of its own (nobody scrapes them: tools and tests).
     pub fn new(client: async_nats::Client) -> Self {
+        Self::with_metrics(client, Metrics::default())
+    }
+
+    /// A log counting into the process's `metrics`.
+    pub fn with_metrics(client: async_nats::Client, metrics: Metrics) -> Self {
         let js = jetstream::new(client.clone());
-        Self { client, js }
+        Self {
+            client,
+            js,
+            metrics,
+        }
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn client(&self) -> &async_nats::Client {

@@ -18,11 +18,11 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aurora_domain::{DomainEvent, TenantId};
+use aurora_telemetry::metrics::AggregateMetrics;
 use bytes::Bytes;
 use chrono::Utc;
 use esrs::event::Upcaster;
@@ -110,8 +110,9 @@ struct Shared<S> {
     log: EventLog,
     cache: Mutex<HashMap<String, Cached<S>, FxBuildHasher>>,
     locks: Arc<AggregateLocks>,
-    /// Commands that lost a race and were retried (observability, and the concurrency test).
-    conflicts: AtomicU64,
+    /// Commands that lost a race, and those decided again (`/metrics`, and the concurrency
+    /// test).
+    metrics: AggregateMetrics,
 }
 
 impl<S> Shared<S> {
@@ -207,13 +208,13 @@ where
     pub fn new(log: EventLog) -> Self {
         Self {
             shared: Arc::new(Shared {
-                log,
                 cache: Mutex::new(HashMap::with_capacity_and_hasher(
                     CACHE_CAPACITY,
                     FxBuildHasher,
                 )),
                 locks: Arc::default(),
-                conflicts: AtomicU64::new(0),
+                metrics: log.metrics().aggregate(A::NAME),
+                log,
             }),
             _aggregate: PhantomData,
         }
@@ -283,6 +284,9 @@ where
         let subject = subjects::aggregate(tenant, A::NAME, id);
         let _running = self.shared.locks.acquire(&subject).await;
         for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                self.shared.metrics.retries.inc();
+            }
             let store = self.scoped_shared(tenant, context.clone());
             let state = store.state_for_command(&subject, id);
             let decided_at = *state.sequence_number();
@@ -350,7 +354,7 @@ where
                     }
                 }
                 Err(StoreError::Conflict { .. }) => {
-                    self.shared.conflicts.fetch_add(1, Ordering::Relaxed);
+                    self.shared.metrics.conflicts.inc();
                     // Someone else wrote first; the cache entry was dropped, so the next attempt
                     // reloads and decides again on the new state. Jittered exponential backoff
                     // keeps a crowd of writers on one aggregate from starving any of them.
@@ -401,9 +405,10 @@ where
         Ok(Some(aggregate_state(id, state, aggregate_sequence)))
     }
 
-    /// How many command attempts lost a race with a concurrent writer so far.
+    /// How many command attempts on this aggregate type lost a race with a concurrent writer so
+    /// far (counted in the log's metrics).
     pub fn conflicts(&self) -> u64 {
-        self.shared.conflicts.load(Ordering::Relaxed)
+        self.shared.metrics.conflicts.get()
     }
 
     pub fn log(&self) -> &EventLog {

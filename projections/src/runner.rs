@@ -10,6 +10,7 @@ use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::streams::{StreamsFile, DEFAULT_STREAMS_YAML};
 use aurora_nats::subjects::{self, parse_event_subject, EVENTS_STREAM};
 use aurora_nats::RawEvent;
+use aurora_telemetry::Metrics;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -144,11 +145,13 @@ pub async fn checkpoint(pool: &PgPool, projector: Projector) -> Result<u64, sqlx
     Ok(seq as u64)
 }
 
-/// Runs a projector on its durable consumer until `shutdown` turns true.
+/// Runs a projector on its durable consumer until `shutdown` turns true, counting its batches
+/// and their apply time into `metrics`.
 pub async fn run(
     pool: PgPool,
     js: jetstream::Context,
     projector: Projector,
+    metrics: Metrics,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), ProjectionError> {
     let stream = js
@@ -159,14 +162,19 @@ pub async fn run(
     let client = js.client();
     // Batches run one after another; the mutex only satisfies the borrow checker.
     let cache = std::sync::Arc::new(tokio::sync::Mutex::new(ProjectionCache::default()));
-    consumer::run(consumer, MAX_BATCH, shutdown, |deliveries| {
-        let (pool, cache, client) = (pool.clone(), cache.clone(), client.clone());
+    let series = metrics.projector(projector.name());
+    consumer::run(consumer, MAX_BATCH, metrics, shutdown, |deliveries| {
+        let (pool, cache, client, series) =
+            (pool.clone(), cache.clone(), client.clone(), series.clone());
         async move {
             let events = decode_all(deliveries);
+            let count = events.len();
             let tenants = if projector.announces() { tenants_of(&events) } else { Vec::new() };
             let mut cache = cache.lock().await;
+            let started = std::time::Instant::now();
             match apply_batch(&pool, projector, "public", events, &mut cache).await {
                 Ok(_) => {
+                    series.applied(count, started.elapsed());
                     announce(&client, projector, &tenants).await;
                     Ok(())
                 }

@@ -9,6 +9,7 @@
 //! - [`wait_for_projection`]: waits until a projector's checkpoint reaches a stream sequence,
 //!   so no test sleeps for a fixed time.
 //! - [`provider::FakeProvider`]: a fake third-party HTTP API answering documented shapes.
+//! - [`scrape`]: `/metrics` read back by a Prometheus text-format parser.
 //!
 //! Logs are silent unless `TEST_LOG` is set.
 
@@ -21,6 +22,7 @@ pub mod logs;
 pub mod openbao;
 pub mod providers;
 pub mod s3;
+pub mod scrape;
 pub mod sse;
 
 pub use audit::audit_is_clean;
@@ -337,11 +339,13 @@ fn services(
     secrets_dir: &tempfile::TempDir,
     vault: Option<&aurora_handlers::secrets::VaultConfig>,
     connectors: &ConnectorConfig,
+    metrics: aurora_telemetry::Metrics,
 ) -> Services {
     Services::new(
         nats.client.clone(),
         db.pool.clone(),
         secret_store(secrets_dir.path(), vault),
+        metrics,
     )
     .with_connector_config(connectors.clone())
 }
@@ -361,6 +365,7 @@ fn run(
         secrets_dir,
         launch.vault.as_ref(),
         &launch.connectors,
+        aurora_telemetry::Metrics::new(launch.config.api.metrics_options()),
     );
     aurora_gateway::app::run(services, launch.config, launch.roles, listener, shutdown)
 }
@@ -399,6 +404,7 @@ impl TestApp {
             &self.secrets_dir,
             self.vault.as_ref(),
             &self.connectors,
+            aurora_telemetry::Metrics::default(),
         )
     }
 

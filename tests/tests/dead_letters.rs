@@ -83,24 +83,31 @@ async fn a_delivery_that_always_fails_is_dead_lettered_and_can_be_listed_retried
     let handled: Arc<Mutex<Vec<String>>> = Arc::default();
     let (stop_tx, stop) = watch::channel(false);
     let (f, h) = (fixed.clone(), handled.clone());
-    let runner = tokio::spawn(consumer::run(consumer, 100, stop, move |deliveries| {
-        let (fixed, handled) = (f.clone(), h.clone());
-        async move {
-            for d in &deliveries {
-                if &d.payload[..] == b"poison" && !fixed.load(Ordering::SeqCst) {
-                    return Err(HandlerError::Poison {
-                        stream_sequence: d.stream_sequence,
-                        reason: "no parser reads \"poison\"".into(),
-                    });
+    let metrics = aurora_telemetry::Metrics::default();
+    let runner = tokio::spawn(consumer::run(
+        consumer,
+        100,
+        metrics.clone(),
+        stop,
+        move |deliveries| {
+            let (fixed, handled) = (f.clone(), h.clone());
+            async move {
+                for d in &deliveries {
+                    if &d.payload[..] == b"poison" && !fixed.load(Ordering::SeqCst) {
+                        return Err(HandlerError::Poison {
+                            stream_sequence: d.stream_sequence,
+                            reason: "no parser reads \"poison\"".into(),
+                        });
+                    }
                 }
+                let mut handled = handled.lock().expect("lock");
+                for d in deliveries {
+                    handled.push(String::from_utf8_lossy(&d.payload).into_owned());
+                }
+                Ok(())
             }
-            let mut handled = handled.lock().expect("lock");
-            for d in deliveries {
-                handled.push(String::from_utf8_lossy(&d.payload).into_owned());
-            }
-            Ok(())
-        }
-    }));
+        },
+    ));
     let subject = subjects::inbox(&tenant("acme"), "grafana");
     let publish = |body: &'static str| {
         let (js, subject) = (js.clone(), subject.clone());
@@ -136,6 +143,14 @@ async fn a_delivery_that_always_fails_is_dead_lettered_and_can_be_listed_retried
     assert!(!has("poison")().await);
     let letters = letters_of(&nats, "dlq-test").await;
     assert_eq!(letters.len(), 1, "{letters:?}");
+    // Counted for /metrics: one dead letter, after two redeliveries of the poison.
+    let exposition = metrics.encode();
+    assert!(
+        exposition
+            .lines()
+            .any(|l| l == r#"aurora_dead_lettered_messages_total{consumer="dlq-test"} 1"#),
+        "{exposition}"
+    );
     let letter = &letters[0].letter;
     assert_eq!(letter.origin.stream, "INBOX");
     assert_eq!(letter.origin.consumer, "dlq-test");
@@ -233,6 +248,7 @@ async fn an_event_that_does_not_load_is_dead_lettered_and_the_projector_goes_on(
         db.pool.clone(),
         js.clone(),
         Projector::Incidents,
+        aurora_telemetry::Metrics::default(),
         stop,
     ));
     let acme = tenant("acme");

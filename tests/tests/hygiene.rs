@@ -743,6 +743,7 @@ async fn the_openapi_document_lists_exactly_routes_that_are_mounted() {
     for known in [
         "/health",
         "/ready",
+        "/metrics",
         "/api/auth/register",
         "/api/auth/login",
         "/api/auth/logout",

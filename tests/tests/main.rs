@@ -23,6 +23,7 @@ mod metrics;
 mod outage;
 mod postmortems;
 mod projections;
+mod prometheus;
 mod queries;
 mod rca;
 mod rca_severity;

@@ -147,32 +147,38 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
     let (stop_tx, stop) = watch::channel(false);
     let pool = db.pool.clone();
     let a = attempts.clone();
-    let runner = tokio::spawn(consumer::run(consumer, 1000, stop, move |deliveries| {
-        let (pool, a, stop_tx) = (pool.clone(), a.clone(), stop_tx.clone());
-        async move {
-            let attempt = a.fetch_add(1, Ordering::SeqCst);
-            let events = runner::decode_all(deliveries);
-            let last = events.last().map(|e| e.stream_sequence);
-            runner::apply_batch(
-                &pool,
-                Projector::Incidents,
-                "public",
-                events,
-                &mut ProjectionCache::default(),
-            )
-            .await
-            .expect("apply");
-            if attempt == 0 {
-                return Err(HandlerError::Transient(
-                    "crash after commit, before ack".into(),
-                ));
+    let runner = tokio::spawn(consumer::run(
+        consumer,
+        1000,
+        aurora_telemetry::Metrics::default(),
+        stop,
+        move |deliveries| {
+            let (pool, a, stop_tx) = (pool.clone(), a.clone(), stop_tx.clone());
+            async move {
+                let attempt = a.fetch_add(1, Ordering::SeqCst);
+                let events = runner::decode_all(deliveries);
+                let last = events.last().map(|e| e.stream_sequence);
+                runner::apply_batch(
+                    &pool,
+                    Projector::Incidents,
+                    "public",
+                    events,
+                    &mut ProjectionCache::default(),
+                )
+                .await
+                .expect("apply");
+                if attempt == 0 {
+                    return Err(HandlerError::Transient(
+                        "crash after commit, before ack".into(),
+                    ));
+                }
+                if last == Some(20) {
+                    let _ = stop_tx.send(true);
+                }
+                Ok(())
             }
-            if last == Some(20) {
-                let _ = stop_tx.send(true);
-            }
-            Ok(())
-        }
-    }));
+        },
+    ));
     tokio::time::timeout(std::time::Duration::from_secs(30), runner)
         .await
         .expect("finishes")
@@ -518,6 +524,7 @@ async fn a_projector_keeps_the_consumer_settings_an_operator_applied() {
         db.pool.clone(),
         js.clone(),
         Projector::Incidents,
+        aurora_telemetry::Metrics::default(),
         shutdown,
     ));
     let last = js

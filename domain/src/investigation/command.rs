@@ -104,6 +104,22 @@ pub enum InvestigationCommand {
     },
 }
 
+impl InvestigationCommand {
+    /// Whether taking it moves the run to another status (what `/metrics` counts).
+    pub fn changes_status(&self) -> bool {
+        matches!(
+            self,
+            Self::Request { .. }
+                | Self::Queue { .. }
+                | Self::Start { .. }
+                | Self::Resume { .. }
+                | Self::Complete { .. }
+                | Self::Fail { .. }
+                | Self::Cancel { .. }
+        )
+    }
+}
+
 type Decision = Result<Vec<InvestigationEvent>, InvestigationError>;
 
 pub(crate) fn decide(state: &InvestigationState, command: InvestigationCommand) -> Decision {

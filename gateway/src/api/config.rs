@@ -55,6 +55,13 @@ pub struct ApiConfig {
     /// it drops it; the client reconnects with `Last-Event-ID` and misses nothing.
     #[arg(long, env = "AURORA_SSE_SLOW_CLIENT_SECS", default_value_t = 10)]
     pub sse_slow_client_secs: u64,
+    /// Serve `/metrics` on this address instead of the gateway's port (and from every role:
+    /// the handlers and projections roles have no HTTP server otherwise).
+    #[arg(long, env = "AURORA_METRICS_LISTEN")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Label per-tenant series with the tenant id (off by default: a series per tenant).
+    #[arg(long, env = "AURORA_METRICS_TENANT_LABELS")]
+    pub metrics_tenant_labels: bool,
 }
 
 /// One trusted SNS origin, checked when the command line is read.
@@ -82,6 +89,8 @@ impl Default for ApiConfig {
             sse_heartbeat_secs: 15,
             sse_buffer: 256,
             sse_slow_client_secs: 10,
+            metrics_listen: None,
+            metrics_tenant_labels: false,
         }
     }
 }
@@ -101,6 +110,13 @@ impl ApiConfig {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// How the metrics are labelled.
+    pub fn metrics_options(&self) -> aurora_telemetry::MetricsOptions {
+        aurora_telemetry::MetricsOptions {
+            tenant_labels: self.metrics_tenant_labels,
+        }
     }
 
     pub fn request_timeout(&self) -> Duration {

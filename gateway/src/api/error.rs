@@ -99,7 +99,8 @@ impl ApiError {
         }
     }
 
-    fn code(&self) -> &'static str {
+    /// The `code` of the answer's body.
+    pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }

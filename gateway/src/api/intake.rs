@@ -209,6 +209,35 @@ async fn receive(
     Path((source, integration_id)): Path<(String, String)>,
     request: axum::extract::Request,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    let started = std::time::Instant::now();
+    let mut integration = None;
+    let answer = accept(&state, &source, &integration_id, request, &mut integration).await;
+    // Labelled by the integration's source once it is known, else by the path's if it names
+    // one: a path is the sender's to choose, and must not make series.
+    let (source, tenant) = match &integration {
+        Some(entry) => (entry.source.descriptor().name, Some(entry.tenant.as_str())),
+        None => (
+            sources::source(&source).map_or("unknown", |s| s.descriptor().name),
+            None,
+        ),
+    };
+    let metrics = &state.services.metrics;
+    metrics.webhook_received(source, tenant);
+    match &answer {
+        Ok(_) => metrics.webhook_accepted(source, tenant, started.elapsed()),
+        Err(e) => metrics.webhook_refused(source, e.code(), tenant, started.elapsed()),
+    }
+    answer
+}
+
+/// [`receive`]'s work; `integration` is set once the delivery's integration is known.
+async fn accept(
+    state: &AppState,
+    source: &str,
+    integration_id: &str,
+    request: axum::extract::Request,
+    integration: &mut Option<Arc<Entry>>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     // The request's own headers, not a copy (this is the hottest path). This route skips the
     // API's JSON-error layer: its refusals must be `ApiError`s themselves.
     let (parts, body) = request.into_parts();
@@ -230,11 +259,12 @@ async fn receive(
         }
     })?;
     let not_found = || ApiError::NotFound("no such integration".into());
-    let id = Uuid::parse_str(&integration_id).map_err(|_| not_found())?;
-    let mut entry = state.intake.get(&state, id).await?.ok_or_else(not_found)?;
+    let id = Uuid::parse_str(integration_id).map_err(|_| not_found())?;
+    let mut entry = state.intake.get(state, id).await?.ok_or_else(not_found)?;
     if entry.source.descriptor().name != source || !entry.accepting {
         return Err(not_found());
     }
+    *integration = Some(entry.clone());
     let received_at = Utc::now();
     let delivery = Delivery {
         headers: &headers,
@@ -255,7 +285,7 @@ async fn receive(
         && entry.source.descriptor().auth == Auth::SnsSignature
         && entry.pinned_topic().is_none()
     {
-        if let Some(fresh) = state.intake.repinned(&state, id, &entry).await? {
+        if let Some(fresh) = state.intake.repinned(state, id, &entry).await? {
             entry = fresh;
             authenticated = entry
                 .source

@@ -11,7 +11,8 @@
 //! - [`chat`]: WebSocket tickets and the chat socket; [`sessions`]: chat sessions over REST,
 //!   LLM usage, the agent's command policy.
 //! - [`events`]: the organisation's events as Server-Sent Events, delivered as [`sse`] says.
-//! - [`health`]: liveness and readiness.
+//! - [`health`]: liveness and readiness; [`prometheus`]: `/metrics`, and the count of requests
+//!   by route and status.
 //! - [`hygiene`], [`rate_limit`], [`body`]: what every request goes through.
 //!
 //! Failures answer `{"error":{"code","message"}}` with the status of their kind ([`ApiError`]).
@@ -37,6 +38,7 @@ mod metrics;
 mod organization;
 mod page;
 mod postmortems;
+pub(crate) mod prometheus;
 pub mod rate_limit;
 mod responses;
 mod sessions;
@@ -175,6 +177,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(prometheus::router())
         .merge(auth::router())
         .merge(organization::router())
         .merge(incidents::router())
@@ -229,6 +232,10 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
         .split_for_parts();
     responses::declare(&mut webhook_doc, responses::Layers::Webhooks);
     doc.merge(webhook_doc);
+    let routes = Arc::new(prometheus::Routes::new(
+        state.services.metrics.clone(),
+        &doc,
+    ));
     let webhooks = webhooks
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit))
@@ -265,8 +272,11 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
             hygiene::security_headers,
         ))
         .with_state(state);
+    // Counted on each router before they are merged, so that every route of both is.
+    let count = axum::middleware::from_fn_with_state(routes, prometheus::count_requests);
     Ok(webhooks
-        .merge(router)
+        .layer(count.clone())
+        .merge(router.layer(count))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 let id = request
@@ -318,6 +328,7 @@ mod tests {
         let sources = [
             ("mod.rs", include_str!("mod.rs")),
             ("health.rs", include_str!("health.rs")),
+            ("prometheus.rs", include_str!("prometheus.rs")),
             ("incidents/mod.rs", include_str!("incidents/mod.rs")),
             ("incidents/rca.rs", include_str!("incidents/rca.rs")),
             (
@@ -365,7 +376,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 26,
+            modules, 27,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }

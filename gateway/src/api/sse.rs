@@ -61,9 +61,11 @@ where
     tokio::spawn(pump(events.boxed(), message, sender, patience));
     let mut stop = state.shutdown.clone();
     // The server stopping ends the stream (the client reconnects to another gateway).
-    let messages = futures::stream::unfold(receiver, |mut receiver| async move {
+    // The stream counts as open until the response body drops it (the client gone, or ended).
+    let open = state.services.metrics.sse_stream_opened();
+    let messages = futures::stream::unfold((receiver, open), |(mut receiver, open)| async move {
         let message = receiver.recv().await?;
-        Some((Ok(message), receiver))
+        Some((Ok(message), (receiver, open)))
     })
     .take_until(async move {
         let _ = stop.wait_for(|stopped| *stopped).await;

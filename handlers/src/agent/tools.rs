@@ -186,6 +186,27 @@ pub enum ReadTool {
     },
 }
 
+/// The tools besides the query tools ([`query::tool::NAMES`]): the arms of [`plan`].
+const NAMES: &[&str] = &[
+    CLOUD_EXEC,
+    KUBECTL,
+    INCIDENT_LOOKUP,
+    GET_ALERT_FIELD,
+    RECENT_CHANGES,
+    SERVICE_GRAPH,
+    KNOWLEDGE_BASE_SEARCH,
+];
+
+/// `name` as the agent spells it, if it is one of its tools (a metric's label: a name the
+/// model made up must not make a series).
+pub fn known_name(name: &str) -> Option<&'static str> {
+    NAMES
+        .iter()
+        .chain(query::tool::NAMES)
+        .copied()
+        .find(|known| *known == name)
+}
+
 /// Reads a tool call's name and arguments; the error is what the model is told.
 pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
     let args = Args::parse(name, arguments)?;

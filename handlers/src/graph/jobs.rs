@@ -146,15 +146,21 @@ impl Graph {
             .get_consumer(CONSUMER)
             .await
             .map_err(|e| failed(e.to_string()))?;
-        consumer::run(consumer, 16, shutdown, |deliveries| {
-            let graph = self.clone();
-            async move {
-                for delivery in deliveries {
-                    graph.requested(&delivery).await?;
+        consumer::run(
+            consumer,
+            16,
+            self.inner.services.log().metrics().clone(),
+            shutdown,
+            |deliveries| {
+                let graph = self.clone();
+                async move {
+                    for delivery in deliveries {
+                        graph.requested(&delivery).await?;
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-        })
+            },
+        )
         .await?;
         Ok(())
     }

@@ -76,15 +76,21 @@ impl Graph {
             .get_consumer(name)
             .await
             .map_err(|e| failed(e.to_string()))?;
-        consumer::run(consumer, BATCH, shutdown, |deliveries| {
-            let graph = self.clone();
-            async move {
-                for delivery in deliveries {
-                    graph.sighted(followed, &delivery).await?;
+        consumer::run(
+            consumer,
+            BATCH,
+            self.inner.services.log().metrics().clone(),
+            shutdown,
+            |deliveries| {
+                let graph = self.clone();
+                async move {
+                    for delivery in deliveries {
+                        graph.sighted(followed, &delivery).await?;
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-        })
+            },
+        )
         .await?;
         Ok(())
     }

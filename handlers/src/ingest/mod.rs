@@ -151,14 +151,20 @@ impl Ingest {
             .get_consumer(CONSUMER)
             .await
             .map_err(|e| IngestError::Consumer(e.to_string()))?;
-        consumer::run(consumer, MAX_BATCH, shutdown, |batch| {
-            let this = self.clone();
-            async move {
-                this.handle(batch)
-                    .await
-                    .map_err(|e| HandlerError::Transient(e.to_string()))
-            }
-        })
+        consumer::run(
+            consumer,
+            MAX_BATCH,
+            self.log.metrics().clone(),
+            shutdown,
+            |batch| {
+                let this = self.clone();
+                async move {
+                    this.handle(batch)
+                        .await
+                        .map_err(|e| HandlerError::Transient(e.to_string()))
+                }
+            },
+        )
         .await?;
         Ok(())
     }

@@ -40,15 +40,21 @@ impl KnowledgeBase {
             .get_consumer(CONSUMER)
             .await
             .map_err(|e| unavailable(e.to_string()))?;
-        consumer::run(consumer, BATCH, shutdown, |deliveries| {
-            let (kb, pool) = (self.clone(), pool.clone());
-            async move {
-                for delivery in deliveries {
-                    kb.handle(&pool, &delivery).await?;
+        consumer::run(
+            consumer,
+            BATCH,
+            self.documents.log().metrics().clone(),
+            shutdown,
+            |deliveries| {
+                let (kb, pool) = (self.clone(), pool.clone());
+                async move {
+                    for delivery in deliveries {
+                        kb.handle(&pool, &delivery).await?;
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-        })
+            },
+        )
         .await
         .map_err(|e| unavailable(e.to_string()))?;
         Ok(())

@@ -33,15 +33,21 @@ impl Investigator {
             .get_consumer(CONSUMER)
             .await
             .map_err(|e| RcaError::Consumer(e.to_string()))?;
-        consumer::run(consumer, BATCH, shutdown, |deliveries| {
-            let investigator = self.clone();
-            async move {
-                for delivery in deliveries {
-                    investigator.handle(&delivery).await?;
+        consumer::run(
+            consumer,
+            BATCH,
+            self.inner.incidents.log().metrics().clone(),
+            shutdown,
+            |deliveries| {
+                let investigator = self.clone();
+                async move {
+                    for delivery in deliveries {
+                        investigator.handle(&delivery).await?;
+                    }
+                    Ok(())
                 }
-                Ok(())
-            }
-        })
+            },
+        )
         .await?;
         Ok(())
     }

@@ -17,12 +17,12 @@
 
 use aurora_domain::investigation::{InvestigationCommand, InvestigationError, InvestigationState};
 use aurora_domain::TenantId;
-use aurora_nats::envelope::Context;
 use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::start::Launch;
 use super::{Investigator, RcaError};
+use crate::agent::investigation::counted;
 
 /// A run with less of its time limit left is failed rather than continued.
 const LEAST_TIME_LEFT: TimeDelta = TimeDelta::minutes(1);
@@ -63,20 +63,17 @@ impl Investigator {
                 "it ran with a model and this process has none configured".into(),
             ));
         }
-        let resumed = self
-            .inner
-            .investigations
-            .execute(
-                tenant,
-                run,
-                InvestigationCommand::Resume {
-                    worker: self.inner.worker.clone(),
-                    attempt: state.resumes + 1,
-                    at: Utc::now(),
-                },
-                Context::new_root(),
-            )
-            .await?;
+        let resumed = counted::execute(
+            &self.inner.investigations,
+            tenant,
+            run,
+            InvestigationCommand::Resume {
+                worker: self.inner.worker.clone(),
+                attempt: state.resumes + 1,
+                at: Utc::now(),
+            },
+        )
+        .await?;
         match resumed {
             Ok(_) => {}
             // Another process won this attempt and continues the run.

@@ -11,7 +11,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{evidence, Investigator, RcaError};
-use crate::agent::investigation;
+use crate::agent::investigation::{self, counted};
 use crate::agent::run::{Brief, InvestigateError};
 
 /// What [`Investigator::launch`] runs.
@@ -77,7 +77,11 @@ impl Investigator {
             )
             .await?;
         let state = match started {
-            Ok((_, state)) => state,
+            Ok((executed, state)) => {
+                let metrics = self.inner.investigations.log().metrics();
+                counted::count(metrics, tenant, &executed, &state);
+                state
+            }
             Err(InvestigationError::AlreadyStarted { .. } | InvestigationError::Ended { .. }) => {
                 return Ok(())
             }
@@ -179,11 +183,7 @@ impl Investigator {
         run: Uuid,
         command: InvestigationCommand,
     ) -> Result<(), RcaError> {
-        let done = self
-            .inner
-            .investigations
-            .execute(tenant, run, command, Context::new_root())
-            .await?;
+        let done = counted::execute(&self.inner.investigations, tenant, run, command).await?;
         if let Err(refusal) = done {
             tracing::info!(%run, %refusal, "investigation command refused");
         }

@@ -58,6 +58,8 @@ const fn ep(
 /// Every route of the API, and what tenant A gets when it aims at tenant B.
 pub(super) const ENDPOINTS: &[Endpoint] = &[
     ep("GET", "/health", Target::None, None, NothingOfB),
+    // No series names a tenant unless AURORA_METRICS_TENANT_LABELS (`prometheus` tests it).
+    ep("GET", "/metrics", Target::None, None, NothingOfB),
     ep(
         "GET",
         "/api/knowledge-base/documents",

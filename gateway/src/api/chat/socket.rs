@@ -86,6 +86,7 @@ pub async fn ws_chat(
         .max_message_size(HARD_FRAME_LIMIT)
         .max_frame_size(HARD_FRAME_LIMIT)
         .on_upgrade(move |socket| async move {
+            let _open = state.services.metrics.websocket_opened();
             let (sink, stream) = socket.split();
             let socket = Socket {
                 state,

@@ -13,6 +13,7 @@ use chrono::Utc;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::counted;
 use super::prompt::{self, Recorded};
 use super::resume;
 use crate::agent::exec;
@@ -82,10 +83,7 @@ impl Journal {
         &self,
         command: InvestigationCommand,
     ) -> Result<Result<(), InvestigationError>, StoreError> {
-        let done = self
-            .investigations
-            .execute(&self.tenant, self.run, command, Context::new_root())
-            .await?;
+        let done = counted::execute(&self.investigations, &self.tenant, self.run, command).await?;
         if let Err(refusal) = &done {
             tracing::warn!(run = %self.run, %refusal, "an investigation step was refused");
         }
@@ -371,17 +369,16 @@ pub async fn fail(
     incident: IncidentId,
     reason: String,
 ) -> Result<bool, StoreError> {
-    let failed = investigations
-        .execute(
-            tenant,
-            run,
-            InvestigationCommand::Fail {
-                reason,
-                at: Utc::now(),
-            },
-            Context::new_root(),
-        )
-        .await?;
+    let failed = counted::execute(
+        investigations,
+        tenant,
+        run,
+        InvestigationCommand::Fail {
+            reason,
+            at: Utc::now(),
+        },
+    )
+    .await?;
     if let Err(refusal) = &failed {
         tracing::info!(%run, %refusal, "investigation not failed");
         return Ok(false);

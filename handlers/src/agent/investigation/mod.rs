@@ -1,8 +1,10 @@
 //! The agent in a background investigation (SPEC §4): the same run as a chat answer, in a
 //! session of its own bound to the incident, with three differences — the RCA prompt and tools
 //! ([`prompt`]), the gate in background mode (what would need a person's confirmation is refused),
-//! and every step also recorded on the `Investigation` ([`journal`]).
+//! and every step also recorded on the `Investigation` ([`journal`]). Every change of an
+//! investigation's status is [`counted`] for `/metrics`.
 
+pub mod counted;
 pub mod journal;
 pub mod prompt;
 pub mod resume;

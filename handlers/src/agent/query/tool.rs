@@ -99,6 +99,20 @@ pub fn definitions(connected: &[ConnectorKind]) -> Vec<Value> {
 
 /// `None` when `name` is no query tool; otherwise its arguments read (the error is what the
 /// model is told).
+/// Every query tool's name (the arms of [`plan`]).
+pub const NAMES: &[&str] = &[
+    datadog::LOGS,
+    datadog::METRICS,
+    newrelic::NRQL,
+    splunk::SEARCH,
+    sentry::ISSUES,
+    grafana::PROMETHEUS,
+    grafana::LOKI,
+    elasticsearch::SEARCH,
+    tailscale::DEVICES,
+    ovh::GET,
+];
+
 pub fn plan(name: &str, args: &Args<'_>) -> Option<Result<QueryTool, String>> {
     let now = Utc::now();
     let planned = match name {
@@ -139,6 +153,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn every_query_tool_is_named_in_the_list_of_names() {
+        let mut defined: Vec<&str> = all().iter().map(|(_, d)| d.name).collect();
+        defined.sort_unstable();
+        let mut listed = NAMES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(defined, listed);
+    }
 
     fn names(definitions: &[Value]) -> Vec<&str> {
         definitions

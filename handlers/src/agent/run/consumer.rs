@@ -53,27 +53,34 @@ impl Agent {
             .get_consumer(CONSUMER)
             .await
             .map_err(AgentError::Consumer)?;
-        consumer::run_gathering(consumer, BATCH, Duration::ZERO, shutdown, |deliveries| {
-            let agent = self.clone();
-            async move {
-                // A retried batch runs every command again: each is idempotent (see `handle`).
-                let mut sessions: Vec<(String, Vec<Delivery>)> = Vec::new();
-                for delivery in deliveries {
-                    match sessions.iter_mut().find(|(s, _)| *s == delivery.subject) {
-                        Some((_, group)) => group.push(delivery),
-                        None => sessions.push((delivery.subject.clone(), vec![delivery])),
+        consumer::run_gathering(
+            consumer,
+            BATCH,
+            Duration::ZERO,
+            self.inner.reader.log.metrics().clone(),
+            shutdown,
+            |deliveries| {
+                let agent = self.clone();
+                async move {
+                    // A retried batch runs every command again: each is idempotent (see `handle`).
+                    let mut sessions: Vec<(String, Vec<Delivery>)> = Vec::new();
+                    for delivery in deliveries {
+                        match sessions.iter_mut().find(|(s, _)| *s == delivery.subject) {
+                            Some((_, group)) => group.push(delivery),
+                            None => sessions.push((delivery.subject.clone(), vec![delivery])),
+                        }
                     }
+                    let results = futures::future::join_all(
+                        sessions
+                            .into_iter()
+                            .map(|(_, group)| agent.handle_in_order(group)),
+                    )
+                    .await;
+                    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+                    Ok(())
                 }
-                let results = futures::future::join_all(
-                    sessions
-                        .into_iter()
-                        .map(|(_, group)| agent.handle_in_order(group)),
-                )
-                .await;
-                results.into_iter().collect::<Result<Vec<()>, _>>()?;
-                Ok(())
-            }
-        })
+            },
+        )
         .await?;
         Ok(())
     }

@@ -91,6 +91,13 @@ impl Run {
                 .config
                 .prices
                 .cost(&self.model, input, output);
+            self.metrics().llm_call(
+                &self.model,
+                Some(self.tenant.as_str()),
+                input,
+                output,
+                u64::try_from(cost.micros).unwrap_or(0),
+            );
             if !cost.priced {
                 tracing::warn!(model = %self.model, "no price for this model; its calls cost 0 (set LLM_PRICES)");
             }

@@ -84,6 +84,11 @@ pub(super) struct Run {
 }
 
 impl Run {
+    /// Where the run counts its model and tool calls.
+    pub(super) fn metrics(&self) -> &aurora_telemetry::Metrics {
+        self.agent.inner.reader.log.metrics()
+    }
+
     /// Answers the question of `state` (the session with it just recorded), following the
     /// session's events on `control` (subscribed before it was recorded).
     #[tracing::instrument(skip_all, fields(tenant = %self.tenant, session_id = %self.session, question = %self.question))]

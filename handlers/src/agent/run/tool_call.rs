@@ -115,6 +115,11 @@ impl Run {
         outcome: Result<String, String>,
     ) -> Result<String, Stop> {
         let duration_ms = started.elapsed().as_millis() as u64;
+        self.metrics().tool_call(
+            tools::known_name(&call.name).unwrap_or("unknown"),
+            outcome.is_ok(),
+            Some(self.tenant.as_str()),
+        );
         let journaled = async {
             match &self.journal {
                 Some(journal) => journal.step_finished(&call.id, &outcome, duration_ms).await,

@@ -164,6 +164,14 @@ impl Investigator {
                     |u| (u.prompt_tokens, u.completion_tokens),
                 );
                 let cost = config.prices.cost(&llm.model, input_tokens, output_tokens);
+                // (Not labelled by tenant: the postmortem's writer is told only the incident.)
+                self.inner.postmortems.log().metrics().llm_call(
+                    &llm.model,
+                    None,
+                    input_tokens,
+                    output_tokens,
+                    u64::try_from(cost.micros).unwrap_or(0),
+                );
                 let markdown = template::fit(format!("{}\n", turn.text.trim()));
                 return (
                     markdown,

@@ -1,0 +1,116 @@
+//! `GET /metrics`: every series of the process in the Prometheus text format
+//! (`aurora_telemetry::metrics` lists them), and [`count_requests`], which counts each HTTP
+//! request by route template and status.
+//!
+//! It is public, like `/health`: no series names a tenant unless the operator turned tenant
+//! labels on. With `AURORA_METRICS_LISTEN` the series are served on that address instead
+//! (`app::run` starts that listener), and the gateway's port answers 404, so a public port need
+//! not expose them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aurora_telemetry::metrics::CONTENT_TYPE;
+use aurora_telemetry::Metrics;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiError, AppState};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
+/// The process's metrics in the Prometheus text format (0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "system",
+    responses((status = 200, content_type = "text/plain", body = String,
+               description = "every series, in the Prometheus text format (version 0.0.4)"),
+              (status = 404, description = "served on AURORA_METRICS_LISTEN instead")),
+    security(()))]
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.config.metrics_listen.is_some() {
+        return Err(ApiError::NotFound(
+            "metrics are served on AURORA_METRICS_LISTEN".into(),
+        ));
+    }
+    Ok(exposition(&state.services.metrics))
+}
+
+/// The answer to a scrape.
+pub(crate) fn exposition(metrics: &Metrics) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
+        metrics.encode(),
+    )
+        .into_response()
+}
+
+/// The route templates as labels, made once: a request's label is a lookup and a reference
+/// count, not a new string.
+pub struct Routes {
+    metrics: Metrics,
+    known: HashMap<Box<str>, Arc<str>>,
+    unmatched: Arc<str>,
+}
+
+impl Routes {
+    /// Labels for every path of the OpenAPI document (which is every route).
+    pub fn new(metrics: Metrics, doc: &utoipa::openapi::OpenApi) -> Self {
+        let known = doc
+            .paths
+            .paths
+            .keys()
+            .map(|path| (Box::from(path.as_str()), Arc::from(path.as_str())))
+            .collect();
+        Self {
+            metrics,
+            known,
+            unmatched: Arc::from("unmatched"),
+        }
+    }
+
+    fn label(&self, request: &Request) -> Arc<str> {
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .and_then(|path| self.known.get(path.as_str()))
+            .unwrap_or(&self.unmatched)
+            .clone()
+    }
+}
+
+/// Counts each answered request by method, route template (`/api/incidents/{id}`, never the
+/// raw path: ids would make a series each) and status. Requests no route matched (the web UI's
+/// pages and files among them) count as `unmatched`.
+pub async fn count_requests(
+    State(routes): State<Arc<Routes>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = method_label(request.method());
+    let route = routes.label(&request);
+    let response = next.run(request).await;
+    routes
+        .metrics
+        .http_request(method, route, response.status().as_u16());
+    response
+}
+
+/// A method as a label: the standard ones by name, anything else as `other` (a client may
+/// send any token there).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
