@@ -241,25 +241,7 @@ impl World {
             })
             .collect();
         // The projections process makes the new account usable.
-        let register =
-            r#"{"email":"ops@acme.io","password":"correct horse","organization":"Acme"}"#;
-        let started = Instant::now();
-        let registered = loop {
-            let answer = curl(
-                port,
-                "/api/auth/register",
-                &["-H", "content-type: application/json", "-d", register],
-            )
-            .await;
-            if let Some((201, body)) = answer {
-                break body;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "registration never succeeded: {answer:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let registered = common::register_until_usable(port).await;
         let tenant = registered["organization"]["id"]
             .as_str()
             .expect("the organisation's id");

@@ -57,24 +57,8 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
         .collect();
 
     // Register through the gateway process; the projections process makes the account usable.
+    let registered = common::register_until_usable(port).await;
     let started = Instant::now();
-    let register = r#"{"email":"ops@acme.io","password":"correct horse","organization":"Acme"}"#;
-    let registered = loop {
-        let answer = curl(
-            port,
-            "/api/auth/register",
-            &["-H", "content-type: application/json", "-d", register],
-        )
-        .await;
-        if let Some((201, body)) = answer {
-            break serde_json::from_str::<serde_json::Value>(&body).expect("json");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "registration never succeeded: {answer:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
     let bearer = format!(
         "authorization: Bearer {}",
         registered["token"].as_str().expect("token")

@@ -60,3 +60,26 @@ pub async fn curl(port: u16, path: &str, args: &[&str]) -> Option<(u16, String)>
     let (body, code) = text.rsplit_once('\n')?;
     Some((code.parse().ok()?, body.to_owned()))
 }
+
+/// Registers ops@acme.io ("Acme") through the gateway on `port`, retrying until a projections
+/// process has made registration possible (at most 60 s); the answer's JSON body.
+pub async fn register_until_usable(port: u16) -> serde_json::Value {
+    let register = r#"{"email":"ops@acme.io","password":"correct horse","organization":"Acme"}"#;
+    let started = std::time::Instant::now();
+    loop {
+        let answer = curl(
+            port,
+            "/api/auth/register",
+            &["-H", "content-type: application/json", "-d", register],
+        )
+        .await;
+        if let Some((201, body)) = &answer {
+            return serde_json::from_str(body).expect("registration answers JSON");
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "registration never succeeded: {answer:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
