@@ -255,10 +255,12 @@ where
         command: A::Command,
         context: Context,
     ) -> Result<Result<Executed, A::Error>, StoreError> {
-        Ok(logged(self.run(tenant, id, command, context, false).await, || {
-            subjects::aggregate(tenant, A::NAME, id)
-        })?
-        .map(|(executed, _)| executed))
+        Ok(
+            logged(self.run(tenant, id, command, context, false).await, || {
+                subjects::aggregate(tenant, A::NAME, id)
+            })?
+            .map(|(executed, _)| executed),
+        )
     }
 
     /// [`execute`](Self::execute), also returning the aggregate's state after the command (for a
@@ -273,10 +275,12 @@ where
         command: A::Command,
         context: Context,
     ) -> Result<Result<(Executed, A::State), A::Error>, StoreError> {
-        Ok(logged(self.run(tenant, id, command, context, true).await, || {
-            subjects::aggregate(tenant, A::NAME, id)
-        })?
-        .map(|(executed, state)| (executed, state.unwrap_or_default())))
+        Ok(
+            logged(self.run(tenant, id, command, context, true).await, || {
+                subjects::aggregate(tenant, A::NAME, id)
+            })?
+            .map(|(executed, state)| (executed, state.unwrap_or_default())),
+        )
     }
 
     async fn run(
