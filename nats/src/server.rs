@@ -242,7 +242,10 @@ impl Reloader {
     async fn run(&self, client: &async_nats::Client) -> Result<(), ReloadError> {
         let registry = Registry::open(&async_nats::jetstream::new(client.clone())).await?;
         let mut changes = registry.watch().await?;
-        let mut rendered = String::new();
+        // What the server runs now: a reload only when the grants change it. A reload at start
+        // (with nothing to change) raced the first JetStream requests, which then met no
+        // responders while the accounts were being applied again.
+        let mut rendered = std::fs::read_to_string(self.config.path()).unwrap_or_default();
         loop {
             let revision = registry.revision().await?;
             let grants = registry.grants().await?;
