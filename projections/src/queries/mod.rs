@@ -33,12 +33,33 @@ pub use organizations::*;
 pub use postmortems::*;
 pub use sessions::*;
 
-/// A read transaction that sees only the rows of `tenant`.
+/// A read transaction that sees only the rows of `tenant`, every statement in it the same
+/// snapshot: a page read by several queries (an incident, its alerts, its timeline) never mixes
+/// two states of a projection committed between them.
 pub async fn scoped(
     pool: &PgPool,
     tenant: &str,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
+    as_tenant(tx, tenant).await
+}
+
+/// A read-committed transaction scoped to `tenant` for the application's few writes of its own
+/// (a login session): a snapshot would turn a concurrent conflicting insert into a serialization
+/// failure instead of a conflict.
+pub async fn scoped_write(
+    pool: &PgPool,
+    tenant: &str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    as_tenant(pool.begin().await?, tenant).await
+}
+
+async fn as_tenant(
+    mut tx: Transaction<'static, Postgres>,
+    tenant: &str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     // `set_config(…, true)` is `SET LOCAL`: both end with the transaction, so a pooled connection
     // never carries one request's tenant into the next.
     sqlx::query(

@@ -26,8 +26,9 @@ async fn row_level_security_hides_other_tenants_even_from_a_query_without_a_tena
                 .fetch_all(pool)
                 .await
                 .expect("owner read");
-        // ...through the application's scoped transaction, deliberately without a filter, only A.
-        let mut tx = aurora_projections::queries::scoped(pool, a.tenant.as_str())
+        // ...through the application's scoped transaction, deliberately without a filter, only A
+        // (the writing one, so that a refused write below is the role's doing).
+        let mut tx = aurora_projections::queries::scoped_write(pool, a.tenant.as_str())
             .await
             .expect("scoped");
         let seen: Vec<String> =

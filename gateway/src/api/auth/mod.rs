@@ -231,7 +231,7 @@ async fn start_session(
     let (token, hash) = new_token(TokenKind::Session)?;
     let hours = state.config.session_hours;
     let expires_at = Utc::now() + chrono::Duration::hours(hours);
-    let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
+    let mut tx = queries::scoped_write(&state.services.gateway_pool, tenant.as_str()).await?;
     store::insert_session(&mut tx, &hash, tenant.as_str(), user, expires_at).await?;
     tx.commit().await?;
     let cookie = credentials::session_cookie(&token, hours * 3600, state.config.tls());
