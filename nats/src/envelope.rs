@@ -8,7 +8,7 @@
 
 use async_nats::header::HeaderName;
 use async_nats::HeaderMap;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -113,6 +113,32 @@ pub fn new_traceparent() -> String {
     traceparent
 }
 
+/// `time` in RFC 3339 with microseconds, `2026-12-04T17:40:00.123456Z`: what
+/// `to_rfc3339_opts(SecondsFormat::Micros, true)` writes, without `fmt` for the years 0 to 9999
+/// (every event's `ce-time`; chrono writes the rest, and leap seconds).
+pub fn rfc3339_micros(time: DateTime<Utc>) -> String {
+    let year = time.year();
+    let nanos = time.nanosecond();
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return time.to_rfc3339_opts(SecondsFormat::Micros, true);
+    }
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year as u32);
+    put(5, 2, time.month());
+    put(8, 2, time.day());
+    put(11, 2, time.hour());
+    put(14, 2, time.minute());
+    put(17, 2, time.second());
+    put(20, 6, nanos / 1000);
+    text.iter().map(|&b| char::from(b)).collect()
+}
+
 /// What the store writes beside one event body.
 pub struct Outgoing<'a> {
     pub id: Uuid,
@@ -163,7 +189,7 @@ impl Outgoing<'_> {
             subject,
             &*self.subject_id.hyphenated().encode_lower(&mut buffer),
         );
-        h.insert(time, self.time.to_rfc3339_opts(SecondsFormat::Micros, true));
+        h.insert(time, rfc3339_micros(self.time));
         h.insert(content_type, "application/json");
         h.insert(traceparent, self.context.traceparent.as_str());
         h.insert(correlation, self.context.correlation_id.as_str());
@@ -270,6 +296,37 @@ impl RawEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ce_time_is_written_exactly_as_chrono_writes_it() {
+        let chrono_text = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let at = |y: i32, m: u32, d: u32, (h, min, sec, nanos): (u32, u32, u32, u32)| {
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .and_then(|date| date.and_hms_nano_opt(h, min, sec, nanos))
+                .expect("a valid time")
+                .and_utc()
+        };
+        let mut times = vec![
+            DateTime::<Utc>::UNIX_EPOCH,
+            at(0, 1, 1, (0, 0, 0, 0)),
+            at(9999, 12, 31, (23, 59, 59, 999_999_999)),
+            at(10000, 1, 1, (0, 0, 0, 0)),
+            at(-1, 12, 31, (23, 59, 59, 0)),
+            at(2016, 12, 31, (23, 59, 59, 1_500_000_000)),
+            Utc::now(),
+        ];
+        // Spread over four centuries, with every kind of fraction.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let secs = (x >> 11) as i64 % (400 * 366 * 86_400) + 946_684_800 - 200 * 366 * 86_400;
+            let nanos = (x % 1_000_000_000) as u32;
+            times.push(DateTime::from_timestamp(secs, nanos).expect("in range"));
+        }
+        for t in times {
+            assert_eq!(rfc3339_micros(t), chrono_text(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn a_traceparent_is_w3c_version_00_and_not_sampled() {

@@ -237,6 +237,7 @@ pub async fn log_in(
             cwd: cwd.to_path_buf(),
             timeout,
             secrets: credentials.secrets.clone(),
+            output_cap: exec::OUTPUT_CAP,
         };
         let failed = |output: String| CliRefusal::Login {
             command: command.clone(),

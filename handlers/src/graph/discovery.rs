@@ -28,6 +28,11 @@ use crate::connectors::cli_env;
 /// Node and edge commands in flight at once.
 const CONCURRENCY: usize = 32;
 
+/// Output kept from one inventory listing. Aurora parses it itself (the model never reads it),
+/// and a cluster's `kubectl get … -o json` is easily past the agent's 1 MiB: a listing cut short
+/// would fail the whole discovery.
+pub const INVENTORY_CAP: usize = 64 * 1024 * 1024;
+
 /// A provider discovery can list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -240,6 +245,7 @@ impl Graph {
             cwd,
             timeout: agent.tool_timeout,
             secrets: credentials.secrets.clone(),
+            output_cap: INVENTORY_CAP,
         };
         match exec::run(spec).await {
             Ok(output) if output.success() && !output.truncated => Ok(output.stdout),

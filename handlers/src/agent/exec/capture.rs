@@ -25,9 +25,11 @@ pub(super) struct StreamBuf {
     cut: bool,
 }
 
-/// Both streams under one shared [`OUTPUT_CAP`] budget, first come first served.
-#[derive(Debug, Default)]
+/// Both streams under one shared budget (the spec's cap, [`OUTPUT_CAP`] for the agent's tools),
+/// first come first served.
+#[derive(Debug)]
 pub(super) struct Capture {
+    cap: usize,
     stdout: StreamBuf,
     stderr: StreamBuf,
     kept: usize,
@@ -36,9 +38,19 @@ pub(super) struct Capture {
 }
 
 impl Capture {
+    pub(super) fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            stdout: StreamBuf::default(),
+            stderr: StreamBuf::default(),
+            kept: 0,
+            produced: 0,
+        }
+    }
+
     pub(super) fn push(&mut self, stream: Stream, data: &[u8]) {
         self.produced = self.produced.saturating_add(data.len() as u64);
-        let take = OUTPUT_CAP.saturating_sub(self.kept).min(data.len());
+        let take = self.cap.saturating_sub(self.kept).min(data.len());
         let buf = match stream {
             Stream::Stdout => &mut self.stdout,
             Stream::Stderr => &mut self.stderr,
@@ -53,14 +65,15 @@ impl Capture {
     /// Decoded, redacted stdout and stderr, and whether anything was cut.
     pub(super) fn finish(self, redactor: &Redactor) -> (String, String, bool) {
         let mut truncated = self.stdout.cut || self.stderr.cut;
-        let mut stdout = finish_stream(self.stdout, redactor);
-        let mut stderr = finish_stream(self.stderr, redactor);
+        let cap = self.cap;
+        let mut stdout = finish_stream(self.stdout, redactor, cap);
+        let mut stderr = finish_stream(self.stderr, redactor, cap);
         // Redaction can lengthen the text (a 4-byte secret becomes `[REDACTED]`);
         // keep the cap a hard limit on what is returned.
-        if stdout.len() + stderr.len() > OUTPUT_CAP {
+        if stdout.len() + stderr.len() > cap {
             truncated = true;
-            truncate_on_char_boundary(&mut stdout, OUTPUT_CAP);
-            truncate_on_char_boundary(&mut stderr, OUTPUT_CAP - stdout.len());
+            truncate_on_char_boundary(&mut stdout, cap);
+            truncate_on_char_boundary(&mut stderr, cap - stdout.len());
         }
         (stdout, stderr, truncated)
     }
@@ -68,7 +81,7 @@ impl Capture {
 
 /// Decodes one stream; a cut stream first loses its incomplete tail (see [`cut_point`])
 /// and any trailing fragment of a literal secret, so nothing is revealed half-redacted.
-fn finish_stream(buf: StreamBuf, redactor: &Redactor) -> String {
+fn finish_stream(buf: StreamBuf, redactor: &Redactor, cap: usize) -> String {
     let mut bytes = buf.bytes;
     if buf.cut {
         let keep = cut_point(&bytes);
@@ -78,7 +91,8 @@ fn finish_stream(buf: StreamBuf, redactor: &Redactor) -> String {
     if buf.cut {
         redactor.strip_partial_secret_suffix(&mut text);
     }
-    redactor.apply(&text)
+    // Everything kept is scanned, however large the cap.
+    redactor.apply_within(&text, cap.max(crate::agent::redact::MAX_SCAN_BYTES))
 }
 
 /// Where to end a stream that was cut at the end of `bytes`: after its last newline
@@ -144,6 +158,7 @@ mod tests {
                     cut: true,
                 },
                 &redactor,
+                OUTPUT_CAP,
             )
         };
         // The incomplete last line goes (it might hold half a key).
@@ -159,6 +174,7 @@ mod tests {
                 cut: false,
             },
             &redactor,
+            OUTPUT_CAP,
         );
         assert_eq!(whole, "line 1\npartial");
     }
@@ -175,7 +191,7 @@ mod tests {
 
     #[test]
     fn capture_keeps_at_most_the_cap_across_streams() {
-        let mut capture = Capture::default();
+        let mut capture = Capture::new(OUTPUT_CAP);
         capture.push(Stream::Stderr, &vec![b'e'; OUTPUT_CAP - 10]);
         capture.push(Stream::Stdout, &[b'o'; 25]);
         capture.push(Stream::Stderr, &[b'e'; 5]);
@@ -191,6 +207,7 @@ mod tests {
         let secret = "abcd".to_owned();
         let redactor = Redactor::new(std::slice::from_ref(&secret));
         let capture = Capture {
+            cap: OUTPUT_CAP,
             stdout: StreamBuf {
                 bytes: secret.repeat(OUTPUT_CAP / 4).into_bytes(),
                 cut: false,

@@ -13,9 +13,10 @@
 //!   [`ExecSpec::env`] (which may override both);
 //! * creates the per-session working directory if it is missing and runs the command in it;
 //! * gives the command a null stdin, so an interactive prompt gets EOF instead of hanging;
-//! * reads stdout and stderr concurrently, keeping at most [`OUTPUT_CAP`] bytes between
-//!   them; past the cap it keeps draining (and discarding) so the child never blocks on a
-//!   full pipe, and kills the child once it has produced more than [`DRAIN_LIMIT`] bytes
+//! * reads stdout and stderr concurrently, keeping at most [`ExecSpec::output_cap`] bytes
+//!   between them ([`OUTPUT_CAP`] for the agent's tools); past the cap it keeps draining (and
+//!   discarding) so the child never blocks on a full pipe, and kills the child once it has
+//!   produced more than four times the cap ([`DRAIN_LIMIT`] for the agent's tools)
 //!   (for commands such as `yes` or `kubectl logs -f` that would otherwise never end);
 //! * kills the child when the timeout expires and reports [`ExecError::TimedOut`] with
 //!   the partial output;
@@ -73,6 +74,9 @@ pub struct ExecSpec {
     pub timeout: Duration,
     /// Literal values to redact from the output (in addition to the injected secrets).
     pub secrets: Vec<String>,
+    /// Output bytes kept, both streams together: [`OUTPUT_CAP`] for what the model reads; more
+    /// for output Aurora parses itself (a cluster's inventory).
+    pub output_cap: usize,
 }
 
 /// What a finished command produced.
@@ -148,6 +152,7 @@ pub async fn run(spec: ExecSpec) -> Result<ExecOutput, ExecError> {
         cwd,
         timeout,
         mut secrets,
+        output_cap,
     } = spec;
     let Some((program, args)) = argv.split_first() else {
         return Err(ExecError::Empty);
@@ -201,7 +206,7 @@ pub async fn run(spec: ExecSpec) -> Result<ExecOutput, ExecError> {
         },
     })?;
 
-    let supervised = supervise(&mut child, started, timeout).await;
+    let supervised = supervise(&mut child, started, timeout, output_cap).await;
     let duration = started.elapsed();
     let (stdout, stderr, truncated) = supervised.capture.finish(&redactor);
     let output = ExecOutput {

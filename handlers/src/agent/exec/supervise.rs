@@ -13,13 +13,19 @@ use tokio::time::{sleep, sleep_until, Instant, Sleep};
 
 use super::capture::{Capture, Stream, OUTPUT_CAP};
 
-/// Total output (kept or discarded) after which the child is killed: 4 × [`OUTPUT_CAP`].
+/// Total output (kept or discarded) after which the child is killed: 4 × the cap
+/// ([`OUTPUT_CAP`] for the agent's tools, so 4 MiB).
 ///
 /// Draining a little past the cap lets a command that is merely chatty (a 3 MB dump)
 /// finish and report its real exit code; a command that produces four times what we
 /// can show is either endless (`yes`, `--follow`) or useless to the agent anyway, so it
 /// is killed rather than left to burn CPU until the timeout.
-pub const DRAIN_LIMIT: u64 = 4 * OUTPUT_CAP as u64;
+pub const DRAIN_LIMIT: u64 = drain_limit(OUTPUT_CAP);
+
+/// The drain limit of a command whose kept output is capped at `cap` bytes.
+pub(super) const fn drain_limit(cap: usize) -> u64 {
+    4 * cap as u64
+}
 
 /// How long the pipes are still read after the child exited or was killed. Output
 /// buffered in the pipes is read well within this; after it, pipes kept open by
@@ -42,12 +48,13 @@ pub(super) async fn supervise(
     child: &mut Child,
     started: Instant,
     timeout: Duration,
+    cap: usize,
 ) -> Supervised {
     let mut stdout_pipe = child.stdout.take();
     let mut stderr_pipe = child.stderr.take();
     let mut stdout_chunk = vec![0u8; READ_CHUNK];
     let mut stderr_chunk = vec![0u8; READ_CHUNK];
-    let mut capture = Capture::default();
+    let mut capture = Capture::new(cap);
 
     // A timeout too large to represent means "no timeout".
     let mut deadline: Option<Pin<Box<Sleep>>> = started
@@ -88,7 +95,7 @@ pub(super) async fn supervise(
                 break;
             }
         }
-        if !flooded && capture.produced > DRAIN_LIMIT {
+        if !flooded && capture.produced > drain_limit(cap) {
             flooded = true;
             kill(child, "output drain limit");
             start_grace(&mut grace);

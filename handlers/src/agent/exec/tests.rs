@@ -29,6 +29,7 @@ fn spec(dir: &Scratch, argv: &[&str]) -> ExecSpec {
         cwd: dir.0.join("session"),
         timeout: Duration::from_secs(20),
         secrets: Vec::new(),
+        output_cap: OUTPUT_CAP,
     }
 }
 
@@ -257,6 +258,25 @@ async fn large_output_is_capped_and_drained() {
     // 3 MB is under the drain limit: head was drained to completion, not killed.
     assert_eq!(out.exit_code, Some(0));
     assert!(out.combined().ends_with(&format!("\n{TRUNCATION_NOTICE}")));
+}
+
+#[tokio::test]
+async fn a_larger_cap_keeps_a_listing_whole_and_still_redacts_it() {
+    let dir = Scratch::new("inventory");
+    // 6 MB of JSON-ish lines, past the agent's cap and its drain limit, with a secret at the end.
+    let script = "i=0; while [ $i -lt 60000 ]; do printf '%0100d\\n' $i; i=$((i+1)); done; echo token=hunter2-secret";
+    let mut spec = spec(&dir, &["sh", "-c", script]);
+    spec.output_cap = 8 * 1024 * 1024;
+    spec.secrets = strings(&["hunter2-secret"]);
+    let out = run(spec).await.unwrap();
+    assert!(!out.truncated);
+    assert_eq!(out.exit_code, Some(0), "under 4 × its own cap: not killed");
+    assert_eq!(out.stdout.lines().count(), 60_001);
+    assert!(out.stdout.len() > 4 * OUTPUT_CAP);
+    assert!(
+        out.stdout.ends_with("token=[REDACTED]\n"),
+        "scanned to the end"
+    );
 }
 
 #[tokio::test]

@@ -75,7 +75,8 @@ impl Redactor {
         self.apply_within(text, MAX_SCAN_BYTES)
     }
 
-    fn apply_within(&self, text: &str, limit: usize) -> String {
+    /// `text` with every secret found replaced, scanning at most `limit` bytes.
+    pub(crate) fn apply_within(&self, text: &str, limit: usize) -> String {
         if text.len() <= limit {
             return self.scan(text);
         }

@@ -230,6 +230,7 @@ impl Run {
             cwd: work_dir,
             timeout: config.tool_timeout,
             secrets,
+            output_cap: exec::OUTPUT_CAP,
         };
         match exec::run(spec).await {
             Ok(output) if output.success() => Ok(output.combined()),
