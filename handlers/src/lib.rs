@@ -20,6 +20,7 @@ pub mod embeddings;
 pub mod graph;
 pub mod ingest;
 pub mod knowledge;
+pub mod projected;
 pub mod rca;
 pub mod secrets;
 pub mod similar;

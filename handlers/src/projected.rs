@@ -1,14 +1,13 @@
-//! The tenants' live connectors held in memory, so that a tool call's lookup (the account of a
-//! kind, every connected secret for redaction) asks no database once a tenant's rows are read.
+//! A tenant's rows of one read model held in memory, so that a hot lookup (a tool call's
+//! connectors, a search's chunk vectors) asks no database once the tenant's rows are read.
 //!
-//! **Invalidation.** The connectors projector announces each commit on core NATS,
-//! `projected.<tenant>.connectors` (`aurora_projections::runner`), and an entry is dropped on
-//! hearing it. The notice, not the connector events themselves (`evt.*.connector.*`): an event
-//! reaches a subscriber before the projector has written it, so a lookup on hearing it would read,
-//! and keep, the old rows; the notice is sent after the commit, so the next read sees the change.
-//! Every connector change (connect, disconnect, checks, GCP projects) is such a commit. The
-//! gateway also drops the tenant's entry itself after a change it made (having waited for the
-//! projection), so in its own process the change is seen at once, not a NATS hop later.
+//! **Invalidation.** A projector that announces (`Projector::announces`) tells each commit on
+//! core NATS, `projected.<tenant>.<projector>` (`aurora_projections::runner`), and the tenant's
+//! entry is dropped on hearing it. The notice, not the events themselves: an event reaches a
+//! subscriber before the projector has written it, so a lookup on hearing it would read, and
+//! keep, the old rows; the notice is sent after the commit, so the next read sees the change. A
+//! process that made a change itself may also drop the tenant's entry at once
+//! ([`TenantCache::drop_tenant`]), not a NATS hop later.
 //!
 //! **Safety.** Nothing is kept while the subscription is not in place. An entry is kept only if
 //! no notice arrived between starting to read the rows and keeping them (a generation counter),
@@ -22,28 +21,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use aurora_domain::connector::{ConnectorKind, ConnectorState};
 use aurora_nats::subjects;
 use futures::StreamExt;
-use uuid::Uuid;
 
 /// The longest an entry is used without a notice.
 pub const TTL: Duration = Duration::from_secs(60);
 
-/// One live connector of a tenant, as the read model has it.
-#[derive(Debug)]
-pub struct LiveRow {
-    pub id: Uuid,
-    pub kind: ConnectorKind,
-    pub state: ConnectorState,
-}
-
-/// A tenant's live connectors, newest first.
-pub type LiveRows = Arc<[LiveRow]>;
-
-/// The cache. Shared by every clone of a `Connectors`; its listener stops when it is dropped.
-pub struct LiveCache {
-    entries: Mutex<HashMap<String, Entry>>,
+/// The cache of one projector's rows, by tenant. Its listener stops when it is dropped.
+pub struct TenantCache<T: ?Sized> {
+    projector: &'static str,
+    entries: Mutex<HashMap<String, Entry<T>>>,
     /// Bumped by every notice (and every local change): a read started before it is not kept.
     generation: AtomicU64,
     /// Whether the subscription to the notices is in place.
@@ -52,8 +39,8 @@ pub struct LiveCache {
     listener: Mutex<Option<tokio::task::AbortHandle>>,
 }
 
-struct Entry {
-    rows: LiveRows,
+struct Entry<T: ?Sized> {
+    rows: Arc<T>,
     connects: u64,
     kept_at: Instant,
 }
@@ -65,11 +52,12 @@ pub struct Ticket {
     connects: u64,
 }
 
-impl LiveCache {
-    /// A cache listening on `nats` for the projector's notices (in a task of the current Tokio
+impl<T: ?Sized + Send + Sync + 'static> TenantCache<T> {
+    /// A cache listening on `nats` for `projector`'s notices (in a task of the current Tokio
     /// runtime). Without NATS or a runtime it keeps nothing: every lookup reads the read model.
-    pub fn new(nats: Option<async_nats::Client>) -> Arc<Self> {
+    pub fn new(projector: &'static str, nats: Option<async_nats::Client>) -> Arc<Self> {
         let cache = Arc::new(Self {
+            projector,
             entries: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             listening: AtomicBool::new(false),
@@ -86,7 +74,7 @@ impl LiveCache {
     }
 
     /// The tenant's rows, if kept and still good.
-    pub fn get(&self, tenant: &str) -> Option<LiveRows> {
+    pub fn get(&self, tenant: &str) -> Option<Arc<T>> {
         let connects = self.connects()?;
         let entries = self.entries.lock().ok()?;
         let entry = entries.get(tenant)?;
@@ -103,7 +91,7 @@ impl LiveCache {
     }
 
     /// Keeps `rows`, read after `ticket` was taken, unless a notice came since.
-    pub fn keep(&self, tenant: &str, ticket: Ticket, rows: LiveRows) {
+    pub fn keep(&self, tenant: &str, ticket: Ticket, rows: Arc<T>) {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -156,7 +144,7 @@ impl LiveCache {
     }
 }
 
-impl Drop for LiveCache {
+impl<T: ?Sized> Drop for TenantCache<T> {
     fn drop(&mut self) {
         if let Some(task) = self.listener.get_mut().ok().and_then(Option::take) {
             task.abort();
@@ -164,20 +152,26 @@ impl Drop for LiveCache {
     }
 }
 
-/// Subscribes to the connectors projector's notices and drops the tenants they name, until the
-/// cache is dropped. If the subscription cannot be made or ends, nothing is kept any more.
-async fn listen(nats: async_nats::Client, cache: Weak<LiveCache>) {
-    let filter = subjects::projected_all_tenants("connectors");
+/// Subscribes to the projector's notices and drops the tenants they name, until the cache is
+/// dropped. If the subscription cannot be made or ends, nothing is kept any more.
+async fn listen<T: ?Sized + Send + Sync + 'static>(
+    nats: async_nats::Client,
+    cache: Weak<TenantCache<T>>,
+) {
+    let Some(projector) = cache.upgrade().map(|c| c.projector) else {
+        return;
+    };
+    let filter = subjects::projected_all_tenants(projector);
     let mut notices = match nats.subscribe(filter).await {
         Ok(notices) => notices,
         Err(e) => {
-            tracing::warn!(error = %e, "connector lookups will not be cached: no subscription to the projector's notices");
+            tracing::warn!(error = %e, projector, "lookups will not be cached: no subscription to the projector's notices");
             return;
         }
     };
     // The server has the interest once a flush returns: no notice after this is missed.
     if let Err(e) = nats.flush().await {
-        tracing::warn!(error = %e, "connector lookups will not be cached: the subscription was not confirmed");
+        tracing::warn!(error = %e, projector, "lookups will not be cached: the subscription was not confirmed");
         return;
     }
     match cache.upgrade() {
@@ -207,18 +201,14 @@ mod tests {
     use super::*;
 
     /// A cache as if its subscription were in place (no NATS: the connects count stays 0).
-    fn listening_cache() -> Arc<LiveCache> {
-        let cache = LiveCache::new(None);
+    fn listening_cache() -> Arc<TenantCache<[u32]>> {
+        let cache = TenantCache::new("connectors", None);
         cache.listening.store(true, Ordering::Release);
         cache
     }
 
-    fn rows() -> LiveRows {
-        Arc::from(vec![LiveRow {
-            id: Uuid::now_v7(),
-            kind: ConnectorKind::Datadog,
-            state: ConnectorState::default(),
-        }])
+    fn rows() -> Arc<[u32]> {
+        Arc::from(vec![7])
     }
 
     #[test]
@@ -251,7 +241,7 @@ mod tests {
 
     #[test]
     fn nothing_is_kept_without_the_subscription() {
-        let cache = LiveCache::new(None);
+        let cache = TenantCache::<[u32]>::new("connectors", None);
         assert!(cache.ticket().is_none());
         let listening = listening_cache();
         let ticket = listening.ticket().expect("listening");

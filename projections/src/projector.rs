@@ -175,10 +175,11 @@ impl Projector {
     }
 
     /// Whether a commit is announced to the tenants' readers (`subjects::projected`): those
-    /// that cache the read model. Only the connectors' do (the credential lookup of every tool
-    /// call, `aurora_handlers::connectors`); the others are read fresh each time.
+    /// that cache the read model — the connectors (the credential lookup of every tool call,
+    /// `aurora_handlers::connectors`) and the knowledge base (its search's chunk vectors); the
+    /// others are read fresh each time.
     pub fn announces(self) -> bool {
-        matches!(self, Self::Connectors)
+        matches!(self, Self::Connectors | Self::Knowledge)
     }
 
     pub fn name(self) -> &'static str {

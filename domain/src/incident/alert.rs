@@ -80,7 +80,8 @@ impl Correlation {
 pub enum TitleBasis {
     /// Cosine of the titles' all-MiniLM-L6-v2 (or endpoint) embeddings.
     Embeddings,
-    /// Jaccard of the titles' words: no embedding model was available.
+    /// Jaccard of the titles' words: no embedding model was available, or the dry run compares
+    /// with what word overlap alone would decide.
     #[default]
     WordOverlap,
 }
@@ -90,7 +91,7 @@ impl TitleBasis {
     pub const fn label(self) -> &'static str {
         match self {
             Self::Embeddings => "titles by embeddings",
-            Self::WordOverlap => "titles by word overlap: no embedding model",
+            Self::WordOverlap => "titles by word overlap, without embeddings",
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The lookup every tool call makes: the tenant's live account of a kind, from the connectors
 //! read model, with its credential resolved from the secret store. The tenant's live rows are
-//! kept in memory until the projector announces a change to them ([`super::cache`]), so a
+//! kept in memory until the projector announces a change to them ([`crate::projected`]), so a
 //! disconnect is seen by the next lookup; credentials are cached by secret reference (a
 //! reference names one immutable version, so a cached value is never stale).
 
@@ -14,9 +14,20 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::aws::{AwsSession, AwsSessions};
-use super::cache::{LiveCache, LiveRow, LiveRows};
 use super::{ConnectError, ConnectorConfig, Credentials};
+use crate::projected::TenantCache;
 use crate::secrets::{SecretError, SecretStore};
+
+/// One live connector of a tenant, as the read model has it.
+#[derive(Debug)]
+pub struct LiveRow {
+    pub id: Uuid,
+    pub kind: ConnectorKind,
+    pub state: ConnectorState,
+}
+
+/// A tenant's live connectors, newest first.
+type LiveRows = Arc<[LiveRow]>;
 
 /// A tenant's connected account as a tool uses it.
 #[derive(Debug, Clone)]
@@ -65,7 +76,7 @@ struct Inner {
     /// By connector: the reference last read and its credential.
     credentials: Mutex<HashMap<Uuid, (String, Arc<Credentials>)>>,
     aws: AwsSessions,
-    live: Arc<LiveCache>,
+    live: Arc<TenantCache<[LiveRow]>>,
 }
 
 impl Connectors {
@@ -84,7 +95,7 @@ impl Connectors {
                 config,
                 credentials: Mutex::new(HashMap::new()),
                 aws: AwsSessions::default(),
-                live: LiveCache::new(nats),
+                live: TenantCache::new("connectors", nats),
             }),
         }
     }

@@ -16,7 +16,6 @@
 
 mod accounts;
 pub mod aws;
-mod cache;
 pub mod check;
 pub mod cli_env;
 mod config;

@@ -18,6 +18,7 @@ use object_store::ObjectStore;
 use sqlx::PgPool;
 
 use crate::embeddings::{Embedder, EmbeddingError};
+use crate::projected::TenantCache;
 
 pub use search::{SearchHit, SearchMode};
 pub use storage::{ObjectStoreConfig, StorageError};
@@ -87,6 +88,9 @@ pub struct KnowledgeBase {
     /// `None`: keyword search only, chunks stored without vectors.
     pub embedder: Option<Embedder>,
     pub config: KnowledgeConfig,
+    /// The tenants' searchable chunk vectors, kept until the `knowledge` projector announces a
+    /// change (a document ready or deleted: chunks are written before their document is ready).
+    vectors: Arc<TenantCache<[search::ChunkVector]>>,
 }
 
 impl KnowledgeBase {
@@ -95,11 +99,13 @@ impl KnowledgeBase {
         config: KnowledgeConfig,
         embedder: Option<Embedder>,
     ) -> Result<Self, KnowledgeBaseError> {
+        let vectors = TenantCache::new("knowledge", Some(log.client().clone()));
         Ok(Self {
             documents: AggregateStore::new(log),
             objects: config.objects.open()?,
             embedder,
             config,
+            vectors,
         })
     }
 

@@ -154,7 +154,8 @@ pub async fn knowledge_vectors(
     .await
 }
 
-/// The chunks at `keys` (document, ordinal) with their documents' names, in no order.
+/// The chunks at `keys` (document, ordinal) of the tenant's ready documents, with their names,
+/// in no order (a key of a document deleted since it was scored finds nothing).
 pub async fn knowledge_chunks_at(
     conn: &mut PgConnection,
     tenant: &str,
@@ -166,7 +167,8 @@ pub async fn knowledge_chunks_at(
          FROM unnest($2::uuid[], $3::integer[]) AS k(document_id, ordinal)
          JOIN knowledge_chunks c ON c.tenant_id = $1 AND c.document_id = k.document_id
                                  AND c.ordinal = k.ordinal
-         JOIN knowledge_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id",
+         JOIN knowledge_documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+         WHERE d.status = 'ready' AND NOT d.deleted",
     )
     .bind(tenant)
     .bind(documents)

@@ -109,7 +109,7 @@ async fn without_a_model_titles_are_compared_by_word_overlap_and_the_decision_sa
     assert!(
         detail["timeline"]
             .to_string()
-            .contains("(titles by word overlap: no embedding model)"),
+            .contains("(titles by word overlap, without embeddings)"),
         "{}",
         detail["timeline"]
     );

@@ -152,6 +152,37 @@ async fn a_runbook_is_uploaded_chunked_embedded_found_and_deleted() {
     }
     let after = search(&app, &admin, json!({"query": "redis password"})).await;
     assert_eq!(after["hits"], json!([]));
+
+    // Searches keep the tenant's vectors in memory (the empty set, just now) for up to a minute;
+    // a document ready since is found within moments: the projector's notice, sent after its
+    // commit, dropped what was kept.
+    let kafka = app
+        .upload(
+            Some(&admin),
+            "kafka.md",
+            b"# Kafka\n\n## Consumer lag\nWhen consumers fall behind the producers, add partitions and scale the consumer group.\n",
+        )
+        .await
+        .expect_status(202);
+    let kafka = kafka["id"].as_str().expect("an id").to_owned();
+    assert_eq!(settled(&app, &admin, &kafka).await["status"], "ready");
+    let started = Instant::now();
+    loop {
+        let found = search(
+            &app,
+            &admin,
+            json!({"query": "readers are slower than writers", "mode": "vector"}),
+        )
+        .await;
+        if found["hits"][0]["document_id"] == kafka.as_str() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the new document is not searched: {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     audit_is_clean(&app).await;
     app.stop().await;
 }

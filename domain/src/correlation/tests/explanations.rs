@@ -22,7 +22,7 @@ fn each_decision_explains_itself_in_one_line() {
     assert_eq!(
         correlated.explain(),
         "correlated with 00000000-0000-0000-0000-000000000001 at score 0.74: topology 1.00, \
-         time 0.42, similarity 0.35 (titles by word overlap: no embedding model) (3 candidates)"
+         time 0.42, similarity 0.35 (titles by word overlap, without embeddings) (3 candidates)"
     );
     assert_eq!(
         opened(OpenReason::BelowThreshold {
@@ -79,12 +79,12 @@ fn without_a_service_graph_the_explanation_says_topology_is_the_service_name_fal
         decision.explain(),
         "correlated with 00000000-0000-0000-0000-000000000001 at score 0.86: topology \
          (service-name fallback: no service graph yet) 1.00, time 0.80, similarity 0.58 \
-         (titles by word overlap: no embedding model) (1 candidate)"
+         (titles by word overlap, without embeddings) (1 candidate)"
     );
     assert_eq!(
         correlation.breakdown(),
         "topology (service-name fallback: no service graph yet) 1.00, time 0.80, similarity 0.58 \
-         (titles by word overlap: no embedding model)"
+         (titles by word overlap, without embeddings)"
     );
     // With a graph, topology is the graph's.
     let with_graph = decide(

@@ -293,6 +293,8 @@ async fn delete(
         std::time::Duration::from_secs(10),
     )
     .await?;
+    // This process's searches see the deletion now, not a NATS hop later.
+    state.knowledge.forget_vectors(&caller.tenant);
     Ok((StatusCode::ACCEPTED, Json(Deleted { id, deleted: true })))
 }
 
