@@ -30,6 +30,17 @@ pub fn aggregate(tenant: &TenantId, aggregate: &str, id: Uuid) -> String {
     join4("evt", tenant.as_str(), aggregate, id)
 }
 
+/// `evt.<tenant>.<aggregate|*>.<id|*>`: a tenant's events, of one aggregate type and one
+/// instance when given.
+pub fn events_of(tenant: &TenantId, aggregate: Option<&str>, id: Option<Uuid>) -> String {
+    let mut filter = format!("evt.{tenant}.{}.", aggregate.unwrap_or("*"));
+    match id {
+        Some(id) => filter.push_str(&id.to_string()),
+        None => filter.push('*'),
+    }
+    filter
+}
+
 /// `evt.*.<aggregate>.<id>`: one instance id under every tenant, to tell whether an id a client
 /// picked is already someone's.
 pub fn aggregate_in_any_tenant(aggregate: &str, id: Uuid) -> String {

@@ -10,4 +10,4 @@
 pub mod histogram;
 pub mod metrics;
 
-pub use metrics::{Metrics, MetricsOptions};
+pub use metrics::{Metrics, MetricsOptions, Open};

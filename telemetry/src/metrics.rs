@@ -172,6 +172,7 @@ struct Inner {
     http_requests: Family<RouteLabels, Counter>,
     websockets_open: Gauge,
     sse_streams_open: Gauge,
+    live_readers: Gauge,
 }
 
 impl Default for Metrics {
@@ -204,6 +205,7 @@ impl Metrics {
             http_requests: Family::default(),
             websockets_open: Gauge::default(),
             sse_streams_open: Gauge::default(),
+            live_readers: Gauge::default(),
             registry: Registry::default(),
         };
         let i = &inner;
@@ -294,6 +296,11 @@ impl Metrics {
             "sse_streams_open",
             "Server-Sent Event streams open now",
             i.sse_streams_open.clone(),
+        );
+        r.register(
+            "live_readers",
+            "Readers of the live log now (each open event stream, through the one consumer per process that follows it)",
+            i.live_readers.clone(),
         );
         Self(Arc::new(Inner { registry, ..inner }))
     }
@@ -467,6 +474,11 @@ impl Metrics {
     /// An event stream opened; it counts as open until the guard drops.
     pub fn sse_stream_opened(&self) -> Open {
         Open::new(self.0.sse_streams_open.clone())
+    }
+
+    /// A reader of the live log started; it counts until the guard drops.
+    pub fn live_reader(&self) -> Open {
+        Open::new(self.0.live_readers.clone())
     }
 }
 

@@ -8,6 +8,7 @@ use aurora_gateway::app::Role;
 use aurora_nats::envelope::Outgoing;
 use aurora_nats::log::Append;
 use aurora_nats::{subjects, Context};
+use aurora_tests::scrape::scrape;
 use aurora_tests::sse::Events;
 use aurora_tests::{test_api_config, Account, Answer, TestApp};
 use bytes::Bytes;
@@ -238,8 +239,8 @@ async fn an_idle_stream_gets_heartbeats() {
 }
 
 /// A client that stops reading: once its socket and its buffer are full the server drops it
-/// (its consumer goes away) instead of holding its backlog; what it had been sent is a gap-free
-/// prefix, so it resumes with Last-Event-ID.
+/// (it no longer reads the log for it) instead of holding its backlog; what it had been sent is
+/// a gap-free prefix, so it resumes with Last-Event-ID.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_dropped_and_resumes_where_it_was() {
     let config = aurora_gateway::api::ApiConfig {
@@ -249,16 +250,12 @@ async fn a_client_that_stops_reading_is_dropped_and_resumes_where_it_was() {
     };
     let app = TestApp::spawn_with(vec![Role::Gateway, Role::Projections], config).await;
     let org = Org::new(&app, "acme.io").await;
-    let js = app.nats.jetstream();
-    let consumers = || async {
-        js.get_stream("EVENTS")
+    let metrics = app.url("/metrics");
+    let readers = || async {
+        scrape(&app.http, &metrics)
             .await
-            .expect("EVENTS")
-            .cached_info()
-            .state
-            .consumer_count
+            .value("aurora_live_readers", &[])
     };
-    let before = consumers().await;
 
     // A socket with a small receive window, whose body the client does not read.
     let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
@@ -269,11 +266,7 @@ async fn a_client_that_stops_reading_is_dropped_and_resumes_where_it_was() {
         org.viewer.token
     );
     stream.write_all(request.as_bytes()).await.expect("sends");
-    wait_until(
-        || async { consumers().await > before },
-        "the stream's consumer",
-    )
-    .await;
+    wait_until(|| async { readers().await == 1.0 }, "the stream's reader").await;
 
     // 16 MB of events, far beyond the socket's buffers and the stream's four.
     let tenant = &org.admin.tenant;
@@ -311,13 +304,9 @@ async fn a_client_that_stops_reading_is_dropped_and_resumes_where_it_was() {
             .await
             .expect("stored")[0];
     }
-    // The server gives up on the client: its consumer goes while the client still holds the
-    // connection unread.
-    wait_until(
-        || async { consumers().await == before },
-        "the consumer removed",
-    )
-    .await;
+    // The server gives up on the client: it stops reading the log for it while the client still
+    // holds the connection unread.
+    wait_until(|| async { readers().await == 0.0 }, "the reader gone").await;
 
     // Reading now: what was in flight, in order from the first event, then the end.
     let mut received = Vec::new();
@@ -349,6 +338,54 @@ async fn a_client_that_stops_reading_is_dropped_and_resumes_where_it_was() {
     .await;
     let next = resumed.next_event().await.expect("the next event");
     assert_eq!(next.id, Some(ids[ids.len() - 1] + 1));
+    app.stop().await;
+}
+
+/// Many open streams cost the server one consumer, not one each: the gateway follows the log
+/// once and hands each event to every stream of its organisation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_streams_share_one_consumer_and_each_gets_every_event() {
+    let app = spawn(15).await;
+    let acme = Org::new(&app, "acme.io").await;
+    let globex = Org::new(&app, "globex.io").await;
+    let consumers = || async {
+        app.nats
+            .jetstream()
+            .get_stream("EVENTS")
+            .await
+            .expect("EVENTS")
+            .cached_info()
+            .state
+            .consumer_count
+    };
+    let before = consumers().await;
+    let mut streams = Vec::new();
+    for i in 0..30 {
+        let query = if i % 2 == 0 {
+            ""
+        } else {
+            "?aggregate=incident"
+        };
+        streams.push(open(&app, &acme.viewer, query, None).await);
+    }
+    let mut theirs = open(&app, &globex.viewer, "", None).await;
+    assert_eq!(consumers().await, before + 1, "one consumer for 31 streams");
+    let readers = scrape(&app.http, &app.url("/metrics"))
+        .await
+        .value("aurora_live_readers", &[]);
+    assert_eq!(readers, 31.0);
+
+    let incident = acme.incident("db", "db-alert").await;
+    let web = globex.incident("web", "web-alert").await;
+    for stream in &mut streams {
+        let (_, kind, subject) = take(stream, 1).await.remove(0);
+        assert_eq!(
+            (kind.as_str(), subject),
+            ("aurora.incident.opened", incident.to_string())
+        );
+    }
+    let (_, _, subject) = take(&mut theirs, 1).await.remove(0);
+    assert_eq!(subject, web.to_string(), "globex's own, never acme's");
     app.stop().await;
 }
 

@@ -7,7 +7,7 @@
 //! out: the tenant is the caller's, never the client's. Where it starts: after `Last-Event-ID`
 //! (a reconnect), else at `?from=` (a replay), else at what is stored next.
 
-use aurora_nats::follow::follow;
+use aurora_nats::follow::Start;
 use aurora_nats::subjects::parse_event_subject;
 use aurora_nats::RawEvent;
 use axum::extract::rejection::QueryRejection;
@@ -76,17 +76,12 @@ async fn stream(
             .map(|id| parse_uuid(id, "aggregate"))
             .transpose()?;
     let from = p.from.as_deref().map(sequence).transpose()?;
-    let after = match (sse::last_event_id(&headers)?, from) {
-        (Some(last), _) => last,
-        (None, Some(from)) => from - 1,
-        (None, None) => state.services.log.last_sequence().await?,
+    let start = match (sse::last_event_id(&headers)?, from) {
+        (Some(last), _) => Start::After(last),
+        (None, Some(from)) => Start::After(from - 1),
+        (None, None) => Start::Now,
     };
-    let filter = format!(
-        "evt.{}.{}.{}",
-        caller.tenant,
-        aggregate.unwrap_or("*"),
-        id.map_or_else(|| "*".to_owned(), |id| id.to_string())
-    );
+    let filter = aurora_nats::subjects::events_of(&caller.tenant, aggregate, id);
     if id.is_some() && !state.services.log.holds_any(&filter).await? {
         return Err(ApiError::NotFound(format!(
             "no {} {} in your organisation",
@@ -94,7 +89,10 @@ async fn stream(
             p.id.unwrap_or_default()
         )));
     }
-    let events = follow(&state.services.log, &filter, after).await?;
+    let events = state
+        .follower
+        .follow(&caller.tenant, aggregate, id, start)
+        .await?;
     Ok(sse::deliver(&state, events, message))
 }
 

@@ -99,6 +99,8 @@ pub struct Shared {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Knowledge-base documents, their files and search.
     pub knowledge: aurora_handlers::knowledge::KnowledgeBase,
+    /// The log followed once for every live reader of this gateway (its event streams).
+    pub follower: aurora_nats::follow::Follower,
 }
 
 impl AppState {
@@ -117,6 +119,7 @@ impl AppState {
             chat: chat::ChatState::new(config.chat_queries_per_minute),
             config: Arc::new(config),
             js: async_nats::jetstream::new(services.nats.clone()),
+            follower: aurora_nats::follow::Follower::new(services.log.clone()),
             services,
             openapi: Arc::new(OnceLock::new()),
             intake: Arc::new(intake::IntakeCache::default()),

@@ -3,13 +3,14 @@
 //! resumes with `Last-Event-ID`; a comment line keeps an idle connection open; the server
 //! stopping ends the stream; and a client that stops reading is dropped.
 //!
-//! Events go from their source (an ordered consumer, [`aurora_nats::follow`]) through a bounded
+//! Events go from their source ([`aurora_nats::follow`]) through a bounded
 //! channel to the response. A client that does not read fills the socket, then the channel; a
 //! send that stays blocked for the configured time ends the stream, which drops the consumer.
 //! The server's memory per client is therefore at most the channel, never the client's backlog,
 //! and the client loses nothing: it reconnects with the last `id:` it read.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aurora_nats::{RawEvent, StoreError};
@@ -52,7 +53,7 @@ pub fn last_event_id(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 /// message for `sse_slow_client_secs`.
 pub fn deliver<S, F>(state: &AppState, events: S, message: F) -> EventStream
 where
-    S: Stream<Item = Result<RawEvent, StoreError>> + Send + 'static,
+    S: Stream<Item = Result<Arc<RawEvent>, StoreError>> + Send + 'static,
     F: Fn(&RawEvent) -> Event + Send + 'static,
 {
     let config = &state.config;
@@ -80,7 +81,7 @@ where
 
 /// Moves events from the log to the client's channel until one side ends.
 async fn pump<F>(
-    mut events: BoxStream<'static, Result<RawEvent, StoreError>>,
+    mut events: BoxStream<'static, Result<Arc<RawEvent>, StoreError>>,
     message: F,
     sender: mpsc::Sender<Event>,
     patience: Duration,

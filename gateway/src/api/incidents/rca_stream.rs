@@ -1,17 +1,19 @@
 //! `GET /api/incidents/{id}/rca/stream`: the incident's current investigation as it happens, as
 //! Server-Sent Events: each stored event of the run one message (`id:` its stream sequence,
-//! `event:` its CloudEvents type, `data:` the event as JSON), read from JetStream with an
-//! ordered consumer, from the start or after `Last-Event-ID`, delivered as [`crate::api::sse`]
+//! `event:` its CloudEvents type, `data:` the event as JSON), from the start or after
+//! `Last-Event-ID` ([`aurora_nats::follow`]), delivered as [`crate::api::sse`]
 //! says (heartbeats, slow clients dropped); the stream ends after the run's last event
 //! (completed, failed or cancelled), or when the server stops.
 
+use aurora_domain::investigation::Investigation;
 use aurora_domain::investigation::InvestigationEvent;
-use aurora_nats::follow::follow;
+use aurora_nats::follow::Start;
 use aurora_nats::RawEvent;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::Event;
 use esrs::event::Upcaster;
+use esrs::Aggregate;
 use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 
@@ -52,14 +54,22 @@ pub(super) async fn stream(
     let events: BoxStream<'static, _> = if seen_the_end {
         stream::empty().boxed()
     } else {
-        let events = follow(&state.services.log, &subject, after).await?.boxed();
+        let events = state
+            .follower
+            .follow(
+                &caller.tenant,
+                Some(Investigation::NAME),
+                Some(run),
+                Start::After(after),
+            )
+            .await?;
         // Sends each event, and stops after the run's last.
         stream::unfold((events, false), |(mut events, ended)| async move {
             if ended {
                 return None;
             }
             let next = events.next().await?;
-            let ended = next.as_ref().is_ok_and(ends_run);
+            let ended = next.as_ref().is_ok_and(|event| ends_run(event));
             Some((next, (events, ended)))
         })
         .boxed()
