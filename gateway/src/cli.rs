@@ -36,6 +36,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// What this process runs, as its traces name it (`aurora.role`).
+    pub fn role(&self) -> &'static str {
+        match &self.command {
+            Command::Up(_) => "all",
+            Command::Serve(args) => match args.role {
+                Role::Gateway => "gateway",
+                Role::Handlers => "handlers",
+                Role::Projections => "projections",
+            },
+            Command::Streams { .. } => "streams",
+            Command::Replay { .. } => "replay",
+            Command::Audit { .. } => "audit",
+            Command::DeadLetters { .. } => "dead-letters",
+            Command::ConsumerCredentials(_) => "consumer-credentials",
+            Command::Secrets { .. } => "secrets",
+            Command::Openapi => "openapi",
+            Command::Migrate { .. } => "migrate",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run everything in one process on embedded defaults (own nats-server and PostgreSQL

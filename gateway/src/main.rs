@@ -10,12 +10,15 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = aurora_gateway::cli::Cli::parse();
-    aurora_gateway::telemetry::init();
-    match aurora_gateway::cli::run(cli).await {
+    let telemetry = aurora_gateway::telemetry::init(cli.role());
+    let code = match aurora_gateway::cli::run(cli).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE
         }
-    }
+    };
+    // Off the runtime's workers: the exporter's last export blocks until it is sent.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    code
 }

@@ -1,16 +1,126 @@
-//! Logging: `RUST_LOG` filters (default `info`), `RUST_LOG_FORMAT=json` switches to JSON lines.
+//! Logs and traces of the `aurora` process.
+//!
+//! Logs go to stderr: `RUST_LOG` filters (default `info`), `RUST_LOG_FORMAT=json` switches to
+//! JSON lines.
+//!
+//! Traces are exported only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_EXPORTER_OTLP_
+//! TRACES_ENDPOINT` overrides it for traces): OTLP over HTTP with protobuf bodies, in batches
+//! (`OTEL_BSP_*`), sampled by `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default
+//! `parentbased_always_on`). The resource names the service (`OTEL_SERVICE_NAME`, else
+//! `aurora`), its version and the process's role (`aurora.role`); `OTEL_RESOURCE_ATTRIBUTES`
+//! adds more. Without the endpoint nothing of OpenTelemetry is installed and the trace context
+//! code is a no-op ([`aurora_telemetry::trace`]).
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::Resource;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// The spans exported: Aurora's at INFO, and the event store's commands, which are at DEBUG so
+/// that logging does not pay for them (see `AggregateStore::execute`) but are a trace's appends.
+const EXPORTED_SPANS: &str = "info,aurora_nats::store=debug";
+
+/// What [`init`] installed; [`Telemetry::shutdown`] flushes the spans still buffered.
+#[must_use = "shut down on exit, or the last spans are lost"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Exports what is buffered and stops the exporter (nothing without one).
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider {
+            if let Err(e) = provider.shutdown() {
+                eprintln!("warning: the last spans were not exported: {e}");
+            }
+        }
+    }
+}
+
+/// Installs logging, and span export when configured; `role` is what this process runs
+/// (`gateway`, `handlers`, `projections`, `all`, or a command's name).
+pub fn init(role: &str) -> Telemetry {
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("RUST_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if json {
-        builder.json().try_init()
+    if !endpoint_set() {
+        // Exactly the subscriber Aurora had before traces: one global filter, no per-layer
+        // filtering on the hot paths.
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr);
+        let _ = if json {
+            builder.json().try_init()
+        } else {
+            builder.try_init()
+        };
+        return Telemetry { provider: None };
+    }
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = if json {
+        logs.json().with_filter(filter()).boxed()
     } else {
-        builder.try_init()
+        logs.with_filter(filter()).boxed()
     };
+    let provider = match tracer_provider(role) {
+        Ok(provider) => provider,
+        Err(e) => {
+            let _ = tracing_subscriber::registry().with(logs).try_init();
+            tracing::error!(error = %e, "spans will not be exported");
+            return Telemetry { provider: None };
+        }
+    };
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("aurora"))
+        .with_filter(EnvFilter::new(EXPORTED_SPANS));
+    if tracing_subscriber::registry()
+        .with(logs)
+        .with(spans)
+        .try_init()
+        .is_ok()
+    {
+        aurora_telemetry::trace::set_exporting();
+    }
+    Telemetry {
+        provider: Some(provider),
+    }
+}
+
+fn endpoint_set() -> bool {
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+fn tracer_provider(
+    role: &str,
+) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
+    // An https endpoint needs rustls' provider, installed once per process (as for the LLM).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .build()?;
+    let service = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "aurora".into());
+    let resource = Resource::builder()
+        .with_service_name(service)
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("aurora.role", role.to_owned()),
+        ])
+        .build();
+    // The sampler is the SDK's default, which reads OTEL_TRACES_SAMPLER(_ARG).
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
 }

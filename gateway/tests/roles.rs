@@ -4,7 +4,6 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use aurora_nats::server::NatsServer;
 
@@ -58,7 +57,6 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
 
     // Register through the gateway process; the projections process makes the account usable.
     let registered = common::register_until_usable(port).await;
-    let started = Instant::now();
     let bearer = format!(
         "authorization: Bearer {}",
         registered["token"].as_str().expect("token")
@@ -66,50 +64,8 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
 
     // A webhook taken by the gateway process, opened as an incident by the handlers process,
     // projected by the projections process, served by the gateway process.
-    // The projections process makes the new account usable; until then the gateway refuses it.
-    let created = loop {
-        let answer = curl(
-            port,
-            "/api/integrations",
-            &[
-                "-H",
-                &bearer,
-                "-H",
-                "content-type: application/json",
-                "-d",
-                r#"{"source":"grafana","name":"Prod Grafana"}"#,
-            ],
-        )
-        .await;
-        if let Some((201, body)) = answer {
-            break body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "integration never created: {answer:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let created: serde_json::Value = serde_json::from_str(&created).expect("json");
-    let webhook = created["webhook_url"].as_str().expect("webhook_url");
-    let webhook_path = webhook
-        .split_once("/webhooks/")
-        .map(|(_, rest)| format!("/webhooks/{rest}"))
-        .expect("a /webhooks/ URL");
-    let secret = format!(
-        "authorization: Bearer {}",
-        created["secret"].as_str().expect("secret")
-    );
-    let firing = serde_json::json!({
-        "receiver": "aurora", "status": "firing", "version": "1",
-        "alerts": [{
-            "status": "firing", "fingerprint": "fp-db",
-            "labels": { "alertname": "Disk full on db-1", "service": "db", "severity": "critical" },
-            "annotations": { "summary": "Disk full on db-1" },
-            "startsAt": chrono::Utc::now(), "endsAt": "0001-01-01T00:00:00Z",
-        }],
-    })
-    .to_string();
+    let (webhook_path, secret) = common::grafana_integration(port, &bearer).await;
+    let firing = common::firing("Disk full on db-1");
     let accepted = curl(
         port,
         &webhook_path,
@@ -127,24 +83,7 @@ async fn each_role_runs_as_its_own_process_and_the_cli_audits_and_replays() {
         matches!(accepted, Some((202, _))),
         "delivery accepted: {accepted:?}"
     );
-    let body = loop {
-        let answer = curl(port, "/api/incidents", &["-H", &bearer]).await;
-        if let Some((200, text)) = &answer {
-            if text.contains("Disk full on db-1") {
-                let list: serde_json::Value = serde_json::from_str(text).expect("json");
-                let id = list["items"][0]["id"].as_str().expect("incident id");
-                let one = curl(port, &format!("/api/incidents/{id}"), &["-H", &bearer]).await;
-                if let Some((200, text)) = one {
-                    break text;
-                }
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "incident never served: {answer:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (_, body) = common::incident_served(port, &bearer, "Disk full on db-1").await;
     assert!(body.contains("Disk full on db-1"), "{body}");
     let (status, _) = http_get(port, "/ready").await.expect("ready");
     assert_eq!(status, 200);

@@ -11,6 +11,10 @@
 //! Batches form naturally: the runner waits for one message, then takes what arrives within a
 //! millisecond (up to `max_batch`). Under load batches are large (one Postgres transaction for
 //! hundreds of events); when idle a single event is handled almost at once.
+//!
+//! When spans are exported, each handling of a batch is a `consume` span that continues the
+//! trace of the batch's first message and links the others' traces: one span per unit of work
+//! (a projector's transaction is one), found from every message's trace.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,11 +22,13 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::PullConsumer, AckKind};
 use async_nats::HeaderMap;
 use aurora_telemetry::metrics::ConsumerMetrics;
+use aurora_telemetry::trace;
 use aurora_telemetry::Metrics;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::dead_letter::{DeadLetter, Origin};
 
@@ -38,6 +44,13 @@ pub struct Delivery {
     pub headers: Option<HeaderMap>,
     pub payload: Bytes,
     pub published: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// The W3C trace context the message carries, if any.
+    pub fn traceparent(&self) -> Option<&str> {
+        Some(self.headers.as_ref()?.get(trace::TRACEPARENT)?.as_str())
+    }
 }
 
 /// What a handler says about a batch it could not apply.
@@ -166,7 +179,13 @@ where
                 break;
             }
             let deliveries: Vec<Delivery> = batch.iter().filter_map(to_delivery).collect();
-            match handler(deliveries).await {
+            let handled = if trace::exporting() {
+                let span = batch_span(&giving_up.consumer, &deliveries);
+                span.in_scope(|| handler(deliveries)).instrument(span).await
+            } else {
+                handler(deliveries).await
+            };
+            match handled {
                 Ok(()) => {
                     for m in &batch {
                         if let Err(e) = m.ack().await {
@@ -292,6 +311,15 @@ fn count_delivered(series: &ConsumerMetrics, batch: &[jetstream::Message]) {
     if let Some(info) = batch.last().and_then(|m| m.info().ok()) {
         series.pending.set(info.pending as i64);
     }
+}
+
+/// The span of one handling of a batch (only made when spans are exported): a root of its own,
+/// not a child of the consumer's endless run, continuing the first message's trace and linking
+/// the others' (see [`trace::continue_batch`]).
+fn batch_span(consumer: &str, deliveries: &[Delivery]) -> tracing::Span {
+    let span = tracing::info_span!(parent: None, "consume", consumer, messages = deliveries.len());
+    trace::continue_batch(&span, deliveries.iter().filter_map(Delivery::traceparent));
+    span
 }
 
 fn to_delivery(m: &jetstream::Message) -> Option<Delivery> {

@@ -21,7 +21,7 @@ pub const CE_TIME: &str = "ce-time";
 pub const CE_DATACONTENTTYPE: &str = "ce-datacontenttype";
 pub const CE_CAUSATION: &str = "ce-causationid";
 pub const CE_CORRELATION: &str = "ce-correlationid";
-pub const TRACEPARENT: &str = "traceparent";
+pub const TRACEPARENT: &str = aurora_telemetry::trace::TRACEPARENT;
 pub const MSG_ID: &str = "Nats-Msg-Id";
 /// 1-based position of the event in its aggregate's history (esrs' sequence number).
 pub const AGGREGATE_SEQUENCE: &str = "Aurora-Aggregate-Sequence";
@@ -44,12 +44,15 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context for work that starts here (no cause): fresh correlation id and trace.
+    /// A context for work that starts here (no cause): a fresh correlation id, and the current
+    /// span's trace when spans are exported (the events then belong to the trace of the work
+    /// that made them), else a fresh trace.
     pub fn new_root() -> Self {
         Self {
             causation_id: None,
             correlation_id: uuid_string(Uuid::now_v7()),
-            traceparent: new_traceparent(),
+            traceparent: aurora_telemetry::trace::current_traceparent()
+                .unwrap_or_else(new_traceparent),
             idempotency_key: None,
         }
     }
@@ -92,12 +95,14 @@ pub fn uuid_string(id: Uuid) -> String {
     id.hyphenated().encode_lower(&mut buffer).to_owned()
 }
 
-/// A fresh W3C `traceparent` (version 00), not marked sampled.
+/// A fresh W3C `traceparent` (version 00), not marked sampled: for work outside any exported
+/// span (spans are exported only with `OTEL_EXPORTER_OTLP_ENDPOINT`; see
+/// [`aurora_telemetry::trace`]).
 ///
-/// The sampled flag tells everything downstream that this trace is being recorded. Aurora has no
-/// span exporter, so nothing records it, and the flag stays off. Setting it anyway is also
-/// costly: nats-server checks every message with a sampled `traceparent` for message tracing
-/// and copies all of its headers into a map first.
+/// The sampled flag tells everything downstream that this trace is being recorded; nothing
+/// records a trace made here, so the flag stays off. Setting it anyway is also costly:
+/// nats-server checks every message with a sampled `traceparent` for message tracing and copies
+/// all of its headers into a map first.
 pub fn new_traceparent() -> String {
     // Written without `fmt`: every command without a cause makes one.
     let mut trace = Uuid::encode_buffer();

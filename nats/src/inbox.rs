@@ -5,8 +5,8 @@
 //! - subject `inbox.<tenant>.<source>` ([`subjects::inbox`]);
 //! - headers: `Nats-Msg-Id` (`<integration id>:<delivery id>`, so a source's retry is stored
 //!   once), [`INTEGRATION_HEADER`], [`SOURCE_HEADER`], [`RECEIVED_AT_HEADER`] (RFC 3339),
-//!   [`DELIVERY_HEADER`], and the request headers the source's parser needs, under their own
-//!   names;
+//!   [`DELIVERY_HEADER`], `traceparent` when spans are exported (the publishing span's), and the
+//!   request headers the source's parser needs, under their own names;
 //! - body: the request body, byte for byte.
 //!
 //! Events caused by a delivery name it by an [`InboxReference`] (`inbox:<sequence>[:<index>]`).
@@ -24,6 +24,7 @@ pub const SOURCE_HEADER: &str = "Aurora-Source";
 pub const RECEIVED_AT_HEADER: &str = "Aurora-Received-At";
 pub const DELIVERY_HEADER: &str = "Aurora-Delivery-Id";
 const MSG_ID_HEADER: &str = "Nats-Msg-Id";
+const TRACEPARENT_HEADER: &str = aurora_telemetry::trace::TRACEPARENT;
 
 /// One webhook delivery as `INBOX` holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +40,8 @@ pub struct InboxDelivery {
     /// The request headers the source's parser needs (its `kept_headers`), as received.
     pub request_headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// The W3C trace context of the span that published it (only when spans are exported).
+    pub traceparent: Option<String>,
 }
 
 /// What is published: subject, headers, payload.
@@ -77,6 +80,10 @@ impl InboxDelivery {
         headers.insert(DELIVERY_HEADER, self.delivery_id.as_str());
         for (name, value) in &self.request_headers {
             headers.insert(name.as_str(), value.as_str());
+        }
+        // After the request's headers: a `traceparent` the source sent is not the one we mean.
+        if let Some(traceparent) = &self.traceparent {
+            headers.insert(TRACEPARENT_HEADER, traceparent.as_str());
         }
         InboxMessage {
             subject: subjects::inbox(&self.tenant, &self.source),
@@ -120,6 +127,7 @@ impl InboxDelivery {
                 SOURCE_HEADER,
                 RECEIVED_AT_HEADER,
                 DELIVERY_HEADER,
+                TRACEPARENT_HEADER,
             ]
             .iter()
             .any(|o| o.eq_ignore_ascii_case(name))
@@ -141,6 +149,7 @@ impl InboxDelivery {
             received_at,
             request_headers,
             body: payload,
+            traceparent: header(TRACEPARENT_HEADER).map(str::to_owned),
         })
     }
 
@@ -201,6 +210,7 @@ mod tests {
                 .with_timezone(&Utc),
             request_headers: vec![("x-github-event".into(), "deployment".into())],
             body: Bytes::from_static(br#"{"action":"created"}"#),
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
         }
     }
 

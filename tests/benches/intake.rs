@@ -163,6 +163,7 @@ async fn intake_vs_raw(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
                         received_at: chrono::Utc::now(),
                         request_headers: Vec::new(),
                         body,
+                        traceparent: None,
                     }
                     .to_message();
                     js.publish_with_headers(message.subject, message.headers, message.payload)

@@ -4,7 +4,8 @@
 //! certificate, fetched once: 503 while it cannot be), read by its source's parser
 //! (400 if it is not what that source sends), then published raw to `INBOX`
 //! as an [`InboxDelivery`] (`inbox.<tenant>.<source>`, `Nats-Msg-Id` from the source's delivery
-//! id, else a hash of the body), and only once JetStream acknowledged it answered
+//! id, else a hash of the body; with spans exported, an `inbox.publish` span whose
+//! `traceparent` the message carries), and only once JetStream acknowledged it answered
 //! `202 {delivery_id}`. Unknown,
 //! deleted or disabled integrations answer 404; an unreachable JetStream 503 with `Retry-After`,
 //! never 202. Nothing is stored for a refused delivery.
@@ -22,6 +23,7 @@ use aurora_handlers::sources::{self, Auth, Delivery, Refusal, Source, VerifyCont
 use aurora_nats::inbox::InboxDelivery;
 use aurora_nats::subjects;
 use aurora_projections::queries::identity;
+use aurora_telemetry::trace;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -30,6 +32,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch as watch_channel;
+use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -301,6 +304,10 @@ async fn accept(
         Some(id) => hex(&Sha256::digest(id.as_bytes())),
         None => hex(&Sha256::digest(&body)),
     };
+    let (publish, traceparent) = trace::producer_span(|| {
+        let subject = subjects::inbox(&entry.tenant, entry.source.descriptor().name);
+        tracing::info_span!("inbox.publish", %subject)
+    });
     let message = InboxDelivery {
         tenant: entry.tenant.clone(),
         source: entry.source.descriptor().name.to_owned(),
@@ -318,6 +325,7 @@ async fn accept(
             })
             .collect(),
         body,
+        traceparent,
     }
     .to_message();
     let unavailable = |why: String| {
@@ -327,16 +335,20 @@ async fn accept(
             retry_after: 1,
         }
     };
-    let ack = state
-        .js
-        .publish_with_headers(message.subject, message.headers, message.payload)
-        .await
-        .map_err(|e| unavailable(e.to_string()))?
-        .await
-        .map_err(|e| match e.kind() {
-            PublishErrorKind::TimedOut => unavailable("no acknowledgement in time".into()),
-            _ => unavailable(e.to_string()),
-        })?;
+    let ack = async {
+        state
+            .js
+            .publish_with_headers(message.subject, message.headers, message.payload)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?
+            .await
+            .map_err(|e| match e.kind() {
+                PublishErrorKind::TimedOut => unavailable("no acknowledgement in time".into()),
+                _ => unavailable(e.to_string()),
+            })
+    }
+    .instrument(publish)
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {

@@ -65,6 +65,7 @@ pub use config::ApiConfig;
 pub use error::{no_route, ApiError};
 
 use aurora_handlers::agent::AgentConfig;
+use aurora_telemetry::trace;
 
 use crate::services::Services;
 
@@ -287,7 +288,12 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
                     .get("x-request-id")
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id);
+                if trace::exporting() {
+                    let caller = request.headers().get(trace::TRACEPARENT);
+                    trace::continue_trace(&span, caller.and_then(|v| v.to_str().ok()));
+                }
+                span
             }),
         )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))

@@ -83,3 +83,82 @@ pub async fn register_until_usable(port: u16) -> serde_json::Value {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+/// A Grafana integration made through the gateway on `port` by the caller of `bearer` (an
+/// `authorization: Bearer …` header), retrying until a projections process has made the account
+/// usable (at most 60 s): its webhook path and its `authorization` header.
+pub async fn grafana_integration(port: u16, bearer: &str) -> (String, String) {
+    let started = std::time::Instant::now();
+    let created = loop {
+        let answer = curl(
+            port,
+            "/api/integrations",
+            &[
+                "-H",
+                bearer,
+                "-H",
+                "content-type: application/json",
+                "-d",
+                r#"{"source":"grafana","name":"Prod Grafana"}"#,
+            ],
+        )
+        .await;
+        if let Some((201, body)) = answer {
+            break body;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "integration never created: {answer:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let created: serde_json::Value = serde_json::from_str(&created).expect("json");
+    let webhook = created["webhook_url"].as_str().expect("webhook_url");
+    let path = webhook
+        .split_once("/webhooks/")
+        .map(|(_, rest)| format!("/webhooks/{rest}"))
+        .expect("a /webhooks/ URL");
+    let secret = format!(
+        "authorization: Bearer {}",
+        created["secret"].as_str().expect("secret")
+    );
+    (path, secret)
+}
+
+/// A Grafana delivery with one firing alert titled `title`.
+pub fn firing(title: &str) -> String {
+    serde_json::json!({
+        "receiver": "aurora", "status": "firing", "version": "1",
+        "alerts": [{
+            "status": "firing", "fingerprint": "fp-db",
+            "labels": { "alertname": title, "service": "db", "severity": "critical" },
+            "annotations": { "summary": title },
+            "startsAt": chrono::Utc::now(), "endsAt": "0001-01-01T00:00:00Z",
+        }],
+    })
+    .to_string()
+}
+
+/// The first incident whose title is `title`, once the gateway on `port` serves it to `bearer`
+/// (at most 60 s): its id and its page's JSON text.
+pub async fn incident_served(port: u16, bearer: &str, title: &str) -> (String, String) {
+    let started = std::time::Instant::now();
+    loop {
+        let answer = curl(port, "/api/incidents", &["-H", bearer]).await;
+        if let Some((200, text)) = &answer {
+            if text.contains(title) {
+                let list: serde_json::Value = serde_json::from_str(text).expect("json");
+                let id = list["items"][0]["id"].as_str().expect("incident id");
+                let one = curl(port, &format!("/api/incidents/{id}"), &["-H", bearer]).await;
+                if let Some((200, text)) = one {
+                    return (id.to_owned(), text);
+                }
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "incident never served: {answer:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

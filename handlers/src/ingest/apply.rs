@@ -12,7 +12,9 @@ use aurora_nats::consumer::Delivery as Message;
 use aurora_nats::envelope::Context;
 use aurora_nats::inbox::InboxReference;
 use aurora_nats::StoreError;
+use aurora_telemetry::trace;
 use chrono::Utc;
+use tracing::Instrument;
 
 use super::{Ingest, Placed, ReportedChange};
 use crate::sources;
@@ -81,8 +83,25 @@ impl Ingest {
         Ok(())
     }
 
-    /// Carries out one alert's decision on its incident.
+    /// Carries out one alert's decision on its incident, in the trace of the alert's delivery
+    /// (an `apply` span, when spans are exported).
     pub(super) async fn apply(
+        &self,
+        tenant: &TenantId,
+        id: IncidentId,
+        decision: &AlertDecision,
+        placed: &Placed,
+    ) -> Result<(), StoreError> {
+        let span = trace::item_span(
+            placed.traceparent.as_deref(),
+            || tracing::info_span!("apply", incident = %id),
+        );
+        self.apply_decision(tenant, id, decision, placed)
+            .instrument(span)
+            .await
+    }
+
+    async fn apply_decision(
         &self,
         tenant: &TenantId,
         id: IncidentId,

@@ -30,6 +30,8 @@ pub(crate) struct Placed {
     pub(crate) alert: FiringAlert,
     pub(crate) source: String,
     pub(crate) environment: String,
+    /// The delivery's trace context (only there when spans are exported).
+    pub(crate) traceparent: Option<String>,
 }
 
 const MAX_TITLE_CHARS: usize = 300;
@@ -132,6 +134,7 @@ pub(crate) fn placed(
         source: integration.source.clone(),
         environment,
         alert,
+        traceparent: message.traceparent().map(str::to_owned),
     }
 }
 

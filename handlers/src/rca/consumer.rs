@@ -9,9 +9,11 @@ use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::{Context, RawEvent};
 use aurora_nats::subjects::{self, EVENTS_STREAM};
 use aurora_projections::queries;
+use aurora_telemetry::trace;
 use chrono::Utc;
 use esrs::event::Upcaster;
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::admission::LiveRun;
@@ -42,7 +44,12 @@ impl Investigator {
                 let investigator = self.clone();
                 async move {
                     for delivery in deliveries {
-                        investigator.handle(&delivery).await?;
+                        // In the trace of the event's own incident (the batch's span links it).
+                        let span = trace::item_span(
+                            delivery.traceparent(),
+                            || tracing::info_span!("incident_event", subject = %delivery.subject),
+                        );
+                        investigator.handle(&delivery).instrument(span).await?;
                     }
                     Ok(())
                 }

@@ -8,6 +8,7 @@ use aurora_domain::{IncidentCommand, IncidentId, IncidentState, TenantId};
 use aurora_nats::envelope::Context;
 use aurora_nats::StoreError;
 use chrono::Utc;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{evidence, Investigator, RcaError};
@@ -130,14 +131,18 @@ impl Investigator {
         if !with_model {
             let investigator = self.clone();
             let tenant = tenant.clone();
-            tokio::spawn(async move {
-                if let Err(e) = investigator
-                    .without_model(&tenant, run, incident, gathered)
-                    .await
-                {
-                    tracing::error!(%run, error = %e, "the evidence pass could not be recorded");
+            // In the current span: the evidence pass belongs to the incident's trace.
+            tokio::spawn(
+                async move {
+                    if let Err(e) = investigator
+                        .without_model(&tenant, run, incident, gathered)
+                        .await
+                    {
+                        tracing::error!(%run, error = %e, "the evidence pass could not be recorded");
+                    }
                 }
-            });
+                .in_current_span(),
+            );
             return Ok(());
         }
         let brief = Brief {

@@ -10,8 +10,10 @@ use aurora_domain::chat::{
 use aurora_domain::organization::Role;
 use aurora_domain::{ChatMode, ChatSession, ChatSessionState, TenantId};
 use aurora_nats::subjects;
+use aurora_telemetry::trace;
 use chrono::Utc;
 use esrs::Aggregate as _;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::query_limit::allow_query;
@@ -262,13 +264,28 @@ pub async fn send(
     let unavailable = |e: String| Refusal::Unavailable(e);
     let body = serde_json::to_vec(request).map_err(|e| unavailable(e.to_string()))?;
     let subject = subjects::command(tenant, ChatSession::NAME, id);
-    state
-        .js
-        .publish(subject, body.into())
-        .await
-        .map_err(|e| unavailable(e.to_string()))?
-        .await
-        .map_err(|e| unavailable(e.to_string()))?;
+    // With spans exported, the command carries the publishing span's trace to the agent's run.
+    let (publish, traceparent) =
+        trace::producer_span(|| tracing::info_span!("cmd.publish", %subject));
+    async {
+        let published = match traceparent {
+            Some(traceparent) => {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(trace::TRACEPARENT, traceparent.as_str());
+                state
+                    .js
+                    .publish_with_headers(subject, headers, body.into())
+                    .await
+            }
+            None => state.js.publish(subject, body.into()).await,
+        };
+        published
+            .map_err(|e| unavailable(e.to_string()))?
+            .await
+            .map_err(|e| unavailable(e.to_string()))
+    }
+    .instrument(publish)
+    .await?;
     Ok(())
 }
 

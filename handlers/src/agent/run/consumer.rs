@@ -11,7 +11,9 @@ use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::Context;
 use aurora_nats::subjects::{self, CMD_STREAM};
 use aurora_nats::StoreError;
+use aurora_telemetry::trace;
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::run_loop::Run;
@@ -87,7 +89,12 @@ impl Agent {
 
     async fn handle_in_order(&self, deliveries: Vec<Delivery>) -> Result<(), HandlerError> {
         for delivery in deliveries {
-            match self.handle(&delivery).await {
+            // In the trace of the request that sent it (the batch's span links it).
+            let span = trace::item_span(
+                delivery.traceparent(),
+                || tracing::info_span!("session_command", subject = %delivery.subject),
+            );
+            match self.handle(&delivery).instrument(span).await {
                 Ok(Outcome::Applied) => {}
                 Ok(Outcome::Refused(why)) => {
                     tracing::info!(subject = %delivery.subject, %why, "session command refused")

@@ -12,6 +12,7 @@ use crate::agent::llm::Turn;
 
 impl Run {
     /// One streamed model call; its text goes out chunk by chunk and its usage is recorded.
+    #[tracing::instrument(skip_all, fields(model = %self.model))]
     pub(super) async fn call_model(
         &mut self,
         messages: &[Value],

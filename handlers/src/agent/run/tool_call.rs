@@ -21,6 +21,7 @@ use aurora_domain::gate::Cli;
 impl Run {
     /// One tool call: recorded, gated if it is a command, run, its result recorded. The text is
     /// what the model is told. A stop during the call ends it (a running command is killed).
+    #[tracing::instrument(skip_all, fields(tool = %call.name))]
     pub(super) async fn tool(
         &mut self,
         call: &ToolCallRequest,

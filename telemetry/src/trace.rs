@@ -1,0 +1,183 @@
+//! Trace context across Aurora's hops: W3C `traceparent` in and out of `tracing` spans.
+//!
+//! One trace runs from a webhook (or a chat query, or an investigation) to the read model: the
+//! HTTP request's span continues the caller's `traceparent`, each message Aurora publishes
+//! carries the publishing span's `traceparent`, and each consumer's batch span continues the
+//! first message's trace (linking the others').
+//!
+//! All of it is off unless an OpenTelemetry layer exports spans ([`set_exporting`], called by
+//! the binary's start-up when `OTEL_EXPORTER_OTLP_ENDPOINT` is set): then every function here is
+//! one relaxed atomic load and returns, so the hot paths (a command is ~80k instructions) pay
+//! nothing, and events keep the fresh, unsampled `traceparent` they get today.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The header (HTTP and NATS) that carries the trace context.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// Links a batch span records at most: a projector's batch holds up to 2000 events.
+const MAX_LINKS: usize = 128;
+
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Says that spans are exported from now on (an OpenTelemetry layer is installed).
+pub fn set_exporting() {
+    EXPORTING.store(true, Ordering::Relaxed);
+}
+
+/// Whether spans are exported: work done only for the trace is skipped when they are not.
+#[inline]
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
+/// The current span as a `traceparent`, when spans are exported and there is a current span.
+#[inline]
+pub fn current_traceparent() -> Option<String> {
+    if !exporting() {
+        return None;
+    }
+    traceparent_of(&Span::current())
+}
+
+/// `span` as a `traceparent` (`None` for a disabled span or without an OpenTelemetry layer).
+pub fn traceparent_of(span: &Span) -> Option<String> {
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    span_context.is_valid().then(|| {
+        format!(
+            "00-{:032x}-{:016x}-{:02x}",
+            span_context.trace_id(),
+            span_context.span_id(),
+            span_context.trace_flags().to_u8()
+        )
+    })
+}
+
+/// The span of a publish (made by `make` only when spans are exported; a disabled span
+/// otherwise) and the `traceparent` the published message carries: that span's.
+pub fn producer_span(make: impl FnOnce() -> Span) -> (Span, Option<String>) {
+    if !exporting() {
+        return (Span::none(), None);
+    }
+    let span = make();
+    let traceparent = traceparent_of(&span);
+    (span, traceparent)
+}
+
+/// Reads a W3C `traceparent` (any version's first four fields; version 00 has exactly four).
+pub fn parse(traceparent: &str) -> Option<SpanContext> {
+    let mut parts = traceparent.trim().split('-');
+    let version = parts.next()?;
+    let (trace_id, span_id, flags) = (parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, len: usize| s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex(version, 2) || version == "ff" || (version == "00" && parts.next().is_some()) {
+        return None;
+    }
+    if !hex(trace_id, 32) || !hex(span_id, 16) || !hex(flags, 2) {
+        return None;
+    }
+    let span_context = SpanContext::new(
+        TraceId::from_hex(trace_id).ok()?,
+        SpanId::from_hex(span_id).ok()?,
+        TraceFlags::new(u8::from_str_radix(flags, 16).ok()? & TraceFlags::SAMPLED.to_u8()),
+        true,
+        TraceState::default(),
+    );
+    span_context.is_valid().then_some(span_context)
+}
+
+/// Makes `span` continue the trace of `traceparent` (its remote parent). Call it before `span`
+/// is first entered. Nothing happens when spans are not exported or `traceparent` does not parse.
+pub fn continue_trace(span: &Span, traceparent: Option<&str>) {
+    if !exporting() {
+        return;
+    }
+    if let Some(parent) = traceparent.and_then(parse) {
+        // Fails only for a disabled span, which has nothing to continue.
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
+    }
+}
+
+/// Makes a batch's `span` continue the first message's trace and link the other traces among
+/// `traceparents` (each once, at most [`MAX_LINKS`]): one span for the batch's one unit of work
+/// (one transaction, one handler call), reachable from every message's trace.
+pub fn continue_batch<'a>(span: &Span, traceparents: impl IntoIterator<Item = &'a str>) {
+    if !exporting() {
+        return;
+    }
+    let mut contexts = traceparents.into_iter().filter_map(parse);
+    let Some(first) = contexts.next() else { return };
+    let mut linked = vec![first.trace_id()];
+    let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(first));
+    for other in contexts {
+        if linked.len() > MAX_LINKS {
+            break;
+        }
+        if !linked.contains(&other.trace_id()) {
+            linked.push(other.trace_id());
+            span.add_link(other);
+        }
+    }
+}
+
+/// The span of one item of a batch (made by `make` only when spans are exported; a disabled
+/// span otherwise). It is a child of the current span when the item came in the batch's own
+/// trace, else it continues the item's `traceparent` (the trace the batch span only links), so
+/// what the item causes stays in its own trace.
+pub fn item_span(traceparent: Option<&str>, make: impl FnOnce() -> Span) -> Span {
+    if !exporting() {
+        return Span::none();
+    }
+    let span = make();
+    if let Some(item) = traceparent.and_then(parse) {
+        let current = Span::current().context();
+        if current.span().span_context().trace_id() != item.trace_id() {
+            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(item));
+        }
+    }
+    span
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_traceparent_parses_and_bad_ones_do_not() {
+        let parsed =
+            parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").expect("valid");
+        assert_eq!(
+            format!("{:032x}", parsed.trace_id()),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(format!("{:016x}", parsed.span_id()), "00f067aa0ba902b7");
+        assert!(parsed.is_sampled() && parsed.is_remote());
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-xx",
+        ] {
+            assert!(parse(bad).is_none(), "{bad:?}");
+        }
+        // A later version may append fields.
+        assert!(parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x").is_some());
+    }
+
+    #[test]
+    fn without_an_exporter_nothing_is_read_from_spans() {
+        assert!(!exporting());
+        let span = tracing::info_span!("quiet");
+        let _entered = span.enter();
+        assert_eq!(current_traceparent(), None);
+    }
+}
