@@ -26,30 +26,9 @@ use chrono::Utc;
 use futures::Stream;
 use serde_json::{json, Value};
 
-use common::{fresh_database, Killed};
+use common::{chunk, fresh_database, model, Killed};
 
 type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Event, std::convert::Infallible>> + Send>>;
-
-/// Serves `/v1/chat/completions` with `answer`; its base URL.
-async fn model(router: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    format!("http://{addr}/v1")
-}
-
-fn chunk(delta: Value, finish: Option<&str>) -> Event {
-    let chunk = json!({
-        "id": "chatcmpl-worker", "object": "chat.completion.chunk",
-        "created": 1_700_000_000, "model": "worker-test",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    });
-    Event::default().data(chunk.to_string())
-}
 
 /// An OpenAI-compatible endpoint that streams a sentence every 300 ms and never finishes.
 async fn endless_model() -> String {

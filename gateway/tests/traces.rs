@@ -1,6 +1,7 @@
 //! Traces as an operator's collector receives them: the `aurora` processes (one per role, as in
-//! production) export spans over OTLP/HTTP to a receiver this test serves, and one webhook is one
-//! trace from the HTTP request to the projector's transaction. Without
+//! production) export spans over OTLP/HTTP to a receiver this test serves. One webhook is one
+//! trace from the HTTP request to the projector's transaction; so is a chat query (through the
+//! agent's model and tool calls) and an investigation asked of an incident. Without
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` nothing is exported and events keep fresh, unsampled trace ids.
 //!
 //! The tracer provider is process-global, so Aurora runs as child processes here.
@@ -15,16 +16,26 @@ use std::time::{Duration, Instant};
 use aurora_nats::server::NatsServer;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::response::sse::{Event, Sse};
 use axum::routing::post;
+use axum::Json;
+use futures::Stream;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Attribute;
 use prost::Message;
+use serde_json::{json, Value};
 
-use common::{curl, drop_database, fresh_database, Killed};
+use common::{chunk, curl, drop_database, fresh_database, model, Killed};
+
+type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Event, std::convert::Infallible>> + Send>>;
 
 /// The trace a test webhook arrives in (as a caller that traces would send it).
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
+/// The trace a test chat query arrives in.
+const CHAT_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+/// The trace a test request for an investigation arrives in.
+const RCA_TRACE_ID: &str = "5b8aa5a2d2c872e8321cf37308d69df2";
 
 /// One span as received, with the role of the process that sent it.
 #[derive(Debug, Clone)]
@@ -106,10 +117,10 @@ fn attributes_of(
     list.iter()
         .filter_map(|kv| {
             let value = match kv.value.as_ref()?.value.as_ref()? {
-                Value::StringValue(s) => s.clone(),
-                Value::IntValue(i) => i.to_string(),
-                Value::BoolValue(b) => b.to_string(),
-                Value::DoubleValue(d) => d.to_string(),
+                Attribute::StringValue(s) => s.clone(),
+                Attribute::IntValue(i) => i.to_string(),
+                Attribute::BoolValue(b) => b.to_string(),
+                Attribute::DoubleValue(d) => d.to_string(),
                 _ => return None,
             };
             Some((kv.key.clone(), value))
@@ -121,36 +132,34 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `aurora serve --role <role>` against `nats` and `db`, with `env` added.
-fn serve(role: &str, port: u16, nats: &str, db: &str, data: &str, env: &[(&str, &str)]) -> Killed {
+/// `aurora <args>` against `nats` and `db`, its data in `data`, with `env` added.
+fn aurora(args: &[&str], nats: &str, db: &str, data: &str, env: &[(&str, &str)]) -> Killed {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aurora"));
-    c.args([
-        "serve",
-        "--role",
-        role,
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-    ])
-    .env("NATS_URL", nats)
-    .env("DATABASE_URL", db)
-    .env("AURORA_DATA_DIR", data)
-    .env("RUST_LOG", "warn")
-    .env("AURORA_RCA_AUTOMATIC", "0")
-    .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-    .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null());
+    c.args(args)
+        .env("NATS_URL", nats)
+        .env("DATABASE_URL", db)
+        .env("AURORA_DATA_DIR", data)
+        .env("RUST_LOG", "warn")
+        .env("AURORA_RCA_AUTOMATIC", "0")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
     for (name, value) in env {
         c.env(name, value);
     }
-    Killed(c.spawn().expect("serve"))
+    Killed(c.spawn().expect("aurora"))
 }
 
-/// The three roles, each its own process, with `env`.
+/// The three roles, each its own process serving on `port`, with `env`.
 fn roles(port: u16, nats: &str, db: &str, data: &str, env: &[(&str, &str)]) -> Vec<Killed> {
+    let listen = format!("127.0.0.1:{port}");
     ["gateway", "handlers", "projections"]
         .iter()
-        .map(|role| serve(role, port, nats, db, data, env))
+        .map(|role| {
+            let args = ["serve", "--role", role, "--listen", &listen];
+            aurora(&args, nats, db, data, env)
+        })
         .collect()
 }
 
@@ -201,22 +210,22 @@ async fn first_event_traceparent(port: u16, bearer: &str, id: &str) -> String {
         .to_owned()
 }
 
-/// The spans of [`TRACE_ID`] received so far.
-fn trace_of(spans: &Spans) -> Vec<Received> {
+/// The spans of `trace_id` received so far.
+fn trace_of(spans: &Spans, trace_id: &str) -> Vec<Received> {
     spans
         .lock()
         .expect("spans")
         .iter()
-        .filter(|s| s.trace_id == TRACE_ID)
+        .filter(|s| s.trace_id == trace_id)
         .cloned()
         .collect()
 }
 
-/// The spans of [`TRACE_ID`] once every hop is among them (at most 60 s).
-async fn trace_with(spans: &Spans, hops: &[Hop]) -> Vec<Received> {
+/// The spans of `trace_id` once every hop is among them (at most 60 s).
+async fn trace_with(spans: &Spans, trace_id: &str, hops: &[Hop]) -> Vec<Received> {
     let started = Instant::now();
     loop {
-        let trace = trace_of(spans);
+        let trace = trace_of(spans, trace_id);
         let missing: Vec<_> = hops
             .iter()
             .filter(|hop| !trace.iter().any(|s| hop.matches(s)))
@@ -237,9 +246,64 @@ async fn trace_with(spans: &Spans, hops: &[Hop]) -> Vec<Received> {
     }
 }
 
+/// The spans of `trace_id` once it has every hop, checked whole: sent by `aurora` of this
+/// version, every parent in the trace but the root's (the caller's span, [`CALLER_SPAN`]), the
+/// root the request to a path starting with `path`, and every hop descending from it.
+async fn whole_trace(spans: &Spans, trace_id: &str, hops: &[Hop], path: &str) -> Vec<Received> {
+    trace_with(spans, trace_id, hops).await;
+    // What ended with or before the hops (their children, the other consumers' spans) is in too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let trace = trace_of(spans, trace_id);
+    for span in &trace {
+        assert_eq!(span.service, "aurora", "{span:?}");
+        assert_eq!(span.version, env!("CARGO_PKG_VERSION"), "{span:?}");
+    }
+    let by_id: HashMap<&str, &Received> = trace.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    // The caller's span is the only parent from outside: every other link stays in the trace.
+    for span in &trace {
+        assert!(
+            span.parent == CALLER_SPAN || by_id.contains_key(span.parent.as_str()),
+            "{span:?} has a parent that is not in the trace"
+        );
+    }
+    let request = trace
+        .iter()
+        .find(|s| s.name == "request")
+        .expect("the request's span");
+    assert_eq!(
+        request.parent, CALLER_SPAN,
+        "the caller's trace is continued"
+    );
+    assert!(
+        request
+            .attributes
+            .get("path")
+            .is_some_and(|p| p.starts_with(path)),
+        "{request:?}"
+    );
+    let descends = |span: &Received| {
+        let mut at = span;
+        while let Some(parent) = by_id.get(at.parent.as_str()) {
+            at = parent;
+        }
+        at.span_id == request.span_id
+    };
+    for hop in hops {
+        let span = trace.iter().find(|s| hop.matches(s)).expect("hop");
+        assert!(
+            descends(span),
+            "{} ({}) does not descend from the request",
+            hop.0,
+            hop.1
+        );
+    }
+    trace
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_webhook_is_one_trace_from_the_request_to_the_projector() {
+async fn a_webhook_and_the_investigation_of_its_incident_are_each_one_trace() {
     let (spans, endpoint) = receiver("127.0.0.1:0").await;
+    let model = concluding_model().await;
     let nats = NatsServer::start_temporary().await.expect("nats-server");
     let db = fresh_database("aurora_traces").await;
     let data = tempfile::tempdir().expect("data dir");
@@ -248,6 +312,8 @@ async fn one_webhook_is_one_trace_from_the_request_to_the_projector() {
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("LLM_BASE_URL", model.as_str()),
+        ("LLM_MODEL", "test-model"),
     ];
     let processes = roles(port, &nats.url(), &db, data_dir, &env);
 
@@ -273,54 +339,8 @@ async fn one_webhook_is_one_trace_from_the_request_to_the_projector() {
             Some(("projector", "incidents")),
         ),
     ];
-    trace_with(&spans, &hops).await;
-    // What ended with or before the hops (their children, the other consumers' spans) is in too.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let trace = trace_of(&spans);
-    for span in &trace {
-        assert_eq!(span.service, "aurora", "{span:?}");
-        assert_eq!(span.version, env!("CARGO_PKG_VERSION"), "{span:?}");
-    }
+    let trace = whole_trace(&spans, TRACE_ID, &hops, "/webhooks/grafana/").await;
     let by_id: HashMap<&str, &Received> = trace.iter().map(|s| (s.span_id.as_str(), s)).collect();
-    // The caller's span is the only parent from outside: every other link stays in the trace.
-    for span in &trace {
-        assert!(
-            span.parent == CALLER_SPAN || by_id.contains_key(span.parent.as_str()),
-            "{span:?} has a parent that is not in the trace"
-        );
-    }
-    let request = trace
-        .iter()
-        .find(|s| s.name == "request")
-        .expect("the webhook's request span");
-    assert_eq!(
-        request.parent, CALLER_SPAN,
-        "the caller's trace is continued"
-    );
-    assert!(
-        request
-            .attributes
-            .get("path")
-            .is_some_and(|p| p.starts_with("/webhooks/grafana/")),
-        "{request:?}"
-    );
-    // Every hop descends from the webhook's request.
-    let descends = |span: &Received| {
-        let mut at = span;
-        while let Some(parent) = by_id.get(at.parent.as_str()) {
-            at = parent;
-        }
-        at.span_id == request.span_id
-    };
-    for hop in &hops {
-        let span = trace.iter().find(|s| hop.matches(s)).expect("hop");
-        assert!(
-            descends(span),
-            "{} ({}) does not descend from the request",
-            hop.0,
-            hop.1
-        );
-    }
 
     // The stored event names the span that appended it (the alert's `apply`), in this trace.
     let traceparent = first_event_traceparent(port, &bearer, &id).await;
@@ -330,6 +350,39 @@ async fn one_webhook_is_one_trace_from_the_request_to_the_projector() {
     let appender = by_id.get(parts[2]).expect("the event's span was exported");
     assert_eq!(appender.name, "apply", "{appender:?}");
 
+    // An investigation asked of the incident (with a traceparent of its own): the RCA consumer,
+    // the run and its calls, and the projection of its events are that request's trace.
+    let traceparent = format!("traceparent: 00-{RCA_TRACE_ID}-{CALLER_SPAN}-01");
+    let (status, body) = curl(
+        port,
+        &format!("/api/incidents/{id}/rca"),
+        &["-X", "POST", "-H", &bearer, "-H", &traceparent],
+    )
+    .await
+    .expect("rca");
+    assert_eq!(status, 202, "{body}");
+
+    let hops = [
+        Hop("request", "gateway", None),
+        Hop("consume", "handlers", Some(("consumer", "rca"))),
+        Hop("incident_event", "handlers", None),
+        Hop("react", "handlers", None),
+        Hop("go", "handlers", None),
+        Hop("call_model", "handlers", None),
+        Hop("tool", "handlers", Some(("tool", "conclude"))),
+        Hop("execute", "handlers", None),
+        Hop(
+            "consume",
+            "projections",
+            Some(("consumer", "proj-investigations")),
+        ),
+        Hop(
+            "apply_batch",
+            "projections",
+            Some(("projector", "investigations")),
+        ),
+    ];
+    whole_trace(&spans, RCA_TRACE_ID, &hops, "/api/incidents/").await;
     drop(processes);
     drop_database(&db).await;
 }
@@ -343,8 +396,10 @@ async fn without_an_endpoint_nothing_is_exported_and_events_keep_fresh_trace_ids
     let data = tempfile::tempdir().expect("data dir");
     let data_dir = data.path().to_str().expect("utf-8");
     let port = aurora_nats::server::free_port().expect("port");
-    let processes = roles(
-        port,
+    // One process for all roles: nothing crosses processes when nothing is exported.
+    let listen = format!("127.0.0.1:{port}");
+    let process = aurora(
+        &["up", "--listen", &listen],
         &nats.url(),
         &db,
         data_dir,
@@ -364,6 +419,138 @@ async fn without_an_endpoint_nothing_is_exported_and_events_keep_fresh_trace_ids
         spans.lock().expect("spans").is_empty(),
         "spans were exported"
     );
+    drop(process);
+    drop_database(&db).await;
+}
+
+/// A model that looks incidents up once, then answers.
+async fn looking_model() -> String {
+    async fn completions(Json(request): Json<Value>) -> Sse<Events> {
+        let told = request["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"));
+        let events = if told {
+            vec![
+                chunk(
+                    json!({"role": "assistant", "content": "No incident is open."}),
+                    None,
+                ),
+                chunk(json!({}), Some("stop")),
+            ]
+        } else {
+            vec![
+                chunk(
+                    json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call-1", "type": "function",
+                        "function": {"name": "incident_lookup", "arguments": "{\"status\":\"investigating\"}"}}]}),
+                    None,
+                ),
+                chunk(json!({}), Some("tool_calls")),
+            ]
+        };
+        let done = Event::default().data("[DONE]");
+        Sse::new(Box::pin(futures::stream::iter(
+            events.into_iter().chain([done]).map(Ok),
+        )))
+    }
+    model(axum::Router::new().route("/v1/chat/completions", post(completions))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_query_is_one_trace_from_the_request_through_the_agent_to_the_projector() {
+    let (spans, endpoint) = receiver("127.0.0.1:0").await;
+    let model = looking_model().await;
+    let nats = NatsServer::start_temporary().await.expect("nats-server");
+    let db = fresh_database("aurora_traces_chat").await;
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_str().expect("utf-8");
+    let port = aurora_nats::server::free_port().expect("port");
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ("LLM_BASE_URL", model.as_str()),
+        ("LLM_MODEL", "test-model"),
+    ];
+    let processes = roles(port, &nats.url(), &db, data_dir, &env);
+    let registered = common::register_until_usable(port).await;
+    let bearer = format!(
+        "authorization: Bearer {}",
+        registered["token"].as_str().expect("token")
+    );
+    let json = "content-type: application/json";
+    let (status, created) = curl(
+        port,
+        "/chat_api/sessions",
+        &["-H", &bearer, "-H", json, "-d", "{}"],
+    )
+    .await
+    .expect("session");
+    assert_eq!(status, 201, "{created}");
+    let created: Value = serde_json::from_str(&created).expect("json");
+    let session = created["id"].as_str().expect("session id");
+    let traceparent = format!("traceparent: 00-{CHAT_TRACE_ID}-{CALLER_SPAN}-01");
+    let (status, posted) = curl(
+        port,
+        &format!("/chat_api/sessions/{session}/messages"),
+        &[
+            "-H",
+            &bearer,
+            "-H",
+            json,
+            "-H",
+            &traceparent,
+            "-d",
+            r#"{"message":"Which incidents are open?"}"#,
+        ],
+    )
+    .await
+    .expect("message");
+    assert_eq!(status, 202, "{posted}");
+
+    let hops = [
+        Hop("request", "gateway", None),
+        Hop("cmd.publish", "gateway", None),
+        Hop("consume", "handlers", Some(("consumer", "chat"))),
+        Hop("session_command", "handlers", None),
+        Hop("go", "handlers", None),
+        Hop("call_model", "handlers", None),
+        Hop("tool", "handlers", Some(("tool", "incident_lookup"))),
+        Hop("execute", "handlers", None),
+        Hop(
+            "consume",
+            "projections",
+            Some(("consumer", "proj-sessions")),
+        ),
+        Hop(
+            "apply_batch",
+            "projections",
+            Some(("projector", "sessions")),
+        ),
+    ];
+    let trace = whole_trace(&spans, CHAT_TRACE_ID, &hops, "/chat_api/sessions/").await;
+    // Both model calls: the one that asked for the tool and the one that answered.
+    assert_eq!(
+        trace.iter().filter(|s| s.name == "call_model").count(),
+        2,
+        "{trace:#?}"
+    );
     drop(processes);
     drop_database(&db).await;
+}
+
+/// A model that concludes every investigation at once.
+async fn concluding_model() -> String {
+    async fn completions() -> Sse<Events> {
+        let arguments = json!({"conclusion": "confirmed", "summary": "The disk of db-1 is full."});
+        let events = [
+            chunk(
+                json!({"role": "assistant", "tool_calls": [{"index": 0, "id": "call-conclude", "type": "function",
+                    "function": {"name": "conclude", "arguments": arguments.to_string()}}]}),
+                None,
+            ),
+            chunk(json!({}), Some("tool_calls")),
+            Event::default().data("[DONE]"),
+        ];
+        Sse::new(Box::pin(futures::stream::iter(events.map(Ok))))
+    }
+    model(axum::Router::new().route("/v1/chat/completions", post(completions))).await
 }

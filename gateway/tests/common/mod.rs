@@ -162,3 +162,25 @@ pub async fn incident_served(port: u16, bearer: &str, title: &str) -> (String, S
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// Serves `router` (an OpenAI-compatible `/v1/chat/completions`) on a free port; its base URL.
+pub async fn model(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}/v1")
+}
+
+/// One streamed chat completion chunk carrying `delta`.
+pub fn chunk(delta: serde_json::Value, finish: Option<&str>) -> axum::response::sse::Event {
+    let chunk = serde_json::json!({
+        "id": "chatcmpl-test", "object": "chat.completion.chunk",
+        "created": 1_700_000_000, "model": "test-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    });
+    axum::response::sse::Event::default().data(chunk.to_string())
+}

@@ -266,7 +266,8 @@ impl Agent {
             if let Ok(mut runs) = self.inner.runs.lock() {
                 // Finished runs are reaped here, so the set holds only live ones.
                 while runs.try_join_next().is_some() {}
-                runs.spawn(run.go(state, control));
+                // In the current span (the command's): the run belongs to the query's trace.
+                runs.spawn(run.go(state, control).in_current_span());
             }
         }
         Ok(Outcome::Applied)

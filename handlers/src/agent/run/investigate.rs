@@ -10,6 +10,7 @@ use aurora_nats::envelope::Context;
 use aurora_nats::subjects;
 use aurora_nats::{AggregateStore, StoreError};
 use chrono::Utc;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::run_loop::Run;
@@ -193,7 +194,8 @@ impl Agent {
         };
         if let Ok(mut runs) = self.inner.runs.lock() {
             while runs.try_join_next().is_some() {}
-            runs.spawn(limited);
+            // In the current span: the run belongs to the incident's trace.
+            runs.spawn(limited.in_current_span());
         }
         Ok(())
     }
