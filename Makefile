@@ -54,6 +54,8 @@ bench: deps deps-wrk ui deps-chromium
 	$(CARGO) bench -p aurora-tests --bench credentials
 	$(CARGO) bench -p aurora-tests --bench graph
 	$(CARGO) bench -p aurora-tests --bench knowledge
+	$(CARGO) build --release -p aurora-gateway --bin aurora
+	$(CARGO) bench -p aurora-tests --bench observability
 	$(MAKE) ui-bench
 
 # The web UI's bench (gateway/ui/tests/bench.mjs): Chromium against a release aurora, written to

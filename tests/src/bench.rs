@@ -1,8 +1,8 @@
 //! What the benchmarks (`tests/benches/`) share: settings from the environment, percentiles,
 //! the raw ceiling every figure is set beside (one acknowledged JetStream publish), the
-//! machine's description, and two ways of measuring memory — the process's resident set and
-//! the bytes live on the heap ([`Counted`]) — and [`write_section`], which puts a benchmark's
-//! figures in `BENCHMARKS.md`.
+//! machine's description, two ways of measuring memory — the process's resident set and the
+//! bytes live on the heap ([`Counted`]) —, HTTP load with `wrk` ([`wrk`], [`webhook_script`]),
+//! and [`write_section`], which puts a benchmark's figures in `BENCHMARKS.md`.
 
 use std::time::{Duration, Instant};
 
@@ -127,6 +127,96 @@ pub type Counted = cap::Cap<mimalloc::MiMalloc>;
 
 pub const fn counted() -> Counted {
     cap::Cap::new(mimalloc::MiMalloc, usize::MAX)
+}
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Wrk {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub non_2xx: u64,
+}
+
+fn duration_ms(text: &str) -> f64 {
+    let (number, unit): (String, String) =
+        text.chars().partition(|c| c.is_ascii_digit() || *c == '.');
+    let value: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit.as_str() {
+        "us" => value / 1000.0,
+        "ms" => value,
+        "s" => value * 1000.0,
+        "m" => value * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+/// Runs wrk (2 threads, 64 connections) with `script` against `url` for `secs`.
+pub fn wrk(url: &str, script: &std::path::Path, secs: u64) -> Wrk {
+    let out = std::process::Command::new("wrk")
+        .args(["-t2", "-c64", &format!("-d{secs}s"), "--latency", "-s"])
+        .arg(script)
+        .arg(url)
+        .output()
+        .expect("wrk runs (make bench installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+    };
+    let rps = field("Requests/sec:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let p50 = field("50%").map_or(f64::NAN, |v| duration_ms(&v));
+    let p99 = field("99%").map_or(f64::NAN, |v| duration_ms(&v));
+    let non_2xx = field("Non-2xx or 3xx responses:")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Wrk {
+        rps,
+        p50_ms: p50,
+        p99_ms: p99,
+        non_2xx,
+    }
+}
+
+/// A wrk script `name` in `dir` posting a distinct Grafana alert per request, with `headers`.
+pub fn webhook_script(
+    dir: &std::path::Path,
+    name: &str,
+    headers: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let headers: String = headers
+        .iter()
+        .map(|(k, v)| format!("wrk.headers[\"{k}\"] = \"{v}\"\n"))
+        .collect();
+    let lua = format!(
+        r#"wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+{headers}
+local counter = 0
+local tag = 0
+function setup(thread)
+  tag = tag + 1
+  thread:set("tag", tag)
+end
+function request()
+  counter = counter + 1
+  local id = string.format("%d-%d-%d", tag or 0, counter, math.random(1, 1000000000))
+  local body = '{{"receiver":"aurora","status":"firing","orgId":1,"alerts":[{{"status":"firing","labels":{{"alertname":"HighLatency","service":"checkout","severity":"critical","env":"prod","instance":"pod-' .. id .. '"}},"annotations":{{"summary":"Checkout p99 latency above 2s","description":"p99 is 3.1s on pod ' .. id .. '"}},"startsAt":"2026-11-23T10:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"https://grafana.example.com/alerting/grafana/abc/view","fingerprint":"' .. id .. '"}}],"groupLabels":{{"alertname":"HighLatency"}},"version":"1","title":"[FIRING:1] HighLatency"}}'
+  return wrk.format(nil, nil, nil, body)
+end
+"#
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, lua).expect("write the wrk script");
+    path
+}
+
+/// The median of `values` (NaN when empty).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Writes `markdown` as the section `name` of `BENCHMARKS.md` (between `<!-- name:start -->` and

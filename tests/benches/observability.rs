@@ -1,0 +1,341 @@
+//! `make bench`: what observing Aurora costs on the webhook intake, written to `BENCHMARKS.md`
+//! (section `observability`).
+//!
+//! 1. Traces: two gateway processes (the release `aurora` binary, `serve --role gateway`) on the
+//!    same NATS and database, one exporting every span over OTLP/HTTP to a receiver in this
+//!    process (`OTEL_EXPORTER_OTLP_ENDPOINT`, default sampler: every request is a trace), one
+//!    without. `wrk` alternates between them (off, on, off, on…); the figure is the median of the
+//!    five pairs' ratios. The tracer provider is process-wide, hence processes.
+//! 2. Metrics: they cannot be switched off (a switch would be a branch in every series' update),
+//!    so their cost is measured as a share of the gateway's CPU per webhook: what the intake's
+//!    metric updates for one webhook take (the request counter by route and status, received,
+//!    accepted with its latency; timed here over many iterations) over the CPU time the
+//!    exporting-off gateway process spent per request in phase 1 (`/proc/<pid>/stat`).
+//!
+//! `BENCH_WRK_SECS` (default 10) sets each wrk round; `AURORA_BIN` the binary (default
+//! `$CARGO_TARGET_DIR/release/aurora`, which `make bench` builds first).
+
+use std::fmt::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aurora_tests::bench::{median, webhook_script, wrk, Wrk};
+use aurora_tests::{TestDb, TestNats};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde_json::{json, Value};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Alternating (off, on) pairs of wrk runs.
+const ROUNDS: usize = 5;
+/// Metric updates timed for phase 2.
+const ITERATIONS: u32 = 1_000_000;
+
+/// A child process, killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Process {
+    /// CPU time (user + system) the process has used so far.
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // The fields after the command's closing parenthesis; utime and stime are the 12th
+        // and 13th of them, in clock ticks (100 a second on Linux).
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
+        Duration::from_millis(ticks * 10)
+    }
+}
+
+fn aurora_bin() -> std::path::PathBuf {
+    if let Some(bin) = std::env::var_os("AURORA_BIN") {
+        return bin.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        Into::into,
+    );
+    target.join("release/aurora")
+}
+
+/// `aurora serve --role <role>` on `port` against `nats` and `db`, with `env` added.
+fn serve(role: &str, port: u16, nats: &str, db: &str, data: &str, env: &[(&str, &str)]) -> Process {
+    let bin = aurora_bin();
+    let mut c = Command::new(&bin);
+    c.args([
+        "serve",
+        "--role",
+        role,
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ])
+    .env("NATS_URL", nats)
+    .env("DATABASE_URL", db)
+    .env("AURORA_DATA_DIR", data)
+    .env("RUST_LOG", "warn")
+    .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+    .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null());
+    for (name, value) in env {
+        c.env(name, value);
+    }
+    Process(
+        c.spawn().unwrap_or_else(|e| {
+            panic!("{} does not run ({e}): make bench builds it", bin.display())
+        }),
+    )
+}
+
+/// An OTLP/HTTP receiver counting the spans it is sent; its base URL.
+async fn receiver(spans: Arc<AtomicU64>) -> String {
+    async fn traces(State(spans): State<Arc<AtomicU64>>, body: Bytes) -> &'static [u8] {
+        if let Ok(request) = ExportTraceServiceRequest::decode(body) {
+            let count: usize = request
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum();
+            spans.fetch_add(count as u64, Ordering::Relaxed);
+        }
+        &[]
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = axum::Router::new()
+        .route("/v1/traces", post(traces))
+        .with_state(spans);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// `f` retried every 200 ms until it gives a value (at most 60 s; `what` names it otherwise).
+async fn until<T, F: std::future::Future<Output = Option<T>>>(what: &str, f: impl Fn() -> F) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = f().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what} never happened"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Registers an account through the gateway at `base` (once the projections process made it
+/// possible) and creates a Grafana integration: its webhook path and secret.
+async fn integration(http: &reqwest::Client, base: &str) -> (String, String) {
+    let token = until("registration", || async {
+        let answer = http
+            .post(format!("{base}/api/auth/register"))
+            .json(&json!({"email": "bench@acme.io", "password": "correct horse", "organization": "Bench"}))
+            .send()
+            .await
+            .ok()?;
+        let body: Value = answer.json().await.ok()?;
+        body["token"].as_str().map(str::to_owned)
+    })
+    .await;
+    let created: Value = until("the integration", || async {
+        let answer = http
+            .post(format!("{base}/api/integrations"))
+            .bearer_auth(&token)
+            .json(&json!({"source": "grafana", "name": "Bench Grafana"}))
+            .send()
+            .await
+            .ok()?;
+        (answer.status() == 201).then_some(())?;
+        answer.json().await.ok()
+    })
+    .await;
+    let path = created["webhook_url"]
+        .as_str()
+        .and_then(|u| u.split_once("/webhooks/"))
+        .map(|(_, rest)| format!("/webhooks/{rest}"))
+        .expect("a webhook URL");
+    (
+        path,
+        created["secret"].as_str().expect("a secret").to_owned(),
+    )
+}
+
+/// What the intake's metrics cost for one webhook, timed over [`ITERATIONS`]: the update of
+/// `aurora_http_requests_total` (its route label looked up as the middleware does),
+/// `aurora_webhooks_received_total`, and `aurora_webhooks_accepted_total` with the latency
+/// histogram (the clock read twice, as the route does).
+fn metrics_per_webhook() -> Duration {
+    let metrics = aurora_telemetry::Metrics::default();
+    let route: Arc<str> = Arc::from("/webhooks/{source}/{integration_id}");
+    let routes: std::collections::HashMap<Box<str>, Arc<str>> =
+        [(Box::from(&*route), route.clone())].into_iter().collect();
+    let started = Instant::now();
+    for _ in 0..ITERATIONS {
+        let arrived = Instant::now();
+        let label = routes
+            .get(std::hint::black_box("/webhooks/{source}/{integration_id}"))
+            .cloned()
+            .unwrap_or_else(|| route.clone());
+        metrics.webhook_received("grafana", None);
+        metrics.webhook_accepted("grafana", None, arrived.elapsed());
+        metrics.http_request("POST", label, 202);
+    }
+    started.elapsed() / ITERATIONS
+}
+
+fn row(w: &[Wrk]) -> String {
+    format!(
+        "{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+        median(w.iter().map(|w| w.rps).collect()),
+        median(w.iter().map(|w| w.p50_ms).collect()),
+        median(w.iter().map(|w| w.p99_ms).collect())
+    )
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let secs: u64 = std::env::var("BENCH_WRK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let nats = TestNats::start().await;
+    let db = TestDb::create().await;
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_str().expect("utf-8");
+    let spans = Arc::new(AtomicU64::new(0));
+    let endpoint = receiver(spans.clone()).await;
+    let free = || aurora_nats::server::free_port().expect("port");
+    let (off_port, on_port, projections_port) = (free(), free(), free());
+
+    // The gateway without export first: it makes the data dir's secret key the others read.
+    let off = serve("gateway", off_port, &nats.url(), &db.url, data_dir, &[]);
+    let _projections = serve(
+        "projections",
+        projections_port,
+        &nats.url(),
+        &db.url,
+        data_dir,
+        &[],
+    );
+    let http = reqwest::Client::new();
+    let (path, secret) = integration(&http, &format!("http://127.0.0.1:{off_port}")).await;
+    let on = serve(
+        "gateway",
+        on_port,
+        &nats.url(),
+        &db.url,
+        data_dir,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    );
+    until("the exporting gateway", || async {
+        let answer = http
+            .get(format!("http://127.0.0.1:{on_port}/health"))
+            .send()
+            .await
+            .ok()?;
+        answer.status().is_success().then_some(())
+    })
+    .await;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bearer = format!("Bearer {secret}");
+    let script = webhook_script(dir.path(), "webhook.lua", &[("Authorization", &bearer)]);
+    let (mut offs, mut ons) = (Vec::new(), Vec::new());
+    let mut off_cpu_per_request = Vec::new();
+    for _ in 0..ROUNDS {
+        let (url, s) = (format!("http://127.0.0.1:{off_port}{path}"), script.clone());
+        let before = off.cpu();
+        let w = tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
+            .await
+            .expect("wrk");
+        let requests = (w.rps * secs as f64).max(1.0);
+        off_cpu_per_request.push((off.cpu() - before).as_secs_f64() / requests);
+        offs.push(w);
+        let (url, s) = (format!("http://127.0.0.1:{on_port}{path}"), script.clone());
+        ons.push(
+            tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
+                .await
+                .expect("wrk"),
+        );
+    }
+    // The last batch of spans leaves within the exporter's delay (5 s).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let exported = spans.load(Ordering::Relaxed);
+    assert!(
+        offs.iter()
+            .chain(&ons)
+            .all(|w| w.non_2xx == 0 && w.rps > 0.0),
+        "every request was accepted: off {offs:?}, on {ons:?}"
+    );
+    let ratio = median(
+        ons.iter()
+            .zip(&offs)
+            .map(|(on, off)| on.rps / off.rps)
+            .collect(),
+    );
+    let rounds: Vec<String> = ons
+        .iter()
+        .zip(&offs)
+        .map(|(on, off)| format!("{:.0} %", on.rps / off.rps * 100.0))
+        .collect();
+
+    let per_webhook = metrics_per_webhook();
+    let cpu_per_request = median(off_cpu_per_request);
+    let share = per_webhook.as_secs_f64() / cpu_per_request;
+
+    let mut out = String::new();
+    writeln!(
+        out,
+        "## Observability: traces and metrics on the intake (issue 20)\n"
+    )
+    .ok();
+    writeln!(out, "Written by `make bench` (`tests/benches/observability.rs`) on {}; same machine as above (load average {} at the end). wrk, the receiver and the gateways share the 2 cores.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), aurora_tests::bench::load_average()).ok();
+    writeln!(out, "| measurement | with | without | ratio | goal |").ok();
+    writeln!(out, "|---|---|---|---|---|").ok();
+    writeln!(out, "| webhook intake with every request traced and exported over OTLP/HTTP to a receiver on the same machine ({exported} spans received), against a gateway process exporting nothing (Grafana, distinct ~700 B alert per request; wrk -t2 -c64, {secs} s × {ROUNDS} alternating pairs, ratio = median of the pairs: {}) | {} | {} | {:.0} % | ≥ 90 % |",
+        rounds.join(", "), row(&ons), row(&offs), ratio * 100.0).ok();
+    writeln!(out, "| the intake's metric updates per webhook (route counter, received, accepted with latency), timed over {ITERATIONS} iterations, against the gateway's CPU per webhook without export (median of the rounds above) | {:.0} ns | {:.1} µs | {:.2} % | ≤ 2 % |",
+        per_webhook.as_nanos(), cpu_per_request * 1e6, share * 100.0).ok();
+    writeln!(out, "\n| goal | met |\n|---|---|").ok();
+    writeln!(
+        out,
+        "| intake with OTLP export ≥ 90 % of without | {} |",
+        if ratio >= 0.90 { "yes" } else { "**no**" }
+    )
+    .ok();
+    writeln!(
+        out,
+        "| metrics ≤ 2 % of the intake's CPU | {} |",
+        if share <= 0.02 { "yes" } else { "**no**" }
+    )
+    .ok();
+    assert!(exported > 0, "the exporting gateway exported no span");
+    drop((on, off));
+    aurora_tests::bench::write_section("observability", &out);
+    println!("{out}");
+}
