@@ -3,6 +3,7 @@
 //! trace from the HTTP request to the projector's transaction; so is a chat query (through the
 //! agent's model and tool calls) and an investigation asked of an incident. Without
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` nothing is exported and events keep fresh, unsampled trace ids.
+//! Spans still buffered when a process stops on SIGINT are exported before it exits.
 //!
 //! The tracer provider is process-global, so Aurora runs as child processes here.
 
@@ -36,6 +37,8 @@ const CALLER_SPAN: &str = "00f067aa0ba902b7";
 const CHAT_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 /// The trace a test request for an investigation arrives in.
 const RCA_TRACE_ID: &str = "5b8aa5a2d2c872e8321cf37308d69df2";
+/// The trace of a request answered just before the process stops.
+const LAST_TRACE_ID: &str = "7d3efb1b173fecfa8b8e1e5e3c5d5f10";
 
 /// One span as received, with the role of the process that sent it.
 #[derive(Debug, Clone)]
@@ -553,4 +556,67 @@ async fn concluding_model() -> String {
         Sse::new(Box::pin(futures::stream::iter(events.map(Ok))))
     }
     model(axum::Router::new().route("/v1/chat/completions", post(completions))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spans_still_buffered_are_exported_when_aurora_stops() {
+    let (spans, endpoint) = receiver("127.0.0.1:0").await;
+    let nats = NatsServer::start_temporary().await.expect("nats-server");
+    let db = fresh_database("aurora_traces_stop").await;
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_str().expect("utf-8");
+    let port = aurora_nats::server::free_port().expect("port");
+    let listen = format!("127.0.0.1:{port}");
+    // Batches leave only every minute: what arrives sooner was flushed by the shutdown.
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+    ];
+    let mut gateway = aurora(
+        &["serve", "--role", "gateway", "--listen", &listen],
+        &nats.url(),
+        &db,
+        data_dir,
+        &env,
+    );
+    let traceparent = format!("traceparent: 00-{LAST_TRACE_ID}-{CALLER_SPAN}-01");
+    let started = Instant::now();
+    while !matches!(
+        curl(port, "/health", &["-H", &traceparent]).await,
+        Some((200, _))
+    ) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the gateway never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        trace_of(&spans, LAST_TRACE_ID).is_empty(),
+        "exported before the stop"
+    );
+
+    let pid = gateway.0.id().to_string();
+    let interrupted = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let started = Instant::now();
+    while gateway.0.try_wait().expect("wait").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the gateway did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let trace = trace_of(&spans, LAST_TRACE_ID);
+    assert!(
+        trace
+            .iter()
+            .any(|s| s.name == "request" && s.parent == CALLER_SPAN),
+        "the request's span was not flushed at the stop: {trace:?}"
+    );
+    drop_database(&db).await;
 }
