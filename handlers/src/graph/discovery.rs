@@ -14,7 +14,7 @@ use std::time::Duration;
 use aurora_domain::connector::ConnectorKind;
 use aurora_domain::gate::Cli;
 use aurora_domain::service::inventory::{self, aws, azure, gcp, kubernetes, Inventory};
-use aurora_domain::service::{service_id, Edge, ServiceCommand, ServiceError};
+use aurora_domain::service::{service_id, ServiceCommand, ServiceError};
 use aurora_domain::TenantId;
 use aurora_nats::envelope::Context;
 use chrono::{DateTime, Utc};
@@ -281,23 +281,9 @@ impl Graph {
             let _ = done?;
         }
         let edges = inventory.edges.len();
-        let mut runs = futures::stream::iter(inventory.edges.into_iter().map(|e| {
-            let edge = Edge {
-                to: service_id(tenant.as_str(), &e.to),
-                to_key: e.to,
-                kind: e.kind,
-                confidence: e.origin.confidence(),
-                origin: e.origin,
-                declared_by: None,
-            };
-            let from = service_id(tenant.as_str(), &e.from);
+        let mut runs = futures::stream::iter(inventory.edges.into_iter().map(|edge| {
             // Both ends were just discovered (an inventory's edges join its own nodes).
-            let command = ServiceCommand::Connect {
-                from: e.from,
-                edge,
-                target_exists: true,
-                at: now,
-            };
+            let (from, command) = edge.connect(tenant.as_str(), now);
             store.execute(tenant, from, command, Context::new_root())
         }))
         .buffer_unordered(CONCURRENCY);

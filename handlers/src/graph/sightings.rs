@@ -10,7 +10,7 @@ use async_nats::jetstream::{self, consumer::PullConsumer};
 use aurora_domain::change::ChangeRecordEvent;
 use aurora_domain::correlation::CorrelatorEvent;
 use aurora_domain::service::inventory::{self, Inventory};
-use aurora_domain::service::{service_id, Edge, NodeKey, NodeType, ServiceCommand, Sighting};
+use aurora_domain::service::{service_id, NodeKey, NodeType, ServiceCommand, Sighting};
 use aurora_domain::{IncidentEvent, TenantId};
 use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::{Context, RawEvent};
@@ -181,23 +181,9 @@ impl Graph {
                 .execute(tenant, id, command, Context::new_root())
                 .await?;
         }
-        for e in inventory.edges {
-            let edge = Edge {
-                to: service_id(tenant.as_str(), &e.to),
-                to_key: e.to,
-                kind: e.kind,
-                confidence: e.origin.confidence(),
-                origin: e.origin,
-                declared_by: None,
-            };
-            let from = service_id(tenant.as_str(), &e.from);
+        for edge in inventory.edges {
             // Both ends were just touched; a node removed in between refuses, which is its due.
-            let command = ServiceCommand::Connect {
-                from: e.from,
-                edge,
-                target_exists: true,
-                at,
-            };
+            let (from, command) = edge.connect(tenant.as_str(), at);
             if let Err(refusal) = store
                 .execute(tenant, from, command, Context::new_root())
                 .await?

@@ -16,9 +16,12 @@ pub mod kubernetes;
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
-use super::node::{EdgeKind, EdgeOrigin, NodeFacts, NodeKey, NodeType, Provider};
+use super::node::{Edge, EdgeKind, EdgeOrigin, NodeFacts, NodeKey, NodeType, Provider};
+use super::{service_id, ServiceCommand};
 
 /// What one provider's inventory shows.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -36,6 +39,29 @@ pub struct ObservedEdge {
     pub to: NodeKey,
     pub kind: EdgeKind,
     pub origin: EdgeOrigin,
+}
+
+impl ObservedEdge {
+    /// The command that records this edge on its dependent node, and that node's id, at `at`:
+    /// both ends are nodes of the same inventory, recorded before its edges.
+    pub fn connect(self, tenant: &str, at: DateTime<Utc>) -> (Uuid, ServiceCommand) {
+        let from = service_id(tenant, &self.from);
+        let edge = Edge {
+            to: service_id(tenant, &self.to),
+            to_key: self.to,
+            kind: self.kind,
+            confidence: self.origin.confidence(),
+            origin: self.origin,
+            declared_by: None,
+        };
+        let command = ServiceCommand::Connect {
+            from: self.from,
+            edge,
+            target_exists: true,
+            at,
+        };
+        (from, command)
+    }
 }
 
 /// An inventory's output that does not read.
@@ -199,6 +225,36 @@ pub(crate) fn region_of_zone(zone: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_observed_edge_connects_its_dependent_to_its_dependency_by_their_ids() {
+        let key = |k: &str| NodeKey::parse(k).expect("a key");
+        let at = Utc::now();
+        let observed = ObservedEdge {
+            from: key("k8s:prod:shop:deployment:checkout"),
+            to: key("k8s:prod:shop:service:payments"),
+            kind: EdgeKind::DependsOn,
+            origin: EdgeOrigin::EnvVar,
+        };
+        let (id, command) = observed.clone().connect("acme", at);
+        assert_eq!(id, service_id("acme", &observed.from));
+        let ServiceCommand::Connect {
+            from,
+            edge,
+            target_exists,
+            at: when,
+        } = command
+        else {
+            panic!("a connect: {command:?}");
+        };
+        assert_eq!(from, observed.from);
+        assert_eq!(edge.to, service_id("acme", &observed.to));
+        assert_eq!(edge.to_key, observed.to);
+        assert_eq!(edge.confidence, EdgeOrigin::EnvVar.confidence());
+        assert_eq!(edge.declared_by, None);
+        assert!(target_exists);
+        assert_eq!(when, at);
+    }
 
     #[test]
     fn zones_give_their_region() {
