@@ -3,7 +3,8 @@
 //! trace from the HTTP request to the projector's transaction; so is a chat query (through the
 //! agent's model and tool calls) and an investigation asked of an incident. Without
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` nothing is exported and events keep fresh, unsampled trace ids.
-//! Spans still buffered when a process stops on SIGINT are exported before it exits.
+//! `OTEL_TRACES_SAMPLER(_ARG)` decide what is sampled, and spans still buffered when a process
+//! stops on SIGINT are exported before it exits.
 //!
 //! The tracer provider is process-global, so Aurora runs as child processes here.
 
@@ -559,7 +560,7 @@ async fn concluding_model() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_spans_still_buffered_are_exported_when_aurora_stops() {
+async fn the_standard_sampler_decides_and_buffered_spans_are_exported_when_aurora_stops() {
     let (spans, endpoint) = receiver("127.0.0.1:0").await;
     let nats = NatsServer::start_temporary().await.expect("nats-server");
     let db = fresh_database("aurora_traces_stop").await;
@@ -567,9 +568,12 @@ async fn the_spans_still_buffered_are_exported_when_aurora_stops() {
     let data_dir = data.path().to_str().expect("utf-8");
     let port = aurora_nats::server::free_port().expect("port");
     let listen = format!("127.0.0.1:{port}");
-    // Batches leave only every minute: what arrives sooner was flushed by the shutdown.
+    // No trace of its own is sampled, a caller's sampled one is; batches leave only every
+    // minute, so what arrives sooner was flushed by the shutdown.
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0"),
         ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
     ];
     let mut gateway = aurora(
@@ -579,21 +583,20 @@ async fn the_spans_still_buffered_are_exported_when_aurora_stops() {
         data_dir,
         &env,
     );
-    let traceparent = format!("traceparent: 00-{LAST_TRACE_ID}-{CALLER_SPAN}-01");
     let started = Instant::now();
-    while !matches!(
-        curl(port, "/health", &["-H", &traceparent]).await,
-        Some((200, _))
-    ) {
+    while !matches!(curl(port, "/health", &[]).await, Some((200, _))) {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the gateway never answered"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let traceparent = format!("traceparent: 00-{LAST_TRACE_ID}-{CALLER_SPAN}-01");
+    let answer = curl(port, "/health", &["-H", &traceparent]).await;
+    assert!(matches!(answer, Some((200, _))), "{answer:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        trace_of(&spans, LAST_TRACE_ID).is_empty(),
+        spans.lock().expect("spans").is_empty(),
         "exported before the stop"
     );
 
@@ -611,12 +614,16 @@ async fn the_spans_still_buffered_are_exported_when_aurora_stops() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let trace = trace_of(&spans, LAST_TRACE_ID);
+    let received = spans.lock().expect("spans").clone();
     assert!(
-        trace
+        received
             .iter()
-            .any(|s| s.name == "request" && s.parent == CALLER_SPAN),
-        "the request's span was not flushed at the stop: {trace:?}"
+            .any(|s| s.name == "request" && s.parent == CALLER_SPAN && s.trace_id == LAST_TRACE_ID),
+        "the caller's sampled request was not exported at the stop: {received:?}"
+    );
+    assert!(
+        received.iter().all(|s| s.trace_id == LAST_TRACE_ID),
+        "a trace of the process's own was sampled at ratio 0: {received:?}"
     );
     drop_database(&db).await;
 }
