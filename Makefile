@@ -59,9 +59,10 @@ bench: deps deps-wrk ui deps-chromium
 	$(MAKE) ui-bench
 
 # The web UI's bench (gateway/ui/tests/bench.mjs): Chromium against a release aurora, written to
-# BENCHMARKS.md's section `ui`.
+# BENCHMARKS.md's section `ui`. Built with the bench profile (release settings; the dependencies
+# the other benches compiled are reused, and it lands in target/release as well).
 ui-bench: ui deps-chromium
-	$(CARGO) build --release -p aurora-gateway --bin aurora
+	$(CARGO) build --profile bench -p aurora-gateway --bin aurora
 	cd $(UI) && node tests/bench.mjs $${CARGO_TARGET_DIR:-$(CURDIR)/target}/release/aurora
 
 deps: deps-rust deps-nats deps-openbao deps-postgres deps-model deps-moto
