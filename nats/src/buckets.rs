@@ -1,7 +1,7 @@
 //! Small, short-lived key-value buckets (NATS KV): WebSocket tickets, the chat query window,
 //! agent run leases. They live in memory, keep one value per key, and forget a key `max_age`
 //! after its last write. Every process creates them the same way, so creating one that exists
-//! is a no-op.
+//! is a no-op. A single-use value (a ticket, an OAuth state) is taken with [`take_once`].
 
 use std::time::Duration;
 
@@ -36,4 +36,23 @@ pub async fn memory_bucket(
         name: name.into(),
         source,
     })
+}
+
+/// Takes `key`'s value once: it is read, then deleted at the revision read, so of two takers
+/// racing (in any process) only one gets it. `None`: absent, deleted, or taken by another.
+pub async fn take_once(store: &kv::Store, key: &str) -> Result<Option<Vec<u8>>, kv::EntryError> {
+    let Some(entry) = store
+        .entry(key)
+        .await?
+        .filter(|e| e.operation == kv::Operation::Put)
+    else {
+        return Ok(None);
+    };
+    match store
+        .delete_expect_revision(key, Some(entry.revision))
+        .await
+    {
+        Ok(()) => Ok(Some(entry.value.to_vec())),
+        Err(_) => Ok(None),
+    }
 }

@@ -23,7 +23,9 @@ pub use command::ConnectorCommand;
 pub use error::ConnectorError;
 pub use event::ConnectorEvent;
 pub use kind::ConnectorKind;
-pub use settings::{external_id_shape, gcp_project, role_arn_shape, url_shape, ConnectorSettings};
+pub use settings::{
+    external_id_shape, gcp_project, role_arn_shape, url_shape, ConnectorSettings, GcpAuth,
+};
 pub use state::{Check, ConnectorState};
 pub use values::{DatadogSite, NewRelicRegion, OvhRegion};
 

@@ -11,10 +11,14 @@ use super::values::{DatadogSite, NewRelicRegion, OvhRegion};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ConnectorSettings {
-    /// From the service-account key: its project and e-mail.
+    /// From the service-account key: its project and e-mail. Through OAuth 2.0: the Google
+    /// account's e-mail and the first project it reaches.
     Gcp {
         project_id: String,
         client_email: String,
+        /// How Aurora holds the account (absent in events from before OAuth: a key).
+        #[serde(default, skip_serializing_if = "GcpAuth::is_key")]
+        auth: GcpAuth,
     },
     /// The role Aurora assumes with STS, with the tenant's external id.
     Aws {
@@ -70,6 +74,22 @@ pub enum ConnectorSettings {
     },
 }
 
+/// How a GCP account is held: a service-account key uploaded, or a Google account's OAuth 2.0
+/// refresh token (authorization code with PKCE).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GcpAuth {
+    #[default]
+    ServiceAccountKey,
+    Oauth,
+}
+
+impl GcpAuth {
+    fn is_key(&self) -> bool {
+        *self == Self::ServiceAccountKey
+    }
+}
+
 impl ConnectorSettings {
     pub fn kind(&self) -> ConnectorKind {
         match self {
@@ -95,6 +115,7 @@ impl ConnectorSettings {
             Self::Gcp {
                 project_id,
                 client_email,
+                ..
             } => {
                 gcp_project(project_id)?;
                 if !client_email.contains('@') {

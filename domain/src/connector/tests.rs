@@ -24,6 +24,7 @@ fn gcp() -> ConnectorSettings {
     ConnectorSettings::Gcp {
         project_id: "shop-prod".into(),
         client_email: "aurora@shop-prod.iam.gserviceaccount.com".into(),
+        auth: GcpAuth::ServiceAccountKey,
     }
 }
 
@@ -394,4 +395,23 @@ fn a_check_is_recorded_and_a_disconnect_is_final() {
             at: at(5),
         }]);
     assert!(state.disconnected);
+}
+
+#[test]
+fn gcp_settings_say_how_the_account_is_held_and_older_ones_read_as_a_key() {
+    let older = serde_json::json!({
+        "kind": "gcp", "project_id": "shop-prod",
+        "client_email": "aurora@shop-prod.iam.gserviceaccount.com",
+    });
+    let read: ConnectorSettings = serde_json::from_value(older.clone()).expect("older settings");
+    assert_eq!(read, gcp());
+    // A key's settings are written as before; an OAuth account's name how it is held.
+    assert_eq!(serde_json::to_value(gcp()).expect("json"), older);
+    let oauth = ConnectorSettings::Gcp {
+        project_id: "shop-prod".into(),
+        client_email: "ana@acme.io".into(),
+        auth: GcpAuth::Oauth,
+    };
+    assert_eq!(serde_json::to_value(&oauth).expect("json")["auth"], "oauth");
+    assert_eq!(oauth.validate(), Ok(()));
 }

@@ -95,6 +95,9 @@ pub struct Shared {
     pub js: async_nats::jetstream::Context,
     /// WebSocket tickets and the per-user query limit.
     pub chat: chat::ChatState,
+    /// Pending GCP OAuth flows (their state and PKCE verifier), in a NATS KV bucket opened on
+    /// first use.
+    pub gcp_oauth_states: tokio::sync::OnceCell<async_nats::jetstream::kv::Store>,
     /// Turns true when the server stops: an answer that streams on (an event stream) ends then,
     /// or the graceful shutdown would wait for it forever.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
@@ -118,6 +121,7 @@ impl AppState {
             agent,
             limits: Arc::new(rate_limit::Limits::new(&config)),
             chat: chat::ChatState::new(config.chat_queries_per_minute),
+            gcp_oauth_states: tokio::sync::OnceCell::new(),
             config: Arc::new(config),
             js: async_nats::jetstream::new(services.nats.clone()),
             follower: aurora_nats::follow::Follower::new(services.log.clone()),
@@ -358,6 +362,7 @@ mod tests {
                 "connectors/projects.rs",
                 include_str!("connectors/projects.rs"),
             ),
+            ("connectors/oauth.rs", include_str!("connectors/oauth.rs")),
             ("intake.rs", include_str!("intake.rs")),
             ("correlation.rs", include_str!("correlation.rs")),
             ("changes.rs", include_str!("changes.rs")),

@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::aws::{AwsSession, AwsSessions};
+use super::gcp_oauth::{GcpAccessToken, GcpTokens};
 use super::{ConnectError, ConnectorConfig, Credentials};
 use crate::projected::TenantCache;
 use crate::secrets::{SecretError, SecretStore};
@@ -76,6 +77,7 @@ struct Inner {
     /// By connector: the reference last read and its credential.
     credentials: Mutex<HashMap<Uuid, (String, Arc<Credentials>)>>,
     aws: AwsSessions,
+    gcp: GcpTokens,
     live: Arc<TenantCache<[LiveRow]>>,
 }
 
@@ -95,6 +97,7 @@ impl Connectors {
                 config,
                 credentials: Mutex::new(HashMap::new()),
                 aws: AwsSessions::default(),
+                gcp: GcpTokens::default(),
                 live: TenantCache::new("connectors", nats),
             }),
         }
@@ -159,8 +162,8 @@ impl Connectors {
         Ok(kinds)
     }
 
-    /// Every secret value of the tenant's live accounts (and of the AWS sessions this process
-    /// holds for them), for redaction: a tool's output may repeat any connected secret, not
+    /// Every secret value of the tenant's live accounts (and of the AWS sessions and GCP access
+    /// tokens this process holds for them), for redaction: a tool's output may repeat any connected secret, not
     /// only the ones it was given.
     pub async fn secret_values(&self, tenant: &TenantId) -> Result<Vec<String>, LookupError> {
         let mut values = Vec::new();
@@ -169,6 +172,7 @@ impl Connectors {
                 values.extend(self.credential(row.id, row.kind, reference).await?.values());
             }
             values.extend(self.inner.aws.secret_values(row.id));
+            values.extend(self.inner.gcp.secret_values(row.id));
         }
         Ok(values)
     }
@@ -215,11 +219,25 @@ impl Connectors {
             .await
     }
 
+    /// An access token of a GCP account connected through OAuth (cached until shortly before
+    /// expiry), from its refresh token.
+    pub async fn gcp_access_token(
+        &self,
+        account: &ConnectedAccount,
+        refresh_token: &str,
+    ) -> Result<GcpAccessToken, ConnectError> {
+        self.inner
+            .gcp
+            .token(&self.inner.config, account.id, refresh_token)
+            .await
+    }
+
     /// Forgets what this process cached of a disconnected connector, and the tenant's rows.
     /// (Other processes drop the rows on the projector's notice; a credential they cached is
     /// never reached again once the rows no longer name it.)
     pub fn forget(&self, tenant: &TenantId, connector: Uuid) {
         self.inner.aws.forget(connector);
+        self.inner.gcp.forget(connector);
         if let Ok(mut cache) = self.inner.credentials.lock() {
             cache.remove(&connector);
         }

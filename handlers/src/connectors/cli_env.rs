@@ -1,7 +1,8 @@
 //! The tenant's credentials, in the form each CLI reads, for one command: environment variables
 //! and files in a private directory of the run's working directory (0700, files 0600), removed
 //! when the command is done ([`CliCredentials`] drops it). Nothing is written before the
-//! command runs or kept after; AWS gets the assumed role's temporary keys, never Aurora's own;
+//! command runs or kept after; AWS gets the assumed role's temporary keys, never Aurora's own,
+//! and a GCP account connected through OAuth an access token, never its refresh token;
 //! Azure's CLI is logged in with the service principal first ([`log_in`]).
 
 use std::io::Write as _;
@@ -51,6 +52,8 @@ pub enum CliRefusal {
         #[source]
         source: LookupError,
     },
+    #[error("no Google access token could be had: {0}")]
+    Google(#[source] ConnectError),
     #[error("the AWS role could not be assumed: {0}")]
     Aws(#[source] ConnectError),
     #[error("the credential files could not be written: {0}")]
@@ -84,6 +87,18 @@ fn project_flag(argv: &[String]) -> Option<&str> {
     })
 }
 
+/// The project a gcloud command runs in (the command's, else the root, else the account's), or
+/// `GCP_PROJECT_DISABLED`.
+fn gcp_project(account: &ConnectedAccount, argv: &[String]) -> Result<String, CliRefusal> {
+    account
+        .state
+        .project_for(project_flag(argv))
+        .map_err(|e| match e {
+            ConnectorError::ProjectDisabled(project) => CliRefusal::ProjectDisabled(project),
+            _ => CliRefusal::NotConnected(ConnectorKind::Gcp),
+        })
+}
+
 /// The credentials of `tenant` for `argv` of `cli`, files under `work_dir`.
 pub async fn prepare(
     connectors: &Connectors,
@@ -102,19 +117,24 @@ pub async fn prepare(
     let credentials = account.credentials.clone();
     match (&account.settings, credentials.as_deref()) {
         (ConnectorSettings::Gcp { .. }, Some(Credentials::Gcp { key })) => {
-            let project = account
-                .state
-                .project_for(project_flag(argv))
-                .map_err(|e| match e {
-                    ConnectorError::ProjectDisabled(project) => {
-                        CliRefusal::ProjectDisabled(project)
-                    }
-                    _ => CliRefusal::NotConnected(kind),
-                })?;
+            let project = gcp_project(&account, argv)?;
             let text = serde_json::to_string(key).map_err(|e| CliRefusal::Files(e.into()))?;
             let file = out.file(work_dir, "gcp-key.json", &text)?;
             out.set("CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", &file);
             out.set("CLOUDSDK_CORE_PROJECT", &project);
+            out.secrets.extend(credentials_values(&account));
+        }
+        (ConnectorSettings::Gcp { .. }, Some(Credentials::GcpOauth { refresh_token })) => {
+            // gcloud reads an access token from a file; the refresh token stays in Aurora.
+            let project = gcp_project(&account, argv)?;
+            let access = connectors
+                .gcp_access_token(&account, refresh_token)
+                .await
+                .map_err(CliRefusal::Google)?;
+            let file = out.file(work_dir, "gcp-access-token", &access.token)?;
+            out.set("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", &file);
+            out.set("CLOUDSDK_CORE_PROJECT", &project);
+            out.secrets.push(access.token);
             out.secrets.extend(credentials_values(&account));
         }
         (ConnectorSettings::Aws { region, .. }, None) => {

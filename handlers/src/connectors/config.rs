@@ -24,6 +24,35 @@ impl std::fmt::Debug for AwsIdentity {
     }
 }
 
+/// Aurora's own OAuth 2.0 client at Google (a "web application" client whose redirect URI is
+/// `<public URL>/api/connectors/gcp/oauth/callback`), for connecting GCP with a Google account.
+#[derive(Clone)]
+pub struct GcpOauthClient {
+    pub client_id: String,
+    pub client_secret: String,
+    /// How long an admin has between starting and coming back (the state's life).
+    pub state_ttl: Duration,
+}
+
+impl GcpOauthClient {
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            state_ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+impl std::fmt::Debug for GcpOauthClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcpOauthClient")
+            .field("client_id", &self.client_id)
+            .field("state_ttl", &self.state_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConnectorConfig {
     /// Overrides of the providers' documented endpoints, by kind.
@@ -32,6 +61,9 @@ pub struct ConnectorConfig {
     pub ovh_enabled: bool,
     /// `AURORA_AWS_ACCESS_KEY_ID` / `AURORA_AWS_SECRET_ACCESS_KEY` (/ `AURORA_AWS_SESSION_TOKEN`).
     pub aws: Option<AwsIdentity>,
+    /// `AURORA_GCP_OAUTH_CLIENT_ID` / `AURORA_GCP_OAUTH_CLIENT_SECRET`: without them GCP is
+    /// connected with a service-account key only.
+    pub gcp_oauth: Option<GcpOauthClient>,
     /// How long one request to a provider may take.
     pub timeout: Duration,
 }
@@ -42,6 +74,7 @@ impl Default for ConnectorConfig {
             base_urls: BTreeMap::new(),
             ovh_enabled: false,
             aws: None,
+            gcp_oauth: None,
             timeout: Duration::from_secs(15),
         }
     }
@@ -69,8 +102,16 @@ impl ConnectorConfig {
             }),
             _ => None,
         };
+        let gcp_oauth = match (
+            var("AURORA_GCP_OAUTH_CLIENT_ID"),
+            var("AURORA_GCP_OAUTH_CLIENT_SECRET"),
+        ) {
+            (Some(id), Some(secret)) => Some(GcpOauthClient::new(id, secret)),
+            _ => None,
+        };
         Self {
             base_urls,
+            gcp_oauth,
             ovh_enabled: var("FEATURE_FLAG_OVH_ENABLED")
                 .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes" | "on")),
             aws,
@@ -96,7 +137,7 @@ impl ConnectorConfig {
             return base.trim_end_matches('/').to_owned();
         }
         match settings {
-            ConnectorSettings::Gcp { .. } => "https://cloudresourcemanager.googleapis.com".into(),
+            ConnectorSettings::Gcp { .. } => self.gcp_api_url(),
             ConnectorSettings::Aws { region, .. } => format!("https://sts.{region}.amazonaws.com"),
             ConnectorSettings::Azure { .. } => "https://login.microsoftonline.com".into(),
             ConnectorSettings::Scaleway { .. } => "https://api.scaleway.com".into(),
@@ -112,11 +153,28 @@ impl ConnectorConfig {
         }
     }
 
+    /// Google Cloud Resource Manager (the override, else Google's own).
+    pub fn gcp_api_url(&self) -> String {
+        match self.base_urls.get(&ConnectorKind::Gcp) {
+            Some(base) => base.trim_end_matches('/').to_owned(),
+            None => "https://cloudresourcemanager.googleapis.com".into(),
+        }
+    }
+
     /// Google's OAuth token endpoint (beside the override, when there is one).
     pub fn gcp_token_url(&self) -> String {
         match self.base_urls.get(&ConnectorKind::Gcp) {
             Some(base) => format!("{}/token", base.trim_end_matches('/')),
             None => "https://oauth2.googleapis.com/token".into(),
+        }
+    }
+
+    /// Google's OAuth 2.0 authorization endpoint, where the admin's browser is sent (beside the
+    /// override, when there is one).
+    pub fn gcp_authorization_url(&self) -> String {
+        match self.base_urls.get(&ConnectorKind::Gcp) {
+            Some(base) => format!("{}/o/oauth2/v2/auth", base.trim_end_matches('/')),
+            None => "https://accounts.google.com/o/oauth2/v2/auth".into(),
         }
     }
 

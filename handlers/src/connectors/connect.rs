@@ -1,7 +1,7 @@
 //! A connect request, read and checked: its credential parsed (a GCP key's PEM, a kubeconfig),
 //! its settings read and held to the kind's rules, and the provider asked when it can be reached.
 
-use aurora_domain::connector::{ConnectorKind, ConnectorSettings};
+use aurora_domain::connector::{ConnectorKind, ConnectorSettings, GcpAuth};
 use serde_json::Value;
 
 use super::check::{self, Probe};
@@ -88,6 +88,7 @@ fn settings_of(
             return Ok(ConnectorSettings::Gcp {
                 project_id: key.project_id.clone(),
                 client_email: key.client_email.clone(),
+                auth: GcpAuth::ServiceAccountKey,
             });
         }
         Some(Credentials::Kubernetes { kubeconfig: text }) => {

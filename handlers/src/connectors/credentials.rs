@@ -14,6 +14,13 @@ pub enum Credentials {
     Gcp {
         key: GcpKey,
     },
+    /// A Google account connected through OAuth 2.0 (authorization code with PKCE): its refresh
+    /// token, which gives the access tokens the CLI and the APIs use. Never from a connect
+    /// request: only the OAuth callback makes one.
+    #[serde(rename = "gcp_oauth")]
+    GcpOauth {
+        refresh_token: String,
+    },
     Azure {
         client_secret: String,
     },
@@ -77,7 +84,7 @@ impl std::fmt::Debug for Credentials {
 impl Credentials {
     pub fn kind(&self) -> ConnectorKind {
         match self {
-            Self::Gcp { .. } => ConnectorKind::Gcp,
+            Self::Gcp { .. } | Self::GcpOauth { .. } => ConnectorKind::Gcp,
             Self::Azure { .. } => ConnectorKind::Azure,
             Self::Scaleway { .. } => ConnectorKind::Scaleway,
             Self::Tailscale { .. } => ConnectorKind::Tailscale,
@@ -138,6 +145,7 @@ impl Credentials {
     pub fn values(&self) -> Vec<String> {
         let list: Vec<&str> = match self {
             Self::Gcp { key } => vec![&key.private_key, &key.private_key_id],
+            Self::GcpOauth { refresh_token } => vec![refresh_token],
             Self::Azure { client_secret } => vec![client_secret],
             Self::Scaleway { secret_key } => vec![secret_key],
             Self::Ovh { client_secret, .. } => vec![client_secret],
@@ -177,6 +185,7 @@ impl Credentials {
                 application_key,
             } => api_key.trim().is_empty() || application_key.trim().is_empty(),
             Self::Azure { client_secret: v }
+            | Self::GcpOauth { refresh_token: v }
             | Self::Scaleway { secret_key: v }
             | Self::Tailscale { api_key: v }
             | Self::Newrelic { api_key: v }

@@ -7,6 +7,8 @@
 //!   kind, its settings and its credential, resolved from the secret store only then.
 //!   The tenant's live rows are kept in memory until the projector announces a change
 //!   ([`cache`]).
+//! - [`gcp_oauth`]: GCP through a Google account (OAuth 2.0 authorization code with PKCE), its
+//!   access tokens cached until shortly before expiry.
 //! - [`aws`]: STS AssumeRole with the tenant's external id, sessions cached until shortly
 //!   before expiry; [`kubeconfig`]: uploaded kubeconfigs.
 //! - [`credentials`]: the secret half of an account, never logged.
@@ -21,12 +23,13 @@ pub mod cli_env;
 mod config;
 pub mod connect;
 pub mod credentials;
+pub mod gcp_oauth;
 pub mod kubeconfig;
 
 use aurora_domain::connector::{ConnectorError, ConnectorKind};
 
 pub use accounts::{ConnectedAccount, Connectors, LookupError};
-pub use config::{AwsIdentity, ConnectorConfig};
+pub use config::{AwsIdentity, ConnectorConfig, GcpOauthClient};
 pub use credentials::Credentials;
 
 /// Why an account could not be connected.
@@ -48,6 +51,13 @@ pub enum ConnectError {
         status: u16,
         detail: String,
     },
+    /// The provider's OAuth 2.0 token endpoint answered an error (RFC 6749 §5.2).
+    #[error("{provider} refused: {error}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
+    OauthRefused {
+        provider: &'static str,
+        error: String,
+        detail: String,
+    },
     #[error("{provider} answered something Aurora does not understand: {reason}")]
     Unexpected {
         provider: &'static str,
@@ -62,6 +72,9 @@ pub enum ConnectError {
     /// OVHcloud without `FEATURE_FLAG_OVH_ENABLED`.
     #[error("{} connectors are not offered here", .0.title())]
     NotOffered(ConnectorKind),
+    /// Aurora has no OAuth client at Google (or its URLs do not parse).
+    #[error("GCP cannot be connected with a Google account here: {0}")]
+    GcpOauthNotConfigured(String),
     #[error("AWS roles cannot be assumed: Aurora has no AWS identity (AURORA_AWS_ACCESS_KEY_ID and AURORA_AWS_SECRET_ACCESS_KEY)")]
     NoAwsIdentity,
 }

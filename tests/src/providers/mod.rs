@@ -3,7 +3,8 @@
 //!
 //! - built-in routes ([`routes`]) for what connecting checks — Datadog, New Relic, Splunk,
 //!   Sentry, Grafana, Elasticsearch, Tailscale, Scaleway, Azure's token endpoint, Google's token
-//!   endpoint and Resource Manager, AWS STS AssumeRole (XML), OVHcloud — and a credential
+//!   endpoint (its JWT-bearer, authorization-code with PKCE and refresh grants: [`google_oauth`])
+//!   and Resource Manager, AWS STS AssumeRole (XML), OVHcloud — and a credential
 //!   containing `bad` is refused the way the provider refuses it, quoting the credential back
 //!   (as careless APIs do), so tests can prove Aurora never repeats it;
 //! - scripted answers ([`FakeProviders::answer`], with the [`fixtures`] of the query tools'
@@ -16,6 +17,7 @@
 //! query, headers, body), so tests check the authentication, the query and the range sent.
 
 pub mod fixtures;
+mod google_oauth;
 mod routes;
 
 use std::collections::BTreeMap;
@@ -23,8 +25,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use aurora_domain::connector::ConnectorKind;
-use aurora_handlers::connectors::{AwsIdentity, ConnectorConfig};
+use aurora_handlers::connectors::{AwsIdentity, ConnectorConfig, GcpOauthClient};
 use serde_json::{json, Value};
+
+pub use google_oauth::{GCP_OAUTH_CLIENT_ID, GCP_OAUTH_CLIENT_SECRET};
 
 /// A service-account key whose public half the fake token endpoint knows.
 pub const GCP_KEY_PEM: &str = include_str!("gcp_test_key.pem");
@@ -87,6 +91,10 @@ pub(crate) struct Shared {
     pub(crate) gcp_tokens: Vec<String>,
     /// Sessions the fake STS issued: (access key id, secret, token).
     pub(crate) sts_sessions: Vec<(String, String, String)>,
+    /// Authorization codes the consent screen gave out, by code.
+    pub(crate) google_codes: BTreeMap<String, google_oauth::Grant>,
+    /// Refresh tokens the fake Google issued.
+    pub(crate) google_refresh_tokens: Vec<String>,
     /// GCP projects Resource Manager lists.
     pub(crate) gcp_projects: Vec<String>,
     /// The external id each role ARN demands.
@@ -133,7 +141,8 @@ impl FakeProviders {
         }
     }
 
-    /// Every provider at this server, Aurora's own AWS identity set, OVH on.
+    /// Every provider at this server, Aurora's own AWS identity set and its OAuth client at
+    /// Google, OVH on.
     pub fn config(&self) -> ConnectorConfig {
         let mut config = ConnectorConfig {
             aws: Some(AwsIdentity {
@@ -142,6 +151,10 @@ impl FakeProviders {
                 session_token: None,
             }),
             ovh_enabled: true,
+            gcp_oauth: Some(GcpOauthClient::new(
+                GCP_OAUTH_CLIENT_ID,
+                GCP_OAUTH_CLIENT_SECRET,
+            )),
             ..ConnectorConfig::default()
         };
         for kind in ConnectorKind::ALL {
@@ -210,7 +223,7 @@ impl FakeProviders {
         self.lock().sts_sessions.clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().expect("the fake's state")
     }
 }

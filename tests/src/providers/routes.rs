@@ -102,7 +102,7 @@ fn planted(shared: &Arc<Mutex<Shared>>) -> Option<String> {
 }
 
 /// A JSON answer, with the planted text when there is one.
-fn answer(shared: &Arc<Mutex<Shared>>, status: StatusCode, mut body: Value) -> Response {
+pub(super) fn answer(shared: &Arc<Mutex<Shared>>, status: StatusCode, mut body: Value) -> Response {
     if let (Some(text), Value::Object(map)) = (planted(shared), &mut body) {
         map.insert("note".into(), Value::String(text));
     }
@@ -279,9 +279,16 @@ fn url_form(body: &[u8]) -> Vec<(String, String)> {
     url::form_urlencoded::parse(body).into_owned().collect()
 }
 
-/// RFC 7523: the assertion must be signed by the test key.
+/// RFC 7523: the assertion must be signed by the test key (the OAuth grants are
+/// [`super::google_oauth`]'s).
 async fn google_token(State(s): Fake, body: Bytes) -> Response {
     let form = url_form(&body);
+    let fields: std::collections::BTreeMap<String, String> = form.iter().cloned().collect();
+    match fields.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => return super::google_oauth::code_grant(&s, &fields),
+        Some("refresh_token") => return super::google_oauth::refresh_grant(&s, &fields),
+        _ => {}
+    }
     let assertion = form
         .iter()
         .find(|(k, _)| k == "assertion")

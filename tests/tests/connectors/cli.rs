@@ -42,7 +42,7 @@ fn script() -> Script {
     )
 }
 
-fn output<'a>(frames: &'a [Value], call: &str) -> &'a str {
+pub(crate) fn output<'a>(frames: &'a [Value], call: &str) -> &'a str {
     frames
         .iter()
         .find(|f| {

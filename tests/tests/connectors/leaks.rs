@@ -263,7 +263,7 @@ async fn no_connected_secret_reaches_an_event_a_table_a_log_or_an_answer() {
 
 /// Every message of every JetStream stream (events, commands, key-value buckets…), headers and
 /// payload, as text.
-async fn streams_text(app: &TestApp) -> String {
+pub(crate) async fn streams_text(app: &TestApp) -> String {
     let js = app.nats.jetstream();
     let names: Vec<String> = js
         .stream_names()
@@ -287,7 +287,7 @@ async fn streams_text(app: &TestApp) -> String {
 }
 
 /// Every row of every table of every schema, as text.
-async fn tables_text(app: &TestApp) -> String {
+pub(crate) async fn tables_text(app: &TestApp) -> String {
     let tables: Vec<(String, String)> = sqlx::query_as(
         "SELECT table_schema::text, table_name::text FROM information_schema.tables
          WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')",

@@ -1,9 +1,11 @@
 //! Connectors end to end: connecting every kind against fake providers, bad credentials and
-//! settings, provider refusals, roles, GCP projects, disconnecting, the audit log.
+//! settings, provider refusals, roles, GCP projects and GCP through OAuth, disconnecting, the
+//! audit log.
 
 mod azure;
 mod cli;
 mod connect;
+mod gcp_oauth;
 mod leaks;
 mod lifecycle;
 

@@ -347,6 +347,22 @@ pub(super) const ENDPOINTS: &[Endpoint] = &[
         ),
         NothingOfB,
     ),
+    // A flow is A's own; B's state is unknown to A (the GCP OAuth suite completes B's flow
+    // after A tried it).
+    ep(
+        "POST",
+        "/api/connectors/gcp/oauth",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
+    ep(
+        "GET",
+        "/api/connectors/gcp/oauth/callback",
+        Target::None,
+        None,
+        NothingOfB,
+    ),
     ep(
         "GET",
         "/api/connectors/{connector}",

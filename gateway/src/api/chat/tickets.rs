@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
-use aurora_nats::buckets::memory_bucket;
+use aurora_nats::buckets::{memory_bucket, take_once};
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -101,20 +101,11 @@ pub async fn admit(state: &AppState, token: &str) -> Result<Ticket, ApiError> {
         return Err(refused());
     }
     let store = tickets(state).await?;
-    let key = hash_token(token);
-    let entry = store
-        .entry(key.clone())
+    let value = take_once(store, &hash_token(token))
         .await
-        .map_err(|e| unavailable(format!("the ticket store is unavailable: {e}")))?;
-    let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
-        return Err(refused());
-    };
-    // Deleting at the revision read makes the ticket single use even with two gateways racing.
-    store
-        .delete_expect_revision(&key, Some(entry.revision))
-        .await
-        .map_err(|_| refused())?;
-    let ticket: Ticket = serde_json::from_slice(&entry.value).map_err(|_| refused())?;
+        .map_err(|e| unavailable(format!("the ticket store is unavailable: {e}")))?
+        .ok_or_else(refused)?;
+    let ticket: Ticket = serde_json::from_slice(&value).map_err(|_| refused())?;
     if ticket.expires_at < Utc::now() {
         return Err(refused());
     }

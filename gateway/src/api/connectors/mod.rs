@@ -1,11 +1,13 @@
 //! Connectors (SPEC §7): an admin connects a cloud, Kubernetes or observability account; every
 //! member sees what is connected and its status. The credential is checked with the provider
 //! (when it can be reached), kept in the secret store, and only its reference is recorded; a
-//! disconnect deletes it. GCP connectors also choose which projects the agent may use.
+//! disconnect deletes it. GCP connectors also choose which projects the agent may use, and GCP
+//! can be connected with a Google account through OAuth 2.0 ([`oauth`]).
 //!
 //! `POST /api/connectors/{connector}` takes a kind (`gcp`, `datadog`, …); the other routes on that
 //! path take a connector's id (one path parameter, as the router needs).
 
+mod oauth;
 mod projects;
 mod views;
 
@@ -37,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(connect, detail, disconnect))
         .merge(projects::router())
+        .merge(oauth::router())
 }
 
 /// The secret store's name of a connector's credential.
@@ -74,13 +77,15 @@ pub(crate) fn refusal(refusal: ConnectorError) -> ApiError {
     }
 }
 
-fn connect_error(error: ConnectError) -> ApiError {
+pub(crate) fn connect_error(error: ConnectError) -> ApiError {
     let message = error.to_string();
     match error {
         ConnectError::Malformed(_) => ApiError::bad_request("invalid_credentials", message),
         ConnectError::InvalidSettings(_) => ApiError::bad_request("invalid_settings", message),
         ConnectError::Settings(e) => refusal(e),
-        ConnectError::Refused { .. } | ConnectError::Unexpected { .. } => ApiError::BadGateway {
+        ConnectError::Refused { .. }
+        | ConnectError::OauthRefused { .. }
+        | ConnectError::Unexpected { .. } => ApiError::BadGateway {
             code: "provider_error",
             message,
         },
@@ -91,6 +96,9 @@ fn connect_error(error: ConnectError) -> ApiError {
         },
         ConnectError::NotOffered(_) => ApiError::NotFound(message),
         ConnectError::NoAwsIdentity => ApiError::unprocessable("aws_not_configured", message),
+        ConnectError::GcpOauthNotConfigured(_) => {
+            ApiError::unprocessable("gcp_oauth_not_configured", message)
+        }
     }
 }
 
@@ -170,29 +178,56 @@ async fn connect(
         .require(&state, Role::Admin, "connecting an account")
         .await?;
     let kind = known_kind(&kind)?;
-    let connectors = &state.services.connectors;
-    if let Some(existing) = connectors
+    ensure_first(&state, &caller, kind).await?;
+    let verified = connect::verify(
+        state.services.connectors.config(),
+        kind,
+        req.settings,
+        req.credentials,
+    )
+    .await
+    .map_err(connect_error)?;
+    record(&state, &caller, verified).await
+}
+
+/// Refuses a second account of `kind`.
+pub(crate) async fn ensure_first(
+    state: &AppState,
+    caller: &Caller,
+    kind: ConnectorKind,
+) -> Result<(), ApiError> {
+    let existing = state
+        .services
+        .connectors
         .account(&caller.tenant, kind)
         .await
-        .map_err(lookup)?
-    {
-        return Err(ApiError::conflict(
+        .map_err(lookup)?;
+    match existing {
+        Some(existing) => Err(ApiError::conflict(
             "already_connected",
             format!(
                 "{} is already connected (connector {}); disconnect it first",
                 kind.title(),
                 existing.id
             ),
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+/// Records a checked account: its credential into the secret store, the connect event (and a
+/// failing check when the provider could not be reached); answers the new connector.
+pub(crate) async fn record(
+    state: &AppState,
+    caller: &Caller,
+    verified: Verified,
+) -> Result<(StatusCode, Json<ConnectorView>), ApiError> {
     let Verified {
         settings,
         credentials,
         projects,
         reached,
-    } = connect::verify(connectors.config(), kind, req.settings, req.credentials)
-        .await
-        .map_err(connect_error)?;
+    } = verified;
     let id = Uuid::now_v7();
     let secret_ref = match &credentials {
         Some(credentials) => {
@@ -217,8 +252,8 @@ async fn connect(
         by: caller.user_id,
         at,
     };
-    if let Err(e) = execute(&state, &caller, id, command).await {
-        forget_secret(&state, &caller, id).await;
+    if let Err(e) = execute(state, caller, id, command).await {
+        forget_secret(state, caller, id).await;
         return Err(e);
     }
     if let Err(why) = reached {
@@ -227,12 +262,9 @@ async fn connect(
             detail: Some(why),
             at,
         };
-        execute(&state, &caller, id, check).await?;
+        execute(state, caller, id, check).await?;
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(view_of(&state, &caller, id).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(view_of(state, caller, id).await?)))
 }
 
 pub(crate) fn lookup(e: aurora_handlers::connectors::LookupError) -> ApiError {

@@ -97,9 +97,18 @@ pub(super) async fn probe(
     key: &GcpKey,
 ) -> Result<Probe, ConnectError> {
     let token = access_token(config, call, key).await?;
+    let mut projects = projects(call, &token).await?;
+    if !projects.contains(&key.project_id) {
+        projects.insert(0, key.project_id.clone());
+    }
+    Ok(Probe { projects })
+}
+
+/// The active projects `token` reaches, from Cloud Resource Manager at `call`'s base.
+pub(crate) async fn projects(call: &Call<'_>, token: &str) -> Result<Vec<String>, ConnectError> {
     // The token is a secret too, while it lives.
     let mut secrets = call.secrets.to_vec();
-    secrets.push(token.clone());
+    secrets.push(token.to_owned());
     let call = Call {
         secrets: &secrets,
         ..*call
@@ -112,7 +121,7 @@ pub(super) async fn probe(
             url.push_str(&format!("&pageToken={page}"));
         }
         let answer = call
-            .json("Google", call.http.get(url).bearer_auth(&token))
+            .json("Google", call.http.get(url).bearer_auth(token))
             .await?;
         expect(
             answer["projects"].is_array() || answer.get("projects").is_none(),
@@ -135,8 +144,5 @@ pub(super) async fn probe(
             break;
         }
     }
-    if !projects.contains(&key.project_id) {
-        projects.insert(0, key.project_id.clone());
-    }
-    Ok(Probe { projects })
+    Ok(projects)
 }

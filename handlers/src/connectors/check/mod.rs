@@ -3,7 +3,7 @@
 //! refused by the provider (its status, its words redacted), or not reachable.
 
 mod cloud;
-mod gcp;
+pub(crate) mod gcp;
 mod observability;
 
 use aurora_domain::connector::ConnectorSettings;
