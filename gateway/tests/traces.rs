@@ -31,6 +31,9 @@ use common::{chunk, curl, drop_database, fresh_database, model, Killed};
 
 type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Event, std::convert::Infallible>> + Send>>;
 
+/// The local secret store's key, shared by the processes.
+const SECRET_KEY: &str = "5f0c2b7e9a4d1c3e8b6a7f9d0e2c4b6a8d0f1e3c5b7a9d2e4f6a8c0b2d4e6f80";
+
 /// The trace a test webhook arrives in (as a caller that traces would send it).
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
@@ -143,6 +146,9 @@ fn aurora(args: &[&str], nats: &str, db: &str, data: &str, env: &[(&str, &str)])
         .env("NATS_URL", nats)
         .env("DATABASE_URL", db)
         .env("AURORA_DATA_DIR", data)
+        // One key for every process: processes starting together on a data dir without a key
+        // would each generate one (and race writing it).
+        .env("AURORA_SECRET_KEY", SECRET_KEY)
         .env("RUST_LOG", "warn")
         .env("AURORA_RCA_AUTOMATIC", "0")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")

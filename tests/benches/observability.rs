@@ -30,6 +30,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde_json::{json, Value};
 
+/// The local secret store's key, shared by the processes.
+const SECRET_KEY: &str = "5f0c2b7e9a4d1c3e8b6a7f9d0e2c4b6a8d0f1e3c5b7a9d2e4f6a8c0b2d4e6f80";
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -92,6 +95,9 @@ fn serve(role: &str, port: u16, nats: &str, db: &str, data: &str, env: &[(&str, 
     .env("NATS_URL", nats)
     .env("DATABASE_URL", db)
     .env("AURORA_DATA_DIR", data)
+    // One key for every process: processes starting together on a data dir without a key
+    // would each generate one (and race writing it).
+    .env("AURORA_SECRET_KEY", SECRET_KEY)
     .env("RUST_LOG", "warn")
     .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
     .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -231,7 +237,6 @@ async fn main() {
     let free = || aurora_nats::server::free_port().expect("port");
     let (off_port, on_port, projections_port) = (free(), free(), free());
 
-    // The gateway without export first: it makes the data dir's secret key the others read.
     let off = serve("gateway", off_port, &nats.url(), &db.url, data_dir, &[]);
     let _projections = serve(
         "projections",
