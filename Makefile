@@ -54,7 +54,7 @@ bench: deps deps-wrk ui deps-chromium
 	$(CARGO) bench -p aurora-tests --bench credentials
 	$(CARGO) bench -p aurora-tests --bench graph
 	$(CARGO) bench -p aurora-tests --bench knowledge
-	$(CARGO) build --release -p aurora-gateway --bin aurora
+	$(CARGO) build --profile bench -p aurora-gateway --bin aurora
 	$(CARGO) bench -p aurora-tests --bench observability
 	$(MAKE) ui-bench
 

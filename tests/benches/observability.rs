@@ -1,8 +1,8 @@
 //! `make bench`: what observing Aurora costs on the webhook intake, written to `BENCHMARKS.md`
 //! (section `observability`).
 //!
-//! 1. Traces: two gateway processes (the release `aurora` binary, `serve --role gateway`) on the
-//!    same NATS and database, one exporting every span over OTLP/HTTP to a receiver in this
+//! 1. Traces: two gateway processes (`aurora serve --role gateway`, built by `make bench`) on
+//!    the same NATS and database, one exporting every span over OTLP/HTTP to a receiver in this
 //!    process (`OTEL_EXPORTER_OTLP_ENDPOINT`, default sampler: every request is a trace), one
 //!    without. `wrk` alternates between them (off, on, off, on…); the figure is the median of the
 //!    five pairs' ratios. The tracer provider is process-wide, hence processes.
