@@ -35,7 +35,7 @@ struct Backend {
 async fn lookup(connectors: &aurora_handlers::connectors::Connectors, admin: &Account) -> f64 {
     let started = Instant::now();
     let account = connectors
-        .account(&admin.tenant, ConnectorKind::Datadog)
+        .account(&admin.tenant, ConnectorKind::Datadog, None)
         .await
         .expect("a lookup")
         .expect("connected");

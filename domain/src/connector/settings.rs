@@ -109,6 +109,31 @@ impl ConnectorSettings {
         }
     }
 
+    /// The name people and the agent pick the account by among several of its kind (a tool's
+    /// `account` or `cluster` argument): who or what it is at the provider. Two live accounts
+    /// of one kind never share it.
+    pub fn account_name(&self) -> String {
+        match self {
+            Self::Gcp { client_email, .. } => client_email.clone(),
+            Self::Aws { role_arn, .. } => role_arn.clone(),
+            Self::Azure {
+                client_id,
+                subscription_id,
+                ..
+            } => subscription_id.clone().unwrap_or_else(|| client_id.clone()),
+            Self::Scaleway { project_id, .. } => project_id.clone(),
+            Self::Tailscale { tailnet } => tailnet.clone(),
+            Self::Ovh { region } => region.as_str().to_owned(),
+            Self::Kubernetes { cluster, .. } => cluster.clone(),
+            Self::Datadog { site } => site.as_str().to_owned(),
+            Self::Newrelic { account_id, .. } => account_id.to_string(),
+            Self::Sentry { organization } => organization.clone(),
+            Self::Splunk { url } | Self::Grafana { url } | Self::Elasticsearch { url } => {
+                url.clone()
+            }
+        }
+    }
+
     /// Every rule of the kind's settings; the first broken one is the error.
     pub fn validate(&self) -> Result<(), ConnectorError> {
         match self {

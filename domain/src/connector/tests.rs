@@ -415,3 +415,26 @@ fn gcp_settings_say_how_the_account_is_held_and_older_ones_read_as_a_key() {
     assert_eq!(serde_json::to_value(&oauth).expect("json")["auth"], "oauth");
     assert_eq!(oauth.validate(), Ok(()));
 }
+
+#[test]
+fn an_account_is_named_by_who_or_what_it_is_at_the_provider() {
+    assert_eq!(
+        gcp().account_name(),
+        "aurora@shop-prod.iam.gserviceaccount.com"
+    );
+    let cluster = ConnectorSettings::Kubernetes {
+        context: "prod".into(),
+        cluster: "prod-cluster".into(),
+        server: "https://prod.k8s.example:6443".into(),
+    };
+    assert_eq!(cluster.account_name(), "prod-cluster");
+    let aws = ConnectorSettings::Aws {
+        role_arn: "arn:aws:iam::123456789012:role/AuroraReadOnly".into(),
+        external_id: "x-42".into(),
+        region: "eu-west-3".into(),
+    };
+    assert_eq!(
+        aws.account_name(),
+        "arn:aws:iam::123456789012:role/AuroraReadOnly"
+    );
+}

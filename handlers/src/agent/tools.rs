@@ -148,12 +148,21 @@ fn function(name: &str, description: &str, parameters: Value) -> Value {
 /// What a tool call asks for, once its arguments are read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Planned {
-    /// A CLI command; it goes through the gate before anything runs.
-    Command { cli: Cli, command: String },
+    /// A CLI command; it goes through the gate before anything runs. `account` names which of
+    /// several connected accounts (or clusters) it runs with.
+    Command {
+        cli: Cli,
+        command: String,
+        account: Option<String>,
+    },
     /// A read of Aurora's own data; nothing to gate.
     Read(ReadTool),
-    /// A read-only query of a connected observability account; nothing to gate.
-    Query(query::QueryTool),
+    /// A read-only query of a connected observability account (`account` names which of
+    /// several); nothing to gate.
+    Query {
+        tool: query::QueryTool,
+        account: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -223,11 +232,13 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
             Ok(Planned::Command {
                 cli,
                 command: args.required("command")?,
+                account: args.text("account"),
             })
         }
         KUBECTL => Ok(Planned::Command {
             cli: Cli::Kubectl,
             command: args.required("command")?,
+            account: args.text("cluster"),
         }),
         INCIDENT_LOOKUP => Ok(Planned::Read(ReadTool::IncidentLookup {
             incident_id: args.uuid("incident_id")?,
@@ -256,7 +267,10 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
             limit: args.number("limit", 5, 10)?,
         })),
         other => match query::plan(other, &args) {
-            Some(planned) => Ok(Planned::Query(planned?)),
+            Some(planned) => Ok(Planned::Query {
+                tool: planned?,
+                account: args.text("account"),
+            }),
             None => Err(format!("there is no tool {other:?}")),
         },
     }
@@ -570,14 +584,20 @@ mod tests {
             .unwrap(),
             Planned::Command {
                 cli: Cli::Aws,
-                command: "aws ec2 describe-instances".into()
+                command: "aws ec2 describe-instances".into(),
+                account: None,
             }
         );
         assert_eq!(
-            plan(KUBECTL, r#"{"command":"get pods"}"#).unwrap(),
+            plan(
+                KUBECTL,
+                r#"{"command":"get pods","cluster":"staging-cluster"}"#
+            )
+            .unwrap(),
             Planned::Command {
                 cli: Cli::Kubectl,
-                command: "get pods".into()
+                command: "get pods".into(),
+                account: Some("staging-cluster".into()),
             }
         );
     }

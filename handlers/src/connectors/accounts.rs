@@ -44,8 +44,38 @@ pub struct ConnectedAccount {
     pub credentials: Option<Arc<Credentials>>,
 }
 
+/// A live account as it is picked: its connector, kind and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountName {
+    pub id: Uuid,
+    pub kind: ConnectorKind,
+    pub name: String,
+}
+
+/// The argument a tool call names an account of `kind` with.
+pub fn account_argument(kind: ConnectorKind) -> &'static str {
+    if kind == ConnectorKind::Kubernetes {
+        "cluster"
+    } else {
+        "account"
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LookupError {
+    /// Several accounts of the kind are connected and the call named none.
+    #[error("several {} accounts are connected ({}): name one with `{}`", .kind.title(), .names.join(", "), account_argument(*.kind))]
+    Ambiguous {
+        kind: ConnectorKind,
+        names: Vec<String>,
+    },
+    /// The call named an account that is not connected.
+    #[error("no {} account {name:?} is connected; connected: {}", .kind.title(), .names.join(", "))]
+    UnknownAccount {
+        kind: ConnectorKind,
+        name: String,
+        names: Vec<String>,
+    },
     #[error("the connectors read model cannot be read")]
     Database(#[from] sqlx::Error),
     #[error("the connector's credential cannot be read from the secret store")]
@@ -113,19 +143,48 @@ impl Connectors {
         &self.inner.config
     }
 
-    /// The tenant's live account of `kind` (the newest, if several), or `None` when there is
-    /// none — which tools answer "not connected".
+    /// The tenant's live account of `kind` named `name` (its [`ConnectorSettings::account_name`]),
+    /// or, named none, the only one; `None` when there is none — which tools answer "not
+    /// connected". Several and none named is [`LookupError::Ambiguous`]: a command run against
+    /// a guessed account (the staging cluster for the production one) is worse than a question
+    /// the model answers at its next step with one of the names listed.
     pub async fn account(
         &self,
         tenant: &TenantId,
         kind: ConnectorKind,
+        name: Option<&str>,
     ) -> Result<Option<ConnectedAccount>, LookupError> {
         if !self.inner.config.offers(kind) {
             return Ok(None);
         }
         let live = self.live(tenant).await?;
-        let Some(row) = live.iter().find(|row| row.kind == kind) else {
-            return Ok(None);
+        // Oldest first: the order the names are listed in.
+        let of_kind: Vec<(&LiveRow, &ConnectorSettings)> = live
+            .iter()
+            .rev()
+            .filter(|row| row.kind == kind)
+            .filter_map(|row| row.state.settings.as_ref().map(|s| (row, s)))
+            .collect();
+        let names = || of_kind.iter().map(|(_, s)| s.account_name()).collect();
+        let row = match (name, of_kind.as_slice()) {
+            (_, []) => return Ok(None),
+            (None, [(row, _)]) => *row,
+            (None, _) => {
+                return Err(LookupError::Ambiguous {
+                    kind,
+                    names: names(),
+                })
+            }
+            (Some(name), _) => match of_kind.iter().find(|(_, s)| s.account_name() == name) {
+                Some((row, _)) => *row,
+                None => {
+                    return Err(LookupError::UnknownAccount {
+                        kind,
+                        name: name.to_owned(),
+                        names: names(),
+                    })
+                }
+            },
         };
         let state = row.state.clone();
         let Some(settings) = state.settings.clone() else {
@@ -145,17 +204,35 @@ impl Connectors {
         }))
     }
 
+    /// The tenant's live accounts (of the kinds this installation offers), oldest first: each
+    /// connector's id, kind and [`ConnectorSettings::account_name`].
+    pub async fn accounts(&self, tenant: &TenantId) -> Result<Vec<AccountName>, LookupError> {
+        Ok(self
+            .live(tenant)
+            .await?
+            .iter()
+            .rev()
+            .filter(|row| self.inner.config.offers(row.kind))
+            .filter_map(|row| {
+                row.state.settings.as_ref().map(|s| AccountName {
+                    id: row.id,
+                    kind: row.kind,
+                    name: s.account_name(),
+                })
+            })
+            .collect())
+    }
+
     /// The kinds the tenant has live accounts of (and this installation offers).
     pub async fn connected_kinds(
         &self,
         tenant: &TenantId,
     ) -> Result<Vec<ConnectorKind>, LookupError> {
         let mut kinds: Vec<ConnectorKind> = self
-            .live(tenant)
+            .accounts(tenant)
             .await?
-            .iter()
-            .map(|row| row.kind)
-            .filter(|k| self.inner.config.offers(*k))
+            .into_iter()
+            .map(|a| a.kind)
             .collect();
         kinds.sort_unstable_by_key(|k| k.as_str());
         kinds.dedup();

@@ -44,6 +44,9 @@ impl Drop for CliCredentials {
 pub enum CliRefusal {
     #[error("{} is not connected: an admin connects it under Connectors first", .0.title())]
     NotConnected(ConnectorKind),
+    /// Several accounts and none named, or one named that is not connected.
+    #[error(transparent)]
+    Choice(LookupError),
     #[error("GCP_PROJECT_DISABLED: the project {0} is disabled for Aurora")]
     ProjectDisabled(String),
     #[error("the {} credentials are unavailable: {source}", .kind.title())]
@@ -99,19 +102,26 @@ fn gcp_project(account: &ConnectedAccount, argv: &[String]) -> Result<String, Cl
         })
 }
 
-/// The credentials of `tenant` for `argv` of `cli`, files under `work_dir`.
+/// The credentials of `tenant`'s account of `cli` named `account` (none: the only one) for
+/// `argv`, files under `work_dir`.
 pub async fn prepare(
     connectors: &Connectors,
     tenant: &TenantId,
     cli: Cli,
+    account: Option<&str>,
     argv: &[String],
     work_dir: &Path,
 ) -> Result<CliCredentials, CliRefusal> {
     let kind = kind_of(cli);
     let account = connectors
-        .account(tenant, kind)
+        .account(tenant, kind, account)
         .await
-        .map_err(|source| CliRefusal::Lookup { kind, source })?
+        .map_err(|source| match source {
+            LookupError::Ambiguous { .. } | LookupError::UnknownAccount { .. } => {
+                CliRefusal::Choice(source)
+            }
+            source => CliRefusal::Lookup { kind, source },
+        })?
         .ok_or(CliRefusal::NotConnected(kind))?;
     let mut out = CliCredentials::default();
     let credentials = account.credentials.clone();

@@ -28,7 +28,7 @@ pub mod kubeconfig;
 
 use aurora_domain::connector::{ConnectorError, ConnectorKind};
 
-pub use accounts::{ConnectedAccount, Connectors, LookupError};
+pub use accounts::{account_argument, AccountName, ConnectedAccount, Connectors, LookupError};
 pub use config::{AwsIdentity, ConnectorConfig, GcpOauthClient};
 pub use credentials::Credentials;
 

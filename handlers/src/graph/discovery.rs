@@ -131,24 +131,32 @@ impl Graph {
         now: DateTime<Utc>,
     ) -> Result<Discovered, GraphError> {
         let mut found = Discovered::default();
-        let connected = self.inner.connectors.connected_kinds(tenant).await?;
+        let accounts = self.inner.connectors.accounts(tenant).await?;
         for provider in self.inner.config.providers.clone() {
-            if !connected.contains(&provider.kind()) {
+            // Every connected account of the provider's kind (two clusters are two inventories).
+            let names: Vec<&str> = accounts
+                .iter()
+                .filter(|a| a.kind == provider.kind())
+                .map(|a| a.name.as_str())
+                .collect();
+            if names.is_empty() {
                 found.skipped.push((
                     provider,
                     format!("{} is not connected", provider.kind().title()),
                 ));
                 continue;
             }
-            match self.inventory(tenant, provider).await {
-                Ok(inventory) => {
-                    let (nodes, edges) = self.record(tenant, inventory, now).await?;
-                    found.nodes += nodes;
-                    found.edges += edges;
-                }
-                Err(why) => {
-                    tracing::info!(%tenant, ?provider, %why, "provider not discovered");
-                    found.skipped.push((provider, why));
+            for name in names {
+                match self.inventory(tenant, provider, name).await {
+                    Ok(inventory) => {
+                        let (nodes, edges) = self.record(tenant, inventory, now).await?;
+                        found.nodes += nodes;
+                        found.edges += edges;
+                    }
+                    Err(why) => {
+                        tracing::info!(%tenant, ?provider, account = name, %why, "provider not discovered");
+                        found.skipped.push((provider, format!("{name}: {why}")));
+                    }
                 }
             }
         }
@@ -160,32 +168,38 @@ impl Graph {
         &self,
         tenant: &TenantId,
         provider: DiscoveryProvider,
+        account: &str,
     ) -> Result<Inventory, String> {
         let text = |e: inventory::InventoryError| e.to_string();
         match provider {
             DiscoveryProvider::Kubernetes => {
                 let cluster = self
-                    .list(tenant, provider, kubernetes::context_argv())
+                    .list(tenant, provider, account, kubernetes::context_argv())
                     .await?;
                 let mut outputs = HashMap::new();
                 for resource in kubernetes::RESOURCES {
                     let output = self
-                        .list(tenant, provider, kubernetes::argv(resource))
+                        .list(tenant, provider, account, kubernetes::argv(resource))
                         .await?;
                     outputs.insert(resource.to_owned(), output);
                 }
                 kubernetes::parse(cluster.trim(), &outputs).map_err(text)
             }
             DiscoveryProvider::Gcp => {
-                let outputs = self.outputs(tenant, provider, &gcp::COMMANDS).await?;
+                let outputs = self
+                    .outputs(tenant, provider, account, &gcp::COMMANDS)
+                    .await?;
                 gcp::parse(&outputs).map_err(text)
             }
             DiscoveryProvider::Aws => {
-                let outputs = self.outputs(tenant, provider, &aws::COMMANDS).await?;
+                let outputs = self
+                    .outputs(tenant, provider, account, &aws::COMMANDS)
+                    .await?;
                 let region = self
                     .list(
                         tenant,
                         provider,
+                        account,
                         ["aws", "configure", "get", "region"]
                             .map(str::to_owned)
                             .to_vec(),
@@ -197,7 +211,9 @@ impl Graph {
                 aws::parse(&outputs, region.as_deref()).map_err(text)
             }
             DiscoveryProvider::Azure => {
-                let outputs = self.outputs(tenant, provider, &azure::COMMANDS).await?;
+                let outputs = self
+                    .outputs(tenant, provider, account, &azure::COMMANDS)
+                    .await?;
                 azure::parse(&outputs).map_err(text)
             }
         }
@@ -207,30 +223,41 @@ impl Graph {
         &self,
         tenant: &TenantId,
         provider: DiscoveryProvider,
+        account: &str,
         commands: &[(&str, &[&str])],
     ) -> Result<HashMap<String, String>, String> {
         let mut outputs = HashMap::new();
         for (name, argv) in commands {
             let argv = argv.iter().map(|a| (*a).to_owned()).collect();
-            outputs.insert((*name).to_owned(), self.list(tenant, provider, argv).await?);
+            outputs.insert(
+                (*name).to_owned(),
+                self.list(tenant, provider, account, argv).await?,
+            );
         }
         Ok(outputs)
     }
 
-    /// Runs one read-only listing as the agent runs its tools, with the tenant's credentials
-    /// for `provider` (their files gone when it ends); its stdout, or why not.
+    /// Runs one read-only listing as the agent runs its tools, with the credentials of the
+    /// tenant's `account` at `provider` (their files gone when it ends); its stdout, or why not.
     async fn list(
         &self,
         tenant: &TenantId,
         provider: DiscoveryProvider,
+        account: &str,
         argv: Vec<String>,
     ) -> Result<String, String> {
         let agent = &self.inner.agent;
         let cwd = agent.work_dir.join(tenant.as_str()).join("discovery");
-        let credentials =
-            cli_env::prepare(&self.inner.connectors, tenant, provider.cli(), &argv, &cwd)
-                .await
-                .map_err(|refusal| refusal.to_string())?;
+        let credentials = cli_env::prepare(
+            &self.inner.connectors,
+            tenant,
+            provider.cli(),
+            Some(account),
+            &argv,
+            &cwd,
+        )
+        .await
+        .map_err(|refusal| refusal.to_string())?;
         let mut env = credentials.env.clone();
         if let Some(path) = &agent.tool_path {
             env.push(("PATH".to_owned(), path.clone()));

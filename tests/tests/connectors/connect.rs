@@ -104,7 +104,7 @@ async fn every_kind_connects_after_its_provider_accepts_the_credential() {
     let account = app
         .services()
         .connectors
-        .account(&admin.tenant, ConnectorKind::Datadog)
+        .account(&admin.tenant, ConnectorKind::Datadog, None)
         .await
         .expect("a lookup")
         .expect("connected");

@@ -324,7 +324,7 @@ async fn a_state_that_is_unknown_expired_or_for_another_flow_and_googles_errors_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_admins_start_or_complete_a_flow_and_only_with_a_client_configured() {
+async fn only_admins_start_or_complete_a_flow_each_google_account_once_and_only_with_a_client() {
     let t = oauth_app(vec![], None).await;
     let (url, q) = start(&t.app, &t.admin).await;
     let code = t.fake.consent(&url, "ana@acme.io");
@@ -349,11 +349,23 @@ async fn only_admins_start_or_complete_a_flow_and_only_with_a_client_configured(
     come_back(&t.app, &t.admin, &[("code", &code), ("state", &q["state"])])
         .await
         .expect_status(201);
-    // A second Google account of the same kind is refused while one is connected.
-    t.app
-        .post_json(START, Some(&t.admin), &json!({}))
+    // The same Google account again is refused; another one is a second GCP connector.
+    let (url, q) = start(&t.app, &t.admin).await;
+    let code = t.fake.consent(&url, "ana@acme.io");
+    come_back(&t.app, &t.admin, &[("code", &code), ("state", &q["state"])])
         .await
         .expect_error(409, "already_connected");
+    let (url, q) = start(&t.app, &t.admin).await;
+    let code = t.fake.consent(&url, "bo@acme.io");
+    come_back(&t.app, &t.admin, &[("code", &code), ("state", &q["state"])])
+        .await
+        .expect_status(201);
+    let list = t
+        .app
+        .get_json("/api/connectors", Some(&t.admin))
+        .await
+        .expect_status(200);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(2), "{list}");
     t.app.stop().await;
 
     // Without Aurora's OAuth client there is no flow.

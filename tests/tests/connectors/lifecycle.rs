@@ -77,7 +77,7 @@ async fn disconnecting_deletes_the_credential_and_tools_find_nothing_connected()
     let id = view["id"].as_str().expect("an id").to_owned();
     let connectors = app.services().connectors;
     let account = connectors
-        .account(&admin.tenant, ConnectorKind::Datadog)
+        .account(&admin.tenant, ConnectorKind::Datadog, None)
         .await
         .expect("lookup")
         .expect("connected");
@@ -104,7 +104,7 @@ async fn disconnecting_deletes_the_credential_and_tools_find_nothing_connected()
         "the credential is deleted from the store"
     );
     assert!(connectors
-        .account(&admin.tenant, ConnectorKind::Datadog)
+        .account(&admin.tenant, ConnectorKind::Datadog, None)
         .await
         .expect("lookup")
         .is_none());
@@ -261,7 +261,7 @@ async fn gcp_projects_are_enabled_disabled_and_one_is_the_root() {
     let account = app
         .services()
         .connectors
-        .account(&admin.tenant, ConnectorKind::Gcp)
+        .account(&admin.tenant, ConnectorKind::Gcp, None)
         .await
         .expect("lookup")
         .expect("connected");
@@ -301,7 +301,7 @@ async fn lookups_are_kept_until_the_projector_announces_a_change_of_the_tenants_
     }
     let lookup = || async {
         connectors
-            .account(&admin.tenant, ConnectorKind::Datadog)
+            .account(&admin.tenant, ConnectorKind::Datadog, None)
             .await
             .expect("lookup")
             .is_some()

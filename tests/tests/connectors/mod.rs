@@ -1,6 +1,6 @@
 //! Connectors end to end: connecting every kind against fake providers, bad credentials and
-//! settings, provider refusals, roles, GCP projects and GCP through OAuth, disconnecting, the
-//! audit log.
+//! settings, provider refusals, roles, GCP projects and GCP through OAuth, several accounts of
+//! one kind, disconnecting, the audit log.
 
 mod azure;
 mod cli;
@@ -8,6 +8,7 @@ mod connect;
 mod gcp_oauth;
 mod leaks;
 mod lifecycle;
+mod several;
 
 use aurora_tests::providers::FakeProviders;
 use aurora_tests::{Account, Answer, TestApp};

@@ -11,7 +11,9 @@ mod oauth;
 mod projects;
 mod views;
 
-use aurora_domain::connector::{ConnectorCommand, ConnectorError, ConnectorKind};
+use aurora_domain::connector::{
+    ConnectorCommand, ConnectorError, ConnectorKind, ConnectorSettings,
+};
 use aurora_domain::organization::Role;
 use aurora_handlers::connectors::connect::{self, Verified};
 use aurora_handlers::connectors::ConnectError;
@@ -165,7 +167,7 @@ pub struct ConnectRequest {
               (status = 400, description = "unknown kind; credentials or settings malformed (the code and message say which)"),
               (status = 403, description = "not an admin"),
               (status = 404, description = "a kind this installation does not offer (OVH without its feature flag)"),
-              (status = 409, description = "an account of this kind is already connected"),
+              (status = 409, description = "this account (of this kind and name) is already connected"),
               (status = 422, description = "AWS without Aurora's own AWS identity"),
               (status = 502, description = "the provider refused the credential or answered something else; the message names it")))]
 async fn connect(
@@ -178,7 +180,6 @@ async fn connect(
         .require(&state, Role::Admin, "connecting an account")
         .await?;
     let kind = known_kind(&kind)?;
-    ensure_first(&state, &caller, kind).await?;
     let verified = connect::verify(
         state.services.connectors.config(),
         kind,
@@ -190,23 +191,25 @@ async fn connect(
     record(&state, &caller, verified).await
 }
 
-/// Refuses a second account of `kind`.
-pub(crate) async fn ensure_first(
+/// Refuses an account that is connected already: one of its kind with the same name (several
+/// of one kind are fine — two clusters, two AWS accounts — but each once).
+async fn ensure_new(
     state: &AppState,
     caller: &Caller,
-    kind: ConnectorKind,
+    settings: &ConnectorSettings,
 ) -> Result<(), ApiError> {
-    let existing = state
+    let (kind, name) = (settings.kind(), settings.account_name());
+    let accounts = state
         .services
         .connectors
-        .account(&caller.tenant, kind)
+        .accounts(&caller.tenant)
         .await
         .map_err(lookup)?;
-    match existing {
+    match accounts.iter().find(|a| a.kind == kind && a.name == name) {
         Some(existing) => Err(ApiError::conflict(
             "already_connected",
             format!(
-                "{} is already connected (connector {}); disconnect it first",
+                "{} {name} is already connected (connector {}); disconnect it first",
                 kind.title(),
                 existing.id
             ),
@@ -215,7 +218,7 @@ pub(crate) async fn ensure_first(
     }
 }
 
-/// Records a checked account: its credential into the secret store, the connect event (and a
+/// Records a checked account (unless it is connected already): its credential into the secret store, the connect event (and a
 /// failing check when the provider could not be reached); answers the new connector.
 pub(crate) async fn record(
     state: &AppState,
@@ -228,6 +231,7 @@ pub(crate) async fn record(
         projects,
         reached,
     } = verified;
+    ensure_new(state, caller, &settings).await?;
     let id = Uuid::now_v7();
     let secret_ref = match &credentials {
         Some(credentials) => {

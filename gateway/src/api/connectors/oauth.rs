@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
-use aurora_domain::connector::ConnectorKind;
 use aurora_domain::organization::Role;
 use aurora_handlers::connectors::gcp_oauth;
 use aurora_nats::buckets::{memory_bucket, take_once};
@@ -25,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::views::ConnectorView;
-use super::{connect_error, ensure_first, record};
+use super::{connect_error, record};
 use crate::api::auth::credentials::hash_token;
 use crate::api::auth::Caller;
 use crate::api::{ApiError, AppState};
@@ -118,7 +117,6 @@ async fn states(state: &AppState) -> Result<&kv::Store, ApiError> {
 #[utoipa::path(post, path = "/api/connectors/gcp/oauth", tag = "connectors",
     responses((status = 201, body = OauthStart, description = "the flow: Google's authorization URL"),
               (status = 403, description = "not an admin"),
-              (status = 409, description = "GCP is already connected"),
               (status = 422, description = "Aurora has no OAuth client at Google (AURORA_GCP_OAUTH_CLIENT_ID / _SECRET)"),
               (status = 503, description = "the OAuth state store is unavailable")))]
 async fn start(
@@ -128,7 +126,6 @@ async fn start(
     caller
         .require(&state, Role::Admin, "connecting an account")
         .await?;
-    ensure_first(&state, &caller, ConnectorKind::Gcp).await?;
     let config = state.services.connectors.config();
     let flow = gcp_oauth::authorize(config, &redirect_uri(&state)).map_err(connect_error)?;
     let ttl = config
@@ -183,7 +180,7 @@ async fn take(state: &AppState, caller: &Caller, oauth_state: &str) -> Result<Pe
     responses((status = 201, body = ConnectorView, description = "the connector"),
               (status = 400, description = "no state or code, or a state that is unknown, already used or expired (invalid_state)"),
               (status = 403, description = "not an admin"),
-              (status = 409, description = "GCP was connected meanwhile"),
+              (status = 409, description = "this Google account is connected already"),
               (status = 422, description = "Aurora has no OAuth client at Google"),
               (status = 502, description = "Google answered an error (a refused consent, a code it does not know) or could not be reached; the message names it"),
               (status = 503, description = "the OAuth state store is unavailable")))]
@@ -211,7 +208,6 @@ async fn callback(
         .ok_or_else(|| {
             ApiError::bad_request("invalid_query", "the callback has no authorization code")
         })?;
-    ensure_first(&state, &caller, ConnectorKind::Gcp).await?;
     let verified = gcp_oauth::connect(
         state.services.connectors.config(),
         &redirect_uri(&state),

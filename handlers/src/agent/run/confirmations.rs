@@ -12,6 +12,7 @@ use futures::StreamExt;
 use uuid::Uuid;
 
 use super::run_loop::{Run, Stop};
+use crate::connectors::{account_argument, cli_env};
 
 impl Run {
     /// The gate, the confirmation if it asks for one, then the command. `Ok(Err(_))` is a
@@ -20,6 +21,7 @@ impl Run {
         &mut self,
         cli: gate::Cli,
         command: &str,
+        account: Option<&str>,
         tool_call_id: &str,
         control: &mut async_nats::Subscriber,
     ) -> Result<Result<String, String>, Stop> {
@@ -38,11 +40,16 @@ impl Run {
         };
         let decision = gate::check(cli, command, mode, &policy);
         // Arguments with spaces or quotes are quoted, so what the user approves is what runs.
-        let shown = if decision.argv.is_empty() {
+        let mut shown = if decision.argv.is_empty() {
             command.to_owned()
         } else {
             shown(&decision.argv)
         };
+        // Which of several accounts it runs against is part of what is approved.
+        if let Some(account) = account {
+            let argument = account_argument(cli_env::kind_of(cli));
+            shown.push_str(&format!("  ({argument} {account})"));
+        }
         let verdict = match decision.verdict {
             Verdict::Allow => GateVerdict::Allowed,
             Verdict::Confirm => GateVerdict::ConfirmationRequired,
@@ -99,7 +106,7 @@ impl Run {
             }
             Verdict::Allow => {}
         }
-        let exec = self.exec(cli, decision.argv);
+        let exec = self.exec(cli, account, decision.argv);
         tokio::select! {
             outcome = exec => Ok(outcome),
             // Dropping the command's future kills it.

@@ -3,13 +3,16 @@
 //! the model is told it may use; a model that calls another tool anyway (models do) is told it
 //! was not offered, and nothing runs.
 
+use std::collections::BTreeMap;
+
 use aurora_domain::connector::ConnectorKind;
 use aurora_domain::gate::Cli;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::agent::query::QueryError;
 use crate::agent::tools::{self, Planned};
 use crate::connectors::cli_env::{self, CliRefusal};
+use crate::connectors::{account_argument, AccountName};
 
 /// A call of a connected account's tool the query's provider preference left out.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +29,8 @@ pub(super) struct Offer {
     clis: Vec<Cli>,
     queries: Vec<ConnectorKind>,
     preference: Vec<String>,
+    /// The names of the accounts of each kind, oldest first.
+    names: BTreeMap<ConnectorKind, Vec<String>>,
 }
 
 impl Offer {
@@ -51,13 +56,88 @@ impl Offer {
             clis,
             queries,
             preference: preference.to_vec(),
+            names: BTreeMap::new(),
         }
+    }
+
+    /// The offer of a tenant with `accounts` (oldest first): a tool of a kind with several
+    /// accounts takes the argument naming one (`account`, kubectl's `cluster`), their names
+    /// listed in its schema.
+    pub(super) fn of_accounts(accounts: &[AccountName], preference: &[String]) -> Self {
+        let mut names: BTreeMap<ConnectorKind, Vec<String>> = BTreeMap::new();
+        for account in accounts {
+            names
+                .entry(account.kind)
+                .or_default()
+                .push(account.name.clone());
+        }
+        let mut kinds: Vec<ConnectorKind> = names.keys().copied().collect();
+        kinds.sort_unstable_by_key(|k| k.as_str());
+        Self {
+            names,
+            ..Self::new(kinds, preference)
+        }
+    }
+
+    /// The kinds with several accounts and their names.
+    fn several(&self, kind: ConnectorKind) -> Option<&[String]> {
+        self.names
+            .get(&kind)
+            .filter(|names| names.len() > 1)
+            .map(Vec::as_slice)
     }
 
     /// The definitions of the offered CLIs and query tools, as the model is given them.
     pub(super) fn definitions(&self) -> Vec<Value> {
         let mut definitions = tools::definitions(&self.clis);
+        // A tool of a kind with several accounts takes the argument naming one.
+        let clouds: Vec<String> = self
+            .clis
+            .iter()
+            .filter(|cli| **cli != Cli::Kubectl)
+            .filter_map(|cli| {
+                self.several(cli_env::kind_of(*cli))
+                    .map(|names| format!("{}: {}", cli.binary(), names.join(", ")))
+            })
+            .collect();
+        for definition in &mut definitions {
+            match definition["function"]["name"].as_str() {
+                Some(tools::CLOUD_EXEC) if !clouds.is_empty() => with_argument(
+                    definition,
+                    "account",
+                    json!({"type": "string", "description": format!("which account of the provider, where several are connected ({}); required there", clouds.join("; "))}),
+                ),
+                Some(tools::KUBECTL) => {
+                    if let Some(names) = self.several(ConnectorKind::Kubernetes) {
+                        with_argument(
+                            definition,
+                            account_argument(ConnectorKind::Kubernetes),
+                            json!({"type": "string", "enum": names, "description": "which connected cluster"}),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
         definitions.extend(crate::agent::query::definitions(&self.queries));
+        for kind in &self.queries {
+            let Some(names) = self.several(*kind) else {
+                continue;
+            };
+            let tools: Vec<Value> = crate::agent::query::definitions(&[*kind])
+                .iter()
+                .map(|d| d["function"]["name"].clone())
+                .collect();
+            for definition in &mut definitions {
+                if tools.contains(&definition["function"]["name"]) {
+                    with_argument(
+                        definition,
+                        account_argument(*kind),
+                        json!({"type": "string", "enum": names, "description": format!("which connected {} account", kind.title())}),
+                    );
+                }
+            }
+        }
         definitions
     }
 
@@ -74,7 +154,7 @@ impl Offer {
                     CliRefusal::NotConnected(kind).to_string(),
                 )
             }
-            Planned::Query(query) => {
+            Planned::Query { tool: query, .. } => {
                 let kind = query.kind();
                 (
                     kind,
@@ -97,6 +177,13 @@ impl Offer {
                 .to_string(),
             )
         }
+    }
+}
+
+/// Adds the optional argument `name` to a tool definition's parameters.
+fn with_argument(definition: &mut Value, name: &str, schema: Value) {
+    if let Some(properties) = definition["function"]["parameters"]["properties"].as_object_mut() {
+        properties.insert(name.to_owned(), schema);
     }
 }
 
@@ -181,5 +268,51 @@ mod tests {
             serde_json::json!({"query": "service:checkout", "since_minutes": 30}),
         );
         assert_eq!(offer.refusal("datadog_logs", &logs), None);
+    }
+
+    #[test]
+    fn a_kind_with_several_accounts_takes_their_name_and_one_with_one_does_not() {
+        let account = |kind, name: &str| AccountName {
+            id: uuid::Uuid::new_v4(),
+            kind,
+            name: name.to_owned(),
+        };
+        let offer = Offer::of_accounts(
+            &[
+                account(ConnectorKind::Datadog, "US1"),
+                account(
+                    ConnectorKind::Gcp,
+                    "aurora@shop-prod.iam.gserviceaccount.com",
+                ),
+                account(ConnectorKind::Datadog, "EU"),
+            ],
+            &[],
+        );
+        let definitions = offer.definitions();
+        let properties = |name: &str| {
+            definitions
+                .iter()
+                .find(|d| d["function"]["name"] == name)
+                .map(|d| d["function"]["parameters"]["properties"].clone())
+                .expect("offered")
+        };
+        assert_eq!(
+            properties("datadog_logs")["account"]["enum"],
+            json!(["US1", "EU"])
+        );
+        assert_eq!(
+            properties("datadog_metrics")["account"]["enum"],
+            json!(["US1", "EU"])
+        );
+        assert!(properties("cloud_exec").get("account").is_none());
+        let names: Vec<&str> = definitions
+            .iter()
+            .filter_map(|d| d["function"]["name"].as_str())
+            .collect();
+        assert_eq!(
+            names.iter().filter(|n| **n == "datadog_logs").count(),
+            1,
+            "each tool once: {names:?}"
+        );
     }
 }

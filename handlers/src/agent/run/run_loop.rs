@@ -217,17 +217,11 @@ impl Run {
             .unwrap_or_default())
     }
 
-    /// The kinds of account the tenant has connected (their query tools are offered). A lookup
+    /// The tenant's connected accounts (their CLIs and query tools are offered). A lookup
     /// that fails offers none, and says so in the log: the run goes on with Aurora's own tools.
-    async fn connected_kinds(&self) -> Vec<aurora_domain::connector::ConnectorKind> {
-        match self
-            .agent
-            .inner
-            .connectors
-            .connected_kinds(&self.tenant)
-            .await
-        {
-            Ok(kinds) => kinds,
+    async fn connected_accounts(&self) -> Vec<crate::connectors::AccountName> {
+        match self.agent.inner.connectors.accounts(&self.tenant).await {
+            Ok(accounts) => accounts,
             Err(error) => {
                 tracing::warn!(tenant = %self.tenant, error = %error, "connected accounts not known: no query tools offered");
                 Vec::new()
@@ -270,7 +264,7 @@ impl Run {
         if let Some(stop) = self.stop_in(&state) {
             return Err(stop);
         }
-        let offer = Offer::new(self.connected_kinds().await, &self.provider_preference);
+        let offer = Offer::of_accounts(&self.connected_accounts().await, &self.provider_preference);
         let mut definitions = offer.definitions();
         if self.journal.is_some() {
             definitions.extend(crate::agent::investigation::prompt::definitions());

@@ -15,7 +15,7 @@ use crate::agent::exec::{self, ExecSpec};
 use crate::agent::llm::ToolCallRequest;
 use crate::agent::query::{Account, QueryError, QueryTool};
 use crate::agent::tools::{self, Planned};
-use crate::connectors::cli_env;
+use crate::connectors::{cli_env, LookupError};
 use aurora_domain::gate::Cli;
 
 impl Run {
@@ -85,14 +85,19 @@ impl Run {
                     stop = self.until_stopped(control) => Err(stop),
                 }
             }
-            Ok(Planned::Query(tool)) => {
+            Ok(Planned::Query { tool, account }) => {
                 tokio::select! {
-                    output = self.query(&tool) => Ok(output),
+                    output = self.query(&tool, account.as_deref()) => Ok(output),
                     stop = self.until_stopped(control) => Err(stop),
                 }
             }
-            Ok(Planned::Command { cli, command }) => {
-                self.gated(cli, &command, &call.id, control).await
+            Ok(Planned::Command {
+                cli,
+                command,
+                account,
+            }) => {
+                self.gated(cli, &command, account.as_deref(), &call.id, control)
+                    .await
             }
         };
         match outcome {
@@ -172,17 +177,23 @@ impl Run {
         }
     }
 
-    /// A query of the tenant's account of the tool's kind, looked up now (so a disconnected
-    /// account is refused at once), its output or error redacted with the account's secrets.
-    async fn query(&self, tool: &QueryTool) -> Result<String, String> {
+    /// A query of the tenant's account of the tool's kind (the one named, or the only one),
+    /// looked up now (so a disconnected account is refused at once), its output or error
+    /// redacted with the account's secrets.
+    async fn query(&self, tool: &QueryTool, account: Option<&str>) -> Result<String, String> {
         let kind = tool.kind();
         let connected = self
             .agent
             .inner
             .connectors
-            .account(&self.tenant, kind)
+            .account(&self.tenant, kind, account)
             .await
-            .map_err(|source| QueryError::Lookup { kind, source }.to_string())?;
+            .map_err(|source| match source {
+                LookupError::Ambiguous { .. } | LookupError::UnknownAccount { .. } => {
+                    source.to_string()
+                }
+                source => QueryError::Lookup { kind, source }.to_string(),
+            })?;
         let config = self.agent.inner.connectors.config();
         let Some((connected, account)) =
             connected.and_then(|c| Account::of(&c, config).map(|account| (c, account)))
@@ -202,14 +213,21 @@ impl Run {
             .await
     }
 
-    /// Runs a command with the tenant's credentials for `cli`, which exist only while it runs.
-    pub(super) async fn exec(&self, cli: Cli, argv: Vec<String>) -> Result<String, String> {
+    /// Runs a command with the credentials of the tenant's `account` of `cli` (none named: the
+    /// only one), which exist only while it runs.
+    pub(super) async fn exec(
+        &self,
+        cli: Cli,
+        account: Option<&str>,
+        argv: Vec<String>,
+    ) -> Result<String, String> {
         let config = &self.agent.inner.config;
         let work_dir = self.work_dir();
         let credentials = cli_env::prepare(
             &self.agent.inner.connectors,
             &self.tenant,
             cli,
+            account,
             &argv,
             &work_dir,
         )
