@@ -368,3 +368,48 @@ async fn a_discovery_on_request_lists_every_provider_through_its_cli_and_goes_st
     audit_is_clean(&app).await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connected_cluster_is_discovered() {
+    let clis = fake_clis();
+    let work = tempfile::tempdir().expect("a work dir");
+    let mut agent = aurora_handlers::agent::AgentConfig::without_model(work.path().to_path_buf());
+    agent.tool_path = Some(clis.path());
+    let providers = FakeProviders::start().await;
+    let app = TestApp::launch()
+        .agent(agent)
+        .connectors(providers.config())
+        .graph(config())
+        .spawn()
+        .await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    for context in ["prod", "staging"] {
+        app.post_json(
+            "/api/connectors/kubernetes",
+            Some(&admin),
+            &json!({"settings": {"context": context}, "credentials": {"kubeconfig": aurora_tests::providers::kubeconfig("kube-token-0001")}}),
+        )
+        .await
+        .expect_status(201);
+    }
+    app.post_json("/api/graph/discover", Some(&admin), &Value::Null)
+        .await
+        .expect_status(202);
+    // Both clusters' inventories are read (each lists the same recorded resources, so the
+    // graph holds them once): every listing ran twice.
+    let started = Instant::now();
+    loop {
+        let calls = clis.calls();
+        let listed = calls
+            .iter()
+            .filter(|c| c.as_str() == "kubectl get services --all-namespaces -o json")
+            .count();
+        if listed == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{calls:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    graph_until(&app, &admin, "/api/graph?limit=1000", 11).await;
+    app.stop().await;
+}
