@@ -2,15 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use esrs::event::Upcaster;
+use schemars::JsonSchema;
 use serde::{de::DeserializeOwned, Serialize};
 
 /// An event of one aggregate, as the event store needs to see it.
 ///
 /// The JSON form (`serde`) is the message body; [`DomainEvent::event_type`] becomes the CloudEvents
 /// `ce-type` (prefixed with `aurora.`); [`Upcaster::current_version`] is written beside it so that
-/// [`Upcaster::upcast`] can turn an old body into today's type.
+/// [`Upcaster::upcast`] can turn an old body into today's type. [`JsonSchema`] describes that body
+/// to consumers outside Aurora ([`crate::catalogue`]), so no event type exists without a schema.
 pub trait DomainEvent:
-    Serialize + DeserializeOwned + Upcaster + Clone + Send + Sync + 'static
+    Serialize + DeserializeOwned + JsonSchema + Upcaster + Clone + Send + Sync + 'static
 {
     /// Stable dotted name, e.g. `incident.opened`. Never rename one: stored events keep it.
     fn event_type(&self) -> &'static str;

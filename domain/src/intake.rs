@@ -32,7 +32,7 @@ pub enum Signal {
 }
 
 /// A change to a service: who shipped what, when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChangeEvent {
     /// The source's id of this change (unique per source and integration).
     pub change_id: String,
@@ -77,7 +77,7 @@ pub const UNKNOWN_SERVICE: &str = "unknown";
 
 /// Where in Kubernetes an alert fires: its cluster, namespace and pod labels (SPEC §8: alert
 /// labels add nodes to the service graph, so a tenant without a connector still has one).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Placement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,

@@ -13,6 +13,7 @@
 //! written by older versions of the code.
 
 pub mod aggregate;
+pub mod catalogue;
 pub mod change;
 pub mod chat;
 pub mod connector;

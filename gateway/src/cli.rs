@@ -3,6 +3,7 @@
 
 pub mod consumer_credentials;
 pub mod dead_letters;
+pub mod events;
 pub mod secrets;
 
 use std::net::SocketAddr;
@@ -51,6 +52,7 @@ impl Cli {
             Command::Audit { .. } => "audit",
             Command::DeadLetters { .. } => "dead-letters",
             Command::ConsumerCredentials(_) => "consumer-credentials",
+            Command::Events { .. } => "events",
             Command::Secrets { .. } => "secrets",
             Command::Openapi => "openapi",
             Command::Migrate { .. } => "migrate",
@@ -90,6 +92,11 @@ pub enum Command {
     /// NATS credentials for a program outside Aurora that reads one organisation's events (its
     /// own durable consumer on EVENTS, filtered to the tenant; nothing else), or --revoke them.
     ConsumerCredentials(ConsumerCredentialsArgs),
+    /// The events Aurora stores, for programs that read them.
+    Events {
+        #[command(subcommand)]
+        command: crate::cli::events::EventsCommand,
+    },
     /// Move secrets between the local store and Vault.
     Secrets {
         #[command(subcommand)]
@@ -283,6 +290,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dead_letters::run(command, &mut std::io::stdout()).await
         }
         Command::Secrets { command } => secrets::run(command).await,
+        Command::Events { command } => events::run(command, &mut std::io::stdout().lock()),
         Command::ConsumerCredentials(args) => {
             consumer_credentials::run(args, &mut std::io::stdout()).await
         }

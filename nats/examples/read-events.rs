@@ -6,9 +6,13 @@
 //! cargo run -p aurora-nats --example read-events -- audit.json
 //! ```
 //!
-//! It reads its durable consumer (made by Aurora when it issued the credentials) and prints each event's CloudEvents type, subject
-//! and body, acknowledging as it goes; stopped and started again, it goes on after the last event
-//! it acknowledged. Nothing of Aurora's is used: only async-nats and the JSON above.
+//! It reads its durable consumer (made by Aurora when it issued the credentials) and prints each
+//! event's CloudEvents type, subject and body (`docs/events.md` describes them), acknowledging as
+//! it goes; stopped and started again, it goes on after the last event it acknowledged. Nothing
+//! of Aurora's is used: only async-nats and the JSON above. (`tests/tests/consumers.rs` runs
+//! `read` as it is.)
+
+use std::io::Write;
 
 use async_nats::jetstream::consumer::PullConsumer;
 use futures::StreamExt as _;
@@ -19,6 +23,16 @@ async fn main() -> Result<(), async_nats::Error> {
         .nth(1)
         .ok_or("usage: read-events <credentials.json>")?;
     let creds: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    read(&creds, &mut std::io::stdout(), usize::MAX).await
+}
+
+/// Prints one line per event, `<ce-type> <ce-subject> <body>`, to `out`: `count` events, or
+/// until stopped.
+pub async fn read(
+    creds: &serde_json::Value,
+    out: &mut impl Write,
+    count: usize,
+) -> Result<(), async_nats::Error> {
     let field = |name: &str| {
         creds[name]
             .as_str()
@@ -37,7 +51,7 @@ async fn main() -> Result<(), async_nats::Error> {
     let consumer: PullConsumer = js
         .get_consumer_from_stream(field("consumer")?, field("stream")?)
         .await?;
-    let mut messages = consumer.messages().await?;
+    let mut messages = consumer.messages().await?.take(count);
     while let Some(message) = messages.next().await {
         let message = message?;
         let header = |name: &str| {
@@ -48,12 +62,13 @@ async fn main() -> Result<(), async_nats::Error> {
                 .map(|v| v.as_str().to_owned())
                 .unwrap_or_default()
         };
-        println!(
+        writeln!(
+            out,
             "{} {} {}",
             header("ce-type"),
             header("ce-subject"),
             String::from_utf8_lossy(&message.payload)
-        );
+        )?;
         message.ack().await?;
     }
     Ok(())

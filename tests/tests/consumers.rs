@@ -24,6 +24,11 @@ use uuid::Uuid;
 
 use crate::fixtures::open;
 
+/// The README's example consumer, compiled here as it is, to be run by a test.
+#[allow(dead_code)] // its `main`
+#[path = "../../nats/examples/read-events.rs"]
+mod read_events;
+
 /// A created organisation; its id is its tenant.
 async fn organization(nats: &TestNats) -> TenantId {
     let id = Uuid::now_v7();
@@ -564,4 +569,64 @@ async fn an_expired_grant_is_dropped_from_the_server_and_its_connection_closed()
     let mut outsider = connect(&creds).await.expect("connects before expiry");
     outsider.told(&["authorization violation"]).await;
     assert!(connect(&creds).await.is_err(), "connects after expiry");
+}
+
+#[tokio::test]
+async fn the_example_consumer_reads_its_tenants_events_and_each_is_as_the_catalogue_describes() {
+    let nats = TestNats::start().await;
+    let (acme, other) = (organization(&nats).await, organization(&nats).await);
+    let id = open_incident(&nats, &acme, "checkout latency high").await;
+    open_incident(&nats, &other, "someone else's outage").await;
+    // What the README says to do: save what the command printed, hand it to the example.
+    let (code, printed) = aurora(&nats, &["--tenant", acme.as_str(), "--name", "example"]).await;
+    assert_eq!(code, ExitCode::SUCCESS, "{printed}");
+    let creds: serde_json::Value = serde_json::from_str(&printed).expect("JSON");
+
+    let mut out = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        read_events::read(&creds, &mut out, 4),
+    )
+    .await
+    .expect("four events within 10 s")
+    .expect("the example reads");
+    let out = String::from_utf8(out).expect("utf-8");
+
+    let catalogue = aurora_domain::catalogue::json();
+    let mut types = Vec::new();
+    for line in out.lines() {
+        let mut parts = line.splitn(3, ' ');
+        let (ce_type, subject, body) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+        let schema = &catalogue[ce_type]["schema"];
+        assert!(schema.is_object(), "{ce_type} is not in the catalogue");
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(schema)
+            .expect("a valid schema");
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{ce_type}: {errors:?} in {body}");
+        if ce_type == "aurora.incident.opened" {
+            assert_eq!(subject, id.0.to_string());
+            assert_eq!(body["title"], "checkout latency high");
+        }
+        types.push(ce_type.to_owned());
+    }
+    assert_eq!(
+        types,
+        [
+            "aurora.organization.created",
+            "aurora.organization.agent_policy_set",
+            "aurora.incident.opened",
+            "aurora.organization.consumer_credentials_issued",
+        ],
+        "its tenant's events, in order, and no other's:\n{out}"
+    );
 }

@@ -696,7 +696,7 @@ mod v1 {
     use serde::{Deserialize, Serialize};
 
     /// PagerDuty-style priority, version 1's severity.
-    #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+    #[derive(Debug, Clone, Copy, Serialize, Deserialize, schemars::JsonSchema)]
     pub enum Priority {
         P1,
         P2,
@@ -705,7 +705,8 @@ mod v1 {
         P5,
     }
 
-    #[derive(Debug, Clone, Serialize, Deserialize)]
+    // Every event type has a schema (`DomainEvent: JsonSchema`), old ones too.
+    #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
     #[serde(tag = "type", rename_all = "snake_case")]
     pub enum IncidentEvent {
         /// No `environment` yet (and no `why`).

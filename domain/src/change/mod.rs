@@ -42,9 +42,11 @@ pub enum ChangeCommand {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChangeRecordEvent {
+    /// A change (a deployment, a merged pull request, a build) reported by a CI or
+    /// source-control integration.
     Recorded {
         change: ChangeEvent,
         source: String,

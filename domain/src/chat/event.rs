@@ -11,9 +11,10 @@ use crate::event::DomainEvent;
 use crate::ids::SessionId;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
+    /// A session was started, empty.
     Started {
         id: SessionId,
         /// The user id of whoever started the session.
@@ -47,6 +48,7 @@ pub enum ChatEvent {
         text: String,
         at: DateTime<Utc>,
     },
+    /// The agent called tool `tool_name` with `input`.
     ToolCallStarted {
         tool_call_id: String,
         tool_name: String,
@@ -60,6 +62,7 @@ pub enum ChatEvent {
         duration_ms: u64,
         at: DateTime<Utc>,
     },
+    /// A tool call ended in an error.
     ToolCallFailed {
         tool_call_id: String,
         error: String,
@@ -84,15 +87,15 @@ pub enum ChatEvent {
         expires_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
+    /// The user answered a confirmation (`execute` or `cancel`).
     ConfirmationAnswered {
         confirmation_id: Uuid,
         decision: ConfirmationDecision,
         at: DateTime<Utc>,
     },
     /// The user stopped the running turn (pending confirmations are answered `cancel` beside it).
-    RunCancelled {
-        at: DateTime<Utc>,
-    },
+    RunCancelled { at: DateTime<Utc> },
+    /// A model call's tokens and cost.
     UsageRecorded {
         model: String,
         input_tokens: u64,
@@ -101,15 +104,11 @@ pub enum ChatEvent {
         cost_micros: i64,
         at: DateTime<Utc>,
     },
-    Renamed {
-        title: String,
-        at: DateTime<Utc>,
-    },
+    /// The session's title changed.
+    Renamed { title: String, at: DateTime<Utc> },
     /// Soft delete: the history stays, the session no longer changes or lists.
     #[serde(rename = "deleted")]
-    SessionDeleted {
-        at: DateTime<Utc>,
-    },
+    SessionDeleted { at: DateTime<Utc> },
 }
 
 impl DomainEvent for ChatEvent {

@@ -9,9 +9,10 @@ use super::kind::ConnectorKind;
 use super::settings::ConnectorSettings;
 use crate::event::DomainEvent;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ConnectorEvent {
+    /// An account was connected (its secret, if it has one, is in the secret store).
     Connected {
         id: Uuid,
         kind: ConnectorKind,
@@ -31,16 +32,19 @@ pub enum ConnectorEvent {
         detail: Option<String>,
         at: DateTime<Utc>,
     },
+    /// GCP: tools may look at `project`.
     ProjectEnabled {
         project: String,
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// GCP: tools no longer look at `project`.
     ProjectDisabled {
         project: String,
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// GCP: `project` is the one tools use unless told otherwise.
     RootProjectSet {
         project: String,
         by: Uuid,

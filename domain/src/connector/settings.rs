@@ -8,7 +8,9 @@ use super::kind::ConnectorKind;
 use super::values::{DatadogSite, NewRelicRegion, OvhRegion};
 
 /// What is known about an account besides its secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ConnectorSettings {
     /// From the service-account key: its project and e-mail. Through OAuth 2.0: the Google
@@ -76,7 +78,18 @@ pub enum ConnectorSettings {
 
 /// How a GCP account is held: a service-account key uploaded, or a Google account's OAuth 2.0
 /// refresh token (authorization code with PKCE).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum GcpAuth {
     #[default]

@@ -62,6 +62,17 @@ macro_rules! choice {
                 f.write_str(self.as_str())
             }
         }
+
+        // Stored as written: one of the names (read in any case, but never written so).
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "enum": [$($text),+] })
+            }
+        }
     };
 }
 

@@ -16,7 +16,7 @@ use crate::incident::Correlation;
 
 /// What to do with the alert, with every candidate's scores so the decision can be explained.
 /// `considered` is newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Decision {
     /// Attach the alert to this incident.
@@ -33,7 +33,7 @@ pub enum Decision {
 }
 
 /// Why the alert opens a new incident.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum OpenReason {
     /// Correlation is switched off; nothing was scored.

@@ -23,7 +23,7 @@ use crate::intake::Placement;
 pub const MAX_REMEMBERED: usize = 500;
 
 /// What the next decision starts from.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CorrelatorSnapshot {
     pub settings: CorrelationSettings,
     /// Incidents that alerts opened or joined within the window, newest update first.
@@ -31,7 +31,7 @@ pub struct CorrelatorSnapshot {
 }
 
 /// A firing alert to place.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PendingAlert {
     /// Where it came from: `INBOX` stream sequence and position in the delivery.
     pub inbox_sequence: u64,
@@ -66,7 +66,7 @@ impl PendingAlert {
 }
 
 /// Where one alert went, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AlertDecision {
     pub alert: PendingAlert,
     /// The incident it opened or joined.
@@ -80,14 +80,16 @@ impl AlertDecision {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CorrelatorEvent {
+    /// Alerts were placed: each opened an incident or joined one, with the scores that decided it.
     Decided {
         decisions: Vec<AlertDecision>,
         snapshot: CorrelatorSnapshot,
         at: DateTime<Utc>,
     },
+    /// The tenant's correlation settings were replaced.
     SettingsChanged {
         settings: CorrelationSettings,
         by: Uuid,

@@ -53,7 +53,7 @@ pub struct AlertFacts<'a> {
 }
 
 /// An open incident of the alert's tenant, as correlation sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Candidate {
     pub incident_id: IncidentId,
     pub title: String,
@@ -84,7 +84,7 @@ impl Candidate {
 }
 
 /// One candidate's scores.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScoredCandidate {
     pub incident_id: IncidentId,
     /// The weighted sum the threshold is compared with.
@@ -207,7 +207,9 @@ pub struct TopologyMatch {
 }
 
 /// How two services are connected: `services` runs from the alert's service to the incident's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 pub struct TopologyPath {
     pub services: Vec<String>,
     /// `upstream`: each service depends on the next (the incident's service is a dependency of
@@ -215,7 +217,17 @@ pub struct TopologyPath {
     pub direction: PathDirection,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PathDirection {
     Upstream,

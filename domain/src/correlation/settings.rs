@@ -17,7 +17,9 @@ pub const MAX_GROUP_SIZE: u32 = 10_000;
 pub const WEIGHT_SUM_TOLERANCE: f64 = 1e-6;
 
 /// How alerts are correlated with open incidents.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, default)]
 pub struct CorrelationSettings {
     /// When off, every alert opens a new incident and nothing is scored.

@@ -7,7 +7,7 @@ use crate::correlation::TopologyPath;
 use crate::values::Severity;
 
 /// One normalised alert (built by a webhook source from its own payload).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Alert {
     /// The source's own id of this alert. Attaching is idempotent on it, so a redelivered webhook
     /// never counts twice; sources whose ids are not unique on their own prefix them.
@@ -26,7 +26,9 @@ pub struct Alert {
 /// decision can be explained later.
 ///
 /// Scores are ratios in `0.0..=1.0`, not money, so `f64` is right here.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 pub struct Correlation {
     /// The strongest component: `topology`, `time_window` or `similarity` (upstream's labels;
     /// events stored before they were adopted say `time`).
@@ -75,7 +77,18 @@ impl Correlation {
 
 /// What two titles were compared with: the cosine of their embeddings (upstream's way), or,
 /// when no embedding model is available, the Jaccard of their words (upstream's fallback).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TitleBasis {
     /// Cosine of the titles' all-MiniLM-L6-v2 (or endpoint) embeddings.
@@ -99,7 +112,18 @@ impl TitleBasis {
 /// What a topology score was measured on. Until the tenant has a service graph, topology is the
 /// similarity of service names (SPEC §2's graph distances need the graph), and every
 /// explanation says so rather than claim a topology it did not see.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TopologyBasis {
     /// Distances in the tenant's service graph.

@@ -15,7 +15,7 @@ use crate::values::{IncidentStatus, RcaStatus, Severity};
 /// The environment of incidents opened before events recorded one (version 1).
 pub const DEFAULT_ENVIRONMENT: &str = "production";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IncidentEvent {
     /// A firing alert that matched no open incident opened this one (status `investigating`, RCA
@@ -42,6 +42,8 @@ pub enum IncidentEvent {
         correlation: Correlation,
         at: DateTime<Utc>,
     },
+    /// The source said the alert with `fingerprint` stopped firing; the incident keeps the notice
+    /// (its status does not change).
     ResolveNotificationAttached {
         fingerprint: String,
         source_alert_id: String,
@@ -54,12 +56,15 @@ pub enum IncidentEvent {
         by: String,
         at: DateTime<Utc>,
     },
+    /// A person changed the severity.
     SeverityChanged {
         from: Severity,
         to: Severity,
         by: String,
         at: DateTime<Utc>,
     },
+    /// The root-cause analysis moved from `from` to `to` (`idle`, `running`, `summarizing`,
+    /// `complete`, `error`).
     RcaStatusChanged {
         from: RcaStatus,
         to: RcaStatus,
@@ -80,6 +85,7 @@ pub enum IncidentEvent {
         by: String,
         at: DateTime<Utc>,
     },
+    /// The incident's summary was replaced.
     SummaryUpdated {
         summary: String,
         by: String,
@@ -101,11 +107,13 @@ pub enum IncidentEvent {
         affected_services: Vec<String>,
         at: DateTime<Utc>,
     },
+    /// The incident was resolved (`reason`, when given, says how).
     Resolved {
         by: String,
         reason: Option<String>,
         at: DateTime<Utc>,
     },
+    /// A person commented on the incident.
     CommentAdded {
         comment_id: Uuid,
         author: String,

@@ -8,9 +8,10 @@ use uuid::Uuid;
 use super::settings::IntegrationSettings;
 use crate::event::DomainEvent;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IntegrationEvent {
+    /// An integration (a webhook source: Grafana, PagerDuty, GitHub…) was added.
     Created {
         id: Uuid,
         source: String,
@@ -21,11 +22,13 @@ pub enum IntegrationEvent {
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// The integration was renamed.
     Renamed {
         name: String,
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// The integration's settings were replaced.
     SettingsChanged {
         from: IntegrationSettings,
         to: IntegrationSettings,
@@ -39,14 +42,9 @@ pub enum IntegrationEvent {
         at: DateTime<Utc>,
     },
     /// AWS SNS: the first confirmed subscription fixed the topic this integration accepts.
-    TopicPinned {
-        topic: String,
-        at: DateTime<Utc>,
-    },
-    Deleted {
-        by: Uuid,
-        at: DateTime<Utc>,
-    },
+    TopicPinned { topic: String, at: DateTime<Utc> },
+    /// Final: the integration is deleted.
+    Deleted { by: Uuid, at: DateTime<Utc> },
 }
 
 impl DomainEvent for IntegrationEvent {

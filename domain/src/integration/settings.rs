@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 /// What a user can change about an integration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
 pub struct IntegrationSettings {
     /// Off: deliveries answer 404 until it is turned back on.

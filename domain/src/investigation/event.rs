@@ -12,7 +12,7 @@ use crate::ids::IncidentId;
 use crate::incident::Alert;
 use crate::values::Severity;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum InvestigationEvent {
     /// The incident's `episode`-th run was asked for.
@@ -23,9 +23,7 @@ pub enum InvestigationEvent {
         at: DateTime<Utc>,
     },
     /// The tenant's start limit was reached: it starts when a slot frees, in order.
-    Queued {
-        at: DateTime<Utc>,
-    },
+    Queued { at: DateTime<Utc> },
     /// A worker began; the agent's own steps are in the background chat `session`.
     Started {
         session: Uuid,
@@ -42,15 +40,10 @@ pub enum InvestigationEvent {
         at: DateTime<Utc>,
     },
     /// A correlated alert that arrived during the run, handed to the agent.
-    ContextAdded {
-        alert: Alert,
-        at: DateTime<Utc>,
-    },
+    ContextAdded { alert: Alert, at: DateTime<Utc> },
     /// A sentence of the agent's reasoning.
-    Thought {
-        text: String,
-        at: DateTime<Utc>,
-    },
+    Thought { text: String, at: DateTime<Utc> },
+    /// The agent ran tool `tool` with `input` (step `step_id`).
     ToolStepStarted {
         step_id: String,
         tool: String,
@@ -66,6 +59,7 @@ pub enum InvestigationEvent {
         duration_ms: u64,
         at: DateTime<Utc>,
     },
+    /// The agent recorded a finding.
     FindingRecorded {
         finding_id: u32,
         text: String,
@@ -73,6 +67,7 @@ pub enum InvestigationEvent {
         citations: Vec<String>,
         at: DateTime<Utc>,
     },
+    /// The agent suggested something to do.
     SuggestionMade {
         suggestion_id: u32,
         kind: SuggestionKind,
@@ -82,6 +77,7 @@ pub enum InvestigationEvent {
         action: Option<String>,
         at: DateTime<Utc>,
     },
+    /// A model call's tokens and cost (micro-units of the account currency).
     UsageRecorded {
         model: String,
         input_tokens: u64,
@@ -108,10 +104,9 @@ pub enum InvestigationEvent {
         severity: Option<Severity>,
         at: DateTime<Utc>,
     },
-    Failed {
-        reason: String,
-        at: DateTime<Utc>,
-    },
+    /// The run ended without a summary.
+    Failed { reason: String, at: DateTime<Utc> },
+    /// The run was stopped before it ended.
     Cancelled {
         by: String,
         reason: String,

@@ -120,7 +120,7 @@ named_values!(
 );
 
 /// Why a run was requested.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
     /// The incident opened and its integration's setting asks for an RCA.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{DocumentKind, DocumentName};
 use crate::event::DomainEvent;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum KnowledgeEvent {
     /// A person began an upload; the file is not stored yet.
@@ -21,9 +21,7 @@ pub enum KnowledgeEvent {
         at: DateTime<Utc>,
     },
     /// The file is stored; its text is being extracted, chunked and embedded.
-    ProcessingStarted {
-        at: DateTime<Utc>,
-    },
+    ProcessingStarted { at: DateTime<Utc> },
     /// Searchable: `chunks` chunks, embedded by `embedding_model` (none: keyword search only).
     Processed {
         chunks: u32,
@@ -31,15 +29,10 @@ pub enum KnowledgeEvent {
         embedding_model: Option<String>,
         at: DateTime<Utc>,
     },
-    Failed {
-        reason: String,
-        at: DateTime<Utc>,
-    },
+    /// The file could not be made searchable (`reason` says why).
+    Failed { reason: String, at: DateTime<Utc> },
     /// Removed with its file and chunks.
-    Deleted {
-        by: String,
-        at: DateTime<Utc>,
-    },
+    Deleted { by: String, at: DateTime<Utc> },
 }
 
 impl DomainEvent for KnowledgeEvent {

@@ -44,7 +44,7 @@ impl DocumentKind {
 }
 
 /// A file name as the uploader gave it: shown back as it was, never used as a path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct DocumentName(String);
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::role::Role;
 use crate::event::DomainEvent;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrganizationEvent {
     /// The organization was created; its founder is its first member, an admin.
@@ -49,6 +49,7 @@ pub enum OrganizationEvent {
         invitation_id: Option<Uuid>,
         at: DateTime<Utc>,
     },
+    /// A member's role changed from `from` to `to`.
     RoleChanged {
         user_id: Uuid,
         email: String,
@@ -65,6 +66,7 @@ pub enum OrganizationEvent {
         by: Uuid,
         at: DateTime<Utc>,
     },
+    /// An API token was issued to `user_id`; only its hash is kept (the token was shown once).
     ApiTokenIssued {
         token_id: Uuid,
         name: String,
@@ -73,6 +75,7 @@ pub enum OrganizationEvent {
         expires_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
+    /// An API token was revoked; requests bearing it are refused from now on.
     ApiTokenRevoked {
         token_id: Uuid,
         user_id: Uuid,

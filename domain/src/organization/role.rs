@@ -12,7 +12,19 @@ use serde::{Deserialize, Serialize};
 use crate::values::ValueError;
 
 /// A member's role. The order is the order of power, so `Role::Viewer < Role::Admin`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads everything, changes nothing.

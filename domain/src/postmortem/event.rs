@@ -9,7 +9,9 @@ use crate::event::DomainEvent;
 use crate::ids::IncidentId;
 
 /// Who wrote a generated version.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Origin {
     /// The configured model, in one completion, at this cost.
@@ -24,7 +26,7 @@ pub enum Origin {
     Template { reason: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PostmortemEvent {
     /// Version 1, written when the incident resolved (`request` and `by` are `None`) or when a

@@ -8,7 +8,7 @@ use super::node::{Edge, NodeFacts};
 use crate::event::DomainEvent;
 
 /// Who saw a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Sighting {
     /// A provider's inventory.
@@ -21,7 +21,7 @@ pub enum Sighting {
     Declaration,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServiceEvent {
     /// First seen (or seen again after its removal), or seen with other facts.

@@ -13,7 +13,9 @@ pub const MAX_KEY_LEN: usize = 300;
 /// Workloads, services and cloud resources are keyed by their name (so the deployment
 /// `checkout`, the Kubernetes service `checkout` and an alert on `checkout` are one node);
 /// containers that share names with services are prefixed (`cluster:prod`, `namespace:shop`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct NodeKey(String);
 
@@ -77,7 +79,18 @@ impl fmt::Display for NodeKey {
 }
 
 /// What kind of thing a node is (SPEC §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeType {
     /// A service known only by name (from an alert, a change or a Kubernetes service).
@@ -136,7 +149,18 @@ impl NodeType {
 }
 
 /// Where a node was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
     Kubernetes,
@@ -172,7 +196,7 @@ impl Provider {
 }
 
 /// Everything a sighting says about a node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeFacts {
     pub key: NodeKey,
     /// The name as its provider spells it.
@@ -211,6 +235,7 @@ impl NodeFacts {
     Serialize,
     Deserialize,
     utoipa::ToSchema,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EdgeKind {
@@ -230,7 +255,18 @@ impl EdgeKind {
 }
 
 /// How an edge was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EdgeOrigin {
     /// A person said so (`PUT /api/graph/edges`).
@@ -262,7 +298,7 @@ impl EdgeOrigin {
 }
 
 /// An edge leaving a node.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Edge {
     pub to: Uuid,
     pub to_key: NodeKey,
