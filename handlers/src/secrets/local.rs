@@ -114,7 +114,9 @@ fn decode_key(text: &str) -> Result<[u8; 32], SecretError> {
         .map_err(|b: Vec<u8>| SecretError::InvalidKey(format!("{} bytes, need 32", b.len())))
 }
 
-/// Reads the key file, or creates it with a fresh random key.
+/// Reads the key file, or creates it with a fresh random key. Processes starting at once on a
+/// new data dir agree on one key: the file appears whole or not at all (a hard link of a
+/// finished file of the process's own), and a process that finds it made meanwhile reads it.
 fn key_file(path: &Path) -> Result<[u8; 32], SecretError> {
     match std::fs::read_to_string(path) {
         Ok(text) => decode_key(&text),
@@ -125,27 +127,41 @@ fn key_file(path: &Path) -> Result<[u8; 32], SecretError> {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            write_private(path, hex::encode(key).as_bytes())?;
-            Ok(key)
+            let own = path.with_extension(format!("{}.tmp", Uuid::new_v4().simple()));
+            write_synced(&own, hex::encode(key).as_bytes())?;
+            let linked = std::fs::hard_link(&own, path);
+            std::fs::remove_file(&own)?;
+            match linked {
+                Ok(()) => Ok(key),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    decode_key(&std::fs::read_to_string(path)?)
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Err(e) => Err(e.into()),
     }
 }
 
-/// Writes a file only its owner can read.
+/// Writes a file only its owner can read, whole: a temporary file renamed into place.
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), std::io::Error> {
+    let tmp = path.with_extension("tmp");
+    write_synced(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Writes `contents` to a new or emptied file only its owner can read, and syncs it.
+fn write_synced(path: &Path, contents: &[u8]) -> Result<(), std::io::Error> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&tmp)?;
+        .open(path)?;
     file.write_all(contents)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    file.sync_all()
 }
 
 #[async_trait]
@@ -223,6 +239,39 @@ impl SecretStore for LocalSecretStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn processes_starting_at_once_on_a_new_data_dir_agree_on_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let openers: Vec<_> = (0..8)
+                .map(|_| {
+                    let dir = dir.path().to_owned();
+                    std::thread::spawn(move || LocalSecretStore::open(&dir, None))
+                })
+                .collect();
+            let stores: Vec<LocalSecretStore> = openers
+                .into_iter()
+                .map(|t| t.join().expect("no panic").expect("every one opens"))
+                .collect();
+            let reference = stores[0]
+                .put("acme", "datadog", b"api-key")
+                .await
+                .expect("stored");
+            for store in &stores {
+                assert_eq!(
+                    store.get(&reference).await.expect("the same key reads it"),
+                    b"api-key"
+                );
+            }
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .expect("the dir")
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|name| name.ends_with(".tmp"))
+                .collect();
+            assert!(left.is_empty(), "no temporary key files left: {left:?}");
+        }
+    }
 
     #[tokio::test]
     async fn a_secret_round_trips_and_is_not_stored_in_the_clear() {
