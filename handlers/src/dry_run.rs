@@ -6,12 +6,13 @@
 //! alerts it shares an incident with is not the same under the new settings. The simulation
 //! starts from the incidents the decision log had open at `from` (its last snapshot before).
 //!
-//! It scores topology on the tenant's service graph as live correlation reads it now
-//! ([`crate::graph::topology`]; the read model keeps no history of edges, so a graph older than
-//! today is not what it sees), and compares titles as live correlation does: by the cosine of
-//! their embeddings when a model is configured. Then the same alerts are decided again with
-//! titles compared by word overlap (Jaccard, upstream's fallback), and every alert the two
-//! methods group differently is listed with both decisions.
+//! It scores topology on the tenant's service graph as it stood when each delivery arrived,
+//! folded from the graph's events ([`crate::graph::topology::history`]): an edge declared or
+//! discovered later does not regroup alerts that came before it. Titles are compared as live
+//! correlation compares them: by the cosine of their embeddings when a model is configured.
+//! Then the same alerts are decided again with titles compared by word overlap (Jaccard,
+//! upstream's fallback), and every alert the two methods group differently is listed with both
+//! decisions.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -49,7 +50,8 @@ pub struct DryRun {
     /// How titles were compared for `changed` and `incidents_would_be`, as live correlation
     /// compares them: `embeddings` when a model is configured, else `word_overlap`.
     pub title_basis: TitleBasis,
-    /// How many edges of the tenant's service graph topology was scored on.
+    /// How many `DEPENDS_ON` edges the tenant's service graph had at `to` (each alert was
+    /// scored on the graph as it stood when it arrived).
     pub graph_edges: usize,
     /// Every alert whose grouping changes.
     pub changed: Vec<ChangedAlert>,
@@ -187,27 +189,36 @@ impl Ingest {
             }
         }
 
-        // How they would be grouped now, starting from the incidents open then, on the graph
-        // as it is, with titles compared as live correlation compares them; and again by words.
+        // How they would be grouped now, starting from the incidents open then, each on the
+        // graph as it stood when it arrived, with titles compared as live correlation compares
+        // them; and again by words.
         let mut snapshot = CorrelatorSnapshot {
             settings,
             candidates: open_at_start,
         };
         snapshot.prune(Some(from));
-        let graph = self.graph_of(tenant).await;
+        let mut graph = crate::graph::topology::history(&self.log, tenant, to).await?;
         let pending: Vec<_> = alerts.iter().map(|p| p.pending.clone()).collect();
         let titles = self.title_vectors(&pending, &snapshot).await;
         let embedded = !titles.is_empty();
-        let by_words = snapshot
-            .clone()
-            .decide_all(tenant.as_str(), pending.clone(), &graph);
-        let decisions = if embedded {
-            snapshot.decide_all_with_titles(tenant.as_str(), pending, &graph, |a, b| {
-                titles.similarity(a, b)
-            })
-        } else {
-            by_words.clone()
-        };
+        let mut by_words_log = snapshot.clone();
+        let mut by_words = Vec::with_capacity(pending.len());
+        let mut decisions = Vec::with_capacity(pending.len());
+        for alert in pending {
+            let graph = graph.at(alert.received_at);
+            if embedded {
+                decisions.extend(snapshot.decide_all_with_titles(
+                    tenant.as_str(),
+                    vec![alert.clone()],
+                    graph,
+                    |a, b| titles.similarity(a, b),
+                ));
+            }
+            by_words.extend(by_words_log.decide_all(tenant.as_str(), vec![alert], graph));
+        }
+        if !embedded {
+            decisions.clone_from(&by_words);
+        }
 
         let key = |p: &Placed| (p.pending.inbox_sequence, p.pending.index);
         let then_of = |i: usize| then.get(&key(&alerts[i])).copied();
@@ -264,7 +275,7 @@ impl Ingest {
             } else {
                 TitleBasis::WordOverlap
             },
-            graph_edges: graph.edge_count(),
+            graph_edges: graph.at(to).edge_count(),
             changed,
             by_word_overlap: embedded.then(|| TitleMethods {
                 incidents_would_be: groups_by_words.count(),

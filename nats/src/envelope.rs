@@ -248,7 +248,7 @@ impl RawEvent {
         subject: &str,
         stream_sequence: u64,
         headers: Option<&HeaderMap>,
-        payload: &[u8],
+        payload: &bytes::Bytes,
         fallback_time: DateTime<Utc>,
     ) -> Result<Self, DecodeError> {
         let fail = |reason: String| DecodeError {
@@ -293,7 +293,7 @@ impl RawEvent {
             correlation_id: get(CE_CORRELATION),
             traceparent: get(TRACEPARENT),
             data,
-            body: bytes::Bytes::copy_from_slice(payload),
+            body: payload.clone(),
         })
     }
 }

@@ -7,7 +7,7 @@ use aurora_nats::subjects::EventSubject;
 use aurora_nats::RawEvent;
 use serde_json::json;
 
-use crate::error::{upcast, ProjectionError};
+use crate::error::ProjectionError;
 use crate::fold::{insert_new, Tx};
 
 pub async fn apply(
@@ -17,9 +17,13 @@ pub async fn apply(
 ) -> Result<(), ProjectionError> {
     let mut rows = Vec::new();
     for (subject, raw) in events {
-        let CorrelatorEvent::Decided { decisions, .. } = upcast(&raw)? else {
-            continue;
-        };
+        // Only the decisions: the snapshot beside them is the bulk of each event.
+        let decisions =
+            CorrelatorEvent::decisions_in(&raw.body).map_err(|e| ProjectionError::BadEvent {
+                subject: raw.subject.clone(),
+                stream_sequence: raw.stream_sequence,
+                reason: e.to_string(),
+            })?;
         let tenant = subject.tenant.to_string();
         for d in decisions {
             let alert = &d.alert;

@@ -13,4 +13,4 @@ pub mod histogram;
 pub mod metrics;
 pub mod trace;
 
-pub use metrics::{Metrics, MetricsOptions, Open};
+pub use metrics::{Metrics, MetricsOptions, Open, WebhookSeries};

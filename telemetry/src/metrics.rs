@@ -321,48 +321,21 @@ impl Metrics {
         }
     }
 
-    /// A webhook delivery arrived for `source` (`unknown` for a path naming none).
-    pub fn webhook_received(&self, source: &'static str, tenant: Option<&str>) {
+    /// The intake's series of `source` (`unknown` for a path naming none), looked up once: the
+    /// gateway keeps them with each integration it caches, so a delivery of a known integration
+    /// costs atomic adds and no lookup.
+    pub fn webhook_series(&self, source: &'static str, tenant: Option<&str>) -> WebhookSeries {
         let labels = SourceLabels {
             source,
             tenant: self.tenant(tenant),
         };
-        self.0.webhooks_received.get_or_create(&labels).inc();
-    }
-
-    /// A delivery was made durable and answered 202 after `took`.
-    pub fn webhook_accepted(&self, source: &'static str, tenant: Option<&str>, took: Duration) {
-        let labels = SourceLabels {
-            source,
-            tenant: self.tenant(tenant),
-        };
-        self.0.webhooks_accepted.get_or_create(&labels).inc();
-        self.0
-            .intake_seconds
-            .get_or_create(&labels)
-            .observe(took.as_secs_f64());
-    }
-
-    /// A delivery was refused with the error code `reason` after `took`.
-    pub fn webhook_refused(
-        &self,
-        source: &'static str,
-        reason: &'static str,
-        tenant: Option<&str>,
-        took: Duration,
-    ) {
-        let tenant = self.tenant(tenant);
-        let labels = RefusalLabels {
-            source,
-            reason,
-            tenant: tenant.clone(),
-        };
-        self.0.webhooks_refused.get_or_create(&labels).inc();
-        let labels = SourceLabels { source, tenant };
-        self.0
-            .intake_seconds
-            .get_or_create(&labels)
-            .observe(took.as_secs_f64());
+        WebhookSeries {
+            received: self.0.webhooks_received.get_or_create(&labels).clone(),
+            accepted: self.0.webhooks_accepted.get_or_create(&labels).clone(),
+            seconds: self.0.intake_seconds.get_or_create(&labels).clone(),
+            labels,
+            metrics: self.clone(),
+        }
     }
 
     /// The series of durable consumer `name`, held by its runner.
@@ -529,6 +502,40 @@ impl Drop for Open {
     }
 }
 
+/// One source's intake series ([`Metrics::webhook_series`]).
+#[derive(Clone)]
+pub struct WebhookSeries {
+    labels: SourceLabels,
+    received: Counter,
+    accepted: Counter,
+    seconds: Histogram,
+    metrics: Metrics,
+}
+
+impl WebhookSeries {
+    /// A delivery arrived.
+    pub fn received(&self) {
+        self.received.inc();
+    }
+
+    /// It was made durable and answered 202 after `took`.
+    pub fn accepted(&self, took: Duration) {
+        self.accepted.inc();
+        self.seconds.observe(took.as_secs_f64());
+    }
+
+    /// It was refused with the error code `reason` after `took`.
+    pub fn refused(&self, reason: &'static str, took: Duration) {
+        let labels = RefusalLabels {
+            source: self.labels.source,
+            reason,
+            tenant: self.labels.tenant.clone(),
+        };
+        self.metrics.0.webhooks_refused.get_or_create(&labels).inc();
+        self.seconds.observe(took.as_secs_f64());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,7 +552,9 @@ mod tests {
     #[test]
     fn counters_end_in_total_and_name_no_tenant_unless_asked() {
         let metrics = Metrics::default();
-        metrics.webhook_refused("grafana", "invalid_signature", Some("t1"), Duration::ZERO);
+        metrics
+            .webhook_series("grafana", Some("t1"))
+            .refused("invalid_signature", Duration::ZERO);
         assert_eq!(
             lines(&metrics, "aurora_webhooks_refused_total{"),
             vec![r#"aurora_webhooks_refused_total{source="grafana",reason="invalid_signature"} 1"#]
@@ -553,7 +562,9 @@ mod tests {
         let metrics = Metrics::new(MetricsOptions {
             tenant_labels: true,
         });
-        metrics.webhook_refused("grafana", "invalid_signature", Some("t1"), Duration::ZERO);
+        metrics
+            .webhook_series("grafana", Some("t1"))
+            .refused("invalid_signature", Duration::ZERO);
         assert_eq!(
             lines(&metrics, "aurora_webhooks_refused_total{"),
             vec![

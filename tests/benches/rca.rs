@@ -34,7 +34,8 @@ use aurora_domain::investigation::{
 };
 use aurora_domain::{IncidentId, TenantId};
 use aurora_gateway::services::Services;
-use aurora_handlers::agent::tools::{ReadTool, Reader};
+use aurora_handlers::agent::reader::Reader;
+use aurora_handlers::agent::tools::ReadTool;
 use aurora_handlers::agent::{AgentConfig, LlmConfig};
 use aurora_handlers::rca::RcaConfig;
 use aurora_nats::envelope::Context;

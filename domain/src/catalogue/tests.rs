@@ -47,7 +47,7 @@ fn every_event_type_the_code_writes_is_in_the_catalogue_and_has_a_sample() {
     let unsampled: Vec<_> = catalogue.keys().filter(|n| !sampled.contains(*n)).collect();
     assert!(
         unsampled.is_empty(),
-        "event types without a sample in catalogue/samples.rs: {unsampled:?}"
+        "event types without a sample in catalogue/samples/: {unsampled:?}"
     );
 }
 

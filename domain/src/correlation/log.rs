@@ -110,6 +110,19 @@ impl CorrelatorEvent {
             Self::Decided { snapshot, .. } | Self::SettingsChanged { snapshot, .. } => snapshot,
         }
     }
+
+    /// The decisions a stored event holds (none for a settings change), read from its JSON body
+    /// without building its snapshot: each event carries up to [`MAX_REMEMBERED`] candidates,
+    /// which readers of the decisions alone need not pay for. What [`Upcaster::upcast`] would
+    /// give, for every version stored so far (the shape has not changed).
+    pub fn decisions_in(body: &[u8]) -> Result<Vec<AlertDecision>, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Decisions {
+            #[serde(default)]
+            decisions: Vec<AlertDecision>,
+        }
+        Ok(serde_json::from_slice::<Decisions>(body)?.decisions)
+    }
 }
 
 impl DomainEvent for CorrelatorEvent {
@@ -277,6 +290,42 @@ pub(super) mod tests {
         assert_eq!(snapshot.candidates.len(), 2);
         assert_eq!(snapshot.candidates[0].service, "search", "newest first");
         assert_eq!(snapshot.candidates[1].correlated_alert_count, 1);
+    }
+
+    #[test]
+    fn decisions_read_without_the_snapshot_are_the_events_own() {
+        let mut snapshot = CorrelatorSnapshot::default();
+        let decisions = snapshot.decide_all(
+            "acme",
+            vec![
+                alert(1, "checkout", "Checkout latency high", 0),
+                alert(2, "checkout", "Checkout error rate high", 1),
+            ],
+            &ServiceGraph::new(),
+        );
+        let at = decisions[0].alert.received_at;
+        let decided = CorrelatorEvent::Decided {
+            decisions: decisions.clone(),
+            snapshot: snapshot.clone(),
+            at,
+        };
+        let body = serde_json::to_vec(&decided).expect("serialises");
+        assert_eq!(
+            CorrelatorEvent::decisions_in(&body).expect("reads"),
+            decisions
+        );
+        let changed = CorrelatorEvent::SettingsChanged {
+            settings: CorrelationSettings::default(),
+            by: Uuid::nil(),
+            snapshot,
+            at,
+        };
+        let body = serde_json::to_vec(&changed).expect("serialises");
+        assert_eq!(CorrelatorEvent::decisions_in(&body).expect("reads"), []);
+        assert!(
+            CorrelatorEvent::decisions_in(b"[1]").is_err(),
+            "not an event"
+        );
     }
 
     #[test]

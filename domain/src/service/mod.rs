@@ -15,6 +15,7 @@
 mod command;
 mod error;
 mod event;
+mod history;
 pub mod inventory;
 pub mod node;
 pub mod request;
@@ -29,6 +30,7 @@ use uuid::Uuid;
 pub use command::ServiceCommand;
 pub use error::ServiceError;
 pub use event::{ServiceEvent, Sighting};
+pub use history::{GraphHistory, StoredServiceEvent};
 pub use node::{Edge, EdgeKind, EdgeOrigin, NodeFacts, NodeKey, NodeKeyError, NodeType, Provider};
 pub use request::{DiscoveryRequest, DISCOVERY_SUBJECT_TYPE};
 pub use rules::{Depth, DepthError, REMOVE_AFTER, SEEN_GRANULARITY, STALE_AFTER};

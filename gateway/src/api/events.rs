@@ -126,18 +126,94 @@ fn sequence(text: &str) -> Result<u64, ApiError> {
 }
 
 fn message(raw: &RawEvent) -> Event {
-    let (aggregatetype, subject) = parse_event_subject(&raw.subject)
-        .map_or((String::new(), Uuid::nil()), |s| (s.aggregate, s.id));
-    let event = CloudEvent {
-        attributes: CloudEventAttributes::of(raw, subject),
-        sequence: raw.stream_sequence,
-        aggregatetype,
-        data: raw.data.clone(),
-    };
-    // A struct of strings, numbers and a JSON value always serializes.
-    let data = serde_json::to_string(&event).unwrap_or_default();
     Event::default()
         .id(raw.stream_sequence.to_string())
         .event(raw.event_type.as_str())
-        .data(data)
+        .data(cloud_event_json(raw))
+}
+
+/// [`CloudEvent`]'s writer: the attributes serialised, then the event's body as stored for
+/// `data`, verbatim. The body is never parsed and written again per stream: a decision-log
+/// event's holds hundreds of candidates, and every open stream writes it.
+fn cloud_event_json(raw: &RawEvent) -> String {
+    /// [`CloudEvent`] without its `data`.
+    #[derive(Serialize)]
+    struct Head<'a> {
+        #[serde(flatten)]
+        attributes: CloudEventAttributes,
+        sequence: u64,
+        aggregatetype: &'a str,
+    }
+    let parsed = parse_event_subject(&raw.subject);
+    let head = Head {
+        attributes: CloudEventAttributes::of(raw, parsed.as_ref().map_or(Uuid::nil(), |s| s.id)),
+        sequence: raw.stream_sequence,
+        aggregatetype: parsed.as_ref().map_or("", |s| s.aggregate.as_str()),
+    };
+    // A struct of strings and numbers always serialises, to an object: its closing brace gives
+    // way to the `data` member.
+    let head = serde_json::to_string(&head).unwrap_or_else(|_| "{}".into());
+    let data = std::str::from_utf8(&raw.body)
+        .ok()
+        .filter(|body| !body.trim().is_empty())
+        .map_or_else(|| raw.data.to_string(), str::to_owned);
+    let mut json = String::with_capacity(head.len() + data.len() + 9);
+    json.push_str(head.strip_suffix('}').unwrap_or("{"));
+    if json.len() > 1 {
+        json.push(',');
+    }
+    json.push_str("\"data\":");
+    json.push_str(&data);
+    json.push('}');
+    json
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(body: &str) -> RawEvent {
+        let subject = "evt.acme.correlator.6f1c0e52-3a8e-4e0b-9f57-1d2b3c4d5e6f";
+        use aurora_nats::envelope::{
+            AGGREGATE_SEQUENCE, CE_ID, CE_SOURCE, CE_TIME, CE_TYPE, TRACEPARENT,
+        };
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(CE_ID, "0b7e7c1e-8f1a-4c39-9d0e-5f2a1b3c4d5e");
+        headers.insert(CE_TYPE, "aurora.correlator.decided");
+        headers.insert(CE_SOURCE, "aurora/handlers");
+        headers.insert(CE_TIME, "2026-12-04T10:00:00.000001Z");
+        headers.insert(AGGREGATE_SEQUENCE, "7");
+        headers.insert(
+            TRACEPARENT,
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        );
+        RawEvent::decode(
+            subject,
+            42,
+            Some(&headers),
+            &axum::body::Bytes::copy_from_slice(body.as_bytes()),
+            chrono::Utc::now(),
+        )
+        .expect("an event")
+    }
+
+    #[test]
+    fn the_written_cloud_event_is_the_schemas_with_the_body_as_stored() {
+        let raw =
+            stored(r#"{"type":"decided","decisions":[{"n":1.5e3}],"title":"caf\u00e9 \"down\""}"#);
+        let written: Value = serde_json::from_str(&cloud_event_json(&raw)).expect("JSON");
+        let parsed = parse_event_subject(&raw.subject).expect("an event subject");
+        let typed = CloudEvent {
+            attributes: CloudEventAttributes::of(&raw, parsed.id),
+            sequence: 42,
+            aggregatetype: "correlator".into(),
+            data: raw.data.clone(),
+        };
+        assert_eq!(written, serde_json::to_value(&typed).expect("serialises"));
+        assert_eq!(written["data"]["decisions"][0]["n"], 1500.0);
+        assert_eq!(
+            written["traceparent"],
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        );
+    }
 }

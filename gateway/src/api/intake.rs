@@ -23,7 +23,7 @@ use aurora_handlers::sources::{self, Auth, Delivery, Refusal, Source, VerifyCont
 use aurora_nats::inbox::InboxDelivery;
 use aurora_nats::subjects;
 use aurora_projections::queries::identity;
-use aurora_telemetry::trace;
+use aurora_telemetry::{trace, WebhookSeries};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -55,6 +55,8 @@ pub struct Entry {
     /// When it was read: entries are re-read after [`ENTRY_TTL`], so a change whose eviction
     /// was missed (a disconnected watch, or a reload racing the read model) lasts no longer.
     loaded: std::time::Instant,
+    /// Its source's (and tenant's) intake series, looked up when it was read.
+    series: WebhookSeries,
 }
 
 /// How long an integration is trusted from memory.
@@ -116,6 +118,7 @@ impl IntakeCache {
             accepting: entry.accepting,
             verify: entry.verify.with_pinned_topic(Some(topic)),
             loaded: std::time::Instant::now(),
+            series: entry.series.clone(),
         });
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(id, fresh.clone());
@@ -143,6 +146,10 @@ impl IntakeCache {
         } else {
             Vec::new()
         };
+        let series = state
+            .services
+            .metrics
+            .webhook_series(source.descriptor().name, Some(tenant.as_str()));
         let entry = Arc::new(Entry {
             tenant,
             source,
@@ -150,6 +157,7 @@ impl IntakeCache {
             accepting,
             verify: self.sns(state).with_pinned_topic(row.pinned_topic),
             loaded: std::time::Instant::now(),
+            series,
         });
         if let Ok(mut entries) = self.entries.write() {
             entries.insert(id, entry.clone());
@@ -217,18 +225,19 @@ async fn receive(
     let answer = accept(&state, &source, &integration_id, request, &mut integration).await;
     // Labelled by the integration's source once it is known, else by the path's if it names
     // one: a path is the sender's to choose, and must not make series.
-    let (source, tenant) = match &integration {
-        Some(entry) => (entry.source.descriptor().name, Some(entry.tenant.as_str())),
-        None => (
-            sources::source(&source).map_or("unknown", |s| s.descriptor().name),
-            None,
-        ),
+    let unknown;
+    let series = match &integration {
+        Some(entry) => &entry.series,
+        None => {
+            let source = sources::source(&source).map_or("unknown", |s| s.descriptor().name);
+            unknown = state.services.metrics.webhook_series(source, None);
+            &unknown
+        }
     };
-    let metrics = &state.services.metrics;
-    metrics.webhook_received(source, tenant);
+    series.received();
     match &answer {
-        Ok(_) => metrics.webhook_accepted(source, tenant, started.elapsed()),
-        Err(e) => metrics.webhook_refused(source, e.code(), tenant, started.elapsed()),
+        Ok(_) => series.accepted(started.elapsed()),
+        Err(e) => series.refused(e.code(), started.elapsed()),
     }
     answer
 }

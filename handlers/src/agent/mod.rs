@@ -24,6 +24,7 @@ pub mod lease;
 pub mod llm;
 pub mod prices;
 pub mod query;
+pub mod reader;
 pub mod redact;
 pub mod run;
 pub mod session;

@@ -13,8 +13,9 @@ use aurora_projections::queries;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::aws::{AwsSession, AwsSessions};
-use super::gcp_oauth::{GcpAccessToken, GcpTokens};
+use super::aws::{self, AwsSession};
+use super::expiring::Expiring;
+use super::gcp_oauth::{self, GcpAccessToken};
 use super::{ConnectError, ConnectorConfig, Credentials};
 use crate::projected::TenantCache;
 use crate::secrets::{SecretError, SecretStore};
@@ -106,8 +107,8 @@ struct Inner {
     config: ConnectorConfig,
     /// By connector: the reference last read and its credential.
     credentials: Mutex<HashMap<Uuid, (String, Arc<Credentials>)>>,
-    aws: AwsSessions,
-    gcp: GcpTokens,
+    aws: Expiring<AwsSession>,
+    gcp: Expiring<GcpAccessToken>,
     live: Arc<TenantCache<[LiveRow]>>,
 }
 
@@ -126,8 +127,8 @@ impl Connectors {
                 secrets,
                 config,
                 credentials: Mutex::new(HashMap::new()),
-                aws: AwsSessions::default(),
-                gcp: GcpTokens::default(),
+                aws: Expiring::default(),
+                gcp: Expiring::default(),
                 live: TenantCache::new("connectors", nats),
             }),
         }
@@ -290,9 +291,11 @@ impl Connectors {
         &self,
         account: &ConnectedAccount,
     ) -> Result<AwsSession, ConnectError> {
+        let config = &self.inner.config;
+        let name = format!("aurora-{}", account.id.simple());
         self.inner
             .aws
-            .session(&self.inner.config, account.id, &account.settings)
+            .get(account.id, aws::assume(config, &account.settings, &name))
             .await
     }
 
@@ -305,7 +308,10 @@ impl Connectors {
     ) -> Result<GcpAccessToken, ConnectError> {
         self.inner
             .gcp
-            .token(&self.inner.config, account.id, refresh_token)
+            .get(
+                account.id,
+                gcp_oauth::refresh(&self.inner.config, refresh_token),
+            )
             .await
     }
 

@@ -2,23 +2,17 @@
 //! (Signature Version 4) with Aurora's own keys; the CLI only ever sees the temporary
 //! credentials, which are cached per connector until shortly before they expire.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use aurora_domain::connector::ConnectorSettings;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
+use super::expiring::Expires;
 use super::{ConnectError, ConnectorConfig};
 
 /// How long an assumed session lasts (STS's default).
 const DURATION_SECS: u32 = 3600;
-/// A cached session is renewed this long before it expires, so a command never starts with
-/// credentials about to lapse.
-const RENEW_BEFORE: TimeDelta = TimeDelta::minutes(5);
 
 /// Temporary credentials of an assumed role.
 #[derive(Clone)]
@@ -239,53 +233,13 @@ fn sign(s: &Signing<'_>) -> Signed {
     }
 }
 
-/// Assumed sessions by connector, kept until [`RENEW_BEFORE`] their expiry.
-#[derive(Default)]
-pub struct AwsSessions {
-    sessions: Mutex<HashMap<Uuid, AwsSession>>,
-}
-
-impl AwsSessions {
-    /// The connector's session: the cached one while it is fresh, else a new one.
-    pub async fn session(
-        &self,
-        config: &ConnectorConfig,
-        connector: Uuid,
-        settings: &ConnectorSettings,
-    ) -> Result<AwsSession, ConnectError> {
-        let cached = self
-            .sessions
-            .lock()
-            .ok()
-            .and_then(|s| s.get(&connector).cloned())
-            .filter(|s| s.expiration - RENEW_BEFORE > Utc::now());
-        if let Some(session) = cached {
-            return Ok(session);
-        }
-        let session = assume(config, settings, &format!("aurora-{}", connector.simple())).await?;
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.insert(connector, session.clone());
-        }
-        Ok(session)
+impl Expires for AwsSession {
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expiration
     }
 
-    /// Forgets a disconnected connector's session.
-    pub fn forget(&self, connector: Uuid) {
-        if let Ok(mut sessions) = self.sessions.lock() {
-            sessions.remove(&connector);
-        }
-    }
-
-    /// The secret and token of the connector's cached session, if any (for redaction).
-    pub fn secret_values(&self, connector: Uuid) -> Vec<String> {
-        self.sessions
-            .lock()
-            .ok()
-            .and_then(|s| {
-                s.get(&connector)
-                    .map(|s| vec![s.secret_access_key.clone(), s.session_token.clone()])
-            })
-            .unwrap_or_default()
+    fn secrets(&self) -> Vec<String> {
+        vec![self.secret_access_key.clone(), self.session_token.clone()]
     }
 }
 

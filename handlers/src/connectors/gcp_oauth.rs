@@ -6,9 +6,6 @@
 //! projects are listed as for a key. A command is given a short-lived access token
 //! ([`GcpTokens`]), never the refresh token.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use aurora_domain::connector::{ConnectorSettings, GcpAuth};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -24,10 +21,10 @@ use oauth2::{
     StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::check::{gcp, Call};
 use super::connect::Verified;
+use super::expiring::Expires;
 use super::{redact_all, ConnectError, ConnectorConfig, Credentials};
 
 /// What the account grants: the Cloud Platform (as gcloud asks for) and who the account is.
@@ -36,9 +33,6 @@ const SCOPES: [&str; 3] = [
     "email",
     "https://www.googleapis.com/auth/cloud-platform",
 ];
-/// A cached access token is renewed this long before it expires, so a command never starts
-/// with one about to lapse.
-const RENEW_BEFORE: TimeDelta = TimeDelta::minutes(5);
 
 /// Google's token answer carries an OpenID Connect ID token beside the access token (the scope
 /// asks for `openid email`): it names the account.
@@ -271,55 +265,20 @@ fn token_error(e: TokenError, secrets: &[String]) -> ConnectError {
     }
 }
 
-/// Access tokens by connector, kept until [`RENEW_BEFORE`] their expiry.
-#[derive(Default)]
-pub struct GcpTokens {
-    tokens: Mutex<HashMap<Uuid, GcpAccessToken>>,
-}
-
-impl GcpTokens {
-    /// The connector's access token: the cached one while it is fresh, else a new one.
-    pub async fn token(
-        &self,
-        config: &ConnectorConfig,
-        connector: Uuid,
-        refresh_token: &str,
-    ) -> Result<GcpAccessToken, ConnectError> {
-        let cached = self
-            .tokens
-            .lock()
-            .ok()
-            .and_then(|t| t.get(&connector).cloned())
-            .filter(|t| t.expires_at - RENEW_BEFORE > Utc::now());
-        if let Some(token) = cached {
-            return Ok(token);
-        }
-        let token = refresh(config, refresh_token).await?;
-        if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.insert(connector, token.clone());
-        }
-        Ok(token)
+impl Expires for GcpAccessToken {
+    fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
     }
 
-    /// Forgets a disconnected connector's token.
-    pub fn forget(&self, connector: Uuid) {
-        if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.remove(&connector);
-        }
-    }
-
-    /// The connector's cached access token, if any (for redaction).
-    pub fn secret_values(&self, connector: Uuid) -> Vec<String> {
-        self.tokens
-            .lock()
-            .ok()
-            .and_then(|t| t.get(&connector).map(|t| vec![t.token.clone()]))
-            .unwrap_or_default()
+    fn secrets(&self) -> Vec<String> {
+        vec![self.token.clone()]
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use sha2::{Digest, Sha256};
 

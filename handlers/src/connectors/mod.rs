@@ -11,7 +11,8 @@
 //!   access tokens cached until shortly before expiry.
 //! - [`aws`]: STS AssumeRole with the tenant's external id, sessions cached until shortly
 //!   before expiry; [`kubeconfig`]: uploaded kubeconfigs.
-//! - [`credentials`]: the secret half of an account, never logged.
+//! - [`credentials`]: the secret half of an account, never logged; [`expiring`]: sessions and
+//!   access tokens held until shortly before they expire.
 //!
 //! Nothing here puts a secret in an event, a read model or a log line: events carry the secret
 //! store's reference, errors carry a provider's words with the account's secrets redacted.
@@ -23,6 +24,7 @@ pub mod cli_env;
 mod config;
 pub mod connect;
 pub mod credentials;
+mod expiring;
 pub mod gcp_oauth;
 pub mod kubeconfig;
 

@@ -100,6 +100,23 @@ impl Graph {
             stream_sequence: delivery.stream_sequence,
             reason,
         };
+        let subject = subjects::parse_event_subject(&delivery.subject)
+            .ok_or_else(|| poison(format!("{} is not an event subject", delivery.subject)))?;
+        let tenant = &subject.tenant;
+        let transient = |e: GraphError| HandlerError::Transient(e.to_string());
+        if let Followed::Alerts = followed {
+            // Only the decisions: the snapshot beside them is the bulk of each event.
+            let decisions = CorrelatorEvent::decisions_in(&delivery.payload)
+                .map_err(|e| poison(format!("not a decision log event: {e}")))?;
+            for d in decisions.iter().filter(|d| !d.alert.placement.is_empty()) {
+                let labelled = Labelled {
+                    inventory: inventory::alert::parse(&d.alert.service, &d.alert.placement),
+                    at: d.alert.received_at,
+                };
+                self.place(tenant, labelled).await.map_err(transient)?;
+            }
+            return Ok(());
+        }
         let raw = RawEvent::decode(
             &delivery.subject,
             delivery.stream_sequence,
@@ -108,10 +125,6 @@ impl Graph {
             delivery.published,
         )
         .map_err(|e| poison(e.to_string()))?;
-        let subject = subjects::parse_event_subject(&delivery.subject)
-            .ok_or_else(|| poison(format!("{} is not an event subject", delivery.subject)))?;
-        let tenant = &subject.tenant;
-        let transient = |e: GraphError| HandlerError::Transient(e.to_string());
         let named = match followed {
             Followed::Incidents => match IncidentEvent::upcast(raw.data, raw.version)
                 .map_err(|e| poison(format!("not an incident event: {e}")))?
@@ -138,23 +151,7 @@ impl Graph {
                     at,
                 })
             }
-            Followed::Alerts => {
-                let event = CorrelatorEvent::upcast(raw.data, raw.version)
-                    .map_err(|e| poison(format!("not a decision log event: {e}")))?;
-                if let CorrelatorEvent::Decided { decisions, .. } = event {
-                    for d in decisions.iter().filter(|d| !d.alert.placement.is_empty()) {
-                        let labelled = Labelled {
-                            inventory: inventory::alert::parse(
-                                &d.alert.service,
-                                &d.alert.placement,
-                            ),
-                            at: d.alert.received_at,
-                        };
-                        self.place(tenant, labelled).await.map_err(transient)?;
-                    }
-                }
-                None
-            }
+            Followed::Alerts => None,
         };
         match named {
             Some(named) => self.touch(tenant, named).await.map_err(transient),

@@ -1,14 +1,20 @@
 //! Correlation's view of the graph: each tenant's `DEPENDS_ON` edges (by node key) from the read
 //! model, kept for [`REFRESH_AFTER`]. Deciding never waits for Postgres once a tenant's graph is
-//! known: an older one is used while a fresh one loads in the background.
+//! known: an older one is used while a fresh one loads in the background. The dry run reads the
+//! graph's past instead ([`history`]): the read model keeps only the present.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aurora_domain::correlation::ServiceGraph;
+use aurora_domain::service::{GraphHistory, ServiceEvent, StoredServiceEvent};
 use aurora_domain::TenantId;
+use aurora_nats::log::EventLog;
+use aurora_nats::{subjects, StoreError};
 use aurora_projections::queries;
+use chrono::{DateTime, Utc};
+use esrs::event::Upcaster;
 use sqlx::PgPool;
 use tokio::sync::Mutex;
 
@@ -85,4 +91,36 @@ async fn read(pool: &PgPool, tenant: &TenantId) -> Result<ServiceGraph, sqlx::Er
     let edges = queries::dependency_keys(&mut tx, tenant.as_str()).await?;
     tx.commit().await?;
     Ok(edges.into_iter().collect())
+}
+
+/// The tenant's graph through time: its service events stored up to `until`, in stored order. An
+/// event that does not load is left out with a warning (the live graph's projector would have
+/// stopped on it).
+pub async fn history(
+    log: &EventLog,
+    tenant: &TenantId,
+    until: DateTime<Utc>,
+) -> Result<GraphHistory, StoreError> {
+    let mut events = Vec::new();
+    for raw in log
+        .read_subject(&subjects::aggregate_type(tenant, "service"), 1)
+        .await?
+    {
+        let Some(node) = subjects::parse_event_subject(&raw.subject).map(|s| s.id) else {
+            continue;
+        };
+        if raw.time > until {
+            continue;
+        }
+        match ServiceEvent::upcast(raw.data, raw.version) {
+            Ok(event) => events.push(StoredServiceEvent {
+                at: raw.time,
+                node,
+                event,
+            }),
+            Err(e) => tracing::warn!(%tenant, sequence = raw.stream_sequence, error = %e,
+                "a service event does not load; the dry run's graph goes without it"),
+        }
+    }
+    Ok(GraphHistory::new(events))
 }

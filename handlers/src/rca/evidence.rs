@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{Investigator, RcaError};
-use crate::agent::tools::{self, ReadTool, Reader};
+use crate::agent::reader::Reader;
+use crate::agent::tools::{self, ReadTool};
 
 /// Alert fields longer than this many characters are cut in the brief.
 pub const FIELD_CAP: usize = 1000;

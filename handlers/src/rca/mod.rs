@@ -38,8 +38,8 @@ use tokio::sync::watch;
 
 use crate::agent::lease::Leases;
 use crate::agent::llm::Llm;
+use crate::agent::reader::Reader;
 use crate::agent::run::Agent;
-use crate::agent::tools::Reader;
 
 /// How investigations are started and watched.
 #[derive(Debug, Clone)]

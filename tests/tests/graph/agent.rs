@@ -1,7 +1,8 @@
 //! The agent's `service_graph` tool and the RCA brief read the graph around a service.
 
 use aurora_domain::service::NodeType;
-use aurora_handlers::agent::tools::{plan, Planned, Reader, SERVICE_GRAPH};
+use aurora_handlers::agent::reader::Reader;
+use aurora_handlers::agent::tools::{plan, Planned, SERVICE_GRAPH};
 use aurora_tests::TestApp;
 use serde_json::Value;
 

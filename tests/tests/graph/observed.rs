@@ -152,3 +152,61 @@ async fn two_alerts_on_services_one_depending_on_the_other_open_one_incident_and
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dry_run_decides_each_delivery_on_the_graph_as_it_stood_then() {
+    let app = TestApp::spawn().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    use NodeType::Workload;
+    graph(
+        &app,
+        &admin.tenant,
+        &[("checkout", Workload), ("payments", Workload)],
+        &[],
+    )
+    .await;
+    let source = integration(&app, &admin, "grafana", "Prod Grafana").await;
+    let from = chrono::Utc::now() - chrono::Duration::seconds(1);
+    alert(
+        &app,
+        &source,
+        "fp-checkout",
+        "checkout",
+        "Checkout latency high",
+    )
+    .await;
+    incidents_until(&app, &admin, |i| i.len() == 1).await;
+    alert(
+        &app,
+        &source,
+        "fp-payments",
+        "payments",
+        "Card authorisations failing",
+    )
+    .await;
+    incidents_until(&app, &admin, |i| i.len() == 2).await;
+    // Only now does checkout depend on payments: on today's graph the two would be one incident.
+    graph(&app, &admin.tenant, &[], &[("checkout", "payments")]).await;
+    let to = chrono::Utc::now() + chrono::Duration::seconds(1);
+
+    let dry_run = app
+        .post_json(
+            "/api/correlation/dry-run",
+            Some(&admin),
+            &serde_json::json!({ "settings": {}, "from": from, "to": to }),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(dry_run["alerts"], 2, "{dry_run}");
+    assert_eq!(dry_run["incidents_then"], 2, "{dry_run}");
+    assert_eq!(
+        dry_run["incidents_would_be"], 2,
+        "each alert is decided on the graph of its arrival, which had no edge: {dry_run}"
+    );
+    assert_eq!(dry_run["changed"], serde_json::json!([]), "{dry_run}");
+    assert_eq!(
+        dry_run["graph_edges"], 1,
+        "the graph at the period's end: {dry_run}"
+    );
+    app.stop().await;
+}

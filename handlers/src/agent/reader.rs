@@ -1,0 +1,254 @@
+//! The read-only tools over Aurora's own data (SPEC §6): incidents, an alert's fields, recent
+//! changes, the service graph and the knowledge base, each read for one tenant and answered as
+//! JSON text for the model. [`super::tools`] says what the model may call and reads its
+//! arguments; this runs the calls.
+
+use async_nats::jetstream;
+use aurora_domain::TenantId;
+use aurora_nats::inbox::{InboxDelivery, InboxReference};
+use aurora_nats::subjects::{self, INBOX_STREAM};
+use aurora_nats::EventLog;
+use aurora_projections::queries;
+use chrono::{TimeDelta, Utc};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::tools::ReadTool;
+
+/// The read-only tools over Aurora's read models and logs.
+#[derive(Clone)]
+pub struct Reader {
+    pub pool: PgPool,
+    pub log: EventLog,
+    /// `None`: `knowledge_base_search` answers that there is no knowledge base here.
+    pub knowledge: Option<crate::knowledge::KnowledgeBase>,
+}
+
+impl Reader {
+    /// Runs `tool` for `tenant`; the text (JSON) is the tool's output, the error what went wrong.
+    pub async fn read(&self, tenant: &TenantId, tool: &ReadTool) -> Result<String, String> {
+        let value = match tool {
+            ReadTool::IncidentLookup {
+                incident_id: Some(id),
+                ..
+            } => self.incident(tenant, *id).await?,
+            ReadTool::IncidentLookup {
+                incident_id: None,
+                status,
+                service,
+                severity,
+                limit,
+            } => {
+                let filter = queries::IncidentFilter {
+                    status: status.clone(),
+                    severity: severity.clone(),
+                    service: service.clone(),
+                    after: None,
+                    limit: *limit,
+                };
+                let mut tx = self.scoped(tenant).await?;
+                let rows = queries::list_incidents(&mut tx, tenant.as_str(), &filter)
+                    .await
+                    .map_err(db)?;
+                json!({ "incidents": rows })
+            }
+            ReadTool::AlertField {
+                incident_id,
+                field,
+                alert_id,
+            } => {
+                self.alert_field(tenant, *incident_id, field, alert_id.as_deref())
+                    .await?
+            }
+            ReadTool::RecentChanges {
+                service,
+                hours,
+                limit,
+            } => {
+                let to = Utc::now();
+                let from = to - TimeDelta::hours(*hours);
+                let mut tx = self.scoped(tenant).await?;
+                let rows = queries::changes(
+                    &mut tx,
+                    tenant.as_str(),
+                    service.as_deref(),
+                    from,
+                    to,
+                    *limit,
+                )
+                .await
+                .map_err(db)?;
+                json!({ "from": from, "to": to, "changes": rows })
+            }
+            ReadTool::ServiceGraph {
+                service,
+                depth,
+                hours,
+            } => {
+                let depth =
+                    aurora_domain::service::Depth::parse(*depth).map_err(|e| e.to_string())?;
+                crate::graph::context::around(&self.pool, tenant, service, depth, *hours).await?
+            }
+            ReadTool::KnowledgeSearch { query, limit } => {
+                let knowledge = self
+                    .knowledge
+                    .as_ref()
+                    .ok_or("this process has no knowledge base")?;
+                let hits = knowledge
+                    .search(
+                        &self.pool,
+                        tenant,
+                        query,
+                        usize::try_from(*limit).unwrap_or(5),
+                        crate::knowledge::SearchMode::Hybrid,
+                    )
+                    .await
+                    .map_err(|e| format!("the knowledge base search failed: {e}"))?;
+                json!({ "query": query, "hits": hits })
+            }
+        };
+        Ok(value.to_string())
+    }
+
+    async fn scoped(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, String> {
+        queries::scoped(&self.pool, tenant.as_str())
+            .await
+            .map_err(db)
+    }
+
+    async fn incident(&self, tenant: &TenantId, id: Uuid) -> Result<Value, String> {
+        let mut tx = self.scoped(tenant).await?;
+        let Some((state, _)) = queries::incident_state(&mut tx, tenant.as_str(), id)
+            .await
+            .map_err(db)?
+        else {
+            return Err(format!("there is no incident {id}"));
+        };
+        let state: Value = serde_json::from_str(&state).map_err(|e| e.to_string())?;
+        let alerts = queries::incident_alerts(&mut tx, tenant.as_str(), id)
+            .await
+            .map_err(db)?;
+        let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id)
+            .await
+            .map_err(db)?;
+        let recent: Vec<Value> = timeline
+            .iter()
+            .rev()
+            .take(20)
+            .rev()
+            .map(|t| json!({"at": t.at, "type": t.event_type, "description": t.description}))
+            .collect();
+        Ok(json!({ "incident": state, "alerts": alerts, "timeline": recent }))
+    }
+
+    /// Finds the delivery that brought the alert (its event's causation is `inbox:<seq>:<index>`)
+    /// and reads `field` from it: first from the alert's own entry, then from the whole body.
+    async fn alert_field(
+        &self,
+        tenant: &TenantId,
+        incident: Uuid,
+        field: &str,
+        alert_id: Option<&str>,
+    ) -> Result<Value, String> {
+        let subject = subjects::aggregate(tenant, "incident", incident);
+        let events = self
+            .log
+            .read_subject(&subject, 1)
+            .await
+            .map_err(|e| e.to_string())?;
+        if events.is_empty() {
+            return Err(format!("there is no incident {incident}"));
+        }
+        let carries = |data: &Value| match alert_id {
+            None => data["type"] == "opened",
+            Some(id) => data["source_alert_id"] == id || data["alert"]["alert_id"] == id,
+        };
+        let event = events.iter().find(|e| carries(&e.data)).ok_or_else(|| {
+            format!(
+                "incident {incident} has no alert {}",
+                alert_id.unwrap_or("that opened it")
+            )
+        })?;
+        let reference = event
+            .causation_id
+            .as_deref()
+            .and_then(InboxReference::parse)
+            .ok_or_else(|| "the alert's delivery is not recorded".to_owned())?;
+        let js = jetstream::new(self.log.client().clone());
+        let stream = js
+            .get_stream(INBOX_STREAM)
+            .await
+            .map_err(|e| e.to_string())?;
+        let message = stream
+            .get_raw_message(reference.sequence)
+            .await
+            .map_err(|e| format!("the alert's delivery is no longer kept: {e}"))?;
+        let delivery = InboxDelivery::from_message(
+            &message.subject,
+            Some(&message.headers),
+            message.payload,
+            message.time.with_timezone(&Utc),
+        )
+        .map_err(|e| format!("the alert's delivery does not read: {e}"))?;
+        // The delivery must be this tenant's, whatever an event says.
+        if delivery.tenant != *tenant {
+            return Err("the alert's delivery is not recorded".to_owned());
+        }
+        let index = reference.index.map(|i| i as usize);
+        let body: Value = serde_json::from_slice(&delivery.body)
+            .map_err(|_| "the alert's delivery is not JSON".to_owned())?;
+        // An SNS envelope carries the alarm as JSON text in `Message`.
+        let body = match body.get("Message").and_then(Value::as_str) {
+            Some(inner) => serde_json::from_str(inner).unwrap_or(body),
+            None => body,
+        };
+        let own_entry = index.and_then(|i| {
+            ["alerts", "events", "incidents", "data"]
+                .iter()
+                .find_map(|key| body.get(*key).and_then(|list| list.get(i)))
+        });
+        let found = own_entry
+            .and_then(|entry| lookup(entry, field))
+            .or_else(|| lookup(&body, field))
+            .ok_or_else(|| format!("the alert has no field {field:?}"))?;
+        Ok(json!({ "incident_id": incident, "field": field, "value": found }))
+    }
+}
+
+/// `a.b.0.c` in `value` (numbers index arrays).
+pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .filter(|part| !part.is_empty())
+        .try_fold(value, |at, part| match at {
+            Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Value::Object(map) => map.get(part),
+            _ => None,
+        })
+}
+
+fn db(e: sqlx::Error) -> String {
+    format!("Aurora's database could not answer: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::lookup;
+
+    #[test]
+    fn dotted_paths_reach_into_objects_and_arrays() {
+        let body = json!({"alerts":[{"labels":{"pod":"checkout-7"}}],"status":"firing"});
+        assert_eq!(
+            lookup(&body, "alerts.0.labels.pod"),
+            Some(&json!("checkout-7"))
+        );
+        assert_eq!(lookup(&body, "status"), Some(&json!("firing")));
+        assert_eq!(lookup(&body, "alerts.1"), None);
+        assert_eq!(lookup(&body, "status.x"), None);
+    }
+}
