@@ -65,6 +65,8 @@ struct Inner {
     /// Which providers a tenant has connected, and their credentials for each listing.
     connectors: Connectors,
     config: GraphConfig,
+    /// Nodes this process touched lately ([`sightings::Recent`]).
+    recent: sightings::Recent,
 }
 
 impl Graph {
@@ -82,6 +84,7 @@ impl Graph {
                 agent,
                 connectors,
                 config,
+                recent: sightings::Recent::default(),
             }),
         }
     }

@@ -6,11 +6,16 @@
 //! [`aurora_domain::service::SEEN_GRANULARITY`] of it, records nothing), and so is connecting
 //! the same edge again, so redeliveries and replays add nothing.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use aurora_domain::change::ChangeRecordEvent;
 use aurora_domain::correlation::CorrelatorEvent;
 use aurora_domain::service::inventory::{self, Inventory};
-use aurora_domain::service::{service_id, NodeKey, NodeType, ServiceCommand, Sighting};
+use aurora_domain::service::{
+    service_id, NodeKey, NodeType, ServiceCommand, Sighting, SEEN_GRANULARITY,
+};
 use aurora_domain::{IncidentEvent, TenantId};
 use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::{Context, RawEvent};
@@ -22,6 +27,36 @@ use tokio::sync::watch;
 use super::{Graph, GraphError};
 
 const BATCH: usize = 256;
+/// Nodes [`Recent`] remembers before it starts over.
+const RECENT_CAP: usize = 100_000;
+
+/// The nodes this process touched lately, and when. A touch within [`SEEN_GRANULARITY`] after
+/// one records nothing (the node's rule), so it is not sent as a command at all: an alert storm
+/// on one service costs one command per period, not one per alert.
+#[derive(Default)]
+pub(super) struct Recent(Mutex<HashMap<(TenantId, NodeKey), DateTime<Utc>>>);
+
+impl Recent {
+    /// Whether a touch of `key` at `at` would record nothing.
+    fn covers(&self, tenant: &TenantId, key: &NodeKey, at: DateTime<Utc>) -> bool {
+        let Ok(touched) = self.0.lock() else {
+            return false;
+        };
+        touched
+            .get(&(tenant.clone(), key.clone()))
+            .is_some_and(|last| at - *last < SEEN_GRANULARITY)
+    }
+
+    fn note(&self, tenant: &TenantId, key: &NodeKey, at: DateTime<Utc>) {
+        if let Ok(mut touched) = self.0.lock() {
+            if touched.len() >= RECENT_CAP {
+                touched.clear();
+            }
+            let last = touched.entry((tenant.clone(), key.clone())).or_insert(at);
+            *last = (*last).max(at);
+        }
+    }
+}
 
 /// Which aggregate's events a sightings consumer follows.
 #[derive(Debug, Clone, Copy)]
@@ -164,10 +199,14 @@ impl Graph {
     async fn place(&self, tenant: &TenantId, labelled: Labelled) -> Result<(), GraphError> {
         let Labelled { inventory, at } = labelled;
         let store = &self.inner.services;
+        let recent = &self.inner.recent;
         for facts in inventory.nodes {
+            if recent.covers(tenant, &facts.key, at) {
+                continue;
+            }
             let id = service_id(tenant.as_str(), &facts.key);
             let command = ServiceCommand::Touch {
-                key: facts.key,
+                key: facts.key.clone(),
                 name: facts.name,
                 node_type: facts.node_type,
                 by: Sighting::Alert,
@@ -177,6 +216,7 @@ impl Graph {
             let _ = store
                 .execute(tenant, id, command, Context::new_root())
                 .await?;
+            recent.note(tenant, &facts.key, at);
         }
         for edge in inventory.edges {
             // Both ends were just touched; a node removed in between refuses, which is its due.
@@ -197,9 +237,13 @@ impl Graph {
         let Ok(key) = NodeKey::parse(&named.service) else {
             return Ok(());
         };
+        let recent = &self.inner.recent;
+        if recent.covers(tenant, &key, named.at) {
+            return Ok(());
+        }
         let id = service_id(tenant.as_str(), &key);
         let command = ServiceCommand::Touch {
-            key,
+            key: key.clone(),
             name: named.service,
             node_type: NodeType::Service,
             by: named.by,
@@ -211,6 +255,39 @@ impl Graph {
             .services
             .execute(tenant, id, command, Context::new_root())
             .await?;
+        recent.note(tenant, &key, named.at);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+
+    #[test]
+    fn a_touch_within_the_granularity_of_the_last_is_covered_and_a_later_one_is_not() {
+        let recent = Recent::default();
+        let tenant = |t: &str| TenantId::parse(t).expect("a tenant");
+        let (acme, globex) = (tenant("acme"), tenant("globex"));
+        let key = NodeKey::parse("checkout").expect("a key");
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 4, 10, 0, 0)
+            .single()
+            .expect("a time");
+        assert!(!recent.covers(&acme, &key, at), "never touched");
+        recent.note(&acme, &key, at);
+        assert!(recent.covers(&acme, &key, at));
+        assert!(
+            recent.covers(&acme, &key, at - TimeDelta::minutes(1)),
+            "an older sighting"
+        );
+        assert!(recent.covers(&acme, &key, at + SEEN_GRANULARITY - TimeDelta::seconds(1)));
+        assert!(
+            !recent.covers(&acme, &key, at + SEEN_GRANULARITY),
+            "the node's rule records it"
+        );
+        assert!(!recent.covers(&globex, &key, at), "another tenant's node");
     }
 }
