@@ -195,6 +195,13 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        // The body past the limit was never read, so the connection cannot carry another
+        // request: say so, or a client reusing it sends its next request into a closed socket.
+        if matches!(self, Self::PayloadTooLarge { .. }) {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let retry_after = match self {
             Self::Unavailable { retry_after, .. } => Some(u64::from(retry_after)),
             Self::RateLimited { retry_after, .. } => Some(retry_after),

@@ -104,7 +104,8 @@ impl Reader {
                         crate::knowledge::SearchMode::Hybrid,
                     )
                     .await
-                    .map_err(|e| format!("the knowledge base search failed: {e}"))?;
+                    .map_err(|e| format!("the knowledge base search failed: {e}"))?
+                    .hits;
                 json!({ "query": query, "hits": hits })
             }
         };

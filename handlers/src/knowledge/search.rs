@@ -40,6 +40,15 @@ pub enum SearchMode {
     Vector,
 }
 
+/// What a search found, and how it ranked it.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub hits: Vec<SearchHit>,
+    /// The mode asked for, except a hybrid search whose query could not be embedded (the model
+    /// failing): it is ranked by keywords alone.
+    pub ranked_by: SearchMode,
+}
+
 /// One chunk found.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
@@ -66,7 +75,7 @@ impl KnowledgeBase {
         query: &str,
         limit: usize,
         mode: SearchMode,
-    ) -> Result<Vec<SearchHit>, KnowledgeBaseError> {
+    ) -> Result<Found, KnowledgeBaseError> {
         // Taken before the transaction's snapshot: vectors read in it are kept only if no change
         // was announced since.
         let ticket = self.vectors.ticket();
@@ -80,9 +89,25 @@ impl KnowledgeBase {
                 .map(|(document, ordinal, rank)| ((document, ordinal), f64::from(rank)))
                 .collect()
         };
-        let vector = match (&self.embedder, mode) {
+        let asked = match (&self.embedder, mode) {
             (Some(embedder), SearchMode::Hybrid | SearchMode::Vector) => {
-                let asked = embedder.embed(&[query]).await?;
+                match embedder.embed(&[query]).await {
+                    Ok(asked) => Some(asked),
+                    Err(e) if mode == SearchMode::Hybrid => {
+                        tracing::warn!(error = %e, "the query was not embedded; ranking by keywords");
+                        None
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            _ => None,
+        };
+        let ranked_by = match (mode, &asked) {
+            (SearchMode::Hybrid, None) if self.embedder.is_some() => SearchMode::Keyword,
+            _ => mode,
+        };
+        let vector = match asked {
+            Some(asked) => {
                 let asked = asked.first().map(Vec::as_slice).unwrap_or_default();
                 let mut scored: Vec<((Uuid, i32), f64)> = self
                     .kept_vectors(&mut tx, tenant, ticket)
@@ -109,7 +134,7 @@ impl KnowledgeBase {
         let keys: Vec<(Uuid, i32)> = ranked.iter().map(|(k, _)| *k).collect();
         let rows = queries::knowledge_chunks_at(&mut tx, tenant.as_str(), &keys).await?;
         tx.commit().await?;
-        Ok(ranked
+        let hits = ranked
             .into_iter()
             .filter_map(|((document, ordinal), score)| {
                 let row = rows
@@ -124,7 +149,8 @@ impl KnowledgeBase {
                     chunk: ordinal,
                 })
             })
-            .collect())
+            .collect();
+        Ok(Found { hits, ranked_by })
     }
 }
 

@@ -1,7 +1,8 @@
 //! `aurora secrets migrate`: copies every secret from one backend to the other. It finds them in
 //! the source itself: the local store's files (`<tenant>/<name>/<version>.enc`), or Vault's KV v2
-//! `LIST` walked from the mount's root. Every version is copied, oldest first; a name the target
-//! already holds is left as it is, so a rerun copies only what is missing. Nothing in the event
+//! `LIST` walked from the mount's root. Every version is copied, oldest first; the versions the
+//! target already holds are the oldest ones (a run that stopped partway copied them), so a rerun
+//! copies only the rest. Nothing in the event
 //! log is rewritten: references of either kind keep resolving through [`super::Secrets`].
 
 use super::{LocalSecretStore, SecretError, SecretStore, VaultSecretStore};
@@ -17,7 +18,7 @@ pub struct Migrated {
     /// Names copied, and their versions.
     pub secrets: usize,
     pub versions: usize,
-    /// Names the target already held.
+    /// Names the target already held whole.
     pub skipped: usize,
 }
 
@@ -42,11 +43,11 @@ pub async fn migrate(
                 local.versions(&tenant, &name).await?,
             ),
         };
-        if !present.is_empty() {
+        if present.len() >= sources.len() {
             done.skipped += 1;
             continue;
         }
-        for reference in &sources {
+        for reference in &sources[present.len()..] {
             let value = match direction {
                 Direction::ToVault => local.get(reference).await?,
                 Direction::ToLocal => vault.get(reference).await?,

@@ -163,8 +163,16 @@ async fn correlation_and_the_knowledge_base_run_on_the_endpoint_and_fall_back_wh
         "{found}"
     );
 
-    // The endpoint down: a new title is compared by word overlap, and the decision says so.
+    // The endpoint down: a search is ranked by keywords and says so, rather than failing.
     fake.fail_with(Some(503));
+    let found = search(&app, &admin, json!({"query": "Redis password", "limit": 2})).await;
+    assert_eq!(found["ranked_by"], "keyword", "{found}");
+    assert_eq!(
+        found["hits"][0]["heading"], "Rotate the Redis password",
+        "{found}"
+    );
+
+    // A new title is compared by word overlap, and the decision says so.
     alert("fp-3", "Checkout pods OOMKilled").await;
     incidents_until(&app, &admin, |i| {
         i.len() == 1 && i[0]["correlated_alert_count"].as_i64() == Some(2)

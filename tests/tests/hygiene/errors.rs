@@ -62,6 +62,14 @@ async fn a_body_over_the_limit_is_413_in_json() {
 
     // Assert
     assert_json_error(&answer, 413, "payload_too_large");
+    // The unread rest of the body leaves the connection unusable: the client is told.
+    assert_eq!(
+        answer
+            .headers
+            .get("connection")
+            .and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
     app.stop().await;
 }
 

@@ -2,7 +2,7 @@
 //! is a 503 with Retry-After and nothing recorded.
 
 use aurora_tests::openbao::TestOpenBao;
-use aurora_tests::TestApp;
+use aurora_tests::{Answer, TestApp};
 use serde_json::json;
 
 async fn secret_refs(app: &TestApp) -> Vec<String> {
@@ -13,6 +13,42 @@ async fn secret_refs(app: &TestApp) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn a_disconnect_while_vault_is_down_answers_503_and_leaves_the_account_connected() {
+    let mut bao = TestOpenBao::start().await;
+    let app = TestApp::launch().vault(bao.config()).spawn().await;
+    let admin = app.register("vault-admin@example.com", "Vault Org").await;
+    let connected = app
+        .post_json(
+            "/api/connectors/kubernetes",
+            Some(&admin),
+            &json!({"credentials": {"kubeconfig": aurora_tests::providers::kubeconfig("a-token")}}),
+        )
+        .await
+        .expect_status(201);
+    let id = connected["id"].as_str().expect("id").to_owned();
+
+    bao.stop().await;
+    let refused = Answer::of(
+        app.request(
+            reqwest::Method::DELETE,
+            &format!("/api/connectors/{id}"),
+            Some(&admin),
+        )
+        .send()
+        .await,
+    )
+    .await;
+    refused.expect_error(503, "unavailable");
+    assert!(refused.headers.get("retry-after").is_some());
+    // Nothing was recorded: the account is still connected, its credential still in Vault.
+    let detail = app
+        .get_json(&format!("/api/connectors/{id}"), Some(&admin))
+        .await
+        .expect_status(200);
+    assert_eq!(detail["status"], connected["status"], "{detail}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vault_that_is_down_answers_503_with_retry_after_and_records_nothing() {
     let mut bao = TestOpenBao::start().await;
     let app = TestApp::launch().vault(bao.config()).spawn().await;

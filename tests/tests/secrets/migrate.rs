@@ -50,6 +50,38 @@ async fn every_secret_is_copied_both_ways_and_old_references_still_resolve() {
         }
     );
 
+    // A run that stopped partway (one version of three in Vault) is finished by the next.
+    for value in [b"d1", b"d2", b"d3"] {
+        local
+            .put("delta", "connectors/d", value)
+            .await
+            .expect("put");
+    }
+    vault
+        .put("delta", "connectors/d", b"d1")
+        .await
+        .expect("put");
+    let finished = migrate(&local, &vault, Direction::ToVault)
+        .await
+        .expect("the rest");
+    assert_eq!(
+        finished,
+        Migrated {
+            secrets: 1,
+            versions: 2,
+            skipped: 2
+        }
+    );
+    let d = vault
+        .versions("delta", "connectors/d")
+        .await
+        .expect("versions");
+    let mut values = Vec::new();
+    for reference in &d {
+        values.push(vault.get(reference).await.expect("a version"));
+    }
+    assert_eq!(values, [b"d1".to_vec(), b"d2".to_vec(), b"d3".to_vec()]);
+
     // Back: a secret only Vault holds reaches the local store.
     let only_vault = vault.put("gamma", "splunk/token", b"t").await.expect("put");
     let back = migrate(&local, &vault, Direction::ToLocal)
@@ -60,7 +92,7 @@ async fn every_secret_is_copied_both_ways_and_old_references_still_resolve() {
         Migrated {
             secrets: 1,
             versions: 1,
-            skipped: 2
+            skipped: 3
         }
     );
     let copied = local

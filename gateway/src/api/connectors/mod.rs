@@ -328,7 +328,8 @@ async fn detail(
     responses((status = 204, description = "disconnected"),
               (status = 400, description = "not a UUID"),
               (status = 403, description = "not an admin"),
-              (status = 404, description = "no such connector")))]
+              (status = 404, description = "no such connector"),
+              (status = 503, description = "the secret store is unreachable: nothing was changed; retry after Retry-After")))]
 async fn disconnect(
     State(state): State<AppState>,
     caller: Caller,
@@ -339,12 +340,19 @@ async fn disconnect(
         .await?;
     let id = parse_uuid(&id, "connector")?;
     row_of(&state, &caller, id).await?;
+    // The credential goes first: with the secret store down the caller hears 503 and the account
+    // stays connected, rather than a disconnect that leaves the credential behind. (Deleting is
+    // idempotent, so a retry after a failed append deletes nothing twice.)
+    state
+        .services
+        .secrets
+        .delete(caller.tenant.as_str(), &secret_name(id))
+        .await?;
     let command = ConnectorCommand::Disconnect {
         by: caller.user_id,
         at: Utc::now(),
     };
     execute(&state, &caller, id, command).await?;
-    forget_secret(&state, &caller, id).await;
     state.services.connectors.forget(&caller.tenant, id);
     Ok(StatusCode::NO_CONTENT)
 }

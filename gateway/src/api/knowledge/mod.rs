@@ -326,7 +326,7 @@ async fn search(
     if state.knowledge.embedder.is_none() {
         mode = SearchMode::Keyword;
     }
-    let hits = state
+    let found = state
         .knowledge
         .search(
             &state.services.gateway_pool,
@@ -338,8 +338,8 @@ async fn search(
         .await
         .map_err(|e| anyhow::Error::new(e).context("knowledge-base search failed"))?;
     Ok(Json(SearchResults {
-        hits,
-        ranked_by: match mode {
+        hits: found.hits,
+        ranked_by: match found.ranked_by {
             SearchMode::Hybrid => "hybrid",
             SearchMode::Keyword => "keyword",
             SearchMode::Vector => "vector",
