@@ -1,20 +1,30 @@
 // Pieces every page uses: a load-and-show hook, error and time display.
 import type { ComponentChildren } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // `reload` always loads with the newest `deps` (a live reload asked for before the filters or
+  // the moment changed must not show the old ones), and only the newest load's answer is shown
+  // (an older one may arrive after it).
+  const newest = useRef(load);
+  newest.current = load;
+  const asked = useRef(0);
   const reload = useCallback(() => {
-    load().then(
+    const ticket = ++asked.current;
+    newest.current().then(
       (d) => {
+        if (ticket !== asked.current) return;
         setData(d);
         setError(null);
       },
-      (e: Error) => setError(e.message),
+      (e: Error) => {
+        if (ticket === asked.current) setError(e.message);
+      },
     );
-  }, deps);
-  useEffect(reload, [reload]);
+  }, []);
+  useEffect(reload, deps);
   return { data, error, reload };
 }
 

@@ -504,6 +504,13 @@ try {
   await admin.getByText("No documents yet.").waitFor();
   check(true, "a document is deleted from the knowledge base");
 
+  // The admin disconnects the cluster from its card; the page then says nothing is connected.
+  await admin.getByRole("link", { name: "Connectors" }).click();
+  const cluster = admin.locator(".cards li", { hasText: "kubernetes" });
+  await cluster.getByRole("button", { name: "Disconnect" }).click();
+  await admin.getByText("Nothing connected").waitFor();
+  check((await cluster.count()) === 0, "a connector is disconnected from the connectors page");
+
   // Unknown pages are the app's; unknown API paths keep their JSON 404.
   const api404 = await fetch(`${url}/api/nope`);
   check(api404.status === 404 && (await api404.json()).error?.code === "not_found", "/api/* keeps its JSON 404");

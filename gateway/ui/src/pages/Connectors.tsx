@@ -111,7 +111,7 @@ export function Connectors() {
                             onClick={() =>
                               act(() =>
                                 request("put", "/api/connectors/{connector}/projects/{project}", {
-                                  params: { path: { connector: c.kind, project: p.project } },
+                                  params: { path: { connector: c.id, project: p.project } },
                                   body: { enabled: !p.enabled },
                                 }),
                               )
@@ -126,7 +126,7 @@ export function Connectors() {
                               onClick={() =>
                                 act(() =>
                                   request("put", "/api/connectors/{connector}/root-project", {
-                                    params: { path: { connector: c.kind } },
+                                    params: { path: { connector: c.id } },
                                     body: { project: p.project },
                                   }),
                                 )
@@ -146,7 +146,7 @@ export function Connectors() {
                   type="button"
                   disabled={busy}
                   onClick={() =>
-                    act(() => request("delete", "/api/connectors/{connector}", { params: { path: { connector: c.kind } } }))
+                    act(() => request("delete", "/api/connectors/{connector}", { params: { path: { connector: c.id } } }))
                   }
                 >
                   Disconnect
