@@ -68,6 +68,12 @@ const model = await scriptedModel([
     steps: [
       tool("call-pods", "kubectl", { command: "kubectl -n shop get pods -o json" }),
       tool("call-finding", "record_finding", { text: "checkout-7 is in CrashLoopBackOff", citations: ["call-pods"] }),
+      tool("call-suggest", "suggest", {
+        type: "mitigation",
+        risk: "low",
+        title: "Roll back the checkout deploy",
+        action: "kubectl -n shop rollout undo deployment/checkout",
+      }),
       tool("call-conclude", "conclude", { conclusion: "confirmed", summary: "The checkout deploy crash-loops its pods." }),
     ],
   },
@@ -246,6 +252,15 @@ try {
   await admin.getByText("The checkout deploy crash-loops its pods.").first().waitFor();
   await admin.getByText("checkout-7 is in CrashLoopBackOff").waitFor();
   check(true, "the investigation ends with its conclusion, summary and finding");
+  const suggestion = admin.locator(".rca li", { hasText: "Roll back the checkout deploy" });
+  await suggestion.waitFor();
+  const suggested = (await suggestion.textContent()) ?? "";
+  check(
+    /low/.test(suggested) && /rollout undo deployment\/checkout/.test(suggested) && !suggested.includes("{"),
+    `a suggestion shows its risk, title and command, not JSON: ${suggested}`,
+  );
+  const cited = (await admin.locator(".rca li", { hasText: "checkout-7 is in CrashLoopBackOff" }).textContent()) ?? "";
+  check(/cites kubectl step call-pods/.test(cited), `a finding names the step it cites: ${cited}`);
   await accessible(admin, "incident (concluded)");
   await shot(admin, "incident");
   const incidentUrl = admin.url();

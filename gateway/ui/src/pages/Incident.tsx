@@ -323,7 +323,14 @@ function Investigation({ detail }: { detail: Detail }) {
               <li key={f.finding_id}>
                 {f.text}
                 {f.citations.length > 0 && (
-                  <span class="muted"> (cites {f.citations.map((c) => JSON.stringify(c)).join(", ")})</span>
+                  <span class="muted">
+                    {" "}
+                    (cites{" "}
+                    {f.citations
+                      .map((c) => (c.tool ? `${c.tool} step ${c.step_id}` : `step ${c.step_id}`))
+                      .join(", ")}
+                    )
+                  </span>
                 )}
               </li>
             ))}
@@ -334,8 +341,11 @@ function Investigation({ detail }: { detail: Detail }) {
         <>
           <h3>Suggestions</h3>
           <ul>
-            {rca.suggestions.map((s, i) => (
-              <li key={i}>{(s as unknown as { text?: string }).text ?? JSON.stringify(s)}</li>
+            {rca.suggestions.map((s) => (
+              <li key={s.suggestion_id}>
+                <Badge kind={s.risk}>{s.risk}</Badge> {s.title} <span class="muted">({s.kind})</span>
+                {s.action && <pre>{s.action}</pre>}
+              </li>
             ))}
           </ul>
         </>
