@@ -116,6 +116,13 @@ async fn a_deployment_is_a_change_shown_before_the_incident_it_may_have_caused()
     app.get_json("/api/changes?limit=0", Some(&admin))
         .await
         .expect_error(400, "invalid_limit");
+    // The deployment named its service: the service graph has the node before any alert does.
+    let graph = until(&app, "/api/graph?search=checkout", &admin, |b| {
+        b["nodes"].as_array().is_some_and(|n| !n.is_empty())
+    })
+    .await;
+    assert_eq!(graph["nodes"][0]["key"], "checkout", "{graph}");
+    assert_eq!(graph["nodes"][0]["provider"], "observed", "{graph}");
 
     // A checkout alert now: its incident shows the deployment of 20 minutes ago.
     let grafana = app

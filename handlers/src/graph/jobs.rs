@@ -58,7 +58,7 @@ impl Graph {
     }
 
     /// Whether this process took this period's lease.
-    async fn lease(&self) -> Result<bool, GraphError> {
+    pub async fn lease(&self) -> Result<bool, GraphError> {
         let js = jetstream::new(self.inner.services.log().client().clone());
         let bucket = aurora_nats::buckets::memory_bucket(
             &js,

@@ -3,6 +3,7 @@
 
 mod agent;
 mod discovery;
+mod jobs;
 mod labels;
 mod observed;
 mod routes;
