@@ -30,29 +30,39 @@ const BATCH: usize = 256;
 /// Nodes [`Recent`] remembers before it starts over.
 const RECENT_CAP: usize = 100_000;
 
-/// The nodes this process touched lately, and when. A touch within [`SEEN_GRANULARITY`] after
-/// one records nothing (the node's rule), so it is not sent as a command at all: an alert storm
-/// on one service costs one command per period, not one per alert.
+/// The nodes this process touched lately, by type, and when. A touch of the same type within
+/// [`SEEN_GRANULARITY`] after one records nothing (the node's rule), so it is not sent as a
+/// command at all: an alert storm on one service costs one command per period, not one per
+/// alert. (A touch of another type may record something: a workload takes the place of a
+/// service only an alert named.)
 #[derive(Default)]
-pub(super) struct Recent(Mutex<HashMap<(TenantId, NodeKey), DateTime<Utc>>>);
+pub(super) struct Recent(Mutex<HashMap<(TenantId, NodeKey, NodeType), DateTime<Utc>>>);
 
 impl Recent {
     /// Whether a touch of `key` at `at` would record nothing.
-    fn covers(&self, tenant: &TenantId, key: &NodeKey, at: DateTime<Utc>) -> bool {
+    fn covers(
+        &self,
+        tenant: &TenantId,
+        key: &NodeKey,
+        node_type: NodeType,
+        at: DateTime<Utc>,
+    ) -> bool {
         let Ok(touched) = self.0.lock() else {
             return false;
         };
         touched
-            .get(&(tenant.clone(), key.clone()))
+            .get(&(tenant.clone(), key.clone(), node_type))
             .is_some_and(|last| at - *last < SEEN_GRANULARITY)
     }
 
-    fn note(&self, tenant: &TenantId, key: &NodeKey, at: DateTime<Utc>) {
+    fn note(&self, tenant: &TenantId, key: &NodeKey, node_type: NodeType, at: DateTime<Utc>) {
         if let Ok(mut touched) = self.0.lock() {
             if touched.len() >= RECENT_CAP {
                 touched.clear();
             }
-            let last = touched.entry((tenant.clone(), key.clone())).or_insert(at);
+            let last = touched
+                .entry((tenant.clone(), key.clone(), node_type))
+                .or_insert(at);
             *last = (*last).max(at);
         }
     }
@@ -201,14 +211,14 @@ impl Graph {
         let store = &self.inner.services;
         let recent = &self.inner.recent;
         for facts in inventory.nodes {
-            if recent.covers(tenant, &facts.key, at) {
+            if recent.covers(tenant, &facts.key, facts.node_type, at) {
                 continue;
             }
-            let id = service_id(tenant.as_str(), &facts.key);
+            let (id, node_type) = (service_id(tenant.as_str(), &facts.key), facts.node_type);
             let command = ServiceCommand::Touch {
                 key: facts.key.clone(),
                 name: facts.name,
-                node_type: facts.node_type,
+                node_type,
                 by: Sighting::Alert,
                 at,
             };
@@ -216,7 +226,7 @@ impl Graph {
             let _ = store
                 .execute(tenant, id, command, Context::new_root())
                 .await?;
-            recent.note(tenant, &facts.key, at);
+            recent.note(tenant, &facts.key, node_type, at);
         }
         for edge in inventory.edges {
             // Both ends were just touched; a node removed in between refuses, which is its due.
@@ -238,7 +248,7 @@ impl Graph {
             return Ok(());
         };
         let recent = &self.inner.recent;
-        if recent.covers(tenant, &key, named.at) {
+        if recent.covers(tenant, &key, NodeType::Service, named.at) {
             return Ok(());
         }
         let id = service_id(tenant.as_str(), &key);
@@ -255,7 +265,7 @@ impl Graph {
             .services
             .execute(tenant, id, command, Context::new_root())
             .await?;
-        recent.note(tenant, &key, named.at);
+        recent.note(tenant, &key, NodeType::Service, named.at);
         Ok(())
     }
 }
@@ -276,18 +286,29 @@ mod tests {
             .with_ymd_and_hms(2026, 12, 4, 10, 0, 0)
             .single()
             .expect("a time");
-        assert!(!recent.covers(&acme, &key, at), "never touched");
-        recent.note(&acme, &key, at);
-        assert!(recent.covers(&acme, &key, at));
+        let service = NodeType::Service;
+        assert!(!recent.covers(&acme, &key, service, at), "never touched");
+        recent.note(&acme, &key, service, at);
+        assert!(recent.covers(&acme, &key, service, at));
+        let earlier = at - TimeDelta::minutes(1);
         assert!(
-            recent.covers(&acme, &key, at - TimeDelta::minutes(1)),
+            recent.covers(&acme, &key, service, earlier),
             "an older sighting"
         );
-        assert!(recent.covers(&acme, &key, at + SEEN_GRANULARITY - TimeDelta::seconds(1)));
+        let soon = at + SEEN_GRANULARITY - TimeDelta::seconds(1);
+        assert!(recent.covers(&acme, &key, service, soon));
+        let later = at + SEEN_GRANULARITY;
         assert!(
-            !recent.covers(&acme, &key, at + SEEN_GRANULARITY),
+            !recent.covers(&acme, &key, service, later),
             "the node's rule records it"
         );
-        assert!(!recent.covers(&globex, &key, at), "another tenant's node");
+        assert!(
+            !recent.covers(&globex, &key, service, at),
+            "another tenant's node"
+        );
+        assert!(
+            !recent.covers(&acme, &key, NodeType::Workload, at),
+            "a workload may take the place of a service only an alert named"
+        );
     }
 }
