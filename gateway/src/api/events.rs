@@ -153,10 +153,11 @@ fn cloud_event_json(raw: &RawEvent) -> String {
     // A struct of strings and numbers always serialises, to an object: its closing brace gives
     // way to the `data` member.
     let head = serde_json::to_string(&head).unwrap_or_else(|_| "{}".into());
-    let data = std::str::from_utf8(&raw.body)
-        .ok()
-        .filter(|body| !body.trim().is_empty())
-        .map_or_else(|| raw.data.to_string(), str::to_owned);
+    // Borrowed, so each stream copies the body once, into its message.
+    let data: std::borrow::Cow<'_, str> = match std::str::from_utf8(&raw.body) {
+        Ok(body) if !body.trim().is_empty() => body.into(),
+        _ => raw.data.to_string().into(),
+    };
     let mut json = String::with_capacity(head.len() + data.len() + 9);
     json.push_str(head.strip_suffix('}').unwrap_or("{"));
     if json.len() > 1 {
