@@ -6,6 +6,8 @@ pub mod dead_letters;
 pub mod events;
 pub mod secrets;
 
+pub use secrets::SecretArgs;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -145,35 +147,6 @@ pub struct Connections {
     pub database_url: String,
 }
 
-/// Where secrets live: the local encrypted store under the data dir, and Vault/OpenBao when
-/// `VAULT_ADDR` is set (then new secrets go there; `local:` references still resolve).
-#[derive(Debug, Args)]
-pub struct SecretArgs {
-    /// Key of the local secret store (64 hex characters); generated into the data dir if unset.
-    #[arg(long, env = "AURORA_SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
-    /// Vault/OpenBao address (e.g. http://127.0.0.1:8200): the secret store for new secrets.
-    #[arg(long, env = "VAULT_ADDR")]
-    pub vault_addr: Option<String>,
-    #[arg(long, env = "VAULT_TOKEN", hide_env_values = true, default_value = "")]
-    pub vault_token: String,
-    /// The KV v2 secrets engine's mount.
-    #[arg(long, env = "VAULT_KV_MOUNT", default_value = "aurora")]
-    pub vault_kv_mount: String,
-}
-
-impl SecretArgs {
-    pub fn vault(&self) -> Option<aurora_handlers::secrets::VaultConfig> {
-        self.vault_addr.as_deref().map(|addr| {
-            aurora_handlers::secrets::VaultConfig::new(
-                addr,
-                &self.vault_token,
-                Some(&self.vault_kv_mount),
-            )
-        })
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct UpArgs {
     #[arg(long, env = "AURORA_LISTEN", default_value = "127.0.0.1:8080")]
@@ -289,7 +262,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::DeadLetters { command } => {
             dead_letters::run(command, &mut std::io::stdout()).await
         }
-        Command::Secrets { command } => secrets::run(command).await,
+        Command::Secrets { command } => secrets::run(command, &mut std::io::stdout()).await,
         Command::Events { command } => events::run(command, &mut std::io::stdout().lock()),
         Command::ConsumerCredentials(args) => {
             consumer_credentials::run(args, &mut std::io::stdout()).await

@@ -45,6 +45,21 @@ impl VaultConfig {
             mount: mount.unwrap_or(DEFAULT_MOUNT).to_owned(),
         }
     }
+
+    /// The Vault store `VAULT_ADDR` names (with `VAULT_TOKEN`, default none, and
+    /// `VAULT_KV_MOUNT`, default `aurora`) as `lookup` finds the variables (the environment's, a
+    /// command line's flags over it, or a test's map); `None` without an address, the local
+    /// store then being the only one. A variable set to blanks counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let addr = var("VAULT_ADDR")?;
+        let token = var("VAULT_TOKEN").unwrap_or_default();
+        Some(Self::new(
+            addr.trim(),
+            &token,
+            var("VAULT_KV_MOUNT").as_deref().map(str::trim),
+        ))
+    }
 }
 
 pub struct VaultSecretStore {
@@ -195,5 +210,46 @@ impl From<ClientError> for SecretError {
             } if *code >= 500 => SecretError::Unavailable(e),
             _ => SecretError::Vault(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Option<VaultConfig> {
+        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+        VaultConfig::from_lookup(|name| vars.get(name).map(|v| (*v).to_owned()))
+    }
+
+    #[test]
+    fn vault_is_configured_by_its_address_token_and_mount() {
+        let config = from(&[
+            ("VAULT_ADDR", "http://127.0.0.1:8200"),
+            ("VAULT_TOKEN", "s.root-token"),
+            ("VAULT_KV_MOUNT", "secret"),
+        ])
+        .expect("configured");
+        assert_eq!(config.addr, "http://127.0.0.1:8200");
+        assert_eq!(config.token, "s.root-token");
+        assert_eq!(config.mount, "secret");
+        // The token is never in its debug text.
+        assert!(!format!("{config:?}").contains("s.root-token"));
+    }
+
+    #[test]
+    fn without_an_address_there_is_no_vault_and_the_rest_has_defaults() {
+        assert!(from(&[]).is_none());
+        assert!(from(&[("VAULT_ADDR", "  "), ("VAULT_TOKEN", "t")]).is_none());
+        assert!(from(&[("VAULT_TOKEN", "t"), ("VAULT_KV_MOUNT", "kv")]).is_none());
+        let config = from(&[
+            ("VAULT_ADDR", "https://vault.acme.io"),
+            ("VAULT_KV_MOUNT", ""),
+        ])
+        .expect("configured");
+        assert_eq!(config.mount, "aurora");
+        assert_eq!(config.token, "");
     }
 }
