@@ -83,7 +83,14 @@ impl Default for ConnectorConfig {
 impl ConnectorConfig {
     /// The defaults, changed by the environment.
     pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The defaults, changed by the variables `lookup` finds (the environment's, or a test's
+    /// map): `AURORA_<KIND>_BASE_URL`, `FEATURE_FLAG_OVH_ENABLED`, Aurora's AWS identity and
+    /// its OAuth client at Google. A variable set to blanks counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let base_urls = ConnectorKind::ALL
             .into_iter()
             .filter_map(|kind| {
@@ -196,5 +203,144 @@ impl ConnectorConfig {
             .timeout(self.timeout)
             .build()
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aurora_domain::connector::DatadogSite;
+
+    use super::*;
+
+    /// The configuration `vars` make, as if they were the whole environment.
+    fn from(vars: &[(&str, &str)]) -> ConnectorConfig {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ConnectorConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn every_kinds_base_url_is_read_from_its_variable() {
+        let names: Vec<(String, String)> = ConnectorKind::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    format!("AURORA_{}_BASE_URL", kind.as_str().to_ascii_uppercase()),
+                    format!("http://proxy.example/{}/", kind.as_str()),
+                )
+            })
+            .collect();
+        let vars: Vec<(&str, &str)> = names
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let config = from(&vars);
+        assert_eq!(config.base_urls.len(), ConnectorKind::ALL.len());
+        for kind in ConnectorKind::ALL {
+            assert_eq!(
+                config.base_urls[&kind],
+                format!("http://proxy.example/{}/", kind.as_str()),
+                "{kind:?}"
+            );
+        }
+        assert!(names
+            .iter()
+            .any(|(k, _)| k == "AURORA_ELASTICSEARCH_BASE_URL"));
+        // The override wins over the site, without its trailing slash.
+        let datadog = ConnectorSettings::Datadog {
+            site: DatadogSite::Us3,
+        };
+        assert_eq!(config.base_url(&datadog), "http://proxy.example/datadog");
+        assert_eq!(config.gcp_token_url(), "http://proxy.example/gcp/token");
+        assert_eq!(
+            config.ovh_token_url(OvhRegion::Ca),
+            "http://proxy.example/ovh/auth/oauth2/token"
+        );
+    }
+
+    #[test]
+    fn without_variables_each_provider_is_at_its_documented_endpoint() {
+        let config = from(&[("AURORA_DATADOG_BASE_URL", "  "), ("HOME", "/root")]);
+        assert!(config.base_urls.is_empty(), "blank is unset");
+        let site = |site| ConnectorSettings::Datadog { site };
+        assert_eq!(
+            config.base_url(&site(DatadogSite::Us1)),
+            "https://api.datadoghq.com"
+        );
+        assert_eq!(
+            config.base_url(&site(DatadogSite::Us3)),
+            "https://api.us3.datadoghq.com"
+        );
+        assert_eq!(
+            config.base_url(&site(DatadogSite::Us5)),
+            "https://api.us5.datadoghq.com"
+        );
+        assert_eq!(
+            config.base_url(&site(DatadogSite::Eu)),
+            "https://api.datadoghq.eu"
+        );
+        assert_eq!(
+            config.base_url(&ConnectorSettings::Ovh {
+                region: OvhRegion::Us
+            }),
+            "https://api.us.ovhcloud.com"
+        );
+        assert_eq!(
+            config.gcp_token_url(),
+            "https://oauth2.googleapis.com/token"
+        );
+        assert!(config.aws.is_none() && config.gcp_oauth.is_none());
+    }
+
+    #[test]
+    fn ovh_is_offered_only_when_its_feature_flag_is_on() {
+        for on in ["1", "true", "yes", "on", " true "] {
+            let config = from(&[("FEATURE_FLAG_OVH_ENABLED", on)]);
+            assert!(config.ovh_enabled, "{on:?}");
+            assert!(config.offers(ConnectorKind::Ovh), "{on:?}");
+        }
+        for off in ["0", "false", "no", "off", "", "enabled"] {
+            let config = from(&[("FEATURE_FLAG_OVH_ENABLED", off)]);
+            assert!(!config.offers(ConnectorKind::Ovh), "{off:?}");
+        }
+        let unset = from(&[]);
+        assert!(!unset.offers(ConnectorKind::Ovh));
+        assert!(unset.offers(ConnectorKind::Datadog));
+    }
+
+    #[test]
+    fn auroras_aws_identity_and_google_client_need_both_halves() {
+        let config = from(&[
+            ("AURORA_AWS_ACCESS_KEY_ID", "AKIAOWN"),
+            ("AURORA_AWS_SECRET_ACCESS_KEY", "own-secret"),
+            ("AURORA_AWS_SESSION_TOKEN", "own-token"),
+            (
+                "AURORA_GCP_OAUTH_CLIENT_ID",
+                "client.apps.googleusercontent.com",
+            ),
+            ("AURORA_GCP_OAUTH_CLIENT_SECRET", "client-secret"),
+        ]);
+        let aws = config.aws.expect("an identity");
+        assert_eq!(aws.access_key_id, "AKIAOWN");
+        assert_eq!(aws.secret_access_key, "own-secret");
+        assert_eq!(aws.session_token.as_deref(), Some("own-token"));
+        let google = config.gcp_oauth.expect("a client");
+        assert_eq!(google.client_id, "client.apps.googleusercontent.com");
+        assert_eq!(google.client_secret, "client-secret");
+
+        let halves = from(&[
+            ("AURORA_AWS_ACCESS_KEY_ID", "AKIAOWN"),
+            ("AURORA_GCP_OAUTH_CLIENT_SECRET", "client-secret"),
+        ]);
+        assert!(halves.aws.is_none() && halves.gcp_oauth.is_none());
+        let no_token = from(&[
+            ("AURORA_AWS_ACCESS_KEY_ID", "AKIAOWN"),
+            ("AURORA_AWS_SECRET_ACCESS_KEY", "own-secret"),
+        ]);
+        assert_eq!(no_token.aws.expect("an identity").session_token, None);
     }
 }
