@@ -1,10 +1,13 @@
-//! The secret store: where integration secrets (and later connector credentials) live. Events and
-//! read models hold only a reference (`local:<tenant>/<name>@<version>`), never the secret.
+//! The secret store: where integration secrets and connector credentials live. Events and read
+//! models hold only a reference (`local:<tenant>/<name>@<version>`), never the secret.
 //!
 //! One trait, [`SecretStore`], two backends: [`LocalSecretStore`], the embedded default (encrypted
 //! files under the data dir), and [`VaultSecretStore`] (Vault/OpenBao KV v2, references
 //! `vault:kv/data/<tenant>/<name>@<version>`). [`Secrets`] holds both: it writes to the configured
 //! one and reads a reference from the backend its prefix names, so references survive a switch.
+//!
+//! A secret's name is `<kind>/<id>` ([`name_of`]), so it lives at `<tenant>/<kind>/<id>`.
+//! References are read by the path they name, so those issued under earlier names keep resolving.
 
 mod dual;
 mod local;
@@ -56,6 +59,13 @@ pub trait SecretStore: Send + Sync + 'static {
     async fn get(&self, reference: &str) -> Result<Vec<u8>, SecretError>;
     /// Forgets every version of `name` of `tenant`.
     async fn delete(&self, tenant: &str, name: &str) -> Result<(), SecretError>;
+}
+
+/// The name of the secret of `id` of `kind` — a connector's provider (`datadog`), an
+/// integration's source (`grafana`): `<kind>/<id>`, stored at `<tenant>/<kind>/<id>` (in Vault
+/// `<mount>/data/<tenant>/<kind>/<id>`).
+pub fn name_of(kind: &str, id: uuid::Uuid) -> String {
+    format!("{kind}/{}", id.simple())
 }
 
 /// Tenants and names become path segments: only safe characters, no `..`.

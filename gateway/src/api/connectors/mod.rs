@@ -44,9 +44,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(oauth::router())
 }
 
-/// The secret store's name of a connector's credential.
-fn secret_name(id: Uuid) -> String {
-    format!("connectors/{}", id.simple())
+/// The secret store's name of a connector's credential: `<kind>/<id>`.
+fn secret_name(kind: &str, id: Uuid) -> String {
+    aurora_handlers::secrets::name_of(kind, id)
+}
+
+/// Deletes a connector's credential: under its name, and under `connectors/<id>`, where
+/// credentials connected before the name had the kind are (their references still resolve, so
+/// they must not outlive a disconnect either). Deleting what is not there is not an error.
+async fn delete_secret(
+    state: &AppState,
+    caller: &Caller,
+    kind: &str,
+    id: Uuid,
+) -> Result<(), aurora_handlers::secrets::SecretError> {
+    for name in [secret_name(kind, id), format!("connectors/{}", id.simple())] {
+        state
+            .services
+            .secrets
+            .delete(caller.tenant.as_str(), &name)
+            .await?;
+    }
+    Ok(())
 }
 
 fn known_kind(text: &str) -> Result<ConnectorKind, ApiError> {
@@ -233,6 +252,7 @@ pub(crate) async fn record(
     } = verified;
     ensure_new(state, caller, &settings).await?;
     let id = Uuid::now_v7();
+    let kind = settings.kind();
     let secret_ref = match &credentials {
         Some(credentials) => {
             let bytes = serde_json::to_vec(credentials)
@@ -241,7 +261,11 @@ pub(crate) async fn record(
                 state
                     .services
                     .secrets
-                    .put(caller.tenant.as_str(), &secret_name(id), &bytes)
+                    .put(
+                        caller.tenant.as_str(),
+                        &secret_name(kind.as_str(), id),
+                        &bytes,
+                    )
                     .await?,
             )
         }
@@ -257,7 +281,7 @@ pub(crate) async fn record(
         at,
     };
     if let Err(e) = execute(state, caller, id, command).await {
-        forget_secret(state, caller, id).await;
+        forget_secret(state, caller, kind.as_str(), id).await;
         return Err(e);
     }
     if let Err(why) = reached {
@@ -280,13 +304,8 @@ pub(crate) fn lookup(e: aurora_handlers::connectors::LookupError) -> ApiError {
     }
 }
 
-async fn forget_secret(state: &AppState, caller: &Caller, id: Uuid) {
-    if let Err(e) = state
-        .services
-        .secrets
-        .delete(caller.tenant.as_str(), &secret_name(id))
-        .await
-    {
+async fn forget_secret(state: &AppState, caller: &Caller, kind: &str, id: Uuid) {
+    if let Err(e) = delete_secret(state, caller, kind, id).await {
         tracing::warn!(error = %e, connector = %id, "a connector's credential was not removed");
     }
 }
@@ -339,15 +358,11 @@ async fn disconnect(
         .require(&state, Role::Admin, "disconnecting an account")
         .await?;
     let id = parse_uuid(&id, "connector")?;
-    row_of(&state, &caller, id).await?;
+    let row = row_of(&state, &caller, id).await?;
     // The credential goes first: with the secret store down the caller hears 503 and the account
     // stays connected, rather than a disconnect that leaves the credential behind. (Deleting is
     // idempotent, so a retry after a failed append deletes nothing twice.)
-    state
-        .services
-        .secrets
-        .delete(caller.tenant.as_str(), &secret_name(id))
-        .await?;
+    delete_secret(&state, &caller, &row.kind, id).await?;
     let command = ConnectorCommand::Disconnect {
         by: caller.user_id,
         at: Utc::now(),

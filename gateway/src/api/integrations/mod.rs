@@ -70,6 +70,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The secret to store: generated, or given by the user for sources that make their own.
+/// The secret store's name of an integration's webhook secret: `<source>/<id>`.
+fn secret_name(source: &str, id: Uuid) -> String {
+    aurora_handlers::secrets::name_of(source, id)
+}
+
 fn secret_for(source: &dyn Source, given: Option<String>) -> Result<(String, bool), ApiError> {
     match (source.descriptor().secret_origin, given) {
         (SecretOrigin::Aurora, None) => Ok((generated_secret()?, true)),
@@ -156,7 +161,7 @@ async fn create(
         .secrets
         .put(
             caller.tenant.as_str(),
-            &format!("integrations/{}", id.simple()),
+            &secret_name(source.descriptor().name, id),
             secret.as_bytes(),
         )
         .await?;
@@ -311,7 +316,7 @@ async fn update(
     if let Some(secret) = req.secret {
         let source = known_source(&row.source)?;
         let (secret, _) = secret_for(source, Some(secret))?;
-        rotate_to(&state, &caller, id, &secret).await?;
+        rotate_to(&state, &caller, &row.source, id, &secret).await?;
     }
     let command = IntegrationCommand::Update {
         name: req.name,
@@ -326,6 +331,7 @@ async fn update(
 async fn rotate_to(
     state: &AppState,
     caller: &Caller,
+    source: &str,
     id: Uuid,
     secret: &str,
 ) -> Result<(), ApiError> {
@@ -334,7 +340,7 @@ async fn rotate_to(
         .secrets
         .put(
             caller.tenant.as_str(),
-            &format!("integrations/{}", id.simple()),
+            &secret_name(source, id),
             secret.as_bytes(),
         )
         .await?;
@@ -383,7 +389,7 @@ async fn rotate_secret(
             .secret
     };
     let (secret, generated) = secret_for(source, given)?;
-    rotate_to(&state, &caller, id, &secret).await?;
+    rotate_to(&state, &caller, &row.source, id, &secret).await?;
     let url = webhook_url(&state, source.descriptor().name, id);
     let shown = generated.then_some(secret.as_str());
     Ok(Json(SecretRotated {
@@ -405,22 +411,26 @@ async fn delete(
         .require(&state, Role::Admin, "deleting an integration")
         .await?;
     let id = parse_uuid(&id, "integration")?;
-    row_of(&state, &caller, id).await?;
+    let row = row_of(&state, &caller, id).await?;
     let command = IntegrationCommand::Delete {
         by: caller.user_id,
         at: Utc::now(),
     };
     execute(&state, &caller, id, command).await?;
-    if let Err(e) = state
-        .services
-        .secrets
-        .delete(
-            caller.tenant.as_str(),
-            &format!("integrations/{}", id.simple()),
-        )
-        .await
-    {
-        tracing::warn!(error = %e, integration = %id, "the deleted integration's secret was not removed");
+    // Under its name, and under `integrations/<id>`, where secrets made before the name had
+    // the source are (their references still resolve).
+    for name in [
+        secret_name(&row.source, id),
+        format!("integrations/{}", id.simple()),
+    ] {
+        if let Err(e) = state
+            .services
+            .secrets
+            .delete(caller.tenant.as_str(), &name)
+            .await
+        {
+            tracing::warn!(error = %e, integration = %id, "the deleted integration's secret was not removed");
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }
