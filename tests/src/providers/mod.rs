@@ -91,6 +91,8 @@ pub(crate) struct Shared {
     pub(crate) gcp_tokens: Vec<String>,
     /// Sessions the fake STS issued: (access key id, secret, token).
     pub(crate) sts_sessions: Vec<(String, String, String)>,
+    /// How long the sessions STS issues last (STS's default, an hour, when unset).
+    pub(crate) sts_lifetime: Option<chrono::TimeDelta>,
     /// Authorization codes the consent screen gave out, by code.
     pub(crate) google_codes: BTreeMap<String, google_oauth::Grant>,
     /// Refresh tokens the fake Google issued.
@@ -216,6 +218,11 @@ impl FakeProviders {
             .iter()
             .filter(|r| r.path == path)
             .count()
+    }
+
+    /// The sessions STS issues from now on expire `lifetime` after they are issued.
+    pub fn sts_session_lifetime(&self, lifetime: chrono::TimeDelta) {
+        self.lock().sts_lifetime = Some(lifetime);
     }
 
     /// The temporary AWS sessions STS issued, in order: (access key id, secret, token).

@@ -402,15 +402,21 @@ async fn sts(
         let xml = format!("<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole on resource: {arn} {note}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>");
         return (StatusCode::FORBIDDEN, [("content-type", "text/xml")], xml).into_response();
     }
-    let n = s.lock().expect("state").sts_sessions.len() + 1;
+    let (n, lifetime) = {
+        let shared = s.lock().expect("state");
+        (
+            shared.sts_sessions.len() + 1,
+            shared.sts_lifetime.unwrap_or(chrono::TimeDelta::hours(1)),
+        )
+    };
     let session = (
         format!("ASIAFAKE{n:012}"),
         format!("temporary-secret-{}", uuid::Uuid::new_v4().simple()),
         format!("temporary-token-{}", uuid::Uuid::new_v4().simple()),
     );
     s.lock().expect("state").sts_sessions.push(session.clone());
-    let expiration = (chrono::Utc::now() + chrono::TimeDelta::hours(1))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let expiration =
+        (chrono::Utc::now() + lifetime).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let xml = format!(
         "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult><AssumedRoleUser><Arn>{arn}</Arn><AssumedRoleId>AROA:{}</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{expiration}</Expiration></Credentials></AssumeRoleResult><ResponseMetadata><RequestId>r-{n}</RequestId></ResponseMetadata></AssumeRoleResponse>",
         field("RoleSessionName"), session.0, session.1, session.2

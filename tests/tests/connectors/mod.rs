@@ -1,10 +1,13 @@
 //! Connectors end to end: connecting every kind against fake providers, bad credentials and
 //! settings, provider refusals, roles, GCP projects and GCP through OAuth, several accounts of
-//! one kind, disconnecting, the audit log.
+//! one kind, disconnecting, the audit log; the credentials each CLI is given, AWS sessions
+//! reused and renewed, and no secret leaking anywhere.
 
+mod aws_session;
 mod azure;
 mod cli;
 mod connect;
+mod env_only;
 mod gcp_oauth;
 mod leaks;
 mod lifecycle;
