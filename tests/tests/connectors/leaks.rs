@@ -1,8 +1,9 @@
 //! The secret-leak test (issue 16): every kind connected with distinctive secrets, every
 //! connected secret planted in the fake CLIs' output (one of them failing) and in the fake
-//! providers' answers (one of them an error), a chat whose scripted model calls every CLI and
-//! query tool — and no secret in any message of any stream, any row of any table, the app's
-//! logs, or any HTTP answer the test received.
+//! providers' answers (Sentry's and Prometheus's errors), a chat whose scripted model calls every
+//! CLI (`aws`, `gcloud`, `kubectl`, `az` after its login, `scw`) and query tool (Prometheus and
+//! Loki through Grafana among them) — and no secret in any message of any stream, any row of any
+//! table, the app's logs, or any HTTP answer the test received.
 
 use aurora_tests::chat::ChatSocket;
 use aurora_tests::llm::{Script, Step};
@@ -13,7 +14,8 @@ use aurora_tests::TestApp;
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 
-use crate::chat::helpers::{chat, query, session_of, settled};
+use super::cli::output;
+use crate::chat::helpers::{chat_with, query, session_of, settled};
 
 const DD_API: &str = "leakdd-api-51c7e0a9";
 const DD_APP: &str = "leakdd-app-8e2b44f1";
@@ -79,8 +81,20 @@ fn scripted(fake: &FakeProviders) {
         "/logs-*/_search",
         200,
         fixtures::elasticsearch_hits(&plant),
-    );
+    )
+    .answer(
+        "GET",
+        "/api/datasources",
+        200,
+        fixtures::grafana_datasources(),
+    )
+    .answer("GET", PROMETHEUS, 400, fixtures::prometheus_error(&plant))
+    .answer("GET", LOKI, 200, fixtures::loki_streams(&plant));
 }
+
+/// Grafana's datasource proxy to its Prometheus and its Loki.
+const PROMETHEUS: &str = "/api/datasources/proxy/uid/prom-main/api/v1/query_range";
+const LOKI: &str = "/api/datasources/proxy/uid/loki-main/loki/api/v1/query_range";
 
 /// Connect bodies of the kinds not connected by the chat harness (GCP, AWS, Kubernetes are).
 fn bodies() -> Vec<(&'static str, Value)> {
@@ -140,6 +154,14 @@ fn script() -> Script {
         ),
         ("kubectl", json!({"command": "kubectl get pods"})),
         (
+            "cloud_exec",
+            json!({"provider": "az", "command": "az vm list -o json"}),
+        ),
+        (
+            "cloud_exec",
+            json!({"provider": "scw", "command": "scw instance server list"}),
+        ),
+        (
             "datadog_logs",
             json!({"query": "service:checkout", "since_minutes": 30}),
         ),
@@ -161,6 +183,14 @@ fn script() -> Script {
         ),
         ("tailscale_devices", json!({})),
         ("ovh_api_get", json!({"path": "/me"})),
+        (
+            "prometheus_query",
+            json!({"query": "sum(rate(http_requests_total[5m]))", "since_minutes": 30}),
+        ),
+        (
+            "loki_query",
+            json!({"query": "{app=\"checkout\"}", "since_minutes": 30}),
+        ),
     ];
     let mut steps: Vec<Step> = calls
         .into_iter()
@@ -174,7 +204,8 @@ fn script() -> Script {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_connected_secret_reaches_an_event_a_table_a_log_or_an_answer() {
     let logs = LogCapture::start();
-    let c = chat(vec![script()]).await;
+    // One model call per tool call, and the answer: more than the default ten steps.
+    let c = chat_with(vec![script()], |agent| agent.max_steps = 16).await;
     // Every built-in answer quotes the secrets from now on (GCP, AWS and Kubernetes were
     // connected by the harness before), and so do the scripted ones.
     c.providers.plant(&planted());
@@ -182,6 +213,9 @@ async fn no_connected_secret_reaches_an_event_a_table_a_log_or_an_answer() {
     let shell_plant = format!("cat <<'PLANTED'\n{}\nPLANTED", planted());
     c.clis.script("aws", &shell_plant);
     c.clis.script("gcloud", &shell_plant);
+    c.clis.script("scw", &shell_plant);
+    // az must log in with the connected secret (read from its file) before it answers.
+    c.clis.az(AZURE, &shell_plant);
     // kubectl fails, its output in the error.
     c.clis.script("kubectl", &format!("{shell_plant}\nexit 1"));
 
@@ -203,12 +237,32 @@ async fn no_connected_secret_reaches_an_event_a_table_a_log_or_an_answer() {
     answers.push(frames_text.clone());
 
     // The run really met the planted secrets: each CLI and query tool was called.
-    assert_eq!(c.clis.calls().len(), 3, "{:?}", c.clis.calls());
+    let calls = c.clis.calls();
+    let called: Vec<&str> = calls
+        .iter()
+        .map(|call| call.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .map(|call| match call.as_str() {
+            "aws ec2" => "aws",
+            "gcloud compute" => "gcloud",
+            "kubectl get" => "kubectl",
+            "az login" => "az login",
+            "az vm" => "az",
+            "scw instance" => "scw",
+            _ => "something else",
+        })
+        .collect();
+    assert_eq!(
+        called,
+        ["aws", "gcloud", "kubectl", "az login", "az", "scw"],
+        "{calls:?}"
+    );
     for path in [
         "/api/v2/logs/events/search",
         "/services/search/jobs/export",
         "/api/0/organizations/acme/issues/",
         "/logs-*/_search",
+        PROMETHEUS,
+        LOKI,
     ] {
         assert_eq!(c.providers.requests_to(path).len(), 1, "{path} was queried");
     }
@@ -216,7 +270,17 @@ async fn no_connected_secret_reaches_an_event_a_table_a_log_or_an_answer() {
         .iter()
         .filter(|f| f["type"] == "tool_result" || f["type"] == "tool_error")
         .count();
-    assert_eq!(results, 10, "{frames:?}");
+    assert_eq!(results, 14, "{frames:?}");
+    // az, scw, Prometheus (an error) and Loki each met the planted secrets and redacted them.
+    for (n, what) in [
+        (3, "az"),
+        (4, "scw"),
+        (12, "prometheus_query"),
+        (13, "loki_query"),
+    ] {
+        let said = output(&frames, &format!("call_{n}"));
+        assert!(said.contains("[REDACTED"), "{what}: {said}");
+    }
 
     let list = c.app.get_json("/api/connectors", Some(&c.admin)).await;
     answers.push(list.body.to_string());
