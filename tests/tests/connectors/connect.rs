@@ -119,6 +119,42 @@ async fn every_kind_connects_after_its_provider_accepts_the_credential() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datadog_connects_on_its_us3_site_with_both_keys() {
+    let (app, fake) = app_with_providers().await;
+    let admin = app.register("admin@acme.io", "Acme").await;
+    let view = connect(
+        &app,
+        &admin,
+        "datadog",
+        &json!({"settings": {"site": "us3"}, "credentials": {"api_key": "dd-api-us3", "application_key": "dd-app-us3"}}),
+    )
+    .await
+    .expect_status(201);
+    assert_eq!(view["status"], "connected", "{view}");
+    assert_eq!(view["settings"], json!({"kind": "datadog", "site": "US3"}));
+    let validated = fake.requests_to("/api/v1/validate");
+    assert_eq!(validated.len(), 1);
+    assert_eq!(validated[0].header("dd-api-key"), Some("dd-api-us3"));
+    assert_eq!(
+        validated[0].header("dd-application-key"),
+        Some("dd-app-us3")
+    );
+    // Without an override, US3's API is Datadog's US3 host.
+    let account = app
+        .services()
+        .connectors
+        .account(&admin.tenant, ConnectorKind::Datadog, None)
+        .await
+        .expect("a lookup")
+        .expect("connected");
+    assert_eq!(
+        aurora_handlers::connectors::ConnectorConfig::default().base_url(&account.settings),
+        "https://api.us3.datadoghq.com"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gcp_key_is_checked_by_its_token_and_brings_its_projects() {
     let (app, fake) = app_with_providers().await;
     let admin = app.register("admin@acme.io", "Acme").await;
@@ -340,6 +376,41 @@ async fn bad_requests_say_what_is_wrong_and_provider_refusals_name_the_provider_
             "provider_error",
             "Azure refused the credential (HTTP 401)",
         ),
+        (
+            "sentry",
+            json!({"settings": {"organization": "acme"}, "credentials": {"token": "sntrys-bad-6"}}),
+            502,
+            "provider_error",
+            "Sentry refused the credential (HTTP 401)",
+        ),
+        (
+            "grafana",
+            json!({"settings": {"url": "https://grafana.acme.io"}, "credentials": {"token": "glsa-bad-7"}}),
+            502,
+            "provider_error",
+            "Grafana refused the credential (HTTP 401)",
+        ),
+        (
+            "tailscale",
+            json!({"settings": {"tailnet": "acme.com"}, "credentials": {"api_key": "tskey-bad-8"}}),
+            502,
+            "provider_error",
+            "Tailscale refused the credential (HTTP 401)",
+        ),
+        (
+            "scaleway",
+            json!({"settings": {"access_key": "SCWABCDEFGHIJKLMNOPQ", "project_id": "11111111-2222-3333-4444-555555555555", "region": "fr-par"}, "credentials": {"secret_key": "scw-bad-9"}}),
+            502,
+            "provider_error",
+            "Scaleway refused the credential (HTTP 401)",
+        ),
+        (
+            "ovh",
+            json!({"settings": {"region": "EU"}, "credentials": {"client_id": "ovh-client-1", "client_secret": "ovh-bad-10"}}),
+            502,
+            "provider_error",
+            "OVHcloud refused the credential (HTTP 401)",
+        ),
     ];
     for (kind, body, status, code, says) in cases {
         let answer = connect(&app, &admin, kind, &body).await;
@@ -353,6 +424,11 @@ async fn bad_requests_say_what_is_wrong_and_provider_refusals_name_the_provider_
             "splunk-bad-3",
             "es-bad-4",
             "azure-bad-5",
+            "sntrys-bad-6",
+            "glsa-bad-7",
+            "tskey-bad-8",
+            "scw-bad-9",
+            "ovh-bad-10",
         ] {
             assert!(
                 !message.contains(secret),
@@ -360,7 +436,17 @@ async fn bad_requests_say_what_is_wrong_and_provider_refusals_name_the_provider_
             );
         }
     }
-    assert!(fake.calls_to("/api/v1/validate") >= 1);
+    // Each refusal came from its provider's own check.
+    for path in [
+        "/api/v1/validate",
+        "/api/0/organizations/acme/",
+        "/api/org",
+        "/api/v2/tailnet/acme.com/devices",
+        "/account/v3/projects/11111111-2222-3333-4444-555555555555",
+        "/auth/oauth2/token",
+    ] {
+        assert!(fake.calls_to(path) >= 1, "{path} was asked");
+    }
     let list = app
         .get_json("/api/connectors", Some(&admin))
         .await
