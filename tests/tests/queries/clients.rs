@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use aurora_handlers::agent::exec::{OUTPUT_CAP, TRUNCATION_NOTICE};
 use aurora_handlers::agent::query::datadog::DatadogAccount;
 use aurora_handlers::agent::query::elasticsearch::ElasticsearchAccount;
 use aurora_handlers::agent::query::grafana::GrafanaAccount;
@@ -518,6 +519,36 @@ async fn a_planted_secret_in_an_answer_or_an_error_is_redacted_and_the_output_ca
         .expect("an output");
     assert!(!output.contains("splunk-token-0001"), "{output}");
     assert!(output.contains("[REDACTED"), "{output}");
+    assert!(!output.contains(TRUNCATION_NOTICE), "{output}");
+
+    // An answer longer than the cap is cut at the cap, like a command's output, with the same
+    // notice, after the redaction.
+    let long = format!("token=splunk-token-0001 {}", "x".repeat(2 * OUTPUT_CAP));
+    fake.answer_as(
+        "POST",
+        "/services/search/jobs/export",
+        200,
+        "application/json",
+        fixtures::splunk_export(&long),
+    );
+    let output = queries()
+        .answer(
+            &tool("splunk_search", json!({"search": "index=web"})),
+            &account,
+            &secrets,
+        )
+        .await
+        .expect("an output");
+    assert_eq!(output.len(), OUTPUT_CAP + 1 + TRUNCATION_NOTICE.len());
+    assert!(
+        output.ends_with(&format!("\n{TRUNCATION_NOTICE}")),
+        "{}",
+        &output[output.len() - 100..]
+    );
+    assert!(output.starts_with("{"), "the beginning is kept");
+    assert!(!output.contains("splunk-token-0001"));
+    assert!(output.contains("token=[REDACTED"));
+
     fake.answer(
         "POST",
         "/services/search/jobs/export",
