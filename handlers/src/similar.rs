@@ -1,11 +1,12 @@
-//! Past incidents like one incident, for `GET /api/incidents/{id}/similar` and the RCA's brief:
-//! the organisation's most recent other incidents scored by the domain's rule
+//! Earlier incidents like one incident, for `GET /api/incidents/{id}/similar` and the RCA's
+//! brief: the organisation's most recent incidents opened before it, scored by the domain's rule
 //! ([`aurora_domain::incident::similar`]), their texts compared by embedding (each text embedded
 //! once and cached, so a second look costs only the reads) or by word overlap without a model.
 
 use aurora_domain::incident::similar::{self, Compared, Similarity, TextBasis};
-use aurora_domain::TenantId;
+use aurora_domain::{IncidentState, TenantId};
 use aurora_projections::queries::{self, IncidentSummary};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -26,7 +27,7 @@ pub struct SimilarIncidents {
     pub basis: TextBasis,
     /// Most similar first; none under the basis's least score (0.6 by embedding, 0.35 by words).
     pub items: Vec<SimilarIncident>,
-    /// How many other incidents were compared (the most recent, at most 1000).
+    /// How many earlier incidents were compared (the most recent opened before it, at most 1000).
     pub compared: usize,
 }
 
@@ -39,36 +40,109 @@ pub struct SimilarQuery {
     pub resolved_only: bool,
 }
 
-/// The incidents of `tenant` most like `query.incident`; `None` when the tenant has no such
-/// incident. An embedder that fails falls back to word overlap (and says so in `basis`).
+/// The incident similar ones are looked for: what it is compared by, and when it opened (only
+/// incidents opened before it are compared).
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub id: Uuid,
+    pub title: &'a str,
+    pub summary: Option<&'a str>,
+    /// Its own service first, then the affected ones.
+    pub services: Vec<&'a str>,
+    pub started_at: DateTime<Utc>,
+}
+
+impl<'a> Target<'a> {
+    /// An incident as the read model lists it.
+    pub fn of_summary(incident: &'a IncidentSummary) -> Self {
+        Self {
+            id: incident.id,
+            title: &incident.title,
+            summary: incident.summary.as_deref(),
+            services: services(&incident.service, &incident.affected_services),
+            started_at: incident.started_at,
+        }
+    }
+
+    /// An incident as its events leave it (the RCA has it before the read model may).
+    pub fn of_state(id: Uuid, incident: &'a IncidentState) -> Self {
+        Self {
+            id,
+            title: &incident.title,
+            summary: incident.summary.as_deref(),
+            services: services(&incident.service, &incident.affected_services),
+            // Opened incidents have a start; one without is compared with everything before now.
+            started_at: incident.started_at.unwrap_or_else(Utc::now),
+        }
+    }
+}
+
+/// The incidents of `tenant` opened before `query.incident` most like it; `None` when the
+/// tenant has no such incident. An embedder that fails falls back to word overlap (and says so
+/// in `basis`).
 pub async fn similar(
     pool: &PgPool,
     embedder: Option<&Embedder>,
     tenant: &TenantId,
     query: SimilarQuery,
 ) -> Result<Option<SimilarIncidents>, sqlx::Error> {
-    let mut tx = queries::scoped(pool, tenant.as_str()).await?;
-    let Some(this) = queries::incident_summary(&mut tx, tenant.as_str(), query.incident).await?
-    else {
+    let this = {
+        let mut tx = queries::scoped(pool, tenant.as_str()).await?;
+        let this = queries::incident_summary(&mut tx, tenant.as_str(), query.incident).await?;
+        tx.commit().await?;
+        this
+    };
+    let Some(this) = this else {
         return Ok(None);
     };
-    let mut others =
-        queries::recent_incidents_except(&mut tx, tenant.as_str(), this.id, similar::COMPARED)
-            .await?;
+    let target = Target::of_summary(&this);
+    similar_to(
+        pool,
+        embedder,
+        tenant,
+        &target,
+        query.limit,
+        query.resolved_only,
+    )
+    .await
+    .map(Some)
+}
+
+/// The incidents of `tenant` opened before `target` most like it, at most `limit`, resolved ones
+/// only when `resolved_only`.
+pub async fn similar_to(
+    pool: &PgPool,
+    embedder: Option<&Embedder>,
+    tenant: &TenantId,
+    target: &Target<'_>,
+    limit: usize,
+    resolved_only: bool,
+) -> Result<SimilarIncidents, sqlx::Error> {
+    let mut tx = queries::scoped(pool, tenant.as_str()).await?;
+    let mut others = queries::incidents_opened_before(
+        &mut tx,
+        tenant.as_str(),
+        target.started_at,
+        target.id,
+        similar::COMPARED,
+    )
+    .await?;
     tx.commit().await?;
-    if query.resolved_only {
+    if resolved_only {
         others.retain(|o| o.status == "resolved");
     }
 
     let (basis, texts) = match embedder {
-        Some(embedder) => match by_embedding(embedder, &this, &others).await {
+        Some(embedder) => match by_embedding(embedder, target, &others).await {
             Some(scores) => (TextBasis::Embedding, scores),
-            None => (TextBasis::WordOverlap, by_words(&this, &others)),
+            None => (TextBasis::WordOverlap, by_words(target, &others)),
         },
-        None => (TextBasis::WordOverlap, by_words(&this, &others)),
+        None => (TextBasis::WordOverlap, by_words(target, &others)),
     };
-    let this_services = services(&this);
-    let other_services: Vec<Vec<&str>> = others.iter().map(services).collect();
+    let other_services: Vec<Vec<&str>> = others
+        .iter()
+        .map(|o| services(&o.service, &o.affected_services))
+        .collect();
     let compared: Vec<Compared<'_>> = other_services
         .iter()
         .zip(&texts)
@@ -77,7 +151,7 @@ pub async fn similar(
             text: *text,
         })
         .collect();
-    let ranked = similar::rank(&this_services, &compared, basis, query.limit);
+    let ranked = similar::rank(&target.services, &compared, basis, limit);
     let items = ranked
         .into_iter()
         .map(|(i, similarity)| SimilarIncident {
@@ -85,25 +159,25 @@ pub async fn similar(
             similarity,
         })
         .collect();
-    Ok(Some(SimilarIncidents {
+    Ok(SimilarIncidents {
         basis,
         items,
         compared: others.len(),
-    }))
+    })
 }
 
 /// An incident's services, its own first.
-fn services(incident: &IncidentSummary) -> Vec<&str> {
-    std::iter::once(incident.service.as_str())
-        .chain(incident.affected_services.iter().map(String::as_str))
+fn services<'a>(service: &'a str, affected: &'a [String]) -> Vec<&'a str> {
+    std::iter::once(service)
+        .chain(affected.iter().map(String::as_str))
         .filter(|s| !s.is_empty())
         .collect()
 }
 
-fn by_words(this: &IncidentSummary, others: &[IncidentSummary]) -> Vec<f64> {
+fn by_words(this: &Target<'_>, others: &[IncidentSummary]) -> Vec<f64> {
     others
         .iter()
-        .map(|o| similar::word_overlap(&this.title, &o.title))
+        .map(|o| similar::word_overlap(this.title, &o.title))
         .collect()
 }
 
@@ -111,12 +185,14 @@ fn by_words(this: &IncidentSummary, others: &[IncidentSummary]) -> Vec<f64> {
 /// `None` when the embedder fails.
 async fn by_embedding(
     embedder: &Embedder,
-    this: &IncidentSummary,
+    this: &Target<'_>,
     others: &[IncidentSummary],
 ) -> Option<Vec<f64>> {
-    let text = |i: &IncidentSummary| similar::text_of(&i.title, i.summary.as_deref());
-    let target = text(this);
-    let texts: Vec<String> = others.iter().map(text).collect();
+    let target = similar::text_of(this.title, this.summary);
+    let texts: Vec<String> = others
+        .iter()
+        .map(|i| similar::text_of(&i.title, i.summary.as_deref()))
+        .collect();
     let mut all: Vec<&str> = vec![&target];
     all.extend(texts.iter().map(String::as_str));
     match embedder.embed_cached(&all).await {

@@ -2,6 +2,8 @@
 //! runs on the real handlers, with the real async-openai client against a scripted
 //! OpenAI-compatible server and fake CLIs on the tools' `PATH`, or without a model.
 
+mod similar_incidents;
+
 use std::time::{Duration, Instant};
 
 use aurora_domain::investigation::{

@@ -1,5 +1,5 @@
-//! Similar incidents over REST without an embedding model: other incidents ranked by title words
-//! and service, the caller's organisation only. (With a model: `embeddings::similar`.)
+//! Similar incidents over REST without an embedding model: earlier incidents ranked by title
+//! words and service, the caller's organisation only. (With a model: `embeddings::similar`.)
 
 use std::time::{Duration, Instant};
 
@@ -46,17 +46,19 @@ fn ids(answer: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn similar_incidents_rank_by_title_words_and_service() {
+async fn earlier_incidents_rank_by_title_words_and_service_and_later_ones_are_never_listed() {
     let app = TestApp::launch().spawn().await;
     let admin = app.register("oncall@similar.io", "Similar").await;
-    let this = incident(&app, &admin, "Checkout latency high", "checkout").await;
-    let again = incident(&app, &admin, "Checkout latency high again", "checkout").await;
+    // Opened in this order, one after the other.
+    let twin = incident(&app, &admin, "Checkout latency high again", "checkout").await;
     let errors = incident(&app, &admin, "Checkout errors", "checkout").await;
     incident(&app, &admin, "Payments down", "payments").await;
+    let this = incident(&app, &admin, "Checkout latency high", "checkout").await;
+    let later = incident(&app, &admin, "Checkout latency high", "checkout").await;
     // Another organisation's twin is never offered.
     let other = app.register("oncall@elsewhere.io", "Elsewhere").await;
     incident(&app, &other, "Checkout latency high", "checkout").await;
-    listed(&app, &admin, 4).await;
+    listed(&app, &admin, 5).await;
     listed(&app, &other, 1).await;
 
     let answer = app
@@ -64,14 +66,35 @@ async fn similar_incidents_rank_by_title_words_and_service() {
         .await
         .expect_status(200);
     assert_eq!(answer["basis"], "word_overlap", "no embedding model here");
-    assert_eq!(ids(&answer), [again.to_string(), errors.to_string()]);
-    assert_eq!(answer["compared"], 3);
+    // The later incident has this one's very title, yet only earlier incidents are listed.
+    assert_eq!(ids(&answer), [twin.to_string(), errors.to_string()]);
+    assert_eq!(
+        answer["compared"], 3,
+        "the three opened before it: {answer}"
+    );
     let best = &answer["items"][0]["similarity"];
     assert_eq!(best["title"], 0.75);
     assert_eq!(best["service"], 1.0);
     assert_eq!(
         answer["items"][0]["incident"]["title"],
         "Checkout latency high again"
+    );
+    // The oldest incident has nothing before it: the four opened since are not listed.
+    let oldest = app
+        .get_json(&format!("/api/incidents/{twin}/similar"), Some(&admin))
+        .await
+        .expect_status(200);
+    assert_eq!(oldest["compared"], 0, "{oldest}");
+    assert_eq!(oldest["items"], serde_json::json!([]));
+    // The latest finds this one first (the same title), then the older ones.
+    let latest = app
+        .get_json(&format!("/api/incidents/{later}/similar"), Some(&admin))
+        .await
+        .expect_status(200);
+    assert_eq!(latest["compared"], 4);
+    assert_eq!(
+        ids(&latest),
+        [this.to_string(), twin.to_string(), errors.to_string()]
     );
 
     let one = app
@@ -81,7 +104,7 @@ async fn similar_incidents_rank_by_title_words_and_service() {
         )
         .await
         .expect_status(200);
-    assert_eq!(ids(&one), [again.to_string()]);
+    assert_eq!(ids(&one), [twin.to_string()]);
     for (query, code) in [
         ("?limit=0", "invalid_limit"),
         ("?limit=21", "invalid_limit"),

@@ -115,7 +115,7 @@ pub(super) async fn gather(
     let similar = Read {
         tool: SIMILAR_INCIDENTS,
         input: json!({"resolved": true, "limit": SIMILAR_SHOWN}),
-        output: similar_resolved(reader, tenant, incident).await,
+        output: similar_resolved(reader, tenant, incident, state).await,
     };
     Evidence {
         incident,
@@ -131,21 +131,20 @@ pub(super) async fn gather(
     }
 }
 
-/// The closest resolved incidents before `incident`, as JSON.
+/// The closest resolved incidents opened before `incident`, as JSON. The incident is compared as
+/// its events leave it: the incidents read model may not hold it yet when its run starts.
 async fn similar_resolved(
     reader: &Reader,
     tenant: &TenantId,
     incident: IncidentId,
+    state: &IncidentState,
 ) -> Result<String, String> {
     let embedder = reader.knowledge.as_ref().and_then(|k| k.embedder.as_ref());
-    let query = crate::similar::SimilarQuery {
-        incident: incident.0,
-        limit: SIMILAR_SHOWN,
-        resolved_only: true,
-    };
-    match crate::similar::similar(&reader.pool, embedder, tenant, query).await {
-        Ok(Some(found)) => serde_json::to_string(&found).map_err(|e| e.to_string()),
-        Ok(None) => Err("the incident is not in the read model yet".to_owned()),
+    let target = crate::similar::Target::of_state(incident.0, state);
+    match crate::similar::similar_to(&reader.pool, embedder, tenant, &target, SIMILAR_SHOWN, true)
+        .await
+    {
+        Ok(found) => serde_json::to_string(&found).map_err(|e| e.to_string()),
         Err(e) => Err(format!("the read model could not be read: {e}")),
     }
 }

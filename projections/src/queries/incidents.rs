@@ -91,21 +91,25 @@ pub async fn incident_summary(
     .await
 }
 
-/// The `limit` most recently started incidents other than `except` and not merged away (their
-/// alerts live on in the incident they joined), newest first: where similar ones are looked for.
-pub async fn recent_incidents_except(
+/// The `limit` most recently started incidents opened before `(started_at, id)` — the incident
+/// similar ones are looked for, itself excluded — and not merged away (their alerts live on in
+/// the incident they joined), newest first. Incidents started at the same instant are ordered by
+/// id (UUIDv7: the order they were made in).
+pub async fn incidents_opened_before(
     conn: &mut PgConnection,
     tenant: &str,
-    except: Uuid,
+    started_at: DateTime<Utc>,
+    id: Uuid,
     limit: i64,
 ) -> Result<Vec<IncidentSummary>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM incidents
-         WHERE tenant_id = $1 AND id <> $2 AND merged_into IS NULL
-         ORDER BY started_at DESC, id DESC LIMIT $3"
+         WHERE tenant_id = $1 AND (started_at, id) < ($2, $3) AND merged_into IS NULL
+         ORDER BY started_at DESC, id DESC LIMIT $4"
     ))
     .bind(tenant)
-    .bind(except)
+    .bind(started_at)
+    .bind(id)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await

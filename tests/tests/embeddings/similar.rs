@@ -1,4 +1,4 @@
-//! `GET /api/incidents/{id}/similar` with the embedding model: other incidents by the cosine of
+//! `GET /api/incidents/{id}/similar` with the embedding model: earlier incidents by the cosine of
 //! the embeddings of their titles and summaries, with the service, best first, resolved only on
 //! request. (Without a model: `similar`.)
 
@@ -171,5 +171,19 @@ async fn earlier_incidents_are_ranked_by_the_embeddings_of_their_title_and_summa
         .await
         .expect_status(200);
     assert_eq!(ids_of(&resolved), vec![ids[0].0.to_string()]);
+
+    // Only earlier incidents: the crash, the oldest, has none before it; the latency incident
+    // only the crash (the disk incident and the new one came later).
+    let oldest = app
+        .get_json(&format!("/api/incidents/{}/similar", ids[0].0), Some(&ops))
+        .await
+        .expect_status(200);
+    assert_eq!(oldest["compared"], 0, "{oldest:#}");
+    assert_eq!(ids_of(&oldest), Vec::<String>::new());
+    let latency = app
+        .get_json(&format!("/api/incidents/{}/similar", ids[1].0), Some(&ops))
+        .await
+        .expect_status(200);
+    assert_eq!(latency["compared"], 1, "{latency:#}");
     app.stop().await;
 }

@@ -1,4 +1,4 @@
-//! `GET /api/incidents/{id}/similar`: other incidents whose text and services resemble this
+//! `GET /api/incidents/{id}/similar`: earlier incidents whose text and services resemble this
 //! one's ([`aurora_handlers::similar`]), so the responder sees what happened before.
 
 use aurora_handlers::similar::{self, SimilarIncidents, SimilarQuery};
@@ -23,11 +23,12 @@ pub struct SimilarParams {
     resolved: Option<bool>,
 }
 
-/// Incidents like this one: 0.7 × text + 0.3 × service match, the text compared by the
-/// embeddings of title and summary (word overlap of the titles without a model).
+/// Earlier incidents like this one (opened before it): 0.7 × text + 0.3 × service match, the
+/// text compared by the embeddings of title and summary (word overlap of the titles without a
+/// model).
 #[utoipa::path(get, path = "/api/incidents/{id}/similar", tag = "incidents",
     params(("id" = Uuid, Path, description = "the incident"), SimilarParams),
-    responses((status = 200, body = SimilarIncidents, description = "the similar incidents, most similar first"),
+    responses((status = 200, body = SimilarIncidents, description = "the similar earlier incidents, most similar first"),
               (status = 400, description = "a malformed id or parameter", body = ErrorBody),
               (status = 401, description = "not signed in", body = ErrorBody),
               (status = 404, description = "no such incident in the caller's organisation", body = ErrorBody)))]
