@@ -283,6 +283,13 @@ impl Launch {
         self
     }
 
+    /// The knowledge base set up as `knowledge` says (files, alpha, limits, the sweep), as the
+    /// environment would (`KnowledgeConfig::from_vars`).
+    pub fn knowledge(mut self, knowledge: aurora_handlers::knowledge::KnowledgeConfig) -> Self {
+        self.config.knowledge = knowledge;
+        self
+    }
+
     pub fn rca(mut self, rca: aurora_handlers::rca::RcaConfig) -> Self {
         self.config.rca = rca;
         self

@@ -3,7 +3,8 @@
 //!
 //! `uploading` (recorded before the file is stored) → `processing` (stored; text being extracted,
 //! chunked and embedded) → `ready` with its chunk count, or `failed` with the reason; a document
-//! stuck in `processing` for [`STUCK_AFTER_SECS`] is failed by the sweep. Deleting ends it.
+//! in `processing` that made no progress for [`STUCK_AFTER_SECS`], or left in `uploading` as long,
+//! is failed by the sweep. Deleting ends it.
 //! One aggregate per document (`evt.<tenant>.knowledge.<id>`). The file itself is in object
 //! storage under a key made of the tenant and the document id ([`object_key`]), never of the
 //! file's name, so no name can reach another prefix. [`chunking`] cuts the text for search.
@@ -33,7 +34,8 @@ pub const MAX_DOCUMENT_BYTES: u64 = 50 * 1024 * 1024;
 pub const MAX_DOCUMENTS_PER_TENANT: u64 = 100;
 /// Bytes a tenant's documents may take together (1 GiB).
 pub const MAX_BYTES_PER_TENANT: u64 = 1024 * 1024 * 1024;
-/// A document in `processing` this long is failed by the sweep.
+/// A document in `processing` without progress this long, or in `uploading` this long, is failed
+/// by the sweep.
 pub const STUCK_AFTER_SECS: i64 = 180;
 
 crate::aggregate::aggregate!(

@@ -99,7 +99,8 @@ pub struct KnowledgeDocumentState {
     pub uploaded_by: String,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
-    /// When it entered `processing` (the sweep measures from here).
+    /// When it entered `processing` (the sweep measures from here until processing reports
+    /// progress).
     pub processing_since: Option<DateTime<Utc>>,
     pub deleted: bool,
 }

@@ -29,8 +29,20 @@ pub struct EmbeddingConfig {
 }
 
 impl EmbeddingConfig {
+    /// [`Self::from_vars`] with the process's environment.
     pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }))
+    }
+
+    /// The embedder `vars` ask for; blank values count as unset.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .collect();
+        let var = |name: &str| vars.get(name).cloned();
         Self {
             model_dir: var("AURORA_EMBEDDING_MODEL_DIR").map(PathBuf::from),
             endpoint: match (var("EMBEDDING_BASE_URL"), var("EMBEDDING_MODEL")) {
@@ -182,5 +194,50 @@ fn normalise(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_set_means_no_embedder() {
+        let config = EmbeddingConfig::from_vars(vars(&[
+            ("AURORA_EMBEDDING_MODEL_DIR", "  "),
+            ("EMBEDDING_BASE_URL", "http://embeddings.local/v1"),
+        ]));
+        assert_eq!(
+            config,
+            EmbeddingConfig::default(),
+            "a blank dir, a URL without a model"
+        );
+        assert!(Embedder::load(&config).expect("nothing to load").is_none());
+    }
+
+    #[test]
+    fn the_model_dir_and_the_endpoint_are_read_from_the_variables() {
+        let config = EmbeddingConfig::from_vars(vars(&[
+            ("AURORA_EMBEDDING_MODEL_DIR", "/opt/minilm/model"),
+            ("EMBEDDING_BASE_URL", "http://embeddings.local/v1"),
+            ("EMBEDDING_MODEL", "text-embedding-3-small"),
+            ("EMBEDDING_API_KEY", "sk-test"),
+        ]));
+        assert_eq!(config.model_dir, Some(PathBuf::from("/opt/minilm/model")));
+        assert_eq!(
+            config.endpoint,
+            Some(EndpointConfig {
+                base_url: "http://embeddings.local/v1".to_owned(),
+                api_key: "sk-test".to_owned(),
+                model: "text-embedding-3-small".to_owned(),
+            })
+        );
     }
 }

@@ -183,7 +183,7 @@ impl KnowledgeBase {
             .as_ref()
             .is_some_and(|e| doc.embedding_model.as_deref() == Some(e.describe().as_str()));
         if same_model && found.is_empty() {
-            if let Some(fresh) = self.vectors(&chunks).await? {
+            if let Some(fresh) = self.vectors(&chunks, None).await? {
                 for (ordinal, (row, vector)) in stored.iter().zip(&fresh).enumerate() {
                     let agreement = row
                         .embedding

@@ -1,18 +1,20 @@
 //! The knowledge base (SPEC §9): uploaded runbooks kept in object storage ([`storage`]), their
 //! text ([`extract`]) cut into chunks and embedded by the `knowledge` consumer ([`process`]),
 //! found again by hybrid keyword + vector search ([`search`]) — by people, by the agent's
-//! `knowledge_base_search` tool and by the RCA's brief.
+//! `knowledge_base_search` tool and by the RCA's brief. Documents whose processing stopped
+//! making progress, or whose upload never finished, are failed by the [`sweep`].
 
 pub mod audit;
+mod config;
 pub mod extract;
 pub mod process;
 pub mod search;
 pub mod storage;
+pub mod sweep;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use aurora_domain::knowledge::{KnowledgeDocument, STUCK_AFTER_SECS};
+use aurora_domain::knowledge::KnowledgeDocument;
 use aurora_nats::{AggregateStore, EventLog, StoreError};
 use object_store::ObjectStore;
 use sqlx::PgPool;
@@ -20,54 +22,16 @@ use sqlx::PgPool;
 use crate::embeddings::{Embedder, EmbeddingError};
 use crate::projected::TenantCache;
 
+pub use config::{KnowledgeConfig, TenantLimits};
 pub use search::{SearchHit, SearchMode};
 pub use storage::{ObjectStoreConfig, StorageError};
-
-/// How the knowledge base is set up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KnowledgeConfig {
-    pub objects: ObjectStoreConfig,
-    /// The weight of vector scores in hybrid search (`AURORA_KB_ALPHA`, upstream's 0.5).
-    pub alpha: f64,
-    /// A document in `processing` longer than this is failed by the sweep.
-    pub stuck_after: Duration,
-    /// How often the sweep looks.
-    pub sweep_every: Duration,
-}
-
-impl KnowledgeConfig {
-    /// Files under `dir`, upstream's alpha, the 3-minute limit.
-    pub fn local(dir: std::path::PathBuf) -> Self {
-        Self {
-            objects: ObjectStoreConfig::Local(dir),
-            alpha: aurora_domain::knowledge::ranking::DEFAULT_ALPHA,
-            stuck_after: Duration::from_secs(STUCK_AFTER_SECS as u64),
-            sweep_every: Duration::from_secs(30),
-        }
-    }
-
-    /// `AURORA_OBJECT_STORE_URL` (+ `AWS_*`) or `<data_dir>/objects`, and `AURORA_KB_ALPHA`.
-    pub fn from_env(data_dir: &std::path::Path) -> Result<Self, KnowledgeBaseError> {
-        let mut config = Self::local(data_dir.join("objects"));
-        config.objects = ObjectStoreConfig::from_env(data_dir);
-        if let Some(value) = std::env::var("AURORA_KB_ALPHA")
-            .ok()
-            .filter(|v| !v.is_empty())
-        {
-            config.alpha = value
-                .parse::<f64>()
-                .ok()
-                .filter(|a| (0.0..=1.0).contains(a))
-                .ok_or(KnowledgeBaseError::Alpha(value))?;
-        }
-        Ok(config)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeBaseError {
     #[error("AURORA_KB_ALPHA={0:?} is not a number from 0 to 1")]
     Alpha(String),
+    #[error("{name}={value:?} is not a whole number above 0")]
+    Limit { name: &'static str, value: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("the object store failed")]

@@ -1,8 +1,8 @@
 //! The `knowledge` consumer of `EVENTS`: a document whose file is stored is read, its text cut
 //! into chunks, each chunk embedded, the chunks written in one transaction, and the document
 //! completed (or failed with the reason); a deleted document loses its chunks and file. Both
-//! are idempotent, so a redelivery repeats nothing that shows. The sweep fails documents stuck
-//! in `processing` (their process died).
+//! are idempotent, so a redelivery repeats nothing that shows. While it embeds, processing
+//! reports its progress to the [`super::sweep`], which fails a document only once that stops.
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use aurora_domain::knowledge::{chunking, DocumentKind, KnowledgeCommand, KnowledgeEvent};
@@ -18,10 +18,13 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::extract::text_of;
+use super::sweep::Heartbeat;
 use super::{KnowledgeBase, KnowledgeBaseError};
 
 const CONSUMER: &str = "knowledge";
 const BATCH: usize = 16;
+/// Chunks embedded between two reports of progress (the local model's own batch).
+const EMBEDDED_AT_ONCE: usize = 32;
 
 impl KnowledgeBase {
     pub(super) async fn consume(
@@ -110,16 +113,21 @@ impl KnowledgeBase {
             return Ok(());
         }
         let kind = state.kind.unwrap_or(DocumentKind::Text);
+        let mut heartbeat = Heartbeat::new(self, pool, tenant, id);
+        heartbeat.beat(0).await?;
         let Derived { text, chunks } = match self.derive(kind, &state.object_key).await? {
             Ok(derived) => derived,
             Err(reason) => return self.fail(tenant, id, reason).await,
         };
-        let vectors = self.vectors(&chunks).await?;
+        heartbeat.beat(0).await?;
+        let vectors = self.vectors(&chunks, Some(&mut heartbeat)).await?;
         let mut tx = pool.begin().await?;
         sqlx::query("DELETE FROM knowledge_chunks WHERE tenant_id = $1 AND document_id = $2")
             .bind(tenant.as_str())
             .bind(id)
             .execute(&mut *tx)
+            .await?;
+        aurora_projections::queries::forget_knowledge_progress(&mut tx, tenant.as_str(), id)
             .await?;
         let ordinals: Vec<i32> = (0..chunks.len() as i32).collect();
         let headings: Vec<Option<String>> = chunks.iter().map(|c| c.heading.clone()).collect();
@@ -177,20 +185,29 @@ impl KnowledgeBase {
         Ok(Ok(Derived { text, chunks }))
     }
 
-    /// The chunks' vectors (of their heading and text), or none without a model.
+    /// The chunks' vectors (of their heading and text), or none without a model; embedded
+    /// [`EMBEDDED_AT_ONCE`] at a time, each step reported to `heartbeat` when there is one.
     pub(super) async fn vectors(
         &self,
         chunks: &[chunking::Chunk],
+        mut heartbeat: Option<&mut Heartbeat<'_>>,
     ) -> Result<Option<Vec<Vec<f32>>>, KnowledgeBaseError> {
         let Some(embedder) = &self.embedder else {
             return Ok(None);
         };
         let texts: Vec<String> = chunks.iter().map(embedded_text).collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        Ok(Some(embedder.embed(&refs).await?))
+        let mut vectors = Vec::with_capacity(texts.len());
+        for step in texts.chunks(EMBEDDED_AT_ONCE) {
+            let refs: Vec<&str> = step.iter().map(String::as_str).collect();
+            vectors.extend(embedder.embed(&refs).await?);
+            if let Some(heartbeat) = heartbeat.as_deref_mut() {
+                heartbeat.beat(vectors.len()).await?;
+            }
+        }
+        Ok(Some(vectors))
     }
 
-    async fn fail(
+    pub(super) async fn fail(
         &self,
         tenant: &TenantId,
         id: Uuid,
@@ -214,50 +231,19 @@ impl KnowledgeBase {
         tenant: &TenantId,
         id: Uuid,
     ) -> Result<(), KnowledgeBaseError> {
+        let mut tx = pool.begin().await?;
         sqlx::query("DELETE FROM knowledge_chunks WHERE tenant_id = $1 AND document_id = $2")
             .bind(tenant.as_str())
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+        aurora_projections::queries::forget_knowledge_progress(&mut tx, tenant.as_str(), id)
+            .await?;
+        tx.commit().await?;
         let key = aurora_domain::knowledge::object_key(tenant, id);
         match self.objects.delete(&Path::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Fails every document in `processing` for longer than the configured limit (3 minutes).
-    pub async fn sweep(&self, pool: &PgPool) -> Result<usize, KnowledgeBaseError> {
-        let limit = chrono::Duration::from_std(self.config.stuck_after).unwrap_or(
-            chrono::Duration::seconds(aurora_domain::knowledge::STUCK_AFTER_SECS),
-        );
-        let stuck = aurora_projections::queries::knowledge_stuck(pool, Utc::now() - limit).await?;
-        let reason = format!(
-            "stuck in processing for more than {} s (its process stopped)",
-            self.config.stuck_after.as_secs()
-        );
-        for (tenant, id) in &stuck {
-            let Ok(tenant) = TenantId::parse(tenant.clone()) else {
-                continue;
-            };
-            self.fail(&tenant, *id, reason.clone()).await?;
-        }
-        Ok(stuck.len())
-    }
-
-    pub(super) async fn sweep_loop(
-        self,
-        pool: PgPool,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Result<(), KnowledgeBaseError> {
-        loop {
-            tokio::select! {
-                _ = shutdown.wait_for(|s| *s) => return Ok(()),
-                _ = tokio::time::sleep(self.config.sweep_every) => {}
-            }
-            if let Err(e) = self.sweep(&pool).await {
-                tracing::warn!(error = %e, "knowledge-base sweep failed; trying again later");
-            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! S3-compatible bucket when `AURORA_OBJECT_STORE_URL=s3://bucket/prefix` (credentials,
 //! region and endpoint from the usual `AWS_*` variables).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -45,17 +46,20 @@ pub enum StorageError {
 }
 
 impl ObjectStoreConfig {
-    /// `AURORA_OBJECT_STORE_URL` and the `AWS_*` variables, else `<data_dir>/objects`.
-    pub fn from_env(data_dir: &std::path::Path) -> Self {
-        match std::env::var("AURORA_OBJECT_STORE_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
+    /// `AURORA_OBJECT_STORE_URL` and the `AWS_*` variables (given as object_store's lower-case
+    /// `aws_*` options) in `vars`, else `<data_dir>/objects`.
+    pub fn from_vars(data_dir: &std::path::Path, vars: &BTreeMap<String, String>) -> Self {
+        match vars
+            .get("AURORA_OBJECT_STORE_URL")
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
         {
             Some(url) => Self::Url {
-                url,
-                options: std::env::vars()
+                url: url.to_owned(),
+                options: vars
+                    .iter()
                     .filter(|(name, _)| name.starts_with("AWS_"))
-                    .map(|(name, value)| (name.to_ascii_lowercase(), value))
+                    .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
                     .collect(),
             },
             None => Self::Local(data_dir.join("objects")),

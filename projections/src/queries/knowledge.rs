@@ -112,6 +112,23 @@ pub async fn knowledge_usage(
     .await
 }
 
+/// Takes the tenant's knowledge-base upload lock for the rest of `conn`'s transaction, then reads
+/// [`knowledge_usage`]: uploads of one tenant (in any process) check the limits and record their
+/// document one at a time, so two cannot both pass on the same count. `conn` must be read
+/// committed, to read what the previous holder's upload made of the read model.
+pub async fn knowledge_usage_locked(
+    conn: &mut PgConnection,
+    tenant: &str,
+) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('aurora.knowledge-upload.' || $1, 0))",
+    )
+    .bind(tenant)
+    .execute(&mut *conn)
+    .await?;
+    knowledge_usage(conn, tenant).await
+}
+
 /// The best `limit` chunks of the tenant's ready documents for `query` by Postgres full-text
 /// rank (any of its words, as BM25 would: `plainto_tsquery`'s terms joined by OR), with rank.
 pub async fn knowledge_keyword_hits(
@@ -177,17 +194,67 @@ pub async fn knowledge_chunks_at(
     .await
 }
 
-/// Documents of every tenant in `processing` since before `before` (for the sweep; read as
-/// the owner role, across tenants).
+/// A document the sweep fails: its process stopped.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StuckDocument {
+    pub tenant_id: String,
+    pub id: Uuid,
+    /// `processing` or `uploading`.
+    pub status: String,
+}
+
+/// Documents of every tenant in `processing` whose last progress (or start, before any) is
+/// before `before`, and those in `uploading` since before `before` (for the sweep; read as the
+/// owner role, across tenants).
 pub async fn knowledge_stuck(
     pool: &PgPool,
     before: DateTime<Utc>,
-) -> Result<Vec<(String, Uuid)>, sqlx::Error> {
+) -> Result<Vec<StuckDocument>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT tenant_id, id FROM knowledge_documents
-         WHERE status = 'processing' AND NOT deleted AND processing_since < $1",
+        "SELECT d.tenant_id, d.id, d.status FROM knowledge_documents d
+         LEFT JOIN knowledge_progress p ON p.tenant_id = d.tenant_id AND p.document_id = d.id
+         WHERE NOT d.deleted
+           AND ((d.status = 'processing' AND greatest(d.processing_since, p.at) < $1)
+             OR (d.status = 'uploading' AND d.created_at < $1))",
     )
     .bind(before)
     .fetch_all(pool)
     .await
+}
+
+/// Processing of document `id` got as far as `chunks` embedded, at `at` (its heartbeat).
+pub async fn record_knowledge_progress(
+    pool: &PgPool,
+    tenant: &str,
+    id: Uuid,
+    chunks: i64,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO knowledge_progress (tenant_id, document_id, chunks_embedded, at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant_id, document_id)
+         DO UPDATE SET chunks_embedded = EXCLUDED.chunks_embedded, at = EXCLUDED.at",
+    )
+    .bind(tenant)
+    .bind(id)
+    .bind(chunks)
+    .bind(at)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Document `id`'s heartbeat, done with (its chunks are written, or it is deleted).
+pub async fn forget_knowledge_progress(
+    conn: &mut PgConnection,
+    tenant: &str,
+    id: Uuid,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM knowledge_progress WHERE tenant_id = $1 AND document_id = $2")
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

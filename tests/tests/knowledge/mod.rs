@@ -1,10 +1,14 @@
 //! The knowledge base end to end: upload, processing into chunks, hybrid search, read, delete;
-//! bad inputs and limits; S3-compatible storage; PDFs; the stuck-document sweep.
+//! bad inputs and limits; settings from the environment; S3-compatible storage; PDFs; the sweep
+//! of documents whose process stopped.
 
 mod audit;
 mod bad_inputs;
 mod corpus;
+mod limits;
+mod settings;
 mod storage;
+mod sweep;
 
 use std::time::{Duration, Instant};
 

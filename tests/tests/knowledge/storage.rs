@@ -1,10 +1,8 @@
-//! Where files go: an S3-compatible server, names that try to climb out of their prefix, PDFs,
-//! and documents whose processing stopped.
+//! Where files go: an S3-compatible server, names that try to climb out of their prefix, and
+//! PDFs.
 
 use std::time::Duration;
 
-use aurora_gateway::app::Role;
-use aurora_handlers::knowledge::{KnowledgeBase, KnowledgeConfig, ObjectStoreConfig};
 use aurora_tests::s3::TestS3;
 use aurora_tests::{Answer, TestApp};
 use serde_json::json;
@@ -144,41 +142,5 @@ async fn a_pdf_runbook_is_read_and_found() {
         .to_owned();
     let failed = settled(&app, &admin, &id).await;
     assert_eq!(failed["reason"], "the file is not a readable PDF");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_document_stuck_in_processing_is_failed_by_the_sweep() {
-    // No handlers: nothing processes the upload.
-    let objects = tempfile::tempdir().expect("a temp dir");
-    let config = ObjectStoreConfig::Local(objects.path().to_owned());
-    let app = TestApp::launch()
-        .roles(vec![Role::Gateway, Role::Projections])
-        .objects(config.clone())
-        .spawn()
-        .await;
-    let admin = app.register("admin@acme.io", "Acme").await;
-    let uploaded = app
-        .upload(Some(&admin), "redis.md", RUNBOOK.as_bytes())
-        .await
-        .expect_status(202);
-    assert_eq!(uploaded["status"], "processing");
-    let id = uploaded["id"].as_str().expect("id").to_owned();
-    let services = app.services();
-    let mut kb_config = KnowledgeConfig::local(objects.path().to_owned());
-    kb_config.objects = config;
-    // Not yet stuck at the real limit (3 minutes)...
-    let kb = KnowledgeBase::open(services.log.clone(), kb_config.clone(), None).expect("opens");
-    assert_eq!(kb.sweep(&services.pool).await.expect("sweeps"), 0);
-    // ...but past a limit of 0 s.
-    kb_config.stuck_after = Duration::ZERO;
-    let kb = KnowledgeBase::open(services.log.clone(), kb_config, None).expect("opens");
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    assert_eq!(kb.sweep(&services.pool).await.expect("sweeps"), 1);
-    let detail = settled(&app, &admin, &id).await;
-    assert_eq!(detail["status"], "failed");
-    assert!(detail["reason"]
-        .as_str()
-        .is_some_and(|r| r.starts_with("stuck in processing")));
     app.stop().await;
 }

@@ -6,8 +6,7 @@
 mod views;
 
 use aurora_domain::knowledge::{
-    object_key, DocumentKind, DocumentName, KnowledgeCommand, KnowledgeError, MAX_BYTES_PER_TENANT,
-    MAX_DOCUMENTS_PER_TENANT, MAX_DOCUMENT_BYTES,
+    object_key, DocumentKind, DocumentName, KnowledgeCommand, KnowledgeError, MAX_DOCUMENT_BYTES,
 };
 use aurora_domain::organization::Role;
 use aurora_handlers::knowledge::SearchMode;
@@ -44,8 +43,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search))
 }
 
-fn mib(bytes: u64) -> u64 {
-    bytes / (1024 * 1024)
+/// A size as the limits' messages give it: in GiB or MiB when it is a whole number of them,
+/// else in bytes.
+fn shown_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+    match bytes {
+        0 => "0 bytes".to_owned(),
+        b if b % GIB == 0 => format!("{} GiB", b / GIB),
+        b if b % MIB == 0 => format!("{} MiB", b / MIB),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// Upload a runbook or note (editor): multipart with one part `file` (`.md`, `.markdown`,
@@ -57,11 +65,11 @@ fn mib(bytes: u64) -> u64 {
     responses((status = 202, body = KnowledgeDocumentRow, description = "stored; being processed"),
               (status = 400, description = "not multipart, or no `file` part with a file name"),
               (status = 403, description = "viewers cannot upload"),
-              (status = 409, description = "the organisation already keeps 100 documents, or 1 GiB"),
+              (status = 409, description = "the organisation keeps the most documents it may (100 by default; `too_many_documents`), or this file would pass its storage limit (1 GiB by default; `storage_full`); the message names the limit"),
               (status = 413, description = "the file is larger than 50 MiB"),
               (status = 415, description = "not a Markdown, text or PDF file"),
               (status = 422, description = "the file name is empty, too long or holds control characters"),
-              (status = 503, description = "the event store or object storage is unavailable; retry after Retry-After")))]
+              (status = 503, description = "the event store, the database or object storage is unavailable, or the upload could not be counted in time; retry after Retry-After")))]
 async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -82,27 +90,35 @@ async fn upload(
         .map_err(|e| ApiError::unprocessable("invalid_filename", e.to_string()))?;
     let tenant = caller.tenant.as_str();
     let size = bytes.len() as u64;
-    let mut tx = queries::scoped(&state.services.gateway_pool, tenant).await?;
-    let (documents, used) = queries::knowledge_usage(&mut tx, tenant).await?;
-    tx.commit().await?;
-    if documents as u64 >= MAX_DOCUMENTS_PER_TENANT {
-        return Err(ApiError::conflict(
-            "too_many_documents",
-            format!("the organisation keeps {documents} documents, the most it may (100): delete one first"),
-        ));
-    }
-    if used as u64 + size > MAX_BYTES_PER_TENANT {
-        return Err(ApiError::conflict(
-            "storage_full",
-            format!(
-                "the organisation's documents take {} MiB; this file would pass the limit of 1 GiB",
-                mib(used as u64)
-            ),
-        ));
-    }
     let id = Uuid::now_v7();
     let key = object_key(&caller.tenant, id);
     let kb = &state.knowledge;
+    let limits = kb.config.limits;
+    // The limits are checked and the document recorded under the tenant's upload lock, held until
+    // the read model the next check reads counts this document: two uploads at once cannot both
+    // pass on the same count, in one process or several.
+    let mut tx = queries::scoped_write(&state.services.gateway_pool, tenant).await?;
+    let (documents, used) = queries::knowledge_usage_locked(&mut tx, tenant).await?;
+    if documents as u64 >= limits.documents {
+        return Err(ApiError::conflict(
+            "too_many_documents",
+            format!(
+                "the organisation keeps {documents} documents, the most it may ({}): delete one first",
+                limits.documents
+            ),
+        ));
+    }
+    if used as u64 + size > limits.bytes {
+        return Err(ApiError::conflict(
+            "storage_full",
+            format!(
+                "the organisation's documents take {}; this file ({}) would pass the limit of {}",
+                shown_size(used as u64),
+                shown_size(size),
+                shown_size(limits.bytes)
+            ),
+        ));
+    }
     let upload = KnowledgeCommand::Upload {
         filename: name,
         kind,
@@ -111,10 +127,33 @@ async fn upload(
         by: caller.email.clone(),
         at: Utc::now(),
     };
-    kb.documents
+    let recorded = kb
+        .documents
         .execute(&caller.tenant, id, upload, Context::new_root())
         .await?
         .map_err(refusal)?;
+    let counted = queries::wait_for_checkpoint(
+        &state.services.pool,
+        "knowledge",
+        recorded.stream_sequence,
+        std::time::Duration::from_secs(10),
+    )
+    .await?;
+    tx.commit().await?;
+    if !counted {
+        let fail = KnowledgeCommand::Fail {
+            reason: "the upload could not be counted against the limits in time".to_owned(),
+            at: Utc::now(),
+        };
+        kb.documents
+            .execute(&caller.tenant, id, fail, Context::new_root())
+            .await?
+            .map_err(refusal)?;
+        return Err(ApiError::Unavailable {
+            message: "the knowledge base is catching up; upload the file again".to_owned(),
+            retry_after: 5,
+        });
+    }
     if let Err(e) = kb.objects.put(&ObjectPath::from(key), bytes.into()).await {
         tracing::error!(error = %e, document = %id, "a knowledge-base file was not stored");
         let fail = KnowledgeCommand::Fail {
@@ -223,8 +262,8 @@ async fn list(
         usage: Usage {
             documents: count,
             bytes,
-            max_documents: MAX_DOCUMENTS_PER_TENANT,
-            max_bytes: MAX_BYTES_PER_TENANT,
+            max_documents: state.knowledge.config.limits.documents,
+            max_bytes: state.knowledge.config.limits.bytes,
             max_document_bytes: MAX_DOCUMENT_BYTES,
         },
     }))
