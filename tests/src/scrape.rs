@@ -55,18 +55,37 @@ impl Scraped {
         found
     }
 
-    /// The value of the series `name` with exactly `labels`; 0 when there is no such series (a
-    /// counter not yet incremented).
+    /// The value of the series `name` with exactly `labels`. Panics, naming it and the series of
+    /// that name there are, when there is no such series: a misspelt name or label, or a series
+    /// never recorded, must not read as 0 (and make "moved by 0" hold trivially).
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.value_if_present(name, labels).unwrap_or_else(|| {
+            panic!(
+                "no series {name}{labels:?} in the scrape; the series of that name: {:?}",
+                self.label_sets(name)
+            )
+        })
+    }
+
+    /// The value of the series `name` with exactly `labels`, or `None` when there is none: for
+    /// the rare series that may rightly be absent (a labelled counter appears at its first
+    /// increment), or while waiting for one to appear.
+    pub fn value_if_present(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         self.named(name)
             .into_iter()
             .find(|s| labelled(s, labels))
-            .map_or(0.0, |s| s.value.value.as_f64())
+            .map(|s| s.value.value.as_f64())
+    }
+
+    /// How much the series moved since `before`. It must be in this scrape; in `before` it may
+    /// be absent (then it counts from 0), as a labelled counter is until its first increment.
+    pub fn moved_since(&self, before: &Scraped, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.value(name, labels) - before.value_if_present(name, labels).unwrap_or(0.0)
     }
 
     /// Whether the series exists at all.
     pub fn has(&self, name: &str, labels: &[(&str, &str)]) -> bool {
-        self.named(name).into_iter().any(|s| labelled(s, labels))
+        self.value_if_present(name, labels).is_some()
     }
 
     /// Every metric's name.

@@ -16,11 +16,6 @@ use crate::intake::helpers::{deliver, grafana, incidents_until, integration, pat
 
 const WEBHOOK_ROUTE: &str = "/webhooks/{source}/{integration_id}";
 
-/// How much a series moved between two scrapes.
-fn moved(before: &Scraped, after: &Scraped, name: &str, labels: &[(&str, &str)]) -> f64 {
-    after.value(name, labels) - before.value(name, labels)
-}
-
 /// Events stored on `filter` (e.g. every incident's subject) in the app's `EVENTS`.
 async fn events_on(app: &TestApp, filter: &str) -> u64 {
     let stream = app
@@ -99,25 +94,30 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
     let incident_events = events_on(app, "evt.*.incident.*").await as f64;
     let incidents = Projector::Incidents.name();
     let projected = |s: &Scraped| {
-        moved(
+        s.moved_since(
             &before,
-            s,
             "aurora_projector_batch_messages_sum",
             &[("projector", incidents)],
         ) == incident_events
     };
     let closed = |s: &Scraped| s.value("aurora_websockets_open", &[]) == 0.0;
-    let after = scrape_until(&app.http, &url, |s| projected(s) && closed(s)).await;
+    // The lag is read from JetStream every second: wait for the reading after the last ack.
+    let drained = |s: &Scraped| {
+        s.value(
+            "aurora_consumer_pending_messages",
+            &[("consumer", "ingest")],
+        ) == 0.0
+    };
+    let after = scrape_until(&app.http, &url, |s| projected(s) && closed(s) && drained(s)).await;
 
     let grafana = [("source", "grafana")];
     assert_eq!(
-        moved(&before, &after, "aurora_webhooks_received_total", &grafana),
+        after.moved_since(&before, "aurora_webhooks_received_total", &grafana),
         4.0
     );
     assert_eq!(
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_webhooks_received_total",
             &[("source", "unknown")]
         ),
@@ -129,13 +129,12 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
         &[("source", "no-such-source")]
     ));
     assert_eq!(
-        moved(&before, &after, "aurora_webhooks_accepted_total", &grafana),
+        after.moved_since(&before, "aurora_webhooks_accepted_total", &grafana),
         2.0
     );
     let refused = |source, reason| {
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_webhooks_refused_total",
             &[("source", source), ("reason", reason)],
         )
@@ -144,18 +143,16 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
     assert_eq!(refused("grafana", "not_found"), 1.0);
     assert_eq!(refused("unknown", "not_found"), 1.0);
     assert_eq!(
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_webhook_intake_duration_seconds_count",
             &grafana
         ),
         4.0
     );
     assert!(
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_webhook_intake_duration_seconds_sum",
             &grafana
         ) > 0.0
@@ -163,9 +160,8 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
 
     // HTTP requests by route template, never by raw path.
     let webhook = |status| {
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_http_requests_total",
             &[
                 ("method", "POST"),
@@ -196,18 +192,16 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
 
     // The agent: one tool call, two model calls of 120 + 30 tokens (the scripted usage).
     assert_eq!(
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_tool_calls_total",
             &[("tool", "cloud_exec"), ("outcome", "ok")]
         ),
         1.0
     );
     let tokens = |kind| {
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_llm_tokens_total",
             &[("model", MODEL), ("kind", kind)],
         )
@@ -218,12 +212,7 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
         .with(&format!("{MODEL}=2/8"))
         .expect("the chat harness's price");
     let per_call = prices.cost(MODEL, 120, 30).micros as f64 / 1e6;
-    let cost = moved(
-        &before,
-        &after,
-        "aurora_llm_cost_usd_total",
-        &[("model", MODEL)],
-    );
+    let cost = after.moved_since(&before, "aurora_llm_cost_usd_total", &[("model", MODEL)]);
     assert!(
         (cost - 2.0 * per_call).abs() < 1e-12,
         "cost {cost}, expected {}",
@@ -237,28 +226,17 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
     // The projector: every incident event in batches, timed once per batch.
     let projector = [("projector", incidents)];
     assert_eq!(
-        moved(
-            &before,
-            &after,
-            "aurora_projector_batch_messages_sum",
-            &projector
-        ),
+        after.moved_since(&before, "aurora_projector_batch_messages_sum", &projector),
         incident_events
     );
-    let batches = moved(
-        &before,
-        &after,
-        "aurora_projector_batch_messages_count",
-        &projector,
-    );
+    let batches = after.moved_since(&before, "aurora_projector_batch_messages_count", &projector);
     assert!(
         batches >= 1.0 && batches <= incident_events,
         "{batches} batches"
     );
     assert_eq!(
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_projector_apply_duration_seconds_count",
             &projector
         ),
@@ -279,18 +257,16 @@ async fn a_scripted_scenario_moves_each_counter_by_exactly_what_it_did() {
         &[("consumer", "proj-incidents")]
     ));
     assert_eq!(
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_consumer_redeliveries_total",
             &[("consumer", "ingest")]
         ),
         0.0
     );
     assert_eq!(
-        moved(
+        after.moved_since(
             &before,
-            &after,
             "aurora_dead_lettered_messages_total",
             &[("consumer", "ingest")]
         ),
