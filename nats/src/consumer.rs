@@ -34,6 +34,9 @@ use crate::dead_letter::{DeadLetter, Origin};
 
 /// How long a batch waits for more messages after its first.
 const GATHER: Duration = Duration::from_millis(1);
+/// How often a running consumer's lag is read from JetStream: a scrape sees it at most this old,
+/// for one JetStream API request per consumer per period.
+const LAG_EVERY: Duration = Duration::from_secs(1);
 
 /// One delivered message, as a handler sees it.
 pub struct Delivery {
@@ -82,7 +85,8 @@ pub enum RunnerError {
 /// order, with exponential backoff until it succeeds (or shutdown naks it for redelivery); the
 /// runner itself only stops on shutdown or if the consumer cannot be read at all.
 ///
-/// The consumer's lag, redeliveries and dead letters are counted into `metrics`.
+/// The consumer's lag (read from JetStream every [`LAG_EVERY`] while it runs), redeliveries and
+/// dead letters are counted into `metrics`.
 pub async fn run<H, Fut>(
     consumer: PullConsumer,
     max_batch: usize,
@@ -121,6 +125,11 @@ where
         max_deliver: info.config.max_deliver,
         series: series.clone(),
     };
+    // The lag is read on a clock of its own, not per batch: a batch stuck in its handler (a
+    // projector waiting on a lock) must still show what piles up behind it. Dropping the set
+    // when the runner returns stops the reading.
+    let mut lag = tokio::task::JoinSet::new();
+    lag.spawn(follow_lag(consumer.clone(), series.clone()));
     let mut messages = consumer
         .stream()
         .max_messages_per_batch(max_batch.max(1))
@@ -166,7 +175,7 @@ where
                 _ => break,
             }
         }
-        count_delivered(&series, &batch);
+        count_redelivered(&series, &batch);
         // A failed batch is retried in place, never skipped: moving on to later messages would
         // let a projector's checkpoint pass events that then get dropped on redelivery. While
         // retrying, `Progress` keeps JetStream from redelivering the batch elsewhere.
@@ -300,16 +309,30 @@ impl GivingUp {
     }
 }
 
-/// The batch's redeliveries, and the consumer's lag after it (what JetStream says is pending
-/// behind its last message).
-fn count_delivered(series: &ConsumerMetrics, batch: &[jetstream::Message]) {
+/// The batch's redeliveries.
+fn count_redelivered(series: &ConsumerMetrics, batch: &[jetstream::Message]) {
     for m in batch {
         if m.info().is_ok_and(|i| i.delivered > 1) {
             series.redeliveries.inc();
         }
     }
-    if let Some(info) = batch.last().and_then(|m| m.info().ok()) {
-        series.pending.set(info.pending as i64);
+}
+
+/// Sets `series.pending` to what `consumer` has still to handle — not yet delivered, or
+/// delivered and not yet acknowledged — every [`LAG_EVERY`], until the task is dropped.
+async fn follow_lag(consumer: PullConsumer, series: ConsumerMetrics) {
+    let mut every = tokio::time::interval(LAG_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match consumer.get_info().await {
+            Ok(info) => {
+                let lag = info.num_pending.saturating_add(info.num_ack_pending as u64);
+                series.pending.set(i64::try_from(lag).unwrap_or(i64::MAX));
+            }
+            // The last figure stands until JetStream answers again.
+            Err(e) => tracing::debug!(error = %e, "consumer info unavailable; lag not read"),
+        }
     }
 }
 

@@ -232,7 +232,7 @@ impl Metrics {
         );
         r.register(
             "consumer_pending_messages",
-            "Messages a durable consumer has still to deliver, as of its last batch (its lag)",
+            "Messages a durable consumer has still to handle: not yet delivered, or not yet acknowledged (its lag, read from JetStream every second while it runs)",
             i.consumer_pending.clone(),
         );
         r.register("consumer_redeliveries", "Messages delivered again to a durable consumer (not acknowledged in time, or negatively)", i.redeliveries.clone());
@@ -261,7 +261,7 @@ impl Metrics {
             "Time a projector took to apply one batch (its transaction included)",
             i.apply_seconds.clone(),
         );
-        r.register("investigations", "Investigations that reached a state (started, completed, failed, cancelled, timed_out)", i.investigations.clone());
+        r.register("investigations", "Investigations that reached a state (requested, queued, running, completed, failed, cancelled)", i.investigations.clone());
         r.register(
             "investigation_duration_seconds",
             "Time from an investigation's start to its end, by the state it ended in",

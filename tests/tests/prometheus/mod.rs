@@ -1,5 +1,8 @@
 //! `GET /metrics` after a scripted scenario: every counter the scenario touches moved by exactly
-//! what it did, read back through a Prometheus text-format parser.
+//! what it did, read back through a Prometheus text-format parser. The scenarios of single
+//! series are in the submodules.
+
+mod consumers;
 
 use aurora_handlers::agent::PriceTable;
 use aurora_nats::subjects::EVENTS_STREAM;
