@@ -2,7 +2,11 @@
 //! what it did, read back through a Prometheus text-format parser. The scenarios of single
 //! series are in the submodules.
 
+mod conflicts;
 mod consumers;
+mod investigations;
+mod streams;
+mod tools;
 
 use aurora_handlers::agent::PriceTable;
 use aurora_nats::subjects::EVENTS_STREAM;
