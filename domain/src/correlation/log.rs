@@ -19,10 +19,9 @@ use crate::event::DomainEvent;
 use crate::ids::IncidentId;
 use crate::intake::Placement;
 
-/// Candidates kept beyond the window's count, at most (a burst of distinct services).
-pub const MAX_REMEMBERED: usize = 500;
-
-/// What the next decision starts from.
+/// What the next decision starts from. It is in every event, so it is kept small: a decision
+/// scores at most `max_candidates` open incidents, the newest, so the snapshot remembers twice
+/// that many (the reserve for those a person resolved meanwhile, which [`Self::remembered`] says).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CorrelatorSnapshot {
     pub settings: CorrelationSettings,
@@ -112,8 +111,7 @@ impl CorrelatorEvent {
     }
 
     /// The decisions a stored event holds (none for a settings change), read from its JSON body
-    /// without building its snapshot: each event carries up to [`MAX_REMEMBERED`] candidates,
-    /// which readers of the decisions alone need not pay for. What [`Upcaster::upcast`] would
+    /// without building its snapshot, which readers of the decisions alone need not pay for. What [`Upcaster::upcast`] would
     /// give, for every version stored so far (the shape has not changed).
     pub fn decisions_in(body: &[u8]) -> Result<Vec<AlertDecision>, serde_json::Error> {
         #[derive(Deserialize)]
@@ -238,7 +236,14 @@ impl CorrelatorSnapshot {
         }
         self.candidates
             .sort_by_key(|c| std::cmp::Reverse(c.updated_at));
-        self.candidates.truncate(MAX_REMEMBERED);
+        self.candidates.truncate(self.remembered());
+    }
+
+    /// How many candidates are kept: twice the most a decision scores. The ingest refreshes that
+    /// many from their incidents before deciding, so up to half may have closed meanwhile and a
+    /// decision still sees `max_candidates` open ones, as upstream's query of open incidents would.
+    pub fn remembered(&self) -> usize {
+        2 * usize::try_from(self.settings.max_candidates).unwrap_or(usize::MAX / 2)
     }
 }
 
@@ -336,6 +341,33 @@ pub(super) mod tests {
         assert_ne!(
             a.new_incident_id("acme"),
             alert(8, "db", "Disk full", 0).new_incident_id("acme")
+        );
+    }
+
+    #[test]
+    fn the_snapshot_keeps_twice_the_candidates_a_decision_scores() {
+        let mut snapshot = CorrelatorSnapshot::default();
+        snapshot.settings.max_candidates = 3;
+        let words = [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+        ];
+        let alerts = (0..words.len())
+            .map(|i| alert(i as u64, words[i], words[i], i as u32))
+            .collect();
+        let decisions = snapshot.decide_all("acme", alerts, &ServiceGraph::new());
+        assert!(
+            decisions.iter().all(AlertDecision::opens),
+            "unrelated alerts"
+        );
+        let kept: Vec<&str> = snapshot
+            .candidates
+            .iter()
+            .map(|c| c.service.as_str())
+            .collect();
+        assert_eq!(
+            kept,
+            ["india", "hotel", "golf", "foxtrot", "echo", "delta"],
+            "the six newest, newest first"
         );
     }
 

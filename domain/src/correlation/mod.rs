@@ -25,9 +25,7 @@ mod tests;
 pub use decision::{decide, decide_with_title_similarity, select_candidates, Decision, OpenReason};
 pub use fingerprints::{FingerprintIndex, HOLDERS_PER_FINGERPRINT};
 pub use graph::ServiceGraph;
-pub use log::{
-    correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert, MAX_REMEMBERED,
-};
+pub use log::{correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot, PendingAlert};
 pub use score::{
     jaccard, score_candidate, service_similarity, service_tokens, similarity_score, time_score,
     title_similarity, tokenize, topology_match, topology_score, weighted_score, AlertFacts,

@@ -247,9 +247,9 @@ impl Ingest {
         tenant: &TenantId,
         snapshot: &mut CorrelatorSnapshot,
     ) -> Result<(), StoreError> {
-        // Only the newest can be chosen (decisions score at most `max_candidates`, newest
-        // first), so only they are worth a look; the snapshot is kept newest first.
-        let wanted = 2 * snapshot.settings.max_candidates as usize;
+        // Only the newest can be chosen (a decision scores at most `max_candidates`, newest
+        // first): the snapshot keeps those and their reserve (one stored before may hold more).
+        let wanted = snapshot.remembered();
         let states = futures::future::join_all(
             snapshot
                 .candidates
