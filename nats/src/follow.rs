@@ -19,7 +19,6 @@ use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use tokio::sync::{broadcast, OnceCell};
-use uuid::Uuid;
 
 use aurora_domain::TenantId;
 
@@ -76,16 +75,15 @@ impl Follower {
         }
     }
 
-    /// The events of `tenant`, of one `aggregate` type and one instance `id` when given, from
-    /// `start` on; the stream does not end by itself.
+    /// The events of `tenant` that one of `filters` matches (subjects of the tenant's own, as
+    /// [`subjects::events_of`] makes them; not overlapping), from `start` on; the stream does not
+    /// end by itself.
     pub async fn follow(
         &self,
         tenant: &TenantId,
-        aggregate: Option<&str>,
-        id: Option<Uuid>,
+        filters: Vec<String>,
         start: Start,
     ) -> Result<BoxStream<'static, Result<Arc<RawEvent>, StoreError>>, StoreError> {
-        let filter = subjects::events_of(tenant, aggregate, id);
         let tenant = tenant.as_str();
         self.started().await?;
         // Subscribed before the position is read, under the lock the consumer hands out under:
@@ -103,14 +101,14 @@ impl Follower {
             Start::After(after) => after,
         };
         let missed = if after < position {
-            catch_up(&self.inner.log, &filter, after).await?
+            catch_up(&self.inner.log, &filters, after).await?
         } else {
             None
         };
         let reader = Reader {
             missed,
             live,
-            filter,
+            filters,
             last: after,
             _counted: self.inner.log.metrics().live_reader(),
         };
@@ -174,7 +172,7 @@ async fn run(inner: Weak<Inner>) {
         else {
             return;
         };
-        match ordered(&log, "evt.>", position).await {
+        match ordered(&log, &["evt.>".to_owned()], position).await {
             Ok((mut messages, _)) => {
                 while let Some(message) = messages.next().await {
                     let Some(inner) = inner.upgrade() else { return };
@@ -195,10 +193,14 @@ async fn run(inner: Weak<Inner>) {
 
 type Messages = BoxStream<'static, Result<(u64, Option<RawEvent>), StoreError>>;
 
-/// An ordered consumer of `filter` from after `after`: each message's stream sequence and the
+/// An ordered consumer of `filters` from after `after`: each message's stream sequence and the
 /// event it holds (`None`, with a warning, for a message that is not an event), and how many
 /// messages it had to deliver when it was made.
-async fn ordered(log: &EventLog, filter: &str, after: u64) -> Result<(Messages, u64), StoreError> {
+async fn ordered(
+    log: &EventLog,
+    filters: &[String],
+    after: u64,
+) -> Result<(Messages, u64), StoreError> {
     let stream = log
         .jetstream()
         .get_stream_no_info(EVENTS_STREAM)
@@ -212,7 +214,7 @@ async fn ordered(log: &EventLog, filter: &str, after: u64) -> Result<(Messages, 
     };
     let consumer = stream
         .create_consumer(pull::OrderedConfig {
-            filter_subject: filter.to_owned(),
+            filter_subjects: filters.to_vec(),
             deliver_policy,
             ..Default::default()
         })
@@ -239,23 +241,23 @@ async fn ordered(log: &EventLog, filter: &str, after: u64) -> Result<(Messages, 
     Ok((messages, pending))
 }
 
-/// What a reader starting at `after` missed of `filter`: read with a consumer of its own, the
+/// What a reader starting at `after` missed of `filters`: read with a consumer of its own, the
 /// messages that matched when it was made; `None` when none did.
 async fn catch_up(
     log: &EventLog,
-    filter: &str,
+    filters: &[String],
     after: u64,
 ) -> Result<Option<Messages>, StoreError> {
-    let (messages, pending) = ordered(log, filter, after).await?;
+    let (messages, pending) = ordered(log, filters, after).await?;
     Ok((pending > 0).then(|| messages.take(pending as usize).boxed()))
 }
 
-/// One reader: what it missed, then the live events of its tenant that its filter matches, each
-/// after the last it got.
+/// One reader: what it missed, then the live events of its tenant that one of its filters
+/// matches, each after the last it got.
 struct Reader {
     missed: Option<Messages>,
     live: broadcast::Receiver<Arc<RawEvent>>,
-    filter: String,
+    filters: Vec<String>,
     last: u64,
     _counted: aurora_telemetry::Open,
 }
@@ -278,7 +280,8 @@ impl Reader {
         loop {
             match self.live.recv().await {
                 Ok(event) => {
-                    if event.stream_sequence > self.last && covers(&self.filter, &event.subject) {
+                    let wanted = self.filters.iter().any(|f| covers(f, &event.subject));
+                    if event.stream_sequence > self.last && wanted {
                         self.last = event.stream_sequence;
                         return Some((Ok(event), self));
                     }

@@ -153,6 +153,89 @@ async fn the_stream_filters_by_aggregate_and_id_replays_from_a_sequence_and_resu
     app.stop().await;
 }
 
+/// The aggregate types of every event the stream holds until it has been quiet for a second.
+async fn types_until_quiet(events: &mut Events) -> Vec<String> {
+    let mut types = Vec::new();
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(1), events.next_event()).await
+    {
+        let data = m.data.expect("JSON data");
+        types.push(
+            data["aggregatetype"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    types
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_of_several_aggregate_types_carries_those_and_no_other() {
+    let app = spawn(15).await;
+    let org = Org::new(&app, "acme.io").await;
+    let a = org.incident("db", "db-alert").await;
+    org.incident("web", "web-alert").await;
+    app.post_json(
+        "/chat_api/sessions",
+        Some(&org.editor),
+        &serde_json::json!({}),
+    )
+    .await
+    .expect_status(201);
+
+    // The organisation's log holds more kinds than the two asked for.
+    let mut everything = open(&app, &org.viewer, "?from=1", None).await;
+    let all = types_until_quiet(&mut everything).await;
+    assert!(all.iter().any(|t| t == "organization"), "{all:?}");
+    assert!(
+        all.iter().any(|t| t == "session"),
+        "a third kind exists to be left out: {all:?}"
+    );
+
+    // Replayed: the incidents' four events and the organisation's, in order, nothing else.
+    let query = "?aggregate=incident,organization,incident&from=1";
+    let mut two = open(&app, &org.viewer, query, None).await;
+    let replayed = types_until_quiet(&mut two).await;
+    let count = |types: &[String], kind: &str| types.iter().filter(|t| *t == kind).count();
+    assert_eq!(count(&replayed, "incident"), 4, "{replayed:?}");
+    assert_eq!(
+        count(&replayed, "organization"),
+        count(&all, "organization"),
+        "{replayed:?}"
+    );
+    assert_eq!(
+        replayed.len(),
+        count(&replayed, "incident") + count(&replayed, "organization")
+    );
+    // Live: the next incident event comes on the same stream.
+    send_comment(&app, &org, a, "on a").await;
+    let next = two.next_event().await.expect("the comment");
+    assert_eq!(next.event.as_deref(), Some("aurora.incident.comment_added"));
+
+    let v = Some(&org.viewer);
+    for bad in [
+        "?aggregate=incident,".to_owned(),
+        "?aggregate=incident,Session".to_owned(),
+        format!("?aggregate=incident,session&id={a}"),
+        format!(
+            "?aggregate={}",
+            (0..17)
+                .map(|i| format!("kind_{}", "x".repeat(i)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    ] {
+        Answer::of(
+            app.request(Method::GET, &format!("/api/events/stream{bad}"), v)
+                .send()
+                .await,
+        )
+        .await
+        .expect_error(400, "invalid_aggregate");
+    }
+    app.stop().await;
+}
+
 async fn send_comment(app: &TestApp, org: &Org, incident: Uuid, text: &str) {
     crate::incident_commands::send(
         app,

@@ -34,9 +34,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StreamParams {
-    /// only events of this aggregate type: incident, investigation, session, integration, …
+    /// only events of these aggregate types, comma-separated: incident, investigation,
+    /// postmortem, session, integration, … (the web UI asks for
+    /// `incident,investigation,postmortem`)
     aggregate: Option<String>,
-    /// only events of this aggregate instance (its UUID)
+    /// only events of this aggregate instance (its UUID; with one aggregate type)
     id: Option<String>,
     /// replay from this stream sequence (1 is the first event); ignored when `Last-Event-ID`
     /// is sent
@@ -70,46 +72,78 @@ async fn stream(
     headers: HeaderMap,
 ) -> Result<EventStream, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let aggregate = p.aggregate.as_deref().map(aggregate_type).transpose()?;
+    let aggregates = p.aggregate.as_deref().map(aggregate_types).transpose()?;
+    let aggregates = aggregates.unwrap_or_default();
     let id =
         p.id.as_deref()
             .map(|id| parse_uuid(id, "aggregate"))
             .transpose()?;
+    if id.is_some() && aggregates.len() > 1 {
+        return Err(ApiError::bad_request(
+            "invalid_aggregate",
+            "id names one aggregate instance: give one aggregate type with it",
+        ));
+    }
     let from = p.from.as_deref().map(sequence).transpose()?;
     let start = match (sse::last_event_id(&headers)?, from) {
         (Some(last), _) => Start::After(last),
         (None, Some(from)) => Start::After(from - 1),
         (None, None) => Start::Now,
     };
-    let filter = aurora_nats::subjects::events_of(&caller.tenant, aggregate, id);
-    if id.is_some() && !state.services.log.holds_any(&filter).await? {
+    let filters: Vec<String> = if aggregates.is_empty() {
+        vec![aurora_nats::subjects::events_of(&caller.tenant, None, id)]
+    } else {
+        aggregates
+            .iter()
+            .map(|a| aurora_nats::subjects::events_of(&caller.tenant, Some(a), id))
+            .collect()
+    };
+    if id.is_some() && !state.services.log.holds_any(&filters[0]).await? {
         return Err(ApiError::NotFound(format!(
             "no {} {} in your organisation",
-            aggregate.unwrap_or("aggregate"),
+            aggregates.first().copied().unwrap_or("aggregate"),
             p.id.unwrap_or_default()
         )));
     }
     let events = state
         .follower
-        .follow(&caller.tenant, aggregate, id, start)
+        .follow(&caller.tenant, filters, start)
         .await?;
     Ok(sse::deliver(&state, events, message))
 }
 
-/// An aggregate type as it appears in a subject: lower-case letters and `_`.
-fn aggregate_type(text: &str) -> Result<&str, ApiError> {
-    let valid = !text.is_empty()
-        && text.len() <= 64
-        && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    if valid {
-        Ok(text)
-    } else {
-        Err(ApiError::bad_request(
-            "invalid_aggregate",
-            format!("aggregate={text:?} is not an aggregate type (lower-case letters and _, e.g. incident)"),
-        ))
+/// Aggregate types as they appear in subjects (lower-case letters and `_`), comma-separated;
+/// each once.
+fn aggregate_types(text: &str) -> Result<Vec<&str>, ApiError> {
+    let mut types: Vec<&str> = Vec::new();
+    for name in text.split(',') {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !valid {
+            return Err(ApiError::bad_request(
+                "invalid_aggregate",
+                format!("aggregate={text:?}: {name:?} is not an aggregate type (lower-case letters and _, e.g. incident; several are comma-separated)"),
+            ));
+        }
+        if !types.contains(&name) {
+            types.push(name);
+        }
     }
+    if types.len() > MAX_AGGREGATE_TYPES {
+        return Err(ApiError::bad_request(
+            "invalid_aggregate",
+            format!(
+                "aggregate= names {} types; at most {MAX_AGGREGATE_TYPES}",
+                types.len()
+            ),
+        ));
+    }
+    Ok(types)
 }
+
+/// Aggregate types one stream may ask for (each is a filter of the consumer that catches up).
+const MAX_AGGREGATE_TYPES: usize = 16;
 
 /// `from`: a stream sequence, 1 or more.
 fn sequence(text: &str) -> Result<u64, ApiError> {

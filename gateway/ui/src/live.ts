@@ -17,7 +17,9 @@ let source: EventSource | null = null;
 
 function connect() {
   if (source) return;
-  source = new EventSource("/api/events/stream");
+  // Only the aggregates the pages show: the organisation's other events (the decision log's,
+  // the graph's, chat's) would cross the network for nothing.
+  source = new EventSource(`/api/events/stream?aggregate=${AGGREGATES.join(",")}`);
   const deliver = (message: MessageEvent) => {
     try {
       const event = JSON.parse(message.data) as CloudEvent;
@@ -30,6 +32,9 @@ function connect() {
   // listeners of that name, so the UI listens to each type it shows.
   for (const type of SHOWN) source.addEventListener(type, deliver as EventListener);
 }
+
+/** The aggregate types whose events the pages react to. */
+const AGGREGATES = ["incident", "investigation", "postmortem"];
 
 /** The event types the pages react to (incidents, investigations, postmortems). */
 const SHOWN = [

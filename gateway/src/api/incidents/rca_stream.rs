@@ -5,7 +5,6 @@
 //! says (heartbeats, slow clients dropped); the stream ends after the run's last event
 //! (completed, failed or cancelled), or when the server stops.
 
-use aurora_domain::investigation::Investigation;
 use aurora_domain::investigation::InvestigationEvent;
 use aurora_nats::follow::Start;
 use aurora_nats::RawEvent;
@@ -13,7 +12,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::Event;
 use esrs::event::Upcaster;
-use esrs::Aggregate;
 use futures::stream::{self, BoxStream};
 use futures::StreamExt;
 
@@ -56,12 +54,7 @@ pub(super) async fn stream(
     } else {
         let events = state
             .follower
-            .follow(
-                &caller.tenant,
-                Some(Investigation::NAME),
-                Some(run),
-                Start::After(after),
-            )
+            .follow(&caller.tenant, vec![subject], Start::After(after))
             .await?;
         // Sends each event, and stops after the run's last.
         stream::unfold((events, false), |(mut events, ended)| async move {
