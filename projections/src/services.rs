@@ -2,6 +2,8 @@
 //! removed node's row goes) and its outgoing edges in `service_edges`, rewritten from the folded
 //! state each time the node changes, so the rows always equal the node's state.
 
+use std::collections::BTreeMap;
+
 use aurora_domain::service::{Service, ServiceEvent, ServiceState};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -68,21 +70,25 @@ impl Tables for ServiceTables {
     }
 
     async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
-        let (tenants, ids): (Vec<String>, Vec<Uuid>) = self.touched.into_iter().unzip();
-        for table in ["service_edges", "service_nodes"] {
-            let column = if table == "service_edges" {
-                "from_id"
-            } else {
-                "id"
-            };
-            sqlx::query(&format!(
-                "DELETE FROM {schema}.{table} t USING UNNEST($1::text[], $2::uuid[]) AS d(tenant_id, id)
-                 WHERE t.tenant_id = d.tenant_id AND t.{column} = d.id"
-            ))
-            .bind(&tenants)
-            .bind(&ids)
-            .execute(&mut **tx)
-            .await?;
+        // One delete per tenant and table by the primary key's prefix, planned at each run
+        // (not a prepared statement): a plan cached while the table was nearly empty scanned it
+        // whole (seen in a perf profile as the bulk of Postgres's CPU once a burst of alerts
+        // had made tens of thousands of nodes).
+        let mut by_tenant: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        for (tenant, id) in self.touched {
+            by_tenant.entry(tenant).or_default().push(id);
+        }
+        for (tenant, ids) in &by_tenant {
+            for (table, column) in [("service_edges", "from_id"), ("service_nodes", "id")] {
+                sqlx::query(&format!(
+                    "DELETE FROM {schema}.{table} WHERE tenant_id = $1 AND {column} = ANY($2)"
+                ))
+                .persistent(false)
+                .bind(tenant)
+                .bind(ids)
+                .execute(&mut **tx)
+                .await?;
+            }
         }
         for (table, rows) in [("service_nodes", self.nodes), ("service_edges", self.edges)] {
             if rows.is_empty() {
