@@ -286,6 +286,30 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
                 .map(|s| s.saturating_duration_since(*at).as_secs_f64() * 1000.0)
         })
         .collect();
+    // The p99 of each 10 s of sending, on stdout: a steady rate with a slow stretch reads differently
+    // from one that slows as the log grows.
+    let mut windows: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for (n, at) in &accepted {
+        if let Some(s) = seen.get(n) {
+            let window = at.saturating_duration_since(started).as_secs() / 10;
+            windows
+                .entry(window)
+                .or_default()
+                .push(s.saturating_duration_since(*at).as_secs_f64() * 1000.0);
+        }
+    }
+    for (window, mut l) in windows {
+        l.sort_by(f64::total_cmp);
+        let at = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)];
+        println!(
+            "end to end, seconds {}-{}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            window * 10,
+            window * 10 + 10,
+            at(0.5),
+            at(0.99),
+            l[l.len() - 1]
+        );
+    }
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| {
         latencies
