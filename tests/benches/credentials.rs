@@ -196,6 +196,6 @@ async fn main() {
         raw.0, raw.1
     )
     .ok();
-    writeln!(out, "\nCached, the secret store is not asked at all (credentials are cached by secret reference, which names one immutable version; a disconnect forgets them, a rotation changes the reference): what remains is the two read-model queries, the same for both stores.").ok();
+    writeln!(out, "\nCached, the secret store is not asked at all (credentials are cached by secret reference, which names one immutable version; a disconnect forgets them, a rotation changes the reference): nor is the read model: the tenant's connector rows are cached too, until the connectors projector says the tenant's rows changed (`TenantCache`). What remains is two hash lookups, the same for both stores.").ok();
     aurora_tests::bench::write_section("credentials", &out);
 }
