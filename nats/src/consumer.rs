@@ -128,6 +128,7 @@ where
     // The lag is read on a clock of its own, not per batch: a batch stuck in its handler (a
     // projector waiting on a lock) must still show what piles up behind it. Dropping the set
     // when the runner returns stops the reading.
+    let keep_alive = keep_alive_every(info.config.ack_wait);
     let mut lag = tokio::task::JoinSet::new();
     lag.spawn(follow_lag(consumer.clone(), series.clone()));
     let mut messages = consumer
@@ -188,12 +189,15 @@ where
                 break;
             }
             let deliveries: Vec<Delivery> = batch.iter().filter_map(to_delivery).collect();
-            let handled = if trace::exporting() {
-                let span = batch_span(&giving_up.consumer, &deliveries);
-                span.in_scope(|| handler(deliveries)).instrument(span).await
-            } else {
-                handler(deliveries).await
+            let handling = async {
+                if trace::exporting() {
+                    let span = batch_span(&giving_up.consumer, &deliveries);
+                    span.in_scope(|| handler(deliveries)).instrument(span).await
+                } else {
+                    handler(deliveries).await
+                }
             };
+            let handled = still_working(handling, &batch, keep_alive).await;
             match handled {
                 Ok(()) => {
                     for m in &batch {
@@ -314,6 +318,34 @@ fn count_redelivered(series: &ConsumerMetrics, batch: &[jetstream::Message]) {
     for m in batch {
         if m.info().is_ok_and(|i| i.delivered > 1) {
             series.redeliveries.inc();
+        }
+    }
+}
+
+/// How often a batch still in its handler tells JetStream it is being worked on: twice per
+/// `ack_wait`, so a handling that takes longer (a large document being embedded) is not
+/// redelivered to another process meanwhile, which would do the same work again.
+fn keep_alive_every(ack_wait: Duration) -> Duration {
+    (ack_wait / 2).max(Duration::from_millis(500))
+}
+
+/// Awaits `handling`, acknowledging the batch's messages as in progress every `every` while it
+/// runs. A quick handling (nearly all) never reaches the first tick.
+async fn still_working<T>(
+    handling: impl std::future::Future<Output = T>,
+    batch: &[jetstream::Message],
+    every: Duration,
+) -> T {
+    tokio::pin!(handling);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            done = &mut handling => return done,
+            _ = tick.tick() => {
+                for m in batch {
+                    let _ = m.ack_with(AckKind::Progress).await;
+                }
+            }
         }
     }
 }

@@ -27,6 +27,7 @@ mod prometheus;
 mod queries;
 mod rca;
 mod rca_severity;
+mod runner;
 mod secrets;
 mod similar;
 mod streams;
