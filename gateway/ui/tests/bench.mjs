@@ -224,6 +224,27 @@ try {
   if (listed() < total) throw new Error(`only ${listed()} of ${total} incidents listed after 10 minutes`);
   const seedSecs = (Date.now() - seedStarted) / 1000;
   console.log(`seeded ${INCIDENTS} incidents in ${f1(seedSecs)} s`);
+  // The incidents' table is complete before the other consumers are (the graph, the deliveries,
+  // the similar-incidents index work the same 10 000 events off behind it): a load then measures
+  // the machine's backlog, not the list. One load is taken right then, reported apart; the 30
+  // are taken once every consumer's lag (`/metrics`) is 0.
+  const duringBacklog = Date.now();
+  await page.goto(`${url}/`);
+  await page.locator("table.incidents tbody tr").first().waitFor();
+  const backlogLoad = Date.now() - duringBacklog;
+  const lagging = async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return text
+      .split("\n")
+      .filter((line) => line.startsWith("aurora_consumer_pending_messages{"))
+      .filter((line) => Number(line.split(" ").pop()) > 0);
+  };
+  const drainStarted = Date.now();
+  for (let w = 0; w < 600 && (await lagging()).length > 0; w++) await sleep(500);
+  const stillLagging = await lagging();
+  if (stillLagging.length > 0) throw new Error(`consumers still behind after 5 minutes: ${stillLagging.join("; ")}`);
+  const drainSecs = (Date.now() - drainStarted) / 1000;
+  console.log(`first load while the consumers worked off the seeding: ${backlogLoad} ms; every consumer caught up ${f1(drainSecs)} s later`);
   const loads = [];
   const older = [];
   const apiCalls = [];
@@ -250,7 +271,7 @@ try {
   // In order, so a slow first (cold) load is told from a slow load later on.
   console.log(`list loads in order (ms): ${loads.join(", ")}`);
   sections.push(
-    `| the incident list with ${total} incidents (${rowsShown} rows a page): page load until its first row shows, ${RENDERS} loads | p50 ${p50(loads)} ms, p99 **${p99(loads)} ms** | p50 ${f1(p50(apiCalls))} ms, p99 ${f1(p99(apiCalls))} ms: \`GET /api/incidents?limit=50\` alone | ${f1(p99(loads) / p99(apiCalls))}× (p99) | p99 ≤ 500 ms: ${p99(loads) <= 500 ? "met" : "**not met**"} |`,
+    `| the incident list with ${total} incidents (${rowsShown} rows a page): page load until its first row shows, ${RENDERS} loads once every consumer has caught up with the seeding (one load before that, while they worked it off for ${f1(drainSecs)} s more: ${backlogLoad} ms) | p50 ${p50(loads)} ms, p99 **${p99(loads)} ms** | p50 ${f1(p50(apiCalls))} ms, p99 ${f1(p99(apiCalls))} ms: \`GET /api/incidents?limit=50\` alone | ${f1(p99(loads) / p99(apiCalls))}× (p99) | p99 ≤ 500 ms: ${p99(loads) <= 500 ? "met" : "**not met**"} |`,
     `| the same list, "Older" pressed until the next page's rows show, ${RENDERS} times | p50 ${p50(older)} ms, p99 **${p99(older)} ms** | (as above) | ${f1(p99(older) / p99(apiCalls))}× (p99) | p99 ≤ 500 ms: ${p99(older) <= 500 ? "met" : "**not met**"} |`,
   );
   await page.close();

@@ -141,33 +141,25 @@ async fn upload(
     .await?;
     tx.commit().await?;
     if !counted {
-        let fail = KnowledgeCommand::Fail {
-            reason: "the upload could not be counted against the limits in time".to_owned(),
-            at: Utc::now(),
-        };
-        kb.documents
-            .execute(&caller.tenant, id, fail, Context::new_root())
-            .await?
-            .map_err(refusal)?;
-        return Err(ApiError::Unavailable {
-            message: "the knowledge base is catching up; upload the file again".to_owned(),
-            retry_after: 5,
-        });
+        return Err(given_up(
+            kb,
+            &caller,
+            id,
+            "the upload could not be counted against the limits in time",
+            "the knowledge base is catching up; upload the file again",
+        )
+        .await);
     }
     if let Err(e) = kb.objects.put(&ObjectPath::from(key), bytes.into()).await {
         tracing::error!(error = %e, document = %id, "a knowledge-base file was not stored");
-        let fail = KnowledgeCommand::Fail {
-            reason: "the file could not be stored".to_owned(),
-            at: Utc::now(),
-        };
-        kb.documents
-            .execute(&caller.tenant, id, fail, Context::new_root())
-            .await?
-            .map_err(refusal)?;
-        return Err(ApiError::Unavailable {
-            message: "object storage is unavailable; upload the file again".to_owned(),
-            retry_after: 5,
-        });
+        return Err(given_up(
+            kb,
+            &caller,
+            id,
+            "the file could not be stored",
+            "object storage is unavailable; upload the file again",
+        )
+        .await);
     }
     let executed = kb
         .documents
@@ -188,6 +180,33 @@ async fn upload(
     .await?;
     let row = read(&state, &caller, id).await?;
     Ok((StatusCode::ACCEPTED, Json(row)))
+}
+
+/// Fails the document being uploaded with `reason`, and answers 503 saying `then` (the caller
+/// uploads again), or the error that kept it from failing.
+async fn given_up(
+    kb: &aurora_handlers::knowledge::KnowledgeBase,
+    caller: &Caller,
+    id: Uuid,
+    reason: &str,
+    then: &str,
+) -> ApiError {
+    let fail = KnowledgeCommand::Fail {
+        reason: reason.to_owned(),
+        at: Utc::now(),
+    };
+    match kb
+        .documents
+        .execute(&caller.tenant, id, fail, Context::new_root())
+        .await
+    {
+        Err(e) => e.into(),
+        Ok(Err(refused)) => refusal(refused),
+        Ok(Ok(_)) => ApiError::Unavailable {
+            message: then.to_owned(),
+            retry_after: 5,
+        },
+    }
 }
 
 /// The `file` part's name and bytes, refusing more than [`MAX_DOCUMENT_BYTES`] as it streams.
