@@ -89,9 +89,26 @@ export function disconnect() {
   source = null;
 }
 
+/** The looks `soon` has planned for each reload, and when it last loaded. */
+const planned = new WeakMap<() => void, { timers: ReturnType<typeof setTimeout>[]; last: number }>();
+
+/** Loads between two looks at least (a burst of events must not become a burst of loads). */
+const SPACING_MS = 250;
+
 /** Calls `reload` now and a few times over the next seconds: an event reaches the browser as it
  *  is stored, and the read model a page fetches may take a moment longer to show it (usually
- *  tens of milliseconds, hence the early second look). */
+ *  tens of milliseconds, hence the early second look). Coalesced: each event plans the looks
+ *  again in place of those still waiting, and loads come at most every `SPACING_MS`, so a storm
+ *  of thousands of events costs a few loads a second, not five per event. */
 export function soon(reload: () => void) {
-  for (const delay of [0, 100, 300, 1000, 3000]) setTimeout(reload, delay);
+  const plan = planned.get(reload) ?? { timers: [], last: 0 };
+  plan.timers.forEach(clearTimeout);
+  const first = Math.max(0, plan.last + SPACING_MS - Date.now());
+  plan.timers = [0, 100, 300, 1000, 3000].map((delay) =>
+    setTimeout(() => {
+      plan.last = Date.now();
+      reload();
+    }, first + delay),
+  );
+  planned.set(reload, plan);
 }

@@ -23,11 +23,10 @@ export function Postmortem({ id, resolved, editable }: { id: string; resolved: b
   );
   useLive(
     (event) => {
-      if (event.aggregatetype === "postmortem" || event.subject === id)
-        soon(() => {
-          current.reload();
-          versions.reload();
-        });
+      if (event.aggregatetype === "postmortem" || event.subject === id) {
+        soon(current.reload);
+        soon(versions.reload);
+      }
     },
     [id],
   );
