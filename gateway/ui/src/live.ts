@@ -89,7 +89,7 @@ export function disconnect() {
   source = null;
 }
 
-/** The looks `soon` has planned for each reload, and when it last loaded. */
+/** The looks `soon` has planned for each reload, and when an event last made it load. */
 const planned = new WeakMap<() => void, { timers: ReturnType<typeof setTimeout>[]; last: number }>();
 
 /** Loads between two looks at least (a burst of events must not become a burst of loads). */
@@ -98,15 +98,17 @@ const SPACING_MS = 250;
 /** Calls `reload` now and a few times over the next seconds: an event reaches the browser as it
  *  is stored, and the read model a page fetches may take a moment longer to show it (usually
  *  tens of milliseconds, hence the early second look). Coalesced: each event plans the looks
- *  again in place of those still waiting, and loads come at most every `SPACING_MS`, so a storm
+ *  again in place of those still waiting, and rounds start at most every `SPACING_MS`, so a storm
  *  of thousands of events costs a few loads a second, not five per event. */
 export function soon(reload: () => void) {
   const plan = planned.get(reload) ?? { timers: [], last: 0 };
   plan.timers.forEach(clearTimeout);
   const first = Math.max(0, plan.last + SPACING_MS - Date.now());
+  // Only the first look of a round counts for the spacing: the later ones must not hold back
+  // the next event's first look (one incident after another shows at once).
   plan.timers = [0, 100, 300, 1000, 3000].map((delay) =>
     setTimeout(() => {
-      plan.last = Date.now();
+      if (delay === 0) plan.last = Date.now();
       reload();
     }, first + delay),
   );
