@@ -25,3 +25,10 @@ pub mod rca;
 pub mod secrets;
 pub mod similar;
 pub mod sources;
+
+/// The process's environment variables whose names and values are Unicode (others name nothing
+/// Aurora reads): what the settings readers that take a variable map are given in production.
+pub(crate) fn environment() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os()
+        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+}

@@ -31,9 +31,7 @@ pub struct EmbeddingConfig {
 impl EmbeddingConfig {
     /// [`Self::from_vars`] with the process's environment.
     pub fn from_env() -> Self {
-        Self::from_vars(std::env::vars_os().filter_map(|(name, value)| {
-            Some((name.into_string().ok()?, value.into_string().ok()?))
-        }))
+        Self::from_vars(crate::environment())
     }
 
     /// The embedder `vars` ask for; blank values count as unset.

@@ -59,7 +59,7 @@ impl KnowledgeConfig {
 
     /// [`Self::from_vars`] with the process's environment.
     pub fn from_env(data_dir: &Path) -> Result<Self, KnowledgeBaseError> {
-        Self::from_vars(data_dir, environment())
+        Self::from_vars(data_dir, crate::environment())
     }
 
     /// The settings `vars` give: `AURORA_OBJECT_STORE_URL` (+ `AWS_*`) or `<data_dir>/objects`,
@@ -106,13 +106,6 @@ impl KnowledgeConfig {
         }
         Ok(config)
     }
-}
-
-/// The process's environment variables whose names and values are Unicode (others name nothing
-/// Aurora reads).
-fn environment() -> impl Iterator<Item = (String, String)> {
-    std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
 }
 
 #[cfg(test)]
