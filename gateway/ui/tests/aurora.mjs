@@ -2,7 +2,8 @@
 // nats-server, a fresh database on the test PostgreSQL and a scratch data directory; and what
 // they share around it (readiness, axe-core's source, Chromium).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -62,3 +63,154 @@ export function launchChromium() {
 }
 
 export const axeSource = () => readFileSync(resolve("node_modules/axe-core/axe.min.js"), "utf8");
+
+// What the browser tests beyond flow.mjs share: named checks, waiting for a condition, screenshots,
+// axe-core, a signed-up admin, signatures and the fake tools the agent calls.
+
+/** Named checks: `check(ok, what)` prints each and keeps the failed; `done()` exits 1 on any. */
+export function checks() {
+  const failures = [];
+  const check = (ok, what) => {
+    if (!ok) failures.push(what);
+    console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+    return ok;
+  };
+  const fail = (error) => {
+    failures.push(String(error?.stack ?? error));
+    console.error(error);
+  };
+  const done = (what) => {
+    if (failures.length) {
+      console.error(`\n${failures.length} failed:\n${failures.join("\n")}`);
+      process.exit(1);
+    }
+    console.log(`\nall ${what} checks passed`);
+  };
+  return { check, fail, done, failures };
+}
+
+/** Whether `test` comes true within `ms` (asked every 100 ms). */
+export async function until(test, ms = 10000) {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100)))
+    if (await test()) return true;
+  return false;
+}
+
+/** Where the screenshots go (test-artifacts/), and `shot(page, name)` saving one there. */
+export function screenshots() {
+  const dir = resolve("test-artifacts");
+  mkdirSync(dir, { recursive: true });
+  const shot = (page, name) => page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+  /** A screenshot of every open page, named after the failure. */
+  const onFailure = async (browser) => {
+    for (const page of browser?.contexts().flatMap((c) => c.pages()) ?? [])
+      await page.screenshot({ path: join(dir, `failure-${Date.now()}.png`) }).catch(() => {});
+  };
+  return { dir, shot, onFailure };
+}
+
+/** `accessible(page, name)`: axe-core on the page, a named check that finds no serious or critical
+ *  violation (the failure lists each rule with the elements it found). */
+export function axeChecker(check) {
+  const source = axeSource();
+  return async (page, name) => {
+    await page.addScriptTag({ content: source });
+    const result = await page.evaluate(async () => await window.axe.run(document));
+    const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    const said = bad.map((v) => `${v.id} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join("; ")})`);
+    return check(bad.length === 0, `${name}: no serious accessibility violation ${said.join(" ")}`);
+  };
+}
+
+/** Registers `email` as the admin of a new organisation through the API; the session's cookie
+ *  is the context's (so its pages are signed in). */
+export async function registerAdmin(context, url, email, organization = "Acme") {
+  const r = await context.request.post(`${url}/api/auth/register`, {
+    data: { email, password: "a long enough password", organization },
+  });
+  if (!r.ok()) throw new Error(`register ${email}: ${r.status()} ${await r.text()}`);
+  return r.json();
+}
+
+/** The API as the context's signed-in person: `api(method, path, body)` → `{ status, body }`. */
+export function apiOf(context, url) {
+  return async (method, path, body, headers = {}) => {
+    const r = await context.request.fetch(`${url}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { data: body }),
+    });
+    const text = await r.text();
+    let json = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: r.status(), body: json, text };
+  };
+}
+
+/** `sha256=<hex hmac-sha256 of body>`, the X-Aurora-Signature of a delivery. */
+export const auroraSignature = (secret, body) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+
+/** A Grafana alert body (firing) for `summary`, `fingerprint` on `service`. */
+export function grafanaAlert(summary, fingerprint, service = "checkout") {
+  return JSON.stringify({
+    receiver: "aurora",
+    status: "firing",
+    version: "1",
+    alerts: [
+      {
+        status: "firing",
+        labels: { alertname: summary, service, severity: "critical" },
+        annotations: { summary },
+        startsAt: new Date().toISOString(),
+        endsAt: "0001-01-01T00:00:00Z",
+        fingerprint,
+      },
+    ],
+  });
+}
+
+/** A fake kubectl the agent finds on its tools' PATH (`dir`): it logs each call and answers like
+ *  the real one; `calls()` lists them; `remove()` deletes it. Connect a cluster (`KUBECONFIG`) so
+ *  the agent is offered kubectl. */
+export function fakeKubectl() {
+  const dir = mkdtempSync(join(tmpdir(), "aurora-ui-tools-"));
+  const log = join(dir, "calls.log");
+  writeFileSync(
+    join(dir, "kubectl"),
+    `#!/bin/sh
+echo "kubectl $*" >> '${log}'
+case "$*" in
+  *delete*) echo 'pod "checkout-7" deleted' ;;
+  *) echo '{"items":[{"metadata":{"name":"checkout-7","namespace":"shop"},"status":{"phase":"CrashLoopBackOff"}}]}' ;;
+esac
+`,
+  );
+  chmodSync(join(dir, "kubectl"), 0o755);
+  return {
+    dir,
+    toolPath: `${dir}:/usr/bin:/bin`,
+    calls: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A kubeconfig for a cluster nobody reaches (connecting one does not call it). */
+export const KUBECONFIG = `apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- name: prod-cluster
+  cluster:
+    server: https://prod.k8s.example:6443
+contexts:
+- name: prod
+  context:
+    cluster: prod-cluster
+    user: aurora
+users:
+- name: aurora
+  user:
+    token: kube-token-for-the-ui-tests
+`;

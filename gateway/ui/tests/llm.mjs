@@ -6,9 +6,11 @@
 // tool call is followed by the next step once the agent sends the tool's result.
 import { createServer } from "node:http";
 
-/** `{ text: [chunks] }` or `{ tool: [id, name, arguments] }`. */
+/** `{ text: [chunks] }` or `{ tool: [id, name, arguments] }`, or both: the text streamed, then
+ *  the tool call (a model saying what it is about to do, then doing it). */
 export const text = (...chunks) => ({ text: chunks });
 export const tool = (id, name, args) => ({ tool: [id, name, args] });
+export const sayThen = (chunks, call) => ({ text: chunks, tool: call.tool });
 
 /** Starts the server; `scripts` is `[{ trigger, steps, delay }]` (delay: ms before each chunk). */
 export async function scriptedModel(scripts) {
@@ -60,12 +62,13 @@ function chunks(step, model) {
     step.text.forEach((part, i) =>
       out.push(chunk(model, [{ index: 0, delta: i === 0 ? { role: "assistant", content: part } : { content: part }, finish_reason: null }])),
     );
-    out.push(chunk(model, [{ index: 0, delta: {}, finish_reason: "stop" }]));
-  } else {
+    if (!step.tool) out.push(chunk(model, [{ index: 0, delta: {}, finish_reason: "stop" }]));
+  }
+  if (step.tool) {
     const [id, name, args] = step.tool;
     const json = JSON.stringify(args);
     const half = Math.floor(json.length / 2);
-    out.push(chunk(model, [{ index: 0, delta: { role: "assistant", content: null }, finish_reason: null }]));
+    if (!step.text) out.push(chunk(model, [{ index: 0, delta: { role: "assistant", content: null }, finish_reason: null }]));
     out.push(chunk(model, [{ index: 0, delta: { tool_calls: [{ index: 0, id, type: "function", function: { name, arguments: "" } }] }, finish_reason: null }]));
     for (const piece of [json.slice(0, half), json.slice(half)])
       out.push(chunk(model, [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, finish_reason: null }]));

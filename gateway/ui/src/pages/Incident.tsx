@@ -6,6 +6,7 @@ import { request, type Schemas } from "../api/client";
 import { soon, useLive } from "../live";
 import { canEdit, useMe } from "../session";
 import { Badge, ErrorText, Loading, When, useAction, useLoad } from "../ui";
+import { Feedback } from "./Feedback";
 import { Postmortem } from "./Postmortem";
 import { Similar } from "./Similar";
 
@@ -232,25 +233,7 @@ function Actions({ id, detail, onDone }: { id: string; detail: Detail; onDone: (
           {detail.rca ? "Run the analysis again" : "Analyse the root cause"}
         </button>
       )}
-      {detail.rca?.status === "completed" && (
-        <span class="feedback">
-          Did the analysis help?{" "}
-          {[true, false].map((helpful) => (
-            <button
-              key={String(helpful)}
-              type="button"
-              disabled={busy}
-              onClick={() =>
-                act(() =>
-                  request("post", "/api/incidents/{id}/feedback", { params: { path: { id } }, body: { helpful } }),
-                )
-              }
-            >
-              {helpful ? "Yes" : "No"}
-            </button>
-          ))}
-        </span>
-      )}
+      {detail.rca?.status === "completed" && <Feedback id={id} rca={detail.rca} onDone={onDone} />}
       <form
         class="inline"
         onSubmit={(e) => {
@@ -311,7 +294,7 @@ function Investigation({ detail }: { detail: Detail }) {
       {rca.summary && <p class="summary">{rca.summary}</p>}
       {rca.reason && <p class="muted">{rca.reason}</p>}
       <p class="muted">
-        {rca.model ?? "no model"} · {rca.usage.model_calls} model calls · {rca.usage.input_tokens +
+        run {rca.episode} · {rca.model ?? "no model"} · {rca.usage.model_calls} model calls · {rca.usage.input_tokens +
           rca.usage.output_tokens}{" "}
         tokens · ${cost}
       </p>

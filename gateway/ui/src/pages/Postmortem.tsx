@@ -30,7 +30,7 @@ export function Postmortem({ id, resolved, editable }: { id: string; resolved: b
     },
     [id],
   );
-  const pm = current.data as (Record<string, unknown> & { markdown?: string; version?: number; latest_version?: number }) | null;
+  const pm = current.data as (Version & { markdown?: string; latest_version?: number }) | null;
   const act = (action: () => Promise<unknown>) =>
     run(action).then((ok) => {
       if (ok) {
@@ -48,30 +48,32 @@ export function Postmortem({ id, resolved, editable }: { id: string; resolved: b
         <p>{resolved ? "Being written…" : "Written once the incident is resolved."}</p>
       ) : (
         <>
-          <p class="muted">
-            Version {pm.version} of {pm.latest_version}
-            {pm.created_at ? (
-              <>
-                {" "}
-                · <When at={pm.created_at as string} />
-              </>
-            ) : null}{" "}
-            · <a href={`/api/incidents/${id}/postmortem.md`} download>Export as Markdown</a>
+          <p class="muted" data-testid="postmortem-version">
+            Version {pm.version} of {pm.latest_version} · {how(pm)} · <When at={pm.at} /> ·{" "}
+            {/* The version shown is the one exported. */}
+            <a
+              href={`/api/incidents/${id}/postmortem.md${pm.version === pm.latest_version ? "" : `?version=${pm.version}`}`}
+              download
+            >
+              Export as Markdown
+            </a>
           </p>
           {versions.data && versions.data.versions.length > 1 && (
-            <label>
-              Version
+            // Labelled by id: a label wrapping a select would take its options into its name.
+            <div class="field">
+              <label for="postmortem-version">Version</label>
               <select
+                id="postmortem-version"
                 value={String(pm.version)}
                 onChange={(e) => setVersion(Number(e.currentTarget.value))}
               >
                 {versions.data.versions.map((v) => (
                   <option key={v.version} value={String(v.version)}>
-                    {v.version}
+                    {v.version}: {how(v as Version)}
                   </option>
                 ))}
               </select>
-            </label>
+            </div>
           )}
           {draft === null ? (
             <pre class="markdown" data-testid="postmortem-text">
@@ -141,6 +143,23 @@ export function Postmortem({ id, resolved, editable }: { id: string; resolved: b
       <ErrorText error={actionError} />
     </section>
   );
+}
+
+/** A version as the API describes it: how it came to be, by whom, when. */
+type Version = {
+  version?: number;
+  change?: { kind?: string; base_version?: number; from_version?: number };
+  by?: string | null;
+  at?: string;
+};
+
+/** How a version came to be, in words: "edited by a@b on version 1", "restored from version 1". */
+function how(v: Version): string {
+  const kind = v.change?.kind ?? "written";
+  const by = v.by ? ` by ${v.by}` : "";
+  if (kind === "edited" && v.change?.base_version) return `edited${by} on version ${v.change.base_version}`;
+  if (kind === "restored" && v.change?.from_version) return `restored${by} from version ${v.change.from_version}`;
+  return `${kind}${by}`;
 }
 
 function absent(e: unknown): null {
