@@ -108,6 +108,7 @@ export function Connectors() {
                         <>
                           <button
                             type="button"
+                            aria-label={`${p.enabled ? "Disable" : "Enable"} ${p.project}`}
                             disabled={busy}
                             onClick={() =>
                               act(() =>
@@ -123,6 +124,7 @@ export function Connectors() {
                           {c.root_project !== p.project && (
                             <button
                               type="button"
+                              aria-label={`Make root: ${p.project}`}
                               disabled={busy}
                               onClick={() =>
                                 act(() =>

@@ -22,7 +22,13 @@ export function Organization() {
   const [tokenName, setTokenName] = useState("");
   const [secret, setSecret] = useState<string | null>(null);
   const { error, busy, run } = useAction();
-  const act = (action: () => Promise<unknown>, then: () => void) => run(action).then((ok) => ok && then());
+  // Every change here is an audited admin action: the audit log is read again after each.
+  const act = (action: () => Promise<unknown>, then: () => void) =>
+    run(action).then((ok) => {
+      if (!ok) return;
+      then();
+      if (admin) audit.reload();
+    });
 
   return (
     <section>
@@ -150,6 +156,7 @@ export function Organization() {
             {!t.revoked && (
               <button
                 type="button"
+                aria-label={`Revoke ${t.name}`}
                 disabled={busy}
                 onClick={() =>
                   act(() => request("delete", "/api/tokens/{id}", { params: { path: { id: t.id } } }), tokens.reload)
