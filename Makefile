@@ -28,10 +28,15 @@ ui: deps-node
 	$(CARGO) run -q -p aurora-gateway --bin aurora -- openapi > $(UI)/src/api/openapi.json
 	cd $(UI) && npm run build
 
-# The browser tests: Debian's Chromium driven by playwright-core against a real aurora.
+# The browser tests: Debian's Chromium driven by playwright-core against a real aurora: the flow,
+# then the actions of the incident and settings pages, accessibility, and how the assets are served.
 ui-test: ui deps-chromium
 	$(CARGO) build -p aurora-gateway --bin aurora
 	cd $(UI) && node tests/flow.mjs ../../target/debug/aurora
+	cd $(UI) && node tests/actions-incident.mjs ../../target/debug/aurora
+	cd $(UI) && node tests/actions-settings.mjs ../../target/debug/aurora
+	cd $(UI) && node tests/a11y.mjs ../../target/debug/aurora
+	cd $(UI) && node tests/assets.mjs ../../target/debug/aurora
 
 test: deps ui
 	$(CARGO) fmt --all -- --check

@@ -24,7 +24,8 @@ const NAV: [string, string][] = [
   ["/connectors", "Connectors"],
   ["/graph", "Service graph"],
   ["/knowledge", "Knowledge base"],
-  ["/metrics", "Metrics & usage"],
+  // Not /metrics: that is the Prometheus scrape, so a reload or a link there would get its text.
+  ["/metrics-and-usage", "Metrics & usage"],
   ["/organization", "Organisation"],
 ];
 
@@ -44,7 +45,7 @@ function Page({ path }: { path: string }) {
       return <Graph />;
     case "/knowledge":
       return <Knowledge />;
-    case "/metrics":
+    case "/metrics-and-usage":
       return <Metrics />;
     case "/organization":
       return <Organization />;
