@@ -15,6 +15,7 @@ mod graph;
 mod hygiene;
 mod identity;
 mod incident_commands;
+mod incident_search;
 mod intake;
 mod investigations;
 mod isolation;

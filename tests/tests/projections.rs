@@ -389,9 +389,12 @@ async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
         indexes,
         [
             "incidents_by_service",
+            "incidents_by_source",
             "incidents_by_start",
             "incidents_by_status",
-            "incidents_pkey"
+            "incidents_pkey",
+            "incidents_summary_trgm",
+            "incidents_title_trgm"
         ]
     );
     let options: Vec<String> = sqlx::query_scalar(

@@ -343,6 +343,7 @@ mod tests {
             ("health.rs", include_str!("health.rs")),
             ("prometheus.rs", include_str!("prometheus.rs")),
             ("incidents/mod.rs", include_str!("incidents/mod.rs")),
+            ("incidents/list.rs", include_str!("incidents/list.rs")),
             ("incidents/rca.rs", include_str!("incidents/rca.rs")),
             (
                 "incidents/rca_stream.rs",

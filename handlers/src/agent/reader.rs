@@ -44,6 +44,8 @@ impl Reader {
                     status: status.clone(),
                     severity: severity.clone(),
                     service: service.clone(),
+                    source: None,
+                    search: None,
                     after: None,
                     limit: *limit,
                 };

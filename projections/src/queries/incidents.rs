@@ -12,6 +12,11 @@ pub struct IncidentFilter {
     pub status: Option<String>,
     pub severity: Option<String>,
     pub service: Option<String>,
+    /// Only incidents opened by this source (`grafana`, …).
+    pub source: Option<String>,
+    /// Only incidents whose title or summary holds this text, any case (matched literally:
+    /// `%`, `_` and `\` are not wildcards).
+    pub search: Option<String>,
     /// Rows after this `(started_at, id)` in the list's order (newest first).
     pub after: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,
@@ -42,6 +47,7 @@ pub(super) const SUMMARY_COLUMNS: &str =
     "id, title, service, environment, severity, source, status, rca_status, started_at, updated_at,
      resolved_at, affected_services, correlated_alert_count, merged_into, summary";
 
+/// A page of the incident list as `f` filters it, newest first (keyset: after `f.after`).
 pub async fn list_incidents(
     conn: &mut PgConnection,
     tenant: &str,
@@ -64,6 +70,18 @@ pub async fn list_incidents(
             .push_bind(service)
             .push(" = ANY(affected_services))");
     }
+    if let Some(source) = &f.source {
+        q.push(" AND source = ").push_bind(source);
+    }
+    if let Some(search) = &f.search {
+        // Each side is served by its own trigram index (migration 0015), OR-ed as bitmaps.
+        let pattern = format!("%{}%", like_literal(search));
+        q.push(" AND (title ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" ESCAPE '\\' OR summary ILIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
     if let Some((started_at, id)) = f.after {
         q.push(" AND (started_at, id) < (")
             .push_bind(started_at)
@@ -74,6 +92,18 @@ pub async fn list_incidents(
     q.push(" ORDER BY started_at DESC, id DESC LIMIT ")
         .push_bind(f.limit);
     q.build_query_as().fetch_all(&mut *conn).await
+}
+
+/// `text` as a LIKE pattern that matches only itself: its wildcards and escape character escaped.
+fn like_literal(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
 }
 
 /// One incident's list row.

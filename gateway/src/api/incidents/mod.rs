@@ -1,12 +1,12 @@
-//! Incidents: the list, one incident (now, or as it was at a time) with its investigation, and
-//! its raw event history; asking for an investigation, cancelling it and following it live
-//! ([`rca`], [`rca_stream`]). What else changes incidents is in `incident_commands`.
+//! Incidents: the list ([`list`]), one incident (now, or as it was at a time) with its
+//! investigation, and its raw event history; asking for an investigation, cancelling it and
+//! following it live ([`rca`], [`rca_stream`]). What else changes incidents is in `incident_commands`.
 
 use aurora_domain::incident::{AttachedAlert, IncidentEvent, IncidentState};
-use aurora_domain::{DomainEvent, Incident, IncidentStatus, Severity};
+use aurora_domain::{DomainEvent, Incident};
 use aurora_nats::{subjects, RawEvent};
 use aurora_projections::incidents::describe;
-use aurora_projections::queries::{self, AlertRow, IncidentFilter, TimelineRow};
+use aurora_projections::queries::{self, AlertRow, TimelineRow};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
@@ -19,8 +19,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::auth::Caller;
-use super::{page, parse_uuid, ApiError, AppState};
+use super::{parse_uuid, ApiError, AppState};
 
+mod list;
 mod rca;
 mod rca_stream;
 mod rca_view;
@@ -30,69 +31,14 @@ pub use views::{
     CloudEventAttributes, EventItem, IncidentDetail, IncidentEvents, IncidentPage, IncidentView,
 };
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list))
+        .routes(routes!(list::list))
         .routes(routes!(detail))
         .routes(routes!(events))
         .routes(routes!(rca::request, rca::cancel))
         .routes(routes!(rca_stream::stream))
         .routes(routes!(similar::similar))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    /// investigating, analyzed, resolved or merged
-    status: Option<String>,
-    /// critical, high, medium, low or info
-    severity: Option<String>,
-    /// the incident's service or one of its affected services
-    service: Option<String>,
-    /// `next_cursor` of the previous page
-    cursor: Option<String>,
-    /// 1 to 200; default 50
-    limit: Option<i64>,
-}
-
-/// Incidents of the caller's organisation, newest first.
-#[utoipa::path(get, path = "/api/incidents", tag = "incidents", params(ListParams),
-    responses((status = 200, body = IncidentPage, description = "a page of incidents"), (status = 400, description = "a filter is invalid")))]
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Result<Query<ListParams>, QueryRejection>,
-) -> Result<Json<IncidentPage>, ApiError> {
-    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let status = p
-        .status
-        .map(|s| IncidentStatus::parse(&s).map(|s| s.as_str().to_owned()))
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
-    let severity = p
-        .severity
-        .map(|s| Severity::parse(&s).map(|s| s.as_str().to_owned()))
-        .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_severity", e.to_string()))?;
-    let limit = page::limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let after = p.cursor.as_deref().map(page::parse_cursor).transpose()?;
-    let filter = IncidentFilter {
-        status,
-        severity,
-        service: p.service,
-        after,
-        limit,
-    };
-    let tenant = &caller.tenant;
-    let mut tx = queries::scoped(&state.services.gateway_pool, tenant.as_str()).await?;
-    let items = queries::list_incidents(&mut tx, tenant.as_str(), &filter).await?;
-    tx.commit().await?;
-    let next_cursor = page::next_cursor(&items, limit, |i| (i.started_at, i.id));
-    Ok(Json(IncidentPage { items, next_cursor }))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {

@@ -41,7 +41,9 @@ fn webhook_url(state: &AppState, source: &str, id: Uuid) -> String {
     format!("{}/webhooks/{source}/{id}", base.trim_end_matches('/'))
 }
 
-fn known_source(name: &str) -> Result<&'static dyn Source, ApiError> {
+/// The source called `name`, or 400 `unknown_source` naming the known ones (also the incident
+/// list's `source` filter).
+pub(super) fn known_source(name: &str) -> Result<&'static dyn Source, ApiError> {
     sources::source(name).ok_or_else(|| {
         let known: Vec<&str> = sources::SOURCES
             .iter()
