@@ -284,9 +284,11 @@ async fn the_figures_of_a_scripted_range_are_the_ones_worked_out_by_hand() {
             "mttd": {"count": 4, "mean_seconds": 67.5, "median_seconds": 60.0, "max_seconds": 120.0},
             // 3600, 1800
             "mttr": {"count": 2, "mean_seconds": 2700.0, "median_seconds": 2700.0, "max_seconds": 3600.0},
+            // 03-01: A, B and G (detected in 120, 30, 60 s; A and B resolved in 3600, 1800 s);
+            // 03-02: C (detected in 60 s, open).
             "per_day": [
-                {"day": "2025-03-01", "incidents": 3},
-                {"day": "2025-03-02", "incidents": 1},
+                {"day": "2025-03-01", "incidents": 3, "mttd_median_seconds": 60.0, "mttr_median_seconds": 2700.0},
+                {"day": "2025-03-02", "incidents": 1, "mttd_median_seconds": 60.0, "mttr_median_seconds": null},
             ],
             "per_source": [
                 {"name": "grafana", "incidents": 2},
