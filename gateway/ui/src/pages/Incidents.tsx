@@ -1,11 +1,11 @@
-// The incident list: newest first, filtered by status, severity, service and source, searched by
-// title, paged with the API's cursor, and live — a new incident or a change appears by itself.
-import { useState } from "preact/hooks";
-import { request, type Schemas } from "../api/client";
+// The incident list: newest first, filtered by status, severity, service and source, searched in
+// titles and summaries — all by the API, so a match far down the list is found and "Older" keeps
+// the filters — paged with the API's cursor, and live: a new incident or a change appears by itself.
+import { useEffect, useState } from "preact/hooks";
+import { request } from "../api/client";
 import { soon, useLive } from "../live";
 import { Badge, ErrorText, Loading, When, useLoad } from "../ui";
 
-type Summary = Schemas["IncidentSummary"];
 const STATUSES = ["investigating", "analyzed", "resolved", "merged"];
 const SEVERITIES = ["critical", "high", "medium", "low", "info", "unknown"];
 const PAGE = 50;
@@ -15,8 +15,19 @@ export function Incidents() {
   const [severity, setSeverity] = useState("");
   const [service, setService] = useState("");
   const [source, setSource] = useState("");
+  // What the search box holds, and what is asked for: typing waits for a pause before a request.
+  const [typed, setTyped] = useState("");
   const [search, setSearch] = useState("");
   const [cursors, setCursors] = useState<string[]>([]);
+  const sources = useLoad(() => request("get", "/api/integrations/sources"), []);
+  useEffect(() => {
+    if (typed === search) return;
+    const wait = setTimeout(() => {
+      setSearch(typed);
+      setCursors([]);
+    }, 250);
+    return () => clearTimeout(wait);
+  }, [typed, search]);
   const cursor = cursors[cursors.length - 1];
   const { data, error, reload } = useLoad(
     () =>
@@ -26,23 +37,21 @@ export function Incidents() {
               status: status || undefined,
               severity: severity || undefined,
               service: service || undefined,
+              source: source || undefined,
+              q: search.trim() || undefined,
               cursor,
               limit: PAGE,
             },
           },
         }),
-    [status, severity, service, cursor],
+    [status, severity, service, source, search, cursor],
   );
   // Any incident event may add or change a row of this page: fetch the page again.
   useLive((event) => {
     if (event.aggregatetype === "incident") soon(reload);
   }, [reload]);
 
-  const shown = (data?.items ?? []).filter(
-    (i: Summary) =>
-      (!source || i.source === source) &&
-      (!search || i.title.toLowerCase().includes(search.toLowerCase())),
-  );
+  const shown = data?.items ?? [];
   const filter = (set: (v: string) => void) => (e: Event) => {
     set((e.currentTarget as HTMLInputElement).value);
     setCursors([]);
@@ -75,11 +84,18 @@ export function Incidents() {
         </label>
         <label>
           Source
-          <input value={source} onInput={(e) => setSource(e.currentTarget.value)} placeholder="grafana" />
+          <select value={source} onChange={filter(setSource)}>
+            <option value="">any</option>
+            {(sources.data?.items ?? []).map((s) => (
+              <option key={s.name} value={s.name}>
+                {s.title}
+              </option>
+            ))}
+          </select>
         </label>
         <label>
-          Search titles
-          <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
+          Search titles and summaries
+          <input type="search" value={typed} maxLength={200} onInput={(e) => setTyped(e.currentTarget.value)} />
         </label>
       </form>
       {!data ? (
@@ -123,7 +139,7 @@ export function Incidents() {
           </tbody>
         </table>
       )}
-      <ErrorText error={data ? error : null} />
+      <ErrorText error={(data ? error : null) ?? sources.error} />
       <nav class="pager" aria-label="Pages">
         <button type="button" disabled={!cursors.length} onClick={() => setCursors(cursors.slice(0, -1))}>
           Newer
