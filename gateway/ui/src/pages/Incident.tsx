@@ -107,12 +107,9 @@ export function IncidentPage({ id }: { id: string }) {
           <p>No deployments or merges reported shortly before.</p>
         ) : (
           <ul class="cards">
-            {data.changes_before.map((c, i) => (
-              <li key={i}>
-                {JSON.stringify(c).length > 0 && <span>{describeChange(c)}</span>}
-                <div class="muted">
-                  {c.minutes_before} min before{c.same_service ? " · same service" : ""}
-                </div>
+            {data.changes_before.map((c) => (
+              <li key={c.id}>
+                <ChangeLine change={c} />
               </li>
             ))}
           </ul>
@@ -151,10 +148,32 @@ export function IncidentPage({ id }: { id: string }) {
   );
 }
 
-function describeChange(change: Schemas["ChangeBefore"]): string {
-  const c = change as unknown as Record<string, unknown>;
-  const text = [c.kind, c.title ?? c.summary, c.service, c.repository].filter(Boolean).join(" · ");
-  return text || "a change";
+/** One change before the incident, as `GET /api/incidents/{id}` gives it (`ChangeBefore`). */
+function ChangeLine({ change: c }: { change: Schemas["ChangeBefore"] }) {
+  const where = [c.service, c.environment, c.version && `version ${c.version}`, c.author && `by ${c.author}`]
+    .filter(Boolean)
+    .join(" · ");
+  // The link comes from the source's payload: only a web address may become a link.
+  const link = c.url && /^https?:\/\//i.test(c.url) ? c.url : null;
+  return (
+    <>
+      <Badge kind={c.kind}>{c.kind}</Badge> <strong>{c.title}</strong>
+      <div class="muted">
+        {where} · from {c.source} · <When at={c.at} />
+      </div>
+      <div class="muted">
+        {c.minutes_before} min before it started{c.same_service ? " · its service" : " · another service"}
+        {link && (
+          <>
+            {" · "}
+            <a href={link} target="_blank" rel="noopener noreferrer">
+              the {c.kind} in {c.source}
+            </a>
+          </>
+        )}
+      </div>
+    </>
+  );
 }
 
 /** A slider over the incident's own events: each stop is the incident just after one of them. */
