@@ -1,166 +1,151 @@
-// The service graph: search its nodes, pick one to see its neighbourhood drawn (itself in the
-// middle, nodes one, two, three hops away on rings), what an outage of it would reach (the blast
-// radius, highlighted), and its incidents and changes. Zoom with the slider; every node is a
-// button, so the drawing is usable from the keyboard.
-import { useState } from "preact/hooks";
+// The service graph, drawn whole (graph/layout.ts places it) and explorable: zoom with the
+// buttons or the wheel, drag to pan, find a service by name (the view moves to it and it takes
+// the focus), pick a node — by click or from the keyboard — to light up its blast radius and
+// neighbourhood and list them with its incidents and changes.
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { request, type Schemas } from "../api/client";
-import { Badge, ErrorText, Loading, When, useLoad } from "../ui";
+import { Drawing, clampZoom, type View } from "../graph/Drawing";
+import { layout } from "../graph/layout";
+import { NodePanel, highlightOf, useAround } from "../graph/NodePanel";
+import { Loading, plural, useLoad } from "../ui";
 
 type Node = Schemas["GraphNode"];
+type Edge = Schemas["GraphEdge"];
+
+/** Nodes drawn at most: past this a drawing says nothing a search would not say better. */
+const MAX_NODES = 5000;
+const PAGE = 1000;
+
+/** Every node of the organisation's graph (to MAX_NODES) and the edges among them. */
+async function wholeGraph(): Promise<{ nodes: Node[]; edges: Edge[]; more: boolean }> {
+  const nodes: Node[] = [];
+  const edges: Edge[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await request("get", "/api/graph", { params: { query: { limit: PAGE, cursor } } });
+    nodes.push(...page.nodes);
+    edges.push(...page.edges);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor && nodes.length < MAX_NODES);
+  const ids = new Set(nodes.map((n) => n.id));
+  return { nodes, edges: edges.filter((e) => ids.has(e.from_id) && ids.has(e.to_id)), more: !!cursor };
+}
 
 export function Graph() {
-  const [search, setSearch] = useState("");
+  const graph = useLoad(wholeGraph, []);
   const [selected, setSelected] = useState<string | null>(null);
-  const page = useLoad(
-    () => request("get", "/api/graph", { params: { query: { search, limit: 100 } } }),
-    [search],
+  const [view, setView] = useState<View>({ k: 1, x: 0, y: 0 });
+  const [wanted, setWanted] = useState("");
+  const [said, setSaid] = useState("");
+  const [focus, setFocus] = useState<string | null>(null);
+  const around = useAround(selected);
+
+  const nodes = graph.data?.nodes ?? [];
+  const edges = graph.data?.edges ?? [];
+  const placed = useMemo(
+    () => layout(nodes.map((n) => n.id), edges.map((e) => ({ from: e.from_id, to: e.to_id }))),
+    [graph.data],
   );
+  const whole = useCallback(
+    () => setView({ k: 1, x: placed.box.x + placed.box.width / 2, y: placed.box.y + placed.box.height / 2 }),
+    [placed],
+  );
+  useEffect(whole, [whole]);
+  // A node found by the search takes the focus once it is drawn where the view moved to.
+  useEffect(() => {
+    if (!focus) return;
+    (document.querySelector(`[data-node="${focus}"]`) as SVGGElement | null)?.focus();
+    setFocus(null);
+  }, [focus]);
+
+  const names = useMemo(() => new Map(nodes.map((n) => [n.id, n.name])), [nodes]);
+  const node = nodes.find((n) => n.id === selected);
+  // The answers about the node picked before stay until the new ones come: not to be lit up.
+  const current = around.data && around.data.blast.node.id === selected ? around.data : null;
+  const highlight = highlightOf(selected, current);
+
+  const find = (e: Event) => {
+    e.preventDefault();
+    const text = wanted.trim().toLowerCase();
+    if (!text) return;
+    const hit =
+      nodes.find((n) => n.name.toLowerCase() === text || n.key === text) ??
+      nodes.find((n) => n.name.toLowerCase().includes(text) || n.key.includes(text));
+    if (!hit) {
+      setSaid(`No service matches “${wanted.trim()}”.`);
+      return;
+    }
+    const p = placed.at.get(hit.id)!;
+    setSaid(`Found ${hit.name}.`);
+    setSelected(hit.id);
+    setView({ k: Math.max(view.k, 2), x: p.x, y: p.y });
+    setFocus(hit.id);
+  };
+  const zoom = (factor: number) => setView({ ...view, k: clampZoom(view.k * factor) });
+
   return (
     <section>
       <h1>Service graph</h1>
-      <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Search services
-          <input type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-        </label>
-      </form>
-      {!page.data ? (
-        <Loading error={page.error} />
-      ) : page.data.nodes.length === 0 ? (
+      {!graph.data ? (
+        <Loading error={graph.error} />
+      ) : nodes.length === 0 ? (
         <p>No services known yet. Alerts, changes, connectors and declared edges add them.</p>
       ) : (
-        <div class="graph">
-          <ul class="node-list" aria-label="Services">
-            {page.data.nodes.map((n) => (
-              <li key={n.id}>
-                <button
-                  type="button"
-                  class="link"
-                  aria-pressed={selected === n.id}
-                  onClick={() => setSelected(n.id)}
-                >
-                  {n.name}
-                </button>{" "}
-                <span class="muted">
-                  {n.node_type} · {n.provider}
-                  {n.stale ? " · stale" : ""}
-                </span>
-              </li>
-            ))}
-          </ul>
-          {selected && <NodePanel id={selected} onPick={setSelected} />}
-        </div>
+        <>
+          <form class="filters" role="search" onSubmit={find}>
+            <label>
+              Find a service
+              <input type="search" list="service-names" value={wanted} onInput={(e) => setWanted(e.currentTarget.value)} />
+            </label>
+            <datalist id="service-names">
+              {nodes.map((n) => (
+                <option key={n.id} value={n.name} />
+              ))}
+            </datalist>
+            <button type="submit">Find</button>
+            <span role="status" class="muted">
+              {said}
+            </span>
+          </form>
+          <div class="zoom" role="toolbar" aria-label="Zoom">
+            <button type="button" onClick={() => zoom(1.5)} aria-label="Zoom in">
+              +
+            </button>
+            <button type="button" onClick={() => zoom(1 / 1.5)} aria-label="Zoom out">
+              −
+            </button>
+            <button type="button" onClick={whole}>
+              Show all
+            </button>
+            <output aria-label="Zoom level">{Math.round(view.k * 100)}%</output>
+            <span class="muted">
+              {plural(nodes.length, "service")}, {plural(edges.length, "dependency", "dependencies")}
+              {graph.data.more ? ` (the first ${nodes.length} drawn)` : ""}. Drag to move; wheel to zoom.
+            </span>
+          </div>
+          <div class="graph">
+            <Drawing
+              nodes={nodes}
+              edges={edges}
+              layout={placed}
+              view={view}
+              onView={setView}
+              highlight={highlight}
+              onPick={setSelected}
+            />
+            {node ? (
+              <NodePanel node={node} around={current} error={around.error} names={names} onPick={setSelected} />
+            ) : (
+              <p class="muted">Pick a service to see its blast radius, neighbours, incidents and changes.</p>
+            )}
+          </div>
+          <p class="muted legend-line">
+            <span class="legend legend-selected" /> selected <span class="legend legend-blast" /> in its blast radius
+            (what an outage of it reaches; dashed ring) <span class="legend legend-near" /> its neighbours · arrows point from
+            a service to what it depends on.
+          </p>
+        </>
       )}
     </section>
   );
-}
-
-function NodePanel({ id, onPick }: { id: string; onPick: (id: string) => void }) {
-  const [zoom, setZoom] = useState(1);
-  const around = useLoad(
-    () =>
-      Promise.all([
-        request("get", "/api/graph/services/{id}/neighbourhood", { params: { path: { id }, query: { depth: 2 } } }),
-        request("get", "/api/graph/services/{id}/blast-radius", { params: { path: { id } } }),
-        request("get", "/api/graph/services/{id}/incidents", { params: { path: { id } } }),
-        request("get", "/api/graph/services/{id}/changes", { params: { path: { id } } }),
-      ]),
-    [id],
-  );
-  if (!around.data) return <Loading error={around.error} />;
-  const [hood, blast, incidents, changes] = around.data;
-  const center = hood.nodes.find((r) => r.depth === 0)?.node;
-  const reached = new Set(blast.affected.map((r) => r.node.id));
-  const place = layout(hood.nodes);
-  const size = 360 / zoom;
-  return (
-    <div class="node-panel">
-      <h2>{center?.name ?? "Service"}</h2>
-      <label>
-        Zoom
-        <input type="range" min={0.5} max={3} step={0.25} value={zoom} onInput={(e) => setZoom(Number(e.currentTarget.value))} />
-      </label>
-      <svg
-        class="graph-drawing"
-        role="group"
-        aria-label={`Neighbourhood of ${center?.name}; ${reached.size} services in its blast radius`}
-        viewBox={`${-size / 2} ${-size / 2} ${size} ${size}`}
-        width="100%"
-      >
-        {hood.edges.map((e) => {
-          const a = place.get(e.from_id);
-          const b = place.get(e.to_id);
-          return a && b ? <line key={`${e.from_id}-${e.to_id}`} x1={a.x} y1={a.y} x2={b.x} y2={b.y} class="edge" /> : null;
-        })}
-        {hood.nodes.map((r) => {
-          const p = place.get(r.node.id)!;
-          const kind = r.depth === 0 ? "center" : reached.has(r.node.id) ? "blast" : "plain";
-          return (
-            <g key={r.node.id} transform={`translate(${p.x} ${p.y})`}>
-              <circle r={r.depth === 0 ? 12 : 8} class={`node node-${kind}`} />
-              <text y={22} text-anchor="middle" class="node-label" onClick={() => onPick(r.node.id)}>
-                {r.node.name}
-              </text>
-            </g>
-          );
-        })}
-      </svg>
-      <p class="muted">
-        <span class="legend legend-blast" /> in the blast radius: an outage here reaches {reached.size} service
-        {reached.size === 1 ? "" : "s"}.
-      </p>
-      <h3>Neighbours</h3>
-      <ul>
-        {hood.nodes
-          .filter((r) => r.depth > 0)
-          .map((r) => (
-            <li key={r.node.id}>
-              <button type="button" class="link" onClick={() => onPick(r.node.id)}>
-                {r.node.name}
-              </button>{" "}
-              <span class="muted">{r.depth} hop{r.depth === 1 ? "" : "s"}</span>{" "}
-              {reached.has(r.node.id) && <Badge kind="high">blast radius</Badge>}
-            </li>
-          ))}
-      </ul>
-      <h3>Incidents</h3>
-      {incidents.items.length === 0 ? (
-        <p>None.</p>
-      ) : (
-        <ul>
-          {incidents.items.map((i) => (
-            <li key={i.id}>
-              <a href={`/incidents/${i.id}`}>{i.title}</a> <Badge kind={i.status}>{i.status}</Badge>
-            </li>
-          ))}
-        </ul>
-      )}
-      <h3>Changes</h3>
-      {changes.items.length === 0 ? (
-        <p>None.</p>
-      ) : (
-        <ul>
-          {changes.items.map((c) => (
-            <li key={c.id}>
-              {c.kind}: {c.title} · <When at={c.at} />
-            </li>
-          ))}
-        </ul>
-      )}
-      <ErrorText error={around.error} />
-    </div>
-  );
-}
-
-/** Places the start in the middle and each depth on its own ring, evenly spaced. */
-function layout(nodes: Schemas["Reached"][]): Map<string, { x: number; y: number }> {
-  const rings = new Map<number, Node[]>();
-  for (const r of nodes) rings.set(r.depth, [...(rings.get(r.depth) ?? []), r.node]);
-  const place = new Map<string, { x: number; y: number }>();
-  for (const [depth, ring] of rings)
-    ring.forEach((n, i) => {
-      const angle = (2 * Math.PI * i) / ring.length + depth * 0.4;
-      place.set(n.id, { x: depth * 70 * Math.cos(angle), y: depth * 70 * Math.sin(angle) });
-    });
-  return place;
 }
