@@ -1,16 +1,37 @@
-// Incident metrics (MTTD, MTTR, incidents per day, RCA conclusions) and LLM usage and cost, as
-// small SVG charts: no chart library.
-import { request } from "../api/client";
+// Incident metrics (MTTD, MTTR and incidents over time, RCA conclusions) and LLM usage and cost,
+// as small SVG charts (charts.tsx, no chart library), each with its numbers as a table.
+import { useState } from "preact/hooks";
+import { request, type Schemas } from "../api/client";
+import { Columns, Lines, days } from "../charts";
 import { Loading, useLoad } from "../ui";
 
+const RANGES = [7, 30, 90];
+
 export function Metrics() {
-  const metrics = useLoad(() => request("get", "/api/metrics/summary"), []);
+  const [range, setRange] = useState(30);
+  const metrics = useLoad(
+    () =>
+      request("get", "/api/metrics/summary", {
+        params: { query: { from: new Date(Date.now() - range * 86_400_000).toISOString() } },
+      }),
+    [range],
+  );
   const usage = useLoad(() => request("get", "/api/llm-usage"), []);
   const m = metrics.data;
   const u = usage.data;
   return (
     <section>
       <h1>Metrics & usage</h1>
+      <label class="range">
+        Period
+        <select value={range} onChange={(e) => setRange(Number(e.currentTarget.value))}>
+          {RANGES.map((d) => (
+            <option key={d} value={d}>
+              the last {d} days
+            </option>
+          ))}
+        </select>
+      </label>
       {!m ? (
         <Loading error={metrics.error} />
       ) : (
@@ -18,12 +39,11 @@ export function Metrics() {
           <dl class="figures">
             <Figure label="Opened" value={String(m.incidents.opened)} />
             <Figure label="Resolved" value={String(m.incidents.resolved)} />
-            <Figure label="MTTD (median)" value={duration(m.mttd.median_seconds)} />
-            <Figure label="MTTR (median)" value={duration(m.mttr.median_seconds)} />
+            <Figure label="MTTD (median)" value={duration(m.mttd.median_seconds)} more={spread(m.mttd)} />
+            <Figure label="MTTR (median)" value={duration(m.mttr.median_seconds)} more={spread(m.mttr)} />
             <Figure label="RCA runs" value={String(m.rca.runs)} />
           </dl>
-          <h2>Incidents per day</h2>
-          <Bars label="Incidents per day" items={m.per_day.map((d) => [d.day.slice(5), d.incidents])} />
+          <OverTime summary={m} />
           <h2>RCA conclusions</h2>
           <Bars
             label="RCA conclusions"
@@ -54,12 +74,84 @@ export function Metrics() {
   );
 }
 
-function Figure({ label, value }: { label: string; value: string }) {
+function Figure({ label, value, more }: { label: string; value: string; more?: string }) {
   return (
     <div>
       <dt>{label}</dt>
-      <dd>{value}</dd>
+      <dd>
+        {value}
+        {more && <div class="muted more">{more}</div>}
+      </dd>
     </div>
+  );
+}
+
+function spread(d: Schemas["Durations"]): string {
+  return d.count ? `mean ${duration(d.mean_seconds)}, longest ${duration(d.max_seconds)}, of ${d.count}` : "none yet";
+}
+
+/** Incidents, MTTD and MTTR per day of the range, as charts and as a table. */
+function OverTime({ summary: m }: { summary: Schemas["MetricsSummary"] }) {
+  const labels = days(m.from, m.to);
+  const byDay = new Map(m.per_day.map((d) => [d.day, d]));
+  const count = labels.map((d) => byDay.get(d)?.incidents ?? 0);
+  const mttd = labels.map((d) => byDay.get(d)?.mttd_median_seconds ?? null);
+  const mttr = labels.map((d) => byDay.get(d)?.mttr_median_seconds ?? null);
+  const total = count.reduce((a, b) => a + b, 0);
+  const busiest = labels[count.indexOf(Math.max(...count))];
+  const period = `${labels[0]} to ${labels[labels.length - 1]}`;
+  return (
+    <>
+      <h2 id="incidents-over-time">Incidents over time</h2>
+      <Columns
+        label={`Incidents opened per day, ${period}: ${total} in all${total ? `, most on ${busiest} (${byDay.get(busiest)?.incidents})` : ""}`}
+        labels={labels}
+        values={count}
+        unit="incidents"
+      />
+      <h2 id="mttd-mttr-over-time">MTTD and MTTR over time</h2>
+      <p class="muted legend-line">
+        <span class="legend legend-mttd" /> MTTD: median time from the alert firing to the incident opening ·{" "}
+        <span class="legend legend-mttr" /> MTTR: median time from opening to resolution (dashed), of each day's incidents
+      </p>
+      <Lines
+        label={`Median MTTD and MTTR per day, ${period}: MTTD ${duration(m.mttd.median_seconds)} and MTTR ${duration(m.mttr.median_seconds)} over the period`}
+        labels={labels}
+        series={[
+          { name: "MTTD", values: mttd, kind: "mttd" },
+          { name: "MTTR", values: mttr, kind: "mttr" },
+        ]}
+        format={duration}
+      />
+      <details>
+        <summary>The numbers per day</summary>
+        {m.per_day.length === 0 ? (
+          <p>No incidents opened in this period.</p>
+        ) : (
+          <table data-testid="per-day">
+            <caption class="sr-only">Incidents opened, MTTD and MTTR per day</caption>
+            <thead>
+              <tr>
+                <th scope="col">Day (UTC)</th>
+                <th scope="col">Incidents</th>
+                <th scope="col">MTTD (median)</th>
+                <th scope="col">MTTR (median)</th>
+              </tr>
+            </thead>
+            <tbody>
+              {m.per_day.map((d) => (
+                <tr key={d.day}>
+                  <th scope="row">{d.day}</th>
+                  <td>{d.incidents}</td>
+                  <td>{duration(d.mttd_median_seconds)}</td>
+                  <td>{duration(d.mttr_median_seconds)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </details>
+    </>
   );
 }
 
