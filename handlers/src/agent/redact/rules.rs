@@ -167,11 +167,11 @@ struct Compiled {
 }
 
 /// Every rule compiled, or `None` if any does not compile (then nothing is returned unscanned).
-static COMPILED: LazyLock<Option<Vec<Compiled>>> = LazyLock::new(|| {
-    RULES
-        .iter()
-        .copied()
-        .chain(assignment_rules())
+static COMPILED: LazyLock<Option<Vec<Compiled>>> =
+    LazyLock::new(|| compile(RULES.iter().copied().chain(assignment_rules())));
+
+fn compile(rules: impl Iterator<Item = Rule>) -> Option<Vec<Compiled>> {
+    rules
         .map(|rule| match Regex::new(rule.pattern) {
             Ok(regex) => Some(Compiled { rule, regex }),
             Err(error) => {
@@ -180,7 +180,7 @@ static COMPILED: LazyLock<Option<Vec<Compiled>>> = LazyLock::new(|| {
             }
         })
         .collect()
-});
+}
 
 /// The number of rules that compiled (all of them, or the scan refuses to run).
 #[cfg(test)]
@@ -190,7 +190,11 @@ pub(super) fn compiled_rules() -> Option<usize> {
 
 /// `text` with every rule applied, or `None` if the rules are unavailable.
 pub(super) fn apply(text: &str) -> Option<String> {
-    let compiled = COMPILED.as_ref()?;
+    apply_compiled(COMPILED.as_deref(), text)
+}
+
+fn apply_compiled(compiled: Option<&[Compiled]>, text: &str) -> Option<String> {
+    let compiled = compiled?;
     let mut out = text.to_owned();
     for Compiled { rule, regex } in compiled {
         if !regex.is_match(&out) {
@@ -268,5 +272,29 @@ mod tests {
         assert!(shannon_entropy("aaaaaaaa") < 0.1);
         assert!(shannon_entropy("3600") < 3.0);
         assert!(shannon_entropy("8f3a9c2e7b1d4f6a0c5e") > 3.0);
+    }
+}
+
+#[cfg(test)]
+mod failing {
+    use super::*;
+
+    #[test]
+    fn one_rule_that_does_not_compile_leaves_no_rules_and_nothing_is_scanned() {
+        let broken = [
+            rule("aws-access-key", r"AKIA[0-9A-Z]{16}"),
+            rule("broken", "("),
+        ];
+        let compiled = compile(broken.into_iter());
+        assert!(compiled.is_none(), "a set missing a rule is not used");
+        assert_eq!(
+            apply_compiled(compiled.as_deref(), "password=hunter22"),
+            None
+        );
+        let whole = compile(broken[..1].iter().copied()).expect("compiles");
+        assert_eq!(
+            apply_compiled(Some(&whole), "id AKIAABCDEFGHIJKLMNOP").as_deref(),
+            Some("id [REDACTED:aws-access-key]")
+        );
     }
 }

@@ -458,3 +458,18 @@ fn upstreams_redaction_cases() {
         assert_eq!(redact(benign, &[]), benign);
     }
 }
+
+#[test]
+fn without_its_rules_the_scan_withholds_the_whole_text() {
+    let redactor = Redactor::new(&strings(&["hunter2-secret"]));
+    let output = "deploy ok\nDB_PASSWORD=hunter2-secret\nAKIAABCDEFGHIJKLMNOP\n";
+    let withheld = redactor.scan_with(output, |_| None);
+    assert_eq!(withheld, "[REDACTED:redaction-unavailable]");
+    // With the rules, the same text is scanned and shown.
+    let scanned = redactor.scan_with(output, rules::apply);
+    assert!(scanned.starts_with("deploy ok\n"), "{scanned}");
+    assert!(
+        !scanned.contains("hunter2") && !scanned.contains("AKIAABCD"),
+        "{scanned}"
+    );
+}
