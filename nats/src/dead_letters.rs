@@ -87,7 +87,7 @@ pub async fn list(
     if info.state.messages == 0 {
         return Ok(Vec::new());
     }
-    let filter = consumer.map_or_else(|| "dead.>".to_owned(), |c| format!("dead.*.{c}"));
+    let filter = subjects::dead_letters_of(consumer);
     let reader = stream
         .create_consumer(consumer::pull::OrderedConfig {
             filter_subject: filter.clone(),

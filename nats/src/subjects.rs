@@ -73,6 +73,12 @@ pub fn dead_letter(original_subject: &str, consumer: &str) -> String {
     format!("dead.{tenant}.{consumer}")
 }
 
+/// What one consumer gave up on, in every tenant (`dead.*.<consumer>`), or everything
+/// dead-lettered (`dead.>`).
+pub fn dead_letters_of(consumer: Option<&str>) -> String {
+    consumer.map_or_else(|| "dead.>".to_owned(), |c| format!("dead.*.{c}"))
+}
+
 /// `inbox.<tenant>.<source>`.
 pub fn inbox(tenant: &TenantId, source: &str) -> String {
     format!("inbox.{tenant}.{source}")
