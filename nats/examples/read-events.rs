@@ -3,54 +3,101 @@
 //!
 //! ```sh
 //! aurora consumer-credentials --tenant <organisation id> --name audit > audit.json
-//! cargo run -p aurora-nats --example read-events -- audit.json
+//! cargo run -p aurora-nats --example read-events -- audit.json            # Aurora's consumer
+//! cargo run -p aurora-nats --example read-events -- audit.json incidents  # one of its own
 //! ```
 //!
-//! It reads its durable consumer (made by Aurora when it issued the credentials) and prints each
-//! event's CloudEvents type, subject and body (`docs/events.md` describes them), acknowledging as
-//! it goes; stopped and started again, it goes on after the last event it acknowledged. Nothing
-//! of Aurora's is used: only async-nats and the JSON above. (`tests/tests/consumers.rs` runs
-//! `read` as it is.)
+//! It reads a durable consumer — the one Aurora made when it issued the credentials, or, given a
+//! name, one of its own, which it creates the first time (a plain JetStream create: Aurora
+//! answers it) — and prints each event's CloudEvents type, subject and body (`docs/events.md`
+//! describes them), acknowledging as it goes; stopped and started again, it goes on after the
+//! last event it acknowledged. Nothing of Aurora's is used: only async-nats and the JSON above.
+//! (`tests/tests/consumers/` runs `read` and `read_own` as they are.)
 
 use std::io::Write;
 
-use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use futures::StreamExt as _;
 
 #[tokio::main]
 async fn main() -> Result<(), async_nats::Error> {
-    let path = std::env::args()
-        .nth(1)
-        .ok_or("usage: read-events <credentials.json>")?;
+    let mut args = std::env::args().skip(1);
+    let path = args
+        .next()
+        .ok_or("usage: read-events <credentials.json> [<consumer name>]")?;
     let creds: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
-    read(&creds, &mut std::io::stdout(), usize::MAX).await
+    match args.next() {
+        Some(name) => read_own(&creds, &name, &mut std::io::stdout(), usize::MAX).await,
+        None => read(&creds, &mut std::io::stdout(), usize::MAX).await,
+    }
 }
 
-/// Prints one line per event, `<ce-type> <ce-subject> <body>`, to `out`: `count` events, or
-/// until stopped.
+/// Prints one line per event of the consumer Aurora made, `<ce-type> <ce-subject> <body>`, to
+/// `out`: `count` events, or until stopped.
 pub async fn read(
     creds: &serde_json::Value,
     out: &mut impl Write,
     count: usize,
 ) -> Result<(), async_nats::Error> {
-    let field = |name: &str| {
-        creds[name]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or(name.to_owned())
-    };
-
-    // The seed authenticates; the inbox prefix is the only one the server lets it use.
-    let client = async_nats::ConnectOptions::with_nkey(field("nkey_seed")?)
-        .custom_inbox_prefix(field("inbox_prefix")?)
-        .connect(field("url")?)
-        .await?;
-    // Aurora's JetStream API as these credentials' account sees it.
-    let js = async_nats::jetstream::with_prefix(client, &field("api_prefix")?);
+    let js = jetstream(creds).await?;
     // Made by Aurora, filtered to the tenant; looked up by name (stream info is not readable).
     let consumer: PullConsumer = js
-        .get_consumer_from_stream(field("consumer")?, field("stream")?)
+        .get_consumer_from_stream(field(creds, "consumer")?, field(creds, "stream")?)
         .await?;
+    print(consumer, out, count).await
+}
+
+/// As [`read`], through a consumer of its own, `<consumer_prefix><name>`: created if it is not
+/// there (with the same config it is simply found), filtered to the tenant's events — any
+/// narrower filter within `filter_subject` would do, `evt.<tenant>.incident.>` say.
+pub async fn read_own(
+    creds: &serde_json::Value,
+    name: &str,
+    out: &mut impl Write,
+    count: usize,
+) -> Result<(), async_nats::Error> {
+    let js = jetstream(creds).await?;
+    let consumer: PullConsumer = js
+        .create_consumer_on_stream(
+            pull::Config {
+                durable_name: Some(format!("{}{name}", field(creds, "consumer_prefix")?)),
+                filter_subject: field(creds, "filter_subject")?,
+                ack_policy: AckPolicy::Explicit,
+                ..Default::default()
+            },
+            field(creds, "stream")?,
+        )
+        .await?;
+    print(consumer, out, count).await
+}
+
+fn field(creds: &serde_json::Value, name: &str) -> Result<String, String> {
+    creds[name]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or(name.to_owned())
+}
+
+/// Connects with the credentials: Aurora's JetStream API as their account sees it.
+async fn jetstream(
+    creds: &serde_json::Value,
+) -> Result<async_nats::jetstream::Context, async_nats::Error> {
+    // The seed authenticates; the inbox prefix is the only one the server lets it use.
+    let client = async_nats::ConnectOptions::with_nkey(field(creds, "nkey_seed")?)
+        .custom_inbox_prefix(field(creds, "inbox_prefix")?)
+        .connect(field(creds, "url")?)
+        .await?;
+    Ok(async_nats::jetstream::with_prefix(
+        client,
+        &field(creds, "api_prefix")?,
+    ))
+}
+
+async fn print(
+    consumer: PullConsumer,
+    out: &mut impl Write,
+    count: usize,
+) -> Result<(), async_nats::Error> {
     let mut messages = consumer.messages().await?.take(count);
     while let Some(message) = messages.next().await {
         let message = message?;
@@ -69,7 +116,8 @@ pub async fn read(
             header("ce-subject"),
             String::from_utf8_lossy(&message.payload)
         )?;
-        message.ack().await?;
+        // Confirmed by the server: stopped right after, it goes on after this event.
+        message.double_ack().await?;
     }
     Ok(())
 }

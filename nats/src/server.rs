@@ -159,21 +159,33 @@ impl NatsServer {
     /// dropped: renders them (leaving out expired ones) and reloads the server at start, whenever
     /// the `consumer_credentials` bucket changes, and when a grant expires. A reload re-checks
     /// every connected client, so a revoked or expired credential's connection is closed.
+    /// Meanwhile it answers the credentials' requests for consumers of their own
+    /// ([`consumer_access::api`]): only where the grants reach the server's config can a consumer
+    /// made for a credential become readable by it.
     pub fn enforce_grants(&self, client: async_nats::Client) -> GrantEnforcer {
         let reloader = Reloader {
             config: self.config.clone(),
             pid: self.child.id(),
         };
-        let task = tokio::spawn(async move {
+        let reloading = client.clone();
+        let reload = tokio::spawn(async move {
             // Only this loop's own failures end up here; it retries after a pause.
             loop {
-                if let Err(e) = reloader.run(&client).await {
+                if let Err(e) = reloader.run(&reloading).await {
                     tracing::warn!(error = %e, "external consumer grants: {e:#}; retrying");
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
-        GrantEnforcer(task)
+        let serve = tokio::spawn(async move {
+            loop {
+                if let Err(e) = consumer_access::api::serve(client.clone()).await {
+                    tracing::warn!(error = %e, "external consumer API: {e:#}; retrying");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        GrantEnforcer([reload, serve])
     }
 
     /// Stops the server cleanly: SIGTERM lets it flush its store; SIGKILL after 10 s.
@@ -214,12 +226,15 @@ impl NatsServer {
     }
 }
 
-/// Stops enforcing grants when dropped (see [`NatsServer::enforce_grants`]).
-pub struct GrantEnforcer(tokio::task::JoinHandle<()>);
+/// Stops enforcing grants and serving the consumer API when dropped (see
+/// [`NatsServer::enforce_grants`]).
+pub struct GrantEnforcer([tokio::task::JoinHandle<()>; 2]);
 
 impl Drop for GrantEnforcer {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 

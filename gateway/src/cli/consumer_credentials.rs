@@ -3,10 +3,11 @@
 //! `aurora_nats::consumer_access` for what they reach, and why nkey users in the server's config).
 //!
 //! Issuing records `organization.consumer_credentials_issued` (the public key only) on the
-//! organisation, creates the credential's durable consumer (the credential itself may create
-//! none), puts the grant where the nats-server's config is rendered from, waits until the server
-//! has reloaded it, and prints the seed once, as JSON. Revoking removes the grant first (so a
-//! failure afterwards never leaves it usable), deletes the consumer and records
+//! organisation, creates the credential's durable consumer (more of its own it asks Aurora for,
+//! see `aurora_nats::consumer_access::api`), puts the grant where the nats-server's config is
+//! rendered from, waits until the server has reloaded it, and prints the seed once, as JSON.
+//! Revoking removes the grant first (so a failure afterwards never leaves it usable), deletes
+//! every consumer of the credential, its own included, and records
 //! `organization.consumer_credentials_revoked`.
 
 use std::io::Write;
@@ -38,13 +39,15 @@ pub struct ConsumerCredentialsArgs {
     #[arg(long)]
     pub tenant: String,
     /// The credentials' name within the organisation (lower-case letters, digits, - and _); it
-    /// names their durable consumer, `ext-<tenant>-<name>`, which Aurora creates.
+    /// names their durable consumer, `ext-<tenant>-<name>`, which Aurora creates, and those they
+    /// create, `ext-<tenant>-<name>~<theirs>`.
     #[arg(long, default_value = "default")]
     pub name: String,
     /// How long they stay valid: a number and a unit, `d`, `h` or `m` (e.g. 30d, 12h).
     #[arg(long, default_value = "30d", value_parser = parse_validity)]
     pub expires: chrono::Duration,
-    /// Withdraw the credentials named --name instead (their open connections are closed).
+    /// Withdraw the credentials named --name instead (their open connections are closed and
+    /// their consumers deleted).
     #[arg(long)]
     pub revoke: bool,
     /// NATS as Aurora (with its user and password); by default the embedded server's, from
@@ -74,10 +77,16 @@ pub struct IssuedCredentials {
     /// the credentials' account sees it.
     pub api_prefix: String,
     pub stream: String,
-    /// The one durable pull consumer these credentials read (Aurora made it; they make none).
+    /// The durable pull consumer Aurora made for these credentials.
     pub consumer: String,
-    /// What the consumer is filtered to: the tenant's events.
+    /// What the consumer is filtered to: the tenant's events. Consumers they create themselves
+    /// filter within it.
     pub filter_subject: String,
+    /// What the name of every consumer they create must start with (then 1 to 64 letters,
+    /// digits, - or _).
+    pub consumer_prefix: String,
+    /// How many consumers of their own they may have at once.
+    pub max_own_consumers: usize,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -86,6 +95,8 @@ struct Revoked {
     revoked: String,
     tenant: String,
     credential_id: Option<Uuid>,
+    /// Every consumer of the credentials, Aurora's and their own.
+    deleted_consumers: Vec<String>,
 }
 
 /// `30d`, `12h`, `45m` → a duration.
@@ -139,9 +150,9 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
             eprintln!("error: {refusal}");
             return Ok(ExitCode::FAILURE);
         }
-        if let Some(grant) = &grant {
-            consumer_access::delete_consumer(&js, grant).await?;
-        }
+        // Found by name on the stream, so a grant lost half-way loses its consumers too.
+        let deleted_consumers =
+            consumer_access::delete_consumers(&js, tenant.as_str(), &args.name).await?;
         let credential_id = grant.map(|g| g.credential_id);
         if let Some(revision) = removed {
             warn_unless_applied(&registry, revision).await?;
@@ -152,6 +163,7 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
                 revoked: args.name,
                 tenant: tenant.as_str().to_owned(),
                 credential_id,
+                deleted_consumers,
             },
         )?;
         writeln!(out)?;
@@ -181,6 +193,7 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
         name: args.name.clone(),
         public_key: keys.public_key(),
         expires_at: Some(expires_at),
+        own_consumers: Default::default(),
     };
     consumer_access::create_consumer(&js, &grant).await?;
     let revision = registry.put(&grant).await?;
@@ -199,6 +212,8 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
         stream: EVENTS_STREAM.to_owned(),
         consumer: grant.consumer(),
         filter_subject: grant.filter_subject(),
+        consumer_prefix: grant.own_prefix(),
+        max_own_consumers: consumer_access::MAX_OWN_CONSUMERS,
         expires_at,
     };
     serde_json::to_writer_pretty(&mut *out, &issued)?;

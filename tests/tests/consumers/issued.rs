@@ -1,172 +1,23 @@
-//! External consumers: `aurora consumer-credentials` issues NATS credentials that read one
-//! tenant's events through one durable consumer made for them, and nothing else. A real
-//! nats-server run as `aurora up` runs it (grants enforced from the `consumer_credentials`
-//! bucket, external users in an account of their own), a real async-nats client holding only
-//! the issued credentials.
+//! Issued credentials: what they read through the consumer Aurora made for them, everything
+//! they are refused, revocation, expiry, and the README's example consumer.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
-use async_nats::jetstream::{self, Message};
-use aurora_domain::organization::{Organization, OrganizationCommand};
-use aurora_domain::{Incident, IncidentId, TenantId};
-use aurora_gateway::cli::consumer_credentials::{run as run_cli, IssuedCredentials};
-use aurora_gateway::cli::{Cli, Command};
-use aurora_nats::consumer_access::{Grant, Registry, API_PREFIX};
-use aurora_nats::{AggregateStore, Context};
-use aurora_tests::TestNats;
+use async_nats::jetstream::consumer::{pull, PullConsumer};
+use aurora_gateway::cli::consumer_credentials::IssuedCredentials;
+use aurora_gateway::cli::Cli;
+use aurora_nats::consumer_access::{Grant, Registry, API_PREFIX, MAX_OWN_CONSUMERS};
 use chrono::Utc;
 use clap::Parser;
 use futures::StreamExt as _;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::fixtures::open;
-
-/// The README's example consumer, compiled here as it is, to be run by a test.
-#[allow(dead_code)] // its `main`
-#[path = "../../nats/examples/read-events.rs"]
-mod read_events;
-
-/// A created organisation; its id is its tenant.
-async fn organization(nats: &TestNats) -> TenantId {
-    let id = Uuid::now_v7();
-    let tenant = TenantId::parse(id.to_string()).expect("tenant");
-    AggregateStore::<Organization>::new(nats.log.clone())
-        .execute(
-            &tenant,
-            id,
-            OrganizationCommand::Create {
-                name: "Acme".into(),
-                founder_id: Uuid::now_v7(),
-                founder_email: "ana@acme.io".into(),
-                at: Utc::now(),
-            },
-            Context::new_root(),
-        )
-        .await
-        .expect("store")
-        .expect("created");
-    tenant
-}
-
-async fn open_incident(nats: &TestNats, tenant: &TenantId, title: &str) -> IncidentId {
-    let id = IncidentId(Uuid::now_v7());
-    AggregateStore::<Incident>::new(nats.log.clone())
-        .execute(
-            tenant,
-            id.0,
-            open(id, title, "checkout", Utc::now()),
-            Context::new_root(),
-        )
-        .await
-        .expect("store")
-        .expect("opened");
-    id
-}
-
-/// Runs `aurora consumer-credentials <args…>` against `nats`: its exit code and what it printed.
-async fn aurora(nats: &TestNats, args: &[&str]) -> (ExitCode, String) {
-    let url = nats.url();
-    let mut argv = vec!["aurora", "consumer-credentials"];
-    argv.extend_from_slice(args);
-    argv.extend_from_slice(&["--nats-url", &url]);
-    let Command::ConsumerCredentials(args) = Cli::try_parse_from(argv).expect("parses").command
-    else {
-        panic!("parsed as another command");
-    };
-    let mut out = Vec::new();
-    let code = run_cli(args, &mut out).await.expect("runs");
-    (code, String::from_utf8(out).expect("utf-8"))
-}
-
-async fn issue(nats: &TestNats, tenant: &TenantId, name: &str) -> IssuedCredentials {
-    let (code, out) = aurora(nats, &["--tenant", tenant.as_str(), "--name", name]).await;
-    assert_eq!(code, ExitCode::SUCCESS, "{out}");
-    serde_json::from_str(&out).expect("the credentials as JSON")
-}
-
-/// A client holding only the issued credentials, and what the server tells it.
-struct Outsider {
-    client: async_nats::Client,
-    events: mpsc::UnboundedReceiver<String>,
-}
-
-async fn connect(creds: &IssuedCredentials) -> Result<Outsider, async_nats::ConnectError> {
-    let (tx, events) = mpsc::unbounded_channel();
-    let client = async_nats::ConnectOptions::with_nkey(creds.nkey_seed.clone())
-        .custom_inbox_prefix(&creds.inbox_prefix)
-        .request_timeout(Some(Duration::from_secs(2)))
-        .max_reconnects(Some(2))
-        .event_callback(move |event| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(event.to_string());
-            }
-        })
-        .connect(&creds.url)
-        .await?;
-    Ok(Outsider { client, events })
-}
-
-impl Outsider {
-    /// Waits (at most 5 s) for the server to say something containing every one of `words`.
-    async fn told(&mut self, words: &[&str]) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(event)) if words.iter().all(|w| event.contains(w)) => return event,
-                Ok(Some(_)) => continue,
-                _ => panic!("the server never said {words:?}"),
-            }
-        }
-    }
-
-    fn jetstream(&self) -> jetstream::Context {
-        jetstream::with_prefix(self.client.clone(), API_PREFIX)
-    }
-}
-
-fn durable(creds: &IssuedCredentials, filter: &str) -> pull::Config {
-    pull::Config {
-        durable_name: Some(creds.consumer.clone()),
-        filter_subject: filter.to_owned(),
-        ack_policy: AckPolicy::Explicit,
-        ..Default::default()
-    }
-}
-
-/// Everything the consumer has for now (stops after a quiet second).
-async fn drain(consumer: &PullConsumer) -> Vec<Message> {
-    let mut got = Vec::new();
-    let mut batch = consumer
-        .fetch()
-        .max_messages(100)
-        .expires(Duration::from_secs(1))
-        .messages()
-        .await
-        .expect("fetch");
-    while let Some(message) = batch.next().await {
-        got.push(message.expect("message"));
-    }
-    got
-}
-
-fn header<'a>(message: &'a Message, name: &str) -> &'a str {
-    message
-        .headers
-        .as_ref()
-        .and_then(|h| h.get(name))
-        .map(|v| v.as_str())
-        .unwrap_or_default()
-}
-
-async fn last_sequence(nats: &TestNats, stream: &str) -> u64 {
-    let mut stream = nats.jetstream().get_stream(stream).await.expect("stream");
-    stream.info().await.expect("info").state.last_sequence
-}
+use super::{
+    aurora, connect, drain, durable, header, issue, last_sequence, open_incident, organization,
+    read_events,
+};
+use aurora_tests::TestNats;
 
 #[tokio::test]
 async fn issued_credentials_read_their_tenants_events_as_cloudevents_and_resume_after_a_disconnect()
@@ -311,18 +162,31 @@ async fn issued_credentials_are_refused_everything_else() {
             .await;
     }
 
-    // Consumers: it makes none — not even filtered to its tenant (a push consumer would have the
-    // server deliver wherever it says), none without a filter, none on another tenant, and it
-    // reaches no other consumer.
+    // Consumers: it cannot change the one Aurora made for it, not even filtered to its tenant
+    // (Aurora answers that request, and refuses: the name is not among those it may make), it
+    // makes none without a filter or on another tenant (the server refuses those), and it
+    // reaches no other consumer. (`own.rs` covers the consumers it may make.)
     let js = outsider.jetstream();
+    let refused = js
+        .create_consumer_on_stream(durable(&creds, &creds.filter_subject), "EVENTS")
+        .await
+        .expect_err("Aurora's consumer changed by the credential");
+    assert!(
+        refused.to_string().contains("is not yours to make"),
+        "{refused}"
+    );
+    let given = nats
+        .jetstream()
+        .get_consumer_from_stream::<pull::Config, _, _>(&creds.consumer, "EVENTS")
+        .await
+        .expect("Aurora's consumer is still there");
+    let made = format!("external consumer \"audit\" of tenant {}", acme.as_str());
+    assert_eq!(
+        given.cached_info().config.description.as_deref(),
+        Some(made.as_str()),
+        "and unchanged"
+    );
     for (config, subject) in [
-        (
-            durable(&creds, &creds.filter_subject),
-            format!(
-                "API.CONSUMER.CREATE.EVENTS.{}.{}",
-                creds.consumer, creds.filter_subject
-            ),
-        ),
         (
             durable(&creds, ""),
             format!("API.CONSUMER.CREATE.EVENTS.{}\"", creds.consumer),
@@ -545,6 +409,7 @@ async fn an_expired_grant_is_dropped_from_the_server_and_its_connection_closed()
         name: "brief".into(),
         public_key: keys.public_key(),
         expires_at: Some(Utc::now() + chrono::Duration::seconds(3)),
+        own_consumers: Default::default(),
     };
     let registry = Registry::open(&nats.jetstream()).await.expect("bucket");
     let revision = registry.put(&grant).await.expect("put");
@@ -564,6 +429,8 @@ async fn an_expired_grant_is_dropped_from_the_server_and_its_connection_closed()
         stream: "EVENTS".into(),
         consumer: grant.consumer(),
         filter_subject: grant.filter_subject(),
+        consumer_prefix: grant.own_prefix(),
+        max_own_consumers: MAX_OWN_CONSUMERS,
         expires_at: grant.expires_at.expect("expiry"),
     };
     let mut outsider = connect(&creds).await.expect("connects before expiry");
