@@ -5,9 +5,9 @@
 
 use async_nats::jetstream;
 use aurora_domain::TenantId;
-use aurora_nats::inbox::{InboxDelivery, InboxReference};
+use aurora_nats::inbox::{InboxDelivery, InboxError, InboxReference};
 use aurora_nats::subjects::{self, INBOX_STREAM};
-use aurora_nats::EventLog;
+use aurora_nats::{EventLog, StoreError};
 use aurora_projections::queries;
 use chrono::{TimeDelta, Utc};
 use serde_json::{json, Value};
@@ -15,6 +15,41 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::tools::ReadTool;
+
+/// Why a read tool could not answer; its text is the tool's error output, which the model reads.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("Aurora's database could not answer: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the event log could not answer: {0}")]
+    Log(#[from] StoreError),
+    #[error("there is no incident {0}")]
+    NoIncident(Uuid),
+    #[error("the incident's stored state does not read: {0}")]
+    BadState(#[source] serde_json::Error),
+    #[error("incident {incident} has no alert {which}")]
+    NoAlert { incident: Uuid, which: String },
+    #[error("the alert's delivery is not recorded")]
+    NotRecorded,
+    #[error("the deliveries (INBOX) could not be read: {0}")]
+    Inbox(#[from] jetstream::context::GetStreamError),
+    #[error("the alert's delivery is no longer kept: {0}")]
+    NoLongerKept(#[source] jetstream::stream::RawMessageError),
+    #[error("the alert's delivery does not read: {0}")]
+    Unreadable(#[source] InboxError),
+    #[error("the alert's delivery is not JSON")]
+    NotJson,
+    #[error("the alert has no field {0:?}")]
+    NoField(String),
+    #[error(transparent)]
+    Depth(#[from] aurora_domain::service::DepthError),
+    #[error(transparent)]
+    Graph(#[from] crate::graph::context::ContextError),
+    #[error("this process has no knowledge base")]
+    NoKnowledgeBase,
+    #[error("the knowledge base search failed: {0}")]
+    Knowledge(#[source] crate::knowledge::KnowledgeBaseError),
+}
 
 /// The read-only tools over Aurora's read models and logs.
 #[derive(Clone)]
@@ -26,8 +61,8 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Runs `tool` for `tenant`; the text (JSON) is the tool's output, the error what went wrong.
-    pub async fn read(&self, tenant: &TenantId, tool: &ReadTool) -> Result<String, String> {
+    /// Runs `tool` for `tenant`; the text (JSON) is the tool's output.
+    pub async fn read(&self, tenant: &TenantId, tool: &ReadTool) -> Result<String, ReadError> {
         let value = match tool {
             ReadTool::IncidentLookup {
                 incident_id: Some(id),
@@ -50,9 +85,7 @@ impl Reader {
                     limit: *limit,
                 };
                 let mut tx = self.scoped(tenant).await?;
-                let rows = queries::list_incidents(&mut tx, tenant.as_str(), &filter)
-                    .await
-                    .map_err(db)?;
+                let rows = queries::list_incidents(&mut tx, tenant.as_str(), &filter).await?;
                 json!({ "incidents": rows })
             }
             ReadTool::AlertField {
@@ -79,8 +112,7 @@ impl Reader {
                     to,
                     *limit,
                 )
-                .await
-                .map_err(db)?;
+                .await?;
                 json!({ "from": from, "to": to, "changes": rows })
             }
             ReadTool::ServiceGraph {
@@ -88,15 +120,11 @@ impl Reader {
                 depth,
                 hours,
             } => {
-                let depth =
-                    aurora_domain::service::Depth::parse(*depth).map_err(|e| e.to_string())?;
+                let depth = aurora_domain::service::Depth::parse(*depth)?;
                 crate::graph::context::around(&self.pool, tenant, service, depth, *hours).await?
             }
             ReadTool::KnowledgeSearch { query, limit } => {
-                let knowledge = self
-                    .knowledge
-                    .as_ref()
-                    .ok_or("this process has no knowledge base")?;
+                let knowledge = self.knowledge.as_ref().ok_or(ReadError::NoKnowledgeBase)?;
                 let hits = knowledge
                     .search(
                         &self.pool,
@@ -106,7 +134,7 @@ impl Reader {
                         crate::knowledge::SearchMode::Hybrid,
                     )
                     .await
-                    .map_err(|e| format!("the knowledge base search failed: {e}"))?
+                    .map_err(ReadError::Knowledge)?
                     .hits;
                 json!({ "query": query, "hits": hits })
             }
@@ -117,27 +145,18 @@ impl Reader {
     async fn scoped(
         &self,
         tenant: &TenantId,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, String> {
-        queries::scoped(&self.pool, tenant.as_str())
-            .await
-            .map_err(db)
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ReadError> {
+        Ok(queries::scoped(&self.pool, tenant.as_str()).await?)
     }
 
-    async fn incident(&self, tenant: &TenantId, id: Uuid) -> Result<Value, String> {
+    async fn incident(&self, tenant: &TenantId, id: Uuid) -> Result<Value, ReadError> {
         let mut tx = self.scoped(tenant).await?;
-        let Some((state, _)) = queries::incident_state(&mut tx, tenant.as_str(), id)
-            .await
-            .map_err(db)?
-        else {
-            return Err(format!("there is no incident {id}"));
+        let Some((state, _)) = queries::incident_state(&mut tx, tenant.as_str(), id).await? else {
+            return Err(ReadError::NoIncident(id));
         };
-        let state: Value = serde_json::from_str(&state).map_err(|e| e.to_string())?;
-        let alerts = queries::incident_alerts(&mut tx, tenant.as_str(), id)
-            .await
-            .map_err(db)?;
-        let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id)
-            .await
-            .map_err(db)?;
+        let state: Value = serde_json::from_str(&state).map_err(ReadError::BadState)?;
+        let alerts = queries::incident_alerts(&mut tx, tenant.as_str(), id).await?;
+        let timeline = queries::incident_timeline(&mut tx, tenant.as_str(), id).await?;
         let recent: Vec<Value> = timeline
             .iter()
             .rev()
@@ -156,54 +175,47 @@ impl Reader {
         incident: Uuid,
         field: &str,
         alert_id: Option<&str>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ReadError> {
         let subject = subjects::aggregate(tenant, "incident", incident);
-        let events = self
-            .log
-            .read_subject(&subject, 1)
-            .await
-            .map_err(|e| e.to_string())?;
+        let events = self.log.read_subject(&subject, 1).await?;
         if events.is_empty() {
-            return Err(format!("there is no incident {incident}"));
+            return Err(ReadError::NoIncident(incident));
         }
         let carries = |data: &Value| match alert_id {
             None => data["type"] == "opened",
             Some(id) => data["source_alert_id"] == id || data["alert"]["alert_id"] == id,
         };
-        let event = events.iter().find(|e| carries(&e.data)).ok_or_else(|| {
-            format!(
-                "incident {incident} has no alert {}",
-                alert_id.unwrap_or("that opened it")
-            )
-        })?;
+        let event = events
+            .iter()
+            .find(|e| carries(&e.data))
+            .ok_or_else(|| ReadError::NoAlert {
+                incident,
+                which: alert_id.unwrap_or("that opened it").to_owned(),
+            })?;
         let reference = event
             .causation_id
             .as_deref()
             .and_then(InboxReference::parse)
-            .ok_or_else(|| "the alert's delivery is not recorded".to_owned())?;
+            .ok_or(ReadError::NotRecorded)?;
         let js = jetstream::new(self.log.client().clone());
-        let stream = js
-            .get_stream(INBOX_STREAM)
-            .await
-            .map_err(|e| e.to_string())?;
+        let stream = js.get_stream(INBOX_STREAM).await?;
         let message = stream
             .get_raw_message(reference.sequence)
             .await
-            .map_err(|e| format!("the alert's delivery is no longer kept: {e}"))?;
+            .map_err(ReadError::NoLongerKept)?;
         let delivery = InboxDelivery::from_message(
             &message.subject,
             Some(&message.headers),
             message.payload,
             message.time.with_timezone(&Utc),
         )
-        .map_err(|e| format!("the alert's delivery does not read: {e}"))?;
+        .map_err(ReadError::Unreadable)?;
         // The delivery must be this tenant's, whatever an event says.
         if delivery.tenant != *tenant {
-            return Err("the alert's delivery is not recorded".to_owned());
+            return Err(ReadError::NotRecorded);
         }
         let index = reference.index.map(|i| i as usize);
-        let body: Value = serde_json::from_slice(&delivery.body)
-            .map_err(|_| "the alert's delivery is not JSON".to_owned())?;
+        let body: Value = serde_json::from_slice(&delivery.body).map_err(|_| ReadError::NotJson)?;
         // An SNS envelope carries the alarm as JSON text in `Message`.
         let body = match body.get("Message").and_then(Value::as_str) {
             Some(inner) => serde_json::from_str(inner).unwrap_or(body),
@@ -217,7 +229,7 @@ impl Reader {
         let found = own_entry
             .and_then(|entry| lookup(entry, field))
             .or_else(|| lookup(&body, field))
-            .ok_or_else(|| format!("the alert has no field {field:?}"))?;
+            .ok_or_else(|| ReadError::NoField(field.to_owned()))?;
         Ok(json!({ "incident_id": incident, "field": field, "value": found }))
     }
 }
@@ -231,10 +243,6 @@ pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
             Value::Object(map) => map.get(part),
             _ => None,
         })
-}
-
-fn db(e: sqlx::Error) -> String {
-    format!("Aurora's database could not answer: {e}")
 }
 
 #[cfg(test)]

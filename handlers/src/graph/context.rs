@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use aurora_domain::service::{service_id, Depth, NodeKey};
+use aurora_domain::service::{service_id, Depth, NodeKey, NodeKeyError};
 use aurora_domain::TenantId;
 use aurora_projections::queries;
 use chrono::{TimeDelta, Utc};
@@ -15,6 +15,17 @@ use uuid::Uuid;
 /// Changes listed per service nearby.
 const CHANGES_PER_SERVICE: i64 = 10;
 
+/// Why the graph around a service could not be read; its text is what the agent is told.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("Aurora's database could not answer: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Service(#[from] NodeKeyError),
+    #[error("{0:?} is not in the service graph (no discovery, alert or change has named it)")]
+    NotInGraph(String),
+}
+
 /// The graph around `service` of `tenant`; the error is what the model is told.
 pub async fn around(
     pool: &PgPool,
@@ -22,25 +33,15 @@ pub async fn around(
     service: &str,
     depth: Depth,
     hours: i64,
-) -> Result<Value, String> {
-    let db = |e: sqlx::Error| format!("Aurora's database could not answer: {e}");
-    let key = NodeKey::parse(service).map_err(|e| e.to_string())?;
+) -> Result<Value, ContextError> {
+    let key = NodeKey::parse(service)?;
     let t = tenant.as_str();
-    let mut tx = queries::scoped(pool, t).await.map_err(db)?;
-    let Some(node) = queries::graph_node(&mut tx, t, service_id(t, &key))
-        .await
-        .map_err(db)?
-    else {
-        return Err(format!(
-            "{service:?} is not in the service graph (no discovery, alert or change has named it)"
-        ));
+    let mut tx = queries::scoped(pool, t).await?;
+    let Some(node) = queries::graph_node(&mut tx, t, service_id(t, &key)).await? else {
+        return Err(ContextError::NotInGraph(service.to_owned()));
     };
-    let (near, edges) = queries::neighbourhood(&mut tx, t, node.id, depth.get())
-        .await
-        .map_err(db)?;
-    let blast = queries::blast_radius(&mut tx, t, node.id)
-        .await
-        .map_err(db)?;
+    let (near, edges) = queries::neighbourhood(&mut tx, t, node.id, depth.get()).await?;
+    let blast = queries::blast_radius(&mut tx, t, node.id).await?;
     let keys: HashMap<Uuid, String> = near
         .iter()
         .chain(&blast)
@@ -52,9 +53,7 @@ pub async fn around(
     let since = Utc::now() - TimeDelta::hours(hours);
     let mut changed = Vec::new();
     for r in &near {
-        let changes = queries::node_changes(&mut tx, t, &r.node.key, CHANGES_PER_SERVICE)
-            .await
-            .map_err(db)?;
+        let changes = queries::node_changes(&mut tx, t, &r.node.key, CHANGES_PER_SERVICE).await?;
         changed.extend(
             changes
                 .into_iter()
@@ -62,7 +61,7 @@ pub async fn around(
                 .map(|c| json!({"service": r.node.key, "change": c})),
         );
     }
-    tx.commit().await.map_err(db)?;
+    tx.commit().await?;
     Ok(json!({
         "service": {
             "key": node.key, "name": node.name, "type": node.node_type,

@@ -53,7 +53,8 @@ pub(super) async fn gather(
         let output = reader
             .read(tenant, &planned)
             .await
-            .map(|out| tools::for_model(&out));
+            .map(|out| tools::for_model(&out))
+            .map_err(|e| e.to_string());
         Read {
             tool,
             input,

@@ -90,6 +90,9 @@ async fn the_service_graph_tool_shows_neighbours_blast_radius_and_refuses_an_unk
         .read(&admin.tenant, &unknown)
         .await
         .expect_err("unknown");
-    assert!(refused.contains("not in the service graph"), "{refused}");
+    assert!(
+        refused.to_string().contains("not in the service graph"),
+        "{refused}"
+    );
     app.stop().await;
 }

@@ -76,9 +76,13 @@ impl Run {
                 let secrets = self.tenant_secrets().await;
                 let read = async move {
                     let secrets = secrets?;
-                    reader.read(&tenant, &tool).await.map(|output| {
-                        tools::capped(crate::agent::redact::redact(&output, &secrets))
-                    })
+                    reader
+                        .read(&tenant, &tool)
+                        .await
+                        .map(|output| {
+                            tools::capped(crate::agent::redact::redact(&output, &secrets))
+                        })
+                        .map_err(|e| e.to_string())
                 };
                 tokio::select! {
                     output = read => Ok(output),
