@@ -376,3 +376,68 @@ async fn every_member_gives_feedback_on_the_analysis_once_each() {
     .expect_error(409, "merged");
     app.stop().await;
 }
+
+impl Org {
+    /// Merges `source` into `target` on the write side only, as a merge whose absorb has not run
+    /// yet (another request's, in flight) leaves it.
+    async fn merged_without_absorb(&self, source: Uuid, target: Uuid) {
+        let command = aurora_domain::incident::IncidentCommand::MergeInto {
+            target: IncidentId(target),
+            target_status: IncidentStatus::Investigating,
+            by: "someone-else@acme.io".into(),
+            at: Utc::now(),
+        };
+        self.store
+            .execute(&self.admin.tenant, source, command, Context::new_root())
+            .await
+            .expect("store")
+            .expect("accepted");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_follows_its_target_where_it_went_meanwhile_and_gives_up_on_a_chain_too_long() {
+    let app = TestApp::spawn().await;
+    let org = Org::new(&app, "acme.io").await;
+
+    // A merged into B while B was being merged into C: completing A's merge hands its alerts on
+    // to C, the incident that is still open.
+    let (a, b, c) = (
+        org.incident("payments", "pay-alert").await,
+        org.incident("checkout", "checkout-alert").await,
+        org.incident("cart", "cart-alert").await,
+    );
+    org.merged_without_absorb(a, b).await;
+    org.merged_without_absorb(b, c).await;
+    let merged = merge(&app, &org.editor, a, json!(b))
+        .await
+        .expect_status(200);
+    assert_eq!(merged["merged_into"], json!(b));
+    assert_eq!(merged["absorbed_by"], json!(c));
+    assert!(org.state(c).await.holds_alert("pay-alert"));
+    assert!(!org.state(b).await.holds_alert("pay-alert"));
+
+    // A chain longer than a merge follows: 409, the source stays merged where it was, and no
+    // incident of the chain took its alert.
+    let mut chain = Vec::new();
+    for n in 0..11 {
+        chain.push(
+            org.incident(&format!("svc{n}"), &format!("alert-{n}"))
+                .await,
+        );
+    }
+    for pair in chain.windows(2) {
+        org.merged_without_absorb(pair[0], pair[1]).await;
+    }
+    merge(&app, &org.editor, chain[0], json!(chain[1]))
+        .await
+        .expect_error(409, "merge_loop");
+    assert_eq!(
+        org.state(chain[0]).await.merged_into,
+        Some(IncidentId(chain[1]))
+    );
+    for &other in &chain[1..] {
+        assert!(!org.state(other).await.holds_alert("alert-0"));
+    }
+    app.stop().await;
+}
