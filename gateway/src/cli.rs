@@ -402,9 +402,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             client,
             pool,
             secrets,
+            aurora_handlers::connectors::ConnectorConfig::from_env(),
             Metrics::new(args.api.metrics_options()),
-        )
-        .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
+        ),
         app::Config {
             api: crate::api::ApiConfig {
                 listen: Some(args.listen),
@@ -490,9 +490,9 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             client,
             pool.clone(),
             secrets,
+            aurora_handlers::connectors::ConnectorConfig::from_env(),
             Metrics::new(args.api.metrics_options()),
-        )
-        .with_connector_config(aurora_handlers::connectors::ConnectorConfig::from_env()),
+        ),
         app::Config {
             api: crate::api::ApiConfig {
                 listen: Some(args.listen),

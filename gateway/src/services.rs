@@ -49,6 +49,7 @@ impl Services {
         nats: async_nats::Client,
         pool: PgPool,
         secrets: Arc<dyn SecretStore>,
+        connectors: ConnectorConfig,
         metrics: Metrics,
     ) -> Self {
         let log = EventLog::with_metrics(nats.clone(), metrics.clone());
@@ -74,7 +75,7 @@ impl Services {
             connectors: Connectors::new(
                 pool.clone(),
                 secrets.clone(),
-                ConnectorConfig::default(),
+                connectors,
                 Some(nats.clone()),
             ),
             secrets,
@@ -83,17 +84,5 @@ impl Services {
             pool,
             metrics,
         }
-    }
-
-    /// The same connections, with connectors reached as `config` says (`AURORA_<KIND>_BASE_URL`,
-    /// Aurora's AWS identity, the OVH flag).
-    pub fn with_connector_config(mut self, config: ConnectorConfig) -> Self {
-        self.connectors = Connectors::new(
-            self.pool.clone(),
-            self.secrets.clone(),
-            config,
-            Some(self.nats.clone()),
-        );
-        self
     }
 }

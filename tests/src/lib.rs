@@ -352,9 +352,9 @@ fn services(
         nats.client.clone(),
         db.pool.clone(),
         secret_store(secrets_dir.path(), vault),
+        connectors.clone(),
         metrics,
     )
-    .with_connector_config(connectors.clone())
 }
 
 /// `launch`'s roles on the given NATS, database and secret store, until `shutdown`.

@@ -112,9 +112,9 @@ impl Process {
             app.nats.client.clone(),
             app.db.pool.clone(),
             secret_store(app.secrets_dir.path(), app.vault.as_ref()),
+            app.connectors.clone(),
             aurora_telemetry::Metrics::new(api.metrics_options()),
-        )
-        .with_connector_config(app.connectors.clone());
+        );
         // The harness's settings: no investigation or postmortem unless a test asks.
         let config = Config {
             api,
