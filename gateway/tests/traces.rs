@@ -182,13 +182,20 @@ async fn webhook(port: u16, title: &str) -> String {
         registered["token"].as_str().expect("token")
     );
     let (path, secret) = common::grafana_integration(port, &bearer).await;
-    let traceparent = format!("traceparent: 00-{TRACE_ID}-{CALLER_SPAN}-01");
+    fire(port, &path, &secret, title, TRACE_ID).await;
+    bearer
+}
+
+/// Sends a firing alert titled `title` to the integration at `path` as a caller tracing in
+/// `trace_id` would.
+async fn fire(port: u16, path: &str, secret: &str, title: &str, trace_id: &str) {
+    let traceparent = format!("traceparent: 00-{trace_id}-{CALLER_SPAN}-01");
     let accepted = curl(
         port,
-        &path,
+        path,
         &[
             "-H",
-            &secret,
+            secret,
             "-H",
             &traceparent,
             "-H",
@@ -199,7 +206,6 @@ async fn webhook(port: u16, title: &str) -> String {
     )
     .await;
     assert!(matches!(accepted, Some((202, _))), "{accepted:?}");
-    bearer
 }
 
 /// The stored `traceparent` of the incident's first event.
@@ -393,6 +399,89 @@ async fn a_webhook_and_the_investigation_of_its_incident_are_each_one_trace() {
         ),
     ];
     whole_trace(&spans, RCA_TRACE_ID, &hops, "/api/incidents/").await;
+    drop(processes);
+    drop_database(&db).await;
+}
+
+/// The traces of two more webhooks, which the projector finds stored together.
+const SECOND_TRACE_ID: &str = "1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f";
+const THIRD_TRACE_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_projected_in_one_transaction_each_have_the_projector_in_their_trace() {
+    let (spans, endpoint) = receiver("127.0.0.1:0").await;
+    let nats = NatsServer::start_temporary().await.expect("nats-server");
+    let db = fresh_database("aurora_traces_batch").await;
+    let data = tempfile::tempdir().expect("data dir");
+    let data_dir = data.path().to_str().expect("utf-8");
+    let port = aurora_nats::server::free_port().expect("port");
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ];
+    let mut processes = roles(port, &nats.url(), &db, data_dir, &env);
+    let registered = common::register_until_usable(port).await;
+    let bearer = format!(
+        "authorization: Bearer {}",
+        registered["token"].as_str().expect("token")
+    );
+    let (path, secret) = common::grafana_integration(port, &bearer).await;
+
+    // With the projector stopped, both alerts' events are stored before it reads any of them.
+    drop(processes.pop().expect("the projections process"));
+    fire(port, &path, &secret, "Disk full on db-3", SECOND_TRACE_ID).await;
+    fire(port, &path, &secret, "Disk full on db-4", THIRD_TRACE_ID).await;
+    let stored = [Hop("execute", "handlers", None)];
+    trace_with(&spans, SECOND_TRACE_ID, &stored).await;
+    trace_with(&spans, THIRD_TRACE_ID, &stored).await;
+    let listen = format!("127.0.0.1:{port}");
+    let _projections = aurora(
+        &["serve", "--role", "projections", "--listen", &listen],
+        &nats.url(),
+        &db,
+        data_dir,
+        &env,
+    );
+
+    // One trace holds the transaction's own span; the other a `projected` span of the same
+    // projector, descending from its own request.
+    let incidents = Some(("projector", "incidents"));
+    let projected_in = |trace_id: &str| {
+        let trace = trace_of(&spans, trace_id);
+        ["apply_batch", "projected"].into_iter().find(|name| {
+            trace
+                .iter()
+                .any(|s| Hop(name, "projections", incidents).matches(s))
+        })
+    };
+    let started = Instant::now();
+    let (second, third) = loop {
+        if let (Some(second), Some(third)) =
+            (projected_in(SECOND_TRACE_ID), projected_in(THIRD_TRACE_ID))
+        {
+            break (second, third);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the incidents projector never showed in both traces"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut names = [second, third];
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["apply_batch", "projected"],
+        "one transaction for both"
+    );
+    for (trace_id, name) in [(SECOND_TRACE_ID, second), (THIRD_TRACE_ID, third)] {
+        let hops = [
+            Hop("request", "gateway", None),
+            Hop("execute", "handlers", None),
+            Hop(name, "projections", incidents),
+        ];
+        whole_trace(&spans, trace_id, &hops, "/webhooks/grafana/").await;
+    }
     drop(processes);
     drop_database(&db).await;
 }

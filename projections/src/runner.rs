@@ -10,7 +10,7 @@ use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::streams::{StreamsFile, DEFAULT_STREAMS_YAML};
 use aurora_nats::subjects::{self, parse_event_subject, EVENTS_STREAM};
 use aurora_nats::RawEvent;
-use aurora_telemetry::Metrics;
+use aurora_telemetry::{trace, Metrics};
 use sqlx::PgPool;
 use tokio::sync::watch;
 
@@ -69,6 +69,15 @@ pub async fn apply_batch(
             }
         })
         .collect();
+    // The traces the transaction serves, each shown its commit (only read when spans are exported).
+    let traces: Vec<String> = if trace::exporting() {
+        located
+            .iter()
+            .filter_map(|(_, e)| e.traceparent.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     projector.apply(&mut tx, schema, located, cache).await?;
     sqlx::query(&format!(
         "UPDATE {schema}.projector_checkpoints SET last_sequence = $2, updated_at = now() WHERE projector = $1"
@@ -79,6 +88,9 @@ pub async fn apply_batch(
     .await?;
     tx.commit().await?;
     cache.commit();
+    trace::mark_each_trace(traces.iter().map(String::as_str), || {
+        tracing::info_span!("projected", projector = projector.name(), schema)
+    });
     Ok(last)
 }
 

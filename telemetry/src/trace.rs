@@ -3,13 +3,15 @@
 //! One trace runs from a webhook (or a chat query, or an investigation) to the read model: the
 //! HTTP request's span continues the caller's `traceparent`, each message Aurora publishes
 //! carries the publishing span's `traceparent`, and each consumer's batch span continues the
-//! first message's trace (linking the others').
+//! first message's trace (linking the others'), while each item of the batch, or the batch's
+//! outcome, is a span in the item's own trace.
 //!
 //! All of it is off unless an OpenTelemetry layer exports spans ([`set_exporting`], called by
 //! the binary's start-up when `OTEL_EXPORTER_OTLP_ENDPOINT` is set): then every function here is
 //! one relaxed atomic load and returns, so the hot paths (a command is ~80k instructions) pay
 //! nothing, and events keep the fresh, unsampled `traceparent` they get today.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
@@ -121,6 +123,32 @@ pub fn continue_batch<'a>(span: &Span, traceparents: impl IntoIterator<Item = &'
         if !linked.contains(&other.trace_id()) {
             linked.push(other.trace_id());
             span.add_link(other);
+        }
+    }
+}
+
+/// Shows a batch's one unit of work (a projector's transaction) in the trace of every message it
+/// served, not only the first's, which the batch span continues: for each other trace among
+/// `traceparents`, a span made by `make` (call it once the work is done), a child of that
+/// message's span and linked to the current span. Each trace gets one, however many of its
+/// messages the batch held.
+pub fn mark_each_trace<'a>(
+    traceparents: impl IntoIterator<Item = &'a str>,
+    make: impl Fn() -> Span,
+) {
+    if !exporting() {
+        return;
+    }
+    let current = Span::current().context().span().span_context().clone();
+    let mut marked: HashSet<TraceId> = HashSet::from([current.trace_id()]);
+    for message in traceparents.into_iter().filter_map(parse) {
+        if !marked.insert(message.trace_id()) {
+            continue;
+        }
+        let span = make();
+        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(message));
+        if current.is_valid() {
+            span.add_link(current.clone());
         }
     }
 }
