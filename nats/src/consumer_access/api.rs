@@ -18,7 +18,8 @@ use futures::StreamExt as _;
 use serde::Deserialize;
 
 use super::consumers::delete_one;
-use super::request::{CheckedCreate, Refusal, Verb};
+use super::refusal::Refusal;
+use super::request::{CheckedCreate, Verb};
 use super::{AccessError, Grant, Modified, Registry, EXTERNAL_ACCOUNT};
 
 /// What Aurora answers, in its account and (imported as the same) in the external one.

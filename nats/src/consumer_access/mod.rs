@@ -3,10 +3,12 @@
 //! Aurora creates when it issues the credential, and up to [`MAX_OWN_CONSUMERS`] the credential
 //! asks Aurora for — and nothing else.
 //!
-//! - this file: a grant (what one credential may reach) and the server config rendered from them.
+//! - this file: a grant, what one credential may reach.
+//! - [`accounts()`]: the server config's accounts, rendered from the grants.
 //! - [`registry`]: the `consumer_credentials` KV bucket the grants live in.
 //! - [`consumers`]: the consumers Aurora makes for a grant and removes with it.
-//! - [`request`]: a credential's request to create or delete a consumer of its own, checked.
+//! - [`request`]: a credential's request to create or delete a consumer of its own, checked;
+//!   [`refusal`]: what it is told when refused.
 //! - [`api`]: the service in Aurora's account that answers those requests.
 //!
 //! How, and why this way. Aurora's streams live in the account [`AURORA_ACCOUNT`]; external
@@ -52,11 +54,14 @@ use uuid::Uuid;
 
 use crate::subjects::EVENTS_STREAM;
 
+mod accounts;
 pub mod api;
 pub mod consumers;
+pub mod refusal;
 mod registry;
 pub mod request;
 
+pub use accounts::accounts;
 pub use consumers::{create_consumer, delete_consumers};
 pub use registry::{Modified, Registry};
 
@@ -77,27 +82,6 @@ pub const API_PREFIX: &str = "aurora.API";
 /// Each is server state kept until deleted, and four subjects in the credential's permissions,
 /// rendered into the config at every reload; one consumer per reading purpose needs few.
 pub const MAX_OWN_CONSUMERS: usize = 10;
-
-/// The JetStream services Aurora's account lends the external one: the subject in Aurora's
-/// account, the name it is imported as, and how it answers.
-const LENT_SERVICES: [(&str, &str, &str); 3] = [
-    (
-        "$JS.API.CONSUMER.INFO.EVENTS.*",
-        "aurora.API.CONSUMER.INFO.EVENTS.*",
-        "singleton",
-    ),
-    // A pull request is answered by as many messages as it asked for.
-    (
-        "$JS.API.CONSUMER.MSG.NEXT.EVENTS.*",
-        "aurora.API.CONSUMER.MSG.NEXT.EVENTS.*",
-        "stream",
-    ),
-    ("$JS.ACK.EVENTS.>", "$JS.ACK.EVENTS.>", "singleton"),
-];
-
-/// The services Aurora itself answers for the external account ([`api`]), under the same
-/// subject in both accounts.
-const SERVED_SERVICES: [&str; 2] = [api::CREATE_SUBJECTS, api::DELETE_SUBJECTS];
 
 /// One issued credential, as the server must know it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,85 +185,6 @@ pub struct Allow {
     pub allow: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct User<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    password: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nkey: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    permissions: Option<Permissions>,
-}
-
-/// The server config's `accounts` block (JSON is valid nats-server config): Aurora's account with
-/// JetStream and its own user, unrestricted, lending [`LENT_SERVICES`] and [`SERVED_SERVICES`] to
-/// the external account, which holds one nkey user per grant still active at `now`. There is no
-/// `no_auth_user`: a connection without credentials is refused.
-pub fn accounts(aurora_password: &str, grants: &[Grant], now: DateTime<Utc>) -> String {
-    let users: Vec<User<'_>> = grants
-        .iter()
-        .filter(|grant| grant.is_active_at(now))
-        .map(|grant| User {
-            user: None,
-            password: None,
-            nkey: Some(&grant.public_key),
-            permissions: Some(grant.permissions()),
-        })
-        .collect();
-    let export = |subject: &str, response: &str| {
-        serde_json::json!({
-            "service": subject,
-            "response_type": response,
-            "accounts": [EXTERNAL_ACCOUNT],
-        })
-    };
-    let exports: Vec<serde_json::Value> = LENT_SERVICES
-        .iter()
-        .map(|(subject, _, response)| export(subject, response))
-        .chain(
-            SERVED_SERVICES
-                .iter()
-                .map(|subject| export(subject, "singleton")),
-        )
-        .collect();
-    let imports: Vec<serde_json::Value> = LENT_SERVICES
-        .iter()
-        .map(|(subject, to, _)| {
-            serde_json::json!({
-                "service": { "account": AURORA_ACCOUNT, "subject": subject },
-                "to": to,
-            })
-        })
-        .chain(SERVED_SERVICES.iter().map(|subject| {
-            // `share`: the server adds the requester's identity (its nkey) to each request.
-            serde_json::json!({
-                "service": { "account": AURORA_ACCOUNT, "subject": subject },
-                "to": subject,
-                "share": true,
-            })
-        }))
-        .collect();
-    let block = serde_json::json!({
-        AURORA_ACCOUNT: {
-            "jetstream": "enabled",
-            "users": [User {
-                user: Some(AURORA_USER),
-                password: Some(aurora_password),
-                nkey: None,
-                permissions: None,
-            }],
-            "exports": exports,
-        },
-        EXTERNAL_ACCOUNT: { "users": users, "imports": imports },
-    });
-    // Serialising plain strings and vectors cannot fail.
-    #[allow(clippy::unwrap_used)]
-    let text = serde_json::to_string_pretty(&block).unwrap();
-    format!("accounts: {text}\n")
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
     #[error("cannot create, list or delete external consumers")]
@@ -365,55 +270,5 @@ mod tests {
             "name":"audit","public_key":"Ut1audit","expires_at":null}"#;
         let parsed: Grant = serde_json::from_str(old).unwrap();
         assert_eq!(parsed, grant("t1", "audit", None));
-    }
-
-    #[test]
-    fn expired_grants_are_left_out_of_the_servers_config() {
-        let now = Utc::now();
-        let text = accounts(
-            "pw",
-            &[
-                grant("t1", "live", Some(now + chrono::Duration::hours(1))),
-                grant("t1", "old", Some(now - chrono::Duration::seconds(1))),
-                grant("t2", "forever", None),
-            ],
-            now,
-        );
-        let block: serde_json::Value =
-            serde_json::from_str(text.strip_prefix("accounts: ").unwrap()).unwrap();
-        assert_eq!(block["AURORA"]["users"][0]["user"], "aurora");
-        assert_eq!(block["AURORA"]["users"][0]["password"], "pw");
-        assert_eq!(block["AURORA"]["jetstream"], "enabled");
-        let keys: Vec<&str> = block["EXTERNAL"]["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|u| u["nkey"].as_str().unwrap())
-            .collect();
-        assert_eq!(keys, vec!["Ut1live", "Ut2forever"]);
-        assert!(block["EXTERNAL"].get("jetstream").is_none());
-    }
-
-    #[test]
-    fn aurora_serves_create_and_delete_knowing_who_asks() {
-        let text = accounts("pw", &[], Utc::now());
-        let block: serde_json::Value =
-            serde_json::from_str(text.strip_prefix("accounts: ").unwrap()).unwrap();
-        let imports = block["EXTERNAL"]["imports"].as_array().unwrap();
-        assert_eq!(imports.len(), 5);
-        let shared: Vec<&str> = imports
-            .iter()
-            .filter(|i| i["share"] == true)
-            .map(|i| i["to"].as_str().unwrap())
-            .collect();
-        assert_eq!(
-            shared,
-            [
-                "aurora.API.CONSUMER.CREATE.EVENTS.>",
-                "aurora.API.CONSUMER.DELETE.EVENTS.*"
-            ]
-        );
-        assert!(shared.iter().all(|s| s.starts_with(API_PREFIX)));
-        assert_eq!(block["AURORA"]["exports"].as_array().unwrap().len(), 5);
     }
 }
