@@ -5,10 +5,12 @@
 //   node tests/actions-incident.mjs <path to the aurora binary>
 //
 // The investigation's thoughts and its tool step with input and output → feedback (helpful, with
-// a comment) → the analysis run again: a second run streams → a status change made through the
-// API shows on the open page without a reload → the postmortem: edited, its versions listed, an
-// earlier one restored, the shown one exported → one incident merged into another (both pages
-// say so). Screenshots go to test-artifacts/actions-*.png.
+// a comment) → a comment → the analysis run again: a second run streams → a status change made
+// through the API shows on the open page without a reload → the postmortem: edited, its versions
+// listed, an earlier one restored, the shown one exported, written again → a merge into an
+// incident that does not exist refused in the API's words → one incident merged into another
+// (both pages say so) → an incident never analysed: its analysis asked for, then cancelled while
+// it runs. Screenshots go to test-artifacts/actions-*.png.
 import {
   KUBECONFIG,
   apiOf,
@@ -35,6 +37,18 @@ const model = await scriptedModel([
   {
     trigger: "Write the postmortem of incident",
     steps: [text("# Postmortem: Checkout latency high\n\n## Summary\n", "The first draft.\n\n## Root cause\n", `${FIRST_DRAFT}\n`)],
+  },
+  {
+    // An investigation that takes about 10 s to its first step: the page cancels it before.
+    trigger: "Search answers slowly",
+    delay: 500,
+    steps: [
+      sayThen(
+        Array.from({ length: 20 }, (_, i) => `Slow thought ${i + 1}. `),
+        tool("call-slow", "kubectl", { command: "kubectl -n shop get pods -o json" }),
+      ),
+      tool("call-slow-end", "conclude", { conclusion: "confirmed", summary: "Never reached: cancelled first." }),
+    ],
   },
   {
     // Slow enough (about 2 s a run) for the open page to show the run before it ends.
@@ -112,6 +126,15 @@ try {
   check(/"command": "kubectl -n shop get pods -o json"/.test(input ?? ""), `the step's input is shown: ${input}`);
   check(/CrashLoopBackOff/.test(output ?? ""), `the step's output is shown: ${output}`);
   const run1 = (await detail(id)).rca;
+  // Its calls, tokens and cost as the API counts them (the page follows the run's events).
+  let usage = "";
+  const costed = await until(async () => {
+    const u = (await detail(id)).rca.usage;
+    usage = (await rca.getByText(/^run 1 ·/).textContent()) ?? "";
+    const tokens = u.input_tokens + u.output_tokens;
+    return u.cost_micros > 0 && usage.includes(`${u.model_calls} model calls · ${tokens} tokens · $${(u.cost_micros / 1_000_000).toFixed(4)}`);
+  }, 10000);
+  check(costed, `the investigation's calls, tokens and cost are the API's: ${usage}`);
   check(run1.thoughts.includes(THOUGHT), `the API holds the thought: ${JSON.stringify(run1.thoughts)}`);
   check(
     run1.tool_steps.some((s) => s.tool === "kubectl" && s.input.command === "kubectl -n shop get pods -o json" && /CrashLoopBackOff/.test(s.output)),
@@ -142,6 +165,19 @@ try {
   await accessible(page, "incident (feedback)");
   await shot(page, "actions-feedback");
 
+  // A comment: listed with its author and time, the field emptied; the API holds it.
+  await page.getByRole("textbox", { name: "Comment", exact: true }).fill("Rolling the checkout deploy back now");
+  await page.getByRole("button", { name: "Add", exact: true }).click();
+  const comments = page.getByRole("region", { name: "Comments" });
+  await comments.getByText("Rolling the checkout deploy back now").waitFor();
+  const noted = (await detail(id)).incident.comments;
+  check(
+    noted.length === 1 && noted[0].text === "Rolling the checkout deploy back now" && noted[0].author === "oncall@acme.example" &&
+      (await comments.textContent()).includes("oncall@acme.example") &&
+      (await page.getByRole("textbox", { name: "Comment", exact: true }).inputValue()) === "",
+    `a comment is shown with its author and held by the API: ${JSON.stringify(noted)}`,
+  );
+
   // Run the analysis again: a second run starts and streams on the open page.
   await page.getByRole("button", { name: "Run the analysis again" }).click();
   await rca.getByText(/^run 2 ·/).waitFor();
@@ -160,13 +196,34 @@ try {
   check(kubectl.calls().filter((c) => c === "kubectl -n shop get pods -o json").length === 2, "the second run ran kubectl again");
   await shot(page, "actions-rca-again");
 
-  // A status change made elsewhere (the API, here) shows on the open page, with no reload.
+  // A status change made elsewhere (the API, here) shows on the open page and in the open list,
+  // with no reload; the timeline says who did it.
+  const list = await context.newPage();
+  await list.goto(`${url}/`);
+  const row = list.locator(`tr[data-incident="${id}"]`);
+  await row.locator(".badge-analyzed").waitFor();
+  await list.evaluate(() => (window.stillThisPage = true));
   await page.evaluate(() => (window.stillThisPage = true));
   const changed = await api("PATCH", `/api/incidents/${id}`, { status: "resolved", reason: "rolled back" });
   check(changed.status === 200, `the incident is resolved through the API (${changed.status})`);
   await page.locator(".state-resolved").waitFor();
   await page.locator(".glance .badge-resolved").waitFor();
   check(await page.evaluate(() => window.stillThisPage === true), "the open page shows the new status without a reload");
+  await row.locator(".badge-resolved").waitFor();
+  check(await list.evaluate(() => window.stillThisPage === true), "the open incident list shows the new status without a reload");
+  await list.close();
+  const timeline = page.getByRole("region", { name: "Timeline" });
+  await timeline.getByText(/Resolved by oncall@acme\.example/).waitFor();
+  let told = [];
+  const timed = await until(async () => {
+    told = (await detail(id)).timeline.map((t) => t.description);
+    const shown = (await timeline.locator("li").allTextContents()).map((t) => t.split(" — ").slice(1).join(" — "));
+    return JSON.stringify(shown) === JSON.stringify(told);
+  }, 10000);
+  check(
+    timed && told.some((t) => /^Resolved by oncall@acme\.example/.test(t)),
+    `the timeline shows each entry the API has, the resolution among them: ${told.length} entries`,
+  );
 
   // The postmortem: written on resolve, shown live.
   const pmText = page.getByTestId("postmortem-text");
@@ -226,6 +283,14 @@ try {
   );
   await accessible(page, "incident (postmortem restored)");
   await shot(page, "actions-postmortem-restored");
+  // Write it again: the model writes a fourth version, listed as regenerated.
+  await page.getByRole("button", { name: "Write it again" }).click();
+  await version.filter({ hasText: /^Version 4 of 4 · regenerated/ }).waitFor({ timeout: 30000 });
+  const rewritten = (await api("GET", `/api/incidents/${id}/postmortem/versions`)).body.versions;
+  check(
+    rewritten.length === 4 && rewritten[3].change.kind === "regenerated" && (await pmText.textContent()).includes(FIRST_DRAFT),
+    `written again, the fourth version is the model's new text: ${JSON.stringify(rewritten.map((v) => v.change.kind))}`,
+  );
 
   // Merge: two more incidents (no analysis: the source's setting is turned off first; a run
   // under way would be cancelled by the merge), the first merged into the second.
@@ -239,6 +304,18 @@ try {
   check(source !== target, "the two alerts opened two incidents");
   await page.goto(`${url}/incidents/${source}`);
   await page.getByRole("heading", { name: "Payments error rate 5%" }).waitFor();
+  // Into an incident that does not exist: the API's refusal, in its own words, on the page.
+  const nowhere = "00000000-0000-4000-8000-000000000000";
+  const refusedMerge = await api("POST", `/api/incidents/${source}/merge`, { target_id: nowhere });
+  await page.getByLabel("Merge into incident (id)").fill(nowhere);
+  await page.getByRole("button", { name: "Merge", exact: true }).click();
+  const mergeError = page.getByRole("region", { name: "Actions" }).getByRole("alert");
+  await mergeError.waitFor();
+  check(
+    refusedMerge.status >= 400 && Boolean(refusedMerge.body?.error?.message) &&
+      (await mergeError.textContent()) === refusedMerge.body.error.message,
+    `a refused merge shows the API's words (${refusedMerge.status}): ${await mergeError.textContent()}`,
+  );
   await page.getByLabel("Merge into incident (id)").fill(target);
   await page.getByRole("button", { name: "Merge", exact: true }).click();
   const mergedNote = page.getByText("Merged into another incident.");
@@ -262,6 +339,25 @@ try {
   );
   await accessible(page, "incident (merge target)");
   await shot(page, "actions-merged-target");
+
+  // An incident never analysed offers an analysis; once asked for, it can be cancelled while it runs.
+  check((await alert("Search answers slowly", "actions-4", "search")).status === 202, "a search alert is accepted");
+  const slow = await incidentTitled("Search answers slowly");
+  await page.goto(`${url}/incidents/${slow}`);
+  await page.getByRole("heading", { name: "Search answers slowly" }).waitFor();
+  check((await detail(slow)).rca === null && (await rca.count()) === 0, "the new incident has no analysis");
+  await page.getByRole("button", { name: "Analyse the root cause" }).click();
+  await page.getByRole("button", { name: "Cancel the analysis" }).click();
+  await rca.locator(".badge-cancelled").waitFor();
+  const cancelled = (await detail(slow)).rca;
+  check(
+    cancelled.status === "cancelled" && cancelled.conclusion == null && (await rca.locator(".badge-conclusion").count()) === 0,
+    `the analysis is cancelled before it concludes; the API says ${cancelled.status}`,
+  );
+  await page.getByRole("button", { name: "Run the analysis again" }).waitFor();
+  check(true, "a cancelled analysis can be asked for again");
+  await accessible(page, "incident (analysis cancelled)");
+  await shot(page, "actions-rca-cancelled");
 } catch (e) {
   fail(e);
   await onFailure(browser);

@@ -3,10 +3,12 @@
 // from New Relic (older than those 60, so not on the list's first page), a GitHub deployment of
 // `payments` just before it, and a chain of declared dependencies frontend → checkout → payments
 // → payments-db. Then, in the browser: the list's search and source filter find that incident on
-// the server and "Older" keeps the search; the incident shows the deployment before it with its
-// real fields; the service graph is drawn whole, zooms (buttons and wheel), finds a service and
-// focuses it, lights up the blast radius and shows a node's neighbours, incidents and changes;
-// the metrics page charts incidents, MTTD and MTTR per day with the API's numbers.
+// the server and "Older" keeps the search; the status, severity and service filters ask the
+// server too; the incident shows the deployment before it with its real fields; the service
+// graph is drawn whole, zooms (buttons and wheel), finds a service and focuses it, lights up the
+// blast radius and shows a node's neighbours, incidents and changes; the metrics page charts
+// incidents, MTTD and MTTR per day with the API's numbers, and shows the RCA conclusions and the
+// LLM's calls and cost the API gives.
 import { createHmac, randomUUID } from "node:crypto";
 
 /** A Grafana alert body: `summary` becomes the incident's title. */
@@ -148,6 +150,28 @@ export async function explore({ page, url, check, accessible, shot }) {
     "the source filter asks the server: only the New Relic incident",
   );
   await page.getByRole("combobox", { name: /^Source/ }).selectOption("");
+  // Status, severity and service: each asked of the server, the rows the API's answer.
+  const listed = async (query) => (await api("GET", `/api/incidents?limit=50&${query}`)).items.map((i) => i.title);
+  const shows = async (query, what, expect) => {
+    const want = await listed(query);
+    const same = await eventually(async () => JSON.stringify(await titles()) === JSON.stringify(want), 10000);
+    const [key, value] = query.split("=");
+    check(
+      same && want.includes(expect) && asked.some((q) => q.get(key) === value),
+      `${what} asks the server, the rows are its answer: ${want.length} (${want.slice(0, 3).join(", ")}…)${same ? "" : `; shown: ${(await titles()).slice(0, 3).join(", ")}…`}`,
+    );
+  };
+  await page.getByRole("combobox", { name: /^Status/ }).selectOption("resolved");
+  await shows("status=resolved", "the status filter (resolved)", "Checkout p99 over 2 s");
+  await page.getByRole("combobox", { name: /^Status/ }).selectOption("");
+  await page.getByRole("combobox", { name: /^Severity/ }).selectOption("critical");
+  await shows("severity=critical", "the severity filter (critical)", "Checkout p99 over 2 s again");
+  await page.getByRole("combobox", { name: /^Severity/ }).selectOption("");
+  // Typed, the service is asked for after a pause (the field keeps it while live updates redraw).
+  await page.getByRole("textbox", { name: /^Service/ }).fill("payments-db");
+  await shows("service=payments-db", "the service filter (payments-db)", "Payments DB slow queries");
+  await page.getByRole("textbox", { name: /^Service/ }).fill("");
+  await eventually(async () => (await rows.count()) === 50, 10000);
   // The newest 50 rows are bulk alerts already: wait for the search's own answer.
   const searched = page.waitForResponse((r) => new URL(r.url()).searchParams.get("q") === "bulk alert");
   await search.fill("bulk alert");
@@ -185,6 +209,7 @@ export async function explore({ page, url, check, accessible, shot }) {
     `the change before it shows its kind, title, service, environment, version, author, source, time and link: ${said}`,
   );
   await accessible(page, "incident (changes before it)");
+
 
   // The graph, drawn whole: every node the API has.
   await page.getByRole("link", { name: "Service graph" }).click();
@@ -290,4 +315,36 @@ export async function explore({ page, url, check, accessible, shot }) {
   );
   await accessible(page, "metrics (charts)");
   await shot(page, "metrics");
+
+  // The RCA runs, their conclusions and the LLM's calls and cost: the API's figures. The
+  // analyses of the incidents added above may still be running: compare until both agree.
+  const figures = () =>
+    page.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll("dl.figures > div")].map((d) => [d.querySelector("dt").textContent, d.querySelector("dd").firstChild.textContent]),
+      ),
+    );
+  let seen = null;
+  const agreed = await eventually(async () => {
+    await page.reload();
+    await page.getByRole("img", { name: "RCA conclusions" }).waitFor();
+    await page.getByText("Model calls").waitFor();
+    const shown = await figures();
+    const bars = await page.getByRole("img", { name: "RCA conclusions" }).locator("text").allTextContents();
+    const [summary, usage] = await Promise.all([
+      api("GET", `/api/metrics/summary?from=${encodeURIComponent(new Date(Date.now() - 30 * 86_400_000).toISOString())}`),
+      api("GET", "/api/llm-usage"),
+    ]);
+    const want = Object.entries(summary.rca.conclusions).flatMap(([k, v]) => [k, String(v)]);
+    seen = { shown, bars, conclusions: summary.rca.conclusions, runs: summary.rca.runs, usage: usage.total };
+    return (
+      shown["RCA runs"] === String(summary.rca.runs) &&
+      JSON.stringify(bars) === JSON.stringify(want) &&
+      summary.rca.conclusions.confirmed >= 1 &&
+      shown["Model calls"] === String(usage.total.calls) &&
+      shown[`Cost (${usage.currency})`] === (usage.total.cost_micros / 1_000_000).toFixed(4) &&
+      usage.total.cost_micros > 0
+    );
+  });
+  check(agreed, `the RCA conclusions chart and the LLM's calls and cost are the API's: ${JSON.stringify(seen)}`);
 }

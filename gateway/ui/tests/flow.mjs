@@ -12,10 +12,10 @@
 // exported → the time slider → the same alert again opens an incident naming the first as
 // similar → the knowledge base: an upload and a search → correlation settings and their dry
 // run, the agent's command policy (errors in words) → an integration's recent deliveries → a
-// viewer sees no buttons it cannot use → the list's search and source filter on the server, the
-// changes before an incident, the whole service graph explored, the metrics charts
-// (tests/explore.mjs). axe-core runs on every page and fails the test on any
-// serious or critical violation. Screenshots go to test-artifacts/.
+// viewer sees no buttons it cannot use, and gives feedback on the analysis → the list's search
+// and source filter on the server, the changes before an incident, the whole service graph
+// explored, the metrics charts (tests/explore.mjs). axe-core runs on every page and fails the
+// test on any serious or critical violation. Screenshots go to test-artifacts/.
 import { chmodSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -197,10 +197,23 @@ try {
   await admin.getByRole("link", { name: "Integrations" }).click();
   await admin.getByLabel("Source").selectOption("grafana");
   await admin.getByLabel("Name").fill("Grafana prod");
+  const answered = admin.waitForResponse((r) => r.url() === `${url}/api/integrations` && r.request().method() === "POST");
   await admin.getByRole("button", { name: "Add integration" }).click();
+  const created = await (await answered).json();
   const webhook = (await admin.getByTestId("webhook-url").textContent()).trim();
   const secret = (await admin.getByTestId("secret").textContent()).trim();
   check(webhook.startsWith(`${url}/webhooks/grafana/`), `the webhook URL to paste: ${webhook}`);
+  // The setup text is the API's, word for word: the request to configure and each step.
+  const setup = admin.getByRole("region", { name: "Set it up in the source" });
+  const steps = await setup.locator("ol li").allTextContents();
+  const setupText = (await setup.textContent()) ?? "";
+  check(
+    created.setup.steps.length > 0 &&
+      JSON.stringify(steps) === JSON.stringify(created.setup.steps) &&
+      setupText.includes(`${created.setup.method} ${created.setup.url}`) &&
+      (!created.setup.header || setupText.includes(created.setup.header)),
+    `the setup text is the API's: ${created.setup.method} ${created.setup.url}, ${steps.length} steps`,
+  );
   await accessible(admin, "integrations");
   await shot(admin, "integrations");
 
@@ -243,6 +256,8 @@ try {
   await admin.getByRole("heading", { name: /Checkout/ }).waitFor();
   await admin.getByRole("heading", { name: /Alerts \(1\)/ }).waitFor();
   check(await admin.getByText("The alert that opened this incident.").isVisible(), "the alert and why it is there");
+  await admin.getByRole("region", { name: "Similar incidents" }).getByText("No other incident to compare it with yet.").waitFor();
+  check(true, "the first incident has none to compare with, and says so");
   await accessible(admin, "incident");
 
   // The investigation streams: its kubectl step shows before its conclusion does.
@@ -466,13 +481,43 @@ try {
   await viewer.getByRole("heading", { name: "Incidents" }).waitFor();
   await viewer.goto(incidentUrl);
   await viewer.getByRole("heading", { name: /Checkout/ }).waitFor();
+  // The only buttons: the investigation's steps to unfold, and the feedback's Yes and No (the API
+  // takes feedback from any member); no resolve, merge, comment, analysis or postmortem edits.
+  const rating = viewer.getByRole("group", { name: "Did the analysis help?" });
+  await rating.waitFor();
+  await viewer.getByTestId("postmortem-text").waitFor();
   const buttons = await viewer.locator("main button").allTextContents();
+  const stepToggles = await viewer.locator(".rca .steps li.tool button").allTextContents();
+  const others = buttons.filter((b) => !stepToggles.includes(b));
   check(
-    !buttons.some((b) => /Resolve|Merge|Edit|analysis|Add/.test(b)),
-    `a viewer sees no buttons it cannot use (${buttons.join(", ")})`,
+    stepToggles.length > 0 && JSON.stringify(others) === JSON.stringify(["Yes", "No"]),
+    `a viewer sees no buttons it cannot use: the steps and the feedback only (${buttons.join(", ")})`,
+  );
+  check(
+    (await viewer.getByRole("textbox", { name: "Comment", exact: true }).count()) === 0 && (await viewer.getByLabel("Merge into incident (id)").count()) === 0,
+    "a viewer gets no comment or merge field",
+  );
+  // The viewer's feedback: shown on the page with their name, held by the API on the incident.
+  await rating.getByLabel("Why (optional)").fill("Clear enough to act on");
+  await rating.getByRole("button", { name: "Yes" }).click();
+  await viewer
+    .getByRole("list", { name: "Feedback on this analysis" })
+    .filter({ hasText: "viewer@acme.example: it helped — “Clear enough to act on”" })
+    .waitFor();
+  const incidentId = incidentUrl.split("/").pop();
+  const rated = (await (await viewer.request.get(`${url}/api/incidents/${incidentId}`)).json()).rca.feedback;
+  check(
+    rated.some((f) => f.by === "viewer@acme.example" && f.helpful === true && f.comment === "Clear enough to act on"),
+    `a viewer gives feedback on the analysis, and the API holds it: ${JSON.stringify(rated)}`,
   );
   await accessible(viewer, "incident (viewer, phone, dark)");
   await shot(viewer, "incident-viewer-phone-dark");
+  await viewer.goto(`${url}/connectors`);
+  await viewer.locator(".cards li", { hasText: "kubernetes" }).waitFor();
+  check(
+    (await viewer.locator("main button").count()) === 0 && (await viewer.getByLabel("Kind").count()) === 0,
+    "a viewer sees the connectors, and no form or button to change them",
+  );
   await viewer.goto(`${url}/integrations`);
   await viewer.getByText("Grafana prod").waitFor();
   check((await viewer.getByRole("button", { name: /Rotate|Disable|Add integration/ }).count()) === 0, "a viewer cannot change integrations");

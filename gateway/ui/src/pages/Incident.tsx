@@ -40,6 +40,9 @@ export function IncidentPage({ id }: { id: string }) {
   if (!data) return <Loading error={error} />;
   const incident = data.incident;
   const editable = canEdit(me) && !at && incident.status !== "merged";
+  // Feedback rates the analysis and changes nothing of the incident: viewers give it too (the
+  // API lets any member); a merged incident refuses it.
+  const rateable = !at && incident.status !== "merged" && data.rca?.status === "completed";
   const times = (events.data?.events ?? []).map((e) => e.time);
   return (
     <article class="incident">
@@ -74,6 +77,7 @@ export function IncidentPage({ id }: { id: string }) {
       {editable && <Actions id={id} detail={data} onDone={reload} />}
 
       <Investigation detail={data} />
+      {rateable && data.rca && <Feedback id={id} rca={data.rca} onDone={reload} />}
 
       {!at && <Similar id={id} />}
 
@@ -252,7 +256,6 @@ function Actions({ id, detail, onDone }: { id: string; detail: Detail; onDone: (
           {detail.rca ? "Run the analysis again" : "Analyse the root cause"}
         </button>
       )}
-      {detail.rca?.status === "completed" && <Feedback id={id} rca={detail.rca} onDone={onDone} />}
       <form
         class="inline"
         onSubmit={(e) => {

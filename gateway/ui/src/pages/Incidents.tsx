@@ -13,6 +13,9 @@ const PAGE = 50;
 export function Incidents() {
   const [status, setStatus] = useState("");
   const [severity, setSeverity] = useState("");
+  // What the service field holds, and what is asked for (as the search: after a pause in typing;
+  // the field keeps what was typed while live updates redraw the list).
+  const [serviceTyped, setServiceTyped] = useState("");
   const [service, setService] = useState("");
   const [source, setSource] = useState("");
   // What the search box holds, and what is asked for: typing waits for a pause before a request.
@@ -21,13 +24,14 @@ export function Incidents() {
   const [cursors, setCursors] = useState<string[]>([]);
   const sources = useLoad(() => request("get", "/api/integrations/sources"), []);
   useEffect(() => {
-    if (typed === search) return;
+    if (typed === search && serviceTyped === service) return;
     const wait = setTimeout(() => {
       setSearch(typed);
+      setService(serviceTyped);
       setCursors([]);
     }, 250);
     return () => clearTimeout(wait);
-  }, [typed, search]);
+  }, [typed, search, serviceTyped, service]);
   const cursor = cursors[cursors.length - 1];
   const { data, error, reload } = useLoad(
     () =>
@@ -36,7 +40,7 @@ export function Incidents() {
             query: {
               status: status || undefined,
               severity: severity || undefined,
-              service: service || undefined,
+              service: service.trim() || undefined,
               source: source || undefined,
               q: search.trim() || undefined,
               cursor,
@@ -80,7 +84,7 @@ export function Incidents() {
         </label>
         <label>
           Service
-          <input value={service} onChange={filter(setService)} placeholder="checkout" />
+          <input value={serviceTyped} onInput={(e) => setServiceTyped(e.currentTarget.value)} placeholder="checkout" />
         </label>
         <label>
           Source

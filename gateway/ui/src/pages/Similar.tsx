@@ -15,7 +15,13 @@ export function Similar({ id }: { id: string }) {
       {!data ? (
         <Loading error={error} />
       ) : data.items.length === 0 ? (
-        <p class="muted">None of the {data.compared} other incidents is alike.</p>
+        <p class="muted">
+          {data.compared === 0
+            ? "No other incident to compare it with yet."
+            : data.compared === 1
+              ? "The one other incident is not alike."
+              : `None of the ${data.compared} other incidents is alike.`}
+        </p>
       ) : (
         <ul class="cards">
           {data.items.map(({ incident, similarity }) => (
