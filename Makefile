@@ -28,7 +28,8 @@ ui: deps-node
 	$(CARGO) run -q -p aurora-gateway --bin aurora -- openapi > $(UI)/src/api/openapi.json
 	cd $(UI) && npm run build
 
-# The browser tests: Debian's Chromium driven by playwright-core against a real aurora: the flow,
+# The browser tests: Debian's Chromium driven by playwright-core, each against its own real aurora:
+# the flow (ending with tests/explore.mjs: search, filters, the whole graph, the metrics charts),
 # then the actions of the incident and settings pages, accessibility, and how the assets are served.
 ui-test: ui deps-chromium
 	$(CARGO) build -p aurora-gateway --bin aurora
