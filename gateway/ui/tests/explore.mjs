@@ -1,14 +1,15 @@
 // The flow's last part (tests/flow.mjs calls it): the pages for finding things, once there is
 // something to find. Through the API it adds 60 incidents from a second Grafana integration, one
 // from New Relic (older than those 60, so not on the list's first page), a GitHub deployment of
-// `payments` just before it, and a chain of declared dependencies frontend → checkout → payments
-// → payments-db. Then, in the browser: the list's search and source filter find that incident on
-// the server and "Older" keeps the search; the status, severity and service filters ask the
-// server too; the incident shows the deployment before it with its real fields; the service
-// graph is drawn whole, zooms (buttons and wheel), finds a service and focuses it, lights up the
-// blast radius and shows a node's neighbours, incidents and changes; the metrics page charts
-// incidents, MTTD and MTTR per day with the API's numbers, and shows the RCA conclusions and the
-// LLM's calls and cost the API gives.
+// `payments` just before it, three alerts about `search` grouped into one incident, and a chain
+// of declared dependencies frontend → checkout → payments → payments-db. Then, in the browser:
+// the list's search and source filter find that incident on the server and "Older" keeps the
+// search; the status, severity and service filters ask the server too; the incident shows the
+// deployment before it with its real fields; the grouped incident explains each joined alert's
+// score as the API does; the service graph is drawn whole, zooms (buttons and wheel), finds a
+// service and focuses it, lights up the blast radius and shows a node's neighbours, incidents
+// and changes; the metrics page charts incidents, MTTD and MTTR per day with the API's numbers,
+// and shows the RCA conclusions and the LLM's calls and cost the API gives.
 import { createHmac, randomUUID } from "node:crypto";
 
 /** A Grafana alert body: `summary` becomes the incident's title. */
@@ -118,6 +119,20 @@ export async function explore({ page, url, check, accessible, shot }) {
     async () => (await api("GET", "/api/incidents?q=bulk%20alert&limit=200")).items.length === 60,
   );
   check(seeded, "60 more incidents are listed");
+  // Grouping on for a moment: three alerts about `search` open one incident, two joining it.
+  await api("PUT", "/api/correlation/settings", { enabled: true });
+  await send(batch, grafana("Search latency high on pod 0", "search", "search-0"));
+  const searchIncidents = async () => (await api("GET", "/api/incidents?q=search%20latency%20high&limit=10")).items;
+  await eventually(async () => (await searchIncidents()).length === 1);
+  for (const i of [1, 2]) await send(batch, grafana(`Search latency high on pod ${i}`, "search", `search-${i}`));
+  let grouped = null;
+  await eventually(async () => {
+    const found = await searchIncidents();
+    grouped = found.length === 1 ? found[0] : null;
+    return grouped?.correlated_alert_count === 2;
+  });
+  await api("PUT", "/api/correlation/settings", { enabled: false });
+  check(grouped?.correlated_alert_count === 2, `alerts about one service join the open incident (${grouped?.correlated_alert_count} joined)`);
   for (const name of ["frontend", "payments", "payments-db"])
     await eventually(async () => (await page.request.get(`${url}/api/graph/services/${name}`)).ok());
   for (const [from, to] of [["frontend", "checkout"], ["checkout", "payments"], ["payments", "payments-db"]])
@@ -209,6 +224,22 @@ export async function explore({ page, url, check, accessible, shot }) {
     `the change before it shows its kind, title, service, environment, version, author, source, time and link: ${said}`,
   );
   await accessible(page, "incident (changes before it)");
+
+  // The grouped incident: each joined alert says how it was scored, as the API has it.
+  await page.goto(`${url}/incidents/${grouped.id}`);
+  const joined = (await api("GET", `/api/incidents/${grouped.id}`)).alerts;
+  await page.getByRole("heading", { name: `Alerts (${joined.length})` }).waitFor();
+  const why = await page.getByRole("region", { name: /^Alerts/ }).locator("p.why").allTextContents();
+  const explained = joined.map(({ correlation: c }) =>
+    c
+      ? `Joined by ${c.strategy}: score ${c.score.toFixed(2)} (topology ${c.topology.toFixed(2)}, time ${c.time.toFixed(2)}, similarity ${c.similarity.toFixed(2)}; ${c.candidates_considered} open incidents considered)`
+      : "The alert that opened this incident.",
+  );
+  check(
+    joined.length === 3 && joined.filter((a) => a.correlation).length === 2 && JSON.stringify(why) === JSON.stringify(explained),
+    `each joined alert shows its correlation as the API explains it: ${why.join(" | ")}`,
+  );
+  await accessible(page, "incident (grouped alerts)");
 
 
   // The graph, drawn whole: every node the API has.
