@@ -304,6 +304,7 @@ impl World {
             alert_fired_at: Utc::now(),
             at: Utc::now(),
             why: None,
+            integration_id: None,
         };
         let started = Instant::now();
         loop {

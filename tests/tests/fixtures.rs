@@ -22,6 +22,7 @@ pub fn open(id: IncidentId, title: &str, service: &str, at: DateTime<Utc>) -> In
         alert_fired_at: at - Duration::seconds(5),
         at,
         why: None,
+        integration_id: None,
     }
 }
 

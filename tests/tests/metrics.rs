@@ -45,6 +45,7 @@ impl Scenario<'_> {
                 alert_fired_at: t(fired),
                 at: t(opened),
                 why: None,
+                integration_id: None,
             },
         )
         .await;

@@ -2,6 +2,7 @@
 //! runs on the real handlers, with the real async-openai client against a scripted
 //! OpenAI-compatible server and fake CLIs on the tools' `PATH`, or without a model.
 
+mod automatic_analysis;
 mod similar_incidents;
 
 use std::time::{Duration, Instant};

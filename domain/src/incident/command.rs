@@ -37,6 +37,9 @@ pub enum IncidentCommand {
         /// explained), shown in the timeline.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<String>,
+        /// The integration the alert came in through (none when a delivery did not open it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        integration_id: Option<Uuid>,
     },
     AttachAlert {
         alert: Alert,
@@ -204,6 +207,7 @@ pub(crate) fn decide(state: &IncidentState, command: IncidentCommand) -> Decisio
             alert_fired_at,
             at,
             why,
+            integration_id,
         } => {
             if let Some(existing) = state.id {
                 return Err(IncidentError::AlreadyOpened { id: existing });
@@ -223,6 +227,7 @@ pub(crate) fn decide(state: &IncidentState, command: IncidentCommand) -> Decisio
                 alert_fired_at,
                 at,
                 why,
+                integration_id,
             }])
         }
         other => decide_on_opened(state, other),

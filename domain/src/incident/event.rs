@@ -35,6 +35,11 @@ pub enum IncidentEvent {
         /// before Aurora recorded it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<String>,
+        /// The integration its alert came in through, whose automatic-analysis setting decides
+        /// whether the incident is analysed (absent in events written before Aurora recorded
+        /// it, and for incidents opened other than by a delivery).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        integration_id: Option<Uuid>,
     },
     /// Another alert was correlated with this incident.
     AlertCorrelated {

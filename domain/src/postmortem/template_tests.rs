@@ -36,6 +36,7 @@ fn events() -> Vec<IncidentEvent> {
             alert_fired_at: at(-2),
             at: at(0),
             why: None,
+            integration_id: None,
         },
         IncidentEvent::AlertCorrelated {
             alert: Alert {

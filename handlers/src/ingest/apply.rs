@@ -142,6 +142,7 @@ impl Ingest {
                 alert_fired_at: a.fired_at,
                 at: placed.pending.received_at,
                 why: Some(decision.decision.explain()),
+                integration_id: placed.pending.integration_id,
             },
         };
         match self
@@ -175,6 +176,7 @@ impl Ingest {
                     why: Some(format!(
                         "the incident it was correlated with no longer took alerts ({refusal})"
                     )),
+                    integration_id: placed.pending.integration_id,
                 };
                 match self
                     .incidents

@@ -8,7 +8,6 @@ use aurora_domain::{ChatCommand, IncidentCommand, IncidentEvent, IncidentId, Ten
 use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::{Context, RawEvent};
 use aurora_nats::subjects::{self, EVENTS_STREAM};
-use aurora_projections::queries;
 use aurora_telemetry::trace;
 use chrono::Utc;
 use esrs::event::Upcaster;
@@ -18,6 +17,7 @@ use uuid::Uuid;
 
 use super::admission::LiveRun;
 use super::postmortem::Request;
+use super::wanted::Opening;
 use super::{Investigator, RcaError};
 use crate::agent::investigation;
 
@@ -94,8 +94,16 @@ impl Investigator {
         event: IncidentEvent,
     ) -> Result<(), RcaError> {
         match event {
-            IncidentEvent::Opened { source, .. } => {
-                if self.inner.config.automatic && self.rca_wanted(tenant, &source).await {
+            IncidentEvent::Opened {
+                source,
+                integration_id,
+                ..
+            } => {
+                let opening = Opening {
+                    source: &source,
+                    integration: integration_id,
+                };
+                if self.inner.config.automatic && self.rca_wanted(tenant, opening).await? {
                     let run = aurora_domain::investigation::run_id(incident, 1);
                     self.on_incident(
                         tenant,
@@ -187,34 +195,6 @@ impl Investigator {
                 }
             }
             _ => Ok(()),
-        }
-    }
-
-    /// Whether the integration the incident came from asks for an RCA on new incidents: its
-    /// setting when one is made, the source's default otherwise.
-    async fn rca_wanted(&self, tenant: &TenantId, source: &str) -> bool {
-        let default = crate::sources::source(source).is_some_and(|s| s.descriptor().rca_by_default);
-        let rows = match queries::scoped(&self.inner.reader.pool, tenant.as_str()).await {
-            Ok(mut tx) => queries::integrations(&mut tx, tenant.as_str()).await,
-            Err(e) => Err(e),
-        };
-        match rows {
-            Ok(rows) => {
-                let settings: Vec<Option<bool>> = rows
-                    .iter()
-                    .filter(|r| r.source == source && r.enabled)
-                    .map(|r| r.settings["rca_on_new_incidents"].as_bool())
-                    .collect();
-                if settings.is_empty() {
-                    default
-                } else {
-                    settings.iter().any(|s| s.unwrap_or(default))
-                }
-            }
-            Err(e) => {
-                tracing::warn!(%tenant, error = %e, "integration settings unreadable; the source's RCA default applies");
-                default
-            }
         }
     }
 

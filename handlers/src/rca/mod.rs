@@ -1,8 +1,8 @@
 //! Root-cause analysis in the background (SPEC §4): the `rca` process manager.
 //!
 //! It follows the incidents' events (`evt.*.incident.*`, durable consumer `rca`):
-//! - an incident opened whose integration asks for an RCA → the incident's first investigation
-//!   is requested (`RcaRequested`, idempotent by incident and episode);
+//! - an incident opened whose integration asks for an RCA ([`wanted`]) → the incident's first
+//!   investigation is requested (`RcaRequested`, idempotent by incident and episode);
 //! - `RcaRequested` (by the opening or by `POST /api/incidents/{id}/rca`) → the `Investigation`
 //!   is recorded, admitted by the tenant's [start window](admission) or queued, and started by
 //!   the process that wins its `Start` — the agent in a background session when a model is
@@ -24,6 +24,7 @@ mod postmortem;
 mod resume;
 mod start;
 mod sweep;
+mod wanted;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -32,7 +33,7 @@ use std::time::Duration;
 use aurora_domain::investigation::start_window::StartLimit;
 use aurora_domain::investigation::Investigation;
 use aurora_domain::postmortem::Postmortem;
-use aurora_domain::Incident;
+use aurora_domain::{Incident, Integration};
 use aurora_nats::{AggregateStore, StoreError};
 use tokio::sync::watch;
 
@@ -146,6 +147,8 @@ struct Inner {
     incidents: AggregateStore<Incident>,
     investigations: AggregateStore<Investigation>,
     postmortems: AggregateStore<Postmortem>,
+    /// Whose automatic-analysis setting decides on a new incident ([`wanted`]).
+    integrations: AggregateStore<Integration>,
     agent: Agent,
     /// The model postmortems are written by, when one is configured.
     llm: Option<Llm>,
@@ -174,6 +177,7 @@ impl Investigator {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "aurora".to_owned());
         Self {
             inner: Arc::new(Inner {
+                integrations: AggregateStore::new(log.clone()),
                 incidents,
                 investigations,
                 postmortems,

@@ -29,6 +29,7 @@ pub(super) fn incident() -> Vec<IncidentEvent> {
             alert_fired_at: at(),
             at: at(),
             why: Some("no open incident within the window".into()),
+            integration_id: Some(id(40)),
         },
         AlertCorrelated {
             alert: alert(),

@@ -23,6 +23,7 @@ fn opened_unknown() -> IncidentEvent {
             alert_fired_at,
             at,
             why,
+            integration_id,
             ..
         } => IncidentEvent::Opened {
             id,
@@ -36,6 +37,7 @@ fn opened_unknown() -> IncidentEvent {
             alert_fired_at,
             at,
             why,
+            integration_id,
         },
         other => other,
     }

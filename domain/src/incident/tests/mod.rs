@@ -29,6 +29,11 @@ fn id() -> IncidentId {
     IncidentId(Uuid::from_u128(1))
 }
 
+/// The integration the opening alert came in through.
+fn integration() -> Uuid {
+    Uuid::from_u128(3)
+}
+
 fn other_id() -> IncidentId {
     IncidentId(Uuid::from_u128(2))
 }
@@ -51,6 +56,7 @@ fn opened() -> IncidentEvent {
         alert_fired_at: at(-2),
         at: at(0),
         why: None,
+        integration_id: Some(integration()),
     }
 }
 

@@ -16,6 +16,7 @@ fn open() -> IncidentCommand {
         alert_fired_at: at(-2),
         at: at(0),
         why: None,
+        integration_id: Some(integration()),
     }
 }
 

@@ -45,6 +45,8 @@ fn opened_with(environment: &str, severity: Severity) -> IncidentEvent {
         alert_fired_at,
         at,
         why: None,
+        // Events of version 1 name no integration.
+        integration_id: None,
     }
 }
 
@@ -89,6 +91,19 @@ fn a_version_two_opened_event_loads_as_it_is() {
     let event = IncidentEvent::upcast(body, Some(2)).unwrap();
 
     assert_eq!(event, opened_with("staging", Severity::Low));
+}
+
+#[test]
+fn an_opened_event_written_before_integrations_were_named_loads_without_one() {
+    let mut body = serde_json::to_value(opened()).unwrap();
+    body.as_object_mut().unwrap().remove("integration_id");
+
+    let event = IncidentEvent::upcast(body, Some(2)).unwrap();
+
+    let IncidentEvent::Opened { integration_id, .. } = event else {
+        panic!("an opened event: {event:?}")
+    };
+    assert_eq!(integration_id, None);
 }
 
 #[test]
