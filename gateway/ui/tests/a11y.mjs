@@ -2,14 +2,17 @@
 //
 //   node tests/a11y.mjs <path to the aurora binary>
 //
-// 1. The main flow with the keyboard only (Tab, Shift+Tab, Enter, Space; no mouse, no clicks):
-//    sign in → open an incident from the list → resolve it → open the chat → send a question and
-//    read the answer. Every stop on the way must draw its focus.
+// 1. The main flow with the keyboard only (Tab, Shift+Tab, Enter, Space, typing; no mouse, no
+//    clicks): sign in → open an incident from the list → resolve it → open the chat → send a
+//    question and read the answer; then each other page: add an integration, connect a
+//    Kubernetes cluster, find a service in the graph, search the knowledge base, change the
+//    metrics' period, create an API token. Every stop on the way must draw its focus.
 // 2. Every page, signed out and signed in as an admin, checked by axe-core (no serious or critical
 //    violation) in dark mode at a phone's width, in dark mode at 1280 px and in light mode at a
 //    phone's width; at a phone's width no page may scroll sideways.
 // Screenshots go to test-artifacts/a11y-*.png.
 import {
+  KUBECONFIG,
   apiOf,
   axeChecker,
   checks,
@@ -135,6 +138,81 @@ try {
   await page.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
   const chatSession = new URL(page.url()).pathname;
   await shot(page, "a11y-keyboard-chat");
+
+  /** Shift+Tab back to the navigation's `name` link, Enter, and the page's heading shown. */
+  const open = async (name, heading) => {
+    await tabTo(page, `the ${name} link`, named("a", name), { back: true });
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: heading, exact: true }).first().waitFor();
+  };
+  // Integrations: a source added from the keyboard (the Source picker left on Grafana).
+  await open("Integrations", "Integrations");
+  await tabTo(page, "the integration's name", named("input", "Name"));
+  await page.keyboard.type("Grafana by keyboard");
+  await page.keyboard.press("Enter");
+  await page.getByTestId("webhook-url").waitFor();
+  const added = (await api("GET", "/api/integrations")).body.items.find((i) => i.name === "Grafana by keyboard");
+  check(added?.source === "grafana", `keyboard: an integration added with Enter in its form (${added?.source})`);
+  // Connectors: the kind picked by typing on the focused picker, the fields typed, Enter on Connect.
+  await open("Connectors", "Connectors");
+  await tabTo(page, "the connector kind", named("select", "Kind"));
+  await page.keyboard.type("kubernetes");
+  await tabTo(page, "the context field", named("input", "context"));
+  await page.keyboard.type("prod");
+  await tabTo(page, "the kubeconfig field", named("textarea", "kubeconfig"));
+  await page.keyboard.type(KUBECONFIG);
+  await tabTo(page, "Connect", named("button", "Connect"));
+  await page.keyboard.press("Enter");
+  await page.locator(".cards li", { hasText: "kubernetes" }).waitFor();
+  const connected = (await api("GET", "/api/connectors")).body.items.find((c) => c.kind === "kubernetes");
+  check(connected?.settings?.context === "prod", `keyboard: a Kubernetes cluster connected (${connected?.status})`);
+  // The service graph: a service found with Enter takes the focus; Enter on it keeps it picked.
+  await open("Service graph", "Service graph");
+  await tabTo(page, "the graph's search", named("input", "Find a service"));
+  await page.keyboard.type("checkout");
+  await page.keyboard.press("Enter");
+  await page.getByText("Found checkout.").waitFor();
+  const node = await focused(page);
+  // A node draws its focus as an accent ring (graph.css), not an outline.
+  const ring = await page.evaluate(() => {
+    const probe = document.createElement("span");
+    probe.style.color = "var(--accent)";
+    document.body.append(probe);
+    const accent = getComputedStyle(probe).color;
+    probe.remove();
+    const circle = [...document.activeElement.querySelectorAll("circle")].pop();
+    const style = circle && getComputedStyle(circle);
+    return style ? style.stroke === accent && parseFloat(style.strokeWidth) >= 4 : false;
+  });
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "checkout", exact: true }).waitFor();
+  check(/^checkout: .*, selected$/.test(node?.name ?? "") && ring, `keyboard: a found service has the focus, its ring drawn (${node?.name})`);
+  // The knowledge base: a search sent with Enter is answered.
+  await open("Knowledge base", "Knowledge base");
+  await tabTo(page, "the knowledge search", named("input", "Search the knowledge base"));
+  await page.keyboard.type("checkout rollback");
+  await page.keyboard.press("Enter");
+  await page.getByText(/^Ranked by /).waitFor();
+  check(true, "keyboard: a knowledge-base search sent with Enter is answered");
+  // Metrics: the period changed with the arrow keys on its focused picker.
+  await open("Metrics & usage", "Metrics & usage");
+  await tabTo(page, "the period", named("select", "Period"));
+  await page.keyboard.press("ArrowDown");
+  await page.getByRole("img", { name: /^Incidents opened per day, .* to / }).waitFor();
+  const period = await page.getByRole("img", { name: /^Incidents opened per day/ }).getAttribute("aria-label");
+  const [from, to] = period.match(/(\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2})/).slice(1).map((d) => new Date(d));
+  check(Math.round((to - from) / 86_400_000) >= 89, `keyboard: ArrowDown on the period shows the last 90 days (${period})`);
+  // The organisation: an API token created with Enter in its form, shown once.
+  await open("Organisation", "Organisation");
+  await tabTo(page, "the token name", named("input", "Token name"));
+  await page.keyboard.type("keyboard-token");
+  await page.keyboard.press("Enter");
+  await page.getByRole("status").filter({ hasText: "Token keyboard-token (shown once)" }).waitFor();
+  check(
+    (await api("GET", "/api/tokens")).body.items.some((t) => t.name === "keyboard-token" && !t.revoked),
+    "keyboard: an API token created with Enter in its form",
+  );
+  await shot(page, "a11y-keyboard-organisation");
   check(undrawn.size === 0, `keyboard: every stop draws its focus ${[...undrawn].join(", ")}`);
   await walk.close();
 
