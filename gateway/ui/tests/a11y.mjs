@@ -172,7 +172,8 @@ try {
   await page.keyboard.type("checkout");
   await page.keyboard.press("Enter");
   await page.getByText("Found checkout.").waitFor();
-  const node = await focused(page);
+  let node = null;
+  await until(async () => /^checkout: /.test((node = await focused(page))?.name ?? ""));
   // A node draws its focus as an accent ring (graph.css), not an outline.
   const ring = await page.evaluate(() => {
     const probe = document.createElement("span");
@@ -197,11 +198,17 @@ try {
   // Metrics: the period changed with the arrow keys on its focused picker.
   await open("Metrics & usage", "Metrics & usage");
   await tabTo(page, "the period", named("select", "Period"));
+  const chart = page.getByRole("img", { name: /^Incidents opened per day/ });
+  await chart.waitFor();
+  /** The days the incidents chart spans, from its label ("…, 2026-11-05 to 2026-12-05: …"). */
+  const span = async () => {
+    const [from, to] = (await chart.getAttribute("aria-label")).match(/(\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2})/).slice(1);
+    return Math.round((new Date(to) - new Date(from)) / 86_400_000);
+  };
+  const before = await span();
   await page.keyboard.press("ArrowDown");
-  await page.getByRole("img", { name: /^Incidents opened per day, .* to / }).waitFor();
-  const period = await page.getByRole("img", { name: /^Incidents opened per day/ }).getAttribute("aria-label");
-  const [from, to] = period.match(/(\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2})/).slice(1).map((d) => new Date(d));
-  check(Math.round((to - from) / 86_400_000) >= 89, `keyboard: ArrowDown on the period shows the last 90 days (${period})`);
+  const widened = await until(async () => (await span()) >= 89);
+  check(before < 89 && widened, `keyboard: ArrowDown on the period shows the last 90 days (${before} days, then ${await span()})`);
   // The organisation: an API token created with Enter in its form, shown once.
   await open("Organisation", "Organisation");
   await tabTo(page, "the token name", named("input", "Token name"));
