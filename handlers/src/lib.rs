@@ -9,6 +9,7 @@
 //! - [`rca`]: root-cause analysis in the background: the `rca` consumer of the incidents'
 //!   events, the tenants' start windows, the evidence pass, the sweep of runs that died.
 //! - [`secrets`]: the secret store (local encrypted files by default).
+//! - [`variables`]: what every settings reader (`from_vars`) reads, the environment or a test's.
 //!
 //! Depends on `aurora-domain`, `aurora-nats` and the read-only queries of
 //! `aurora-projections`.
@@ -25,10 +26,6 @@ pub mod rca;
 pub mod secrets;
 pub mod similar;
 pub mod sources;
+pub mod variables;
 
-/// The process's environment variables whose names and values are Unicode (others name nothing
-/// Aurora reads): what the settings readers that take a variable map are given in production.
-pub(crate) fn environment() -> impl Iterator<Item = (String, String)> {
-    std::env::vars_os()
-        .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-}
+pub use variables::Variables;

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use aurora_handlers::secrets::migrate::{migrate, Direction};
 use aurora_handlers::secrets::VaultConfig;
+use aurora_handlers::Variables;
 use clap::{Args, Subcommand, ValueEnum};
 
 /// Where secrets live: the local encrypted store under the data dir, and Vault/OpenBao when
@@ -39,21 +40,17 @@ pub struct SecretArgs {
 impl SecretArgs {
     /// The Vault store the flags and the process's environment name, if any.
     pub fn vault(&self) -> Option<VaultConfig> {
-        self.vault_with(|name| std::env::var(name).ok())
+        self.vault_with(Variables::from_env())
     }
 
     /// The Vault store the flags name, each unset one read from `env` (`VAULT_ADDR`,
     /// `VAULT_TOKEN`, `VAULT_KV_MOUNT`).
-    pub fn vault_with(&self, env: impl Fn(&str) -> Option<String>) -> Option<VaultConfig> {
-        VaultConfig::from_lookup(|name| {
-            let flag = match name {
-                "VAULT_ADDR" => &self.vault_addr,
-                "VAULT_TOKEN" => &self.vault_token,
-                "VAULT_KV_MOUNT" => &self.vault_kv_mount,
-                _ => &None,
-            };
-            flag.clone().or_else(|| env(name))
-        })
+    pub fn vault_with(&self, env: Variables) -> Option<VaultConfig> {
+        let vars = env
+            .overridden("VAULT_ADDR", self.vault_addr.as_deref())
+            .overridden("VAULT_TOKEN", self.vault_token.as_deref())
+            .overridden("VAULT_KV_MOUNT", self.vault_kv_mount.as_deref());
+        VaultConfig::from_vars(&vars)
     }
 }
 
@@ -108,8 +105,6 @@ pub async fn run(command: SecretsCommand, out: &mut impl Write) -> anyhow::Resul
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use clap::Parser as _;
 
     use super::*;
@@ -126,17 +121,12 @@ mod tests {
         }
     }
 
-    fn env(vars: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
-        move |name| vars.get(name).map(|v| (*v).to_owned())
-    }
-
     #[test]
     fn vault_is_read_from_the_environment_when_no_flag_names_it() {
         let args = secret_args(&[]);
-        assert!(args.vault_with(env(&[])).is_none());
+        assert!(args.vault_with(Variables::default()).is_none());
         let config = args
-            .vault_with(env(&[
+            .vault_with(Variables::from_iter([
                 ("VAULT_ADDR", "http://127.0.0.1:8200"),
                 ("VAULT_TOKEN", "root-token"),
                 ("VAULT_KV_MOUNT", "kv"),
@@ -151,7 +141,10 @@ mod tests {
             ("http://127.0.0.1:8200", "root-token", "kv")
         );
         let defaults = args
-            .vault_with(env(&[("VAULT_ADDR", "http://127.0.0.1:8200")]))
+            .vault_with(Variables::from_iter([(
+                "VAULT_ADDR",
+                "http://127.0.0.1:8200",
+            )]))
             .expect("configured");
         assert_eq!(
             (defaults.token.as_str(), defaults.mount.as_str()),
@@ -163,7 +156,7 @@ mod tests {
     fn a_flag_wins_over_its_variable() {
         let args = secret_args(&["--vault-addr", "http://flag:8200", "--vault-kv-mount", "m"]);
         let config = args
-            .vault_with(env(&[
+            .vault_with(Variables::from_iter([
                 ("VAULT_ADDR", "http://env:8200"),
                 ("VAULT_TOKEN", "env-token"),
                 ("VAULT_KV_MOUNT", "env-mount"),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use aurora_domain::connector::{ConnectorKind, ConnectorSettings, OvhRegion};
 
+use crate::Variables;
+
 /// Aurora's own AWS keys, used only to call STS AssumeRole on a tenant's role; the CLIs never see
 /// them.
 #[derive(Clone)]
@@ -83,14 +85,13 @@ impl Default for ConnectorConfig {
 impl ConnectorConfig {
     /// The defaults, changed by the environment.
     pub fn from_env() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_vars(&Variables::from_env())
     }
 
-    /// The defaults, changed by the variables `lookup` finds (the environment's, or a test's
-    /// map): `AURORA_<KIND>_BASE_URL`, `FEATURE_FLAG_OVH_ENABLED`, Aurora's AWS identity and
-    /// its OAuth client at Google. A variable set to blanks counts as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    /// The defaults, changed by `vars`: `AURORA_<KIND>_BASE_URL`, `FEATURE_FLAG_OVH_ENABLED`,
+    /// Aurora's AWS identity and its OAuth client at Google.
+    pub fn from_vars(vars: &Variables) -> Self {
+        let var = |name: &str| vars.get(name).map(str::to_owned);
         let base_urls = ConnectorKind::ALL
             .into_iter()
             .filter_map(|kind| {
@@ -208,20 +209,9 @@ impl ConnectorConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use aurora_domain::connector::DatadogSite;
 
     use super::*;
-
-    /// The configuration `vars` make, as if they were the whole environment.
-    fn from(vars: &[(&str, &str)]) -> ConnectorConfig {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        ConnectorConfig::from_lookup(|name| vars.get(name).cloned())
-    }
 
     #[test]
     fn every_kinds_base_url_is_read_from_its_variable() {
@@ -234,11 +224,7 @@ mod tests {
                 )
             })
             .collect();
-        let vars: Vec<(&str, &str)> = names
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let config = from(&vars);
+        let config = ConnectorConfig::from_vars(&names.iter().cloned().collect());
         assert_eq!(config.base_urls.len(), ConnectorKind::ALL.len());
         for kind in ConnectorKind::ALL {
             assert_eq!(
@@ -264,7 +250,10 @@ mod tests {
 
     #[test]
     fn without_variables_each_provider_is_at_its_documented_endpoint() {
-        let config = from(&[("AURORA_DATADOG_BASE_URL", "  "), ("HOME", "/root")]);
+        let config = ConnectorConfig::from_vars(&Variables::from_iter([
+            ("AURORA_DATADOG_BASE_URL", "  "),
+            ("HOME", "/root"),
+        ]));
         assert!(config.base_urls.is_empty(), "blank is unset");
         let site = |site| ConnectorSettings::Datadog { site };
         assert_eq!(
@@ -299,22 +288,28 @@ mod tests {
     #[test]
     fn ovh_is_offered_only_when_its_feature_flag_is_on() {
         for on in ["1", "true", "yes", "on", " true "] {
-            let config = from(&[("FEATURE_FLAG_OVH_ENABLED", on)]);
+            let config = ConnectorConfig::from_vars(&Variables::from_iter([(
+                "FEATURE_FLAG_OVH_ENABLED",
+                on,
+            )]));
             assert!(config.ovh_enabled, "{on:?}");
             assert!(config.offers(ConnectorKind::Ovh), "{on:?}");
         }
         for off in ["0", "false", "no", "off", "", "enabled"] {
-            let config = from(&[("FEATURE_FLAG_OVH_ENABLED", off)]);
+            let config = ConnectorConfig::from_vars(&Variables::from_iter([(
+                "FEATURE_FLAG_OVH_ENABLED",
+                off,
+            )]));
             assert!(!config.offers(ConnectorKind::Ovh), "{off:?}");
         }
-        let unset = from(&[]);
+        let unset = ConnectorConfig::from_vars(&Variables::default());
         assert!(!unset.offers(ConnectorKind::Ovh));
         assert!(unset.offers(ConnectorKind::Datadog));
     }
 
     #[test]
     fn auroras_aws_identity_and_google_client_need_both_halves() {
-        let config = from(&[
+        let config = ConnectorConfig::from_vars(&Variables::from_iter([
             ("AURORA_AWS_ACCESS_KEY_ID", "AKIAOWN"),
             ("AURORA_AWS_SECRET_ACCESS_KEY", "own-secret"),
             ("AURORA_AWS_SESSION_TOKEN", "own-token"),
@@ -323,7 +318,7 @@ mod tests {
                 "client.apps.googleusercontent.com",
             ),
             ("AURORA_GCP_OAUTH_CLIENT_SECRET", "client-secret"),
-        ]);
+        ]));
         let aws = config.aws.expect("an identity");
         assert_eq!(aws.access_key_id, "AKIAOWN");
         assert_eq!(aws.secret_access_key, "own-secret");
@@ -332,15 +327,15 @@ mod tests {
         assert_eq!(google.client_id, "client.apps.googleusercontent.com");
         assert_eq!(google.client_secret, "client-secret");
 
-        let halves = from(&[
+        let halves = ConnectorConfig::from_vars(&Variables::from_iter([
             ("AURORA_AWS_ACCESS_KEY_ID", "AKIAOWN"),
             ("AURORA_GCP_OAUTH_CLIENT_SECRET", "client-secret"),
-        ]);
+        ]));
         assert!(halves.aws.is_none() && halves.gcp_oauth.is_none());
-        let no_token = from(&[
+        let no_token = ConnectorConfig::from_vars(&Variables::from_iter([
             ("AURORA_AWS_ACCESS_KEY_ID", "AKIAOWN"),
             ("AURORA_AWS_SECRET_ACCESS_KEY", "own-secret"),
-        ]);
+        ]));
         assert_eq!(no_token.aws.expect("an identity").session_token, None);
     }
 }

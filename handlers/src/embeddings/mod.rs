@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 pub use endpoint::{Endpoint, EndpointConfig};
 pub use minilm::{MiniLm, MODEL_FILES};
 
+use crate::Variables;
+
 /// Texts embedded in one pass of the local model (bounds its memory on long uploads).
 const BATCH: usize = 32;
 /// Texts whose vectors are kept before the cache starts over.
@@ -31,16 +33,12 @@ pub struct EmbeddingConfig {
 impl EmbeddingConfig {
     /// [`Self::from_vars`] with the process's environment.
     pub fn from_env() -> Self {
-        Self::from_vars(crate::environment())
+        Self::from_vars(&Variables::from_env())
     }
 
-    /// The embedder `vars` ask for; blank values count as unset.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let vars: HashMap<String, String> = vars
-            .into_iter()
-            .filter(|(_, value)| !value.trim().is_empty())
-            .collect();
-        let var = |name: &str| vars.get(name).cloned();
+    /// The embedder `vars` ask for.
+    pub fn from_vars(vars: &Variables) -> Self {
+        let var = |name: &str| vars.get(name).map(str::to_owned);
         Self {
             model_dir: var("AURORA_EMBEDDING_MODEL_DIR").map(PathBuf::from),
             endpoint: match (var("EMBEDDING_BASE_URL"), var("EMBEDDING_MODEL")) {
@@ -199,16 +197,9 @@ fn normalise(v: &mut [f32]) {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn nothing_set_means_no_embedder() {
-        let config = EmbeddingConfig::from_vars(vars(&[
+        let config = EmbeddingConfig::from_vars(&Variables::from_iter([
             ("AURORA_EMBEDDING_MODEL_DIR", "  "),
             ("EMBEDDING_BASE_URL", "http://embeddings.local/v1"),
         ]));
@@ -222,7 +213,7 @@ mod tests {
 
     #[test]
     fn the_model_dir_and_the_endpoint_are_read_from_the_variables() {
-        let config = EmbeddingConfig::from_vars(vars(&[
+        let config = EmbeddingConfig::from_vars(&Variables::from_iter([
             ("AURORA_EMBEDDING_MODEL_DIR", "/opt/minilm/model"),
             ("EMBEDDING_BASE_URL", "http://embeddings.local/v1"),
             ("EMBEDDING_MODEL", "text-embedding-3-small"),

@@ -3,13 +3,13 @@
 //! (`AURORA_OBJECT_STORE_URL` + `AWS_*`, `AURORA_KB_ALPHA`, `AURORA_KB_MAX_DOCUMENTS`,
 //! `AURORA_KB_MAX_BYTES`) or set directly by the builder and the tests.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use aurora_domain::knowledge::{MAX_BYTES_PER_TENANT, MAX_DOCUMENTS_PER_TENANT, STUCK_AFTER_SECS};
 
 use super::{KnowledgeBaseError, ObjectStoreConfig};
+use crate::Variables;
 
 /// How the knowledge base is set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,29 +59,21 @@ impl KnowledgeConfig {
 
     /// [`Self::from_vars`] with the process's environment.
     pub fn from_env(data_dir: &Path) -> Result<Self, KnowledgeBaseError> {
-        Self::from_vars(data_dir, crate::environment())
+        Self::from_vars(data_dir, &Variables::from_env())
     }
 
     /// The settings `vars` give: `AURORA_OBJECT_STORE_URL` (+ `AWS_*`) or `<data_dir>/objects`,
-    /// `AURORA_KB_ALPHA`, `AURORA_KB_MAX_DOCUMENTS` and `AURORA_KB_MAX_BYTES`. Empty values
-    /// count as unset.
-    pub fn from_vars(
-        data_dir: &Path,
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, KnowledgeBaseError> {
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .filter(|(_, value)| !value.trim().is_empty())
-            .collect();
+    /// `AURORA_KB_ALPHA`, `AURORA_KB_MAX_DOCUMENTS` and `AURORA_KB_MAX_BYTES`.
+    pub fn from_vars(data_dir: &Path, vars: &Variables) -> Result<Self, KnowledgeBaseError> {
         let mut config = Self::local(data_dir.join("objects"));
-        config.objects = ObjectStoreConfig::from_vars(data_dir, &vars);
+        config.objects = ObjectStoreConfig::from_vars(data_dir, vars);
         if let Some(value) = vars.get("AURORA_KB_ALPHA") {
             config.alpha = value
                 .trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|a| (0.0..=1.0).contains(a))
-                .ok_or_else(|| KnowledgeBaseError::Alpha(value.clone()))?;
+                .ok_or_else(|| KnowledgeBaseError::Alpha(value.to_owned()))?;
         }
         let count = |name: &'static str| -> Result<Option<u64>, KnowledgeBaseError> {
             vars.get(name)
@@ -93,7 +85,7 @@ impl KnowledgeConfig {
                         .filter(|n| *n > 0)
                         .ok_or_else(|| KnowledgeBaseError::Limit {
                             name,
-                            value: value.clone(),
+                            value: value.to_owned(),
                         })
                 })
                 .transpose()
@@ -112,17 +104,13 @@ impl KnowledgeConfig {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
     #[test]
     fn without_variables_files_stay_under_the_data_dir_with_upstreams_alpha_and_the_spec_limits() {
-        let config = KnowledgeConfig::from_vars(Path::new("/data"), vars(&[("HOME", "/root")]))
-            .expect("valid");
+        let config = KnowledgeConfig::from_vars(
+            Path::new("/data"),
+            &Variables::from_iter([("HOME", "/root")]),
+        )
+        .expect("valid");
         assert_eq!(
             config,
             KnowledgeConfig::local(Path::new("/data").join("objects"))
@@ -137,7 +125,7 @@ mod tests {
     fn an_object_store_url_takes_the_aws_variables_as_options() {
         let config = KnowledgeConfig::from_vars(
             Path::new("/data"),
-            vars(&[
+            &Variables::from_iter([
                 ("AURORA_OBJECT_STORE_URL", "s3://runbooks/kb"),
                 ("AWS_ENDPOINT", "http://127.0.0.1:9000"),
                 ("AWS_REGION", "eu-west-1"),
@@ -168,7 +156,7 @@ mod tests {
     fn alpha_and_the_limits_are_read_and_bad_values_named() {
         let config = KnowledgeConfig::from_vars(
             Path::new("/data"),
-            vars(&[
+            &Variables::from_iter([
                 ("AURORA_KB_ALPHA", "0.25"),
                 ("AURORA_KB_MAX_DOCUMENTS", "7"),
                 ("AURORA_KB_MAX_BYTES", " 1048576 "),
@@ -189,8 +177,11 @@ mod tests {
             ("AURORA_KB_MAX_DOCUMENTS", "0"),
             ("AURORA_KB_MAX_BYTES", "1GiB"),
         ] {
-            let refused = KnowledgeConfig::from_vars(Path::new("/data"), vars(&[(name, value)]))
-                .expect_err("refused");
+            let refused = KnowledgeConfig::from_vars(
+                Path::new("/data"),
+                &Variables::from_iter([(name, value)]),
+            )
+            .expect_err("refused");
             let message = refused.to_string();
             assert!(
                 message.contains(name) && message.contains(value),

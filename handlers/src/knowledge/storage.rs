@@ -2,13 +2,14 @@
 //! S3-compatible bucket when `AURORA_OBJECT_STORE_URL=s3://bucket/prefix` (credentials,
 //! region and endpoint from the usual `AWS_*` variables).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use object_store::local::LocalFileSystem;
 use object_store::prefix::PrefixStore;
 use object_store::ObjectStore;
+
+use crate::Variables;
 
 /// Which store, as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,18 +49,13 @@ pub enum StorageError {
 impl ObjectStoreConfig {
     /// `AURORA_OBJECT_STORE_URL` and the `AWS_*` variables (given as object_store's lower-case
     /// `aws_*` options) in `vars`, else `<data_dir>/objects`.
-    pub fn from_vars(data_dir: &std::path::Path, vars: &BTreeMap<String, String>) -> Self {
-        match vars
-            .get("AURORA_OBJECT_STORE_URL")
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
-        {
+    pub fn from_vars(data_dir: &std::path::Path, vars: &Variables) -> Self {
+        match vars.get("AURORA_OBJECT_STORE_URL") {
             Some(url) => Self::Url {
-                url: url.to_owned(),
+                url: url.trim().to_owned(),
                 options: vars
-                    .iter()
-                    .filter(|(name, _)| name.starts_with("AWS_"))
-                    .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+                    .starting_with("AWS_")
+                    .map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned()))
                     .collect(),
             },
             None => Self::Local(data_dir.join("objects")),

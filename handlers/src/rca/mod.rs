@@ -41,6 +41,7 @@ use crate::agent::lease::Leases;
 use crate::agent::llm::Llm;
 use crate::agent::reader::Reader;
 use crate::agent::run::Agent;
+use crate::Variables;
 
 /// How investigations are started and watched.
 #[derive(Debug, Clone)]
@@ -84,15 +85,21 @@ pub struct ConfigError {
 }
 
 impl RcaConfig {
-    /// The defaults, changed by the `AURORA_RCA_*` variables that are set.
+    /// [`Self::from_vars`] with the process's environment.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&Variables::from_env())
+    }
+
+    /// The defaults, changed by the `AURORA_RCA_*` (and `AURORA_POSTMORTEM_ON_RESOLVE`)
+    /// variables that are set in `vars`.
+    pub fn from_vars(vars: &Variables) -> Result<Self, ConfigError> {
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+            match vars.get(name) {
                 None => Ok(default),
-                Some(value) => value
-                    .trim()
-                    .parse()
-                    .map_err(|_| ConfigError { name, value }),
+                Some(value) => value.trim().parse().map_err(|_| ConfigError {
+                    name,
+                    value: value.to_owned(),
+                }),
             }
         };
         let defaults = Self::default();
@@ -210,5 +217,46 @@ impl Investigator {
             .buckets
             .get_or_try_init(|| admission::Buckets::open(self.inner.incidents.log().client()))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_variables_the_defaults_hold_and_set_ones_change_them() {
+        let defaults =
+            RcaConfig::from_vars(&Variables::from_iter([("AURORA_RCA_STALE_SECS", " ")]))
+                .expect("valid");
+        assert!(defaults.automatic && defaults.postmortem_on_resolve);
+        assert_eq!(defaults.stale, Duration::from_secs(300), "blank is unset");
+        assert_eq!(defaults.time_limit, Duration::from_secs(30 * 60));
+
+        let set = RcaConfig::from_vars(&Variables::from_iter([
+            ("AURORA_RCA_AUTOMATIC", "0"),
+            ("AURORA_RCA_MAX_STARTS", "3"),
+            ("AURORA_RCA_WINDOW_SECS", "60"),
+            ("AURORA_RCA_STALE_SECS", " 30 "),
+            ("AURORA_RCA_TIME_LIMIT_SECS", "600"),
+            ("AURORA_POSTMORTEM_ON_RESOLVE", "0"),
+        ]))
+        .expect("valid");
+        assert!(!set.automatic && !set.postmortem_on_resolve);
+        assert_eq!(set.limit.limit, 3);
+        assert_eq!(set.limit.window, chrono::Duration::seconds(60));
+        assert_eq!(set.stale, Duration::from_secs(30));
+        assert_eq!(set.time_limit, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_whole_number_is_named() {
+        let refused =
+            RcaConfig::from_vars(&Variables::from_iter([("AURORA_RCA_MAX_STARTS", "five")]))
+                .expect_err("refused");
+        assert_eq!(
+            (refused.name, refused.value.as_str()),
+            ("AURORA_RCA_MAX_STARTS", "five")
+        );
     }
 }

@@ -14,6 +14,7 @@ use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
 use super::{check_segment, SecretError, SecretStore};
+use crate::Variables;
 
 pub(crate) const PREFIX: &str = "vault:kv/data/";
 const DEFAULT_MOUNT: &str = "aurora";
@@ -46,18 +47,16 @@ impl VaultConfig {
         }
     }
 
-    /// The Vault store `VAULT_ADDR` names (with `VAULT_TOKEN`, default none, and
-    /// `VAULT_KV_MOUNT`, default `aurora`) as `lookup` finds the variables (the environment's, a
-    /// command line's flags over it, or a test's map); `None` without an address, the local
-    /// store then being the only one. A variable set to blanks counts as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Option<Self> {
-        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let addr = var("VAULT_ADDR")?;
-        let token = var("VAULT_TOKEN").unwrap_or_default();
+    /// The Vault store `VAULT_ADDR` names in `vars` (the environment's, a command line's flags
+    /// over it, or a test's), with `VAULT_TOKEN`, default none, and `VAULT_KV_MOUNT`, default
+    /// `aurora`; `None` without an address, the local store then being the only one.
+    pub fn from_vars(vars: &Variables) -> Option<Self> {
+        let addr = vars.get("VAULT_ADDR")?;
+        let token = vars.get("VAULT_TOKEN").unwrap_or_default();
         Some(Self::new(
             addr.trim(),
-            &token,
-            var("VAULT_KV_MOUNT").as_deref().map(str::trim),
+            token,
+            vars.get("VAULT_KV_MOUNT").map(str::trim),
         ))
     }
 }
@@ -215,22 +214,15 @@ impl From<ClientError> for SecretError {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-
-    fn from(vars: &[(&str, &str)]) -> Option<VaultConfig> {
-        let vars: HashMap<&str, &str> = vars.iter().copied().collect();
-        VaultConfig::from_lookup(|name| vars.get(name).map(|v| (*v).to_owned()))
-    }
 
     #[test]
     fn vault_is_configured_by_its_address_token_and_mount() {
-        let config = from(&[
+        let config = VaultConfig::from_vars(&Variables::from_iter([
             ("VAULT_ADDR", "http://127.0.0.1:8200"),
             ("VAULT_TOKEN", "s.root-token"),
             ("VAULT_KV_MOUNT", "secret"),
-        ])
+        ]))
         .expect("configured");
         assert_eq!(config.addr, "http://127.0.0.1:8200");
         assert_eq!(config.token, "s.root-token");
@@ -241,13 +233,21 @@ mod tests {
 
     #[test]
     fn without_an_address_there_is_no_vault_and_the_rest_has_defaults() {
-        assert!(from(&[]).is_none());
-        assert!(from(&[("VAULT_ADDR", "  "), ("VAULT_TOKEN", "t")]).is_none());
-        assert!(from(&[("VAULT_TOKEN", "t"), ("VAULT_KV_MOUNT", "kv")]).is_none());
-        let config = from(&[
+        assert!(VaultConfig::from_vars(&Variables::default()).is_none());
+        assert!(VaultConfig::from_vars(&Variables::from_iter([
+            ("VAULT_ADDR", "  "),
+            ("VAULT_TOKEN", "t")
+        ]))
+        .is_none());
+        assert!(VaultConfig::from_vars(&Variables::from_iter([
+            ("VAULT_TOKEN", "t"),
+            ("VAULT_KV_MOUNT", "kv")
+        ]))
+        .is_none());
+        let config = VaultConfig::from_vars(&Variables::from_iter([
             ("VAULT_ADDR", "https://vault.acme.io"),
             ("VAULT_KV_MOUNT", ""),
-        ])
+        ]))
         .expect("configured");
         assert_eq!(config.mount, "aurora");
         assert_eq!(config.token, "");

@@ -4,6 +4,7 @@
 //! limits what an organisation keeps.
 
 use aurora_handlers::knowledge::KnowledgeConfig;
+use aurora_handlers::Variables;
 use aurora_tests::s3::TestS3;
 use aurora_tests::TestApp;
 use serde_json::{json, Value};
@@ -31,7 +32,7 @@ async fn environment_variables_choose_the_bucket_the_search_weights_and_the_limi
     // Arrange: the variables an operator would set.
     let s3 = TestS3::start().await;
     let data = tempfile::tempdir().expect("a data dir");
-    let vars = [
+    let vars: Variables = [
         (
             "AURORA_OBJECT_STORE_URL",
             format!("s3://{}/from-env", s3.bucket),
@@ -44,8 +45,9 @@ async fn environment_variables_choose_the_bucket_the_search_weights_and_the_limi
         ("AURORA_KB_ALPHA", "1".to_owned()),
         ("AURORA_KB_MAX_DOCUMENTS", "1".to_owned()),
     ]
-    .map(|(name, value)| (name.to_owned(), value));
-    let config = KnowledgeConfig::from_vars(data.path(), vars).expect("valid settings");
+    .into_iter()
+    .collect();
+    let config = KnowledgeConfig::from_vars(data.path(), &vars).expect("valid settings");
     let app = TestApp::launch()
         .with_embeddings()
         .knowledge(config)
