@@ -82,6 +82,3 @@ pub fn attach(alert_id: &str, service: &str, score: f64) -> IncidentCommand {
     }
 }
 
-/// Stream sequences registering an organisation takes before anything else: its creation and its
-/// default agent policy.
-pub const REGISTRATION_EVENTS: u64 = 2;
