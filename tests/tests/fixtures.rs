@@ -81,4 +81,3 @@ pub fn attach(alert_id: &str, service: &str, score: f64) -> IncidentCommand {
         at: Utc::now(),
     }
 }
-
