@@ -182,13 +182,13 @@ async fn webhook(port: u16, title: &str) -> String {
         registered["token"].as_str().expect("token")
     );
     let (path, secret) = common::grafana_integration(port, &bearer).await;
-    fire(port, &path, &secret, title, TRACE_ID).await;
+    fire(port, &path, &secret, &common::firing(title), TRACE_ID).await;
     bearer
 }
 
-/// Sends a firing alert titled `title` to the integration at `path` as a caller tracing in
+/// Sends the Grafana delivery `body` to the integration at `path` as a caller tracing in
 /// `trace_id` would.
-async fn fire(port: u16, path: &str, secret: &str, title: &str, trace_id: &str) {
+async fn fire(port: u16, path: &str, secret: &str, body: &str, trace_id: &str) {
     let traceparent = format!("traceparent: 00-{trace_id}-{CALLER_SPAN}-01");
     let accepted = curl(
         port,
@@ -201,7 +201,7 @@ async fn fire(port: u16, path: &str, secret: &str, title: &str, trace_id: &str) 
             "-H",
             "content-type: application/json",
             "-d",
-            &common::firing(title),
+            body,
         ],
     )
     .await;
@@ -429,8 +429,21 @@ async fn webhooks_projected_in_one_transaction_each_have_the_projector_in_their_
 
     // With the projector stopped, both alerts' events are stored before it reads any of them.
     drop(processes.pop().expect("the projections process"));
-    fire(port, &path, &secret, "Disk full on db-3", SECOND_TRACE_ID).await;
-    fire(port, &path, &secret, "Disk full on db-4", THIRD_TRACE_ID).await;
+    // Alerts of their own (fingerprint and service), so neither is a repeat of the other.
+    let alert = |n: u32| {
+        json!({
+            "receiver": "aurora", "status": "firing", "version": "1",
+            "alerts": [{
+                "status": "firing", "fingerprint": format!("fp-db-{n}"),
+                "labels": { "alertname": format!("Disk full on db-{n}"), "service": format!("db-{n}"), "severity": "critical" },
+                "annotations": { "summary": format!("Disk full on db-{n}") },
+                "startsAt": chrono::Utc::now(), "endsAt": "0001-01-01T00:00:00Z",
+            }],
+        })
+        .to_string()
+    };
+    fire(port, &path, &secret, &alert(3), SECOND_TRACE_ID).await;
+    fire(port, &path, &secret, &alert(4), THIRD_TRACE_ID).await;
     let stored = [Hop("execute", "handlers", None)];
     trace_with(&spans, SECOND_TRACE_ID, &stored).await;
     trace_with(&spans, THIRD_TRACE_ID, &stored).await;
