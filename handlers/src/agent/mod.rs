@@ -92,7 +92,12 @@ impl AgentConfig {
     /// The defaults, with the model from `LLM_BASE_URL` / `LLM_API_KEY` / `LLM_MODEL` when all
     /// the required ones are set, and prices from `LLM_PRICES` (see [`PriceTable::parse`]).
     pub fn from_env(work_dir: PathBuf) -> Result<Self, ConfigError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(&crate::Variables::from_env(), work_dir)
+    }
+
+    /// [`AgentConfig::from_env`] reading `vars`.
+    pub fn from_vars(vars: &crate::Variables, work_dir: PathBuf) -> Result<Self, ConfigError> {
+        let var = |name: &str| vars.get(name).map(str::to_owned);
         let llm = match (var("LLM_BASE_URL"), var("LLM_MODEL")) {
             (Some(base_url), Some(model)) => Some(LlmConfig {
                 base_url,
@@ -174,5 +179,71 @@ impl AgentConfig {
     pub fn with_tool_path(mut self, path: impl Into<String>) -> Self {
         self.tool_path = Some(path.into());
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::{AgentConfig, ConfigError};
+    use crate::Variables;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<AgentConfig, ConfigError> {
+        AgentConfig::from_vars(
+            &pairs.iter().copied().collect::<Variables>(),
+            PathBuf::from("/work"),
+        )
+    }
+
+    #[test]
+    fn without_variables_there_is_no_model_and_the_defaults_hold() {
+        let defaults = config(&[]).expect("defaults");
+        assert!(defaults.llm.is_none());
+        assert_eq!(defaults.max_steps, 10);
+        assert_eq!(defaults.context_tokens, 128_000);
+        assert_eq!(defaults.tool_timeout, Duration::from_secs(60));
+        assert_eq!(defaults.llm_idle_timeout, Duration::from_secs(120));
+        assert!(defaults.models.is_empty() && defaults.tool_path.is_none());
+        // A model needs both its address and its name; blank counts as unset.
+        let half = config(&[("LLM_BASE_URL", "http://llm"), ("LLM_MODEL", " ")]).expect("ok");
+        assert!(half.llm.is_none());
+    }
+
+    #[test]
+    fn the_model_its_limits_and_the_other_models_come_from_their_variables() {
+        let set = config(&[
+            ("LLM_BASE_URL", "http://llm:8000/v1"),
+            ("LLM_MODEL", "gpt-test"),
+            ("LLM_API_KEY", "sk-test"),
+            ("LLM_MODELS", "small, ,large"),
+            ("AURORA_AGENT_MAX_STEPS", "4"),
+            ("AURORA_TOOL_TIMEOUT_SECS", "5"),
+            ("AURORA_TOOL_PATH", "/opt/tools"),
+        ])
+        .expect("valid");
+        let llm = set.llm.expect("a model");
+        assert_eq!(
+            (
+                llm.base_url.as_str(),
+                llm.model.as_str(),
+                llm.api_key.as_str()
+            ),
+            ("http://llm:8000/v1", "gpt-test", "sk-test")
+        );
+        assert_eq!(set.models, ["small", "large"]);
+        assert_eq!(set.max_steps, 4);
+        assert_eq!(set.tool_timeout, Duration::from_secs(5));
+        assert_eq!(set.tool_path.as_deref(), Some("/opt/tools"));
+    }
+
+    #[test]
+    fn a_number_that_does_not_parse_is_refused_naming_its_variable() {
+        let refused = config(&[("LLM_TIMEOUT_SECS", "soon")]).expect_err("not a number");
+        assert_eq!(
+            refused.to_string(),
+            "LLM_TIMEOUT_SECS=\"soon\" is not a whole number"
+        );
     }
 }
