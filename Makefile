@@ -30,7 +30,8 @@ ui: deps-node
 
 # The browser tests: Debian's Chromium driven by playwright-core, each against its own real aurora:
 # the flow (ending with tests/explore.mjs: search, filters, the whole graph, the metrics charts),
-# then the actions of the incident and settings pages, accessibility, and how the assets are served.
+# then the actions of the incident and settings pages, accessibility, how the assets are served,
+# and every connector kind's connect form against its fake provider, with the chat's model picker.
 ui-test: ui deps-chromium
 	$(CARGO) build -p aurora-gateway --bin aurora
 	cd $(UI) && node tests/flow.mjs ../../target/debug/aurora
@@ -38,6 +39,7 @@ ui-test: ui deps-chromium
 	cd $(UI) && node tests/actions-settings.mjs ../../target/debug/aurora
 	cd $(UI) && node tests/a11y.mjs ../../target/debug/aurora
 	cd $(UI) && node tests/assets.mjs ../../target/debug/aurora
+	cd $(UI) && node tests/actions-connectors.mjs ../../target/debug/aurora
 
 test: deps ui
 	$(CARGO) fmt --all -- --check

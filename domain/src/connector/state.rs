@@ -11,8 +11,10 @@ use super::event::ConnectorEvent;
 use super::kind::ConnectorKind;
 use super::settings::ConnectorSettings;
 
-/// The last time the provider was asked.
+/// The last time the provider was asked: whether it accepted the credential, and if not, why.
+// `ConnectorCheck` in the OpenAPI document: the health check's `Check` has that name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = ConnectorCheck)]
 pub struct Check {
     pub ok: bool,
     pub detail: Option<String>,

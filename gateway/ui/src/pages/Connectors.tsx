@@ -25,6 +25,8 @@ const FORMS: Record<Kind, { settings: string[]; credentials: string[] }> = {
   elasticsearch: { settings: ["url"], credentials: ["api_key"] },
 };
 const LONG = new Set(["service_account_key", "kubeconfig"]);
+/** Settings the API reads as numbers (New Relic's account id). */
+const NUMBERS = new Set(["account_id"]);
 
 export function Connectors() {
   const me = useMe();
@@ -36,7 +38,11 @@ export function Connectors() {
   const { error, busy, run } = useAction();
   const form = FORMS[kind];
   const pick = (names: string[]) =>
-    Object.fromEntries(names.filter((n) => values[n]).map((n) => [n, values[n]]));
+    Object.fromEntries(
+      names
+        .filter((n) => values[n])
+        .map((n) => [n, NUMBERS.has(n) && /^\d+$/.test(values[n].trim()) ? Number(values[n].trim()) : values[n]]),
+    );
   const act = (action: () => Promise<unknown>) => run(action).then((ok) => ok && list.reload());
   return (
     <section>
@@ -49,7 +55,11 @@ export function Connectors() {
               await request("post", "/api/connectors/{connector}", {
                 params: { path: { connector: kind } },
                 // Free-form objects in the document (their keys depend on the kind).
-                body: { settings: pick(form.settings) as never, credentials: pick(form.credentials) as never },
+                // A kind without credentials (AWS: Aurora assumes the role) sends none.
+                body: {
+                  settings: pick(form.settings) as never,
+                  credentials: (form.credentials.length ? pick(form.credentials) : undefined) as never,
+                },
               });
               setValues({});
             });
@@ -96,7 +106,7 @@ export function Connectors() {
               <strong>{c.title}</strong> <Badge kind={c.status === "connected" ? "on" : "failing"}>{c.status}</Badge>
               <div class="muted">
                 {c.kind} · connected <When at={c.connected_at} />
-                {c.last_check.error ? ` · last check: ${c.last_check.error}` : ""}
+                {!c.last_check.ok && c.last_check.detail ? ` · last check: ${c.last_check.detail}` : ""}
               </div>
               {c.kind === "gcp" && c.projects.length > 0 && (
                 <ul>
