@@ -41,6 +41,12 @@ pub fn events_of(tenant: &TenantId, aggregate: Option<&str>, id: Option<Uuid>) -
     filter
 }
 
+/// `evt.<tenant>.>`: everything a tenant's aggregates record (what an outside consumer of the
+/// tenant may read).
+pub fn all_events_of(tenant: &str) -> String {
+    format!("evt.{tenant}.>")
+}
+
 /// `evt.*.<aggregate>.<id>`: one instance id under every tenant, to tell whether an id a client
 /// picked is already someone's.
 pub fn aggregate_in_any_tenant(aggregate: &str, id: Uuid) -> String {

@@ -52,7 +52,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::subjects::EVENTS_STREAM;
+use crate::subjects::{self, EVENTS_STREAM};
 
 mod accounts;
 pub mod api;
@@ -121,7 +121,7 @@ impl Grant {
 
     /// What its consumers must filter within: the tenant's events.
     pub fn filter_subject(&self) -> String {
-        format!("evt.{}.>", self.tenant)
+        subjects::all_events_of(&self.tenant)
     }
 
     pub fn is_active_at(&self, now: DateTime<Utc>) -> bool {
