@@ -7,6 +7,7 @@ mod chat_sessions;
 mod connectors;
 mod consumers;
 mod dead_letters;
+mod discovery_shutdown;
 mod embeddings;
 mod event_store;
 mod events;

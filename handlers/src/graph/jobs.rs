@@ -5,6 +5,11 @@
 //! Once per period: every process tries to create the key `discovery` in the KV bucket
 //! `graph_jobs`, whose entries live one period. Creating a key that exists fails, so exactly one
 //! process wins each period; the others try again at their next tick.
+//!
+//! Shutdown does not wait for a run in hand (a hung CLI would hold it up to the tool time limit,
+//! once per command): the run is dropped, which kills the command it was running. A stopped
+//! request is naked and runs again after the restart; a stopped periodic run waits for the next
+//! period (the lease was taken).
 
 use std::time::Duration;
 
@@ -43,8 +48,19 @@ impl Graph {
         loop {
             match self.lease().await {
                 Ok(true) => {
-                    if let Err(e) = self.run_period(Utc::now()).await {
-                        tracing::warn!(error = %e, "the periodic discovery failed");
+                    // A run lists every tenant's providers, each CLI call up to the tool time
+                    // limit: shutdown must not wait for it. Dropping the run drops the command
+                    // in hand, which kills its child (`kill_on_drop`).
+                    tokio::select! {
+                        ran = self.run_period(Utc::now()) => {
+                            if let Err(e) = ran {
+                                tracing::warn!(error = %e, "the periodic discovery failed");
+                            }
+                        }
+                        _ = shutdown.wait_for(|s| *s) => {
+                            tracing::info!("the periodic discovery stopped: shutting down");
+                            return Ok(());
+                        }
                     }
                 }
                 Ok(false) => {}
@@ -150,12 +166,23 @@ impl Graph {
             consumer,
             16,
             self.inner.services.log().metrics().clone(),
-            shutdown,
+            shutdown.clone(),
             |deliveries| {
                 let graph = self.clone();
+                let mut stopping = shutdown.clone();
                 async move {
                     for delivery in deliveries {
-                        graph.requested(&delivery).await?;
+                        // As the periodic run: a discovery in hand does not hold shutdown up.
+                        // The request fails as transient, so the runner naks it and it is
+                        // discovered after the restart.
+                        tokio::select! {
+                            handled = graph.requested(&delivery) => handled?,
+                            _ = stopping.wait_for(|s| *s) => {
+                                return Err(HandlerError::Transient(
+                                    "shutting down: the discovery was stopped".to_owned(),
+                                ));
+                            }
+                        }
                     }
                     Ok(())
                 }
