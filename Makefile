@@ -40,6 +40,7 @@ ui-test: ui deps-chromium
 	cd $(UI) && node tests/a11y.mjs ../../target/debug/aurora
 	cd $(UI) && node tests/assets.mjs ../../target/debug/aurora
 	cd $(UI) && node tests/actions-connectors.mjs ../../target/debug/aurora
+	cd $(UI) && node tests/errors.mjs ../../target/debug/aurora
 
 test: deps ui
 	$(CARGO) fmt --all -- --check

@@ -1,7 +1,7 @@
 // The chat socket (GET /ws/chat, SPEC §5): a ticket from /api/ws-token, then JSON frames both
 // ways. The frames are the domain's (domain/src/chat/frames.rs); the socket reopens by itself
 // with a new ticket, and names the session so a pending confirmation is sent again.
-import { request, type Schemas } from "./api/client";
+import { ApiError, request, type Schemas } from "./api/client";
 
 export type ServerFrame =
   | { type: "status"; session_id: string; status: "START" | "END" }
@@ -60,13 +60,16 @@ export type ClientFrame =
   | { type: "confirmation_response"; confirmation_id: string; decision: "execute" | "cancel"; session_id: string }
   | { type: "control"; action: "cancel"; session_id: string };
 
-export type SocketState = "connecting" | "open" | "closed";
+/** `open`; `connecting`; `closed` (it reconnects by itself, or now with `reconnect()`);
+ *  `failed` (it will not: the session is gone). */
+export type SocketState = "connecting" | "open" | "closed" | "failed";
 
 /** One chat socket that reopens when it drops, until `close()`. */
 export class ChatSocket {
   private socket: WebSocket | null = null;
   private closed = false;
   private retry = 500;
+  private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private session: () => string | null,
@@ -77,12 +80,13 @@ export class ChatSocket {
   }
 
   private async open() {
+    this.timer = null;
     this.onState("connecting");
     let token: string;
     try {
       token = (await request("get", "/api/ws-token")).token;
     } catch (e) {
-      return this.dropped((e as Error).message);
+      return this.dropped(`The chat could not connect: ${(e as Error).message}`);
     }
     if (this.closed) return;
     const params = new URLSearchParams({ token });
@@ -91,7 +95,9 @@ export class ChatSocket {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/chat?${params}`);
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.retry = 500;
       this.onState("open");
     };
@@ -102,17 +108,47 @@ export class ChatSocket {
         /* not a frame: nothing to show */
       }
     };
-    socket.onclose = () => {
-      if (this.socket === socket) this.dropped("The chat connection closed.");
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (opened) this.dropped(closedWords(event));
+      else void this.refused(session);
     };
+  }
+
+  /** The handshake was refused, and the browser does not say why. The one refusal that does not
+   *  pass by itself is a session that is gone (deleted, or not the caller's): the API says so. */
+  private async refused(session: string | null) {
+    if (session) {
+      try {
+        await request("get", "/chat_api/sessions/{id}", { params: { path: { id: session } } });
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404) return this.fail(e.message);
+      }
+    }
+    this.dropped("The chat server refused the connection.");
   }
 
   private dropped(why: string) {
     this.socket = null;
     if (this.closed) return;
-    this.onState("closed", `${why} Reconnecting…`);
-    setTimeout(() => void this.open(), this.retry);
+    this.onState("closed", `${why} Reconnecting in ${Math.round(this.retry / 1000) || 1} s…`);
+    this.timer = setTimeout(() => void this.open(), this.retry);
     this.retry = Math.min(this.retry * 2, 10_000);
+  }
+
+  private fail(why: string) {
+    if (this.closed) return;
+    this.onState("failed", why);
+  }
+
+  /** Reconnects now instead of waiting for the next try. */
+  reconnect() {
+    // Only while waiting for the next try (not while a try is under way).
+    if (this.closed || !this.timer) return;
+    clearTimeout(this.timer);
+    this.retry = 500;
+    void this.open();
   }
 
   /** Sends a frame; false when the socket is not open (the caller says so). */
@@ -124,8 +160,17 @@ export class ChatSocket {
 
   close() {
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     const socket = this.socket;
     this.socket = null;
     socket?.close();
   }
+}
+
+/** Why an open socket closed, in words: the server's reason when it gave one. */
+function closedWords(event: CloseEvent): string {
+  const reason = event.reason ? `: ${event.reason}` : "";
+  // 1000 (normal) and 1001 (going away: the server restarting) are not errors.
+  if (event.code === 1000 || event.code === 1001) return `The chat connection closed${reason}.`;
+  return `The chat connection was lost (code ${event.code}${reason}).`;
 }

@@ -2,10 +2,11 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import "./style.css";
-import { request } from "./api/client";
+import { ApiError, request } from "./api/client";
 import { disconnect } from "./live";
 import { follow, navigate, usePath } from "./router";
 import { Session, type Me } from "./session";
+import { Loading } from "./ui";
 import { SignIn } from "./pages/SignIn";
 import { Incidents } from "./pages/Incidents";
 import { IncidentPage } from "./pages/Incident";
@@ -64,8 +65,21 @@ function Page({ path }: { path: string }) {
 function App() {
   const path = usePath();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
+  // Why who is signed in could not be read (not a 401, which means signed out).
+  const [unknown, setUnknown] = useState<string | null>(null);
   const refresh = () =>
-    request("get", "/api/auth/me").then(setMe, () => setMe(null));
+    request("get", "/api/auth/me").then(
+      (answer) => {
+        setUnknown(null);
+        setMe(answer);
+      },
+      (e: Error) => {
+        if (e instanceof ApiError && e.status === 401) {
+          setUnknown(null);
+          setMe(null);
+        } else setUnknown(e.message);
+      },
+    );
   useEffect(() => {
     refresh();
   }, []);
@@ -74,7 +88,19 @@ function App() {
     document.title = title ? `${title} · Aurora` : "Aurora";
   }, [path]);
 
-  if (me === undefined) return <p aria-busy="true">Loading…</p>;
+  if (me === undefined)
+    return (
+      <main id="main" class="narrow">
+        {unknown && <h1>Aurora</h1>}
+        <Loading
+          error={unknown && `Aurora could not say who is signed in: ${unknown}`}
+          retry={() => {
+            setUnknown(null);
+            refresh();
+          }}
+        />
+      </main>
+    );
   if (me === null || path === "/sign-in" || path === "/register" || path === "/accept")
     return <SignIn mode={path} signedIn={me !== null} onSignedIn={refresh} />;
 

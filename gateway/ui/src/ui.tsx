@@ -36,8 +36,19 @@ export function ErrorText({ error }: { error: string | null }) {
   ) : null;
 }
 
-export function Loading({ error }: { error: string | null }) {
-  return error ? <ErrorText error={error} /> : <p aria-busy="true">Loading…</p>;
+/** "Loading…" until the answer, or what went wrong in words, with "Try again" when `retry` is given. */
+export function Loading({ error, retry }: { error: string | null; retry?: () => void }) {
+  if (!error) return <p aria-busy="true">Loading…</p>;
+  return (
+    <div class="failed">
+      <ErrorText error={error} />
+      {retry && (
+        <button type="button" onClick={retry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
 }
 
 export function When({ at }: { at?: string | null }) {

@@ -4,7 +4,7 @@
 // the model, what it cost.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { request, type Schemas } from "../api/client";
-import { ChatSocket, type ServerFrame, type SocketState } from "../chat";
+import { ChatSocket, type ClientFrame, type ServerFrame, type SocketState } from "../chat";
 import { soon } from "../live";
 import { navigate } from "../router";
 import { canEdit, useMe } from "../session";
@@ -24,6 +24,10 @@ type Item =
       duration?: number | null;
     };
 type Pending = { confirmation_id: string; command: string; reason: string; expires_at: string };
+/** An `error` frame: its words and code, and the question to send again when that may help. */
+type Refused = { text: string; code: string; again: ClientFrame | null };
+/** Codes of errors that may pass: the question can be sent again as it was. */
+const PASSING = new Set(["LLM_ERROR", "UNAVAILABLE", "INTERRUPTED", "RATE_LIMITED"]);
 type Totals = { input: number; output: number; cost: number };
 
 export function Chat({ id }: { id: string | null }) {
@@ -39,7 +43,7 @@ export function Chat({ id }: { id: string | null }) {
   return (
     <div class="chat">
       <ChatSessions id={id ?? started} sessions={sessions} onNew={newChat} />
-      <Conversation key={id ?? `new-${fresh}`} id={id} onStarted={setStarted} onChanged={sessions.reload} />
+      <Conversation key={id ?? `new-${fresh}`} id={id} onStarted={setStarted} onChanged={sessions.reload} onNew={newChat} />
     </div>
   );
 }
@@ -72,10 +76,12 @@ function Conversation({
   id,
   onStarted,
   onChanged,
+  onNew,
 }: {
   id: string | null;
   onStarted: (id: string) => void;
   onChanged: () => void;
+  onNew: () => void;
 }) {
   const me = useMe();
   const session = useRef<string | null>(id);
@@ -87,6 +93,12 @@ function Conversation({
   const [pending, setPending] = useState<Pending[]>([]);
   const [totals, setTotals] = useState<Totals>({ input: 0, output: 0, cost: 0 });
   const [error, setError] = useState<string | null>(null);
+  const [refused, setRefused] = useState<Refused | null>(null);
+  // The last question sent, and whether its run has not started yet (a refusal then ends it).
+  const asked = useRef<{ frame: ClientFrame; started: boolean } | null>(null);
+  // The question the newest run answered, sent again by "Try again" when the run failed.
+  const lastQuestion = useRef<ClientFrame | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const [link, setLink] = useState<{ state: SocketState; why?: string }>({ state: "connecting" });
   const [loaded, setLoaded] = useState(id === null);
   const [question, setQuestion] = useState("");
@@ -102,6 +114,7 @@ function Conversation({
   // The stored session first, then the socket (which sends a pending confirmation again).
   useEffect(() => {
     if (!id) return;
+    setError(null);
     request("get", "/chat_api/sessions/{id}", { params: { path: { id } } }).then(
       (d) => {
         setItems(itemsOf(d));
@@ -116,17 +129,23 @@ function Conversation({
       },
       (e: Error) => setError(e.message),
     );
-  }, [id]);
+  }, [id, attempt]);
 
+  // Opened once the session is read: a session that cannot be read is not watched either.
   useEffect(() => {
+    if (!loaded) return;
     const s = new ChatSocket(
       () => session.current,
       onFrame,
-      (state, why) => setLink({ state, why }),
+      (state, why) => {
+        setLink({ state, why });
+        // The session is gone: the list should no longer offer it.
+        if (state === "failed") onChanged();
+      },
     );
     socket.current = s;
     return () => s.close();
-  }, []);
+  }, [loaded]);
 
   function onFrame(frame: ServerFrame) {
     const frameSession = frame.session_id;
@@ -140,6 +159,7 @@ function Conversation({
     }
     switch (frame.type) {
       case "status":
+        if (frame.status === "START" && asked.current) asked.current.started = true;
         setRunning(frame.status === "START");
         if (frame.status === "END") setStop((s) => (s ? "stopped" : null));
         // The list is a read model: it shows the answer a moment after the socket does.
@@ -189,30 +209,53 @@ function Conversation({
           cost: t.cost + frame.estimated_cost,
         }));
         break;
-      case "error":
-        setError(`${frame.text} (${frame.code})`);
+      case "error": {
+        // A refused question gets this frame alone, no run: it is not answering any more.
+        const question = asked.current && !asked.current.started ? asked.current.frame : null;
+        if (question) {
+          asked.current = null;
+          setRunning(false);
+        }
+        const again = PASSING.has(frame.code) ? (question ?? lastQuestion.current) : null;
+        setRefused({ text: frame.text, code: frame.code, again });
+        if (frame.code === "SESSION_NOT_FOUND") onChanged();
         break;
+      }
     }
   }
+
+  const ask = (frame: ClientFrame): boolean => {
+    setError(null);
+    setRefused(null);
+    if (!socket.current?.send(frame)) {
+      setError("The chat is not connected yet; try again in a moment.");
+      return false;
+    }
+    asked.current = { frame, started: false };
+    lastQuestion.current = frame;
+    setStop(null);
+    setRunning(true);
+    return true;
+  };
 
   const send = (e: Event) => {
     e.preventDefault();
     const text = question.trim();
     if (!text) return;
-    setError(null);
-    const sent = socket.current?.send({
+    const sent = ask({
       type: "query",
       query: text,
       session_id: session.current ?? undefined,
       mode,
       model: model || undefined,
     });
-    if (!sent) return setError("The chat is not connected yet; try again in a moment.");
+    if (!sent) return;
     setItems((all) => [...all, { kind: "message", id: `local-${all.length}`, role: "user", text, streaming: false }]);
     setQuestion("");
-    setStop(null);
-    setRunning(true);
   };
+  // The same question again, in the session it is now in.
+  const askAgain = (frame: ClientFrame) =>
+    ask(frame.type === "query" ? { ...frame, session_id: session.current ?? undefined } : frame);
 
   const answer = (p: Pending, decision: "execute" | "cancel") => {
     const sent = session.current
@@ -230,11 +273,20 @@ function Conversation({
     setStop("stopping");
   };
 
-  if (!loaded) return <Loading error={error} />;
+  if (!loaded)
+    return (
+      <Loading
+        error={error}
+        retry={() => {
+          setError(null);
+          setAttempt((n) => n + 1);
+        }}
+      />
+    );
   const noModel = models.data && models.data.models.length === 0;
   return (
     <section class="conversation" aria-label="Conversation">
-      <p class="muted" role="status">
+      <p class={link.state === "closed" || link.state === "failed" ? "error" : "muted"} role="status">
         {link.state !== "open"
           ? (link.why ?? "Connecting…")
           : running
@@ -244,6 +296,22 @@ function Conversation({
             : stop === "stopped"
               ? "Stopped: the answer so far is kept."
               : "Connected."}
+        {link.state === "closed" && (
+          <>
+            {" "}
+            <button type="button" onClick={() => socket.current?.reconnect()}>
+              Reconnect now
+            </button>
+          </>
+        )}
+        {link.state === "failed" && (
+          <>
+            {" "}
+            <button type="button" onClick={onNew}>
+              Start a new chat
+            </button>
+          </>
+        )}
       </p>
       <ol class="messages" aria-live="polite">
         {items.map((item) =>
@@ -271,10 +339,26 @@ function Conversation({
         )}
       </ol>
       <ErrorText error={error} />
+      {refused && (
+        <div class="failed" data-testid="chat-error">
+          <ErrorText error={`${refused.text} (${refused.code})`} />
+          {refused.again && (
+            <button type="button" disabled={running || link.state !== "open"} onClick={() => askAgain(refused.again!)}>
+              Try again
+            </button>
+          )}
+          {refused.code === "SESSION_NOT_FOUND" && (
+            <button type="button" onClick={onNew}>
+              Start a new chat
+            </button>
+          )}
+        </div>
+      )}
       {pending[0] && <Confirm key={pending[0].confirmation_id} pending={pending[0]} onAnswer={answer} />}
       <p class="muted" data-testid="usage">
         Usage: {totals.input} input + {totals.output} output tokens · ${totals.cost.toFixed(4)}
       </p>
+      <ErrorText error={models.error && `The models could not be listed: ${models.error}`} />
       {noModel && <p class="notice">No model is configured: set LLM_BASE_URL and LLM_MODEL to chat.</p>}
       <form onSubmit={send} class="ask">
         <label>

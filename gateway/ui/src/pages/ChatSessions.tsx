@@ -38,7 +38,7 @@ export function ChatSessions({ id, sessions, onNew }: { id: string | null; sessi
       </button>
       <ErrorText error={error} />
       {!sessions.data ? (
-        <Loading error={sessions.error} />
+        <Loading error={sessions.error} retry={sessions.reload} />
       ) : sessions.data.items.length === 0 ? (
         <p class="muted">No conversations yet.</p>
       ) : (

@@ -96,7 +96,7 @@ export function Connectors() {
       )}
       <ErrorText error={error} />
       {!list.data ? (
-        <Loading error={list.error} />
+        <Loading error={list.error} retry={list.reload} />
       ) : list.data.items.length === 0 ? (
         <p>Nothing connected. The agent then runs only what needs no account.</p>
       ) : (

@@ -34,7 +34,7 @@ export function Correlation() {
     if (saved.data) setForm(saved.data.settings as Settings);
   }, [saved.data]);
 
-  if (!form) return <Loading error={saved.error} />;
+  if (!form) return <Loading error={saved.error} retry={saved.reload} />;
   const set = (key: keyof Settings, value: number | boolean) => {
     setNote(null);
     setForm({ ...form, [key]: value });

@@ -87,7 +87,7 @@ export function Graph() {
     <section>
       <h1>Service graph</h1>
       {!graph.data ? (
-        <Loading error={graph.error} />
+        <Loading error={graph.error} retry={graph.reload} />
       ) : nodes.length === 0 ? (
         <p>No services known yet. Alerts, changes, connectors and declared edges add them.</p>
       ) : (

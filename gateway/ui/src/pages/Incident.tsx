@@ -37,7 +37,7 @@ export function IncidentPage({ id }: { id: string }) {
     },
     [id, data?.rca?.run_id, at, reload],
   );
-  if (!data) return <Loading error={error} />;
+  if (!data) return <Loading error={error} retry={reload} />;
   const incident = data.incident;
   const editable = canEdit(me) && !at && incident.status !== "merged";
   // Feedback rates the analysis and changes nothing of the incident: viewers give it too (the
@@ -65,6 +65,8 @@ export function IncidentPage({ id }: { id: string }) {
       </header>
 
       <TimeSlider times={times} at={at} onChange={setAt} />
+      {/* Without its events there is no "as it was at": say why. */}
+      <ErrorText error={events.error && `The incident's events could not be read: ${events.error}`} />
       {at && (
         <p class="notice" role="status">
           Showing the incident as it was at <When at={data.as_of ?? at} />.{" "}

@@ -103,7 +103,7 @@ export function Incidents() {
         </label>
       </form>
       {!data ? (
-        <Loading error={error} />
+        <Loading error={error} retry={reload} />
       ) : shown.length === 0 ? (
         <p>No incidents match. New ones appear here as they open.</p>
       ) : (

@@ -58,7 +58,7 @@ export function Integrations() {
       <ErrorText error={error ?? sources.error} />
       {shown && <SetupText created={shown} onClose={() => setShown(null)} />}
       {!list.data ? (
-        <Loading error={list.error} />
+        <Loading error={list.error} retry={list.reload} />
       ) : list.data.items.length === 0 ? (
         <p>No sources yet.{editable ? " Add one above: the setup text says what to paste where." : ""}</p>
       ) : (

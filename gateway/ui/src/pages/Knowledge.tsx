@@ -83,7 +83,7 @@ export function Knowledge() {
       <Search />
       <h2>Documents</h2>
       {!data ? (
-        <Loading error={error} />
+        <Loading error={error} retry={reload} />
       ) : data.documents.length === 0 ? (
         <p>No documents yet.</p>
       ) : (

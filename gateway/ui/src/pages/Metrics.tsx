@@ -33,7 +33,7 @@ export function Metrics() {
         </select>
       </label>
       {!m ? (
-        <Loading error={metrics.error} />
+        <Loading error={metrics.error} retry={metrics.reload} />
       ) : (
         <>
           <dl class="figures">
@@ -53,7 +53,7 @@ export function Metrics() {
       )}
       <h2>LLM usage</h2>
       {!u ? (
-        <Loading error={usage.error} />
+        <Loading error={usage.error} retry={usage.reload} />
       ) : (
         <>
           <dl class="figures">

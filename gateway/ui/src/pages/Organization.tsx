@@ -36,7 +36,7 @@ export function Organization() {
       <ErrorText error={error} />
       <h2>Members</h2>
       {!members.data ? (
-        <Loading error={members.error} />
+        <Loading error={members.error} retry={members.reload} />
       ) : (
         <table>
           <thead>
@@ -114,6 +114,7 @@ export function Organization() {
               Invite
             </button>
           </form>
+          <ErrorText error={invitations.error} />
           <ul>
             {(invitations.data?.items ?? []).map((i) => (
               <li key={i.id}>
@@ -149,6 +150,7 @@ export function Organization() {
           <code>{secret}</code>
         </p>
       )}
+      <ErrorText error={tokens.error} />
       <ul>
         {(tokens.data?.items ?? []).map((t) => (
           <li key={t.id}>
@@ -173,7 +175,7 @@ export function Organization() {
         <>
           <h2>Audit log</h2>
           {!audit.data ? (
-            <Loading error={audit.error} />
+            <Loading error={audit.error} retry={audit.reload} />
           ) : (
             <ol class="timeline">
               {audit.data.items.map((a) => (

@@ -24,7 +24,7 @@ export function Policy({ admin }: { admin: boolean }) {
     setAllow(saved.data.allow.join("\n"));
   }, [saved.data]);
 
-  if (!saved.data) return <Loading error={saved.error} />;
+  if (!saved.data) return <Loading error={saved.error} retry={saved.reload} />;
   if (!admin) {
     const { deny, allow } = saved.data;
     return (
