@@ -8,8 +8,9 @@ import { ChatSocket, type ClientFrame, type ServerFrame, type SocketState } from
 import { soon } from "../live";
 import { navigate } from "../router";
 import { canEdit, useMe } from "../session";
-import { ErrorText, Loading, useLoad, When } from "../ui";
+import { ErrorText, Loading, useLoad } from "../ui";
 import { ChatSessions } from "./ChatSessions";
+import { Confirm, PASSING, Refusal, Status, type Pending, type Refused } from "./ChatStatus";
 
 type Item =
   | { kind: "message"; id: string; role: "user" | "assistant"; text: string; streaming: boolean }
@@ -23,11 +24,6 @@ type Item =
       error?: string | null;
       duration?: number | null;
     };
-type Pending = { confirmation_id: string; command: string; reason: string; expires_at: string };
-/** An `error` frame: its words and code, and the question to send again when that may help. */
-type Refused = { text: string; code: string; again: ClientFrame | null };
-/** Codes of errors that may pass: the question can be sent again as it was. */
-const PASSING = new Set(["LLM_ERROR", "UNAVAILABLE", "INTERRUPTED", "RATE_LIMITED"]);
 type Totals = { input: number; output: number; cost: number };
 
 export function Chat({ id }: { id: string | null }) {
@@ -286,33 +282,7 @@ function Conversation({
   const noModel = models.data && models.data.models.length === 0;
   return (
     <section class="conversation" aria-label="Conversation">
-      <p class={link.state === "closed" || link.state === "failed" ? "error" : "muted"} role="status">
-        {link.state !== "open"
-          ? (link.why ?? "Connecting…")
-          : running
-            ? stop === "stopping"
-              ? "Stopping…"
-              : "Answering…"
-            : stop === "stopped"
-              ? "Stopped: the answer so far is kept."
-              : "Connected."}
-        {link.state === "closed" && (
-          <>
-            {" "}
-            <button type="button" onClick={() => socket.current?.reconnect()}>
-              Reconnect now
-            </button>
-          </>
-        )}
-        {link.state === "failed" && (
-          <>
-            {" "}
-            <button type="button" onClick={onNew}>
-              Start a new chat
-            </button>
-          </>
-        )}
-      </p>
+      <Status link={link} running={running} stop={stop} onReconnect={() => socket.current?.reconnect()} onNew={onNew} />
       <ol class="messages" aria-live="polite">
         {items.map((item) =>
           item.kind === "message" ? (
@@ -340,19 +310,12 @@ function Conversation({
       </ol>
       <ErrorText error={error} />
       {refused && (
-        <div class="failed" data-testid="chat-error">
-          <ErrorText error={`${refused.text} (${refused.code})`} />
-          {refused.again && (
-            <button type="button" disabled={running || link.state !== "open"} onClick={() => askAgain(refused.again!)}>
-              Try again
-            </button>
-          )}
-          {refused.code === "SESSION_NOT_FOUND" && (
-            <button type="button" onClick={onNew}>
-              Start a new chat
-            </button>
-          )}
-        </div>
+        <Refusal
+          refused={refused}
+          canAsk={!running && link.state === "open"}
+          onAgain={() => refused.again && askAgain(refused.again)}
+          onNew={onNew}
+        />
       )}
       {pending[0] && <Confirm key={pending[0].confirmation_id} pending={pending[0]} onAnswer={answer} />}
       <p class="muted" data-testid="usage">
@@ -402,38 +365,5 @@ function Conversation({
         </div>
       </form>
     </section>
-  );
-}
-
-/** The command waiting for a yes or no: a modal dialog, so the keyboard lands on it. */
-function Confirm({ pending, onAnswer }: { pending: Pending; onAnswer: (p: Pending, d: "execute" | "cancel") => void }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = dialog.current;
-    if (d && !d.open) d.showModal();
-    return () => d?.close();
-  }, []);
-  return (
-    <dialog
-      ref={dialog}
-      aria-labelledby="confirm-title"
-      aria-describedby="confirm-reason"
-      onCancel={(e) => e.preventDefault()}
-    >
-      <h2 id="confirm-title">Run this command?</h2>
-      <pre data-testid="confirm-command">{pending.command}</pre>
-      <p id="confirm-reason">{pending.reason}</p>
-      <p class="muted">
-        Nothing runs until you answer; the question expires at <When at={pending.expires_at} />.
-      </p>
-      <div class="actions">
-        <button type="button" onClick={() => onAnswer(pending, "execute")}>
-          Approve and run
-        </button>
-        <button type="button" onClick={() => onAnswer(pending, "cancel")}>
-          Refuse
-        </button>
-      </div>
-    </dialog>
   );
 }
