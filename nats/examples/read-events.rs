@@ -15,9 +15,13 @@
 //! (`tests/tests/consumers/` runs `read` and `read_own` as they are.)
 
 use std::io::Write;
+use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, PullConsumer};
 use futures::StreamExt as _;
+
+/// Events asked for in one pull.
+const BATCH: usize = 100;
 
 #[tokio::main]
 async fn main() -> Result<(), async_nats::Error> {
@@ -98,26 +102,38 @@ async fn print(
     out: &mut impl Write,
     count: usize,
 ) -> Result<(), async_nats::Error> {
-    let mut messages = consumer.messages().await?.take(count);
-    while let Some(message) = messages.next().await {
-        let message = message?;
-        let header = |name: &str| {
-            message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_owned())
-                .unwrap_or_default()
-        };
-        writeln!(
-            out,
-            "{} {} {}",
-            header("ce-type"),
-            header("ce-subject"),
-            String::from_utf8_lossy(&message.payload)
-        )?;
-        // Confirmed by the server: stopped right after, it goes on after this event.
-        message.double_ack().await?;
+    let mut left = count;
+    while left > 0 {
+        // Pulled in batches of at most what is still wanted, so a reader that stops after
+        // `count` leaves no pull request open: one left behind would take the next event to a
+        // reader that is gone, and it would come again only after the consumer's ack wait.
+        let mut messages = consumer
+            .batch()
+            .max_messages(left.min(BATCH))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await?;
+        while let Some(message) = messages.next().await {
+            let message = message?;
+            let header = |name: &str| {
+                message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(name))
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default()
+            };
+            writeln!(
+                out,
+                "{} {} {}",
+                header("ce-type"),
+                header("ce-subject"),
+                String::from_utf8_lossy(&message.payload)
+            )?;
+            // Confirmed by the server: stopped right after, it goes on after this event.
+            message.double_ack().await?;
+            left -= 1;
+        }
     }
     Ok(())
 }

@@ -248,6 +248,25 @@ enum ReloadError {
     NotReloaded(String),
 }
 
+/// Waits (at most 10 s) until JetStream answers again after a reload: while the server sets the
+/// accounts up anew its API has no responders, and a grant marked applied before that would send
+/// whoever waited on it into the same gap.
+async fn jetstream_answers(client: &async_nats::Client) -> Result<(), ReloadError> {
+    let js = async_nats::jetstream::new(client.clone());
+    let started = Instant::now();
+    loop {
+        match js.query_account().await {
+            Ok(_) => return Ok(()),
+            Err(e) if started.elapsed() >= Duration::from_secs(10) => {
+                return Err(ReloadError::NotReloaded(format!(
+                    "JetStream does not answer since the reload: {e}"
+                )))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}
+
 struct Reloader {
     config: ServerConfig,
     pid: Option<u32>,
@@ -268,6 +287,7 @@ impl Reloader {
             if text != rendered {
                 self.config.write(&grants)?;
                 self.reload().await?;
+                jetstream_answers(client).await?;
                 rendered = text;
             }
             registry.mark_applied(revision).await?;

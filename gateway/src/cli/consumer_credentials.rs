@@ -137,6 +137,11 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
     if args.revoke {
         let grant = registry.get(tenant.as_str(), &args.name).await?;
         let removed = registry.remove(tenant.as_str(), &args.name).await?;
+        // Its connections are closed by the reload this starts, during which JetStream has no
+        // responders: the requests below wait for it.
+        if let Some(revision) = removed {
+            warn_unless_applied(&registry, revision).await?;
+        }
         let command = OrganizationCommand::RevokeConsumerCredentials {
             name: args.name.clone(),
             at,
@@ -154,9 +159,6 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
         let deleted_consumers =
             consumer_access::delete_consumers(&js, tenant.as_str(), &args.name).await?;
         let credential_id = grant.map(|g| g.credential_id);
-        if let Some(revision) = removed {
-            warn_unless_applied(&registry, revision).await?;
-        }
         serde_json::to_writer_pretty(
             &mut *out,
             &Revoked {

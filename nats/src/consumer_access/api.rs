@@ -4,9 +4,9 @@
 //! by compare-and-set ([`super::Registry::modify`]).
 //!
 //! A create is recorded in the grant first (so the limit holds against concurrent requests),
-//! then made with Aurora's own JetStream — the checked request is passed on and JetStream's
-//! answer relayed as it is, its own errors included — and answered once the server's config has
-//! taken the grant in, so the credential can pull from the consumer as soon as it hears back.
+//! then, once the server's config has taken the grant in, made with Aurora's own JetStream — the
+//! checked request is passed on and JetStream's answer relayed as it is, its own errors included
+//! — so the credential can pull from the consumer as soon as it hears back.
 
 use std::time::Duration;
 
@@ -155,6 +155,15 @@ impl Service {
             Modified::Unchanged(_) => None,
             Modified::Written { revision, .. } => Some(revision),
         };
+        // The grant's change first reaches the server's config (a reload, during which JetStream
+        // has no responders): then the consumer is made, and the credential can pull from it as
+        // soon as it hears back.
+        if let Some(revision) = revision {
+            if !self.registry.wait_applied(revision, APPLY_WAIT).await? {
+                self.forget(grant, &checked.name).await?;
+                return Err(Refusal::NotApplied.into());
+            }
+        }
         let (subject, body) = checked.jetstream_request();
         let answer = self
             .client
@@ -173,11 +182,6 @@ impl Service {
         if current.is_none_or(|c| c.credential_id != grant.credential_id) {
             delete_one(&self.js, &checked.name).await?;
             return Err(Refusal::UnknownCredential.into());
-        }
-        if let Some(revision) = revision {
-            if !self.registry.wait_applied(revision, APPLY_WAIT).await? {
-                return Err(Refusal::NotApplied.into());
-            }
         }
         Ok(answer)
     }

@@ -186,9 +186,12 @@ impl Registry {
     pub async fn wait_applied(&self, revision: u64, limit: Duration) -> Result<bool, AccessError> {
         let started = std::time::Instant::now();
         loop {
-            let applied = match self.kv.get(APPLIED_KEY).await.map_err(read_error)? {
-                Some(body) => String::from_utf8_lossy(&body).parse::<u64>().unwrap_or(0),
-                None => 0,
+            // Unreadable while the server reloads (no responders): not applied yet.
+            let applied = match self.kv.get(APPLIED_KEY).await {
+                Ok(Some(body)) => String::from_utf8_lossy(&body).parse::<u64>().unwrap_or(0),
+                Ok(None) => 0,
+                Err(e) if started.elapsed() >= limit => return Err(read_error(e)),
+                Err(_) => 0,
             };
             if applied >= revision {
                 return Ok(true);
