@@ -6,7 +6,10 @@
 //! A create is recorded in the grant first (so the limit holds against concurrent requests),
 //! then, once the server's config has taken the grant in, made with Aurora's own JetStream — the
 //! checked request is passed on and JetStream's answer relayed as it is, its own errors included
-//! — so the credential can pull from the consumer as soon as it hears back.
+//! — so the credential can pull from the consumer as soon as it hears back. A delete, likewise,
+//! is taken out of the grant first, then done. Either change is counted against the credential's
+//! pace ([`super::churn`]) in the same compare-and-set, so a refused one has done nothing; undoing
+//! a change that could not be carried out (JetStream refused the create) is not counted.
 
 use std::time::Duration;
 
@@ -19,7 +22,7 @@ use serde::Deserialize;
 
 use super::consumers::delete_one;
 use super::refusal::Refusal;
-use super::request::{CheckedCreate, Verb};
+use super::request::{release, CheckedCreate, Verb};
 use super::{AccessError, Grant, Modified, Registry, EXTERNAL_ACCOUNT};
 
 /// What Aurora answers, in its account and (imported as the same) in the external one.
@@ -142,11 +145,11 @@ impl Service {
     async fn create(&self, grant: &Grant, checked: CheckedCreate) -> Result<Bytes, Failure> {
         let recorded = self
             .registry
-            .modify(&grant.tenant, &grant.name, |current| {
+            .modify(&grant.tenant, &grant.name, |current, churn| {
                 if current.credential_id != grant.credential_id {
                     return Err(Refusal::UnknownCredential);
                 }
-                checked.record(current)
+                checked.record(current, churn, Utc::now())
             })
             .await?;
         let revision = match recorded {
@@ -187,27 +190,49 @@ impl Service {
     }
 
     async fn delete(&self, grant: &Grant, consumer: &str) -> Result<Bytes, Failure> {
+        let not_yours = || Refusal::NotYours {
+            name: consumer.to_owned(),
+        };
         if !grant.own_consumers.contains(consumer) {
-            return Err(Refusal::NotYours {
-                name: consumer.to_owned(),
-            }
-            .into());
+            return Err(not_yours().into());
         }
-        delete_one(&self.js, consumer).await?;
-        if let Some(revision) = self.forget(grant, consumer).await? {
-            // Best effort: the consumer is gone whether or not its permissions are yet.
-            self.registry.wait_applied(revision, APPLY_WAIT).await?;
+        // Out of the grant first, counted (or refused, with nothing done), then deleted.
+        let released = self
+            .registry
+            .modify(&grant.tenant, &grant.name, |current, churn| {
+                if current.credential_id != grant.credential_id {
+                    return Err(Refusal::UnknownCredential);
+                }
+                release(consumer, current, churn, Utc::now())
+            })
+            .await?;
+        let revision = match released {
+            Modified::Missing => return Err(Refusal::UnknownCredential.into()),
+            Modified::Refused(refusal) => return Err(refusal.into()),
+            // A concurrent delete took it out (and deletes it), or the undoing of its create.
+            Modified::Unchanged(_) => return Err(not_yours().into()),
+            Modified::Written { revision, .. } => revision,
+        };
+        // Past the reload (JetStream has no responders during it); the consumer is deleted
+        // whether or not its permissions are gone yet: out of the grant, it must not stay.
+        if let Err(e) = self.registry.wait_applied(revision, APPLY_WAIT).await {
+            tracing::warn!(error = %e, consumer, "cannot tell whether the server took a consumer's removal in: {e:#}");
+        }
+        if let Err(e) = delete_one(&self.js, consumer).await {
+            self.restore(grant, consumer).await?;
+            return Err(e.into());
         }
         Ok(Bytes::from_static(
             br#"{"type":"io.nats.jetstream.api.v1.consumer_delete_response","success":true}"#,
         ))
     }
 
-    /// Takes `consumer` out of the grant; the revision written, if it was there.
+    /// Takes `consumer` out of the grant, undoing a create that was not carried out (not
+    /// counted); the revision written, if it was there.
     async fn forget(&self, grant: &Grant, consumer: &str) -> Result<Option<u64>, AccessError> {
         let removed = self
             .registry
-            .modify(&grant.tenant, &grant.name, |current| {
+            .modify(&grant.tenant, &grant.name, |current, _| {
                 Ok::<_, std::convert::Infallible>(current.own_consumers.remove(consumer))
             })
             .await?;
@@ -215,6 +240,20 @@ impl Service {
             Modified::Written { revision, .. } => Some(revision),
             _ => None,
         })
+    }
+
+    /// Puts `consumer` back in the grant of the same credential, undoing a delete that was not
+    /// carried out (not counted, and even past the limit of consumers: it still exists).
+    async fn restore(&self, grant: &Grant, consumer: &str) -> Result<(), AccessError> {
+        self.registry
+            .modify(&grant.tenant, &grant.name, |current, _| {
+                Ok::<_, std::convert::Infallible>(
+                    current.credential_id == grant.credential_id
+                        && current.own_consumers.insert(consumer.to_owned()),
+                )
+            })
+            .await?;
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@
 //! - [`registry`]: the `consumer_credentials` KV bucket the grants live in.
 //! - [`consumers`]: the consumers Aurora makes for a grant and removes with it.
 //! - [`request`]: a credential's request to create or delete a consumer of its own, checked;
-//!   [`refusal`]: what it is told when refused.
+//!   [`refusal`]: what it is told when refused; [`churn`]: how often it may change its grant.
 //! - [`api`]: the service in Aurora's account that answers those requests.
 //!
 //! How, and why this way. Aurora's streams live in the account [`AURORA_ACCOUNT`]; external
@@ -36,7 +36,10 @@
 //! (`Nats-Request-Info`, replacing any the client wrote), and the service checks the rest: pull
 //! only, the filter within the tenant, the name within the grant ([`Grant::own_prefix`]), the
 //! limit. It creates the consumer with Aurora's JetStream, records it in the grant, and answers
-//! once the server's config lets the credential pull from it.
+//! once the server's config lets the credential pull from it. Each create or delete that changes
+//! the grant reloads the server's config, so a credential may make [`CHANGE_BURST`] of them at
+//! once, then one per [`CHANGE_INTERVAL`] (20 a minute); asking again for a consumer it has
+//! changes nothing and is never limited ([`churn`]).
 //!
 //! Where the grants live: the `consumer_credentials` KV bucket (one key per tenant and name). The
 //! process that runs the nats-server ([`crate::server::NatsServer::enforce_grants`]) renders them
@@ -56,12 +59,14 @@ use crate::subjects::{self, EVENTS_STREAM};
 
 mod accounts;
 pub mod api;
+pub mod churn;
 pub mod consumers;
 pub mod refusal;
 mod registry;
 pub mod request;
 
 pub use accounts::accounts;
+pub use churn::{Churn, CHANGE_BURST, CHANGE_INTERVAL};
 pub use consumers::{create_consumer, delete_consumers};
 pub use registry::{Modified, Registry};
 

@@ -1,8 +1,11 @@
 //! What a refused consumer request is told: JetStream's error shape, so a client shows it as it
 //! shows JetStream's own, with Aurora's own numbers.
 
+use std::time::Duration;
+
 use serde::Serialize;
 
+use super::churn::{CHANGE_BURST, CHANGE_INTERVAL};
 use super::request::MAX_OWN_NAME_CHARS;
 
 /// Why a request was not done. Its text is the `description` the client sees.
@@ -53,6 +56,19 @@ pub enum Refusal {
     NotApplied,
     #[error("Aurora cannot do that right now; try again")]
     Unavailable,
+    #[error(
+        "too many changes to your consumers: {CHANGE_BURST} at once, then one every {} s (each \
+         reloads the NATS server's config); try again in {}",
+        CHANGE_INTERVAL.as_secs(),
+        in_tenths(*retry_after)
+    )]
+    TooManyChanges { retry_after: Duration },
+}
+
+/// `2.4 s`: `wait` rounded up to a tenth of a second, so that trying again then is never early.
+fn in_tenths(wait: Duration) -> String {
+    let tenths = wait.as_millis().div_ceil(100).max(1);
+    format!("{}.{} s", tenths / 10, tenths % 10)
 }
 
 impl Refusal {
@@ -72,6 +88,7 @@ impl Refusal {
             | Self::FilterOutsideTenant { .. } => 403,
             Self::NotYours { .. } => 404,
             Self::TooMany { .. } => 409,
+            Self::TooManyChanges { .. } => 429,
             Self::NotApplied | Self::Unavailable => 503,
         }
     }
@@ -94,6 +111,7 @@ impl Refusal {
             Self::NotYours { .. } => 30013,
             Self::NotApplied => 30014,
             Self::Unavailable => 30015,
+            Self::TooManyChanges { .. } => 30016,
         }
     }
 
@@ -153,5 +171,21 @@ mod tests {
         let parsed: async_nats::jetstream::Error =
             serde_json::from_value(answer["error"].clone()).unwrap();
         assert_eq!(parsed.code(), 400);
+    }
+
+    #[test]
+    fn too_many_changes_says_the_limit_and_when_to_try_again_never_too_early() {
+        let refusal = Refusal::TooManyChanges {
+            retry_after: Duration::from_millis(2_301),
+        };
+        assert_eq!((refusal.code(), refusal.err_code()), (429, 30016));
+        assert_eq!(
+            refusal.to_string(),
+            "too many changes to your consumers: 12 at once, then one every 3 s (each reloads the \
+             NATS server's config); try again in 2.4 s"
+        );
+        assert_eq!(in_tenths(Duration::from_millis(3_000)), "3.0 s");
+        assert_eq!(in_tenths(Duration::from_millis(1)), "0.1 s");
+        assert_eq!(in_tenths(Duration::ZERO), "0.1 s");
     }
 }

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
 use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
 
-use super::{AccessError, Grant, BUCKET};
+use super::{AccessError, Churn, Grant, BUCKET};
 
 const GRANT_PREFIX: &str = "grant.";
 const APPLIED_KEY: &str = "applied";
@@ -30,6 +31,18 @@ pub enum Modified<R> {
     Unchanged(super::Grant),
     /// Written at this bucket revision.
     Written { grant: super::Grant, revision: u64 },
+}
+
+/// A grant as the bucket keeps it: the grant, and beside it the pace of its credential's changes
+/// to it — the consumer service's bookkeeping, which the server's config never needs (so it is
+/// not part of [`Grant`]), changed in the same write as the grant. A grant stored anew
+/// ([`Registry::put`]: a credential issued) starts with none.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    #[serde(flatten)]
+    grant: Grant,
+    #[serde(default, skip_serializing_if = "Churn::is_fresh")]
+    churn: Churn,
 }
 
 /// The grants bucket.
@@ -74,11 +87,13 @@ impl Registry {
     /// changed anything, or why it refuses — and stores the result only if nobody wrote the
     /// grant meanwhile; otherwise reads it again and asks `change` again. Several processes
     /// answer a credential's requests, and a revocation may remove the grant at any moment.
+    /// `change` is given the pace of the credential's changes too, to count one in (or refuse);
+    /// the pace is stored only with a change of the grant.
     pub async fn modify<R>(
         &self,
         tenant: &str,
         name: &str,
-        mut change: impl FnMut(&mut Grant) -> Result<bool, R>,
+        mut change: impl FnMut(&mut Grant, &mut Churn) -> Result<bool, R>,
     ) -> Result<Modified<R>, AccessError> {
         let key = grant_key(tenant, name);
         loop {
@@ -88,22 +103,27 @@ impl Registry {
             if entry.operation != kv::Operation::Put {
                 return Ok(Modified::Missing);
             }
-            let mut grant: Grant =
+            let mut record: Record =
                 serde_json::from_slice(&entry.value).map_err(|source| AccessError::Corrupt {
                     key: key.clone(),
                     source,
                 })?;
-            match change(&mut grant) {
+            match change(&mut record.grant, &mut record.churn) {
                 Err(reason) => return Ok(Modified::Refused(reason)),
-                Ok(false) => return Ok(Modified::Unchanged(grant)),
+                Ok(false) => return Ok(Modified::Unchanged(record.grant)),
                 Ok(true) => {}
             }
-            let body = serde_json::to_vec(&grant).map_err(|source| AccessError::Corrupt {
+            let body = serde_json::to_vec(&record).map_err(|source| AccessError::Corrupt {
                 key: key.clone(),
                 source,
             })?;
             match self.kv.update(&key, body.into(), entry.revision).await {
-                Ok(revision) => return Ok(Modified::Written { grant, revision }),
+                Ok(revision) => {
+                    return Ok(Modified::Written {
+                        grant: record.grant,
+                        revision,
+                    })
+                }
                 Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
                 Err(source) => return Err(AccessError::Update { key, source }),
             }
@@ -209,5 +229,38 @@ impl Registry {
             .watch(format!("{GRANT_PREFIX}>"))
             .await
             .map_err(read_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::Utc;
+
+    use super::super::tests::grant;
+    use super::*;
+
+    #[test]
+    fn a_record_keeps_the_pace_beside_the_grant_and_reads_as_the_grant() {
+        let mut churn = Churn::default();
+        churn.admit(Utc::now()).unwrap();
+        let record = Record {
+            grant: grant("t1", "audit", None),
+            churn,
+        };
+        let stored = serde_json::to_vec(&record).unwrap();
+        let read: Record = serde_json::from_slice(&stored).unwrap();
+        assert_eq!((read.grant, read.churn), (record.grant.clone(), churn));
+        let as_grant: Grant = serde_json::from_slice(&stored).unwrap();
+        assert_eq!(as_grant, record.grant);
+    }
+
+    #[test]
+    fn a_grant_stored_without_a_pace_reads_as_a_record_with_none() {
+        let stored = serde_json::to_vec(&grant("t1", "audit", None)).unwrap();
+        let read: Record = serde_json::from_slice(&stored).unwrap();
+        assert!(read.churn.is_fresh());
+        assert_eq!(read.grant, grant("t1", "audit", None));
     }
 }

@@ -4,10 +4,11 @@
 //! told).
 
 use async_nats::jetstream::consumer;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::refusal::Refusal;
-use super::{Grant, API_PREFIX, MAX_OWN_CONSUMERS};
+use super::{Churn, Grant, API_PREFIX, MAX_OWN_CONSUMERS};
 use crate::subjects::{covers, EVENTS_STREAM};
 
 /// The longest name a credential may give a consumer after its grant's prefix.
@@ -140,9 +141,15 @@ impl CheckedCreate {
         })
     }
 
-    /// Records the consumer in `grant` (which may have changed since the check): `Ok(true)` when
-    /// it was added, `Ok(false)` when it was there already.
-    pub fn record(&self, grant: &mut Grant) -> Result<bool, Refusal> {
+    /// Records the consumer in `grant` (which may have changed since the check), counting the
+    /// change at `now` in `churn`: `Ok(true)` when it was added, `Ok(false)` when it was there
+    /// already (nothing counted: a client asking again for what it has is never limited).
+    pub fn record(
+        &self,
+        grant: &mut Grant,
+        churn: &mut Churn,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Refusal> {
         if grant.own_consumers.contains(&self.name) {
             return Ok(false);
         }
@@ -151,11 +158,15 @@ impl CheckedCreate {
                 name: self.name.clone(),
             });
         }
+        // Before the pace: waiting would not help.
         if grant.own_consumers.len() >= MAX_OWN_CONSUMERS {
             return Err(Refusal::TooMany {
                 max: MAX_OWN_CONSUMERS,
             });
         }
+        churn
+            .admit(now)
+            .map_err(|retry_after| Refusal::TooManyChanges { retry_after })?;
         grant.own_consumers.insert(self.name.clone());
         Ok(true)
     }
@@ -174,6 +185,25 @@ impl CheckedCreate {
             }),
         )
     }
+}
+
+/// Takes `consumer` out of `grant` at the credential's request, counting the change at `now` in
+/// `churn`: `Ok(true)` when it was taken out, `Ok(false)` when it was not there (a concurrent
+/// delete took it: nothing counted).
+pub fn release(
+    consumer: &str,
+    grant: &mut Grant,
+    churn: &mut Churn,
+    now: DateTime<Utc>,
+) -> Result<bool, Refusal> {
+    if !grant.own_consumers.contains(consumer) {
+        return Ok(false);
+    }
+    churn
+        .admit(now)
+        .map_err(|retry_after| Refusal::TooManyChanges { retry_after })?;
+    grant.own_consumers.remove(consumer);
+    Ok(true)
 }
 
 /// The grant's prefix, then 1 to [`MAX_OWN_NAME_CHARS`] letters, digits, `-` or `_`.
@@ -200,6 +230,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::super::tests::grant;
+    use super::super::{CHANGE_BURST, CHANGE_INTERVAL};
     use super::*;
 
     fn body(config: serde_json::Value) -> Vec<u8> {
@@ -322,23 +353,77 @@ mod tests {
         ));
     }
 
+    fn create(g: &Grant, own: &str) -> CheckedCreate {
+        let name = format!("ext-t1-audit~{own}");
+        CheckedCreate::check(&name, "evt.t1.>", &body(pull(&name, "evt.t1.>")), g).unwrap()
+    }
+
+    /// `seconds` after an arbitrary start.
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + chrono::TimeDelta::seconds(seconds)
+    }
+
     #[test]
     fn a_grant_holds_at_most_its_limit_of_consumers() {
         let mut g = grant("t1", "audit", None);
-        let request = |n: usize| {
-            let name = format!("ext-t1-audit~c{n}");
-            CheckedCreate::check(&name, "evt.t1.>", &body(pull(&name, "evt.t1.>")), &g).unwrap()
-        };
-        let requests: Vec<CheckedCreate> = (0..=MAX_OWN_CONSUMERS).map(request).collect();
+        let mut churn = Churn::default();
+        let requests: Vec<CheckedCreate> = (0..=MAX_OWN_CONSUMERS)
+            .map(|n| create(&g, &format!("c{n}")))
+            .collect();
+        // A minute apart: the pace of changes is another test's.
+        let mut minutes = (0..).map(|n| at(60 * n));
+        let mut record =
+            |r: &CheckedCreate, g: &mut Grant| r.record(g, &mut churn, minutes.next().unwrap());
         for r in &requests[..MAX_OWN_CONSUMERS] {
-            assert!(r.record(&mut g).unwrap());
+            assert!(record(r, &mut g).unwrap());
         }
-        assert!(!requests[0].record(&mut g).unwrap(), "already there");
+        assert!(!record(&requests[0], &mut g).unwrap(), "already there");
         assert!(matches!(
-            requests[MAX_OWN_CONSUMERS].record(&mut g).unwrap_err(),
+            record(&requests[MAX_OWN_CONSUMERS], &mut g).unwrap_err(),
             Refusal::TooMany {
                 max: MAX_OWN_CONSUMERS
             }
+        ));
+    }
+
+    #[test]
+    fn creates_and_deletes_past_the_pace_are_refused_and_change_nothing() {
+        let mut g = grant("t1", "audit", None);
+        let mut churn = Churn::default();
+        let (kept, a, b) = (create(&g, "kept"), create(&g, "a"), create(&g, "b"));
+        // One consumer made, then a client looping create/delete: the burst passes at once.
+        assert!(kept.record(&mut g, &mut churn, at(0)).unwrap());
+        for n in 1..CHANGE_BURST {
+            let changed = if g.own_consumers.contains(&a.name) {
+                release(&a.name, &mut g, &mut churn, at(0))
+            } else {
+                a.record(&mut g, &mut churn, at(0))
+            };
+            assert!(changed.unwrap(), "change {n}");
+        }
+        let (before, paced) = (g.clone(), churn);
+        assert!(matches!(
+            b.record(&mut g, &mut churn, at(0)),
+            Err(Refusal::TooManyChanges { retry_after }) if retry_after == CHANGE_INTERVAL
+        ));
+        assert!(matches!(
+            release(&kept.name, &mut g, &mut churn, at(1)),
+            Err(Refusal::TooManyChanges { .. })
+        ));
+        assert_eq!(
+            (&g, churn),
+            (&before, paced),
+            "nothing recorded, nothing counted"
+        );
+        // Asking again for what it has, or deleting what it has not, changes nothing: never
+        // limited.
+        assert!(!kept.record(&mut g, &mut churn, at(1)).unwrap());
+        assert!(!release(&b.name, &mut g, &mut churn, at(1)).unwrap());
+        // One interval later, one change more.
+        assert!(b.record(&mut g, &mut churn, at(3)).unwrap());
+        assert!(matches!(
+            release(&b.name, &mut g, &mut churn, at(3)),
+            Err(Refusal::TooManyChanges { .. })
         ));
     }
 }

@@ -1,6 +1,7 @@
 //! Consumers of their own: issued credentials ask Aurora (a plain JetStream consumer create
 //! under their API prefix) for durable pull consumers filtered within their tenant, named with
-//! their prefix, up to the limit; read, resume and delete them; and are refused the rest.
+//! their prefix, up to the limit; read, resume and delete them; and are refused the rest, and
+//! changes faster than the pace of changes allows.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -8,7 +9,9 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{pull, push, AckPolicy, PullConsumer};
 use async_nats::jetstream::stream::{ConsumerError, ConsumerErrorKind};
 use aurora_gateway::cli::consumer_credentials::IssuedCredentials;
-use aurora_nats::consumer_access::{Registry, API_PREFIX, MAX_OWN_CONSUMERS};
+use aurora_nats::consumer_access::{
+    Registry, API_PREFIX, CHANGE_BURST, CHANGE_INTERVAL, MAX_OWN_CONSUMERS,
+};
 use aurora_tests::TestNats;
 use uuid::Uuid;
 
@@ -35,6 +38,15 @@ fn refusal<T>(result: Result<T, ConsumerError>) -> (u64, String) {
         ConsumerErrorKind::JetStream(api) => (api.error_code().0, api.to_string()),
         other => panic!("no API error but {other}"),
     }
+}
+
+/// How long a refusal for changing too fast says to wait (`… try again in 2.4 s …`).
+fn stated_wait(text: &str) -> Duration {
+    text.split_once("try again in ")
+        .and_then(|(_, rest)| rest.split_once(" s"))
+        .and_then(|(seconds, _)| seconds.parse().ok())
+        .map(Duration::from_secs_f64)
+        .unwrap_or_else(|| panic!("no time to try again in: {text}"))
 }
 
 async fn exists(nats: &TestNats, consumer: &str) -> bool {
@@ -307,6 +319,106 @@ async fn credentials_are_refused_consumers_beyond_their_tenant_their_prefix_pull
         .await;
     let after: Vec<u64> = futures::future::join_all(streams.map(|s| last_sequence(&nats, s))).await;
     assert_eq!(before, after, "nothing stored");
+}
+
+#[tokio::test]
+async fn credentials_changing_their_consumers_faster_than_the_pace_are_refused_until_it_allows() {
+    let nats = TestNats::start().await;
+    let acme = organization(&nats).await;
+    let creds = issue(&nats, &acme, "audit").await;
+    let billing = issue(&nats, &acme, "billing").await;
+    let outsider = connect(&creds).await.expect("connects");
+    let js = outsider.jetstream();
+    let events = creds.filter_subject.clone();
+    let kept = own(&creds, "kept", &events);
+    let kept_name = format!("{}kept", creds.consumer_prefix);
+    js.create_consumer_on_stream(kept.clone(), "EVENTS")
+        .await
+        .expect("made");
+
+    // A client creating and deleting a consumer in a loop: the burst passes at once, then it is
+    // refused. Refused with little of the wait left (changes slowed down by a loaded machine),
+    // it waits that and goes on, so that the checks below run well within a refusal.
+    let looping = own(&creds, "looping", &events);
+    let looping_name = format!("{}looping", creds.consumer_prefix);
+    let mut changes = 1;
+    let mut attempts = 0;
+    let text = loop {
+        attempts += 1;
+        assert!(
+            attempts <= 4 * CHANGE_BURST,
+            "{changes} changes, never refused long"
+        );
+        let result = if changes % 2 == 1 {
+            js.create_consumer_on_stream(looping.clone(), "EVENTS")
+                .await
+                .map(drop)
+        } else {
+            js.delete_consumer_from_stream(&looping_name, "EVENTS")
+                .await
+                .map(drop)
+        };
+        if result.is_ok() {
+            changes += 1;
+            continue;
+        }
+        let (code, text) = refusal(result);
+        assert_eq!(code, 30016, "{text}");
+        assert!(
+            changes >= CHANGE_BURST,
+            "refused after {changes} changes: {text}"
+        );
+        if stated_wait(&text) >= Duration::from_secs(1) {
+            break text;
+        }
+        tokio::time::sleep(stated_wait(&text)).await;
+    };
+    assert!(
+        text.contains(&format!(
+            "too many changes to your consumers: {CHANGE_BURST} at once, then one every {} s",
+            CHANGE_INTERVAL.as_secs()
+        )),
+        "{text}"
+    );
+    assert!(stated_wait(&text) <= CHANGE_INTERVAL, "{text}");
+
+    // Meanwhile a new consumer is refused, and neither made nor recorded; a delete is refused,
+    // and the consumer is still there and still in the grant.
+    let extra = own(&creds, "extra", &events);
+    let extra_name = format!("{}extra", creds.consumer_prefix);
+    let (code, text) = refusal(js.create_consumer_on_stream(extra.clone(), "EVENTS").await);
+    assert_eq!(code, 30016, "{text}");
+    assert!(!exists(&nats, &extra_name).await);
+    assert!(!recorded(&nats, &creds).await.contains(&extra_name));
+    let (code, text) = refusal(js.delete_consumer_from_stream(&kept_name, "EVENTS").await);
+    assert_eq!(code, 30016, "{text}");
+    assert!(exists(&nats, &kept_name).await);
+    assert!(recorded(&nats, &creds).await.contains(&kept_name));
+    // Asking again for the consumer it has (a client that restarts) changes nothing: answered.
+    let again: PullConsumer = js
+        .create_consumer_on_stream(kept.clone(), "EVENTS")
+        .await
+        .expect("never limited");
+    assert_eq!(again.cached_info().name, kept_name);
+    // Another credential of the same tenant keeps its own pace.
+    let theirs = connect(&billing).await.expect("connects").jetstream();
+    let ledger = own(&billing, "ledger", &events);
+    theirs
+        .create_consumer_on_stream(ledger, "EVENTS")
+        .await
+        .expect("not limited");
+    theirs
+        .delete_consumer_from_stream(format!("{}ledger", billing.consumer_prefix), "EVENTS")
+        .await
+        .expect("not limited");
+
+    // As long as it said, and no longer: it changes again.
+    tokio::time::sleep(stated_wait(&text)).await;
+    js.create_consumer_on_stream(extra, "EVENTS")
+        .await
+        .expect("made once the pace allows");
+    assert!(exists(&nats, &extra_name).await);
+    assert!(recorded(&nats, &creds).await.contains(&extra_name));
 }
 
 #[tokio::test]
