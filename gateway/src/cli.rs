@@ -283,6 +283,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn pool(url: &str) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(16)
+        // No ping before every checkout (a round trip per query, 3 % of the process's CPU at
+        // 1000 webhooks/s): a connection that died is found by its query's error and dropped.
+        .test_before_acquire(false)
         .connect(url)
         .await
         .with_context(|| format!("Failed to connect to PostgreSQL at {}", redact(url)))

@@ -55,6 +55,7 @@ impl Services {
         let log = EventLog::with_metrics(nats.clone(), metrics.clone());
         let gateway_pool = PgPoolOptions::new()
             .max_connections(pool.options().get_max_connections())
+            .test_before_acquire(pool.options().get_test_before_acquire())
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::query("SET ROLE aurora_app").execute(conn).await?;

@@ -20,7 +20,7 @@ use aurora_gateway::app::Role;
 use aurora_tests::bench::{median, webhook_script as script, wrk};
 use aurora_tests::{test_api_config, Account, TestApp};
 use axum::routing::post;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -151,6 +151,18 @@ async fn intake_vs_raw(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
     app.stop().await;
 }
 
+/// What the watcher reads of a page of `GET /api/incidents`.
+#[derive(serde::Deserialize)]
+struct ListPage {
+    items: Vec<ListedIncident>,
+    next_cursor: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedIncident {
+    title: String,
+}
+
 /// Phase 2: 202 → visible in the incident list, at a fixed rate.
 async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
     let rate = env_u64("BENCH_E2E_RATE", 1000);
@@ -161,52 +173,57 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
     let url = app.url(&path);
     let accepted: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let seen: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    // Sent and not yet seen: the watcher pages on while one of these could be further down.
+    let pending: Arc<Mutex<std::collections::BTreeSet<u64>>> = Arc::default();
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
 
-    // The watcher: the incident list, newest first, as a UI would poll it.
+    // The watcher: the incident list, newest first, as a UI would poll it: the API's default
+    // page (the UI's), read into the two fields it needs, so the observer's own parsing does not
+    // take the CPU the pipeline is measured on.
     let watcher = {
-        let (app_url, token, seen, done) = (
-            app.url("/api/incidents?limit=200"),
+        let (app_url, token, seen, pending, done) = (
+            app.url("/api/incidents"),
             admin.token.clone(),
             seen.clone(),
+            pending.clone(),
             done.clone(),
         );
         let http = reqwest::Client::new();
         tokio::spawn(async move {
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                // Newest first; when a whole page is new (a burst landed between two polls),
-                // the next page too, so no incident slips past unseen.
+                // Newest first, page after page while an incident sent earlier than the page's
+                // oldest is still unseen: a burst between two polls, or one made visible after
+                // later ones (its 202 came later), may be further down.
                 let mut url = app_url.clone();
-                for _ in 0..20 {
+                for _ in 0..100 {
                     let Ok(r) = http.get(&url).bearer_auth(&token).send().await else {
                         break;
                     };
                     let now = Instant::now();
-                    let Ok(body) = r.json::<Value>().await else {
+                    let Ok(page) = r.json::<ListPage>().await else {
                         break;
                     };
-                    let mut fresh = 0;
-                    let items = body["items"].as_array().cloned().unwrap_or_default();
-                    {
-                        let mut seen = seen.lock().expect("lock");
-                        for item in &items {
-                            let n = item["title"]
-                                .as_str()
-                                .and_then(|t| t.strip_prefix("e2e "))
+                    let mut oldest = u64::MAX;
+                    let deeper = {
+                        let (mut seen, mut pending) =
+                            (seen.lock().expect("lock"), pending.lock().expect("lock"));
+                        for item in &page.items {
+                            let n = item
+                                .title
+                                .strip_prefix("e2e ")
                                 .and_then(|t| t.split(' ').next())
                                 .and_then(|n| n.parse::<u64>().ok());
                             if let Some(n) = n {
-                                if let std::collections::hash_map::Entry::Vacant(v) = seen.entry(n)
-                                {
-                                    v.insert(now);
-                                    fresh += 1;
-                                }
+                                oldest = oldest.min(n);
+                                seen.entry(n).or_insert(now);
+                                pending.remove(&n);
                             }
                         }
-                    }
-                    match body["next_cursor"].as_str() {
-                        Some(cursor) if fresh == items.len() && !items.is_empty() => {
-                            url = format!("{app_url}&cursor={cursor}");
+                        pending.first().is_some_and(|first| *first < oldest)
+                    };
+                    match page.next_cursor {
+                        Some(cursor) if deeper && !page.items.is_empty() => {
+                            url = format!("{app_url}?cursor={cursor}");
                         }
                         _ => break,
                     }
@@ -231,6 +248,7 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
         tick.tick().await;
         for _ in 0..per_tick {
             n += 1;
+            pending.lock().expect("lock").insert(n);
             let body = json!({
                 "receiver": "aurora", "status": "firing", "version": "1",
                 "alerts": [{
@@ -242,12 +260,13 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
                 }],
             })
             .to_string();
-            let (http, url, secret, accepted, failures) = (
+            let (http, url, secret, accepted, failures, pending) = (
                 http.clone(),
                 url.clone(),
                 secret.clone(),
                 accepted.clone(),
                 failures.clone(),
+                pending.clone(),
             );
             senders.spawn(async move {
                 let answer = http
@@ -262,6 +281,8 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
                         accepted.lock().expect("lock").insert(n, Instant::now());
                     }
                     _ => {
+                        // Never to be seen: the watcher does not look for it.
+                        pending.lock().expect("lock").remove(&n);
                         failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                 }
@@ -272,7 +293,7 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
     while senders.join_next().await.is_some() {}
     let sending = started.elapsed();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline && seen.lock().expect("lock").len() < total as usize {
+    while Instant::now() < deadline && !pending.lock().expect("lock").is_empty() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -320,7 +341,7 @@ async fn end_to_end(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
     let missing = accepted.len() - latencies.len();
     let achieved = accepted.len() as f64 / sending.as_secs_f64();
     let (p50, p99) = (pct(0.5), pct(0.99));
-    writeln!(out, "| end to end, 202 → incident visible in `GET /api/incidents` (polled every 5 ms), {rate} webhooks/s for {secs} s, each opening its own incident | p50 {p50:.1} ms, p99 {p99:.1} ms ({} accepted at {achieved:.0}/s, {} refused, {missing} never seen) | — | — | p99 ≤ 100 ms |",
+    writeln!(out, "| end to end, 202 → incident visible in `GET /api/incidents` (its default page of 50, polled every 5 ms), {rate} webhooks/s for {secs} s, each opening its own incident | p50 {p50:.1} ms, p99 {p99:.1} ms ({} accepted at {achieved:.0}/s, {} refused, {missing} never seen) | — | — | p99 ≤ 100 ms |",
         accepted.len(), failures.load(std::sync::atomic::Ordering::Relaxed)).ok();
     verdicts.push((
         "end-to-end p99 ≤ 100 ms at the rate".into(),

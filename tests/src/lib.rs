@@ -113,6 +113,7 @@ impl TestDb {
         let url = format!("{base}/{name}");
         let pool = PgPoolOptions::new()
             .max_connections(10)
+            .test_before_acquire(false)
             .connect(&url)
             .await
             .expect("connect to test database");

@@ -110,16 +110,12 @@ impl CorrelatorEvent {
         }
     }
 
-    /// The decisions a stored event holds (none for a settings change), read from its JSON body
-    /// without building its snapshot, which readers of the decisions alone need not pay for. What [`Upcaster::upcast`] would
-    /// give, for every version stored so far (the shape has not changed).
+    /// The decisions a stored event holds (none for a settings change), each without the
+    /// candidates it considered, read from its JSON body without building its snapshot: what
+    /// readers of the decisions alone need, for every version stored so far (the shape has not
+    /// changed) — see [`super::decisions_read`].
     pub fn decisions_in(body: &[u8]) -> Result<Vec<AlertDecision>, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Decisions {
-            #[serde(default)]
-            decisions: Vec<AlertDecision>,
-        }
-        Ok(serde_json::from_slice::<Decisions>(body)?.decisions)
+        super::decisions_read::decisions_without_candidates(body)
     }
 }
 
@@ -305,6 +301,7 @@ pub(super) mod tests {
             vec![
                 alert(1, "checkout", "Checkout latency high", 0),
                 alert(2, "checkout", "Checkout error rate high", 1),
+                alert(3, "search", "Index lag", 2),
             ],
             &ServiceGraph::new(),
         );
@@ -315,10 +312,31 @@ pub(super) mod tests {
             at,
         };
         let body = serde_json::to_vec(&decided).expect("serialises");
+        // What was decided, to the last field, without the candidates that lost.
+        let mut without_candidates = decisions.clone();
+        for d in &mut without_candidates {
+            match &mut d.decision {
+                Decision::Correlate { considered, .. } | Decision::Open { considered, .. } => {
+                    considered.clear()
+                }
+            }
+        }
+        assert!(decisions
+            .iter()
+            .any(|d| !d.decision.considered().is_empty()));
         assert_eq!(
             CorrelatorEvent::decisions_in(&body).expect("reads"),
-            decisions
+            without_candidates
         );
+        // A correlation stored without its scores is no decision.
+        let mut broken: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        let correlated = broken["decisions"][1]["decision"]
+            .as_object_mut()
+            .expect("a decision");
+        assert_eq!(correlated["outcome"], "correlate");
+        correlated.remove("correlation");
+        let broken = serde_json::to_vec(&broken).expect("serialises");
+        assert!(CorrelatorEvent::decisions_in(&broken).is_err());
         let changed = CorrelatorEvent::SettingsChanged {
             settings: CorrelationSettings::default(),
             by: Uuid::nil(),

@@ -13,6 +13,7 @@
 //! graph, a title similarity per candidate) the item says so.
 
 mod decision;
+mod decisions_read;
 mod fingerprints;
 mod graph;
 mod log;
