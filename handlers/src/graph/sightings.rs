@@ -22,11 +22,14 @@ use aurora_nats::envelope::{Context, RawEvent};
 use aurora_nats::subjects::{self, EVENTS_STREAM};
 use chrono::{DateTime, Utc};
 use esrs::event::Upcaster;
+use futures::StreamExt as _;
 use tokio::sync::watch;
 
 use super::{Graph, GraphError};
 
 const BATCH: usize = 256;
+/// Deliveries of a batch handled at once.
+const CONCURRENT_TOUCHES: usize = 32;
 /// Nodes [`Recent`] remembers before it starts over.
 const RECENT_CAP: usize = 100_000;
 
@@ -129,10 +132,19 @@ impl Graph {
             |deliveries| {
                 let graph = self.clone();
                 async move {
-                    for delivery in deliveries {
-                        graph.sighted(followed, &delivery).await?;
-                    }
-                    Ok(())
+                    // Side by side: each touch is a round trip, and one after another they kept
+                    // up with ~500 new services a second, so an alert storm left the graph ever
+                    // further behind. Touches of one node still run in turn (the store's lock
+                    // per aggregate), and in either order leave it last seen at the later time.
+                    let touches = deliveries.into_iter().map(|delivery| {
+                        let graph = graph.clone();
+                        async move { graph.sighted(followed, &delivery).await }
+                    });
+                    let handled: Vec<Result<(), HandlerError>> = futures::stream::iter(touches)
+                        .buffer_unordered(CONCURRENT_TOUCHES)
+                        .collect()
+                        .await;
+                    handled.into_iter().collect()
                 }
             },
         )
