@@ -12,7 +12,15 @@
 // error. Chat: two models configured (LLM_MODEL and LLM_MODELS), the picker offers the API's
 // list; a question asked with the second picked reaches the model endpoint naming it.
 // Screenshots go to test-artifacts/connectors-*.png and chat-model-*.png.
-import { apiOf, axeChecker, checks, launchChromium, registerAdmin, screenshots, startAurora, until } from "./aurora.mjs";
+import {
+  axeChecker,
+  checks,
+  launchChromium,
+  screenshots,
+  startAurora,
+  until,
+  adminPage,
+} from "./aurora.mjs";
 import { scriptedModel, text } from "./llm.mjs";
 import { fakeProviders } from "./providers.mjs";
 
@@ -44,11 +52,7 @@ try {
   });
   const url = server.url;
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await registerAdmin(context, url, "admin@acme.example");
-  const api = apiOf(context, url);
+  const { context, page, api } = await adminPage(browser, url, "admin@acme.example");
 
   // ---- Connectors.
   await page.goto(`${url}/connectors`);

@@ -14,16 +14,15 @@
 import { generateKeyPairSync, verify } from "node:crypto";
 import { createServer } from "node:http";
 import {
-  apiOf,
   auroraSignature,
   axeChecker,
   checks,
   grafanaAlert,
   launchChromium,
-  registerAdmin,
   screenshots,
   startAurora,
   until,
+  adminPage,
 } from "./aurora.mjs";
 import { scriptedModel, tool } from "./llm.mjs";
 
@@ -125,11 +124,7 @@ try {
   });
   const url = server.url;
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await registerAdmin(context, url, "admin@acme.example");
-  const api = apiOf(context, url);
+  const { context, page, api } = await adminPage(browser, url, "admin@acme.example");
   const grouping = await api("PUT", "/api/correlation/settings", { enabled: false });
   check(grouping.status === 200, `grouping is turned off: each alert opens its own incident (${grouping.status})`);
   /** The incident titled `title` once listed (its detail), or null. */

@@ -132,6 +132,16 @@ export async function registerAdmin(context, url, email, organization = "Acme") 
   return r.json();
 }
 
+/** A 1280 px page signed in as the admin `email` of a new organisation, its context, and the API
+ *  as that admin ([`apiOf`]): how most suites begin. */
+export async function adminPage(browser, url, email) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  await registerAdmin(context, url, email);
+  return { context, page, api: apiOf(context, url) };
+}
+
 /** The API as the context's signed-in person: `api(method, path, body)` → `{ status, body }`. */
 export function apiOf(context, url) {
   return async (method, path, body, headers = {}) => {

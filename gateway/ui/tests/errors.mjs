@@ -17,7 +17,18 @@
 // tries, Start a new chat); error frames: the model failing (LLM_ERROR, then Try again answers), the session deleted
 // meanwhile (SESSION_NOT_FOUND, then Start a new chat). Screenshots go to test-artifacts/errors-*.png.
 import { createServer } from "node:http";
-import { apiOf, axeChecker, checks, grafanaAlert, launchChromium, registerAdmin, screenshots, startAurora, until } from "./aurora.mjs";
+import {
+  apiOf,
+  axeChecker,
+  checks,
+  grafanaAlert,
+  launchChromium,
+  registerAdmin,
+  screenshots,
+  startAurora,
+  until,
+  adminPage,
+} from "./aurora.mjs";
 
 const aurora = process.argv[2] ?? "../../target/debug/aurora";
 const { check, fail, done } = checks();
@@ -41,11 +52,7 @@ try {
   });
   const url = server.url;
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await registerAdmin(context, url, "admin@acme.example");
-  const api = apiOf(context, url);
+  const { context, page, api } = await adminPage(browser, url, "admin@acme.example");
 
   // Something on each page: an incident (from a Grafana alert) and a conversation.
   const grafana = await api("POST", "/api/integrations", { source: "grafana", name: "Grafana" });
