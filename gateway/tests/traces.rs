@@ -149,7 +149,6 @@ async fn a_webhook_and_the_investigation_of_its_incident_are_each_one_trace() {
 
     let hops = [
         Hop("request", "gateway", None),
-        Hop("inbox.publish", "gateway", None),
         Hop("consume", "handlers", Some(("consumer", "ingest"))),
         Hop("handle", "handlers", None),
         Hop("decide", "handlers", None),

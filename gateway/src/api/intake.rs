@@ -4,8 +4,8 @@
 //! certificate, fetched once: 503 while it cannot be), read by its source's parser
 //! (400 if it is not what that source sends), then published raw to `INBOX`
 //! as an [`InboxDelivery`] (`inbox.<tenant>.<source>`, `Nats-Msg-Id` from the source's delivery
-//! id, else a hash of the body; with spans exported, an `inbox.publish` span whose
-//! `traceparent` the message carries), and only once JetStream acknowledged it answered
+//! id, else a hash of the body; with spans exported, the message carries the request span's
+//! `traceparent`), and only once JetStream acknowledged it answered
 //! `202 {delivery_id}`. Unknown,
 //! deleted or disabled integrations answer 404; an unreachable JetStream 503 with `Retry-After`,
 //! never 202. Nothing is stored for a refused delivery.
@@ -32,7 +32,6 @@ use chrono::Utc;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::sync::watch as watch_channel;
-use tracing::Instrument;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -313,10 +312,9 @@ async fn accept(
         Some(id) => hex(&Sha256::digest(id.as_bytes())),
         None => hex(&Sha256::digest(&body)),
     };
-    let (publish, traceparent) = trace::producer_span(|| {
-        let subject = subjects::inbox(&entry.tenant, entry.source.descriptor().name);
-        tracing::info_span!("inbox.publish", %subject)
-    });
+    // The message continues the request's span: the publish is the request's last step, and a
+    // span of its own would cost every traced webhook a second span (BENCHMARKS.md, issue 20).
+    let traceparent = trace::current_traceparent();
     let message = InboxDelivery {
         tenant: entry.tenant.clone(),
         source: entry.source.descriptor().name.to_owned(),
@@ -356,7 +354,6 @@ async fn accept(
                 _ => unavailable(e.to_string()),
             })
     }
-    .instrument(publish)
     .await?;
     Ok((
         StatusCode::ACCEPTED,
