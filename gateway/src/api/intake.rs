@@ -309,8 +309,8 @@ async fn accept(
     // A source's id goes into a NATS header: anything but short printable text is hashed.
     let delivery_id = match parsed.delivery_id {
         Some(id) if id.len() <= 200 && id.bytes().all(|b| b.is_ascii_graphic()) => id,
-        Some(id) => hex(&Sha256::digest(id.as_bytes())),
-        None => hex(&Sha256::digest(&body)),
+        Some(id) => hex::encode(Sha256::digest(id.as_bytes())),
+        None => hex::encode(Sha256::digest(&body)),
     };
     // The message continues the request's span: the publish is the request's last step, and a
     // span of its own would cost every traced webhook a second span (BENCHMARKS.md, issue 20).
@@ -373,8 +373,4 @@ pub struct Accepted {
     duplicate: bool,
     /// How many signals (alerts, resolves, changes…) the delivery carries.
     signals: usize,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -64,11 +64,7 @@ fn generated_secret() -> Result<String, ApiError> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes)
         .map_err(|e| anyhow::anyhow!("the system random source failed: {e}"))?;
-    Ok(format!("aurora_wh_{}", hex(&bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(format!("aurora_wh_{}", hex::encode(bytes)))
 }
 
 /// The secret to store: generated, or given by the user for sources that make their own.
