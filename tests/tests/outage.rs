@@ -14,6 +14,34 @@ fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill {signal} {pid}");
 }
 
+/// Stops the process and returns once every one of its threads is stopped: `kill` returns when
+/// the signal is queued, and on a loaded machine the server's threads can go on answering for a
+/// few milliseconds until each is scheduled and stops.
+fn freeze(pid: u32) {
+    signal(pid, "-STOP");
+    let started = std::time::Instant::now();
+    while !every_thread_stopped(pid) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "nats-server {pid} never stopped"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Each thread's state in `/proc/<pid>/task/<tid>/stat` (the field after the parenthesised name)
+/// is `T` once the group stop has reached it.
+fn every_thread_stopped(pid: u32) -> bool {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("the process's threads");
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        state == Some('T')
+    })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_gets_503_with_retry_after_while_jetstream_is_unreachable() {
     let app = TestApp::spawn().await;
@@ -52,7 +80,7 @@ async fn a_webhook_gets_503_with_retry_after_while_jetstream_is_unreachable() {
     deliver(body("fp-1")).await.expect_status(202);
 
     let pid = app.nats.server.pid().expect("nats-server pid");
-    signal(pid, "-STOP");
+    freeze(pid);
     let answer = tokio::time::timeout(Duration::from_secs(30), deliver(body("fp-2")))
         .await
         .expect("an answer, not a hang");
@@ -109,7 +137,7 @@ async fn ready_names_the_dependency_that_is_down_and_answers_promptly() {
 
     // JetStream stalled: an answer within the readiness timeout, naming NATS.
     let pid = app.nats.server.pid().expect("nats-server pid");
-    signal(pid, "-STOP");
+    freeze(pid);
     let asked = std::time::Instant::now();
     let answer = tokio::time::timeout(Duration::from_secs(30), app.get_json("/ready", None))
         .await
