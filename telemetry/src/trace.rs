@@ -50,14 +50,19 @@ pub fn current_traceparent() -> Option<String> {
 pub fn traceparent_of(span: &Span) -> Option<String> {
     let context = span.context();
     let span_context = context.span().span_context().clone();
-    span_context.is_valid().then(|| {
-        format!(
-            "00-{}-{}-{}",
-            hex::encode(span_context.trace_id().to_bytes()),
-            hex::encode(span_context.span_id().to_bytes()),
-            hex::encode([span_context.trace_flags().to_u8()])
-        )
-    })
+    span_context.is_valid().then(|| write(&span_context))
+}
+
+/// `version-trace_id-span_id-flags`, written into one buffer (one allocation per message).
+fn write(span_context: &SpanContext) -> String {
+    let mut text = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    let fill = |out: &mut [u8], bytes: &[u8]| {
+        hex::encode_to_slice(bytes, out).expect("each part is sized for its hex");
+    };
+    fill(&mut text[3..35], &span_context.trace_id().to_bytes());
+    fill(&mut text[36..52], &span_context.span_id().to_bytes());
+    fill(&mut text[53..], &[span_context.trace_flags().to_u8()]);
+    String::from_utf8(text.to_vec()).expect("hex digits and dashes")
 }
 
 /// The span of a publish (made by `make` only when spans are exported; a disabled span
@@ -197,6 +202,8 @@ mod tests {
         ] {
             assert!(parse(bad).is_none(), "{bad:?}");
         }
+        let text = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(write(&parse(text).expect("valid")), text, "written as read");
         // A later version may append fields.
         assert!(parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-x").is_some());
     }

@@ -40,6 +40,7 @@ mod page;
 mod postmortems;
 pub(crate) mod prometheus;
 pub mod rate_limit;
+pub(crate) mod request_span;
 mod responses;
 mod sessions;
 mod sse;
@@ -49,11 +50,10 @@ pub use health::READY_TIMEOUT;
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderValue, Request};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -65,7 +65,6 @@ pub use config::ApiConfig;
 pub use error::{no_route, ApiError};
 
 use aurora_handlers::agent::AgentConfig;
-use aurora_telemetry::trace;
 
 use crate::services::Services;
 
@@ -285,21 +284,7 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
     Ok(webhooks
         .layer(count.clone())
         .merge(router.layer(count))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id);
-                if trace::exporting() {
-                    let caller = request.headers().get(trace::TRACEPARENT);
-                    trace::continue_trace(&span, caller.and_then(|v| v.to_str().ok()));
-                }
-                span
-            }),
-        )
+        .layer(axum::middleware::from_fn(request_span::instrument))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid)))
 }

@@ -4,18 +4,21 @@
 //! JSON lines.
 //!
 //! Traces are exported only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_EXPORTER_OTLP_
-//! TRACES_ENDPOINT` overrides it for traces): OTLP over HTTP with protobuf bodies, in batches
-//! (`OTEL_BSP_*`), sampled by `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default
+//! TRACES_ENDPOINT` overrides it for traces): OTLP over HTTP with protobuf bodies ([`otlp`]), in
+//! batches (`OTEL_BSP_*`), sampled by `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default
 //! `parentbased_always_on`). The resource names the service (`OTEL_SERVICE_NAME`, else
 //! `aurora`), its version and the process's role (`aurora.role`); `OTEL_RESOURCE_ATTRIBUTES`
 //! adds more. Without the endpoint nothing of OpenTelemetry is installed and the trace context
 //! code is a no-op ([`aurora_telemetry::trace`]).
 
+pub mod otlp;
+mod otlp_request;
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -86,7 +89,7 @@ pub fn init(role: &str) -> Telemetry {
         .with_location(false)
         .with_target(false)
         .with_context_activation(false)
-        .with_filter(EnvFilter::new(EXPORTED_SPANS));
+        .with_filter(exported_spans());
     if tracing_subscriber::registry()
         .with(logs)
         .with(spans)
@@ -100,6 +103,14 @@ pub fn init(role: &str) -> Telemetry {
     }
 }
 
+/// [`EXPORTED_SPANS`] as a plain target filter: unlike `EnvFilter`, it has nothing to look up
+/// when a span is entered or left, which an exported request span is at every poll.
+fn exported_spans() -> Targets {
+    EXPORTED_SPANS
+        .parse()
+        .expect("EXPORTED_SPANS is a valid target filter")
+}
+
 fn endpoint_set() -> bool {
     [
         "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -109,15 +120,8 @@ fn endpoint_set() -> bool {
     .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
 }
 
-fn tracer_provider(
-    role: &str,
-) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
-    // An https endpoint needs rustls' provider, installed once per process (as for the LLM).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpBinary)
-        .build()?;
+fn tracer_provider(role: &str) -> Result<SdkTracerProvider, otlp::ConfigError> {
+    let exporter = otlp::OtlpExporter::new(otlp::Config::from_env()?)?;
     let service = std::env::var("OTEL_SERVICE_NAME")
         .ok()
         .filter(|s| !s.is_empty())
@@ -134,4 +138,18 @@ fn tracer_provider(
         .with_batch_exporter(exporter)
         .with_resource(resource)
         .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    #[test]
+    fn the_exported_spans_are_aurora_at_info_and_the_store_commands_at_debug() {
+        let filter = super::exported_spans();
+        assert!(filter.would_enable("aurora_gateway::api", &Level::INFO));
+        assert!(!filter.would_enable("aurora_gateway::api", &Level::DEBUG));
+        assert!(filter.would_enable("aurora_nats::store", &Level::DEBUG));
+        assert!(!filter.would_enable("aurora_nats::store", &Level::TRACE));
+    }
 }
