@@ -41,41 +41,72 @@ impl EncodedResource {
 }
 
 /// `batch` as one request: one `ResourceSpans` holding a `ScopeSpans` per instrumentation
-/// scope, in the order the batch first names each.
+/// scope, in the order the batch first names each. Each scope's spans are written once into a
+/// buffer of their own, and the two levels around them framed with lengths then known, so that
+/// the bulk of the request is not moved again for each level's length.
 pub fn encode(resource: &EncodedResource, batch: Vec<SpanData>) -> Vec<u8> {
-    let mut scopes: Vec<(InstrumentationScope, Vec<SpanData>)> = Vec::new();
-    for span in batch {
-        match scopes
-            .iter_mut()
-            .find(|(scope, _)| *scope == span.instrumentation_scope)
+    let mut scopes: Vec<ScopeSpans<'_>> = Vec::new();
+    for span in &batch {
+        let index = match scopes
+            .iter()
+            .position(|s| s.scope == &span.instrumentation_scope)
         {
-            Some((_, spans)) => spans.push(span),
-            None => scopes.push((span.instrumentation_scope.clone(), vec![span])),
-        }
+            Some(index) => index,
+            None => {
+                scopes.push(ScopeSpans::new(&span.instrumentation_scope));
+                scopes.len() - 1
+            }
+        };
+        message(&mut scopes[index].spans, 2, |buf| self::span(buf, span));
     }
-    let mut buf = Vec::with_capacity(512 * scopes.iter().map(|(_, s)| s.len()).sum::<usize>());
-    message(&mut buf, 1, |buf| {
-        buf.extend_from_slice(&resource.resource);
-        for (scope, spans) in &scopes {
-            message(buf, 2, |buf| scope_spans(buf, scope, spans));
-        }
-        buf.extend_from_slice(&resource.schema_url);
-    });
+    let resource_spans = resource.resource.len()
+        + scopes.iter().map(|s| framed_len(2, s.len())).sum::<usize>()
+        + resource.schema_url.len();
+    let mut buf = Vec::with_capacity(framed_len(1, resource_spans));
+    frame(&mut buf, 1, resource_spans);
+    buf.extend_from_slice(&resource.resource);
+    for scope in &scopes {
+        frame(&mut buf, 2, scope.len());
+        buf.extend_from_slice(&scope.head);
+        buf.extend_from_slice(&scope.spans);
+        buf.extend_from_slice(&scope.tail);
+    }
+    buf.extend_from_slice(&resource.schema_url);
     buf
 }
 
-fn scope_spans(buf: &mut Vec<u8>, scope: &InstrumentationScope, spans: &[SpanData]) {
-    message(buf, 1, |buf| {
-        string(buf, 1, scope.name());
-        string(buf, 2, scope.version().unwrap_or(""));
-        for attribute in scope.attributes() {
-            key_value(buf, 3, &attribute.key, &attribute.value);
+/// A `ScopeSpans` in three parts: the scope (field 1), its spans (field 2 each), the scope's
+/// schema URL (field 3).
+struct ScopeSpans<'a> {
+    scope: &'a InstrumentationScope,
+    head: Vec<u8>,
+    spans: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+impl<'a> ScopeSpans<'a> {
+    fn new(scope: &'a InstrumentationScope) -> Self {
+        let mut head = Vec::new();
+        message(&mut head, 1, |buf| {
+            string(buf, 1, scope.name());
+            string(buf, 2, scope.version().unwrap_or(""));
+            for attribute in scope.attributes() {
+                key_value(buf, 3, &attribute.key, &attribute.value);
+            }
+        });
+        let mut tail = Vec::new();
+        string(&mut tail, 3, scope.schema_url().unwrap_or(""));
+        Self {
+            scope,
+            head,
+            spans: Vec::with_capacity(16 * 1024),
+            tail,
         }
-    });
-    for span in spans {
-        message(buf, 2, |buf| self::span(buf, span));
     }
-    string(buf, 3, scope.schema_url().unwrap_or(""));
+
+    fn len(&self) -> usize {
+        self.head.len() + self.spans.len() + self.tail.len()
+    }
 }
 
 /// A `Span`, its fields in the order of their numbers, as prost writes them.
@@ -223,6 +254,10 @@ fn message(buf: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
         encode_varint(len as u64, &mut prefix);
         buf.splice(start..start + 1, prefix);
     }
+}
+
+fn framed_len(tag: u32, len: usize) -> usize {
+    prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len
 }
 
 fn frame(buf: &mut Vec<u8>, tag: u32, len: usize) {
