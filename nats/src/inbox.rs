@@ -11,6 +11,7 @@
 //!
 //! Events caused by a delivery name it by an [`InboxReference`] (`inbox:<sequence>[:<index>]`).
 
+use async_nats::header::HeaderName;
 use async_nats::HeaderMap;
 use aurora_domain::TenantId;
 use bytes::Bytes;
@@ -69,21 +70,32 @@ impl InboxDelivery {
     /// The message to publish. Header values come from `http`'s checked values and our own
     /// printable ids, so none holds the CR or LF that `HeaderMap::insert` refuses.
     pub fn to_message(self) -> InboxMessage {
+        // Once per webhook on the intake path: the names are built at compile time (a name
+        // given as `&str` is checked and copied at every insert), and owned values are moved in.
+        const MSG_ID: HeaderName = HeaderName::from_static(MSG_ID_HEADER);
+        const INTEGRATION: HeaderName = HeaderName::from_static(INTEGRATION_HEADER);
+        const SOURCE: HeaderName = HeaderName::from_static(SOURCE_HEADER);
+        const RECEIVED_AT: HeaderName = HeaderName::from_static(RECEIVED_AT_HEADER);
+        const DELIVERY: HeaderName = HeaderName::from_static(DELIVERY_HEADER);
+        const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
         let mut headers = HeaderMap::new();
-        headers.insert(
-            MSG_ID_HEADER,
-            format!("{}:{}", self.integration_id, self.delivery_id).as_str(),
-        );
-        headers.insert(INTEGRATION_HEADER, self.integration_id.to_string().as_str());
-        headers.insert(SOURCE_HEADER, self.source.as_str());
-        headers.insert(RECEIVED_AT_HEADER, self.received_at.to_rfc3339().as_str());
-        headers.insert(DELIVERY_HEADER, self.delivery_id.as_str());
-        for (name, value) in &self.request_headers {
-            headers.insert(name.as_str(), value.as_str());
+        let mut buffer = Uuid::encode_buffer();
+        let integration = self.integration_id.hyphenated().encode_lower(&mut buffer);
+        let mut msg_id = String::with_capacity(integration.len() + 1 + self.delivery_id.len());
+        msg_id.push_str(integration);
+        msg_id.push(':');
+        msg_id.push_str(&self.delivery_id);
+        headers.insert(MSG_ID, msg_id);
+        headers.insert(INTEGRATION, &*integration);
+        headers.insert(SOURCE, self.source.as_str());
+        headers.insert(RECEIVED_AT, self.received_at.to_rfc3339());
+        headers.insert(DELIVERY, self.delivery_id);
+        for (name, value) in self.request_headers {
+            headers.insert(name.as_str(), value);
         }
         // After the request's headers: a `traceparent` the source sent is not the one we mean.
-        if let Some(traceparent) = &self.traceparent {
-            headers.insert(TRACEPARENT_HEADER, traceparent.as_str());
+        if let Some(traceparent) = self.traceparent {
+            headers.insert(TRACEPARENT, traceparent);
         }
         InboxMessage {
             subject: subjects::inbox(&self.tenant, &self.source),

@@ -361,6 +361,7 @@ mod tests {
             ("auth/mod.rs", include_str!("auth/mod.rs")),
             ("auth/caller.rs", include_str!("auth/caller.rs")),
             ("hygiene.rs", include_str!("hygiene.rs")),
+            ("request_span.rs", include_str!("request_span.rs")),
             ("events.rs", include_str!("events.rs")),
             ("sse.rs", include_str!("sse.rs")),
             ("graph/mod.rs", include_str!("graph/mod.rs")),
@@ -376,7 +377,7 @@ mod tests {
             .expect("the api sources")
             .count();
         assert_eq!(
-            modules, 27,
+            modules, 28,
             "a new file in src/api: add it to the list above if it mounts routes"
         );
     }
