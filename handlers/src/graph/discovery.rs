@@ -22,8 +22,8 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::{Graph, GraphError};
-use crate::agent::exec::{self, ExecSpec};
-use crate::connectors::cli_env;
+use crate::agent::exec::{self, ExecError, ExecSpec};
+use crate::connectors::cli_env::{self, CliRefusal};
 
 /// Node and edge commands in flight at once.
 const CONCURRENCY: usize = 32;
@@ -121,6 +121,31 @@ pub struct Discovered {
     pub skipped: Vec<(DiscoveryProvider, String)>,
 }
 
+/// Why one provider's inventory was not taken (said, as text, in [`Discovered::skipped`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// The account's credentials could not be prepared, or the CLI's login failed.
+    #[error(transparent)]
+    Credentials(#[from] CliRefusal),
+    #[error("`{command}` printed more than it keeps")]
+    Truncated { command: String },
+    #[error("`{command}` failed (exit code {exit_code:?}): {stderr}")]
+    Failed {
+        command: String,
+        exit_code: Option<i32>,
+        stderr: String,
+    },
+    #[error("`{command}`: {source}")]
+    Run {
+        command: String,
+        #[source]
+        source: ExecError,
+    },
+    /// The listings ran but do not read as an inventory.
+    #[error(transparent)]
+    Inventory(#[from] inventory::InventoryError),
+}
+
 impl Graph {
     /// Lists every configured provider `tenant` has connected and writes what it shows into
     /// its graph, as seen at `now`.
@@ -169,9 +194,8 @@ impl Graph {
         tenant: &TenantId,
         provider: DiscoveryProvider,
         account: &str,
-    ) -> Result<Inventory, String> {
-        let text = |e: inventory::InventoryError| e.to_string();
-        match provider {
+    ) -> Result<Inventory, DiscoveryError> {
+        let inventory = match provider {
             DiscoveryProvider::Kubernetes => {
                 let cluster = self
                     .list(tenant, provider, account, kubernetes::context_argv())
@@ -183,13 +207,13 @@ impl Graph {
                         .await?;
                     outputs.insert(resource.to_owned(), output);
                 }
-                kubernetes::parse(cluster.trim(), &outputs).map_err(text)
+                kubernetes::parse(cluster.trim(), &outputs)?
             }
             DiscoveryProvider::Gcp => {
                 let outputs = self
                     .outputs(tenant, provider, account, &gcp::COMMANDS)
                     .await?;
-                gcp::parse(&outputs).map_err(text)
+                gcp::parse(&outputs)?
             }
             DiscoveryProvider::Aws => {
                 let outputs = self
@@ -208,15 +232,16 @@ impl Graph {
                     .ok()
                     .map(|r| r.trim().to_owned())
                     .filter(|r| !r.is_empty());
-                aws::parse(&outputs, region.as_deref()).map_err(text)
+                aws::parse(&outputs, region.as_deref())?
             }
             DiscoveryProvider::Azure => {
                 let outputs = self
                     .outputs(tenant, provider, account, &azure::COMMANDS)
                     .await?;
-                azure::parse(&outputs).map_err(text)
+                azure::parse(&outputs)?
             }
-        }
+        };
+        Ok(inventory)
     }
 
     async fn outputs(
@@ -225,7 +250,7 @@ impl Graph {
         provider: DiscoveryProvider,
         account: &str,
         commands: &[(&str, &[&str])],
-    ) -> Result<HashMap<String, String>, String> {
+    ) -> Result<HashMap<String, String>, DiscoveryError> {
         let mut outputs = HashMap::new();
         for (name, argv) in commands {
             let argv = argv.iter().map(|a| (*a).to_owned()).collect();
@@ -245,7 +270,7 @@ impl Graph {
         provider: DiscoveryProvider,
         account: &str,
         argv: Vec<String>,
-    ) -> Result<String, String> {
+    ) -> Result<String, DiscoveryError> {
         let agent = &self.inner.agent;
         let cwd = agent.work_dir.join(tenant.as_str()).join("discovery");
         let credentials = cli_env::prepare(
@@ -256,15 +281,12 @@ impl Graph {
             &argv,
             &cwd,
         )
-        .await
-        .map_err(|refusal| refusal.to_string())?;
+        .await?;
         let mut env = credentials.env.clone();
         if let Some(path) = &agent.tool_path {
             env.push(("PATH".to_owned(), path.clone()));
         }
-        cli_env::log_in(&credentials, &env, &cwd, agent.tool_timeout)
-            .await
-            .map_err(|refusal| refusal.to_string())?;
+        cli_env::log_in(&credentials, &env, &cwd, agent.tool_timeout).await?;
         let command = argv.join(" ");
         let spec = ExecSpec {
             argv,
@@ -276,15 +298,13 @@ impl Graph {
         };
         match exec::run(spec).await {
             Ok(output) if output.success() && !output.truncated => Ok(output.stdout),
-            Ok(output) if output.truncated => {
-                Err(format!("`{command}` printed more than it keeps"))
-            }
-            Ok(output) => Err(format!(
-                "`{command}` failed (exit code {:?}): {}",
-                output.exit_code,
-                output.stderr.trim()
-            )),
-            Err(e) => Err(format!("`{command}`: {e}")),
+            Ok(output) if output.truncated => Err(DiscoveryError::Truncated { command }),
+            Ok(output) => Err(DiscoveryError::Failed {
+                command,
+                exit_code: output.exit_code,
+                stderr: output.stderr.trim().to_owned(),
+            }),
+            Err(source) => Err(DiscoveryError::Run { command, source }),
         }
     }
 
