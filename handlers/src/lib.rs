@@ -26,6 +26,7 @@ pub mod rca;
 pub mod secrets;
 pub mod similar;
 pub mod sources;
+pub mod tls;
 pub mod variables;
 
 pub use variables::Variables;

@@ -163,9 +163,7 @@ impl OtlpExporter {
             CONTENT_TYPE,
             HeaderValue::from_static("application/x-protobuf"),
         );
-        // The client needs rustls' provider (for an https endpoint), installed once per process
-        // (as for the LLM).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        aurora_handlers::tls::install_provider();
         let timeout = config.timeout;
         // The blocking client starts a runtime of its own, which must not be done (nor waited
         // for) on an async runtime's thread, where start-up runs: so on a thread of its own.

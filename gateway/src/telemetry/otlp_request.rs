@@ -250,9 +250,10 @@ fn message(buf: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
     if len < 0x80 {
         buf[start] = len as u8;
     } else {
-        let mut prefix = Vec::with_capacity(encoded_len_varint(len as u64));
-        encode_varint(len as u64, &mut prefix);
-        buf.splice(start..start + 1, prefix);
+        let mut prefix = [0u8; 10];
+        let width = encoded_len_varint(len as u64);
+        encode_varint(len as u64, &mut &mut prefix[..]);
+        buf.splice(start..start + 1, prefix[..width].iter().copied());
     }
 }
 

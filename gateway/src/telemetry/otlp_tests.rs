@@ -277,6 +277,15 @@ fn receiver(status: u16) -> (String, std::sync::mpsc::Receiver<Received>) {
     (url, received)
 }
 
+/// A batch of one span, of the scope Aurora's spans have.
+fn one_span() -> Vec<SpanData> {
+    vec![span(
+        1,
+        &InstrumentationScope::builder("aurora").build(),
+        None,
+    )]
+}
+
 /// An exporter to `url` (resource attributes are a hash map: compare with the same resource).
 fn exporter(url: &str, resource: &Resource) -> OtlpExporter {
     let config = config(&[
@@ -292,11 +301,7 @@ fn exporter(url: &str, resource: &Resource) -> OtlpExporter {
 #[test]
 fn a_batch_is_posted_as_protobuf_with_the_configured_headers() {
     let (url, received) = receiver(200);
-    let batch = vec![span(
-        1,
-        &InstrumentationScope::builder("aurora").build(),
-        None,
-    )];
+    let batch = one_span();
     let resource = resource();
     futures::executor::block_on(exporter(&url, &resource).export(batch.clone())).expect("exported");
     let (headers, body) = received
@@ -311,11 +316,7 @@ fn a_batch_is_posted_as_protobuf_with_the_configured_headers() {
 #[test]
 fn a_refused_or_unreachable_export_is_an_error_saying_why() {
     let (url, _received) = receiver(400);
-    let batch = vec![span(
-        1,
-        &InstrumentationScope::builder("aurora").build(),
-        None,
-    )];
+    let batch = one_span();
     let error = futures::executor::block_on(exporter(&url, &resource()).export(batch.clone()))
         .expect_err("refused")
         .to_string();

@@ -31,10 +31,7 @@ pub struct Llm {
 
 impl Llm {
     pub fn new(config: &LlmConfig) -> Self {
-        // reqwest (with rustls and no provider of its own) panics when building a client unless
-        // the process has a crypto provider: ring, which async-nats brings anyway. Installing
-        // it a second time is refused harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_provider();
         let openai = OpenAIConfig::new()
             .with_api_base(config.base_url.trim_end_matches('/'))
             .with_api_key(config.api_key.clone());

@@ -38,8 +38,7 @@ struct Item {
 
 impl Endpoint {
     pub fn new(config: &EndpointConfig) -> Self {
-        // As for the chat model (agent::llm): reqwest needs the process's rustls provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_provider();
         let openai = OpenAIConfig::new()
             .with_api_base(config.base_url.trim_end_matches('/'))
             .with_api_key(config.api_key.clone());

@@ -80,8 +80,7 @@ impl VaultSecretStore {
         check_segment(&config.mount, true).map_err(|_| {
             SecretError::InvalidSettings(format!("VAULT_KV_MOUNT {:?}", config.mount))
         })?;
-        // reqwest with rustls and no provider of its own panics without a process-wide one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_provider();
         let settings = VaultClientSettingsBuilder::default()
             .address(&config.addr)
             .token(config.token.clone())

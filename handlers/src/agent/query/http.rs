@@ -32,9 +32,7 @@ pub struct Answer {
 
 impl ProviderHttp {
     pub fn new(timeout: Duration) -> Self {
-        // reqwest (rustls, no provider of its own) needs the process-wide provider; installing
-        // it again is refused harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             // A provider that redirects is misconfigured; following could send the key elsewhere.
