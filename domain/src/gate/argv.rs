@@ -1,7 +1,8 @@
 //! Steps 1 and 2: from the raw line to the argv that runs.
 
-use super::assessment::{flag_spec, Kind};
+use super::assessment::Kind;
 use super::az::AZ;
+use super::dispatch::flag_spec;
 use super::flags::Parsed;
 use super::gcloud::GCLOUD;
 use super::kubectl::kubectl_knows;

@@ -74,7 +74,7 @@
 //! [`argv`] splits the line (steps 1–2), [`policy`] holds the tenant's patterns (steps 3–4),
 //! [`assessment`] and [`flags`] are what every CLI shares for step 5, and each CLI family has its
 //! vocabulary file: [`kubectl`], [`aws`], [`gcloud`], [`az`], [`scw_ovh_tailscale`] (the last
-//! three families share [`vocabulary`]).
+//! three families share [`vocabulary`]); [`dispatch`] hands a command to its CLI's vocabulary.
 
 mod argv;
 #[cfg(test)]
@@ -84,6 +84,7 @@ mod aws;
 mod az;
 #[cfg(test)]
 mod classification_table;
+mod dispatch;
 mod flags;
 mod gcloud;
 mod kubectl;
@@ -104,7 +105,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use argv::parse_command;
-use assessment::{assess, Assessment};
+use assessment::Assessment;
+use dispatch::assess;
 pub use policy::{
     Policy, PolicyError, MAX_BACKTRACK_STEPS, MAX_POLICY_PATTERNS, MAX_POLICY_PATTERN_LEN,
 };
