@@ -268,15 +268,6 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
     }
 }
 
-/// Output of a read or query tool, capped like a command's ([`exec::OUTPUT_CAP`](super::exec::OUTPUT_CAP)).
-pub fn capped(output: String) -> String {
-    let kept = super::exec::char_floor(&output, super::exec::OUTPUT_CAP);
-    if kept.len() == output.len() {
-        return output;
-    }
-    format!("{kept}\n{}", super::exec::TRUNCATION_NOTICE)
-}
-
 /// At most [`MODEL_OUTPUT_CAP`] bytes of `output` (cut on a character boundary), with a note.
 pub fn for_model(output: &str) -> String {
     let kept = super::exec::char_floor(output, MODEL_OUTPUT_CAP);
@@ -444,15 +435,6 @@ mod tests {
         );
         assert!(plan(KNOWLEDGE_BASE_SEARCH, "{}").is_err());
         assert!(plan(KNOWLEDGE_BASE_SEARCH, r#"{"query":"x","limit":11}"#).is_err());
-    }
-
-    #[test]
-    fn read_tool_output_is_capped_like_a_commands() {
-        use crate::agent::exec::{OUTPUT_CAP, TRUNCATION_NOTICE};
-        let long = capped("z".repeat(OUTPUT_CAP + 10));
-        assert!(long.len() <= OUTPUT_CAP + TRUNCATION_NOTICE.len() + 1);
-        assert!(long.ends_with(TRUNCATION_NOTICE));
-        assert_eq!(capped("short".into()), "short");
     }
 
     #[test]

@@ -31,8 +31,9 @@
 //! Limitations: without `unsafe` (no `setsid`/`killpg`) only the direct child is killed;
 //! descendants that outlive it are orphaned and merely stop being read.
 //!
-//! Here: the spec, the spawn and the result; the environment in `env`, reading, waiting and
-//! killing in `supervise`, the capped, redacted output in `capture`.
+//! Here: the spec, the spawn and the result, and [`capped`]: a read or query tool's output held
+//! to a command's cap; the environment in `env`, reading, waiting and killing in `supervise`,
+//! the capped, redacted output in `capture`.
 
 mod capture;
 mod env;
@@ -117,6 +118,16 @@ impl ExecOutput {
         }
         text
     }
+}
+
+/// Output of a read or query tool, capped like a command's: at most [`OUTPUT_CAP`] bytes (cut on
+/// a character boundary), then the [`TRUNCATION_NOTICE`] line.
+pub fn capped(output: String) -> String {
+    let kept = char_floor(&output, OUTPUT_CAP);
+    if kept.len() == output.len() {
+        return output;
+    }
+    format!("{kept}\n{TRUNCATION_NOTICE}")
 }
 
 /// Appends a newline unless `text` is empty or already ends with one.

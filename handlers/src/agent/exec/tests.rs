@@ -370,3 +370,11 @@ fn combined_output() {
     out.stdout.clear();
     assert_eq!(out.combined(), TRUNCATION_NOTICE);
 }
+
+#[test]
+fn read_tool_output_is_capped_like_a_commands() {
+    let long = capped("z".repeat(OUTPUT_CAP + 10));
+    assert!(long.len() <= OUTPUT_CAP + TRUNCATION_NOTICE.len() + 1);
+    assert!(long.ends_with(TRUNCATION_NOTICE));
+    assert_eq!(capped("short".into()), "short");
+}

@@ -200,7 +200,7 @@ impl Queries {
     ) -> Result<String, String> {
         let redactor = Redactor::new(secrets);
         match self.run(tool, account).await {
-            Ok(output) => Ok(super::tools::capped(redactor.apply(&output.to_string()))),
+            Ok(output) => Ok(super::exec::capped(redactor.apply(&output.to_string()))),
             Err(error) => Err(redactor.apply(&error.to_string())),
         }
     }

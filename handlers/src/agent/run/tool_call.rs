@@ -79,9 +79,7 @@ impl Run {
                     reader
                         .read(&tenant, &tool)
                         .await
-                        .map(|output| {
-                            tools::capped(crate::agent::redact::redact(&output, &secrets))
-                        })
+                        .map(|output| exec::capped(crate::agent::redact::redact(&output, &secrets)))
                         .map_err(|e| e.to_string())
                 };
                 tokio::select! {
