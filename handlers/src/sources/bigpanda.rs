@@ -387,10 +387,7 @@ impl Source for BigPanda {
                 format!("not a BigPanda webhook payload: {e}"),
             )
         })?;
-        Ok(Parsed {
-            delivery_id: None,
-            signals: vec![incident.signal(delivery.received_at)],
-        })
+        Ok(Parsed::one(None, incident.signal(delivery.received_at)))
     }
 }
 
@@ -515,36 +512,32 @@ mod tests {
 
     #[test]
     fn bigpanda_levels_map_onto_severities() {
-        for (level, expected) in [
-            ("critical", Severity::Critical),
-            ("Warning", Severity::High),
-            ("unknown", Severity::Unknown),
-        ] {
-            let body = ACTIVE.replace(
-                r#""severity": "critical""#,
-                &format!(r#""severity": "{level}""#),
-            );
-            let Signal::Firing(a) = one(&body) else {
-                panic!("firing")
-            };
-            assert_eq!(a.severity, expected, "{level}");
-        }
+        levels_map_onto(
+            &[
+                ("critical", Severity::Critical),
+                ("Warning", Severity::High),
+                ("unknown", Severity::Unknown),
+            ],
+            |level| {
+                ACTIVE.replace(
+                    r#""severity": "critical""#,
+                    &format!(r#""severity": "{level}""#),
+                )
+            },
+            one,
+        );
     }
 
     #[test]
     fn a_resolved_incident_resolves_its_fingerprint() {
-        match one(&resolved_body()) {
-            Signal::Resolved {
-                fingerprint,
-                source_alert_id,
-                at,
-            } => {
-                assert_eq!(fingerprint, "bigpanda-5e2a1b7c9d3f4a0012ab34cd");
-                assert_eq!(source_alert_id, "5e2a1b7c9d3f4a0012ab34cd@1795428000");
-                assert_eq!(at.to_rfc3339(), "2026-11-23T11:00:00+00:00");
-            }
-            other => panic!("resolved expected, got {other:?}"),
-        }
+        assert_eq!(
+            one(&resolved_body()),
+            resolved(
+                "bigpanda-5e2a1b7c9d3f4a0012ab34cd",
+                "5e2a1b7c9d3f4a0012ab34cd@1795428000",
+                "2026-11-23T11:00:00+00:00"
+            )
+        );
     }
 
     #[test]

@@ -294,10 +294,7 @@ impl Source for Bitbucket {
                 })
             }
         };
-        Ok(Parsed {
-            delivery_id,
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(delivery_id, signal))
     }
 }
 

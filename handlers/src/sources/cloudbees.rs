@@ -3,7 +3,7 @@
 //! generates; the job signs what it sends from a Jenkinsfile `post` step (`openssl dgst -sha256
 //! -hmac`, then `curl`), since CloudBees CI has no webhook signature of its own.
 //!
-//! Payloads and rules are Jenkins's (the parsing is [`super::jenkins::parse_build`]): the
+//! Payloads and rules are Jenkins's (the source is a [`super::jenkins::BuildServer`]): the
 //! Notification plugin's job state, acted on at its `FINALIZED` phase only, or the flat JSON of a
 //! pipeline step (`job_name | service, build_number, result, …`). `FAILURE` fires (high),
 //! `UNSTABLE` fires (medium), `SUCCESS` is a `build` change event, anything else is ignored with
@@ -11,50 +11,30 @@
 //! `<job>#<number>`, fingerprint `cloudbees-<job>`. No delivery id (the gateway hashes the body);
 //! nothing resolves.
 
-use super::common::AURORA_SIGNATURE;
-use super::jenkins::{parse_build, setup_build};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
+use super::jenkins::{self, BuildServer};
+use super::SourceDescriptor;
 
-pub struct CloudBees;
+/// CloudBees CI: Jenkins under its own name.
+pub static CLOUDBEES: BuildServer = BuildServer::new(&DESCRIPTOR);
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "cloudbees",
     title: "CloudBees CI",
-    auth: AURORA_SIGNATURE,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
     where_to_configure: "the Jenkinsfile of each job to report, on its controller: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (CloudBees CI has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)",
+    ..jenkins::DESCRIPTOR
 };
-
-impl Source for CloudBees {
-    fn descriptor(&self) -> &'static SourceDescriptor {
-        &DESCRIPTOR
-    }
-
-    fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
-        parse_build(DESCRIPTOR.name, DESCRIPTOR.title, delivery)
-    }
-
-    fn setup(&self, url: &str, secret: Option<&str>) -> Setup {
-        setup_build(&DESCRIPTOR, url, secret)
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::sources::common::tests_support::*;
     use crate::sources::jenkins::fixtures::{sign, FAILED, STEP};
+    use crate::sources::{Source, AURORA_SIGNATURE};
     use aurora_domain::intake::Signal;
     use aurora_domain::Severity;
 
     fn one(body: &str) -> Signal {
-        let h = headers(&[]);
-        let parsed = CloudBees.parse(&delivery(&h, body)).expect("parses");
-        assert_eq!(parsed.delivery_id, None);
-        assert_eq!(parsed.signals.len(), 1);
-        parsed.signals.into_iter().next().expect("one signal")
+        one_signal(&CLOUDBEES, body)
     }
 
     #[test]
@@ -104,7 +84,7 @@ mod tests {
     fn malformed_payloads_are_refused_naming_cloudbees() {
         let h = headers(&[]);
         refuses_malformed(
-            &CloudBees,
+            &CLOUDBEES,
             &h,
             "CloudBees CI",
             &[
@@ -124,14 +104,14 @@ mod tests {
 
     #[test]
     fn only_a_signature_of_this_body_with_the_secret_gets_in() {
-        only_the_right_secret_gets_in(&CloudBees, STEP, FAILED);
-        bare_hex_signatures_get_in_too(&CloudBees, STEP, FAILED);
+        only_the_right_secret_gets_in(&CLOUDBEES, STEP, FAILED);
+        bare_hex_signatures_get_in_too(&CLOUDBEES, STEP, FAILED);
         let secret = b"cloudbees-secret";
         let bare = sign(secret, STEP).replacen("sha256=", "", 1);
         let bare = headers(&[("x-aurora-signature", bare.as_str())]);
-        assert!(CloudBees.verify(&delivery(&bare, STEP), secret).is_ok());
+        assert!(CLOUDBEES.verify(&delivery(&bare, STEP), secret).is_ok());
         refused(
-            &CloudBees,
+            &CLOUDBEES,
             secret,
             STEP,
             &[headers(&[("x-aurora-signature", "sha256=deadbeef")])],
@@ -141,12 +121,12 @@ mod tests {
     #[test]
     fn setup_speaks_of_cloudbees_ci_and_its_controllers() {
         let url = "https://aurora.example.com/webhooks/cloudbees/9a";
-        let setup = CloudBees.setup(url, None);
+        let setup = CLOUDBEES.setup(url, None);
         assert!(setup.steps[0].starts_with("In CloudBees CI: "));
         assert!(setup.steps[0].contains("controller"));
         assert!(setup.steps[2].contains(url));
-        assert_eq!(CloudBees.descriptor().name, "cloudbees");
-        assert_eq!(CloudBees.descriptor().auth, AURORA_SIGNATURE);
-        assert!(CloudBees.descriptor().rca_by_default);
+        assert_eq!(CLOUDBEES.descriptor().name, "cloudbees");
+        assert_eq!(CLOUDBEES.descriptor().auth, AURORA_SIGNATURE);
+        assert!(CLOUDBEES.descriptor().rca_by_default);
     }
 }

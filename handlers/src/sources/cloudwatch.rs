@@ -300,10 +300,7 @@ impl Source for CloudWatch {
                 reason: format!("the SNS subscription to {} was ended", m.topic_arn),
             },
         };
-        Ok(Parsed {
-            delivery_id: Some(m.message_id),
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(Some(m.message_id), signal))
     }
 
     fn confirmation(&self, delivery: &Delivery<'_>) -> Option<Confirmation> {

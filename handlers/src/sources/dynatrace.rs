@@ -271,12 +271,12 @@ impl Source for Dynatrace {
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
         let payload: Payload = json("Dynatrace", delivery.body)?;
         if payload.is_test() {
-            return Ok(Parsed {
-                delivery_id: None,
-                signals: vec![Signal::Ignored {
+            return Ok(Parsed::one(
+                None,
+                Signal::Ignored {
                     reason: "a Dynatrace test notification".into(),
-                }],
-            });
+                },
+            ));
         }
         let id = payload.id().ok_or_else(|| {
             Refusal::bad(
@@ -323,10 +323,7 @@ impl Source for Dynatrace {
                 reason: format!("Dynatrace problem state {other:?} is not acted on"),
             },
         };
-        Ok(Parsed {
-            delivery_id: None,
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(None, signal))
     }
 }
 
@@ -356,11 +353,7 @@ mod tests {
     }"#;
 
     fn one(body: &str) -> Signal {
-        let h = headers(&[]);
-        let parsed = Dynatrace.parse(&delivery(&h, body)).expect("parses");
-        assert_eq!(parsed.delivery_id, None, "Dynatrace sends no delivery id");
-        assert_eq!(parsed.signals.len(), 1);
-        parsed.signals.into_iter().next().expect("one signal")
+        one_signal(&Dynatrace, body)
     }
 
     #[test]
@@ -393,18 +386,14 @@ mod tests {
                 r#""ProblemStartTime": 1795427700000"#,
                 r#""ProblemStartTime": 1795427700000, "ProblemEndTime": "1795428420000""#,
             );
-        match one(&body) {
-            Signal::Resolved {
-                fingerprint,
-                source_alert_id,
-                at,
-            } => {
-                assert_eq!(fingerprint, "dynatrace-problem-P-2311042");
-                assert_eq!(source_alert_id, "problem-P-2311042");
-                assert_eq!(at.to_rfc3339(), "2026-11-23T10:07:00+00:00");
-            }
-            other => panic!("resolved expected, got {other:?}"),
-        }
+        assert_eq!(
+            one(&body),
+            resolved(
+                "dynatrace-problem-P-2311042",
+                "problem-P-2311042",
+                "2026-11-23T10:07:00+00:00"
+            )
+        );
     }
 
     #[test]
@@ -554,20 +543,11 @@ mod tests {
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
-        only_the_right_secret_gets_in(&Dynatrace, OPEN, "{}");
-        let good = headers(&[("authorization", "Bearer s3cret")]);
-        assert!(Dynatrace.verify(&delivery(&good, OPEN), b"s3cret").is_ok());
-        for bad in [
-            headers(&[("authorization", "Bearer wrong")]),
-            headers(&[("authorization", "Api-Token s3cret")]),
-            headers(&[("authorization", "s3cret")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                Dynatrace.verify(&delivery(&bad, OPEN), b"s3cret"),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        the_bearer_secret_alone_gets_in(
+            &Dynatrace,
+            (OPEN, "{}"),
+            &[("authorization", "Api-Token s3cret")],
+        );
     }
 
     #[test]

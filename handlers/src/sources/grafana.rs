@@ -349,18 +349,6 @@ mod tests {
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
-        only_the_right_secret_gets_in(&Grafana, FIRING, "{}");
-        let good = headers(&[("authorization", "Bearer s3cret")]);
-        assert!(Grafana.verify(&delivery(&good, FIRING), b"s3cret").is_ok());
-        for bad in [
-            headers(&[("authorization", "Bearer wrong")]),
-            headers(&[("authorization", "s3cret")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                Grafana.verify(&delivery(&bad, FIRING), b"s3cret"),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        the_bearer_secret_alone_gets_in(&Grafana, (FIRING, "{}"), &[]);
     }
 }

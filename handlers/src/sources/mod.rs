@@ -53,8 +53,8 @@ pub static SOURCES: &[&dyn Source] = &[
     &incidentio::IncidentIo,
     &dynatrace::Dynatrace,
     &bigpanda::BigPanda,
-    &jenkins::Jenkins,
-    &cloudbees::CloudBees,
+    &jenkins::JENKINS,
+    &cloudbees::CLOUDBEES,
     &spinnaker::Spinnaker,
     &jira::Jira,
     &bitbucket::Bitbucket,
@@ -94,6 +94,17 @@ pub struct Parsed {
     /// otherwise on a hash of the body).
     pub delivery_id: Option<String>,
     pub signals: Vec<Signal>,
+}
+
+impl Parsed {
+    /// What most deliveries mean: one signal, under the source's delivery id (`None` when the
+    /// source sends none, or this delivery came without one).
+    pub fn one(delivery_id: Option<String>, signal: Signal) -> Self {
+        Self {
+            delivery_id,
+            signals: vec![signal],
+        }
+    }
 }
 
 /// How a source proves a delivery came from it.

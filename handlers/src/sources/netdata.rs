@@ -420,10 +420,7 @@ impl Source for Netdata {
         } else {
             self.alert(&payload, delivery.received_at)?
         };
-        Ok(Parsed {
-            delivery_id: None,
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(None, signal))
     }
 }
 
@@ -454,11 +451,7 @@ mod tests {
     }"#;
 
     fn one(body: &str) -> Signal {
-        let h = headers(&[]);
-        let parsed = Netdata.parse(&delivery(&h, body)).expect("parses");
-        assert_eq!(parsed.delivery_id, None, "Netdata sends no delivery id");
-        assert_eq!(parsed.signals.len(), 1);
-        parsed.signals.into_iter().next().expect("one signal")
+        one_signal(&Netdata, body)
     }
 
     #[test]
@@ -646,23 +639,11 @@ mod tests {
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
-        only_the_right_secret_gets_in(&Netdata, CRITICAL, "{}");
-        let good = headers(&[("authorization", "Bearer s3cret")]);
-        assert!(Netdata
-            .verify(&delivery(&good, CRITICAL), b"s3cret")
-            .is_ok());
-        for bad in [
-            headers(&[("authorization", "Bearer wrong")]),
-            headers(&[("authorization", "Basic czNjcmV0")]),
-            headers(&[("authorization", "s3cret")]),
-            headers(&[("x-api-key", "s3cret")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                Netdata.verify(&delivery(&bad, CRITICAL), b"s3cret"),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        the_bearer_secret_alone_gets_in(
+            &Netdata,
+            (CRITICAL, "{}"),
+            &[("authorization", "Basic czNjcmV0"), ("x-api-key", "s3cret")],
+        );
     }
 
     #[test]

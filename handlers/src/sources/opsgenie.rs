@@ -274,10 +274,7 @@ impl Source for OpsGenie {
                 ),
             },
         };
-        Ok(Parsed {
-            delivery_id: None,
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(None, signal))
     }
 }
 
@@ -335,11 +332,7 @@ mod tests {
     }"#;
 
     fn one(body: &str) -> Signal {
-        let h = headers(&[]);
-        let parsed = OpsGenie.parse(&delivery(&h, body)).expect("parses");
-        assert_eq!(parsed.delivery_id, None, "OpsGenie sends no delivery id");
-        assert_eq!(parsed.signals.len(), 1);
-        parsed.signals.into_iter().next().expect("one signal")
+        one_signal(&OpsGenie, body)
     }
 
     #[test]
@@ -370,18 +363,14 @@ mod tests {
         let Signal::Firing(fired) = one(CREATE) else {
             panic!("firing expected")
         };
-        match one(CLOSE) {
-            Signal::Resolved {
-                fingerprint,
-                source_alert_id,
-                at,
-            } => {
-                assert_eq!(fingerprint, fired.fingerprint);
-                assert_eq!(source_alert_id, fired.alert_id);
-                assert_eq!(at.to_rfc3339(), "2026-11-23T10:00:10+00:00");
-            }
-            other => panic!("resolved expected, got {other:?}"),
-        }
+        assert_eq!(
+            one(CLOSE),
+            resolved(
+                &fired.fingerprint,
+                &fired.alert_id,
+                "2026-11-23T10:00:10+00:00"
+            )
+        );
     }
 
     #[test]
@@ -447,20 +436,18 @@ mod tests {
 
     #[test]
     fn priorities_map_p1_to_p5_onto_severities() {
-        for (priority, severity) in [
-            ("P1", Severity::Critical),
-            ("P2", Severity::High),
-            ("P3", Severity::Medium),
-            ("P4", Severity::Low),
-            ("P5", Severity::Low),
-            ("p2", Severity::High),
-        ] {
-            let body = CREATE.replace(r#""P1""#, &format!("{priority:?}"));
-            let Signal::Firing(a) = one(&body) else {
-                panic!("firing expected")
-            };
-            assert_eq!(a.severity, severity, "{priority}");
-        }
+        levels_map_onto(
+            &[
+                ("P1", Severity::Critical),
+                ("P2", Severity::High),
+                ("P3", Severity::Medium),
+                ("P4", Severity::Low),
+                ("P5", Severity::Low),
+                ("p2", Severity::High),
+            ],
+            |priority| CREATE.replace(r#""P1""#, &format!("{priority:?}")),
+            one,
+        );
         let body = CREATE.replace(r#""priority": "P1","#, "");
         let Signal::Firing(a) = one(&body) else {
             panic!("firing expected")
@@ -595,22 +582,15 @@ mod tests {
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
-        only_the_right_secret_gets_in(&OpsGenie, CREATE, "{}");
-        let good = headers(&[("authorization", "Bearer s3cret")]);
-        assert!(OpsGenie.verify(&delivery(&good, CREATE), b"s3cret").is_ok());
-        for bad in [
-            headers(&[("authorization", "Bearer wrong")]),
-            headers(&[("authorization", "Bearer s3cret-and-more")]),
-            headers(&[("authorization", "s3cret")]),
-            headers(&[("authorization", "GenieKey s3cret")]),
-            headers(&[("x-aurora-secret", "s3cret")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                OpsGenie.verify(&delivery(&bad, CREATE), b"s3cret"),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        the_bearer_secret_alone_gets_in(
+            &OpsGenie,
+            (CREATE, "{}"),
+            &[
+                ("authorization", "Bearer s3cret-and-more"),
+                ("authorization", "GenieKey s3cret"),
+                ("x-aurora-secret", "s3cret"),
+            ],
+        );
     }
 
     #[test]

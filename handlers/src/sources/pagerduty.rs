@@ -260,10 +260,7 @@ impl Source for PagerDuty {
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
         let Payload { event } = json("PagerDuty", delivery.body)?;
         let signal = Self::signal(&event, delivery.received_at)?;
-        Ok(Parsed {
-            delivery_id: event.id.filter(|id| !id.is_empty()),
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(event.id.filter(|id| !id.is_empty()), signal))
     }
 }
 
@@ -460,18 +457,14 @@ mod tests {
             "resolved",
             "2026-11-23T10:31:45.000Z",
         ));
-        match &parsed.signals[..] {
-            [Signal::Resolved {
-                fingerprint,
-                source_alert_id,
-                at,
-            }] => {
-                assert_eq!(fingerprint, &fired.fingerprint);
-                assert_eq!(source_alert_id, &fired.alert_id);
-                assert_eq!(at.to_rfc3339(), "2026-11-23T10:31:45+00:00");
-            }
-            other => panic!("resolved expected, got {other:?}"),
-        }
+        assert_eq!(
+            parsed.signals,
+            [resolved(
+                &fired.fingerprint,
+                &fired.alert_id,
+                "2026-11-23T10:31:45+00:00"
+            )]
+        );
     }
 
     #[test]

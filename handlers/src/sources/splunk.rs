@@ -216,9 +216,9 @@ impl Source for Splunk {
             (None, Some(owner)) => Some(format!("Search owned by {owner} in app {app}")),
             (None, None) => None,
         };
-        Ok(Parsed {
-            delivery_id: None,
-            signals: vec![Signal::Firing(FiringAlert {
+        Ok(Parsed::one(
+            None,
+            Signal::Firing(FiringAlert {
                 alert_id,
                 fingerprint,
                 title,
@@ -232,8 +232,8 @@ impl Source for Splunk {
                 description,
                 url: nonempty(payload.results_link.as_deref()).map(str::to_owned),
                 placement: Default::default(),
-            })],
-        })
+            }),
+        ))
     }
 }
 
@@ -253,11 +253,7 @@ mod tests {
     }"#;
 
     fn one(body: &str) -> Signal {
-        let h = headers(&[]);
-        let parsed = Splunk.parse(&delivery(&h, body)).expect("parses");
-        assert_eq!(parsed.delivery_id, None, "Splunk sends no delivery id");
-        assert_eq!(parsed.signals.len(), 1);
-        parsed.signals.into_iter().next().expect("one signal")
+        one_signal(&Splunk, body)
     }
 
     #[test]
@@ -411,22 +407,11 @@ mod tests {
 
     #[test]
     fn only_the_right_bearer_secret_gets_in() {
-        only_the_right_secret_gets_in(&Splunk, TRIGGERED, "{}");
-        let good = headers(&[("authorization", "Bearer s3cret")]);
-        assert!(Splunk
-            .verify(&delivery(&good, TRIGGERED), b"s3cret")
-            .is_ok());
-        for bad in [
-            headers(&[("authorization", "Bearer wrong")]),
-            headers(&[("authorization", "Bearer s3cret-and-more")]),
-            headers(&[("authorization", "s3cret")]),
-            headers(&[]),
-        ] {
-            assert!(matches!(
-                Splunk.verify(&delivery(&bad, TRIGGERED), b"s3cret"),
-                Err(Refusal::Unauthorized(_))
-            ));
-        }
+        the_bearer_secret_alone_gets_in(
+            &Splunk,
+            (TRIGGERED, "{}"),
+            &[("authorization", "Bearer s3cret-and-more")],
+        );
     }
 
     #[test]

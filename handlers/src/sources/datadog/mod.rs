@@ -382,10 +382,7 @@ impl Source for Datadog {
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
         let payload: Payload = json("Datadog", delivery.body)?;
         let signal = Self::signal(&payload, delivery.received_at)?;
-        Ok(Parsed {
-            delivery_id: text(&payload.id).map(str::to_owned),
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(text(&payload.id).map(str::to_owned), signal))
     }
 }
 

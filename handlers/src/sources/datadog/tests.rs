@@ -205,21 +205,14 @@ fn a_recovered_monitor_resolves_the_fingerprint_its_trigger_fired() {
         .replace("\"date\": \"1795427995000\"", "\"date\": \"1795428420000\"");
     let parsed = parse(&recovered);
     assert_eq!(parsed.delivery_id.as_deref(), Some("7813547281823755555"));
-    match &parsed.signals[..] {
-        [Signal::Resolved {
-            fingerprint,
-            source_alert_id,
-            at,
-        }] => {
-            assert_eq!(fingerprint, &fired.fingerprint);
-            assert_eq!(
-                source_alert_id,
-                "48213961/9bd4ac313a4d1e8fae2482df7b77628:recovered@7813547281823746294"
-            );
-            assert_eq!(at.to_rfc3339(), "2026-11-23T10:07:00+00:00");
-        }
-        other => panic!("resolved expected, got {other:?}"),
-    }
+    assert_eq!(
+        parsed.signals,
+        [resolved(
+            &fired.fingerprint,
+            "48213961/9bd4ac313a4d1e8fae2482df7b77628:recovered@7813547281823746294",
+            "2026-11-23T10:07:00+00:00"
+        )]
+    );
 }
 
 #[test]

@@ -356,10 +356,7 @@ impl Source for GitHub {
                 })
             }
         };
-        Ok(Parsed {
-            delivery_id,
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(delivery_id, signal))
     }
 }
 

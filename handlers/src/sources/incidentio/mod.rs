@@ -318,9 +318,9 @@ impl Source for IncidentIo {
             )),
             other => ignored(format!("incident.io {other} events are not acted on")),
         };
-        Ok(Parsed {
-            delivery_id: delivery.value(ID_HEADER).map(str::to_owned),
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(
+            delivery.value(ID_HEADER).map(str::to_owned),
+            signal,
+        ))
     }
 }

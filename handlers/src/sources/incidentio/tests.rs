@@ -130,18 +130,16 @@ fn an_incident_opened_in_triage_fires_too() {
 
 #[test]
 fn severity_names_map_and_a_missing_severity_is_unknown() {
-    for (name, severity) in [
-        ("Minor", Severity::Low),
-        ("Major", Severity::High),
-        ("SEV1", Severity::Critical),
-        ("Custom level", Severity::Medium),
-    ] {
-        let body = CREATED_BODY.replace(r#""name": "Critical""#, &format!(r#""name": "{name}""#));
-        let Signal::Firing(a) = one(&body) else {
-            panic!("firing")
-        };
-        assert_eq!(a.severity, severity, "{name}");
-    }
+    levels_map_onto(
+        &[
+            ("Minor", Severity::Low),
+            ("Major", Severity::High),
+            ("SEV1", Severity::Critical),
+            ("Custom level", Severity::Medium),
+        ],
+        |name| CREATED_BODY.replace(r#""name": "Critical""#, &format!(r#""name": "{name}""#)),
+        one,
+    );
     let body = CREATED_BODY.replace(
         r#""severity": {"description": "Issues with **high impact**.", "id": "01FCNDV6P870EA6S7TK1DSYDG0", "name": "Critical", "rank": 3},"#,
         "",
@@ -205,18 +203,14 @@ fn an_incident_declared_already_closed_is_ignored() {
 
 #[test]
 fn closing_the_incident_resolves_its_fingerprint() {
-    match one(STATUS_BODY) {
-        Signal::Resolved {
-            fingerprint,
-            source_alert_id,
-            at,
-        } => {
-            assert_eq!(fingerprint, "incidentio-01FDAG4SAP5TYPT98WGR2N7W91");
-            assert_eq!(source_alert_id, "01FDAG4SAP5TYPT98WGR2N7W91");
-            assert_eq!(at.to_rfc3339(), "2026-11-23T11:04:00+00:00");
-        }
-        other => panic!("resolved expected, got {other:?}"),
-    }
+    assert_eq!(
+        one(STATUS_BODY),
+        resolved(
+            "incidentio-01FDAG4SAP5TYPT98WGR2N7W91",
+            "01FDAG4SAP5TYPT98WGR2N7W91",
+            "2026-11-23T11:04:00+00:00"
+        )
+    );
 }
 
 #[test]

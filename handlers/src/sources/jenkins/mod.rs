@@ -37,7 +37,19 @@ use self::plugin::{plugin, Build};
 use super::common::{json, AURORA_SIGNATURE};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
 
-pub struct Jenkins;
+/// A Jenkins controller: Jenkins itself ([`JENKINS`]) or CloudBees CI (whose controllers run
+/// Jenkins jobs: [`super::cloudbees::CLOUDBEES`]). Payloads, rules and setup are the same; the
+/// descriptor is what differs, and with it the fingerprints' prefix and the messages' wording.
+pub struct BuildServer(&'static SourceDescriptor);
+
+/// Jenkins itself.
+pub static JENKINS: BuildServer = BuildServer::new(&DESCRIPTOR);
+
+impl BuildServer {
+    pub(super) const fn new(descriptor: &'static SourceDescriptor) -> Self {
+        Self(descriptor)
+    }
+}
 
 /// A build number: the plugin sends an integer, a script may send a string.
 #[derive(Debug, Deserialize)]
@@ -224,11 +236,7 @@ fn signal(source: &str, title: &str, o: Outcome) -> Signal {
 
 /// Reads a Jenkins-family delivery: `source` names fingerprints (`<source>-<job>`), `title`
 /// speaks in messages.
-pub(super) fn parse_build(
-    source: &str,
-    title: &str,
-    delivery: &Delivery<'_>,
-) -> Result<Parsed, Refusal> {
+fn parse_build(source: &str, title: &str, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
     let mut payload: Payload = json(&format!("{title} build notification"), delivery.body)?;
     let now = delivery.received_at;
     let signal = if let Some(build) = payload.build.take() {
@@ -244,10 +252,7 @@ pub(super) fn parse_build(
             "expected the Notification plugin's `build` object, or `job_name`, `build_number` and `result` from a pipeline step",
         ));
     };
-    Ok(Parsed {
-        delivery_id: None,
-        signals: vec![signal],
-    })
+    Ok(Parsed::one(None, signal))
 }
 
 /// The `post` block that reports a build, signed (the URL is filled in).
@@ -266,7 +271,7 @@ const JENKINSFILE: &str = r#"post {
 }"#;
 
 /// What to do in Jenkins or CloudBees CI: the signing is the job's, so the steps say how.
-pub(super) fn setup_build(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Setup {
+fn setup_build(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Setup {
     let secret = secret.map_or_else(
         || "the secret shown when the integration was created".to_owned(),
         |s| format!("the secret {s}"),
@@ -291,7 +296,8 @@ pub(super) fn setup_build(source: &SourceDescriptor, url: &str, secret: Option<&
     }
 }
 
-const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
+/// Jenkins's; CloudBees CI's differs only in its names and where to configure.
+pub(super) const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     name: "jenkins",
     title: "Jenkins",
     auth: AURORA_SIGNATURE,
@@ -301,16 +307,16 @@ const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     where_to_configure: "the job's Jenkinsfile: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (Jenkins has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)",
 };
 
-impl Source for Jenkins {
+impl Source for BuildServer {
     fn descriptor(&self) -> &'static SourceDescriptor {
-        &DESCRIPTOR
+        self.0
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
-        parse_build(DESCRIPTOR.name, DESCRIPTOR.title, delivery)
+        parse_build(self.0.name, self.0.title, delivery)
     }
 
     fn setup(&self, url: &str, secret: Option<&str>) -> Setup {
-        setup_build(&DESCRIPTOR, url, secret)
+        setup_build(self.0, url, secret)
     }
 }

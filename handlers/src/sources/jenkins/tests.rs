@@ -3,42 +3,13 @@ use super::plugin::{job_from_url, percent_decode, LOG_TAIL};
 use super::*;
 use crate::sources::common::tests_support::*;
 
-fn parse(body: &str) -> Result<Parsed, Refusal> {
-    let h = headers(&[]);
-    Jenkins.parse(&delivery(&h, body))
-}
-
 fn one(body: &str) -> Signal {
-    let parsed = parse(body).expect("parses");
-    assert_eq!(parsed.delivery_id, None, "Jenkins sends no delivery id");
-    assert_eq!(parsed.signals.len(), 1);
-    parsed.signals.into_iter().next().expect("one signal")
-}
-
-fn firing(body: &str) -> FiringAlert {
-    match one(body) {
-        Signal::Firing(a) => a,
-        other => panic!("firing expected, got {other:?}"),
-    }
-}
-
-fn change(body: &str) -> ChangeEvent {
-    match one(body) {
-        Signal::Change(c) => c,
-        other => panic!("change expected, got {other:?}"),
-    }
-}
-
-fn ignored(body: &str) -> String {
-    match one(body) {
-        Signal::Ignored { reason } => reason,
-        other => panic!("ignored expected, got {other:?}"),
-    }
+    one_signal(&JENKINS, body)
 }
 
 #[test]
 fn a_failed_build_fires_an_alert_identified_by_job_and_build_number() {
-    let a = firing(FAILED);
+    let a = as_firing(one(FAILED));
     assert_eq!(a.alert_id, "shop/checkout service/main#142");
     assert_eq!(a.fingerprint, "jenkins-shop/checkout service/main");
     assert_eq!(a.title, "shop/checkout service/main #142 failed");
@@ -71,7 +42,9 @@ fn a_failed_build_fires_an_alert_identified_by_job_and_build_number() {
 
 #[test]
 fn an_unstable_build_fires_at_medium_severity() {
-    let a = firing(&FAILED.replace(r#""status": "FAILURE""#, r#""status": "UNSTABLE""#));
+    let a = as_firing(one(
+        &FAILED.replace(r#""status": "FAILURE""#, r#""status": "UNSTABLE""#)
+    ));
     assert_eq!(a.title, "shop/checkout service/main #142 unstable");
     assert_eq!(a.severity, Severity::Medium);
     assert_eq!(a.fingerprint, "jenkins-shop/checkout service/main");
@@ -82,14 +55,16 @@ fn every_failed_build_is_its_own_alert_of_the_same_problem() {
     let next = FAILED
         .replace(r#""number": 142"#, r#""number": 143"#)
         .replace("/142/", "/143/");
-    let (a, b) = (firing(FAILED), firing(&next));
+    let (a, b) = (as_firing(one(FAILED)), as_firing(one(&next)));
     assert_ne!(a.alert_id, b.alert_id);
     assert_eq!(a.fingerprint, b.fingerprint);
 }
 
 #[test]
 fn a_successful_build_is_recorded_as_a_build_change_only() {
-    let c = change(&FAILED.replace(r#""status": "FAILURE""#, r#""status": "SUCCESS""#));
+    let c = as_change(one(
+        &FAILED.replace(r#""status": "FAILURE""#, r#""status": "SUCCESS""#)
+    ));
     assert_eq!(c.change_id, "shop/checkout service/main#142");
     assert_eq!(c.kind, "build");
     assert_eq!(c.service, "shop/checkout service/main");
@@ -113,7 +88,7 @@ fn a_service_parameter_names_the_service_but_not_the_identity() {
         r#""DRY_RUN": "false""#,
         r#""DRY_RUN": "false", "SERVICE": "checkout""#,
     );
-    let a = firing(&body);
+    let a = as_firing(one(&body));
     assert_eq!(a.service.as_deref(), Some("checkout"));
     assert_eq!(a.alert_id, "shop/checkout service/main#142");
     assert_eq!(a.fingerprint, "jenkins-shop/checkout service/main");
@@ -124,7 +99,7 @@ fn a_top_level_job_without_url_is_named_by_its_name() {
     let body = FAILED
         .replace(r#""url": "job/shop/job/checkout%20service/job/main/","#, "")
         .replace(r#""name": "main""#, r#""name": "nightly-etl""#);
-    let a = firing(&body);
+    let a = as_firing(one(&body));
     assert_eq!(a.alert_id, "nightly-etl#142");
     assert_eq!(a.fingerprint, "jenkins-nightly-etl");
 }
@@ -133,7 +108,7 @@ fn a_top_level_job_without_url_is_named_by_its_name() {
 fn only_the_finalized_notification_is_acted_on() {
     for phase in ["QUEUED", "STARTED", "COMPLETED"] {
         let body = FAILED.replace(r#""phase": "FINALIZED""#, &format!(r#""phase": "{phase}""#));
-        let reason = ignored(&body);
+        let reason = as_ignored(one(&body));
         assert!(
             reason.contains(phase) && reason.contains("FINALIZED"),
             "{reason}"
@@ -144,7 +119,7 @@ fn only_the_finalized_notification_is_acted_on() {
     let started = FAILED
         .replace(r#""phase": "FINALIZED""#, r#""phase": "STARTED""#)
         .replace(r#""status": "FAILURE","#, "");
-    assert!(ignored(&started).contains("STARTED"));
+    assert!(as_ignored(one(&started)).contains("STARTED"));
 }
 
 #[test]
@@ -154,13 +129,13 @@ fn aborted_not_built_and_resultless_builds_are_ignored() {
             r#""status": "FAILURE""#,
             &format!(r#""status": "{status}""#),
         );
-        let reason = ignored(&body);
+        let reason = as_ignored(one(&body));
         assert!(reason.contains(status), "{reason}");
     }
     let odd = FAILED.replace(r#""status": "FAILURE""#, r#""status": "WEIRD""#);
-    assert!(ignored(&odd).contains("WEIRD"));
+    assert!(as_ignored(one(&odd)).contains("WEIRD"));
     let none = FAILED.replace(r#""status": "FAILURE","#, "");
-    assert!(ignored(&none).contains("without a result"));
+    assert!(as_ignored(one(&none)).contains("without a result"));
 }
 
 #[test]
@@ -170,7 +145,7 @@ fn an_older_plugin_timestamp_in_epoch_milliseconds_is_read() {
         r#""timestamp": 1795427921512"#,
     );
     assert_eq!(
-        firing(&body).fired_at.to_rfc3339(),
+        as_firing(one(&body)).fired_at.to_rfc3339(),
         "2026-11-23T09:58:41.512+00:00"
     );
     let unreadable = FAILED.replace(
@@ -178,7 +153,7 @@ fn an_older_plugin_timestamp_in_epoch_milliseconds_is_read() {
         r#""timestamp": "yesterday""#,
     );
     assert_eq!(
-        firing(&unreadable).fired_at.to_rfc3339(),
+        as_firing(one(&unreadable)).fired_at.to_rfc3339(),
         "2026-11-23T10:00:30+00:00",
         "falls back on the time received"
     );
@@ -187,7 +162,7 @@ fn an_older_plugin_timestamp_in_epoch_milliseconds_is_read() {
 #[test]
 fn a_lean_notification_still_fires() {
     let body = r#"{"name":"deploy","url":"job/deploy/","build":{"number":9,"phase":"FINALIZED","status":"FAILURE","url":"job/deploy/9/"}}"#;
-    let a = firing(body);
+    let a = as_firing(one(body));
     assert_eq!(a.alert_id, "deploy#9");
     assert_eq!(a.description, None);
     assert_eq!(
@@ -205,7 +180,7 @@ fn a_long_log_is_cut_to_its_last_lines() {
         r#""log": "[Pipeline] sh\n+ cargo test\ntest cart::tests::applies_coupon ... FAILED\nerror: test failed, to rerun pass `--lib`\nFinished: FAILURE\n""#,
         &format!(r#""log": "{long}""#),
     );
-    let d = firing(&body).description.expect("description");
+    let d = as_firing(one(&body)).description.expect("description");
     let log = d.split("Last log lines:\n").nth(1).expect("log");
     assert!(log.len() <= LOG_TAIL, "{}", log.len());
     assert!(
@@ -216,7 +191,7 @@ fn a_long_log_is_cut_to_its_last_lines() {
 
 #[test]
 fn the_pipeline_step_payload_upstream_documents_fires_too() {
-    let a = firing(STEP);
+    let a = as_firing(one(STEP));
     assert_eq!(a.alert_id, "payments-api#77");
     assert_eq!(a.fingerprint, "jenkins-payments-api");
     assert_eq!(a.title, "payments-api #77 failed");
@@ -236,7 +211,7 @@ fn the_pipeline_step_payload_upstream_documents_fires_too() {
 #[test]
 fn a_successful_pipeline_step_is_a_change_by_its_deployer() {
     let body = STEP.replace(r#""result":"FAILURE""#, r#""result":"SUCCESS""#);
-    let c = change(&body);
+    let c = as_change(one(&body));
     assert_eq!(c.change_id, "payments-api#77");
     assert_eq!(c.kind, "build");
     assert_eq!(
@@ -250,20 +225,20 @@ fn a_successful_pipeline_step_is_a_change_by_its_deployer() {
 #[test]
 fn a_step_with_its_own_job_name_and_a_string_build_number_is_read() {
     let body = r#"{"job_name":"shop/checkout/main","service":"checkout","build_number":"12","result":"unstable","build_url":"https://ci/x/12/","git":{"commit_sha":"null","branch":"null"}}"#;
-    let a = firing(body);
+    let a = as_firing(one(body));
     assert_eq!(a.alert_id, "shop/checkout/main#12");
     assert_eq!(a.fingerprint, "jenkins-shop/checkout/main");
     assert_eq!(a.service.as_deref(), Some("checkout"));
     assert_eq!(a.severity, Severity::Medium);
     assert_eq!(a.description, None, "Groovy's \"null\" is no commit");
     let aborted = body.replace(r#""result":"unstable""#, r#""result":"ABORTED""#);
-    assert!(ignored(&aborted).contains("ABORTED"));
+    assert!(as_ignored(one(&aborted)).contains("ABORTED"));
 }
 
 #[test]
 fn malformed_payloads_are_refused_saying_why() {
     refuses_malformed(
-        &Jenkins,
+        &JENKINS,
         &headers(&[]),
         "Jenkins",
         &[
@@ -316,14 +291,14 @@ fn malformed_payloads_are_refused_saying_why() {
 
 #[test]
 fn only_a_signature_of_this_body_with_the_secret_gets_in() {
-    only_the_right_secret_gets_in(&Jenkins, FAILED, STEP);
-    bare_hex_signatures_get_in_too(&Jenkins, FAILED, STEP);
+    only_the_right_secret_gets_in(&JENKINS, FAILED, STEP);
+    bare_hex_signatures_get_in_too(&JENKINS, FAILED, STEP);
     let secret = b"aurora-generated-secret";
     let digest = sign(secret, FAILED);
     let bare = headers(&[("x-aurora-signature", digest.trim_start_matches("sha256="))]);
-    assert!(Jenkins.verify(&delivery(&bare, FAILED), secret).is_ok());
+    assert!(JENKINS.verify(&delivery(&bare, FAILED), secret).is_ok());
     refused(
-        &Jenkins,
+        &JENKINS,
         secret,
         FAILED,
         &[
@@ -338,7 +313,7 @@ fn only_a_signature_of_this_body_with_the_secret_gets_in() {
 #[test]
 fn setup_explains_how_the_job_signs_what_it_sends() {
     let url = "https://aurora.example.com/webhooks/jenkins/3f1c";
-    let setup = Jenkins.setup(url, Some("s3cr3t"));
+    let setup = JENKINS.setup(url, Some("s3cr3t"));
     assert_eq!(setup.url, url);
     assert_eq!(setup.method, "POST");
     assert_eq!(setup.header, None, "the signature is computed per body");
@@ -350,10 +325,10 @@ fn setup_explains_how_the_job_signs_what_it_sends() {
         .steps
         .iter()
         .any(|s| s.contains("Notification plugin")));
-    assert!(!Jenkins.setup(url, None).steps[1].contains("s3cr3t"));
-    assert_eq!(Jenkins.descriptor().auth, AURORA_SIGNATURE);
-    assert!(Jenkins.descriptor().rca_by_default);
-    assert!(Jenkins.descriptor().kept_headers.is_empty());
+    assert!(!JENKINS.setup(url, None).steps[1].contains("s3cr3t"));
+    assert_eq!(JENKINS.descriptor().auth, AURORA_SIGNATURE);
+    assert!(JENKINS.descriptor().rca_by_default);
+    assert!(JENKINS.descriptor().kept_headers.is_empty());
 }
 
 #[test]

@@ -246,9 +246,9 @@ impl Source for Jira {
                 }
             }
         };
-        Ok(Parsed {
-            delivery_id: delivery.value(DELIVERY_HEADER).map(str::to_owned),
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(
+            delivery.value(DELIVERY_HEADER).map(str::to_owned),
+            signal,
+        ))
     }
 }

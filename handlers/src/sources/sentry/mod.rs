@@ -323,9 +323,9 @@ impl Source for Sentry {
                 reason: format!("Sentry {other} webhooks are not acted on"),
             },
         };
-        Ok(Parsed {
-            delivery_id: delivery.value(REQUEST_ID_HEADER).map(str::to_owned),
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(
+            delivery.value(REQUEST_ID_HEADER).map(str::to_owned),
+            signal,
+        ))
     }
 }

@@ -170,19 +170,17 @@ fn a_created_issue_fires_as_one_alert_identified_by_org_issue_and_action() {
 
 #[test]
 fn issue_levels_map_onto_aurora_severities() {
-    for (level, expected) in [
-        ("fatal", Severity::Critical),
-        ("error", Severity::High),
-        ("warning", Severity::Medium),
-        ("info", Severity::Info),
-        ("debug", Severity::Info),
-    ] {
-        let body = ISSUE_CREATED.replace(r#""level": "fatal""#, &format!(r#""level": "{level}""#));
-        let Signal::Firing(a) = only(parse("issue", &body)) else {
-            panic!("firing expected")
-        };
-        assert_eq!(a.severity, expected, "{level}");
-    }
+    levels_map_onto(
+        &[
+            ("fatal", Severity::Critical),
+            ("error", Severity::High),
+            ("warning", Severity::Medium),
+            ("info", Severity::Info),
+            ("debug", Severity::Info),
+        ],
+        |level| ISSUE_CREATED.replace(r#""level": "fatal""#, &format!(r#""level": "{level}""#)),
+        |b| only(parse("issue", b)),
+    );
     let body = ISSUE_CREATED.replace(r#""level": "fatal","#, "");
     let Signal::Firing(a) = only(parse("issue", &body)) else {
         panic!("firing expected")
@@ -198,18 +196,14 @@ fn issue_levels_map_onto_aurora_severities() {
 fn a_resolved_issue_resolves_the_issue_fingerprint() {
     let body = with_action(ISSUE_CREATED, "resolved")
         .replace(r#""status": "unresolved""#, r#""status": "resolved""#);
-    match only(parse("issue", &body)) {
-        Signal::Resolved {
-            fingerprint,
-            source_alert_id,
-            at,
-        } => {
-            assert_eq!(fingerprint, "sentry-issue-1234567890");
-            assert_eq!(source_alert_id, format!("{INSTALL}:1234567890:resolved"));
-            assert_eq!(at.to_rfc3339(), "2026-11-23T10:00:30+00:00");
-        }
-        other => panic!("resolved expected, got {other:?}"),
-    }
+    assert_eq!(
+        only(parse("issue", &body)),
+        resolved(
+            "sentry-issue-1234567890",
+            &format!("{INSTALL}:1234567890:resolved"),
+            "2026-11-23T10:00:30+00:00"
+        )
+    );
 }
 
 #[test]

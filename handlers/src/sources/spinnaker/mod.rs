@@ -274,10 +274,7 @@ impl Source for Spinnaker {
             Ok(run) => signal(run),
             Err(reason) => Signal::Ignored { reason },
         };
-        Ok(Parsed {
-            delivery_id,
-            signals: vec![signal],
-        })
+        Ok(Parsed::one(delivery_id, signal))
     }
 
     fn setup(&self, url: &str, secret: Option<&str>) -> Setup {

@@ -92,30 +92,7 @@ fn parse(body: &str) -> Result<Parsed, Refusal> {
 }
 
 fn one(body: &str) -> Signal {
-    let parsed = parse(body).expect("parses");
-    assert_eq!(parsed.signals.len(), 1);
-    parsed.signals.into_iter().next().expect("one signal")
-}
-
-fn firing(body: &str) -> FiringAlert {
-    match one(body) {
-        Signal::Firing(a) => a,
-        other => panic!("firing expected, got {other:?}"),
-    }
-}
-
-fn change(body: &str) -> ChangeEvent {
-    match one(body) {
-        Signal::Change(c) => c,
-        other => panic!("change expected, got {other:?}"),
-    }
-}
-
-fn ignored(body: &str) -> String {
-    match one(body) {
-        Signal::Ignored { reason } => reason,
-        other => panic!("ignored expected, got {other:?}"),
-    }
+    the_one_signal(parse(body).expect("parses"))
 }
 
 fn with_status(status: &str) -> String {
@@ -137,7 +114,7 @@ fn a_terminal_pipeline_fires_an_alert_for_its_execution() {
         Some("5f0c7a4e-9a53-4ad2-8a7e-1c9d8f2b6e11"),
         "Echo's event id"
     );
-    let a = firing(FAILED);
+    let a = as_firing(one(FAILED));
     assert_eq!(a.alert_id, "checkout/01JD4Q8Z7X3M2K9P5R6T8V0W1Y");
     assert_eq!(a.fingerprint, "spinnaker-checkout-Deploy to production");
     assert_eq!(
@@ -169,7 +146,7 @@ fn canceled_and_stopped_pipelines_fire_at_medium_severity() {
             r#""cancellationReason": "wrong image""#,
         )
         .replace("orca:pipeline:failed", "orca:pipeline:complete");
-    let a = firing(&canceled);
+    let a = as_firing(one(&canceled));
     assert_eq!(a.severity, Severity::Medium);
     assert_eq!(
         a.title,
@@ -181,7 +158,7 @@ fn canceled_and_stopped_pipelines_fire_at_medium_severity() {
         .is_some_and(|d| d.contains("Canceled by dana@acme.com: wrong image")));
     assert_eq!(a.fingerprint, "spinnaker-checkout-Deploy to production");
 
-    let stopped = firing(&with_status("STOPPED"));
+    let stopped = as_firing(one(&with_status("STOPPED")));
     assert_eq!(stopped.severity, Severity::Medium);
     assert!(stopped.title.ends_with("was stopped (STOPPED)"));
 }
@@ -189,7 +166,7 @@ fn canceled_and_stopped_pipelines_fire_at_medium_severity() {
 #[test]
 fn every_execution_is_its_own_alert_of_the_same_pipeline_problem() {
     let next = FAILED.replace("01JD4Q8Z7X3M2K9P5R6T8V0W1Y", "01JD4RAAAAAAAAAAAAAAAAAAAA");
-    let (a, b) = (firing(FAILED), firing(&next));
+    let (a, b) = (as_firing(one(FAILED)), as_firing(one(&next)));
     assert_ne!(a.alert_id, b.alert_id);
     assert_eq!(a.fingerprint, b.fingerprint);
 }
@@ -197,7 +174,7 @@ fn every_execution_is_its_own_alert_of_the_same_pipeline_problem() {
 #[test]
 fn a_succeeded_pipeline_is_a_deployment_change() {
     let body = with_status("SUCCEEDED").replace("orca:pipeline:failed", "orca:pipeline:complete");
-    let c = change(&body);
+    let c = as_change(one(&body));
     assert_eq!(c.change_id, "checkout/01JD4Q8Z7X3M2K9P5R6T8V0W1Y");
     assert_eq!(c.kind, "deployment");
     assert_eq!(c.service, "checkout");
@@ -221,19 +198,22 @@ fn the_version_comes_from_the_trigger_as_it_can() {
         artifacts,
         r#""artifacts": [{"type": "docker/image", "reference": "gcr.io/acme/checkout:v2.15.1"}],"#,
     );
-    assert_eq!(change(&by_reference).version.as_deref(), Some("v2.15.1"));
+    assert_eq!(
+        as_change(one(&by_reference)).version.as_deref(),
+        Some("v2.15.1")
+    );
     // No artifacts: the docker tag.
     let by_tag = succeeded
         .replace(artifacts, "")
         .replace(r#""tag": "v2.14.0""#, r#""tag": "v2.14.1""#);
-    assert_eq!(change(&by_tag).version.as_deref(), Some("v2.14.1"));
+    assert_eq!(as_change(one(&by_tag)).version.as_deref(), Some("v2.14.1"));
     // A git trigger: the commit.
     let by_hash = succeeded.replace(artifacts, "").replace(
         r#""tag": "v2.14.0""#,
         r#""hash": "e83c5163316f89bfbde7d9ab23ca2e25604af290""#,
     );
     assert_eq!(
-        change(&by_hash).version.as_deref(),
+        as_change(one(&by_hash)).version.as_deref(),
         Some("e83c5163316f89bfbde7d9ab23ca2e25604af290")
     );
     // A Jenkins trigger: the built commit.
@@ -242,7 +222,7 @@ fn the_version_comes_from_the_trigger_as_it_can() {
         r#""buildInfo": {"name": "checkout", "number": 142, "url": "https://ci/job/checkout/142/", "scm": [{"name": "origin/main", "branch": "main", "sha1": "9fceb02d0ae598e95dc970b74767f19372d61af8"}]}"#,
     );
     assert_eq!(
-        change(&by_build).version.as_deref(),
+        as_change(one(&by_build)).version.as_deref(),
         Some("9fceb02d0ae598e95dc970b74767f19372d61af8")
     );
     // A manual run: a parameter.
@@ -257,7 +237,7 @@ fn the_version_comes_from_the_trigger_as_it_can() {
             r#""user": "deploy-bot@acme.com""#,
             r#""user": "[anonymous]""#,
         );
-    let c = change(&by_parameter);
+    let c = as_change(one(&by_parameter));
     assert_eq!(c.version.as_deref(), Some("v3.0.0-rc1"));
     assert_eq!(c.author, None, "[anonymous] is nobody");
 }
@@ -273,7 +253,7 @@ fn starts_stages_tasks_and_orchestrations_are_ignored() {
         "orca:orchestration:complete",
     ] {
         let body = FAILED.replace("orca:pipeline:failed", kind);
-        let reason = ignored(&body);
+        let reason = as_ignored(one(&body));
         assert!(reason.contains(kind), "{reason}");
     }
 }
@@ -283,7 +263,7 @@ fn other_sources_events_are_ignored_by_name() {
     let body = r#"{"details": {"source": "igor", "type": "build", "created": "1795427935000", "requestHeaders": {}},
           "content": {"project": {"name": "checkout", "lastBuild": {"number": 142, "result": "SUCCESS"}}, "master": "jenkins"},
           "rawContent": null, "eventId": "0b7c"}"#;
-    let reason = ignored(body);
+    let reason = as_ignored(one(body));
     assert!(
         reason.contains("\"build\"") && reason.contains("igor"),
         "{reason}"
@@ -294,7 +274,7 @@ fn other_sources_events_are_ignored_by_name() {
 
 #[test]
 fn an_unfinished_status_is_ignored() {
-    let reason = ignored(&with_status("RUNNING"));
+    let reason = as_ignored(one(&with_status("RUNNING")));
     assert!(reason.contains("RUNNING"), "{reason}");
 }
 
@@ -321,7 +301,7 @@ fn a_flattened_event_is_read_from_its_strings() {
         "eventId": "5f0c7a4e-9a53-4ad2-8a7e-1c9d8f2b6e11",
     })
     .to_string();
-    assert_eq!(firing(&flattened), firing(FAILED));
+    assert_eq!(as_firing(one(&flattened)), as_firing(one(FAILED)));
 }
 
 #[test]
@@ -329,7 +309,7 @@ fn the_flat_template_upstream_documents_is_read() {
     let body = r#"{"application": "checkout","pipeline": "Deploy to production","pipeline_name": "Deploy to production","execution_id": "01JD4Q8Z7X3M2K9P5R6T8V0W1Y","status": "TERMINAL","trigger_type": "manual","trigger_user": "dana@acme.com","start_time": "1795427400512","end_time": "1795427921512"}"#;
     let parsed = parse(body).expect("parses");
     assert_eq!(parsed.delivery_id, None, "the gateway hashes the body");
-    let a = firing(body);
+    let a = as_firing(one(body));
     assert_eq!(a.alert_id, "checkout/01JD4Q8Z7X3M2K9P5R6T8V0W1Y");
     assert_eq!(a.fingerprint, "spinnaker-checkout-Deploy to production");
     assert_eq!(a.fired_at.to_rfc3339(), "2026-11-23T09:58:41.512+00:00");
@@ -338,12 +318,12 @@ fn the_flat_template_upstream_documents_is_read() {
         Some("Triggered by dana@acme.com (manual trigger)")
     );
     let ok = body.replace("TERMINAL", "SUCCEEDED");
-    let c = change(&ok);
+    let c = as_change(one(&ok));
     assert_eq!(c.author.as_deref(), Some("dana@acme.com"));
     assert_eq!(c.at.to_rfc3339(), "2026-11-23T09:58:41.512+00:00");
     let unrendered = body.replace(r#""end_time": "1795427921512""#, r#""end_time": """#);
     assert_eq!(
-        firing(&unrendered).fired_at.to_rfc3339(),
+        as_firing(one(&unrendered)).fired_at.to_rfc3339(),
         "2026-11-23T09:50:00.512+00:00",
         "the start, when the end is missing"
     );
@@ -351,14 +331,14 @@ fn the_flat_template_upstream_documents_is_read() {
         r#""status": "TERMINAL""#,
         r#""status": "TERMINAL", "event_type": "orca:stage:failed""#,
     );
-    assert!(ignored(&stage).contains("orca:stage:failed"));
+    assert!(as_ignored(one(&stage)).contains("orca:stage:failed"));
 }
 
 #[test]
 fn without_an_end_time_the_event_creation_time_is_used() {
     let body = FAILED.replace(r#""endTime": 1795427921512,"#, r#""endTime": null,"#);
     assert_eq!(
-        firing(&body).fired_at.to_rfc3339(),
+        as_firing(one(&body)).fired_at.to_rfc3339(),
         "2026-11-23T09:58:55+00:00"
     );
 }
