@@ -2,18 +2,13 @@
 //! successful build). A change is written once and never updated, so there is no state to fold.
 
 use aurora_domain::change::ChangeRecordEvent;
-use aurora_nats::subjects::EventSubject;
-use aurora_nats::RawEvent;
 use serde_json::json;
 
 use crate::error::{upcast, ProjectionError};
-use crate::fold::{insert_new, Tx};
+use crate::fold::{Batch, Tx};
+use crate::rows::insert_new;
 
-pub async fn apply(
-    tx: &mut Tx<'_>,
-    schema: &str,
-    events: Vec<(EventSubject, RawEvent)>,
-) -> Result<(), ProjectionError> {
+pub async fn apply(tx: &mut Tx<'_>, schema: &str, events: Batch) -> Result<(), ProjectionError> {
     let mut rows = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let ChangeRecordEvent::Recorded {

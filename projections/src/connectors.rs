@@ -4,11 +4,11 @@
 //! A check is status, not an action, so it stays out of the audit.
 
 use aurora_domain::connector::{Connector, ConnectorEvent, ConnectorState};
-use aurora_domain::DomainEvent;
 use serde_json::{json, Value};
 
 use crate::error::ProjectionError;
-use crate::fold::{state_json, Folded, Seen, Tables, Tx};
+use crate::fold::{state_row, Folded, Seen, Tables, Tx};
+use crate::rows::{audit_row, insert_new, upsert};
 
 #[derive(Default)]
 pub struct ConnectorTables {
@@ -18,39 +18,19 @@ pub struct ConnectorTables {
 
 impl Tables for ConnectorTables {
     type Aggregate = Connector;
-    type State = ConnectorState;
-    type Event = ConnectorEvent;
     const STATE_TABLE: &'static str = "connectors";
     const READS_DATA: bool = true;
 
     fn event(&mut self, seen: Seen<'_, Connector>) -> Result<(), ProjectionError> {
-        let Seen {
-            key,
-            raw,
-            event,
-            before,
-        } = seen;
-        let Some(description) = describe(before, event) else {
-            return Ok(());
-        };
-        self.audit.push(json!({
-            "tenant_id": key.tenant,
-            "stream_sequence": raw.stream_sequence,
-            "event_type": event.event_type(),
-            "at": event.occurred_at(),
-            "actor": event.actor(),
-            "description": description,
-            "data": raw.data,
-        }));
+        if let Some(description) = describe(seen.before, seen.event) {
+            self.audit
+                .push(audit_row(&seen, seen.event.actor(), description));
+        }
         Ok(())
     }
 
     fn state(&mut self, folded: Folded<'_, Connector>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state: s,
-            last_sequence,
-        } = folded;
+        let (key, s) = (folded.key, folded.state);
         let (Some(kind), Some(settings), Some(connected_at), Some(by), Some(check)) = (
             s.kind,
             &s.settings,
@@ -73,9 +53,7 @@ impl Tables for ConnectorTables {
             .iter()
             .map(|p| json!({"project": p, "enabled": !s.disabled_projects.contains(p)}))
             .collect();
-        self.rows.push(json!({
-            "tenant_id": key.tenant,
-            "id": key.id,
+        let columns = json!({
             "kind": kind,
             "status": status,
             "settings": settings,
@@ -88,34 +66,26 @@ impl Tables for ConnectorTables {
             "connected_by": by,
             "connected_at": connected_at,
             "updated_at": s.updated_at.unwrap_or(connected_at),
-            "last_sequence": last_sequence,
-            "state": state_json("connector", key, s)?,
-        }));
+        });
+        self.rows.push(state_row(&folded, columns)?);
         Ok(())
     }
 
     async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.connectors SELECT * FROM jsonb_populate_recordset(NULL::{schema}.connectors, $1)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET
-               kind = EXCLUDED.kind, status = EXCLUDED.status, settings = EXCLUDED.settings,
-               secret_ref = EXCLUDED.secret_ref, projects = EXCLUDED.projects,
-               root_project = EXCLUDED.root_project, last_check_ok = EXCLUDED.last_check_ok,
-               last_check_detail = EXCLUDED.last_check_detail, last_checked_at = EXCLUDED.last_checked_at,
-               connected_by = EXCLUDED.connected_by, connected_at = EXCLUDED.connected_at,
-               updated_at = EXCLUDED.updated_at, last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-        ))
-        .bind(Value::Array(self.rows))
-        .execute(&mut **tx)
+        let columns = "kind, status, settings, secret_ref, projects, root_project, last_check_ok,
+            last_check_detail, last_checked_at, connected_by, connected_at, updated_at,
+            last_sequence, state";
+        upsert(
+            tx,
+            schema,
+            "connectors",
+            "tenant_id, id",
+            columns,
+            self.rows,
+        )
         .await?;
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.connector_audit SELECT * FROM jsonb_populate_recordset(NULL::{schema}.connector_audit, $1)
-             ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
-        ))
-        .bind(Value::Array(self.audit))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        let audit_key = "tenant_id, stream_sequence";
+        insert_new(tx, schema, "connector_audit", audit_key, self.audit).await
     }
 }
 

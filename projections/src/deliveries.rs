@@ -3,18 +3,13 @@
 //! deliveries. A decision is written once and never changes, so there is no state to fold.
 
 use aurora_domain::correlation::CorrelatorEvent;
-use aurora_nats::subjects::EventSubject;
-use aurora_nats::RawEvent;
 use serde_json::json;
 
 use crate::error::ProjectionError;
-use crate::fold::{insert_new, Tx};
+use crate::fold::{Batch, Tx};
+use crate::rows::insert_new;
 
-pub async fn apply(
-    tx: &mut Tx<'_>,
-    schema: &str,
-    events: Vec<(EventSubject, RawEvent)>,
-) -> Result<(), ProjectionError> {
+pub async fn apply(tx: &mut Tx<'_>, schema: &str, events: Batch) -> Result<(), ProjectionError> {
     let mut rows = Vec::new();
     for (subject, raw) in events {
         // Only the decisions: the snapshot beside them is the bulk of each event.

@@ -1,7 +1,7 @@
 //! The one skeleton of a projector that keeps aggregate states: decode a batch, take the touched
 //! aggregates' states (from the [`StateCache`], else their rows), fold every event in order with
 //! the aggregate's own `apply_event`, and hand each event and each resulting state to the
-//! projector's [`Tables`], which write their rows. A new projector writes its `Tables` and one
+//! projector's [`Tables`], which write their rows ([`crate::rows`]). A new projector writes its `Tables` and one
 //! line in the registry ([`crate::projector`]).
 
 use std::collections::HashMap;
@@ -12,6 +12,7 @@ use aurora_nats::RawEvent;
 use esrs::Aggregate;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::{json, Value};
 use sqlx::{Postgres, Transaction};
 
 use crate::error::{upcast, upcast_owned, ProjectionError};
@@ -19,6 +20,17 @@ use crate::state_cache::{Key, StateCache, Touched};
 
 /// The transaction a batch is applied in.
 pub type Tx<'c> = Transaction<'c, Postgres>;
+
+/// A batch of events as a projector receives it: past its checkpoint, in stream order.
+pub type Batch = Vec<(EventSubject, RawEvent)>;
+
+/// The state a projector's tables fold.
+pub type StateOf<T> = <<T as Tables>::Aggregate as Aggregate>::State;
+
+/// What a folded state must be to be kept: cached between batches and in its row as JSON.
+pub trait Kept: Default + Serialize + DeserializeOwned + Send + 'static {}
+
+impl<S: Default + Serialize + DeserializeOwned + Send + 'static> Kept for S {}
 
 /// An event as a projector's tables see it: before it is folded into `before`.
 pub struct Seen<'a, A: Aggregate> {
@@ -37,9 +49,9 @@ pub struct Folded<'a, A: Aggregate> {
 
 /// What a projector writes, given the events of a batch and the states they fold into.
 pub trait Tables: Default + Send {
-    type Aggregate: Aggregate<State = Self::State, Event = Self::Event>;
-    type State: Default + Serialize + DeserializeOwned + Send + 'static;
-    type Event: DomainEvent;
+    /// The aggregate whose events these are, folded with its own `apply_event` (its states
+    /// must also be [`Kept`] and its events [`DomainEvent`]s, which [`fold`] requires).
+    type Aggregate: Aggregate;
     /// The table with one row per aggregate, holding its folded `state` and `last_sequence`.
     const STATE_TABLE: &'static str;
     /// Whether [`Tables::event`] reads `raw.data`; if not, decoding takes it instead of copying.
@@ -66,9 +78,13 @@ pub trait Tables: Default + Send {
 pub async fn fold<T: Tables>(
     tx: &mut Tx<'_>,
     schema: &str,
-    events: Vec<(EventSubject, RawEvent)>,
-    cache: &mut StateCache<T::State>,
-) -> Result<(), ProjectionError> {
+    events: Batch,
+    cache: &mut StateCache<StateOf<T>>,
+) -> Result<(), ProjectionError>
+where
+    StateOf<T>: Kept,
+    <T::Aggregate as Aggregate>::Event: DomainEvent,
+{
     let schema = checked_schema(schema);
     if events.is_empty() {
         return Ok(());
@@ -77,7 +93,7 @@ pub async fn fold<T: Tables>(
     let mut touched = Touched::default();
     let mut decoded = Vec::with_capacity(events.len());
     for (subject, mut raw) in events {
-        let event: T::Event = if T::READS_DATA {
+        let event: <T::Aggregate as Aggregate>::Event = if T::READS_DATA {
             upcast(&raw)?
         } else {
             let data = std::mem::take(&mut raw.data);
@@ -123,6 +139,25 @@ pub async fn fold<T: Tables>(
     Ok(())
 }
 
+/// A state table's row: the projector's `columns` (a JSON object) with the four every state row
+/// has: `tenant_id`, `id`, `last_sequence` and the folded `state` ([`state_json`]).
+pub fn state_row<A>(folded: &Folded<'_, A>, columns: Value) -> Result<Value, ProjectionError>
+where
+    A: Aggregate,
+    A::State: Serialize,
+{
+    let mut row = json!({
+        "tenant_id": folded.key.tenant,
+        "id": folded.key.id,
+        "last_sequence": folded.last_sequence,
+        "state": state_json(A::NAME, folded.key, folded.state)?,
+    });
+    if let (Value::Object(row), Value::Object(columns)) = (&mut row, columns) {
+        row.extend(columns);
+    }
+    Ok(row)
+}
+
 /// A folded state as the JSON text its row keeps (only Aurora reads it back, so Postgres need
 /// not parse it).
 pub fn state_json<S: Serialize>(
@@ -135,30 +170,6 @@ pub fn state_json<S: Serialize>(
         stream_sequence: 0,
         reason: format!("state does not serialise: {e}"),
     })
-}
-
-/// Inserts `rows` (JSON objects named as `table`'s columns) into `schema.table`, skipping those
-/// whose `key` (its primary key's columns) is there already: the write of a projector whose rows
-/// are written once and never changed, so a redelivered event is a no-op.
-pub async fn insert_new(
-    tx: &mut Tx<'_>,
-    schema: &str,
-    table: &str,
-    key: &str,
-    rows: Vec<serde_json::Value>,
-) -> Result<(), ProjectionError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let schema = checked_schema(schema);
-    sqlx::query(&format!(
-        "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)
-         ON CONFLICT ({key}) DO NOTHING"
-    ))
-    .bind(serde_json::Value::Array(rows))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// A schema name we generated or validated (SQL identifiers cannot be bound as parameters).

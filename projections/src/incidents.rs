@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::error::ProjectionError;
 use crate::fold::{state_json, Folded, Seen, Tables, Tx};
+use crate::rows::insert_new;
 use crate::state_cache::Key;
 
 /// The rows of a batch: incidents, their alerts and their timeline.
@@ -27,8 +28,6 @@ pub struct IncidentTables {
 
 impl Tables for IncidentTables {
     type Aggregate = Incident;
-    type State = IncidentState;
-    type Event = IncidentEvent;
     const STATE_TABLE: &'static str = "incidents";
     // The timeline stores the stored body verbatim, so the parsed tree can be consumed.
     const READS_DATA: bool = false;
@@ -59,12 +58,11 @@ impl Tables for IncidentTables {
     }
 
     fn state(&mut self, folded: Folded<'_, Incident>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state,
-            last_sequence,
-        } = folded;
-        if !self.incidents.push(key, state, last_sequence)? {
+        let key = folded.key;
+        if !self
+            .incidents
+            .push(key, folded.state, folded.last_sequence)?
+        {
             tracing::warn!(tenant = %key.tenant, incident = %key.id, "events for an incident that was never opened; no row written");
         }
         Ok(())
@@ -72,15 +70,8 @@ impl Tables for IncidentTables {
 
     async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
         self.incidents.upsert(tx, schema).await?;
-        if !self.alerts.is_empty() {
-            sqlx::query(&format!(
-                "INSERT INTO {schema}.incident_alerts SELECT * FROM jsonb_populate_recordset(NULL::{schema}.incident_alerts, $1)
-                 ON CONFLICT (tenant_id, incident_id, alert_id) DO NOTHING"
-            ))
-            .bind(Value::Array(self.alerts))
-            .execute(&mut **tx)
-            .await?;
-        }
+        let alert_key = "tenant_id, incident_id, alert_id";
+        insert_new(tx, schema, "incident_alerts", alert_key, self.alerts).await?;
         self.timeline.insert(tx, schema).await
     }
 }

@@ -1,11 +1,12 @@
 //! The integrations projector: one row per integration of a tenant, with its settings and the
 //! reference to its secret (never the secret).
 
-use aurora_domain::integration::{Integration, IntegrationEvent, IntegrationState};
+use aurora_domain::integration::Integration;
 use serde_json::{json, Value};
 
 use crate::error::ProjectionError;
-use crate::fold::{state_json, Folded, Tables, Tx};
+use crate::fold::{state_row, Folded, Tables, Tx};
+use crate::rows::upsert;
 
 /// The `integrations` rows of a batch.
 #[derive(Default)]
@@ -15,24 +16,16 @@ pub struct IntegrationTables {
 
 impl Tables for IntegrationTables {
     type Aggregate = Integration;
-    type State = IntegrationState;
-    type Event = IntegrationEvent;
     const STATE_TABLE: &'static str = "integrations";
     const READS_DATA: bool = false;
 
     fn state(&mut self, folded: Folded<'_, Integration>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state: s,
-            last_sequence,
-        } = folded;
+        let (key, s) = (folded.key, folded.state);
         let (Some(_), Some(created_at)) = (s.id, s.created_at) else {
             tracing::warn!(tenant = %key.tenant, integration = %key.id, "events for an integration never created; no row written");
             return Ok(());
         };
-        self.rows.push(json!({
-            "tenant_id": key.tenant,
-            "id": key.id,
+        let columns = json!({
             "source": s.source,
             "name": s.name,
             "enabled": s.settings.enabled,
@@ -42,24 +35,22 @@ impl Tables for IntegrationTables {
             "pinned_topic": s.pinned_topic,
             "created_at": created_at,
             "updated_at": s.updated_at.unwrap_or(created_at),
-            "last_sequence": last_sequence,
-            "state": state_json("integration", key, s)?,
-        }));
+        });
+        self.rows.push(state_row(&folded, columns)?);
         Ok(())
     }
 
     async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.integrations SELECT * FROM jsonb_populate_recordset(NULL::{schema}.integrations, $1)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET
-               source = EXCLUDED.source, name = EXCLUDED.name, enabled = EXCLUDED.enabled,
-               deleted = EXCLUDED.deleted, settings = EXCLUDED.settings, secret_ref = EXCLUDED.secret_ref,
-               pinned_topic = EXCLUDED.pinned_topic, created_at = EXCLUDED.created_at,
-               updated_at = EXCLUDED.updated_at, last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-        ))
-        .bind(Value::Array(self.rows))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        let columns = "source, name, enabled, deleted, settings, secret_ref, pinned_topic,
+            created_at, updated_at, last_sequence, state";
+        upsert(
+            tx,
+            schema,
+            "integrations",
+            "tenant_id, id",
+            columns,
+            self.rows,
+        )
+        .await
     }
 }

@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ProjectionError;
-use crate::fold::{state_json, Folded, Seen, Tables, Tx};
+use crate::fold::{state_row, Folded, Seen, Tables, Tx};
+use crate::rows::upsert;
 use crate::state_cache::Key;
 
 /// The kinds of `investigation_items`.
@@ -39,24 +40,16 @@ pub struct InvestigationTables {
 
 impl Tables for InvestigationTables {
     type Aggregate = Investigation;
-    type State = InvestigationState;
-    type Event = InvestigationEvent;
     const STATE_TABLE: &'static str = "investigations";
     const READS_DATA: bool = false;
 
     fn event(&mut self, seen: Seen<'_, Investigation>) -> Result<(), ProjectionError> {
-        let Seen {
-            key,
-            raw,
-            event,
-            before,
-        } = seen;
-        let at = event.occurred_at();
+        let Seen { event, before, .. } = seen;
         let mut items = Items {
             rows: &mut self.items,
-            key,
-            position: raw.stream_sequence,
-            at,
+            key: seen.key,
+            position: seen.raw.stream_sequence,
+            at: event.occurred_at(),
             next: 0,
         };
         match event {
@@ -131,11 +124,7 @@ impl Tables for InvestigationTables {
     }
 
     fn state(&mut self, folded: Folded<'_, Investigation>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state: s,
-            last_sequence,
-        } = folded;
+        let (key, s) = (folded.key, folded.state);
         let (Some(incident), Some(requested_at), Some(last_progress_at)) =
             (s.incident, s.requested_at, s.last_progress_at)
         else {
@@ -146,9 +135,7 @@ impl Tables for InvestigationTables {
             Some(Trigger::Manual { by }) => Some(by.as_str()),
             Some(Trigger::Opened) | None => None,
         };
-        self.runs.push(json!({
-            "tenant_id": key.tenant,
-            "id": key.id,
+        let columns = json!({
             "incident_id": incident.0,
             "episode": s.episode,
             "trigger": s.trigger.as_ref().map_or("opened", trigger_kind),
@@ -169,43 +156,30 @@ impl Tables for InvestigationTables {
             "input_tokens": s.usage.input_tokens,
             "output_tokens": s.usage.output_tokens,
             "cost_micros": s.usage.cost_micros,
-            "last_sequence": last_sequence,
-            "state": state_json("investigation", key, s)?,
-        }));
+        });
+        self.runs.push(state_row(&folded, columns)?);
         Ok(())
     }
 
     async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
-        if !self.runs.is_empty() {
-            sqlx::query(&format!(
-                "INSERT INTO {schema}.investigations SELECT * FROM jsonb_populate_recordset(NULL::{schema}.investigations, $1)
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET
-                   incident_id = EXCLUDED.incident_id, episode = EXCLUDED.episode, trigger = EXCLUDED.trigger,
-                   requested_by = EXCLUDED.requested_by, status = EXCLUDED.status, session_id = EXCLUDED.session_id,
-                   model = EXCLUDED.model, worker = EXCLUDED.worker, requested_at = EXCLUDED.requested_at,
-                   started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
-                   last_progress_at = EXCLUDED.last_progress_at, conclusion = EXCLUDED.conclusion,
-                   asked_conclusion = EXCLUDED.asked_conclusion, summary = EXCLUDED.summary, reason = EXCLUDED.reason,
-                   model_calls = EXCLUDED.model_calls, input_tokens = EXCLUDED.input_tokens,
-                   output_tokens = EXCLUDED.output_tokens, cost_micros = EXCLUDED.cost_micros,
-                   last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-            ))
-            .bind(Value::Array(self.runs))
-            .execute(&mut **tx)
-            .await?;
-        }
+        let columns =
+            "incident_id, episode, trigger, requested_by, status, session_id, model, worker,
+            requested_at, started_at, ended_at, last_progress_at, conclusion, asked_conclusion,
+            summary, reason, model_calls, input_tokens, output_tokens, cost_micros, last_sequence,
+            state";
+        upsert(
+            tx,
+            schema,
+            "investigations",
+            "tenant_id, id",
+            columns,
+            self.runs,
+        )
+        .await?;
+        // An item keeps where and when it was added; what it holds follows its updates.
+        let item_key = "tenant_id, run_id, kind, item_key";
         let items = self.items.into_rows();
-        if !items.is_empty() {
-            // An item keeps where and when it was added; what it holds follows its updates.
-            sqlx::query(&format!(
-                "INSERT INTO {schema}.investigation_items SELECT * FROM jsonb_populate_recordset(NULL::{schema}.investigation_items, $1)
-                 ON CONFLICT (tenant_id, run_id, kind, item_key) DO UPDATE SET data = EXCLUDED.data"
-            ))
-            .bind(Value::Array(items))
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
+        upsert(tx, schema, "investigation_items", item_key, "data", items).await
     }
 }
 

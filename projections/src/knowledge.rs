@@ -2,11 +2,12 @@
 //! what processing found. (Its chunks are written by the handler that makes them; see
 //! `migrations/0010_knowledge.sql`.)
 
-use aurora_domain::knowledge::{KnowledgeDocument, KnowledgeDocumentState, KnowledgeEvent};
+use aurora_domain::knowledge::KnowledgeDocument;
 use serde_json::{json, Value};
 
 use crate::error::ProjectionError;
-use crate::fold::{state_json, Folded, Tables, Tx};
+use crate::fold::{state_row, Folded, Tables, Tx};
+use crate::rows::upsert;
 
 /// The `knowledge_documents` rows of a batch.
 #[derive(Default)]
@@ -16,26 +17,18 @@ pub struct KnowledgeTables {
 
 impl Tables for KnowledgeTables {
     type Aggregate = KnowledgeDocument;
-    type State = KnowledgeDocumentState;
-    type Event = KnowledgeEvent;
     const STATE_TABLE: &'static str = "knowledge_documents";
     const READS_DATA: bool = false;
 
     fn state(&mut self, folded: Folded<'_, KnowledgeDocument>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state: s,
-            last_sequence,
-        } = folded;
+        let (key, s) = (folded.key, folded.state);
         let (Some(filename), Some(kind), Some(status), Some(created_at)) =
             (&s.filename, s.kind, s.status, s.created_at)
         else {
             tracing::warn!(tenant = %key.tenant, document = %key.id, "events for a document never uploaded; no row written");
             return Ok(());
         };
-        self.rows.push(json!({
-            "tenant_id": key.tenant,
-            "id": key.id,
+        let columns = json!({
             "filename": filename,
             "kind": kind,
             "size_bytes": s.size_bytes,
@@ -50,28 +43,23 @@ impl Tables for KnowledgeTables {
             "created_at": created_at,
             "updated_at": s.updated_at.unwrap_or(created_at),
             "processing_since": s.processing_since,
-            "last_sequence": last_sequence,
-            "state": state_json("knowledge", key, s)?,
-        }));
+        });
+        self.rows.push(state_row(&folded, columns)?);
         Ok(())
     }
 
     async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.knowledge_documents
-               SELECT * FROM jsonb_populate_recordset(NULL::{schema}.knowledge_documents, $1)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET
-               filename = EXCLUDED.filename, kind = EXCLUDED.kind, size_bytes = EXCLUDED.size_bytes,
-               object_key = EXCLUDED.object_key, status = EXCLUDED.status, reason = EXCLUDED.reason,
-               chunks = EXCLUDED.chunks, characters = EXCLUDED.characters,
-               embedding_model = EXCLUDED.embedding_model, uploaded_by = EXCLUDED.uploaded_by,
-               deleted = EXCLUDED.deleted, created_at = EXCLUDED.created_at,
-               updated_at = EXCLUDED.updated_at, processing_since = EXCLUDED.processing_since,
-               last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-        ))
-        .bind(Value::Array(self.rows))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        let columns = "filename, kind, size_bytes, object_key, status, reason, chunks,
+            characters, embedding_model, uploaded_by, deleted, created_at, updated_at,
+            processing_since, last_sequence, state";
+        upsert(
+            tx,
+            schema,
+            "knowledge_documents",
+            "tenant_id, id",
+            columns,
+            self.rows,
+        )
+        .await
     }
 }

@@ -7,7 +7,8 @@
 //! - [`fold`]: the one skeleton of a projector: a batch folded over an `esrs::Aggregate` with the
 //!   [`state_cache`], handed to the projector's [`fold::Tables`] (one file each: [`incidents`],
 //!   [`sessions`], [`organizations`], [`integrations`], [`investigations`], [`knowledge`];
-//!   [`changes`], [`postmortems`] and [`deliveries`] keep no state).
+//!   [`changes`], [`postmortems`] and [`deliveries`] keep no state); [`rows`] is how all of them
+//!   write.
 //! - [`runner`]: batch → one transaction (checkpoint row locked first, rows, checkpoint) → ack.
 //! - [`replay`]: rebuild a projector from sequence 0 into shadow tables and swap them in.
 //! - [`audit`]: rebuild everything into a scratch schema and list every differing row.
@@ -30,6 +31,7 @@ pub mod postmortems;
 pub mod projector;
 pub mod queries;
 pub mod replay;
+pub mod rows;
 pub mod runner;
 pub mod services;
 pub mod sessions;

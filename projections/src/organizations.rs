@@ -8,12 +8,12 @@
 //! batch writes the same rows again.
 
 use aurora_domain::organization::{Organization, OrganizationEvent, OrganizationState};
-use aurora_domain::DomainEvent;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ProjectionError;
-use crate::fold::{state_json, Folded, Seen, Tables, Tx};
+use crate::fold::{state_row, Folded, Seen, Tables, Tx};
+use crate::rows::{audit_row, insert, insert_new, upsert};
 
 /// The rows of a batch: organisations with their members, invitations and tokens (rewritten whole
 /// per touched tenant), and the audit log.
@@ -30,51 +30,30 @@ pub struct OrganizationTables {
 
 impl Tables for OrganizationTables {
     type Aggregate = Organization;
-    type State = OrganizationState;
-    type Event = OrganizationEvent;
     const STATE_TABLE: &'static str = "organizations";
     const READS_DATA: bool = true;
 
     fn event(&mut self, seen: Seen<'_, Organization>) -> Result<(), ProjectionError> {
-        let Seen {
-            key,
-            raw,
-            event,
-            before,
-        } = seen;
         // Described against the state before the event, which still knows a removed member.
-        self.audit.push(json!({
-            "tenant_id": key.tenant,
-            "stream_sequence": raw.stream_sequence,
-            "event_type": event.event_type(),
-            "at": event.occurred_at(),
-            "actor": actor(event),
-            "description": describe(before, event),
-            "data": raw.data,
-        }));
+        let description = describe(seen.before, seen.event);
+        self.audit
+            .push(audit_row(&seen, actor(seen.event), description));
         Ok(())
     }
 
     fn state(&mut self, folded: Folded<'_, Organization>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state: s,
-            last_sequence,
-        } = folded;
+        let (key, s) = (folded.key, folded.state);
         self.tenants.push(key.tenant.clone());
         let Some(created_at) = s.created_at.filter(|_| s.created) else {
             tracing::warn!(tenant = %key.tenant, organization = %key.id, "events for an organisation never created; no row written");
             return Ok(());
         };
-        self.organizations.push(json!({
-            "tenant_id": key.tenant,
-            "id": key.id,
+        let columns = json!({
             "name": s.name,
             "created_at": created_at,
             "member_count": s.members.len(),
-            "last_sequence": last_sequence,
-            "state": state_json("organization", key, s)?,
-        }));
+        });
+        self.organizations.push(state_row(&folded, columns)?);
         for (user_id, m) in &s.members {
             self.members.push(json!({
                 "tenant_id": key.tenant, "user_id": user_id, "email": m.email,
@@ -106,38 +85,21 @@ impl Tables for OrganizationTables {
             .execute(&mut **tx)
             .await?;
         }
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.organizations SELECT * FROM jsonb_populate_recordset(NULL::{schema}.organizations, $1)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET
-               name = EXCLUDED.name, created_at = EXCLUDED.created_at, member_count = EXCLUDED.member_count,
-               last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-        ))
-        .bind(Value::Array(self.organizations))
-        .execute(&mut **tx)
+        let columns = "name, created_at, member_count, last_sequence, state";
+        upsert(
+            tx,
+            schema,
+            "organizations",
+            "tenant_id, id",
+            columns,
+            self.organizations,
+        )
         .await?;
-        for (table, rows) in [
-            ("org_members", self.members),
-            ("org_invitations", self.invitations),
-            ("api_tokens", self.tokens),
-        ] {
-            if rows.is_empty() {
-                continue;
-            }
-            sqlx::query(&format!(
-                "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)"
-            ))
-            .bind(Value::Array(rows))
-            .execute(&mut **tx)
-            .await?;
-        }
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.audit_log SELECT * FROM jsonb_populate_recordset(NULL::{schema}.audit_log, $1)
-             ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
-        ))
-        .bind(Value::Array(self.audit))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        insert(tx, schema, "org_members", self.members).await?;
+        insert(tx, schema, "org_invitations", self.invitations).await?;
+        insert(tx, schema, "api_tokens", self.tokens).await?;
+        let audit_key = "tenant_id, stream_sequence";
+        insert_new(tx, schema, "audit_log", audit_key, self.audit).await
     }
 }
 

@@ -3,18 +3,13 @@
 
 use aurora_domain::postmortem::{Change, PostmortemEvent};
 use aurora_domain::DomainEvent;
-use aurora_nats::subjects::EventSubject;
-use aurora_nats::RawEvent;
 use serde_json::json;
 
 use crate::error::{upcast, ProjectionError};
-use crate::fold::{insert_new, Tx};
+use crate::fold::{Batch, Tx};
+use crate::rows::insert_new;
 
-pub async fn apply(
-    tx: &mut Tx<'_>,
-    schema: &str,
-    events: Vec<(EventSubject, RawEvent)>,
-) -> Result<(), ProjectionError> {
+pub async fn apply(tx: &mut Tx<'_>, schema: &str, events: Batch) -> Result<(), ProjectionError> {
     let mut rows = Vec::with_capacity(events.len());
     for (subject, raw) in events {
         let event: PostmortemEvent = upcast(&raw)?;

@@ -4,12 +4,13 @@
 
 use std::any::Any;
 
-use aurora_nats::subjects::EventSubject;
-use aurora_nats::RawEvent;
+use aurora_domain::DomainEvent;
+use esrs::Aggregate;
+
 use sqlx::{Postgres, Transaction};
 
 use crate::error::ProjectionError;
-use crate::fold::{fold, Tables};
+use crate::fold::{fold, Batch, Kept, StateOf, Tables};
 use crate::state_cache::StateCache;
 use crate::{
     changes, connectors, deliveries, incidents, integrations, investigations, knowledge,
@@ -42,6 +43,19 @@ struct Spec {
     tables: &'static [&'static str],
 }
 
+/// `spec!(name, aggregate, tables)`: the [`Spec`] of the projector `name` of `aggregate`'s
+/// events, whose durable consumer is `proj-<name>` and whose filter is `evt.*.<aggregate>.*`.
+macro_rules! spec {
+    ($name:literal, $aggregate:literal, $tables:expr) => {
+        Spec {
+            name: $name,
+            consumer: concat!("proj-", $name),
+            filter: concat!("evt.*.", $aggregate, ".*"),
+            tables: $tables,
+        }
+    };
+}
+
 impl Projector {
     pub const ALL: [Projector; 11] = [
         Projector::Incidents,
@@ -59,83 +73,48 @@ impl Projector {
 
     fn spec(self) -> Spec {
         match self {
-            Self::Incidents => Spec {
-                name: "incidents",
-                consumer: "proj-incidents",
-                filter: "evt.*.incident.*",
-                tables: &["incidents", "incident_alerts", "incident_timeline"],
-            },
-            Self::Sessions => Spec {
-                name: "sessions",
-                consumer: "proj-sessions",
-                filter: "evt.*.session.*",
-                tables: &["chat_sessions", "chat_messages", "llm_usage"],
-            },
-            Self::Organizations => Spec {
-                name: "organizations",
-                consumer: "proj-organizations",
-                filter: "evt.*.organization.*",
-                // In the order readers lock them (a token's owner is found through api_tokens,
-                // then org_members, then organizations): a replay swap locks them in this order
-                // too.
-                tables: &[
+            Self::Incidents => spec!(
+                "incidents",
+                "incident",
+                &["incidents", "incident_alerts", "incident_timeline"]
+            ),
+            Self::Sessions => spec!(
+                "sessions",
+                "session",
+                &["chat_sessions", "chat_messages", "llm_usage"]
+            ),
+            // In the order readers lock them (a token's owner is found through api_tokens,
+            // then org_members, then organizations): a replay swap locks them in this order
+            // too.
+            Self::Organizations => spec!(
+                "organizations",
+                "organization",
+                &[
                     "api_tokens",
                     "org_invitations",
                     "org_members",
                     "organizations",
-                    "audit_log",
-                ],
-            },
-            Self::Integrations => Spec {
-                name: "integrations",
-                consumer: "proj-integrations",
-                filter: "evt.*.integration.*",
-                tables: &["integrations"],
-            },
-            Self::Changes => Spec {
-                name: "changes",
-                consumer: "proj-changes",
-                filter: "evt.*.change.*",
-                tables: &["changes"],
-            },
-            Self::Investigations => Spec {
-                name: "investigations",
-                consumer: "proj-investigations",
-                filter: "evt.*.investigation.*",
-                // Readers take a run, then its items.
-                tables: &["investigations", "investigation_items"],
-            },
-            Self::Postmortems => Spec {
-                name: "postmortems",
-                consumer: "proj-postmortems",
-                filter: "evt.*.postmortem.*",
-                tables: &["postmortem_versions"],
-            },
-            Self::Services => Spec {
-                name: "services",
-                consumer: "proj-services",
-                filter: "evt.*.service.*",
-                // Readers take nodes, then the edges between them.
-                tables: &["service_nodes", "service_edges"],
-            },
-            Self::Connectors => Spec {
-                name: "connectors",
-                consumer: "proj-connectors",
-                filter: "evt.*.connector.*",
-                tables: &["connectors", "connector_audit"],
-            },
-            Self::Knowledge => Spec {
-                name: "knowledge",
-                consumer: "proj-knowledge",
-                filter: "evt.*.knowledge.*",
-                tables: &["knowledge_documents"],
-            },
-            Self::Deliveries => Spec {
-                name: "deliveries",
-                consumer: "proj-deliveries",
-                filter: "evt.*.correlator.*",
-                tables: &["alert_deliveries"],
-            },
+                    "audit_log"
+                ]
+            ),
+            Self::Integrations => spec!("integrations", "integration", &["integrations"]),
+            Self::Changes => spec!("changes", "change", &["changes"]),
+            // Readers take a run, then its items.
+            Self::Investigations => spec!(
+                "investigations",
+                "investigation",
+                &["investigations", "investigation_items"]
+            ),
+            Self::Postmortems => spec!("postmortems", "postmortem", &["postmortem_versions"]),
+            // Readers take nodes, then the edges between them.
+            Self::Services => spec!("services", "service", &["service_nodes", "service_edges"]),
+            Self::Connectors => spec!(
+                "connectors",
+                "connector",
+                &["connectors", "connector_audit"]
+            ),
+            Self::Knowledge => spec!("knowledge", "knowledge", &["knowledge_documents"]),
+            Self::Deliveries => spec!("deliveries", "correlator", &["alert_deliveries"]),
         }
     }
 
@@ -145,7 +124,7 @@ impl Projector {
         self,
         tx: &mut Transaction<'_, Postgres>,
         schema: &str,
-        events: Vec<(EventSubject, RawEvent)>,
+        events: Batch,
         cache: &mut ProjectionCache,
     ) -> Result<(), ProjectionError> {
         match self {
@@ -211,9 +190,13 @@ impl Projector {
 async fn with<T: Tables>(
     tx: &mut Transaction<'_, Postgres>,
     schema: &str,
-    events: Vec<(EventSubject, RawEvent)>,
+    events: Batch,
     cache: &mut ProjectionCache,
-) -> Result<(), ProjectionError> {
+) -> Result<(), ProjectionError>
+where
+    StateOf<T>: Kept,
+    <T::Aggregate as Aggregate>::Event: DomainEvent,
+{
     fold::<T>(tx, schema, events, cache.states()).await
 }
 

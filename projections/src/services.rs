@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use aurora_domain::service::{Service, ServiceEvent, ServiceState};
+use aurora_domain::service::Service;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ProjectionError;
-use crate::fold::{state_json, Folded, Tables, Tx};
+use crate::fold::{state_row, Folded, Tables, Tx};
 use crate::investigations::column_time;
+use crate::rows::insert;
 
 /// The graph's rows of a batch.
 #[derive(Default)]
@@ -23,26 +24,18 @@ pub struct ServiceTables {
 
 impl Tables for ServiceTables {
     type Aggregate = Service;
-    type State = ServiceState;
-    type Event = ServiceEvent;
     const STATE_TABLE: &'static str = "service_nodes";
     const READS_DATA: bool = false;
 
     fn state(&mut self, folded: Folded<'_, Service>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state: s,
-            last_sequence,
-        } = folded;
+        let (key, s) = (folded.key, folded.state);
         self.touched.push((key.tenant.clone(), key.id));
         let (Some(facts), Some(first_seen), Some(last_seen)) =
             (&s.facts, s.first_seen, s.last_seen)
         else {
             return Ok(());
         };
-        self.nodes.push(json!({
-            "tenant_id": key.tenant,
-            "id": key.id,
+        let columns = json!({
             "key": facts.key,
             "name": facts.name,
             "node_type": facts.node_type.as_str(),
@@ -52,9 +45,8 @@ impl Tables for ServiceTables {
             "first_seen": column_time(first_seen),
             "last_seen": column_time(last_seen),
             "stale_since": s.stale_since.map(column_time),
-            "last_sequence": last_sequence,
-            "state": state_json("service", key, s)?,
-        }));
+        });
+        self.nodes.push(state_row(&folded, columns)?);
         for edge in &s.edges {
             self.edges.push(json!({
                 "tenant_id": key.tenant,
@@ -90,17 +82,7 @@ impl Tables for ServiceTables {
                 .await?;
             }
         }
-        for (table, rows) in [("service_nodes", self.nodes), ("service_edges", self.edges)] {
-            if rows.is_empty() {
-                continue;
-            }
-            sqlx::query(&format!(
-                "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)"
-            ))
-            .bind(Value::Array(rows))
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
+        insert(tx, schema, "service_nodes", self.nodes).await?;
+        insert(tx, schema, "service_edges", self.edges).await
     }
 }

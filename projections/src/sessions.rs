@@ -2,12 +2,13 @@
 //! columns), `chat_messages` (every message, tool step, confirmation and usage record, in
 //! order — the full history a reopened session shows) and `llm_usage` (one row per model call).
 
-use aurora_domain::chat::{ChatEvent, ChatSession, ChatSessionState};
+use aurora_domain::chat::{ChatEvent, ChatSession};
 use aurora_domain::DomainEvent;
 use serde_json::{json, Value};
 
 use crate::error::ProjectionError;
-use crate::fold::{state_json, Folded, Seen, Tables, Tx};
+use crate::fold::{state_row, Folded, Seen, Tables, Tx};
+use crate::rows::{insert_new, upsert};
 
 /// The rows of a batch: sessions, history entries and usage records.
 #[derive(Default)]
@@ -19,8 +20,6 @@ pub struct SessionTables {
 
 impl Tables for SessionTables {
     type Aggregate = ChatSession;
-    type State = ChatSessionState;
-    type Event = ChatEvent;
     const STATE_TABLE: &'static str = "chat_sessions";
     const READS_DATA: bool = true;
 
@@ -69,18 +68,12 @@ impl Tables for SessionTables {
     }
 
     fn state(&mut self, folded: Folded<'_, ChatSession>) -> Result<(), ProjectionError> {
-        let Folded {
-            key,
-            state: s,
-            last_sequence,
-        } = folded;
+        let (key, s) = (folded.key, folded.state);
         let (Some(_), Some(created)) = (s.id, s.started_at) else {
             tracing::warn!(tenant = %key.tenant, session = %key.id, "events for a session that never started; no row written");
             return Ok(());
         };
-        self.sessions.push(json!({
-            "tenant_id": key.tenant,
-            "id": key.id,
+        let columns = json!({
             "owner": s.owner,
             "title": s.title,
             "mode": s.mode.as_str(),
@@ -91,39 +84,26 @@ impl Tables for SessionTables {
             "input_tokens": s.total_input_tokens,
             "output_tokens": s.total_output_tokens,
             "cost_micros": s.total_cost_micros,
-            "last_sequence": last_sequence,
-            // JSON text in a text column (see the incidents projector).
-            "state": state_json("session", key, s)?,
-        }));
+        });
+        self.sessions.push(state_row(&folded, columns)?);
         Ok(())
     }
 
     async fn write(self, tx: &mut Tx<'_>, schema: &str) -> Result<(), ProjectionError> {
-        sqlx::query(&format!(
-            "INSERT INTO {schema}.chat_sessions SELECT * FROM jsonb_populate_recordset(NULL::{schema}.chat_sessions, $1)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET
-               owner = EXCLUDED.owner, title = EXCLUDED.title, mode = EXCLUDED.mode, deleted = EXCLUDED.deleted,
-               created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-               message_count = EXCLUDED.message_count, input_tokens = EXCLUDED.input_tokens,
-               output_tokens = EXCLUDED.output_tokens, cost_micros = EXCLUDED.cost_micros,
-               last_sequence = EXCLUDED.last_sequence, state = EXCLUDED.state"
-        ))
-        .bind(Value::Array(self.sessions))
-        .execute(&mut **tx)
+        let columns = "owner, title, mode, deleted, created_at, updated_at, message_count,
+            input_tokens, output_tokens, cost_micros, last_sequence, state";
+        upsert(
+            tx,
+            schema,
+            "chat_sessions",
+            "tenant_id, id",
+            columns,
+            self.sessions,
+        )
         .await?;
-        for (table, rows) in [("chat_messages", self.messages), ("llm_usage", self.usage)] {
-            if rows.is_empty() {
-                continue;
-            }
-            sqlx::query(&format!(
-                "INSERT INTO {schema}.{table} SELECT * FROM jsonb_populate_recordset(NULL::{schema}.{table}, $1)
-                 ON CONFLICT (tenant_id, stream_sequence) DO NOTHING"
-            ))
-            .bind(Value::Array(rows))
-            .execute(&mut **tx)
-            .await?;
-        }
-        Ok(())
+        let event_key = "tenant_id, stream_sequence";
+        insert_new(tx, schema, "chat_messages", event_key, self.messages).await?;
+        insert_new(tx, schema, "llm_usage", event_key, self.usage).await
     }
 }
 
