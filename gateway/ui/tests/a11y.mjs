@@ -11,24 +11,10 @@
 //    violation) in dark mode at a phone's width, in dark mode at 1280 px and in light mode at a
 //    phone's width; at a phone's width no page may scroll sideways.
 // Screenshots go to test-artifacts/a11y-*.png.
-import {
-  KUBECONFIG,
-  apiOf,
-  axeChecker,
-  checks,
-  grafanaAlert,
-  launchChromium,
-  registerAdmin,
-  screenshots,
-  startAurora,
-  until,
-} from "./aurora.mjs";
+import { KUBECONFIG, adminContext, grafanaAlert, openPage, suite, until } from "./aurora.mjs";
 import { scriptedModel, text, tool } from "./llm.mjs";
 
-const aurora = process.argv[2] ?? "../../target/debug/aurora";
-const { check, fail, done } = checks();
-const accessible = axeChecker(check);
-const { shot, onFailure } = screenshots();
+const { check, accessible, shot, run } = suite();
 
 const ANSWER = "Checkout crash-loops since the last deploy; roll it back.";
 const model = await scriptedModel([
@@ -70,23 +56,9 @@ async function tabTo(page, what, want, { back = false, max = 80 } = {}) {
 }
 const named = (tag, name) => (f) => f.tag === tag && f.name === name;
 
-let server;
-let browser;
-const started = Date.now();
-try {
-  server = await startAurora(aurora, {
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: "scripted-model",
-    LLM_API_KEY: "test-key",
-    LLM_PRICES: "scripted-model=2/8",
-  });
-  const url = server.url;
-  browser = await launchChromium();
-
+await run({ env: model.env, took: "the accessibility checks", what: "accessibility", closing: [model] }, async ({ url, browser }) => {
   // Arrange through the API: an admin, a Grafana source, an incident whose analysis has ended.
-  const setup = await browser.newContext();
-  await registerAdmin(setup, url, EMAIL);
-  const api = apiOf(setup, url);
+  const { api } = await adminContext(browser, url, EMAIL);
   const grafana = (await api("POST", "/api/integrations", { source: "grafana", name: "Grafana prod" })).body;
   const sent = await fetch(grafana.webhook_url, {
     method: "POST",
@@ -102,9 +74,7 @@ try {
   check(Boolean(incident), "the incident is open and analysed");
 
   // ---- 1. The keyboard walk.
-  const walk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await walk.newPage();
-  page.setDefaultTimeout(15000);
+  const { context: walk, page } = await openPage(browser);
   await page.goto(`${url}/sign-in`);
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
   await tabTo(page, "the email field", named("input", "Email"));
@@ -250,9 +220,7 @@ try {
     check(await until(async () => (await page.locator('[aria-busy="true"]').count()) === 0), `${path}: loaded`);
   };
   for (const variant of variants) {
-    const context = await browser.newContext({ viewport: variant.viewport, colorScheme: variant.colorScheme });
-    const page = await context.newPage();
-    page.setDefaultTimeout(15000);
+    const { context, page } = await openPage(browser, { viewport: variant.viewport, colorScheme: variant.colorScheme });
     const survey = async (path, name) => {
       await page.goto(`${url}${path}`);
       await settled(page, path);
@@ -269,13 +237,4 @@ try {
     for (const [path, name] of signedIn) await survey(path, name);
     await context.close();
   }
-} catch (e) {
-  fail(e);
-  await onFailure(browser);
-} finally {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-  await model.close();
-}
-console.log(`\nthe accessibility checks took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-done("accessibility");
+});

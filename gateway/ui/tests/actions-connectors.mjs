@@ -12,22 +12,11 @@
 // error. Chat: two models configured (LLM_MODEL and LLM_MODELS), the picker offers the API's
 // list; a question asked with the second picked reaches the model endpoint naming it.
 // Screenshots go to test-artifacts/connectors-*.png and chat-model-*.png.
-import {
-  axeChecker,
-  checks,
-  launchChromium,
-  screenshots,
-  startAurora,
-  until,
-  adminPage,
-} from "./aurora.mjs";
+import { adminPage, suite, until } from "./aurora.mjs";
 import { scriptedModel, text } from "./llm.mjs";
 import { fakeProviders } from "./providers.mjs";
 
-const aurora = process.argv[2] ?? "../../target/debug/aurora";
-const { check, fail, done } = checks();
-const accessible = axeChecker(check);
-const { shot, onFailure } = screenshots();
+const { check, accessible, shot, run } = suite();
 
 const DEFAULT_MODEL = "scripted-model";
 const SECOND_MODEL = "scripted-large";
@@ -37,21 +26,17 @@ const model = await scriptedModel([
 ]);
 const providers = await fakeProviders();
 
-let server;
-let browser;
-const started = Date.now();
-try {
-  server = await startAurora(aurora, {
-    ...providers.env,
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: DEFAULT_MODEL,
-    LLM_MODELS: SECOND_MODEL,
-    LLM_API_KEY: "test-key",
-    // No discovery: with AWS connected it would run the aws CLI against the real AWS.
-    AURORA_DISCOVERY_PROVIDERS: "",
-  });
-  const url = server.url;
-  browser = await launchChromium();
+const env = {
+  ...providers.env,
+  LLM_BASE_URL: model.baseUrl,
+  LLM_MODEL: DEFAULT_MODEL,
+  LLM_MODELS: SECOND_MODEL,
+  LLM_API_KEY: "test-key",
+  // No discovery: with AWS connected it would run the aws CLI against the real AWS.
+  AURORA_DISCOVERY_PROVIDERS: "",
+};
+const closing = [model, providers];
+await run({ env, took: "connectors and model picker", what: "connectors and model picker", closing }, async ({ url, browser }) => {
   const { context, page, api } = await adminPage(browser, url, "admin@acme.example");
 
   // ---- Connectors.
@@ -184,19 +169,4 @@ try {
   check(byModel[DEFAULT_MODEL] >= 1 && byModel[SECOND_MODEL] >= 1, `the LLM usage counts calls of each model: ${JSON.stringify(byModel)}`);
   await accessible(page, "chat (second model picked)");
   await shot(page, "chat-model-picked");
-} catch (e) {
-  fail(e);
-  await onFailure(browser);
-} finally {
-  await browser?.close().catch(() => {});
-  // A stop that hangs must not hang the suite: killed after 30 s, and said.
-  const stopped = !server || (await Promise.race([server.stop().then(() => true), new Promise((ok) => setTimeout(() => ok(false), 30000).unref())]));
-  if (!stopped) {
-    fail(new Error(`aurora (pid ${server.pid}) did not stop within 30 s of SIGINT; killed`));
-    process.kill(server.pid, "SIGKILL");
-  }
-  await model.close();
-  await providers.close();
-}
-console.log(`\nconnectors and model picker took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-done("connectors and model picker");
+});

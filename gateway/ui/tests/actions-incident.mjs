@@ -11,25 +11,10 @@
 // incident that does not exist refused in the API's words → one incident merged into another
 // (both pages say so) → an incident never analysed: its analysis asked for, then cancelled while
 // it runs. Screenshots go to test-artifacts/actions-*.png.
-import {
-  KUBECONFIG,
-  apiOf,
-  axeChecker,
-  checks,
-  fakeKubectl,
-  grafanaAlert,
-  launchChromium,
-  registerAdmin,
-  screenshots,
-  startAurora,
-  until,
-} from "./aurora.mjs";
+import { KUBECONFIG, adminPage, fakeKubectl, grafanaAlert, suite, until } from "./aurora.mjs";
 import { sayThen, scriptedModel, text, tool } from "./llm.mjs";
 
-const aurora = process.argv[2] ?? "../../target/debug/aurora";
-const { check, fail, done } = checks();
-const accessible = axeChecker(check);
-const { shot, onFailure } = screenshots();
+const { check, accessible, shot, run } = suite();
 
 const THOUGHT = "I start with the pods of the shop namespace.";
 const FIRST_DRAFT = "The checkout deploy crash-loops its pods.";
@@ -63,24 +48,9 @@ const model = await scriptedModel([
 ]);
 const kubectl = fakeKubectl();
 
-let server;
-let browser;
-const started = Date.now();
-try {
-  server = await startAurora(aurora, {
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: "scripted-model",
-    LLM_API_KEY: "test-key",
-    LLM_PRICES: "scripted-model=2/8",
-    AURORA_TOOL_PATH: kubectl.toolPath,
-  });
-  const url = server.url;
-  browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  await registerAdmin(context, url, "oncall@acme.example");
-  const api = apiOf(context, url);
+const env = { ...model.env, AURORA_TOOL_PATH: kubectl.toolPath };
+await run({ env, took: "incident actions", what: "incident action", closing: [kubectl, model] }, async ({ url, browser }) => {
+  const { context, page, api } = await adminPage(browser, url, "oncall@acme.example");
 
   // Arrange: a cluster the fake kubectl stands for, every alert its own incident, a Grafana source.
   const cluster = await api("POST", "/api/connectors/kubernetes", { settings: { context: "prod" }, credentials: { kubeconfig: KUBECONFIG } });
@@ -358,14 +328,4 @@ try {
   check(true, "a cancelled analysis can be asked for again");
   await accessible(page, "incident (analysis cancelled)");
   await shot(page, "actions-rca-cancelled");
-} catch (e) {
-  fail(e);
-  await onFailure(browser);
-} finally {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-  kubectl.remove();
-  await model.close();
-}
-console.log(`\nincident actions took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-done("incident action");
+});

@@ -12,24 +12,10 @@
 // created (it works) and revoked (it is refused), the audit log showing each without a reload.
 // Screenshots go to test-artifacts/settings-*.png.
 import { generateKeyPairSync, verify } from "node:crypto";
-import { createServer } from "node:http";
-import {
-  auroraSignature,
-  axeChecker,
-  checks,
-  grafanaAlert,
-  launchChromium,
-  screenshots,
-  startAurora,
-  until,
-  adminPage,
-} from "./aurora.mjs";
+import { adminPage, auroraSignature, fakeServer, grafanaAlert, suite, until } from "./aurora.mjs";
 import { scriptedModel, tool } from "./llm.mjs";
 
-const aurora = process.argv[2] ?? "../../target/debug/aurora";
-const { check, fail, done } = checks();
-const accessible = axeChecker(check);
-const { shot, onFailure } = screenshots();
+const { check, accessible, shot, run } = suite();
 
 // The analyses the RCA setting starts end at once (the model concludes on its first step).
 const model = await scriptedModel([
@@ -48,31 +34,25 @@ const keys = generateKeyPairSync("rsa", {
   publicKeyEncoding: { type: "spki", format: "pem" },
 });
 const google = { assertions: 0, listings: 0 };
-const gcp = createServer((req, res) => {
-  let body = "";
-  req.on("data", (c) => (body += c));
-  req.on("end", () => {
-    const answer = (status, json) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(json));
-    if (req.method === "POST" && req.url === "/token") {
-      const jwt = new URLSearchParams(body).get("assertion") ?? "";
-      const [header, claims, signature] = jwt.split(".");
-      const signed =
-        signature !== undefined &&
-        verify("RSA-SHA256", Buffer.from(`${header}.${claims}`), keys.publicKey, Buffer.from(signature, "base64url"));
-      if (!signed) return answer(400, { error: "invalid_grant", error_description: "bad assertion" });
-      google.assertions++;
-      return answer(200, { access_token: "fake-gcp-access-token", token_type: "Bearer", expires_in: 3600 });
-    }
-    if (req.method === "GET" && req.url.startsWith("/v1/projects")) {
-      if (req.headers.authorization !== "Bearer fake-gcp-access-token") return answer(401, { error: { code: 401 } });
-      google.listings++;
-      return answer(200, { projects: GCP_PROJECTS.map((projectId) => ({ projectId, lifecycleState: "ACTIVE" })) });
-    }
-    answer(404, { error: { code: 404, message: `no ${req.method} ${req.url} here` } });
-  });
+const gcp = await fakeServer((req, res, body) => {
+  const answer = (status, json) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(json));
+  if (req.method === "POST" && req.url === "/token") {
+    const jwt = new URLSearchParams(body).get("assertion") ?? "";
+    const [header, claims, signature] = jwt.split(".");
+    const signed =
+      signature !== undefined &&
+      verify("RSA-SHA256", Buffer.from(`${header}.${claims}`), keys.publicKey, Buffer.from(signature, "base64url"));
+    if (!signed) return answer(400, { error: "invalid_grant", error_description: "bad assertion" });
+    google.assertions++;
+    return answer(200, { access_token: "fake-gcp-access-token", token_type: "Bearer", expires_in: 3600 });
+  }
+  if (req.method === "GET" && req.url.startsWith("/v1/projects")) {
+    if (req.headers.authorization !== "Bearer fake-gcp-access-token") return answer(401, { error: { code: 401 } });
+    google.listings++;
+    return answer(200, { projects: GCP_PROJECTS.map((projectId) => ({ projectId, lifecycleState: "ACTIVE" })) });
+  }
+  answer(404, { error: { code: 404, message: `no ${req.method} ${req.url} here` } });
 });
-await new Promise((ok) => gcp.listen(0, "127.0.0.1", ok));
-const gcpUrl = `http://127.0.0.1:${gcp.address().port}`;
 const SERVICE_ACCOUNT_KEY = JSON.stringify({
   type: "service_account",
   project_id: "acme-prod",
@@ -80,7 +60,7 @@ const SERVICE_ACCOUNT_KEY = JSON.stringify({
   private_key: keys.privateKey,
   client_email: "aurora@acme-prod.iam.gserviceaccount.com",
   client_id: "1234567890",
-  token_uri: `${gcpUrl}/token`,
+  token_uri: `${gcp.url}/token`,
 });
 
 /** A BigPanda incident share; `n` makes each delivery its own incident. */
@@ -111,19 +91,8 @@ function bigPanda(n) {
   });
 }
 
-let server;
-let browser;
-const started = Date.now();
-try {
-  server = await startAurora(aurora, {
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: "scripted-model",
-    LLM_API_KEY: "test-key",
-    LLM_PRICES: "scripted-model=2/8",
-    AURORA_GCP_BASE_URL: gcpUrl,
-  });
-  const url = server.url;
-  browser = await launchChromium();
+const env = { ...model.env, AURORA_GCP_BASE_URL: gcp.url };
+await run({ env, took: "settings actions", what: "settings action", closing: [model, gcp] }, async ({ url, browser }) => {
   const { context, page, api } = await adminPage(browser, url, "admin@acme.example");
   const grouping = await api("PUT", "/api/correlation/settings", { enabled: false });
   check(grouping.status === 200, `grouping is turned off: each alert opens its own incident (${grouping.status})`);
@@ -322,14 +291,4 @@ try {
   );
   await accessible(page, "organisation (after the changes)");
   await shot(page, "settings-organisation");
-} catch (e) {
-  fail(e);
-  await onFailure(browser);
-} finally {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-  await model.close();
-  await new Promise((ok) => gcp.close(ok));
-}
-console.log(`\nsettings actions took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-done("settings action");
+});

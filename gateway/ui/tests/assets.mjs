@@ -8,10 +8,9 @@
 // node:http, not fetch: fetch would undo the compression this checks.
 import { request } from "node:http";
 import { gunzipSync } from "node:zlib";
-import { checks, startAurora } from "./aurora.mjs";
+import { suite } from "./aurora.mjs";
 
-const aurora = process.argv[2] ?? "../../target/debug/aurora";
-const { check, fail, done } = checks();
+const { check, run } = suite();
 
 /** `method path` with `headers`: status, headers and the body's raw bytes. */
 function get(url, path, headers = {}, method = "GET") {
@@ -27,12 +26,7 @@ function get(url, path, headers = {}, method = "GET") {
   });
 }
 
-let server;
-const started = Date.now();
-try {
-  server = await startAurora(aurora);
-  const url = server.url;
-
+await run({ chromium: false, took: "the asset checks", what: "asset" }, async ({ url }) => {
   // index.html: the app's page, revalidated on every load (a new release shows at once).
   const index = await get(url, "/", { "accept-encoding": "gzip" });
   const html = (index.headers["content-encoding"] === "gzip" ? gunzipSync(index.body) : index.body).toString("utf8");
@@ -90,10 +84,4 @@ try {
   await notFound("/api");
   await notFound("/assets/missing-0123abcd.js");
   await notFound("/organization", "POST");
-} catch (e) {
-  fail(e);
-} finally {
-  await server?.stop();
-}
-console.log(`\nthe asset checks took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-done("asset");
+});

@@ -4,6 +4,7 @@
 import { spawn, execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as httpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -64,8 +65,49 @@ export function launchChromium() {
 
 export const axeSource = () => readFileSync(resolve("node_modules/axe-core/axe.min.js"), "utf8");
 
-// What the browser tests beyond flow.mjs share: named checks, waiting for a condition, screenshots,
-// axe-core, a signed-up admin, signatures and the fake tools the agent calls.
+// What the browser tests share: how a suite begins and ends, named checks, waiting for a
+// condition, screenshots, axe-core, pages and a signed-up admin, signatures, fake HTTP servers and
+// the fake tools the agent calls.
+
+/** What every suite begins with: the aurora binary (its first argument), named checks ([`checks`]),
+ *  `accessible` ([`axeChecker`]), screenshots ([`screenshots`]), and `run`, which runs it:
+ *
+ *  `run({ env, took, what, chromium = true, closing = [] }, body)` starts aurora with `env`
+ *  ([`startAurora`]) and Chromium, then `body({ server, url, browser })`; what it throws is a
+ *  failed check, with a screenshot of every open page. Whatever happens, Chromium is closed and
+ *  aurora stopped (a stop that hangs must not hang the suite: killed 30 s after SIGINT, and said),
+ *  then each of `closing` (the fakes the suite started) is closed; last the time it all took
+ *  (`<took> took N s`) and `done(what)`. */
+export function suite() {
+  const aurora = process.argv[2] ?? "../../target/debug/aurora";
+  const named = checks();
+  const pictures = screenshots();
+  const { fail, done } = named;
+  const run = async ({ env = {}, took, what, chromium = true, closing = [] }, body) => {
+    let server;
+    let browser;
+    const started = Date.now();
+    try {
+      server = await startAurora(aurora, env);
+      if (chromium) browser = await launchChromium();
+      await body({ server, url: server.url, browser });
+    } catch (e) {
+      fail(e);
+      await pictures.onFailure(browser);
+    } finally {
+      await browser?.close().catch(() => {});
+      const stopped = !server || (await Promise.race([server.stop().then(() => true), new Promise((ok) => setTimeout(() => ok(false), 30000).unref())]));
+      if (!stopped) {
+        fail(new Error(`aurora (pid ${server.pid}) did not stop within 30 s of SIGINT; killed`));
+        process.kill(server.pid, "SIGKILL");
+      }
+      for (const fake of closing) await fake.close();
+    }
+    console.log(`\n${took} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    done(what);
+  };
+  return { aurora, ...named, accessible: axeChecker(named.check), ...pictures, run };
+}
 
 /** Named checks: `check(ok, what)` prints each and keeps the failed; `done()` exits 1 on any. */
 export function checks() {
@@ -132,14 +174,32 @@ export async function registerAdmin(context, url, email, organization = "Acme") 
   return r.json();
 }
 
-/** A 1280 px page signed in as the admin `email` of a new organisation, its context, and the API
- *  as that admin ([`apiOf`]): how most suites begin. */
-export async function adminPage(browser, url, email) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+/** A new page in `context` whose waits give up after 15 s. */
+export async function pageIn(context) {
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
-  await registerAdmin(context, url, email);
-  return { context, page, api: apiOf(context, url) };
+  return page;
+}
+
+/** A new context, 1280 × 900 unless `options` (Playwright's) say otherwise, and a page in it
+ *  ([`pageIn`]). */
+export async function openPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  return { context, page: await pageIn(context) };
+}
+
+/** A new context signed in as the admin `email` of a new organisation, and the API as that admin
+ *  ([`apiOf`]). */
+export async function adminContext(browser, url, email, organization = "Acme") {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await registerAdmin(context, url, email, organization);
+  return { context, api: apiOf(context, url) };
+}
+
+/** [`adminContext`] with a page in it ([`pageIn`]): how most suites begin. */
+export async function adminPage(browser, url, email, organization = "Acme") {
+  const { context, api } = await adminContext(browser, url, email, organization);
+  return { context, page: await pageIn(context), api };
 }
 
 /** The API as the context's signed-in person: `api(method, path, body)` → `{ status, body }`. */
@@ -162,8 +222,8 @@ export function apiOf(context, url) {
 /** `sha256=<hex hmac-sha256 of body>`, the X-Aurora-Signature of a delivery. */
 export const auroraSignature = (secret, body) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 
-/** A Grafana alert body (firing) for `summary`, `fingerprint` on `service`. */
-export function grafanaAlert(summary, fingerprint, service = "checkout") {
+/** A Grafana alert body (firing) for `summary`, `fingerprint` on `service`, named `alertname`. */
+export function grafanaAlert(summary, fingerprint, service = "checkout", alertname = summary) {
   return JSON.stringify({
     receiver: "aurora",
     status: "firing",
@@ -171,7 +231,7 @@ export function grafanaAlert(summary, fingerprint, service = "checkout") {
     alerts: [
       {
         status: "firing",
-        labels: { alertname: summary, service, severity: "critical" },
+        labels: { alertname, service, severity: "critical" },
         annotations: { summary },
         startsAt: new Date().toISOString(),
         endsAt: "0001-01-01T00:00:00Z",
@@ -181,8 +241,27 @@ export function grafanaAlert(summary, fingerprint, service = "checkout") {
   });
 }
 
+/** An HTTP server on a free local port that reads each request's body, then calls
+ *  `handle(req, res, body)`; `{ url, close }`. The fake models, providers and clouds are each one. */
+export async function fakeServer(handle) {
+  const server = httpServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => handle(req, res, body));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () =>
+      new Promise((ok) => {
+        server.closeAllConnections?.();
+        server.close(ok);
+      }),
+  };
+}
+
 /** A fake kubectl the agent finds on its tools' PATH (`dir`): it logs each call and answers like
- *  the real one; `calls()` lists them; `remove()` deletes it. Connect a cluster (`KUBECONFIG`) so
+ *  the real one; `calls()` lists them; `close()` deletes it. Connect a cluster (`KUBECONFIG`) so
  *  the agent is offered kubectl. */
 export function fakeKubectl() {
   const dir = mkdtempSync(join(tmpdir(), "aurora-ui-tools-"));
@@ -202,7 +281,7 @@ esac
     dir,
     toolPath: `${dir}:/usr/bin:/bin`,
     calls: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    close: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 

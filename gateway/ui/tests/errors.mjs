@@ -16,24 +16,9 @@
 // now, and the socket of a conversation deleted meanwhile refused (the API's 404 said, no more
 // tries, Start a new chat); error frames: the model failing (LLM_ERROR, then Try again answers), the session deleted
 // meanwhile (SESSION_NOT_FOUND, then Start a new chat). Screenshots go to test-artifacts/errors-*.png.
-import { createServer } from "node:http";
-import {
-  apiOf,
-  axeChecker,
-  checks,
-  grafanaAlert,
-  launchChromium,
-  registerAdmin,
-  screenshots,
-  startAurora,
-  until,
-  adminPage,
-} from "./aurora.mjs";
+import { adminContext, adminPage, apiOf, fakeServer, grafanaAlert, openPage, pageIn, suite, until } from "./aurora.mjs";
 
-const aurora = process.argv[2] ?? "../../target/debug/aurora";
-const { check, fail, done } = checks();
-const accessible = axeChecker(check);
-const { shot, onFailure } = screenshots();
+const { check, accessible, shot, run } = suite();
 
 // A model that answers every question at once, or — while `failing` — refuses with a 500.
 const model = await failingModel();
@@ -41,17 +26,8 @@ const model = await failingModel();
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 const NOBODY = "00000000-0000-4000-8000-000000000000";
 
-let server;
-let browser;
-const started = Date.now();
-try {
-  server = await startAurora(aurora, {
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: "flaky-model",
-    LLM_API_KEY: "test-key",
-  });
-  const url = server.url;
-  browser = await launchChromium();
+const env = { LLM_BASE_URL: model.baseUrl, LLM_MODEL: "flaky-model", LLM_API_KEY: "test-key" };
+await run({ env, took: "error checks", what: "error", closing: [model] }, async ({ url, browser }) => {
   const { context, page, api } = await adminPage(browser, url, "admin@acme.example");
 
   // Something on each page: an incident (from a Grafana alert) and a conversation.
@@ -151,9 +127,8 @@ try {
   await shot(page, "errors-incident-404");
 
   // Someone else's conversation: not found, and no socket is opened for it.
-  const other = await browser.newContext();
-  await registerAdmin(other, url, "admin@globex.example", "Globex");
-  const theirs = (await apiOf(other, url)("POST", "/chat_api/sessions", { title: "Globex only" })).body;
+  const { context: other, api: asGlobex } = await adminContext(browser, url, "admin@globex.example", "Globex");
+  const theirs = (await asGlobex("POST", "/chat_api/sessions", { title: "Globex only" })).body;
   const notMine = await api("GET", `/chat_api/sessions/${theirs.id}`);
   check(notMine.status === 404, `the API answers 404 for someone else's conversation (${notMine.status})`);
   const sockets = [];
@@ -168,13 +143,11 @@ try {
 
   // An admin demoted while their page is open: the organisation's admin reads answer 403.
   const invited = await api("POST", "/api/invitations", { email: "ops@acme.example", role: "admin" });
-  const opsContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { context: opsContext, page: ops } = await openPage(browser);
   const joined = await opsContext.request.post(`${url}/api/auth/register`, {
     data: { email: "ops@acme.example", password: "another long password", invitation: invited.body.token },
   });
   check(joined.ok(), `the invited admin joins (${joined.status()})`);
-  const ops = await opsContext.newPage();
-  ops.setDefaultTimeout(15000);
   await ops.goto(`${url}/`);
   await heading(ops, "Incidents").waitFor();
   const opsId = (await api("GET", "/api/members")).body.items.find((m) => m.email === "ops@acme.example").user_id;
@@ -196,13 +169,11 @@ try {
   await opsContext.close();
 
   // Signed out elsewhere: every page's reads answer 401, and each page says so.
-  const away = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { context: away, page: awayPage } = await openPage(browser);
   const signIn = await away.request.post(`${url}/api/auth/login`, {
     data: { email: "admin@acme.example", password: "a long enough password" },
   });
   check(signIn.ok(), `a second session signs in (${signIn.status()})`);
-  const awayPage = await away.newPage();
-  awayPage.setDefaultTimeout(15000);
   await awayPage.goto(`${url}/`);
   await heading(awayPage, "Incidents").waitFor();
   const loggedOut = await away.request.post(`${url}/api/auth/logout`);
@@ -327,8 +298,7 @@ try {
 
   // An open socket lost with an error (code 1011): said with its code and reason; it reconnects.
   // (A page of its own: its sockets go through Playwright, which relays them to the server.)
-  const lossy = await context.newPage();
-  lossy.setDefaultTimeout(15000);
+  const lossy = await pageIn(context);
   const routed = [];
   await lossy.routeWebSocket(/\/ws\/chat/, (ws) => {
     ws.connectToServer();
@@ -434,51 +404,34 @@ try {
   await page.goto(`${url}/chat/${deleted}`);
   const deletedRead = await api("GET", `/chat_api/sessions/${deleted}`);
   check(await says(page, deletedRead.body.error.message), `a deleted conversation says "${deletedRead.body.error.message}"`);
-} catch (e) {
-  fail(e);
-  await onFailure(browser);
-} finally {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-  await model.close();
-}
-console.log(`\nerror checks took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-done("error");
+});
 
 /** An OpenAI-compatible model streaming one answer to anything, or answering 500 while `failing`. */
 async function failingModel() {
   const state = { failing: false };
-  const http = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      if (state.failing) {
-        res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { message: "the model is overloaded", type: "server_error" } }));
-        return;
-      }
-      const name = JSON.parse(body || "{}").model ?? "flaky-model";
-      const chunk = (choices, usage) => ({
-        id: "chatcmpl-errors",
-        object: "chat.completion.chunk",
-        created: 1_700_000_000,
-        model: name,
-        choices,
-        ...(usage ? { usage } : {}),
-      });
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-      for (const c of [
-        chunk([{ index: 0, delta: { role: "assistant", content: "Checkout is slow because of the database." }, finish_reason: null }]),
-        chunk([{ index: 0, delta: {}, finish_reason: "stop" }]),
-        chunk([], { prompt_tokens: 50, completion_tokens: 10, total_tokens: 60 }),
-      ])
-        res.write(`data: ${JSON.stringify(c)}\n\n`);
-      res.end("data: [DONE]\n\n");
+  const http = await fakeServer((req, res, body) => {
+    if (state.failing) {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "the model is overloaded", type: "server_error" } }));
+      return;
+    }
+    const name = JSON.parse(body || "{}").model ?? "flaky-model";
+    const chunk = (choices, usage) => ({
+      id: "chatcmpl-errors",
+      object: "chat.completion.chunk",
+      created: 1_700_000_000,
+      model: name,
+      choices,
+      ...(usage ? { usage } : {}),
     });
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    for (const c of [
+      chunk([{ index: 0, delta: { role: "assistant", content: "Checkout is slow because of the database." }, finish_reason: null }]),
+      chunk([{ index: 0, delta: {}, finish_reason: "stop" }]),
+      chunk([], { prompt_tokens: 50, completion_tokens: 10, total_tokens: 60 }),
+    ])
+      res.write(`data: ${JSON.stringify(c)}\n\n`);
+    res.end("data: [DONE]\n\n");
   });
-  await new Promise((ok) => http.listen(0, "127.0.0.1", ok));
-  return Object.assign(state, {
-    baseUrl: `http://127.0.0.1:${http.address().port}/v1`,
-    close: () => new Promise((ok) => http.close(ok)),
-  });
+  return Object.assign(state, { baseUrl: `${http.url}/v1`, close: http.close });
 }

@@ -16,17 +16,11 @@
 // and source filter on the server, the changes before an incident, the whole service graph
 // explored, the metrics charts (tests/explore.mjs). axe-core runs on every page and fails the
 // test on any serious or critical violation. Screenshots go to test-artifacts/.
-import { chmodSync, existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { axeSource as readAxe, launchChromium, startAurora } from "./aurora.mjs";
+import { KUBECONFIG, fakeKubectl, grafanaAlert, openPage, suite, until } from "./aurora.mjs";
 import { explore } from "./explore.mjs";
 import { scriptedModel, text, tool } from "./llm.mjs";
 
-const aurora = process.argv[2] ?? "../../target/debug/aurora";
-const artifacts = resolve("test-artifacts");
-mkdirSync(artifacts, { recursive: true });
-const axeSource = readAxe();
+const { check, accessible, shot, run } = suite();
 
 // The model: the postmortem, the chat's destructive command, the investigation (the first whose
 // trigger the newest user message holds plays: the postmortem's record may quote the brief). The delay makes
@@ -81,84 +75,11 @@ const model = await scriptedModel([
   },
 ]);
 // A fake kubectl the agent finds on its tools' PATH: it logs each call and answers like the real one.
-const tools = mkdtempSync(join(tmpdir(), "aurora-ui-tools-"));
-const calls = join(tools, "calls.log");
-writeFileSync(
-  join(tools, "kubectl"),
-  `#!/bin/sh
-echo "kubectl $*" >> '${calls}'
-case "$*" in
-  *delete*) echo 'pod "checkout-7" deleted' ;;
-  *) echo '{"items":[{"metadata":{"name":"checkout-7","namespace":"shop"},"status":{"phase":"CrashLoopBackOff"}}]}' ;;
-esac
-`,
-);
-chmodSync(join(tools, "kubectl"), 0o755);
-const kubectlCalls = () => (existsSync(calls) ? readFileSync(calls, "utf8").trim().split("\n") : []);
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-current-context: prod
-clusters:
-- name: prod-cluster
-  cluster:
-    server: https://prod.k8s.example:6443
-contexts:
-- name: prod
-  context:
-    cluster: prod-cluster
-    user: aurora
-users:
-- name: aurora
-  user:
-    token: kube-token-for-the-ui-flow
-`;
+const kubectl = fakeKubectl();
 
-let server;
-let browser;
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
-};
-
-async function cleanup() {
-  await browser?.close().catch(() => {});
-  await server?.stop();
-  rmSync(tools, { recursive: true, force: true });
-  await model.close();
-}
-
-/** axe-core on the page: no serious or critical violation. */
-async function accessible(page, name) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => await window.axe.run(document));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  check(bad.length === 0, `${name}: no serious accessibility violation ${bad.map((v) => v.id).join(" ")}`);
-}
-
-/** Whether `test` comes true within `ms` (asked every 100 ms). */
-async function until(test, ms = 10000) {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100)))
-    if (await test()) return true;
-  return false;
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
-}
-
-try {
-  server = await startAurora(aurora, {
-    LLM_BASE_URL: model.baseUrl,
-    LLM_MODEL: "scripted-model",
-    LLM_API_KEY: "test-key",
-    LLM_PRICES: "scripted-model=2/8",
-    AURORA_TOOL_PATH: `${tools}:/usr/bin:/bin`,
-  });
-  const url = server.url;
-  browser = await launchChromium();
-  const admin = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  admin.setDefaultTimeout(15000);
+const env = { ...model.env, AURORA_TOOL_PATH: kubectl.toolPath };
+await run({ env, took: "the browser flow", what: "browser", closing: [kubectl, model] }, async ({ url, browser }) => {
+  const { page: admin } = await openPage(browser);
 
   // Register.
   await admin.goto(`${url}/register`);
@@ -225,21 +146,7 @@ try {
     fetch(webhook, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
-      body: JSON.stringify({
-        receiver: "aurora",
-        status: "firing",
-        version: "1",
-        alerts: [
-          {
-            status: "firing",
-            labels: { alertname: "Checkout latency high", service: "checkout", severity: "critical" },
-            annotations: { summary },
-            startsAt: new Date().toISOString(),
-            endsAt: "0001-01-01T00:00:00Z",
-            fingerprint,
-          },
-        ],
-      }),
+      body: grafanaAlert(summary, fingerprint, "checkout", "Checkout latency high"),
     });
   const sent = Date.now();
   const delivery = await alert("Checkout p99 over 2 s", "ui-flow-1");
@@ -297,7 +204,7 @@ try {
     (await admin.getByTestId("confirm-command").textContent()) === "kubectl -n shop delete pod checkout-7",
     "the destructive command asks before it runs",
   );
-  check(!kubectlCalls().some((c) => c.includes("delete")), "nothing is deleted before the answer");
+  check(!kubectl.calls().some((c) => c.includes("delete")), "nothing is deleted before the answer");
   await admin.waitForURL(/\/chat\/[0-9a-f-]{36}$/);
   await admin.reload();
   await dialog.waitFor();
@@ -307,7 +214,7 @@ try {
   await admin.getByRole("button", { name: "Approve and run" }).click();
   await admin.getByText(/kubectl — succeeded/).waitFor({ timeout: 30000 });
   await admin.getByTestId("answer").filter({ hasText: "I deleted checkout-7; its deployment starts a fresh pod." }).waitFor();
-  check(kubectlCalls().includes("kubectl -n shop delete pod checkout-7"), "approved, the command ran once");
+  check(kubectl.calls().includes("kubectl -n shop delete pod checkout-7"), "approved, the command ran once");
   await admin.getByText(/kubectl — succeeded/).click();
   check(/deleted/.test(await admin.getByTestId("tool-output").first().textContent()), "the command's result is shown");
   check(!/Usage: 0 input/.test(await admin.getByTestId("usage").textContent()), "the session's usage is shown");
@@ -319,7 +226,7 @@ try {
   await dialog.waitFor();
   await admin.getByRole("button", { name: "Refuse" }).click();
   await admin.getByTestId("answer").filter({ hasText: "I left checkout-cache-0 as it is." }).waitFor({ timeout: 30000 });
-  check(!kubectlCalls().some((c) => c.includes("checkout-cache-0")), "refused, the command never ran");
+  check(!kubectl.calls().some((c) => c.includes("checkout-cache-0")), "refused, the command never ran");
   await accessible(admin, "chat");
   await shot(admin, "chat");
 
@@ -471,9 +378,7 @@ try {
   await shot(admin, "organisation");
 
   // A viewer (phone-sized, dark): accepts the invitation, sees the incident, no buttons it cannot use.
-  const viewerContext = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
-  const viewer = await viewerContext.newPage();
-  viewer.setDefaultTimeout(15000);
+  const { context: viewerContext, page: viewer } = await openPage(browser, { viewport: { width: 390, height: 844 }, colorScheme: "dark" });
   await viewer.goto(`${url}/accept?token=${encodeURIComponent(invitation)}`);
   await viewer.getByLabel("Email").fill("viewer@acme.example");
   await viewer.getByLabel("Password").fill("another long password");
@@ -574,16 +479,4 @@ try {
   check(api404.status === 404 && (await api404.json()).error?.code === "not_found", "/api/* keeps its JSON 404");
   const deep = await fetch(`${url}/incidents/00000000-0000-0000-0000-000000000000`);
   check(deep.status === 200 && (await deep.text()).includes('id="app"'), "a deep link gets the app");
-} catch (e) {
-  failures.push(String(e?.stack ?? e));
-  for (const page of browser?.contexts().flatMap((c) => c.pages()) ?? [])
-    await page.screenshot({ path: join(artifacts, `failure-${Date.now()}.png`) }).catch(() => {});
-  console.error(e);
-} finally {
-  await cleanup();
-}
-if (failures.length) {
-  console.error(`\n${failures.length} failed:\n${failures.join("\n")}`);
-  process.exit(1);
-}
-console.log("\nall browser checks passed; screenshots in test-artifacts/");
+});

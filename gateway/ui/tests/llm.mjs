@@ -4,7 +4,7 @@
 // A script is chosen by the newest user message of a request (the first script whose trigger it
 // contains); the step played is the number of assistant messages after that user message, so a
 // tool call is followed by the next step once the agent sends the tool's result.
-import { createServer } from "node:http";
+import { fakeServer } from "./aurora.mjs";
 
 /** `{ text: [chunks] }` or `{ tool: [id, name, arguments] }`, or both: the text streamed, then
  *  the tool call (a model saying what it is about to do, then doing it). */
@@ -12,43 +12,41 @@ export const text = (...chunks) => ({ text: chunks });
 export const tool = (id, name, args) => ({ tool: [id, name, args] });
 export const sayThen = (chunks, call) => ({ text: chunks, tool: call.tool });
 
-/** Starts the server; `scripts` is `[{ trigger, steps, delay }]` (delay: ms before each chunk). */
+/** Starts the server; `scripts` is `[{ trigger, steps, delay }]` (delay: ms before each chunk).
+ *  `env` points aurora at it as `scripted-model` (priced, so its calls cost something). */
 export async function scriptedModel(scripts) {
   const requests = [];
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", async () => {
-      if (req.method !== "POST" || !req.url.endsWith("/chat/completions")) {
-        res.writeHead(404).end();
-        return;
-      }
-      const request = JSON.parse(body);
-      requests.push(request);
-      const messages = request.messages ?? [];
-      let lastUser = -1;
-      messages.forEach((m, i) => {
-        if (m.role === "user") lastUser = i;
-      });
-      const question = lastUser >= 0 ? String(messages[lastUser].content ?? "") : "";
-      const stepIndex = messages.slice(lastUser + 1).filter((m) => m.role === "assistant").length;
-      const script = scripts.find((s) => question.includes(s.trigger));
-      const step = script?.steps[stepIndex] ?? text(script ? "(the script has no more steps)" : "I have no script for that.");
-      const model = request.model ?? "scripted";
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-      res.socket?.setNoDelay(true);
-      for (const c of chunks(step, model)) {
-        if (script?.delay) await new Promise((r) => setTimeout(r, script.delay));
-        res.write(`data: ${JSON.stringify(c)}\n\n`);
-      }
-      res.end("data: [DONE]\n\n");
+  const server = await fakeServer(async (req, res, body) => {
+    if (req.method !== "POST" || !req.url.endsWith("/chat/completions")) {
+      res.writeHead(404).end();
+      return;
+    }
+    const request = JSON.parse(body);
+    requests.push(request);
+    const messages = request.messages ?? [];
+    let lastUser = -1;
+    messages.forEach((m, i) => {
+      if (m.role === "user") lastUser = i;
     });
+    const question = lastUser >= 0 ? String(messages[lastUser].content ?? "") : "";
+    const stepIndex = messages.slice(lastUser + 1).filter((m) => m.role === "assistant").length;
+    const script = scripts.find((s) => question.includes(s.trigger));
+    const step = script?.steps[stepIndex] ?? text(script ? "(the script has no more steps)" : "I have no script for that.");
+    const model = request.model ?? "scripted";
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    res.socket?.setNoDelay(true);
+    for (const c of chunks(step, model)) {
+      if (script?.delay) await new Promise((r) => setTimeout(r, script.delay));
+      res.write(`data: ${JSON.stringify(c)}\n\n`);
+    }
+    res.end("data: [DONE]\n\n");
   });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const baseUrl = `${server.url}/v1`;
   return {
-    baseUrl: `http://127.0.0.1:${server.address().port}/v1`,
+    baseUrl,
+    env: { LLM_BASE_URL: baseUrl, LLM_MODEL: "scripted-model", LLM_API_KEY: "test-key", LLM_PRICES: "scripted-model=2/8" },
     requests,
-    close: () => new Promise((ok) => server.close(ok)),
+    close: server.close,
   };
 }
 
