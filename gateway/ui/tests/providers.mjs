@@ -6,42 +6,46 @@
 // to fail as a whole: `fake.mode = "500"` answers every request with an internal error, `"drop"`
 // closes every connection unanswered (the provider unreachable: Aurora connects the account but
 // records a failing check). `fake.requests` keeps what it was sent.
-import { createServer } from "node:http";
+import { fakeServer } from "./aurora.mjs";
 
-/** Starts a fake whose `route(req, body, path)` answers `{ status, json }` or `{ status, xml }`. */
-async function fake(route) {
-  const state = { mode: "ok", requests: [] };
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => {
-      const path = new URL(req.url, "http://fake").pathname;
-      state.requests.push({ method: req.method, url: req.url, path, headers: req.headers, body });
-      if (state.mode === "drop") return req.socket.destroy();
-      if (state.mode === "500")
-        return res
-          .writeHead(500, { "content-type": "application/json" })
-          .end(JSON.stringify({ message: "internal error: the backend is down" }));
-      const answer = route(req, body, path) ?? { status: 404, json: { message: `the fake has no route for ${req.method} ${path}` } };
-      if (answer.xml !== undefined) return res.writeHead(answer.status, { "content-type": "text/xml" }).end(answer.xml);
-      res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.json));
-    });
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  state.url = `http://127.0.0.1:${server.address().port}`;
-  state.close = () =>
-    new Promise((ok) => {
-      server.closeAllConnections?.();
-      server.close(ok);
-    });
-  return state;
+/** What a route reads of a request: its method and path, a header by name, the bearer token, the
+ *  body as sent and as a form. */
+function read(req, body) {
+  const header = (name) => String(req.headers[name] ?? "");
+  return {
+    method: req.method,
+    path: new URL(req.url, "http://fake").pathname,
+    header,
+    bearer: header("authorization").replace(/^Bearer /, ""),
+    body,
+    form: Object.fromEntries(new URLSearchParams(body)),
+  };
 }
 
-const header = (req, name) => String(req.headers[name] ?? "");
-const bearer = (req) => header(req, "authorization").replace(/^Bearer /, "");
+/** Starts a fake whose `route(request)` ([`read`]) answers `{ status, json }` or `{ status, xml }`. */
+async function fake(route) {
+  const state = { mode: "ok", requests: [] };
+  const server = await fakeServer((req, res, body) => {
+    const request = read(req, body);
+    const { path } = request;
+    state.requests.push({ method: req.method, url: req.url, path, headers: req.headers, body });
+    if (state.mode === "drop") return req.socket.destroy();
+    if (state.mode === "500")
+      return res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ message: "internal error: the backend is down" }));
+    const answer = route(request) ?? { status: 404, json: { message: `the fake has no route for ${req.method} ${path}` } };
+    if (answer.xml !== undefined) return res.writeHead(answer.status, { "content-type": "text/xml" }).end(answer.xml);
+    res.writeHead(answer.status, { "content-type": "application/json" }).end(JSON.stringify(answer.json));
+  });
+  return Object.assign(state, server);
+}
+
 const bad = (credential) => !credential || credential.includes("bad");
-const form = (body) => Object.fromEntries(new URLSearchParams(body));
 const ok = (json) => ({ status: 200, json });
+/** The credential typed into the form's `secret` field: `<stem>-good` connects, `<stem>-bad` is
+ *  refused in the words `refused` matches. */
+const credential = (secret, stem, refused) => ({ secret, good: `${stem}-good`, bad: `${stem}-bad`, refused });
 
 /** Aurora's own AWS keys (it signs STS AssumeRole with them). */
 export const AURORA_AWS = { id: "AKIAAURORAUITEST0001", secret: "aurora-ui-test-aws-secret-key" };
@@ -67,10 +71,9 @@ export const KINDS = [
     bad: "wrong-external-id",
     settings: { role_arn: "arn:aws:iam::123456789012:role/aurora-readonly", external_id: "aurora-acme-7f3c", region: "eu-west-3" },
     refused: /AWS STS refused the credential \(HTTP 403\): AccessDenied: User is not authorized to perform: sts:AssumeRole/,
-    route: (req, body, path) => {
-      const f = form(body);
-      const signed = header(req, "authorization").startsWith(`AWS4-HMAC-SHA256 Credential=${AURORA_AWS.id}/`) && header(req, "authorization").includes("/eu-west-3/sts/aws4_request");
-      if (req.method !== "POST" || path !== "/" || f.Action !== "AssumeRole" || !signed || f.ExternalId !== "aurora-acme-7f3c")
+    route: ({ method, path, header, form: f }) => {
+      const signed = header("authorization").startsWith(`AWS4-HMAC-SHA256 Credential=${AURORA_AWS.id}/`) && header("authorization").includes("/eu-west-3/sts/aws4_request");
+      if (method !== "POST" || path !== "/" || f.Action !== "AssumeRole" || !signed || f.ExternalId !== "aurora-acme-7f3c")
         return {
           status: 403,
           xml: `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: sts:AssumeRole on resource: ${f.RoleArn}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`,
@@ -86,15 +89,11 @@ export const KINDS = [
     kind: "azure",
     title: "Azure",
     fields: { "tenant id": GUIDS.tenant, "client id": GUIDS.client, "subscription id": GUIDS.subscription },
-    secret: "client secret",
-    good: "azure-client-secret-good",
-    bad: "azure-client-secret-bad",
     settings: { tenant_id: GUIDS.tenant, client_id: GUIDS.client, subscription_id: GUIDS.subscription },
     // Microsoft's answer quotes the secret here; Aurora must not repeat it.
-    refused: /Azure refused the credential \(HTTP 401\): .*invalid_client.*AADSTS7000215/,
-    route: (req, body, path) => {
-      const f = form(body);
-      if (req.method !== "POST" || path !== `/${GUIDS.tenant}/oauth2/v2.0/token`) return undefined;
+    ...credential("client secret", "azure-client-secret", /Azure refused the credential \(HTTP 401\): .*invalid_client.*AADSTS7000215/),
+    route: ({ method, path, form: f }) => {
+      if (method !== "POST" || path !== `/${GUIDS.tenant}/oauth2/v2.0/token`) return undefined;
       if (bad(f.client_secret) || f.grant_type !== "client_credentials" || f.client_id !== GUIDS.client)
         return { status: 401, json: { error: "invalid_client", error_description: `AADSTS7000215: Invalid client secret provided (${f.client_secret}).` } };
       return ok({ token_type: "Bearer", expires_in: 3599, access_token: "eyJ0eXAiOiJKV1Qi.azure-fake-token" });
@@ -104,15 +103,12 @@ export const KINDS = [
     kind: "scaleway",
     title: "Scaleway",
     fields: { "access key": "SCWABCDEFGHIJKLMNOPQ", "project id": GUIDS.scaleway, region: "fr-par" },
-    secret: "secret key",
-    good: "scw-secret-key-good",
-    bad: "scw-secret-key-bad",
     settings: { access_key: "SCWABCDEFGHIJKLMNOPQ", project_id: GUIDS.scaleway, region: "fr-par" },
-    refused: /Scaleway refused the credential \(HTTP 401\): .*denied_authentication/,
-    route: (req, _body, path) => {
+    ...credential("secret key", "scw-secret-key", /Scaleway refused the credential \(HTTP 401\): .*denied_authentication/),
+    route: ({ path, header }) => {
       const m = path.match(/^\/account\/v3\/projects\/([^/]+)$/);
       if (!m) return undefined;
-      if (bad(header(req, "x-auth-token"))) return { status: 401, json: { type: "denied_authentication", message: "invalid secret key" } };
+      if (bad(header("x-auth-token"))) return { status: 401, json: { type: "denied_authentication", message: "invalid secret key" } };
       return ok({ id: m[1], name: "default", organization_id: m[1], description: "", created_at: "2026-01-01T00:00:00Z" });
     },
   },
@@ -120,14 +116,11 @@ export const KINDS = [
     kind: "tailscale",
     title: "Tailscale",
     fields: { tailnet: "acme.example" },
-    secret: "api key",
-    good: "tskey-api-good",
-    bad: "tskey-api-bad",
     settings: { tailnet: "acme.example" },
-    refused: /Tailscale refused the credential \(HTTP 401\): .*API token invalid/,
-    route: (req, _body, path) => {
+    ...credential("api key", "tskey-api", /Tailscale refused the credential \(HTTP 401\): .*API token invalid/),
+    route: ({ path, bearer }) => {
       if (path !== "/api/v2/tailnet/acme.example/devices") return undefined;
-      if (bad(bearer(req))) return { status: 401, json: { message: "API token invalid" } };
+      if (bad(bearer)) return { status: 401, json: { message: "API token invalid" } };
       return ok({ devices: [{ id: "92960230385", hostname: "db-1", name: "db-1.tail1234.ts.net", addresses: ["100.101.102.103"], os: "linux" }] });
     },
   },
@@ -135,20 +128,16 @@ export const KINDS = [
     kind: "ovh",
     title: "OVHcloud",
     fields: { region: "EU", "client id": "ovh-service-account-id" },
-    secret: "client secret",
-    good: "ovh-client-secret-good",
-    bad: "ovh-client-secret-bad",
     settings: { region: "EU" },
-    refused: /OVHcloud refused the credential \(HTTP 401\): .*invalid_client/,
-    route: (req, body, path) => {
-      if (req.method === "POST" && path === "/auth/oauth2/token") {
-        const f = form(body);
+    ...credential("client secret", "ovh-client-secret", /OVHcloud refused the credential \(HTTP 401\): .*invalid_client/),
+    route: ({ method, path, bearer, form: f }) => {
+      if (method === "POST" && path === "/auth/oauth2/token") {
         if (bad(f.client_secret) || f.grant_type !== "client_credentials")
           return { status: 401, json: { error: "invalid_client", error_description: "client secret is wrong" } };
         return ok({ access_token: "ovh-fake-access-token", token_type: "Bearer", expires_in: 3600, scope: "all" });
       }
-      if (req.method === "GET" && path === "/1.0/me") {
-        if (bearer(req) !== "ovh-fake-access-token") return { status: 401, json: { class: "Client::Unauthorized", message: "Invalid token" } };
+      if (method === "GET" && path === "/1.0/me") {
+        if (bearer !== "ovh-fake-access-token") return { status: 401, json: { class: "Client::Unauthorized", message: "Invalid token" } };
         return ok({ nichandle: "ab12345-ovh", country: "FR" });
       }
       return undefined;
@@ -158,14 +147,11 @@ export const KINDS = [
     kind: "datadog",
     title: "Datadog",
     fields: { site: "US1", "application key": "dd-application-key" },
-    secret: "api key",
-    good: "dd-api-key-good",
-    bad: "dd-api-key-bad",
     settings: { site: "US1" },
-    refused: /Datadog refused the credential \(HTTP 403\): .*Forbidden/,
-    route: (req, _body, path) => {
+    ...credential("api key", "dd-api-key", /Datadog refused the credential \(HTTP 403\): .*Forbidden/),
+    route: ({ path, header }) => {
       if (path !== "/api/v1/validate") return undefined;
-      if (bad(header(req, "dd-api-key")) || bad(header(req, "dd-application-key"))) return { status: 403, json: { errors: ["Forbidden"] } };
+      if (bad(header("dd-api-key")) || bad(header("dd-application-key"))) return { status: 403, json: { errors: ["Forbidden"] } };
       return ok({ valid: true });
     },
   },
@@ -179,9 +165,9 @@ export const KINDS = [
     settings: { account_id: 1234567, region: "US" },
     // NerdGraph refuses with HTTP 200 and `errors`.
     refused: /New Relic refused the credential \(HTTP 200\): Invalid API key/,
-    route: (req, body, path) => {
-      if (req.method !== "POST" || path !== "/graphql") return undefined;
-      if (bad(header(req, "api-key")))
+    route: ({ method, path, header, body }) => {
+      if (method !== "POST" || path !== "/graphql") return undefined;
+      if (bad(header("api-key")))
         return ok({ data: { actor: { account: null } }, errors: [{ message: "Invalid API key", extensions: { errorClass: "UNAUTHORIZED" } }] });
       const id = Number(JSON.parse(body).query.match(/account\(id: (\d+)\)/)?.[1]);
       return ok({ data: { actor: { account: { id, name: "Acme Production" } } } });
@@ -191,13 +177,10 @@ export const KINDS = [
     kind: "splunk",
     title: "Splunk",
     url: true,
-    secret: "token",
-    good: "splunk-token-good",
-    bad: "splunk-token-bad",
-    refused: /Splunk refused the credential \(HTTP 401\): .*call not properly authenticated/,
-    route: (req, _body, path) => {
+    ...credential("token", "splunk-token", /Splunk refused the credential \(HTTP 401\): .*call not properly authenticated/),
+    route: ({ path, bearer }) => {
       if (path !== "/services/server/info") return undefined;
-      if (bad(bearer(req))) return { status: 401, json: { messages: [{ type: "WARN", text: "call not properly authenticated" }] } };
+      if (bad(bearer)) return { status: 401, json: { messages: [{ type: "WARN", text: "call not properly authenticated" }] } };
       return ok({ entry: [{ name: "server-info", content: { serverName: "splunk-acme", version: "9.3.1" } }] });
     },
   },
@@ -205,14 +188,11 @@ export const KINDS = [
     kind: "sentry",
     title: "Sentry",
     fields: { organization: "acme" },
-    secret: "token",
-    good: "sntrys-token-good",
-    bad: "sntrys-token-bad",
     settings: { organization: "acme" },
-    refused: /Sentry refused the credential \(HTTP 401\): .*Invalid token/,
-    route: (req, _body, path) => {
+    ...credential("token", "sntrys-token", /Sentry refused the credential \(HTTP 401\): .*Invalid token/),
+    route: ({ path, bearer }) => {
       if (path !== "/api/0/organizations/acme/") return undefined;
-      if (bad(bearer(req))) return { status: 401, json: { detail: "Invalid token" } };
+      if (bad(bearer)) return { status: 401, json: { detail: "Invalid token" } };
       return ok({ id: "1", slug: "acme", name: "Acme" });
     },
   },
@@ -220,13 +200,10 @@ export const KINDS = [
     kind: "grafana",
     title: "Grafana",
     url: true,
-    secret: "token",
-    good: "glsa-token-good",
-    bad: "glsa-token-bad",
-    refused: /Grafana refused the credential \(HTTP 401\): .*invalid API key/,
-    route: (req, _body, path) => {
+    ...credential("token", "glsa-token", /Grafana refused the credential \(HTTP 401\): .*invalid API key/),
+    route: ({ path, bearer }) => {
       if (path !== "/api/org") return undefined;
-      if (bad(bearer(req))) return { status: 401, json: { message: "invalid API key", traceID: "" } };
+      if (bad(bearer)) return { status: 401, json: { message: "invalid API key", traceID: "" } };
       return ok({ id: 1, name: "Main Org." });
     },
   },
@@ -234,13 +211,10 @@ export const KINDS = [
     kind: "elasticsearch",
     title: "Elasticsearch",
     url: true,
-    secret: "api key",
-    good: "es-api-key-good",
-    bad: "es-api-key-bad",
-    refused: /Elasticsearch refused the credential \(HTTP 401\): .*security_exception/,
-    route: (req, _body, path) => {
-      if (req.method !== "GET" || path !== "/") return undefined;
-      const key = header(req, "authorization").replace(/^ApiKey /, "");
+    ...credential("api key", "es-api-key", /Elasticsearch refused the credential \(HTTP 401\): .*security_exception/),
+    route: ({ method, path, header }) => {
+      if (method !== "GET" || path !== "/") return undefined;
+      const key = header("authorization").replace(/^ApiKey /, "");
       if (bad(key))
         return { status: 401, json: { error: { type: "security_exception", reason: "unable to authenticate with provided credentials" }, status: 401 } };
       return ok({ name: "es-1", cluster_name: "acme", version: { number: "8.15.0" }, tagline: "You Know, for Search" });
