@@ -17,7 +17,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{json, severity_from, AURORA_SIGNATURE};
+use super::common::{json, non_blank_owned, severity_from, AURORA_SIGNATURE};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct BigPanda;
@@ -66,12 +66,6 @@ struct Incident {
     url: Option<String>,
 }
 
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 /// A time given as unix seconds (milliseconds when that large), a numeric string or RFC 3339.
 fn time(value: Option<&Value>) -> Option<DateTime<Utc>> {
     let from_number = |n: f64| {
@@ -100,7 +94,7 @@ fn time(value: Option<&Value>) -> Option<DateTime<Utc>> {
 
 fn text(alert: &Map<String, Value>, key: &str) -> Option<String> {
     match alert.get(key)? {
-        Value::String(s) => non_empty(Some(s)),
+        Value::String(s) => non_blank_owned(Some(s)),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
@@ -132,8 +126,8 @@ fn tag(tags: Option<&Value>, names: &[&str]) -> Option<String> {
         _ => None,
     }?;
     match value {
-        Value::String(s) => non_empty(Some(s)),
-        Value::Array(values) => values.iter().find_map(|v| non_empty(v.as_str())),
+        Value::String(s) => non_blank_owned(Some(s)),
+        Value::Array(values) => values.iter().find_map(|v| non_blank_owned(v.as_str())),
         _ => None,
     }
 }
@@ -339,14 +333,15 @@ impl Incident {
             title: self.title(),
             service: self.service(),
             environment: self.environment(),
-            severity: non_empty(self.severity.as_deref())
+            severity: non_blank_owned(self.severity.as_deref())
                 .or_else(|| {
-                    non_empty(self.status.as_deref()).filter(|s| !s.eq_ignore_ascii_case("active"))
+                    non_blank_owned(self.status.as_deref())
+                        .filter(|s| !s.eq_ignore_ascii_case("active"))
                 })
                 .map_or(Severity::Unknown, |s| severity(&s)),
             fired_at: self.started().unwrap_or(now),
             description: self.description(),
-            url: non_empty(self.url.as_deref()),
+            url: non_blank_owned(self.url.as_deref()),
             placement: Default::default(),
         })
     }

@@ -16,7 +16,7 @@ use aurora_domain::intake::{ChangeEvent, Signal};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::common::json;
+use super::common::{json, non_blank_owned};
 use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Bitbucket;
@@ -117,15 +117,10 @@ struct CommitStatus {
     links: Option<Links>,
 }
 
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 fn who(account: Option<&Account>) -> Option<String> {
     account.and_then(|a| {
-        non_empty(a.display_name.as_deref()).or_else(|| non_empty(a.nickname.as_deref()))
+        non_blank_owned(a.display_name.as_deref())
+            .or_else(|| non_blank_owned(a.nickname.as_deref()))
     })
 }
 
@@ -136,8 +131,8 @@ fn ignored(reason: String) -> Signal {
 impl Repository {
     /// What names the repository in change ids: its uuid, else its full name.
     fn id(&self) -> String {
-        non_empty(self.uuid.as_deref())
-            .or_else(|| non_empty(self.full_name.as_deref()))
+        non_blank_owned(self.uuid.as_deref())
+            .or_else(|| non_blank_owned(self.full_name.as_deref()))
             .unwrap_or_else(|| self.name.clone())
     }
 
@@ -145,7 +140,7 @@ impl Repository {
         self.links
             .as_ref()
             .and_then(|l| l.html.as_ref())
-            .and_then(|h| non_empty(Some(&h.href)))
+            .and_then(|h| non_blank_owned(Some(&h.href)))
     }
 }
 
@@ -154,10 +149,10 @@ impl CommitStatus {
     fn commit(&self) -> Option<String> {
         self.commit
             .as_ref()
-            .and_then(|c| non_empty(Some(&c.hash)))
+            .and_then(|c| non_blank_owned(Some(&c.hash)))
             .or_else(|| {
                 let href = &self.links.as_ref()?.commit.as_ref()?.href;
-                non_empty(href.trim_end_matches('/').rsplit('/').next())
+                non_blank_owned(href.trim_end_matches('/').rsplit('/').next())
             })
     }
 
@@ -171,8 +166,8 @@ impl CommitStatus {
     }
 
     fn described(&self) -> String {
-        non_empty(self.name.as_deref())
-            .or_else(|| non_empty(self.key.as_deref()))
+        non_blank_owned(self.name.as_deref())
+            .or_else(|| non_blank_owned(self.key.as_deref()))
             .unwrap_or_else(|| "build status".into())
     }
 }
@@ -187,7 +182,7 @@ fn merged(e: PullRequestEvent, now: DateTime<Utc>) -> Signal {
         version: pr
             .merge_commit
             .as_ref()
-            .and_then(|c| non_empty(Some(&c.hash))),
+            .and_then(|c| non_blank_owned(Some(&c.hash))),
         title: pr.title,
         author: who(e.actor.as_ref())
             .or_else(|| who(pr.closed_by.as_ref()))
@@ -197,7 +192,7 @@ fn merged(e: PullRequestEvent, now: DateTime<Utc>) -> Signal {
             .links
             .as_ref()
             .and_then(|l| l.html.as_ref())
-            .and_then(|h| non_empty(Some(&h.href)))
+            .and_then(|h| non_blank_owned(Some(&h.href)))
             .or_else(|| e.repository.url()),
     })
 }
@@ -219,7 +214,7 @@ fn commit_status(e: CommitStatusEvent, now: DateTime<Utc>) -> Signal {
     }
     let commit = s.commit();
     let name = s.described();
-    let title = match non_empty(s.description.as_deref()) {
+    let title = match non_blank_owned(s.description.as_deref()) {
         Some(d) => format!("{name}: {d}"),
         None => name.clone(),
     };
@@ -229,9 +224,9 @@ fn commit_status(e: CommitStatusEvent, now: DateTime<Utc>) -> Signal {
             e.repository.id(),
             commit
                 .clone()
-                .or_else(|| non_empty(s.refname.as_deref()))
+                .or_else(|| non_blank_owned(s.refname.as_deref()))
                 .unwrap_or_default(),
-            non_empty(s.key.as_deref()).unwrap_or(name)
+            non_blank_owned(s.key.as_deref()).unwrap_or(name)
         ),
         kind: "pipeline".into(),
         service: e.repository.name.clone(),
@@ -240,7 +235,7 @@ fn commit_status(e: CommitStatusEvent, now: DateTime<Utc>) -> Signal {
         title,
         author: who(e.actor.as_ref()),
         at: s.updated_on.or(s.created_on).unwrap_or(now),
-        url: non_empty(s.url.as_deref()).or_else(|| e.repository.url()),
+        url: non_blank_owned(s.url.as_deref()).or_else(|| e.repository.url()),
     })
 }
 

@@ -17,6 +17,7 @@ use aurora_domain::Severity;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::common::non_blank;
 use super::sns::{self, Envelope, Kind};
 use super::{
     Auth, Confirmation, Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor,
@@ -98,10 +99,6 @@ fn arn_part(arn: Option<&str>, index: usize) -> Option<&str> {
         .filter(|p| !p.is_empty())
 }
 
-fn non_empty(text: Option<&str>) -> Option<&str> {
-    text.map(str::trim).filter(|t| !t.is_empty())
-}
-
 /// `2026-11-23T10:00:00.000+0000` (CloudWatch's format) or RFC 3339.
 fn cloudwatch_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
@@ -136,7 +133,7 @@ fn service_of(trigger: &Trigger) -> Option<String> {
         .or_else(|| {
             metrics
                 .iter()
-                .find_map(|m| non_empty(m.namespace.as_deref()))
+                .find_map(|m| non_blank(m.namespace.as_deref()))
                 .map(str::to_owned)
         })
 }
@@ -200,11 +197,11 @@ impl CloudWatch {
             Err(e) => return not_an_alarm(e.to_string()),
         };
         let arn = alarm.alarm_arn.as_deref();
-        let account = non_empty(alarm.aws_account_id.as_deref())
+        let account = non_blank(alarm.aws_account_id.as_deref())
             .or_else(|| arn_part(arn, 4))
             .unwrap_or("unknown");
         let region = arn_part(arn, 3)
-            .or_else(|| non_empty(alarm.region.as_deref()))
+            .or_else(|| non_blank(alarm.region.as_deref()))
             .unwrap_or("unknown");
         let name = alarm.alarm_name.trim();
         let fingerprint = format!("cloudwatch:{account}:{region}:{name}");
@@ -215,7 +212,7 @@ impl CloudWatch {
             .or_else(|| cloudwatch_time(&m.timestamp))
             .unwrap_or(received_at);
         let alert_id = format!("{fingerprint}@{}", changed_at.timestamp());
-        let description = non_empty(alarm.alarm_description.as_deref());
+        let description = non_blank(alarm.alarm_description.as_deref());
         match alarm.new_state_value.as_str() {
             "ALARM" => Signal::Firing(FiringAlert {
                 alert_id,
@@ -228,7 +225,7 @@ impl CloudWatch {
                 environment: None,
                 severity: severity_of(name, description),
                 fired_at: changed_at,
-                description: match (description, non_empty(alarm.new_state_reason.as_deref())) {
+                description: match (description, non_blank(alarm.new_state_reason.as_deref())) {
                     (Some(d), Some(r)) => Some(format!("{d}\n\n{r}")),
                     (d, r) => d.or(r).map(str::to_owned),
                 },

@@ -169,6 +169,49 @@ pub fn json<T: DeserializeOwned>(source: &str, body: &[u8]) -> Result<T, Refusal
     })
 }
 
+/// `text` trimmed, when anything is left: to every source a blank field is an absent one.
+pub fn non_blank(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// [`non_blank`], owned.
+pub fn non_blank_owned(text: Option<&str>) -> Option<String> {
+    non_blank(text).map(str::to_owned)
+}
+
+/// A number, or a number written as a string, as templated payloads send it depending on
+/// their quoting.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Loose {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Loose {
+    /// As text (`None` when blank).
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Self::Int(i) => Some(i.to_string()),
+            Self::Float(f) => Some(f.to_string()),
+            Self::Text(t) => non_blank_owned(Some(t)),
+        }
+    }
+
+    /// As a whole number (epoch seconds or milliseconds): a fraction is dropped, which is all
+    /// sources give (and milliseconds since the epoch fit an f64 exactly).
+    pub fn whole(&self) -> Option<i64> {
+        match self {
+            Self::Int(i) => Some(*i),
+            #[allow(clippy::cast_possible_truncation)]
+            Self::Float(f) if f.is_finite() => Some(*f as i64),
+            Self::Float(_) => None,
+            Self::Text(t) => t.trim().parse().ok(),
+        }
+    }
+}
+
 /// Maps a tool's severity or priority name onto Aurora's five levels (`unknown` when the tool
 /// says so; a word it does not know is medium, the middle).
 pub fn severity_from(text: &str) -> Severity {

@@ -35,7 +35,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::common::{json, BEARER_SECRET};
+use super::common::{json, non_blank, Loose, BEARER_SECRET};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Dynatrace;
@@ -79,40 +79,6 @@ struct Payload {
     end_time: Option<Loose>,
 }
 
-/// A string or a number, as placeholders arrive depending on the template's quoting.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Loose {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl Loose {
-    fn text(&self) -> Option<String> {
-        match self {
-            Self::Int(i) => Some(i.to_string()),
-            Self::Float(f) => Some(f.to_string()),
-            Self::Text(t) => nonempty(Some(t)).map(str::to_owned),
-        }
-    }
-
-    fn millis(&self) -> Option<i64> {
-        match self {
-            Self::Int(i) => Some(*i),
-            // Milliseconds since the epoch fit an f64 exactly.
-            #[allow(clippy::cast_possible_truncation)]
-            Self::Float(f) if f.is_finite() => Some(*f as i64),
-            Self::Float(_) => None,
-            Self::Text(t) => t.trim().parse().ok(),
-        }
-    }
-}
-
-fn nonempty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// Epoch milliseconds as a time; Dynatrace writes `-1` for "not yet".
 fn from_millis(ms: i64) -> Option<DateTime<Utc>> {
     (ms > 0)
@@ -142,8 +108,8 @@ impl Payload {
             .iter()
             .map(|e| Entity {
                 kind: e.get("type").and_then(Value::as_str).unwrap_or(""),
-                name: nonempty(e.get("name").and_then(Value::as_str)),
-                id: nonempty(e.get("entity").and_then(Value::as_str)),
+                name: non_blank(e.get("name").and_then(Value::as_str)),
+                id: non_blank(e.get("entity").and_then(Value::as_str)),
             })
             .collect()
     }
@@ -152,11 +118,11 @@ impl Payload {
         match &self.tags {
             Some(Value::String(s)) => s
                 .split(',')
-                .filter_map(|t| nonempty(Some(t)).map(str::to_owned))
+                .filter_map(|t| non_blank(Some(t)).map(str::to_owned))
                 .collect(),
             Some(Value::Array(items)) => items
                 .iter()
-                .filter_map(|t| nonempty(t.as_str()).map(str::to_owned))
+                .filter_map(|t| non_blank(t.as_str()).map(str::to_owned))
                 .collect(),
             _ => Vec::new(),
         }
@@ -173,7 +139,7 @@ impl Payload {
             let key = key.trim();
             keys.iter()
                 .any(|k| key.eq_ignore_ascii_case(k))
-                .then(|| nonempty(Some(value)).map(str::to_owned))
+                .then(|| non_blank(Some(value)).map(str::to_owned))
                 .flatten()
         })
     }
@@ -187,8 +153,8 @@ impl Payload {
             .and_then(|e| e.name)
             .map(str::to_owned)
             .or_else(|| {
-                nonempty(self.impacted_entity_names.as_deref())
-                    .and_then(|n| nonempty(n.split(',').next()))
+                non_blank(self.impacted_entity_names.as_deref())
+                    .and_then(|n| non_blank(n.split(',').next()))
                     .map(str::to_owned)
             })
     }
@@ -200,7 +166,7 @@ impl Payload {
     fn started(&self) -> Option<DateTime<Utc>> {
         self.start_time
             .as_ref()
-            .and_then(Loose::millis)
+            .and_then(Loose::whole)
             .or_else(|| self.detail_millis("startTime"))
             .and_then(from_millis)
     }
@@ -208,14 +174,14 @@ impl Payload {
     fn ended(&self) -> Option<DateTime<Utc>> {
         self.end_time
             .as_ref()
-            .and_then(Loose::millis)
+            .and_then(Loose::whole)
             .or_else(|| self.detail_millis("endTime"))
             .and_then(from_millis)
     }
 
     /// Dynatrace's "Send test notification" fills the placeholders with fixed sample values.
     fn is_test(&self) -> bool {
-        let titled = nonempty(self.title.as_deref()).is_some_and(|t| {
+        let titled = non_blank(self.title.as_deref()).is_some_and(|t| {
             t.to_ascii_lowercase()
                 .contains("problem notification test run")
         });
@@ -284,7 +250,7 @@ impl Source for Dynatrace {
                 "a Dynatrace problem notification needs `ProblemID` (or `PID`)",
             )
         })?;
-        let state = nonempty(payload.state.as_deref()).ok_or_else(|| {
+        let state = non_blank(payload.state.as_deref()).ok_or_else(|| {
             Refusal::bad(
                 "invalid_payload",
                 "a Dynatrace problem notification needs `State` (OPEN or RESOLVED)",
@@ -296,17 +262,19 @@ impl Source for Dynatrace {
             "OPEN" => Signal::Firing(FiringAlert {
                 alert_id,
                 fingerprint,
-                title: nonempty(payload.title.as_deref())
+                title: non_blank(payload.title.as_deref())
                     .map_or_else(|| format!("Dynatrace problem {id}"), str::to_owned),
                 service: payload.service(),
                 environment: payload.tag(&["env", "environment", "stage"]),
                 severity: severity(payload.severity.as_deref()),
                 fired_at: payload.started().unwrap_or(delivery.received_at),
-                description: nonempty(payload.details_text.as_deref())
-                    .or(nonempty(payload.impacted_entity.as_deref()))
+                description: non_blank(payload.details_text.as_deref())
+                    .or(non_blank(payload.impacted_entity.as_deref()))
                     .map(str::to_owned)
-                    .or_else(|| nonempty(payload.impact.as_deref()).map(|i| format!("{i} impact"))),
-                url: nonempty(payload.url.as_deref()).map(str::to_owned),
+                    .or_else(|| {
+                        non_blank(payload.impact.as_deref()).map(|i| format!("{i} impact"))
+                    }),
+                url: non_blank(payload.url.as_deref()).map(str::to_owned),
                 placement: Default::default(),
             }),
             "RESOLVED" | "CLOSED" => Signal::Resolved {

@@ -26,7 +26,7 @@ use aurora_domain::Severity;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
-use super::common::{json, BEARER_SECRET};
+use super::common::{json, non_blank, Loose, BEARER_SECRET};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Netdata;
@@ -172,32 +172,6 @@ impl Named {
     }
 }
 
-/// A string or a number.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Loose {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl Loose {
-    fn seconds(&self) -> Option<i64> {
-        match self {
-            Self::Int(i) => Some(*i),
-            // Whole seconds are all Netdata gives; the fraction is dropped on purpose.
-            #[allow(clippy::cast_possible_truncation)]
-            Self::Float(f) if f.is_finite() => Some(*f as i64),
-            Self::Float(_) => None,
-            Self::Text(t) => t.trim().parse().ok(),
-        }
-    }
-}
-
-fn nonempty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
-}
-
 impl Payload {
     fn nested(&self) -> Option<&NestedAlert> {
         match &self.alert {
@@ -208,79 +182,79 @@ impl Payload {
 
     fn alert_name(&self) -> Option<&str> {
         let direct = match &self.alert {
-            Some(AlertField::Name(n)) => nonempty(Some(n)),
-            Some(AlertField::Nested(n)) => nonempty(n.name.as_deref()),
+            Some(AlertField::Name(n)) => non_blank(Some(n)),
+            Some(AlertField::Nested(n)) => non_blank(n.name.as_deref()),
             None => None,
         };
         direct
-            .or(nonempty(self.alarm.as_deref()))
-            .or(nonempty(self.name.as_deref()))
+            .or(non_blank(self.alarm.as_deref()))
+            .or(non_blank(self.name.as_deref()))
     }
 
     /// `critical`, `warning`, `clear`… in lower case.
     fn status(&self) -> Option<String> {
         let agent = match &self.status {
-            Some(Status::Text(t)) => nonempty(Some(t)),
+            Some(Status::Text(t)) => non_blank(Some(t)),
             _ => None,
         };
-        nonempty(self.severity.as_deref())
+        non_blank(self.severity.as_deref())
             .or(agent)
             .or(self
                 .nested()
                 .and_then(|n| n.state.as_ref())
-                .and_then(|s| nonempty(s.status.as_deref())))
+                .and_then(|s| non_blank(s.status.as_deref())))
             .map(str::to_ascii_lowercase)
     }
 
     fn host(&self) -> Option<&str> {
-        nonempty(self.host.as_deref())
-            .or(nonempty(self.hostname.as_deref()))
+        non_blank(self.host.as_deref())
+            .or(non_blank(self.hostname.as_deref()))
             .or(self.node.as_ref().and_then(Named::text))
     }
 
     fn chart(&self) -> Option<&str> {
-        nonempty(self.chart.as_deref())
+        non_blank(self.chart.as_deref())
             .or(self
                 .nested()
                 .and_then(|n| n.chart.as_ref())
                 .and_then(Named::text))
-            .or(nonempty(self.context.as_deref()))
-            .or(self.nested().and_then(|n| nonempty(n.context.as_deref())))
+            .or(non_blank(self.context.as_deref()))
+            .or(self.nested().and_then(|n| non_blank(n.context.as_deref())))
     }
 
     fn url(&self) -> Option<String> {
-        nonempty(self.alert_url.as_deref())
-            .or(nonempty(self.alarm_url.as_deref()))
-            .or(self.nested().and_then(|n| nonempty(n.url.as_deref())))
-            .or(nonempty(self.url.as_deref()))
+        non_blank(self.alert_url.as_deref())
+            .or(non_blank(self.alarm_url.as_deref()))
+            .or(self.nested().and_then(|n| non_blank(n.url.as_deref())))
+            .or(non_blank(self.url.as_deref()))
             .map(str::to_owned)
     }
 
     fn info(&self) -> Option<&str> {
-        nonempty(self.info.as_deref()).or(self
+        non_blank(self.info.as_deref()).or(self
             .nested()
             .and_then(|n| n.rendered.as_ref())
-            .and_then(|r| nonempty(r.info.as_deref()).or(nonempty(r.summary.as_deref()))))
+            .and_then(|r| non_blank(r.info.as_deref()).or(non_blank(r.summary.as_deref()))))
     }
 
     /// When the transition happened: `date` (ISO 8601), else an agent's `when`.
     fn at(&self) -> Option<DateTime<Utc>> {
-        nonempty(self.date.as_deref())
+        non_blank(self.date.as_deref())
             .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
             .map(|d| d.with_timezone(&Utc))
             .or_else(|| {
                 self.when
                     .as_ref()
-                    .and_then(Loose::seconds)
+                    .and_then(Loose::whole)
                     .filter(|s| *s > 0)
                     .and_then(|s| Utc.timestamp_opt(s, 0).single())
             })
     }
 
     fn is_test(&self) -> bool {
-        let titled = nonempty(self.title.as_deref())
+        let titled = non_blank(self.title.as_deref())
             .is_some_and(|t| t.eq_ignore_ascii_case("test notification"));
-        let token_only = nonempty(self.token.as_deref()).is_some() && self.alert_name().is_none();
+        let token_only = non_blank(self.token.as_deref()).is_some() && self.alert_name().is_none();
         titled || token_only
     }
 }
@@ -311,13 +285,13 @@ impl Netdata {
         Ok(Signal::Firing(FiringAlert {
             alert_id: format!("{fingerprint}:unreachable@{}", when.timestamp()),
             fingerprint,
-            title: nonempty(p.message.as_deref())
+            title: non_blank(p.message.as_deref())
                 .map_or_else(|| format!("{host} is unreachable"), str::to_owned),
             service: Some(host.to_owned()),
             environment: None,
             severity: Severity::Critical,
             fired_at: when,
-            description: nonempty(text).map(|t| format!("Netdata Cloud reports the node {t}")),
+            description: non_blank(text).map(|t| format!("Netdata Cloud reports the node {t}")),
             url: p.url(),
             placement: Default::default(),
         }))
@@ -361,14 +335,14 @@ impl Netdata {
                 })
             }
         };
-        let title = nonempty(p.message.as_deref()).map_or_else(
+        let title = non_blank(p.message.as_deref()).map_or_else(
             || match host {
                 Some(h) => format!("{name} is {status} on {h}"),
                 None => format!("{name} is {status}"),
             },
             str::to_owned,
         );
-        let description = match (p.info(), nonempty(p.class.as_deref())) {
+        let description = match (p.info(), non_blank(p.class.as_deref())) {
             (Some(info), Some(class)) => Some(format!("{info} ({class})")),
             (Some(info), None) => Some(info.to_owned()),
             (None, Some(class)) => Some(format!("{class} alert {name}")),
@@ -408,7 +382,7 @@ impl Source for Netdata {
         let payload: Payload = json("Netdata", delivery.body)?;
         let signal = if payload.is_test() {
             Signal::Ignored {
-                reason: match nonempty(payload.token.as_deref()) {
+                reason: match non_blank(payload.token.as_deref()) {
                     Some(token) => {
                         format!("a Netdata test notification (verification token {token})")
                     }

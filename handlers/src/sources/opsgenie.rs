@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::common::{json, severity_from, BEARER_SECRET};
+use super::common::{json, non_blank, severity_from, BEARER_SECRET};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct OpsGenie;
@@ -117,14 +117,10 @@ fn epoch(value: &Value) -> Option<DateTime<Utc>> {
     (t.timestamp() > 0).then_some(t)
 }
 
-fn non_empty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
-}
-
 impl Alert {
     /// `alias` when OpsGenie has one (its de-duplication key), else the alert id.
     fn fingerprint(&self) -> String {
-        non_empty(self.alias.as_deref())
+        non_blank(self.alias.as_deref())
             .unwrap_or(&self.alert_id)
             .to_owned()
     }
@@ -151,7 +147,7 @@ impl Alert {
     fn service(&self) -> Option<String> {
         self.detail(&["service", "service_name", "Service"])
             .or_else(|| self.tag(&["service"]))
-            .or_else(|| non_empty(self.entity.as_deref()))
+            .or_else(|| non_blank(self.entity.as_deref()))
             .map(str::to_owned)
     }
 
@@ -163,7 +159,7 @@ impl Alert {
 
     /// P1..P5 → critical, high, medium, low, low (SPEC §1). No priority: OpsGenie's default, P3.
     fn severity(&self) -> Severity {
-        match non_empty(self.priority.as_deref()).map(str::to_ascii_uppercase) {
+        match non_blank(self.priority.as_deref()).map(str::to_ascii_uppercase) {
             None => Severity::Medium,
             Some(p) => match p.as_str() {
                 "P1" => Severity::Critical,
@@ -245,13 +241,13 @@ impl Source for OpsGenie {
                 Some(reason) => Signal::Ignored { reason },
                 None => Signal::Firing(FiringAlert {
                     fingerprint: alert.fingerprint(),
-                    title: non_empty(alert.message.as_deref())
+                    title: non_blank(alert.message.as_deref())
                         .map_or_else(|| format!("OpsGenie alert {}", alert.label()), str::to_owned),
                     service: alert.service(),
                     environment: alert.environment(),
                     severity: alert.severity(),
                     fired_at: time(&alert.created_at).unwrap_or(now),
-                    description: non_empty(alert.description.as_deref()).map(str::to_owned),
+                    description: non_blank(alert.description.as_deref()).map(str::to_owned),
                     url: None,
                     alert_id: alert.alert_id,
                     placement: Default::default(),

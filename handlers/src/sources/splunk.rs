@@ -28,7 +28,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{json, severity_from, BEARER_SECRET};
+use super::common::{json, non_blank, severity_from, BEARER_SECRET};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Splunk;
@@ -54,14 +54,10 @@ struct Payload {
     severity: Option<Value>,
 }
 
-fn nonempty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// A result field as text: strings as they are, numbers printed, multivalue fields joined.
 fn field_text(value: &Value) -> Option<String> {
     match value {
-        Value::String(s) => nonempty(Some(s)).map(str::to_owned),
+        Value::String(s) => non_blank(Some(s)).map(str::to_owned),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Array(items) => {
@@ -178,7 +174,7 @@ impl Source for Splunk {
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
         let payload: Payload = json("Splunk", delivery.body)?;
-        let sid = nonempty(payload.sid.as_deref()).ok_or_else(|| {
+        let sid = non_blank(payload.sid.as_deref()).ok_or_else(|| {
             Refusal::bad(
                 "invalid_payload",
                 "a Splunk webhook needs `sid` (the search job that triggered the alert)",
@@ -186,10 +182,10 @@ impl Source for Splunk {
         })?;
         let row = payload.result.unwrap_or_default();
         let schedule = scheduled(sid);
-        let search = nonempty(payload.search_name.as_deref())
+        let search = non_blank(payload.search_name.as_deref())
             .or(schedule.map(|(search, _)| search))
             .unwrap_or(sid);
-        let app = nonempty(payload.app.as_deref()).unwrap_or("-");
+        let app = non_blank(payload.app.as_deref()).unwrap_or("-");
         let fingerprint = format!("splunk:{app}:{search}");
         let alert_id = if row.is_empty() {
             sid.to_owned()
@@ -203,11 +199,11 @@ impl Source for Splunk {
             .and_then(|(_, at)| at)
             .or_else(|| field(&row, &["_time"]).and_then(|t| event_time(&t)))
             .unwrap_or(delivery.received_at);
-        let title = match nonempty(payload.search_name.as_deref()) {
+        let title = match non_blank(payload.search_name.as_deref()) {
             Some(name) => name.to_owned(),
             None => format!("Splunk alert {search}"),
         };
-        let owner = nonempty(payload.owner.as_deref());
+        let owner = non_blank(payload.owner.as_deref());
         let description = match (describe(&row), owner) {
             (Some(rows), Some(owner)) => Some(format!(
                 "Search owned by {owner} in app {app}; first result:\n{rows}"
@@ -230,7 +226,7 @@ impl Source for Splunk {
                 severity,
                 fired_at,
                 description,
-                url: nonempty(payload.results_link.as_deref()).map(str::to_owned),
+                url: non_blank(payload.results_link.as_deref()).map(str::to_owned),
                 placement: Default::default(),
             }),
         ))

@@ -14,7 +14,7 @@ use aurora_domain::intake::{ChangeEvent, Signal};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::common::json;
+use super::common::{json, non_blank_owned};
 use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct GitHub;
@@ -156,14 +156,8 @@ struct PullRequest {
     html_url: Option<String>,
 }
 
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 fn login(user: Option<&User>) -> Option<String> {
-    non_empty(user.map(|u| u.login.as_str()))
+    non_blank_owned(user.map(|u| u.login.as_str()))
 }
 
 fn ignored(reason: String) -> Signal {
@@ -173,8 +167,8 @@ fn ignored(reason: String) -> Signal {
 impl Deployment {
     /// What was deployed: the ref (`main`, `v1.2.0`), else the commit.
     fn what(&self) -> String {
-        non_empty(self.git_ref.as_deref())
-            .or_else(|| non_empty(self.sha.as_deref()).map(|s| s.chars().take(7).collect()))
+        non_blank_owned(self.git_ref.as_deref())
+            .or_else(|| non_blank_owned(self.sha.as_deref()).map(|s| s.chars().take(7).collect()))
             .unwrap_or_else(|| format!("deployment {}", self.id))
     }
 
@@ -184,7 +178,7 @@ impl Deployment {
             title.push_str(" to ");
             title.push_str(env);
         }
-        if let Some(d) = non_empty(description) {
+        if let Some(d) = non_blank_owned(description) {
             title.push_str(": ");
             title.push_str(&d);
         }
@@ -200,17 +194,19 @@ fn deployment(e: DeploymentEvent, now: DateTime<Utc>) -> Signal {
         ));
     }
     let d = e.deployment;
-    let environment = non_empty(d.environment.as_deref());
+    let environment = non_blank_owned(d.environment.as_deref());
     Signal::Change(ChangeEvent {
         change_id: format!("deployment-{}", d.id),
         kind: "deployment".into(),
         service: e.repository.name,
         title: d.title("Deploy", environment.as_deref(), d.description.as_deref()),
         environment,
-        version: non_empty(d.sha.as_deref()).or_else(|| non_empty(d.git_ref.as_deref())),
+        version: non_blank_owned(d.sha.as_deref())
+            .or_else(|| non_blank_owned(d.git_ref.as_deref())),
         author: login(d.creator.as_ref()).or_else(|| login(e.sender.as_ref())),
         at: d.created_at.unwrap_or(now),
-        url: non_empty(d.url.as_deref()).or_else(|| non_empty(e.repository.html_url.as_deref())),
+        url: non_blank_owned(d.url.as_deref())
+            .or_else(|| non_blank_owned(e.repository.html_url.as_deref())),
     })
 }
 
@@ -223,28 +219,29 @@ fn deployment_status(e: DeploymentStatusEvent, now: DateTime<Utc>) -> Signal {
             d.id, s.state
         ));
     }
-    let environment =
-        non_empty(s.environment.as_deref()).or_else(|| non_empty(d.environment.as_deref()));
+    let environment = non_blank_owned(s.environment.as_deref())
+        .or_else(|| non_blank_owned(d.environment.as_deref()));
     Signal::Change(ChangeEvent {
         change_id: format!("deployment-{}-status-{}", d.id, s.id),
         kind: "deployment".into(),
         service: e.repository.name,
         title: d.title("Deployed", environment.as_deref(), s.description.as_deref()),
         environment,
-        version: non_empty(d.sha.as_deref()).or_else(|| non_empty(d.git_ref.as_deref())),
+        version: non_blank_owned(d.sha.as_deref())
+            .or_else(|| non_blank_owned(d.git_ref.as_deref())),
         author: login(d.creator.as_ref()).or_else(|| login(e.sender.as_ref())),
         at: s.created_at.unwrap_or(now),
-        url: non_empty(s.target_url.as_deref())
-            .or_else(|| non_empty(s.log_url.as_deref()))
-            .or_else(|| non_empty(d.url.as_deref()))
-            .or_else(|| non_empty(e.repository.html_url.as_deref())),
+        url: non_blank_owned(s.target_url.as_deref())
+            .or_else(|| non_blank_owned(s.log_url.as_deref()))
+            .or_else(|| non_blank_owned(d.url.as_deref()))
+            .or_else(|| non_blank_owned(e.repository.html_url.as_deref())),
     })
 }
 
 fn workflow_run(e: WorkflowRunEvent, now: DateTime<Utc>) -> Signal {
     let run = e.workflow_run;
-    let name = non_empty(run.name.as_deref())
-        .or_else(|| non_empty(e.workflow.as_ref().and_then(|w| w.name.as_deref())));
+    let name = non_blank_owned(run.name.as_deref())
+        .or_else(|| non_blank_owned(e.workflow.as_ref().and_then(|w| w.name.as_deref())));
     let described = name.clone().unwrap_or_else(|| format!("run {}", run.id));
     if e.action != "completed" {
         return ignored(format!(
@@ -258,7 +255,7 @@ fn workflow_run(e: WorkflowRunEvent, now: DateTime<Utc>) -> Signal {
             "GitHub workflow run {described:?} concluded {conclusion:?}: only successful runs are changes"
         ));
     }
-    let title = match (name, non_empty(run.display_title.as_deref())) {
+    let title = match (name, non_blank_owned(run.display_title.as_deref())) {
         (Some(n), Some(t)) => format!("{n}: {t}"),
         (Some(one), None) | (None, Some(one)) => one,
         (None, None) => format!("Workflow run #{}", run.run_number.unwrap_or(run.id)),
@@ -272,12 +269,12 @@ fn workflow_run(e: WorkflowRunEvent, now: DateTime<Utc>) -> Signal {
         kind: "workflow_run".into(),
         service: e.repository.name,
         environment: None,
-        version: non_empty(run.head_sha.as_deref()),
+        version: non_blank_owned(run.head_sha.as_deref()),
         title,
         author: login(run.actor.as_ref()).or_else(|| login(e.sender.as_ref())),
         at: run.updated_at.unwrap_or(now),
-        url: non_empty(run.html_url.as_deref())
-            .or_else(|| non_empty(e.repository.html_url.as_deref())),
+        url: non_blank_owned(run.html_url.as_deref())
+            .or_else(|| non_blank_owned(e.repository.html_url.as_deref())),
     })
 }
 
@@ -300,14 +297,14 @@ fn pull_request(e: PullRequestEvent, now: DateTime<Utc>) -> Signal {
         kind: "pull_request".into(),
         service: e.repository.name,
         environment: None,
-        version: non_empty(pr.merge_commit_sha.as_deref()),
+        version: non_blank_owned(pr.merge_commit_sha.as_deref()),
         title: pr.title,
         author: login(pr.merged_by.as_ref())
             .or_else(|| login(pr.user.as_ref()))
             .or_else(|| login(e.sender.as_ref())),
         at: pr.merged_at.unwrap_or(now),
-        url: non_empty(pr.html_url.as_deref())
-            .or_else(|| non_empty(e.repository.html_url.as_deref())),
+        url: non_blank_owned(pr.html_url.as_deref())
+            .or_else(|| non_blank_owned(e.repository.html_url.as_deref())),
     })
 }
 

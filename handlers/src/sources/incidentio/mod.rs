@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use self::svix::{verify_svix, ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use super::common::{json, severity_from};
+use super::common::{json, non_blank_owned, severity_from};
 use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct IncidentIo;
@@ -91,12 +91,6 @@ struct StatusUpdate {
     new_status: Option<Status>,
 }
 
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 fn ignored(reason: String) -> Signal {
     Signal::Ignored { reason }
 }
@@ -157,7 +151,7 @@ fn custom_field(entries: &[Value], names: &[&str]) -> Option<String> {
             ]
             .iter()
             .find_map(|p| v.pointer(p).and_then(Value::as_str))
-            .and_then(|s| non_empty(Some(s)))
+            .and_then(|s| non_blank_owned(Some(s)))
         })
     })
 }
@@ -168,7 +162,7 @@ impl Incident {
     }
 
     fn described(&self) -> String {
-        non_empty(self.reference.as_deref()).unwrap_or_else(|| self.id.clone())
+        non_blank_owned(self.reference.as_deref()).unwrap_or_else(|| self.id.clone())
     }
 
     fn is_test(&self) -> bool {
@@ -194,20 +188,20 @@ impl Incident {
         let severity = self
             .severity
             .as_ref()
-            .and_then(|s| non_empty(s.name.as_deref()))
+            .and_then(|s| non_blank_owned(s.name.as_deref()))
             .map_or(Severity::Unknown, |s| severity_from(&s));
         Signal::Firing(FiringAlert {
             alert_id: self.id.clone(),
             fingerprint: self.fingerprint(),
-            title: non_empty(self.name.as_deref())
-                .or_else(|| non_empty(self.reference.as_deref()))
+            title: non_blank_owned(self.name.as_deref())
+                .or_else(|| non_blank_owned(self.reference.as_deref()))
                 .unwrap_or_else(|| format!("incident.io incident {}", self.id)),
             service,
             environment,
             severity,
             fired_at: self.created_at.unwrap_or(now),
-            description: non_empty(self.summary.as_deref()),
-            url: non_empty(self.permalink.as_deref()),
+            description: non_blank_owned(self.summary.as_deref()),
+            url: non_blank_owned(self.permalink.as_deref()),
             placement: Default::default(),
         })
     }
@@ -223,7 +217,7 @@ impl Incident {
 
 fn status_text(status: Option<&Status>) -> String {
     match status {
-        Some(s) => match non_empty(s.name.as_deref()) {
+        Some(s) => match non_blank_owned(s.name.as_deref()) {
             Some(name) => format!("{name:?} ({})", s.category),
             None => format!("{:?}", s.category),
         },

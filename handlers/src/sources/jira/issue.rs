@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::nonempty;
-use crate::sources::common::severity_from;
+use crate::sources::common::{non_blank, severity_from};
 
 /// The issue types that open incidents (lower case, without a `[System]` prefix).
 const TRACKED_TYPES: &[&str] = &["bug", "incident", "problem", "defect"];
@@ -105,11 +104,11 @@ fn adf_text(node: &Value, out: &mut String) {
 
 fn text_of(value: Option<&Value>) -> Option<String> {
     match value? {
-        Value::String(s) => nonempty(Some(s)).map(str::to_owned),
+        Value::String(s) => non_blank(Some(s)).map(str::to_owned),
         node @ Value::Object(_) => {
             let mut out = String::new();
             adf_text(node, &mut out);
-            nonempty(Some(&out)).map(str::to_owned)
+            non_blank(Some(&out)).map(str::to_owned)
         }
         _ => None,
     }
@@ -132,7 +131,7 @@ fn labelled(labels: &[String], prefixes: &[&str]) -> Option<String> {
         prefixes
             .iter()
             .any(|p| k.trim().eq_ignore_ascii_case(p))
-            .then(|| nonempty(Some(v)).map(str::to_owned))
+            .then(|| non_blank(Some(v)).map(str::to_owned))
             .flatten()
     })
 }
@@ -144,7 +143,7 @@ impl Issue {
             .fields
             .issuetype
             .as_ref()
-            .and_then(|t| nonempty(t.name.as_deref()))
+            .and_then(|t| non_blank(t.name.as_deref()))
             .unwrap_or("");
         let name = match name.strip_prefix('[') {
             Some(rest) => rest.split_once(']').map_or(rest, |(_, n)| n),
@@ -183,13 +182,13 @@ impl Issue {
             .components
             .iter()
             .flatten()
-            .find_map(|c| nonempty(c.name.as_deref()))
+            .find_map(|c| non_blank(c.name.as_deref()))
             .map(str::to_owned)
             .or_else(|| labelled(self.labels(), &["service"]))
             .or_else(|| {
                 self.fields.project.as_ref().and_then(|p| {
-                    nonempty(p.name.as_deref())
-                        .or(nonempty(p.key.as_deref()))
+                    non_blank(p.name.as_deref())
+                        .or(non_blank(p.key.as_deref()))
                         .map(str::to_owned)
                 })
             })
@@ -221,7 +220,7 @@ impl Issue {
         Signal::Firing(FiringAlert {
             alert_id: format!("{}@{}", self.key, episode.timestamp()),
             fingerprint: self.fingerprint(),
-            title: match nonempty(self.fields.summary.as_deref()) {
+            title: match non_blank(self.fields.summary.as_deref()) {
                 Some(summary) => format!("[{}] {summary}", self.key),
                 None => format!("[{}]", self.key),
             },
@@ -231,7 +230,7 @@ impl Issue {
                 .fields
                 .priority
                 .as_ref()
-                .and_then(|p| nonempty(p.name.as_deref()))
+                .and_then(|p| non_blank(p.name.as_deref()))
                 .map_or(Severity::Unknown, priority_severity),
             fired_at: episode,
             description,

@@ -35,7 +35,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use self::issue::Issue;
-use super::common::{json, BEARER_SECRET};
+use super::common::{json, non_blank, BEARER_SECRET};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Jira;
@@ -109,10 +109,6 @@ impl ChangeItem {
     }
 }
 
-fn nonempty(s: Option<&str>) -> Option<&str> {
-    s.map(str::trim).filter(|s| !s.is_empty())
-}
-
 fn value_present(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => false,
@@ -135,11 +131,11 @@ fn read<T: DeserializeOwned>(what: &str, value: Value) -> Result<T, Refusal> {
 fn reopens(items: &[ChangeItem]) -> bool {
     items.iter().any(|i| {
         (i.is("resolution")
-            && (value_present(i.from.as_ref()) || nonempty(i.from_string.as_deref()).is_some())
+            && (value_present(i.from.as_ref()) || non_blank(i.from_string.as_deref()).is_some())
             && !value_present(i.to.as_ref())
-            && nonempty(i.to_string.as_deref()).is_none())
+            && non_blank(i.to_string.as_deref()).is_none())
             || (i.is("status")
-                && nonempty(i.from_string.as_deref())
+                && non_blank(i.from_string.as_deref())
                     .is_some_and(|s| DONE_LIKE.contains(&s.to_ascii_lowercase().as_str())))
     })
 }
@@ -191,7 +187,7 @@ impl Source for Jira {
             .filter(|ms| *ms > 0)
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
             .unwrap_or(delivery.received_at);
-        let event = nonempty(payload.webhook_event.as_deref()).map(str::to_owned);
+        let event = non_blank(payload.webhook_event.as_deref()).map(str::to_owned);
         let acted_on = matches!(
             event.as_deref(),
             None | Some("jira:issue_created" | "jira:issue_updated")
