@@ -5,8 +5,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
+use super::definition::{parameters, Definition};
 use super::http::ProviderHttp;
-use super::tool::{parameters, Definition};
 use super::window::Window;
 use super::QueryError;
 use crate::agent::tool_args::Args;

@@ -6,8 +6,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
+use super::definition::{parameters, Definition};
 use super::http::ProviderHttp;
-use super::tool::{parameters, Definition};
 use super::window::Window;
 use super::{newest, QueryError, MAX_SERIES};
 use crate::agent::tool_args::Args;

@@ -2,7 +2,8 @@
 //! (SPEC §7, issue 16): each an HTTP client of its provider's documented API.
 //!
 //! - [`tool`]: the tools' names and JSON schemas, and a call's arguments read into a
-//!   [`QueryTool`]; only the tools of connected providers are offered.
+//!   [`QueryTool`]; only the tools of connected providers are offered. [`definition`]: one tool
+//!   as the model is told of it, which each provider's file writes of its own.
 //! - [`window`]: the bounded time range every ranged tool takes.
 //! - [`http`]: the one way they talk to a provider (timeout, bounded answer, errors that name the
 //!   provider, the status and its message).
@@ -14,6 +15,7 @@
 //! rules, then capped, exactly like command output ([`Queries::answer`]).
 
 pub mod datadog;
+pub mod definition;
 pub mod elasticsearch;
 pub mod grafana;
 pub mod http;

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
+use super::definition::{parameters, Definition};
 use super::http::ProviderHttp;
-use super::tool::{parameters, Definition};
 use super::QueryError;
 use crate::agent::tool_args::Args;
 use aurora_domain::connector::ConnectorKind;

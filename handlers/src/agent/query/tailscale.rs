@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
+use super::definition::{parameters, Definition};
 use super::http::ProviderHttp;
-use super::tool::{parameters, Definition};
 use super::QueryError;
 use aurora_domain::connector::ConnectorKind;
 

@@ -4,18 +4,12 @@
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use super::window::{self, Window};
+use super::definition::Definition;
+use super::window::Window;
 use aurora_domain::connector::ConnectorKind;
 
 use super::{datadog, elasticsearch, grafana, newrelic, ovh, sentry, splunk, tailscale};
 use crate::agent::tool_args::Args;
-
-/// One tool as the model is told of it.
-pub struct Definition {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub parameters: Value,
-}
 
 /// A query the model asked for, its arguments read and checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,17 +129,6 @@ pub fn plan(name: &str, args: &Args<'_>) -> Option<Result<QueryTool, String>> {
         _ => return None,
     };
     Some(planned)
-}
-
-/// A tool's argument schema: `properties` (a JSON object), with the time-range properties when
-/// `ranged`.
-pub fn parameters(mut properties: Value, ranged: bool, required: &[&str]) -> Value {
-    if let (true, Value::Object(into), Value::Object(range)) =
-        (ranged, &mut properties, window::schema_properties())
-    {
-        into.extend(range);
-    }
-    json!({"type": "object", "properties": properties, "required": required})
 }
 
 #[cfg(test)]
