@@ -20,3 +20,32 @@ pub trait DomainEvent:
     /// When the fact happened in the domain (not when it was stored).
     fn occurred_at(&self) -> DateTime<Utc>;
 }
+
+/// The body of an `impl DomainEvent for E` whose every variant is a struct with an `at` (when it
+/// happened), from one stable name per variant:
+///
+/// ```ignore
+/// impl DomainEvent for KnowledgeEvent {
+///     crate::event::event_types! {
+///         Uploaded => "knowledge.uploaded",
+///         Deleted => "knowledge.deleted",
+///     }
+/// }
+/// ```
+macro_rules! event_types {
+    ($($variant:ident => $name:literal),+ $(,)?) => {
+        fn event_type(&self) -> &'static str {
+            match self {
+                $(Self::$variant { .. } => $name,)+
+            }
+        }
+
+        fn occurred_at(&self) -> chrono::DateTime<chrono::Utc> {
+            match self {
+                $(Self::$variant { at, .. })|+ => *at,
+            }
+        }
+    };
+}
+
+pub(crate) use event_types;

@@ -112,42 +112,21 @@ pub enum ChatEvent {
 }
 
 impl DomainEvent for ChatEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Started { .. } => "session.started",
-            Self::Opened { .. } => "session.opened",
-            Self::UserMessagePosted { .. } => "session.user_message_posted",
-            Self::AssistantMessageRecorded { .. } => "session.assistant_message_recorded",
-            Self::ToolCallStarted { .. } => "session.tool_call_started",
-            Self::ToolResultRecorded { .. } => "session.tool_result_recorded",
-            Self::ToolCallFailed { .. } => "session.tool_call_failed",
-            Self::GateDecided { .. } => "session.gate_decided",
-            Self::ConfirmationRequested { .. } => "session.confirmation_requested",
-            Self::ConfirmationAnswered { .. } => "session.confirmation_answered",
-            Self::RunCancelled { .. } => "session.run_cancelled",
-            Self::UsageRecorded { .. } => "session.usage_recorded",
-            Self::Renamed { .. } => "session.renamed",
-            Self::SessionDeleted { .. } => "session.deleted",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Started { at, .. }
-            | Self::Opened { at, .. }
-            | Self::UserMessagePosted { at, .. }
-            | Self::AssistantMessageRecorded { at, .. }
-            | Self::ToolCallStarted { at, .. }
-            | Self::ToolResultRecorded { at, .. }
-            | Self::ToolCallFailed { at, .. }
-            | Self::GateDecided { at, .. }
-            | Self::ConfirmationRequested { at, .. }
-            | Self::ConfirmationAnswered { at, .. }
-            | Self::RunCancelled { at }
-            | Self::UsageRecorded { at, .. }
-            | Self::Renamed { at, .. }
-            | Self::SessionDeleted { at } => *at,
-        }
+    crate::event::event_types! {
+        Started => "session.started",
+        Opened => "session.opened",
+        UserMessagePosted => "session.user_message_posted",
+        AssistantMessageRecorded => "session.assistant_message_recorded",
+        ToolCallStarted => "session.tool_call_started",
+        ToolResultRecorded => "session.tool_result_recorded",
+        ToolCallFailed => "session.tool_call_failed",
+        GateDecided => "session.gate_decided",
+        ConfirmationRequested => "session.confirmation_requested",
+        ConfirmationAnswered => "session.confirmation_answered",
+        RunCancelled => "session.run_cancelled",
+        UsageRecorded => "session.usage_recorded",
+        Renamed => "session.renamed",
+        SessionDeleted => "session.deleted",
     }
 }
 

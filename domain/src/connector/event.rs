@@ -55,26 +55,13 @@ pub enum ConnectorEvent {
 }
 
 impl DomainEvent for ConnectorEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Connected { .. } => "connector.connected",
-            Self::Checked { .. } => "connector.checked",
-            Self::ProjectEnabled { .. } => "connector.project_enabled",
-            Self::ProjectDisabled { .. } => "connector.project_disabled",
-            Self::RootProjectSet { .. } => "connector.root_project_set",
-            Self::Disconnected { .. } => "connector.disconnected",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Connected { at, .. }
-            | Self::Checked { at, .. }
-            | Self::ProjectEnabled { at, .. }
-            | Self::ProjectDisabled { at, .. }
-            | Self::RootProjectSet { at, .. }
-            | Self::Disconnected { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Connected => "connector.connected",
+        Checked => "connector.checked",
+        ProjectEnabled => "connector.project_enabled",
+        ProjectDisabled => "connector.project_disabled",
+        RootProjectSet => "connector.root_project_set",
+        Disconnected => "connector.disconnected",
     }
 }
 

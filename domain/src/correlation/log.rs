@@ -120,17 +120,9 @@ impl CorrelatorEvent {
 }
 
 impl DomainEvent for CorrelatorEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Decided { .. } => "correlator.decided",
-            Self::SettingsChanged { .. } => "correlator.settings_changed",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Decided { at, .. } | Self::SettingsChanged { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Decided => "correlator.decided",
+        SettingsChanged => "correlator.settings_changed",
     }
 }
 

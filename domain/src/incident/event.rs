@@ -146,44 +146,22 @@ pub enum IncidentEvent {
 }
 
 impl DomainEvent for IncidentEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Opened { .. } => "incident.opened",
-            Self::AlertCorrelated { .. } => "incident.alert_correlated",
-            Self::ResolveNotificationAttached { .. } => "incident.resolve_notification_attached",
-            Self::StatusChanged { .. } => "incident.status_changed",
-            Self::SeverityChanged { .. } => "incident.severity_changed",
-            Self::RcaStatusChanged { .. } => "incident.rca_status_changed",
-            Self::RcaRequested { .. } => "incident.rca_requested",
-            Self::RcaCancelled { .. } => "incident.rca_cancelled",
-            Self::SummaryUpdated { .. } => "incident.summary_updated",
-            Self::MergedInto { .. } => "incident.merged_into",
-            Self::MergedAlertsAbsorbed { .. } => "incident.merged_alerts_absorbed",
-            Self::Resolved { .. } => "incident.resolved",
-            Self::CommentAdded { .. } => "incident.comment_added",
-            Self::FeedbackGiven { .. } => "incident.feedback_given",
-            Self::PostmortemRequested { .. } => "incident.postmortem_requested",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Opened { at, .. }
-            | Self::AlertCorrelated { at, .. }
-            | Self::ResolveNotificationAttached { at, .. }
-            | Self::StatusChanged { at, .. }
-            | Self::SeverityChanged { at, .. }
-            | Self::RcaStatusChanged { at, .. }
-            | Self::RcaRequested { at, .. }
-            | Self::RcaCancelled { at, .. }
-            | Self::SummaryUpdated { at, .. }
-            | Self::MergedInto { at, .. }
-            | Self::MergedAlertsAbsorbed { at, .. }
-            | Self::Resolved { at, .. }
-            | Self::CommentAdded { at, .. }
-            | Self::FeedbackGiven { at, .. }
-            | Self::PostmortemRequested { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Opened => "incident.opened",
+        AlertCorrelated => "incident.alert_correlated",
+        ResolveNotificationAttached => "incident.resolve_notification_attached",
+        StatusChanged => "incident.status_changed",
+        SeverityChanged => "incident.severity_changed",
+        RcaStatusChanged => "incident.rca_status_changed",
+        RcaRequested => "incident.rca_requested",
+        RcaCancelled => "incident.rca_cancelled",
+        SummaryUpdated => "incident.summary_updated",
+        MergedInto => "incident.merged_into",
+        MergedAlertsAbsorbed => "incident.merged_alerts_absorbed",
+        Resolved => "incident.resolved",
+        CommentAdded => "incident.comment_added",
+        FeedbackGiven => "incident.feedback_given",
+        PostmortemRequested => "incident.postmortem_requested",
     }
 }
 

@@ -48,26 +48,13 @@ pub enum IntegrationEvent {
 }
 
 impl DomainEvent for IntegrationEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Created { .. } => "integration.created",
-            Self::Renamed { .. } => "integration.renamed",
-            Self::SettingsChanged { .. } => "integration.settings_changed",
-            Self::SecretRotated { .. } => "integration.secret_rotated",
-            Self::TopicPinned { .. } => "integration.topic_pinned",
-            Self::Deleted { .. } => "integration.deleted",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Created { at, .. }
-            | Self::Renamed { at, .. }
-            | Self::SettingsChanged { at, .. }
-            | Self::SecretRotated { at, .. }
-            | Self::TopicPinned { at, .. }
-            | Self::Deleted { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Created => "integration.created",
+        Renamed => "integration.renamed",
+        SettingsChanged => "integration.settings_changed",
+        SecretRotated => "integration.secret_rotated",
+        TopicPinned => "integration.topic_pinned",
+        Deleted => "integration.deleted",
     }
 }
 

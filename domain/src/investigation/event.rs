@@ -115,44 +115,22 @@ pub enum InvestigationEvent {
 }
 
 impl DomainEvent for InvestigationEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Requested { .. } => "investigation.requested",
-            Self::Queued { .. } => "investigation.queued",
-            Self::Started { .. } => "investigation.started",
-            Self::Resumed { .. } => "investigation.resumed",
-            Self::ContextAdded { .. } => "investigation.context_added",
-            Self::Thought { .. } => "investigation.thought",
-            Self::ToolStepStarted { .. } => "investigation.tool_step_started",
-            Self::ToolStepFinished { .. } => "investigation.tool_step_finished",
-            Self::FindingRecorded { .. } => "investigation.finding_recorded",
-            Self::SuggestionMade { .. } => "investigation.suggestion_made",
-            Self::UsageRecorded { .. } => "investigation.usage_recorded",
-            Self::CarriedOver { .. } => "investigation.carried_over",
-            Self::Completed { .. } => "investigation.completed",
-            Self::Failed { .. } => "investigation.failed",
-            Self::Cancelled { .. } => "investigation.cancelled",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Requested { at, .. }
-            | Self::Queued { at }
-            | Self::Started { at, .. }
-            | Self::Resumed { at, .. }
-            | Self::ContextAdded { at, .. }
-            | Self::Thought { at, .. }
-            | Self::ToolStepStarted { at, .. }
-            | Self::ToolStepFinished { at, .. }
-            | Self::FindingRecorded { at, .. }
-            | Self::SuggestionMade { at, .. }
-            | Self::UsageRecorded { at, .. }
-            | Self::CarriedOver { at, .. }
-            | Self::Completed { at, .. }
-            | Self::Failed { at, .. }
-            | Self::Cancelled { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Requested => "investigation.requested",
+        Queued => "investigation.queued",
+        Started => "investigation.started",
+        Resumed => "investigation.resumed",
+        ContextAdded => "investigation.context_added",
+        Thought => "investigation.thought",
+        ToolStepStarted => "investigation.tool_step_started",
+        ToolStepFinished => "investigation.tool_step_finished",
+        FindingRecorded => "investigation.finding_recorded",
+        SuggestionMade => "investigation.suggestion_made",
+        UsageRecorded => "investigation.usage_recorded",
+        CarriedOver => "investigation.carried_over",
+        Completed => "investigation.completed",
+        Failed => "investigation.failed",
+        Cancelled => "investigation.cancelled",
     }
 }
 

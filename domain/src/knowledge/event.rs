@@ -36,24 +36,12 @@ pub enum KnowledgeEvent {
 }
 
 impl DomainEvent for KnowledgeEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Uploaded { .. } => "knowledge.uploaded",
-            Self::ProcessingStarted { .. } => "knowledge.processing_started",
-            Self::Processed { .. } => "knowledge.processed",
-            Self::Failed { .. } => "knowledge.failed",
-            Self::Deleted { .. } => "knowledge.deleted",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Uploaded { at, .. }
-            | Self::ProcessingStarted { at }
-            | Self::Processed { at, .. }
-            | Self::Failed { at, .. }
-            | Self::Deleted { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Uploaded => "knowledge.uploaded",
+        ProcessingStarted => "knowledge.processing_started",
+        Processed => "knowledge.processed",
+        Failed => "knowledge.failed",
+        Deleted => "knowledge.deleted",
     }
 }
 

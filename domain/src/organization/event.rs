@@ -118,38 +118,19 @@ pub enum OrganizationEvent {
 }
 
 impl DomainEvent for OrganizationEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Created { .. } => "organization.created",
-            Self::InvitationIssued { .. } => "organization.invitation_issued",
-            Self::InvitationRevoked { .. } => "organization.invitation_revoked",
-            Self::MemberJoined { .. } => "organization.member_joined",
-            Self::RoleChanged { .. } => "organization.role_changed",
-            Self::MemberRemoved { .. } => "organization.member_removed",
-            Self::ApiTokenIssued { .. } => "organization.api_token_issued",
-            Self::ApiTokenRevoked { .. } => "organization.api_token_revoked",
-            Self::AgentPolicySet { .. } => "organization.agent_policy_set",
-            Self::ConsumerCredentialsIssued { .. } => "organization.consumer_credentials_issued",
-            Self::ConsumerCredentialsRevoked { .. } => "organization.consumer_credentials_revoked",
-            Self::AccessDenied { .. } => "organization.access_denied",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Created { at, .. }
-            | Self::InvitationIssued { at, .. }
-            | Self::InvitationRevoked { at, .. }
-            | Self::MemberJoined { at, .. }
-            | Self::RoleChanged { at, .. }
-            | Self::MemberRemoved { at, .. }
-            | Self::ApiTokenIssued { at, .. }
-            | Self::ApiTokenRevoked { at, .. }
-            | Self::AgentPolicySet { at, .. }
-            | Self::ConsumerCredentialsIssued { at, .. }
-            | Self::ConsumerCredentialsRevoked { at, .. }
-            | Self::AccessDenied { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Created => "organization.created",
+        InvitationIssued => "organization.invitation_issued",
+        InvitationRevoked => "organization.invitation_revoked",
+        MemberJoined => "organization.member_joined",
+        RoleChanged => "organization.role_changed",
+        MemberRemoved => "organization.member_removed",
+        ApiTokenIssued => "organization.api_token_issued",
+        ApiTokenRevoked => "organization.api_token_revoked",
+        AgentPolicySet => "organization.agent_policy_set",
+        ConsumerCredentialsIssued => "organization.consumer_credentials_issued",
+        ConsumerCredentialsRevoked => "organization.consumer_credentials_revoked",
+        AccessDenied => "organization.access_denied",
     }
 }
 

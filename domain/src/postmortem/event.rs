@@ -80,22 +80,11 @@ impl PostmortemEvent {
 }
 
 impl DomainEvent for PostmortemEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Generated { .. } => "postmortem.generated",
-            Self::Regenerated { .. } => "postmortem.regenerated",
-            Self::Edited { .. } => "postmortem.edited",
-            Self::Restored { .. } => "postmortem.restored",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Generated { at, .. }
-            | Self::Regenerated { at, .. }
-            | Self::Edited { at, .. }
-            | Self::Restored { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Generated => "postmortem.generated",
+        Regenerated => "postmortem.regenerated",
+        Edited => "postmortem.edited",
+        Restored => "postmortem.restored",
     }
 }
 

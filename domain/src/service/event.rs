@@ -46,26 +46,13 @@ pub enum ServiceEvent {
 }
 
 impl DomainEvent for ServiceEvent {
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::Discovered { .. } => "service.discovered",
-            Self::Seen { .. } => "service.seen",
-            Self::DependencyObserved { .. } => "service.dependency_observed",
-            Self::DependencyDeclared { .. } => "service.dependency_declared",
-            Self::MarkedStale { .. } => "service.marked_stale",
-            Self::Removed { .. } => "service.removed",
-        }
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Discovered { at, .. }
-            | Self::Seen { at, .. }
-            | Self::DependencyObserved { at, .. }
-            | Self::DependencyDeclared { at, .. }
-            | Self::MarkedStale { at, .. }
-            | Self::Removed { at } => *at,
-        }
+    crate::event::event_types! {
+        Discovered => "service.discovered",
+        Seen => "service.seen",
+        DependencyObserved => "service.dependency_observed",
+        DependencyDeclared => "service.dependency_declared",
+        MarkedStale => "service.marked_stale",
+        Removed => "service.removed",
     }
 }
 
