@@ -15,12 +15,8 @@ use crate::intake::ChangeEvent;
 
 crate::aggregate::aggregate!(
     /// The change aggregate (stored under the name `change`).
-    Change = "change",
-    ChangeState,
-    ChangeCommand,
-    ChangeRecordEvent,
-    ChangeError,
-    decide,
+    Change = "change", decide,
+    ChangeState, ChangeCommand, ChangeRecordEvent, ChangeError
 );
 
 /// The id of the change `change_id` of `source` for `tenant`: the same for every redelivery.
@@ -69,14 +65,8 @@ pub struct ChangeState {
 }
 
 impl DomainEvent for ChangeRecordEvent {
-    fn event_type(&self) -> &'static str {
-        "change.recorded"
-    }
-
-    fn occurred_at(&self) -> DateTime<Utc> {
-        match self {
-            Self::Recorded { at, .. } => *at,
-        }
+    crate::event::event_types! {
+        Recorded => "change.recorded",
     }
 }
 

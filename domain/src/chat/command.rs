@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::error::ChatError;
 use super::event::ChatEvent;
 use super::state::ChatSessionState;
+use crate::aggregate::text_within;
 use crate::ids::SessionId;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, ToolCallStatus};
 
@@ -452,16 +453,9 @@ fn answer_confirmation(
 }
 
 fn check_title(title: &str) -> Result<(), ChatError> {
-    if title.trim().is_empty() {
-        return Err(ChatError::EmptyTitle);
-    }
-    let len = title.chars().count();
-    if len > TITLE_MAX_CHARS {
-        return Err(ChatError::TitleTooLong {
-            len,
-            max: TITLE_MAX_CHARS,
-        });
-    }
+    text_within(title, TITLE_MAX_CHARS, ChatError::EmptyTitle, |len, max| {
+        ChatError::TitleTooLong { len, max }
+    })?;
     Ok(())
 }
 

@@ -28,15 +28,6 @@ pub use state::{
 
 crate::aggregate::aggregate!(
     /// The chat session aggregate (stored under the name `session`).
-    ChatSession = "session",
-    ChatSessionState,
-    ChatCommand,
-    ChatEvent,
-    ChatError,
-    command::decide,
+    ChatSession = "session", command::decide,
+    ChatSessionState, ChatCommand, ChatEvent, ChatError
 );
-
-/// The session as these events leave it.
-pub fn fold(events: impl IntoIterator<Item = ChatEvent>) -> ChatSessionState {
-    crate::aggregate::fold::<ChatSession>(events)
-}

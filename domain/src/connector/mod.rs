@@ -31,10 +31,6 @@ pub use values::{DatadogSite, NewRelicRegion, OvhRegion};
 
 crate::aggregate::aggregate!(
     /// The connector aggregate (stored under the name `connector`).
-    Connector = "connector",
-    ConnectorState,
-    ConnectorCommand,
-    ConnectorEvent,
-    ConnectorError,
-    command::decide,
+    Connector = "connector", command::decide,
+    ConnectorState, ConnectorCommand, ConnectorEvent, ConnectorError
 );

@@ -27,16 +27,6 @@ pub use state::{Comment, Feedback, IncidentState};
 
 crate::aggregate::aggregate!(
     /// The incident aggregate (stored under the name `incident`).
-    Incident = "incident",
-    IncidentState,
-    IncidentCommand,
-    IncidentEvent,
-    IncidentError,
-    command::decide,
+    Incident = "incident", command::decide,
+    IncidentState, IncidentCommand, IncidentEvent, IncidentError
 );
-
-/// The incident as these events leave it. Fold the events up to a moment to see the incident as it
-/// was then.
-pub fn fold(events: impl IntoIterator<Item = IncidentEvent>) -> IncidentState {
-    crate::aggregate::fold::<Incident>(events)
-}

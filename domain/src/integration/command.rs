@@ -7,6 +7,7 @@ use super::error::IntegrationError;
 use super::event::IntegrationEvent;
 use super::settings::IntegrationSettings;
 use super::state::IntegrationState;
+use crate::aggregate::text_within;
 
 pub const NAME_MAX_CHARS: usize = 200;
 
@@ -48,17 +49,12 @@ pub enum IntegrationCommand {
 type Decision = Result<Vec<IntegrationEvent>, IntegrationError>;
 
 fn checked_name(name: &str) -> Result<String, IntegrationError> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(IntegrationError::EmptyName);
-    }
-    let len = name.chars().count();
-    if len > NAME_MAX_CHARS {
-        return Err(IntegrationError::NameTooLong {
-            len,
-            max: NAME_MAX_CHARS,
-        });
-    }
+    let name = text_within(
+        name.trim(),
+        NAME_MAX_CHARS,
+        IntegrationError::EmptyName,
+        |len, max| IntegrationError::NameTooLong { len, max },
+    )?;
     Ok(name.to_owned())
 }
 

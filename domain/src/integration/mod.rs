@@ -22,10 +22,6 @@ pub use state::IntegrationState;
 
 crate::aggregate::aggregate!(
     /// The integration aggregate (stored under the name `integration`).
-    Integration = "integration",
-    IntegrationState,
-    IntegrationCommand,
-    IntegrationEvent,
-    IntegrationError,
-    command::decide,
+    Integration = "integration", command::decide,
+    IntegrationState, IntegrationCommand, IntegrationEvent, IntegrationError
 );

@@ -9,6 +9,7 @@ use super::event::InvestigationEvent;
 use super::state::InvestigationState;
 use super::values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
 use super::TEXT_MAX_CHARS;
+use crate::aggregate::text_within;
 use crate::ids::IncidentId;
 use crate::incident::Alert;
 use crate::values::Severity;
@@ -347,17 +348,9 @@ fn decide_on_requested(state: &InvestigationState, command: InvestigationCommand
 }
 
 fn checked_text(what: &'static str, text: String) -> Result<String, InvestigationError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Err(InvestigationError::Empty { what });
-    }
-    let len = trimmed.chars().count();
-    if len > TEXT_MAX_CHARS {
-        return Err(InvestigationError::TooLong {
-            what,
-            len,
-            max: TEXT_MAX_CHARS,
-        });
-    }
+    let blank = InvestigationError::Empty { what };
+    let trimmed = text_within(text.trim(), TEXT_MAX_CHARS, blank, |len, max| {
+        InvestigationError::TooLong { what, len, max }
+    })?;
     Ok(trimmed.to_owned())
 }

@@ -42,18 +42,9 @@ pub const THOUGHT_MIN_CHARS: usize = 20;
 
 crate::aggregate::aggregate!(
     /// The investigation aggregate (stored under the name `investigation`).
-    Investigation = "investigation",
-    InvestigationState,
-    InvestigationCommand,
-    InvestigationEvent,
-    InvestigationError,
-    command::decide,
+    Investigation = "investigation", command::decide,
+    InvestigationState, InvestigationCommand, InvestigationEvent, InvestigationError
 );
-
-/// The investigation as these events leave it.
-pub fn fold(events: impl IntoIterator<Item = InvestigationEvent>) -> InvestigationState {
-    crate::aggregate::fold::<Investigation>(events)
-}
 
 /// The id of an incident's `episode`-th investigation (1 for the one its opening starts), so a
 /// redelivered opening, a second consumer or a restart name the same run and start it once.

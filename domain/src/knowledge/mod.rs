@@ -40,18 +40,9 @@ pub const STUCK_AFTER_SECS: i64 = 180;
 
 crate::aggregate::aggregate!(
     /// The knowledge-base document aggregate (stored under the name `knowledge`).
-    KnowledgeDocument = "knowledge",
-    KnowledgeDocumentState,
-    KnowledgeCommand,
-    KnowledgeEvent,
-    KnowledgeError,
-    command::decide,
+    KnowledgeDocument = "knowledge", command::decide,
+    KnowledgeDocumentState, KnowledgeCommand, KnowledgeEvent, KnowledgeError
 );
-
-/// The document as these events leave it.
-pub fn fold(events: impl IntoIterator<Item = KnowledgeEvent>) -> KnowledgeDocumentState {
-    crate::aggregate::fold::<KnowledgeDocument>(events)
-}
 
 /// Where a document's file is kept: `<tenant>/knowledge/<document id>`, from ids only.
 pub fn object_key(tenant: &TenantId, document: Uuid) -> String {

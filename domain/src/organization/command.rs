@@ -11,6 +11,7 @@ use super::error::OrganizationError;
 use super::event::OrganizationEvent;
 use super::role::Role;
 use super::state::{InvitationStatus, OrganizationState};
+use crate::aggregate::text_within;
 
 /// How long an invitation stays open; the caller computes `expires_at` from it.
 pub const INVITATION_VALIDITY_DAYS: i64 = 7;
@@ -130,17 +131,12 @@ pub(crate) fn decide(state: &OrganizationState, command: OrganizationCommand) ->
             if state.created {
                 return Err(OrganizationError::AlreadyCreated);
             }
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(OrganizationError::EmptyName);
-            }
-            let len = name.chars().count();
-            if len > NAME_MAX_CHARS {
-                return Err(OrganizationError::NameTooLong {
-                    len,
-                    max: NAME_MAX_CHARS,
-                });
-            }
+            let name = text_within(
+                name.trim(),
+                NAME_MAX_CHARS,
+                OrganizationError::EmptyName,
+                |len, max| OrganizationError::NameTooLong { len, max },
+            )?;
             // A new organisation starts with the default deny template, set by its founder, so
             // the policy it runs with is in its log and its admins edit it like any other.
             Ok(vec![
@@ -330,17 +326,12 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
             if !state.members.contains_key(&user_id) {
                 return Err(OrganizationError::NotMember { user: user_id });
             }
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(OrganizationError::EmptyTokenName);
-            }
-            let len = name.chars().count();
-            if len > TOKEN_NAME_MAX_CHARS {
-                return Err(OrganizationError::TokenNameTooLong {
-                    len,
-                    max: TOKEN_NAME_MAX_CHARS,
-                });
-            }
+            let name = text_within(
+                name.trim(),
+                TOKEN_NAME_MAX_CHARS,
+                OrganizationError::EmptyTokenName,
+                |len, max| OrganizationError::TokenNameTooLong { len, max },
+            )?;
             check_expiry(expires_at, at)?;
             if state.api_tokens.contains_key(&token_id) {
                 return Err(OrganizationError::DuplicateToken { id: token_id });
@@ -381,16 +372,12 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
         } => {
             require_admin(state, by)?;
             for pattern in allow.iter().chain(&deny) {
-                if pattern.trim().is_empty() {
-                    return Err(OrganizationError::EmptyPolicyPattern);
-                }
-                let len = pattern.chars().count();
-                if len > POLICY_PATTERN_MAX_CHARS {
-                    return Err(OrganizationError::PolicyPatternTooLong {
-                        len,
-                        max: POLICY_PATTERN_MAX_CHARS,
-                    });
-                }
+                text_within(
+                    pattern,
+                    POLICY_PATTERN_MAX_CHARS,
+                    OrganizationError::EmptyPolicyPattern,
+                    |len, max| OrganizationError::PolicyPatternTooLong { len, max },
+                )?;
             }
             let count = allow.len() + deny.len();
             if count > POLICY_PATTERNS_MAX {

@@ -32,16 +32,6 @@ pub use state::{
 
 crate::aggregate::aggregate!(
     /// The organization aggregate (stored under the name `organization`).
-    Organization = "organization",
-    OrganizationState,
-    OrganizationCommand,
-    OrganizationEvent,
-    OrganizationError,
-    command::decide,
+    Organization = "organization", command::decide,
+    OrganizationState, OrganizationCommand, OrganizationEvent, OrganizationError
 );
-
-/// The organization as these events leave it. Fold the events up to a moment to see the
-/// organization as it was then.
-pub fn fold(events: impl IntoIterator<Item = OrganizationEvent>) -> OrganizationState {
-    crate::aggregate::fold::<Organization>(events)
-}

@@ -8,6 +8,7 @@ use super::error::PostmortemError;
 use super::event::{Origin, PostmortemEvent};
 use super::state::PostmortemState;
 use super::MARKDOWN_MAX_CHARS;
+use crate::aggregate::text_within;
 use crate::ids::IncidentId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,15 +154,11 @@ pub(crate) fn decide(state: &PostmortemState, command: PostmortemCommand) -> Dec
 
 /// The text, if it is one a postmortem may hold.
 fn checked(markdown: String) -> Result<String, PostmortemError> {
-    if markdown.trim().is_empty() {
-        return Err(PostmortemError::Empty);
-    }
-    let len = markdown.chars().count();
-    if len > MARKDOWN_MAX_CHARS {
-        return Err(PostmortemError::TooLong {
-            len,
-            max: MARKDOWN_MAX_CHARS,
-        });
-    }
+    text_within(
+        &markdown,
+        MARKDOWN_MAX_CHARS,
+        PostmortemError::Empty,
+        |len, max| PostmortemError::TooLong { len, max },
+    )?;
     Ok(markdown)
 }

@@ -35,18 +35,9 @@ pub const MARKDOWN_MAX_CHARS: usize = 200_000;
 
 crate::aggregate::aggregate!(
     /// The postmortem aggregate (stored under the name `postmortem`).
-    Postmortem = "postmortem",
-    PostmortemState,
-    PostmortemCommand,
-    PostmortemEvent,
-    PostmortemError,
-    command::decide,
+    Postmortem = "postmortem", command::decide,
+    PostmortemState, PostmortemCommand, PostmortemEvent, PostmortemError
 );
-
-/// The postmortem as these events leave it.
-pub fn fold(events: impl IntoIterator<Item = PostmortemEvent>) -> PostmortemState {
-    crate::aggregate::fold::<Postmortem>(events)
-}
 
 /// The id of `incident`'s postmortem: one per incident, found without a lookup.
 pub fn postmortem_id(incident: IncidentId) -> Uuid {

@@ -38,18 +38,9 @@ pub use state::ServiceState;
 
 crate::aggregate::aggregate!(
     /// The service aggregate (stored under the name `service`).
-    Service = "service",
-    ServiceState,
-    ServiceCommand,
-    ServiceEvent,
-    ServiceError,
-    command::decide,
+    Service = "service", command::decide,
+    ServiceState, ServiceCommand, ServiceEvent, ServiceError
 );
-
-/// The node as these events leave it.
-pub fn fold(events: impl IntoIterator<Item = ServiceEvent>) -> ServiceState {
-    crate::aggregate::fold::<Service>(events)
-}
 
 /// The id of the node `key` of `tenant`: the same whoever finds it (discovery, an alert, a
 /// change, a declared edge).
