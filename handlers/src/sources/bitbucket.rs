@@ -16,13 +16,15 @@ use aurora_domain::intake::{ChangeEvent, Signal};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::common::{json, non_blank_owned};
+use super::common::{json, json_object, non_blank_owned, EventHeaders};
 use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct Bitbucket;
 
-const EVENT_HEADER: &str = "x-event-key";
-const DELIVERY_HEADER: &str = "x-request-uuid";
+const HEADERS: EventHeaders = EventHeaders {
+    event: ("x-event-key", "X-Event-Key"),
+    delivery: "x-request-uuid",
+};
 
 #[derive(Debug, Deserialize)]
 struct Href {
@@ -249,7 +251,7 @@ const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     },
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
-    kept_headers: &[EVENT_HEADER, DELIVERY_HEADER],
+    kept_headers: &[HEADERS.event.0, HEADERS.delivery],
     where_to_configure: "the repository's Repository settings → Webhooks → Add webhook; the secret Aurora generated, and the triggers Pull Request \"Merged\" and Repository \"Build status updated\" (and \"Build status created\")",
 };
 
@@ -259,14 +261,7 @@ impl Source for Bitbucket {
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
-        let event = delivery.value(EVENT_HEADER)
-            .ok_or_else(|| {
-                Refusal::bad(
-                    "invalid_payload",
-                    "the X-Event-Key header is required: it says what kind of Bitbucket event the delivery is",
-                )
-            })?;
-        let delivery_id = delivery.value(DELIVERY_HEADER).map(str::to_owned);
+        let (event, delivery_id) = HEADERS.read("Bitbucket", delivery)?;
         let now = delivery.received_at;
         let body = delivery.body;
         let signal = match event {
@@ -275,8 +270,7 @@ impl Source for Bitbucket {
                 commit_status(json(&format!("Bitbucket {event}"), body)?, now)
             }
             other => {
-                // Still a Bitbucket delivery: it must be a JSON object.
-                let _: serde_json::Map<String, serde_json::Value> = json("Bitbucket", body)?;
+                json_object("Bitbucket", body)?;
                 ignored(match other {
                     "diagnostics:ping" => {
                         "a Bitbucket test delivery (diagnostics:ping): the webhook is set up"

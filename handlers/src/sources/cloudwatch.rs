@@ -316,12 +316,9 @@ impl Source for CloudWatch {
         } else {
             "HTTP"
         };
-        Setup {
-            url: url.to_owned(),
-            method: "POST",
-            header: None,
-            header_value: None,
-            steps: vec![
+        Setup::without_header(
+            url,
+            vec![
                 format!(
                     "In Amazon SNS: open the topic your CloudWatch alarms notify (or create one) → Create subscription → protocol {protocol}, endpoint {url}; leave raw message delivery off."
                 ),
@@ -329,7 +326,7 @@ impl Source for CloudWatch {
                 "In CloudWatch: Alarms → each alarm → Edit → Actions: notify that topic \"In alarm\" (opens an incident) and \"OK\" (resolves it).".into(),
                 "Nothing to paste: SNS signs its messages itself, so the secret Aurora generated for this integration is not used.".into(),
             ],
-        }
+        )
     }
 }
 

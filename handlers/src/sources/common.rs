@@ -1,6 +1,8 @@
 //! What sources share: checking secrets and signatures in constant time, reading JSON with
 //! errors that say where, severity names.
 
+use std::collections::BTreeMap;
+
 use aurora_domain::Severity;
 use hmac::{Hmac, Mac};
 use serde::de::DeserializeOwned;
@@ -169,6 +171,53 @@ pub fn json<T: DeserializeOwned>(source: &str, body: &[u8]) -> Result<T, Refusal
     })
 }
 
+/// Where a source that names each delivery's event in a header (GitHub, Bitbucket) puts that
+/// name and the delivery's id.
+pub struct EventHeaders {
+    /// The event's header, as read (lower case) and as the source's docs spell it.
+    pub event: (&'static str, &'static str),
+    pub delivery: &'static str,
+}
+
+impl EventHeaders {
+    /// The delivery's event (400 without it: nothing else says what the body is) and its id,
+    /// when it has one.
+    pub fn read<'d>(
+        &self,
+        title: &str,
+        delivery: &'d Delivery<'_>,
+    ) -> Result<(&'d str, Option<String>), Refusal> {
+        let (header, spelled) = self.event;
+        let event = delivery.value(header).ok_or_else(|| {
+            Refusal::bad(
+                "invalid_payload",
+                format!("the {spelled} header is required: it says what kind of {title} event the delivery is"),
+            )
+        })?;
+        Ok((event, delivery.value(self.delivery).map(str::to_owned)))
+    }
+}
+
+/// Checks a body is a JSON object, as every delivery of `source` is, even of an event Aurora does
+/// not read.
+pub fn json_object(source: &str, body: &[u8]) -> Result<(), Refusal> {
+    json::<serde_json::Map<String, serde_json::Value>>(source, body).map(drop)
+}
+
+/// The values of the build parameters `params` named each of `names` in turn, whatever the
+/// keys' case (`SERVICE`, `service`): the first one a source can read wins.
+pub fn parameters<'a>(
+    params: Option<&'a BTreeMap<String, serde_json::Value>>,
+    names: &'a [&str],
+) -> impl Iterator<Item = &'a serde_json::Value> + 'a {
+    names.iter().filter_map(move |n| {
+        params?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| v)
+    })
+}
+
 /// `text` trimmed, when anything is left: to every source a blank field is an absent one.
 pub fn non_blank(text: Option<&str>) -> Option<&str> {
     text.map(str::trim).filter(|t| !t.is_empty())
@@ -229,6 +278,29 @@ pub fn severity_from(text: &str) -> Severity {
         "unknown" | "" => Severity::Unknown,
         _ => Severity::Medium,
     }
+}
+
+impl Setup {
+    /// A POST to `url` with no header for the user to add (the sender signs each body itself, or
+    /// the source proves itself): `steps` say the rest.
+    pub fn without_header(url: &str, steps: Vec<String>) -> Self {
+        Self {
+            url: url.to_owned(),
+            method: "POST",
+            header: None,
+            header_value: None,
+            steps,
+        }
+    }
+}
+
+/// The integration's secret as setup steps name it: itself when it is shown now, else where it
+/// was shown.
+pub fn the_secret(secret: Option<&str>) -> String {
+    secret.map_or_else(
+        || "the secret shown when the integration was created".to_owned(),
+        |s| format!("the secret {s}"),
+    )
 }
 
 pub fn setup(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Setup {

@@ -14,13 +14,15 @@ use aurora_domain::intake::{ChangeEvent, Signal};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::common::{json, non_blank_owned};
+use super::common::{json, json_object, non_blank_owned, EventHeaders};
 use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
 
 pub struct GitHub;
 
-const EVENT_HEADER: &str = "x-github-event";
-const DELIVERY_HEADER: &str = "x-github-delivery";
+const HEADERS: EventHeaders = EventHeaders {
+    event: ("x-github-event", "X-GitHub-Event"),
+    delivery: "x-github-delivery",
+};
 
 #[derive(Debug, Deserialize)]
 struct Repository {
@@ -318,7 +320,7 @@ const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
     },
     secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
-    kept_headers: &[EVENT_HEADER, DELIVERY_HEADER],
+    kept_headers: &[HEADERS.event.0, HEADERS.delivery],
     where_to_configure: "the repository's (or organization's, or GitHub App's) Settings → Webhooks → Add webhook; content type application/json, the secret Aurora generated, and the events Deployments, Deployment statuses, Workflow runs and Pull requests",
 };
 
@@ -328,14 +330,7 @@ impl Source for GitHub {
     }
 
     fn parse(&self, delivery: &Delivery<'_>) -> Result<Parsed, Refusal> {
-        let event = delivery.value(EVENT_HEADER)
-            .ok_or_else(|| {
-                Refusal::bad(
-                    "invalid_payload",
-                    "the X-GitHub-Event header is required: it says what kind of GitHub event the delivery is",
-                )
-            })?;
-        let delivery_id = delivery.value(DELIVERY_HEADER).map(str::to_owned);
+        let (event, delivery_id) = HEADERS.read("GitHub", delivery)?;
         let now = delivery.received_at;
         let body = delivery.body;
         let signal = match event {
@@ -344,8 +339,7 @@ impl Source for GitHub {
             "workflow_run" => workflow_run(json("GitHub workflow_run", body)?, now),
             "pull_request" => pull_request(json("GitHub pull_request", body)?, now),
             other => {
-                // Still a GitHub delivery: it must be a JSON object.
-                let _: serde_json::Map<String, serde_json::Value> = json("GitHub", body)?;
+                json_object("GitHub", body)?;
                 ignored(if other == "ping" {
                     "a GitHub ping: the webhook is set up".to_owned()
                 } else {

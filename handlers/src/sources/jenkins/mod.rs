@@ -34,7 +34,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use self::plugin::{plugin, Build};
-use super::common::{json, AURORA_SIGNATURE};
+use super::common::{json, the_secret, AURORA_SIGNATURE};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
 
 /// A Jenkins controller: Jenkins itself ([`JENKINS`]) or CloudBees CI (whose controllers run
@@ -272,16 +272,10 @@ const JENKINSFILE: &str = r#"post {
 
 /// What to do in Jenkins or CloudBees CI: the signing is the job's, so the steps say how.
 fn setup_build(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Setup {
-    let secret = secret.map_or_else(
-        || "the secret shown when the integration was created".to_owned(),
-        |s| format!("the secret {s}"),
-    );
-    Setup {
-        url: url.to_owned(),
-        method: "POST",
-        header: None,
-        header_value: None,
-        steps: vec![
+    let secret = the_secret(secret);
+    Setup::without_header(
+        url,
+        vec![
             format!("In {}: {}.", source.title, source.where_to_configure),
             format!(
                 "Store {secret} as a \"Secret text\" credential with the id aurora-webhook-secret."
@@ -293,7 +287,7 @@ fn setup_build(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Se
             "Every delivery must carry X-Aurora-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret> (the bare <hex>, as upstream Aurora's snippets send it, is accepted too); anything else is refused (401). FAILURE and UNSTABLE builds open incidents; SUCCESS is recorded as a change.".to_owned(),
             "The Notification plugin's JSON (format JSON, event \"Job Finalized\" or \"All Events\") is accepted too, but the plugin cannot add headers: point it at a relay that adds the signature and forwards to this URL.".to_owned(),
         ],
-    }
+    )
 }
 
 /// Jenkins's; CloudBees CI's differs only in its names and where to configure.

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{non_empty, refuse, BuildNumber, Outcome, Payload};
+use crate::sources::common::{non_blank_owned, parameters};
 use crate::sources::Refusal;
 
 /// The only Notification plugin phase acted on.
@@ -108,16 +109,7 @@ pub(super) fn job_from_url(url: &str) -> Option<String> {
 
 /// A build parameter, whatever its case (`SERVICE`, `service`).
 fn parameter(params: Option<&BTreeMap<String, Value>>, names: &[&str]) -> Option<String> {
-    let params = params?;
-    names.iter().find_map(|n| {
-        params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .and_then(|(_, v)| v.as_str())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-    })
+    parameters(params, names).find_map(|v| non_blank_owned(v.as_str()))
 }
 
 fn timestamp(value: Option<&Value>) -> Option<DateTime<Utc>> {

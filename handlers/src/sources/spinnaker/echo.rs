@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{millis, millis_value, non_empty, refuse, text, user, Run};
+use crate::sources::common::parameters;
 use crate::sources::Refusal;
 
 /// Failed stages listed in an alert's description, at most.
@@ -105,14 +106,9 @@ fn part<T: DeserializeOwned>(name: &str, value: Value) -> Result<T, Refusal> {
     serde_json::from_value(value).map_err(|e| refuse(format_args!("`{name}`: {e}")))
 }
 
+/// A trigger parameter, whatever its case, as text.
 fn parameter(params: Option<&BTreeMap<String, Value>>, names: &[&str]) -> Option<String> {
-    let params = params?;
-    names.iter().find_map(|n| {
-        params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(n))
-            .and_then(|(_, v)| text(Some(v)))
-    })
+    parameters(params, names).find_map(|v| text(Some(v)))
 }
 
 impl Trigger {

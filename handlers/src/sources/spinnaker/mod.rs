@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use self::echo::echo_event;
-use super::common::{json, AURORA_SIGNATURE};
+use super::common::{json, the_secret, AURORA_SIGNATURE};
 use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
 
 pub struct Spinnaker;
@@ -278,16 +278,10 @@ impl Source for Spinnaker {
     }
 
     fn setup(&self, url: &str, secret: Option<&str>) -> Setup {
-        let secret = secret.map_or_else(
-            || "the secret shown when the integration was created".to_owned(),
-            |s| format!("the secret {s}"),
-        );
-        Setup {
-            url: url.to_owned(),
-            method: "POST",
-            header: None,
-            header_value: None,
-            steps: vec![
+        let secret = the_secret(secret);
+        Setup::without_header(
+            url,
+            vec![
                 format!("In Spinnaker: {}.", DESCRIPTOR.where_to_configure),
                 format!("Echo configuration (echo-local.yml, then restart Echo):\n{ECHO_CONFIG}"),
                 format!(
@@ -296,6 +290,6 @@ impl Source for Spinnaker {
                 ),
                 "Every delivery must carry X-Aurora-Signature: sha256=<hex HMAC-SHA256 of the raw body, keyed with the secret> (the bare <hex>, as upstream Aurora's snippets send it, is accepted too); anything else is refused (401). TERMINAL, CANCELED and STOPPED pipeline executions open incidents; SUCCEEDED ones are recorded as deployments; every other event is accepted and ignored.".to_owned(),
             ],
-        }
+        )
     }
 }
