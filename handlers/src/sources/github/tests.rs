@@ -146,24 +146,26 @@ fn sign(secret: &[u8], body: &str) -> String {
     crate::sources::common::tests_support::sign(super::DESCRIPTOR.auth, secret, body)
 }
 
+/// What the `DEPLOYMENT` example records.
+fn the_deployment() -> ChangeEvent {
+    ChangeEvent {
+        change_id: "deployment-145988746".into(),
+        kind: "deployment".into(),
+        service: "Hello-World".into(),
+        environment: Some("production".into()),
+        version: Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e".into()),
+        title: "Deploy master to production".into(),
+        author: Some("Codertocat".into()),
+        at: "2019-05-15T15:20:53Z".parse().expect("time"),
+        url: Some(
+            "https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746".into(),
+        ),
+    }
+}
+
 #[test]
 fn a_created_deployment_is_a_deployment_change_of_the_repository() {
-    let c = change("deployment", DEPLOYMENT);
-    assert_eq!(c.change_id, "deployment-145988746");
-    assert_eq!(c.kind, "deployment");
-    assert_eq!(c.service, "Hello-World");
-    assert_eq!(c.environment.as_deref(), Some("production"));
-    assert_eq!(
-        c.version.as_deref(),
-        Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e")
-    );
-    assert_eq!(c.title, "Deploy master to production");
-    assert_eq!(c.author.as_deref(), Some("Codertocat"));
-    assert_eq!(c.at.to_rfc3339(), "2019-05-15T15:20:53+00:00");
-    assert_eq!(
-        c.url.as_deref(),
-        Some("https://api.github.com/repos/Codertocat/Hello-World/deployments/145988746")
-    );
+    assert_eq!(change("deployment", DEPLOYMENT), the_deployment());
 }
 
 #[test]
@@ -194,26 +196,18 @@ fn a_deployment_without_sha_creator_or_url_falls_back_on_ref_sender_and_reposito
 
 #[test]
 fn a_successful_deployment_status_is_a_deployment_change_of_its_own() {
-    let c = change("deployment_status", DEPLOYMENT_STATUS);
-    assert_eq!(c.change_id, "deployment-145988746-status-209916254");
-    assert_eq!(c.kind, "deployment");
-    assert_eq!(c.service, "Hello-World");
-    assert_eq!(c.environment.as_deref(), Some("production"));
     assert_eq!(
-        c.version.as_deref(),
-        Some("f95f852bd8fca8fcc58a9a2d6c842781e32a215e")
-    );
-    assert_eq!(c.title, "Deployed master to production");
-    assert_eq!(
-        c.author.as_deref(),
-        Some("Codertocat"),
-        "who deployed, not the bot"
-    );
-    assert_eq!(c.at.to_rfc3339(), "2019-05-15T15:20:55+00:00");
-    assert_eq!(
-        c.url.as_deref(),
-        Some("https://github.com/Codertocat/Hello-World/actions/runs/42/job/7"),
-        "the empty target_url is skipped"
+        change("deployment_status", DEPLOYMENT_STATUS),
+        ChangeEvent {
+            change_id: "deployment-145988746-status-209916254".into(),
+            title: "Deployed master to production".into(),
+            at: "2019-05-15T15:20:55Z".parse().expect("time"),
+            // The empty target_url is skipped for the log.
+            url: Some("https://github.com/Codertocat/Hello-World/actions/runs/42/job/7".into()),
+            // Kind, service, environment, version as the deployment's; the author is who
+            // deployed, not the bot that reported the status.
+            ..the_deployment()
+        }
     );
 }
 
@@ -236,24 +230,19 @@ fn other_deployment_states_are_ignored() {
 
 #[test]
 fn a_successfully_completed_workflow_run_is_a_change() {
-    let c = change("workflow_run", WORKFLOW_RUN);
-    assert_eq!(c.change_id, "workflow_run-289782451-attempt-1");
-    assert_eq!(c.kind, "workflow_run");
-    assert_eq!(c.service, "octo-repo");
-    assert_eq!(c.environment, None);
     assert_eq!(
-        c.version.as_deref(),
-        Some("3484a3fb816e0859fd6e1cea078d76385ff50625")
-    );
-    assert_eq!(
-        c.title,
-        "CI: ci(action): update actions/setup-node digest to 8c91899"
-    );
-    assert_eq!(c.author.as_deref(), Some("Codertocat"));
-    assert_eq!(c.at.to_rfc3339(), "2020-10-05T16:35:02+00:00");
-    assert_eq!(
-        c.url.as_deref(),
-        Some("https://github.com/octo-org/octo-repo/actions/runs/289782451")
+        change("workflow_run", WORKFLOW_RUN),
+        ChangeEvent {
+            change_id: "workflow_run-289782451-attempt-1".into(),
+            kind: "workflow_run".into(),
+            service: "octo-repo".into(),
+            environment: None,
+            version: Some("3484a3fb816e0859fd6e1cea078d76385ff50625".into()),
+            title: "CI: ci(action): update actions/setup-node digest to 8c91899".into(),
+            author: Some("Codertocat".into()),
+            at: "2020-10-05T16:35:02Z".parse().expect("time"),
+            url: Some("https://github.com/octo-org/octo-repo/actions/runs/289782451".into()),
+        }
     );
 }
 
@@ -291,20 +280,20 @@ fn unfinished_or_unsuccessful_workflow_runs_are_ignored() {
 
 #[test]
 fn a_merged_pull_request_is_a_change() {
-    let c = change("pull_request", MERGED);
-    assert_eq!(c.change_id, "pull_request-279147437");
-    assert_eq!(c.kind, "pull_request");
-    assert_eq!(c.service, "Hello-World");
     assert_eq!(
-        c.version.as_deref(),
-        Some("c4295bd74fb0f4fda03689c3df3f2803b658fd85")
-    );
-    assert_eq!(c.title, "Update the README with new information.");
-    assert_eq!(c.author.as_deref(), Some("Octocat"), "who merged it");
-    assert_eq!(c.at.to_rfc3339(), "2019-05-15T15:21:18+00:00");
-    assert_eq!(
-        c.url.as_deref(),
-        Some("https://github.com/Codertocat/Hello-World/pull/2")
+        change("pull_request", MERGED),
+        ChangeEvent {
+            change_id: "pull_request-279147437".into(),
+            kind: "pull_request".into(),
+            service: "Hello-World".into(),
+            environment: None,
+            version: Some("c4295bd74fb0f4fda03689c3df3f2803b658fd85".into()),
+            title: "Update the README with new information.".into(),
+            // Who merged it.
+            author: Some("Octocat".into()),
+            at: "2019-05-15T15:21:18Z".parse().expect("time"),
+            url: Some("https://github.com/Codertocat/Hello-World/pull/2".into()),
+        }
     );
 }
 
