@@ -5,8 +5,10 @@ pub mod consumer_credentials;
 pub mod dead_letters;
 pub mod events;
 pub mod secrets;
+pub mod streams_file;
 
 pub use secrets::SecretArgs;
+pub use streams_file::StreamsFileArgs;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -80,6 +82,8 @@ pub enum Command {
         projector: String,
         #[command(flatten)]
         conn: Connections,
+        #[command(flatten)]
+        streams: StreamsFileArgs,
     },
     /// Check the read models against a fresh replay.
     Audit {
@@ -116,10 +120,11 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum StreamsCommand {
     /// Create or update every stream and consumer of the streams file (idempotent).
+    // `--file` was this command's own flag before every command took `--streams-file`.
+    #[command(mut_arg(streams_file::ARG_ID, |arg| arg.visible_alias("file")))]
     Apply {
-        /// Defaults to the `streams.yaml` built into the binary.
-        #[arg(long)]
-        file: Option<PathBuf>,
+        #[command(flatten)]
+        streams: StreamsFileArgs,
         #[arg(long, env = "NATS_URL")]
         nats_url: String,
     },
@@ -133,6 +138,8 @@ pub enum AuditCommand {
     Verify {
         #[command(flatten)]
         conn: Connections,
+        #[command(flatten)]
+        streams: StreamsFileArgs,
         /// Where the knowledge base's files are, unless `AURORA_OBJECT_STORE_URL` says.
         #[arg(long, env = "AURORA_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
@@ -161,6 +168,8 @@ pub struct UpArgs {
     #[arg(long, env = "AURORA_NATS_SYNC_ALWAYS")]
     pub sync_always: bool,
     #[command(flatten)]
+    pub streams: StreamsFileArgs,
+    #[command(flatten)]
     pub api: crate::api::ApiConfig,
     #[command(flatten)]
     pub secrets: SecretArgs,
@@ -175,6 +184,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub conn: Connections,
     #[command(flatten)]
+    pub streams: StreamsFileArgs,
+    #[command(flatten)]
     pub api: crate::api::ApiConfig,
     /// Where the local secret store (and its generated key) lives.
     #[arg(long, env = "AURORA_DATA_DIR", default_value = "./data")]
@@ -188,12 +199,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Up(args) => up(args).await,
         Command::Serve(args) => serve(args).await,
         Command::Streams {
-            command: StreamsCommand::Apply { file, nats_url },
+            command: StreamsCommand::Apply { streams, nats_url },
         } => {
-            let file = match file {
-                Some(path) => StreamsFile::load(&path)?,
-                None => StreamsFile::parse(aurora_nats::streams::DEFAULT_STREAMS_YAML)?,
-            };
+            let file = streams.load()?;
             let (_, reports) = aurora_nats::connect_and_provision(&nats_url, Some(&file)).await?;
             for r in &reports {
                 println!("{r}");
@@ -215,9 +223,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::Replay { projector, conn } => {
+        Command::Replay {
+            projector,
+            conn,
+            streams,
+        } => {
+            let streams = streams.load()?;
             let projector = Projector::parse(&projector)?;
-            let (client, pool) = connect(&conn.nats_url, &conn.database_url).await?;
+            let (client, pool) = connect(&conn.nats_url, &conn.database_url, &streams).await?;
             let js = async_nats::jetstream::new(client);
             let done = aurora_projections::replay::replay(&pool, &js, projector, true).await?;
             println!(
@@ -229,9 +242,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit {
-            command: AuditCommand::Verify { conn, data_dir },
+            command:
+                AuditCommand::Verify {
+                    conn,
+                    streams,
+                    data_dir,
+                },
         } => {
-            let (client, pool) = connect(&conn.nats_url, &conn.database_url).await?;
+            let streams = streams.load()?;
+            let (client, pool) = connect(&conn.nats_url, &conn.database_url, &streams).await?;
             let js = async_nats::jetstream::new(client.clone());
             let rows = aurora_projections::audit::verify(&pool, &js).await?;
             for d in &rows {
@@ -291,19 +310,20 @@ async fn pool(url: &str) -> anyhow::Result<PgPool> {
         .with_context(|| format!("Failed to connect to PostgreSQL at {}", redact(url)))
 }
 
-/// Connects to NATS (provisioning the streams) and PostgreSQL (running migrations).
+/// Connects to NATS (provisioning the streams of `streams`) and PostgreSQL (running migrations).
 async fn connect(
     nats_url: &str,
     database_url: &str,
+    streams: &StreamsFile,
 ) -> anyhow::Result<(async_nats::Client, PgPool)> {
-    let (client, reports) = aurora_nats::connect_and_provision(nats_url, None).await?;
+    let (client, reports) = aurora_nats::connect_and_provision(nats_url, Some(streams)).await?;
     for r in &reports {
         match &r.outcome {
             Outcome::Unchanged => {}
             // The process runs on with the stream or consumer as it is, so the operator must
-            // see that streams.yaml was not applied, and why.
+            // see that the streams file was not applied, and why.
             Outcome::Refused { reason } => tracing::warn!(
-                "streams: JetStream refused to change {} as streams.yaml declares it: {reason}",
+                "streams: JetStream refused to change {} as the streams file declares it: {reason}",
                 r.target
             ),
             Outcome::Created | Outcome::Updated { .. } => tracing::info!("streams: {r}"),
@@ -388,7 +408,8 @@ fn shutdown_on_ctrl_c() -> watch::Receiver<bool> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (client, pool) = connect(&args.conn.nats_url, &args.conn.database_url).await?;
+    let streams = args.streams.load()?;
+    let (client, pool) = connect(&args.conn.nats_url, &args.conn.database_url, &streams).await?;
     let listener = if args.role == Role::Gateway {
         Some(
             tokio::net::TcpListener::bind(args.listen)
@@ -428,6 +449,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    // Before anything starts: a file that does not load stops `up` with nothing to clean up.
+    let streams = args.streams.load()?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("Failed to create {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
@@ -457,7 +480,7 @@ async fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| postgres.as_ref().map(|p| p.url.clone()))
         .context("no database")?;
-    let (client, pool) = connect(&nats_url, &database_url).await?;
+    let (client, pool) = connect(&nats_url, &database_url, &streams).await?;
     // The embedded server carries the external consumers' credentials (aurora consumer-credentials).
     let grants = nats_server
         .as_ref()
@@ -533,6 +556,64 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    /// One way for every command that provisions, so none of them reverts an operator's file.
+    #[test]
+    fn every_command_that_provisions_takes_the_streams_file_the_same_way() {
+        let cli = Cli::command();
+        let provisioning: [&[&str]; 9] = [
+            &["up"],
+            &["serve"],
+            &["replay"],
+            &["audit", "verify"],
+            &["dead-letters", "list"],
+            &["dead-letters", "retry"],
+            &["dead-letters", "drop"],
+            &["consumer-credentials"],
+            &["streams", "apply"],
+        ];
+        for path in provisioning {
+            let command = path.iter().fold(&cli, |command, name| {
+                command
+                    .find_subcommand(name)
+                    .unwrap_or_else(|| panic!("no subcommand {path:?}"))
+            });
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == streams_file::ARG_ID)
+                .unwrap_or_else(|| panic!("aurora {} takes no --streams-file", path.join(" ")));
+            assert_eq!(arg.get_long(), Some("streams-file"), "{path:?}");
+            assert_eq!(
+                arg.get_env(),
+                Some(std::ffi::OsStr::new("AURORA_STREAMS_FILE")),
+                "{path:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn streams_apply_still_takes_its_file_as_file() {
+        let cli = Cli::try_parse_from([
+            "aurora",
+            "streams",
+            "apply",
+            "--file",
+            "/etc/aurora/streams.yaml",
+            "--nats-url",
+            "nats://127.0.0.1:4222",
+        ])
+        .expect("parses");
+        let Command::Streams {
+            command: StreamsCommand::Apply { streams, .. },
+        } = cli.command
+        else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(
+            streams.path,
+            Some(PathBuf::from("/etc/aurora/streams.yaml"))
+        );
     }
 
     #[test]

@@ -153,7 +153,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Why a streams file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamsFileError {
-    #[error("cannot read {path}: {source}")]
+    // The io::Error is the `source`, which an error chain prints after this.
+    #[error("cannot read {path}")]
     Read {
         path: String,
         source: std::io::Error,

@@ -33,3 +33,4 @@ mod runner;
 mod secrets;
 mod similar;
 mod streams;
+mod streams_file;

@@ -26,6 +26,8 @@ use clap::Args;
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::cli::StreamsFileArgs;
+
 /// Where `aurora up` writes its embedded nats-server's URL (with Aurora's password), readable
 /// by its owner only.
 pub const AURORA_URL_FILE: &str = "aurora.url";
@@ -59,6 +61,8 @@ pub struct ConsumerCredentialsArgs {
     /// The address to give the consumer; by default the NATS URL without Aurora's credentials.
     #[arg(long, env = "AURORA_NATS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    #[command(flatten)]
+    pub streams: StreamsFileArgs,
 }
 
 /// What a consumer needs to connect and read, printed once.
@@ -116,6 +120,7 @@ pub fn parse_validity(text: &str) -> Result<chrono::Duration, String> {
 }
 
 pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let streams = args.streams.load()?;
     let nats_url = match &args.nats_url {
         Some(url) => url.clone(),
         None => aurora_url(&args.data_dir)?,
@@ -129,7 +134,7 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
             tenant.as_str()
         )
     })?;
-    let (client, _) = aurora_nats::connect_and_provision(&nats_url, None).await?;
+    let (client, _) = aurora_nats::connect_and_provision(&nats_url, Some(&streams)).await?;
     let js = async_nats::jetstream::new(client.clone());
     let registry = Registry::open(&js).await?;
     let organizations = AggregateStore::<Organization>::new(EventLog::new(client));

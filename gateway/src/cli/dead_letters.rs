@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use aurora_nats::dead_letters::{self, Listed};
 use clap::Subcommand;
 
+use crate::cli::StreamsFileArgs;
+
 #[derive(Debug, Subcommand)]
 pub enum DeadLettersCommand {
     /// Every dead letter, oldest first: id, origin, deliveries, error.
@@ -17,6 +19,8 @@ pub enum DeadLettersCommand {
         consumer: Option<String>,
         #[arg(long, env = "NATS_URL")]
         nats_url: String,
+        #[command(flatten)]
+        streams: StreamsFileArgs,
     },
     /// Republish a dead letter to its original subject (its consumer gets it again), then
     /// remove it.
@@ -25,6 +29,8 @@ pub enum DeadLettersCommand {
         id: u64,
         #[arg(long, env = "NATS_URL")]
         nats_url: String,
+        #[command(flatten)]
+        streams: StreamsFileArgs,
     },
     /// Remove a dead letter.
     Drop {
@@ -32,19 +38,27 @@ pub enum DeadLettersCommand {
         id: u64,
         #[arg(long, env = "NATS_URL")]
         nats_url: String,
+        #[command(flatten)]
+        streams: StreamsFileArgs,
     },
 }
 
 /// Runs `command`, writing what it did to `out`. An unknown id, or a dead letter that cannot be
 /// retried, is an error (the binary exits non-zero).
 pub async fn run(command: DeadLettersCommand, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let nats_url = match &command {
-        DeadLettersCommand::List { nats_url, .. }
-        | DeadLettersCommand::Retry { nats_url, .. }
-        | DeadLettersCommand::Drop { nats_url, .. } => nats_url.clone(),
+    let (nats_url, streams) = match &command {
+        DeadLettersCommand::List {
+            nats_url, streams, ..
+        }
+        | DeadLettersCommand::Retry {
+            nats_url, streams, ..
+        }
+        | DeadLettersCommand::Drop {
+            nats_url, streams, ..
+        } => (nats_url, streams.load()?),
     };
     // Provisioning makes sure DEAD_LETTERS exists, also on a server older than this file.
-    let (client, _) = aurora_nats::connect_and_provision(&nats_url, None).await?;
+    let (client, _) = aurora_nats::connect_and_provision(nats_url, Some(&streams)).await?;
     let js = async_nats::jetstream::new(client);
     match command {
         DeadLettersCommand::List { consumer, .. } => {
