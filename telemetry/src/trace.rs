@@ -43,7 +43,20 @@ pub fn current_traceparent() -> Option<String> {
     if !exporting() {
         return None;
     }
-    traceparent_of(&Span::current())
+    let current = current_span_context();
+    current.is_valid().then(|| write(&current))
+}
+
+/// The span work is done in: the current `tracing` span when it is exported, else the span of
+/// the OpenTelemetry context attached to this thread — an HTTP request's, which the gateway
+/// makes with the SDK directly rather than through `tracing` (`aurora_gateway::api::
+/// request_span`); invalid when there is neither.
+fn current_span_context() -> SpanContext {
+    let current = Span::current().context().span().span_context().clone();
+    if current.is_valid() {
+        return current;
+    }
+    opentelemetry::Context::map_current(|cx| cx.span().span_context().clone())
 }
 
 /// `span` as a `traceparent` (`None` for a disabled span or without an OpenTelemetry layer).
@@ -98,15 +111,12 @@ pub fn parse(traceparent: &str) -> Option<SpanContext> {
     span_context.is_valid().then_some(span_context)
 }
 
-/// Makes `span` continue the trace of `traceparent` (its remote parent). Call it before `span`
-/// is first entered. Nothing happens when spans are not exported or `traceparent` does not parse.
-pub fn continue_trace(span: &Span, traceparent: Option<&str>) {
-    if !exporting() {
-        return;
-    }
-    if let Some(parent) = traceparent.and_then(parse) {
-        // Fails only for a disabled span, which has nothing to continue.
-        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(parent));
+/// The OpenTelemetry context of a request whose caller sent `traceparent`: the caller's span
+/// as the remote parent, or nothing (a new trace) when there is none or it does not parse.
+pub fn remote_parent(traceparent: Option<&str>) -> opentelemetry::Context {
+    match traceparent.and_then(parse) {
+        Some(parent) => opentelemetry::Context::new().with_remote_span_context(parent),
+        None => opentelemetry::Context::new(),
     }
 }
 
@@ -144,7 +154,7 @@ pub fn mark_each_trace<'a>(
     if !exporting() {
         return;
     }
-    let current = Span::current().context().span().span_context().clone();
+    let current = current_span_context();
     let mut marked: HashSet<TraceId> = HashSet::from([current.trace_id()]);
     for message in traceparents.into_iter().filter_map(parse) {
         if !marked.insert(message.trace_id()) {
@@ -168,8 +178,7 @@ pub fn item_span(traceparent: Option<&str>, make: impl FnOnce() -> Span) -> Span
     }
     let span = make();
     if let Some(item) = traceparent.and_then(parse) {
-        let current = Span::current().context();
-        if current.span().span_context().trace_id() != item.trace_id() {
+        if current_span_context().trace_id() != item.trace_id() {
             let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(item));
         }
     }

@@ -16,7 +16,9 @@ mod otlp_request;
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::OnceLock;
+
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
@@ -25,7 +27,21 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 /// The spans exported: Aurora's at INFO, and the event store's commands, which are at DEBUG so
 /// that logging does not pay for them (see `AggregateStore::execute`) but are a trace's appends.
-const EXPORTED_SPANS: &str = "info,aurora_nats::store=debug";
+/// Not the HTTP request's `tracing` span, which is only for the log lines: the request's exported
+/// span is made with the SDK directly ([`request_tracer`]).
+const EXPORTED_SPANS: &str = "info,aurora_nats::store=debug,aurora_gateway::api::request_span=off";
+
+/// The tracer of the HTTP requests' spans, set when spans are exported.
+static REQUEST_TRACER: OnceLock<SdkTracer> = OnceLock::new();
+
+/// The tracer the gateway makes each HTTP request's span with, when spans are exported. Through
+/// the SDK rather than `tracing`: an exported `tracing` span is entered and left at every poll of
+/// the request, each time through the registry, both layers' filters and the OpenTelemetry
+/// layer; the SDK's span is made once, ended once, and its context attached to the thread while
+/// the request is polled (the spans made inside it take it as their parent from there).
+pub fn request_tracer() -> Option<&'static SdkTracer> {
+    REQUEST_TRACER.get()
+}
 
 /// What [`init`] installed; [`Telemetry::shutdown`] flushes the spans still buffered.
 #[must_use = "shut down on exit, or the last spans are lost"]
@@ -96,6 +112,7 @@ pub fn init(role: &str) -> Telemetry {
         .try_init()
         .is_ok()
     {
+        let _ = REQUEST_TRACER.set(provider.tracer("aurora"));
         aurora_telemetry::trace::set_exporting();
     }
     Telemetry {
@@ -105,7 +122,7 @@ pub fn init(role: &str) -> Telemetry {
 
 /// [`EXPORTED_SPANS`] as a plain target filter: unlike `EnvFilter`, it has nothing to look up
 /// when a span is entered or left, which an exported request span is at every poll.
-fn exported_spans() -> Targets {
+pub(crate) fn exported_spans() -> Targets {
     EXPORTED_SPANS
         .parse()
         .expect("EXPORTED_SPANS is a valid target filter")
@@ -145,11 +162,16 @@ mod tests {
     use tracing::Level;
 
     #[test]
-    fn the_exported_spans_are_aurora_at_info_and_the_store_commands_at_debug() {
+    fn the_exported_spans_are_aurora_at_info_and_the_store_commands_at_debug_not_the_request_log_span(
+    ) {
         let filter = super::exported_spans();
         assert!(filter.would_enable("aurora_gateway::api", &Level::INFO));
         assert!(!filter.would_enable("aurora_gateway::api", &Level::DEBUG));
         assert!(filter.would_enable("aurora_nats::store", &Level::DEBUG));
         assert!(!filter.would_enable("aurora_nats::store", &Level::TRACE));
+        assert!(
+            !filter.would_enable("aurora_gateway::api::request_span", &Level::INFO),
+            "the request's span is exported by the SDK, not through tracing"
+        );
     }
 }
