@@ -7,8 +7,9 @@
 //! context is attached to the thread while the request's future is polled, which is where the
 //! spans made inside the request (a chat query's publish, a command's append) and the INBOX
 //! message's `traceparent` take their parent from ([`aurora_telemetry::trace`]). Made through
-//! `tracing`, the exported span cost a webhook ~8k instructions more (the registry, both layers'
-//! filters and the OpenTelemetry layer at each of its ~4 enters and exits a request).
+//! `tracing`, the exported span went through the registry, both layers' filters and the
+//! OpenTelemetry layer at each of its ~4 enters and exits a request: half of what tracing a
+//! webhook cost.
 
 use std::future::Future;
 use std::time::Instant;

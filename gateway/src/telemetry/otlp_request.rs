@@ -57,7 +57,7 @@ pub fn encode(resource: &EncodedResource, batch: Vec<SpanData>) -> Vec<u8> {
                 scopes.len() - 1
             }
         };
-        message(&mut scopes[index].spans, 2, |buf| self::span(buf, span));
+        sized_message(&mut scopes[index].spans, 2, 2, |buf| self::span(buf, span));
     }
     let resource_spans = resource.resource.len()
         + scopes.iter().map(|s| framed_len(2, s.len())).sum::<usize>()
@@ -242,18 +242,29 @@ fn nanos(time: SystemTime) -> u64 {
 /// A nested message: `write` puts its content in place, then its length goes in front of it
 /// (one byte reserved, the content moved along in the rare case the length needs more).
 fn message(buf: &mut Vec<u8>, tag: u32, write: impl FnOnce(&mut Vec<u8>)) {
+    sized_message(buf, tag, 1, write);
+}
+
+/// [`message`] with `reserved` bytes set aside for the length: a span is mostly 128 bytes to
+/// 16 KiB long, a two-byte length, and moving each span's bytes to widen its length cost as much
+/// as writing them.
+fn sized_message(buf: &mut Vec<u8>, tag: u32, reserved: usize, write: impl FnOnce(&mut Vec<u8>)) {
     encode_key(tag, WireType::LengthDelimited, buf);
     let start = buf.len();
-    buf.push(0);
+    buf.resize(start + reserved, 0);
     write(buf);
-    let len = buf.len() - start - 1;
-    if len < 0x80 {
+    let len = buf.len() - start - reserved;
+    if reserved == 1 && len < 0x80 {
         buf[start] = len as u8;
+        return;
+    }
+    let mut prefix = [0u8; 10];
+    let width = encoded_len_varint(len as u64);
+    encode_varint(len as u64, &mut &mut prefix[..]);
+    if width == reserved {
+        buf[start..start + width].copy_from_slice(&prefix[..width]);
     } else {
-        let mut prefix = [0u8; 10];
-        let width = encoded_len_varint(len as u64);
-        encode_varint(len as u64, &mut &mut prefix[..]);
-        buf.splice(start..start + 1, prefix[..width].iter().copied());
+        buf.splice(start..start + reserved, prefix[..width].iter().copied());
     }
 }
 

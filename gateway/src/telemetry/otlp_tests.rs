@@ -157,6 +157,30 @@ fn an_empty_batch_and_a_resource_without_schema_encode_too() {
     }
 }
 
+#[test]
+fn spans_shorter_and_longer_than_a_two_byte_length_are_written_as_prost_writes_them() {
+    let aurora = InstrumentationScope::builder("aurora").build();
+    let bare = SpanData {
+        attributes: vec![],
+        events: SpanEvents::default(),
+        links: SpanLinks::default(),
+        ..span(5, &aurora, None)
+    };
+    let mut huge = span(6, &aurora, Some(5));
+    huge.attributes
+        .push(KeyValue::new("body", "x".repeat(20_000)));
+    let resource = resource();
+    let encoded = EncodedResource::of(&resource);
+    for (batch, length) in [(vec![bare], "one byte"), (vec![huge], "three bytes")] {
+        let body = otlp_request::encode(&encoded, batch.clone());
+        assert_eq!(
+            body,
+            reference(&resource, batch).encode_to_vec(),
+            "a span whose length takes {length}"
+        );
+    }
+}
+
 fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     let vars: HashMap<String, String> = vars
         .iter()
