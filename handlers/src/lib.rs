@@ -1,6 +1,9 @@
 //! `aurora-handlers`: the work that turns durable inputs into commands on aggregates.
 //!
 //! - [`agent`]: the chat agent: the `chat` consumer of `CMD`, the LLM, the tools and the gate.
+//! - [`exec`]: one CLI command run without a shell, its output capped and redacted ([`redact`]:
+//!   secrets taken out of text before the agent or anyone reads it); used by the agent, the
+//!   connectors' log-ins and checks, and the graph's discovery.
 //! - [`sources`]: every webhook source (verify, parse, normalise), used by the gateway's intake
 //!   and by [`ingest`].
 //! - [`ingest`]: the consumer of `INBOX`: parse, correlate on the tenant's decision log, open or
@@ -18,11 +21,13 @@ pub mod agent;
 pub mod connectors;
 pub mod dry_run;
 pub mod embeddings;
+pub mod exec;
 pub mod graph;
 pub mod ingest;
 pub mod knowledge;
 pub mod projected;
 pub mod rca;
+pub mod redact;
 pub mod secrets;
 pub mod similar;
 pub mod sources;

@@ -10,7 +10,9 @@
 //!   OpenAI-compatible endpoint.
 //! - [`tools`]: what the agent may call ([`tool_args`]: how a call's arguments are read;
 //!   [`query`]: the read-only queries of connected observability accounts), and
-//!   [`aurora_domain::gate`]: what of it may run; [`exec`] runs a CLI.
+//!   [`aurora_domain::gate`]: what of it may run; [`exec`](crate::exec) runs a CLI.
+//! - [`reader`]: the read tools over Aurora's own data ([`graph_context`]: the graph around a
+//!   service, for the `service_graph` tool and an investigation's brief).
 //! - [`prices`]: the per-model price table behind the estimated cost.
 //! - The WebSocket protocol and what the gateway sends on `CMD` are the domain's
 //!   ([`aurora_domain::chat::frames`], [`aurora_domain::chat::request`]).
@@ -18,14 +20,13 @@
 //! Token chunks go to `live.<tenant>.session.<id>` (core NATS, not stored); everything else is an
 //! event first and a frame second, so a reloaded page and a replay see the same history.
 
-pub mod exec;
+pub mod graph_context;
 pub mod investigation;
 pub mod lease;
 pub mod llm;
 pub mod prices;
 pub mod query;
 pub mod reader;
-pub mod redact;
 pub mod run;
 pub mod session;
 pub mod sweep;

@@ -44,7 +44,7 @@ pub enum ReadError {
     #[error(transparent)]
     Depth(#[from] aurora_domain::service::DepthError),
     #[error(transparent)]
-    Graph(#[from] crate::graph::context::ContextError),
+    Graph(#[from] super::graph_context::ContextError),
     #[error("this process has no knowledge base")]
     NoKnowledgeBase,
     #[error("the knowledge base search failed: {0}")]
@@ -121,7 +121,7 @@ impl Reader {
                 hours,
             } => {
                 let depth = aurora_domain::service::Depth::parse(*depth)?;
-                crate::graph::context::around(&self.pool, tenant, service, depth, *hours).await?
+                super::graph_context::around(&self.pool, tenant, service, depth, *hours).await?
             }
             ReadTool::KnowledgeSearch { query, limit } => {
                 let knowledge = self.knowledge.as_ref().ok_or(ReadError::NoKnowledgeBase)?;

@@ -1,7 +1,7 @@
 //! The agent's tools (SPEC §6): what the model is told it can call, how a call's arguments are
 //! read, and the read-only tools over Aurora's own data. CLI tools (`cloud_exec`, `kubectl`) are
 //! only *planned* here; the runner puts them through the [`gate`](aurora_domain::gate) and runs them with
-//! [`exec`](super::exec).
+//! [`exec`](crate::exec).
 
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -270,7 +270,7 @@ pub fn plan(name: &str, arguments: &str) -> Result<Planned, String> {
 
 /// At most [`MODEL_OUTPUT_CAP`] bytes of `output` (cut on a character boundary), with a note.
 pub fn for_model(output: &str) -> String {
-    let kept = super::exec::char_floor(output, MODEL_OUTPUT_CAP);
+    let kept = crate::exec::char_floor(output, MODEL_OUTPUT_CAP);
     if kept.len() == output.len() {
         return output.to_owned();
     }

@@ -13,7 +13,7 @@ use aurora_domain::connector::{ConnectorError, ConnectorKind, ConnectorSettings,
 use aurora_domain::gate::Cli;
 use aurora_domain::TenantId;
 
-use crate::agent::exec::{self, ExecSpec};
+use crate::exec::{self, ExecSpec};
 
 use super::{kubeconfig, ConnectError, ConnectedAccount, Connectors, Credentials, LookupError};
 

@@ -84,5 +84,5 @@ pub enum ConnectError {
 /// `text` without any of `secrets`.
 pub(crate) fn redact_all(text: &str, secrets: &[&str]) -> String {
     let owned: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
-    crate::agent::redact::redact(text, &owned)
+    crate::redact::redact(text, &owned)
 }

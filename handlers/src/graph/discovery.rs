@@ -1,5 +1,5 @@
 //! Discovery: each connected provider's inventory, listed by its CLI through the agent's
-//! executor ([`crate::agent::exec`], the same `PATH`, working directory rules and time limit as
+//! executor ([`crate::exec`], the same `PATH`, working directory rules and time limit as
 //! the agent's tools) with the tenant's credentials handed to each command as the agent's are
 //! ([`cli_env::prepare`]), parsed by [`aurora_domain::service::inventory`] and written as
 //! commands on the nodes: every node discovered (or seen), then every edge between them.
@@ -22,8 +22,8 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::{Graph, GraphError};
-use crate::agent::exec::{self, ExecError, ExecSpec};
 use crate::connectors::cli_env::{self, CliRefusal};
+use crate::exec::{self, ExecError, ExecSpec};
 
 /// Node and edge commands in flight at once.
 const CONCURRENCY: usize = 32;

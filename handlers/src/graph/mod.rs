@@ -4,15 +4,16 @@
 //!   `EVENTS`: every service an alert or a change names, and the cluster, namespace and workload
 //!   an alert's labels name, becomes a node, or is seen again, so a tenant without a cloud
 //!   connector still has a graph of what alerts and deploys name;
-//! - [`discovery`]: the providers' inventories through the agent's executor, written as nodes
+//! - [`discovery`]: the providers' inventories through the executor ([`crate::exec`], with the
+//!   agent's settings), written as nodes
 //!   and edges; [`jobs`]: when it runs (hourly once across all processes, on request) and the
 //!   staleness sweep;
-//! - [`context`]: the graph around a service, for the agent's `service_graph` tool and the RCA;
 //! - [`topology`]: the tenants' `DEPENDS_ON` edges from the read model, cached for correlation.
 //!
 //! Every write is a command on the node's `Service` aggregate, so a replay rebuilds the graph.
+//! The graph around one service, as the agent shows it, is read by the agent itself
+//! (`agent::graph_context`), so nothing here is imported back by the agent.
 
-pub mod context;
 pub mod discovery;
 pub mod jobs;
 pub mod sightings;

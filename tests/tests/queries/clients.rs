@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use aurora_handlers::agent::exec::{OUTPUT_CAP, TRUNCATION_NOTICE};
 use aurora_handlers::agent::query::datadog::DatadogAccount;
 use aurora_handlers::agent::query::elasticsearch::ElasticsearchAccount;
 use aurora_handlers::agent::query::grafana::GrafanaAccount;
@@ -15,6 +14,7 @@ use aurora_handlers::agent::query::splunk::SplunkAccount;
 use aurora_handlers::agent::query::tailscale::TailscaleAccount;
 use aurora_handlers::agent::query::{plan, Account, Queries, QueryError, QueryTool};
 use aurora_handlers::agent::tool_args::Args;
+use aurora_handlers::exec::{OUTPUT_CAP, TRUNCATION_NOTICE};
 use aurora_tests::providers::{fixtures, FakeProviders};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::counted;
 use super::prompt::{self, Recorded};
 use super::resume;
-use crate::agent::exec;
+use crate::exec;
 
 /// The most of a tool's output kept on the investigation (the session holds it whole).
 pub const STEP_OUTPUT_CAP: usize = 16 * 1024;

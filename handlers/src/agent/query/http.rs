@@ -11,8 +11,8 @@ use super::QueryError;
 use aurora_domain::connector::ConnectorKind;
 
 /// The most of an answer that is read: what the redaction scan takes in one go
-/// ([`crate::agent::redact::MAX_SCAN_BYTES`]), so nothing read is ever passed on unscanned.
-pub const MAX_ANSWER_BYTES: usize = crate::agent::redact::MAX_SCAN_BYTES;
+/// ([`crate::redact::MAX_SCAN_BYTES`]), so nothing read is ever passed on unscanned.
+pub const MAX_ANSWER_BYTES: usize = crate::redact::MAX_SCAN_BYTES;
 
 /// The most of a provider's error message that is kept.
 const MAX_MESSAGE_CHARS: usize = 500;

@@ -36,8 +36,8 @@ pub use tool::{definitions, plan, QueryTool};
 use aurora_domain::connector::{ConnectorKind, ConnectorSettings};
 
 use self::http::ProviderHttp;
-use super::redact::Redactor;
 use crate::connectors::{ConnectedAccount, ConnectorConfig, Credentials, LookupError};
+use crate::redact::Redactor;
 
 /// The most series of one metrics query the model is sent.
 pub const MAX_SERIES: usize = 20;
@@ -202,7 +202,7 @@ impl Queries {
     ) -> Result<String, String> {
         let redactor = Redactor::new(secrets);
         match self.run(tool, account).await {
-            Ok(output) => Ok(super::exec::capped(redactor.apply(&output.to_string()))),
+            Ok(output) => Ok(crate::exec::capped(redactor.apply(&output.to_string()))),
             Err(error) => Err(redactor.apply(&error.to_string())),
         }
     }

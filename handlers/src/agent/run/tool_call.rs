@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::offer::Offer;
 use super::run_loop::{Run, Stop};
-use crate::agent::exec::{self, ExecSpec};
 use crate::agent::llm::ToolCallRequest;
 use crate::agent::query::{Account, QueryError, QueryTool};
 use crate::agent::tools::{self, Planned};
 use crate::connectors::{cli_env, LookupError};
+use crate::exec::{self, ExecSpec};
 use aurora_domain::gate::Cli;
 
 impl Run {
@@ -79,7 +79,7 @@ impl Run {
                     reader
                         .read(&tenant, &tool)
                         .await
-                        .map(|output| exec::capped(crate::agent::redact::redact(&output, &secrets)))
+                        .map(|output| exec::capped(crate::redact::redact(&output, &secrets)))
                         .map_err(|e| e.to_string())
                 };
                 tokio::select! {

@@ -11,7 +11,7 @@ use reqwest::RequestBuilder;
 use serde_json::Value;
 
 use super::{ConnectError, ConnectorConfig, Credentials};
-use crate::agent::redact::redact;
+use crate::redact::redact;
 
 /// What a provider told about an account that accepted its credential.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

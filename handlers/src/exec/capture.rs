@@ -1,12 +1,12 @@
 //! Output capping: both streams under one shared [`OUTPUT_CAP`], decoded and redacted, a cut
 //! stream losing its incomplete tail.
 
-use crate::agent::redact::Redactor;
+use crate::redact::Redactor;
 
 /// Maximum number of output bytes kept, stdout and stderr together.
 pub const OUTPUT_CAP: usize = 1024 * 1024;
 // Command output is never withheld from redaction for its size alone.
-const _: () = assert!(crate::agent::redact::MAX_SCAN_BYTES >= 4 * OUTPUT_CAP);
+const _: () = assert!(crate::redact::MAX_SCAN_BYTES >= 4 * OUTPUT_CAP);
 
 /// When a stream is cut, its trailing partial line is dropped (so a secret or key cut
 /// in half is not shown half-redacted) unless that line is longer than this.
@@ -92,7 +92,7 @@ fn finish_stream(buf: StreamBuf, redactor: &Redactor, cap: usize) -> String {
         redactor.strip_partial_secret_suffix(&mut text);
     }
     // Everything kept is scanned, however large the cap.
-    redactor.apply_within(&text, cap.max(crate::agent::redact::MAX_SCAN_BYTES))
+    redactor.apply_within(&text, cap.max(crate::redact::MAX_SCAN_BYTES))
 }
 
 /// Where to end a stream that was cut at the end of `bytes`: after its last newline
@@ -146,7 +146,7 @@ pub fn char_floor(text: &str, max: usize) -> &str {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::agent::exec::tests::strings;
+    use crate::exec::tests::strings;
 
     #[test]
     fn cut_streams_lose_their_partial_tail() {

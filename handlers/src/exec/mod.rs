@@ -1,4 +1,5 @@
-//! Running one CLI command for the AI agent's tools.
+//! Running one CLI command: for the AI agent's tools, and for a connector's log-in and graph
+//! discovery, which run the same CLIs the same way.
 //!
 //! SPEC: "Execution: argv without a shell, allow-listed environment, the tenant's
 //! credentials injected from the secret store, per-session working directory,
@@ -22,7 +23,7 @@
 //!   the partial output;
 //! * stops reading [`PIPE_GRACE`] after the child has exited (or been killed), so a
 //!   grandchild that inherited the pipes cannot keep the call open;
-//! * redacts secrets ([`super::redact`]) from both streams: the literal values in
+//! * redacts secrets ([`crate::redact`]) from both streams: the literal values in
 //!   [`ExecSpec::secrets`], the values of injected variables whose names look secret
 //!   ([`is_secret_env_name`]), and the common secret formats (cloud keys, vendor tokens,
 //!   JWTs, private keys, connection-string passwords, secret-named assignments), each
@@ -51,7 +52,7 @@ use tokio::process::Command;
 use tokio::time::Instant;
 
 use self::supervise::supervise;
-use super::redact::Redactor;
+use crate::redact::Redactor;
 
 pub use self::capture::{char_floor, OUTPUT_CAP};
 pub use self::env::{is_secret_env_name, PASSED_ENV};
