@@ -111,6 +111,16 @@ uuid_id!(
     SessionId
 );
 
+/// The id of an incident's `episode`-th investigation (1 for the one its opening starts), so a
+/// redelivered opening, a second consumer or a restart name the same run and start it once.
+///
+/// It is here, beside [`IncidentId`], because both aggregates need it: the incident checks that a
+/// requested run is its next one, and the investigation (which depends on the incident for its
+/// alert) names its runs by it and re-exports it as `investigation::run_id`.
+pub fn run_id(incident: IncidentId, episode: u32) -> Uuid {
+    Uuid::new_v5(&incident.0, format!("investigation-{episode}").as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +145,25 @@ mod tests {
             IncidentId::parse("nope"),
             Err(IdError::InvalidUuid(_))
         ));
+    }
+
+    #[test]
+    fn an_investigation_run_id_is_fixed_by_the_incident_and_the_episode() {
+        let incident = IncidentId(Uuid::from_u128(1));
+        assert_eq!(run_id(incident, 1), run_id(incident, 1));
+        assert_ne!(run_id(incident, 1), run_id(incident, 2));
+        assert_ne!(
+            run_id(incident, 1),
+            run_id(IncidentId(Uuid::from_u128(2)), 1)
+        );
+        // Stored events and projections hold these ids: the derivation must never change.
+        assert_eq!(
+            run_id(incident, 1).to_string(),
+            "385ba199-e218-550c-ab86-310b6815b4ed"
+        );
+        assert_eq!(
+            run_id(incident, 2).to_string(),
+            "1fba130b-6466-5be8-a8a4-89977a5c4eaa"
+        );
     }
 }

@@ -10,7 +10,7 @@ use super::alert::{Alert, Correlation};
 use super::error::IncidentError;
 use super::event::IncidentEvent;
 use super::state::IncidentState;
-use crate::ids::IncidentId;
+use crate::ids::{run_id, IncidentId};
 use crate::values::{IncidentStatus, RcaStatus, Severity};
 
 /// An incident holds fewer than this many correlated alerts before it stops accepting more.
@@ -73,7 +73,7 @@ pub enum IncidentCommand {
         at: DateTime<Utc>,
     },
     /// Ask for investigation `run` (by a person, or `None`: the incident's opening), which must
-    /// be its next one: `investigation::run_id(id, rca_runs + 1)`.
+    /// be its next one: `ids::run_id(id, rca_runs + 1)`.
     RequestRca {
         run: Uuid,
         by: Option<String>,
@@ -316,7 +316,7 @@ fn decide_on_opened(state: &IncidentState, command: IncidentCommand) -> Decision
                 return Err(IncidentError::RcaUnderWay { run: current });
             }
             let episode = state.rca_runs + 1;
-            let next = crate::investigation::run_id(id, episode);
+            let next = run_id(id, episode);
             if run != next {
                 return Err(IncidentError::NotNextRca { run, next });
             }

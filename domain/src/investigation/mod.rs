@@ -21,16 +21,16 @@ mod values;
 #[cfg(test)]
 mod tests;
 
-use uuid::Uuid;
-
+/// A run's id, from its incident and episode. It lives in [`crate::ids`] because the incident
+/// aggregate needs it too, and the incident must not depend on this module (this one depends on
+/// the incident for its alert).
+pub use crate::ids::run_id;
 pub use command::InvestigationCommand;
 pub use error::InvestigationError;
 pub use event::InvestigationEvent;
 pub use state::{Finding, InvestigationState, Resume, Suggestion, ToolStep, Usage};
 pub use thoughts::ThoughtBuffer;
 pub use values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
-
-use crate::ids::IncidentId;
 
 /// How many times a run is continued after its worker stopped. A run that keeps killing its
 /// worker (a tool output that exhausts memory, say) must end failed rather than loop.
@@ -45,9 +45,3 @@ crate::aggregate::aggregate!(
     Investigation = "investigation", command::decide,
     InvestigationState, InvestigationCommand, InvestigationEvent, InvestigationError
 );
-
-/// The id of an incident's `episode`-th investigation (1 for the one its opening starts), so a
-/// redelivered opening, a second consumer or a restart name the same run and start it once.
-pub fn run_id(incident: IncidentId, episode: u32) -> Uuid {
-    Uuid::new_v5(&incident.0, format!("investigation-{episode}").as_bytes())
-}

@@ -6,7 +6,7 @@ use crate::incident::{Feedback, IncidentCommand, RCA_AUTHOR};
 use crate::values::IncidentStatus;
 
 fn run(n: u32) -> Uuid {
-    crate::investigation::run_id(id(), n)
+    crate::ids::run_id(id(), n)
 }
 
 /// Opened by an alert whose source said nothing about severity.

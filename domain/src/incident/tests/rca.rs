@@ -67,7 +67,7 @@ fn an_rca_can_finish_after_the_incident_was_resolved() {
 }
 
 fn run(n: u32) -> Uuid {
-    crate::investigation::run_id(id(), n)
+    crate::ids::run_id(id(), n)
 }
 
 fn requested(n: u32) -> IncidentEvent {
