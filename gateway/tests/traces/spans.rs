@@ -177,7 +177,7 @@ pub async fn whole_trace(spans: &Spans, trace_id: &str, hops: &[Hop], path: &str
     assert!(
         request
             .attributes
-            .get("path")
+            .get("url.path")
             .is_some_and(|p| p.starts_with(path)),
         "{request:?}"
     );
