@@ -37,14 +37,12 @@ mod scenario;
 
 pub use chat::{ChatCommand, ChatError, ChatEvent, ChatSession, ChatSessionState};
 pub use correlation::{
-    AlertFacts, Candidate, CorrelationSettings, Decision, OpenReason, ScoredCandidate,
+    AlertFacts, Candidate, Correlation, CorrelationSettings, Decision, OpenReason, ScoredCandidate,
     ServiceGraph, SettingsError,
 };
 pub use event::DomainEvent;
 pub use ids::{IdError, IncidentId, SessionId, TenantId};
-pub use incident::{
-    Alert, Correlation, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentState,
-};
+pub use incident::{Alert, Incident, IncidentCommand, IncidentError, IncidentEvent, IncidentState};
 pub use integration::{Integration, IntegrationCommand, IntegrationError, IntegrationEvent};
 pub use organization::{
     Organization, OrganizationCommand, OrganizationError, OrganizationEvent, OrganizationState,

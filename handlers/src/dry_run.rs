@@ -18,9 +18,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_nats::jetstream::consumer::{self, DeliverPolicy};
 use aurora_domain::correlation::{
-    correlator_id, CorrelationSettings, CorrelatorEvent, CorrelatorSnapshot,
+    correlator_id, CorrelationSettings, CorrelatorEvent, CorrelatorSnapshot, TitleBasis,
 };
-use aurora_domain::incident::TitleBasis;
 use aurora_domain::intake::Signal;
 use aurora_domain::TenantId;
 use aurora_nats::consumer::Delivery as Message;

@@ -5,8 +5,9 @@
 //! are read once, every event is folded in memory with the aggregate's own `apply_event`, and the
 //! results are written with `jsonb_populate_recordset` (one parameter per table).
 
+use aurora_domain::correlation::Correlation;
 pub use aurora_domain::incident::describe;
-use aurora_domain::incident::{Alert, Correlation, Incident, IncidentEvent, IncidentState};
+use aurora_domain::incident::{Alert, Incident, IncidentEvent, IncidentState};
 use aurora_domain::DomainEvent;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};

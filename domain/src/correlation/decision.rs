@@ -8,11 +8,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::breakdown::Correlation;
 use super::graph::ServiceGraph;
 use super::score::{score_candidate, AlertFacts, Candidate, ScoredCandidate};
 use super::settings::CorrelationSettings;
 use crate::ids::IncidentId;
-use crate::incident::Correlation;
 
 /// What to do with the alert, with every candidate's scores so the decision can be explained.
 /// `considered` is newest first.

@@ -7,10 +7,10 @@
 
 use serde::Deserialize;
 
+use super::breakdown::Correlation;
 use super::decision::{Decision, OpenReason};
 use super::log::{AlertDecision, PendingAlert};
 use crate::ids::IncidentId;
-use crate::incident::Correlation;
 
 /// The decisions `body` (a stored decision-log event of any version so far) holds, each without
 /// its `considered` candidates; none for a settings change.

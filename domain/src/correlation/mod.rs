@@ -4,14 +4,16 @@
 //! ([`Candidate`]), its settings ([`CorrelationSettings`]) and its service graph
 //! ([`ServiceGraph`]); [`decide`] scores the candidates updated within the window, newest first,
 //! and returns a [`Decision`]: correlate with the best one (its score breakdown becomes the
-//! [`crate::incident::Correlation`] of the `AttachAlert` command), or open a new incident, with
-//! the reason. [`Decision::explain`] says it in one line.
+//! [`Correlation`] of the `AttachAlert` command), or open a new incident, with the reason.
+//! [`Decision::explain`] says it in one line.
 //!
-//! The scoring is in `score.rs`, the decision in `decision.rs`, the tenant's decision log in
-//! `log.rs`, and what the log says about fingerprints (for resolves) in `fingerprints.rs`. Nothing here does I/O, and the
-//! numbers match upstream's operation for operation; where Aurora differs (topology without a
-//! graph, a title similarity per candidate) the item says so.
+//! The breakdown an incident is given is in `breakdown.rs`, the scoring in `score.rs`, the decision
+//! in `decision.rs`, the tenant's decision log in `log.rs`, and what the log says about
+//! fingerprints (for resolves) in `fingerprints.rs`. Nothing here does I/O, and the numbers match
+//! upstream's operation for operation; where Aurora differs (topology without a graph, a title
+//! similarity per candidate) the item says so.
 
+mod breakdown;
 mod decision;
 mod decisions_read;
 mod fingerprints;
@@ -23,6 +25,7 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use breakdown::{Correlation, PathDirection, TitleBasis, TopologyBasis, TopologyPath};
 pub use decision::{decide, decide_with_title_similarity, select_candidates, Decision, OpenReason};
 pub use fingerprints::{FingerprintIndex, HOLDERS_PER_FINGERPRINT};
 pub use graph::ServiceGraph;
@@ -30,9 +33,8 @@ pub use log::{correlator_id, AlertDecision, CorrelatorEvent, CorrelatorSnapshot,
 pub use score::{
     jaccard, score_candidate, service_similarity, service_tokens, similarity_score, time_score,
     title_similarity, tokenize, topology_match, topology_score, weighted_score, AlertFacts,
-    Candidate, PathDirection, ScoredCandidate, Strategy, TopologyMatch, TopologyPath,
-    DOWNSTREAM_SCORES, MAX_TOPOLOGY_DEPTH, SERVICE_WEIGHT, STOP_WORDS, TITLE_WEIGHT,
-    UPSTREAM_SCORES,
+    Candidate, ScoredCandidate, Strategy, TopologyMatch, DOWNSTREAM_SCORES, MAX_TOPOLOGY_DEPTH,
+    SERVICE_WEIGHT, STOP_WORDS, TITLE_WEIGHT, UPSTREAM_SCORES,
 };
 pub use settings::{
     CorrelationSettings, SettingsError, MAX_CANDIDATES, MAX_GROUP_SIZE, MAX_WINDOW_SECS,

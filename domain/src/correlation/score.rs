@@ -18,10 +18,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::breakdown::{PathDirection, TitleBasis, TopologyBasis, TopologyPath};
 use super::graph::ServiceGraph;
 use super::settings::CorrelationSettings;
 use crate::ids::IncidentId;
-use crate::incident::{TitleBasis, TopologyBasis};
 
 /// Services further apart than this many hops are unrelated.
 pub const MAX_TOPOLOGY_DEPTH: u32 = 3;
@@ -204,45 +204,6 @@ pub struct TopologyMatch {
     pub basis: TopologyBasis,
     /// The shortest path between the alert's service and the incident's that scored.
     pub path: Option<TopologyPath>,
-}
-
-/// How two services are connected: `services` runs from the alert's service to the incident's.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, schemars::JsonSchema,
-)]
-pub struct TopologyPath {
-    pub services: Vec<String>,
-    /// `upstream`: each service depends on the next (the incident's service is a dependency of
-    /// the alert's); `downstream`: each depends on the one before.
-    pub direction: PathDirection,
-}
-
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum PathDirection {
-    Upstream,
-    Downstream,
-}
-
-impl fmt::Display for TopologyPath {
-    /// `checkout → payments → ledger` upstream (→ reads "depends on"), `checkout ← web` downstream.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let arrow = match self.direction {
-            PathDirection::Upstream => " → ",
-            PathDirection::Downstream => " ← ",
-        };
-        f.write_str(&self.services.join(arrow))
-    }
 }
 
 /// How close the alert's service is to the incident's services.

@@ -6,10 +6,11 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::alert::{Alert, Correlation};
+use super::alert::Alert;
 use super::error::IncidentError;
 use super::event::IncidentEvent;
 use super::state::IncidentState;
+use crate::correlation::Correlation;
 use crate::ids::{run_id, IncidentId};
 use crate::values::{IncidentStatus, RcaStatus, Severity};
 

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::alert::{Alert, Correlation};
+use super::alert::Alert;
+use crate::correlation::Correlation;
 use crate::event::DomainEvent;
 use crate::ids::IncidentId;
 use crate::values::{IncidentStatus, RcaStatus, Severity};

@@ -16,9 +16,11 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use alert::{
-    Alert, AttachedAlert, Correlation, ResolveNotification, TitleBasis, TopologyBasis,
-};
+/// Correlation's breakdown of why an alert joined an incident, also at its older path
+/// `incident::…`. The edge points from the incident to correlation only: correlation never
+/// imports the incident.
+pub use crate::correlation::{Correlation, TitleBasis, TopologyBasis};
+pub use alert::{Alert, AttachedAlert, ResolveNotification};
 pub use command::{IncidentCommand, ALERT_CAP, COMMENT_MAX_CHARS, RCA_AUTHOR};
 pub use describe::describe;
 pub use error::IncidentError;

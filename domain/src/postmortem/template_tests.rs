@@ -7,8 +7,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
+use crate::correlation::{Correlation, TitleBasis, TopologyBasis};
 use crate::ids::IncidentId;
-use crate::incident::{self, Alert, Correlation, TopologyBasis};
+use crate::incident::{self, Alert};
 use crate::investigation::{
     self, Conclusion, InvestigationEvent, Risk, StepStatus, SuggestionKind,
 };
@@ -57,7 +58,7 @@ fn events() -> Vec<IncidentEvent> {
                 candidates_considered: 2,
                 topology_basis: TopologyBasis::ServiceGraph,
                 topology_path: None,
-                title_basis: crate::incident::TitleBasis::WordOverlap,
+                title_basis: TitleBasis::WordOverlap,
             },
             at: at(3),
         },

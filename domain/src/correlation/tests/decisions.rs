@@ -20,7 +20,7 @@ fn a_best_score_of_exactly_the_threshold_correlates() {
         candidates_considered: 1,
         topology_basis: TopologyBasis::ServiceGraph,
         topology_path: None,
-        title_basis: crate::incident::TitleBasis::WordOverlap,
+        title_basis: TitleBasis::WordOverlap,
     };
     match &decision {
         Decision::Correlate {

@@ -15,7 +15,7 @@ fn each_decision_explains_itself_in_one_line() {
             candidates_considered: 3,
             topology_basis: TopologyBasis::ServiceGraph,
             topology_path: None,
-            title_basis: crate::incident::TitleBasis::WordOverlap,
+            title_basis: TitleBasis::WordOverlap,
         },
         considered: vec![],
     };

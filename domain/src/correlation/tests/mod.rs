@@ -22,7 +22,6 @@ use uuid::Uuid;
 
 use super::*;
 use crate::ids::IncidentId;
-use crate::incident::{Correlation, TopologyBasis};
 
 /// `seconds` after a fixed moment (2025-03-01T12:00:00Z); the alert arrives at 0.
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -108,7 +107,7 @@ fn scored(n: u128, score: f64) -> ScoredCandidate {
         similarity: 0.35,
         topology_basis: TopologyBasis::ServiceGraph,
         topology_path: None,
-        title_basis: crate::incident::TitleBasis::WordOverlap,
+        title_basis: TitleBasis::WordOverlap,
         strategy: "topology".to_owned(),
     }
 }

@@ -15,7 +15,8 @@ mod update;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::{Alert, Correlation, Incident, IncidentEvent, TopologyBasis};
+use super::{Alert, Incident, IncidentEvent};
+use crate::correlation::{Correlation, TitleBasis, TopologyBasis};
 use crate::ids::IncidentId;
 use crate::scenario::{self, Given};
 use crate::values::{RcaStatus, Severity};
@@ -83,7 +84,7 @@ fn correlation() -> Correlation {
         candidates_considered: 3,
         topology_basis: TopologyBasis::ServiceGraph,
         topology_path: None,
-        title_basis: crate::incident::TitleBasis::WordOverlap,
+        title_basis: TitleBasis::WordOverlap,
     }
 }
 
