@@ -88,6 +88,10 @@ pub const API_PREFIX: &str = "aurora.API";
 /// rendered into the config at every reload; one consumer per reading purpose needs few.
 pub const MAX_OWN_CONSUMERS: usize = 10;
 
+/// The longest name a credential may give a consumer of its own after its grant's prefix
+/// ([`Grant::own_prefix`]): [`request`] checks it, [`refusal`] names it to the client.
+pub const MAX_OWN_NAME_CHARS: usize = 64;
+
 /// One issued credential, as the server must know it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::churn::{CHANGE_BURST, CHANGE_INTERVAL};
-use super::request::MAX_OWN_NAME_CHARS;
+use super::MAX_OWN_NAME_CHARS;
 
 /// Why a request was not done. Its text is the `description` the client sees.
 #[derive(Debug, thiserror::Error)]
@@ -150,14 +150,14 @@ struct ErrorBody {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::super::request::Verb;
     use super::*;
 
     #[test]
     fn a_refusal_reads_as_a_jetstream_error() {
-        let answer: serde_json::Value =
-            serde_json::from_slice(&Refusal::PushConsumer.to_json(Verb::response_type(None)))
-                .unwrap();
+        let answer: serde_json::Value = serde_json::from_slice(
+            &Refusal::PushConsumer.to_json("io.nats.jetstream.api.v1.consumer_create_response"),
+        )
+        .unwrap();
         assert_eq!(
             answer["type"],
             "io.nats.jetstream.api.v1.consumer_create_response"

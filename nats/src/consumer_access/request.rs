@@ -8,11 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::refusal::Refusal;
-use super::{Churn, Grant, API_PREFIX, MAX_OWN_CONSUMERS};
+use super::{Churn, Grant, API_PREFIX, MAX_OWN_CONSUMERS, MAX_OWN_NAME_CHARS};
 use crate::subjects::{covers, EVENTS_STREAM};
-
-/// The longest name a credential may give a consumer after its grant's prefix.
-pub const MAX_OWN_NAME_CHARS: usize = 64;
 
 /// What a request asks for, read from its subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +263,30 @@ mod tests {
         ] {
             assert_eq!(Verb::parse(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn the_response_type_is_the_one_a_client_expects_for_its_verb() {
+        let create = Verb::Create {
+            consumer: "ext-t1-a~x".into(),
+            filter: "evt.t1.>".into(),
+        };
+        let delete = Verb::Delete {
+            consumer: "ext-t1-a~x".into(),
+        };
+        assert_eq!(
+            Verb::response_type(Some(&create)),
+            "io.nats.jetstream.api.v1.consumer_create_response"
+        );
+        assert_eq!(
+            Verb::response_type(Some(&delete)),
+            "io.nats.jetstream.api.v1.consumer_delete_response"
+        );
+        // A subject that is neither (refused as unknown) is answered in a create's shape.
+        assert_eq!(
+            Verb::response_type(None),
+            "io.nats.jetstream.api.v1.consumer_create_response"
+        );
     }
 
     #[test]
