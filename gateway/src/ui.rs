@@ -12,7 +12,9 @@ use axum::http::{header, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use include_dir::{include_dir, Dir, File};
 
-use crate::api::no_route;
+// From the file that defines it, not through `api`'s re-export: the router in `api` mounts this
+// fallback, so the UI imports only the error below it.
+use crate::api::error::no_route;
 
 static BUNDLE: Dir<'static> = include_dir!("$AURORA_UI_DIR");
 

@@ -24,7 +24,8 @@ pub(crate) mod chat;
 pub mod config;
 mod connectors;
 mod correlation;
-mod error;
+// The crate's: the web UI's fallback answers with its `no_route` (crate::ui).
+pub(crate) mod error;
 mod events;
 mod graph;
 mod health;
