@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::{json, non_blank_owned, severity_from, AURORA_SIGNATURE};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct BigPanda;
 
@@ -348,13 +348,13 @@ impl Incident {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "bigpanda",
-    title: "BigPanda",
-    auth: AURORA_SIGNATURE,
-    secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
-    kept_headers: &[],
-    where_to_configure: "Integrations → New Integration → Notifications Webhook (share incidents automatically with AutoShare); BigPanda only adds static headers, so point it at a relay that forwards the body unchanged with X-Aurora-Signature: sha256=$(printf '%s' \"$BODY\" | openssl dgst -sha256 -hmac \"$SECRET\" | cut -d' ' -f2)",
+    ..SourceDescriptor::new(
+        "bigpanda",
+        "BigPanda",
+        AURORA_SIGNATURE,
+        "Integrations → New Integration → Notifications Webhook (share incidents automatically with AutoShare); BigPanda only adds static headers, so point it at a relay that forwards the body unchanged with X-Aurora-Signature: sha256=$(printf '%s' \"$BODY\" | openssl dgst -sha256 -hmac \"$SECRET\" | cut -d' ' -f2)",
+    )
 };
 
 impl Source for BigPanda {

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::common::{json, json_object, non_blank_owned, EventHeaders};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Auth, Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct Bitbucket;
 
@@ -242,17 +242,14 @@ fn commit_status(e: CommitStatusEvent, now: DateTime<Utc>) -> Signal {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "bitbucket",
-    title: "Bitbucket",
-    auth: Auth::HmacSha256 {
-        header: "x-hub-signature",
-        prefix: "sha256=",
-        bare_hex_too: false,
-    },
-    secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
     kept_headers: &[HEADERS.event.0, HEADERS.delivery],
-    where_to_configure: "the repository's Repository settings → Webhooks → Add webhook; the secret Aurora generated, and the triggers Pull Request \"Merged\" and Repository \"Build status updated\" (and \"Build status created\")",
+    ..SourceDescriptor::new(
+        "bitbucket",
+        "Bitbucket",
+        Auth::hmac_sha256("x-hub-signature", "sha256="),
+        "the repository's Repository settings → Webhooks → Add webhook; the secret Aurora generated, and the triggers Pull Request \"Merged\" and Repository \"Build status updated\" (and \"Build status created\")",
+    )
 };
 
 impl Source for Bitbucket {
@@ -291,6 +288,7 @@ impl Source for Bitbucket {
 mod tests {
     use super::*;
     use crate::sources::common::tests_support::*;
+    use crate::sources::SecretOrigin;
 
     const REQUEST: &str = "3f0f5c2e-9d41-4a4b-a3b5-2c4d5e6f7a8b";
 

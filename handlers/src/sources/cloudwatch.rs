@@ -20,8 +20,7 @@ use serde::Deserialize;
 use super::common::non_blank;
 use super::sns::{self, Envelope, Kind};
 use super::{
-    Auth, Confirmation, Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor,
-    VerifyContext,
+    Auth, Confirmation, Delivery, Parsed, Refusal, Setup, Source, SourceDescriptor, VerifyContext,
 };
 
 pub struct CloudWatch;
@@ -249,17 +248,17 @@ impl CloudWatch {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "cloudwatch",
-    title: "AWS CloudWatch (SNS)",
-    auth: Auth::SnsSignature,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
     kept_headers: &[
         "x-amz-sns-message-type",
         "x-amz-sns-message-id",
         "x-amz-sns-topic-arn",
     ],
-    where_to_configure: "Amazon SNS → Topics → the topic your CloudWatch alarms notify → Create subscription (protocol HTTPS, raw message delivery off); then, in CloudWatch → Alarms → each alarm → Actions, notify that topic \"In alarm\" and \"OK\"",
+    ..SourceDescriptor::new(
+        "cloudwatch",
+        "AWS CloudWatch (SNS)",
+        Auth::SnsSignature,
+        "Amazon SNS → Topics → the topic your CloudWatch alarms notify → Create subscription (protocol HTTPS, raw message delivery off); then, in CloudWatch → Alarms → each alarm → Actions, notify that topic \"In alarm\" and \"OK\"",
+    )
 };
 
 #[async_trait]

@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{json, non_blank, Loose, BEARER_SECRET};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct Dynatrace;
 
@@ -220,13 +220,13 @@ fn severity(problem_severity: Option<&str>) -> Severity {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "dynatrace",
-    title: "Dynatrace",
-    auth: BEARER_SECRET,
-    secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
-    kept_headers: &[],
-    where_to_configure: r#"Settings → Integration → Problem notifications → Add notification → Custom integration; set the Webhook URL, add the custom HTTP header below, turn on "Call webhook if problem is closed", use the custom payload {"ProblemID": "{ProblemID}", "PID": "{PID}", "State": "{State}", "ProblemTitle": "{ProblemTitle}", "ProblemSeverity": "{ProblemSeverity}", "ProblemImpact": "{ProblemImpact}", "ImpactedEntity": "{ImpactedEntity}", "ImpactedEntityNames": "{ImpactedEntityNames}", "ImpactedEntities": {ImpactedEntities}, "ProblemDetailsText": "{ProblemDetailsText}", "ProblemURL": "{ProblemURL}", "Tags": "{Tags}"}, optionally pick an alerting profile, then "Send test notification" (Aurora accepts and ignores it) and save"#,
+    ..SourceDescriptor::new(
+        "dynatrace",
+        "Dynatrace",
+        BEARER_SECRET,
+        r#"Settings → Integration → Problem notifications → Add notification → Custom integration; set the Webhook URL, add the custom HTTP header below, turn on "Call webhook if problem is closed", use the custom payload {"ProblemID": "{ProblemID}", "PID": "{PID}", "State": "{State}", "ProblemTitle": "{ProblemTitle}", "ProblemSeverity": "{ProblemSeverity}", "ProblemImpact": "{ProblemImpact}", "ImpactedEntity": "{ImpactedEntity}", "ImpactedEntityNames": "{ImpactedEntityNames}", "ImpactedEntities": {ImpactedEntities}, "ProblemDetailsText": "{ProblemDetailsText}", "ProblemURL": "{ProblemURL}", "Tags": "{Tags}"}, optionally pick an alerting profile, then "Send test notification" (Aurora accepts and ignores it) and save"#,
+    )
 };
 
 impl Source for Dynatrace {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::common::{json, severity_from, BEARER_SECRET};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct Grafana;
 
@@ -164,15 +164,12 @@ impl Grafana {
     }
 }
 
-const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "grafana",
-    title: "Grafana",
-    auth: BEARER_SECRET,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: "Alerting → Contact points → New contact point → Integration \"Webhook\"; under Optional settings set Authorization header scheme \"Bearer\" and the credentials",
-};
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor::new(
+    "grafana",
+    "Grafana",
+    BEARER_SECRET,
+    "Alerting → Contact points → New contact point → Integration \"Webhook\"; under Optional settings set Authorization header scheme \"Bearer\" and the credentials",
+);
 
 impl Source for Grafana {
     fn descriptor(&self) -> &'static SourceDescriptor {

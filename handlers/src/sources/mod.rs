@@ -132,6 +132,17 @@ pub enum Auth {
     Svix,
 }
 
+impl Auth {
+    /// A source's own signature: HMAC-SHA256 of the body, hex, always behind `prefix`.
+    pub const fn hmac_sha256(header: &'static str, prefix: &'static str) -> Self {
+        Self::HmacSha256 {
+            header,
+            prefix,
+            bare_hex_too: false,
+        }
+    }
+}
+
 /// Who makes the secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -211,6 +222,29 @@ pub struct SourceDescriptor {
     pub where_to_configure: &'static str,
 }
 
+impl SourceDescriptor {
+    /// A source that answers the rest as most do: Aurora makes the secret, an incident it opens
+    /// starts a root-cause analysis, and its parser needs no request header. A source that
+    /// answers otherwise states only that, over this:
+    /// `SourceDescriptor { rca_by_default: false, ..SourceDescriptor::new(…) }`.
+    pub const fn new(
+        name: &'static str,
+        title: &'static str,
+        auth: Auth,
+        where_to_configure: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            title,
+            auth,
+            secret_origin: SecretOrigin::Aurora,
+            rca_by_default: true,
+            kept_headers: &[],
+            where_to_configure,
+        }
+    }
+}
+
 #[async_trait::async_trait]
 pub trait Source: Send + Sync + 'static {
     /// The source's constants.
@@ -245,3 +279,6 @@ pub trait Source: Send + Sync + 'static {
         common::setup(self.descriptor(), url, secret)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,7 +27,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::common::{json, non_blank, Loose, BEARER_SECRET};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct Netdata;
 
@@ -363,15 +363,12 @@ impl Netdata {
     }
 }
 
-const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "netdata",
-    title: "Netdata",
-    auth: BEARER_SECRET,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: "Netdata Cloud → Space settings (cog) → Alerts & Notifications → + Add configuration → Webhook; choose the Rooms and notification types, set Authentication Mechanism \"Bearer\" with the secret as the token, press Test (Aurora accepts and ignores the test notification; its delivery shows the verification token) and paste that token into Verification",
-};
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor::new(
+    "netdata",
+    "Netdata",
+    BEARER_SECRET,
+    "Netdata Cloud → Space settings (cog) → Alerts & Notifications → + Add configuration → Webhook; choose the Rooms and notification types, set Authentication Mechanism \"Bearer\" with the secret as the token, press Test (Aurora accepts and ignores the test notification; its delivery shows the verification token) and paste that token into Verification",
+);
 
 impl Source for Netdata {
     fn descriptor(&self) -> &'static SourceDescriptor {

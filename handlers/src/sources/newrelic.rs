@@ -46,7 +46,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Deserializer};
 
 use super::common::{json, severity_from, BEARER_SECRET};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct NewRelic;
 
@@ -311,15 +311,12 @@ impl NewRelic {
     }
 }
 
-const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "newrelic",
-    title: "New Relic",
-    auth: BEARER_SECRET,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: "Alerts → Destinations → Webhook (endpoint URL, authorization Bearer token); then Alerts → Workflows → Add a workflow → Notify → Webhook with that destination, and Aurora's payload template (the default one works)",
-};
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor::new(
+    "newrelic",
+    "New Relic",
+    BEARER_SECRET,
+    "Alerts → Destinations → Webhook (endpoint URL, authorization Bearer token); then Alerts → Workflows → Add a workflow → Notify → Webhook with that destination, and Aurora's payload template (the default one works)",
+);
 
 impl Source for NewRelic {
     fn descriptor(&self) -> &'static SourceDescriptor {

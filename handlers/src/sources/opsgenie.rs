@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::common::{json, non_blank, severity_from, BEARER_SECRET};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct OpsGenie;
 
@@ -204,15 +204,12 @@ impl Alert {
     }
 }
 
-const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "opsgenie",
-    title: "OpsGenie",
-    auth: BEARER_SECRET,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: "Settings → Integrations → Add integration → \"Webhook\" (outgoing; in Jira Service Management: Operations → Integrations); tick \"Add alert description to payload\" and \"Add alert details to payload\", select the alert actions Create, Acknowledge and Close, and add the custom header Authorization",
-};
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor::new(
+    "opsgenie",
+    "OpsGenie",
+    BEARER_SECRET,
+    "Settings → Integrations → Add integration → \"Webhook\" (outgoing; in Jira Service Management: Operations → Integrations); tick \"Add alert description to payload\" and \"Add alert details to payload\", select the alert actions Create, Acknowledge and Close, and add the custom header Authorization",
+);
 
 impl Source for OpsGenie {
     fn descriptor(&self) -> &'static SourceDescriptor {

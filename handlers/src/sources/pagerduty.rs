@@ -239,17 +239,13 @@ impl PagerDuty {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "pagerduty",
-    title: "PagerDuty",
-    auth: Auth::HmacSha256 {
-        header: "x-pagerduty-signature",
-        prefix: "v1=",
-        bare_hex_too: false,
-    },
     secret_origin: SecretOrigin::Source,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: "Integrations → Generic Webhooks (v3) → New Webhook; scope it to a service or team, subscribe at least to incident.triggered, incident.acknowledged and incident.resolved (and incident.reopened), and copy the signing secret PagerDuty shows once",
+    ..SourceDescriptor::new(
+        "pagerduty",
+        "PagerDuty",
+        Auth::hmac_sha256("x-pagerduty-signature", "v1="),
+        "Integrations → Generic Webhooks (v3) → New Webhook; scope it to a service or team, subscribe at least to incident.triggered, incident.acknowledged and incident.resolved (and incident.reopened), and copy the signing secret PagerDuty shows once",
+    )
 };
 
 impl Source for PagerDuty {

@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::{json, non_blank, severity_from, BEARER_SECRET};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct Splunk;
 
@@ -158,13 +158,13 @@ fn describe(row: &Map<String, Value>) -> Option<String> {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "splunk",
-    title: "Splunk",
-    auth: BEARER_SECRET,
-    secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
-    kept_headers: &[],
-    where_to_configure: "Search, reports, and alerts → your alert → Edit alert → Trigger Actions → + Add Actions → Webhook, with the URL below (Splunk Enterprise 9.0+ and Splunk Cloud: first add the URL to the webhook allow list, Settings → Server settings → Webhook allow list). Splunk's built-in Webhook action cannot add headers, so send the Authorization header with a webhook alert action that can (a custom-header webhook app from Splunkbase, or your own alert action); the body must stay Splunk's webhook JSON",
+    ..SourceDescriptor::new(
+        "splunk",
+        "Splunk",
+        BEARER_SECRET,
+        "Search, reports, and alerts → your alert → Edit alert → Trigger Actions → + Add Actions → Webhook, with the URL below (Splunk Enterprise 9.0+ and Splunk Cloud: first add the URL to the webhook allow list, Settings → Server settings → Webhook allow list). Splunk's built-in Webhook action cannot add headers, so send the Authorization header with a webhook alert action that can (a custom-header webhook app from Splunkbase, or your own alert action); the body must stay Splunk's webhook JSON",
+    )
 };
 
 impl Source for Splunk {

@@ -40,7 +40,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::common::{json, severity_from};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Auth, Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct Datadog;
 
@@ -357,22 +357,19 @@ impl Datadog {
     }
 }
 
-const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "datadog",
-    title: "Datadog",
-    auth: Auth::Secret {
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor::new(
+    "datadog",
+    "Datadog",
+    Auth::Secret {
         header: "x-aurora-secret",
         prefix: "",
     },
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: concat!(
+    concat!(
         "Integrations → Webhooks → New (name it e.g. aurora); leave \"Encode as form\" unchecked; set Payload to ",
         payload_template!(),
         " and Custom Headers to {\"X-Aurora-Secret\": \"<secret>\"}; then add @webhook-aurora to each monitor's notification message, outside any {{#is_alert}} block so recoveries are sent too"
     ),
-};
+);
 
 impl Source for Datadog {
     fn descriptor(&self) -> &'static SourceDescriptor {

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::common::{json, json_object, non_blank_owned, EventHeaders};
-use super::{Auth, Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Auth, Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct GitHub;
 
@@ -311,17 +311,14 @@ fn pull_request(e: PullRequestEvent, now: DateTime<Utc>) -> Signal {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "github",
-    title: "GitHub",
-    auth: Auth::HmacSha256 {
-        header: "x-hub-signature-256",
-        prefix: "sha256=",
-        bare_hex_too: false,
-    },
-    secret_origin: SecretOrigin::Aurora,
     rca_by_default: false,
     kept_headers: &[HEADERS.event.0, HEADERS.delivery],
-    where_to_configure: "the repository's (or organization's, or GitHub App's) Settings → Webhooks → Add webhook; content type application/json, the secret Aurora generated, and the events Deployments, Deployment statuses, Workflow runs and Pull requests",
+    ..SourceDescriptor::new(
+        "github",
+        "GitHub",
+        Auth::hmac_sha256("x-hub-signature-256", "sha256="),
+        "the repository's (or organization's, or GitHub App's) Settings → Webhooks → Add webhook; content type application/json, the secret Aurora generated, and the events Deployments, Deployment statuses, Workflow runs and Pull requests",
+    )
 };
 
 impl Source for GitHub {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::sources::common::tests_support::*;
+use crate::sources::SecretOrigin;
 
 const DELIVERY: &str = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
 

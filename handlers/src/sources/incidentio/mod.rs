@@ -268,13 +268,14 @@ fn status_changed(incident: Incident, status: Option<&Status>, now: DateTime<Utc
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "incidentio",
-    title: "incident.io",
-    auth: Auth::Svix,
     secret_origin: SecretOrigin::Source,
-    rca_by_default: true,
     kept_headers: &[ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER],
-    where_to_configure: "Settings → Webhooks → Add endpoint; subscribe to \"Public incident created (v2)\" and \"Public incident status updated (v2)\" (\"Public incident updated (v2)\" also works), then copy the endpoint's signing secret (whsec_…) into Aurora",
+    ..SourceDescriptor::new(
+        "incidentio",
+        "incident.io",
+        Auth::Svix,
+        "Settings → Webhooks → Add endpoint; subscribe to \"Public incident created (v2)\" and \"Public incident status updated (v2)\" (\"Public incident updated (v2)\" also works), then copy the endpoint's signing secret (whsec_…) into Aurora",
+    )
 };
 
 impl Source for IncidentIo {

@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use self::plugin::{plugin, Build};
 use super::common::{json, the_secret, AURORA_SIGNATURE};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Setup, Source, SourceDescriptor};
 
 /// A Jenkins controller: Jenkins itself ([`JENKINS`]) or CloudBees CI (whose controllers run
 /// Jenkins jobs: [`super::cloudbees::CLOUDBEES`]). Payloads, rules and setup are the same; the
@@ -291,15 +291,12 @@ fn setup_build(source: &SourceDescriptor, url: &str, secret: Option<&str>) -> Se
 }
 
 /// Jenkins's; CloudBees CI's differs only in its names and where to configure.
-pub(super) const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "jenkins",
-    title: "Jenkins",
-    auth: AURORA_SIGNATURE,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: "the job's Jenkinsfile: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (Jenkins has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)",
-};
+pub(super) const DESCRIPTOR: SourceDescriptor = SourceDescriptor::new(
+    "jenkins",
+    "Jenkins",
+    AURORA_SIGNATURE,
+    "the job's Jenkinsfile: a post { always { … } } block that POSTs the build's result with curl, signing the exact body with openssl dgst -sha256 -hmac <secret> into X-Aurora-Signature: sha256=<hex> (Jenkins has no webhook signature of its own; the Notification plugin's JSON is accepted too, but that plugin cannot add headers, so it must go through a relay that signs it)",
+);
 
 impl Source for BuildServer {
     fn descriptor(&self) -> &'static SourceDescriptor {

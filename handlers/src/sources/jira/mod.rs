@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use self::issue::Issue;
 use super::common::{json, non_blank, BEARER_SECRET};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Source, SourceDescriptor};
 
 pub struct Jira;
 
@@ -164,13 +164,13 @@ impl Jira {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "jira",
-    title: "Jira",
-    auth: BEARER_SECRET,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
     kept_headers: &[DELIVERY_HEADER],
-    where_to_configure: "Project settings (or Settings → System → Global automation) → Automation → Create rule: trigger \"Work item created\" (add a second rule, or a branch, for \"Work item transitioned\" so closing a bug resolves its incident), optionally the condition \"Issue type is one of Bug, Incident, Problem, Defect\", then the action \"Send web request\" with method POST, web request body \"Issue data (Jira format)\" and the header below (Jira's admin WebHooks under Settings → System → WebHooks send the same issue events, but cannot add the header)",
+    ..SourceDescriptor::new(
+        "jira",
+        "Jira",
+        BEARER_SECRET,
+        "Project settings (or Settings → System → Global automation) → Automation → Create rule: trigger \"Work item created\" (add a second rule, or a branch, for \"Work item transitioned\" so closing a bug resolves its incident), optionally the condition \"Issue type is one of Bug, Incident, Problem, Defect\", then the action \"Send web request\" with method POST, web request body \"Issue data (Jira format)\" and the header below (Jira's admin WebHooks under Settings → System → WebHooks send the same issue events, but cannot add the header)",
+    )
 };
 
 impl Source for Jira {

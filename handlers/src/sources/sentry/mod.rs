@@ -280,17 +280,14 @@ fn resource(delivery: &Delivery<'_>, envelope: &Envelope) -> String {
 }
 
 const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "sentry",
-    title: "Sentry",
-    auth: Auth::HmacSha256 {
-        header: "sentry-hook-signature",
-        prefix: "",
-        bare_hex_too: false,
-    },
     secret_origin: SecretOrigin::Source,
-    rca_by_default: true,
     kept_headers: &[RESOURCE_HEADER, REQUEST_ID_HEADER],
-    where_to_configure: "Settings → Developer Settings → Custom Integrations → Create New Integration → Internal Integration; set the Webhook URL, turn on Alert Rule Action, grant Issue & Event read, subscribe to the issue webhooks, save, and copy the Client Secret",
+    ..SourceDescriptor::new(
+        "sentry",
+        "Sentry",
+        Auth::hmac_sha256("sentry-hook-signature", ""),
+        "Settings → Developer Settings → Custom Integrations → Create New Integration → Internal Integration; set the Webhook URL, turn on Alert Rule Action, grant Issue & Event read, subscribe to the issue webhooks, save, and copy the Client Secret",
+    )
 };
 
 impl Source for Sentry {

@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 
 use self::echo::echo_event;
 use super::common::{json, the_secret, AURORA_SIGNATURE};
-use super::{Delivery, Parsed, Refusal, SecretOrigin, Setup, Source, SourceDescriptor};
+use super::{Delivery, Parsed, Refusal, Setup, Source, SourceDescriptor};
 
 pub struct Spinnaker;
 
@@ -233,15 +233,12 @@ const ECHO_CONFIG: &str = r#"rest:
     - wrap: false
       url: https://<your signing relay>/"#;
 
-const DESCRIPTOR: SourceDescriptor = SourceDescriptor {
-    name: "spinnaker",
-    title: "Spinnaker",
-    auth: AURORA_SIGNATURE,
-    secret_origin: SecretOrigin::Aurora,
-    rca_by_default: true,
-    kept_headers: &[],
-    where_to_configure: "Echo's REST event endpoints (rest.enabled and rest.endpoints in echo-local.yml, or the echo profile of the SpinnakerService), wrap: false, pointed at a signing relay: Echo sends every event but can only add fixed headers, so it cannot compute X-Aurora-Signature itself; the relay (any proxy or small script that can compute HMAC-SHA256) adds X-Aurora-Signature: sha256=<hex hmac of the exact body> and forwards the body unchanged to Aurora",
-};
+const DESCRIPTOR: SourceDescriptor = SourceDescriptor::new(
+    "spinnaker",
+    "Spinnaker",
+    AURORA_SIGNATURE,
+    "Echo's REST event endpoints (rest.enabled and rest.endpoints in echo-local.yml, or the echo profile of the SpinnakerService), wrap: false, pointed at a signing relay: Echo sends every event but can only add fixed headers, so it cannot compute X-Aurora-Signature itself; the relay (any proxy or small script that can compute HMAC-SHA256) adds X-Aurora-Signature: sha256=<hex hmac of the exact body> and forwards the body unchanged to Aurora",
+);
 
 impl Source for Spinnaker {
     fn descriptor(&self) -> &'static SourceDescriptor {
