@@ -7,9 +7,9 @@
 
 use serde::Deserialize;
 
+use super::alert_decision::{AlertDecision, PendingAlert};
 use super::breakdown::Correlation;
 use super::decision::{Decision, OpenReason};
-use super::log::{AlertDecision, PendingAlert};
 use crate::ids::IncidentId;
 
 /// The decisions `body` (a stored decision-log event of any version so far) holds, each without

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::log::AlertDecision;
+use super::alert_decision::AlertDecision;
 use crate::ids::IncidentId;
 
 /// Incidents remembered per fingerprint, newest decided last. A fingerprint firing again and
@@ -64,7 +64,7 @@ impl FingerprintIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::correlation::log::tests::alert as pending;
+    use crate::correlation::alert_decision::tests::alert as pending;
     use crate::correlation::{CorrelatorSnapshot, PendingAlert, ServiceGraph};
 
     /// Alert `seq` of `service` with its own `fingerprint`.
