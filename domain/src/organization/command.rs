@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::error::OrganizationError;
+use super::error::{Decision, OrganizationError};
 use super::event::OrganizationEvent;
 use super::role::Role;
 use super::state::{InvitationStatus, OrganizationState};
@@ -116,8 +116,6 @@ pub enum OrganizationCommand {
         at: DateTime<Utc>,
     },
 }
-
-pub(super) type Decision = Result<Vec<OrganizationEvent>, OrganizationError>;
 
 /// Decides which events a command causes (none for a change to what is already true).
 pub(crate) fn decide(state: &OrganizationState, command: OrganizationCommand) -> Decision {

@@ -5,8 +5,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::command::Decision;
-use super::error::OrganizationError;
+use super::error::{Decision, OrganizationError};
 use super::event::OrganizationEvent;
 use super::state::OrganizationState;
 

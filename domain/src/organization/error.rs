@@ -1,7 +1,12 @@
-//! Why an organization refused a command.
+//! Why an organization refused a command, and [`Decision`], what deciding a command comes to.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+use super::event::OrganizationEvent;
+
+/// What a rule of the organization comes to: the events a command causes, or why it was refused.
+pub(super) type Decision = Result<Vec<OrganizationEvent>, OrganizationError>;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OrganizationError {
