@@ -47,13 +47,11 @@ impl EncodedResource {
 pub fn encode(resource: &EncodedResource, batch: Vec<SpanData>) -> Vec<u8> {
     let mut scopes: Vec<ScopeSpans<'_>> = Vec::new();
     for span in &batch {
-        let index = match scopes
-            .iter()
-            .position(|s| s.scope == &span.instrumentation_scope)
-        {
+        let scope = &span.instrumentation_scope;
+        let index = match scopes.iter().position(|s| s.scope == scope) {
             Some(index) => index,
             None => {
-                scopes.push(ScopeSpans::new(&span.instrumentation_scope));
+                scopes.push(ScopeSpans::new(scope, batch.len()));
                 scopes.len() - 1
             }
         };
@@ -85,7 +83,8 @@ struct ScopeSpans<'a> {
 }
 
 impl<'a> ScopeSpans<'a> {
-    fn new(scope: &'a InstrumentationScope) -> Self {
+    /// A scope's part of a batch of `spans`, its buffer sized for them (a span is ~200 bytes).
+    fn new(scope: &'a InstrumentationScope, spans: usize) -> Self {
         let mut head = Vec::new();
         message(&mut head, 1, |buf| {
             string(buf, 1, scope.name());
@@ -99,7 +98,7 @@ impl<'a> ScopeSpans<'a> {
         Self {
             scope,
             head,
-            spans: Vec::with_capacity(16 * 1024),
+            spans: Vec::with_capacity(spans * 256),
             tail,
         }
     }
