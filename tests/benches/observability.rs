@@ -4,8 +4,9 @@
 //! 1. Traces: two gateway processes (`aurora serve --role gateway`, built by `make bench`) on
 //!    the same NATS and database, one exporting every span over OTLP/HTTP to a receiver in this
 //!    process (`OTEL_EXPORTER_OTLP_ENDPOINT`, default sampler: every request is a trace), one
-//!    without. `wrk` alternates between them (off, on, off, on…); the figure is the median of the
-//!    five pairs' ratios. A third gateway traces one request in ten (the standard ratio
+//!    without. `wrk` runs against each in turn, twelve short rounds, every other round in the
+//!    reverse order (off, on, sampled; sampled, on, off; …); the figure is the median of the
+//!    twelve (off, on) pairs' ratios. A third gateway traces one request in ten (the standard ratio
 //!    sampler), measured in the same rounds. The tracer provider is process-wide, hence processes. The receiver
 //!    keeps the export requests and decodes them only after the rounds, and each gateway's own
 //!    CPU per request is read from `/proc` as well: on 2 cores wrk shares the machine with both.
@@ -15,7 +16,7 @@
 //!    accepted with its latency; timed here over many iterations) over the CPU time the
 //!    exporting-off gateway process spent per request in phase 1 (`/proc/<pid>/stat`).
 //!
-//! `BENCH_WRK_SECS` (default 10) sets each wrk round; `AURORA_BIN` the binary (default
+//! `BENCH_WRK_SECS` (default 4) sets each wrk round; `AURORA_BIN` the binary (default
 //! `$CARGO_TARGET_DIR/release/aurora`, which `make bench` builds first).
 
 use std::fmt::Write as _;
@@ -38,8 +39,18 @@ const SECRET_KEY: &str = "5f0c2b7e9a4d1c3e8b6a7f9d0e2c4b6a8d0f1e3c5b7a9d2e4f6a8c
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Alternating (off, on) pairs of wrk runs.
-const ROUNDS: usize = 5;
+/// Rounds of wrk runs, one against each gateway per round: many short rounds, so that the
+/// median of the (off, on) pairs is not one noisy round's (on 2 shared cores a pair's ratio
+/// varies by ±15 %).
+const ROUNDS: usize = 12;
+
+/// The gateways measured in each round.
+#[derive(Clone, Copy)]
+enum Side {
+    Off,
+    On,
+    Sampled,
+}
 /// The share of requests the sampled gateway traces.
 const SAMPLED: f64 = 0.1;
 /// Metric updates timed for phase 2.
@@ -231,7 +242,7 @@ async fn main() {
     let secs: u64 = std::env::var("BENCH_WRK_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(4);
     let nats = TestNats::start().await;
     let db = TestDb::create().await;
     let data = tempfile::tempdir().expect("data dir");
@@ -290,32 +301,46 @@ async fn main() {
     let script = webhook_script(dir.path(), "webhook.lua", &[("Authorization", &bearer)]);
     let (mut offs, mut ons, mut sampleds) = (Vec::new(), Vec::new(), Vec::new());
     let (mut off_cpu_per_request, mut on_cpu_per_request) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        let (url, s) = (format!("http://127.0.0.1:{off_port}{path}"), script.clone());
-        let before = off.cpu();
-        let w = tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
-            .await
-            .expect("wrk");
-        let requests = (w.rps * secs as f64).max(1.0);
-        off_cpu_per_request.push((off.cpu() - before).as_secs_f64() / requests);
-        offs.push(w);
-        let (url, s) = (format!("http://127.0.0.1:{on_port}{path}"), script.clone());
-        let before = on.cpu();
-        let w = tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
-            .await
-            .expect("wrk");
-        let requests = (w.rps * secs as f64).max(1.0);
-        on_cpu_per_request.push((on.cpu() - before).as_secs_f64() / requests);
-        ons.push(w);
-        let (url, s) = (
-            format!("http://127.0.0.1:{sampled_port}{path}"),
-            script.clone(),
-        );
-        sampleds.push(
-            tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
+    // One wrk round against `port`, with the CPU per request `process` spent in it.
+    let round = |port: u16, process: &Process| {
+        let (url, s) = (format!("http://127.0.0.1:{port}{path}"), script.clone());
+        let before = process.cpu();
+        async move {
+            // Off the runtime's threads: the receiver answers the exports meanwhile.
+            let w = tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
                 .await
-                .expect("wrk"),
-        );
+                .expect("wrk");
+            let requests = (w.rps * secs as f64).max(1.0);
+            (w, requests, before)
+        }
+    };
+    let per_request = |process: &Process, (w, requests, before): (Wrk, f64, Duration)| {
+        let cpu = (process.cpu() - before).as_secs_f64() / requests;
+        (w, cpu)
+    };
+    for n in 0..ROUNDS {
+        // Every other round in the reverse order, so that the machine drifting faster or
+        // slower over the run weighs on both sides of a pair alike.
+        let order = if n % 2 == 0 {
+            [Side::Off, Side::On, Side::Sampled]
+        } else {
+            [Side::Sampled, Side::On, Side::Off]
+        };
+        for side in order {
+            match side {
+                Side::Off => {
+                    let (w, cpu) = per_request(&off, round(off_port, &off).await);
+                    off_cpu_per_request.push(cpu);
+                    offs.push(w);
+                }
+                Side::On => {
+                    let (w, cpu) = per_request(&on, round(on_port, &on).await);
+                    on_cpu_per_request.push(cpu);
+                    ons.push(w);
+                }
+                Side::Sampled => sampleds.push(round(sampled_port, &sampled).await.0),
+            }
+        }
     }
     // The last batch of spans leaves within the exporter's delay (5 s).
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -373,7 +398,7 @@ async fn main() {
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), aurora_tests::bench::load_average()).ok();
     writeln!(out, "| measurement | with | without | ratio | goal |").ok();
     writeln!(out, "|---|---|---|---|---|").ok();
-    writeln!(out, "| webhook intake with every request traced and exported over OTLP/HTTP to a receiver on the same machine ({exported} spans received, decoded after the rounds), against a gateway process exporting nothing (Grafana, distinct ~700 B alert per request; wrk -t2 -c64, {secs} s × {ROUNDS} alternating pairs, ratio = median of the pairs: {}) | {} | {} | {:.0} % | ≥ 90 % |",
+    writeln!(out, "| webhook intake with every request traced and exported over OTLP/HTTP to a receiver on the same machine ({exported} spans received, decoded after the rounds), against a gateway process exporting nothing (Grafana, distinct ~700 B alert per request; wrk -t2 -c64, {secs} s × {ROUNDS} rounds, every other one in reverse order, ratio = median of the (off, on) pairs: {}) | {} | {} | {:.0} % | ≥ 90 % |",
         rounds.join(", "), row(&ons), row(&offs), ratio * 100.0).ok();
     writeln!(out, "| the same, tracing one request in {} (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG={SAMPLED}`), in the same rounds | {} | (as above) | {:.0} % | ≥ 90 % |",
         (1.0 / SAMPLED).round(), row(&sampleds), sampled_ratio * 100.0).ok();
