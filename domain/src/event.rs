@@ -24,7 +24,7 @@ pub trait DomainEvent:
 /// The body of an `impl DomainEvent for E` whose every variant is a struct with an `at` (when it
 /// happened), from one stable name per variant:
 ///
-/// ```ignore
+/// ```text
 /// impl DomainEvent for KnowledgeEvent {
 ///     crate::event::event_types! {
 ///         Uploaded => "knowledge.uploaded",
