@@ -98,8 +98,11 @@ pub fn init(role: &str) -> Telemetry {
     // export: a third of an exported webhook's instructions went to encoding them), and no
     // OpenTelemetry context attached at every poll (nothing of ours reads `Context::current`:
     // the trace context is read from the span itself, `aurora_telemetry::trace`).
+    // One tracer (one instrumentation scope) for the spans made through `tracing` and the
+    // requests' spans made with the SDK.
+    let tracer = provider.tracer("aurora");
     let spans = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("aurora"))
+        .with_tracer(tracer.clone())
         .with_tracked_inactivity(false)
         .with_threads(false)
         .with_location(false)
@@ -112,7 +115,7 @@ pub fn init(role: &str) -> Telemetry {
         .try_init()
         .is_ok()
     {
-        let _ = REQUEST_TRACER.set(provider.tracer("aurora"));
+        let _ = REQUEST_TRACER.set(tracer);
         aurora_telemetry::trace::set_exporting();
     }
     Telemetry {
