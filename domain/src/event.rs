@@ -21,19 +21,20 @@ pub trait DomainEvent:
     fn occurred_at(&self) -> DateTime<Utc>;
 }
 
-/// The body of an `impl DomainEvent for E` whose every variant is a struct with an `at` (when it
-/// happened), from one stable name per variant:
+/// The body of an `impl DomainEvent for E` whose every variant has an `at` (when it happened):
+/// a struct variant's own field, or that of the struct a newtype variant holds (named after the
+/// variant, for the variants whose body is also a command's), from one stable name per variant:
 ///
 /// ```text
 /// impl DomainEvent for KnowledgeEvent {
 ///     crate::event::event_types! {
-///         Uploaded => "knowledge.uploaded",
+///         Uploaded(Upload) => "knowledge.uploaded",
 ///         Deleted => "knowledge.deleted",
 ///     }
 /// }
 /// ```
 macro_rules! event_types {
-    ($($variant:ident => $name:literal),+ $(,)?) => {
+    ($($variant:ident $(($body:ident))? => $name:literal),+ $(,)?) => {
         fn event_type(&self) -> &'static str {
             match self {
                 $(Self::$variant { .. } => $name,)+
@@ -42,10 +43,12 @@ macro_rules! event_types {
 
         fn occurred_at(&self) -> chrono::DateTime<chrono::Utc> {
             match self {
-                $(Self::$variant { at, .. })|+ => *at,
+                $($crate::event::event_types!(@at at $variant $($body)?))|+ => *at,
             }
         }
     };
+    (@at $at:ident $variant:ident) => { Self::$variant { $at, .. } };
+    (@at $at:ident $variant:ident $body:ident) => { Self::$variant($body { $at, .. }) };
 }
 
 pub(crate) use event_types;

@@ -29,6 +29,7 @@ pub mod knowledge;
 pub mod organization;
 pub mod postmortem;
 pub mod service;
+pub mod usage;
 pub mod values;
 pub mod vector;
 

@@ -26,6 +26,7 @@ use chrono::Utc;
 use futures::Stream;
 use serde_json::{json, Value};
 
+use aurora_domain::incident::Opening;
 use common::{chunk, fresh_database, model, Killed};
 
 type Events = std::pin::Pin<Box<dyn Stream<Item = Result<Event, std::convert::Infallible>> + Send>>;
@@ -292,7 +293,7 @@ impl World {
     /// Opens an incident once the handlers process has provisioned the streams.
     async fn open(&self) -> IncidentId {
         let id = IncidentId::new();
-        let open = IncidentCommand::Open {
+        let open = IncidentCommand::Open(Opening {
             id,
             title: "Checkout pods crash-loop".into(),
             service: "checkout".into(),
@@ -305,7 +306,7 @@ impl World {
             at: Utc::now(),
             why: None,
             integration_id: None,
-        };
+        });
         let started = Instant::now();
         loop {
             match self

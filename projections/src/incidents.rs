@@ -18,6 +18,7 @@ use crate::error::ProjectionError;
 use crate::fold::{state_json, Folded, Seen, Tables, Tx};
 use crate::rows::insert_new;
 use crate::state_cache::Key;
+use aurora_domain::incident::Opening;
 
 /// The rows of a batch: incidents, their alerts and their timeline.
 #[derive(Default)]
@@ -245,7 +246,7 @@ impl TimelineRows {
 /// The alerts an event attaches, with their correlation when there was one.
 fn alerts_of(event: &IncidentEvent) -> Vec<(Alert, Option<Correlation>)> {
     match event {
-        IncidentEvent::Opened {
+        IncidentEvent::Opened(Opening {
             title,
             service,
             severity,
@@ -254,7 +255,7 @@ fn alerts_of(event: &IncidentEvent) -> Vec<(Alert, Option<Correlation>)> {
             fingerprint,
             alert_fired_at,
             ..
-        } => {
+        }) => {
             vec![(
                 Alert {
                     alert_id: source_alert_id.clone(),

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::error::ProjectionError;
 use crate::fold::{state_row, Folded, Seen, Tables, Tx};
 use crate::rows::{audit_row, insert, insert_new, upsert};
+use aurora_domain::organization::NewInvitation;
 
 /// The rows of a batch: organisations with their members, invitations and tokens (rewritten whole
 /// per touched tenant), and the audit log.
@@ -108,7 +109,7 @@ fn actor(event: &OrganizationEvent) -> Option<Uuid> {
     use OrganizationEvent as E;
     match event {
         E::Created { founder_id, .. } => Some(*founder_id),
-        E::InvitationIssued { by, .. }
+        E::InvitationIssued(NewInvitation { by, .. })
         | E::InvitationRevoked { by, .. }
         | E::RoleChanged { by, .. }
         | E::MemberRemoved { by, .. }
@@ -136,13 +137,13 @@ pub fn describe(state: &OrganizationState, event: &OrganizationEvent) -> String 
             founder_email,
             ..
         } => format!("{founder_email} created the organisation {name:?}"),
-        E::InvitationIssued {
+        E::InvitationIssued(NewInvitation {
             email,
             role,
             by,
             expires_at,
             ..
-        } => format!(
+        }) => format!(
             "{} invited {email} as {role} (valid until {})",
             who(by),
             expires_at.to_rfc3339()

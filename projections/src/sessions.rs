@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::error::ProjectionError;
 use crate::fold::{state_row, Folded, Seen, Tables, Tx};
 use crate::rows::{insert_new, upsert};
+use aurora_domain::usage::ModelUsage;
 
 /// The rows of a batch: sessions, history entries and usage records.
 #[derive(Default)]
@@ -43,13 +44,13 @@ impl Tables for SessionTables {
                 "data": raw.data,
             }));
         }
-        if let ChatEvent::UsageRecorded {
+        if let ChatEvent::UsageRecorded(ModelUsage {
             model,
             input_tokens,
             output_tokens,
             cost_micros,
             at,
-        } = event
+        }) = event
         {
             self.usage.push(json!({
                 "tenant_id": key.tenant,
@@ -150,7 +151,7 @@ fn message_of(event: &ChatEvent) -> Option<(String, Option<String>)> {
             ..
         } => (confirmation_id.to_string(), Some(decision.to_string())),
         ChatEvent::RunCancelled { at } => (format!("cancel-{}", at.timestamp_micros()), None),
-        ChatEvent::UsageRecorded { model, .. } => (format!("usage-{model}"), None),
+        ChatEvent::UsageRecorded(ModelUsage { model, .. }) => (format!("usage-{model}"), None),
         ChatEvent::Started { .. }
         | ChatEvent::Renamed { .. }
         | ChatEvent::SessionDeleted { .. } => return None,

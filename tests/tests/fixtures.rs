@@ -2,6 +2,7 @@
 
 use aurora_domain::correlation::{Correlation, TopologyBasis};
 use aurora_domain::incident::Alert;
+use aurora_domain::incident::Opening;
 use aurora_domain::{IncidentCommand, IncidentId, Severity, TenantId};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -11,7 +12,7 @@ pub fn tenant(name: &str) -> TenantId {
 }
 
 pub fn open(id: IncidentId, title: &str, service: &str, at: DateTime<Utc>) -> IncidentCommand {
-    IncidentCommand::Open {
+    IncidentCommand::Open(Opening {
         id,
         title: title.to_owned(),
         service: service.to_owned(),
@@ -24,7 +25,7 @@ pub fn open(id: IncidentId, title: &str, service: &str, at: DateTime<Utc>) -> In
         at,
         why: None,
         integration_id: None,
-    }
+    })
 }
 
 /// Runs `command` on incident `id` of `tenant` through `app`'s event store, as a handler would;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use crate::fixtures::open;
+use aurora_domain::incident::Opening;
 
 /// Opens an incident of `tenant` from `source`, started at `at`; the stream sequence it took.
 async fn opened(
@@ -20,7 +21,7 @@ async fn opened(
 ) -> (IncidentId, u64) {
     let id = IncidentId::new();
     let mut command = open(id, title, "checkout", at);
-    if let IncidentCommand::Open { source: s, .. } = &mut command {
+    if let IncidentCommand::Open(Opening { source: s, .. }) = &mut command {
         *s = source.to_owned();
     }
     (id, run(app, tenant, id, command).await)

@@ -2,6 +2,7 @@
 //! incidents opened, resolved and merged at chosen times, and investigations that completed,
 //! failed and were cancelled.
 
+use aurora_domain::incident::Opening;
 use aurora_domain::investigation::{run_id, Conclusion, InvestigationCommand, StepStatus, Trigger};
 use aurora_domain::{IncidentCommand, IncidentId, IncidentStatus, Severity};
 use aurora_nats::envelope::Context;
@@ -33,7 +34,7 @@ impl Scenario<'_> {
         let id = IncidentId::new();
         self.incident(
             id,
-            IncidentCommand::Open {
+            IncidentCommand::Open(Opening {
                 id,
                 title: format!("{service} is failing"),
                 service: service.into(),
@@ -46,7 +47,7 @@ impl Scenario<'_> {
                 at: t(opened),
                 why: None,
                 integration_id: None,
-            },
+            }),
         )
         .await;
         id

@@ -25,6 +25,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::fixtures::{attach, open};
+use aurora_domain::incident::Opening;
 
 const MODEL: &str = "scripted-model";
 const PODS: &str =
@@ -91,7 +92,7 @@ impl Rca {
             service,
             Utc::now(),
         );
-        if let IncidentCommand::Open { severity: s, .. } = &mut command {
+        if let IncidentCommand::Open(Opening { severity: s, .. }) = &mut command {
             *s = severity;
         }
         self.app

@@ -9,6 +9,7 @@ use super::event::ChatEvent;
 use super::state::ChatSessionState;
 use crate::aggregate::text_within;
 use crate::ids::SessionId;
+use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, ToolCallStatus};
 
 /// How long a requested confirmation can be answered, in seconds.
@@ -110,14 +111,11 @@ pub enum ChatCommand {
     /// Stop the running turn; every pending confirmation is answered `cancel`. Only the owner
     /// may. With no run in progress (see [`ChatSessionState::run_in_progress`]) it changes
     /// nothing: what the user wants, nothing running, already holds.
-    Cancel { by: String, at: DateTime<Utc> },
-    RecordUsage {
-        model: String,
-        input_tokens: u64,
-        output_tokens: u64,
-        cost_micros: i64,
+    Cancel {
+        by: String,
         at: DateTime<Utc>,
     },
+    RecordUsage(ModelUsage),
     /// Only the owner may.
     Rename {
         by: String,
@@ -125,7 +123,10 @@ pub enum ChatCommand {
         at: DateTime<Utc>,
     },
     /// Soft delete; only the owner may.
-    Delete { by: String, at: DateTime<Utc> },
+    Delete {
+        by: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl ChatCommand {
@@ -394,23 +395,13 @@ fn decide_on_started(state: &ChatSessionState, command: ChatCommand) -> Decision
                 .chain(answers)
                 .collect())
         }
-        ChatCommand::RecordUsage {
-            model,
-            input_tokens,
-            output_tokens,
-            cost_micros,
-            at,
-        } => {
-            if cost_micros < 0 {
-                return Err(ChatError::NegativeCost { cost_micros });
+        ChatCommand::RecordUsage(usage) => {
+            if usage.cost_micros < 0 {
+                return Err(ChatError::NegativeCost {
+                    cost_micros: usage.cost_micros,
+                });
             }
-            Ok(vec![ChatEvent::UsageRecorded {
-                model,
-                input_tokens,
-                output_tokens,
-                cost_micros,
-                at,
-            }])
+            Ok(vec![ChatEvent::UsageRecorded(usage)])
         }
         ChatCommand::Rename { by: _, title, at } => {
             check_title(&title)?;

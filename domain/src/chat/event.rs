@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::event::DomainEvent;
 use crate::ids::SessionId;
+use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -96,14 +97,7 @@ pub enum ChatEvent {
     /// The user stopped the running turn (pending confirmations are answered `cancel` beside it).
     RunCancelled { at: DateTime<Utc> },
     /// A model call's tokens and cost.
-    UsageRecorded {
-        model: String,
-        input_tokens: u64,
-        output_tokens: u64,
-        /// Estimated cost in micro-units of the account currency.
-        cost_micros: i64,
-        at: DateTime<Utc>,
-    },
+    UsageRecorded(ModelUsage),
     /// The session's title changed.
     Renamed { title: String, at: DateTime<Utc> },
     /// Soft delete: the history stays, the session no longer changes or lists.
@@ -124,7 +118,7 @@ impl DomainEvent for ChatEvent {
         ConfirmationRequested => "session.confirmation_requested",
         ConfirmationAnswered => "session.confirmation_answered",
         RunCancelled => "session.run_cancelled",
-        UsageRecorded => "session.usage_recorded",
+        UsageRecorded(ModelUsage) => "session.usage_recorded",
         Renamed => "session.renamed",
         SessionDeleted => "session.deleted",
     }

@@ -23,7 +23,6 @@ pub use event::ChatEvent;
 pub use request::{estimate_tokens, Query, SessionRequest, MAX_QUERY_TOKENS, NO_MODEL_TEXT};
 pub use state::{
     ChatMessage, ChatSessionState, Confirmation, ConfirmationAnswer, GateDecision, ToolCall,
-    UsageRecord,
 };
 
 crate::aggregate::aggregate!(

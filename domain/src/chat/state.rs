@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::event::ChatEvent;
 use crate::ids::SessionId;
+use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, MessageRole, ToolCallStatus};
 
 /// The session; the tenant is not here because the event store already scopes by it.
@@ -31,7 +32,7 @@ pub struct ChatSessionState {
     /// a run knows it is cancelled by the log's order, not by comparing clocks.
     #[serde(default)]
     pub cancelled_questions: Vec<Uuid>,
-    pub usage: Vec<UsageRecord>,
+    pub usage: Vec<ModelUsage>,
     pub total_input_tokens: u64,
     pub total_output_tokens: u64,
     pub total_cost_micros: i64,
@@ -87,15 +88,6 @@ pub struct Confirmation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ConfirmationAnswer {
     pub decision: ConfirmationDecision,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct UsageRecord {
-    pub model: String,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub cost_micros: i64,
     pub at: DateTime<Utc>,
 }
 
@@ -319,23 +311,13 @@ impl ChatSessionState {
                     self.cancelled_questions.push(question);
                 }
             }
-            ChatEvent::UsageRecorded {
-                model,
-                input_tokens,
-                output_tokens,
-                cost_micros,
-                at,
-            } => {
-                self.total_input_tokens = self.total_input_tokens.saturating_add(input_tokens);
-                self.total_output_tokens = self.total_output_tokens.saturating_add(output_tokens);
-                self.total_cost_micros = self.total_cost_micros.saturating_add(cost_micros);
-                self.usage.push(UsageRecord {
-                    model,
-                    input_tokens,
-                    output_tokens,
-                    cost_micros,
-                    at,
-                });
+            ChatEvent::UsageRecorded(usage) => {
+                self.total_input_tokens =
+                    self.total_input_tokens.saturating_add(usage.input_tokens);
+                self.total_output_tokens =
+                    self.total_output_tokens.saturating_add(usage.output_tokens);
+                self.total_cost_micros = self.total_cost_micros.saturating_add(usage.cost_micros);
+                self.usage.push(usage);
             }
             ChatEvent::Renamed { title, .. } => self.title = title,
             ChatEvent::SessionDeleted { .. } => self.deleted = true,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::alert::Alert;
 use super::error::IncidentError;
-use super::event::IncidentEvent;
+use super::event::{IncidentEvent, Opening};
 use super::state::IncidentState;
 use crate::correlation::Correlation;
 use crate::ids::{run_id, IncidentId};
@@ -23,25 +23,9 @@ pub const COMMENT_MAX_CHARS: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IncidentCommand {
-    Open {
-        id: IncidentId,
-        title: String,
-        service: String,
-        environment: String,
-        severity: Severity,
-        source: String,
-        source_alert_id: String,
-        fingerprint: String,
-        alert_fired_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-        /// Why the alert opened an incident rather than joining one (the correlation decision,
-        /// explained), shown in the timeline.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        why: Option<String>,
-        /// The integration the alert came in through (none when a delivery did not open it).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        integration_id: Option<Uuid>,
-    },
+    /// `why` is the correlation decision, explained (shown in the timeline); `integration_id`
+    /// is none when a delivery did not open it.
+    Open(Opening),
     AttachAlert {
         alert: Alert,
         correlation: Correlation,
@@ -196,40 +180,14 @@ fn rca_moves(from: RcaStatus, path: &[RcaStatus], at: DateTime<Utc>) -> Decision
 /// Decides which events a command causes (none for a repeat of something already true).
 pub(crate) fn decide(state: &IncidentState, command: IncidentCommand) -> Decision {
     match command {
-        IncidentCommand::Open {
-            id,
-            title,
-            service,
-            environment,
-            severity,
-            source,
-            source_alert_id,
-            fingerprint,
-            alert_fired_at,
-            at,
-            why,
-            integration_id,
-        } => {
+        IncidentCommand::Open(opening) => {
             if let Some(existing) = state.id {
                 return Err(IncidentError::AlreadyOpened { id: existing });
             }
-            if title.trim().is_empty() {
+            if opening.title.trim().is_empty() {
                 return Err(IncidentError::EmptyTitle);
             }
-            Ok(vec![IncidentEvent::Opened {
-                id,
-                title,
-                service,
-                environment,
-                severity,
-                source,
-                source_alert_id,
-                fingerprint,
-                alert_fired_at,
-                at,
-                why,
-                integration_id,
-            }])
+            Ok(vec![IncidentEvent::Opened(opening)])
         }
         other => decide_on_opened(state, other),
     }

@@ -4,19 +4,20 @@
 
 use super::command::RCA_AUTHOR;
 use super::event::IncidentEvent;
+use super::event::Opening;
 use crate::values::{RcaStatus, Severity};
 
 /// One line of the timeline, as an on-call engineer reads it.
 pub fn describe(event: &IncidentEvent) -> String {
     match event {
-        IncidentEvent::Opened {
+        IncidentEvent::Opened(Opening {
             title,
             service,
             severity,
             source,
             why,
             ..
-        } => match why {
+        }) => match why {
             Some(why) => format!(
                 "Incident opened from {source}: {title} ({severity}, service {service}); {why}"
             ),

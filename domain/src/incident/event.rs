@@ -16,32 +16,38 @@ use crate::values::{IncidentStatus, RcaStatus, Severity};
 /// The environment of incidents opened before events recorded one (version 1).
 pub const DEFAULT_ENVIRONMENT: &str = "production";
 
+/// An incident's opening: what [`super::IncidentCommand::Open`] asks for and
+/// [`IncidentEvent::Opened`] records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct Opening {
+    pub id: IncidentId,
+    pub title: String,
+    pub service: String,
+    pub environment: String,
+    pub severity: Severity,
+    pub source: String,
+    pub source_alert_id: String,
+    pub fingerprint: String,
+    pub alert_fired_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    /// Why its alert opened an incident rather than joining one (absent in events written
+    /// before Aurora recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// The integration its alert came in through, whose automatic-analysis setting decides
+    /// whether the incident is analysed (absent in events written before Aurora recorded
+    /// it, and for incidents opened other than by a delivery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<Uuid>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IncidentEvent {
     /// A firing alert that matched no open incident opened this one (status `investigating`, RCA
     /// `idle`). The alert becomes the incident's first attached alert.
-    Opened {
-        id: IncidentId,
-        title: String,
-        service: String,
-        environment: String,
-        severity: Severity,
-        source: String,
-        source_alert_id: String,
-        fingerprint: String,
-        alert_fired_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-        /// Why its alert opened an incident rather than joining one (absent in events written
-        /// before Aurora recorded it).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        why: Option<String>,
-        /// The integration its alert came in through, whose automatic-analysis setting decides
-        /// whether the incident is analysed (absent in events written before Aurora recorded
-        /// it, and for incidents opened other than by a delivery).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        integration_id: Option<Uuid>,
-    },
+    Opened(Opening),
     /// Another alert was correlated with this incident.
     AlertCorrelated {
         alert: Alert,
@@ -148,7 +154,7 @@ pub enum IncidentEvent {
 
 impl DomainEvent for IncidentEvent {
     crate::event::event_types! {
-        Opened => "incident.opened",
+        Opened(Opening) => "incident.opened",
         AlertCorrelated => "incident.alert_correlated",
         ResolveNotificationAttached => "incident.resolve_notification_attached",
         StatusChanged => "incident.status_changed",

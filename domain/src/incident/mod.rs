@@ -24,7 +24,7 @@ pub use alert::{Alert, AttachedAlert, ResolveNotification};
 pub use command::{IncidentCommand, ALERT_CAP, COMMENT_MAX_CHARS, RCA_AUTHOR};
 pub use describe::describe;
 pub use error::IncidentError;
-pub use event::{IncidentEvent, DEFAULT_ENVIRONMENT};
+pub use event::{IncidentEvent, Opening, DEFAULT_ENVIRONMENT};
 pub use state::{Comment, Feedback, IncidentState};
 
 crate::aggregate::aggregate!(

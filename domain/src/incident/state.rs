@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::alert::{Alert, AttachedAlert, ResolveNotification};
 use super::event::IncidentEvent;
+use super::event::Opening;
 use crate::ids::IncidentId;
 use crate::values::{IncidentStatus, RcaStatus, Severity};
 
@@ -127,7 +128,7 @@ impl IncidentState {
     pub(crate) fn apply(mut self, event: IncidentEvent) -> Self {
         self.updated_at = Some(crate::DomainEvent::occurred_at(&event));
         match event {
-            IncidentEvent::Opened {
+            IncidentEvent::Opened(Opening {
                 id,
                 title,
                 service,
@@ -139,7 +140,7 @@ impl IncidentState {
                 alert_fired_at,
                 at,
                 ..
-            } => {
+            }) => {
                 let opening_alert = Alert {
                     alert_id: source_alert_id.clone(),
                     fingerprint,

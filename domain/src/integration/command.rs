@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::IntegrationError;
-use super::event::IntegrationEvent;
+use super::event::{IntegrationEvent, NewIntegration};
 use super::settings::IntegrationSettings;
 use super::state::IntegrationState;
 use crate::aggregate::text_within;
@@ -14,15 +14,7 @@ pub const NAME_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IntegrationCommand {
-    Create {
-        id: Uuid,
-        source: String,
-        name: String,
-        settings: IntegrationSettings,
-        secret_ref: String,
-        by: Uuid,
-        at: DateTime<Utc>,
-    },
+    Create(NewIntegration),
     /// Changes the name and/or the settings; what is already so changes nothing.
     Update {
         name: Option<String>,
@@ -59,39 +51,24 @@ fn checked_name(name: &str) -> Result<String, IntegrationError> {
 }
 
 pub(crate) fn decide(state: &IntegrationState, command: IntegrationCommand) -> Decision {
-    if let IntegrationCommand::Create {
-        id,
-        source,
-        name,
-        settings,
-        secret_ref,
-        by,
-        at,
-    } = command
-    {
+    if let IntegrationCommand::Create(mut integration) = command {
         if state.id.is_some() {
             return Err(IntegrationError::AlreadyCreated);
         }
+        let source = &integration.source;
         let valid_source = !source.is_empty()
             && source.len() <= 64
             && source
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !valid_source {
-            return Err(IntegrationError::InvalidSource(source));
+            return Err(IntegrationError::InvalidSource(integration.source));
         }
-        if secret_ref.trim().is_empty() {
+        if integration.secret_ref.trim().is_empty() {
             return Err(IntegrationError::EmptySecretRef);
         }
-        return Ok(vec![IntegrationEvent::Created {
-            id,
-            source,
-            name: checked_name(&name)?,
-            settings,
-            secret_ref,
-            by,
-            at,
-        }]);
+        integration.name = checked_name(&integration.name)?;
+        return Ok(vec![IntegrationEvent::Created(integration)]);
     }
     if state.id.is_none() {
         return Err(IntegrationError::NotCreated);

@@ -8,20 +8,26 @@ use uuid::Uuid;
 use super::settings::IntegrationSettings;
 use crate::event::DomainEvent;
 
+/// An integration: what [`super::IntegrationCommand::Create`] asks for and
+/// [`IntegrationEvent::Created`] records (its name trimmed by then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct NewIntegration {
+    pub id: Uuid,
+    pub source: String,
+    pub name: String,
+    pub settings: IntegrationSettings,
+    /// A reference into the secret store, never the secret.
+    pub secret_ref: String,
+    pub by: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IntegrationEvent {
     /// An integration (a webhook source: Grafana, PagerDuty, GitHub…) was added.
-    Created {
-        id: Uuid,
-        source: String,
-        name: String,
-        settings: IntegrationSettings,
-        /// A reference into the secret store, never the secret.
-        secret_ref: String,
-        by: Uuid,
-        at: DateTime<Utc>,
-    },
+    Created(NewIntegration),
     /// The integration was renamed.
     Renamed {
         name: String,
@@ -49,7 +55,7 @@ pub enum IntegrationEvent {
 
 impl DomainEvent for IntegrationEvent {
     crate::event::event_types! {
-        Created => "integration.created",
+        Created(NewIntegration) => "integration.created",
         Renamed => "integration.renamed",
         SettingsChanged => "integration.settings_changed",
         SecretRotated => "integration.secret_rotated",

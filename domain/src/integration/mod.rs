@@ -16,7 +16,7 @@ mod tests;
 
 pub use command::{IntegrationCommand, NAME_MAX_CHARS};
 pub use error::IntegrationError;
-pub use event::IntegrationEvent;
+pub use event::{IntegrationEvent, NewIntegration};
 pub use settings::IntegrationSettings;
 pub use state::IntegrationState;
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::event::IntegrationEvent;
+use super::event::NewIntegration;
 use super::settings::IntegrationSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -28,7 +29,7 @@ pub struct IntegrationState {
 impl IntegrationState {
     pub fn apply(mut self, event: IntegrationEvent) -> Self {
         match event {
-            IntegrationEvent::Created {
+            IntegrationEvent::Created(NewIntegration {
                 id,
                 source,
                 name,
@@ -36,7 +37,7 @@ impl IntegrationState {
                 secret_ref,
                 by,
                 at,
-            } => {
+            }) => {
                 self.id = Some(id);
                 self.source = source;
                 self.name = name;

@@ -21,7 +21,7 @@ fn admin() -> Uuid {
 }
 
 fn create(source: &str, name: &str) -> IntegrationCommand {
-    IntegrationCommand::Create {
+    IntegrationCommand::Create(NewIntegration {
         id: id(),
         source: source.into(),
         name: name.into(),
@@ -29,11 +29,11 @@ fn create(source: &str, name: &str) -> IntegrationCommand {
         secret_ref: "local:acme/integrations/1/1".into(),
         by: admin(),
         at: at(0),
-    }
+    })
 }
 
 fn created() -> IntegrationEvent {
-    IntegrationEvent::Created {
+    IntegrationEvent::Created(NewIntegration {
         id: id(),
         source: "grafana".into(),
         name: "Prod Grafana".into(),
@@ -41,7 +41,7 @@ fn created() -> IntegrationEvent {
         secret_ref: "local:acme/integrations/1/1".into(),
         by: admin(),
         at: at(0),
-    }
+    })
 }
 
 fn deleted() -> IntegrationEvent {
@@ -92,7 +92,7 @@ fn a_source_name_must_be_one_subject_safe_word() {
 #[test]
 fn a_secret_reference_is_required() {
     given::<Integration>([])
-        .when(IntegrationCommand::Create {
+        .when(IntegrationCommand::Create(NewIntegration {
             id: id(),
             source: "grafana".into(),
             name: "x".into(),
@@ -100,7 +100,7 @@ fn a_secret_reference_is_required() {
             secret_ref: " ".into(),
             by: admin(),
             at: at(0),
-        })
+        }))
         .then_error(IntegrationError::EmptySecretRef);
 }
 

@@ -12,6 +12,7 @@ use super::TEXT_MAX_CHARS;
 use crate::aggregate::text_within;
 use crate::ids::IncidentId;
 use crate::incident::Alert;
+use crate::usage::ModelUsage;
 use crate::values::Severity;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -72,13 +73,7 @@ pub enum InvestigationCommand {
         action: Option<String>,
         at: DateTime<Utc>,
     },
-    RecordUsage {
-        model: String,
-        input_tokens: u64,
-        output_tokens: u64,
-        cost_micros: i64,
-        at: DateTime<Utc>,
-    },
+    RecordUsage(ModelUsage),
     CarryOver {
         from: Uuid,
         thoughts: Vec<String>,
@@ -305,23 +300,13 @@ fn decide_on_requested(state: &InvestigationState, command: InvestigationCommand
                 at,
             }])
         }
-        InvestigationCommand::RecordUsage {
-            model,
-            input_tokens,
-            output_tokens,
-            cost_micros,
-            at,
-        } => {
-            if cost_micros < 0 {
-                return Err(InvestigationError::NegativeCost { cost_micros });
+        InvestigationCommand::RecordUsage(usage) => {
+            if usage.cost_micros < 0 {
+                return Err(InvestigationError::NegativeCost {
+                    cost_micros: usage.cost_micros,
+                });
             }
-            Ok(vec![InvestigationEvent::UsageRecorded {
-                model,
-                input_tokens,
-                output_tokens,
-                cost_micros,
-                at,
-            }])
+            Ok(vec![InvestigationEvent::UsageRecorded(usage)])
         }
         InvestigationCommand::Complete {
             conclusion,

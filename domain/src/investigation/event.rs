@@ -10,6 +10,7 @@ use super::values::{Conclusion, Risk, StepStatus, SuggestionKind, Trigger};
 use crate::event::DomainEvent;
 use crate::ids::IncidentId;
 use crate::incident::Alert;
+use crate::usage::ModelUsage;
 use crate::values::Severity;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -78,13 +79,7 @@ pub enum InvestigationEvent {
         at: DateTime<Utc>,
     },
     /// A model call's tokens and cost (micro-units of the account currency).
-    UsageRecorded {
-        model: String,
-        input_tokens: u64,
-        output_tokens: u64,
-        cost_micros: i64,
-        at: DateTime<Utc>,
-    },
+    UsageRecorded(ModelUsage),
     /// Thoughts and findings of `from` (an incident merged into this run's), carried over.
     CarriedOver {
         from: Uuid,
@@ -126,7 +121,7 @@ impl DomainEvent for InvestigationEvent {
         ToolStepFinished => "investigation.tool_step_finished",
         FindingRecorded => "investigation.finding_recorded",
         SuggestionMade => "investigation.suggestion_made",
-        UsageRecorded => "investigation.usage_recorded",
+        UsageRecorded(ModelUsage) => "investigation.usage_recorded",
         CarriedOver => "investigation.carried_over",
         Completed => "investigation.completed",
         Failed => "investigation.failed",

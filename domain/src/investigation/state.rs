@@ -9,6 +9,7 @@ use super::event::InvestigationEvent;
 use super::values::{Conclusion, InvestigationStatus, Risk, StepStatus, SuggestionKind, Trigger};
 use crate::ids::IncidentId;
 use crate::incident::Alert;
+use crate::usage::ModelUsage;
 use crate::values::Severity;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -218,13 +219,13 @@ impl InvestigationState {
                 title,
                 action,
             }),
-            InvestigationEvent::UsageRecorded {
+            InvestigationEvent::UsageRecorded(ModelUsage {
                 model,
                 input_tokens,
                 output_tokens,
                 cost_micros,
                 ..
-            } => {
+            }) => {
                 self.model.get_or_insert(model);
                 self.usage.model_calls += 1;
                 self.usage.input_tokens += input_tokens;

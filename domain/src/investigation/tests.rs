@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::*;
 use crate::ids::IncidentId;
 use crate::scenario::{self, Given};
+use crate::usage::ModelUsage;
 use crate::values::Severity;
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -263,25 +264,27 @@ fn an_ended_run_takes_nothing_more() {
 
 #[test]
 fn usage_adds_up_and_cannot_be_negative() {
-    let usage = |cost| InvestigationCommand::RecordUsage {
-        model: "gpt-test".into(),
-        input_tokens: 100,
-        output_tokens: 20,
-        cost_micros: cost,
-        at: at(4),
+    let usage = |cost| {
+        InvestigationCommand::RecordUsage(ModelUsage {
+            model: "gpt-test".into(),
+            input_tokens: 100,
+            output_tokens: 20,
+            cost_micros: cost,
+            at: at(4),
+        })
     };
     given(vec![requested(), started()])
         .when(usage(-1))
         .then_error(InvestigationError::NegativeCost { cost_micros: -1 });
     let state = given(vec![requested(), started()])
         .when(usage(30))
-        .then(vec![InvestigationEvent::UsageRecorded {
+        .then(vec![InvestigationEvent::UsageRecorded(ModelUsage {
             model: "gpt-test".into(),
             input_tokens: 100,
             output_tokens: 20,
             cost_micros: 30,
             at: at(4),
-        }]);
+        })]);
     assert_eq!(state.usage.cost_micros, 30);
     assert_eq!(state.usage.model_calls, 1);
     assert_eq!(state.last_progress_at, Some(at(4)));

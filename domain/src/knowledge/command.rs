@@ -2,21 +2,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    DocumentKind, DocumentName, DocumentStatus, KnowledgeDocumentState, KnowledgeError,
-    KnowledgeEvent,
-};
+use super::{DocumentStatus, KnowledgeDocumentState, KnowledgeError, KnowledgeEvent, Upload};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum KnowledgeCommand {
-    Upload {
-        filename: DocumentName,
-        kind: DocumentKind,
-        size_bytes: u64,
-        object_key: String,
-        by: String,
-        at: DateTime<Utc>,
-    },
+    Upload(Upload),
     /// The file is stored: process it.
     StartProcessing {
         at: DateTime<Utc>,
@@ -44,21 +34,7 @@ pub(crate) fn decide(
 ) -> Result<Vec<KnowledgeEvent>, KnowledgeError> {
     let Some(status) = state.status else {
         return match command {
-            KnowledgeCommand::Upload {
-                filename,
-                kind,
-                size_bytes,
-                object_key,
-                by,
-                at,
-            } => Ok(vec![KnowledgeEvent::Uploaded {
-                filename,
-                kind,
-                size_bytes,
-                object_key,
-                by,
-                at,
-            }]),
+            KnowledgeCommand::Upload(upload) => Ok(vec![KnowledgeEvent::Uploaded(upload)]),
             _ => Err(KnowledgeError::NotFound),
         };
     };

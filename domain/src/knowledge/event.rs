@@ -8,18 +8,24 @@ use serde::{Deserialize, Serialize};
 use super::{DocumentKind, DocumentName};
 use crate::event::DomainEvent;
 
+/// An upload: what [`super::KnowledgeCommand::Upload`] asks for and
+/// [`KnowledgeEvent::Uploaded`] records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct Upload {
+    pub filename: DocumentName,
+    pub kind: DocumentKind,
+    pub size_bytes: u64,
+    pub object_key: String,
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum KnowledgeEvent {
     /// A person began an upload; the file is not stored yet.
-    Uploaded {
-        filename: DocumentName,
-        kind: DocumentKind,
-        size_bytes: u64,
-        object_key: String,
-        by: String,
-        at: DateTime<Utc>,
-    },
+    Uploaded(Upload),
     /// The file is stored; its text is being extracted, chunked and embedded.
     ProcessingStarted { at: DateTime<Utc> },
     /// Searchable: `chunks` chunks, embedded by `embedding_model` (none: keyword search only).
@@ -37,7 +43,7 @@ pub enum KnowledgeEvent {
 
 impl DomainEvent for KnowledgeEvent {
     crate::event::event_types! {
-        Uploaded => "knowledge.uploaded",
+        Uploaded(Upload) => "knowledge.uploaded",
         ProcessingStarted => "knowledge.processing_started",
         Processed => "knowledge.processed",
         Failed => "knowledge.failed",

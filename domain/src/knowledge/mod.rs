@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 pub use command::KnowledgeCommand;
 pub use error::KnowledgeError;
-pub use event::KnowledgeEvent;
+pub use event::{KnowledgeEvent, Upload};
 pub use state::{DocumentKind, DocumentName, DocumentStatus, KnowledgeDocumentState};
 
 use crate::ids::TenantId;

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::event::Upload;
 use super::KnowledgeEvent;
 use crate::values::named_values;
 
@@ -111,14 +112,14 @@ impl KnowledgeDocumentState {
         let at = event.occurred_at();
         self.updated_at = Some(at);
         match event {
-            KnowledgeEvent::Uploaded {
+            KnowledgeEvent::Uploaded(Upload {
                 filename,
                 kind,
                 size_bytes,
                 object_key,
                 by,
                 at,
-            } => {
+            }) => {
                 self.filename = Some(filename);
                 self.kind = Some(kind);
                 self.size_bytes = size_bytes;

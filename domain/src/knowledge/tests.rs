@@ -12,14 +12,14 @@ fn at(second: i64) -> chrono::DateTime<Utc> {
 }
 
 fn upload() -> KnowledgeCommand {
-    KnowledgeCommand::Upload {
+    KnowledgeCommand::Upload(Upload {
         filename: DocumentName::parse("../../etc/passwd.md").expect("a name"),
         kind: DocumentKind::Markdown,
         size_bytes: 10,
         object_key: "acme/knowledge/1".into(),
         by: "ana".into(),
         at: at(0),
-    }
+    })
 }
 
 fn given(commands: Vec<KnowledgeCommand>) -> KnowledgeDocumentState {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::{Decision, OrganizationError};
-use super::event::OrganizationEvent;
+use super::event::{NewInvitation, OrganizationEvent};
 use super::role::Role;
 use super::state::{InvitationStatus, OrganizationState};
 use crate::aggregate::text_within;
@@ -37,15 +37,7 @@ pub enum OrganizationCommand {
     },
     /// Only admins invite. Inviting an email that has an open invitation revokes that one first
     /// (so re-inviting re-sends).
-    Invite {
-        invitation_id: Uuid,
-        email: String,
-        role: Role,
-        token_hash: String,
-        expires_at: DateTime<Utc>,
-        by: Uuid,
-        at: DateTime<Utc>,
-    },
+    Invite(NewInvitation),
     RevokeInvitation {
         invitation_id: Uuid,
         by: Uuid,
@@ -162,28 +154,25 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
     }
     match command {
         OrganizationCommand::Create { .. } => Err(OrganizationError::AlreadyCreated),
-        OrganizationCommand::Invite {
-            invitation_id,
-            email,
-            role,
-            token_hash,
-            expires_at,
-            by,
-            at,
-        } => {
+        OrganizationCommand::Invite(mut invitation) => {
+            let (by, at) = (invitation.by, invitation.at);
             require_admin(state, by)?;
-            let email = normalize_email(&email)?;
-            check_expiry(expires_at, at)?;
-            if state.invitations.contains_key(&invitation_id) {
-                return Err(OrganizationError::DuplicateInvitation { id: invitation_id });
+            invitation.email = normalize_email(&invitation.email)?;
+            check_expiry(invitation.expires_at, at)?;
+            if state.invitations.contains_key(&invitation.invitation_id) {
+                return Err(OrganizationError::DuplicateInvitation {
+                    id: invitation.invitation_id,
+                });
             }
-            if state.member_by_email(&email).is_some() {
-                return Err(OrganizationError::AlreadyMember { email });
+            if state.member_by_email(&invitation.email).is_some() {
+                return Err(OrganizationError::AlreadyMember {
+                    email: invitation.email,
+                });
             }
             let mut events: Vec<OrganizationEvent> = state
                 .invitations
                 .iter()
-                .filter(|(_, open)| open.email == email && open.is_open_at(at))
+                .filter(|(_, open)| open.email == invitation.email && open.is_open_at(at))
                 .map(|(id, open)| OrganizationEvent::InvitationRevoked {
                     invitation_id: *id,
                     email: open.email.clone(),
@@ -191,15 +180,7 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
                     at,
                 })
                 .collect();
-            events.push(OrganizationEvent::InvitationIssued {
-                invitation_id,
-                email,
-                role,
-                token_hash,
-                expires_at,
-                by,
-                at,
-            });
+            events.push(OrganizationEvent::InvitationIssued(invitation));
             Ok(events)
         }
         OrganizationCommand::RevokeInvitation {

@@ -12,6 +12,20 @@ use uuid::Uuid;
 use super::role::Role;
 use crate::event::DomainEvent;
 
+/// An invitation: what [`super::OrganizationCommand::Invite`] asks for and
+/// [`OrganizationEvent::InvitationIssued`] records (its email trimmed and lower-cased by then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct NewInvitation {
+    pub invitation_id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub by: Uuid,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrganizationEvent {
@@ -24,15 +38,7 @@ pub enum OrganizationEvent {
     },
     /// An admin invited `email` to join as `role`. The invitation is pending until accepted,
     /// revoked or past `expires_at`.
-    InvitationIssued {
-        invitation_id: Uuid,
-        email: String,
-        role: Role,
-        token_hash: String,
-        expires_at: DateTime<Utc>,
-        by: Uuid,
-        at: DateTime<Utc>,
-    },
+    InvitationIssued(NewInvitation),
     /// A pending invitation was withdrawn (by an admin, or superseded by a new one to the same
     /// email).
     InvitationRevoked {
@@ -120,7 +126,7 @@ pub enum OrganizationEvent {
 impl DomainEvent for OrganizationEvent {
     crate::event::event_types! {
         Created => "organization.created",
-        InvitationIssued => "organization.invitation_issued",
+        InvitationIssued(NewInvitation) => "organization.invitation_issued",
         InvitationRevoked => "organization.invitation_revoked",
         MemberJoined => "organization.member_joined",
         RoleChanged => "organization.role_changed",

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::event::NewInvitation;
 use super::event::OrganizationEvent;
 use super::role::Role;
 
@@ -150,7 +151,7 @@ impl OrganizationState {
                     },
                 );
             }
-            OrganizationEvent::InvitationIssued {
+            OrganizationEvent::InvitationIssued(NewInvitation {
                 invitation_id,
                 email,
                 role,
@@ -158,7 +159,7 @@ impl OrganizationState {
                 expires_at,
                 by,
                 ..
-            } => {
+            }) => {
                 self.invitations.insert(
                     invitation_id,
                     Invitation {

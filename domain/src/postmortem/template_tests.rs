@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::*;
 use crate::correlation::{Correlation, TitleBasis, TopologyBasis};
 use crate::ids::IncidentId;
+use crate::incident::Opening;
 use crate::incident::{self, Alert};
 use crate::investigation::{
     self, Conclusion, InvestigationEvent, Risk, StepStatus, SuggestionKind,
@@ -25,7 +26,7 @@ fn id() -> IncidentId {
 
 fn events() -> Vec<IncidentEvent> {
     vec![
-        IncidentEvent::Opened {
+        IncidentEvent::Opened(Opening {
             id: id(),
             title: "High error rate on checkout".into(),
             service: "checkout".into(),
@@ -38,7 +39,7 @@ fn events() -> Vec<IncidentEvent> {
             at: at(0),
             why: None,
             integration_id: None,
-        },
+        }),
         IncidentEvent::AlertCorrelated {
             alert: Alert {
                 alert_id: "alert-2".into(),

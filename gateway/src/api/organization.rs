@@ -18,6 +18,7 @@ use super::auth::credentials::{new_token, TokenKind};
 use super::auth::views::OrganizationRef;
 use super::auth::{Caller, Via};
 use super::{parse_uuid, ApiError, AppState, Body};
+use aurora_domain::organization::NewInvitation;
 
 /// API tokens live this long unless asked otherwise, and at most [`MAX_TOKEN_DAYS`].
 const DEFAULT_TOKEN_DAYS: i64 = 90;
@@ -200,7 +201,7 @@ async fn invite(
     let id = Uuid::now_v7();
     let at = Utc::now();
     let expires_at = at + chrono::Duration::days(INVITATION_VALIDITY_DAYS);
-    let command = OrganizationCommand::Invite {
+    let command = OrganizationCommand::Invite(NewInvitation {
         invitation_id: id,
         email: email.clone(),
         role,
@@ -208,7 +209,7 @@ async fn invite(
         expires_at,
         by: caller.user_id,
         at,
-    };
+    });
     caller.execute(&state, ACTION, command).await?;
     Ok((
         StatusCode::CREATED,

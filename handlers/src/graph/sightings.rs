@@ -26,6 +26,7 @@ use futures::StreamExt as _;
 use tokio::sync::watch;
 
 use super::{Graph, GraphError};
+use aurora_domain::incident::Opening;
 
 const BATCH: usize = 256;
 /// Deliveries of a batch handled at once.
@@ -186,7 +187,7 @@ impl Graph {
             Followed::Incidents => match IncidentEvent::upcast(raw.data, raw.version)
                 .map_err(|e| poison(format!("not an incident event: {e}")))?
             {
-                IncidentEvent::Opened { service, at, .. } => Some(Named {
+                IncidentEvent::Opened(Opening { service, at, .. }) => Some(Named {
                     service,
                     by: Sighting::Alert,
                     at,

@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use super::{Ingest, Placed, ReportedChange};
 use crate::sources;
+use aurora_domain::incident::Opening;
 
 impl Ingest {
     /// A delivery asking to confirm a subscription (SNS `SubscriptionConfirmation`) is confirmed
@@ -130,7 +131,7 @@ impl Ingest {
                 correlation: correlation.clone(),
                 at: placed.pending.received_at,
             },
-            Decision::Open { .. } => IncidentCommand::Open {
+            Decision::Open { .. } => IncidentCommand::Open(Opening {
                 id,
                 title: a.title.clone(),
                 service: placed.pending.service.clone(),
@@ -143,7 +144,7 @@ impl Ingest {
                 at: placed.pending.received_at,
                 why: Some(decision.decision.explain()),
                 integration_id: placed.pending.integration_id,
-            },
+            }),
         };
         match self
             .incidents
@@ -162,7 +163,7 @@ impl Ingest {
                 // the alert still must not be lost, so it opens its own incident.
                 tracing::info!(%refusal, incident = %id, "correlated alert refused; opening its own incident");
                 let own = decision.alert.new_incident_id(tenant.as_str());
-                let command = IncidentCommand::Open {
+                let command = IncidentCommand::Open(Opening {
                     id: own,
                     title: a.title.clone(),
                     service: placed.pending.service.clone(),
@@ -177,7 +178,7 @@ impl Ingest {
                         "the incident it was correlated with no longer took alerts ({refusal})"
                     )),
                     integration_id: placed.pending.integration_id,
-                };
+                });
                 match self
                     .incidents
                     .execute(tenant, own.0, command, Context::new_root())

@@ -17,7 +17,6 @@ use uuid::Uuid;
 
 use super::admission::LiveRun;
 use super::postmortem::Request;
-use super::wanted::Opening;
 use super::{Investigator, RcaError};
 use crate::agent::investigation;
 
@@ -94,16 +93,8 @@ impl Investigator {
         event: IncidentEvent,
     ) -> Result<(), RcaError> {
         match event {
-            IncidentEvent::Opened {
-                source,
-                integration_id,
-                ..
-            } => {
-                let opening = Opening {
-                    source: &source,
-                    integration: integration_id,
-                };
-                if self.inner.config.automatic && self.rca_wanted(tenant, opening).await? {
+            IncidentEvent::Opened(opening) => {
+                if self.inner.config.automatic && self.rca_wanted(tenant, &opening).await? {
                     let run = aurora_domain::investigation::run_id(incident, 1);
                     self.on_incident(
                         tenant,

@@ -4,6 +4,7 @@
 //! The question is asked once, when the incident opens, so the opening alert's integration
 //! decides: alerts correlated later, through whichever integrations, change nothing.
 
+use aurora_domain::incident::Opening;
 use aurora_domain::{Integration, TenantId};
 use aurora_nats::AggregateStore;
 use aurora_projections::queries;
@@ -11,28 +12,21 @@ use uuid::Uuid;
 
 use super::{Investigator, RcaError};
 
-/// Where the opening alert came from, as the incident's `Opened` event says.
-pub(super) struct Opening<'a> {
-    pub source: &'a str,
-    /// `None` in events written before Aurora recorded it (see [`Investigator::rca_wanted`]).
-    pub integration: Option<Uuid>,
-}
-
 impl Investigator {
     /// Whether an incident opened by `opening` asks for an RCA.
     pub(super) async fn rca_wanted(
         &self,
         tenant: &TenantId,
-        opening: Opening<'_>,
+        opening: &Opening,
     ) -> Result<bool, RcaError> {
-        let default = source_default(opening.source);
-        match opening.integration {
+        let default = source_default(&opening.source);
+        match opening.integration_id {
             Some(id) => Ok(integration_setting(&self.inner.integrations, tenant, id)
                 .await?
                 .unwrap_or(default)),
             // An older event does not say which integration its alert came through: the rule
             // it was recorded under decides, any enabled integration of the source asking.
-            None => Ok(self.any_of_the_source_asks(tenant, opening.source).await),
+            None => Ok(self.any_of_the_source_asks(tenant, &opening.source).await),
         }
     }
 

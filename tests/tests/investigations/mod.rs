@@ -24,6 +24,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::incident_commands::Org;
+use aurora_domain::usage::ModelUsage;
 
 /// The app without the handlers role.
 async fn spawn() -> TestApp {
@@ -108,20 +109,20 @@ impl Run {
         }];
         let mut recorded = Vec::new();
         for &(input_tokens, output_tokens, cost_micros) in calls {
-            commands.push(ChatCommand::RecordUsage {
+            commands.push(ChatCommand::RecordUsage(ModelUsage {
                 model: model.to_owned(),
                 input_tokens,
                 output_tokens,
                 cost_micros,
                 at,
-            });
-            recorded.push(InvestigationCommand::RecordUsage {
+            }));
+            recorded.push(InvestigationCommand::RecordUsage(ModelUsage {
                 model: model.to_owned(),
                 input_tokens,
                 output_tokens,
                 cost_micros,
                 at,
-            });
+            }));
         }
         let mut last = 0;
         for command in commands {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::table::Target;
 use crate::fixtures::{comment, open};
+use aurora_domain::usage::ModelUsage;
 
 /// Tenant B's things, as an attacker in A might have copied them.
 pub(crate) struct Victim {
@@ -135,13 +136,13 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
             mode: ChatMode::Ask,
             at: Utc::now(),
         },
-        ChatCommand::RecordUsage {
+        ChatCommand::RecordUsage(ModelUsage {
             model: "globex-secret-model".into(),
             input_tokens: 10,
             output_tokens: 5,
             cost_micros: 7,
             at: Utc::now(),
-        },
+        }),
     ] {
         sessions
             .execute(&b.tenant, session, command, Context::new_root())

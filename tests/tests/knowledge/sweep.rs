@@ -15,6 +15,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{settled, RUNBOOK};
+use aurora_domain::knowledge::Upload;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_without_progress_for_the_limit_and_unfinished_uploads_are_failed() {
@@ -46,14 +47,14 @@ async fn documents_without_progress_for_the_limit_and_unfinished_uploads_are_fai
         .execute(
             &admin.tenant,
             unfinished,
-            KnowledgeCommand::Upload {
+            KnowledgeCommand::Upload(Upload {
                 filename: DocumentName::parse("unfinished.md").expect("a name"),
                 kind: DocumentKind::Markdown,
                 size_bytes: 42,
                 object_key: aurora_domain::knowledge::object_key(&admin.tenant, unfinished),
                 by: admin.email.clone(),
                 at: Utc::now(),
-            },
+            }),
             Context::new_root(),
         )
         .await

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{automatic, rca, Rca};
 use crate::intake::helpers::{deliver, grafana, incidents_until, integration, path_of};
+use aurora_domain::incident::Opening;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_incident_is_analysed_only_when_the_integration_its_alert_came_through_asks() {
@@ -95,7 +96,7 @@ async fn opened_through(r: &Rca, incident: IncidentId) -> Option<Uuid> {
         .expect("the log answers");
     let first = events.into_iter().next().expect("the incident has events");
     match IncidentEvent::upcast(first.data, first.version).expect("an incident event") {
-        IncidentEvent::Opened { integration_id, .. } => integration_id,
+        IncidentEvent::Opened(Opening { integration_id, .. }) => integration_id,
         other => panic!("the first event is not the opening: {other:?}"),
     }
 }

@@ -4,6 +4,7 @@
 //! Retry-After and nothing recorded.
 
 use aurora_domain::connector::{ConnectorCommand, ConnectorKind, ConnectorSettings, DatadogSite};
+use aurora_domain::integration::NewIntegration;
 use aurora_domain::integration::{IntegrationCommand, IntegrationSettings};
 use aurora_handlers::connectors::Credentials;
 use aurora_handlers::secrets::{SecretError, VaultSecretStore};
@@ -244,7 +245,7 @@ async fn secrets_are_written_under_their_kind_and_earlier_names_still_resolve_an
         .execute(
             &tenant,
             old_hook,
-            IntegrationCommand::Create {
+            IntegrationCommand::Create(NewIntegration {
                 id: old_hook,
                 source: "grafana".into(),
                 name: "before".into(),
@@ -252,7 +253,7 @@ async fn secrets_are_written_under_their_kind_and_earlier_names_still_resolve_an
                 secret_ref: old_hook_ref.clone(),
                 by: admin.user_id,
                 at: Utc::now(),
-            },
+            }),
             Context::new_root(),
         )
         .await

@@ -7,17 +7,19 @@ use super::{alert, at, correlation, id};
 use crate::correlation::{CorrelatorEvent, CorrelatorSnapshot, PendingAlert, ServiceGraph};
 use crate::ids::IncidentId;
 use crate::incident::IncidentEvent;
+use crate::incident::Opening;
 use crate::intake::Placement;
 use crate::investigation::{
     Conclusion, InvestigationEvent, Risk, StepStatus, SuggestionKind, Trigger,
 };
 use crate::postmortem::{Origin, PostmortemEvent};
+use crate::usage::ModelUsage;
 use crate::values::{IncidentStatus, RcaStatus, Severity};
 
 pub(super) fn incident() -> Vec<IncidentEvent> {
     use IncidentEvent::*;
     vec![
-        Opened {
+        Opened(Opening {
             id: IncidentId(id(10)),
             title: "Checkout latency high".into(),
             service: "checkout".into(),
@@ -30,7 +32,7 @@ pub(super) fn incident() -> Vec<IncidentEvent> {
             at: at(),
             why: Some("no open incident within the window".into()),
             integration_id: Some(id(40)),
-        },
+        }),
         AlertCorrelated {
             alert: alert(),
             correlation: correlation(),
@@ -168,13 +170,13 @@ pub(super) fn investigation() -> Vec<InvestigationEvent> {
             action: Some("kubectl rollout undo deployment/checkout -n shop".into()),
             at: at(),
         },
-        UsageRecorded {
+        UsageRecorded(ModelUsage {
             model: "gpt-4o-mini".into(),
             input_tokens: 1200,
             output_tokens: 300,
             cost_micros: 360,
             at: at(),
-        },
+        }),
         CarriedOver {
             from: id(21),
             thoughts: vec!["Disk was full.".into()],

@@ -9,10 +9,14 @@ use crate::chat::ChatEvent;
 use crate::connector::{ConnectorEvent, ConnectorKind, ConnectorSettings, DatadogSite, GcpAuth};
 use crate::ids::SessionId;
 use crate::intake::ChangeEvent;
+use crate::integration::NewIntegration;
 use crate::integration::{IntegrationEvent, IntegrationSettings};
+use crate::knowledge::Upload;
 use crate::knowledge::{DocumentKind, DocumentName, KnowledgeEvent};
+use crate::organization::NewInvitation;
 use crate::organization::{OrganizationEvent, Role};
 use crate::service::{Edge, EdgeKind, EdgeOrigin, NodeFacts, NodeKey, ServiceEvent, Sighting};
+use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict};
 
 pub(super) fn organization() -> Vec<OrganizationEvent> {
@@ -25,7 +29,7 @@ pub(super) fn organization() -> Vec<OrganizationEvent> {
             founder_email: email(),
             at: at(),
         },
-        InvitationIssued {
+        InvitationIssued(NewInvitation {
             invitation_id: id(2),
             email: email(),
             role: Role::Editor,
@@ -33,7 +37,7 @@ pub(super) fn organization() -> Vec<OrganizationEvent> {
             expires_at: at(),
             by: id(1),
             at: at(),
-        },
+        }),
         InvitationRevoked {
             invitation_id: id(2),
             email: email(),
@@ -173,13 +177,13 @@ pub(super) fn chat() -> Vec<ChatEvent> {
             at: at(),
         },
         RunCancelled { at: at() },
-        UsageRecorded {
+        UsageRecorded(ModelUsage {
             model: "gpt-4o-mini".into(),
             input_tokens: 800,
             output_tokens: 120,
             cost_micros: 190,
             at: at(),
-        },
+        }),
         Renamed {
             title: "Checkout latency".into(),
             at: at(),
@@ -196,7 +200,7 @@ pub(super) fn integration() -> Vec<IntegrationEvent> {
         ..IntegrationSettings::default()
     };
     vec![
-        Created {
+        Created(NewIntegration {
             id: id(50),
             source: "grafana".into(),
             name: "Grafana prod".into(),
@@ -204,7 +208,7 @@ pub(super) fn integration() -> Vec<IntegrationEvent> {
             secret_ref: "local:integration/50".into(),
             by: id(1),
             at: at(),
-        },
+        }),
         Renamed {
             name: "Grafana".into(),
             by: id(1),
@@ -348,14 +352,14 @@ pub(super) fn service() -> Vec<ServiceEvent> {
 pub(super) fn knowledge() -> Vec<KnowledgeEvent> {
     use KnowledgeEvent::*;
     vec![
-        Uploaded {
+        Uploaded(Upload {
             filename: DocumentName::parse("runbook.md").expect("a valid name"),
             kind: DocumentKind::Markdown,
             size_bytes: 2048,
             object_key: "acme/knowledge/runbook.md".into(),
             by: "ana".into(),
             at: at(),
-        },
+        }),
         ProcessingStarted { at: at() },
         Processed {
             chunks: 3,

@@ -1,5 +1,6 @@
 use super::*;
-use crate::chat::{ChatError, ChatMessage, UsageRecord};
+use crate::chat::{ChatError, ChatMessage};
+use crate::usage::ModelUsage;
 use crate::values::MessageRole;
 
 fn post(n: u128, text: &str, mode: ChatMode) -> ChatCommand {
@@ -38,23 +39,23 @@ fn answered(n: u128, text: &str) -> ChatEvent {
 }
 
 fn record_usage(cost_micros: i64) -> ChatCommand {
-    ChatCommand::RecordUsage {
+    ChatCommand::RecordUsage(ModelUsage {
         model: "gpt-4o".to_owned(),
         input_tokens: 1_200,
         output_tokens: 300,
         cost_micros,
         at: at(21),
-    }
+    })
 }
 
 fn usage_recorded(input_tokens: u64, output_tokens: u64, cost_micros: i64) -> ChatEvent {
-    ChatEvent::UsageRecorded {
+    ChatEvent::UsageRecorded(ModelUsage {
         model: "gpt-4o".to_owned(),
         input_tokens,
         output_tokens,
         cost_micros,
         at: at(21),
-    }
+    })
 }
 
 #[test]
@@ -126,7 +127,7 @@ fn usage_records_add_up_to_the_session_totals() {
     assert_eq!(state.total_cost_micros, 5_750);
     assert_eq!(
         state.usage[1],
-        UsageRecord {
+        ModelUsage {
             model: "gpt-4o".to_owned(),
             input_tokens: 1_200,
             output_tokens: 300,

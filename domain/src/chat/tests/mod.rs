@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{ChatCommand, ChatEvent, ChatSession};
 use crate::ids::SessionId;
 use crate::scenario::{self, Given};
+use crate::usage::ModelUsage;
 use crate::values::ChatMode;
 
 /// `seconds` after a fixed moment (2025-03-01T12:00:00Z), so tests read as a timeline.
@@ -123,13 +124,13 @@ fn every_command_but_start() -> Vec<ChatCommand> {
             by: "ana".to_owned(),
             at: at(10),
         },
-        RecordUsage {
+        RecordUsage(ModelUsage {
             model: "m".to_owned(),
             input_tokens: 1,
             output_tokens: 1,
             cost_micros: 1,
             at: at(10),
-        },
+        }),
         Rename {
             by: "ana".to_owned(),
             title: "t".to_owned(),

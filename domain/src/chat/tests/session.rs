@@ -2,6 +2,7 @@ use esrs::event::Upcaster;
 
 use super::*;
 use crate::chat::{fold, ChatError, ChatSessionState, TITLE_MAX_CHARS};
+use crate::usage::ModelUsage;
 use crate::DomainEvent;
 
 fn start(title: &str) -> ChatCommand {
@@ -194,13 +195,13 @@ fn every_event_names_its_dotted_type_and_when_it_happened() {
             "session.run_cancelled",
         ),
         (
-            ChatEvent::UsageRecorded {
+            ChatEvent::UsageRecorded(ModelUsage {
                 model: "m".to_owned(),
                 input_tokens: 1,
                 output_tokens: 2,
                 cost_micros: 3,
                 at: at(7),
-            },
+            }),
             "session.usage_recorded",
         ),
         (

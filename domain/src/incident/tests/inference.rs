@@ -2,6 +2,7 @@
 //! when the source gave none, and the run a person's feedback rates.
 
 use super::*;
+use crate::incident::Opening;
 use crate::incident::{Feedback, IncidentCommand, RCA_AUTHOR};
 use crate::values::IncidentStatus;
 
@@ -12,7 +13,7 @@ fn run(n: u32) -> Uuid {
 /// Opened by an alert whose source said nothing about severity.
 fn opened_unknown() -> IncidentEvent {
     match opened() {
-        IncidentEvent::Opened {
+        IncidentEvent::Opened(Opening {
             id,
             title,
             service,
@@ -25,7 +26,7 @@ fn opened_unknown() -> IncidentEvent {
             why,
             integration_id,
             ..
-        } => IncidentEvent::Opened {
+        }) => IncidentEvent::Opened(Opening {
             id,
             title,
             service,
@@ -38,7 +39,7 @@ fn opened_unknown() -> IncidentEvent {
             at,
             why,
             integration_id,
-        },
+        }),
         other => other,
     }
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::{Alert, Incident, IncidentEvent};
 use crate::correlation::{Correlation, TitleBasis, TopologyBasis};
 use crate::ids::IncidentId;
+use crate::incident::Opening;
 use crate::scenario::{self, Given};
 use crate::values::{RcaStatus, Severity};
 
@@ -45,7 +46,7 @@ fn given(events: Vec<IncidentEvent>) -> Given<Incident> {
 
 /// The incident opened at minute 0 by alert `alert-1` (fingerprint `fp-1`) on `checkout`.
 fn opened() -> IncidentEvent {
-    IncidentEvent::Opened {
+    IncidentEvent::Opened(Opening {
         id: id(),
         title: "High error rate on checkout".to_owned(),
         service: "checkout".to_owned(),
@@ -58,7 +59,7 @@ fn opened() -> IncidentEvent {
         at: at(0),
         why: None,
         integration_id: Some(integration()),
-    }
+    })
 }
 
 /// Alert `alert-<n>` (fingerprint `fp-<n>`) on `service`, received at minute `n`.

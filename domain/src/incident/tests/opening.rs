@@ -1,10 +1,11 @@
 use super::*;
+use crate::incident::Opening;
 use crate::incident::{fold, AttachedAlert, IncidentCommand, IncidentError, IncidentState};
 use crate::values::IncidentStatus;
 use crate::DomainEvent;
 
 fn open() -> IncidentCommand {
-    IncidentCommand::Open {
+    IncidentCommand::Open(Opening {
         id: id(),
         title: "High error rate on checkout".to_owned(),
         service: "checkout".to_owned(),
@@ -17,7 +18,7 @@ fn open() -> IncidentCommand {
         at: at(0),
         why: None,
         integration_id: Some(integration()),
-    }
+    })
 }
 
 #[test]
@@ -78,7 +79,7 @@ fn opening_an_incident_twice_is_refused() {
 #[test]
 fn opening_an_incident_without_a_title_is_refused() {
     let mut command = open();
-    if let IncidentCommand::Open { title, .. } = &mut command {
+    if let IncidentCommand::Open(Opening { title, .. }) = &mut command {
         *title = "  ".to_owned();
     }
     given(vec![])

@@ -2,6 +2,7 @@ use esrs::event::Upcaster;
 use serde_json::{json, Value};
 
 use super::*;
+use crate::incident::Opening;
 
 fn v1_opened(severity: &str) -> Value {
     json!({
@@ -19,7 +20,7 @@ fn v1_opened(severity: &str) -> Value {
 }
 
 fn opened_with(environment: &str, severity: Severity) -> IncidentEvent {
-    let IncidentEvent::Opened {
+    let IncidentEvent::Opened(Opening {
         id,
         title,
         service,
@@ -29,11 +30,11 @@ fn opened_with(environment: &str, severity: Severity) -> IncidentEvent {
         alert_fired_at,
         at,
         ..
-    } = opened()
+    }) = opened()
     else {
         unreachable!("opened() returns Opened")
     };
-    IncidentEvent::Opened {
+    IncidentEvent::Opened(Opening {
         id,
         title,
         service,
@@ -47,7 +48,7 @@ fn opened_with(environment: &str, severity: Severity) -> IncidentEvent {
         why: None,
         // Events of version 1 name no integration.
         integration_id: None,
-    }
+    })
 }
 
 #[test]
@@ -100,7 +101,7 @@ fn an_opened_event_written_before_integrations_were_named_loads_without_one() {
 
     let event = IncidentEvent::upcast(body, Some(2)).unwrap();
 
-    let IncidentEvent::Opened { integration_id, .. } = event else {
+    let IncidentEvent::Opened(Opening { integration_id, .. }) = event else {
         panic!("an opened event: {event:?}")
     };
     assert_eq!(integration_id, None);

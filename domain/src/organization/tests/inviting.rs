@@ -42,7 +42,7 @@ fn an_invitation_needs_a_valid_email() {
 fn an_invitation_must_expire_after_it_is_issued() {
     for expires_at in [at(5), at(4)] {
         given(team())
-            .when(OrganizationCommand::Invite {
+            .when(OrganizationCommand::Invite(NewInvitation {
                 invitation_id: uuid(101),
                 email: "dee@acme.io".to_owned(),
                 role: Role::Viewer,
@@ -50,7 +50,7 @@ fn an_invitation_must_expire_after_it_is_issued() {
                 expires_at,
                 by: ana(),
                 at: at(5),
-            })
+            }))
             .then_error(OrganizationError::InvalidExpiry);
     }
 }

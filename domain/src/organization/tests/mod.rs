@@ -108,7 +108,7 @@ fn with(
 
 /// Invitation `n` from Ana to `email` as `role`, issued at `minute`, open for seven days.
 fn invitation_issued(n: u128, email: &str, role: Role, minute: i64) -> OrganizationEvent {
-    OrganizationEvent::InvitationIssued {
+    OrganizationEvent::InvitationIssued(NewInvitation {
         invitation_id: uuid(100 + n),
         email: email.to_owned(),
         role,
@@ -116,11 +116,11 @@ fn invitation_issued(n: u128, email: &str, role: Role, minute: i64) -> Organizat
         expires_at: at(minute) + TimeDelta::days(INVITATION_VALIDITY_DAYS),
         by: ana(),
         at: at(minute),
-    }
+    })
 }
 
 fn invite(n: u128, email: &str, role: Role, by: Uuid, minute: i64) -> OrganizationCommand {
-    OrganizationCommand::Invite {
+    OrganizationCommand::Invite(NewInvitation {
         invitation_id: uuid(100 + n),
         email: email.to_owned(),
         role,
@@ -128,7 +128,7 @@ fn invite(n: u128, email: &str, role: Role, by: Uuid, minute: i64) -> Organizati
         expires_at: at(minute) + TimeDelta::days(INVITATION_VALIDITY_DAYS),
         by,
         at: at(minute),
-    }
+    })
 }
 
 fn accept(n: u128, user: Uuid, email: &str, minute: i64) -> OrganizationCommand {

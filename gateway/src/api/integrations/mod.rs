@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::auth::Caller;
 use super::{parse_uuid, ApiError, AppState, Body};
+use aurora_domain::integration::NewIntegration;
 
 mod deliveries;
 mod views;
@@ -164,7 +165,7 @@ async fn create(
         )
         .await?;
     let settings = req.settings.unwrap_or_default();
-    let command = IntegrationCommand::Create {
+    let command = IntegrationCommand::Create(NewIntegration {
         id,
         source: source.descriptor().name.to_owned(),
         name: req.name,
@@ -172,7 +173,7 @@ async fn create(
         secret_ref,
         by: caller.user_id,
         at: Utc::now(),
-    };
+    });
     execute(&state, &caller, id, command).await?;
     let url = webhook_url(&state, source.descriptor().name, id);
     let shown = generated.then_some(secret.as_str());

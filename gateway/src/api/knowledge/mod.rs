@@ -26,6 +26,7 @@ pub use views::{Deleted, DocumentDetail, DocumentList, SearchRequest, SearchResu
 
 use super::auth::Caller;
 use super::{parse_uuid, ApiError, AppState, Body};
+use aurora_domain::knowledge::Upload;
 use aurora_projections::queries::KnowledgeDocumentRow;
 
 /// Room for the multipart framing around a file of the largest size.
@@ -119,14 +120,14 @@ async fn upload(
             ),
         ));
     }
-    let upload = KnowledgeCommand::Upload {
+    let upload = KnowledgeCommand::Upload(Upload {
         filename: name,
         kind,
         size_bytes: size,
         object_key: key.clone(),
         by: caller.email.clone(),
         at: Utc::now(),
-    };
+    });
     let recorded = kb
         .documents
         .execute(&caller.tenant, id, upload, Context::new_root())

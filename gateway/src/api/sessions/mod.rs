@@ -7,7 +7,8 @@
 mod messages;
 mod usage;
 
-use aurora_domain::chat::{ChatMessage, Confirmation, GateDecision, ToolCall, UsageRecord};
+use aurora_domain::chat::{ChatMessage, Confirmation, GateDecision, ToolCall};
+use aurora_domain::usage::ModelUsage;
 use aurora_domain::{ChatCommand, ChatError, ChatMode, ChatSessionState, SessionId};
 use aurora_nats::envelope::Context;
 use aurora_projections::queries;
@@ -168,7 +169,7 @@ pub struct SessionDetail {
     pub pending_confirmations: Vec<Confirmation>,
     /// When the user stopped a run, in order.
     pub cancelled_runs: Vec<DateTime<Utc>>,
-    pub usage: Vec<UsageRecord>,
+    pub usage: Vec<ModelUsage>,
     pub totals: SessionTotals,
     pub last_sequence: i64,
     /// Every recorded step in log order.

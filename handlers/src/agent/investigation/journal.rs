@@ -17,6 +17,7 @@ use super::counted;
 use super::prompt::{self, Recorded};
 use super::resume;
 use crate::exec;
+use aurora_domain::usage::ModelUsage;
 
 /// The most of a tool's output kept on the investigation (the session holds it whole).
 pub const STEP_OUTPUT_CAP: usize = 16 * 1024;
@@ -135,13 +136,13 @@ impl Journal {
         output_tokens: u64,
         cost_micros: i64,
     ) -> Result<(), StoreError> {
-        self.note(InvestigationCommand::RecordUsage {
+        self.note(InvestigationCommand::RecordUsage(ModelUsage {
             model: model.to_owned(),
             input_tokens,
             output_tokens,
             cost_micros,
             at: Utc::now(),
-        })
+        }))
         .await
     }
 

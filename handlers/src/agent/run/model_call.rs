@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::run_loop::{ModelCall, Run, Stop};
 use crate::agent::llm::Turn;
+use aurora_domain::usage::ModelUsage;
 
 impl Run {
     /// One streamed model call; its text goes out chunk by chunk and its usage is recorded.
@@ -112,13 +113,13 @@ impl Run {
             }
             // The session and the investigation are separate subjects: both appends are in
             // flight at once, so a step waits for one round trip, not two.
-            let recorded = self.record(ChatCommand::RecordUsage {
+            let recorded = self.record(ChatCommand::RecordUsage(ModelUsage {
                 model: self.model.clone(),
                 input_tokens: input,
                 output_tokens: output,
                 cost_micros: cost.micros,
                 at: Utc::now(),
-            });
+            }));
             let journaled = async {
                 match &self.journal {
                     Some(journal) => journal.usage(&self.model, input, output, cost.micros).await,
