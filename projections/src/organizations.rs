@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::error::ProjectionError;
 use crate::fold::{state_row, Folded, Seen, Tables, Tx};
 use crate::rows::{audit_row, insert, insert_new, upsert};
-use aurora_domain::organization::NewInvitation;
+use aurora_domain::organization::{NewApiToken, NewConsumerCredentials, NewInvitation};
 
 /// The rows of a batch: organisations with their members, invitations and tokens (rewritten whole
 /// per touched tenant), and the audit log.
@@ -115,7 +115,9 @@ fn actor(event: &OrganizationEvent) -> Option<Uuid> {
         | E::MemberRemoved { by, .. }
         | E::ApiTokenRevoked { by, .. }
         | E::AgentPolicySet { by, .. } => Some(*by),
-        E::MemberJoined { user_id, .. } | E::ApiTokenIssued { user_id, .. } => Some(*user_id),
+        E::MemberJoined { user_id, .. } | E::ApiTokenIssued(NewApiToken { user_id, .. }) => {
+            Some(*user_id)
+        }
         E::AccessDenied { user_id, .. } => *user_id,
         // Issued and revoked by an operator on the command line, not by a member.
         E::ConsumerCredentialsIssued { .. } | E::ConsumerCredentialsRevoked { .. } => None,
@@ -168,12 +170,12 @@ pub fn describe(state: &OrganizationState, event: &OrganizationEvent) -> String 
             ..
         } => format!("{} changed {email} from {from} to {to}", who(by)),
         E::MemberRemoved { email, by, .. } => format!("{} removed {email}", who(by)),
-        E::ApiTokenIssued {
+        E::ApiTokenIssued(NewApiToken {
             name,
             user_id,
             expires_at,
             ..
-        } => format!(
+        }) => format!(
             "{} created the API token {name:?} (expires {})",
             who(user_id),
             expires_at.to_rfc3339()
@@ -202,12 +204,12 @@ pub fn describe(state: &OrganizationState, event: &OrganizationEvent) -> String 
             allow.len(),
             deny.len()
         ),
-        E::ConsumerCredentialsIssued {
+        E::ConsumerCredentialsIssued(NewConsumerCredentials {
             name,
             public_key,
             expires_at,
             ..
-        } => format!(
+        }) => format!(
             "an operator issued the event consumer credentials {name:?} (nkey {public_key}, {})",
             expires_at.map_or_else(
                 || "no expiry".to_owned(),

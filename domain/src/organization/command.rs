@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::{Decision, OrganizationError};
-use super::event::{NewInvitation, OrganizationEvent};
+use super::event::{NewApiToken, NewConsumerCredentials, NewInvitation, OrganizationEvent};
 use super::role::Role;
 use super::state::{InvitationStatus, OrganizationState};
 use crate::aggregate::text_within;
@@ -63,14 +63,7 @@ pub enum OrganizationCommand {
         at: DateTime<Utc>,
     },
     /// A token acting for `user_id`, who asks for it.
-    IssueApiToken {
-        token_id: Uuid,
-        name: String,
-        user_id: Uuid,
-        token_hash: String,
-        expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    },
+    IssueApiToken(NewApiToken),
     /// The token's owner or an admin.
     RevokeApiToken {
         token_id: Uuid,
@@ -89,13 +82,7 @@ pub enum OrganizationCommand {
     /// NATS credentials for a program outside Aurora to read this organisation's events (issued by
     /// an operator with `aurora consumer-credentials`; the seed goes to them, only the public key
     /// is recorded). `name` must be unused, or its credentials expired.
-    IssueConsumerCredentials {
-        credential_id: Uuid,
-        name: String,
-        public_key: String,
-        expires_at: Option<DateTime<Utc>>,
-        at: DateTime<Utc>,
-    },
+    IssueConsumerCredentials(NewConsumerCredentials),
     /// Withdraws the consumer credentials named `name`.
     RevokeConsumerCredentials { name: String, at: DateTime<Utc> },
     /// An audit record of a refused request; always recorded once the organization exists.
@@ -294,35 +281,24 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
             );
             Ok(events)
         }
-        OrganizationCommand::IssueApiToken {
-            token_id,
-            name,
-            user_id,
-            token_hash,
-            expires_at,
-            at,
-        } => {
-            if !state.members.contains_key(&user_id) {
-                return Err(OrganizationError::NotMember { user: user_id });
+        OrganizationCommand::IssueApiToken(mut token) => {
+            if !state.members.contains_key(&token.user_id) {
+                return Err(OrganizationError::NotMember {
+                    user: token.user_id,
+                });
             }
-            let name = text_within(
-                name.trim(),
+            token.name = text_within(
+                token.name.trim(),
                 TOKEN_NAME_MAX_CHARS,
                 OrganizationError::EmptyTokenName,
                 |len, max| OrganizationError::TokenNameTooLong { len, max },
-            )?;
-            check_expiry(expires_at, at)?;
-            if state.api_tokens.contains_key(&token_id) {
-                return Err(OrganizationError::DuplicateToken { id: token_id });
+            )?
+            .to_owned();
+            check_expiry(token.expires_at, token.at)?;
+            if state.api_tokens.contains_key(&token.token_id) {
+                return Err(OrganizationError::DuplicateToken { id: token.token_id });
             }
-            Ok(vec![OrganizationEvent::ApiTokenIssued {
-                token_id,
-                name: name.to_owned(),
-                user_id,
-                token_hash,
-                expires_at,
-                at,
-            }])
+            Ok(vec![OrganizationEvent::ApiTokenIssued(token)])
         }
         OrganizationCommand::RevokeApiToken { token_id, by, at } => {
             let Some(token) = state.api_tokens.get(&token_id) else {
@@ -375,24 +351,11 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
                 at,
             }])
         }
-        OrganizationCommand::IssueConsumerCredentials {
-            credential_id,
-            name,
-            public_key,
-            expires_at,
-            at,
-        } => {
-            if let Some(expires_at) = expires_at {
-                check_expiry(expires_at, at)?;
+        OrganizationCommand::IssueConsumerCredentials(credentials) => {
+            if let Some(expires_at) = credentials.expires_at {
+                check_expiry(expires_at, credentials.at)?;
             }
-            super::consumer_credentials::issue(
-                state,
-                credential_id,
-                name,
-                public_key,
-                expires_at,
-                at,
-            )
+            super::consumer_credentials::issue(state, credentials)
         }
         OrganizationCommand::RevokeConsumerCredentials { name, at } => {
             super::consumer_credentials::revoke(state, &name, at)

@@ -3,30 +3,23 @@
 //! `aurora_nats::consumer_access`'s business; here they are names with a public key.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::error::{Decision, OrganizationError};
-use super::event::OrganizationEvent;
+use super::event::{NewConsumerCredentials, OrganizationEvent};
 use super::state::OrganizationState;
 
 /// The longest credential name. It becomes one token of a consumer name (`ext-<tenant>-<name>`).
 pub const CONSUMER_NAME_MAX_CHARS: usize = 40;
 
-pub(super) fn issue(
-    state: &OrganizationState,
-    credential_id: Uuid,
-    name: String,
-    public_key: String,
-    expires_at: Option<DateTime<Utc>>,
-    at: DateTime<Utc>,
-) -> Decision {
+pub(super) fn issue(state: &OrganizationState, credentials: NewConsumerCredentials) -> Decision {
+    let (name, public_key) = (&credentials.name, &credentials.public_key);
     let valid_name = (1..=CONSUMER_NAME_MAX_CHARS).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if !valid_name {
         return Err(OrganizationError::InvalidConsumerName {
-            name,
+            name: credentials.name,
             max: CONSUMER_NAME_MAX_CHARS,
         });
     }
@@ -37,22 +30,22 @@ pub(super) fn issue(
             .bytes()
             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b));
     if !valid_key {
-        return Err(OrganizationError::InvalidConsumerKey { key: public_key });
+        return Err(OrganizationError::InvalidConsumerKey {
+            key: credentials.public_key,
+        });
     }
     if state
         .consumer_credentials
-        .get(&name)
-        .is_some_and(|existing| existing.is_usable_at(at))
+        .get(name)
+        .is_some_and(|existing| existing.is_usable_at(credentials.at))
     {
-        return Err(OrganizationError::ConsumerCredentialsExist { name });
+        return Err(OrganizationError::ConsumerCredentialsExist {
+            name: credentials.name,
+        });
     }
-    Ok(vec![OrganizationEvent::ConsumerCredentialsIssued {
-        credential_id,
-        name,
-        public_key,
-        expires_at,
-        at,
-    }])
+    Ok(vec![OrganizationEvent::ConsumerCredentialsIssued(
+        credentials,
+    )])
 }
 
 pub(super) fn revoke(state: &OrganizationState, name: &str, at: DateTime<Utc>) -> Decision {

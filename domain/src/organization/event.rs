@@ -26,6 +26,31 @@ pub struct NewInvitation {
     pub at: DateTime<Utc>,
 }
 
+/// An API token: what [`super::OrganizationCommand::IssueApiToken`] asks for and
+/// [`OrganizationEvent::ApiTokenIssued`] records (its name trimmed by then).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct NewApiToken {
+    pub token_id: Uuid,
+    pub name: String,
+    pub user_id: Uuid,
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// Consumer credentials: what [`super::OrganizationCommand::IssueConsumerCredentials`] asks for
+/// and [`OrganizationEvent::ConsumerCredentialsIssued`] records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct NewConsumerCredentials {
+    pub credential_id: Uuid,
+    pub name: String,
+    pub public_key: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrganizationEvent {
@@ -73,14 +98,7 @@ pub enum OrganizationEvent {
         at: DateTime<Utc>,
     },
     /// An API token was issued to `user_id`; only its hash is kept (the token was shown once).
-    ApiTokenIssued {
-        token_id: Uuid,
-        name: String,
-        user_id: Uuid,
-        token_hash: String,
-        expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    },
+    ApiTokenIssued(NewApiToken),
     /// An API token was revoked; requests bearing it are refused from now on.
     ApiTokenRevoked {
         token_id: Uuid,
@@ -98,13 +116,7 @@ pub enum OrganizationEvent {
     /// NATS credentials were issued to a program outside Aurora: it may read `evt.<tenant>.>`
     /// through its own durable consumer. Only the nkey's public key is kept; its seed was shown
     /// once to whoever asked.
-    ConsumerCredentialsIssued {
-        credential_id: Uuid,
-        name: String,
-        public_key: String,
-        expires_at: Option<DateTime<Utc>>,
-        at: DateTime<Utc>,
-    },
+    ConsumerCredentialsIssued(NewConsumerCredentials),
     /// The consumer credentials named `name` were withdrawn; the NATS server refuses them (and
     /// closes their open connections) from then on.
     ConsumerCredentialsRevoked {
@@ -131,10 +143,10 @@ impl DomainEvent for OrganizationEvent {
         MemberJoined => "organization.member_joined",
         RoleChanged => "organization.role_changed",
         MemberRemoved => "organization.member_removed",
-        ApiTokenIssued => "organization.api_token_issued",
+        ApiTokenIssued(NewApiToken) => "organization.api_token_issued",
         ApiTokenRevoked => "organization.api_token_revoked",
         AgentPolicySet => "organization.agent_policy_set",
-        ConsumerCredentialsIssued => "organization.consumer_credentials_issued",
+        ConsumerCredentialsIssued(NewConsumerCredentials) => "organization.consumer_credentials_issued",
         ConsumerCredentialsRevoked => "organization.consumer_credentials_revoked",
         AccessDenied => "organization.access_denied",
     }

@@ -9,6 +9,8 @@ use uuid::Uuid;
 use super::event::NewInvitation;
 use super::event::OrganizationEvent;
 use super::role::Role;
+use crate::organization::NewApiToken;
+use crate::organization::NewConsumerCredentials;
 
 /// The organization; the tenant is not here because the event store already scopes by it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -202,14 +204,14 @@ impl OrganizationState {
             OrganizationEvent::MemberRemoved { user_id, .. } => {
                 self.members.remove(&user_id);
             }
-            OrganizationEvent::ApiTokenIssued {
+            OrganizationEvent::ApiTokenIssued(NewApiToken {
                 token_id,
                 name,
                 user_id,
                 token_hash,
                 expires_at,
                 ..
-            } => {
+            }) => {
                 self.api_tokens.insert(
                     token_id,
                     ApiToken {
@@ -229,13 +231,13 @@ impl OrganizationState {
             OrganizationEvent::AgentPolicySet { allow, deny, .. } => {
                 self.agent_policy = AgentPolicy { allow, deny };
             }
-            OrganizationEvent::ConsumerCredentialsIssued {
+            OrganizationEvent::ConsumerCredentialsIssued(NewConsumerCredentials {
                 credential_id,
                 name,
                 public_key,
                 expires_at,
                 at,
-            } => {
+            }) => {
                 self.consumer_credentials.insert(
                     name,
                     ConsumerCredentials {

@@ -18,6 +18,7 @@ use super::auth::credentials::{new_token, TokenKind};
 use super::auth::views::OrganizationRef;
 use super::auth::{Caller, Via};
 use super::{parse_uuid, ApiError, AppState, Body};
+use aurora_domain::organization::NewApiToken;
 use aurora_domain::organization::NewInvitation;
 
 /// API tokens live this long unless asked otherwise, and at most [`MAX_TOKEN_DAYS`].
@@ -349,14 +350,14 @@ async fn create_token(
     let id = Uuid::now_v7();
     let at = Utc::now();
     let expires_at = at + chrono::Duration::days(days);
-    let command = OrganizationCommand::IssueApiToken {
+    let command = OrganizationCommand::IssueApiToken(NewApiToken {
         token_id: id,
         name: req.name.clone(),
         user_id: caller.user_id,
         token_hash,
         expires_at,
         at,
-    };
+    });
     caller
         .execute(&state, "creating an API token", command)
         .await?;

@@ -27,6 +27,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::cli::StreamsFileArgs;
+use aurora_domain::organization::NewConsumerCredentials;
 
 /// Where `aurora up` writes its embedded nats-server's URL (with Aurora's password), readable
 /// by its owner only.
@@ -180,13 +181,13 @@ pub async fn run(args: ConsumerCredentialsArgs, out: &mut dyn Write) -> anyhow::
     let seed = keys.seed().context("Failed to encode the nkey seed")?;
     let credential_id = Uuid::now_v7();
     let expires_at = at + args.expires;
-    let command = OrganizationCommand::IssueConsumerCredentials {
+    let command = OrganizationCommand::IssueConsumerCredentials(NewConsumerCredentials {
         credential_id,
         name: args.name.clone(),
         public_key: keys.public_key(),
         expires_at: Some(expires_at),
         at,
-    };
+    });
     if let Err(refusal) = organizations
         .execute(&tenant, organization, command, Context::new_root())
         .await?

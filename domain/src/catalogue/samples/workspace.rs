@@ -13,7 +13,7 @@ use crate::integration::NewIntegration;
 use crate::integration::{IntegrationEvent, IntegrationSettings};
 use crate::knowledge::Upload;
 use crate::knowledge::{DocumentKind, DocumentName, KnowledgeEvent};
-use crate::organization::NewInvitation;
+use crate::organization::{NewApiToken, NewConsumerCredentials, NewInvitation};
 use crate::organization::{OrganizationEvent, Role};
 use crate::service::{Edge, EdgeKind, EdgeOrigin, NodeFacts, NodeKey, ServiceEvent, Sighting};
 use crate::usage::ModelUsage;
@@ -65,14 +65,14 @@ pub(super) fn organization() -> Vec<OrganizationEvent> {
             by: id(1),
             at: at(),
         },
-        ApiTokenIssued {
+        ApiTokenIssued(NewApiToken {
             token_id: id(4),
             name: "ci".into(),
             user_id: id(1),
             token_hash: "60303ae22b998861".into(),
             expires_at: at(),
             at: at(),
-        },
+        }),
         ApiTokenRevoked {
             token_id: id(4),
             user_id: id(1),
@@ -85,13 +85,13 @@ pub(super) fn organization() -> Vec<OrganizationEvent> {
             by: id(1),
             at: at(),
         },
-        ConsumerCredentialsIssued {
+        ConsumerCredentialsIssued(NewConsumerCredentials {
             credential_id: id(5),
             name: "audit".into(),
             public_key: "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4".into(),
             expires_at: Some(at()),
             at: at(),
-        },
+        }),
         ConsumerCredentialsRevoked {
             credential_id: id(5),
             name: "audit".into(),

@@ -39,27 +39,27 @@ fn an_api_token_name_may_hold_at_most_a_hundred_characters() {
         });
     given(team())
         .when(issue_token(1, bo(), &"x".repeat(TOKEN_NAME_MAX_CHARS)))
-        .then(vec![OrganizationEvent::ApiTokenIssued {
+        .then(vec![OrganizationEvent::ApiTokenIssued(NewApiToken {
             token_id: uuid(201),
             name: "x".repeat(TOKEN_NAME_MAX_CHARS),
             user_id: bo(),
             token_hash: "token-hash-1".to_owned(),
             expires_at: in_days(90),
             at: at(10),
-        }]);
+        })]);
 }
 
 #[test]
 fn an_api_token_must_expire_after_it_is_issued() {
     given(team())
-        .when(OrganizationCommand::IssueApiToken {
+        .when(OrganizationCommand::IssueApiToken(NewApiToken {
             token_id: uuid(201),
             name: "ci".to_owned(),
             user_id: bo(),
             token_hash: "h".to_owned(),
             expires_at: at(10),
             at: at(10),
-        })
+        }))
         .then_error(OrganizationError::InvalidExpiry);
 }
 

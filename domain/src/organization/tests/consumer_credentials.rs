@@ -6,23 +6,23 @@ fn key(n: u8) -> String {
 }
 
 fn issue(name: &str, expires_at: Option<DateTime<Utc>>) -> OrganizationCommand {
-    OrganizationCommand::IssueConsumerCredentials {
+    OrganizationCommand::IssueConsumerCredentials(NewConsumerCredentials {
         credential_id: uuid(301),
         name: name.to_owned(),
         public_key: key(1),
         expires_at,
         at: at(10),
-    }
+    })
 }
 
 fn issued(name: &str, expires_at: Option<DateTime<Utc>>) -> OrganizationEvent {
-    OrganizationEvent::ConsumerCredentialsIssued {
+    OrganizationEvent::ConsumerCredentialsIssued(NewConsumerCredentials {
         credential_id: uuid(301),
         name: name.to_owned(),
         public_key: key(1),
         expires_at,
         at: at(10),
-    }
+    })
 }
 
 #[test]
@@ -46,7 +46,10 @@ fn a_name_in_use_is_refused_until_revoked_or_expired() {
         });
     // Expired at minute 5: the name is free again.
     let mut expired = issued("audit", Some(at(5)));
-    if let OrganizationEvent::ConsumerCredentialsIssued { at: when, .. } = &mut expired {
+    if let OrganizationEvent::ConsumerCredentialsIssued(NewConsumerCredentials {
+        at: when, ..
+    }) = &mut expired
+    {
         *when = at(1);
     }
     given(with(team(), vec![expired]))
@@ -86,13 +89,15 @@ fn a_consumer_key_must_be_an_nkey_user_public_key() {
         &format!("U{}", "b".repeat(55)),
     ] {
         given(team())
-            .when(OrganizationCommand::IssueConsumerCredentials {
-                credential_id: uuid(301),
-                name: "audit".into(),
-                public_key: bad.to_owned(),
-                expires_at: None,
-                at: at(10),
-            })
+            .when(OrganizationCommand::IssueConsumerCredentials(
+                NewConsumerCredentials {
+                    credential_id: uuid(301),
+                    name: "audit".into(),
+                    public_key: bad.to_owned(),
+                    expires_at: None,
+                    at: at(10),
+                },
+            ))
             .then_error(OrganizationError::InvalidConsumerKey {
                 key: bad.to_owned(),
             });

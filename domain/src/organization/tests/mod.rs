@@ -167,25 +167,25 @@ fn remove_member(user: Uuid, by: Uuid) -> OrganizationCommand {
 
 /// Token `n` named "ci", acting for `user`, issued at minute 10 for 90 days.
 fn token_issued(n: u128, user: Uuid) -> OrganizationEvent {
-    OrganizationEvent::ApiTokenIssued {
+    OrganizationEvent::ApiTokenIssued(NewApiToken {
         token_id: uuid(200 + n),
         name: "ci".to_owned(),
         user_id: user,
         token_hash: format!("token-hash-{n}"),
         expires_at: in_days(90),
         at: at(10),
-    }
+    })
 }
 
 fn issue_token(n: u128, user: Uuid, name: &str) -> OrganizationCommand {
-    OrganizationCommand::IssueApiToken {
+    OrganizationCommand::IssueApiToken(NewApiToken {
         token_id: uuid(200 + n),
         name: name.to_owned(),
         user_id: user,
         token_hash: format!("token-hash-{n}"),
         expires_at: in_days(90),
         at: at(10),
-    }
+    })
 }
 
 fn revoke_token(n: u128, by: Uuid) -> OrganizationCommand {
@@ -238,13 +238,13 @@ fn every_command_but_create() -> Vec<OrganizationCommand> {
         issue_token(1, ana(), "ci"),
         revoke_token(1, ana()),
         record_access_denied("incident.resolve"),
-        OrganizationCommand::IssueConsumerCredentials {
+        OrganizationCommand::IssueConsumerCredentials(NewConsumerCredentials {
             credential_id: uuid(301),
             name: "audit".into(),
             public_key: format!("U{}", "A".repeat(55)),
             expires_at: None,
             at: at(10),
-        },
+        }),
         OrganizationCommand::RevokeConsumerCredentials {
             name: "audit".into(),
             at: at(10),

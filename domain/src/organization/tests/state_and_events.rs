@@ -148,13 +148,13 @@ fn every_event_has_its_own_dotted_type_name_and_time() {
         ),
         (access_denied(), "organization.access_denied"),
         (
-            OrganizationEvent::ConsumerCredentialsIssued {
+            OrganizationEvent::ConsumerCredentialsIssued(NewConsumerCredentials {
                 credential_id: uuid(301),
                 name: "audit".into(),
                 public_key: format!("U{}", "A".repeat(55)),
                 expires_at: None,
                 at: at(50),
-            },
+            }),
             "organization.consumer_credentials_issued",
         ),
         (
