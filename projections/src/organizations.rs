@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::error::ProjectionError;
 use crate::fold::{state_row, Folded, Seen, Tables, Tx};
 use crate::rows::{audit_row, insert, insert_new, upsert};
-use aurora_domain::organization::{NewApiToken, NewConsumerCredentials, NewInvitation};
+use aurora_domain::organization::{Denial, NewApiToken, NewConsumerCredentials, NewInvitation};
 
 /// The rows of a batch: organisations with their members, invitations and tokens (rewritten whole
 /// per touched tenant), and the audit log.
@@ -118,7 +118,7 @@ fn actor(event: &OrganizationEvent) -> Option<Uuid> {
         E::MemberJoined { user_id, .. } | E::ApiTokenIssued(NewApiToken { user_id, .. }) => {
             Some(*user_id)
         }
-        E::AccessDenied { user_id, .. } => *user_id,
+        E::AccessDenied(Denial { user_id, .. }) => *user_id,
         // Issued and revoked by an operator on the command line, not by a member.
         E::ConsumerCredentialsIssued { .. } | E::ConsumerCredentialsRevoked { .. } => None,
     }
@@ -219,14 +219,14 @@ pub fn describe(state: &OrganizationState, event: &OrganizationEvent) -> String 
         E::ConsumerCredentialsRevoked { name, .. } => {
             format!("an operator revoked the event consumer credentials {name:?}")
         }
-        E::AccessDenied {
+        E::AccessDenied(Denial {
             user_id,
             action,
             method,
             path,
             role,
             ..
-        } => {
+        }) => {
             let who = user_id
                 .as_ref()
                 .map_or_else(|| "an anonymous caller".into(), who);

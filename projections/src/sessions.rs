@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::error::ProjectionError;
 use crate::fold::{state_row, Folded, Seen, Tables, Tx};
 use crate::rows::{insert_new, upsert};
+use aurora_domain::chat::FirstQuestion;
 use aurora_domain::usage::ModelUsage;
 
 /// The rows of a batch: sessions, history entries and usage records.
@@ -114,9 +115,9 @@ fn message_of(event: &ChatEvent) -> Option<(String, Option<String>)> {
         ChatEvent::UserMessagePosted {
             message_id, text, ..
         }
-        | ChatEvent::Opened {
+        | ChatEvent::Opened(FirstQuestion {
             message_id, text, ..
-        }
+        })
         | ChatEvent::AssistantMessageRecorded {
             message_id, text, ..
         } => (message_id.to_string(), Some(text.clone())),

@@ -8,7 +8,8 @@ use super::error::ChatError;
 use super::event::ChatEvent;
 use super::state::ChatSessionState;
 use crate::aggregate::text_within;
-use crate::ids::SessionId;
+use crate::chat::FirstQuestion;
+use crate::chat::NewSession;
 use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, ToolCallStatus};
 
@@ -25,24 +26,10 @@ pub const TITLE_MAX_CHARS: usize = 200;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatCommand {
-    Start {
-        id: SessionId,
-        owner: String,
-        title: String,
-        mode: ChatMode,
-        at: DateTime<Utc>,
-    },
+    Start(NewSession),
     /// A user's question: opens the session if it is new (one event), else posts to it — only
     /// its owner may. Idempotent on `message_id`.
-    Ask {
-        id: SessionId,
-        owner: String,
-        title: String,
-        message_id: Uuid,
-        text: String,
-        mode: ChatMode,
-        at: DateTime<Utc>,
-    },
+    Ask(FirstQuestion),
     /// Allowed while a confirmation is pending: the user may ask something else instead.
     PostUserMessage {
         /// The user posting; only the owner may.
@@ -134,7 +121,9 @@ impl ChatCommand {
     /// one starting it), `None` for the agent's own steps.
     pub fn acting_user(&self) -> Option<&str> {
         match self {
-            Self::Start { owner, .. } | Self::Ask { owner, .. } => Some(owner),
+            Self::Start(NewSession { owner, .. }) | Self::Ask(FirstQuestion { owner, .. }) => {
+                Some(owner)
+            }
             Self::PostUserMessage { by, .. }
             | Self::RespondToConfirmation { by, .. }
             | Self::Cancel { by, .. }
@@ -156,61 +145,33 @@ type Decision = Result<Vec<ChatEvent>, ChatError>;
 
 pub(crate) fn decide(state: &ChatSessionState, command: ChatCommand) -> Decision {
     match command {
-        ChatCommand::Start {
-            id,
-            owner,
-            title,
-            mode,
-            at,
-        } => {
+        ChatCommand::Start(session) => {
             if let Some(existing) = state.id {
                 return Err(ChatError::AlreadyStarted { id: existing });
             }
-            check_title(&title)?;
-            Ok(vec![ChatEvent::Started {
-                id,
-                owner,
-                title,
-                mode,
-                at,
-            }])
+            check_title(&session.title)?;
+            Ok(vec![ChatEvent::Started(session)])
         }
-        ChatCommand::Ask {
-            id,
-            owner,
-            title,
-            message_id,
-            text,
-            mode,
-            at,
-        } => {
+        ChatCommand::Ask(question) => {
             if state.is_started() {
                 // Asked again: a message of the asker like any other (refused unless it is the
                 // owner's).
                 return decide_on_started(
                     state,
                     ChatCommand::PostUserMessage {
-                        by: owner,
-                        message_id,
-                        text,
-                        mode,
-                        at,
+                        by: question.owner,
+                        message_id: question.message_id,
+                        text: question.text,
+                        mode: question.mode,
+                        at: question.at,
                     },
                 );
             }
-            check_title(&title)?;
-            if text.trim().is_empty() {
+            check_title(&question.title)?;
+            if question.text.trim().is_empty() {
                 return Err(ChatError::EmptyMessage);
             }
-            Ok(vec![ChatEvent::Opened {
-                id,
-                owner,
-                title,
-                mode,
-                message_id,
-                text,
-                at,
-            }])
+            Ok(vec![ChatEvent::Opened(question)])
         }
         other => decide_on_started(state, other),
     }

@@ -12,30 +12,43 @@ use crate::ids::SessionId;
 use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict};
 
+/// An empty session: what [`super::ChatCommand::Start`] asks for and [`ChatEvent::Started`]
+/// records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct NewSession {
+    pub id: SessionId,
+    /// The user id of whoever started the session.
+    pub owner: String,
+    pub title: String,
+    pub mode: ChatMode,
+    pub at: DateTime<Utc>,
+}
+
+/// A question that opens a session: what [`super::ChatCommand::Ask`] asks of a new session and
+/// [`ChatEvent::Opened`] records (asked of a started one, it is a
+/// [`super::ChatCommand::PostUserMessage`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct FirstQuestion {
+    pub id: SessionId,
+    pub owner: String,
+    pub title: String,
+    pub mode: ChatMode,
+    pub message_id: Uuid,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// A session was started, empty.
-    Started {
-        id: SessionId,
-        /// The user id of whoever started the session.
-        owner: String,
-        title: String,
-        mode: ChatMode,
-        at: DateTime<Utc>,
-    },
+    Started(NewSession),
     /// A session started by its first question: [`ChatEvent::Started`] and
     /// [`ChatEvent::UserMessagePosted`] in one event (one append instead of two on the path to
     /// the first token).
-    Opened {
-        id: SessionId,
-        owner: String,
-        title: String,
-        mode: ChatMode,
-        message_id: Uuid,
-        text: String,
-        at: DateTime<Utc>,
-    },
+    Opened(FirstQuestion),
     /// A query from the user; `mode` is the mode it was asked in (and the session's mode from now).
     UserMessagePosted {
         message_id: Uuid,
@@ -107,8 +120,8 @@ pub enum ChatEvent {
 
 impl DomainEvent for ChatEvent {
     crate::event::event_types! {
-        Started => "session.started",
-        Opened => "session.opened",
+        Started(NewSession) => "session.started",
+        Opened(FirstQuestion) => "session.opened",
         UserMessagePosted => "session.user_message_posted",
         AssistantMessageRecorded => "session.assistant_message_recorded",
         ToolCallStarted => "session.tool_call_started",

@@ -19,7 +19,7 @@ mod tests;
 
 pub use command::{ChatCommand, CONFIRMATION_TTL_SECS, TITLE_MAX_CHARS};
 pub use error::ChatError;
-pub use event::ChatEvent;
+pub use event::{ChatEvent, FirstQuestion, NewSession};
 pub use request::{estimate_tokens, Query, SessionRequest, MAX_QUERY_TOKENS, NO_MODEL_TEXT};
 pub use state::{
     ChatMessage, ChatSessionState, Confirmation, ConfirmationAnswer, GateDecision, ToolCall,

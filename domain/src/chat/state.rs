@@ -6,6 +6,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::event::ChatEvent;
+use crate::chat::FirstQuestion;
+use crate::chat::NewSession;
 use crate::ids::SessionId;
 use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, MessageRole, ToolCallStatus};
@@ -159,13 +161,13 @@ impl ChatSessionState {
     pub(crate) fn apply(mut self, event: ChatEvent) -> Self {
         self.updated_at = Some(crate::DomainEvent::occurred_at(&event));
         match event {
-            ChatEvent::Started {
+            ChatEvent::Started(NewSession {
                 id,
                 owner,
                 title,
                 mode,
                 at,
-            } => {
+            }) => {
                 self.id = Some(id);
                 self.owner = owner;
                 self.title = title;
@@ -173,7 +175,7 @@ impl ChatSessionState {
                 self.started_at = Some(at);
             }
             // A session opened with its first question: the two events it stands for.
-            ChatEvent::Opened {
+            ChatEvent::Opened(FirstQuestion {
                 id,
                 owner,
                 title,
@@ -181,15 +183,15 @@ impl ChatSessionState {
                 message_id,
                 text,
                 at,
-            } => {
+            }) => {
                 return self
-                    .apply(ChatEvent::Started {
+                    .apply(ChatEvent::Started(NewSession {
                         id,
                         owner,
                         title,
                         mode,
                         at,
-                    })
+                    }))
                     .apply(ChatEvent::UserMessagePosted {
                         message_id,
                         text,

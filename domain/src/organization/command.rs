@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::error::{Decision, OrganizationError};
-use super::event::{NewApiToken, NewConsumerCredentials, NewInvitation, OrganizationEvent};
+use super::event::{Denial, NewApiToken, NewConsumerCredentials, NewInvitation, OrganizationEvent};
 use super::role::Role;
 use super::state::{InvitationStatus, OrganizationState};
 use crate::aggregate::text_within;
@@ -86,14 +86,7 @@ pub enum OrganizationCommand {
     /// Withdraws the consumer credentials named `name`.
     RevokeConsumerCredentials { name: String, at: DateTime<Utc> },
     /// An audit record of a refused request; always recorded once the organization exists.
-    RecordAccessDenied {
-        user_id: Option<Uuid>,
-        action: String,
-        method: String,
-        path: String,
-        role: Option<Role>,
-        at: DateTime<Utc>,
-    },
+    RecordAccessDenied(Denial),
 }
 
 /// Decides which events a command causes (none for a change to what is already true).
@@ -360,25 +353,11 @@ fn decide_on_created(state: &OrganizationState, command: OrganizationCommand) ->
         OrganizationCommand::RevokeConsumerCredentials { name, at } => {
             super::consumer_credentials::revoke(state, &name, at)
         }
-        OrganizationCommand::RecordAccessDenied {
-            user_id,
-            action,
-            method,
-            path,
-            role,
-            at,
-        } => {
-            if action.trim().is_empty() {
+        OrganizationCommand::RecordAccessDenied(denial) => {
+            if denial.action.trim().is_empty() {
                 return Err(OrganizationError::EmptyAction);
             }
-            Ok(vec![OrganizationEvent::AccessDenied {
-                user_id,
-                action,
-                method,
-                path,
-                role,
-                at,
-            }])
+            Ok(vec![OrganizationEvent::AccessDenied(denial)])
         }
     }
 }

@@ -51,6 +51,19 @@ pub struct NewConsumerCredentials {
     pub at: DateTime<Utc>,
 }
 
+/// A refused request: what [`super::OrganizationCommand::RecordAccessDenied`] asks to record and
+/// [`OrganizationEvent::AccessDenied`] records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct Denial {
+    pub user_id: Option<Uuid>,
+    pub action: String,
+    pub method: String,
+    pub path: String,
+    pub role: Option<Role>,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrganizationEvent {
@@ -125,14 +138,7 @@ pub enum OrganizationEvent {
         at: DateTime<Utc>,
     },
     /// A request was refused for lack of permission (an audit record; it changes nothing).
-    AccessDenied {
-        user_id: Option<Uuid>,
-        action: String,
-        method: String,
-        path: String,
-        role: Option<Role>,
-        at: DateTime<Utc>,
-    },
+    AccessDenied(Denial),
 }
 
 impl DomainEvent for OrganizationEvent {
@@ -148,7 +154,7 @@ impl DomainEvent for OrganizationEvent {
         AgentPolicySet => "organization.agent_policy_set",
         ConsumerCredentialsIssued(NewConsumerCredentials) => "organization.consumer_credentials_issued",
         ConsumerCredentialsRevoked => "organization.consumer_credentials_revoked",
-        AccessDenied => "organization.access_denied",
+        AccessDenied(Denial) => "organization.access_denied",
     }
 }
 

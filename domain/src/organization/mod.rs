@@ -23,7 +23,7 @@ pub use command::{
 };
 pub use consumer_credentials::CONSUMER_NAME_MAX_CHARS;
 pub use error::OrganizationError;
-pub use event::{NewApiToken, NewConsumerCredentials, NewInvitation, OrganizationEvent};
+pub use event::{Denial, NewApiToken, NewConsumerCredentials, NewInvitation, OrganizationEvent};
 pub use role::Role;
 pub use state::{
     AgentPolicy, ApiToken, ConsumerCredentials, Invitation, InvitationStatus, Member,

@@ -204,19 +204,20 @@ mod tests {
     use chrono::{DateTime, TimeDelta};
 
     use super::*;
+    use aurora_domain::chat::NewSession;
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
     }
 
     fn started() -> ChatEvent {
-        ChatEvent::Started {
+        ChatEvent::Started(NewSession {
             id: SessionId(Uuid::from_u128(1)),
             owner: "u".into(),
             title: "t".into(),
             mode: ChatMode::Agent,
             at: at(0),
-        }
+        })
     }
 
     fn asked(n: u128) -> ChatEvent {

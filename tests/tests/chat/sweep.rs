@@ -9,6 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::helpers::{ask_to_delete, chat_with, delete_script, session_events, session_of, Chat};
+use aurora_domain::chat::NewSession;
 
 /// Leaves what a handler that died mid-run leaves: a session with a question, a started tool
 /// call and a pending confirmation, and no run holding the session's lease. Returns its id.
@@ -19,13 +20,13 @@ async fn leave_a_dead_run(c: &Chat) -> Uuid {
         aurora_nats::AggregateStore::<aurora_domain::ChatSession>::new(c.app.nats.log.clone());
     let now = chrono::Utc::now();
     for command in [
-        aurora_domain::ChatCommand::Start {
+        aurora_domain::ChatCommand::Start(NewSession {
             id: aurora_domain::SessionId(session),
             owner: c.admin.user_id.to_string(),
             title: "crashed".into(),
             mode: aurora_domain::ChatMode::Agent,
             at: now,
-        },
+        }),
         aurora_domain::ChatCommand::PostUserMessage {
             by: c.admin.user_id.to_string(),
             message_id: question,

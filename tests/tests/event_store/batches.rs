@@ -13,6 +13,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::fixtures::{comment, open, tenant};
+use aurora_domain::chat::NewSession;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_events_of_one_command_are_stored_together() {
@@ -21,13 +22,13 @@ async fn all_events_of_one_command_are_stored_together() {
     let id = SessionId::new();
     let store = AggregateStore::<ChatSession>::new(nats.log.clone());
     let run = |command| store.execute(&acme, id.0, command, Context::new_root());
-    run(ChatCommand::Start {
+    run(ChatCommand::Start(NewSession {
         id,
         owner: "u1".into(),
         title: "Why is checkout slow?".into(),
         mode: ChatMode::Agent,
         at: Utc::now(),
-    })
+    }))
     .await
     .expect("ok")
     .expect("ok");

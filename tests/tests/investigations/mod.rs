@@ -24,6 +24,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::incident_commands::Org;
+use aurora_domain::chat::NewSession;
 use aurora_domain::usage::ModelUsage;
 
 /// The app without the handlers role.
@@ -100,13 +101,13 @@ impl Run {
     /// sum). Waits for both projectors.
     async fn calls(&self, app: &TestApp, model: &str, calls: &[(u64, u64, i64)]) {
         let at = Utc::now();
-        let mut commands = vec![ChatCommand::Start {
+        let mut commands = vec![ChatCommand::Start(NewSession {
             id: SessionId(self.session),
             owner: "aurora-rca".to_owned(),
             title: "investigation".to_owned(),
             mode: ChatMode::Ask,
             at,
-        }];
+        })];
         let mut recorded = Vec::new();
         for &(input_tokens, output_tokens, cost_micros) in calls {
             commands.push(ChatCommand::RecordUsage(ModelUsage {

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::table::Target;
 use crate::fixtures::{comment, open};
+use aurora_domain::chat::NewSession;
 use aurora_domain::usage::ModelUsage;
 
 /// Tenant B's things, as an attacker in A might have copied them.
@@ -122,13 +123,13 @@ pub(crate) async fn two_tenants(app: &TestApp) -> (Account, Victim) {
     let session = Uuid::now_v7();
     let sessions = AggregateStore::<ChatSession>::new(app.nats.log.clone());
     for command in [
-        ChatCommand::Start {
+        ChatCommand::Start(NewSession {
             id: SessionId(session),
             owner: b.user_id.to_string(),
             title: "Globex secret chat".into(),
             mode: ChatMode::Ask,
             at: Utc::now(),
-        },
+        }),
         ChatCommand::PostUserMessage {
             by: b.user_id.to_string(),
             message_id: Uuid::now_v7(),

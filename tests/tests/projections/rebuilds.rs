@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::fixtures::{comment, tenant};
 
 use super::{dump, write_some_history};
+use aurora_domain::chat::NewSession;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_rebuilds_identical_tables_while_the_api_keeps_answering() {
@@ -346,13 +347,13 @@ async fn a_rebuild_projects_the_same_whether_it_filters_or_reads_everything() {
                     .execute(
                         &acme,
                         id.0,
-                        ChatCommand::Start {
+                        ChatCommand::Start(NewSession {
                             id,
                             owner: "u1".into(),
                             title: format!("question {i}"),
                             mode: ChatMode::Ask,
                             at: Utc::now(),
-                        },
+                        }),
                         Context::new_root(),
                     )
                     .await

@@ -6,6 +6,7 @@ use serde_json::json;
 use super::{at, id};
 use crate::change::ChangeRecordEvent;
 use crate::chat::ChatEvent;
+use crate::chat::{FirstQuestion, NewSession};
 use crate::connector::{ConnectorEvent, ConnectorKind, ConnectorSettings, DatadogSite, GcpAuth};
 use crate::ids::SessionId;
 use crate::intake::ChangeEvent;
@@ -13,7 +14,7 @@ use crate::integration::NewIntegration;
 use crate::integration::{IntegrationEvent, IntegrationSettings};
 use crate::knowledge::Upload;
 use crate::knowledge::{DocumentKind, DocumentName, KnowledgeEvent};
-use crate::organization::{NewApiToken, NewConsumerCredentials, NewInvitation};
+use crate::organization::{Denial, NewApiToken, NewConsumerCredentials, NewInvitation};
 use crate::organization::{OrganizationEvent, Role};
 use crate::service::{Edge, EdgeKind, EdgeOrigin, NodeFacts, NodeKey, ServiceEvent, Sighting};
 use crate::usage::ModelUsage;
@@ -97,28 +98,28 @@ pub(super) fn organization() -> Vec<OrganizationEvent> {
             name: "audit".into(),
             at: at(),
         },
-        AccessDenied {
+        AccessDenied(Denial {
             user_id: Some(id(3)),
             action: "integrations.create".into(),
             method: "POST".into(),
             path: "/api/integrations".into(),
             role: Some(Role::Viewer),
             at: at(),
-        },
+        }),
     ]
 }
 
 pub(super) fn chat() -> Vec<ChatEvent> {
     use ChatEvent::*;
     vec![
-        Started {
+        Started(NewSession {
             id: SessionId(id(30)),
             owner: id(1).to_string(),
             title: "Checkout".into(),
             mode: ChatMode::Ask,
             at: at(),
-        },
-        Opened {
+        }),
+        Opened(FirstQuestion {
             id: SessionId(id(31)),
             owner: id(1).to_string(),
             title: "Why is checkout slow?".into(),
@@ -126,7 +127,7 @@ pub(super) fn chat() -> Vec<ChatEvent> {
             message_id: id(32),
             text: "Why is checkout slow?".into(),
             at: at(),
-        },
+        }),
         UserMessagePosted {
             message_id: id(33),
             text: "And payments?".into(),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::chat::FirstQuestion;
 use crate::chat::{ChatError, ChatMessage};
 use crate::usage::ModelUsage;
 use crate::values::MessageRole;
@@ -192,7 +193,7 @@ fn the_question_being_answered_is_the_newest_message_if_it_was_not_cancelled() {
 }
 
 fn ask(n: u128, owner: &str, text: &str) -> ChatCommand {
-    ChatCommand::Ask {
+    ChatCommand::Ask(FirstQuestion {
         id: id(),
         owner: owner.to_owned(),
         title: "Checkout errors".to_owned(),
@@ -200,14 +201,14 @@ fn ask(n: u128, owner: &str, text: &str) -> ChatCommand {
         text: text.to_owned(),
         mode: ChatMode::Ask,
         at: at(0),
-    }
+    })
 }
 
 #[test]
 fn asking_in_a_new_session_opens_it_with_the_question_in_one_event() {
     let state = given(vec![])
         .when(ask(1, "ana", "why is checkout slow?"))
-        .then(vec![ChatEvent::Opened {
+        .then(vec![ChatEvent::Opened(FirstQuestion {
             id: id(),
             owner: "ana".to_owned(),
             title: "Checkout errors".to_owned(),
@@ -215,7 +216,7 @@ fn asking_in_a_new_session_opens_it_with_the_question_in_one_event() {
             message_id: uuid(1),
             text: "why is checkout slow?".to_owned(),
             at: at(0),
-        }]);
+        })]);
     assert_eq!(state.last_question(), Some(uuid(1)));
     assert_eq!(state.owner, "ana");
     assert_eq!(state.started_at, Some(at(0)));

@@ -13,6 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ChatCommand, ChatEvent, ChatSession};
+use crate::chat::NewSession;
 use crate::ids::SessionId;
 use crate::scenario::{self, Given};
 use crate::usage::ModelUsage;
@@ -37,13 +38,13 @@ fn given(events: Vec<ChatEvent>) -> Given<ChatSession> {
 
 /// Ana's session "Checkout errors", started in ask mode at second 0.
 fn started() -> ChatEvent {
-    ChatEvent::Started {
+    ChatEvent::Started(NewSession {
         id: id(),
         owner: "ana".to_owned(),
         title: "Checkout errors".to_owned(),
         mode: ChatMode::Ask,
         at: at(0),
-    }
+    })
 }
 
 fn tool_call_started(tool_call_id: &str, second: i64) -> ChatEvent {

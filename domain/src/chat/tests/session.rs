@@ -1,18 +1,19 @@
 use esrs::event::Upcaster;
 
 use super::*;
+use crate::chat::NewSession;
 use crate::chat::{fold, ChatError, ChatSessionState, TITLE_MAX_CHARS};
 use crate::usage::ModelUsage;
 use crate::DomainEvent;
 
 fn start(title: &str) -> ChatCommand {
-    ChatCommand::Start {
+    ChatCommand::Start(NewSession {
         id: id(),
         owner: "ana".to_owned(),
         title: title.to_owned(),
         mode: ChatMode::Ask,
         at: at(0),
-    }
+    })
 }
 
 fn rename(title: &str) -> ChatCommand {

@@ -12,23 +12,23 @@ fn a_denied_access_is_recorded_and_changes_nothing_else() {
 
 #[test]
 fn a_denied_access_by_an_unknown_caller_is_recorded_too() {
-    let denied = OrganizationEvent::AccessDenied {
+    let denied = OrganizationEvent::AccessDenied(Denial {
         user_id: None,
         action: "organization.read".to_owned(),
         method: "GET".to_owned(),
         path: "/api/organization".to_owned(),
         role: None,
         at: at(60),
-    };
+    });
     given(team())
-        .when(OrganizationCommand::RecordAccessDenied {
+        .when(OrganizationCommand::RecordAccessDenied(Denial {
             user_id: None,
             action: "organization.read".to_owned(),
             method: "GET".to_owned(),
             path: "/api/organization".to_owned(),
             role: None,
             at: at(60),
-        })
+        }))
         .then(vec![denied]);
 }
 

@@ -206,25 +206,25 @@ fn token_revoked(n: u128, user: Uuid, by: Uuid, minute: i64) -> OrganizationEven
 }
 
 fn access_denied() -> OrganizationEvent {
-    OrganizationEvent::AccessDenied {
+    OrganizationEvent::AccessDenied(Denial {
         user_id: Some(cy()),
         action: "incident.resolve".to_owned(),
         method: "POST".to_owned(),
         path: "/api/incidents/1/resolve".to_owned(),
         role: Some(Role::Viewer),
         at: at(60),
-    }
+    })
 }
 
 fn record_access_denied(action: &str) -> OrganizationCommand {
-    OrganizationCommand::RecordAccessDenied {
+    OrganizationCommand::RecordAccessDenied(Denial {
         user_id: Some(cy()),
         action: action.to_owned(),
         method: "POST".to_owned(),
         path: "/api/incidents/1/resolve".to_owned(),
         role: Some(Role::Viewer),
         at: at(60),
-    }
+    })
 }
 
 /// One of every command except `Create`, each of which would change a created organization.

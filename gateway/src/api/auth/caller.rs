@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::credentials::{cookie_token, hash_token, TokenKind};
 use crate::api::{ApiError, AppState};
+use aurora_domain::organization::Denial;
 
 /// An authenticated request: the user, the organisation (tenant) it acts in, and its role there.
 #[derive(Debug, Clone)]
@@ -189,14 +190,14 @@ impl Caller {
     /// Puts a refused access on the audit log. A failure to record is logged, not shown: the
     /// caller is refused either way.
     pub async fn record_denied(&self, state: &AppState, action: &str) {
-        let command = OrganizationCommand::RecordAccessDenied {
+        let command = OrganizationCommand::RecordAccessDenied(Denial {
             user_id: Some(self.user_id),
             action: action.to_owned(),
             method: self.method.to_string(),
             path: self.path.clone(),
             role: Some(self.role),
             at: Utc::now(),
-        };
+        });
         let result = state
             .services
             .organizations

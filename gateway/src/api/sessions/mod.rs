@@ -28,6 +28,7 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::responses::ErrorBody;
 use super::{page, parse_uuid, ApiError, AppState, Body};
+use aurora_domain::chat::NewSession;
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;
@@ -126,13 +127,13 @@ async fn create(
         .map_or_else(|| DEFAULT_TITLE.to_owned(), |t| t.trim().to_owned());
     let mode = req.mode.unwrap_or_default();
     let at = Utc::now();
-    let command = ChatCommand::Start {
+    let command = ChatCommand::Start(NewSession {
         id: SessionId(id),
         owner: caller.user_id.to_string(),
         title: title.clone(),
         mode,
         at,
-    };
+    });
     change(&state, &caller, id, command).await?;
     Ok((
         StatusCode::CREATED,

@@ -20,6 +20,7 @@ use super::run_loop::Run;
 use super::{Agent, AgentError};
 use crate::agent::session::answer_id;
 use crate::agent::sweep::Sweep;
+use aurora_domain::chat::FirstQuestion;
 
 pub(super) const CONSUMER: &str = "chat";
 /// Commands taken at once; those of different sessions are handled concurrently.
@@ -194,7 +195,7 @@ impl Agent {
         // One event records the question, opening the session if it is new (a single append: an
         // atomic batch of two measured ~3 ms slower here); a redelivered query records nothing,
         // and the state then tells whether it was answered already.
-        let ask = ChatCommand::Ask {
+        let ask = ChatCommand::Ask(FirstQuestion {
             id: SessionId(id),
             owner: query.owner.clone(),
             title: query.title.clone(),
@@ -202,7 +203,7 @@ impl Agent {
             text: query.text.clone(),
             mode: query.mode,
             at: query.at,
-        };
+        });
         let asked = self
             .inner
             .sessions

@@ -17,6 +17,7 @@ use super::run_loop::Run;
 use super::Agent;
 use crate::agent::investigation::{self, journal, resume, Journal};
 use crate::agent::session::answer_id;
+use aurora_domain::chat::FirstQuestion;
 
 /// What an investigation's run starts from.
 pub struct Brief {
@@ -68,7 +69,7 @@ impl Agent {
             .subscribe(subjects::aggregate(tenant, "session", session))
             .await
             .map_err(StoreError::unavailable)?;
-        let ask = ChatCommand::Ask {
+        let ask = ChatCommand::Ask(FirstQuestion {
             id: SessionId(session),
             owner: investigation::OWNER.to_owned(),
             title: brief.title.clone(),
@@ -76,7 +77,7 @@ impl Agent {
             text: brief.text.clone(),
             mode: ChatMode::Ask,
             at: Utc::now(),
-        };
+        });
         let (executed, mut state) = self
             .inner
             .sessions
