@@ -64,13 +64,9 @@ pub async fn connect_and_provision(
     file: Option<&streams::StreamsFile>,
 ) -> Result<(async_nats::Client, Vec<streams::Report>), ConnectError> {
     let client = connect(url).await?;
-    let default;
     let file = match file {
-        Some(f) => f,
-        None => {
-            default = streams::StreamsFile::parse(streams::DEFAULT_STREAMS_YAML)?;
-            &default
-        }
+        Some(file) => file,
+        None => streams::StreamsFile::shipped(),
     };
     let js = async_nats::jetstream::new(client.clone());
     let reports = streams::apply(&js, file).await?;
@@ -85,8 +81,6 @@ pub enum ConnectError {
         #[source]
         source: async_nats::ConnectError,
     },
-    #[error("the built-in streams.yaml does not load")]
-    BuiltIn(#[from] streams::StreamsFileError),
     #[error("cannot provision streams")]
     Streams(#[from] streams::ApplyError),
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
@@ -168,6 +169,15 @@ pub enum StreamsFileError {
 }
 
 impl StreamsFile {
+    /// The `streams.yaml` built into the binary, parsed once. It is compiled in, and a test
+    /// holds that it parses, so failing to is a bug, not a condition to handle.
+    pub fn shipped() -> &'static StreamsFile {
+        static SHIPPED: LazyLock<StreamsFile> = LazyLock::new(|| {
+            StreamsFile::parse(DEFAULT_STREAMS_YAML).expect("the built-in streams.yaml parses")
+        });
+        &SHIPPED
+    }
+
     pub fn load(path: &Path) -> Result<Self, StreamsFileError> {
         let text = std::fs::read_to_string(path).map_err(|source| StreamsFileError::Read {
             path: path.display().to_string(),
@@ -512,7 +522,7 @@ mod tests {
 
     #[test]
     fn the_shipped_streams_file_is_valid_and_declares_the_four_streams() {
-        let file = StreamsFile::parse(DEFAULT_STREAMS_YAML).expect("streams.yaml must parse");
+        let file = StreamsFile::shipped();
         for name in ["INBOX", "CMD", "EVENTS", "DEAD_LETTERS"] {
             assert!(file.stream(name).is_some(), "{name} missing");
         }

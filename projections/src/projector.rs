@@ -38,7 +38,8 @@ struct Spec {
     name: &'static str,
     /// The durable consumer in `streams.yaml`.
     consumer: &'static str,
-    filter: &'static str,
+    /// The aggregate type whose events it reads.
+    aggregate: &'static str,
     /// The tables it writes, in the order readers that join them take their locks.
     tables: &'static [&'static str],
 }
@@ -50,7 +51,7 @@ macro_rules! spec {
         Spec {
             name: $name,
             consumer: concat!("proj-", $name),
-            filter: concat!("evt.*.", $aggregate, ".*"),
+            aggregate: $aggregate,
             tables: $tables,
         }
     };
@@ -177,8 +178,9 @@ impl Projector {
         self.spec().consumer
     }
 
-    pub fn filter(self) -> &'static str {
-        self.spec().filter
+    /// The subjects it reads: its aggregate's events, of every tenant.
+    pub fn filter(self) -> String {
+        aurora_nats::subjects::aggregate_type_all_tenants(self.spec().aggregate)
     }
 
     /// The tables it writes, in the order readers that join them take their locks.

@@ -107,6 +107,7 @@ pub async fn build(
         })
     };
     let filter = projector.filter();
+    let filter = filter.as_str();
     let mut consumer = ordered(filter)
         .await
         .map_err(|e| ProjectionError::Nats(e.into()))?;

@@ -7,7 +7,7 @@
 
 use async_nats::jetstream;
 use aurora_nats::consumer::{self, Delivery, HandlerError};
-use aurora_nats::streams::{StreamsFile, DEFAULT_STREAMS_YAML};
+use aurora_nats::streams::StreamsFile;
 use aurora_nats::subjects::{self, parse_event_subject, EVENTS_STREAM};
 use aurora_nats::RawEvent;
 use aurora_telemetry::{trace, Metrics};
@@ -121,19 +121,15 @@ async fn restart_consumer(
     };
     let mut config = match provisioned {
         Some(config) => config,
-        None => {
-            let file = StreamsFile::parse(DEFAULT_STREAMS_YAML)
-                .map_err(|e| ProjectionError::Nats(e.into()))?;
-            file.stream(EVENTS_STREAM)
-                .and_then(|s| s.consumers.iter().find(|c| c.name == projector.consumer()))
-                .ok_or_else(|| {
-                    ProjectionError::Nats(
-                        format!("streams.yaml declares no consumer {}", projector.consumer())
-                            .into(),
-                    )
-                })?
-                .to_config()
-        }
+        None => StreamsFile::shipped()
+            .stream(EVENTS_STREAM)
+            .and_then(|s| s.consumers.iter().find(|c| c.name == projector.consumer()))
+            .ok_or_else(|| {
+                ProjectionError::Nats(
+                    format!("streams.yaml declares no consumer {}", projector.consumer()).into(),
+                )
+            })?
+            .to_config(),
     };
     let from = checkpoint(pool, projector).await? + 1;
     config.deliver_policy = jetstream::consumer::DeliverPolicy::ByStartSequence {

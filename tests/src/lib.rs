@@ -648,9 +648,7 @@ pub async fn redeliver_events(app: &mut TestApp, consumer: &str, config: Config,
         .delete_consumer(consumer)
         .await
         .expect("the consumer goes");
-    let file = aurora_nats::streams::StreamsFile::parse(aurora_nats::streams::DEFAULT_STREAMS_YAML)
-        .expect("streams.yaml parses");
-    aurora_nats::streams::apply(&js, &file)
+    aurora_nats::streams::apply(&js, aurora_nats::streams::StreamsFile::shipped())
         .await
         .expect("streams.yaml applies");
     let (stop, stopped) = watch::channel(false);

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use aurora_nats::streams::{StreamsFile, DEFAULT_STREAMS_YAML};
+use aurora_nats::streams::StreamsFile;
 use clap::Args;
 
 /// The clap id of `--streams-file`, for `streams apply` to give it its alias `--file`.
@@ -42,8 +42,7 @@ impl StreamsFileArgs {
                     path.display()
                 )
             }),
-            None => StreamsFile::parse(DEFAULT_STREAMS_YAML)
-                .context("The streams.yaml built into the binary does not load"),
+            None => Ok(StreamsFile::shipped().clone()),
         }
     }
 }

@@ -76,7 +76,7 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
     let consumer: async_nats::jetstream::consumer::PullConsumer = stream
         .create_consumer(pull::Config {
             durable_name: Some("redelivery-test".into()),
-            filter_subject: Projector::Incidents.filter().into(),
+            filter_subject: Projector::Incidents.filter(),
             ack_policy: AckPolicy::Explicit,
             ack_wait: std::time::Duration::from_secs(1),
             ..Default::default()
@@ -140,7 +140,7 @@ async fn a_batch_redelivered_after_its_commit_changes_nothing() {
     let consumer: async_nats::jetstream::consumer::PullConsumer = stream
         .create_consumer(pull::Config {
             durable_name: Some("retry-test".into()),
-            filter_subject: Projector::Incidents.filter().into(),
+            filter_subject: Projector::Incidents.filter(),
             ack_policy: AckPolicy::Explicit,
             ..Default::default()
         })
