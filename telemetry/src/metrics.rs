@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabel, NoLabelSet};
@@ -428,15 +428,14 @@ impl Metrics {
         self.0.tool_calls.get_or_create(&labels).inc();
     }
 
-    /// One HTTP request answered: `route` is the matched route's template (never the raw path).
-    pub fn http_request(&self, method: &'static str, route: Arc<str>, status: u16) {
-        let labels = RouteLabels {
-            method,
-            route,
-            status,
-            tenant: None,
-        };
-        self.0.http_requests.get_or_create(&labels).inc();
+    /// The request counters of route template `route` (`/api/incidents/{id}`, never a raw path:
+    /// ids would make a series each), for the route's middleware to keep.
+    pub fn route_counters(&self, route: &str) -> RouteCounters {
+        RouteCounters {
+            route: Arc::from(route),
+            family: self.0.http_requests.clone(),
+            seen: RwLock::new(Vec::new()),
+        }
     }
 
     /// A chat WebSocket opened; it counts as open until the guard drops.
@@ -536,6 +535,43 @@ impl WebhookSeries {
     }
 }
 
+/// One route's `aurora_http_requests_total` series, each method and status looked up in the
+/// family once and then kept: a request costs a short scan and an atomic add, not a hash of
+/// its labels.
+pub struct RouteCounters {
+    route: Arc<str>,
+    family: Family<RouteLabels, Counter>,
+    /// The (method, status) series met so far: a handful per route.
+    seen: RwLock<Vec<(&'static str, u16, Counter)>>,
+}
+
+impl RouteCounters {
+    /// One request answered with `status`.
+    pub fn count(&self, method: &'static str, status: u16) {
+        let is = |(m, s, _): &&(&'static str, u16, Counter)| *s == status && *m == method;
+        let seen = self.seen.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, counter)) = seen.iter().find(is) {
+            counter.inc();
+            return;
+        }
+        drop(seen);
+        let mut seen = self.seen.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, counter)) = seen.iter().find(is) {
+            counter.inc();
+            return;
+        }
+        let labels = RouteLabels {
+            method,
+            route: self.route.clone(),
+            status,
+            tenant: None,
+        };
+        let counter = self.family.get_or_create(&labels).clone();
+        counter.inc();
+        seen.push((method, status, counter));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -547,6 +583,29 @@ mod tests {
             .filter(|l| l.starts_with(prefix))
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn a_routes_counters_keep_one_series_per_method_and_status() {
+        let metrics = Metrics::default();
+        let route = metrics.route_counters("/api/incidents/{id}");
+        for (method, status) in [("GET", 200), ("GET", 404), ("GET", 200), ("PATCH", 200)] {
+            route.count(method, status);
+        }
+        // A second holder of the same route (another app's router) adds to the same series.
+        metrics
+            .route_counters("/api/incidents/{id}")
+            .count("GET", 200);
+        let mut counted = lines(&metrics, "aurora_http_requests_total{");
+        counted.sort();
+        assert_eq!(
+            counted,
+            vec![
+                r#"aurora_http_requests_total{method="GET",route="/api/incidents/{id}",status="200"} 3"#,
+                r#"aurora_http_requests_total{method="GET",route="/api/incidents/{id}",status="404"} 1"#,
+                r#"aurora_http_requests_total{method="PATCH",route="/api/incidents/{id}",status="200"} 1"#,
+            ]
+        );
     }
 
     #[test]

@@ -19,11 +19,13 @@
 //! `BENCH_WRK_SECS` (default 4) sets each wrk round; `AURORA_BIN` the binary (default
 //! `$CARGO_TARGET_DIR/release/aurora`, which `make bench` builds first).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use aurora_telemetry::metrics::RouteCounters;
 use aurora_tests::bench::{median, webhook_script, wrk, Wrk};
 use aurora_tests::{TestDb, TestNats};
 use axum::body::Bytes;
@@ -31,6 +33,7 @@ use axum::extract::State;
 use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use rustc_hash::FxBuildHasher;
 use serde_json::{json, Value};
 
 /// The local secret store's key, shared by the processes.
@@ -204,26 +207,28 @@ async fn integration(http: &reqwest::Client, base: &str) -> (String, String) {
 }
 
 /// What the intake's metrics cost for one webhook, timed over [`ITERATIONS`]: the update of
-/// `aurora_http_requests_total` (its route label looked up as the middleware does),
+/// `aurora_http_requests_total` (its route's counters looked up as the middleware does),
 /// `aurora_webhooks_received_total`, and `aurora_webhooks_accepted_total` with the latency
 /// histogram (the clock read twice, as the route does), through the series the gateway keeps
 /// with a cached integration.
 fn metrics_per_webhook() -> Duration {
     let metrics = aurora_telemetry::Metrics::default();
     let series = metrics.webhook_series("grafana", None);
-    let route: Arc<str> = Arc::from("/webhooks/{source}/{integration_id}");
-    let routes: std::collections::HashMap<Box<str>, Arc<str>> =
-        [(Box::from(&*route), route.clone())].into_iter().collect();
+    let template = "/webhooks/{source}/{integration_id}";
+    let routes: HashMap<Box<str>, RouteCounters, FxBuildHasher> =
+        [(Box::from(template), metrics.route_counters(template))]
+            .into_iter()
+            .collect();
+    let unmatched = metrics.route_counters("unmatched");
     let started = Instant::now();
     for _ in 0..ITERATIONS {
         let arrived = Instant::now();
-        let label = routes
-            .get(std::hint::black_box("/webhooks/{source}/{integration_id}"))
-            .cloned()
-            .unwrap_or_else(|| route.clone());
+        let counters = routes
+            .get(std::hint::black_box(template))
+            .unwrap_or(&unmatched);
         series.received();
         series.accepted(arrived.elapsed());
-        metrics.http_request("POST", label, 202);
+        counters.count("POST", 202);
     }
     started.elapsed() / ITERATIONS
 }

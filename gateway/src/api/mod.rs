@@ -240,10 +240,7 @@ pub fn router(state: AppState) -> Result<Router, anyhow::Error> {
         .split_for_parts();
     responses::declare(&mut webhook_doc, responses::Layers::Webhooks);
     doc.merge(webhook_doc);
-    let routes = Arc::new(prometheus::Routes::new(
-        state.services.metrics.clone(),
-        &doc,
-    ));
+    let routes = Arc::new(prometheus::Routes::new(&state.services.metrics, &doc));
     let webhooks = webhooks
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.body_limit))

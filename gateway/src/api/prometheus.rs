@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aurora_telemetry::metrics::CONTENT_TYPE;
+use rustc_hash::FxBuildHasher;
+
+use aurora_telemetry::metrics::{RouteCounters, CONTENT_TYPE};
 use aurora_telemetry::Metrics;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
@@ -49,37 +51,34 @@ pub(crate) fn exposition(metrics: &Metrics) -> Response {
         .into_response()
 }
 
-/// The route templates as labels, made once: a request's label is a lookup and a reference
-/// count, not a new string.
+/// Each route template's request counters, made once: a request's count is a lookup of its
+/// template and an atomic add.
 pub struct Routes {
-    metrics: Metrics,
-    known: HashMap<Box<str>, Arc<str>>,
-    unmatched: Arc<str>,
+    known: HashMap<Box<str>, RouteCounters, FxBuildHasher>,
+    unmatched: RouteCounters,
 }
 
 impl Routes {
-    /// Labels for every path of the OpenAPI document (which is every route).
-    pub fn new(metrics: Metrics, doc: &utoipa::openapi::OpenApi) -> Self {
+    /// Counters for every path of the OpenAPI document (which is every route).
+    pub fn new(metrics: &Metrics, doc: &utoipa::openapi::OpenApi) -> Self {
         let known = doc
             .paths
             .paths
             .keys()
-            .map(|path| (Box::from(path.as_str()), Arc::from(path.as_str())))
+            .map(|path| (Box::from(path.as_str()), metrics.route_counters(path)))
             .collect();
         Self {
-            metrics,
             known,
-            unmatched: Arc::from("unmatched"),
+            unmatched: metrics.route_counters("unmatched"),
         }
     }
 
-    fn label(&self, request: &Request) -> Arc<str> {
+    fn counters(&self, request: &Request) -> &RouteCounters {
         request
             .extensions()
             .get::<MatchedPath>()
             .and_then(|path| self.known.get(path.as_str()))
             .unwrap_or(&self.unmatched)
-            .clone()
     }
 }
 
@@ -92,11 +91,9 @@ pub async fn count_requests(
     next: Next,
 ) -> Response {
     let method = method_label(request.method());
-    let route = routes.label(&request);
+    let counters = routes.counters(&request);
     let response = next.run(request).await;
-    routes
-        .metrics
-        .http_request(method, route, response.status().as_u16());
+    counters.count(method, response.status().as_u16());
     response
 }
 
