@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabel, NoLabelSet};
@@ -434,7 +434,7 @@ impl Metrics {
         RouteCounters {
             route: Arc::from(route),
             family: self.0.http_requests.clone(),
-            seen: RwLock::new(Vec::new()),
+            seen: std::array::from_fn(|_| OnceLock::new()),
         }
     }
 
@@ -535,40 +535,51 @@ impl WebhookSeries {
     }
 }
 
+/// How many (method, status) series of one route are kept; a route answering more kinds looks
+/// the rest up in the family each time.
+const ROUTE_SERIES: usize = 16;
+
 /// One route's `aurora_http_requests_total` series, each method and status looked up in the
-/// family once and then kept: a request costs a short scan and an atomic add, not a hash of
-/// its labels.
+/// family once and then kept: a request costs a scan of a few slots (atomic loads) and an atomic
+/// add, not a hash of its labels and a lock.
 pub struct RouteCounters {
     route: Arc<str>,
     family: Family<RouteLabels, Counter>,
-    /// The (method, status) series met so far: a handful per route.
-    seen: RwLock<Vec<(&'static str, u16, Counter)>>,
+    /// The (method, status) series met so far, in the order met. Two threads meeting the same
+    /// new series may each keep it (clones of one counter): the count is the same.
+    seen: [OnceLock<(&'static str, u16, Counter)>; ROUTE_SERIES],
 }
 
 impl RouteCounters {
     /// One request answered with `status`.
     pub fn count(&self, method: &'static str, status: u16) {
-        let is = |(m, s, _): &&(&'static str, u16, Counter)| *s == status && *m == method;
-        let seen = self.seen.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, counter)) = seen.iter().find(is) {
-            counter.inc();
-            return;
+        for slot in &self.seen {
+            match slot.get() {
+                Some((m, s, counter)) if *s == status && *m == method => {
+                    counter.inc();
+                    return;
+                }
+                Some(_) => continue,
+                None => {
+                    let counter = self.series(method, status);
+                    counter.inc();
+                    // Taken meanwhile by another series: this one is found in a later slot.
+                    let _ = slot.set((method, status, counter));
+                    return;
+                }
+            }
         }
-        drop(seen);
-        let mut seen = self.seen.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, _, counter)) = seen.iter().find(is) {
-            counter.inc();
-            return;
-        }
+        self.series(method, status).inc();
+    }
+
+    fn series(&self, method: &'static str, status: u16) -> Counter {
         let labels = RouteLabels {
             method,
             route: self.route.clone(),
             status,
             tenant: None,
         };
-        let counter = self.family.get_or_create(&labels).clone();
-        counter.inc();
-        seen.push((method, status, counter));
+        self.family.get_or_create(&labels).clone()
     }
 }
 
@@ -605,6 +616,24 @@ mod tests {
                 r#"aurora_http_requests_total{method="GET",route="/api/incidents/{id}",status="404"} 1"#,
                 r#"aurora_http_requests_total{method="PATCH",route="/api/incidents/{id}",status="200"} 1"#,
             ]
+        );
+    }
+
+    #[test]
+    fn a_route_answering_more_kinds_than_it_keeps_still_counts_each() {
+        let metrics = Metrics::default();
+        let route = metrics.route_counters("/api/x");
+        let statuses: Vec<u16> = (0..ROUTE_SERIES as u16 + 4).map(|i| 400 + i).collect();
+        for _ in 0..2 {
+            statuses
+                .iter()
+                .for_each(|status| route.count("GET", *status));
+        }
+        let counted = lines(&metrics, "aurora_http_requests_total{");
+        assert_eq!(counted.len(), statuses.len());
+        assert!(
+            counted.iter().all(|line| line.ends_with("} 2")),
+            "{counted:?}"
         );
     }
 
