@@ -7,7 +7,7 @@
 
 use aurora_domain::correlation::Correlation;
 pub use aurora_domain::incident::describe;
-use aurora_domain::incident::{Alert, Incident, IncidentEvent, IncidentState};
+use aurora_domain::incident::{Alert, Incident, IncidentEvent, IncidentState, Opening};
 use aurora_domain::DomainEvent;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -18,7 +18,6 @@ use crate::error::ProjectionError;
 use crate::fold::{state_json, Folded, Seen, Tables, Tx};
 use crate::rows::insert_new;
 use crate::state_cache::Key;
-use aurora_domain::incident::Opening;
 
 /// The rows of a batch: incidents, their alerts and their timeline.
 #[derive(Default)]

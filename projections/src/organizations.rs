@@ -7,14 +7,16 @@
 //! touched organisation are rewritten whole from its folded state: simple, and a redelivered
 //! batch writes the same rows again.
 
-use aurora_domain::organization::{Organization, OrganizationEvent, OrganizationState};
+use aurora_domain::organization::{
+    Denial, NewApiToken, NewConsumerCredentials, NewInvitation, Organization, OrganizationEvent,
+    OrganizationState,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ProjectionError;
 use crate::fold::{state_row, Folded, Seen, Tables, Tx};
 use crate::rows::{audit_row, insert, insert_new, upsert};
-use aurora_domain::organization::{Denial, NewApiToken, NewConsumerCredentials, NewInvitation};
 
 /// The rows of a batch: organisations with their members, invitations and tokens (rewritten whole
 /// per touched tenant), and the audit log.

@@ -2,14 +2,13 @@
 //! columns), `chat_messages` (every message, tool step, confirmation and usage record, in
 //! order — the full history a reopened session shows) and `llm_usage` (one row per model call).
 
-use aurora_domain::chat::{ChatEvent, ChatSession};
+use aurora_domain::chat::{ChatEvent, ChatSession, FirstQuestion};
 use aurora_domain::DomainEvent;
 use serde_json::{json, Value};
 
 use crate::error::ProjectionError;
 use crate::fold::{state_row, Folded, Seen, Tables, Tx};
 use crate::rows::{insert_new, upsert};
-use aurora_domain::chat::FirstQuestion;
 use aurora_domain::usage::ModelUsage;
 
 /// The rows of a batch: sessions, history entries and usage records.

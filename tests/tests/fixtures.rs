@@ -1,8 +1,7 @@
 //! Commands and ids the tests share.
 
 use aurora_domain::correlation::{Correlation, TopologyBasis};
-use aurora_domain::incident::Alert;
-use aurora_domain::incident::Opening;
+use aurora_domain::incident::{Alert, Opening};
 use aurora_domain::{IncidentCommand, IncidentId, Severity, TenantId};
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;

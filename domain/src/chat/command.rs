@@ -5,11 +5,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::ChatError;
-use super::event::ChatEvent;
+use super::event::{ChatEvent, FirstQuestion, NewSession};
 use super::state::ChatSessionState;
 use crate::aggregate::text_within;
-use crate::chat::FirstQuestion;
-use crate::chat::NewSession;
 use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, ToolCallStatus};
 

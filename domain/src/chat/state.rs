@@ -5,9 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::event::ChatEvent;
-use crate::chat::FirstQuestion;
-use crate::chat::NewSession;
+use super::event::{ChatEvent, FirstQuestion, NewSession};
 use crate::ids::SessionId;
 use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict, MessageRole, ToolCallStatus};

@@ -3,8 +3,7 @@
 //! timeline lists — one wording for all three.
 
 use super::command::RCA_AUTHOR;
-use super::event::IncidentEvent;
-use super::event::Opening;
+use super::event::{IncidentEvent, Opening};
 use crate::values::{RcaStatus, Severity};
 
 /// One line of the timeline, as an on-call engineer reads it.

@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::alert::{Alert, AttachedAlert, ResolveNotification};
-use super::event::IncidentEvent;
-use super::event::Opening;
+use super::event::{IncidentEvent, Opening};
 use crate::ids::IncidentId;
 use crate::values::{IncidentStatus, RcaStatus, Severity};
 

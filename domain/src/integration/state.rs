@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::event::IntegrationEvent;
-use super::event::NewIntegration;
+use super::event::{IntegrationEvent, NewIntegration};
 use super::settings::IntegrationSettings;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -6,11 +6,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::event::NewInvitation;
-use super::event::OrganizationEvent;
+use super::event::{NewInvitation, OrganizationEvent};
 use super::role::Role;
-use crate::organization::NewApiToken;
-use crate::organization::NewConsumerCredentials;
+use crate::organization::{NewApiToken, NewConsumerCredentials};
 
 /// The organization; the tenant is not here because the event store already scopes by it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

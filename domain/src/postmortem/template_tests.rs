@@ -9,8 +9,7 @@ use uuid::Uuid;
 use super::*;
 use crate::correlation::{Correlation, TitleBasis, TopologyBasis};
 use crate::ids::IncidentId;
-use crate::incident::Opening;
-use crate::incident::{self, Alert};
+use crate::incident::{self, Alert, Opening};
 use crate::investigation::{
     self, Conclusion, InvestigationEvent, Risk, StepStatus, SuggestionKind,
 };

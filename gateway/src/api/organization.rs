@@ -1,7 +1,9 @@
 //! The caller's organisation: members and their roles, invitations, API tokens, and the audit
 //! log. Every change is a command on the `Organization` aggregate, so it is also an audit entry.
 
-use aurora_domain::organization::{OrganizationCommand, Role, INVITATION_VALIDITY_DAYS};
+use aurora_domain::organization::{
+    NewApiToken, NewInvitation, OrganizationCommand, Role, INVITATION_VALIDITY_DAYS,
+};
 use aurora_projections::queries;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -18,8 +20,6 @@ use super::auth::credentials::{new_token, TokenKind};
 use super::auth::views::OrganizationRef;
 use super::auth::{Caller, Via};
 use super::{parse_uuid, ApiError, AppState, Body};
-use aurora_domain::organization::NewApiToken;
-use aurora_domain::organization::NewInvitation;
 
 /// API tokens live this long unless asked otherwise, and at most [`MAX_TOKEN_DAYS`].
 const DEFAULT_TOKEN_DAYS: i64 = 90;

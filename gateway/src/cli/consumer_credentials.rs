@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use aurora_domain::organization::{Organization, OrganizationCommand};
+use aurora_domain::organization::{NewConsumerCredentials, Organization, OrganizationCommand};
 use aurora_domain::TenantId;
 use aurora_nats::consumer_access::{self, Grant, Registry};
 use aurora_nats::subjects::EVENTS_STREAM;
@@ -27,7 +27,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::cli::StreamsFileArgs;
-use aurora_domain::organization::NewConsumerCredentials;
 
 /// Where `aurora up` writes its embedded nats-server's URL (with Aurora's password), readable
 /// by its owner only.

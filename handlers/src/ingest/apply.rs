@@ -5,7 +5,7 @@
 
 use aurora_domain::change::{change_aggregate_id, ChangeCommand};
 use aurora_domain::correlation::{AlertDecision, Decision};
-use aurora_domain::incident::{Alert, IncidentError};
+use aurora_domain::incident::{Alert, IncidentError, Opening};
 use aurora_domain::integration::IntegrationState;
 use aurora_domain::{IncidentCommand, IncidentId, IntegrationCommand, TenantId};
 use aurora_nats::consumer::Delivery as Message;
@@ -18,7 +18,6 @@ use tracing::Instrument;
 
 use super::{Ingest, Placed, ReportedChange};
 use crate::sources;
-use aurora_domain::incident::Opening;
 
 impl Ingest {
     /// A delivery asking to confirm a subscription (SNS `SubscriptionConfirmation`) is confirmed

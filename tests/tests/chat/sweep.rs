@@ -2,14 +2,13 @@
 
 use std::time::Duration;
 
-use aurora_domain::chat::fold;
+use aurora_domain::chat::{fold, NewSession};
 use aurora_domain::ToolCallStatus;
 use aurora_tests::chat::{of_type, ChatSocket};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::helpers::{ask_to_delete, chat_with, delete_script, session_events, session_of, Chat};
-use aurora_domain::chat::NewSession;
 
 /// Leaves what a handler that died mid-run leaves: a session with a question, a started tool
 /// call and a pending confirmation, and no run holding the session's lease. Returns its id.

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use aurora_domain::chat::ChatCommand;
+use aurora_domain::chat::{ChatCommand, NewSession};
 use aurora_domain::{ChatMode, ChatSession, Incident, IncidentId, SessionId};
 use aurora_nats::envelope::{self, Context};
 use aurora_nats::log::Append;
@@ -13,7 +13,6 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::fixtures::{comment, open, tenant};
-use aurora_domain::chat::NewSession;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_events_of_one_command_are_stored_together() {

@@ -13,8 +13,7 @@ use aurora_domain::investigation::{
     run_id, Conclusion, Investigation, InvestigationCommand, Risk, StepStatus, SuggestionKind,
     Trigger,
 };
-use aurora_domain::{ChatCommand, ChatMode, ChatSession};
-use aurora_domain::{IncidentId, SessionId, Severity};
+use aurora_domain::{ChatCommand, ChatMode, ChatSession, IncidentId, SessionId, Severity};
 use aurora_gateway::app::Role;
 use aurora_nats::{AggregateStore, Context};
 use aurora_projections::Projector;

@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use aurora_domain::knowledge::{DocumentKind, DocumentName, KnowledgeCommand, KnowledgeDocument};
+use aurora_domain::knowledge::{
+    DocumentKind, DocumentName, KnowledgeCommand, KnowledgeDocument, Upload,
+};
 use aurora_gateway::app::Role;
 use aurora_handlers::knowledge::{KnowledgeBase, KnowledgeConfig};
 use aurora_nats::envelope::Context;
@@ -15,7 +17,6 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{settled, RUNBOOK};
-use aurora_domain::knowledge::Upload;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_without_progress_for_the_limit_and_unfinished_uploads_are_failed() {

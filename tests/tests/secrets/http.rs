@@ -4,8 +4,7 @@
 //! Retry-After and nothing recorded.
 
 use aurora_domain::connector::{ConnectorCommand, ConnectorKind, ConnectorSettings, DatadogSite};
-use aurora_domain::integration::NewIntegration;
-use aurora_domain::integration::{IntegrationCommand, IntegrationSettings};
+use aurora_domain::integration::{IntegrationCommand, IntegrationSettings, NewIntegration};
 use aurora_handlers::connectors::Credentials;
 use aurora_handlers::secrets::{SecretError, VaultSecretStore};
 use aurora_nats::envelope::Context;

@@ -6,8 +6,7 @@ use serde_json::json;
 use super::{alert, at, correlation, id};
 use crate::correlation::{CorrelatorEvent, CorrelatorSnapshot, PendingAlert, ServiceGraph};
 use crate::ids::IncidentId;
-use crate::incident::IncidentEvent;
-use crate::incident::Opening;
+use crate::incident::{IncidentEvent, Opening};
 use crate::intake::Placement;
 use crate::investigation::{
     Conclusion, InvestigationEvent, Risk, StepStatus, SuggestionKind, Trigger,

@@ -5,17 +5,15 @@ use serde_json::json;
 
 use super::{at, id};
 use crate::change::ChangeRecordEvent;
-use crate::chat::ChatEvent;
-use crate::chat::{FirstQuestion, NewSession};
+use crate::chat::{ChatEvent, FirstQuestion, NewSession};
 use crate::connector::{ConnectorEvent, ConnectorKind, ConnectorSettings, DatadogSite, GcpAuth};
 use crate::ids::SessionId;
 use crate::intake::ChangeEvent;
-use crate::integration::NewIntegration;
-use crate::integration::{IntegrationEvent, IntegrationSettings};
-use crate::knowledge::Upload;
-use crate::knowledge::{DocumentKind, DocumentName, KnowledgeEvent};
-use crate::organization::{Denial, NewApiToken, NewConsumerCredentials, NewInvitation};
-use crate::organization::{OrganizationEvent, Role};
+use crate::integration::{IntegrationEvent, IntegrationSettings, NewIntegration};
+use crate::knowledge::{DocumentKind, DocumentName, KnowledgeEvent, Upload};
+use crate::organization::{
+    Denial, NewApiToken, NewConsumerCredentials, NewInvitation, OrganizationEvent, Role,
+};
 use crate::service::{Edge, EdgeKind, EdgeOrigin, NodeFacts, NodeKey, ServiceEvent, Sighting};
 use crate::usage::ModelUsage;
 use crate::values::{ChatMode, ConfirmationDecision, GateVerdict};

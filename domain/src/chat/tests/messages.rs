@@ -1,6 +1,5 @@
 use super::*;
-use crate::chat::FirstQuestion;
-use crate::chat::{ChatError, ChatMessage};
+use crate::chat::{ChatError, ChatMessage, FirstQuestion};
 use crate::usage::ModelUsage;
 use crate::values::MessageRole;
 

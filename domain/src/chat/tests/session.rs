@@ -1,8 +1,7 @@
 use esrs::event::Upcaster;
 
 use super::*;
-use crate::chat::NewSession;
-use crate::chat::{fold, ChatError, ChatSessionState, TITLE_MAX_CHARS};
+use crate::chat::{fold, ChatError, ChatSessionState, NewSession, TITLE_MAX_CHARS};
 use crate::usage::ModelUsage;
 use crate::DomainEvent;
 

@@ -2,8 +2,7 @@
 //! when the source gave none, and the run a person's feedback rates.
 
 use super::*;
-use crate::incident::Opening;
-use crate::incident::{Feedback, IncidentCommand, RCA_AUTHOR};
+use crate::incident::{Feedback, IncidentCommand, Opening, RCA_AUTHOR};
 use crate::values::IncidentStatus;
 
 fn run(n: u32) -> Uuid {

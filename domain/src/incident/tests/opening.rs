@@ -1,6 +1,7 @@
 use super::*;
-use crate::incident::Opening;
-use crate::incident::{fold, AttachedAlert, IncidentCommand, IncidentError, IncidentState};
+use crate::incident::{
+    fold, AttachedAlert, IncidentCommand, IncidentError, IncidentState, Opening,
+};
 use crate::values::IncidentStatus;
 use crate::DomainEvent;
 

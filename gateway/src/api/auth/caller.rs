@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use aurora_domain::organization::{OrganizationCommand, Role};
+use aurora_domain::organization::{Denial, OrganizationCommand, Role};
 use aurora_domain::TenantId;
 use aurora_nats::envelope::Context;
 use aurora_nats::Executed;
@@ -20,7 +20,6 @@ use uuid::Uuid;
 
 use super::credentials::{cookie_token, hash_token, TokenKind};
 use crate::api::{ApiError, AppState};
-use aurora_domain::organization::Denial;
 
 /// An authenticated request: the user, the organisation (tenant) it acts in, and its role there.
 #[derive(Debug, Clone)]

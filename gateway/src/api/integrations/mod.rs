@@ -1,7 +1,9 @@
 //! Integrations (SPEC §1): an admin connects a webhook source and gets its URL, its secret (shown
 //! once, when Aurora generates it) and what to paste where in the source tool.
 
-use aurora_domain::integration::{IntegrationCommand, IntegrationError, IntegrationSettings};
+use aurora_domain::integration::{
+    IntegrationCommand, IntegrationError, IntegrationSettings, NewIntegration,
+};
 use aurora_domain::organization::Role;
 use aurora_handlers::sources::{self, SecretOrigin, Source};
 use aurora_nats::envelope::Context;
@@ -19,7 +21,6 @@ use uuid::Uuid;
 
 use super::auth::Caller;
 use super::{parse_uuid, ApiError, AppState, Body};
-use aurora_domain::integration::NewIntegration;
 
 mod deliveries;
 mod views;

@@ -7,7 +7,7 @@
 mod messages;
 mod usage;
 
-use aurora_domain::chat::{ChatMessage, Confirmation, GateDecision, ToolCall};
+use aurora_domain::chat::{ChatMessage, Confirmation, GateDecision, NewSession, ToolCall};
 use aurora_domain::usage::ModelUsage;
 use aurora_domain::{ChatCommand, ChatError, ChatMode, ChatSessionState, SessionId};
 use aurora_nats::envelope::Context;
@@ -28,7 +28,6 @@ use uuid::Uuid;
 use super::auth::Caller;
 use super::responses::ErrorBody;
 use super::{page, parse_uuid, ApiError, AppState, Body};
-use aurora_domain::chat::NewSession;
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 200;

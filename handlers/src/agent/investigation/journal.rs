@@ -13,9 +13,8 @@ use chrono::Utc;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::counted;
 use super::prompt::{self, Recorded};
-use super::resume;
+use super::{counted, resume};
 use crate::exec;
 use aurora_domain::usage::ModelUsage;
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer::PullConsumer};
 use aurora_domain::chat::frames::{code, ServerFrame};
-use aurora_domain::chat::{Query, SessionRequest, NO_MODEL_TEXT};
+use aurora_domain::chat::{FirstQuestion, Query, SessionRequest, NO_MODEL_TEXT};
 use aurora_domain::{ChatCommand, ChatError, SessionId, TenantId};
 use aurora_nats::consumer::{self, Delivery, HandlerError};
 use aurora_nats::envelope::Context;
@@ -20,7 +20,6 @@ use super::run_loop::Run;
 use super::{Agent, AgentError};
 use crate::agent::session::answer_id;
 use crate::agent::sweep::Sweep;
-use aurora_domain::chat::FirstQuestion;
 
 pub(super) const CONSUMER: &str = "chat";
 /// Commands taken at once; those of different sessions are handled concurrently.

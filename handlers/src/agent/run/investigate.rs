@@ -3,12 +3,11 @@
 
 use std::time::Duration;
 
-use aurora_domain::chat::NO_MODEL_TEXT;
+use aurora_domain::chat::{FirstQuestion, NO_MODEL_TEXT};
 use aurora_domain::investigation::Investigation;
 use aurora_domain::{ChatCommand, ChatError, ChatMode, Incident, IncidentId, SessionId, TenantId};
 use aurora_nats::envelope::Context;
-use aurora_nats::subjects;
-use aurora_nats::{AggregateStore, StoreError};
+use aurora_nats::{subjects, AggregateStore, StoreError};
 use chrono::Utc;
 use tracing::Instrument;
 use uuid::Uuid;
@@ -17,7 +16,6 @@ use super::run_loop::Run;
 use super::Agent;
 use crate::agent::investigation::{self, journal, resume, Journal};
 use crate::agent::session::answer_id;
-use aurora_domain::chat::FirstQuestion;
 
 /// What an investigation's run starts from.
 pub struct Brief {
