@@ -40,38 +40,67 @@ const RCA_TRACE_ID: &str = "5b8aa5a2d2c872e8321cf37308d69df2";
 /// The trace of a request answered just before the process stops.
 const LAST_TRACE_ID: &str = "7d3efb1b173fecfa8b8e1e5e3c5d5f10";
 
-/// `aurora <args>` against `nats` and `db`, its data in `data`, with `env` added.
-fn aurora(args: &[&str], nats: &str, db: &str, data: &str, env: &[(&str, &str)]) -> Killed {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aurora"));
-    c.args(args)
-        .env("NATS_URL", nats)
-        .env("DATABASE_URL", db)
-        .env("AURORA_DATA_DIR", data)
-        // One key for every process: processes starting together on a data dir without a key
-        // would each generate one (and race writing it).
-        .env("AURORA_SECRET_KEY", SECRET_KEY)
-        .env("RUST_LOG", "warn")
-        .env("AURORA_RCA_AUTOMATIC", "0")
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    for (name, value) in env {
-        c.env(name, value);
-    }
-    Killed(c.spawn().expect("aurora"))
+/// What a test runs Aurora on: a nats-server, a database, a data directory and a port of its
+/// own.
+struct Site {
+    nats: NatsServer,
+    db: String,
+    data: tempfile::TempDir,
+    port: u16,
 }
 
-/// The three roles, each its own process serving on `port`, with `env`.
-fn roles(port: u16, nats: &str, db: &str, data: &str, env: &[(&str, &str)]) -> Vec<Killed> {
-    let listen = format!("127.0.0.1:{port}");
-    ["gateway", "handlers", "projections"]
-        .iter()
-        .map(|role| {
-            let args = ["serve", "--role", role, "--listen", &listen];
-            aurora(&args, nats, db, data, env)
-        })
-        .collect()
+impl Site {
+    async fn new(database: &str) -> Self {
+        Self {
+            nats: NatsServer::start_temporary().await.expect("nats-server"),
+            db: fresh_database(database).await,
+            data: tempfile::tempdir().expect("data dir"),
+            port: aurora_nats::server::free_port().expect("port"),
+        }
+    }
+
+    fn listen(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `aurora <args>` on the site, with `env` added.
+    fn aurora(&self, args: &[&str], env: &[(&str, &str)]) -> Killed {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aurora"));
+        c.args(args)
+            .env("NATS_URL", self.nats.url())
+            .env("DATABASE_URL", &self.db)
+            .env("AURORA_DATA_DIR", self.data.path())
+            // One key for every process: processes starting together on a data dir without a
+            // key would each generate one (and race writing it).
+            .env("AURORA_SECRET_KEY", SECRET_KEY)
+            .env("RUST_LOG", "warn")
+            .env("AURORA_RCA_AUTOMATIC", "0")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (name, value) in env {
+            c.env(name, value);
+        }
+        Killed(c.spawn().expect("aurora"))
+    }
+
+    /// `aurora serve --role <role>` on the site's port, with `env`.
+    fn serve(&self, role: &str, env: &[(&str, &str)]) -> Killed {
+        self.aurora(&["serve", "--role", role, "--listen", &self.listen()], env)
+    }
+
+    /// The three roles, each its own process, with `env`.
+    fn roles(&self, env: &[(&str, &str)]) -> Vec<Killed> {
+        ["gateway", "handlers", "projections"]
+            .iter()
+            .map(|role| self.serve(role, env))
+            .collect()
+    }
+
+    async fn close(self) {
+        drop_database(&self.db).await;
+    }
 }
 
 /// Sends a firing alert titled `title` carrying the caller's sampled `traceparent`, once an
@@ -131,18 +160,15 @@ async fn first_event_traceparent(port: u16, bearer: &str, id: &str) -> String {
 async fn a_webhook_and_the_investigation_of_its_incident_are_each_one_trace() {
     let (spans, endpoint) = receiver("127.0.0.1:0").await;
     let model = concluding_model().await;
-    let nats = NatsServer::start_temporary().await.expect("nats-server");
-    let db = fresh_database("aurora_traces").await;
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8");
-    let port = aurora_nats::server::free_port().expect("port");
+    let site = Site::new("aurora_traces").await;
+    let port = site.port;
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ("LLM_BASE_URL", model.as_str()),
         ("LLM_MODEL", "test-model"),
     ];
-    let processes = roles(port, &nats.url(), &db, data_dir, &env);
+    let processes = site.roles(&env);
 
     let bearer = webhook(port, "Disk full on db-1").await;
     let (id, _) = common::incident_served(port, &bearer, "Disk full on db-1").await;
@@ -210,7 +236,7 @@ async fn a_webhook_and_the_investigation_of_its_incident_are_each_one_trace() {
     ];
     whole_trace(&spans, RCA_TRACE_ID, &hops, "/api/incidents/").await;
     drop(processes);
-    drop_database(&db).await;
+    site.close().await;
 }
 
 /// The traces of two more webhooks, which the projector finds stored together.
@@ -220,16 +246,13 @@ const THIRD_TRACE_ID: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_projected_in_one_transaction_each_have_the_projector_in_their_trace() {
     let (spans, endpoint) = receiver("127.0.0.1:0").await;
-    let nats = NatsServer::start_temporary().await.expect("nats-server");
-    let db = fresh_database("aurora_traces_batch").await;
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8");
-    let port = aurora_nats::server::free_port().expect("port");
+    let site = Site::new("aurora_traces_batch").await;
+    let port = site.port;
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
-    let mut processes = roles(port, &nats.url(), &db, data_dir, &env);
+    let mut processes = site.roles(&env);
     let registered = common::register_until_usable(port).await;
     let bearer = format!(
         "authorization: Bearer {}",
@@ -257,14 +280,7 @@ async fn webhooks_projected_in_one_transaction_each_have_the_projector_in_their_
     let stored = [Hop("execute", "handlers", None)];
     trace_with(&spans, SECOND_TRACE_ID, &stored).await;
     trace_with(&spans, THIRD_TRACE_ID, &stored).await;
-    let listen = format!("127.0.0.1:{port}");
-    let _projections = aurora(
-        &["serve", "--role", "projections", "--listen", &listen],
-        &nats.url(),
-        &db,
-        data_dir,
-        &env,
-    );
+    let _projections = site.serve("projections", &env);
 
     // One trace holds the transaction's own span; the other a `projected` span of the same
     // projector, descending from its own request.
@@ -306,25 +322,18 @@ async fn webhooks_projected_in_one_transaction_each_have_the_projector_in_their_
         whole_trace(&spans, trace_id, &hops, "/webhooks/grafana/").await;
     }
     drop(processes);
-    drop_database(&db).await;
+    site.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_endpoint_nothing_is_exported_and_events_keep_fresh_trace_ids() {
     // Where an exporter with no endpoint configured would send (OTLP/HTTP's default).
     let (spans, _) = receiver("127.0.0.1:4318").await;
-    let nats = NatsServer::start_temporary().await.expect("nats-server");
-    let db = fresh_database("aurora_traces_off").await;
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8");
-    let port = aurora_nats::server::free_port().expect("port");
+    let site = Site::new("aurora_traces_off").await;
+    let port = site.port;
     // One process for all roles: nothing crosses processes when nothing is exported.
-    let listen = format!("127.0.0.1:{port}");
-    let process = aurora(
-        &["up", "--listen", &listen],
-        &nats.url(),
-        &db,
-        data_dir,
+    let process = site.aurora(
+        &["up", "--listen", &site.listen()],
         &[("OTEL_BSP_SCHEDULE_DELAY", "100")],
     );
 
@@ -342,7 +351,7 @@ async fn without_an_endpoint_nothing_is_exported_and_events_keep_fresh_trace_ids
         "spans were exported"
     );
     drop(process);
-    drop_database(&db).await;
+    site.close().await;
 }
 
 /// A model that looks incidents up once, then answers.
@@ -381,18 +390,15 @@ async fn looking_model() -> String {
 async fn a_chat_query_is_one_trace_from_the_request_through_the_agent_to_the_projector() {
     let (spans, endpoint) = receiver("127.0.0.1:0").await;
     let model = looking_model().await;
-    let nats = NatsServer::start_temporary().await.expect("nats-server");
-    let db = fresh_database("aurora_traces_chat").await;
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8");
-    let port = aurora_nats::server::free_port().expect("port");
+    let site = Site::new("aurora_traces_chat").await;
+    let port = site.port;
     let env = [
         ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
         ("LLM_BASE_URL", model.as_str()),
         ("LLM_MODEL", "test-model"),
     ];
-    let processes = roles(port, &nats.url(), &db, data_dir, &env);
+    let processes = site.roles(&env);
     let registered = common::register_until_usable(port).await;
     let bearer = format!(
         "authorization: Bearer {}",
@@ -456,7 +462,7 @@ async fn a_chat_query_is_one_trace_from_the_request_through_the_agent_to_the_pro
         "{trace:#?}"
     );
     drop(processes);
-    drop_database(&db).await;
+    site.close().await;
 }
 
 /// A model that concludes every investigation at once.
@@ -480,12 +486,8 @@ async fn concluding_model() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standard_sampler_decides_and_buffered_spans_are_exported_when_aurora_stops() {
     let (spans, endpoint) = receiver("127.0.0.1:0").await;
-    let nats = NatsServer::start_temporary().await.expect("nats-server");
-    let db = fresh_database("aurora_traces_stop").await;
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8");
-    let port = aurora_nats::server::free_port().expect("port");
-    let listen = format!("127.0.0.1:{port}");
+    let site = Site::new("aurora_traces_stop").await;
+    let port = site.port;
     // No trace of its own is sampled, a caller's sampled one is; batches leave only every
     // minute, so what arrives sooner was flushed by the shutdown.
     let env = [
@@ -494,13 +496,7 @@ async fn the_standard_sampler_decides_and_buffered_spans_are_exported_when_auror
         ("OTEL_TRACES_SAMPLER_ARG", "0"),
         ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
     ];
-    let mut gateway = aurora(
-        &["serve", "--role", "gateway", "--listen", &listen],
-        &nats.url(),
-        &db,
-        data_dir,
-        &env,
-    );
+    let mut gateway = site.serve("gateway", &env);
     let started = Instant::now();
     while !matches!(curl(port, "/health", &[]).await, Some((200, _))) {
         assert!(
@@ -543,5 +539,5 @@ async fn the_standard_sampler_decides_and_buffered_spans_are_exported_when_auror
         received.iter().all(|s| s.trace_id == LAST_TRACE_ID),
         "a trace of the process's own was sampled at ratio 0: {received:?}"
     );
-    drop_database(&db).await;
+    site.close().await;
 }

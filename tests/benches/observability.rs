@@ -74,18 +74,28 @@ impl Process {
     fn cpu(&self) -> Duration {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        // The fields after the command's closing parenthesis; utime and stime are the 12th
-        // and 13th of them, in clock ticks (100 a second on Linux).
-        let fields: Vec<u64> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest)
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
-        Duration::from_millis(ticks * 10)
+        cpu_of_stat(&stat)
     }
+}
+
+/// User + system time in a `/proc/<pid>/stat` line: the 14th and 15th fields (`utime`,
+/// `stime`), in clock ticks (100 a second on Linux), counted from the field after the command's
+/// closing parenthesis (the 3rd), by position: fields before them can be negative (`tpgid` is
+/// -1 without a terminal) or letters (`state`).
+fn cpu_of_stat(stat: &str) -> Duration {
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let ticks = |field: usize| -> u64 {
+        fields
+            .get(field - 3)
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(14) + ticks(15)) * 10)
 }
 
 fn aurora_bin() -> std::path::PathBuf {
@@ -244,6 +254,12 @@ fn row(w: &[Wrk]) -> String {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // The reader of `/proc/<pid>/stat` takes the 14th and 15th fields, also after a negative one
+    // (an earlier version skipped the `-1` and read `stime` + `cutime`).
+    assert_eq!(
+        cpu_of_stat("6529 (aurora serve) S 1 6429 4293 0 -1 4194304 20184 0 6 0 6031 3315 0 0 20"),
+        Duration::from_millis((6031 + 3315) * 10)
+    );
     let secs: u64 = std::env::var("BENCH_WRK_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -399,8 +415,8 @@ async fn main() {
         "## Observability: traces and metrics on the intake (issue 20)\n"
     )
     .ok();
-    writeln!(out, "Written by `make bench` (`tests/benches/observability.rs`) on {}; same machine as above (load average {} at the end). wrk, the receiver and the gateways share the 2 cores.\n",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), aurora_tests::bench::load_average()).ok();
+    writeln!(out, "Written by `make bench` (`tests/benches/observability.rs`) on {}: {} (load average {} at the end). wrk, the receiver and the gateways share the cores.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), aurora_tests::bench::machine(), aurora_tests::bench::load_average()).ok();
     writeln!(out, "| measurement | with | without | ratio | goal |").ok();
     writeln!(out, "|---|---|---|---|---|").ok();
     writeln!(out, "| webhook intake with every request traced and exported over OTLP/HTTP to a receiver on the same machine ({exported} spans received, decoded after the rounds), against a gateway process exporting nothing (Grafana, distinct ~700 B alert per request; wrk -t2 -c64, {secs} s × {ROUNDS} rounds, every other one in reverse order, ratio = median of the (off, on) pairs: {}) | {} | {} | {:.0} % | ≥ 90 % |",

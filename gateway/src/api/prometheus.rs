@@ -100,14 +100,5 @@ pub async fn count_requests(
 /// A method as a label: the standard ones by name, anything else as `other` (a client may
 /// send any token there).
 fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
+    super::request_span::standard_method(method).unwrap_or("other")
 }

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use axum::extract::Request;
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
@@ -87,16 +88,42 @@ fn exported_span(tracer: &SdkTracer, request: &Request, id: &str) -> opentelemet
         .get(trace::TRACEPARENT)
         .and_then(|v| v.to_str().ok());
     let parent = trace::remote_parent(caller);
+    // Room for the status code added at the end: the SDK keeps this vector as the span's, and
+    // growing it there would move it once more per request.
+    let mut attributes = Vec::with_capacity(4);
+    attributes.extend([
+        KeyValue::new("http.request.method", method_name(request.method())),
+        KeyValue::new("url.path", request.uri().path().to_owned()),
+        KeyValue::new("request_id", id.to_owned()),
+    ]);
     let span = tracer
         .span_builder("request")
         .with_kind(SpanKind::Server)
-        .with_attributes([
-            KeyValue::new("http.request.method", request.method().as_str().to_owned()),
-            KeyValue::new("url.path", request.uri().path().to_owned()),
-            KeyValue::new("request_id", id.to_owned()),
-        ])
+        .with_attributes(attributes)
         .start_with_context(tracer, &parent);
     parent.with_span(span)
+}
+
+/// The method's name, not copied for the standard ones.
+fn method_name(method: &Method) -> opentelemetry::Value {
+    match standard_method(method) {
+        Some(name) => name.into(),
+        None => method.as_str().to_owned().into(),
+    }
+}
+
+/// The name of a standard method (any other is a token the client chose).
+pub(super) fn standard_method(method: &Method) -> Option<&'static str> {
+    Some(match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
