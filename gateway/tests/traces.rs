@@ -103,14 +103,19 @@ impl Site {
     }
 }
 
+/// Registers an account once the processes can, as a header with its bearer token.
+async fn account(port: u16) -> String {
+    let registered = common::register_until_usable(port).await;
+    format!(
+        "authorization: Bearer {}",
+        registered["token"].as_str().expect("token")
+    )
+}
+
 /// Sends a firing alert titled `title` carrying the caller's sampled `traceparent`, once an
 /// account and an integration exist; the caller's bearer header.
 async fn webhook(port: u16, title: &str) -> String {
-    let registered = common::register_until_usable(port).await;
-    let bearer = format!(
-        "authorization: Bearer {}",
-        registered["token"].as_str().expect("token")
-    );
+    let bearer = account(port).await;
     let (path, secret) = common::grafana_integration(port, &bearer).await;
     fire(port, &path, &secret, &common::firing(title), TRACE_ID).await;
     bearer
@@ -253,11 +258,7 @@ async fn webhooks_projected_in_one_transaction_each_have_the_projector_in_their_
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];
     let mut processes = site.roles(&env);
-    let registered = common::register_until_usable(port).await;
-    let bearer = format!(
-        "authorization: Bearer {}",
-        registered["token"].as_str().expect("token")
-    );
+    let bearer = account(port).await;
     let (path, secret) = common::grafana_integration(port, &bearer).await;
 
     // With the projector stopped, both alerts' events are stored before it reads any of them.
@@ -399,11 +400,7 @@ async fn a_chat_query_is_one_trace_from_the_request_through_the_agent_to_the_pro
         ("LLM_MODEL", "test-model"),
     ];
     let processes = site.roles(&env);
-    let registered = common::register_until_usable(port).await;
-    let bearer = format!(
-        "authorization: Bearer {}",
-        registered["token"].as_str().expect("token")
-    );
+    let bearer = account(port).await;
     let json = "content-type: application/json";
     let (status, created) = curl(
         port,
