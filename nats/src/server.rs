@@ -43,6 +43,10 @@ pub enum ServerError {
         waited: Duration,
         log: String,
     },
+    #[error(
+        "nats-server stopped before it was ready on port {port} (is the port taken?); its log: {log}"
+    )]
+    Exited { port: u16, log: String },
     #[error("failed to prepare nats-server directories: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -80,13 +84,24 @@ struct ServerConfig {
 }
 
 impl NatsServer {
-    /// Starts a server on a free loopback port with its store in a fresh temp dir.
+    /// Starts a server on a free loopback port with its store in a fresh temp dir. A port found
+    /// free can be taken before the server binds it (tests start servers in parallel), so a
+    /// server that stops for that is started again on another port.
     pub async fn start_temporary() -> Result<Self, ServerError> {
-        let temp = tempfile::Builder::new().prefix("aurora-nats-").tempdir()?;
-        let dir = temp.path().to_path_buf();
-        let mut server = Self::start(&dir, free_port()?, Sync::Interval).await?;
-        server._temp = Some(temp);
-        Ok(server)
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 1;
+        loop {
+            let temp = tempfile::Builder::new().prefix("aurora-nats-").tempdir()?;
+            let dir = temp.path().to_path_buf();
+            match Self::start(&dir, free_port()?, Sync::Interval).await {
+                Ok(mut server) => {
+                    server._temp = Some(temp);
+                    return Ok(server);
+                }
+                Err(ServerError::Exited { .. }) if attempt < ATTEMPTS => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Starts a server with its store under `store_dir`, listening on `127.0.0.1:port`.
@@ -103,6 +118,8 @@ impl NatsServer {
             password: format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple()),
         };
         let config_path = config.write(&[])?;
+        // The log is appended to across restarts: only what this start writes says it is ready.
+        let log_start = std::fs::metadata(&log_path).map_or(0, |m| m.len());
         let child = Command::new(&binary)
             .arg("-c")
             .arg(&config_path)
@@ -118,14 +135,14 @@ impl NatsServer {
                 path: binary.clone(),
                 source,
             })?;
-        let server = Self {
+        let mut server = Self {
             child,
             port,
             _temp: None,
             store_dir: store_dir.to_path_buf(),
             config,
         };
-        server.wait_ready(&log_path).await?;
+        server.wait_ready(&log_path, log_start).await?;
         Ok(server)
     }
 
@@ -206,14 +223,27 @@ impl NatsServer {
         let _ = self.child.kill().await;
     }
 
-    async fn wait_ready(&self, log_path: &Path) -> Result<(), ServerError> {
+    /// Waits until this server says in its log (from `log_start` on) that it is ready. A
+    /// connection to the port is not proof: if another process holds the port, this server
+    /// exits and the connection reaches the other one.
+    async fn wait_ready(&mut self, log_path: &Path, log_start: u64) -> Result<(), ServerError> {
         let started = Instant::now();
         let limit = Duration::from_secs(20);
+        let log = || {
+            let text = std::fs::read(log_path).unwrap_or_default();
+            let start = usize::try_from(log_start)
+                .unwrap_or(usize::MAX)
+                .min(text.len());
+            String::from_utf8_lossy(&text[start..]).into_owned()
+        };
         while started.elapsed() < limit {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
+            if self.child.try_wait()?.is_some() {
+                return Err(ServerError::Exited {
+                    port: self.port,
+                    log: log(),
+                });
+            }
+            if log().contains("Server is ready") {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -221,7 +251,7 @@ impl NatsServer {
         Err(ServerError::NotReady {
             port: self.port,
             waited: limit,
-            log: std::fs::read_to_string(log_path).unwrap_or_default(),
+            log: log(),
         })
     }
 }
@@ -470,5 +500,23 @@ mod tests {
         assert!(parse_version("nats-server: v2.12.0").is_some_and(|v| v < MIN_VERSION));
         assert!(parse_version("nats-server: v2.12.1").is_some_and(|v| v >= MIN_VERSION));
         assert_eq!(parse_version("garbage"), None);
+    }
+
+    #[tokio::test]
+    async fn a_server_whose_port_is_taken_says_so_rather_than_pass_for_the_holder() {
+        // The holder accepts connections (its backlog does), as another test's server would.
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = holder.local_addr().expect("addr").port();
+        let dir = tempfile::tempdir().expect("dir");
+        let started = NatsServer::start(dir.path(), port, Sync::Interval).await;
+        assert!(
+            matches!(&started, Err(ServerError::Exited { port: p, .. }) if *p == port),
+            "{:?}",
+            started.err()
+        );
+        let temporary = NatsServer::start_temporary()
+            .await
+            .expect("a temporary server");
+        assert_ne!(temporary.port(), port);
     }
 }
