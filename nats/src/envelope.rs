@@ -21,7 +21,7 @@ pub const CE_TIME: &str = "ce-time";
 pub const CE_DATACONTENTTYPE: &str = "ce-datacontenttype";
 pub const CE_CAUSATION: &str = "ce-causationid";
 pub const CE_CORRELATION: &str = "ce-correlationid";
-pub const TRACEPARENT: &str = aurora_telemetry::trace::TRACEPARENT;
+pub use crate::traceparent::TRACEPARENT;
 pub const MSG_ID: &str = "Nats-Msg-Id";
 /// 1-based position of the event in its aggregate's history (esrs' sequence number).
 pub const AGGREGATE_SEQUENCE: &str = "Aurora-Aggregate-Sequence";
@@ -161,7 +161,7 @@ impl Outgoing<'_> {
     pub fn headers(&self) -> HeaderMap {
         // This runs once per event on the write path: names are built at compile time and values
         // are encoded without `fmt` where that is easy.
-        const NAMES: [HeaderName; 13] = [
+        const NAMES: [HeaderName; 12] = [
             HeaderName::from_static(MSG_ID),
             HeaderName::from_static(CE_SPECVERSION),
             HeaderName::from_static(CE_ID),
@@ -170,13 +170,12 @@ impl Outgoing<'_> {
             HeaderName::from_static(CE_SUBJECT),
             HeaderName::from_static(CE_TIME),
             HeaderName::from_static(CE_DATACONTENTTYPE),
-            HeaderName::from_static(TRACEPARENT),
             HeaderName::from_static(CE_CORRELATION),
             HeaderName::from_static(CE_CAUSATION),
             HeaderName::from_static(AGGREGATE_SEQUENCE),
             HeaderName::from_static(EVENT_VERSION),
         ];
-        let [msg_id, specversion, ce_id, source, ce_type, subject, time, content_type, traceparent, correlation, causation, sequence, version] =
+        let [msg_id, specversion, ce_id, source, ce_type, subject, time, content_type, correlation, causation, sequence, version] =
             NAMES;
         let mut h = HeaderMap::new();
         let mut buffer = Uuid::encode_buffer();
@@ -196,7 +195,7 @@ impl Outgoing<'_> {
         );
         h.insert(time, rfc3339_micros(self.time));
         h.insert(content_type, "application/json");
-        h.insert(traceparent, self.context.traceparent.as_str());
+        crate::traceparent::insert(&mut h, self.context.traceparent.as_str());
         h.insert(correlation, self.context.correlation_id.as_str());
         if let Some(cause) = &self.context.causation_id {
             h.insert(causation, cause.as_str());

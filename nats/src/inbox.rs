@@ -5,8 +5,9 @@
 //! - subject `inbox.<tenant>.<source>` ([`subjects::inbox`]);
 //! - headers: `Nats-Msg-Id` (`<integration id>:<delivery id>`, so a source's retry is stored
 //!   once), [`INTEGRATION_HEADER`], [`SOURCE_HEADER`], [`RECEIVED_AT_HEADER`] (RFC 3339),
-//!   [`DELIVERY_HEADER`], `traceparent` when spans are exported (the publishing span's), and the
-//!   request headers the source's parser needs, under their own names;
+//!   [`DELIVERY_HEADER`], `traceparent` when spans are exported (the publishing span's, with
+//!   [`traceparent::insert`]'s companion), and the request headers the source's parser needs,
+//!   under their own names;
 //! - body: the request body, byte for byte.
 //!
 //! Events caused by a delivery name it by an [`InboxReference`] (`inbox:<sequence>[:<index>]`).
@@ -19,13 +20,13 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::subjects;
+use crate::traceparent::{self, NATS_TRACE_DEST, TRACEPARENT};
 
 pub const INTEGRATION_HEADER: &str = "Aurora-Integration-Id";
 pub const SOURCE_HEADER: &str = "Aurora-Source";
 pub const RECEIVED_AT_HEADER: &str = "Aurora-Received-At";
 pub const DELIVERY_HEADER: &str = "Aurora-Delivery-Id";
 const MSG_ID_HEADER: &str = "Nats-Msg-Id";
-const TRACEPARENT_HEADER: &str = aurora_telemetry::trace::TRACEPARENT;
 
 /// One webhook delivery as `INBOX` holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +78,6 @@ impl InboxDelivery {
         const SOURCE: HeaderName = HeaderName::from_static(SOURCE_HEADER);
         const RECEIVED_AT: HeaderName = HeaderName::from_static(RECEIVED_AT_HEADER);
         const DELIVERY: HeaderName = HeaderName::from_static(DELIVERY_HEADER);
-        const TRACEPARENT: HeaderName = HeaderName::from_static(TRACEPARENT_HEADER);
         let mut headers = HeaderMap::new();
         let mut buffer = Uuid::encode_buffer();
         let integration = self.integration_id.hyphenated().encode_lower(&mut buffer);
@@ -95,7 +95,7 @@ impl InboxDelivery {
         }
         // After the request's headers: a `traceparent` the source sent is not the one we mean.
         if let Some(traceparent) = self.traceparent {
-            headers.insert(TRACEPARENT, traceparent);
+            traceparent::insert(&mut headers, traceparent);
         }
         InboxMessage {
             subject: subjects::inbox(&self.tenant, &self.source),
@@ -139,7 +139,8 @@ impl InboxDelivery {
                 SOURCE_HEADER,
                 RECEIVED_AT_HEADER,
                 DELIVERY_HEADER,
-                TRACEPARENT_HEADER,
+                TRACEPARENT,
+                NATS_TRACE_DEST,
             ]
             .iter()
             .any(|o| o.eq_ignore_ascii_case(name))
@@ -161,7 +162,7 @@ impl InboxDelivery {
             received_at,
             request_headers,
             body: payload,
-            traceparent: header(TRACEPARENT_HEADER).map(str::to_owned),
+            traceparent: header(TRACEPARENT).map(str::to_owned),
         })
     }
 

@@ -6,6 +6,7 @@
 //! - [`follow`]: one subject's events as they are stored (for live views).
 //! - [`envelope`]: how an event becomes a message (CloudEvents headers, trace context) and back.
 //! - [`subjects`]: subject names, built and parsed; the tenant is always the second token.
+//! - [`traceparent`]: the trace context header of what Aurora publishes.
 //! - [`inbox`]: the `INBOX` delivery format, its one writer and one reader.
 //! - [`consumer`]: the consumer runner, the only code that acks, naks, backs off or dead-letters.
 //! - [`dead_letter`], [`dead_letters`]: the dead-letter format and the `DEAD_LETTERS` stream.
@@ -26,6 +27,7 @@ pub mod server;
 pub mod store;
 pub mod streams;
 pub mod subjects;
+pub mod traceparent;
 
 pub use envelope::{Context, RawEvent};
 pub use log::{EventLog, StoreError};

@@ -132,6 +132,8 @@ async fn intake_vs_raw(out: &mut String, verdicts: &mut Vec<(String, bool)>) {
             .all(|w| w.non_2xx == 0 && w.rps > 0.0),
         "every request was accepted: ours {ours:?}, raw {raws:?}"
     );
+    let answered = ours.iter().chain(&raws).map(|w| w.requests).sum();
+    aurora_tests::bench::assert_all_stored(&app.nats, answered).await;
     let ours_rps = median(ours.iter().map(|w| w.rps).collect());
     let raw_rps = median(raws.iter().map(|w| w.rps).collect());
     let ratio = median(ours.iter().zip(&raws).map(|(o, r)| o.rps / r.rps).collect());
@@ -362,7 +364,7 @@ async fn main() {
     let mut out = String::new();
     let mut verdicts = Vec::new();
     writeln!(out, "## Webhook intake (issue 4)\n").ok();
-    writeln!(out, "Written by `make bench` (`tests/benches/intake.rs`) on {}; same machine as above. wrk and the app share the 2 cores.\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")).ok();
+    writeln!(out, "Written by `make bench` (`tests/benches/intake.rs`) on {}: {}. wrk and the app share the 2 cores.\n", chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), aurora_tests::bench::machine()).ok();
     writeln!(
         out,
         "| measurement | ours | raw ceiling (same run) | ratio | goal |"

@@ -1,15 +1,16 @@
 //! `make bench`: what observing Aurora costs on the webhook intake, written to `BENCHMARKS.md`
 //! (section `observability`).
 //!
-//! 1. Traces: two gateway processes (`aurora serve --role gateway`, built by `make bench`) on
+//! 1. Traces: three gateway processes (`aurora serve --role gateway`, built by `make bench`) on
 //!    the same NATS and database, one exporting every span over OTLP/HTTP to a receiver in this
 //!    process (`OTEL_EXPORTER_OTLP_ENDPOINT`, default sampler: every request is a trace), one
-//!    without. `wrk` runs against each in turn, twelve short rounds, every other round in the
-//!    reverse order (off, on, sampled; sampled, on, off; …); the figure is the median of the
-//!    twelve (off, on) pairs' ratios. A third gateway traces one request in ten (the standard ratio
-//!    sampler), measured in the same rounds. The tracer provider is process-wide, hence processes. The receiver
-//!    keeps the export requests and decodes them only after the rounds, and each gateway's own
-//!    CPU per request is read from `/proc` as well: on 2 cores wrk shares the machine with both.
+//!    without, one tracing one request in ten (the standard ratio sampler). The tracer provider
+//!    is process-wide, hence processes. Four sessions, each on a fresh NATS and database with the
+//!    gateways started in another order ([`STARTS`]); in each, three rounds of `wrk` against each
+//!    gateway in turn, every other round in the reverse order (off, on, sampled; sampled, on,
+//!    off; …). The figure is the median of the twelve (off, on) pairs' ratios. The receiver keeps
+//!    the export requests and decodes them only after the rounds, and each gateway's own CPU per
+//!    request is read from `/proc` as well: on 2 cores wrk shares the machine with both.
 //! 2. Metrics: they cannot be switched off (a switch would be a branch in every series' update),
 //!    so their cost is measured as a share of the gateway's CPU per webhook: what the intake's
 //!    metric updates for one webhook take (the request counter by route and status, received,
@@ -42,18 +43,37 @@ const SECRET_KEY: &str = "5f0c2b7e9a4d1c3e8b6a7f9d0e2c4b6a8d0f1e3c5b7a9d2e4f6a8c
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Rounds of wrk runs, one against each gateway per round: many short rounds, so that the
-/// median of the (off, on) pairs is not one noisy round's (on 2 shared cores a pair's ratio
-/// varies by ±15 %).
-const ROUNDS: usize = 12;
+/// Sessions, each on fresh processes, and the order each starts its gateways in: every side
+/// first, in the middle and last, and the traced gateway after the untraced one in half of them.
+const STARTS: [[Side; 3]; 4] = [
+    [Side::Off, Side::On, Side::Sampled],
+    [Side::On, Side::Off, Side::Sampled],
+    [Side::Sampled, Side::Off, Side::On],
+    [Side::Sampled, Side::On, Side::Off],
+];
+/// Rounds of wrk runs in a session, one against each gateway per round: many short rounds, so
+/// that the median of the (off, on) pairs is not one noisy round's (on 2 shared cores a pair's
+/// ratio varies by ±15 %).
+const ROUNDS_PER_SESSION: usize = 3;
+const ROUNDS: usize = STARTS.len() * ROUNDS_PER_SESSION;
 
 /// The gateways measured in each round.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum Side {
     Off,
     On,
     Sampled,
 }
+impl Side {
+    fn name(self) -> &'static str {
+        match self {
+            Side::Off => "off",
+            Side::On => "on",
+            Side::Sampled => "sampled",
+        }
+    }
+}
+
 /// The share of requests the sampled gateway traces.
 const SAMPLED: f64 = 0.1;
 /// Metric updates timed for phase 2.
@@ -252,6 +272,99 @@ fn row(w: &[Wrk]) -> String {
     )
 }
 
+/// A session's processes: a fresh NATS, database and data directory, the projections, and the
+/// three measured gateways, started in the session's order once an account and its integration
+/// were made through a gateway that was then stopped: no measured gateway served anything before
+/// the rounds, and each is started first, in the middle and last in some session (a gateway
+/// started later was seen to cost nats-server more per message than one started earlier).
+struct Session {
+    gateways: Vec<(Side, u16, Process)>,
+    _projections: Process,
+    /// The wrk script (the integration's bearer secret) and the webhook's path.
+    script: std::path::PathBuf,
+    path: String,
+    _dirs: [tempfile::TempDir; 2],
+    _db: TestDb,
+    nats: TestNats,
+}
+
+impl Session {
+    async fn start(order: [Side; 3], endpoint: &str, http: &reqwest::Client) -> Self {
+        let nats = TestNats::start().await;
+        let db = TestDb::create().await;
+        let data = tempfile::tempdir().expect("data dir");
+        let data_dir = data.path().to_str().expect("utf-8");
+        let free = || aurora_nats::server::free_port().expect("port");
+        let serve = |role: &str, port: u16, env: &[(&str, &str)]| {
+            serve(role, port, &nats.url(), &db.url, data_dir, env)
+        };
+        let projections = serve("projections", free(), &[]);
+        let setup_port = free();
+        let setup = serve("gateway", setup_port, &[]);
+        let (path, secret) = integration(http, &format!("http://127.0.0.1:{setup_port}")).await;
+        drop(setup);
+        let sampled = SAMPLED.to_string();
+        let mut gateways = Vec::new();
+        for side in order {
+            let env: &[(&str, &str)] = match side {
+                Side::Off => &[],
+                Side::On => &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)],
+                // Tracing one request in ten, as an operator would at this rate.
+                Side::Sampled => &[
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                    ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                    ("OTEL_TRACES_SAMPLER_ARG", &sampled),
+                ],
+            };
+            let port = free();
+            let process = serve("gateway", port, env);
+            until("a measured gateway", || async {
+                let answer = http
+                    .get(format!("http://127.0.0.1:{port}/health"))
+                    .send()
+                    .await
+                    .ok()?;
+                answer.status().is_success().then_some(())
+            })
+            .await;
+            gateways.push((side, port, process));
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bearer = format!("Bearer {secret}");
+        let script = webhook_script(dir.path(), "webhook.lua", &[("Authorization", &bearer)]);
+        Self {
+            gateways,
+            _projections: projections,
+            script,
+            path,
+            _dirs: [dir, data],
+            _db: db,
+            nats,
+        }
+    }
+
+    /// One wrk run against `side`'s gateway: what wrk measured and the CPU time the gateway
+    /// spent per request meanwhile.
+    async fn round(&self, side: Side, secs: u64) -> (Wrk, f64) {
+        let (_, port, process) = self
+            .gateways
+            .iter()
+            .find(|(s, _, _)| *s == side)
+            .expect("each side has a gateway");
+        let (url, script) = (
+            format!("http://127.0.0.1:{port}{}", self.path),
+            self.script.clone(),
+        );
+        let before = process.cpu();
+        // Off the runtime's threads: the receiver answers the exports meanwhile.
+        let w = tokio::task::spawn_blocking(move || wrk(&url, &script, secs))
+            .await
+            .expect("wrk");
+        let requests = (w.rps * secs as f64).max(1.0);
+        (w, (process.cpu() - before).as_secs_f64() / requests)
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // The reader of `/proc/<pid>/stat` takes the 14th and 15th fields, also after a negative one
@@ -264,104 +377,38 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
-    let nats = TestNats::start().await;
-    let db = TestDb::create().await;
-    let data = tempfile::tempdir().expect("data dir");
-    let data_dir = data.path().to_str().expect("utf-8");
     let received = Received::default();
     let endpoint = receiver(received.clone()).await;
-    let free = || aurora_nats::server::free_port().expect("port");
-    let (off_port, on_port, sampled_port, projections_port) = (free(), free(), free(), free());
-
-    let off = serve("gateway", off_port, &nats.url(), &db.url, data_dir, &[]);
-    let _projections = serve(
-        "projections",
-        projections_port,
-        &nats.url(),
-        &db.url,
-        data_dir,
-        &[],
-    );
     let http = reqwest::Client::new();
-    let (path, secret) = integration(&http, &format!("http://127.0.0.1:{off_port}")).await;
-    let on = serve(
-        "gateway",
-        on_port,
-        &nats.url(),
-        &db.url,
-        data_dir,
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
-    );
-    // The same, tracing one request in ten (as an operator would at this rate).
-    let sampled = serve(
-        "gateway",
-        sampled_port,
-        &nats.url(),
-        &db.url,
-        data_dir,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
-            ("OTEL_TRACES_SAMPLER_ARG", &SAMPLED.to_string()),
-        ],
-    );
-    for port in [on_port, sampled_port] {
-        until("the exporting gateways", || async {
-            let answer = http
-                .get(format!("http://127.0.0.1:{port}/health"))
-                .send()
-                .await
-                .ok()?;
-            answer.status().is_success().then_some(())
-        })
-        .await;
-    }
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    let bearer = format!("Bearer {secret}");
-    let script = webhook_script(dir.path(), "webhook.lua", &[("Authorization", &bearer)]);
     let (mut offs, mut ons, mut sampleds) = (Vec::new(), Vec::new(), Vec::new());
     let (mut off_cpu_per_request, mut on_cpu_per_request) = (Vec::new(), Vec::new());
-    // One wrk round against `port`, with the CPU per request `process` spent in it.
-    let round = |port: u16, process: &Process| {
-        let (url, s) = (format!("http://127.0.0.1:{port}{path}"), script.clone());
-        let before = process.cpu();
-        async move {
-            // Off the runtime's threads: the receiver answers the exports meanwhile.
-            let w = tokio::task::spawn_blocking(move || wrk(&url, &s, secs))
-                .await
-                .expect("wrk");
-            let requests = (w.rps * secs as f64).max(1.0);
-            (w, requests, before)
-        }
-    };
-    let per_request = |process: &Process, (w, requests, before): (Wrk, f64, Duration)| {
-        let cpu = (process.cpu() - before).as_secs_f64() / requests;
-        (w, cpu)
-    };
-    for n in 0..ROUNDS {
-        // Every other round in the reverse order, so that the machine drifting faster or
-        // slower over the run weighs on both sides of a pair alike.
-        let order = if n % 2 == 0 {
-            [Side::Off, Side::On, Side::Sampled]
-        } else {
-            [Side::Sampled, Side::On, Side::Off]
-        };
-        for side in order {
-            match side {
-                Side::Off => {
-                    let (w, cpu) = per_request(&off, round(off_port, &off).await);
-                    off_cpu_per_request.push(cpu);
-                    offs.push(w);
+    for order in STARTS {
+        let session = Session::start(order, &endpoint, &http).await;
+        let mut answered = 0;
+        for n in 0..ROUNDS_PER_SESSION {
+            // Every other round in the reverse order, so that the machine drifting faster or
+            // slower over the session weighs on both sides of a pair alike.
+            let mut sides = [Side::Off, Side::On, Side::Sampled];
+            if n % 2 == 1 {
+                sides.reverse();
+            }
+            for side in sides {
+                let (w, cpu) = session.round(side, secs).await;
+                answered += w.requests;
+                match side {
+                    Side::Off => {
+                        off_cpu_per_request.push(cpu);
+                        offs.push(w);
+                    }
+                    Side::On => {
+                        on_cpu_per_request.push(cpu);
+                        ons.push(w);
+                    }
+                    Side::Sampled => sampleds.push(w),
                 }
-                Side::On => {
-                    let (w, cpu) = per_request(&on, round(on_port, &on).await);
-                    on_cpu_per_request.push(cpu);
-                    ons.push(w);
-                }
-                Side::Sampled => sampleds.push(round(sampled_port, &sampled).await.0),
             }
         }
+        aurora_tests::bench::assert_all_stored(&session.nats, answered).await;
     }
     // The last batch of spans leaves within the exporter's delay (5 s).
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -398,10 +445,19 @@ async fn main() {
             .map(|(sampled, off)| sampled.rps / off.rps)
             .collect(),
     );
-    let rounds: Vec<String> = ons
+    // The pairs by session, each with the order its gateways started in.
+    let pairs: Vec<String> = ons
         .iter()
         .zip(&offs)
         .map(|(on, off)| format!("{:.0} %", on.rps / off.rps * 100.0))
+        .collect();
+    let rounds: Vec<String> = STARTS
+        .iter()
+        .zip(pairs.chunks(ROUNDS_PER_SESSION))
+        .map(|(order, pairs)| {
+            let order: Vec<&str> = order.iter().map(|side| side.name()).collect();
+            format!("{} started: {}", order.join(", "), pairs.join(", "))
+        })
         .collect();
 
     let per_webhook = metrics_per_webhook();
@@ -419,8 +475,8 @@ async fn main() {
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), aurora_tests::bench::machine(), aurora_tests::bench::load_average()).ok();
     writeln!(out, "| measurement | with | without | ratio | goal |").ok();
     writeln!(out, "|---|---|---|---|---|").ok();
-    writeln!(out, "| webhook intake with every request traced and exported over OTLP/HTTP to a receiver on the same machine ({exported} spans received, decoded after the rounds), against a gateway process exporting nothing (Grafana, distinct ~700 B alert per request; wrk -t2 -c64, {secs} s × {ROUNDS} rounds, every other one in reverse order, ratio = median of the (off, on) pairs: {}) | {} | {} | {:.0} % | ≥ 90 % |",
-        rounds.join(", "), row(&ons), row(&offs), ratio * 100.0).ok();
+    writeln!(out, "| webhook intake with every request traced and exported over OTLP/HTTP to a receiver on the same machine ({exported} spans received, decoded after the rounds), against a gateway process exporting nothing (Grafana, distinct ~700 B alert per request; wrk -t2 -c64, {secs} s × {ROUNDS} rounds in {} sessions on fresh processes, the gateways started in a different order in each, every other round in reverse order, ratio = median of the (off, on) pairs; by session: {}) | {} | {} | {:.0} % | ≥ 90 % |",
+        STARTS.len(), rounds.join("; "), row(&ons), row(&offs), ratio * 100.0).ok();
     writeln!(out, "| the same, tracing one request in {} (`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG={SAMPLED}`), in the same rounds | {} | (as above) | {:.0} % | ≥ 90 % |",
         (1.0 / SAMPLED).round(), row(&sampleds), sampled_ratio * 100.0).ok();
     writeln!(out, "| the gateway's own CPU per webhook with every request's spans exported, against without (`/proc/<pid>/stat` over the same rounds; what the exporting gateway's throughput would be on cores of its own, without wrk and the receiver beside it) | {:.1} µs | {:.1} µs | {:.0} % | — |",
@@ -452,7 +508,6 @@ async fn main() {
     )
     .ok();
     assert!(exported > 0, "the exporting gateway exported no span");
-    drop((on, sampled, off));
     aurora_tests::bench::write_section("observability", &out);
     println!("{out}");
 }

@@ -132,6 +132,8 @@ pub const fn counted() -> Counted {
 /// What one wrk run measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Wrk {
+    /// Responses received (wrk's "N requests in …").
+    pub requests: u64,
     pub rps: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
@@ -172,7 +174,13 @@ pub fn wrk(url: &str, script: &std::path::Path, secs: u64) -> Wrk {
     let non_2xx = field("Non-2xx or 3xx responses:")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let requests = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(0);
     Wrk {
+        requests,
         rps,
         p50_ms: p50,
         p99_ms: p99,
@@ -181,6 +189,10 @@ pub fn wrk(url: &str, script: &std::path::Path, secs: u64) -> Wrk {
 }
 
 /// A wrk script `name` in `dir` posting a distinct Grafana alert per request, with `headers`.
+/// Distinct across runs too: each wrk thread draws its own prefix from `/dev/urandom` (LuaJIT's
+/// `math.random` starts from the same seed in every run, so a prefix from it repeated the last
+/// run's bodies, which JetStream then took for retries within its duplicate window and did not
+/// store).
 pub fn webhook_script(
     dir: &std::path::Path,
     name: &str,
@@ -195,14 +207,15 @@ pub fn webhook_script(
 wrk.headers["Content-Type"] = "application/json"
 {headers}
 local counter = 0
-local tag = 0
-function setup(thread)
-  tag = tag + 1
-  thread:set("tag", tag)
+local prefix = ""
+function init(args)
+  local random = io.open("/dev/urandom", "rb")
+  prefix = string.gsub(random:read(8), ".", function(c) return string.format("%02x", string.byte(c)) end)
+  random:close()
 end
 function request()
   counter = counter + 1
-  local id = string.format("%d-%d-%d", tag or 0, counter, math.random(1, 1000000000))
+  local id = prefix .. "-" .. counter
   local body = '{{"receiver":"aurora","status":"firing","orgId":1,"alerts":[{{"status":"firing","labels":{{"alertname":"HighLatency","service":"checkout","severity":"critical","env":"prod","instance":"pod-' .. id .. '"}},"annotations":{{"summary":"Checkout p99 latency above 2s","description":"p99 is 3.1s on pod ' .. id .. '"}},"startsAt":"2026-11-23T10:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"https://grafana.example.com/alerting/grafana/abc/view","fingerprint":"' .. id .. '"}}],"groupLabels":{{"alertname":"HighLatency"}},"version":"1","title":"[FIRING:1] HighLatency"}}'
   return wrk.format(nil, nil, nil, body)
 end
@@ -211,6 +224,23 @@ end
     let path = dir.join(name);
     std::fs::write(&path, lua).expect("write the wrk script");
     path
+}
+
+/// Asserts that `INBOX` holds at least the `answered` webhooks (every one accepted, each a
+/// distinct delivery): a body repeated within JetStream's duplicate window is acknowledged
+/// without being stored, and a bench sending such repeats would measure less than the intake's
+/// work.
+pub async fn assert_all_stored(nats: &crate::TestNats, answered: u64) {
+    let mut inbox = nats
+        .jetstream()
+        .get_stream("INBOX")
+        .await
+        .expect("the INBOX stream");
+    let stored = inbox.info().await.expect("INBOX's state").state.messages;
+    assert!(
+        stored >= answered,
+        "INBOX holds {stored} deliveries for {answered} webhooks answered: repeated bodies were deduplicated"
+    );
 }
 
 /// The median of `values` (NaN when empty).

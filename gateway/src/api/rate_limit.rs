@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
@@ -44,7 +44,10 @@ impl<K: Hash + Eq + Clone> Limit<K> {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(key).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            // The limiter's own clock: a new one reads the CPU's features (`cpuid`, which
+            // leaves a virtual machine for the hypervisor) to calibrate itself, and a refusal
+            // must stay cheap when a flood of them is what is being refused.
+            let wait = not_until.wait_time_from(self.limiter.clock().now());
             let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             ApiError::RateLimited {
                 limit: self.name.to_owned(),

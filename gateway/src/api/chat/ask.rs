@@ -271,7 +271,7 @@ pub async fn send(
         let published = match traceparent {
             Some(traceparent) => {
                 let mut headers = async_nats::HeaderMap::new();
-                headers.insert(trace::TRACEPARENT, traceparent.as_str());
+                aurora_nats::traceparent::insert(&mut headers, traceparent);
                 state
                     .js
                     .publish_with_headers(subject, headers, body.into())
