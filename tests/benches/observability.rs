@@ -360,8 +360,10 @@ impl Session {
         let w = tokio::task::spawn_blocking(move || wrk(&url, &script, secs))
             .await
             .expect("wrk");
-        let requests = (w.rps * secs as f64).max(1.0);
-        (w, (process.cpu() - before).as_secs_f64() / requests)
+        (
+            w,
+            (process.cpu() - before).as_secs_f64() / w.requests.max(1) as f64,
+        )
     }
 }
 
