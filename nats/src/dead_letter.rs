@@ -156,7 +156,7 @@ mod tests {
     fn letter() -> DeadLetter {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", "delivery-7");
-        headers.insert("Aurora-Source", "grafana");
+        headers.insert("Aurora-Received-At", "2026-01-02T03:04:00Z");
         DeadLetter {
             error: "event 7 does not load:\nunknown variant".into(),
             origin: Origin {
@@ -190,8 +190,8 @@ mod tests {
             Some("delivery-7")
         );
         assert_eq!(
-            read.headers.get("Aurora-Source").map(|v| v.as_str()),
-            Some("grafana")
+            read.headers.get("Aurora-Received-At").map(|v| v.as_str()),
+            Some("2026-01-02T03:04:00Z")
         );
         assert!(read.headers.get(ERROR).is_none());
         // Line breaks cannot travel in a header; the words do.

@@ -4,10 +4,11 @@
 //!
 //! - subject `inbox.<tenant>.<source>` ([`subjects::inbox`]);
 //! - headers: `Nats-Msg-Id` (`<integration id>:<delivery id>`, so a source's retry is stored
-//!   once), [`INTEGRATION_HEADER`], [`SOURCE_HEADER`], [`RECEIVED_AT_HEADER`] (RFC 3339),
-//!   [`DELIVERY_HEADER`], `traceparent` when spans are exported (the publishing span's, with
+//!   once, and the one place both ids are written), [`RECEIVED_AT_HEADER`] (RFC 3339),
+//!   `traceparent` when spans are exported (the publishing span's, with
 //!   [`traceparent::insert`]'s companion), and the request headers the source's parser needs,
-//!   under their own names;
+//!   under their own names. Nothing repeats the subject's source or the message id's parts:
+//!   nats-server finds each header it reads by scanning the whole block, for every message;
 //! - body: the request body, byte for byte.
 //!
 //! Events caused by a delivery name it by an [`InboxReference`] (`inbox:<sequence>[:<index>]`).
@@ -16,17 +17,21 @@ use async_nats::header::HeaderName;
 use async_nats::HeaderMap;
 use aurora_domain::TenantId;
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use uuid::Uuid;
 
 use crate::subjects;
 use crate::traceparent::{self, NATS_TRACE_DEST, TRACEPARENT};
 
-pub const INTEGRATION_HEADER: &str = "Aurora-Integration-Id";
-pub const SOURCE_HEADER: &str = "Aurora-Source";
 pub const RECEIVED_AT_HEADER: &str = "Aurora-Received-At";
-pub const DELIVERY_HEADER: &str = "Aurora-Delivery-Id";
 const MSG_ID_HEADER: &str = "Nats-Msg-Id";
+/// Headers that deliveries stored by earlier versions carry, repeating the subject and the
+/// message id: read past, never taken for request headers.
+const EARLIER_HEADERS: [&str; 3] = [
+    "Aurora-Integration-Id",
+    "Aurora-Source",
+    "Aurora-Delivery-Id",
+];
 
 /// One webhook delivery as `INBOX` holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,8 +68,6 @@ pub enum InboxError {
     MissingHeader(&'static str),
     #[error("the {header} header does not parse: {value:?}")]
     BadHeader { header: &'static str, value: String },
-    #[error("the subject names source {subject:?} but the {SOURCE_HEADER} header {header:?}")]
-    SourceMismatch { subject: String, header: String },
 }
 
 impl InboxDelivery {
@@ -74,10 +77,7 @@ impl InboxDelivery {
         // Once per webhook on the intake path: the names are built at compile time (a name
         // given as `&str` is checked and copied at every insert), and owned values are moved in.
         const MSG_ID: HeaderName = HeaderName::from_static(MSG_ID_HEADER);
-        const INTEGRATION: HeaderName = HeaderName::from_static(INTEGRATION_HEADER);
-        const SOURCE: HeaderName = HeaderName::from_static(SOURCE_HEADER);
         const RECEIVED_AT: HeaderName = HeaderName::from_static(RECEIVED_AT_HEADER);
-        const DELIVERY: HeaderName = HeaderName::from_static(DELIVERY_HEADER);
         let mut headers = HeaderMap::new();
         let mut buffer = Uuid::encode_buffer();
         let integration = self.integration_id.hyphenated().encode_lower(&mut buffer);
@@ -86,10 +86,11 @@ impl InboxDelivery {
         msg_id.push(':');
         msg_id.push_str(&self.delivery_id);
         headers.insert(MSG_ID, msg_id);
-        headers.insert(INTEGRATION, &*integration);
-        headers.insert(SOURCE, self.source.as_str());
-        headers.insert(RECEIVED_AT, self.received_at.to_rfc3339());
-        headers.insert(DELIVERY, self.delivery_id);
+        headers.insert(
+            RECEIVED_AT,
+            self.received_at
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        );
         for (name, value) in self.request_headers {
             headers.insert(name.as_str(), value);
         }
@@ -104,9 +105,9 @@ impl InboxDelivery {
         }
     }
 
-    /// Reads a stored message back. `published` (when JetStream stored it) stands in for a
-    /// missing or unreadable received-at; a delivery id missing is read as empty. Everything
-    /// else is required.
+    /// Reads a stored message back: tenant and source from the subject, integration and delivery
+    /// ids from the message id. `published` (when JetStream stored it) stands in for a missing or
+    /// unreadable received-at. Everything else is required.
     pub fn from_message(
         subject: &str,
         headers: Option<&HeaderMap>,
@@ -116,33 +117,28 @@ impl InboxDelivery {
         let parsed = subjects::parse_inbox_subject(subject)
             .ok_or_else(|| InboxError::Subject(subject.to_owned()))?;
         let header = |name: &'static str| headers.and_then(|h| h.get(name)).map(|v| v.as_str());
-        let source = header(SOURCE_HEADER).ok_or(InboxError::MissingHeader(SOURCE_HEADER))?;
-        if source != parsed.source {
-            return Err(InboxError::SourceMismatch {
-                subject: parsed.source,
-                header: source.to_owned(),
-            });
-        }
-        let integration =
-            header(INTEGRATION_HEADER).ok_or(InboxError::MissingHeader(INTEGRATION_HEADER))?;
-        let integration_id = Uuid::parse_str(integration).map_err(|_| InboxError::BadHeader {
-            header: INTEGRATION_HEADER,
-            value: integration.to_owned(),
-        })?;
+        let msg_id = header(MSG_ID_HEADER).ok_or(InboxError::MissingHeader(MSG_ID_HEADER))?;
+        let (integration_id, delivery_id) = msg_id
+            .split_once(':')
+            .and_then(|(integration, delivery)| {
+                Some((Uuid::parse_str(integration).ok()?, delivery))
+            })
+            .ok_or_else(|| InboxError::BadHeader {
+                header: MSG_ID_HEADER,
+                value: msg_id.to_owned(),
+            })?;
         let received_at = header(RECEIVED_AT_HEADER)
             .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
             .map_or(published, |t| t.with_timezone(&Utc));
         let ours = |name: &str| {
             [
                 MSG_ID_HEADER,
-                INTEGRATION_HEADER,
-                SOURCE_HEADER,
                 RECEIVED_AT_HEADER,
-                DELIVERY_HEADER,
                 TRACEPARENT,
                 NATS_TRACE_DEST,
             ]
             .iter()
+            .chain(&EARLIER_HEADERS)
             .any(|o| o.eq_ignore_ascii_case(name))
         };
         let request_headers = headers
@@ -155,7 +151,7 @@ impl InboxDelivery {
             })
             .unwrap_or_default();
         Ok(Self {
-            delivery_id: header(DELIVERY_HEADER).unwrap_or_default().to_owned(),
+            delivery_id: delivery_id.to_owned(),
             tenant: parsed.tenant,
             source: parsed.source,
             integration_id,
@@ -278,25 +274,61 @@ mod tests {
             Err(InboxError::Subject("evt.acme.github".into()))
         );
         assert_eq!(
-            read("inbox.acme.grafana", &message.headers),
-            Err(InboxError::SourceMismatch {
-                subject: "grafana".into(),
-                header: "github".into()
-            })
-        );
-        assert_eq!(
             InboxDelivery::from_message("inbox.acme.github", None, Bytes::new(), published()),
-            Err(InboxError::MissingHeader(SOURCE_HEADER))
+            Err(InboxError::MissingHeader(MSG_ID_HEADER))
         );
-        let mut bad = message.headers.clone();
-        bad.insert(INTEGRATION_HEADER, "not-a-uuid");
+        for msg_id in ["not-a-uuid:72d3", "no-delivery-part"] {
+            let mut bad = message.headers.clone();
+            bad.insert(MSG_ID_HEADER, msg_id);
+            assert_eq!(
+                read("inbox.acme.github", &bad),
+                Err(InboxError::BadHeader {
+                    header: MSG_ID_HEADER,
+                    value: msg_id.into()
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn the_headers_do_not_repeat_the_subject_or_the_message_id() {
+        let message = delivery().to_message();
+        let mut names: Vec<String> = message.headers.iter().map(|(n, _)| n.to_string()).collect();
+        names.sort();
         assert_eq!(
-            read("inbox.acme.github", &bad),
-            Err(InboxError::BadHeader {
-                header: INTEGRATION_HEADER,
-                value: "not-a-uuid".into()
-            })
+            names,
+            [
+                RECEIVED_AT_HEADER,
+                MSG_ID_HEADER,
+                NATS_TRACE_DEST,
+                TRACEPARENT,
+                "x-github-event"
+            ]
         );
+    }
+
+    #[test]
+    fn a_delivery_stored_by_an_earlier_version_reads_the_same() {
+        let sent = delivery();
+        let mut message = sent.clone().to_message();
+        message
+            .headers
+            .insert("Aurora-Integration-Id", sent.integration_id.to_string());
+        message.headers.insert("Aurora-Source", "github");
+        message
+            .headers
+            .insert("Aurora-Delivery-Id", sent.delivery_id.as_str());
+        message
+            .headers
+            .insert(RECEIVED_AT_HEADER, sent.received_at.to_rfc3339().as_str());
+        let read = InboxDelivery::from_message(
+            &message.subject,
+            Some(&message.headers),
+            message.payload,
+            published(),
+        )
+        .expect("reads");
+        assert_eq!(read, sent);
     }
 
     #[test]
