@@ -5,12 +5,13 @@
 //!
 //! Traces are exported only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_EXPORTER_OTLP_
 //! TRACES_ENDPOINT` overrides it for traces): OTLP over HTTP with protobuf bodies ([`otlp`]), in
-//! batches (`OTEL_BSP_*`), sampled by `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default
+//! batches written as the spans end (`OTEL_BSP_*`, [`batch`]), sampled by `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default
 //! `parentbased_always_on`). The resource names the service (`OTEL_SERVICE_NAME`, else
 //! `aurora`), its version and the process's role (`aurora.role`); `OTEL_RESOURCE_ATTRIBUTES`
 //! adds more. Without the endpoint nothing of OpenTelemetry is installed and the trace context
 //! code is a no-op ([`aurora_telemetry::trace`]).
 
+pub mod batch;
 pub mod otlp;
 mod otlp_request;
 
@@ -142,6 +143,7 @@ fn endpoint_set() -> bool {
 
 fn tracer_provider(role: &str) -> Result<SdkTracerProvider, otlp::ConfigError> {
     let exporter = otlp::OtlpExporter::new(otlp::Config::from_env()?)?;
+    let settings = batch::Settings::from_env()?;
     let service = std::env::var("OTEL_SERVICE_NAME")
         .ok()
         .filter(|s| !s.is_empty())
@@ -155,7 +157,7 @@ fn tracer_provider(role: &str) -> Result<SdkTracerProvider, otlp::ConfigError> {
         .build();
     // The sampler is the SDK's default, which reads OTEL_TRACES_SAMPLER(_ARG).
     Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
+        .with_span_processor(batch::BatchProcessor::new(exporter, settings))
         .with_resource(resource)
         .build())
 }

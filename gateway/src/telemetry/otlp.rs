@@ -1,5 +1,5 @@
-//! Spans over OTLP/HTTP with protobuf bodies: the exporter the batch span processor hands each
-//! batch to.
+//! Spans over OTLP/HTTP with protobuf bodies: the exporter the span processor
+//! ([`batch`](super::batch)) hands each batch to.
 //!
 //! The request's body is written by [`otlp_request`](super::otlp_request).
 //!
@@ -12,12 +12,9 @@
 
 use std::time::Duration;
 
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use opentelemetry_sdk::Resource;
 use reqwest_blocking::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
-use super::otlp_request::{self, EncodedResource};
+use super::otlp_request::{Batch, EncodedResource};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -48,6 +45,28 @@ pub enum ConfigError {
     Client(#[from] reqwest_blocking::Error),
     #[error("the HTTP client's start-up panicked")]
     ClientPanicked,
+    #[error("{variable}={value:?} is not a whole number")]
+    Number {
+        variable: &'static str,
+        value: String,
+    },
+}
+
+/// Why a batch was not exported.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("{endpoint}: {source}")]
+    Unreachable {
+        endpoint: String,
+        source: reqwest_blocking::Error,
+    },
+    #[error("{endpoint} answered {status}: {body}")]
+    Refused {
+        endpoint: String,
+        status: reqwest_blocking::StatusCode,
+        /// The start of the answer's body.
+        body: String,
+    },
 }
 
 /// Where and how spans are sent, read from the environment ([`Config::from_env`]).
@@ -153,7 +172,6 @@ fn parse_headers(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
 pub struct OtlpExporter {
     client: reqwest_blocking::blocking::Client,
     endpoint: String,
-    resource: EncodedResource,
 }
 
 impl OtlpExporter {
@@ -178,37 +196,33 @@ impl OtlpExporter {
         Ok(Self {
             client,
             endpoint: config.endpoint,
-            resource: EncodedResource::default(),
         })
     }
-}
 
-impl SpanExporter for OtlpExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let body = otlp_request::encode(&self.resource, batch);
+    /// Posts `batch` as `resource`'s spans, waiting for the answer (on the processor's thread).
+    pub fn send(&self, resource: &EncodedResource, batch: &Batch) -> Result<(), ExportError> {
         let answer = self
             .client
             .post(&self.endpoint)
-            .body(body)
+            .body(batch.request(resource))
             .send()
-            .map_err(|e| OTelSdkError::InternalFailure(format!("{}: {e}", self.endpoint)))?;
+            .map_err(|source| ExportError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                source,
+            })?;
         let status = answer.status();
         if !status.is_success() {
             let text = answer.text().unwrap_or_default();
-            return Err(OTelSdkError::InternalFailure(format!(
-                "{} answered {status}: {}",
-                self.endpoint,
-                text.chars().take(200).collect::<String>()
-            )));
+            return Err(ExportError::Refused {
+                endpoint: self.endpoint.clone(),
+                status,
+                body: text.chars().take(200).collect(),
+            });
         }
         Ok(())
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.resource = EncodedResource::of(resource);
     }
 }
 
 #[cfg(test)]
 #[path = "otlp_tests.rs"]
-mod tests;
+pub(crate) mod tests;

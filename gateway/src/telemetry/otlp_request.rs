@@ -1,5 +1,5 @@
 //! The OTLP trace request (`ExportTraceServiceRequest`, protobuf) written straight from the
-//! SDK's spans: its writer. Its reader is opentelemetry-proto's, which the tests decode it with
+//! SDK's spans ([`Batch`]): its writer. Its reader is opentelemetry-proto's, which the tests decode it with
 //! and compare, byte for byte, with what opentelemetry-proto's conversion and prost write.
 //!
 //! Written here rather than through those two because, for a webhook's one span, converting it
@@ -40,51 +40,91 @@ impl EncodedResource {
     }
 }
 
-/// `batch` as one request: one `ResourceSpans` holding a `ScopeSpans` per instrumentation
-/// scope, in the order the batch first names each. Each scope's spans are written once into a
-/// buffer of their own, and the two levels around them framed with lengths then known, so that
-/// the bulk of the request is not moved again for each level's length.
-pub fn encode(resource: &EncodedResource, batch: Vec<SpanData>) -> Vec<u8> {
-    let mut scopes: Vec<ScopeSpans<'_>> = Vec::new();
-    for span in &batch {
+/// Spans written as OTLP as they end, grouped by instrumentation scope in the order the batch
+/// first names each, until [`Batch::request`] frames them as one request: one `ResourceSpans`
+/// holding a `ScopeSpans` per scope. Each span is written once, into its scope's buffer, and the
+/// two levels around them framed with lengths then known, so that the bulk of the request is not
+/// moved again for each level's length.
+#[derive(Debug, Default)]
+pub struct Batch {
+    scopes: Vec<ScopeSpans>,
+    spans: usize,
+    /// The room each new scope's buffer starts with, in spans.
+    expected: usize,
+}
+
+impl Batch {
+    /// An empty batch expecting `spans` spans.
+    pub fn with_capacity(spans: usize) -> Self {
+        Self {
+            scopes: Vec::new(),
+            spans: 0,
+            expected: spans,
+        }
+    }
+
+    /// Writes `span` into the batch.
+    pub fn push(&mut self, span: &SpanData) {
         let scope = &span.instrumentation_scope;
-        let index = match scopes.iter().position(|s| s.scope == scope) {
+        let index = match self.scopes.iter().position(|s| s.scope == *scope) {
             Some(index) => index,
             None => {
-                scopes.push(ScopeSpans::new(scope, batch.len()));
-                scopes.len() - 1
+                self.scopes
+                    .push(ScopeSpans::new(scope.clone(), self.expected));
+                self.scopes.len() - 1
             }
         };
-        sized_message(&mut scopes[index].spans, 2, 2, |buf| self::span(buf, span));
+        sized_message(&mut self.scopes[index].spans, 2, 2, |buf| {
+            self::span(buf, span)
+        });
+        self.spans += 1;
     }
-    let resource_spans = resource.resource.len()
-        + scopes.iter().map(|s| framed_len(2, s.len())).sum::<usize>()
-        + resource.schema_url.len();
-    let mut buf = Vec::with_capacity(framed_len(1, resource_spans));
-    frame(&mut buf, 1, resource_spans);
-    buf.extend_from_slice(&resource.resource);
-    for scope in &scopes {
-        frame(&mut buf, 2, scope.len());
-        buf.extend_from_slice(&scope.head);
-        buf.extend_from_slice(&scope.spans);
-        buf.extend_from_slice(&scope.tail);
+
+    /// Spans in the batch.
+    pub fn len(&self) -> usize {
+        self.spans
     }
-    buf.extend_from_slice(&resource.schema_url);
-    buf
+
+    pub fn is_empty(&self) -> bool {
+        self.spans == 0
+    }
+
+    /// The `ExportTraceServiceRequest` of the batch's spans, of `resource`.
+    pub fn request(&self, resource: &EncodedResource) -> Vec<u8> {
+        let resource_spans = resource.resource.len()
+            + self
+                .scopes
+                .iter()
+                .map(|s| framed_len(2, s.len()))
+                .sum::<usize>()
+            + resource.schema_url.len();
+        let mut buf = Vec::with_capacity(framed_len(1, resource_spans));
+        frame(&mut buf, 1, resource_spans);
+        buf.extend_from_slice(&resource.resource);
+        for scope in &self.scopes {
+            frame(&mut buf, 2, scope.len());
+            buf.extend_from_slice(&scope.head);
+            buf.extend_from_slice(&scope.spans);
+            buf.extend_from_slice(&scope.tail);
+        }
+        buf.extend_from_slice(&resource.schema_url);
+        buf
+    }
 }
 
 /// A `ScopeSpans` in three parts: the scope (field 1), its spans (field 2 each), the scope's
 /// schema URL (field 3).
-struct ScopeSpans<'a> {
-    scope: &'a InstrumentationScope,
+#[derive(Debug)]
+struct ScopeSpans {
+    scope: InstrumentationScope,
     head: Vec<u8>,
     spans: Vec<u8>,
     tail: Vec<u8>,
 }
 
-impl<'a> ScopeSpans<'a> {
+impl ScopeSpans {
     /// A scope's part of a batch of `spans`, its buffer sized for them (a span is ~200 bytes).
-    fn new(scope: &'a InstrumentationScope, spans: usize) -> Self {
+    fn new(scope: InstrumentationScope, spans: usize) -> Self {
         let mut head = Vec::new();
         message(&mut head, 1, |buf| {
             string(buf, 1, scope.name());

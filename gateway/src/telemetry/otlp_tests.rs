@@ -8,14 +8,14 @@ use opentelemetry::{Array, InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
 use prost::Message;
 
 use super::*;
-use crate::telemetry::otlp_request::{self, EncodedResource};
+use crate::telemetry::otlp_request::{Batch, EncodedResource};
 
-fn context(trace: u128, span: u64, remote: bool) -> SpanContext {
+pub(crate) fn context(trace: u128, span: u64, remote: bool) -> SpanContext {
     SpanContext::new(
         TraceId::from(trace),
         SpanId::from(span),
@@ -30,7 +30,7 @@ fn at(seconds: u64) -> SystemTime {
 }
 
 /// A span with every kind of content a span can have, in `scope`.
-fn span(n: u64, scope: &InstrumentationScope, parent: Option<u64>) -> SpanData {
+pub(crate) fn span(n: u64, scope: &InstrumentationScope, parent: Option<u64>) -> SpanData {
     let mut events = SpanEvents::default();
     events.events.push(Event::new(
         "retry",
@@ -83,7 +83,7 @@ fn span(n: u64, scope: &InstrumentationScope, parent: Option<u64>) -> SpanData {
     }
 }
 
-fn resource() -> Resource {
+pub(crate) fn resource() -> Resource {
     Resource::builder_empty()
         .with_service_name("aurora")
         .with_schema_url(
@@ -91,6 +91,19 @@ fn resource() -> Resource {
             "https://opentelemetry.io/schemas/1.30.0",
         )
         .build()
+}
+
+/// `spans` written as one request through a [`Batch`].
+fn encode(resource: &EncodedResource, spans: &[SpanData]) -> Vec<u8> {
+    batch_of(spans).request(resource)
+}
+
+pub(crate) fn batch_of(spans: &[SpanData]) -> Batch {
+    let mut batch = Batch::default();
+    for span in spans {
+        batch.push(span);
+    }
+    batch
 }
 
 /// The reference: opentelemetry-proto's grouping of the batch, encoded whole by prost.
@@ -116,7 +129,7 @@ fn a_batch_is_written_as_opentelemetry_proto_and_prost_write_it() {
         span(4, &other, None),
     ];
     let resource = resource();
-    let body = otlp_request::encode(&EncodedResource::of(&resource), batch.clone());
+    let body = encode(&EncodedResource::of(&resource), &batch);
     let decoded = ExportTraceServiceRequest::decode(body.as_slice()).expect("a valid request");
     let expected = reference(&resource, batch);
     assert_eq!(decoded, expected);
@@ -146,7 +159,7 @@ fn an_empty_batch_and_a_resource_without_schema_encode_too() {
             None,
         )],
     ] {
-        let body = otlp_request::encode(&encoded, batch.clone());
+        let body = encode(&encoded, &batch);
         let decoded = ExportTraceServiceRequest::decode(body.as_slice()).expect("valid");
         assert_eq!(
             decoded,
@@ -172,7 +185,7 @@ fn spans_shorter_and_longer_than_a_two_byte_length_are_written_as_prost_writes_t
     let resource = resource();
     let encoded = EncodedResource::of(&resource);
     for (batch, length) in [(vec![bare], "one byte"), (vec![huge], "three bytes")] {
-        let body = otlp_request::encode(&encoded, batch.clone());
+        let body = encode(&encoded, &batch);
         assert_eq!(
             body,
             reference(&resource, batch).encode_to_vec(),
@@ -267,10 +280,10 @@ fn what_the_exporter_cannot_do_is_refused_naming_the_variable() {
 }
 
 /// A request the receiver was sent: its headers and body.
-type Received = (HashMap<String, String>, Vec<u8>);
+pub(crate) type Received = (HashMap<String, String>, Vec<u8>);
 
 /// An OTLP/HTTP receiver answering `status`, keeping the requests it was sent; its base URL.
-fn receiver(status: u16) -> (String, std::sync::mpsc::Receiver<Received>) {
+pub(crate) fn receiver(status: u16) -> (String, std::sync::mpsc::Receiver<Received>) {
     use axum::body::Bytes;
     use axum::http::{HeaderMap, StatusCode};
     let (sent, received) = std::sync::mpsc::channel();
@@ -310,24 +323,25 @@ fn one_span() -> Vec<SpanData> {
     )]
 }
 
-/// An exporter to `url` (resource attributes are a hash map: compare with the same resource).
-fn exporter(url: &str, resource: &Resource) -> OtlpExporter {
+/// An exporter to `url`.
+pub(crate) fn exporter(url: &str) -> OtlpExporter {
     let config = config(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", url),
         ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20t0ken"),
     ])
     .expect("a configuration");
-    let mut exporter = OtlpExporter::new(config).expect("an exporter");
-    exporter.set_resource(resource);
-    exporter
+    OtlpExporter::new(config).expect("an exporter")
 }
 
 #[test]
 fn a_batch_is_posted_as_protobuf_with_the_configured_headers() {
     let (url, received) = receiver(200);
     let batch = one_span();
+    // Resource attributes are a hash map: the reference is made of the same resource.
     let resource = resource();
-    futures::executor::block_on(exporter(&url, &resource).export(batch.clone())).expect("exported");
+    exporter(&url)
+        .send(&EncodedResource::of(&resource), &batch_of(&batch))
+        .expect("exported");
     let (headers, body) = received
         .recv_timeout(Duration::from_secs(10))
         .expect("a request");
@@ -341,7 +355,9 @@ fn a_batch_is_posted_as_protobuf_with_the_configured_headers() {
 fn a_refused_or_unreachable_export_is_an_error_saying_why() {
     let (url, _received) = receiver(400);
     let batch = one_span();
-    let error = futures::executor::block_on(exporter(&url, &resource()).export(batch.clone()))
+    let resource = EncodedResource::of(&resource());
+    let error = exporter(&url)
+        .send(&resource, &batch_of(&batch))
         .expect_err("refused")
         .to_string();
     assert!(error.contains("400"), "{error}");
@@ -349,7 +365,8 @@ fn a_refused_or_unreachable_export_is_an_error_saying_why() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let url = format!("http://{}", closed.local_addr().expect("address"));
     drop(closed);
-    let error = futures::executor::block_on(exporter(&url, &resource()).export(batch))
+    let error = exporter(&url)
+        .send(&resource, &batch_of(&batch))
         .expect_err("unreachable")
         .to_string();
     assert!(error.contains(&url), "{error}");
