@@ -288,8 +288,10 @@ impl SpanProcessor for BatchProcessor {
         queue.flushes += 1;
         let mine = queue.flushes;
         self.shared.work.notify_one();
-        self.shared
-            .wait_for(queue, FLUSH_TIMEOUT, |q| q.flushed >= mine || q.stopped)?;
+        drop(
+            self.shared
+                .wait_for(queue, FLUSH_TIMEOUT, |q| q.flushed >= mine || q.stopped)?,
+        );
         Ok(())
     }
 
