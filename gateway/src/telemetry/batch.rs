@@ -30,6 +30,9 @@ use super::otlp_request::{Batch, EncodedResource};
 
 /// How long [`SpanProcessor::force_flush`] waits for the export thread.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+/// The schedule delay is kept within these: 0 would have the export thread spin, and a delay
+/// past a day would only risk overflowing the clock.
+const DELAYS: (Duration, Duration) = (Duration::from_millis(1), Duration::from_secs(86_400));
 
 /// When batches leave and how many spans may wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +58,9 @@ impl Settings {
     }
 
     /// The settings `var` describes (`var` answers a variable's value, `None` when unset). A
-    /// batch larger than the queue is the queue's size, as the specification says.
+    /// batch larger than the queue is the queue's size, as the specification says; the delay is
+    /// kept within [`DELAYS`]. A value that is not a whole number is refused, as the exporter's
+    /// are (the process then runs without exporting, and says why), rather than guessed at.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let number = |variable: &'static str, default: usize| match var(variable) {
             None => Ok(default),
@@ -73,7 +78,7 @@ impl Settings {
         let max_batch =
             number("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", defaults.max_batch)?.clamp(1, max_queue);
         Ok(Self {
-            delay: Duration::from_millis(delay as u64),
+            delay: Duration::from_millis(delay as u64).clamp(DELAYS.0, DELAYS.1),
             max_batch,
             max_queue,
         })
@@ -110,8 +115,12 @@ struct Queue {
     /// Flushes asked for and done, numbered: a flush waits until `flushed` reaches its number.
     flushes: u64,
     flushed: u64,
+    /// The flushes (numbers after the first, through the second) whose export failed, and why.
+    failed: Option<(u64, u64, String)>,
     stopping: bool,
     stopped: bool,
+    /// Why the last export, the shutdown's, failed.
+    stop_failure: Option<String>,
 }
 
 /// What the export thread takes from the queue at each wake.
@@ -148,6 +157,24 @@ impl BatchProcessor {
     }
 }
 
+/// Dropped when the export thread ends, whichever way.
+struct Stopped<'a>(&'a Shared);
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        self.0.stopped();
+    }
+}
+
+/// Dropped without a shutdown (the provider shuts it down first), the processor still has its
+/// thread export what waits and end.
+impl Drop for BatchProcessor {
+    fn drop(&mut self) {
+        lock(&self.shared.queue).stopping = true;
+        self.shared.work.notify_one();
+    }
+}
+
 /// The lock, also after a panic elsewhere while it was held (the queue stays usable: every
 /// change to it is whole before the next line can panic).
 fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
@@ -159,10 +186,15 @@ fn lock(queue: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
 impl Shared {
     /// The export thread: waits for work, exports it, says so, until the shutdown.
     fn run(&self, exporter: &OtlpExporter) {
+        // What this thread does is not itself traced (the SDK's processor does the same).
+        let _quiet = Context::enter_telemetry_suppressed_scope();
+        // Should the thread end any other way than by the shutdown, nobody waits for it forever.
+        let _stopped = Stopped(self);
         let mut due = Instant::now() + self.settings.delay;
         let mut failing = false;
         loop {
             let work = self.next_work(&mut due);
+            let mut failure = None;
             if work.dropped > 0 {
                 tracing::warn!(
                     dropped = work.dropped,
@@ -177,15 +209,25 @@ impl Shared {
                         tracing::info!("spans are exported again");
                     }
                     Ok(()) => {}
-                    // Once per outage, not once per batch.
-                    Err(e) if !failing => {
-                        failing = true;
-                        tracing::warn!(error = %e, spans = batch.len(), "spans were not exported");
+                    Err(e) => {
+                        // Logged once per outage, not once per batch.
+                        if !failing {
+                            failing = true;
+                            tracing::warn!(error = %e, spans = batch.len(), "spans were not exported");
+                        }
+                        failure = Some(e.to_string());
                     }
-                    Err(_) => {}
                 }
             }
             let mut queue = lock(&self.queue);
+            if let Some(why) = failure {
+                if work.flushes > queue.flushed {
+                    queue.failed = Some((queue.flushed, work.flushes, why.clone()));
+                }
+                if work.stop {
+                    queue.stop_failure = Some(why);
+                }
+            }
             queue.flushed = queue.flushed.max(work.flushes);
             queue.stopped = work.stop;
             drop(queue);
@@ -194,6 +236,12 @@ impl Shared {
                 return;
             }
         }
+    }
+
+    /// Marks the export thread stopped and wakes whoever waits for it.
+    fn stopped(&self) {
+        lock(&self.queue).stopped = true;
+        self.exported.notify_all();
     }
 
     /// Waits on `exported` until `done` holds of the queue, for `timeout` at most.
@@ -228,7 +276,11 @@ impl Shared {
             }
             let now = Instant::now();
             if now >= *due {
-                break;
+                if !queue.filling.is_empty() {
+                    break;
+                }
+                // Nothing waits: the next export of what waits is a delay from now.
+                *due = now + self.settings.delay;
             }
             queue = self
                 .work
@@ -288,11 +340,15 @@ impl SpanProcessor for BatchProcessor {
         queue.flushes += 1;
         let mine = queue.flushes;
         self.shared.work.notify_one();
-        drop(
-            self.shared
-                .wait_for(queue, FLUSH_TIMEOUT, |q| q.flushed >= mine || q.stopped)?,
-        );
-        Ok(())
+        let queue = self
+            .shared
+            .wait_for(queue, FLUSH_TIMEOUT, |q| q.flushed >= mine || q.stopped)?;
+        match &queue.failed {
+            Some((after, through, why)) if (after + 1..=*through).contains(&mine) => {
+                Err(OTelSdkError::InternalFailure(why.clone()))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -302,7 +358,9 @@ impl SpanProcessor for BatchProcessor {
         }
         queue.stopping = true;
         self.shared.work.notify_one();
-        drop(self.shared.wait_for(queue, timeout, |q| q.stopped)?);
+        let queue = self.shared.wait_for(queue, timeout, |q| q.stopped)?;
+        let failure = queue.stop_failure.clone();
+        drop(queue);
         let worker = self
             .worker
             .lock()
@@ -313,7 +371,7 @@ impl SpanProcessor for BatchProcessor {
                 .join()
                 .map_err(|_| OTelSdkError::InternalFailure("the export thread panicked".into()))?;
         }
-        Ok(())
+        failure.map_or(Ok(()), |why| Err(OTelSdkError::InternalFailure(why)))
     }
 
     fn set_resource(&mut self, resource: &Resource) {

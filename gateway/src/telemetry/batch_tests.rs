@@ -40,12 +40,12 @@ fn requests(received: &Receiver<Received>, wait: Duration) -> Vec<Vec<String>> {
 }
 
 #[test]
-fn a_full_batch_leaves_at_once_and_what_is_left_at_the_delay() {
+fn a_full_batch_leaves_at_once_and_what_is_left_waits() {
     let (url, received) = receiver(200);
     let processor = processor(
         &url,
         Settings {
-            delay: Duration::from_millis(200),
+            delay: Duration::from_secs(600),
             max_batch: 2,
             max_queue: 10,
         },
@@ -53,18 +53,32 @@ fn a_full_batch_leaves_at_once_and_what_is_left_at_the_delay() {
     for n in 1..=3 {
         processor.on_end(ended(n));
     }
-    let requests = requests(&received, Duration::from_secs(5));
-    assert!(
-        requests.iter().any(|r| r.len() == 2),
-        "a full batch: {requests:?}"
+    assert_eq!(
+        requests(&received, Duration::from_secs(5)),
+        [["span 1", "span 2"]],
+        "the full batch, long before the delay; the third span waits"
     );
-    assert!(
-        requests.iter().all(|r| r.len() <= 2),
-        "none larger: {requests:?}"
+    processor.force_flush().expect("flushed");
+    assert_eq!(requests(&received, Duration::ZERO), [["span 3"]]);
+    processor.shutdown().expect("shut down");
+}
+
+#[test]
+fn what_waits_leaves_at_the_delay() {
+    let (url, received) = receiver(200);
+    let processor = processor(
+        &url,
+        Settings {
+            delay: Duration::from_millis(100),
+            ..Settings::default()
+        },
     );
-    let mut names: Vec<String> = requests.into_iter().flatten().collect();
-    names.sort();
-    assert_eq!(names, ["span 1", "span 2", "span 3"]);
+    processor.on_end(ended(1));
+    let (_, body) = received
+        .recv_timeout(Duration::from_secs(10))
+        .expect("exported at the delay, without a flush");
+    let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("an OTLP request");
+    assert_eq!(request.resource_spans[0].scope_spans[0].spans.len(), 1);
     processor.shutdown().expect("shut down");
 }
 
@@ -142,15 +156,20 @@ fn a_refused_batch_is_not_tried_again_and_the_next_is_sent() {
         },
     );
     processor.on_end(ended(1));
+    let error = processor.force_flush().expect_err("the batch was refused");
+    assert!(error.to_string().contains("503"), "{error}");
+    processor.on_end(ended(2));
     processor
         .force_flush()
-        .expect("the flush ends, the batch refused");
-    processor.on_end(ended(2));
-    processor.force_flush().expect("the thread goes on");
-    processor.shutdown().expect("shut down");
+        .expect_err("the thread goes on, refused again");
+    processor.on_end(ended(3));
+    let error = processor
+        .shutdown()
+        .expect_err("the last batch was refused too");
+    assert!(error.to_string().contains("503"), "{error}");
     assert_eq!(
         requests(&received, Duration::from_millis(500)),
-        [["span 1"], ["span 2"]]
+        [["span 1"], ["span 2"], ["span 3"]]
     );
 }
 
@@ -177,6 +196,13 @@ fn the_settings_are_the_batch_processor_variables() {
             max_queue: 64,
         },
         "a batch is at most the queue"
+    );
+    assert_eq!(
+        settings(&[("OTEL_BSP_SCHEDULE_DELAY", "0")])
+            .expect("set")
+            .delay,
+        Duration::from_millis(1),
+        "no spinning export thread"
     );
     let error = settings(&[("OTEL_BSP_MAX_QUEUE_SIZE", "lots")])
         .expect_err("not a number")
