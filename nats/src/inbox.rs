@@ -223,6 +223,16 @@ mod tests {
         }
     }
 
+    /// `message` read back as the readers read it, stored at [`published`].
+    fn read_back(message: InboxMessage) -> Result<InboxDelivery, InboxError> {
+        InboxDelivery::from_message(
+            &message.subject,
+            Some(&message.headers),
+            message.payload,
+            published(),
+        )
+    }
+
     fn published() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-23T10:00:01Z")
             .expect("time")
@@ -238,13 +248,7 @@ mod tests {
             message.headers.get(MSG_ID_HEADER).map(|v| v.as_str()),
             Some(format!("{}:{}", sent.integration_id, sent.delivery_id).as_str())
         );
-        let read = InboxDelivery::from_message(
-            &message.subject,
-            Some(&message.headers),
-            message.payload,
-            published(),
-        )
-        .expect("reads");
+        let read = read_back(message).expect("reads");
         assert_eq!(read, sent);
         assert_eq!(read.request_header("X-GitHub-Event"), Some("deployment"));
     }
@@ -253,13 +257,7 @@ mod tests {
     fn without_a_received_at_the_stored_time_stands_in() {
         let mut message = delivery().to_message();
         message.headers.insert(RECEIVED_AT_HEADER, "yesterday");
-        let read = InboxDelivery::from_message(
-            &message.subject,
-            Some(&message.headers),
-            message.payload,
-            published(),
-        )
-        .expect("reads");
+        let read = read_back(message).expect("reads");
         assert_eq!(read.received_at, published());
     }
 
@@ -321,13 +319,7 @@ mod tests {
         message
             .headers
             .insert(RECEIVED_AT_HEADER, sent.received_at.to_rfc3339().as_str());
-        let read = InboxDelivery::from_message(
-            &message.subject,
-            Some(&message.headers),
-            message.payload,
-            published(),
-        )
-        .expect("reads");
+        let read = read_back(message).expect("reads");
         assert_eq!(read, sent);
     }
 

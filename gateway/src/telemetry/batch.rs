@@ -107,8 +107,6 @@ struct Shared {
 struct Queue {
     filling: Batch,
     full: VecDeque<Batch>,
-    /// Spans in `filling` and `full`.
-    waiting: usize,
     /// Spans dropped since the export thread last said so.
     dropped: u64,
     resource: Arc<EncodedResource>,
@@ -121,6 +119,14 @@ struct Queue {
     stopped: bool,
     /// Why the last export, the shutdown's, failed.
     stop_failure: Option<String>,
+}
+
+impl Queue {
+    /// Spans waiting for export: the filling batch's and the full ones'. A handful of batches
+    /// at most (the queue's size over the batch's).
+    fn waiting(&self) -> usize {
+        self.filling.len() + self.full.iter().map(Batch::len).sum::<usize>()
+    }
 }
 
 /// What the export thread takes from the queue at each wake.
@@ -229,10 +235,10 @@ impl Shared {
                 }
             }
             queue.flushed = queue.flushed.max(work.flushes);
-            queue.stopped = work.stop;
             drop(queue);
             self.exported.notify_all();
             if work.stop {
+                // `_stopped` says so as the thread ends.
                 return;
             }
         }
@@ -296,7 +302,6 @@ impl Shared {
                 batches.push(std::mem::replace(&mut queue.filling, next));
             }
         }
-        queue.waiting -= batches.iter().map(Batch::len).sum::<usize>();
         Work {
             batches,
             resource: queue.resource.clone(),
@@ -316,12 +321,11 @@ impl SpanProcessor for BatchProcessor {
         }
         let settings = &self.shared.settings;
         let mut queue = lock(&self.shared.queue);
-        if queue.stopping || queue.waiting >= settings.max_queue {
+        if queue.stopping || queue.waiting() >= settings.max_queue {
             queue.dropped += 1;
             return;
         }
         queue.filling.push(&span);
-        queue.waiting += 1;
         if queue.filling.len() >= settings.max_batch {
             let next = Batch::with_capacity(settings.max_batch);
             let full = std::mem::replace(&mut queue.filling, next);
