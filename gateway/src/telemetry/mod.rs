@@ -5,8 +5,8 @@
 //!
 //! Traces are exported only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`OTEL_EXPORTER_OTLP_
 //! TRACES_ENDPOINT` overrides it for traces): OTLP over HTTP with protobuf bodies ([`otlp`]), in
-//! batches written as the spans end (`OTEL_BSP_*`, [`batch`]), sampled by `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG` (default
-//! `parentbased_always_on`). The resource names the service (`OTEL_SERVICE_NAME`, else
+//! batches written as the spans end (`OTEL_BSP_*`, [`batch`]), sampled by `OTEL_TRACES_SAMPLER`
+//! / `OTEL_TRACES_SAMPLER_ARG` (default `parentbased_always_on`). The resource names the service (`OTEL_SERVICE_NAME`, else
 //! `aurora`), its version and the process's role (`aurora.role`); `OTEL_RESOURCE_ATTRIBUTES`
 //! adds more. Without the endpoint nothing of OpenTelemetry is installed and the trace context
 //! code is a no-op ([`aurora_telemetry::trace`]).
